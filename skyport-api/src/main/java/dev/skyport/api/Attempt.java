@@ -1,0 +1,34 @@
+package dev.skyport.api;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * One run of a job: where it ran, when, and how it ended. Retries add attempts; they never overwrite one.
+ * {@code number} starts at 1. {@code exitCode} and {@code signal} are present once the process ended on its own or
+ * by a signal.
+ */
+public record Attempt(int number, List<String> nodes, Optional<String> partition, Instant startTime,
+                      Optional<Instant> endTime, OptionalInt exitCode, OptionalInt signal,
+                      Optional<EndReason> endReason) {
+    public Attempt {
+        if (number < 1) {
+            throw new IllegalArgumentException("attempt number must be >= 1");
+        }
+        nodes = List.copyOf(nodes);
+        Objects.requireNonNull(partition, "partition");
+        Objects.requireNonNull(startTime, "startTime");
+        Objects.requireNonNull(endTime, "endTime");
+        Objects.requireNonNull(exitCode, "exitCode");
+        Objects.requireNonNull(signal, "signal");
+        Objects.requireNonNull(endReason, "endReason");
+    }
+
+    /** True while this attempt has not ended. */
+    public boolean isOpen() {
+        return endTime.isEmpty();
+    }
+}

@@ -1,0 +1,118 @@
+package dev.skyport.api;
+
+import dev.skyport.api.spi.EmbeddedEngineProvider;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.ServiceLoader;
+
+/**
+ * Configures and starts an in-process Sky Port. Not thread-safe; every setter checks its argument at once.
+ * Defaults: data under {@code ~/.skyport}, the {@code local} gate with this machine's cpus and memory, the
+ * {@code fcfs} scheduler, the system clock, {@link Limits#defaults()}, owner = the OS user name.
+ */
+public final class EmbeddedBuilder {
+    private Path dataDir = Path.of(System.getProperty("user.home"), ".skyport");
+    private String gate = "local";
+    private final Map<String, String> gateOptions = new LinkedHashMap<>();
+    private String scheduler = "fcfs";
+    private Clock clock = Clock.systemUTC();
+    private Limits limits = Limits.defaults();
+    private String owner = System.getProperty("user.name", "user");
+    private OptionalInt localCpus = OptionalInt.empty();
+    private OptionalLong localMemoryBytes = OptionalLong.empty();
+
+    EmbeddedBuilder() {
+    }
+
+    /** Directory of the store, the job directories and logs. Created when missing. */
+    public EmbeddedBuilder dataDir(Path dir) {
+        this.dataDir = Objects.requireNonNull(dir, "dataDir");
+        return this;
+    }
+
+    /** The gate by name, as its {@code GateProvider} reports it ({@code local}, {@code ssh}, {@code azure}). */
+    public EmbeddedBuilder gate(String name) {
+        this.gate = requireName("gate", name);
+        return this;
+    }
+
+    /** A gate-specific setting, e.g. {@code hosts} for the ssh gate. */
+    public EmbeddedBuilder gateOption(String key, String value) {
+        gateOptions.put(requireName("gateOption", key), Objects.requireNonNull(value, "value"));
+        return this;
+    }
+
+    /** The scheduling policy by name ({@code fcfs} and, with the scheduler module, more). */
+    public EmbeddedBuilder scheduler(String name) {
+        this.scheduler = requireName("scheduler", name);
+        return this;
+    }
+
+    /** The time source: tests pass a controllable clock. */
+    public EmbeddedBuilder clock(Clock clock) {
+        this.clock = Objects.requireNonNull(clock, "clock");
+        return this;
+    }
+
+    public EmbeddedBuilder limits(Limits limits) {
+        this.limits = Objects.requireNonNull(limits, "limits");
+        return this;
+    }
+
+    /** The user name recorded on jobs submitted through this instance. */
+    public EmbeddedBuilder owner(String owner) {
+        this.owner = requireName("owner", owner);
+        return this;
+    }
+
+    /** Cpus the local gate offers; by default the number of processors of this machine. */
+    public EmbeddedBuilder localCpus(int cpus) {
+        if (cpus < 1) {
+            throw new IllegalArgumentException("localCpus must be positive, got " + cpus);
+        }
+        this.localCpus = OptionalInt.of(cpus);
+        return this;
+    }
+
+    /** Memory the local gate offers; by default the physical memory of this machine. */
+    public EmbeddedBuilder localMemoryBytes(long bytes) {
+        if (bytes < 1) {
+            throw new IllegalArgumentException("localMemoryBytes must be positive, got " + bytes);
+        }
+        this.localMemoryBytes = OptionalLong.of(bytes);
+        return this;
+    }
+
+    /** The collected settings. */
+    public EmbeddedConfig config() {
+        return new EmbeddedConfig(dataDir, gate, gateOptions, scheduler, clock, limits, owner, localCpus,
+                localMemoryBytes);
+    }
+
+    /**
+     * Starts the engine: opens (or creates) the store, re-attaches to jobs that were running, and starts scheduling.
+     *
+     * @throws SkyPortException when no engine is on the class path ({@code skyport-core} is missing) or it cannot start
+     */
+    public SkyPort start() {
+        EmbeddedConfig config = config();
+        return ServiceLoader.load(EmbeddedEngineProvider.class).findFirst()
+                .orElseThrow(() -> new SkyPortException(
+                        "no embedded engine on the class path: add dev.skyport:skyport-core"))
+                .start(config);
+    }
+
+    private static String requireName(String field, String value) {
+        Objects.requireNonNull(value, field);
+        if (value.isBlank()) {
+            throw new IllegalArgumentException(field + " must not be blank");
+        }
+        return value;
+    }
+}

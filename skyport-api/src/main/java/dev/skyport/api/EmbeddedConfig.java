@@ -1,0 +1,37 @@
+package dev.skyport.api;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Map;
+import java.util.Objects;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+
+/**
+ * The settings of an embedded engine, as collected by {@link EmbeddedBuilder}. Engine implementations receive it
+ * through {@link dev.skyport.api.spi.EmbeddedEngineProvider}.
+ *
+ * @param dataDir          where the store, job directories and logs live
+ * @param gate             the gate that provides nodes ({@code local} by default)
+ * @param gateOptions      gate-specific settings, passed to the gate's provider
+ * @param scheduler        the scheduling policy by name
+ * @param clock            the time source of every timestamp, deadline and back-off
+ * @param limits           engine limits
+ * @param owner            the user name recorded on jobs submitted through this instance
+ * @param localCpus        cpus the local gate offers (default: the machine's)
+ * @param localMemoryBytes memory the local gate offers (default: the machine's)
+ */
+public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gateOptions, String scheduler, Clock clock,
+                             Limits limits, String owner, OptionalInt localCpus, OptionalLong localMemoryBytes) {
+    public EmbeddedConfig {
+        Objects.requireNonNull(dataDir, "dataDir");
+        Objects.requireNonNull(gate, "gate");
+        gateOptions = Map.copyOf(gateOptions);
+        Objects.requireNonNull(scheduler, "scheduler");
+        Objects.requireNonNull(clock, "clock");
+        Objects.requireNonNull(limits, "limits");
+        Objects.requireNonNull(owner, "owner");
+        Objects.requireNonNull(localCpus, "localCpus");
+        Objects.requireNonNull(localMemoryBytes, "localMemoryBytes");
+    }
+}

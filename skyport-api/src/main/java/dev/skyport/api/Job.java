@@ -1,0 +1,64 @@
+package dev.skyport.api;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * An immutable snapshot of a job. {@code stateDetails} is a human-readable progress text (upstream's
+ * {@code state_details}); {@code endReason} is present once the job is terminal. {@code attempts} lists every run,
+ * oldest first; exit code, signal, start time and nodes are those of the latest attempt.
+ * {@code warnings} are what the submission kept but did not understand (e.g. unknown {@code #SWM} directives).
+ */
+public record Job(JobId id, String owner, JobSpec spec, JobState state, String stateDetails,
+                  Optional<EndReason> endReason, Instant submitTime, Instant updateTime, List<Attempt> attempts) {
+    public Job {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(owner, "owner");
+        Objects.requireNonNull(spec, "spec");
+        Objects.requireNonNull(state, "state");
+        Objects.requireNonNull(stateDetails, "stateDetails");
+        Objects.requireNonNull(endReason, "endReason");
+        Objects.requireNonNull(submitTime, "submitTime");
+        Objects.requireNonNull(updateTime, "updateTime");
+        attempts = List.copyOf(attempts);
+    }
+
+    public String name() {
+        return spec.name();
+    }
+
+    public List<String> warnings() {
+        return spec.warnings();
+    }
+
+    public Optional<Attempt> lastAttempt() {
+        return attempts.isEmpty() ? Optional.empty() : Optional.of(attempts.get(attempts.size() - 1));
+    }
+
+    /** Start of the latest attempt. */
+    public Optional<Instant> startTime() {
+        return lastAttempt().map(Attempt::startTime);
+    }
+
+    /** When the job reached its terminal state. */
+    public Optional<Instant> endTime() {
+        return state.isTerminal() ? Optional.of(lastAttempt().flatMap(Attempt::endTime).orElse(updateTime))
+                : Optional.empty();
+    }
+
+    public OptionalInt exitCode() {
+        return lastAttempt().map(Attempt::exitCode).orElse(OptionalInt.empty());
+    }
+
+    public OptionalInt signal() {
+        return lastAttempt().map(Attempt::signal).orElse(OptionalInt.empty());
+    }
+
+    /** The nodes of the latest attempt; empty before the job was placed. */
+    public List<String> nodeNames() {
+        return lastAttempt().map(Attempt::nodes).orElse(List.of());
+    }
+}

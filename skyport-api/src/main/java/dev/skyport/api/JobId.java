@@ -1,0 +1,41 @@
+package dev.skyport.api;
+
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * A job's identity: a UUID, written as the 36-character text the upstream clients expect. The engine issues
+ * time-ordered (version 7) UUIDs so that the store's index stays append-mostly.
+ */
+public record JobId(UUID value) implements Comparable<JobId> {
+    public JobId {
+        Objects.requireNonNull(value, "value");
+    }
+
+    /**
+     * Parses the 36-character form.
+     *
+     * @throws InvalidJobSpecException with field {@code id} when the text is not a UUID
+     */
+    public static JobId parse(String text) {
+        Objects.requireNonNull(text, "text");
+        if (text.length() != 36) {
+            throw new InvalidJobSpecException("id", "not a 36-character UUID: '" + Text.abbreviate(text) + "'");
+        }
+        try {
+            return new JobId(UUID.fromString(text));
+        } catch (IllegalArgumentException e) {
+            throw new InvalidJobSpecException("id", "not a UUID: '" + Text.abbreviate(text) + "'");
+        }
+    }
+
+    @Override
+    public int compareTo(JobId other) {
+        return value.toString().compareTo(other.value.toString());
+    }
+
+    @Override
+    public String toString() {
+        return value.toString();
+    }
+}

@@ -1,0 +1,71 @@
+package dev.skyport.api;
+
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Submitting and managing jobs. Thread-safe. Every method that changes a job returns only once the change is durable.
+ */
+public interface Jobs {
+    /**
+     * Queues a job. Returns once it is durable: a job returned here survives a crash of the process.
+     *
+     * @throws InvalidJobSpecException when the spec can never run here (unknown flavor, larger than any node, ...);
+     *                                 nothing is stored then
+     */
+    Job submit(JobSpec spec);
+
+    /**
+     * Queues several jobs in one durable write: all are stored or none. Faster than one {@link #submit} per job when
+     * a program has many jobs at hand (a parameter sweep, an array job).
+     *
+     * @throws InvalidJobSpecException for the first spec that cannot run here; nothing is stored then
+     */
+    List<Job> submitAll(List<JobSpec> specs);
+
+    /** The job's current snapshot. @throws NoSuchJobException when there is none */
+    Job get(JobId id);
+
+    /** Jobs matching {@code query}, in submission order. */
+    Page<Job> list(JobQuery query);
+
+    /**
+     * Cancels a job that has not ended: a running process gets SIGTERM, then SIGKILL after the grace period.
+     * Returns the snapshot after the cancel was recorded (CANCELING or CANCELED).
+     *
+     * @throws IllegalJobStateException when the job already ended
+     */
+    Job cancel(JobId id);
+
+    /**
+     * Puts a job back in the queue with fresh placement: a running job is stopped first, a terminal one starts a new
+     * attempt. Returns the snapshot after the requeue was recorded.
+     *
+     * @throws IllegalJobStateException when the job is already queued or being canceled
+     */
+    Job requeue(JobId id);
+
+    /**
+     * Waits until the job is terminal and returns its final snapshot.
+     *
+     * @throws AwaitTimeoutException when {@code timeout} passes first
+     * @throws InterruptedException  when the waiting thread is interrupted
+     */
+    Job await(JobId id, Duration timeout) throws InterruptedException;
+
+    /** The job's standard output so far (empty before it ran). */
+    String stdout(JobId id);
+
+    /** The job's standard error so far. */
+    String stderr(JobId id);
+
+    /**
+     * A stream of the job's standard output that follows the file as it grows and ends when the job has ended and all
+     * of it was read. Close it to stop following.
+     */
+    InputStream followStdout(JobId id);
+
+    /** As {@link #followStdout} for standard error. */
+    InputStream followStderr(JobId id);
+}

@@ -1,0 +1,12 @@
+package dev.skyport.api.spi;
+
+import dev.skyport.api.EmbeddedConfig;
+import dev.skyport.api.SkyPort;
+
+/**
+ * Found with {@link java.util.ServiceLoader} by {@link SkyPort#embedded()}: {@code skyport-core} provides the engine.
+ */
+public interface EmbeddedEngineProvider {
+    /** Starts an engine with {@code config}. */
+    SkyPort start(EmbeddedConfig config);
+}

@@ -1,0 +1,963 @@
+package dev.skyport.core.internal;
+
+import com.fasterxml.uuid.Generators;
+import com.fasterxml.uuid.impl.TimeBasedEpochGenerator;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.skyport.api.Attempt;
+import dev.skyport.api.EmbeddedConfig;
+import dev.skyport.api.EndReason;
+import dev.skyport.api.Events;
+import dev.skyport.api.Flavor;
+import dev.skyport.api.IllegalJobStateException;
+import dev.skyport.api.Image;
+import dev.skyport.api.Job;
+import dev.skyport.api.JobId;
+import dev.skyport.api.JobSpec;
+import dev.skyport.api.JobState;
+import dev.skyport.api.JobTransitioned;
+import dev.skyport.api.Jobs;
+import dev.skyport.api.Node;
+import dev.skyport.api.NodeState;
+import dev.skyport.api.NoSuchJobException;
+import dev.skyport.api.Partition;
+import dev.skyport.api.QueueFullException;
+import dev.skyport.api.RemoteSite;
+import dev.skyport.api.SkyPort;
+import dev.skyport.api.SkyPortException;
+import dev.skyport.core.store.ActiveJob;
+import dev.skyport.core.store.JobStore;
+import dev.skyport.core.store.JobStoreProvider;
+import dev.skyport.core.store.StopIntent;
+import dev.skyport.core.store.StoredJob;
+import dev.skyport.gate.Gate;
+import dev.skyport.gate.GateConfig;
+import dev.skyport.gate.GateException;
+import dev.skyport.gate.GateProvider;
+import dev.skyport.gate.NodeAccess;
+import dev.skyport.gate.RunHandle;
+import dev.skyport.gate.RunOutcome;
+import dev.skyport.gate.RunProbe;
+import dev.skyport.gate.RunRequest;
+import dev.skyport.gate.RunSignal;
+import dev.skyport.scheduler.Allocation;
+import dev.skyport.scheduler.ClusterView;
+import dev.skyport.scheduler.NodeView;
+import dev.skyport.scheduler.Plan;
+import dev.skyport.scheduler.QueuedJob;
+import dev.skyport.scheduler.Scheduler;
+import dev.skyport.scheduler.SchedulerProvider;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.PriorityQueue;
+import java.util.ServiceLoader;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.UnaryOperator;
+
+/**
+ * The embedded workload manager. One scheduling thread plans; a pool of workers starts runs and records their ends;
+ * the store makes every transition durable before anything acts on it or hears of it.
+ *
+ * <p>Locking: each unfinished job's {@link Entry} is its lock; a transition reads the job, checks the
+ * {@link Lifecycle} table, persists, then updates memory, all under that lock. Events are published after the lock
+ * is released. The scheduling thread never takes a job lock while waiting for the store.
+ */
+public final class Engine implements SkyPort {
+    private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+    /** The longest the scheduling thread sleeps with nothing to do, so a test clock moved by hand is noticed. */
+    private static final Duration MAX_IDLE = Duration.ofSeconds(1);
+    /** The duration the scheduler assumes for a job without a time limit. */
+    private static final Duration DEFAULT_DURATION = Duration.ofHours(1);
+
+    private final EmbeddedConfig config;
+    private final Clock clock;
+    private final Path jobsDir;
+    private final FileChannel lockChannel;
+    private final FileLock lock;
+    private final JobStore store;
+    private final Gate gate;
+    private final Scheduler scheduler;
+    private final EventHub events;
+    private final EngineJobs jobs;
+    private final AtomicLong sequence;
+    private final TimeBasedEpochGenerator ids = Generators.timeBasedEpochGenerator();
+    private final Cache<JobId, StoredJob> snapshots = Caffeine.newBuilder().maximumSize(10_000).build();
+
+    /** Every job that has not ended. */
+    private final ConcurrentHashMap<JobId, Entry> active = new ConcurrentHashMap<>();
+    /** The queued ones, in submission (id) order. */
+    private final ConcurrentSkipListMap<JobId, Entry> queue = new ConcurrentSkipListMap<>();
+    /** What each resource-holding (or just placed) job holds. */
+    private final ConcurrentHashMap<JobId, Allocation> allocations = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<JobId, CompletableFuture<Job>> terminal = new ConcurrentHashMap<>();
+    private final AtomicInteger unfinished = new AtomicInteger();
+
+    private final ExecutorService workers;
+    private final Thread loopThread;
+    private final ReentrantLock loopLock = new ReentrantLock();
+    private final Condition wake = loopLock.newCondition();
+    private final PriorityQueue<Timer> timers = new PriorityQueue<>();
+    private boolean dirty = true;
+    private volatile boolean closed;
+
+    private record Timer(Instant due, long order, Runnable action) implements Comparable<Timer> {
+        @Override
+        public int compareTo(Timer o) {
+            int c = due.compareTo(o.due);
+            return c != 0 ? c : Long.compare(order, o.order);
+        }
+    }
+
+    private final AtomicLong timerOrder = new AtomicLong();
+
+    private Engine(EmbeddedConfig config) {
+        this.config = config;
+        this.clock = config.clock();
+        Path dataDir = config.dataDir().toAbsolutePath();
+        this.jobsDir = dataDir.resolve("jobs");
+        try {
+            Files.createDirectories(jobsDir);
+            lockChannel = FileChannel.open(dataDir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            lock = lockChannel.tryLock();
+        } catch (IOException e) {
+            throw new SkyPortException("cannot use data directory " + dataDir + ": " + e.getMessage(), e);
+        }
+        if (lock == null) {
+            closeQuietly(lockChannel);
+            throw new SkyPortException("data directory " + dataDir + " is in use by another Sky Port engine");
+        }
+        JobStore openedStore = null;
+        Gate openedGate = null;
+        try {
+            openedStore = openStore(dataDir);
+            openedGate = openGate(config, dataDir);
+            this.scheduler = openScheduler(config.scheduler());
+        } catch (RuntimeException e) {
+            if (openedGate != null) {
+                openedGate.close();
+            }
+            if (openedStore != null) {
+                openedStore.close();
+            }
+            releaseLock();
+            throw e;
+        }
+        this.store = openedStore;
+        this.gate = openedGate;
+        this.events = new EventHub(store);
+        this.jobs = new EngineJobs(this);
+        this.sequence = new AtomicLong(store.lastSequence());
+        AtomicInteger n = new AtomicInteger();
+        this.workers = new ThreadPoolExecutor(16, 16, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "skyport-worker-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        ((ThreadPoolExecutor) workers).allowCoreThreadTimeOut(true);
+        List<Entry> holding = load();
+        this.loopThread = new Thread(this::loop, "skyport-scheduler");
+        loopThread.setDaemon(true);
+        loopThread.start();
+        for (Entry e : holding) {
+            workers.execute(() -> reattach(e));
+        }
+        LOG.info("Sky Port started: {} unfinished jobs, gate {}, scheduler {}, data {}", active.size(), gate.name(),
+                scheduler.name(), dataDir);
+    }
+
+    /** Starts an engine with {@code config}. */
+    public static Engine start(EmbeddedConfig config) {
+        return new Engine(config);
+    }
+
+    private static JobStore openStore(Path dataDir) {
+        for (JobStoreProvider p : ServiceLoader.load(JobStoreProvider.class)) {
+            if (p.name().equals("sqlite")) {
+                return p.open(dataDir);
+            }
+        }
+        throw new SkyPortException("no sqlite job store on the class path");
+    }
+
+    private static Gate openGate(EmbeddedConfig config, Path dataDir) {
+        List<String> names = new ArrayList<>();
+        for (GateProvider p : ServiceLoader.load(GateProvider.class)) {
+            names.add(p.name());
+            if (p.name().equals(config.gate())) {
+                Map<String, String> options = new LinkedHashMap<>(config.gateOptions());
+                config.localCpus().ifPresent(c -> options.putIfAbsent("cpus", Integer.toString(c)));
+                config.localMemoryBytes().ifPresent(m -> options.putIfAbsent("memoryBytes", Long.toString(m)));
+                Path gateDir = dataDir.resolve("gates").resolve(p.name());
+                try {
+                    Files.createDirectories(gateDir);
+                } catch (IOException e) {
+                    throw new SkyPortException("cannot create " + gateDir + ": " + e.getMessage(), e);
+                }
+                return p.create(new GateConfig(gateDir, options, config.clock()));
+            }
+        }
+        throw new SkyPortException("no gate named '" + config.gate() + "'; available: " + names);
+    }
+
+    private static Scheduler openScheduler(String name) {
+        List<String> names = new ArrayList<>();
+        for (SchedulerProvider p : ServiceLoader.load(SchedulerProvider.class)) {
+            names.add(p.name());
+            if (p.name().equals(name)) {
+                return p.create();
+            }
+        }
+        throw new SkyPortException("no scheduler named '" + name + "'; available: " + names);
+    }
+
+    /** Builds the in-memory index from the store; returns the entries that hold resources, to re-attach. */
+    private List<Entry> load() {
+        List<Entry> holding = new ArrayList<>();
+        for (ActiveJob row : store.active()) {
+            Entry e = new Entry(row);
+            active.put(e.id, e);
+            unfinished.incrementAndGet();
+            if (e.state == JobState.QUEUED) {
+                queue.put(e.id, e);
+                if (e.notBefore != null) {
+                    addTimer(e.notBefore, this::markDirty);
+                }
+            } else {
+                Job job = snapshot(e.id).job();
+                Attempt last = job.lastAttempt().orElseThrow(() ->
+                        new IllegalStateException("job " + e.id + " is " + e.state + " without an attempt"));
+                e.attempt = last.number();
+                e.attemptStart = last.startTime();
+                e.allocatedNodes = last.nodes();
+                e.stopIntent = snapshot(e.id).stopIntent().orElse(null);
+                allocate(e);
+                holding.add(e);
+            }
+        }
+        return holding;
+    }
+
+    // ------------------------------------------------------------------ SkyPort
+
+    @Override
+    public Jobs jobs() {
+        return jobs;
+    }
+
+    @Override
+    public List<Node> nodes() {
+        return gate.nodes();
+    }
+
+    @Override
+    public List<Flavor> flavors() {
+        return gate.flavors();
+    }
+
+    @Override
+    public List<Image> images() {
+        return gate.images();
+    }
+
+    @Override
+    public List<RemoteSite> remotes() {
+        return gate.remotes();
+    }
+
+    @Override
+    public List<Partition> partitions() {
+        return gate.partitions();
+    }
+
+    @Override
+    public Events events() {
+        return events;
+    }
+
+    EmbeddedConfig config() {
+        return config;
+    }
+
+    Clock clock() {
+        return clock;
+    }
+
+    Gate gate() {
+        return gate;
+    }
+
+    JobStore store() {
+        return store;
+    }
+
+    Path jobDir(JobId id) {
+        return jobsDir.resolve(id.toString());
+    }
+
+    // ------------------------------------------------------------------ submit
+
+    Job submit(JobSpec spec, String owner) {
+        checkOpen();
+        if (unfinished.get() >= config.limits().maxActiveJobs()) {
+            throw new QueueFullException(config.limits().maxActiveJobs());
+        }
+        JobId id = new JobId(ids.generate());
+        Instant now = clock.instant();
+        Job job = new Job(id, owner, spec, JobState.QUEUED, "Submitted", Optional.empty(), now, now, List.of());
+        JobTransitioned event = new JobTransitioned(sequence.incrementAndGet(), now, id, Optional.empty(),
+                JobState.QUEUED, Optional.empty(), "Submitted");
+        StoredJob stored = StoredJob.of(job);
+        store.insert(stored, event);
+        admit(stored);
+        markDirty();
+        events.publish(event);
+        return job;
+    }
+
+    List<Job> submitAll(List<JobSpec> specs, String owner) {
+        checkOpen();
+        if (unfinished.get() + specs.size() > config.limits().maxActiveJobs()) {
+            throw new QueueFullException(config.limits().maxActiveJobs());
+        }
+        Instant now = clock.instant();
+        List<StoredJob> stored = new ArrayList<>(specs.size());
+        List<JobTransitioned> evts = new ArrayList<>(specs.size());
+        for (JobSpec spec : specs) {
+            JobId id = new JobId(ids.generate());
+            stored.add(StoredJob.of(new Job(id, owner, spec, JobState.QUEUED, "Submitted", Optional.empty(), now, now,
+                    List.of())));
+            evts.add(new JobTransitioned(sequence.incrementAndGet(), now, id, Optional.empty(), JobState.QUEUED,
+                    Optional.empty(), "Submitted"));
+        }
+        store.insertAll(stored, evts);
+        stored.forEach(this::admit);
+        markDirty();
+        evts.forEach(events::publish);
+        return stored.stream().map(StoredJob::job).toList();
+    }
+
+    private void admit(StoredJob stored) {
+        Job job = stored.job();
+        JobSpec spec = job.spec();
+        Entry e = new Entry(new ActiveJob(job.id(), job.owner(), JobState.QUEUED, job.submitTime(), spec.priority(),
+                spec.nodes(), spec.cpus(), spec.memoryBytes(), spec.gpus(), spec.timeLimit(),
+                spec.account().orElse(""), Optional.empty()));
+        snapshots.put(job.id(), stored);
+        unfinished.incrementAndGet();
+        active.put(e.id, e);
+        queue.put(e.id, e);
+    }
+
+    // ------------------------------------------------------------------ reads
+
+    StoredJob snapshot(JobId id) {
+        StoredJob s = snapshots.get(id, k -> store.find(k).orElse(null));
+        if (s == null) {
+            throw new NoSuchJobException(id);
+        }
+        return s;
+    }
+
+    Job get(JobId id) {
+        return snapshot(id).job();
+    }
+
+    CompletableFuture<Job> terminalFuture(JobId id) {
+        CompletableFuture<Job> f = terminal.computeIfAbsent(id, k -> new CompletableFuture<>());
+        Job now = get(id);
+        if (now.state().isTerminal() && !active.containsKey(id)) {
+            terminal.remove(id, f);
+            f.complete(now);
+        }
+        return f;
+    }
+
+    // ------------------------------------------------------------------ transitions
+
+    /**
+     * Persists a transition of the job under its lock. {@code change} builds the next snapshot from the current one;
+     * the table is checked first. Returns the event to publish once the lock is released.
+     */
+    private JobTransitioned transition(Entry e, JobState to, Optional<EndReason> reason, String details,
+                                       UnaryOperator<Job> change, Optional<StopIntent> intent,
+                                       Optional<Instant> notBefore) {
+        StoredJob cur = snapshot(e.id);
+        JobState from = cur.job().state();
+        Lifecycle.check(from, to);
+        Instant now = clock.instant();
+        Job changed = change.apply(cur.job());
+        Job next = new Job(changed.id(), changed.owner(), changed.spec(), to, details, reason, changed.submitTime(), now,
+                changed.attempts());
+        JobTransitioned event = new JobTransitioned(sequence.incrementAndGet(), now, e.id, Optional.of(from), to, reason,
+                details);
+        StoredJob stored = new StoredJob(next, intent, notBefore);
+        store.update(stored, event);
+        snapshots.put(e.id, stored);
+        e.state = to;
+        e.stopIntent = intent.orElse(null);
+        e.notBefore = notBefore.orElse(null);
+        return event;
+    }
+
+    /** After a transition: publish, settle indexes, and complete waiters of terminal jobs. */
+    private void settle(Entry e, JobTransitioned event) {
+        if (event.to().isTerminal()) {
+            queue.remove(e.id, e);
+            if (active.remove(e.id, e)) {
+                unfinished.decrementAndGet();
+            }
+            CompletableFuture<Job> f = terminal.remove(e.id);
+            if (f != null) {
+                f.complete(get(e.id));
+            }
+        } else if (event.to() == JobState.QUEUED) {
+            queue.put(e.id, e);
+        }
+        events.publish(event);
+    }
+
+    private static Job withLastAttempt(Job job, UnaryOperator<Attempt> change) {
+        List<Attempt> attempts = new ArrayList<>(job.attempts());
+        attempts.set(attempts.size() - 1, change.apply(attempts.get(attempts.size() - 1)));
+        return new Job(job.id(), job.owner(), job.spec(), job.state(), job.stateDetails(), job.endReason(),
+                job.submitTime(), job.updateTime(), attempts);
+    }
+
+    private static Attempt close(Attempt a, Instant end, OptionalInt exit, OptionalInt signal, EndReason reason) {
+        return new Attempt(a.number(), a.nodes(), a.partition(), a.startTime(), Optional.of(end), exit, signal,
+                Optional.of(reason));
+    }
+
+    // ------------------------------------------------------------------ cancel and requeue
+
+    Job cancel(JobId id) {
+        checkOpen();
+        Entry e = active.get(id);
+        if (e == null) {
+            Job job = get(id);
+            throw new IllegalJobStateException(id, job.state(), "cancel");
+        }
+        JobTransitioned event;
+        synchronized (e) {
+            JobState state = snapshot(id).job().state();
+            if (state.isTerminal()) {
+                throw new IllegalJobStateException(id, state, "cancel");
+            }
+            if (state == JobState.QUEUED) {
+                queue.remove(id, e);
+                event = transition(e, JobState.CANCELED, Optional.of(EndReason.CANCELED), "Canceled",
+                        UnaryOperator.identity(), Optional.empty(), Optional.empty());
+            } else if (state == JobState.CANCELING) {
+                if (e.stopIntent == StopIntent.CANCEL) {
+                    return get(id);
+                }
+                // A requeue was stopping it; the cancel wins. Same state, so no transition: record the intent.
+                StoredJob cur = snapshot(id);
+                StoredJob stored = new StoredJob(cur.job(), Optional.of(StopIntent.CANCEL), Optional.empty());
+                JobTransitioned note = new JobTransitioned(sequence.incrementAndGet(), clock.instant(), id,
+                        Optional.of(state), state, Optional.empty(), "Cancel requested");
+                store.update(stored, note);
+                snapshots.put(id, stored);
+                e.stopIntent = StopIntent.CANCEL;
+                event = note;
+            } else {
+                event = transition(e, JobState.CANCELING, Optional.empty(), "Cancel requested",
+                        UnaryOperator.identity(), Optional.of(StopIntent.CANCEL), Optional.empty());
+                stop(e);
+            }
+        }
+        settle(e, event);
+        return get(id);
+    }
+
+    Job requeue(JobId id) {
+        checkOpen();
+        while (true) {
+            Entry e = active.get(id);
+            if (e == null) {
+                Job job = get(id);
+                if (!job.state().isTerminal()) {
+                    continue; // it is being admitted again by a concurrent requeue
+                }
+                Entry fresh = entryFor(job);
+                e = active.putIfAbsent(id, fresh);
+                if (e == null) {
+                    e = fresh;
+                    unfinished.incrementAndGet();
+                }
+            }
+            JobTransitioned event;
+            synchronized (e) {
+                if (active.get(id) != e) {
+                    continue;
+                }
+                JobState state = snapshot(id).job().state();
+                if (state == JobState.QUEUED || state == JobState.CANCELING) {
+                    throw new IllegalJobStateException(id, state, "requeue");
+                }
+                if (state.isTerminal()) {
+                    event = transition(e, JobState.QUEUED, Optional.empty(), "Requeued", UnaryOperator.identity(),
+                            Optional.empty(), Optional.empty());
+                } else {
+                    event = transition(e, JobState.CANCELING, Optional.empty(), "Requeue requested",
+                            UnaryOperator.identity(), Optional.of(StopIntent.REQUEUE), Optional.empty());
+                    stop(e);
+                }
+            }
+            settle(e, event);
+            markDirty();
+            return get(id);
+        }
+    }
+
+    private static Entry entryFor(Job job) {
+        JobSpec spec = job.spec();
+        return new Entry(new ActiveJob(job.id(), job.owner(), job.state(), job.submitTime(), spec.priority(),
+                spec.nodes(), spec.cpus(), spec.memoryBytes(), spec.gpus(), spec.timeLimit(), spec.account().orElse(""),
+                Optional.empty()));
+    }
+
+    /** Asks the run to stop: SIGTERM now, SIGKILL after the grace period. Call under the entry's lock. */
+    private void stop(Entry e) {
+        RunHandle run = e.run;
+        if (run == null) {
+            return; // not started yet, or being re-attached: the re-attach sees the intent
+        }
+        signal(e, run, RunSignal.TERM);
+        addTimer(clock.instant().plus(config.limits().killGracePeriod()), () -> workers.execute(() -> {
+            synchronized (e) {
+                if (e.run == run) {
+                    signal(e, run, RunSignal.KILL);
+                }
+            }
+        }));
+    }
+
+    private void signal(Entry e, RunHandle run, RunSignal signal) {
+        try {
+            access(e).signal(run, signal);
+        } catch (GateException ex) {
+            LOG.warn("cannot send {} to job {}: {}", signal, e.id, ex.getMessage());
+        }
+    }
+
+    private NodeAccess access(Entry e) {
+        return gate.access(e.allocatedNodes.get(0));
+    }
+
+    // ------------------------------------------------------------------ scheduling loop
+
+    void markDirty() {
+        loopLock.lock();
+        try {
+            dirty = true;
+            wake.signal();
+        } finally {
+            loopLock.unlock();
+        }
+    }
+
+    private void addTimer(Instant due, Runnable action) {
+        loopLock.lock();
+        try {
+            timers.add(new Timer(due, timerOrder.incrementAndGet(), action));
+            wake.signal();
+        } finally {
+            loopLock.unlock();
+        }
+    }
+
+    private void loop() {
+        while (!closed) {
+            List<Runnable> due = new ArrayList<>();
+            loopLock.lock();
+            try {
+                while (!closed && !dirty && !timerDue()) {
+                    Duration wait = MAX_IDLE;
+                    Timer next = timers.peek();
+                    if (next != null) {
+                        Duration untilNext = Duration.between(clock.instant(), next.due);
+                        wait = untilNext.compareTo(wait) < 0 ? untilNext : wait;
+                    }
+                    if (wait.isNegative() || wait.isZero()) {
+                        break;
+                    }
+                    wake.awaitNanos(wait.toNanos());
+                }
+                Instant now = clock.instant();
+                while (!timers.isEmpty() && !timers.peek().due.isAfter(now)) {
+                    due.add(timers.poll().action);
+                }
+                dirty = false;
+            } catch (InterruptedException ie) {
+                return;
+            } finally {
+                loopLock.unlock();
+            }
+            if (closed) {
+                return;
+            }
+            due.forEach(Runnable::run);
+            try {
+                pass();
+            } catch (RuntimeException ex) {
+                LOG.error("scheduling pass failed", ex);
+            }
+        }
+    }
+
+    private boolean timerDue() {
+        Timer next = timers.peek();
+        return next != null && !next.due.isAfter(clock.instant());
+    }
+
+    private void pass() {
+        Instant now = clock.instant();
+        List<Node> nodes = gate.nodes();
+        List<NodeView> views = new ArrayList<>(nodes.size());
+        for (Node n : nodes) {
+            views.add(new NodeView(n.name(), n.partition(), n.cpus(), n.memoryBytes(), n.gpus(), n.state()));
+        }
+        ClusterView cluster = new ClusterView(views, new ArrayList<>(allocations.values()));
+        if (!hasFreeCpu(cluster)) {
+            return;
+        }
+        List<QueuedJob> waiting = new ArrayList<>();
+        Map<JobId, Entry> byId = new HashMap<>();
+        for (Entry e : queue.values()) {
+            if (e.placing || e.state != JobState.QUEUED || (e.notBefore != null && e.notBefore.isAfter(now))) {
+                continue;
+            }
+            waiting.add(new QueuedJob(e.id, e.nodes, e.cpus, e.memoryBytes, e.gpus,
+                    e.timeLimit().orElse(DEFAULT_DURATION), e.priority, e.account, e.submitTime));
+            byId.put(e.id, e);
+        }
+        if (waiting.isEmpty()) {
+            return;
+        }
+        Plan plan = scheduler.plan(cluster, waiting, now);
+        for (Plan.Infeasible inf : plan.infeasible()) {
+            Entry e = byId.get(inf.job());
+            if (e != null && !inf.reason().equals(e.infeasibleReason)) {
+                e.infeasibleReason = inf.reason();
+                LOG.info("job {} cannot be placed: {}", e.id, inf.reason());
+            }
+        }
+        for (Plan.Placement p : plan.startNow()) {
+            Entry e = byId.get(p.job());
+            if (e == null) {
+                continue;
+            }
+            e.placing = true;
+            e.allocatedNodes = p.nodes();
+            allocate(e);
+            workers.execute(() -> launch(e));
+        }
+    }
+
+    private static boolean hasFreeCpu(ClusterView cluster) {
+        Map<String, Integer> free = new HashMap<>();
+        for (NodeView n : cluster.nodes()) {
+            if (n.state() == NodeState.UP) {
+                free.put(n.name(), n.cpus());
+            }
+        }
+        for (Allocation a : cluster.running()) {
+            for (String node : a.nodes()) {
+                free.computeIfPresent(node, (k, v) -> v - a.cpus());
+            }
+        }
+        return free.values().stream().anyMatch(v -> v > 0);
+    }
+
+    private void allocate(Entry e) {
+        Instant end = e.timeLimit().map(l -> (e.attemptStart != null ? e.attemptStart : clock.instant()).plus(l))
+                .orElse(Instant.MAX);
+        allocations.put(e.id, new Allocation(e.id, e.allocatedNodes, e.cpus, e.memoryBytes, e.gpus, end));
+    }
+
+    private void release(Entry e) {
+        allocations.remove(e.id);
+        e.allocatedNodes = List.of();
+        e.run = null;
+        e.placing = false;
+        e.timeLimitHit = false;
+        markDirty();
+    }
+
+    // ------------------------------------------------------------------ runs
+
+    private RunRequest runRequest(Job job, int attempt) {
+        JobSpec spec = job.spec();
+        String dir = jobDir(job.id()).toString();
+        String workdir = spec.workdir().map(w -> Path.of(dir).resolve(w).toString()).orElse(dir);
+        return new RunRequest(job.id(), attempt, dir, spec.script(), spec.command(), workdir, spec.env());
+    }
+
+    private void launch(Entry e) {
+        JobTransitioned event;
+        RunHandle handle;
+        synchronized (e) {
+            if (closed || !e.placing || e.state != JobState.QUEUED) {
+                release(e);
+                return;
+            }
+            Job cur = get(e.id);
+            int number = cur.attempts().size() + 1;
+            Instant now = clock.instant();
+            Attempt attempt = new Attempt(number, e.allocatedNodes, Optional.empty(), now, Optional.empty(),
+                    OptionalInt.empty(), OptionalInt.empty(), Optional.empty());
+            try {
+                event = transition(e, JobState.RUNNING, Optional.empty(), "Running", job -> {
+                    List<Attempt> attempts = new ArrayList<>(job.attempts());
+                    attempts.add(attempt);
+                    return new Job(job.id(), job.owner(), job.spec(), job.state(), job.stateDetails(),
+                            job.endReason(), job.submitTime(), job.updateTime(), attempts);
+                }, Optional.empty(), Optional.empty());
+            } catch (RuntimeException ex) {
+                LOG.error("cannot record the start of job {}", e.id, ex);
+                release(e);
+                return;
+            }
+            queue.remove(e.id, e);
+            e.placing = false;
+            e.attempt = number;
+            e.attemptStart = now;
+            e.infeasibleReason = null;
+            allocate(e);
+            try {
+                handle = access(e).launch(runRequest(get(e.id), number));
+            } catch (GateException ex) {
+                LOG.warn("cannot start job {}: {}", e.id, ex.getMessage());
+                handle = null;
+            }
+            e.run = handle;
+        }
+        events.publish(event);
+        if (handle == null) {
+            finish(e, e.attempt, RunOutcome.lost("the run could not be started"), EndReason.SYSTEM_ERROR);
+            return;
+        }
+        follow(e, handle);
+    }
+
+    private void follow(Entry e, RunHandle handle) {
+        int number = handle.attempt();
+        e.timeLimit().ifPresent(limit -> addTimer(e.attemptStart.plus(limit), () -> timeLimitReached(e, number)));
+        access(e).watch(handle).whenCompleteAsync((outcome, error) -> finish(e, number,
+                outcome != null ? outcome : RunOutcome.lost("watching the run failed: " + error), null), workers);
+    }
+
+    private void timeLimitReached(Entry e, int number) {
+        workers.execute(() -> {
+            synchronized (e) {
+                if (e.attempt != number || e.run == null || e.state != JobState.RUNNING) {
+                    return;
+                }
+                e.timeLimitHit = true;
+                LOG.info("job {} reached its time limit", e.id);
+                stop(e);
+            }
+        });
+    }
+
+    /**
+     * Records the end of attempt {@code number}: success, failure, retry, cancel or requeue, depending on how it
+     * ended and what was asked. {@code forced} overrides the reason derived from the outcome.
+     */
+    private void finish(Entry e, int number, RunOutcome outcome, EndReason forced) {
+        if (closed) {
+            return;
+        }
+        JobTransitioned event;
+        synchronized (e) {
+            StoredJob cur = snapshot(e.id);
+            Job job = cur.job();
+            Optional<Attempt> last = job.lastAttempt();
+            if (!job.state().holdsResources() || last.isEmpty() || last.get().number() != number
+                    || !last.get().isOpen()) {
+                return; // an old attempt, already settled
+            }
+            Instant now = clock.instant();
+            EndReason reason = forced != null ? forced : reasonOf(e, outcome);
+            UnaryOperator<Job> closeAttempt = j -> withLastAttempt(j,
+                    a -> close(a, now, outcome.exitCode(), outcome.signal(), reason));
+            if (e.stopIntent == StopIntent.CANCEL) {
+                event = transition(e, JobState.CANCELED, Optional.of(EndReason.CANCELED), "Canceled", closeAttempt,
+                        Optional.empty(), Optional.empty());
+            } else if (e.stopIntent == StopIntent.REQUEUE) {
+                event = transition(e, JobState.QUEUED, Optional.empty(), "Requeued", j -> withLastAttempt(j,
+                        a -> close(a, now, outcome.exitCode(), outcome.signal(), EndReason.PREEMPTED)),
+                        Optional.empty(), Optional.empty());
+            } else if (reason == EndReason.COMPLETED) {
+                event = transition(e, JobState.SUCCEEDED, Optional.of(reason), "Completed", closeAttempt,
+                        Optional.empty(), Optional.empty());
+            } else {
+                Optional<Instant> retryAt = retryAt(job, reason, now);
+                if (retryAt.isPresent()) {
+                    String details = "Retrying after " + describe(reason, outcome) + " (attempt " + (number + 1)
+                            + " of " + job.spec().retryPolicy().maxAttempts() + ")";
+                    event = transition(e, JobState.QUEUED, Optional.empty(), details, closeAttempt, Optional.empty(),
+                            retryAt);
+                    addTimer(retryAt.get(), this::markDirty);
+                } else {
+                    event = transition(e, JobState.FAILED, Optional.of(reason), describe(reason, outcome),
+                            closeAttempt, Optional.empty(), Optional.empty());
+                }
+            }
+            release(e);
+        }
+        settle(e, event);
+    }
+
+    private static EndReason reasonOf(Entry e, RunOutcome outcome) {
+        if (e.timeLimitHit) {
+            return EndReason.TIME_LIMIT;
+        }
+        if (outcome.isLost()) {
+            return EndReason.NODE_LOST;
+        }
+        if (outcome.exitCode().getAsInt() == 0) {
+            return EndReason.COMPLETED;
+        }
+        return outcome.signal().isPresent() ? EndReason.SIGNALED : EndReason.NON_ZERO_EXIT;
+    }
+
+    private static String describe(EndReason reason, RunOutcome outcome) {
+        return switch (reason) {
+            case NON_ZERO_EXIT -> "Exited with code " + outcome.exitCode().orElse(-1);
+            case SIGNALED -> "Killed by signal " + outcome.signal().orElse(0);
+            case TIME_LIMIT -> "Time limit reached";
+            case NODE_LOST -> "Node lost: " + outcome.detail();
+            case SYSTEM_ERROR -> "System error: " + outcome.detail();
+            default -> reason.name();
+        };
+    }
+
+    /** When to retry after {@code reason}, or empty when the policy says the job has failed. */
+    private Optional<Instant> retryAt(Job job, EndReason reason, Instant now) {
+        var policy = job.spec().retryPolicy();
+        boolean retryable = reason.cause() == EndReason.Cause.INFRASTRUCTURE
+                || (reason.cause() == EndReason.Cause.USER && policy.retryUserFailures());
+        int next = job.attempts().size() + 1;
+        if (!retryable || next > policy.maxAttempts()) {
+            return Optional.empty();
+        }
+        Duration backoff = policy.backoffBefore(next);
+        // Full jitter in [backoff/2, backoff]: spreads retries of jobs that failed together.
+        long half = backoff.toMillis() / 2;
+        Duration jittered = Duration.ofMillis(half + ThreadLocalRandom.current().nextLong(half + 1));
+        Instant at = now.plus(jittered);
+        if (at.isAfter(job.submitTime().plus(policy.deadline()))) {
+            return Optional.empty();
+        }
+        return Optional.of(at);
+    }
+
+    /** Finds the run of a job that held resources when the engine last stopped, and follows or settles it. */
+    private void reattach(Entry e) {
+        RunProbe probe;
+        synchronized (e) {
+            Job job = get(e.id);
+            try {
+                probe = access(e).probe(runRequest(job, e.attempt));
+            } catch (GateException ex) {
+                LOG.warn("cannot probe job {}: {}", e.id, ex.getMessage());
+                probe = RunProbe.ended(RunOutcome.lost("the node could not be reached after a restart"));
+            }
+            if (probe.state() == RunProbe.State.RUNNING) {
+                e.run = probe.handle().orElseThrow();
+                if (e.stopIntent != null) {
+                    stop(e);
+                }
+            }
+        }
+        switch (probe.state()) {
+            case RUNNING -> {
+                LOG.info("job {} is still running; following it again", e.id);
+                follow(e, e.run);
+            }
+            case ENDED -> finish(e, e.attempt, probe.outcome().orElseThrow(), null);
+            case NEVER_STARTED -> finish(e, e.attempt,
+                    RunOutcome.lost("the engine stopped before the job started"), EndReason.SYSTEM_ERROR);
+        }
+    }
+
+    // ------------------------------------------------------------------ close
+
+    private void checkOpen() {
+        if (closed) {
+            throw new SkyPortException("this Sky Port has been closed");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        markDirty();
+        try {
+            loopThread.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        workers.shutdown();
+        try {
+            workers.awaitTermination(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        events.close();
+        gate.close();
+        store.close();
+        releaseLock();
+        LOG.info("Sky Port stopped; running jobs go on and are re-attached on the next start");
+    }
+
+    private void releaseLock() {
+        try {
+            lock.release();
+        } catch (IOException e) {
+            LOG.warn("cannot release the data directory lock: {}", e.getMessage());
+        }
+        closeQuietly(lockChannel);
+    }
+
+    private static void closeQuietly(FileChannel c) {
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // nothing more to do
+        }
+    }
+}

@@ -1,0 +1,193 @@
+package dev.skyport.core.internal;
+
+import dev.skyport.api.AwaitTimeoutException;
+import dev.skyport.api.Flavor;
+import dev.skyport.api.InvalidJobSpecException;
+import dev.skyport.api.Job;
+import dev.skyport.api.JobId;
+import dev.skyport.api.JobQuery;
+import dev.skyport.api.JobSpec;
+import dev.skyport.api.Jobs;
+import dev.skyport.api.Node;
+import dev.skyport.api.NodeState;
+import dev.skyport.api.Page;
+import dev.skyport.api.RemoteSite;
+import dev.skyport.core.internal.local.LocalGate;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/** The {@link Jobs} of the embedded engine: checks what users send, then hands it to the {@link Engine}. */
+final class EngineJobs implements Jobs {
+    private final Engine engine;
+
+    EngineJobs(Engine engine) {
+        this.engine = engine;
+    }
+
+    @Override
+    public Job submit(JobSpec spec) {
+        return engine.submit(validate(spec), engine.config().owner());
+    }
+
+    @Override
+    public List<Job> submitAll(List<JobSpec> specs) {
+        return engine.submitAll(specs.stream().map(this::validate).toList(), engine.config().owner());
+    }
+
+    /** Checks a spec against the limits and what the gate has; returns it with warnings added where needed. */
+    JobSpec validate(JobSpec spec) {
+        Objects.requireNonNull(spec, "spec");
+        if (spec.script().isPresent()) {
+            String script = spec.script().get();
+            int bytes = script.getBytes(StandardCharsets.UTF_8).length;
+            int limit = engine.config().limits().maxScriptBytes();
+            if (bytes > limit) {
+                throw new InvalidJobSpecException("script", "is " + bytes + " bytes; the limit is " + limit);
+            }
+            if (script.indexOf('\0') >= 0) {
+                throw new InvalidJobSpecException("script", "contains NUL bytes; a job script must be text");
+            }
+        }
+        if (spec.flavor().isPresent()) {
+            List<Flavor> flavors = engine.gate().flavors();
+            String name = spec.flavor().get();
+            if (flavors.stream().noneMatch(f -> f.name().equals(name))) {
+                throw new InvalidJobSpecException("flavor", "unknown flavor '" + name + "'; the " + engine.gate().name()
+                        + " gate has " + (flavors.isEmpty() ? "none" : flavors.stream().map(Flavor::name).toList()));
+            }
+        }
+        if (spec.remoteSite().isPresent()) {
+            List<RemoteSite> remotes = engine.gate().remotes();
+            String name = spec.remoteSite().get();
+            if (remotes.stream().noneMatch(r -> r.name().equals(name))) {
+                throw new InvalidJobSpecException("remoteSite", "unknown remote site '" + name + "'; the "
+                        + engine.gate().name() + " gate has "
+                        + (remotes.isEmpty() ? "none" : remotes.stream().map(RemoteSite::name).toList()));
+            }
+        }
+        if (spec.flavor().isEmpty()) {
+            checkFits(spec, engine.gate().nodes());
+        }
+        if (spec.containerImage().isPresent() && LocalGate.NAME.equals(engine.gate().name())) {
+            return spec.toBuilder().warning("container-image " + spec.containerImage().get()
+                    + " is not used by the local gate: the script runs directly on this machine").build();
+        }
+        return spec;
+    }
+
+    /** A job larger than every node set of the cluster would wait forever: reject it, naming what is too big. */
+    private static void checkFits(JobSpec spec, List<Node> nodes) {
+        List<Node> usable = nodes.stream().filter(n -> n.state() != NodeState.DOWN).toList();
+        long fitting = usable.stream().filter(n -> n.cpus() >= spec.cpus() && n.memoryBytes() >= spec.memoryBytes()
+                && n.gpus() >= spec.gpus()).count();
+        if (fitting >= spec.nodes()) {
+            return;
+        }
+        int maxCpus = usable.stream().mapToInt(Node::cpus).max().orElse(0);
+        long maxMem = usable.stream().mapToLong(Node::memoryBytes).max().orElse(0);
+        int maxGpus = usable.stream().mapToInt(Node::gpus).max().orElse(0);
+        if (spec.cpus() > maxCpus) {
+            throw new InvalidJobSpecException("cpus", "asks for " + spec.cpus() + " cpus per node; the largest node has "
+                    + maxCpus);
+        }
+        if (spec.memoryBytes() > maxMem) {
+            throw new InvalidJobSpecException("memoryBytes", "asks for " + spec.memoryBytes()
+                    + " bytes per node; the largest node has " + maxMem);
+        }
+        if (spec.gpus() > maxGpus) {
+            throw new InvalidJobSpecException("gpus", "asks for " + spec.gpus() + " gpus per node; the largest node has "
+                    + maxGpus);
+        }
+        throw new InvalidJobSpecException("nodes", "asks for " + spec.nodes() + " nodes with " + spec.cpus()
+                + " cpus, " + spec.memoryBytes() + " bytes and " + spec.gpus() + " gpus each; the cluster has "
+                + fitting);
+    }
+
+    @Override
+    public Job get(JobId id) {
+        return engine.get(Objects.requireNonNull(id, "id"));
+    }
+
+    @Override
+    public Page<Job> list(JobQuery query) {
+        return engine.store().list(Objects.requireNonNull(query, "query"));
+    }
+
+    @Override
+    public Job cancel(JobId id) {
+        return engine.cancel(Objects.requireNonNull(id, "id"));
+    }
+
+    @Override
+    public Job requeue(JobId id) {
+        return engine.requeue(Objects.requireNonNull(id, "id"));
+    }
+
+    @Override
+    public Job await(JobId id, Duration timeout) throws InterruptedException {
+        Objects.requireNonNull(timeout, "timeout");
+        try {
+            return engine.terminalFuture(Objects.requireNonNull(id, "id"))
+                    .get(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            throw new AwaitTimeoutException(get(id));
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("waiting for job " + id + " failed", e.getCause());
+        }
+    }
+
+    @Override
+    public String stdout(JobId id) {
+        return readLog(id, "stdout.log");
+    }
+
+    @Override
+    public String stderr(JobId id) {
+        return readLog(id, "stderr.log");
+    }
+
+    private String readLog(JobId id, String name) {
+        get(id); // NoSuchJobException for unknown ids
+        Path file = engine.jobDir(id).resolve(name);
+        try {
+            byte[] bytes = Files.readAllBytes(file);
+            // Logs are whatever the job printed: decode leniently rather than fail on a stray byte.
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPLACE)
+                    .onUnmappableCharacter(CodingErrorAction.REPLACE)
+                    .decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (NoSuchFileException e) {
+            return "";
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + name + " of job " + id, e);
+        }
+    }
+
+    @Override
+    public InputStream followStdout(JobId id) {
+        return follow(id, "stdout.log");
+    }
+
+    @Override
+    public InputStream followStderr(JobId id) {
+        return follow(id, "stderr.log");
+    }
+
+    private InputStream follow(JobId id, String name) {
+        return new FollowingInputStream(engine.jobDir(id).resolve(name), engine.terminalFuture(id));
+    }
+}

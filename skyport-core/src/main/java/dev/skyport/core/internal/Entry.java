@@ -1,0 +1,63 @@
+package dev.skyport.core.internal;
+
+import dev.skyport.api.JobId;
+import dev.skyport.api.JobState;
+import dev.skyport.core.store.ActiveJob;
+import dev.skyport.core.store.StopIntent;
+import dev.skyport.gate.RunHandle;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The engine's in-memory record of one job that has not ended: what the scheduler needs, plus the live run. Kept
+ * small (no script, no spec) because the engine holds one per unfinished job. Every field after the constants is
+ * written under the entry's monitor, which is also the per-job lock that serialises transitions.
+ */
+final class Entry {
+    final JobId id;
+    final Instant submitTime;
+    final int priority;
+    final int nodes;
+    final int cpus;
+    final long memoryBytes;
+    final int gpus;
+    final Duration timeLimit;
+    final String account;
+
+    // Read without the lock by the scheduling thread, hence volatile; written under the lock.
+    volatile JobState state;
+    /** Retry back-off: not to be placed before this. */
+    volatile Instant notBefore;
+    /** The scheduler placed it and a worker is starting it. */
+    volatile boolean placing;
+    /** The nodes it holds while in a resource-holding state. */
+    List<String> allocatedNodes = List.of();
+    int attempt;
+    Instant attemptStart;
+    RunHandle run;
+    StopIntent stopIntent;
+    boolean timeLimitHit;
+    /** Why the scheduler cannot place it, if it said so. */
+    String infeasibleReason;
+
+    Entry(ActiveJob row) {
+        this.id = row.id();
+        this.submitTime = row.submitTime();
+        this.priority = row.priority();
+        this.nodes = row.nodes();
+        this.cpus = row.cpus();
+        this.memoryBytes = row.memoryBytes();
+        this.gpus = row.gpus();
+        this.timeLimit = row.timeLimit().orElse(null);
+        this.account = row.account();
+        this.state = row.state();
+        this.notBefore = row.notBefore().orElse(null);
+    }
+
+    Optional<Duration> timeLimit() {
+        return Optional.ofNullable(timeLimit);
+    }
+}

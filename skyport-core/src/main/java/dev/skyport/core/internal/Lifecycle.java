@@ -1,0 +1,60 @@
+package dev.skyport.core.internal;
+
+import dev.skyport.api.JobState;
+
+import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.Set;
+
+import static dev.skyport.api.JobState.CANCELED;
+import static dev.skyport.api.JobState.CANCELING;
+import static dev.skyport.api.JobState.FAILED;
+import static dev.skyport.api.JobState.PROVISIONING;
+import static dev.skyport.api.JobState.QUEUED;
+import static dev.skyport.api.JobState.RUNNING;
+import static dev.skyport.api.JobState.STAGING_IN;
+import static dev.skyport.api.JobState.STAGING_OUT;
+import static dev.skyport.api.JobState.SUCCEEDED;
+
+/**
+ * The table of allowed job transitions. The engine checks every transition against it before persisting it, so an
+ * impossible move (RUNNING back to PROVISIONING, a terminal job running again without a requeue) is a bug that fails
+ * loudly instead of a state that silently corrupts the store.
+ */
+final class Lifecycle {
+    private static final Map<JobState, Set<JobState>> ALLOWED = new EnumMap<>(JobState.class);
+
+    static {
+        allow(QUEUED, PROVISIONING, STAGING_IN, RUNNING, CANCELED, FAILED);
+        allow(PROVISIONING, STAGING_IN, RUNNING, QUEUED, FAILED, CANCELING, CANCELED);
+        allow(STAGING_IN, RUNNING, QUEUED, FAILED, CANCELING);
+        // QUEUED from RUNNING: an infrastructure failure being retried.
+        allow(RUNNING, STAGING_OUT, SUCCEEDED, FAILED, QUEUED, CANCELING);
+        allow(STAGING_OUT, SUCCEEDED, FAILED, QUEUED, CANCELING);
+        // QUEUED from CANCELING: a requeue of a running job, once its process has stopped.
+        allow(CANCELING, CANCELED, QUEUED);
+        // Terminal jobs only move on a requeue.
+        allow(SUCCEEDED, QUEUED);
+        allow(FAILED, QUEUED);
+        allow(CANCELED, QUEUED);
+    }
+
+    private Lifecycle() {
+    }
+
+    private static void allow(JobState from, JobState... to) {
+        ALLOWED.put(from, EnumSet.of(to[0], to));
+    }
+
+    static boolean isAllowed(JobState from, JobState to) {
+        return ALLOWED.getOrDefault(from, Set.of()).contains(to);
+    }
+
+    /** @throws IllegalStateException when {@code from -> to} is not in the table */
+    static void check(JobState from, JobState to) {
+        if (!isAllowed(from, to)) {
+            throw new IllegalStateException("transition " + from + " -> " + to + " is not allowed");
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package dev.skyport.core.internal.local;
+
+import dev.skyport.api.Flavor;
+import dev.skyport.api.Image;
+import dev.skyport.api.Node;
+import dev.skyport.api.NodeState;
+import dev.skyport.api.Partition;
+import dev.skyport.api.RemoteSite;
+import dev.skyport.gate.Gate;
+import dev.skyport.gate.GateConfig;
+import dev.skyport.gate.GateException;
+import dev.skyport.gate.NodeAccess;
+import dev.skyport.gate.PartitionSpec;
+
+import java.lang.management.ManagementFactory;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The embedded default gate: this machine is one node, {@code local}, with its cpus and memory (or what the options
+ * {@code cpus}, {@code memoryBytes} and {@code gpus} say). It creates no partitions.
+ */
+public final class LocalGate implements Gate {
+    public static final String NAME = "local";
+    public static final String NODE = "local";
+
+    private final Node node;
+    private final LocalNodeAccess access;
+
+    public LocalGate(GateConfig config) {
+        int cpus = config.positiveLong("cpus").map(Math::toIntExact)
+                .orElse(Runtime.getRuntime().availableProcessors());
+        long memory = config.positiveLong("memoryBytes").orElseGet(LocalGate::physicalMemory);
+        int gpus = config.option("gpus").map(g -> {
+            try {
+                return Integer.parseInt(g.trim());
+            } catch (NumberFormatException e) {
+                throw GateException.permanent("gate option gpus must be a non-negative integer, got '" + g + "'");
+            }
+        }).orElse(0);
+        if (gpus < 0) {
+            throw GateException.permanent("gate option gpus must be a non-negative integer, got " + gpus);
+        }
+        this.node = new Node(NODE, NAME, cpus, memory, gpus, NodeState.UP, Map.of());
+        this.access = new LocalNodeAccess(NODE);
+    }
+
+    private static long physicalMemory() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getTotalMemorySize();
+        }
+        return Runtime.getRuntime().maxMemory();
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public List<Node> nodes() {
+        return List.of(node);
+    }
+
+    @Override
+    public List<Flavor> flavors() {
+        return List.of();
+    }
+
+    @Override
+    public List<Image> images() {
+        return List.of();
+    }
+
+    @Override
+    public List<RemoteSite> remotes() {
+        return List.of();
+    }
+
+    @Override
+    public List<Partition> partitions() {
+        return List.of(new Partition(NAME, NAME, "up", List.of(NODE), Map.of()));
+    }
+
+    @Override
+    public Partition createPartition(PartitionSpec spec) {
+        throw GateException.permanent("the local gate has one fixed node and creates no partitions");
+    }
+
+    @Override
+    public void deletePartition(String name) {
+        // Nothing to delete: the local partition is this machine.
+    }
+
+    @Override
+    public NodeAccess access(String nodeName) {
+        if (!NODE.equals(nodeName)) {
+            throw GateException.permanent("the local gate has no node '" + nodeName + "'");
+        }
+        return access;
+    }
+
+    @Override
+    public void close() {
+        access.close();
+    }
+}

@@ -1,0 +1,212 @@
+package dev.skyport.core.internal.local;
+
+import dev.skyport.gate.DetachedRun;
+import dev.skyport.gate.GateException;
+import dev.skyport.gate.NodeAccess;
+import dev.skyport.gate.RunHandle;
+import dev.skyport.gate.RunOutcome;
+import dev.skyport.gate.RunProbe;
+import dev.skyport.gate.RunRequest;
+import dev.skyport.gate.RunSignal;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs jobs on this machine as detached process groups, following the {@link DetachedRun} protocol. Runs started by
+ * this JVM are watched through {@link Process#onExit()}; runs found after a restart through
+ * {@link ProcessHandle#onExit()}.
+ */
+final class LocalNodeAccess implements NodeAccess {
+    private static final File DEV_NULL = new File("/dev/null");
+    /** How long a probe waits for a run that claimed its directory to record its process id. */
+    private static final Duration PID_GRACE = Duration.ofSeconds(5);
+
+    private final String node;
+    private final Map<RunHandle, Process> children = new ConcurrentHashMap<>();
+
+    LocalNodeAccess(String node) {
+        this.node = node;
+    }
+
+    @Override
+    public String node() {
+        return node;
+    }
+
+    @Override
+    public RunHandle launch(RunRequest request) {
+        Path dir = Path.of(request.directory());
+        Path runDir = Path.of(request.runDirectory());
+        try {
+            Files.createDirectories(runDir);
+            if (request.script().isPresent()) {
+                Path script = dir.resolve("script");
+                Files.writeString(script, request.script().get());
+                Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
+            }
+            ProcessBuilder pb = new ProcessBuilder(DetachedRun.command(request, DetachedRun.program(request)))
+                    .directory(dir.toFile())
+                    .redirectInput(DEV_NULL)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectError(ProcessBuilder.Redirect.DISCARD);
+            Map<String, String> env = pb.environment();
+            env.putAll(request.env());
+            env.put("SKYPORT_JOB_ID", request.job().toString());
+            env.put("SWM_JOB_ID", request.job().toString());
+            env.put("SKYPORT_ATTEMPT", Integer.toString(request.attempt()));
+            env.put("SKYPORT_JOB_DIR", request.directory());
+            Process process = pb.start();
+            RunHandle handle = new RunHandle(request.job(), request.attempt(), request.directory(), process.pid());
+            children.put(handle, process);
+            return handle;
+        } catch (IOException e) {
+            throw GateException.transientFailure("cannot start job " + request.job() + ": " + e.getMessage(), e,
+                    Optional.empty());
+        }
+    }
+
+    @Override
+    public CompletableFuture<RunOutcome> watch(RunHandle handle) {
+        Process child = children.get(handle);
+        CompletableFuture<?> exit = child != null ? child.onExit()
+                : ProcessHandle.of(handle.processGroup()).map(ProcessHandle::onExit)
+                .orElse(CompletableFuture.completedFuture(null));
+        return exit.handle((ignored, error) -> {
+            children.remove(handle);
+            return outcome(runDir(handle));
+        });
+    }
+
+    @Override
+    public RunProbe probe(RunRequest request) {
+        Path runDir = Path.of(request.runDirectory());
+        OptionalInt status = readStatus(runDir);
+        if (status.isPresent()) {
+            return RunProbe.ended(RunOutcome.exited(status.getAsInt()));
+        }
+        try {
+            Files.createDirectories(runDir);
+            Files.createFile(runDir.resolve("claim"));
+            return RunProbe.neverStarted();
+        } catch (FileAlreadyExistsException claimed) {
+            // The wrapper got there first: the run started.
+        } catch (IOException e) {
+            throw GateException.transientFailure("cannot probe " + runDir + ": " + e.getMessage(), e, Optional.empty());
+        }
+        OptionalInt pid = awaitPid(runDir);
+        if (pid.isPresent()) {
+            Optional<ProcessHandle> process = ProcessHandle.of(pid.getAsInt())
+                    .filter(p -> p.info().commandLine().map(c -> c.contains(runDir.toString())).orElse(false));
+            if (process.isPresent() && process.get().isAlive()) {
+                return RunProbe.running(new RunHandle(request.job(), request.attempt(), request.directory(),
+                        pid.getAsInt()));
+            }
+        }
+        return RunProbe.ended(outcome(runDir));
+    }
+
+    @Override
+    public void signal(RunHandle handle, RunSignal signal) {
+        ProcessBuilder kill = new ProcessBuilder("kill", "-s", signal.name(), "--", "-" + handle.processGroup())
+                .redirectInput(DEV_NULL)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD);
+        try {
+            // A non-zero exit means the group is gone already, which is what was wanted.
+            Process p = kill.start();
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+            }
+        } catch (IOException e) {
+            throw GateException.transientFailure("cannot signal job " + handle.job() + ": " + e.getMessage(), e,
+                    Optional.empty());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void upload(Path local, String remotePath) {
+        copy(local, Path.of(remotePath));
+    }
+
+    @Override
+    public void download(String remotePath, Path local) {
+        copy(Path.of(remotePath), local);
+    }
+
+    private static void copy(Path from, Path to) {
+        try {
+            Path parent = to.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
+            Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING);
+        } catch (NoSuchFileException e) {
+            throw GateException.permanent("no such file: " + from);
+        } catch (IOException e) {
+            throw GateException.transientFailure("cannot copy " + from + " to " + to + ": " + e.getMessage(), e,
+                    Optional.empty());
+        }
+    }
+
+    void close() {
+        // Runs are detached on purpose: they outlive the engine and are probed again on the next start.
+        children.clear();
+    }
+
+    private static Path runDir(RunHandle handle) {
+        return Path.of(handle.directory(), "run." + handle.attempt());
+    }
+
+    private static RunOutcome outcome(Path runDir) {
+        OptionalInt status = readStatus(runDir);
+        return status.isPresent() ? RunOutcome.exited(status.getAsInt())
+                : RunOutcome.lost("the process ended without recording an exit code");
+    }
+
+    private static OptionalInt readStatus(Path runDir) {
+        try {
+            return DetachedRun.parseStatus(Files.readString(runDir.resolve("exitcode")));
+        } catch (IOException e) {
+            return OptionalInt.empty();
+        }
+    }
+
+    private static OptionalInt awaitPid(Path runDir) {
+        long deadline = System.nanoTime() + PID_GRACE.toNanos();
+        while (true) {
+            try {
+                String text = Files.readString(runDir.resolve("pid"));
+                if (text.endsWith("\n")) {
+                    return OptionalInt.of(Integer.parseInt(text.trim()));
+                }
+            } catch (IOException | NumberFormatException notYet) {
+                // the wrapper is between its claim and its pid file
+            }
+            if (System.nanoTime() > deadline) {
+                return OptionalInt.empty();
+            }
+            try {
+                TimeUnit.MILLISECONDS.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return OptionalInt.empty();
+            }
+        }
+    }
+}

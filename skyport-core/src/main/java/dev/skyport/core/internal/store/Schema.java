@@ -1,0 +1,81 @@
+package dev.skyport.core.internal.store;
+
+import dev.skyport.api.StorageException;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+
+/**
+ * Versioned schema migrations of the SQLite store. The version is SQLite's {@code user_version}; each migration runs
+ * in its own transaction with the version bump, so a crash mid-migration leaves the previous version intact.
+ * Append new migrations; never edit a released one.
+ */
+final class Schema {
+    private static final List<List<String>> MIGRATIONS = List.of(
+            List.of(
+                "CREATE TABLE jobs ("
+                        + " id TEXT PRIMARY KEY NOT NULL,"
+                        + " owner TEXT NOT NULL,"
+                        + " state TEXT NOT NULL,"
+                        + " active INTEGER NOT NULL,"
+                        + " submit_ms INTEGER NOT NULL,"
+                        + " priority INTEGER NOT NULL,"
+                        + " nodes INTEGER NOT NULL,"
+                        + " cpus INTEGER NOT NULL,"
+                        + " mem INTEGER NOT NULL,"
+                        + " gpus INTEGER NOT NULL,"
+                        + " time_limit_ms INTEGER,"
+                        + " account TEXT NOT NULL,"
+                        + " stop_intent TEXT,"
+                        + " not_before_ms INTEGER,"
+                        + " job_json TEXT NOT NULL"
+                        + ") WITHOUT ROWID",
+                "CREATE INDEX jobs_active ON jobs(id) WHERE active = 1",
+                "CREATE TABLE events ("
+                        + " seq INTEGER PRIMARY KEY,"
+                        + " job_id TEXT NOT NULL,"
+                        + " at_ms INTEGER NOT NULL,"
+                        + " from_state TEXT,"
+                        + " to_state TEXT NOT NULL,"
+                        + " reason TEXT,"
+                        + " details TEXT NOT NULL)",
+                "CREATE INDEX events_job ON events(job_id, seq)"));
+
+    private Schema() {
+    }
+
+    /** The schema version this code writes. */
+    static int current() {
+        return MIGRATIONS.size();
+    }
+
+    static void migrate(Connection c, Path file) throws SQLException {
+        int version;
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("PRAGMA user_version")) {
+            version = rs.next() ? rs.getInt(1) : 0;
+        }
+        if (version > current()) {
+            throw new StorageException(file + " has schema version " + version + "; this Sky Port knows up to "
+                    + current() + ". Use a newer Sky Port.", null);
+        }
+        for (int v = version; v < current(); v++) {
+            c.setAutoCommit(false);
+            try (Statement s = c.createStatement()) {
+                for (String sql : MIGRATIONS.get(v)) {
+                    s.execute(sql);
+                }
+                s.execute("PRAGMA user_version = " + (v + 1));
+                c.commit();
+            } catch (SQLException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        }
+    }
+}

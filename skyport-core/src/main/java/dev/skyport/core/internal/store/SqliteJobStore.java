@@ -1,0 +1,474 @@
+package dev.skyport.core.internal.store;
+
+import dev.skyport.api.EndReason;
+import dev.skyport.api.InvalidJobSpecException;
+import dev.skyport.api.Job;
+import dev.skyport.api.JobId;
+import dev.skyport.api.JobQuery;
+import dev.skyport.api.JobState;
+import dev.skyport.api.JobTransitioned;
+import dev.skyport.api.Page;
+import dev.skyport.api.StorageException;
+import dev.skyport.core.store.ActiveJob;
+import dev.skyport.core.store.JobStore;
+import dev.skyport.core.store.StopIntent;
+import dev.skyport.core.store.StoredJob;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Types;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The default {@link JobStore}: one SQLite file in WAL mode with {@code synchronous=FULL}, so a committed write
+ * survives a crash of the process and of the machine.
+ *
+ * <p>Group commit: all writes go through one writer thread, which takes every write waiting in its queue and commits
+ * them in one transaction (one fsync). Callers block until their write is durable. When a batch fails, its writes
+ * are retried one transaction each, so one bad write fails alone.
+ *
+ * <p>Reads use a small pool of separate connections; WAL lets them run alongside the writer.
+ */
+public final class SqliteJobStore implements JobStore {
+    private static final Logger LOG = LoggerFactory.getLogger(SqliteJobStore.class);
+    private static final int MAX_BATCH = 4096;
+    private static final int READERS = 4;
+
+    private final Path file;
+    private final Connection writer;
+    private final PreparedStatement insertJob;
+    private final PreparedStatement updateJob;
+    private final PreparedStatement insertEvent;
+    private final BlockingQueue<Write> queue = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Connection> readers = new ArrayBlockingQueue<>(READERS);
+    private final Thread writerThread;
+    private volatile boolean closing;
+
+    private SqliteJobStore(Path file) throws SQLException {
+        this.file = file;
+        this.writer = connect(file);
+        Schema.migrate(writer, file);
+        writer.setAutoCommit(false);
+        insertJob = writer.prepareStatement("INSERT INTO jobs(id, owner, state, active, submit_ms, priority, nodes, cpus,"
+                + " mem, gpus, time_limit_ms, account, stop_intent, not_before_ms, job_json)"
+                + " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        updateJob = writer.prepareStatement("UPDATE jobs SET owner=?, state=?, active=?, submit_ms=?, priority=?,"
+                + " nodes=?, cpus=?, mem=?, gpus=?, time_limit_ms=?, account=?, stop_intent=?, not_before_ms=?,"
+                + " job_json=? WHERE id=?");
+        insertEvent = writer.prepareStatement("INSERT INTO events(seq, job_id, at_ms, from_state, to_state, reason,"
+                + " details) VALUES (?,?,?,?,?,?,?)");
+        for (int i = 0; i < READERS; i++) {
+            readers.add(connect(file));
+        }
+        writerThread = new Thread(this::writeLoop, "skyport-store-writer");
+        writerThread.setDaemon(true);
+        writerThread.start();
+    }
+
+    /** Opens or creates {@code <dataDir>/skyport.db}, migrating its schema to the current version. */
+    public static SqliteJobStore open(Path dataDir) {
+        try {
+            Files.createDirectories(dataDir);
+            return new SqliteJobStore(dataDir.resolve("skyport.db"));
+        } catch (SQLException | java.io.IOException e) {
+            throw new StorageException("cannot open the job store in " + dataDir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Connection connect(Path file) throws SQLException {
+        Connection c = DriverManager.getConnection("jdbc:sqlite:" + file);
+        try (Statement s = c.createStatement()) {
+            s.execute("PRAGMA busy_timeout=10000");
+            s.execute("PRAGMA journal_mode=WAL");
+            s.execute("PRAGMA synchronous=FULL");
+        }
+        return c;
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    private sealed interface Op permits Insert, Update {
+    }
+
+    private record Insert(StoredJob job, String json, JobTransitioned event) implements Op {
+    }
+
+    private record Update(StoredJob job, String json, JobTransitioned event) implements Op {
+    }
+
+    private record Write(List<Op> ops, CompletableFuture<Void> done) {
+    }
+
+    /** A write that must fail alone: the id exists (insert) or not (update). */
+    private static final class Rejected extends RuntimeException {
+        Rejected(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    // Callers serialise their JSON on their own threads, so the single writer only binds and commits.
+
+    @Override
+    public void insert(StoredJob job, JobTransitioned event) {
+        submit(List.of(new Insert(job, JobJson.write(job.job()), event)));
+    }
+
+    @Override
+    public void insertAll(List<StoredJob> jobs, List<JobTransitioned> events) {
+        if (jobs.size() != events.size()) {
+            throw new IllegalArgumentException("one event per job");
+        }
+        List<Op> ops = new ArrayList<>(jobs.size());
+        for (int i = 0; i < jobs.size(); i++) {
+            ops.add(new Insert(jobs.get(i), JobJson.write(jobs.get(i).job()), events.get(i)));
+        }
+        submit(ops);
+    }
+
+    @Override
+    public void update(StoredJob job, JobTransitioned event) {
+        submit(List.of(new Update(job, JobJson.write(job.job()), event)));
+    }
+
+    private void submit(List<Op> ops) {
+        if (closing) {
+            throw new StorageException("the job store is closed", null);
+        }
+        Write write = new Write(ops, new CompletableFuture<>());
+        queue.add(write);
+        try {
+            write.done.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StorageException("interrupted while waiting for a commit; the write may or may not be durable", e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof Rejected) {
+                throw new IllegalArgumentException(cause.getMessage());
+            }
+            if (cause instanceof StorageException se) {
+                throw se;
+            }
+            throw new StorageException("write failed: " + cause.getMessage(), cause);
+        }
+    }
+
+    private void writeLoop() {
+        List<Write> batch = new ArrayList<>();
+        while (true) {
+            try {
+                Write first = queue.poll(50, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    if (closing) {
+                        return;
+                    }
+                    continue;
+                }
+                batch.add(first);
+                queue.drainTo(batch, MAX_BATCH - 1);
+                commit(batch);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (RuntimeException | Error e) {
+                LOG.error("job store writer failed", e);
+                batch.forEach(w -> w.done.completeExceptionally(e));
+            } finally {
+                batch.clear();
+            }
+        }
+    }
+
+    private void commit(List<Write> batch) {
+        try {
+            for (Write w : batch) {
+                apply(w);
+            }
+            writer.commit();
+            batch.forEach(w -> w.done.complete(null));
+            return;
+        } catch (SQLException | Rejected | StorageException e) {
+            rollbackQuietly();
+            if (batch.size() == 1) {
+                batch.get(0).done.completeExceptionally(translate(e));
+                return;
+            }
+        }
+        for (Write w : batch) {
+            try {
+                apply(w);
+                writer.commit();
+                w.done.complete(null);
+            } catch (SQLException | Rejected | StorageException e) {
+                rollbackQuietly();
+                w.done.completeExceptionally(translate(e));
+            }
+        }
+    }
+
+    private static Throwable translate(Exception e) {
+        if (e instanceof SQLException sql && sql.getMessage() != null && sql.getMessage().contains("PRIMARYKEY")) {
+            return new Rejected("a job with this id exists");
+        }
+        if (e instanceof SQLException sql) {
+            return new StorageException("SQLite: " + sql.getMessage(), sql);
+        }
+        return e;
+    }
+
+    private void rollbackQuietly() {
+        try {
+            writer.rollback();
+        } catch (SQLException e) {
+            LOG.warn("rollback failed: {}", e.getMessage());
+        }
+    }
+
+    private void apply(Write w) throws SQLException {
+        for (Op op : w.ops) {
+            if (op instanceof Insert ins) {
+                bindJob(insertJob, ins.job, ins.json, 1);
+                insertJob.executeUpdate();
+                bindEvent(ins.event);
+            } else if (op instanceof Update up) {
+                int next = bindJob(updateJob, up.job, up.json, 0);
+                updateJob.setString(next, up.job.job().id().toString());
+                if (updateJob.executeUpdate() != 1) {
+                    throw new Rejected("no job " + up.job.job().id());
+                }
+                bindEvent(up.event);
+            }
+        }
+    }
+
+    /** Binds the job columns from index {@code idIndex} on (the id first when {@code idIndex} is 1); returns the next index. */
+    private static int bindJob(PreparedStatement ps, StoredJob stored, String json, int idIndex) throws SQLException {
+        Job job = stored.job();
+        int i = 1;
+        if (idIndex == 1) {
+            ps.setString(i++, job.id().toString());
+        }
+        ps.setString(i++, job.owner());
+        ps.setString(i++, job.state().name());
+        ps.setInt(i++, job.state().isTerminal() ? 0 : 1);
+        ps.setLong(i++, job.submitTime().toEpochMilli());
+        ps.setInt(i++, job.spec().priority());
+        ps.setInt(i++, job.spec().nodes());
+        ps.setInt(i++, job.spec().cpus());
+        ps.setLong(i++, job.spec().memoryBytes());
+        ps.setInt(i++, job.spec().gpus());
+        if (job.spec().timeLimit().isPresent()) {
+            ps.setLong(i++, job.spec().timeLimit().get().toMillis());
+        } else {
+            ps.setNull(i++, Types.INTEGER);
+        }
+        ps.setString(i++, job.spec().account().orElse(""));
+        ps.setString(i++, stored.stopIntent().map(Enum::name).orElse(null));
+        if (stored.notBefore().isPresent()) {
+            ps.setLong(i++, stored.notBefore().get().toEpochMilli());
+        } else {
+            ps.setNull(i++, Types.INTEGER);
+        }
+        ps.setString(i++, json);
+        return i;
+    }
+
+    private void bindEvent(JobTransitioned e) throws SQLException {
+        insertEvent.setLong(1, e.sequence());
+        insertEvent.setString(2, e.jobId().toString());
+        insertEvent.setLong(3, e.time().toEpochMilli());
+        insertEvent.setString(4, e.from().map(Enum::name).orElse(null));
+        insertEvent.setString(5, e.to().name());
+        insertEvent.setString(6, e.endReason().map(Enum::name).orElse(null));
+        insertEvent.setString(7, e.details());
+        insertEvent.executeUpdate();
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    @FunctionalInterface
+    private interface Query<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    private <T> T read(Query<T> query) {
+        if (closing) {
+            throw new StorageException("the job store is closed", null);
+        }
+        Connection c;
+        try {
+            c = readers.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StorageException("interrupted while waiting for a store connection", e);
+        }
+        try {
+            return query.run(c);
+        } catch (SQLException e) {
+            throw new StorageException("SQLite: " + e.getMessage(), e);
+        } finally {
+            readers.add(c);
+        }
+    }
+
+    @Override
+    public Optional<StoredJob> find(JobId id) {
+        return read(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT job_json, stop_intent, not_before_ms FROM jobs WHERE id = ?")) {
+                ps.setString(1, id.toString());
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return Optional.empty();
+                    }
+                    String intent = rs.getString(2);
+                    long notBefore = rs.getLong(3);
+                    boolean hasNotBefore = !rs.wasNull();
+                    return Optional.of(new StoredJob(JobJson.read(rs.getString(1)),
+                            Optional.ofNullable(intent).map(StopIntent::valueOf),
+                            hasNotBefore ? Optional.of(Instant.ofEpochMilli(notBefore)) : Optional.empty()));
+                }
+            }
+        });
+    }
+
+    @Override
+    public Page<Job> list(JobQuery query) {
+        query.pageToken().ifPresent(token -> {
+            try {
+                JobId.parse(token);
+            } catch (InvalidJobSpecException e) {
+                throw new InvalidJobSpecException("pageToken", "not a page token of this store");
+            }
+        });
+        StringBuilder sql = new StringBuilder("SELECT job_json FROM jobs WHERE 1=1");
+        List<String> args = new ArrayList<>();
+        if (!query.states().isEmpty()) {
+            sql.append(" AND state IN (");
+            for (JobState s : query.states()) {
+                sql.append(args.isEmpty() ? "?" : ",?");
+                args.add(s.name());
+            }
+            sql.append(')');
+        }
+        query.owner().ifPresent(o -> {
+            sql.append(" AND owner = ?");
+            args.add(o);
+        });
+        query.pageToken().ifPresent(t -> {
+            sql.append(" AND id > ?");
+            args.add(t);
+        });
+        sql.append(" ORDER BY id LIMIT ").append(query.limit() + 1);
+        return read(c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
+                for (int i = 0; i < args.size(); i++) {
+                    ps.setString(i + 1, args.get(i));
+                }
+                List<Job> jobs = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        jobs.add(JobJson.read(rs.getString(1)));
+                    }
+                }
+                if (jobs.size() > query.limit()) {
+                    jobs.remove(jobs.size() - 1);
+                    return new Page<>(jobs, Optional.of(jobs.get(jobs.size() - 1).id().toString()));
+                }
+                return new Page<>(jobs, Optional.empty());
+            }
+        });
+    }
+
+    @Override
+    public List<ActiveJob> active() {
+        return read(c -> {
+            List<ActiveJob> out = new ArrayList<>();
+            try (Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT id, owner, state, submit_ms, priority, nodes, cpus, mem, gpus,"
+                         + " time_limit_ms, account, not_before_ms FROM jobs WHERE active = 1 ORDER BY id")) {
+                while (rs.next()) {
+                    long limit = rs.getLong(10);
+                    Optional<Duration> timeLimit = rs.wasNull() ? Optional.empty() : Optional.of(Duration.ofMillis(limit));
+                    long notBefore = rs.getLong(12);
+                    Optional<Instant> nb = rs.wasNull() ? Optional.empty() : Optional.of(Instant.ofEpochMilli(notBefore));
+                    out.add(new ActiveJob(JobId.parse(rs.getString(1)), rs.getString(2), JobState.valueOf(rs.getString(3)),
+                            Instant.ofEpochMilli(rs.getLong(4)), rs.getInt(5), rs.getInt(6), rs.getInt(7), rs.getLong(8),
+                            rs.getInt(9), timeLimit, rs.getString(11), nb));
+                }
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public List<JobTransitioned> history(JobId id) {
+        return read(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT seq, at_ms, from_state, to_state, reason, details"
+                    + " FROM events WHERE job_id = ? ORDER BY seq")) {
+                ps.setString(1, id.toString());
+                List<JobTransitioned> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        String from = rs.getString(3);
+                        String reason = rs.getString(5);
+                        out.add(new JobTransitioned(rs.getLong(1), Instant.ofEpochMilli(rs.getLong(2)), id,
+                                Optional.ofNullable(from).map(JobState::valueOf), JobState.valueOf(rs.getString(4)),
+                                Optional.ofNullable(reason).map(EndReason::valueOf), rs.getString(6)));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    @Override
+    public long lastSequence() {
+        return read(c -> {
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT max(seq) FROM events")) {
+                return rs.next() ? rs.getLong(1) : 0L;
+            }
+        });
+    }
+
+    @Override
+    public void close() {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        try {
+            writerThread.join(TimeUnit.SECONDS.toMillis(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        List<Connection> all = new ArrayList<>();
+        readers.drainTo(all);
+        all.add(writer);
+        for (Connection c : all) {
+            try {
+                c.close();
+            } catch (SQLException e) {
+                LOG.warn("closing {}: {}", file, e.getMessage());
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package dev.skyport.gate;
+
+import dev.skyport.api.Flavor;
+import dev.skyport.api.Image;
+import dev.skyport.api.Node;
+import dev.skyport.api.Partition;
+import dev.skyport.api.RemoteSite;
+
+import java.util.List;
+
+/**
+ * A source of nodes: this machine, a list of on-prem hosts, or a cloud that creates partitions on demand. Thread-safe.
+ * Every failure is a {@link GateException} that says whether it is transient.
+ */
+public interface Gate extends AutoCloseable {
+    /** The name it was created under, e.g. {@code local}. */
+    String name();
+
+    /** The nodes jobs can run on now, including those of partitions this gate created. */
+    List<Node> nodes();
+
+    /** The machine sizes {@link #createPartition} accepts, with prices; empty for gates with fixed nodes. */
+    List<Flavor> flavors();
+
+    List<Image> images();
+
+    List<RemoteSite> remotes();
+
+    /** The partitions this gate manages now, with their tags. */
+    List<Partition> partitions();
+
+    /**
+     * Creates (or, if one with the same name exists, returns) a partition. Gates with fixed nodes throw a permanent
+     * {@link GateException}.
+     */
+    Partition createPartition(PartitionSpec spec);
+
+    /** Deletes a partition and everything in it. Deleting a partition that does not exist is not an error. */
+    void deletePartition(String name);
+
+    /**
+     * Access to run and move files on one node.
+     *
+     * @throws GateException (permanent) when the gate has no such node
+     */
+    NodeAccess access(String nodeName);
+
+    @Override
+    void close();
+}

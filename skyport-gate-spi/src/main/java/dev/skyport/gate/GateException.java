@@ -1,0 +1,46 @@
+package dev.skyport.gate;
+
+import dev.skyport.api.SkyPortException;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A gate could not do what was asked. {@link #isTransient()} says whether the same call may succeed later (a timeout,
+ * throttling, capacity); {@link #retryAfter()} says when, if the gate knows. Permanent errors fail the attempt with a
+ * clear reason.
+ */
+public class GateException extends SkyPortException {
+    private final boolean transientError;
+    private final transient Optional<Duration> retryAfter;
+
+    private GateException(String message, Throwable cause, boolean transientError, Optional<Duration> retryAfter) {
+        super(message, cause);
+        this.transientError = transientError;
+        this.retryAfter = Objects.requireNonNull(retryAfter, "retryAfter");
+    }
+
+    /** A failure that may go away: retry later, after {@code retryAfter} if given. */
+    public static GateException transientFailure(String message, Throwable cause, Optional<Duration> retryAfter) {
+        return new GateException(message, cause, true, retryAfter);
+    }
+
+    /** A failure that will not go away by retrying (bad request, unknown node, no such image). */
+    public static GateException permanent(String message) {
+        return new GateException(message, null, false, Optional.empty());
+    }
+
+    /** A permanent failure caused by {@code cause}. */
+    public static GateException permanent(String message, Throwable cause) {
+        return new GateException(message, cause, false, Optional.empty());
+    }
+
+    public boolean isTransient() {
+        return transientError;
+    }
+
+    public Optional<Duration> retryAfter() {
+        return retryAfter;
+    }
+}

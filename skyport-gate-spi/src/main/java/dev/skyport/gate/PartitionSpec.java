@@ -1,0 +1,27 @@
+package dev.skyport.gate;
+
+import dev.skyport.api.PortSpec;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A request for a partition: {@code nodeCount} nodes of {@code flavor}, booted from {@code cloudImage}, able to run
+ * {@code containerImage}, with {@code ports} open, stamped with {@code tags} so they can be found and reaped.
+ */
+public record PartitionSpec(String name, Optional<String> flavor, int nodeCount, Optional<String> cloudImage,
+                            Optional<String> containerImage, List<PortSpec> ports, Map<String, String> tags) {
+    public PartitionSpec {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(flavor, "flavor");
+        if (nodeCount < 1) {
+            throw new IllegalArgumentException("nodeCount must be positive");
+        }
+        Objects.requireNonNull(cloudImage, "cloudImage");
+        Objects.requireNonNull(containerImage, "containerImage");
+        ports = List.copyOf(ports);
+        tags = Map.copyOf(tags);
+    }
+}

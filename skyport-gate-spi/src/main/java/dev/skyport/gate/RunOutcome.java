@@ -1,0 +1,35 @@
+package dev.skyport.gate;
+
+import java.util.Objects;
+import java.util.OptionalInt;
+
+/**
+ * How a run ended: with an exit code (and, when the shell reported death by a signal, that signal), or lost: the
+ * process is gone and left no exit code.
+ */
+public record RunOutcome(OptionalInt exitCode, OptionalInt signal, String detail) {
+    public RunOutcome {
+        Objects.requireNonNull(exitCode, "exitCode");
+        Objects.requireNonNull(signal, "signal");
+        Objects.requireNonNull(detail, "detail");
+    }
+
+    /**
+     * The outcome for a shell exit status: above 128 (and up to 128+64) means killed by signal {@code status-128}.
+     */
+    public static RunOutcome exited(int status) {
+        if (status > 128 && status <= 128 + 64) {
+            return new RunOutcome(OptionalInt.of(status), OptionalInt.of(status - 128), "killed by signal " + (status - 128));
+        }
+        return new RunOutcome(OptionalInt.of(status), OptionalInt.empty(), "exited with " + status);
+    }
+
+    /** The process disappeared without an exit code. */
+    public static RunOutcome lost(String why) {
+        return new RunOutcome(OptionalInt.empty(), OptionalInt.empty(), why);
+    }
+
+    public boolean isLost() {
+        return exitCode.isEmpty();
+    }
+}

@@ -1,0 +1,31 @@
+package dev.skyport.gate;
+
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What {@link NodeAccess#probe} found for a run after a restart: still {@code RUNNING} (with a handle to watch),
+ * {@code ENDED} (with its outcome, possibly lost), or {@code NEVER_STARTED}: the run did not begin and now never will,
+ * so it may be started again without running the job twice.
+ */
+public record RunProbe(State state, Optional<RunHandle> handle, Optional<RunOutcome> outcome) {
+    public enum State { RUNNING, ENDED, NEVER_STARTED }
+
+    public RunProbe {
+        Objects.requireNonNull(state, "state");
+        Objects.requireNonNull(handle, "handle");
+        Objects.requireNonNull(outcome, "outcome");
+    }
+
+    public static RunProbe running(RunHandle handle) {
+        return new RunProbe(State.RUNNING, Optional.of(handle), Optional.empty());
+    }
+
+    public static RunProbe ended(RunOutcome outcome) {
+        return new RunProbe(State.ENDED, Optional.empty(), Optional.of(outcome));
+    }
+
+    public static RunProbe neverStarted() {
+        return new RunProbe(State.NEVER_STARTED, Optional.empty(), Optional.empty());
+    }
+}

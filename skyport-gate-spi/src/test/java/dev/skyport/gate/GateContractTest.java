@@ -1,0 +1,197 @@
+package dev.skyport.gate;
+
+import dev.skyport.api.JobId;
+import dev.skyport.api.Node;
+import dev.skyport.api.NodeState;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The behaviour every {@link Gate} must show. A gate module extends this class and supplies {@link #createGate};
+ * each test gets a fresh gate over the same work directory, and {@link #reopen()} stands for an engine restart.
+ * Runs use job directories under {@link #jobRoot()}, which the node must be able to write.
+ */
+public abstract class GateContractTest {
+    private static final long WAIT_SECONDS = 30;
+
+    @TempDir
+    protected Path workDir;
+
+    protected Gate gate;
+
+    /** A new gate over {@code workDir}, as the engine would create it after a start or restart. */
+    protected abstract Gate createGate(Path workDir);
+
+    /** Where job directories go on the node (a path on the node, which for a local node is also a local path). */
+    protected abstract String jobRoot();
+
+    /** Reads a file on the node, for assertions. */
+    protected abstract String readOnNode(String path) throws Exception;
+
+    @BeforeEach
+    void openGate() {
+        gate = createGate(workDir);
+    }
+
+    @AfterEach
+    void closeGate() {
+        gate.close();
+    }
+
+    protected void reopen() {
+        gate.close();
+        gate = createGate(workDir);
+    }
+
+    protected NodeAccess firstNode() {
+        return gate.access(gate.nodes().get(0).name());
+    }
+
+    protected RunRequest script(String script) {
+        JobId id = new JobId(UUID.randomUUID());
+        String dir = jobRoot() + "/" + id;
+        return new RunRequest(id, 1, dir, Optional.of(script), List.of(), dir, Map.of("GREETING", "hello"));
+    }
+
+    @Test
+    void reportsNodesWithCapacity() {
+        List<Node> nodes = gate.nodes();
+        assertThat(nodes).isNotEmpty();
+        assertThat(nodes).allSatisfy(n -> {
+            assertThat(n.cpus()).isPositive();
+            assertThat(n.state()).isNotNull();
+            assertThat(n.name()).isNotBlank();
+        });
+        assertThat(nodes).anyMatch(n -> n.state() == NodeState.UP);
+    }
+
+    @Test
+    void runsAScriptAndReportsItsExitCodeAndOutput() throws Exception {
+        RunRequest req = script("#!/bin/sh\necho \"$GREETING from $SKYPORT_JOB_ID\"\necho oops >&2\nexit 3\n");
+        NodeAccess node = firstNode();
+        RunHandle handle = node.launch(req);
+        RunOutcome outcome = node.watch(handle).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        assertThat(outcome.exitCode()).hasValue(3);
+        assertThat(outcome.signal()).isEmpty();
+        assertThat(readOnNode(req.directory() + "/stdout.log")).isEqualTo("hello from " + req.job() + "\n");
+        assertThat(readOnNode(req.directory() + "/stderr.log")).isEqualTo("oops\n");
+    }
+
+    @Test
+    void runsAScriptWithoutShebangThroughTheShell() throws Exception {
+        RunRequest req = script("echo plain; exit 0\n");
+        NodeAccess node = firstNode();
+        RunOutcome outcome = node.watch(node.launch(req)).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        assertThat(outcome.exitCode()).hasValue(0);
+        assertThat(readOnNode(req.directory() + "/stdout.log")).isEqualTo("plain\n");
+    }
+
+    @Test
+    void termStopsTheWholeProcessGroup() throws Exception {
+        RunRequest req = script("#!/bin/sh\nsleep 300 &\necho $! > child.pid\nwait\n");
+        NodeAccess node = firstNode();
+        RunHandle handle = node.launch(req);
+        String childPidFile = req.directory() + "/child.pid";
+        awaitContent(childPidFile);
+        node.signal(handle, RunSignal.TERM);
+        RunOutcome outcome = node.watch(handle).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        assertThat(outcome.exitCode().isEmpty() || outcome.signal().isPresent())
+                .as("killed, not a normal exit: %s", outcome).isTrue();
+        // The child got the signal too: a run that checks for it finds no such process.
+        RunRequest check = script("kill -0 " + readOnNode(childPidFile).trim() + " 2>/dev/null && exit 1; exit 0\n");
+        awaitOutcome(node, check, 0);
+    }
+
+    @Test
+    void probeAfterRestartFindsARunningRunAndItsEnd() throws Exception {
+        RunRequest req = script("#!/bin/sh\nwhile [ ! -e go ]; do sleep 0.05; done\necho done\nexit 7\n");
+        firstNode().launch(req);
+        awaitContent(req.runDirectory() + "/pid");
+        reopen();
+        NodeAccess node = firstNode();
+        RunProbe probe = node.probe(req);
+        assertThat(probe.state()).isEqualTo(RunProbe.State.RUNNING);
+        RunRequest release = script("touch " + req.directory() + "/go\n");
+        awaitOutcome(node, release, 0);
+        RunOutcome outcome = node.watch(probe.handle().orElseThrow()).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        assertThat(outcome.exitCode()).hasValue(7);
+        assertThat(node.probe(req).outcome().flatMap(o -> o.exitCode().isPresent()
+                ? Optional.of(o.exitCode().getAsInt()) : Optional.empty())).hasValue(7);
+    }
+
+    @Test
+    void probeOfARunThatNeverStartedFencesItOff() throws Exception {
+        RunRequest req = script("#!/bin/sh\necho ran >> ran.txt\n");
+        NodeAccess node = firstNode();
+        assertThat(node.probe(req).state()).isEqualTo(RunProbe.State.NEVER_STARTED);
+        // A late start of the same run must not run the job.
+        RunOutcome late = node.watch(node.launch(req)).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        assertThat(late.exitCode()).as("a fenced run leaves no exit code").isEmpty();
+        RunRequest check = script("test -e " + req.directory() + "/ran.txt && exit 1; exit 0\n");
+        awaitOutcome(node, check, 0);
+    }
+
+    @Test
+    void reportsAMissingWorkdirAsAFailedRun() throws Exception {
+        RunRequest base = script("echo never\n");
+        RunRequest req = new RunRequest(base.job(), 1, base.directory(), base.script(), List.of(),
+                base.directory() + "/does/not/exist", Map.of());
+        NodeAccess node = firstNode();
+        RunOutcome outcome = node.watch(node.launch(req)).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        assertThat(outcome.exitCode()).hasValue(DetachedRun.NO_WORKDIR_STATUS);
+    }
+
+    @Test
+    void uploadsAndDownloadsFiles() throws Exception {
+        Path local = workDir.resolve("in.txt");
+        Files.writeString(local, "payload ✓");
+        String remote = jobRoot() + "/" + UUID.randomUUID() + "/sub/in.txt";
+        NodeAccess node = firstNode();
+        node.upload(local, remote);
+        Path back = workDir.resolve("back.txt");
+        node.download(remote, back);
+        assertThat(Files.readString(back, StandardCharsets.UTF_8)).isEqualTo("payload ✓");
+    }
+
+    @Test
+    void unknownNodeIsAPermanentError() {
+        assertThatThrownBy(() -> gate.access("no-such-node-" + UUID.randomUUID()))
+                .isInstanceOfSatisfying(GateException.class, e -> assertThat(e.isTransient()).isFalse());
+    }
+
+    private void awaitOutcome(NodeAccess node, RunRequest req, int expected) throws Exception {
+        RunOutcome outcome = node.watch(node.launch(req)).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        assertThat(outcome.exitCode()).as("%s", outcome).hasValue(expected);
+    }
+
+    private void awaitContent(String path) throws Exception {
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(WAIT_SECONDS));
+        while (Instant.now().isBefore(deadline)) {
+            try {
+                if (!readOnNode(path).isBlank()) {
+                    return;
+                }
+            } catch (Exception notYet) {
+                // not there yet
+            }
+            TimeUnit.MILLISECONDS.sleep(10);
+        }
+        throw new AssertionError("no content in " + path + " after " + WAIT_SECONDS + " s");
+    }
+}

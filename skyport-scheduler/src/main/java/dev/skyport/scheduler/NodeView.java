@@ -1,0 +1,14 @@
+package dev.skyport.scheduler;
+
+import dev.skyport.api.NodeState;
+
+import java.util.Objects;
+
+/** A node as the scheduler sees it: total capacity, partition and whether it takes new work. */
+public record NodeView(String name, String partition, int cpus, long memoryBytes, int gpus, NodeState state) {
+    public NodeView {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(partition, "partition");
+        Objects.requireNonNull(state, "state");
+    }
+}
