@@ -59,6 +59,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -302,6 +303,11 @@ public final class Engine implements SkyPort {
         return events;
     }
 
+    /** The clock's time in whole milliseconds, the precision the store keeps, so snapshots equal what is stored. */
+    private Instant now() {
+        return clock.instant().truncatedTo(ChronoUnit.MILLIS);
+    }
+
     EmbeddedConfig config() {
         return config;
     }
@@ -330,7 +336,7 @@ public final class Engine implements SkyPort {
             throw new QueueFullException(config.limits().maxActiveJobs());
         }
         JobId id = new JobId(ids.generate());
-        Instant now = clock.instant();
+        Instant now = now();
         Job job = new Job(id, owner, spec, JobState.QUEUED, "Submitted", Optional.empty(), now, now, List.of());
         JobTransitioned event = new JobTransitioned(sequence.incrementAndGet(), now, id, Optional.empty(),
                 JobState.QUEUED, Optional.empty(), "Submitted");
@@ -347,7 +353,7 @@ public final class Engine implements SkyPort {
         if (unfinished.get() + specs.size() > config.limits().maxActiveJobs()) {
             throw new QueueFullException(config.limits().maxActiveJobs());
         }
-        Instant now = clock.instant();
+        Instant now = now();
         List<StoredJob> stored = new ArrayList<>(specs.size());
         List<JobTransitioned> evts = new ArrayList<>(specs.size());
         for (JobSpec spec : specs) {
@@ -412,7 +418,7 @@ public final class Engine implements SkyPort {
         StoredJob cur = snapshot(e.id);
         JobState from = cur.job().state();
         Lifecycle.check(from, to);
-        Instant now = clock.instant();
+        Instant now = now();
         Job changed = change.apply(cur.job());
         Job next = new Job(changed.id(), changed.owner(), changed.spec(), to, details, reason, changed.submitTime(), now,
                 changed.attempts());
@@ -482,7 +488,7 @@ public final class Engine implements SkyPort {
                 // A requeue was stopping it; the cancel wins. Same state, so no transition: record the intent.
                 StoredJob cur = snapshot(id);
                 StoredJob stored = new StoredJob(cur.job(), Optional.of(StopIntent.CANCEL), Optional.empty());
-                JobTransitioned note = new JobTransitioned(sequence.incrementAndGet(), clock.instant(), id,
+                JobTransitioned note = new JobTransitioned(sequence.incrementAndGet(), now(), id,
                         Optional.of(state), state, Optional.empty(), "Cancel requested");
                 store.update(stored, note);
                 snapshots.put(id, stored);
@@ -552,7 +558,7 @@ public final class Engine implements SkyPort {
             return; // not started yet, or being re-attached: the re-attach sees the intent
         }
         signal(e, run, RunSignal.TERM);
-        addTimer(clock.instant().plus(config.limits().killGracePeriod()), () -> workers.execute(() -> {
+        addTimer(now().plus(config.limits().killGracePeriod()), () -> workers.execute(() -> {
             synchronized (e) {
                 if (e.run == run) {
                     signal(e, run, RunSignal.KILL);
@@ -604,7 +610,7 @@ public final class Engine implements SkyPort {
                     Duration wait = MAX_IDLE;
                     Timer next = timers.peek();
                     if (next != null) {
-                        Duration untilNext = Duration.between(clock.instant(), next.due);
+                        Duration untilNext = Duration.between(now(), next.due);
                         wait = untilNext.compareTo(wait) < 0 ? untilNext : wait;
                     }
                     if (wait.isNegative() || wait.isZero()) {
@@ -612,7 +618,7 @@ public final class Engine implements SkyPort {
                     }
                     wake.awaitNanos(wait.toNanos());
                 }
-                Instant now = clock.instant();
+                Instant now = now();
                 while (!timers.isEmpty() && !timers.peek().due.isAfter(now)) {
                     due.add(timers.poll().action);
                 }
@@ -636,11 +642,11 @@ public final class Engine implements SkyPort {
 
     private boolean timerDue() {
         Timer next = timers.peek();
-        return next != null && !next.due.isAfter(clock.instant());
+        return next != null && !next.due.isAfter(now());
     }
 
     private void pass() {
-        Instant now = clock.instant();
+        Instant now = now();
         List<Node> nodes = gate.nodes();
         List<NodeView> views = new ArrayList<>(nodes.size());
         for (Node n : nodes) {
@@ -699,7 +705,7 @@ public final class Engine implements SkyPort {
     }
 
     private void allocate(Entry e) {
-        Instant end = e.timeLimit().map(l -> (e.attemptStart != null ? e.attemptStart : clock.instant()).plus(l))
+        Instant end = e.timeLimit().map(l -> (e.attemptStart != null ? e.attemptStart : now()).plus(l))
                 .orElse(Instant.MAX);
         allocations.put(e.id, new Allocation(e.id, e.allocatedNodes, e.cpus, e.memoryBytes, e.gpus, end));
     }
@@ -732,7 +738,7 @@ public final class Engine implements SkyPort {
             }
             Job cur = get(e.id);
             int number = cur.attempts().size() + 1;
-            Instant now = clock.instant();
+            Instant now = now();
             Attempt attempt = new Attempt(number, e.allocatedNodes, Optional.empty(), now, Optional.empty(),
                     OptionalInt.empty(), OptionalInt.empty(), Optional.empty());
             try {
@@ -806,7 +812,7 @@ public final class Engine implements SkyPort {
                     || !last.get().isOpen()) {
                 return; // an old attempt, already settled
             }
-            Instant now = clock.instant();
+            Instant now = now();
             EndReason reason = forced != null ? forced : reasonOf(e, outcome);
             UnaryOperator<Job> closeAttempt = j -> withLastAttempt(j,
                     a -> close(a, now, outcome.exitCode(), outcome.signal(), reason));

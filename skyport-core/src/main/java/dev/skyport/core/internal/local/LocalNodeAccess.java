@@ -18,25 +18,35 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Runs jobs on this machine as detached process groups, following the {@link DetachedRun} protocol. Runs started by
- * this JVM are watched through {@link Process#onExit()}; runs found after a restart through
- * {@link ProcessHandle#onExit()}.
+ * this JVM are watched through {@link Process#onExit()}. Runs found after a restart are no children of this JVM: their
+ * end is polled, looking for the exit-code file or a process that is gone or a zombie. (ProcessHandle.onExit would
+ * wait forever on a zombie, which is what an exited run becomes where PID 1 does not reap orphans, as in many
+ * containers.)
  */
 final class LocalNodeAccess implements NodeAccess {
     private static final File DEV_NULL = new File("/dev/null");
     /** How long a probe waits for a run that claimed its directory to record its process id. */
     private static final Duration PID_GRACE = Duration.ofSeconds(5);
 
+    /** How often the end of a run found after a restart is checked. */
+    private static final long POLL_MILLIS = 100;
+
     private final String node;
     private final Map<RunHandle, Process> children = new ConcurrentHashMap<>();
+    private final Map<RunHandle, CompletableFuture<RunOutcome>> polled = new ConcurrentHashMap<>();
+    private ScheduledExecutorService poller;
 
     LocalNodeAccess(String node) {
         this.node = node;
@@ -82,13 +92,48 @@ final class LocalNodeAccess implements NodeAccess {
     @Override
     public CompletableFuture<RunOutcome> watch(RunHandle handle) {
         Process child = children.get(handle);
-        CompletableFuture<?> exit = child != null ? child.onExit()
-                : ProcessHandle.of(handle.processGroup()).map(ProcessHandle::onExit)
-                .orElse(CompletableFuture.completedFuture(null));
-        return exit.handle((ignored, error) -> {
-            children.remove(handle);
-            return outcome(runDir(handle));
-        });
+        if (child != null) {
+            return child.onExit().handle((ignored, error) -> {
+                children.remove(handle);
+                return outcome(runDir(handle));
+            });
+        }
+        CompletableFuture<RunOutcome> ended = polled.computeIfAbsent(handle, h -> new CompletableFuture<>());
+        startPoller();
+        return ended;
+    }
+
+    private synchronized void startPoller() {
+        if (poller == null) {
+            poller = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "skyport-local-poller");
+                t.setDaemon(true);
+                return t;
+            });
+            poller.scheduleWithFixedDelay(this::poll, POLL_MILLIS, POLL_MILLIS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void poll() {
+        for (Map.Entry<RunHandle, CompletableFuture<RunOutcome>> e : polled.entrySet()) {
+            RunHandle handle = e.getKey();
+            Path runDir = runDir(handle);
+            if (readStatus(runDir).isPresent() || !isRunning(handle.processGroup())) {
+                polled.remove(handle);
+                e.getValue().complete(outcome(runDir));
+            }
+        }
+    }
+
+    /** True when the process exists and is not a zombie. */
+    static boolean isRunning(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            int close = stat.lastIndexOf(')');
+            return close > 0 && close + 2 < stat.length() && stat.charAt(close + 2) != 'Z';
+        } catch (IOException gone) {
+            return false;
+        }
     }
 
     @Override
@@ -109,9 +154,12 @@ final class LocalNodeAccess implements NodeAccess {
         }
         OptionalInt pid = awaitPid(runDir);
         if (pid.isPresent()) {
-            Optional<ProcessHandle> process = ProcessHandle.of(pid.getAsInt())
-                    .filter(p -> p.info().commandLine().map(c -> c.contains(runDir.toString())).orElse(false));
-            if (process.isPresent() && process.get().isAlive()) {
+            // The arguments name the job directory: a process that reused the pid does not pass.
+            boolean ours = ProcessHandle.of(pid.getAsInt())
+                    .flatMap(p -> p.info().arguments())
+                    .map(args -> List.of(args).contains(request.directory()))
+                    .orElse(false);
+            if (ours && isRunning(pid.getAsInt())) {
                 return RunProbe.running(new RunHandle(request.job(), request.attempt(), request.directory(),
                         pid.getAsInt()));
             }
@@ -164,9 +212,12 @@ final class LocalNodeAccess implements NodeAccess {
         }
     }
 
-    void close() {
+    synchronized void close() {
         // Runs are detached on purpose: they outlive the engine and are probed again on the next start.
         children.clear();
+        if (poller != null) {
+            poller.shutdownNow();
+        }
     }
 
     private static Path runDir(RunHandle handle) {

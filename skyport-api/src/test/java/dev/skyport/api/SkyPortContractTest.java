@@ -1,0 +1,452 @@
+package dev.skyport.api;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The behaviour every {@link SkyPort} shows, in-process or over REST. An implementation extends this class and
+ * supplies {@link #open()}: a started Sky Port whose nodes are POSIX machines running the jobs' scripts. Each test
+ * gets its own instance and closes it.
+ */
+public abstract class SkyPortContractTest {
+    /** How long a test waits for something that should take well under a second. */
+    protected static final Duration WAIT = Duration.ofSeconds(60);
+
+    protected SkyPort sky;
+    private final List<JobId> blockers = new ArrayList<>();
+
+    /** A started Sky Port with an empty queue. */
+    protected abstract SkyPort open() throws Exception;
+
+    @BeforeEach
+    void start() throws Exception {
+        sky = open();
+    }
+
+    @AfterEach
+    void stop() {
+        for (JobId id : blockers) {
+            cancelQuietly(id);
+        }
+        sky.close();
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    protected Job submit(String script) {
+        return sky.jobs().submit(JobSpec.script(script));
+    }
+
+    protected Job await(JobId id) throws InterruptedException {
+        return sky.jobs().await(id, WAIT);
+    }
+
+    /** Polls until the job satisfies {@code condition}, failing after {@link #WAIT}. */
+    protected Job awaitJob(JobId id, Predicate<Job> condition, String what) throws InterruptedException {
+        Instant deadline = Instant.now().plus(WAIT);
+        Job job = sky.jobs().get(id);
+        while (!condition.test(job)) {
+            if (Instant.now().isAfter(deadline)) {
+                throw new AssertionError("job " + id + " did not become " + what + " in " + WAIT + "; it is " + job);
+            }
+            TimeUnit.MILLISECONDS.sleep(10);
+            job = sky.jobs().get(id);
+        }
+        return job;
+    }
+
+    protected Job awaitState(JobId id, JobState state) throws InterruptedException {
+        return awaitJob(id, j -> j.state() == state, state.name());
+    }
+
+    /** Fills every node with a long job, so that the next job that needs a whole node stays queued. */
+    protected int fillCluster() throws InterruptedException {
+        int maxCpus = 0;
+        for (Node node : sky.nodes()) {
+            Job blocker = sky.jobs().submit(JobSpec.builder().name("blocker").cpus(node.cpus())
+                    .script("#!/bin/sh\nexec sleep 600\n").build());
+            blockers.add(blocker.id());
+            awaitState(blocker.id(), JobState.RUNNING);
+            maxCpus = Math.max(maxCpus, node.cpus());
+        }
+        return maxCpus;
+    }
+
+    private void cancelQuietly(JobId id) {
+        try {
+            sky.jobs().cancel(id);
+        } catch (IllegalJobStateException alreadyEnded) {
+            // fine
+        }
+    }
+
+    private List<Job> allJobs() {
+        List<Job> all = new ArrayList<>();
+        JobQuery query = JobQuery.all().withLimit(JobQuery.MAX_LIMIT);
+        while (true) {
+            Page<Job> page = sky.jobs().list(query);
+            all.addAll(page.items());
+            if (page.nextPageToken().isEmpty()) {
+                return all;
+            }
+            query = query.after(page);
+        }
+    }
+
+    /** True when the process exists and is not a zombie (where nothing reaps orphans, they stay zombies). */
+    protected static boolean isRunning(long pid) {
+        try {
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", Long.toString(pid), "stat"));
+            int close = stat.lastIndexOf(')');
+            return close > 0 && stat.charAt(close + 2) != 'Z';
+        } catch (java.io.IOException gone) {
+            return false;
+        }
+    }
+
+    private static long pidFrom(String text) {
+        return Long.parseLong(text.trim());
+    }
+
+    // ------------------------------------------------------------------ submit and run
+
+    @Test
+    void submitReturnsAQueuedJobWithAUuidAndTheScriptsName() {
+        Job job = submit("#!/bin/sh\n#SWM name contract-hello\necho hi\n");
+        assertThat(job.id().toString()).hasSize(36);
+        assertThat(UUID.fromString(job.id().toString())).isEqualTo(job.id().value());
+        assertThat(job.state()).isEqualTo(JobState.QUEUED);
+        assertThat(job.stateDetails()).isEqualTo("Submitted");
+        assertThat(job.name()).isEqualTo("contract-hello");
+        assertThat(job.attempts()).isEmpty();
+        assertThat(sky.jobs().get(job.id()).id()).isEqualTo(job.id());
+    }
+
+    @Test
+    void aScriptRunsToSuccessWithItsOutput() throws Exception {
+        Job job = submit("#!/bin/sh\necho \"out $SKYPORT_JOB_ID\"\necho err >&2\n");
+        Job done = await(job.id());
+        assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(done.endReason()).hasValue(EndReason.COMPLETED);
+        assertThat(done.exitCode()).hasValue(0);
+        assertThat(done.signal()).isEmpty();
+        assertThat(done.attempts()).hasSize(1);
+        assertThat(done.nodeNames()).isNotEmpty();
+        assertThat(done.startTime()).isPresent();
+        assertThat(done.endTime()).isPresent();
+        assertThat(UpstreamStates.letter(done)).isEqualTo('F');
+        assertThat(sky.jobs().stdout(job.id())).isEqualTo("out " + job.id() + "\n");
+        assertThat(sky.jobs().stderr(job.id())).isEqualTo("err\n");
+    }
+
+    @Test
+    void aCommandRunsWithItsEnvironment() throws Exception {
+        Job job = sky.jobs().submit(JobSpec.builder().command(List.of("/bin/sh", "-c", "echo \"$GREETING\""))
+                .env("GREETING", "hello there").build());
+        assertThat(await(job.id()).state()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(sky.jobs().stdout(job.id())).isEqualTo("hello there\n");
+    }
+
+    @Test
+    void aNonZeroExitFailsTheJobWithoutRetry() throws Exception {
+        Job done = await(submit("#!/bin/sh\nexit 3\n").id());
+        assertThat(done.state()).isEqualTo(JobState.FAILED);
+        assertThat(done.endReason()).hasValue(EndReason.NON_ZERO_EXIT);
+        assertThat(done.exitCode()).hasValue(3);
+        assertThat(done.attempts()).hasSize(1);
+        assertThat(UpstreamStates.letter(done)).isEqualTo('F');
+    }
+
+    @Test
+    void submitAllStoresEveryJob() throws Exception {
+        List<Job> jobs = sky.jobs().submitAll(List.of(
+                JobSpec.script("#!/bin/sh\necho one\n"), JobSpec.script("#!/bin/sh\necho two\n")));
+        assertThat(jobs).hasSize(2);
+        assertThat(await(jobs.get(0).id()).state()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(await(jobs.get(1).id()).state()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(sky.jobs().stdout(jobs.get(1).id())).isEqualTo("two\n");
+    }
+
+    // ------------------------------------------------------------------ events
+
+    @Test
+    void transitionsArePublishedInOrderAndRecorded() throws Exception {
+        List<JobTransitioned> seen = new CopyOnWriteArrayList<>();
+        try (Subscription ignored = sky.events().subscribe(e -> {
+            if (e instanceof JobTransitioned t) {
+                seen.add(t);
+            }
+        })) {
+            Job job = submit("#!/bin/sh\necho hi\n");
+            await(job.id());
+            Instant deadline = Instant.now().plus(WAIT);
+            while (seen.stream().noneMatch(t -> t.jobId().equals(job.id()) && t.to().isTerminal())) {
+                assertThat(Instant.now()).as("terminal event delivered").isBefore(deadline);
+                TimeUnit.MILLISECONDS.sleep(10);
+            }
+            List<JobTransitioned> mine = seen.stream().filter(t -> t.jobId().equals(job.id())).toList();
+            assertThat(mine).extracting(JobTransitioned::to)
+                    .containsExactly(JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED);
+            assertThat(mine.get(0).from()).isEmpty();
+            assertThat(mine.get(1).from()).hasValue(JobState.QUEUED);
+            assertThat(mine).extracting(JobTransitioned::sequence).isSorted().doesNotHaveDuplicates();
+            assertThat(sky.events().history(job.id())).isEqualTo(mine);
+        }
+    }
+
+    // ------------------------------------------------------------------ cancel
+
+    @Test
+    void cancelStopsARunningJobAndItsChildren() throws Exception {
+        Job job = submit("#!/bin/sh\nsleep 600 &\necho $!\nwait\n");
+        awaitJob(job.id(), j -> j.state() == JobState.RUNNING && !sky.jobs().stdout(j.id()).isBlank(),
+                "RUNNING with its child started");
+        long child = pidFrom(sky.jobs().stdout(job.id()));
+        assertThat(isRunning(child)).as("the child runs").isTrue();
+        Job canceling = sky.jobs().cancel(job.id());
+        assertThat(canceling.state()).isIn(JobState.CANCELING, JobState.CANCELED);
+        Job done = await(job.id());
+        assertThat(done.state()).isEqualTo(JobState.CANCELED);
+        assertThat(done.endReason()).hasValue(EndReason.CANCELED);
+        assertThat(UpstreamStates.letter(done)).isEqualTo('C');
+        assertThat(done.attempts()).hasSize(1);
+        assertThat(done.attempts().get(0).endTime()).isPresent();
+        Instant deadline = Instant.now().plus(WAIT);
+        while (isRunning(child)) {
+            assertThat(Instant.now()).as("child %d stopped", child).isBefore(deadline);
+            TimeUnit.MILLISECONDS.sleep(10);
+        }
+    }
+
+    @Test
+    void cancelOfAQueuedJobEndsItWithoutRunning() throws Exception {
+        int cpus = fillCluster();
+        Job waiting = sky.jobs().submit(JobSpec.builder().cpus(cpus).script("#!/bin/sh\necho ran\n").build());
+        Job canceled = sky.jobs().cancel(waiting.id());
+        assertThat(canceled.state()).isEqualTo(JobState.CANCELED);
+        assertThat(canceled.attempts()).isEmpty();
+        assertThat(sky.jobs().stdout(waiting.id())).isEmpty();
+    }
+
+    @Test
+    void cancelOfAnEndedJobIsRefusedAndChangesNothing() throws Exception {
+        Job done = await(submit("#!/bin/sh\ntrue\n").id());
+        assertThatThrownBy(() -> sky.jobs().cancel(done.id()))
+                .isInstanceOfSatisfying(IllegalJobStateException.class,
+                        e -> assertThat(e.state()).isEqualTo(JobState.SUCCEEDED));
+        assertThat(sky.jobs().get(done.id())).isEqualTo(done);
+    }
+
+    // ------------------------------------------------------------------ requeue
+
+    @Test
+    void requeueOfAFinishedJobRunsItAgainAsANewAttempt() throws Exception {
+        Job first = await(submit("#!/bin/sh\necho \"attempt $SKYPORT_ATTEMPT\"\n").id());
+        Job requeued = sky.jobs().requeue(first.id());
+        assertThat(requeued.state()).isEqualTo(JobState.QUEUED);
+        Job second = awaitJob(first.id(), j -> j.state().isTerminal() && j.attempts().size() == 2, "ended twice");
+        assertThat(second.state()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(second.attempts()).extracting(Attempt::number).containsExactly(1, 2);
+        assertThat(sky.jobs().stdout(first.id())).isEqualTo("attempt 2\n");
+    }
+
+    @Test
+    void requeueOfARunningJobStopsItAndRunsItAgain() throws Exception {
+        Job job = submit("#!/bin/sh\nif [ \"$SKYPORT_ATTEMPT\" = 1 ]; then exec sleep 600; fi\necho second\n");
+        awaitState(job.id(), JobState.RUNNING);
+        sky.jobs().requeue(job.id());
+        Job done = awaitJob(job.id(), j -> j.state().isTerminal() && j.attempts().size() == 2, "ended twice");
+        assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(done.attempts().get(0).endReason()).hasValue(EndReason.PREEMPTED);
+        assertThat(sky.jobs().stdout(job.id())).isEqualTo("second\n");
+    }
+
+    @Test
+    void requeueOfAQueuedJobIsRefused() throws Exception {
+        int cpus = fillCluster();
+        Job waiting = sky.jobs().submit(JobSpec.builder().cpus(cpus).script("#!/bin/sh\ntrue\n").build());
+        assertThatThrownBy(() -> sky.jobs().requeue(waiting.id()))
+                .isInstanceOfSatisfying(IllegalJobStateException.class,
+                        e -> assertThat(e.state()).isEqualTo(JobState.QUEUED));
+        sky.jobs().cancel(waiting.id());
+    }
+
+    // ------------------------------------------------------------------ await, logs
+
+    @Test
+    void awaitGivesUpAfterItsTimeoutWithTheLatestSnapshot() throws Exception {
+        Job job = submit("#!/bin/sh\nexec sleep 600\n");
+        assertThatThrownBy(() -> sky.jobs().await(job.id(), Duration.ofMillis(200)))
+                .isInstanceOfSatisfying(AwaitTimeoutException.class,
+                        e -> assertThat(e.last().state().isTerminal()).isFalse());
+        sky.jobs().cancel(job.id());
+        assertThat(await(job.id()).state()).isEqualTo(JobState.CANCELED);
+    }
+
+    @Test
+    void followStdoutStreamsTheOutputUntilTheJobEnds() throws Exception {
+        Job job = submit("#!/bin/sh\nfor i in 1 2 3 4 5; do echo line $i; sleep 0.1; done\n");
+        ByteArrayOutputStream collected = new ByteArrayOutputStream();
+        try (InputStream in = sky.jobs().followStdout(job.id())) {
+            in.transferTo(collected);
+        }
+        assertThat(sky.jobs().get(job.id()).state().isTerminal()).as("the stream ends with the job").isTrue();
+        assertThat(collected.toString(StandardCharsets.UTF_8))
+                .isEqualTo("line 1\nline 2\nline 3\nline 4\nline 5\n");
+    }
+
+    // ------------------------------------------------------------------ time limit and retries
+
+    @Test
+    void aJobPastItsTimeLimitIsKilled() throws Exception {
+        Job job = sky.jobs().submit(JobSpec.builder().timeLimit(Duration.ofMillis(500))
+                .script("#!/bin/sh\nexec sleep 600\n").build());
+        Job done = await(job.id());
+        assertThat(done.state()).isEqualTo(JobState.FAILED);
+        assertThat(done.endReason()).hasValue(EndReason.TIME_LIMIT);
+        assertThat(done.attempts()).hasSize(1);
+    }
+
+    @Test
+    void anInfrastructureFailureIsRetriedWithANewAttempt() throws Exception {
+        // The first attempt kills its whole process group, wrapper included: no exit code is left, as when a node dies.
+        Job job = sky.jobs().submit(JobSpec.builder()
+                .retryPolicy(RetryPolicy.defaults().withBackoff(Duration.ofMillis(20), Duration.ofMillis(50)))
+                .script("#!/bin/sh\nif [ \"$SKYPORT_ATTEMPT\" = 1 ]; then kill -9 0; fi\necho recovered\n").build());
+        Job done = await(job.id());
+        assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(done.attempts()).hasSize(2);
+        assertThat(done.attempts().get(0).endReason()).hasValue(EndReason.NODE_LOST);
+        assertThat(sky.jobs().stdout(job.id())).isEqualTo("recovered\n");
+    }
+
+    @Test
+    void userFailuresAreRetriedOnlyWhenThePolicySaysSo() throws Exception {
+        Job job = sky.jobs().submit(JobSpec.builder()
+                .retryPolicy(RetryPolicy.defaults().withMaxAttempts(2).withRetryUserFailures(true)
+                        .withBackoff(Duration.ofMillis(20), Duration.ofMillis(50)))
+                .script("#!/bin/sh\nexit 4\n").build());
+        Job done = await(job.id());
+        assertThat(done.state()).isEqualTo(JobState.FAILED);
+        assertThat(done.endReason()).hasValue(EndReason.NON_ZERO_EXIT);
+        assertThat(done.attempts()).hasSize(2);
+    }
+
+    // ------------------------------------------------------------------ listing
+
+    @Test
+    void listPagesThroughEveryJobOnceInSubmissionOrder() throws Exception {
+        List<JobSpec> specs = new ArrayList<>();
+        for (int i = 0; i < 25; i++) {
+            specs.add(JobSpec.builder().name("page-" + i).script("#!/bin/sh\ntrue\n").build());
+        }
+        List<JobId> ids = sky.jobs().submitAll(specs).stream().map(Job::id).toList();
+        List<JobId> listed = new ArrayList<>();
+        JobQuery query = JobQuery.all().withLimit(10);
+        int pages = 0;
+        while (true) {
+            Page<Job> page = sky.jobs().list(query);
+            assertThat(page.items().size()).isLessThanOrEqualTo(10);
+            page.items().forEach(j -> listed.add(j.id()));
+            pages++;
+            if (page.nextPageToken().isEmpty()) {
+                break;
+            }
+            query = query.after(page);
+        }
+        assertThat(pages).isGreaterThanOrEqualTo(3);
+        assertThat(listed).doesNotHaveDuplicates();
+        List<JobId> mine = listed.stream().filter(ids::contains).toList();
+        assertThat(mine).isEqualTo(ids);
+    }
+
+    @Test
+    void listFiltersByState() throws Exception {
+        Job failed = await(submit("#!/bin/sh\nexit 1\n").id());
+        Job succeeded = await(submit("#!/bin/sh\nexit 0\n").id());
+        Set<JobId> failedIds = sky.jobs().list(JobQuery.inStates(JobState.FAILED)).items().stream()
+                .map(Job::id).collect(Collectors.toSet());
+        assertThat(failedIds).contains(failed.id()).doesNotContain(succeeded.id());
+        assertThat(sky.jobs().list(JobQuery.inStates(JobState.FAILED)).items())
+                .allSatisfy(j -> assertThat(j.state()).isEqualTo(JobState.FAILED));
+    }
+
+    // ------------------------------------------------------------------ bad input
+
+    @Test
+    void badInputIsRefusedWithTheFieldAndStoresNothing() throws Exception {
+        await(submit("#!/bin/sh\ntrue\n").id());
+        List<Job> before = allJobs();
+        int largest = sky.nodes().stream().mapToInt(Node::cpus).max().orElseThrow();
+        Map<String, Runnable> cases = new java.util.LinkedHashMap<>();
+        cases.put("cpus", () -> sky.jobs().submit(JobSpec.builder().cpus(largest + 1).script("true").build()));
+        cases.put("flavor", () -> sky.jobs().submit(JobSpec.builder().flavor("no-such-flavor-" + UUID.randomUUID())
+                .script("true").build()));
+        cases.put("gpus", () -> sky.jobs().submit(JobSpec.script("#!/bin/sh\n#SWM gpus lots\ntrue\n")));
+        cases.put("script", () -> sky.jobs().submit(JobSpec.script("  \n")));
+        cases.put("nodes", () -> sky.jobs().submit(JobSpec.builder().nodes(1_000_000).script("true").build()));
+        for (Map.Entry<String, Runnable> c : cases.entrySet()) {
+            assertThatThrownBy(c.getValue()::run).as(c.getKey())
+                    .isInstanceOfSatisfying(InvalidJobSpecException.class,
+                            e -> assertThat(e.field()).isEqualTo(c.getKey()));
+        }
+        assertThatThrownBy(() -> sky.jobs().submitAll(List.of(JobSpec.script("true"),
+                JobSpec.builder().cpus(largest + 1).script("true").build())))
+                .isInstanceOf(InvalidJobSpecException.class);
+        assertThat(allJobs()).isEqualTo(before);
+    }
+
+    @Test
+    void aMalformedDirectiveNamesItsLine() {
+        assertThatThrownBy(() -> submit("#!/bin/sh\n#SWM name ok\n#SWM ports 80/tcp\ntrue\n"))
+                .isInstanceOfSatisfying(InvalidJobSpecException.class, e -> {
+                    assertThat(e.line()).hasValue(3);
+                    assertThat(e.field()).isEqualTo("ports");
+                });
+    }
+
+    @Test
+    void unknownIdsAreReportedAsSuch() {
+        JobId unknown = new JobId(UUID.randomUUID());
+        List<Runnable> calls = List.of(() -> sky.jobs().get(unknown), () -> sky.jobs().cancel(unknown),
+                () -> sky.jobs().requeue(unknown), () -> sky.jobs().stdout(unknown), () -> sky.jobs().stderr(unknown));
+        for (Runnable call : calls) {
+            assertThatThrownBy(call::run).isInstanceOfSatisfying(NoSuchJobException.class,
+                    e -> assertThat(e.id()).isEqualTo(unknown));
+        }
+    }
+
+    @Test
+    void unknownDirectivesReachTheJobAsWarnings() {
+        Job job = submit("#!/bin/sh\n#SWM frobnicate yes\ntrue\n");
+        assertThat(job.warnings()).anyMatch(w -> w.contains("frobnicate"));
+        assertThat(sky.jobs().get(job.id()).warnings()).isEqualTo(job.warnings());
+    }
+
+    @Test
+    void nodesReportCapacity() {
+        assertThat(sky.nodes()).isNotEmpty().allSatisfy(n -> {
+            assertThat(n.cpus()).isPositive();
+            assertThat(n.state()).isEqualTo(NodeState.UP);
+        });
+    }
+}
