@@ -50,15 +50,33 @@ public final class DetachedRun {
     }
 
     /**
-     * The program for a request: its command, or its script file ({@code <dir>/script}) executed directly when it has
-     * a {@code #!} line, else through {@code /bin/sh}, as upstream does.
+     * The program for a request: its command, or its script file ({@code <dir>/script}) run by the interpreter its
+     * {@code #!} line names (with the line's one optional argument, as the kernel reads it), else by {@code /bin/sh},
+     * as upstream does. The script is never executed itself: exec of a file just written fails with ETXTBSY when
+     * another thread's fork still holds the writer's descriptor.
      */
     public static List<String> program(RunRequest request) {
         if (request.script().isEmpty()) {
             return request.command();
         }
         String path = request.directory() + "/script";
-        return request.script().get().startsWith("#!") ? List.of(path) : List.of("/bin/sh", path);
+        String script = request.script().get();
+        if (!script.startsWith("#!")) {
+            return List.of("/bin/sh", path);
+        }
+        int end = script.indexOf('\n');
+        String line = (end < 0 ? script.substring(2) : script.substring(2, end)).strip();
+        if (line.isEmpty()) {
+            return List.of("/bin/sh", path);
+        }
+        String[] parts = line.split("[ \t]+", 2);
+        List<String> program = new ArrayList<>(3);
+        program.add(parts[0]);
+        if (parts.length > 1 && !parts[1].isBlank()) {
+            program.add(parts[1].strip());
+        }
+        program.add(path);
+        return program;
     }
 
     /** Parses the content of an {@code exitcode} file; empty when it is empty or partial. */

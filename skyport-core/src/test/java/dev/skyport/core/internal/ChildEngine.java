@@ -1,0 +1,70 @@
+package dev.skyport.core.internal;
+
+import dev.skyport.api.Job;
+import dev.skyport.api.JobSpec;
+import dev.skyport.api.JobState;
+import dev.skyport.api.JobTransitioned;
+import dev.skyport.api.RetryPolicy;
+import dev.skyport.api.SkyPort;
+
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * An engine in a separate JVM that the crash tests {@code kill -9}. It prints one line per fact the test relies on,
+ * flushed at once: {@code ACK <id>} after {@code submit} returned (the job is durable), {@code RUNNING <id>} when a
+ * job started.
+ *
+ * <ul>
+ *   <li>{@code submit-loop <dataDir> <marker>}: four threads submit jobs that append their id to {@code marker},
+ *       until the JVM is killed.</li>
+ *   <li>{@code run-one <dataDir>}: submits one job that prints {@code start}, waits for a file {@code release} in its
+ *       job directory, prints {@code end}; then idles until killed.</li>
+ * </ul>
+ */
+public final class ChildEngine {
+    private ChildEngine() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        Path dataDir = Path.of(args[1]);
+        SkyPort sky = SkyPort.embedded().dataDir(dataDir).localCpus(8).start();
+        sky.events().subscribe(e -> {
+            if (e instanceof JobTransitioned t && t.to() == JobState.RUNNING) {
+                out.println("RUNNING " + t.jobId());
+            }
+        });
+        switch (args[0]) {
+            case "submit-loop" -> submitLoop(sky, Path.of(args[2]), out);
+            case "run-one" -> {
+                Job job = sky.jobs().submit(JobSpec.builder().retryPolicy(RetryPolicy.none()).script(
+                        "#!/bin/sh\necho start\nwhile [ ! -e \"$SKYPORT_JOB_DIR/release\" ]; do sleep 0.02; done\n"
+                                + "echo end\n").build());
+                out.println("ACK " + job.id());
+            }
+            default -> throw new IllegalArgumentException(args[0]);
+        }
+        new CountDownLatch(1).await();
+    }
+
+    private static void submitLoop(SkyPort sky, Path marker, PrintStream out) {
+        JobSpec spec = JobSpec.builder()
+                .retryPolicy(RetryPolicy.defaults().withMaxAttempts(10))
+                .script("#!/bin/sh\necho \"$SKYPORT_JOB_ID\" >> '" + marker + "'\n")
+                .build();
+        for (int t = 0; t < 4; t++) {
+            Thread thread = new Thread(() -> {
+                while (true) {
+                    Job job = sky.jobs().submit(spec);
+                    synchronized (out) {
+                        out.println("ACK " + job.id());
+                    }
+                }
+            }, "submitter-" + t);
+            thread.start();
+        }
+    }
+}
