@@ -495,7 +495,7 @@ class SwmScriptParserTest {
 
         @ParameterizedTest
         @ValueSource(strings = {
-                "name", "comment", "account", "flavor", "cloud-image", "container-image", "submission-address",
+                "name", "comment", "account", "container-image", "submission-address",
                 "workdir", "storage", "ports", "gpus", "nodes", "cpus", "mem", "time", "priority", "env", "tag"})
         void directiveWithoutValueIsRejected(String key) {
             assertRejected(rejected("#!/bin/sh", "#SWM " + key), key, 2, "needs a value");

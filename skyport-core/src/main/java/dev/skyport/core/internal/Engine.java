@@ -446,6 +446,7 @@ public final class Engine implements SkyPort {
             }
         } else if (event.to() == JobState.QUEUED) {
             queue.put(e.id, e);
+            markDirty(); // only now can a pass see it
         }
         events.publish(event);
     }

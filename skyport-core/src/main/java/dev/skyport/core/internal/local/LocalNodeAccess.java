@@ -169,7 +169,10 @@ final class LocalNodeAccess implements NodeAccess {
 
     @Override
     public void signal(RunHandle handle, RunSignal signal) {
-        ProcessBuilder kill = new ProcessBuilder("kill", "-s", signal.name(), "--", "-" + handle.processGroup())
+        // The group and its leader: right after launch the leader may not have called setsid() yet, and then only
+        // its pid reaches it.
+        String group = Long.toString(handle.processGroup());
+        ProcessBuilder kill = new ProcessBuilder("kill", "-s", signal.name(), "--", "-" + group, group)
                 .redirectInput(DEV_NULL)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.DISCARD);
