@@ -342,9 +342,10 @@ public final class Engine implements SkyPort {
                 JobState.QUEUED, Optional.empty(), "Submitted");
         StoredJob stored = StoredJob.of(job);
         store.insert(stored, event);
+        // Published before the job is queued, so that no later transition of it can be delivered first.
+        events.publish(event);
         admit(stored);
         markDirty();
-        events.publish(event);
         return job;
     }
 
@@ -364,9 +365,9 @@ public final class Engine implements SkyPort {
                     Optional.empty(), "Submitted"));
         }
         store.insertAll(stored, evts);
+        evts.forEach(events::publish);
         stored.forEach(this::admit);
         markDirty();
-        evts.forEach(events::publish);
         return stored.stream().map(StoredJob::job).toList();
     }
 
@@ -397,6 +398,7 @@ public final class Engine implements SkyPort {
     }
 
     CompletableFuture<Job> terminalFuture(JobId id) {
+        get(id); // NoSuchJobException before anything is registered
         CompletableFuture<Job> f = terminal.computeIfAbsent(id, k -> new CompletableFuture<>());
         Job now = get(id);
         if (now.state().isTerminal() && !active.containsKey(id)) {
@@ -433,7 +435,10 @@ public final class Engine implements SkyPort {
         return event;
     }
 
-    /** After a transition: publish, settle indexes, and complete waiters of terminal jobs. */
+    /**
+     * After a transition, still under the entry's lock (so one job's events are published in order): settle the
+     * indexes, publish, and complete the waiters of a terminal job.
+     */
     private void settle(Entry e, JobTransitioned event) {
         if (event.to().isTerminal()) {
             queue.remove(e.id, e);
@@ -472,8 +477,8 @@ public final class Engine implements SkyPort {
             Job job = get(id);
             throw new IllegalJobStateException(id, job.state(), "cancel");
         }
-        JobTransitioned event;
         synchronized (e) {
+            JobTransitioned event;
             JobState state = snapshot(id).job().state();
             if (state.isTerminal()) {
                 throw new IllegalJobStateException(id, state, "cancel");
@@ -500,8 +505,8 @@ public final class Engine implements SkyPort {
                         UnaryOperator.identity(), Optional.of(StopIntent.CANCEL), Optional.empty());
                 stop(e);
             }
+            settle(e, event);
         }
-        settle(e, event);
         return get(id);
     }
 
@@ -512,6 +517,7 @@ public final class Engine implements SkyPort {
             if (e == null) {
                 Job job = get(id);
                 if (!job.state().isTerminal()) {
+                    Thread.onSpinWait();
                     continue; // it is being admitted again by a concurrent requeue
                 }
                 Entry fresh = entryFor(job);
@@ -521,8 +527,8 @@ public final class Engine implements SkyPort {
                     unfinished.incrementAndGet();
                 }
             }
-            JobTransitioned event;
             synchronized (e) {
+                JobTransitioned event;
                 if (active.get(id) != e) {
                     continue;
                 }
@@ -538,9 +544,8 @@ public final class Engine implements SkyPort {
                             UnaryOperator.identity(), Optional.of(StopIntent.REQUEUE), Optional.empty());
                     stop(e);
                 }
+                settle(e, event);
             }
-            settle(e, event);
-            markDirty();
             return get(id);
         }
     }
@@ -730,7 +735,6 @@ public final class Engine implements SkyPort {
     }
 
     private void launch(Entry e) {
-        JobTransitioned event;
         RunHandle handle;
         synchronized (e) {
             if (closed || !e.placing || e.state != JobState.QUEUED) {
@@ -742,6 +746,7 @@ public final class Engine implements SkyPort {
             Instant now = now();
             Attempt attempt = new Attempt(number, e.allocatedNodes, Optional.empty(), now, Optional.empty(),
                     OptionalInt.empty(), OptionalInt.empty(), Optional.empty());
+            JobTransitioned event;
             try {
                 event = transition(e, JobState.RUNNING, Optional.empty(), "Running", job -> {
                     List<Attempt> attempts = new ArrayList<>(job.attempts());
@@ -767,8 +772,8 @@ public final class Engine implements SkyPort {
                 handle = null;
             }
             e.run = handle;
+            events.publish(event);
         }
-        events.publish(event);
         if (handle == null) {
             finish(e, e.attempt, RunOutcome.lost("the run could not be started"), EndReason.SYSTEM_ERROR);
             return;
@@ -804,8 +809,8 @@ public final class Engine implements SkyPort {
         if (closed) {
             return;
         }
-        JobTransitioned event;
         synchronized (e) {
+            JobTransitioned event;
             StoredJob cur = snapshot(e.id);
             Job job = cur.job();
             Optional<Attempt> last = job.lastAttempt();
@@ -841,8 +846,8 @@ public final class Engine implements SkyPort {
                 }
             }
             release(e);
+            settle(e, event);
         }
-        settle(e, event);
     }
 
     private static EndReason reasonOf(Entry e, RunOutcome outcome) {
