@@ -1,0 +1,41 @@
+package dev.skyport.client;
+
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.junit.AnalyzeClasses;
+import com.tngtech.archunit.junit.ArchTest;
+import com.tngtech.archunit.lang.ArchRule;
+
+import static com.tngtech.archunit.base.DescribedPredicate.not;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+/**
+ * The REST client is the same {@code SkyPort} interface over HTTP: it talks to the daemon, never to the engine, so it
+ * depends on skyport-api alone among our modules. The module has no classes yet, hence {@code allowEmptyShould(true)}:
+ * the rules start biting with the first class.
+ */
+@AnalyzeClasses(packages = "dev.skyport.client", importOptions = ImportOption.DoNotIncludeTests.class)
+class ArchitectureTest {
+    private static final String OWN = "dev.skyport.client";
+
+    @ArchTest
+    static final ArchRule doesNotDependOnCore = noClasses().that().resideInAPackage(OWN + "..")
+            .should().dependOnClassesThat().resideInAPackage("dev.skyport.core..")
+            .because("the client reaches the engine over REST only (ARCHITECTURE.md, Modules)")
+            .allowEmptyShould(true);
+
+    @ArchTest
+    static final ArchRule usesOnlyTheApi = noClasses().that().resideInAPackage(OWN + "..")
+            .should().dependOnClassesThat(resideInAPackage("dev.skyport..")
+                    .and(not(resideInAnyPackage("dev.skyport.api..", OWN + ".."))))
+            .because("skyport-client depends on skyport-api only among Sky Port's modules")
+            .allowEmptyShould(true);
+
+    @ArchTest
+    static final ArchRule doesNotUseOtherModulesInternals = noClasses().that().resideInAPackage(OWN + "..")
+            .should().dependOnClassesThat(resideInAPackage("dev.skyport..internal..")
+                    .and(not(resideInAPackage(OWN + ".."))))
+            .because("a module's internal packages are its own; others use its public types or a ServiceLoader SPI")
+            .allowEmptyShould(true);
+}

@@ -1,0 +1,184 @@
+package dev.skyport.core.internal.store;
+
+import dev.skyport.api.Job;
+import dev.skyport.api.JobQuery;
+import dev.skyport.api.JobSpec;
+import dev.skyport.api.StorageException;
+import dev.skyport.core.store.JobStore;
+import dev.skyport.core.store.JobStoreContractTest;
+import dev.skyport.core.store.JobStoreProvider;
+import dev.skyport.core.store.StoredJob;
+import org.assertj.core.api.SoftAssertions;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The contract, plus what is particular to the SQLite file: its journal mode, its schema and its version. */
+class SqliteJobStoreTest extends JobStoreContractTest {
+    private static final String FILE = "skyport.db";
+
+    @Override
+    protected JobStore openStore(Path dir) {
+        return SqliteJobStore.open(dir);
+    }
+
+    /** A plain JDBC connection to the store's file, separate from every connection the store holds. */
+    private static Connection connect(Path file) throws SQLException {
+        return DriverManager.getConnection("jdbc:sqlite:" + file);
+    }
+
+    private static List<List<String>> rows(Connection c, String sql) throws SQLException {
+        List<List<String>> rows = new ArrayList<>();
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            int columns = rs.getMetaData().getColumnCount();
+            while (rs.next()) {
+                List<String> row = new ArrayList<>();
+                for (int i = 1; i <= columns; i++) {
+                    row.add(rs.getString(i));
+                }
+                rows.add(row);
+            }
+        }
+        return rows;
+    }
+
+    private static String single(Connection c, String sql) throws SQLException {
+        return rows(c, sql).get(0).get(0);
+    }
+
+    @Test
+    void theFileIsInWalModeAtTheCurrentSchemaVersion() throws Exception {
+        Job job = queuedJob(newId(), "alice", JobSpec.command("true"), T0);
+        store.insert(StoredJob.of(job), submitted(job));
+
+        try (Connection c = connect(dir.resolve(FILE))) {
+            assertThat(single(c, "PRAGMA journal_mode")).isEqualTo("wal");
+            assertThat(Integer.parseInt(single(c, "PRAGMA user_version"))).isEqualTo(Schema.current()).isPositive();
+            assertThat(single(c, "SELECT count(*) FROM jobs")).isEqualTo("1");
+        }
+    }
+
+    @Test
+    void migrationCreatesTheExpectedTablesIndexesAndColumns() throws Exception {
+        // The schema is a file format: released migrations are never edited (see Schema), so this list only grows.
+        try (Connection c = connect(dir.resolve(FILE))) {
+            assertThat(rows(c, "SELECT type, name, tbl_name FROM sqlite_master"
+                    + " WHERE name NOT LIKE 'sqlite_%' ORDER BY name")).containsExactly(
+                    List.of("table", "events", "events"),
+                    List.of("index", "events_job", "events"),
+                    List.of("table", "jobs", "jobs"),
+                    List.of("index", "jobs_active", "jobs"));
+            assertThat(rows(c, "SELECT name FROM pragma_table_info('jobs') ORDER BY cid").stream().map(r -> r.get(0)))
+                    .containsExactly("id", "owner", "state", "active", "submit_ms", "priority", "nodes", "cpus",
+                            "mem", "gpus", "time_limit_ms", "account", "stop_intent", "not_before_ms", "job_json");
+            assertThat(rows(c, "SELECT name FROM pragma_table_info('events') ORDER BY cid").stream()
+                    .map(r -> r.get(0)))
+                    .containsExactly("seq", "job_id", "at_ms", "from_state", "to_state", "reason", "details");
+            assertThat(rows(c, "SELECT pk FROM pragma_table_info('jobs') WHERE name = 'id'")).containsExactly(
+                    List.of("1"));
+            assertThat(rows(c, "SELECT pk FROM pragma_table_info('events') WHERE name = 'seq'")).containsExactly(
+                    List.of("1"));
+        }
+    }
+
+    @Test
+    void anExistingEmptyFileIsMigrated() throws Exception {
+        Path other = dir.resolve("empty");
+        Files.createDirectories(other);
+        try (Connection c = connect(other.resolve(FILE)); Statement s = c.createStatement()) {
+            s.execute("PRAGMA user_version = 0");
+        }
+
+        try (JobStore migrated = SqliteJobStore.open(other)) {
+            Job job = queuedJob(newId(), "alice", JobSpec.command("true"), T0);
+            migrated.insert(StoredJob.of(job), submitted(job));
+            assertThat(migrated.list(JobQuery.all()).items()).containsExactly(job);
+        }
+        try (Connection c = connect(other.resolve(FILE))) {
+            assertThat(Integer.parseInt(single(c, "PRAGMA user_version"))).isEqualTo(Schema.current());
+        }
+    }
+
+    @Test
+    void aFileFromANewerVersionIsRefusedAndLeftUnchanged() throws Exception {
+        Path newer = dir.resolve("newer");
+        Files.createDirectories(newer);
+        Path file = newer.resolve(FILE);
+        int future = 4242;
+        try (Connection c = connect(file); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE jobs_v4242 (id TEXT PRIMARY KEY, doc TEXT)");
+            s.execute("INSERT INTO jobs_v4242 VALUES ('0190a000-0000-7000-8000-000000000000', '{}')");
+            s.execute("PRAGMA user_version = " + future);
+        }
+        byte[] before = Files.readAllBytes(file);
+        List<Path> filesBefore = list(newer);
+
+        assertThatThrownBy(() -> SqliteJobStore.open(newer).close())
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("version")
+                .hasMessageContaining(String.valueOf(future));
+
+        SoftAssertions softly = new SoftAssertions();
+        // In the 100-byte header, offsets 18 and 19 are the journal mode (1 rollback, 2 WAL) and 24..27 the change
+        // counter: a refused file must not have been switched to WAL or written at all.
+        softly.assertThat(differences(before, Files.readAllBytes(file))).as("bytes changed in %s", file).isEmpty();
+        // Files left behind (-wal, -shm) mean the refused open still holds a connection to the file.
+        softly.assertThat(list(newer)).as("the files in %s", newer).isEqualTo(filesBefore);
+        softly.assertAll();
+        try (Connection c = connect(file)) {
+            assertThat(Integer.parseInt(single(c, "PRAGMA user_version"))).isEqualTo(future);
+            assertThat(rows(c, "SELECT name FROM sqlite_master WHERE type = 'table'"))
+                    .containsExactly(List.of("jobs_v4242"));
+        }
+    }
+
+    @Test
+    void theProviderIsFoundByServiceLoaderUnderTheNameSqlite() {
+        Map<String, JobStoreProvider> providers = new LinkedHashMap<>();
+        ServiceLoader.load(JobStoreProvider.class).forEach(p -> providers.put(p.name(), p));
+
+        assertThat(providers).containsKey("sqlite");
+        assertThat(providers.get("sqlite")).isInstanceOf(SqliteJobStoreProvider.class);
+        Path other = dir.resolve("by-provider");
+        try (JobStore opened = providers.get("sqlite").open(other)) {
+            assertThat(opened).isInstanceOf(SqliteJobStore.class);
+            assertThat(opened.lastSequence()).isZero();
+        }
+        assertThat(other.resolve(FILE)).isRegularFile();
+    }
+
+    /** "offset N: before -> after" for every byte that differs, and a line for a change of length. */
+    private static List<String> differences(byte[] before, byte[] after) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < Math.min(before.length, after.length); i++) {
+            if (before[i] != after[i]) {
+                out.add("offset " + i + ": " + (before[i] & 0xff) + " -> " + (after[i] & 0xff));
+            }
+        }
+        if (before.length != after.length) {
+            out.add("length: " + before.length + " -> " + after.length);
+        }
+        return out;
+    }
+
+    private static List<Path> list(Path directory) throws Exception {
+        try (Stream<Path> files = Files.list(directory)) {
+            return files.map(Path::getFileName).sorted().toList();
+        }
+    }
+}

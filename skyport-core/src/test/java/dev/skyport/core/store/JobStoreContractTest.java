@@ -1,0 +1,817 @@
+package dev.skyport.core.store;
+
+import com.fasterxml.uuid.Generators;
+import com.fasterxml.uuid.UUIDClock;
+import com.fasterxml.uuid.impl.TimeBasedEpochGenerator;
+import dev.skyport.api.Attempt;
+import dev.skyport.api.EndReason;
+import dev.skyport.api.InvalidJobSpecException;
+import dev.skyport.api.Job;
+import dev.skyport.api.JobId;
+import dev.skyport.api.JobQuery;
+import dev.skyport.api.JobSpec;
+import dev.skyport.api.JobState;
+import dev.skyport.api.JobTransitioned;
+import dev.skyport.api.Page;
+import dev.skyport.api.PortSpec;
+import dev.skyport.api.RetryPolicy;
+import org.assertj.core.api.SoftAssertions;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Queue;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.IntStream;
+
+import static dev.skyport.api.JobState.CANCELED;
+import static dev.skyport.api.JobState.CANCELING;
+import static dev.skyport.api.JobState.FAILED;
+import static dev.skyport.api.JobState.PROVISIONING;
+import static dev.skyport.api.JobState.QUEUED;
+import static dev.skyport.api.JobState.RUNNING;
+import static dev.skyport.api.JobState.STAGING_IN;
+import static dev.skyport.api.JobState.STAGING_OUT;
+import static dev.skyport.api.JobState.SUCCEEDED;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The behaviour every {@link JobStore} must show. A store module extends this class and supplies
+ * {@link #openStore(Path)}; each test gets a fresh, empty store in its own {@link #dir}, and {@link #reopen()} stands
+ * for an engine restart.
+ *
+ * <p>Jobs get time-ordered (version 7) ids from {@link #newId()}, as the engine issues them, so a job created later
+ * has a larger id and "submission (id) order" is the order the test created them in. The instants a store may keep
+ * outside the job's own record (event times, notBefore, the submit time of an active row) are whole milliseconds
+ * except in {@link #instantsKeepTheirFullPrecision()}, so that each test checks its own concern.
+ *
+ * <p>A page may hold fewer items than its limit; a token is present exactly when more items follow.
+ */
+public abstract class JobStoreContractTest {
+    /** Long enough for a slow disk, short enough that a lost wake-up fails the build instead of hanging it. */
+    private static final long DEADLINE_SECONDS = 120;
+
+    protected static final Instant T0 = Instant.parse("2026-03-01T10:00:00Z");
+
+    private static final TimeBasedEpochGenerator UUIDS =
+            Generators.timeBasedEpochGenerator(new Random(), new NeverBackwardsClock());
+    private static JobId lastId;
+
+    @TempDir
+    protected Path dir;
+
+    protected JobStore store;
+
+    private final AtomicLong sequence = new AtomicLong();
+
+    /** Opens (creating or migrating as needed) the store kept under {@code dir}, as the engine does at start-up. */
+    protected abstract JobStore openStore(Path dir);
+
+    @BeforeEach
+    void openTheStore() {
+        store = openStore(dir);
+    }
+
+    @AfterEach
+    void closeTheStore() {
+        if (store != null) {
+            store.close();
+        }
+    }
+
+    /** Closes the store and opens it again over the same directory. */
+    protected void reopen() {
+        store.close();
+        store = null;
+        store = openStore(dir);
+    }
+
+    // ------------------------------------------------------------------ fixtures
+
+    /** A new id, larger than every id handed out before in this JVM. */
+    protected static synchronized JobId newId() {
+        JobId id = new JobId(UUIDS.generate());
+        if (lastId != null && id.compareTo(lastId) <= 0) {
+            throw new AssertionError("the UUIDv7 generator went backwards: " + id + " after " + lastId);
+        }
+        lastId = id;
+        return id;
+    }
+
+    /** Every field set to a value other than its default, text that needs escaping included. */
+    protected static JobSpec fullSpec() {
+        return JobSpec.builder()
+                .name("full \"spec\" ✓")
+                .script("#!/bin/bash\n#SWM name full\necho \"héllo\\tworld\" > out.txt\n")
+                .containerImage("docker.io/library/ubuntu:24.04")
+                .cloudImage("ubuntu-24.04-hpc")
+                .nodes(3)
+                .cpus(16)
+                .memoryBytes(64L << 30)
+                .gpus(2)
+                .flavor("Standard_NC24ads_A100_v4")
+                .remoteSite("azure-westeurope")
+                .relocatable(false)
+                .port(PortSpec.parse("8888/tcp/in"))
+                .port(PortSpec.parse("5000/udp/out"))
+                .inputFile("data/input.csv")
+                .inputFile("model weights.bin")
+                .outputFile("results/")
+                .outputFile("log.txt")
+                .workdir("/scratch/run-1")
+                .env("OMP_NUM_THREADS", "16")
+                .env("GREETING", "hello, \"world\"\nsecond line")
+                .env("EMPTY", "")
+                .account("physics")
+                .priority(-5)
+                .timeLimit(Duration.ofMinutes(90).plusMillis(250))
+                .retryPolicy(RetryPolicy.defaults().withMaxAttempts(5)
+                        .withBackoff(Duration.ofMillis(250), Duration.ofMinutes(3))
+                        .withDeadline(Duration.ofHours(6))
+                        .withRetryUserFailures(true))
+                .tag("project", "fusion")
+                .tag("cost-center", "42")
+                .comment("a job with every field set")
+                .submissionAddress("10.0.0.7")
+                .storage("container-1")
+                .warning("unknown directive '#SWM frobnicate'")
+                .warning("a second warning")
+                .build();
+    }
+
+    /** A command with every optional field absent and every collection empty. */
+    protected static JobSpec minimalSpec() {
+        return JobSpec.command("true");
+    }
+
+    protected static Job queuedJob(JobId id, String owner, JobSpec spec, Instant submitted) {
+        return new Job(id, owner, spec, QUEUED, "Submitted", Optional.empty(), submitted, submitted, List.of());
+    }
+
+    /** The job as the engine would have it in {@code state}: attempts, end reason and details to match. */
+    protected static Job inState(Job job, JobState state, Instant at) {
+        Instant started = job.submitTime().plusSeconds(1);
+        List<Attempt> attempts = switch (state) {
+            case QUEUED -> job.attempts();
+            case PROVISIONING, STAGING_IN, RUNNING, STAGING_OUT, CANCELING -> List.of(new Attempt(1,
+                    List.of("node-1"), Optional.of("swm-" + job.id().toString().substring(0, 8)), started,
+                    Optional.empty(), OptionalInt.empty(), OptionalInt.empty(), Optional.empty()));
+            case SUCCEEDED -> List.of(ended(started, at, OptionalInt.of(0), OptionalInt.empty(), EndReason.COMPLETED));
+            case FAILED -> List.of(ended(started, at, OptionalInt.of(3), OptionalInt.empty(), EndReason.NON_ZERO_EXIT));
+            case CANCELED -> List.of(ended(started, at, OptionalInt.empty(), OptionalInt.of(15), EndReason.CANCELED));
+        };
+        Optional<EndReason> reason = state.isTerminal() ? attempts.get(0).endReason() : Optional.empty();
+        return new Job(job.id(), job.owner(), job.spec(), state, "now " + state, reason, job.submitTime(), at,
+                attempts);
+    }
+
+    private static Attempt ended(Instant start, Instant end, OptionalInt exit, OptionalInt signal, EndReason reason) {
+        return new Attempt(1, List.of("node-1"), Optional.of("swm-part"), start, Optional.of(end), exit, signal,
+                Optional.of(reason));
+    }
+
+    protected JobTransitioned submitted(Job job) {
+        return new JobTransitioned(sequence.incrementAndGet(), job.submitTime(), job.id(), Optional.empty(), QUEUED,
+                Optional.empty(), "Submitted");
+    }
+
+    protected JobTransitioned moved(JobState from, Job to) {
+        return new JobTransitioned(sequence.incrementAndGet(), to.updateTime(), to.id(), Optional.of(from), to.state(),
+                to.endReason(), to.stateDetails());
+    }
+
+    /** A job created now (the next id), submitted at {@code T0 + n seconds}. */
+    private Job newQueuedJob(String owner, int n) {
+        return queuedJob(newId(), owner, minimalSpec(), T0.plusSeconds(n));
+    }
+
+    /** Inserts the job as QUEUED and, unless {@code state} is QUEUED, moves it there with one update. */
+    private StoredJob storeIn(JobState state, String owner, int n) {
+        Job queued = newQueuedJob(owner, n);
+        store.insert(StoredJob.of(queued), submitted(queued));
+        if (state == QUEUED) {
+            return StoredJob.of(queued);
+        }
+        StoredJob moved = StoredJob.of(inState(queued, state, queued.submitTime().plusSeconds(30)));
+        store.update(moved, moved(QUEUED, moved.job()));
+        return moved;
+    }
+
+    /** Every page of {@code query}, checking that no page holds more than the limit. */
+    protected List<Job> listAll(JobQuery query) {
+        List<Job> all = new ArrayList<>();
+        Page<Job> page = store.list(query);
+        while (true) {
+            assertThat(page.items()).as("a page of at most %d", query.limit()).hasSizeLessThanOrEqualTo(query.limit());
+            all.addAll(page.items());
+            if (page.nextPageToken().isEmpty()) {
+                return all;
+            }
+            query = query.after(page);
+            page = store.list(query);
+        }
+    }
+
+    private static List<JobId> ids(Collection<Job> jobs) {
+        return jobs.stream().map(Job::id).toList();
+    }
+
+    private static List<JobId> idsOf(Collection<StoredJob> jobs) {
+        return jobs.stream().map(s -> s.job().id()).toList();
+    }
+
+    /** The compact row the engine expects for {@code stored}; an absent account is the empty string. */
+    protected static ActiveJob activeRow(StoredJob stored) {
+        Job job = stored.job();
+        JobSpec spec = job.spec();
+        return new ActiveJob(job.id(), job.owner(), job.state(), job.submitTime(), spec.priority(), spec.nodes(),
+                spec.cpus(), spec.memoryBytes(), spec.gpus(), spec.timeLimit(), spec.account().orElse(""),
+                stored.notBefore());
+    }
+
+    // ------------------------------------------------------------------ insert and find
+
+    @Test
+    void anInsertedJobIsFoundEqualInEveryField() {
+        JobId id = newId();
+        Instant submitted = T0.plusNanos(123_456_789);
+        // A job waiting for its retry: one ended attempt (node lost, killed by signal 9), no end reason yet.
+        Attempt first = new Attempt(1, List.of("node-1", "node-2", "node-3"), Optional.of("swm-0190abcd"),
+                submitted.plusSeconds(2), Optional.of(submitted.plusSeconds(65).plusNanos(1)), OptionalInt.empty(),
+                OptionalInt.of(9), Optional.of(EndReason.NODE_LOST));
+        Job job = new Job(id, "alice", fullSpec(), QUEUED, "retrying after node lost", Optional.empty(), submitted,
+                submitted.plusSeconds(66), List.of(first));
+        StoredJob stored = new StoredJob(job, Optional.empty(), Optional.of(T0.plusSeconds(70)));
+
+        store.insert(stored, submitted(job));
+
+        assertThat(store.find(id)).contains(stored);
+        assertThat(store.find(id).orElseThrow().job().spec()).isEqualTo(fullSpec());
+    }
+
+    @Test
+    void aJobWithEveryOptionalFieldAbsentIsFoundEqual() {
+        Job job = queuedJob(newId(), "bob", minimalSpec(), T0);
+
+        store.insert(StoredJob.of(job), submitted(job));
+
+        assertThat(store.find(job.id())).contains(StoredJob.of(job));
+    }
+
+    @Test
+    void findOfAnUnknownIdIsEmpty() {
+        Job job = newQueuedJob("alice", 0);
+        store.insert(StoredJob.of(job), submitted(job));
+
+        assertThat(store.find(newId())).isEmpty();
+    }
+
+    @Test
+    void insertingAnExistingIdThrowsAndChangesNothing() {
+        Job original = newQueuedJob("alice", 0);
+        JobTransitioned event = submitted(original);
+        store.insert(StoredJob.of(original), event);
+        Job impostor = queuedJob(original.id(), "mallory", fullSpec(), T0.plusSeconds(99));
+
+        assertThatThrownBy(() -> store.insert(StoredJob.of(impostor), submitted(impostor)))
+                .isInstanceOf(IllegalArgumentException.class);
+
+        assertThat(store.find(original.id())).contains(StoredJob.of(original));
+        assertThat(store.history(original.id())).containsExactly(event);
+        assertThat(store.lastSequence()).isEqualTo(event.sequence());
+        assertThat(listAll(JobQuery.all())).containsExactly(original);
+    }
+
+    @Test
+    void insertAllStoresEveryJobAndItsEvent() {
+        List<StoredJob> jobs = IntStream.range(0, 5).mapToObj(i -> StoredJob.of(newQueuedJob("alice", i))).toList();
+        List<JobTransitioned> events = jobs.stream().map(s -> submitted(s.job())).toList();
+
+        store.insertAll(jobs, events);
+
+        for (int i = 0; i < jobs.size(); i++) {
+            assertThat(store.find(jobs.get(i).job().id())).contains(jobs.get(i));
+            assertThat(store.history(jobs.get(i).job().id())).containsExactly(events.get(i));
+        }
+        assertThat(ids(listAll(JobQuery.all()))).containsExactlyElementsOf(idsOf(jobs));
+        assertThat(store.lastSequence()).isEqualTo(events.get(events.size() - 1).sequence());
+    }
+
+    @Test
+    void insertAllWithOneExistingIdStoresNoneOfTheBatch() {
+        Job existing = newQueuedJob("alice", 0);
+        JobTransitioned existingEvent = submitted(existing);
+        store.insert(StoredJob.of(existing), existingEvent);
+        Job before = newQueuedJob("bob", 1);
+        Job duplicate = queuedJob(existing.id(), "bob", minimalSpec(), T0.plusSeconds(2));
+        Job after = newQueuedJob("bob", 3);
+        List<StoredJob> batch = List.of(StoredJob.of(before), StoredJob.of(duplicate), StoredJob.of(after));
+
+        assertThatThrownBy(() -> store.insertAll(batch, batch.stream().map(s -> submitted(s.job())).toList()))
+                .isInstanceOf(IllegalArgumentException.class);
+
+        assertThat(store.find(before.id())).isEmpty();
+        assertThat(store.find(after.id())).isEmpty();
+        assertThat(store.find(existing.id())).contains(StoredJob.of(existing));
+        assertThat(store.history(before.id())).isEmpty();
+        assertThat(store.history(after.id())).isEmpty();
+        assertThat(store.history(existing.id())).containsExactly(existingEvent);
+        assertThat(listAll(JobQuery.all())).containsExactly(existing);
+        assertThat(store.active()).extracting(ActiveJob::id).containsExactly(existing.id());
+        assertThat(store.lastSequence()).isEqualTo(existingEvent.sequence());
+    }
+
+    @Test
+    void insertAllWithTheSameIdTwiceStoresNoneOfTheBatch() {
+        Job first = newQueuedJob("alice", 0);
+        Job other = newQueuedJob("alice", 1);
+        Job again = queuedJob(first.id(), "alice", fullSpec(), T0.plusSeconds(2));
+        List<StoredJob> batch = List.of(StoredJob.of(first), StoredJob.of(other), StoredJob.of(again));
+
+        assertThatThrownBy(() -> store.insertAll(batch, batch.stream().map(s -> submitted(s.job())).toList()))
+                .isInstanceOf(IllegalArgumentException.class);
+
+        assertThat(store.find(first.id())).isEmpty();
+        assertThat(store.find(other.id())).isEmpty();
+        assertThat(listAll(JobQuery.all())).isEmpty();
+        assertThat(store.active()).isEmpty();
+        assertThat(store.lastSequence()).isZero();
+    }
+
+    // ------------------------------------------------------------------ update
+
+    @Test
+    void updateReplacesTheRowAndAppendsTheEvent() {
+        Job queued = newQueuedJob("alice", 0);
+        JobTransitioned e1 = submitted(queued);
+        store.insert(StoredJob.of(queued), e1);
+
+        Job running = inState(queued, RUNNING, T0.plusSeconds(10));
+        JobTransitioned e2 = moved(QUEUED, running);
+        store.update(StoredJob.of(running), e2);
+
+        assertThat(store.find(queued.id())).contains(StoredJob.of(running));
+        assertThat(store.history(queued.id())).containsExactly(e1, e2);
+        assertThat(listAll(JobQuery.all())).containsExactly(running);
+        assertThat(store.active()).containsExactly(activeRow(StoredJob.of(running)));
+
+        Job failed = inState(queued, FAILED, T0.plusSeconds(20));
+        JobTransitioned e3 = moved(RUNNING, failed);
+        store.update(StoredJob.of(failed), e3);
+
+        assertThat(store.find(queued.id())).contains(StoredJob.of(failed));
+        assertThat(store.find(queued.id()).orElseThrow().job().exitCode()).hasValue(3);
+        assertThat(store.history(queued.id())).containsExactly(e1, e2, e3);
+        assertThat(listAll(JobQuery.all())).containsExactly(failed);
+        assertThat(store.active()).isEmpty();
+        assertThat(store.lastSequence()).isEqualTo(e3.sequence());
+    }
+
+    @Test
+    void updatingAnUnknownIdThrowsAndChangesNothing() {
+        StoredJob existing = storeIn(RUNNING, "alice", 0);
+        long last = store.lastSequence();
+        Job ghost = inState(newQueuedJob("alice", 1), RUNNING, T0.plusSeconds(5));
+
+        assertThatThrownBy(() -> store.update(StoredJob.of(ghost), moved(QUEUED, ghost)))
+                .isInstanceOf(IllegalArgumentException.class);
+
+        assertThat(store.find(ghost.id())).isEmpty();
+        assertThat(store.history(ghost.id())).isEmpty();
+        assertThat(store.lastSequence()).isEqualTo(last);
+        assertThat(listAll(JobQuery.all())).containsExactly(existing.job());
+        assertThat(store.active()).containsExactly(activeRow(existing));
+    }
+
+    @Test
+    void stopIntentAndNotBeforeRoundTrip() {
+        StoredJob toCancel = storeIn(RUNNING, "alice", 0);
+        StoredJob toRequeue = storeIn(RUNNING, "alice", 1);
+
+        Job canceling = inState(toCancel.job(), CANCELING, T0.plusSeconds(20));
+        StoredJob cancel = new StoredJob(canceling, Optional.of(StopIntent.CANCEL), Optional.empty());
+        store.update(cancel, moved(RUNNING, canceling));
+        Job stopping = inState(toRequeue.job(), CANCELING, T0.plusSeconds(21));
+        StoredJob requeue = new StoredJob(stopping, Optional.of(StopIntent.REQUEUE), Optional.empty());
+        store.update(requeue, moved(RUNNING, stopping));
+
+        assertThat(store.find(canceling.id())).contains(cancel);
+        assertThat(store.find(stopping.id())).contains(requeue);
+
+        // Requeued with a back-off: QUEUED, no intent any more, not to be placed before T0 + 45 s.
+        Job back = new Job(stopping.id(), stopping.owner(), stopping.spec(), QUEUED, "Requeued", Optional.empty(),
+                stopping.submitTime(), T0.plusSeconds(30), stopping.attempts());
+        StoredJob backedOff = new StoredJob(back, Optional.empty(), Optional.of(T0.plusSeconds(45)));
+        store.update(backedOff, moved(CANCELING, back));
+
+        assertThat(store.find(back.id())).contains(backedOff);
+        assertThat(store.active()).containsExactly(activeRow(cancel), activeRow(backedOff));
+        assertThat(store.active().get(1).notBefore()).contains(T0.plusSeconds(45));
+
+        // Placed again: both cleared.
+        StoredJob cleared = StoredJob.of(inState(back, RUNNING, T0.plusSeconds(50)));
+        store.update(cleared, moved(QUEUED, cleared.job()));
+
+        assertThat(store.find(back.id())).contains(cleared);
+        assertThat(store.active()).containsExactly(activeRow(cancel), activeRow(cleared));
+        assertThat(store.active().get(1).notBefore()).isEmpty();
+    }
+
+    // ------------------------------------------------------------------ list
+
+    @Test
+    void anEmptyStoreListsOneEmptyPage() {
+        Page<Job> page = store.list(JobQuery.all());
+
+        assertThat(page.items()).isEmpty();
+        assertThat(page.nextPageToken()).isEmpty();
+    }
+
+    @Test
+    void listReturnsJobsInIdOrderWhateverTheInsertOrder() {
+        List<Job> created = IntStream.range(0, 6).mapToObj(i -> newQueuedJob("alice", i)).toList();
+        for (int i : new int[] {3, 0, 5, 1, 4, 2}) {
+            store.insert(StoredJob.of(created.get(i)), submitted(created.get(i)));
+        }
+
+        assertThat(store.list(JobQuery.all()).items()).containsExactlyElementsOf(created);
+    }
+
+    @Test
+    void listFiltersByState() {
+        List<StoredJob> all = new ArrayList<>();
+        int n = 0;
+        for (JobState state : JobState.values()) {
+            all.add(storeIn(state, "alice", n++));
+            all.add(storeIn(state, "bob", n++));
+        }
+
+        assertThat(listAll(JobQuery.inStates(QUEUED, RUNNING))).containsExactlyElementsOf(all.stream()
+                .map(StoredJob::job).filter(j -> j.state() == QUEUED || j.state() == RUNNING).toList());
+        for (JobState state : JobState.values()) {
+            assertThat(listAll(JobQuery.inStates(state))).as("state %s", state)
+                    .hasSize(2)
+                    .allSatisfy(j -> assertThat(j.state()).isEqualTo(state));
+        }
+        assertThat(listAll(JobQuery.all())).containsExactlyElementsOf(all.stream().map(StoredJob::job).toList());
+    }
+
+    @Test
+    void listFiltersByOwnerAndByOwnerAndState() {
+        StoredJob a1 = storeIn(QUEUED, "alice", 0);
+        StoredJob b1 = storeIn(QUEUED, "bob", 1);
+        StoredJob a2 = storeIn(RUNNING, "alice", 2);
+        StoredJob b2 = storeIn(FAILED, "bob", 3);
+        StoredJob a3 = storeIn(SUCCEEDED, "alice", 4);
+        storeIn(RUNNING, "alice-2", 5);
+
+        assertThat(listAll(JobQuery.all().withOwner("alice")))
+                .containsExactly(a1.job(), a2.job(), a3.job());
+        assertThat(listAll(JobQuery.all().withOwner("bob"))).containsExactly(b1.job(), b2.job());
+        assertThat(listAll(JobQuery.inStates(QUEUED, RUNNING).withOwner("alice")))
+                .containsExactly(a1.job(), a2.job());
+        assertThat(listAll(JobQuery.inStates(RUNNING).withOwner("bob"))).isEmpty();
+        assertThat(listAll(JobQuery.all().withOwner("carol"))).isEmpty();
+    }
+
+    @Test
+    void pagesCoverEveryJobExactlyOnceInIdOrder() {
+        List<Job> created = IntStream.range(0, 25).mapToObj(i -> newQueuedJob("alice", i)).toList();
+        created.forEach(j -> store.insert(StoredJob.of(j), submitted(j)));
+
+        List<Page<Job>> pages = new ArrayList<>();
+        JobQuery query = JobQuery.all().withLimit(7);
+        Page<Job> page = store.list(query);
+        pages.add(page);
+        while (page.nextPageToken().isPresent()) {
+            query = query.after(page);
+            page = store.list(query);
+            pages.add(page);
+        }
+
+        assertThat(pages).hasSizeGreaterThanOrEqualTo(4)
+                .allSatisfy(p -> assertThat(p.items()).hasSizeLessThanOrEqualTo(7));
+        assertThat(pages.get(pages.size() - 1).nextPageToken()).isEmpty();
+        assertThat(pages.stream().flatMap(p -> p.items().stream()).toList()).containsExactlyElementsOf(created);
+    }
+
+    @Test
+    void aLastPageFilledExactlyHasNoToken() {
+        List<Job> created = IntStream.range(0, 21).mapToObj(i -> newQueuedJob("alice", i)).toList();
+        created.forEach(j -> store.insert(StoredJob.of(j), submitted(j)));
+
+        // "More items follow" is false on the page that ends with the last job, however full it is.
+        Page<Job> all = store.list(JobQuery.all().withLimit(21));
+        assertThat(all.items()).containsExactlyElementsOf(created);
+        assertThat(all.nextPageToken()).isEmpty();
+        assertThat(store.list(JobQuery.all().withLimit(20)).nextPageToken()).isPresent();
+
+        JobQuery query = JobQuery.all().withLimit(7);
+        Page<Job> page = store.list(query);
+        List<Job> seen = new ArrayList<>(page.items());
+        while (page.nextPageToken().isPresent()) {
+            assertThat(seen).as("a token after the last job").doesNotContain(created.get(20));
+            query = query.after(page);
+            page = store.list(query);
+            seen.addAll(page.items());
+        }
+        assertThat(seen).containsExactlyElementsOf(created);
+    }
+
+    @Test
+    void pagingKeepsTheFilter() {
+        List<Job> alices = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            StoredJob s = storeIn(i % 3 == 0 ? RUNNING : QUEUED, i % 2 == 0 ? "alice" : "bob", i);
+            if (s.job().owner().equals("alice") && s.job().state() == QUEUED) {
+                alices.add(s.job());
+            }
+        }
+
+        assertThat(listAll(JobQuery.inStates(QUEUED).withOwner("alice").withLimit(2)))
+                .containsExactlyElementsOf(alices);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"garbage", "", "not-a-page-token-of-thirty-six-chars", "'; DROP TABLE jobs; --"})
+    void aGarbagePageTokenIsRejectedNamingTheField(String token) {
+        Job job = newQueuedJob("alice", 0);
+        store.insert(StoredJob.of(job), submitted(job));
+        JobQuery query = new JobQuery(Set.of(), Optional.empty(), 10, Optional.of(token));
+
+        assertThatThrownBy(() -> store.list(query))
+                .isInstanceOfSatisfying(InvalidJobSpecException.class,
+                        e -> assertThat(e.field()).isEqualTo("pageToken"));
+        assertThat(listAll(JobQuery.all())).containsExactly(job);
+    }
+
+    // ------------------------------------------------------------------ active
+
+    @Test
+    void activeReturnsExactlyTheUnfinishedJobsInIdOrder() {
+        List<StoredJob> all = new ArrayList<>();
+        int n = 0;
+        for (JobState state : new JobState[] {SUCCEEDED, QUEUED, RUNNING, FAILED, PROVISIONING, STAGING_IN,
+                CANCELED, STAGING_OUT, CANCELING}) {
+            all.add(storeIn(state, n % 2 == 0 ? "alice" : "bob", n++));
+        }
+        // Compact fields other than the defaults, and an absent account (the empty string in the row).
+        Job big = queuedJob(newId(), "carol", JobSpec.builder().command(List.of("mpirun", "solver")).nodes(4)
+                .cpus(32).memoryBytes(128L << 30).gpus(8).priority(9).timeLimit(Duration.ofHours(3).plusMillis(7))
+                .build(), T0.plusSeconds(100));
+        StoredJob bigStored = new StoredJob(big, Optional.empty(), Optional.of(T0.plusSeconds(160)));
+        store.insert(bigStored, submitted(big));
+        all.add(bigStored);
+        Job accounted = queuedJob(newId(), "dave", fullSpec(), T0.plusSeconds(101));
+        store.insert(StoredJob.of(accounted), submitted(accounted));
+        all.add(StoredJob.of(accounted));
+
+        List<ActiveJob> expected = all.stream().filter(s -> !s.job().state().isTerminal())
+                .map(JobStoreContractTest::activeRow).toList();
+
+        assertThat(store.active()).containsExactlyElementsOf(expected);
+        assertThat(store.active()).extracting(ActiveJob::state)
+                .containsExactly(QUEUED, RUNNING, PROVISIONING, STAGING_IN, STAGING_OUT, CANCELING, QUEUED, QUEUED);
+        assertThat(store.active().get(6).account()).isEmpty();
+        assertThat(store.active().get(7).account()).isEqualTo("physics");
+    }
+
+    @Test
+    void aRequeuedJobIsActiveAgain() {
+        StoredJob done = storeIn(SUCCEEDED, "alice", 0);
+        assertThat(store.active()).isEmpty();
+
+        Job requeued = new Job(done.job().id(), "alice", done.job().spec(), QUEUED, "Requeued", Optional.empty(),
+                done.job().submitTime(), T0.plusSeconds(300), done.job().attempts());
+        store.update(StoredJob.of(requeued), moved(SUCCEEDED, requeued));
+
+        assertThat(store.active()).containsExactly(activeRow(StoredJob.of(requeued)));
+    }
+
+    // ------------------------------------------------------------------ history and sequence
+
+    @Test
+    void historyHoldsOneJobsEventsInSequenceOrder() {
+        Job a = newQueuedJob("alice", 0);
+        Job b = newQueuedJob("bob", 1);
+        JobTransitioned a1 = submitted(a);
+        store.insert(StoredJob.of(a), a1);
+        JobTransitioned b1 = submitted(b);
+        store.insert(StoredJob.of(b), b1);
+        Job aRunning = inState(a, RUNNING, T0.plusSeconds(10));
+        JobTransitioned a2 = moved(QUEUED, aRunning);
+        store.update(StoredJob.of(aRunning), a2);
+        Job bCanceled = inState(b, CANCELED, T0.plusSeconds(11));
+        JobTransitioned b2 = moved(QUEUED, bCanceled);
+        store.update(StoredJob.of(bCanceled), b2);
+        Job aFailed = inState(a, FAILED, T0.plusSeconds(12));
+        JobTransitioned a3 = moved(RUNNING, aFailed);
+        store.update(StoredJob.of(aFailed), a3);
+
+        assertThat(store.history(a.id())).containsExactly(a1, a2, a3);
+        assertThat(store.history(b.id())).containsExactly(b1, b2);
+        assertThat(b2.endReason()).contains(EndReason.CANCELED);
+        assertThat(a3.endReason()).contains(EndReason.NON_ZERO_EXIT);
+    }
+
+    @Test
+    void historyOfAnUnknownIdIsEmpty() {
+        storeIn(RUNNING, "alice", 0);
+
+        assertThat(store.history(newId())).isEmpty();
+    }
+
+    @Test
+    void lastSequenceIsZeroForAnEmptyStore() {
+        assertThat(store.lastSequence()).isZero();
+    }
+
+    @Test
+    void lastSequenceIsTheHighestStoredNotTheLatestWritten() {
+        Job a = newQueuedJob("alice", 0);
+        Job b = newQueuedJob("alice", 1);
+        store.insert(StoredJob.of(a), new JobTransitioned(5, a.submitTime(), a.id(), Optional.empty(), QUEUED,
+                Optional.empty(), "Submitted"));
+        assertThat(store.lastSequence()).isEqualTo(5);
+        Job aRunning = inState(a, RUNNING, T0.plusSeconds(5));
+        store.update(StoredJob.of(aRunning), new JobTransitioned(12, aRunning.updateTime(), a.id(),
+                Optional.of(QUEUED), RUNNING, Optional.empty(), "Running"));
+        store.insert(StoredJob.of(b), new JobTransitioned(9, b.submitTime(), b.id(), Optional.empty(), QUEUED,
+                Optional.empty(), "Submitted"));
+
+        assertThat(store.lastSequence()).isEqualTo(12);
+    }
+
+    // ------------------------------------------------------------------ durability
+
+    @Test
+    void everythingIsBackAfterCloseAndReopen() {
+        Map<JobId, StoredJob> expected = new LinkedHashMap<>();
+        Map<JobId, List<JobTransitioned>> history = new HashMap<>();
+        for (JobState state : JobState.values()) {
+            Job queued = newQueuedJob(state.ordinal() % 2 == 0 ? "alice" : "bob", state.ordinal());
+            JobTransitioned first = submitted(queued);
+            store.insert(StoredJob.of(queued), first);
+            history.put(queued.id(), new ArrayList<>(List.of(first)));
+            expected.put(queued.id(), StoredJob.of(queued));
+            if (state != QUEUED) {
+                Job moved = inState(queued, state, T0.plusSeconds(60));
+                StoredJob stored = new StoredJob(moved,
+                        state == CANCELING ? Optional.of(StopIntent.REQUEUE) : Optional.empty(), Optional.empty());
+                JobTransitioned event = moved(QUEUED, moved);
+                store.update(stored, event);
+                history.get(queued.id()).add(event);
+                expected.put(queued.id(), stored);
+            }
+        }
+        Job full = queuedJob(newId(), "carol", fullSpec(), T0.plusSeconds(99));
+        StoredJob fullStored = new StoredJob(full, Optional.empty(), Optional.of(T0.plusSeconds(120)));
+        JobTransitioned fullEvent = submitted(full);
+        store.insertAll(List.of(fullStored), List.of(fullEvent));
+        expected.put(full.id(), fullStored);
+        history.put(full.id(), List.of(fullEvent));
+        long last = store.lastSequence();
+
+        reopen();
+
+        expected.forEach((id, stored) -> {
+            assertThat(store.find(id)).as("find %s", id).contains(stored);
+            assertThat(store.history(id)).as("history %s", id).containsExactlyElementsOf(history.get(id));
+        });
+        assertThat(listAll(JobQuery.all().withLimit(4)))
+                .containsExactlyElementsOf(expected.values().stream().map(StoredJob::job).toList());
+        assertThat(store.active()).containsExactlyElementsOf(expected.values().stream()
+                .filter(s -> !s.job().state().isTerminal()).map(JobStoreContractTest::activeRow).toList());
+        assertThat(store.lastSequence()).isEqualTo(last).isEqualTo(sequence.get());
+    }
+
+    @Test
+    void theStoreKeepsWorkingAfterAReopen() {
+        StoredJob before = storeIn(RUNNING, "alice", 0);
+        reopen();
+
+        StoredJob after = storeIn(QUEUED, "alice", 1);
+        Job done = inState(before.job(), SUCCEEDED, T0.plusSeconds(90));
+        store.update(StoredJob.of(done), moved(RUNNING, done));
+
+        assertThat(listAll(JobQuery.all())).containsExactly(done, after.job());
+        assertThat(store.lastSequence()).isEqualTo(sequence.get());
+    }
+
+    // ------------------------------------------------------------------ precision
+
+    /**
+     * The engine stamps with {@code Clock.systemUTC()}, which has microsecond resolution on Linux. Whatever the store
+     * is given comes back unchanged: the snapshot's own instants, notBefore, event times and the compact row.
+     */
+    @Test
+    void instantsKeepTheirFullPrecision() {
+        Instant submitted = T0.plusNanos(123_456_000);
+        Instant notBefore = T0.plusSeconds(5).plusNanos(987_654_000);
+        Job job = queuedJob(newId(), "alice", minimalSpec(), submitted);
+        StoredJob stored = new StoredJob(job, Optional.empty(), Optional.of(notBefore));
+        JobTransitioned event = submitted(job);
+
+        store.insert(stored, event);
+
+        SoftAssertions softly = new SoftAssertions();
+        softly.assertThat(store.find(job.id())).as("find").contains(stored);
+        softly.assertThat(store.history(job.id())).as("history").containsExactly(event);
+        softly.assertThat(store.active()).as("active").containsExactly(activeRow(stored));
+        softly.assertAll();
+    }
+
+    // ------------------------------------------------------------------ concurrency
+
+    @Test
+    void concurrentInsertsAllLandAndEachIsVisibleOnceAcknowledged() throws Exception {
+        int threads = 8;
+        int perThread = 500;
+        ExecutorService writers = Executors.newFixedThreadPool(threads);
+        ExecutorService readers = Executors.newFixedThreadPool(4);
+        try {
+            CountDownLatch start = new CountDownLatch(1);
+            Queue<Future<Optional<String>>> checks = new ConcurrentLinkedQueue<>();
+            List<Future<List<Job>>> results = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                String owner = "user-" + t;
+                results.add(writers.submit(() -> {
+                    start.await();
+                    List<Job> mine = new ArrayList<>(perThread);
+                    for (int i = 0; i < perThread; i++) {
+                        Job job = queuedJob(newId(), owner, minimalSpec(), T0.plusMillis(i));
+                        store.insert(StoredJob.of(job), submitted(job));
+                        // Acknowledged: from now on any thread must see it.
+                        checks.add(readers.submit(() -> store.find(job.id()).equals(Optional.of(StoredJob.of(job)))
+                                ? Optional.empty() : Optional.of(job.id() + " not visible after insert returned")));
+                        mine.add(job);
+                    }
+                    return mine;
+                }));
+            }
+            start.countDown();
+
+            List<Job> inserted = new ArrayList<>();
+            for (Future<List<Job>> f : results) {
+                inserted.addAll(f.get(DEADLINE_SECONDS, TimeUnit.SECONDS));
+            }
+            List<String> invisible = new ArrayList<>();
+            for (Future<Optional<String>> check : checks) {
+                check.get(DEADLINE_SECONDS, TimeUnit.SECONDS).ifPresent(invisible::add);
+            }
+
+            assertThat(invisible).isEmpty();
+            List<Job> listed = listAll(JobQuery.all().withLimit(JobQuery.MAX_LIMIT));
+            assertThat(listed).hasSize(threads * perThread);
+            assertThat(ids(listed)).doesNotHaveDuplicates()
+                    .containsExactlyElementsOf(inserted.stream().map(Job::id).sorted().toList())
+                    .isSortedAccordingTo(Comparator.naturalOrder());
+            assertThat(store.lastSequence()).isEqualTo(threads * perThread);
+            for (int t = 0; t < threads; t++) {
+                assertThat(listAll(JobQuery.all().withOwner("user-" + t).withLimit(JobQuery.MAX_LIMIT)))
+                        .hasSize(perThread);
+            }
+            assertThat(store.active()).hasSize(threads * perThread);
+            assertThat(store.active()).extracting(ActiveJob::state).containsOnly(QUEUED);
+        } finally {
+            writers.shutdownNow();
+            readers.shutdownNow();
+            writers.awaitTermination(DEADLINE_SECONDS, TimeUnit.SECONDS);
+            readers.awaitTermination(DEADLINE_SECONDS, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Never goes back in time, so ids from {@link #newId()} always grow even if the wall clock is stepped back. */
+    private static final class NeverBackwardsClock extends UUIDClock {
+        private final AtomicLong last = new AtomicLong();
+
+        @Override
+        public long currentTimeMillis() {
+            return last.accumulateAndGet(System.currentTimeMillis(), Math::max);
+        }
+    }
+}

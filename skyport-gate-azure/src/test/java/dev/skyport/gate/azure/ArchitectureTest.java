@@ -1,0 +1,41 @@
+package dev.skyport.gate.azure;
+
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.junit.AnalyzeClasses;
+import com.tngtech.archunit.junit.ArchTest;
+import com.tngtech.archunit.lang.ArchRule;
+
+import static com.tngtech.archunit.base.DescribedPredicate.not;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+/**
+ * A gate implementation sees the engine only through the gate SPI, so it can be released, replaced or written by a
+ * third party without touching core. The module has no classes yet, hence {@code allowEmptyShould(true)}: the rules
+ * start biting with the first class.
+ */
+@AnalyzeClasses(packages = "dev.skyport.gate.azure", importOptions = ImportOption.DoNotIncludeTests.class)
+class ArchitectureTest {
+    private static final String OWN = "dev.skyport.gate.azure";
+
+    @ArchTest
+    static final ArchRule doesNotDependOnCore = noClasses().that().resideInAPackage(OWN + "..")
+            .should().dependOnClassesThat().resideInAPackage("dev.skyport.core..")
+            .because("gate implementations never depend on core (ARCHITECTURE.md, Modules)")
+            .allowEmptyShould(true);
+
+    @ArchTest
+    static final ArchRule usesOnlyTheGateSpiAndTheApi = noClasses().that().resideInAPackage(OWN + "..")
+            .should().dependOnClassesThat(resideInAPackage("dev.skyport..")
+                    .and(not(resideInAnyPackage("dev.skyport.api..", "dev.skyport.gate", OWN + ".."))))
+            .because("a gate is written against skyport-gate-spi (dev.skyport.gate) and skyport-api only")
+            .allowEmptyShould(true);
+
+    @ArchTest
+    static final ArchRule doesNotUseOtherModulesInternals = noClasses().that().resideInAPackage(OWN + "..")
+            .should().dependOnClassesThat(resideInAPackage("dev.skyport..internal..")
+                    .and(not(resideInAPackage(OWN + ".."))))
+            .because("a module's internal packages are its own; others use its public types or a ServiceLoader SPI")
+            .allowEmptyShould(true);
+}
