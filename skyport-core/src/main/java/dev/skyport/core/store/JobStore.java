@@ -13,6 +13,7 @@ import java.util.Optional;
  * Where the engine keeps jobs and their transitions. Implementations are thread-safe; every write returns only once
  * it is durable (it survives a crash of the process), and a job row and its event are written atomically. Writers
  * that call at the same time may share one commit. Failures are {@link dev.skyport.api.StorageException}s.
+ * Instants are kept to the millisecond; the engine stamps whole milliseconds, so what it stores comes back equal.
  *
  * <p>Prove an implementation with {@code JobStoreContractTest} from the {@code skyport-core} test-jar.
  */

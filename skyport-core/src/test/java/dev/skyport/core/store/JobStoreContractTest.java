@@ -67,7 +67,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * <p>Jobs get time-ordered (version 7) ids from {@link #newId()}, as the engine issues them, so a job created later
  * has a larger id and "submission (id) order" is the order the test created them in. The instants a store may keep
  * outside the job's own record (event times, notBefore, the submit time of an active row) are whole milliseconds
- * except in {@link #instantsKeepTheirFullPrecision()}, so that each test checks its own concern.
+ * as the engine stamps them (see {@link #instantsKeepMillisecondPrecision()}).
  *
  * <p>A page may hold fewer items than its limit; a token is present exactly when more items follow.
  */
@@ -725,13 +725,14 @@ public abstract class JobStoreContractTest {
     // ------------------------------------------------------------------ precision
 
     /**
-     * The engine stamps with {@code Clock.systemUTC()}, which has microsecond resolution on Linux. Whatever the store
-     * is given comes back unchanged: the snapshot's own instants, notBefore, event times and the compact row.
+     * Stores keep instants to the millisecond, and the engine stamps whole milliseconds. Whatever the store is given
+     * at that precision comes back unchanged: the snapshot's own instants, notBefore, event times and the compact
+     * row.
      */
     @Test
-    void instantsKeepTheirFullPrecision() {
-        Instant submitted = T0.plusNanos(123_456_000);
-        Instant notBefore = T0.plusSeconds(5).plusNanos(987_654_000);
+    void instantsKeepMillisecondPrecision() {
+        Instant submitted = T0.plusMillis(123);
+        Instant notBefore = T0.plusSeconds(5).plusMillis(987);
         Job job = queuedJob(newId(), "alice", minimalSpec(), submitted);
         StoredJob stored = new StoredJob(job, Optional.empty(), Optional.of(notBefore));
         JobTransitioned event = submitted(job);

@@ -2,7 +2,9 @@ package dev.skyport.core.internal.store;
 
 import dev.skyport.api.StorageException;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.DriverManager;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -53,15 +55,35 @@ final class Schema {
         return MIGRATIONS.size();
     }
 
-    static void migrate(Connection c, Path file) throws SQLException {
-        int version;
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("PRAGMA user_version")) {
-            version = rs.next() ? rs.getInt(1) : 0;
+    /**
+     * Refuses a file written by a newer Sky Port, reading its version on a connection that changes nothing (the
+     * connections the store uses switch the file to WAL mode as they open).
+     */
+    static void refuseNewer(Path file) throws SQLException {
+        if (!Files.exists(file)) {
+            return;
         }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file)) {
+            check(file, version(c));
+        }
+    }
+
+    private static int version(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("PRAGMA user_version")) {
+            return rs.next() ? rs.getInt(1) : 0;
+        }
+    }
+
+    private static void check(Path file, int version) {
         if (version > current()) {
             throw new StorageException(file + " has schema version " + version + "; this Sky Port knows up to "
                     + current() + ". Use a newer Sky Port.", null);
         }
+    }
+
+    static void migrate(Connection c, Path file) throws SQLException {
+        int version = version(c);
+        check(file, version);
         for (int v = version; v < current(); v++) {
             c.setAutoCommit(false);
             try (Statement s = c.createStatement()) {

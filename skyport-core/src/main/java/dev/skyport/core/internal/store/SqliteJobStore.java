@@ -36,6 +36,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * The default {@link JobStore}: one SQLite file in WAL mode with {@code synchronous=FULL}, so a committed write
@@ -60,11 +62,13 @@ public final class SqliteJobStore implements JobStore {
     private final BlockingQueue<Write> queue = new LinkedBlockingQueue<>();
     private final BlockingQueue<Connection> readers = new ArrayBlockingQueue<>(READERS);
     private final Thread writerThread;
+    /** Held to enqueue a write, taken exclusively to close: no write is queued after the writer may have quit. */
+    private final ReadWriteLock closeLock = new ReentrantReadWriteLock();
     private volatile boolean closing;
 
-    private SqliteJobStore(Path file) throws SQLException {
+    private SqliteJobStore(Path file, Connection writer) throws SQLException {
         this.file = file;
-        this.writer = connect(file);
+        this.writer = writer;
         Schema.migrate(writer, file);
         writer.setAutoCommit(false);
         insertJob = writer.prepareStatement("INSERT INTO jobs(id, owner, state, active, submit_ms, priority, nodes, cpus,"
@@ -75,21 +79,47 @@ public final class SqliteJobStore implements JobStore {
                 + " job_json=? WHERE id=?");
         insertEvent = writer.prepareStatement("INSERT INTO events(seq, job_id, at_ms, from_state, to_state, reason,"
                 + " details) VALUES (?,?,?,?,?,?,?)");
-        for (int i = 0; i < READERS; i++) {
-            readers.add(connect(file));
+        try {
+            for (int i = 0; i < READERS; i++) {
+                readers.add(connect(file));
+            }
+        } catch (SQLException e) {
+            readers.forEach(SqliteJobStore::closeQuietly);
+            throw e;
         }
         writerThread = new Thread(this::writeLoop, "skyport-store-writer");
         writerThread.setDaemon(true);
         writerThread.start();
     }
 
-    /** Opens or creates {@code <dataDir>/skyport.db}, migrating its schema to the current version. */
+    /**
+     * Opens or creates {@code <dataDir>/skyport.db}, migrating its schema to the current version. A file written by a
+     * newer Sky Port is refused before anything touches it.
+     */
     public static SqliteJobStore open(Path dataDir) {
+        Connection writer = null;
         try {
             Files.createDirectories(dataDir);
-            return new SqliteJobStore(dataDir.resolve("skyport.db"));
+            Path file = dataDir.resolve("skyport.db");
+            Schema.refuseNewer(file);
+            writer = connect(file);
+            return new SqliteJobStore(file, writer);
         } catch (SQLException | java.io.IOException e) {
+            closeQuietly(writer);
             throw new StorageException("cannot open the job store in " + dataDir + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeQuietly(writer);
+            throw e;
+        }
+    }
+
+    private static void closeQuietly(Connection c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (SQLException e) {
+                LOG.warn("closing a store connection: {}", e.getMessage());
+            }
         }
     }
 
@@ -149,11 +179,16 @@ public final class SqliteJobStore implements JobStore {
     }
 
     private void submit(List<Op> ops) {
-        if (closing) {
-            throw new StorageException("the job store is closed", null);
-        }
         Write write = new Write(ops, new CompletableFuture<>());
-        queue.add(write);
+        closeLock.readLock().lock();
+        try {
+            if (closing) {
+                throw new StorageException("the job store is closed", null);
+            }
+            queue.add(write);
+        } finally {
+            closeLock.readLock().unlock();
+        }
         try {
             write.done.get();
         } catch (InterruptedException e) {
@@ -451,10 +486,15 @@ public final class SqliteJobStore implements JobStore {
 
     @Override
     public void close() {
-        if (closing) {
-            return;
+        closeLock.writeLock().lock();
+        try {
+            if (closing) {
+                return;
+            }
+            closing = true;
+        } finally {
+            closeLock.writeLock().unlock();
         }
-        closing = true;
         try {
             writerThread.join(TimeUnit.SECONDS.toMillis(30));
         } catch (InterruptedException e) {
