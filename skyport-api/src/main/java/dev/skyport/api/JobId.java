@@ -29,9 +29,11 @@ public record JobId(UUID value) implements Comparable<JobId> {
         }
     }
 
+    /** The order of the 36-character texts: unsigned, so time-ordered ids sort by time. */
     @Override
     public int compareTo(JobId other) {
-        return value.toString().compareTo(other.value.toString());
+        int c = Long.compareUnsigned(value.getMostSignificantBits(), other.value.getMostSignificantBits());
+        return c != 0 ? c : Long.compareUnsigned(value.getLeastSignificantBits(), other.value.getLeastSignificantBits());
     }
 
     @Override

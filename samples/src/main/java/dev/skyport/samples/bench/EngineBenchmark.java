@@ -677,11 +677,7 @@ public final class EngineBenchmark {
 
         void block() throws InterruptedException {
             int cpus = sky.nodes().stream().mapToInt(n -> n.cpus()).max().orElseThrow();
-            // The work directory "run.1" puts "<job dir>/run.1" on the wrapper's command line. The local gate's
-            // re-attach looks for exactly that string, which the wrapper's own arguments never contain; without it a
-            // restart declares the blocker lost, requeues it and starts queued jobs (see checkBlocker).
-            JobSpec spec = JobSpec.builder().name("bench-blocker").command(List.of("sleep", "3600")).cpus(cpus)
-                    .workdir("run.1").build();
+            JobSpec spec = JobSpec.builder().name("bench-blocker").command(List.of("sleep", "3600")).cpus(cpus).build();
             blocker = sky.jobs().submit(spec).id();
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
             JobState state;

@@ -126,7 +126,7 @@ public final class Engine implements SkyPort {
     private final ReentrantLock loopLock = new ReentrantLock();
     private final Condition wake = loopLock.newCondition();
     private final PriorityQueue<Timer> timers = new PriorityQueue<>();
-    private boolean dirty = true;
+    private volatile boolean dirty = true;
     private volatile boolean closed;
 
     private record Timer(Instant due, long order, Runnable action) implements Comparable<Timer> {
@@ -587,7 +587,11 @@ public final class Engine implements SkyPort {
 
     // ------------------------------------------------------------------ scheduling loop
 
+    /** Asks for a scheduling pass. Requests coalesce: a burst of submissions wakes the loop once. */
     void markDirty() {
+        if (dirty) {
+            return; // a pass is already due and will see this change: the loop clears the flag before it plans
+        }
         loopLock.lock();
         try {
             dirty = true;
