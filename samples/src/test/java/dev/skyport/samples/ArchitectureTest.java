@@ -1,13 +1,11 @@
 package dev.skyport.samples;
 
+import dev.skyport.api.ArchitectureRules;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.junit.AnalyzeClasses;
 import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.lang.ArchRule;
 
-import static com.tngtech.archunit.base.DescribedPredicate.not;
-import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
-import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
 /**
  * Samples show users how to use Sky Port, so they use only what users can: public types, never another module's
@@ -18,8 +16,5 @@ class ArchitectureTest {
     private static final String OWN = "dev.skyport.samples";
 
     @ArchTest
-    static final ArchRule doesNotUseOtherModulesInternals = noClasses().that().resideInAPackage(OWN + "..")
-            .should().dependOnClassesThat(resideInAPackage("dev.skyport..internal..")
-                    .and(not(resideInAPackage(OWN + ".."))))
-            .because("a module's internal packages are its own; others use its public types or a ServiceLoader SPI");
+    static final ArchRule doesNotUseOtherModulesInternals = ArchitectureRules.doesNotUseOtherModulesInternals(OWN);
 }

@@ -100,6 +100,11 @@ public abstract class SkyPortContractTest {
     }
 
     private List<Job> allJobs() {
+        return listAll(sky);
+    }
+
+    /** Every job of {@code sky}, following the pages. */
+    public static List<Job> listAll(SkyPort sky) {
         List<Job> all = new ArrayList<>();
         JobQuery query = JobQuery.all().withLimit(JobQuery.MAX_LIMIT);
         while (true) {

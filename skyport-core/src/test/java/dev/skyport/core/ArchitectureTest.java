@@ -1,5 +1,6 @@
 package dev.skyport.core;
 
+import dev.skyport.api.ArchitectureRules;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.junit.AnalyzeClasses;
 import com.tngtech.archunit.junit.ArchTest;
@@ -9,7 +10,6 @@ import static com.tngtech.archunit.base.DescribedPredicate.not;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
-import static com.tngtech.archunit.library.GeneralCodingRules.NO_CLASSES_SHOULD_ACCESS_STANDARD_STREAMS;
 
 /**
  * Core sits on top of api, the gate SPI and the scheduler SPI and uses their public types only. Its own public
@@ -35,19 +35,11 @@ class ArchitectureTest {
             .because("the public SPIs (e.g. JobStore) meet their implementations through ServiceLoader only");
 
     @ArchTest
-    static final ArchRule doesNotUseOtherModulesInternals = noClasses().that().resideInAPackage(OWN + "..")
-            .should().dependOnClassesThat(resideInAPackage("dev.skyport..internal..")
-                    .and(not(resideInAPackage(OWN + ".."))))
-            .because("a module's internal packages are its own; others use its public types or a ServiceLoader SPI");
-
-    // GeneralCodingRules.NO_CLASSES_SHOULD_USE_JAVA_UTIL_LOGGING only catches a Logger stored in a field; this
-    // catches any use, e.g. Logger.getLogger(...).info(...) inline.
-    @ArchTest
-    static final ArchRule doesNotUseJavaUtilLogging = noClasses().that().resideInAPackage(OWN + "..")
-            .should().dependOnClassesThat().resideInAPackage("java.util.logging..")
-            .because("library code logs through SLF4J (or not at all), never through java.util.logging");
+    static final ArchRule doesNotUseOtherModulesInternals = ArchitectureRules.doesNotUseOtherModulesInternals(OWN);
 
     @ArchTest
-    static final ArchRule doesNotWriteToStandardStreams = NO_CLASSES_SHOULD_ACCESS_STANDARD_STREAMS
-            .because("a library must not write to the embedding application's console");
+    static final ArchRule doesNotUseJavaUtilLogging = ArchitectureRules.doesNotUseJavaUtilLogging(OWN);
+
+    @ArchTest
+    static final ArchRule doesNotWriteToStandardStreams = ArchitectureRules.doesNotWriteToStandardStreams();
 }

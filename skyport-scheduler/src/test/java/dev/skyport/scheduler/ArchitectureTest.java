@@ -1,5 +1,6 @@
 package dev.skyport.scheduler;
 
+import dev.skyport.api.ArchitectureRules;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.junit.AnalyzeClasses;
 import com.tngtech.archunit.junit.ArchTest;
@@ -8,14 +9,12 @@ import com.tngtech.archunit.lang.ArchRule;
 import java.time.Clock;
 import java.util.Random;
 
-import static com.tngtech.archunit.base.DescribedPredicate.not;
 import static com.tngtech.archunit.core.domain.JavaAccess.Predicates.target;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
 import static com.tngtech.archunit.core.domain.properties.HasName.Predicates.name;
 import static com.tngtech.archunit.core.domain.properties.HasOwner.Predicates.With.owner;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
-import static com.tngtech.archunit.library.GeneralCodingRules.NO_CLASSES_SHOULD_ACCESS_STANDARD_STREAMS;
 
 /**
  * Schedulers are pure functions of their input (see {@link Scheduler}): the engine hands them the cluster, the queue
@@ -58,19 +57,11 @@ class ArchitectureTest {
             .because("implementations are found with ServiceLoader, never referenced by the SPI");
 
     @ArchTest
-    static final ArchRule doesNotUseOtherModulesInternals = noClasses().that().resideInAPackage(OWN + "..")
-            .should().dependOnClassesThat(resideInAPackage("dev.skyport..internal..")
-                    .and(not(resideInAPackage(OWN + ".."))))
-            .because("a module's internal packages are its own; others use its public types or a ServiceLoader SPI");
-
-    // GeneralCodingRules.NO_CLASSES_SHOULD_USE_JAVA_UTIL_LOGGING only catches a Logger stored in a field; this
-    // catches any use, e.g. Logger.getLogger(...).info(...) inline.
-    @ArchTest
-    static final ArchRule doesNotUseJavaUtilLogging = noClasses().that().resideInAPackage(OWN + "..")
-            .should().dependOnClassesThat().resideInAPackage("java.util.logging..")
-            .because("library code logs through SLF4J (or not at all), never through java.util.logging");
+    static final ArchRule doesNotUseOtherModulesInternals = ArchitectureRules.doesNotUseOtherModulesInternals(OWN);
 
     @ArchTest
-    static final ArchRule doesNotWriteToStandardStreams = NO_CLASSES_SHOULD_ACCESS_STANDARD_STREAMS
-            .because("a library must not write to the embedding application's console");
+    static final ArchRule doesNotUseJavaUtilLogging = ArchitectureRules.doesNotUseJavaUtilLogging(OWN);
+
+    @ArchTest
+    static final ArchRule doesNotWriteToStandardStreams = ArchitectureRules.doesNotWriteToStandardStreams();
 }

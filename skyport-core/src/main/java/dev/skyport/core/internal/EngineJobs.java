@@ -17,8 +17,6 @@ import dev.skyport.core.internal.local.LocalGate;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -164,12 +162,8 @@ final class EngineJobs implements Jobs {
         get(id); // NoSuchJobException for unknown ids
         Path file = engine.jobDir(id).resolve(name);
         try {
-            byte[] bytes = Files.readAllBytes(file);
-            // Logs are whatever the job printed: decode leniently rather than fail on a stray byte.
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPLACE)
-                    .onUnmappableCharacter(CodingErrorAction.REPLACE)
-                    .decode(ByteBuffer.wrap(bytes)).toString();
+            // Logs are whatever the job printed: a stray byte becomes U+FFFD instead of an error.
+            return new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             return "";
         } catch (IOException e) {

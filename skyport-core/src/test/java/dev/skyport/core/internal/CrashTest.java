@@ -2,11 +2,10 @@ package dev.skyport.core.internal;
 
 import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
-import dev.skyport.api.JobQuery;
 import dev.skyport.api.JobState;
 import dev.skyport.api.JobTransitioned;
-import dev.skyport.api.Page;
 import dev.skyport.api.SkyPort;
+import dev.skyport.api.SkyPortContractTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -125,7 +124,7 @@ class CrashTest {
         assertThat(acked).hasSizeGreaterThan(kills * 20);
 
         try (SkyPort sky = SkyPort.embedded().dataDir(data).localCpus(8).start()) {
-            Map<String, Job> stored = allJobs(sky).stream()
+            Map<String, Job> stored = SkyPortContractTest.listAll(sky).stream()
                     .collect(Collectors.toMap(j -> j.id().toString(), Function.identity()));
             assertThat(stored.keySet()).as("every acknowledged job is stored").containsAll(acked);
             for (String id : stored.keySet()) {
@@ -142,19 +141,6 @@ class CrashTest {
             assertThat(runs.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey).toList())
                     .as("jobs that ran twice").isEmpty();
             assertThat(runs.keySet()).as("every stored job ran once").isEqualTo(stored.keySet());
-        }
-    }
-
-    private static List<Job> allJobs(SkyPort sky) {
-        List<Job> all = new ArrayList<>();
-        JobQuery query = JobQuery.all().withLimit(JobQuery.MAX_LIMIT);
-        while (true) {
-            Page<Job> page = sky.jobs().list(query);
-            all.addAll(page.items());
-            if (page.nextPageToken().isEmpty()) {
-                return all;
-            }
-            query = query.after(page);
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.skyport.gate.azure;
 
+import dev.skyport.api.ArchitectureRules;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.junit.AnalyzeClasses;
 import com.tngtech.archunit.junit.ArchTest;
@@ -33,9 +34,5 @@ class ArchitectureTest {
             .allowEmptyShould(true);
 
     @ArchTest
-    static final ArchRule doesNotUseOtherModulesInternals = noClasses().that().resideInAPackage(OWN + "..")
-            .should().dependOnClassesThat(resideInAPackage("dev.skyport..internal..")
-                    .and(not(resideInAPackage(OWN + ".."))))
-            .because("a module's internal packages are its own; others use its public types or a ServiceLoader SPI")
-            .allowEmptyShould(true);
+    static final ArchRule doesNotUseOtherModulesInternals = ArchitectureRules.doesNotUseOtherModulesInternals(OWN);
 }
