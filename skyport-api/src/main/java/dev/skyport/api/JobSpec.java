@@ -49,6 +49,8 @@ public record JobSpec(
         List<String> warnings) {
 
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+    /** The longest time limit a job may ask for (ten years; "no limit" is no time limit at all). */
+    public static final Duration MAX_TIME_LIMIT = Duration.ofDays(3650);
 
     public JobSpec {
         Objects.requireNonNull(name, "name");
@@ -79,6 +81,11 @@ public record JobSpec(
         }
         positive("nodes", nodes);
         positive("cpus", cpus);
+        if (timeLimit.isPresent() && (timeLimit.get().isNegative() || timeLimit.get().isZero()
+                || timeLimit.get().compareTo(MAX_TIME_LIMIT) > 0)) {
+            throw new InvalidJobSpecException("timeLimit", "must be positive and at most " + MAX_TIME_LIMIT.toDays()
+                    + " days, got " + timeLimit.get());
+        }
         if (memoryBytes < 0) {
             throw new InvalidJobSpecException("memoryBytes", "must not be negative, got " + memoryBytes);
         }
@@ -319,6 +326,10 @@ public record JobSpec(
             Objects.requireNonNull(limit, "timeLimit");
             if (limit.isNegative() || limit.isZero()) {
                 throw new InvalidJobSpecException("timeLimit", "must be positive, got " + limit);
+            }
+            if (limit.compareTo(MAX_TIME_LIMIT) > 0) {
+                throw new InvalidJobSpecException("timeLimit", "must be at most " + MAX_TIME_LIMIT.toDays()
+                        + " days, got " + limit);
             }
             this.timeLimit = limit;
             return this;

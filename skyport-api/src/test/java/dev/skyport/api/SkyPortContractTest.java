@@ -409,6 +409,8 @@ public abstract class SkyPortContractTest {
         cases.put("gpus", () -> sky.jobs().submit(JobSpec.script("#!/bin/sh\n#SWM gpus lots\ntrue\n")));
         cases.put("script", () -> sky.jobs().submit(JobSpec.script("  \n")));
         cases.put("nodes", () -> sky.jobs().submit(JobSpec.builder().nodes(1_000_000).script("true").build()));
+        cases.put("env", () -> sky.jobs().submit(JobSpec.builder().env("X", "a\0b").script("true").build()));
+        cases.put("time", () -> sky.jobs().submit(JobSpec.script("#!/bin/sh\n#SWM time 99999999-0\ntrue\n")));
         for (Map.Entry<String, Runnable> c : cases.entrySet()) {
             assertThatThrownBy(c.getValue()::run).as(c.getKey())
                     .isInstanceOfSatisfying(InvalidJobSpecException.class,

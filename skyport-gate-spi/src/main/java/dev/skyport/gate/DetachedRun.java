@@ -19,6 +19,10 @@ import java.util.OptionalInt;
  * </ul>
  * stdout and stderr go to {@code stdout.log} and {@code stderr.log} in the job directory.
  *
+ * <p>A SIGTERM sent to the group reaches the job with its default action, while the wrapper traps it and stays to
+ * record how the job ended: a job that ignores SIGTERM keeps its run (and its node) until the SIGKILL that follows,
+ * instead of outliving a wrapper that died first.
+ *
  * <p>The wrapper runs as {@code setsid /bin/sh -c WRAPPER skyport-run <job dir> <attempt> <workdir> <program...>};
  * only shell built-ins run before the job, so a start costs two process creations.
  */
@@ -31,6 +35,7 @@ public final class DetachedRun {
             "set +C",
             "echo $$ > \"$r/pid\"",
             "exec </dev/null >\"$d/stdout.log\" 2>\"$d/stderr.log\"",
+            "trap : TERM INT HUP",
             "if cd \"$w\"; then \"$@\"; rc=$?; else rc=200; fi",
             "echo \"$rc\" > \"$r/exitcode\"",
             "");

@@ -97,6 +97,8 @@ public final class Engine implements SkyPort {
     private static final Duration MAX_IDLE = Duration.ofSeconds(1);
     /** The duration the scheduler assumes for a job without a time limit. */
     private static final Duration DEFAULT_DURATION = Duration.ofHours(1);
+    /** How soon a failed recording of a run's end is tried again. */
+    private static final Duration FINISH_RETRY = Duration.ofSeconds(1);
 
     private final EmbeddedConfig config;
     private final Clock clock;
@@ -147,7 +149,7 @@ public final class Engine implements SkyPort {
         try {
             Files.createDirectories(jobsDir);
             lockChannel = FileChannel.open(dataDir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            lock = lockChannel.tryLock();
+            lock = tryLock(lockChannel, dataDir);
         } catch (IOException e) {
             throw new SkyPortException("cannot use data directory " + dataDir + ": " + e.getMessage(), e);
         }
@@ -175,7 +177,6 @@ public final class Engine implements SkyPort {
         this.gate = openedGate;
         this.events = new EventHub(store);
         this.jobs = new EngineJobs(this);
-        this.sequence = new AtomicLong(store.lastSequence());
         AtomicInteger n = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(16, 16, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
             Thread t = new Thread(r, "skyport-worker-" + n.incrementAndGet());
@@ -183,7 +184,17 @@ public final class Engine implements SkyPort {
             return t;
         });
         ((ThreadPoolExecutor) workers).allowCoreThreadTimeOut(true);
-        List<Entry> holding = load();
+        List<Entry> holding;
+        try {
+            this.sequence = new AtomicLong(store.lastSequence());
+            holding = load();
+        } catch (RuntimeException e) {
+            workers.shutdown();
+            gate.close();
+            store.close();
+            releaseLock();
+            throw e;
+        }
         this.loopThread = new Thread(this::loop, "skyport-scheduler");
         loopThread.setDaemon(true);
         loopThread.start();
@@ -192,6 +203,15 @@ public final class Engine implements SkyPort {
         }
         LOG.info("Sky Port started: {} unfinished jobs, gate {}, scheduler {}, data {}", active.size(), gate.name(),
                 scheduler.name(), dataDir);
+    }
+
+    private static FileLock tryLock(FileChannel channel, Path dataDir) throws IOException {
+        try {
+            return channel.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException sameJvm) {
+            closeQuietly(channel);
+            throw new SkyPortException("data directory " + dataDir + " is in use by another Sky Port engine in this JVM");
+        }
     }
 
     /** Starts an engine with {@code config}. */
@@ -484,7 +504,6 @@ public final class Engine implements SkyPort {
                 throw new IllegalJobStateException(id, state, "cancel");
             }
             if (state == JobState.QUEUED) {
-                queue.remove(id, e);
                 event = transition(e, JobState.CANCELED, Optional.of(EndReason.CANCELED), "Canceled",
                         UnaryOperator.identity(), Optional.empty(), Optional.empty());
             } else if (state == JobState.CANCELING) {
@@ -537,8 +556,15 @@ public final class Engine implements SkyPort {
                     throw new IllegalJobStateException(id, state, "requeue");
                 }
                 if (state.isTerminal()) {
-                    event = transition(e, JobState.QUEUED, Optional.empty(), "Requeued", UnaryOperator.identity(),
-                            Optional.empty(), Optional.empty());
+                    try {
+                        event = transition(e, JobState.QUEUED, Optional.empty(), "Requeued", UnaryOperator.identity(),
+                                Optional.empty(), Optional.empty());
+                    } catch (RuntimeException ex) {
+                        if (active.remove(id, e)) {
+                            unfinished.decrementAndGet();
+                        }
+                        throw ex;
+                    }
                 } else {
                     event = transition(e, JobState.CANCELING, Optional.empty(), "Requeue requested",
                             UnaryOperator.identity(), Optional.of(StopIntent.REQUEUE), Optional.empty());
@@ -601,11 +627,23 @@ public final class Engine implements SkyPort {
         }
     }
 
-    private void addTimer(Instant due, Runnable action) {
+    private Object addTimer(Instant due, Runnable action) {
+        Timer timer = new Timer(due, timerOrder.incrementAndGet(), action);
         loopLock.lock();
         try {
-            timers.add(new Timer(due, timerOrder.incrementAndGet(), action));
+            timers.add(timer);
             wake.signal();
+        } finally {
+            loopLock.unlock();
+        }
+        return timer;
+    }
+
+    /** Drops a timer that is no longer needed, so ended runs do not pile up in the timer queue. */
+    private void cancelTimer(Object timer) {
+        loopLock.lock();
+        try {
+            timers.remove(timer);
         } finally {
             loopLock.unlock();
         }
@@ -641,7 +679,13 @@ public final class Engine implements SkyPort {
             if (closed) {
                 return;
             }
-            due.forEach(Runnable::run);
+            for (Runnable action : due) {
+                try {
+                    action.run();
+                } catch (RuntimeException ex) {
+                    LOG.error("a timer action failed", ex);
+                }
+            }
             try {
                 pass();
             } catch (RuntimeException ex) {
@@ -717,11 +761,21 @@ public final class Engine implements SkyPort {
     private void allocate(Entry e) {
         Instant end = e.timeLimit().map(l -> (e.attemptStart != null ? e.attemptStart : now()).plus(l))
                 .orElse(Instant.MAX);
-        allocations.put(e.id, new Allocation(e.id, e.allocatedNodes, e.cpus, e.memoryBytes, e.gpus, end));
+        Allocation a = new Allocation(e.id, e.allocatedNodes, e.cpus, e.memoryBytes, e.gpus, end);
+        e.allocation = a;
+        allocations.put(e.id, a);
     }
 
     private void release(Entry e) {
-        allocations.remove(e.id);
+        // By identity: a stale launch of an earlier entry of the same job must not free a newer placement.
+        if (e.allocation != null) {
+            allocations.remove(e.id, e.allocation);
+            e.allocation = null;
+        }
+        if (e.timeLimitTimer != null) {
+            cancelTimer(e.timeLimitTimer);
+            e.timeLimitTimer = null;
+        }
         e.allocatedNodes = List.of();
         e.run = null;
         e.placing = false;
@@ -745,13 +799,13 @@ public final class Engine implements SkyPort {
                 release(e);
                 return;
             }
-            Job cur = get(e.id);
-            int number = cur.attempts().size() + 1;
             Instant now = now();
-            Attempt attempt = new Attempt(number, e.allocatedNodes, Optional.empty(), now, Optional.empty(),
-                    OptionalInt.empty(), OptionalInt.empty(), Optional.empty());
+            int number;
             JobTransitioned event;
             try {
+                number = get(e.id).attempts().size() + 1;
+                Attempt attempt = new Attempt(number, e.allocatedNodes, Optional.empty(), now, Optional.empty(),
+                        OptionalInt.empty(), OptionalInt.empty(), Optional.empty());
                 event = transition(e, JobState.RUNNING, Optional.empty(), "Running", job -> {
                     List<Attempt> attempts = new ArrayList<>(job.attempts());
                     attempts.add(attempt);
@@ -771,24 +825,44 @@ public final class Engine implements SkyPort {
             allocate(e);
             try {
                 handle = access(e).launch(runRequest(get(e.id), number));
-            } catch (GateException ex) {
-                LOG.warn("cannot start job {}: {}", e.id, ex.getMessage());
+            } catch (RuntimeException ex) {
+                // Whatever the cause, the attempt is recorded as RUNNING: end it, or the job would hold its node.
+                LOG.warn("cannot start job {}: {}", e.id, ex.toString());
                 handle = null;
             }
             e.run = handle;
             events.publish(event);
         }
         if (handle == null) {
-            finish(e, e.attempt, RunOutcome.lost("the run could not be started"), EndReason.SYSTEM_ERROR);
+            finishOrRetry(e, e.attempt, RunOutcome.lost("the run could not be started"), EndReason.SYSTEM_ERROR);
             return;
         }
         follow(e, handle);
     }
 
+    /**
+     * {@link #finish}, and when recording the end fails (the store is briefly unavailable), tries again a little later
+     * instead of leaving the job RUNNING on a node that is free.
+     */
+    private void finishOrRetry(Entry e, int number, RunOutcome outcome, EndReason forced) {
+        try {
+            finish(e, number, outcome, forced);
+        } catch (RuntimeException ex) {
+            if (closed) {
+                return;
+            }
+            LOG.error("cannot record the end of job {}; trying again in {}", e.id, FINISH_RETRY, ex);
+            addTimer(now().plus(FINISH_RETRY), () -> workers.execute(() -> finishOrRetry(e, number, outcome, forced)));
+        }
+    }
+
     private void follow(Entry e, RunHandle handle) {
         int number = handle.attempt();
-        e.timeLimit().ifPresent(limit -> addTimer(e.attemptStart.plus(limit), () -> timeLimitReached(e, number)));
-        access(e).watch(handle).whenCompleteAsync((outcome, error) -> finish(e, number,
+        synchronized (e) {
+            e.timeLimit().ifPresent(limit -> e.timeLimitTimer =
+                    addTimer(e.attemptStart.plus(limit), () -> timeLimitReached(e, number)));
+        }
+        access(e).watch(handle).whenCompleteAsync((outcome, error) -> finishOrRetry(e, number,
                 outcome != null ? outcome : RunOutcome.lost("watching the run failed: " + error), null), workers);
     }
 
@@ -905,8 +979,8 @@ public final class Engine implements SkyPort {
             Job job = get(e.id);
             try {
                 probe = access(e).probe(runRequest(job, e.attempt));
-            } catch (GateException ex) {
-                LOG.warn("cannot probe job {}: {}", e.id, ex.getMessage());
+            } catch (RuntimeException ex) {
+                LOG.warn("cannot probe job {}: {}", e.id, ex.toString());
                 probe = RunProbe.ended(RunOutcome.lost("the node could not be reached after a restart"));
             }
             if (probe.state() == RunProbe.State.RUNNING) {
@@ -921,8 +995,8 @@ public final class Engine implements SkyPort {
                 LOG.info("job {} is still running; following it again", e.id);
                 follow(e, e.run);
             }
-            case ENDED -> finish(e, e.attempt, probe.outcome().orElseThrow(), null);
-            case NEVER_STARTED -> finish(e, e.attempt,
+            case ENDED -> finishOrRetry(e, e.attempt, probe.outcome().orElseThrow(), null);
+            case NEVER_STARTED -> finishOrRetry(e, e.attempt,
                     RunOutcome.lost("the engine stopped before the job started"), EndReason.SYSTEM_ERROR);
         }
     }

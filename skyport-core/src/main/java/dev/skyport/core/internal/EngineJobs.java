@@ -60,6 +60,17 @@ final class EngineJobs implements Jobs {
                 throw new InvalidJobSpecException("script", "contains NUL bytes; a job script must be text");
             }
         }
+        spec.env().forEach((name, value) -> {
+            if (value.indexOf('\0') >= 0) {
+                throw new InvalidJobSpecException("env", "the value of " + name + " contains a NUL byte");
+            }
+        });
+        if (spec.workdir().isPresent() && spec.workdir().get().indexOf('\0') >= 0) {
+            throw new InvalidJobSpecException("workdir", "contains a NUL byte");
+        }
+        if (spec.command().stream().anyMatch(arg -> arg.indexOf('\0') >= 0)) {
+            throw new InvalidJobSpecException("command", "an argument contains a NUL byte");
+        }
         if (spec.flavor().isPresent()) {
             List<Flavor> flavors = engine.gate().flavors();
             String name = spec.flavor().get();
@@ -139,8 +150,13 @@ final class EngineJobs implements Jobs {
     public Job await(JobId id, Duration timeout) throws InterruptedException {
         Objects.requireNonNull(timeout, "timeout");
         try {
-            return engine.terminalFuture(Objects.requireNonNull(id, "id"))
-                    .get(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
+            long nanos;
+            try {
+                nanos = Math.max(0, timeout.toNanos());
+            } catch (ArithmeticException forever) {
+                nanos = Long.MAX_VALUE;
+            }
+            return engine.terminalFuture(Objects.requireNonNull(id, "id")).get(nanos, TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             throw new AwaitTimeoutException(get(id));
         } catch (ExecutionException e) {

@@ -5,6 +5,7 @@ import dev.skyport.api.JobState;
 import dev.skyport.core.store.ActiveJob;
 import dev.skyport.core.store.StopIntent;
 import dev.skyport.gate.RunHandle;
+import dev.skyport.scheduler.Allocation;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -33,6 +34,10 @@ final class Entry {
     volatile Instant notBefore;
     /** The scheduler placed it and a worker is starting it. */
     volatile boolean placing;
+    /** What it holds in the engine's allocation table, if anything. */
+    Allocation allocation;
+    /** The pending time-limit timer of the current attempt. */
+    Object timeLimitTimer;
     /** The nodes it holds while in a resource-holding state. */
     List<String> allocatedNodes = List.of();
     int attempt;

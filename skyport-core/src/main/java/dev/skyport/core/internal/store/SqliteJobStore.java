@@ -34,7 +34,7 @@ import java.util.Properties;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReadWriteLock;
@@ -196,11 +196,9 @@ public final class SqliteJobStore implements JobStore {
             closeLock.readLock().unlock();
         }
         try {
-            write.done.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StorageException("interrupted while waiting for a commit; the write may or may not be durable", e);
-        } catch (ExecutionException e) {
+            // Uninterruptible: the write is queued and will commit, so the caller must learn how it ended.
+            write.done.join();
+        } catch (CompletionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof Rejected) {
                 throw new IllegalArgumentException(cause.getMessage());
@@ -248,7 +246,7 @@ public final class SqliteJobStore implements JobStore {
             writer.commit();
             batch.forEach(w -> w.done.complete(null));
             return;
-        } catch (SQLException | Rejected | StorageException e) {
+        } catch (SQLException | RuntimeException e) {
             rollbackQuietly();
             if (batch.size() == 1) {
                 batch.get(0).done.completeExceptionally(translate(e));
@@ -260,7 +258,7 @@ public final class SqliteJobStore implements JobStore {
                 apply(w);
                 writer.commit();
                 w.done.complete(null);
-            } catch (SQLException | Rejected | StorageException e) {
+            } catch (SQLException | RuntimeException e) {
                 rollbackQuietly();
                 w.done.completeExceptionally(translate(e));
             }
