@@ -3,8 +3,8 @@ package dev.skyport.api;
 import java.time.Instant;
 
 /**
- * Something that happened inside Sky Port, delivered through {@link Events}. {@code sequence} grows by one for each
- * event the store records, so a subscriber can tell order and gaps.
+ * Something that happened inside Sky Port, delivered through {@link Events}. {@code sequence} is unique and increases
+ * along each job's history; a number taken by a write that failed is never used, so gaps carry no meaning.
  */
 public sealed interface SkyPortEvent permits JobTransitioned {
     long sequence();
