@@ -431,8 +431,9 @@ public final class Engine implements SkyPort {
     // ------------------------------------------------------------------ transitions
 
     /**
-     * Persists a transition of the job under its lock. {@code change} builds the next snapshot from the current one;
-     * the table is checked first. Returns the event to publish once the lock is released.
+     * Persists a transition of the job; call under the entry's lock. {@code change} builds the next snapshot from the
+     * current one; the table is checked first. Returns the event, which the caller {@link #settle settles} under the
+     * same lock.
      */
     private JobTransitioned transition(Entry e, JobState to, Optional<EndReason> reason, String details,
                                        UnaryOperator<Job> change, Optional<StopIntent> intent,
