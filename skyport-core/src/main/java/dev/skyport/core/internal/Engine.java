@@ -457,6 +457,26 @@ public final class Engine implements SkyPort {
     }
 
     /**
+     * Persists a new stop intent without a change of state (the event goes from the state to itself), so that a
+     * restart finishes the stop the way it was meant. Call under the entry's lock.
+     */
+    private JobTransitioned recordIntent(Entry e, StopIntent intent, String details) {
+        StoredJob cur = snapshot(e.id);
+        JobState state = cur.job().state();
+        Job job = cur.job();
+        Instant now = now();
+        Job next = new Job(job.id(), job.owner(), job.spec(), state, details, job.endReason(), job.submitTime(), now,
+                job.attempts());
+        JobTransitioned note = new JobTransitioned(sequence.incrementAndGet(), now, e.id, Optional.of(state), state,
+                Optional.empty(), details);
+        StoredJob stored = new StoredJob(next, Optional.of(intent), cur.notBefore());
+        store.update(stored, note);
+        snapshots.put(e.id, stored);
+        e.stopIntent = intent;
+        return note;
+    }
+
+    /**
      * After a transition, still under the entry's lock (so one job's events are published in order): settle the
      * indexes, publish, and complete the waiters of a terminal job.
      */
@@ -511,15 +531,8 @@ public final class Engine implements SkyPort {
                 if (e.stopIntent == StopIntent.CANCEL) {
                     return get(id);
                 }
-                // A requeue was stopping it; the cancel wins. Same state, so no transition: record the intent.
-                StoredJob cur = snapshot(id);
-                StoredJob stored = new StoredJob(cur.job(), Optional.of(StopIntent.CANCEL), Optional.empty());
-                JobTransitioned note = new JobTransitioned(sequence.incrementAndGet(), now(), id,
-                        Optional.of(state), state, Optional.empty(), "Cancel requested");
-                store.update(stored, note);
-                snapshots.put(id, stored);
-                e.stopIntent = StopIntent.CANCEL;
-                event = note;
+                // A requeue was stopping it; the cancel wins.
+                event = recordIntent(e, StopIntent.CANCEL, "Cancel requested");
             } else {
                 event = transition(e, JobState.CANCELING, Optional.empty(), "Cancel requested",
                         UnaryOperator.identity(), Optional.of(StopIntent.CANCEL), Optional.empty());
@@ -780,7 +793,6 @@ public final class Engine implements SkyPort {
         e.allocatedNodes = List.of();
         e.run = null;
         e.placing = false;
-        e.timeLimitHit = false;
         markDirty();
     }
 
@@ -870,12 +882,22 @@ public final class Engine implements SkyPort {
     private void timeLimitReached(Entry e, int number) {
         workers.execute(() -> {
             synchronized (e) {
-                if (e.attempt != number || e.run == null || e.state != JobState.RUNNING) {
+                if (e.attempt != number || e.run == null || e.state != JobState.RUNNING || e.stopIntent != null) {
                     return;
                 }
-                e.timeLimitHit = true;
                 LOG.info("job {} reached its time limit", e.id);
+                // Persisted before the signal: a restart must still end the attempt TIME_LIMIT, not as a plain exit.
+                JobTransitioned note;
+                try {
+                    note = recordIntent(e, StopIntent.TIME_LIMIT, "Time limit reached");
+                } catch (RuntimeException ex) {
+                    LOG.error("cannot record the time limit of job {}; stopping it anyway", e.id, ex);
+                    e.stopIntent = StopIntent.TIME_LIMIT;
+                    stop(e);
+                    return;
+                }
                 stop(e);
+                settle(e, note);
             }
         });
     }
@@ -930,7 +952,7 @@ public final class Engine implements SkyPort {
     }
 
     private static EndReason reasonOf(Entry e, RunOutcome outcome) {
-        if (e.timeLimitHit) {
+        if (e.stopIntent == StopIntent.TIME_LIMIT) {
             return EndReason.TIME_LIMIT;
         }
         if (outcome.isLost()) {

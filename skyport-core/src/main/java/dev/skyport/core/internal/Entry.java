@@ -44,7 +44,6 @@ final class Entry {
     Instant attemptStart;
     RunHandle run;
     StopIntent stopIntent;
-    boolean timeLimitHit;
     /** Why the scheduler cannot place it, if it said so. */
     String infeasibleReason;
 

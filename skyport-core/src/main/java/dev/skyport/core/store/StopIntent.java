@@ -5,5 +5,7 @@ public enum StopIntent {
     /** The user canceled: end CANCELED. */
     CANCEL,
     /** The user requeued: back to QUEUED with fresh placement. */
-    REQUEUE
+    REQUEUE,
+    /** The attempt ran past its time limit: it ends TIME_LIMIT (retried only if the policy retries user failures). */
+    TIME_LIMIT
 }

@@ -20,6 +20,8 @@ import java.util.concurrent.CountDownLatch;
  * <ul>
  *   <li>{@code submit-loop <dataDir> <marker>}: four threads submit jobs that append their id to {@code marker},
  *       until the JVM is killed.</li>
+ *   <li>{@code time-limit <dataDir>}: submits one job with a short time limit that exits 0 a second after its
+ *       SIGTERM; prints {@code EVENT <id> <details>} for every transition.</li>
  *   <li>{@code run-one <dataDir>}: submits one job that prints {@code start}, waits for a file {@code release} in its
  *       job directory, prints {@code end}; then idles until killed.</li>
  * </ul>
@@ -33,8 +35,11 @@ public final class ChildEngine {
         Path dataDir = Path.of(args[1]);
         SkyPort sky = SkyPort.embedded().dataDir(dataDir).localCpus(8).start();
         sky.events().subscribe(e -> {
-            if (e instanceof JobTransitioned t && t.to() == JobState.RUNNING) {
-                out.println("RUNNING " + t.jobId());
+            if (e instanceof JobTransitioned t) {
+                if (t.to() == JobState.RUNNING) {
+                    out.println("RUNNING " + t.jobId());
+                }
+                out.println("EVENT " + t.jobId() + " " + t.details());
             }
         });
         switch (args[0]) {
@@ -43,6 +48,13 @@ public final class ChildEngine {
                 Job job = sky.jobs().submit(JobSpec.builder().retryPolicy(RetryPolicy.none()).script(
                         "#!/bin/sh\necho start\nwhile [ ! -e \"$SKYPORT_JOB_DIR/release\" ]; do sleep 0.02; done\n"
                                 + "echo end\n").build());
+                out.println("ACK " + job.id());
+            }
+            case "time-limit" -> {
+                // On SIGTERM the job cleans up for a while and exits 0: only the recorded intent says why it ended.
+                Job job = sky.jobs().submit(JobSpec.builder().retryPolicy(RetryPolicy.none())
+                        .timeLimit(java.time.Duration.ofMillis(300))
+                        .script("#!/bin/sh\ntrap 'sleep 1; exit 0' TERM\nsleep 600 &\nwait\n").build());
                 out.println("ACK " + job.id());
             }
             default -> throw new IllegalArgumentException(args[0]);

@@ -45,6 +45,7 @@ class CrashTest {
         final Process process;
         final Set<String> acked = ConcurrentHashMap.newKeySet();
         final Set<String> running = ConcurrentHashMap.newKeySet();
+        final Set<String> events = ConcurrentHashMap.newKeySet();
         private final Thread reader;
 
         Child(String... args) throws IOException {
@@ -63,6 +64,8 @@ class CrashTest {
                             acked.add(line.substring(4));
                         } else if (line.startsWith("RUNNING ")) {
                             running.add(line.substring(8));
+                        } else if (line.startsWith("EVENT ")) {
+                            events.add(line.substring(6));
                         }
                     }
                 } catch (IOException ignored) {

@@ -91,4 +91,23 @@ class ReattachTest {
             assertThat(done.attempts()).hasSize(1);
         }
     }
+
+    @Test
+    void aTimeLimitReachedBeforeACrashStillEndsTheJobTimeLimit() throws Exception {
+        JobId id;
+        try (CrashTest.Child child = new CrashTest.Child("time-limit", data.toString())) {
+            child.awaitAcked(1);
+            id = JobId.parse(child.acked.iterator().next());
+            awaitCondition(() -> child.events.contains(id + " Time limit reached"), "the time limit was recorded");
+            child.kill9();
+        }
+        Path exitCode = jobDir(id).resolve("run.1").resolve("exitcode");
+        awaitCondition(() -> read(exitCode).equals("0\n"), "the job exited 0 after its clean-up");
+        try (SkyPort sky = SkyPort.embedded().dataDir(data).localCpus(8).start()) {
+            Job done = sky.jobs().await(id, WAIT);
+            assertThat(done.state()).isEqualTo(JobState.FAILED);
+            assertThat(done.endReason()).hasValue(EndReason.TIME_LIMIT);
+            assertThat(done.exitCode()).hasValue(0);
+        }
+    }
 }
