@@ -69,6 +69,29 @@ final class TimetableScheduler implements Scheduler {
             up[j] = node.state() == NodeState.UP;
             index.putIfAbsent(node.name(), j);
         }
+        // Nodes of one capacity and state form a class, so whether a job fits is decided once per class, not node.
+        int[] nodeClass = new int[n];
+        List<int[]> classCaps = new ArrayList<>();
+        List<long[]> classMem = new ArrayList<>();
+        Map<String, Integer> classes = new HashMap<>();
+        for (int j = 0; j < n; j++) {
+            if (!up[j]) {
+                nodeClass[j] = -1;
+                continue;
+            }
+            String key = capCpus[j] + "/" + capMem[j] + "/" + capGpus[j] + "/" + exclusive[j];
+            Integer c = classes.get(key);
+            if (c == null) {
+                c = classes.size();
+                classes.put(key, c);
+                classCaps.add(new int[] {capCpus[j], capGpus[j], 0});
+                classMem.add(new long[] {capMem[j]});
+            }
+            nodeClass[j] = c;
+            classCaps.get(c)[2]++;
+        }
+        int classCount = classes.size();
+        boolean[] classFits = new boolean[classCount];
         Timetable table = new Timetable(capCpus, capMem, capGpus, exclusive);
         for (Allocation a : cluster.running()) {
             // A job past its expected end still holds its nodes: count it as ending just after now.
@@ -82,6 +105,19 @@ final class TimetableScheduler implements Scheduler {
         }
 
         boolean fcfs = policy == Policy.FCFS;
+        boolean allExclusive = true;
+        for (int j = 0; j < n; j++) {
+            allExclusive &= exclusive[j];
+        }
+        FreeTimeHeaps heaps = null;
+        if (fcfs && allExclusive) {
+            long[] free = new long[n];
+            for (int j = 0; j < n; j++) {
+                free[j] = table.finalRunStart(j, capCpus[j], capMem[j], capGpus[j]);
+            }
+            heaps = new FreeTimeHeaps(free, nodeClass, classCount);
+        }
+        int[] pickedClass = new int[16];
         long[] floor = new long[n];
         int[] order = order(cluster, queue);
         long[] starts = new long[queue.size()];
@@ -102,10 +138,10 @@ final class TimetableScheduler implements Scheduler {
             int rg = job.gpus();
             long d = Math.max(1, Math.min(Timetable.FOREVER, toMillis(job.expectedDuration())));
             int fitting = 0;
-            for (int j = 0; j < n; j++) {
-                if (up[j] && table.canHold(j, rc, rm, rg)) {
-                    fitting++;
-                }
+            for (int c = 0; c < classCount; c++) {
+                int[] caps = classCaps.get(c);
+                classFits[c] = rc <= caps[0] && rm <= classMem.get(c)[0] && rg <= caps[1];
+                fitting += classFits[c] ? caps[2] : 0;
             }
             if (k <= 0 || fitting < k) {
                 elsewhere(cluster.flavors(), job, fitting, infeasible, cloud);
@@ -113,11 +149,19 @@ final class TimetableScheduler implements Scheduler {
             }
             int[] picked = new int[k];
             long start;
-            if (k == 1) {
+            if (heaps != null) {
+                if (pickedClass.length < k) {
+                    pickedClass = new int[k];
+                }
+                start = heaps.place(classFits, k, d, picked, pickedClass);
+                starts[q] = start;
+                placedOn[q] = picked;
+                continue;
+            } else if (k == 1) {
                 long best = Timetable.NONE;
                 int bestNode = -1;
                 for (int j = 0; j < n; j++) {
-                    if (up[j] && table.canHold(j, rc, rm, rg)) {
+                    if (nodeClass[j] >= 0 && classFits[nodeClass[j]]) {
                         long t = table.earliest(j, rc, rm, rg, d, floor[j], best);
                         if (t < best) {
                             best = t;
@@ -136,7 +180,7 @@ final class TimetableScheduler implements Scheduler {
                 }
                 int filled = 0;
                 for (int j = 0; j < n; j++) {
-                    if (up[j] && table.canHold(j, rc, rm, rg)) {
+                    if (nodeClass[j] >= 0 && classFits[nodeClass[j]]) {
                         long t = Math.max(floor[j], exclusive[j]
                                 ? table.finalRunStart(j, capCpus[j], capMem[j], capGpus[j])
                                 : table.finalRunStart(j, rc, rm, rg));
@@ -146,7 +190,7 @@ final class TimetableScheduler implements Scheduler {
                 long upper = kth[k - 1];
                 windows.clear();
                 for (int j = 0; j < n; j++) {
-                    if (up[j] && table.canHold(j, rc, rm, rg)) {
+                    if (nodeClass[j] >= 0 && classFits[nodeClass[j]]) {
                         table.windows(j, rc, rm, rg, d, floor[j], upper, windows);
                     }
                 }
