@@ -14,13 +14,13 @@ import java.util.ServiceLoader;
 /**
  * Configures and starts an in-process Sky Port. Not thread-safe; every setter checks its argument at once.
  * Defaults: data under {@code ~/.skyport}, the {@code local} gate with this machine's cpus and memory, the
- * {@code fcfs} scheduler, the system clock, {@link Limits#defaults()}, owner = the OS user name.
+ * {@code backfill} scheduler, the system clock, {@link Limits#defaults()}, owner = the OS user name.
  */
 public final class EmbeddedBuilder {
     private Path dataDir = Path.of(System.getProperty("user.home"), ".skyport");
     private String gate = "local";
     private final Map<String, String> gateOptions = new LinkedHashMap<>();
-    private String scheduler = "fcfs";
+    private String scheduler = "backfill";
     private Clock clock = Clock.systemUTC();
     private Limits limits = Limits.defaults();
     private String owner = System.getProperty("user.name", "user");
@@ -48,7 +48,10 @@ public final class EmbeddedBuilder {
         return this;
     }
 
-    /** The scheduling policy by name ({@code fcfs} and, with the scheduler module, more). */
+    /**
+     * The scheduling policy by name: {@code backfill} (the default, conservative backfill), {@code fcfs} (upstream
+     * first-come first-served) or {@code fair-share}, or another policy a scheduler provider adds.
+     */
     public EmbeddedBuilder scheduler(String name) {
         this.scheduler = requireName("scheduler", name);
         return this;

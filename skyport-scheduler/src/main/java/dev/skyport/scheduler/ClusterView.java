@@ -1,11 +1,32 @@
 package dev.skyport.scheduler;
 
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 
-/** The nodes and the running allocations at the time of a scheduling pass. */
-public record ClusterView(List<NodeView> nodes, List<Allocation> running) {
+/**
+ * What a scheduling pass sees: the nodes, the running allocations, how each partition shares its nodes
+ * ({@code partitionModes}; a partition not listed is {@link NodeMode#SHARED}), the flavors new cloud nodes can be
+ * created with (empty when the cluster cannot grow), and each account's decayed past usage in any consistent unit
+ * (used by {@code fair-share}; an account not listed has used nothing). Immutable; never holds {@code null}.
+ */
+public record ClusterView(List<NodeView> nodes, List<Allocation> running, Map<String, NodeMode> partitionModes,
+                          List<FlavorView> flavors, Map<String, Double> accountUsage) {
     public ClusterView {
         nodes = List.copyOf(nodes);
         running = List.copyOf(running);
+        partitionModes = Map.copyOf(partitionModes);
+        flavors = List.copyOf(flavors);
+        accountUsage = Map.copyOf(accountUsage);
+    }
+
+    /** A fixed cluster of shared nodes, with no flavors and no usage history. */
+    public ClusterView(List<NodeView> nodes, List<Allocation> running) {
+        this(nodes, running, Map.of(), List.of(), Map.of());
+    }
+
+    /** How {@code partition}'s nodes are shared: its entry in {@link #partitionModes()}, else shared. */
+    public NodeMode modeOf(String partition) {
+        return partitionModes.getOrDefault(Objects.requireNonNull(partition, "partition"), NodeMode.SHARED);
     }
 }

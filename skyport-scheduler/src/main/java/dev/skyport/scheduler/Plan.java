@@ -7,14 +7,23 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The result of a pass: {@code startNow} are placed on free nodes now; {@code reservations} are future starts of other
- * feasible jobs (a policy may leave them empty); {@code infeasible} jobs can never run on this cluster, with why.
+ * The result of a pass, a full timetable: {@code startNow} are placed on nodes from now; {@code reservations} are the
+ * future starts of every other job that fits the cluster; {@code cloud} are jobs no existing node set can hold but new
+ * cloud nodes of a flavor can; {@code infeasible} jobs can run neither way, with why. Each queued job is in exactly one
+ * list.
  */
-public record Plan(List<Placement> startNow, List<Placement> reservations, List<Infeasible> infeasible) {
+public record Plan(List<Placement> startNow, List<Placement> reservations, List<Infeasible> infeasible,
+                   List<CloudPlacement> cloud) {
     public Plan {
         startNow = List.copyOf(startNow);
         reservations = List.copyOf(reservations);
         infeasible = List.copyOf(infeasible);
+        cloud = List.copyOf(cloud);
+    }
+
+    /** A plan for a cluster that cannot grow. */
+    public Plan(List<Placement> startNow, List<Placement> reservations, List<Infeasible> infeasible) {
+        this(startNow, reservations, infeasible, List.of());
     }
 
     /** A job on its nodes from {@code start}. */
@@ -26,7 +35,15 @@ public record Plan(List<Placement> startNow, List<Placement> reservations, List<
         }
     }
 
-    /** A job no node set of the cluster can ever hold. */
+    /** A job to run now on {@code nodes} new nodes of {@code flavor}, the cheapest flavor that fits it. */
+    public record CloudPlacement(JobId job, String flavor, int nodes, double pricePerHour) {
+        public CloudPlacement {
+            Objects.requireNonNull(job, "job");
+            Objects.requireNonNull(flavor, "flavor");
+        }
+    }
+
+    /** A job no node set of the cluster (nor any flavor) can hold, with why. */
     public record Infeasible(JobId job, String reason) {
         public Infeasible {
             Objects.requireNonNull(job, "job");

@@ -42,6 +42,7 @@ import dev.skyport.gate.RunRequest;
 import dev.skyport.gate.RunSignal;
 import dev.skyport.scheduler.Allocation;
 import dev.skyport.scheduler.ClusterView;
+import dev.skyport.scheduler.NodeMode;
 import dev.skyport.scheduler.NodeView;
 import dev.skyport.scheduler.Plan;
 import dev.skyport.scheduler.QueuedJob;
@@ -717,10 +718,15 @@ public final class Engine implements SkyPort {
         Instant now = now();
         List<Node> nodes = gate.nodes();
         List<NodeView> views = new ArrayList<>(nodes.size());
+        Map<String, NodeMode> modes = new HashMap<>();
         for (Node n : nodes) {
             views.add(new NodeView(n.name(), n.partition(), n.cpus(), n.memoryBytes(), n.gpus(), n.state()));
+            // The engine's gates (local, ssh) run several jobs on a node side by side, packed by cpus and memory.
+            modes.put(n.partition(), NodeMode.SHARED);
         }
-        ClusterView cluster = new ClusterView(views, new ArrayList<>(allocations.values()));
+        // No flavors: the engine cannot yet act on cloud placements; no usage history yet for fair share.
+        ClusterView cluster = new ClusterView(views, new ArrayList<>(allocations.values()), modes, List.of(),
+                Map.of());
         if (!hasFreeCpu(cluster)) {
             return;
         }

@@ -3,8 +3,8 @@ package dev.skyport.scheduler.internal;
 import dev.skyport.scheduler.Scheduler;
 import dev.skyport.scheduler.SchedulerProvider;
 
-/** Provides {@link FirstFitScheduler} under the name {@code fcfs}. */
-public final class FirstFitSchedulerProvider implements SchedulerProvider {
+/** Provides the {@code fcfs} policy (see {@link TimetableScheduler.Policy#FCFS}). */
+public final class FcfsSchedulerProvider implements SchedulerProvider {
     @Override
     public String name() {
         return "fcfs";
@@ -12,6 +12,6 @@ public final class FirstFitSchedulerProvider implements SchedulerProvider {
 
     @Override
     public Scheduler create() {
-        return new FirstFitScheduler();
+        return new TimetableScheduler(TimetableScheduler.Policy.FCFS, name());
     }
 }

@@ -1,0 +1,157 @@
+package dev.skyport.samples.bench;
+
+import dev.skyport.api.JobId;
+import dev.skyport.api.NodeState;
+import dev.skyport.scheduler.ClusterView;
+import dev.skyport.scheduler.NodeMode;
+import dev.skyport.scheduler.NodeView;
+import dev.skyport.scheduler.Plan;
+import dev.skyport.scheduler.QueuedJob;
+import dev.skyport.scheduler.Scheduler;
+import dev.skyport.scheduler.SchedulerProvider;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.UUID;
+
+/**
+ * A plain harness for the scheduling algorithms on the shared {@code mixed} workload (see
+ * {@code ../shared/bench/README.md}): all nodes idle, the whole queue submitted at t = 0 in file order, one pass.
+ * Prints one line per case on standard output:
+ * {@code sched-bench policy=<p> mode=<m> jobs=<J> nodes=<N> pass_ms=<median> planned=<n> infeasible=<n>
+ * makespan_s=<s> mean_wait_s=<s> utilisation=<0..1>}. Pass time is the median of several passes after warm-up.
+ * Utilisation is requested cpu-time over the cluster's cpu-time up to the makespan. Arguments: {@code --data=DIR}
+ * (default {@code ../shared/bench/mixed}, relative to the working directory), {@code --passes=N}.
+ */
+public final class SchedulerBenchmark {
+    private static final Instant T0 = Instant.parse("2025-01-01T00:00:00Z");
+
+    private SchedulerBenchmark() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        Path data = Path.of("../shared/bench/mixed");
+        int passes = 9;
+        for (String arg : args) {
+            if (arg.startsWith("--data=")) {
+                data = Path.of(arg.substring("--data=".length()));
+            } else if (arg.startsWith("--passes=")) {
+                passes = Integer.parseInt(arg.substring("--passes=".length()));
+            } else {
+                throw new IllegalArgumentException("unknown argument " + arg + "; use --data=DIR, --passes=N");
+            }
+        }
+        List<NodeView> allNodes = readNodes(data.resolve("nodes.csv"));
+        List<QueuedJob> allJobs = readJobs(data.resolve("jobs.csv"));
+        Map<String, Scheduler> schedulers = new HashMap<>();
+        for (SchedulerProvider p : ServiceLoader.load(SchedulerProvider.class)) {
+            schedulers.put(p.name(), p.create());
+        }
+        List<QueuedJob> big = repeat(allJobs, 100_000);
+        String[][] cases = {
+                {"fcfs", "exclusive"}, {"backfill", "exclusive"}, {"backfill", "shared"}};
+        for (int[] size : new int[][] {{1_000, 100}, {10_000, 1_000}}) {
+            for (String[] c : cases) {
+                run(schedulers.get(c[0]), c[1], allJobs.subList(0, size[0]), allNodes.subList(0, size[1]), passes);
+            }
+        }
+        for (String[] c : cases) {
+            run(schedulers.get(c[0]), c[1], big, allNodes.subList(0, 1_000), Math.max(3, passes / 3));
+        }
+    }
+
+    private static void run(Scheduler scheduler, String mode, List<QueuedJob> jobs, List<NodeView> nodes, int passes) {
+        Map<String, NodeMode> modes = new HashMap<>();
+        for (NodeView n : nodes) {
+            modes.put(n.partition(), NodeMode.valueOf(mode.toUpperCase(Locale.ROOT)));
+        }
+        ClusterView cluster = new ClusterView(nodes, List.of(), modes, List.of(), Map.of());
+        Plan plan = null;
+        for (int i = 0; i < Math.max(2, passes / 2); i++) {
+            plan = scheduler.plan(cluster, jobs, T0); // warm-up
+        }
+        long[] nanos = new long[passes];
+        for (int i = 0; i < passes; i++) {
+            long t = System.nanoTime();
+            plan = scheduler.plan(cluster, jobs, T0);
+            nanos[i] = System.nanoTime() - t;
+        }
+        Arrays.sort(nanos);
+        Map<JobId, QueuedJob> byId = new HashMap<>();
+        for (QueuedJob j : jobs) {
+            byId.put(j.id(), j);
+        }
+        long makespan = 0;
+        double waitSum = 0;
+        double used = 0;
+        int planned = 0;
+        for (List<Plan.Placement> list : List.of(plan.startNow(), plan.reservations())) {
+            for (Plan.Placement p : list) {
+                QueuedJob j = byId.get(p.job());
+                long start = Duration.between(T0, p.start()).toMillis();
+                long end = start + j.expectedDuration().toMillis();
+                makespan = Math.max(makespan, end);
+                waitSum += start / 1000.0;
+                used += (double) j.cpus() * j.nodes() * j.expectedDuration().toSeconds();
+                planned++;
+            }
+        }
+        long totalCpus = 0;
+        for (NodeView n : nodes) {
+            totalCpus += n.cpus();
+        }
+        double makespanS = makespan / 1000.0;
+        System.out.printf(Locale.ROOT, "sched-bench policy=%s mode=%s jobs=%d nodes=%d pass_ms=%.2f planned=%d "
+                        + "infeasible=%d makespan_s=%.0f mean_wait_s=%.0f utilisation=%.3f%n",
+                scheduler.name(), mode, jobs.size(), nodes.size(), nanos[passes / 2] / 1e6, planned,
+                plan.infeasible().size(), makespanS, planned == 0 ? 0 : waitSum / planned,
+                makespan == 0 ? 0 : used / (totalCpus * makespanS));
+    }
+
+    private static List<NodeView> readNodes(Path file) throws IOException {
+        List<String> lines = Files.readAllLines(file);
+        List<NodeView> nodes = new ArrayList<>();
+        for (String line : lines.subList(1, lines.size())) {
+            String[] f = line.split(",");
+            nodes.add(new NodeView(f[0], f[1], Integer.parseInt(f[2]), Long.parseLong(f[3]), 0, NodeState.UP));
+        }
+        return nodes;
+    }
+
+    private static List<QueuedJob> readJobs(Path file) throws IOException {
+        List<String> lines = Files.readAllLines(file);
+        List<QueuedJob> jobs = new ArrayList<>();
+        for (String line : lines.subList(1, lines.size())) {
+            String[] f = line.split(",");
+            jobs.add(new QueuedJob(idOf(jobs.size()), Integer.parseInt(f[1]), Integer.parseInt(f[2]),
+                    Long.parseLong(f[3]), 0, Duration.ofSeconds(Long.parseLong(f[4])), Integer.parseInt(f[5]),
+                    "account-" + (jobs.size() % 7), T0));
+        }
+        return jobs;
+    }
+
+    /** The first {@code count} jobs of {@code jobs} repeated, each copy with new ids. */
+    private static List<QueuedJob> repeat(List<QueuedJob> jobs, int count) {
+        List<QueuedJob> out = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            QueuedJob j = jobs.get(i % jobs.size());
+            out.add(new QueuedJob(idOf(i), j.nodes(), j.cpus(), j.memoryBytes(), j.gpus(), j.expectedDuration(),
+                    j.priority(), j.account(), j.submitTime()));
+        }
+        return out;
+    }
+
+    private static JobId idOf(int i) {
+        return new JobId(new UUID(0x5C4EDL, i));
+    }
+}
