@@ -98,6 +98,12 @@ public final class Engine implements SkyPort {
     private static final Duration MAX_IDLE = Duration.ofSeconds(1);
     /** The duration the scheduler assumes for a job without a time limit. */
     private static final Duration DEFAULT_DURATION = Duration.ofHours(1);
+    /**
+     * How many queued jobs, from the head of the queue, one pass plans. A timetable over the whole queue costs
+     * seconds at 100,000 jobs; like Slurm's default_queue_depth this bounds a pass, and jobs further back are
+     * considered as the head drains.
+     */
+    static final int PLANNING_WINDOW = 1000;
     /** How soon a failed recording of a run's end is tried again. */
     private static final Duration FINISH_RETRY = Duration.ofSeconds(1);
 
@@ -733,6 +739,9 @@ public final class Engine implements SkyPort {
         List<QueuedJob> waiting = new ArrayList<>();
         Map<JobId, Entry> byId = new HashMap<>();
         for (Entry e : queue.values()) {
+            if (waiting.size() == PLANNING_WINDOW) {
+                break;
+            }
             if (e.placing || e.state != JobState.QUEUED || (e.notBefore != null && e.notBefore.isAfter(now))) {
                 continue;
             }
