@@ -110,4 +110,18 @@ class EngineRobustnessTest {
             assertThat(again.nodes()).isNotEmpty();
         }
     }
+
+    @Test
+    void aMistypedSchedulerOrGateIsRefusedNamingWhatExists() {
+        assertThatThrownBy(() -> SkyPort.embedded().dataDir(data).scheduler("bakfill").start())
+                .isInstanceOf(SkyPortException.class)
+                .hasMessageContaining("bakfill").hasMessageContaining("backfill").hasMessageContaining("fcfs");
+        assertThatThrownBy(() -> SkyPort.embedded().dataDir(data).gate("locl").start())
+                .isInstanceOf(SkyPortException.class)
+                .hasMessageContaining("locl").hasMessageContaining("local");
+        // Nothing was left open: the data directory is free for a correct start.
+        try (SkyPort sky = SkyPort.embedded().dataDir(data).scheduler("fair-share").start()) {
+            assertThat(sky.nodes()).isNotEmpty();
+        }
+    }
 }
