@@ -62,11 +62,19 @@ final class LocalNodeAccess implements NodeAccess {
         Path dir = Path.of(request.directory());
         Path runDir = Path.of(request.runDirectory());
         try {
+            // Scripts may carry secrets (the Jupyter spawner puts the hub's API token in its script): the job
+            // directory and the script are the owner's only. The script is run by its interpreter, so it needs no x bit.
+            if (!Files.exists(dir)) {
+                Files.createDirectories(dir.getParent());
+                createPrivate(dir, true);
+            }
             Files.createDirectories(runDir);
             if (request.script().isPresent()) {
                 Path script = dir.resolve("script");
+                if (!Files.exists(script)) {
+                    createPrivate(script, false);
+                }
                 Files.writeString(script, request.script().get());
-                Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
             }
             ProcessBuilder pb = new ProcessBuilder(DetachedRun.command(request, DetachedRun.program(request)))
                     .directory(dir.toFile())
@@ -86,6 +94,18 @@ final class LocalNodeAccess implements NodeAccess {
         } catch (IOException e) {
             throw GateException.transientFailure("cannot start job " + request.job() + ": " + e.getMessage(), e,
                     Optional.empty());
+        }
+    }
+
+    private static void createPrivate(Path path, boolean directory) throws IOException {
+        try {
+            if (directory) {
+                Files.createDirectory(path, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            } else {
+                Files.createFile(path, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            }
+        } catch (FileAlreadyExistsException raced) {
+            // another launch of the same job created it first, with the same permissions
         }
     }
 
