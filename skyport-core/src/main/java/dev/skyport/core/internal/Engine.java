@@ -57,6 +57,7 @@ import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -154,6 +155,11 @@ public final class Engine implements SkyPort {
         Path dataDir = config.dataDir().toAbsolutePath();
         this.jobsDir = dataDir.resolve("jobs");
         try {
+            // Job scripts and logs may hold secrets: a data directory Sky Port creates is its owner's only.
+            if (!Files.exists(dataDir)) {
+                Files.createDirectories(dataDir,
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            }
             Files.createDirectories(jobsDir);
             lockChannel = FileChannel.open(dataDir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             lock = tryLock(lockChannel, dataDir);

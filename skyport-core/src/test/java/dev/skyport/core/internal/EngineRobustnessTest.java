@@ -13,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 
 import static dev.skyport.core.internal.CrashTest.awaitCondition;
@@ -122,6 +123,19 @@ class EngineRobustnessTest {
         // Nothing was left open: the data directory is free for a correct start.
         try (SkyPort sky = SkyPort.embedded().dataDir(data).scheduler("fair-share").start()) {
             assertThat(sky.nodes()).isNotEmpty();
+        }
+    }
+
+    @Test
+    void aNewDataDirectoryAndItsStoreAreTheOwnersOnly() throws Exception {
+        Path fresh = data.resolve("fresh");
+        try (SkyPort sky = SkyPort.embedded().dataDir(fresh).start()) {
+            sky.jobs().submit(JobSpec.script("#!/bin/sh\ntrue\n"));
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh))).isEqualTo("rwx------");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh.resolve("skyport.db"))))
+                    .isEqualTo("rw-------");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh.resolve("skyport.db-wal"))))
+                    .isEqualTo("rw-------");
         }
     }
 }

@@ -18,6 +18,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -104,6 +105,10 @@ public final class SqliteJobStore implements JobStore {
         try {
             Files.createDirectories(dataDir);
             Path file = dataDir.resolve("skyport.db");
+            if (!Files.exists(file)) {
+                // The store holds every job's script; SQLite gives its -wal and -shm files the same permissions.
+                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            }
             Schema.refuseNewer(file);
             writer = connect(file);
             return new SqliteJobStore(file, writer);
