@@ -117,6 +117,7 @@ final class TimetableScheduler implements Scheduler {
             }
             heaps = new FreeTimeHeaps(free, nodeClass, classCount);
         }
+        ExclusiveBackfill backfill = !fcfs && allExclusive ? new ExclusiveBackfill(table, nodeClass, classCount) : null;
         int[] pickedClass = new int[16];
         long[] floor = new long[n];
         int[] order = order(cluster, queue);
@@ -157,6 +158,9 @@ final class TimetableScheduler implements Scheduler {
                 starts[q] = start;
                 placedOn[q] = picked;
                 continue;
+            } else if (backfill != null) {
+                start = k == 1 ? backfill.placeOne(classFits, rc, rm, rg, d, picked)
+                        : backfill.placeMany(classFits, k, rc, rm, rg, d, picked);
             } else if (k == 1) {
                 long best = Timetable.NONE;
                 int bestNode = -1;
@@ -233,6 +237,9 @@ final class TimetableScheduler implements Scheduler {
                 table.add(j, start, start + d, rc, rm, rg);
                 if (fcfs && start > floor[j]) {
                     floor[j] = start;
+                }
+                if (backfill != null) {
+                    backfill.update(j);
                 }
             }
             starts[q] = start;
@@ -316,7 +323,7 @@ final class TimetableScheduler implements Scheduler {
     }
 
     /** Keeps the {@code k} nodes with the smallest (key, node), ascending; returns the new fill. */
-    private static int insertChosen(int[] nodes, long[] keys, int filled, int k, int node, long key) {
+    static int insertChosen(int[] nodes, long[] keys, int filled, int k, int node, long key) {
         if (filled == k && !less(key, node, keys[k - 1], nodes[k - 1])) {
             return filled;
         }
