@@ -12,13 +12,15 @@ final class ExclusiveBackfill {
     private final int[] nodeClass;
     /** Per node, the start of its final free run. */
     private final long[] free;
-    /** Per class, its nodes ascending by (free, index); {@code pos} is each node's place there. */
+    /** Per class, its nodes ascending by (free, index). */
     private final int[][] sorted;
-    private final int[] pos;
-    /** Per class, its nodes that have a gap or no cpus (whose search may walk the steps), in any order. */
+    /**
+     * Per node, minus the longest job that may fit it before its final run: minus its gap bound, or the most negative
+     * value when it has no cpus (then Timetable walks its steps for any job).
+     */
+    private final long[] gapKey;
+    /** Per class, its nodes ascending by (gapKey, index): those a job may fit before their final run come first. */
     private final int[][] gappy;
-    private final int[] gappySize;
-    private final int[] gappyPos;
     private final int[] cursor;
     private final Timetable.Windows windows = new Timetable.Windows();
     private long[] events = new long[128];
@@ -31,8 +33,7 @@ final class ExclusiveBackfill {
         this.nodeClass = nodeClass;
         int n = nodeClass.length;
         free = new long[n];
-        pos = new int[n];
-        gappyPos = new int[n];
+        gapKey = new long[n];
         int[] counts = new int[classes];
         for (int c : nodeClass) {
             if (c >= 0) {
@@ -41,7 +42,6 @@ final class ExclusiveBackfill {
         }
         sorted = new int[classes][];
         gappy = new int[classes][];
-        gappySize = new int[classes];
         cursor = new int[classes];
         for (int c = 0; c < classes; c++) {
             sorted[c] = new int[counts[c]];
@@ -49,27 +49,15 @@ final class ExclusiveBackfill {
         }
         int[] fill = new int[classes];
         for (int j = 0; j < n; j++) {
-            gappyPos[j] = -1;
             int c = nodeClass[j];
             if (c < 0) {
                 continue;
             }
             free[j] = finalRunStart(j);
-            // Insertion into a sorted prefix: nodes come in index order, so equal free times stay by index.
-            int[] a = sorted[c];
-            int p = fill[c]++;
-            while (p > 0 && less(j, a[p - 1])) {
-                a[p] = a[p - 1];
-                p--;
-            }
-            a[p] = j;
-            updateGappy(j, c);
-        }
-        for (int c = 0; c < classes; c++) {
-            int[] a = sorted[c];
-            for (int p = 0; p < a.length; p++) {
-                pos[a[p]] = p;
-            }
+            gapKey[j] = gapKey(j);
+            insert(sorted[c], fill[c], free, j);
+            insert(gappy[c], fill[c], gapKey, j);
+            fill[c]++;
         }
     }
 
@@ -85,14 +73,13 @@ final class ExclusiveBackfill {
                 continue;
             }
             int[] g = gappy[c];
-            for (int i = 0, size = gappySize[c]; i < size; i++) {
+            // The nodes this job may fit before their final run come first.
+            for (int i = 0; i < g.length && walks(g[i], d); i++) {
                 int j = g[i];
-                if (walks(j, d)) {
-                    long t = table.earliest(j, rc, rm, rg, d, 0, best == Timetable.NONE ? best : best + 1);
-                    if (t < best || (t == best && t != Timetable.NONE && j < bestNode)) {
-                        best = t;
-                        bestNode = j;
-                    }
+                long t = table.earliest(j, rc, rm, rg, d, 0, best == Timetable.NONE ? best : best + 1);
+                if (t < best || (t == best && t != Timetable.NONE && j < bestNode)) {
+                    best = t;
+                    bestNode = j;
                 }
             }
             // Every node's earliest start is at most its final-run start, so the smallest of those, gappy or not,
@@ -142,11 +129,8 @@ final class ExclusiveBackfill {
                 continue;
             }
             int[] g = gappy[c];
-            for (int i = 0, size = gappySize[c]; i < size; i++) {
-                int j = g[i];
-                if (walks(j, d)) {
-                    table.windows(j, rc, rm, rg, d, 0, upper, windows);
-                }
+            for (int i = 0; i < g.length && walks(g[i], d); i++) {
+                table.windows(g[i], rc, rm, rg, d, 0, upper, windows);
             }
             // The other nodes' only window is [free, open). Those starting at upper are left out of the sweep: they
             // open no earlier than upper, where k nodes are free anyway.
@@ -223,43 +207,23 @@ final class ExclusiveBackfill {
     void update(int j) {
         int c = nodeClass[j];
         long f = finalRunStart(j);
+        // Both lists stay sorted by moving the node's entry: a binary search and a block copy, no per-entry work.
         if (f != free[j]) {
-            free[j] = f;
-            int[] a = sorted[c];
-            int p = pos[j];
-            while (p + 1 < a.length && less(a[p + 1], j)) {
-                a[p] = a[p + 1];
-                pos[a[p]] = p;
-                p++;
-            }
-            while (p > 0 && less(j, a[p - 1])) {
-                a[p] = a[p - 1];
-                pos[a[p]] = p;
-                p--;
-            }
-            a[p] = j;
-            pos[j] = p;
+            move(sorted[c], free, j, f);
         }
-        updateGappy(j, c);
+        long g = gapKey(j);
+        if (g != gapKey[j]) {
+            move(gappy[c], gapKey, j, g);
+        }
     }
 
     /** Whether a job of duration {@code d} may fit node {@code j} before its final run (as Timetable decides it). */
     private boolean walks(int j, long d) {
-        return table.capCpus[j] < 1 || table.gapBound[j] >= d;
+        return gapKey[j] <= -d;
     }
 
-    private void updateGappy(int j, int c) {
-        boolean in = table.capCpus[j] < 1 || table.gapBound[j] > 0;
-        int p = gappyPos[j];
-        if (in && p < 0) {
-            gappy[c][gappySize[c]] = j;
-            gappyPos[j] = gappySize[c]++;
-        } else if (!in && p >= 0) {
-            int last = gappy[c][--gappySize[c]];
-            gappy[c][p] = last;
-            gappyPos[last] = p;
-            gappyPos[j] = -1;
-        }
+    private long gapKey(int j) {
+        return table.capCpus[j] < 1 ? -Timetable.NONE : -table.gapBound[j];
     }
 
     private long finalRunStart(int j) {
@@ -268,5 +232,37 @@ final class ExclusiveBackfill {
 
     private boolean less(int a, int b) {
         return free[a] < free[b] || (free[a] == free[b] && a < b);
+    }
+
+    /** Inserts node {@code j} into {@code a[0..len)}, sorted ascending by (key, index). */
+    private static void insert(int[] a, int len, long[] key, int j) {
+        int q = lowerBound(a, len, key, key[j], j);
+        System.arraycopy(a, q, a, q + 1, len - q);
+        a[q] = j;
+    }
+
+    /** Changes node {@code j}'s key in {@code a}, sorted ascending by (key, index), keeping it sorted. */
+    private static void move(int[] a, long[] key, int j, long newKey) {
+        int len = a.length;
+        int p = lowerBound(a, len, key, key[j], j);
+        System.arraycopy(a, p + 1, a, p, len - 1 - p);
+        key[j] = newKey;
+        insert(a, len - 1, key, j);
+    }
+
+    /** The first place in {@code a[0..len)} whose (key, index) is not below {@code (k, j)}. */
+    private static int lowerBound(int[] a, int len, long[] key, long k, int j) {
+        int lo = 0;
+        int hi = len;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            int m = a[mid];
+            if (key[m] < k || (key[m] == k && m < j)) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
     }
 }
