@@ -62,10 +62,24 @@ final class ExclusiveBackfill {
     }
 
     /**
+     * Places a job asking {@code rc, rm, rg} on each of {@code k} nodes of the fitting classes for {@code d}: writes
+     * its nodes to {@code picked}, reserves them in the timetable and returns its start.
+     */
+    long place(boolean[] fits, int k, int rc, long rm, int rg, long d, int[] picked) {
+        long start = k == 1 ? placeOne(fits, rc, rm, rg, d, picked) : placeMany(fits, k, rc, rm, rg, d, picked);
+        for (int i = 0; i < k; i++) {
+            int j = picked[i];
+            table.add(j, start, start + d, rc, rm, rg);
+            update(j);
+        }
+        return start;
+    }
+
+    /**
      * The earliest start of a one-node job on the fitting classes, ties to the lower node index; its node goes to
      * {@code picked[0]}.
      */
-    long placeOne(boolean[] fits, int rc, long rm, int rg, long d, int[] picked) {
+    private long placeOne(boolean[] fits, int rc, long rm, int rg, long d, int[] picked) {
         long best = Timetable.NONE;
         int bestNode = -1;
         for (int c = 0; c < sorted.length; c++) {
@@ -101,7 +115,7 @@ final class ExclusiveBackfill {
      * The earliest start at which {@code k} fitting nodes are free for {@code d}, and which nodes (among those free
      * then, the most recently freed, ties to the lower index), as the plain scan finds them.
      */
-    long placeMany(boolean[] fits, int k, int rc, long rm, int rg, long d, int[] picked) {
+    private long placeMany(boolean[] fits, int k, int rc, long rm, int rg, long d, int[] picked) {
         int classes = sorted.length;
         // Upper bound: the k-th smallest final-run start.
         for (int c = 0; c < classes; c++) {
@@ -204,7 +218,7 @@ final class ExclusiveBackfill {
     }
 
     /** Takes note of a job just added to node {@code j}'s timetable. */
-    void update(int j) {
+    private void update(int j) {
         int c = nodeClass[j];
         long f = finalRunStart(j);
         // Both lists stay sorted by moving the node's entry: a binary search and a block copy, no per-entry work.
@@ -236,24 +250,32 @@ final class ExclusiveBackfill {
 
     /** Inserts node {@code j} into {@code a[0..len)}, sorted ascending by (key, index). */
     private static void insert(int[] a, int len, long[] key, int j) {
-        int q = lowerBound(a, len, key, key[j], j);
+        int q = lowerBound(a, 0, len, key, key[j], j);
         System.arraycopy(a, q, a, q + 1, len - q);
         a[q] = j;
     }
 
     /** Changes node {@code j}'s key in {@code a}, sorted ascending by (key, index), keeping it sorted. */
     private static void move(int[] a, long[] key, int j, long newKey) {
-        int len = a.length;
-        int p = lowerBound(a, len, key, key[j], j);
-        System.arraycopy(a, p + 1, a, p, len - 1 - p);
+        int p = lowerBound(a, 0, a.length, key, key[j], j);
+        boolean later = newKey > key[j];
         key[j] = newKey;
-        insert(a, len - 1, key, j);
+        // Only the entries between the old and the new place shift, by one.
+        if (later) {
+            int q = lowerBound(a, p + 1, a.length, key, newKey, j);
+            System.arraycopy(a, p + 1, a, p, q - 1 - p);
+            a[q - 1] = j;
+        } else {
+            int q = lowerBound(a, 0, p, key, newKey, j);
+            System.arraycopy(a, q, a, q + 1, p - q);
+            a[q] = j;
+        }
     }
 
-    /** The first place in {@code a[0..len)} whose (key, index) is not below {@code (k, j)}. */
-    private static int lowerBound(int[] a, int len, long[] key, long k, int j) {
-        int lo = 0;
-        int hi = len;
+    /** The first place in {@code a[from..to)} whose (key, index) is not below {@code (k, j)}. */
+    private static int lowerBound(int[] a, int from, int to, long[] key, long k, int j) {
+        int lo = from;
+        int hi = to;
         while (lo < hi) {
             int mid = (lo + hi) >>> 1;
             int m = a[mid];

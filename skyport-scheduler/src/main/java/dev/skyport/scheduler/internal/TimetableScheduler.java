@@ -159,8 +159,9 @@ final class TimetableScheduler implements Scheduler {
                 placedOn[q] = picked;
                 continue;
             } else if (backfill != null) {
-                start = k == 1 ? backfill.placeOne(classFits, rc, rm, rg, d, picked)
-                        : backfill.placeMany(classFits, k, rc, rm, rg, d, picked);
+                starts[q] = backfill.place(classFits, k, rc, rm, rg, d, picked);
+                placedOn[q] = picked;
+                continue;
             } else if (k == 1) {
                 long best = Timetable.NONE;
                 int bestNode = -1;
@@ -237,9 +238,6 @@ final class TimetableScheduler implements Scheduler {
                 table.add(j, start, start + d, rc, rm, rg);
                 if (fcfs && start > floor[j]) {
                     floor[j] = start;
-                }
-                if (backfill != null) {
-                    backfill.update(j);
                 }
             }
             starts[q] = start;
