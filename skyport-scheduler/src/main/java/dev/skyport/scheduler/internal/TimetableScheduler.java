@@ -117,6 +117,7 @@ final class TimetableScheduler implements Scheduler {
             }
             heaps = new FreeTimeHeaps(free, nodeClass, classCount);
         }
+        ExclusiveBackfill backfill = !fcfs && allExclusive ? new ExclusiveBackfill(table, nodeClass, classCount) : null;
         int[] pickedClass = new int[16];
         long[] floor = new long[n];
         int[] order = order(cluster, queue);
@@ -155,6 +156,10 @@ final class TimetableScheduler implements Scheduler {
                 }
                 start = heaps.place(classFits, k, d, picked, pickedClass);
                 starts[q] = start;
+                placedOn[q] = picked;
+                continue;
+            } else if (backfill != null) {
+                starts[q] = backfill.place(classFits, k, rc, rm, rg, d, picked);
                 placedOn[q] = picked;
                 continue;
             } else if (k == 1) {
@@ -316,7 +321,7 @@ final class TimetableScheduler implements Scheduler {
     }
 
     /** Keeps the {@code k} nodes with the smallest (key, node), ascending; returns the new fill. */
-    private static int insertChosen(int[] nodes, long[] keys, int filled, int k, int node, long key) {
+    static int insertChosen(int[] nodes, long[] keys, int filled, int k, int node, long key) {
         if (filled == k && !less(key, node, keys[k - 1], nodes[k - 1])) {
             return filled;
         }

@@ -1,0 +1,284 @@
+package dev.skyport.scheduler.internal;
+
+import java.util.Arrays;
+
+/**
+ * Per node, what is used when: a step function of cpus, memory and gpus over time in milliseconds from the pass's
+ * {@code now}. Step {@code i} of node {@code j} covers {@code [times[j][i], times[j][i+1])}; the last step runs to
+ * infinity and is always empty, because every job ends. Primitive arrays only, so a pass over thousands of nodes
+ * allocates almost nothing per job. An exclusive node is modelled as a job taking all of it.
+ */
+final class ReferenceTimetable {
+    /** Where an allocation without a known end ends: about a century, so that every job still gets a start. */
+    static final long FOREVER = 100L * 365 * 24 * 3600 * 1000;
+    /** No such time. */
+    static final long NONE = Long.MAX_VALUE >> 2;
+
+    final int nodeCount;
+    final int[] capCpus;
+    final long[] capMem;
+    final int[] capGpus;
+    final boolean[] exclusive;
+    final long[][] times;
+    final int[][] cpus;
+    final long[][] mem;
+    final int[][] gpus;
+    final int[] size;
+    /**
+     * The longest run of steps that are not cpu-full and that is followed by a cpu-full step. A job asking for at
+     * least one cpu and lasting longer fits this node only in the final run, so its search need not walk the steps.
+     */
+    final long[] gapBound;
+
+    ReferenceTimetable(int[] capCpus, long[] capMem, int[] capGpus, boolean[] exclusive) {
+        this.nodeCount = capCpus.length;
+        this.capCpus = capCpus;
+        this.capMem = capMem;
+        this.capGpus = capGpus;
+        this.exclusive = exclusive;
+        times = new long[nodeCount][];
+        cpus = new int[nodeCount][];
+        mem = new long[nodeCount][];
+        gpus = new int[nodeCount][];
+        size = new int[nodeCount];
+        gapBound = new long[nodeCount];
+        for (int j = 0; j < nodeCount; j++) {
+            times[j] = new long[4];
+            cpus[j] = new int[4];
+            mem[j] = new long[4];
+            gpus[j] = new int[4];
+            size[j] = 1;
+        }
+    }
+
+    /** Whether a job asking {@code rc, rm, rg} per node could ever run on node {@code j} (when it is empty). */
+    boolean canHold(int j, int rc, long rm, int rg) {
+        return rc <= capCpus[j] && rm <= capMem[j] && rg <= capGpus[j];
+    }
+
+    /** Reserves {@code rc, rm, rg} on node {@code j} during {@code [start, end)}; exclusive nodes are taken whole. */
+    void add(int j, long start, long end, int rc, long rm, int rg) {
+        if (end <= start) {
+            return;
+        }
+        if (exclusive[j]) {
+            rc = capCpus[j];
+            rm = capMem[j];
+            rg = capGpus[j];
+        }
+        int from = split(j, start);
+        int to = split(j, end);
+        int[] c = cpus[j];
+        long[] m = mem[j];
+        int[] g = gpus[j];
+        for (int i = from; i < to; i++) {
+            c[i] += rc;
+            m[i] += rm;
+            g[i] += rg;
+        }
+        compact(j);
+    }
+
+    /**
+     * The earliest {@code t >= from} at which a job asking {@code rc, rm, rg} fits node {@code j} for {@code d}
+     * milliseconds, or {@link #NONE} when there is none before {@code limit}.
+     */
+    long earliest(int j, int rc, long rm, int rg, long d, long from, long limit) {
+        if (exclusive[j]) {
+            rc = capCpus[j];
+            rm = capMem[j];
+            rg = capGpus[j];
+        }
+        if (rc >= 1 && gapBound[j] < d) {
+            long t = Math.max(from, finalRunStart(j, rc, rm, rg));
+            return t < limit ? t : NONE;
+        }
+        long[] ts = times[j];
+        int n = size[j];
+        long runStart = -1;
+        for (int i = indexAt(j, from); i < n; i++) {
+            long stepStart = Math.max(ts[i], from);
+            if (fits(j, i, rc, rm, rg)) {
+                if (runStart < 0) {
+                    if (stepStart >= limit) {
+                        return NONE;
+                    }
+                    runStart = stepStart;
+                }
+                if (i == n - 1 || ts[i + 1] - runStart >= d) {
+                    return runStart;
+                }
+            } else {
+                runStart = -1;
+                if (stepStart >= limit) {
+                    return NONE;
+                }
+            }
+        }
+        return NONE; // unreachable: the last step is empty
+    }
+
+    /**
+     * Appends to {@code out} the windows of start times {@code [a, b]} (b inclusive, {@link #NONE} for open) at which
+     * the job fits node {@code j} for {@code d}, with {@code a >= from} and {@code a <= limit}. Returns the new count.
+     */
+    int windows(int j, int rc, long rm, int rg, long d, long from, long limit, Windows out) {
+        if (exclusive[j]) {
+            rc = capCpus[j];
+            rm = capMem[j];
+            rg = capGpus[j];
+        }
+        if (rc >= 1 && gapBound[j] < d) {
+            long t = Math.max(from, finalRunStart(j, rc, rm, rg));
+            if (t <= limit) {
+                out.add(j, t, NONE);
+            }
+            return out.count;
+        }
+        long[] ts = times[j];
+        int n = size[j];
+        long runStart = -1;
+        for (int i = indexAt(j, from); i < n; i++) {
+            long stepStart = Math.max(ts[i], from);
+            if (fits(j, i, rc, rm, rg)) {
+                if (runStart < 0) {
+                    if (stepStart > limit) {
+                        break;
+                    }
+                    runStart = stepStart;
+                }
+                if (i == n - 1) {
+                    out.add(j, runStart, NONE);
+                }
+            } else {
+                if (runStart >= 0 && stepStart - runStart >= d) {
+                    out.add(j, runStart, stepStart - d);
+                }
+                runStart = -1;
+                if (stepStart > limit) {
+                    break;
+                }
+            }
+        }
+        return out.count;
+    }
+
+    /** The start of the final run of steps in which the job fits node {@code j}. */
+    long finalRunStart(int j, int rc, long rm, int rg) {
+        int i = size[j] - 1;
+        while (i > 0 && fits(j, i - 1, rc, rm, rg)) {
+            i--;
+        }
+        return times[j][i];
+    }
+
+    /** The job's request as node {@code j} counts it: all of it when exclusive. */
+    private boolean fits(int j, int i, int rc, long rm, int rg) {
+        return cpus[j][i] + rc <= capCpus[j] && mem[j][i] + rm <= capMem[j] && gpus[j][i] + rg <= capGpus[j];
+    }
+
+    /** The index of the step containing {@code t}. */
+    private int indexAt(int j, long t) {
+        long[] ts = times[j];
+        int lo = 0;
+        int hi = size[j] - 1;
+        if (ts[hi] <= t) {
+            return hi;
+        }
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (ts[mid] <= t) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return lo;
+    }
+
+    /** Makes {@code t} a step boundary of node {@code j} and returns the index of the step starting there. */
+    private int split(int j, long t) {
+        int i = indexAt(j, t);
+        if (times[j][i] == t) {
+            return i;
+        }
+        int n = size[j];
+        if (n == times[j].length) {
+            int cap = n * 2;
+            times[j] = Arrays.copyOf(times[j], cap);
+            cpus[j] = Arrays.copyOf(cpus[j], cap);
+            mem[j] = Arrays.copyOf(mem[j], cap);
+            gpus[j] = Arrays.copyOf(gpus[j], cap);
+        }
+        int at = i + 1;
+        System.arraycopy(times[j], at, times[j], at + 1, n - at);
+        System.arraycopy(cpus[j], at, cpus[j], at + 1, n - at);
+        System.arraycopy(mem[j], at, mem[j], at + 1, n - at);
+        System.arraycopy(gpus[j], at, gpus[j], at + 1, n - at);
+        times[j][at] = t;
+        cpus[j][at] = cpus[j][i];
+        mem[j][at] = mem[j][i];
+        gpus[j][at] = gpus[j][i];
+        size[j] = n + 1;
+        return at;
+    }
+
+    /** Merges equal neighbouring steps and recomputes the node's gap bound. */
+    private void compact(int j) {
+        long[] ts = times[j];
+        int[] c = cpus[j];
+        long[] m = mem[j];
+        int[] g = gpus[j];
+        int n = size[j];
+        int w = 0;
+        for (int i = 1; i < n; i++) {
+            if (c[i] == c[w] && m[i] == m[w] && g[i] == g[w]) {
+                continue;
+            }
+            w++;
+            ts[w] = ts[i];
+            c[w] = c[i];
+            m[w] = m[i];
+            g[w] = g[i];
+        }
+        size[j] = w + 1;
+        long bound = 0;
+        long runStart = -1;
+        int cap = capCpus[j];
+        for (int i = 0; i <= w; i++) {
+            if (c[i] < cap) {
+                if (runStart < 0) {
+                    runStart = ts[i];
+                }
+            } else if (runStart >= 0) {
+                bound = Math.max(bound, ts[i] - runStart);
+                runStart = -1;
+            }
+        }
+        gapBound[j] = bound;
+    }
+
+    /** A reusable buffer of start windows, so a pass does not allocate per job. */
+    static final class Windows {
+        int count;
+        int[] node = new int[64];
+        long[] from = new long[64];
+        long[] to = new long[64];
+
+        void clear() {
+            count = 0;
+        }
+
+        void add(int j, long a, long b) {
+            if (count == node.length) {
+                node = Arrays.copyOf(node, count * 2);
+                from = Arrays.copyOf(from, count * 2);
+                to = Arrays.copyOf(to, count * 2);
+            }
+            node[count] = j;
+            from[count] = a;
+            to[count] = b;
+            count++;
+        }
+    }
+}

@@ -1,0 +1,140 @@
+package dev.skyport.scheduler.internal;
+
+import dev.skyport.api.JobId;
+import dev.skyport.api.NodeState;
+import dev.skyport.scheduler.Allocation;
+import dev.skyport.scheduler.ClusterView;
+import dev.skyport.scheduler.NodeMode;
+import dev.skyport.scheduler.NodeView;
+import dev.skyport.scheduler.Plan;
+import dev.skyport.scheduler.QueuedJob;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The optimised timetable scheduler against {@link ReferenceTimetableScheduler}, the plain per-node scan it replaced:
+ * on seeded random workloads (exclusive, shared and mixed partitions, running allocations, multi-node jobs, nodes
+ * that are not UP, many equal start times) every policy gives exactly the reference's plan.
+ */
+class SchedulerDifferentialTest {
+    private static final Instant NOW = Instant.parse("2025-01-01T00:00:00Z");
+
+    enum Shape { EXCLUSIVE, SHARED, MIXED }
+
+    static Stream<Arguments> cases() {
+        return LongStream.range(0, 400).boxed().flatMap(seed -> Stream.of(Shape.values())
+                .flatMap(shape -> Stream.of(TimetableScheduler.Policy.values())
+                        .map(policy -> Arguments.of(policy, shape, seed))));
+    }
+
+    @ParameterizedTest(name = "{0} {1} seed {2}")
+    @MethodSource("cases")
+    void samePlanAsTheReference(TimetableScheduler.Policy policy, Shape shape, long seed) {
+        Random r = new Random(seed * 31 + shape.ordinal());
+        // Mostly small clusters (ties, DOWN nodes, odd capacities); every tenth seed a larger one with deep timetables.
+        boolean large = seed % 10 == 9;
+        check(policy, random(r, shape, large ? 40 + r.nextInt(80) : 1 + r.nextInt(12),
+                large ? 400 + r.nextInt(800) : r.nextInt(60)));
+    }
+
+    static Stream<Arguments> benchShaped() {
+        return LongStream.range(0, 6).boxed().flatMap(seed -> Stream.of(TimetableScheduler.Policy.values())
+                .map(policy -> Arguments.of(policy, seed)));
+    }
+
+    /** Like the shared bench workload: three node sizes, mostly one-node jobs, long and varied durations. */
+    @ParameterizedTest(name = "{0} seed {1}")
+    @MethodSource("benchShaped")
+    void samePlanAsTheReferenceOnBenchShapedWorkloads(TimetableScheduler.Policy policy, long seed) {
+        Random r = new Random(seed);
+        int n = 50 + r.nextInt(100);
+        List<NodeView> nodes = new ArrayList<>();
+        Map<String, NodeMode> modes = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            int cpus = new int[] {16, 32, 64}[r.nextInt(3)];
+            String partition = "part-" + (i / 20);
+            nodes.add(new NodeView("node-" + i, partition, cpus, (long) cpus << 32, 0, NodeState.UP));
+            modes.put(partition, NodeMode.EXCLUSIVE);
+        }
+        List<QueuedJob> queue = new ArrayList<>();
+        int[] sizes = {1, 1, 1, 1, 1, 1, 1, 2, 2, 4, 8};
+        for (int i = 0; i < 1500; i++) {
+            int cpus = new int[] {1, 4, 8, 16, 32, 64, 128}[r.nextInt(7)];
+            queue.add(new QueuedJob(id(i), sizes[r.nextInt(sizes.length)], cpus, (long) cpus << 31, 0,
+                    Duration.ofSeconds(60 + r.nextInt(7200)), r.nextInt(100), "account-" + i % 7, NOW));
+        }
+        check(policy, new ClusterView(nodes, List.of(), modes, List.of(), Map.of()), queue);
+    }
+
+    private record Workload(ClusterView cluster, List<QueuedJob> queue) {
+    }
+
+    private static void check(TimetableScheduler.Policy policy, Workload w) {
+        check(policy, w.cluster(), w.queue());
+    }
+
+    private static void check(TimetableScheduler.Policy policy, ClusterView cluster, List<QueuedJob> queue) {
+        Plan expected = new ReferenceTimetableScheduler(ReferenceTimetableScheduler.Policy.valueOf(policy.name()), "ref")
+                .plan(cluster, queue, NOW);
+        Plan actual = new TimetableScheduler(policy, "opt").plan(cluster, queue, NOW);
+        assertThat(actual.startNow()).as("start now").isEqualTo(expected.startNow());
+        assertThat(actual.reservations()).as("reservations").isEqualTo(expected.reservations());
+        assertThat(actual).isEqualTo(expected);
+    }
+
+    private static Workload random(Random r, Shape shape, int n, int jobs) {
+        List<NodeView> nodes = new ArrayList<>();
+        Map<String, NodeMode> modes = new HashMap<>();
+        modes.put("x", shape == Shape.SHARED ? NodeMode.SHARED : NodeMode.EXCLUSIVE);
+        modes.put("s", shape == Shape.EXCLUSIVE ? NodeMode.EXCLUSIVE : NodeMode.SHARED);
+        for (int i = 0; i < n; i++) {
+            int cpus = r.nextInt(40) == 0 ? 0 : new int[] {4, 8, 8, 16}[r.nextInt(4)];
+            NodeState state = r.nextInt(8) == 0 ? NodeState.values()[1 + r.nextInt(NodeState.values().length - 1)]
+                    : NodeState.UP;
+            nodes.add(new NodeView("n" + i, r.nextBoolean() ? "x" : "s", cpus, cpus * 4L, r.nextInt(3) == 0 ? 1 : 0,
+                    state));
+        }
+        List<Allocation> running = new ArrayList<>();
+        int allocations = r.nextInt(2 * n + 1);
+        for (int i = 0; i < allocations; i++) {
+            List<String> on = new ArrayList<>();
+            int k = r.nextInt(5) == 0 ? 2 : 1;
+            for (int j = 0; j < k; j++) {
+                on.add("n" + r.nextInt(n));
+            }
+            int cpus = 1 + r.nextInt(4);
+            long seconds = r.nextInt(20) == 0 ? -5 : r.nextInt(30) == 0 ? 1_000_000_000_000L : 1 + r.nextInt(400);
+            running.add(new Allocation(id(100_000 + i), on, cpus, r.nextInt(3), 0, NOW.plusSeconds(seconds)));
+        }
+        List<QueuedJob> queue = new ArrayList<>();
+        long[] durations = {1, 5, 10, 10, 30, 60, 60, 100, 250};
+        for (int i = 0; i < jobs; i++) {
+            int k = r.nextInt(4) == 0 ? 2 + r.nextInt(5) : r.nextInt(60) == 0 ? r.nextInt(3) * 40 : 1;
+            int cpus = r.nextInt(15) == 0 ? 64 : r.nextInt(20) == 0 ? 0 : 1 + r.nextInt(8);
+            Duration d = r.nextInt(50) == 0 ? Duration.ZERO : r.nextInt(60) == 0 ? Duration.ofDays(365L * 300)
+                    : Duration.ofSeconds(durations[r.nextInt(durations.length)] * (1 + r.nextInt(3)));
+            queue.add(new QueuedJob(id(i), k, cpus, r.nextInt(4 * Math.max(1, cpus) + 1), r.nextInt(5) == 0 ? 1 : 0,
+                    d, r.nextInt(3), "acct" + r.nextInt(3), NOW));
+        }
+        return new Workload(new ClusterView(nodes, running, modes, List.of(), Map.of("acct1", 3.0)), queue);
+    }
+
+    private static JobId id(int i) {
+        return new JobId(new UUID(11, i));
+    }
+}
