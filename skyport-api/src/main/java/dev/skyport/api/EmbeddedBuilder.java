@@ -68,7 +68,12 @@ public final class EmbeddedBuilder {
         return this;
     }
 
-    /** The user name recorded on jobs submitted through this instance. */
+    /**
+     * The user name recorded on jobs submitted through this instance. The same rule holds for every user name,
+     * including those of {@link SkyPort#asUser} views: not blank, no control characters.
+     *
+     * @throws IllegalArgumentException when {@code owner} breaks that rule
+     */
     public EmbeddedBuilder owner(String owner) {
         this.owner = requireName("owner", owner);
         return this;
@@ -111,10 +116,18 @@ public final class EmbeddedBuilder {
                 .start(config);
     }
 
+    /**
+     * A name users give (gate, scheduler, owner): blank names and control characters would make it unreadable in
+     * listings and logs, or let it forge lines there.
+     */
     private static String requireName(String field, String value) {
         Objects.requireNonNull(value, field);
         if (value.isBlank()) {
             throw new IllegalArgumentException(field + " must not be blank");
+        }
+        if (value.chars().anyMatch(Character::isISOControl)) {
+            throw new IllegalArgumentException(field + " must not contain control characters, got '"
+                    + Text.abbreviate(value) + "'");
         }
         return value;
     }

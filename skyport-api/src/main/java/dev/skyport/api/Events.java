@@ -13,6 +13,9 @@ public interface Events {
     /** Delivers every event from now on to {@code listener} until the subscription is closed. */
     Subscription subscribe(Consumer<? super SkyPortEvent> listener);
 
-    /** The recorded transitions of one job, oldest first. */
+    /**
+     * The recorded transitions of one job, oldest first. The manager returns an empty list for an unknown id; a
+     * {@linkplain SkyPort#asUser user view} throws {@link NoSuchJobException} for an id it cannot see, known or not.
+     */
     List<JobTransitioned> history(JobId id);
 }

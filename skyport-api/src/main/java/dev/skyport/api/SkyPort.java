@@ -34,6 +34,29 @@ public interface SkyPort extends AutoCloseable {
 
     Events events();
 
+    /**
+     * A view of this manager for one user, for a server that serves many users from one manager. Jobs submitted
+     * through it are owned by {@code user}; {@code get}, {@code list}, {@code cancel}, {@code requeue},
+     * {@code await}, {@code stdout}/{@code stderr} (and their {@code follow} streams), and
+     * {@code events().history}/{@code subscribe} see only that user's jobs. Another user's job id behaves exactly
+     * like an id that does not exist: {@link NoSuchJobException} with the same message, also from
+     * {@code events().history}, so a view cannot learn whether another user's job exists. A {@link JobQuery} owner
+     * filter only narrows: naming another owner lists nothing. {@link #nodes()}, {@link #flavors()},
+     * {@link #images()}, {@link #remotes()} and {@link #partitions()} are shared. {@link #close()} on a view does
+     * nothing; the manager stays up, and a view stops working when its manager is closed.
+     *
+     * <p>The manager itself is the admin view: it sees every user's jobs. A view cannot escape to another user:
+     * {@code asUser} on a view returns the view itself for its own user and throws for any other. Thread-safe;
+     * a view is cheap and may be created per request.
+     *
+     * @param user the owner of the view's jobs; the same rule as {@link EmbeddedBuilder#owner}: not blank, no
+     *             control characters
+     * @throws NullPointerException     when {@code user} is null
+     * @throws IllegalArgumentException when {@code user} is blank or contains control characters
+     * @throws IllegalStateException    when called on a view with a user other than the view's own
+     */
+    SkyPort asUser(String user);
+
     @Override
     void close();
 }

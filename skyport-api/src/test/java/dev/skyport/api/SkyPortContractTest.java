@@ -449,6 +449,150 @@ public abstract class SkyPortContractTest {
         assertThat(sky.jobs().get(job.id()).warnings()).isEqualTo(job.warnings());
     }
 
+    // ------------------------------------------------------------------ user views
+
+    @Test
+    void eachViewOwnsWhatItSubmits() throws Exception {
+        SkyPort alice = sky.asUser("alice");
+        SkyPort bob = sky.asUser("bob");
+        Job one = alice.jobs().submit(JobSpec.script("#!/bin/sh\ntrue\n"));
+        List<Job> two = bob.jobs().submitAll(List.of(JobSpec.script("#!/bin/sh\ntrue\n"),
+                JobSpec.script("#!/bin/sh\ntrue\n")));
+        assertThat(one.owner()).isEqualTo("alice");
+        assertThat(two).extracting(Job::owner).containsExactly("bob", "bob");
+        assertThat(alice.jobs().await(one.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(bob.jobs().await(two.get(1).id(), WAIT).owner()).isEqualTo("bob");
+        assertThat(sky.jobs().get(one.id()).owner()).as("the manager sees every job").isEqualTo("alice");
+        assertThat(alice.asUser("alice").jobs().get(one.id()).owner()).isEqualTo("alice");
+        assertThat(bob.nodes()).isEqualTo(sky.nodes());
+    }
+
+    @Test
+    void anotherUsersJobIsRefusedExactlyLikeAnUnknownIdAndStaysUnchanged() throws Exception {
+        SkyPort alice = sky.asUser("alice");
+        SkyPort bob = sky.asUser("bob");
+        Job running = alice.jobs().submit(JobSpec.script("#!/bin/sh\necho secret\nexec sleep 600\n"));
+        blockers.add(running.id());
+        awaitJob(running.id(), j -> j.state() == JobState.RUNNING && !sky.jobs().stdout(j.id()).isBlank(),
+                "RUNNING with its output written");
+        Job before = alice.jobs().get(running.id());
+        List<JobTransitioned> historyBefore = alice.events().history(running.id());
+        JobId unknown = new JobId(UUID.randomUUID());
+
+        Map<String, java.util.function.Consumer<JobId>> calls = new java.util.LinkedHashMap<>();
+        calls.put("get", id -> bob.jobs().get(id));
+        calls.put("cancel", id -> bob.jobs().cancel(id));
+        calls.put("requeue", id -> bob.jobs().requeue(id));
+        calls.put("stdout", id -> bob.jobs().stdout(id));
+        calls.put("stderr", id -> bob.jobs().stderr(id));
+        calls.put("followStdout", id -> bob.jobs().followStdout(id));
+        calls.put("followStderr", id -> bob.jobs().followStderr(id));
+        calls.put("history", id -> bob.events().history(id));
+        calls.put("await", id -> {
+            try {
+                bob.jobs().await(id, WAIT);
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        });
+        for (Map.Entry<String, java.util.function.Consumer<JobId>> call : calls.entrySet()) {
+            String asUnknown = messageOf(() -> call.getValue().accept(unknown), unknown, call.getKey());
+            String asForeign = messageOf(() -> call.getValue().accept(running.id()), running.id(), call.getKey());
+            assertThat(asForeign.replace(running.id().toString(), unknown.toString())).as(call.getKey())
+                    .isEqualTo(asUnknown);
+        }
+
+        assertThat(alice.jobs().get(running.id())).isEqualTo(before);
+        assertThat(alice.events().history(running.id())).isEqualTo(historyBefore);
+        assertThat(alice.jobs().stdout(running.id())).isEqualTo("secret\n");
+    }
+
+    /** Runs {@code call}, which must fail with {@link NoSuchJobException} for {@code id}; returns the message. */
+    private static String messageOf(Runnable call, JobId id, String what) {
+        try {
+            call.run();
+        } catch (NoSuchJobException e) {
+            assertThat(e.id()).as(what).isEqualTo(id);
+            return e.getMessage();
+        }
+        throw new AssertionError(what + " of " + id + " should have failed with NoSuchJobException");
+    }
+
+    @Test
+    void aViewListsOnlyItsUsersJobsAndTheManagerListsAll() throws Exception {
+        SkyPort alice = sky.asUser("alice");
+        SkyPort bob = sky.asUser("bob");
+        Job hers = alice.jobs().submit(JobSpec.script("#!/bin/sh\ntrue\n"));
+        Job his = bob.jobs().submit(JobSpec.script("#!/bin/sh\ntrue\n"));
+
+        assertThat(listAll(bob)).extracting(Job::id).contains(his.id()).doesNotContain(hers.id());
+        assertThat(listAll(bob)).extracting(Job::owner).containsOnly("bob");
+        assertThat(listAll(alice)).extracting(Job::id).contains(hers.id()).doesNotContain(his.id());
+        Page<Job> widened = bob.jobs().list(JobQuery.all().withOwner("alice"));
+        assertThat(widened.items()).isEmpty();
+        assertThat(widened.nextPageToken()).isEmpty();
+        assertThat(bob.jobs().list(JobQuery.all().withOwner("bob")).items()).extracting(Job::id).contains(his.id());
+
+        assertThat(allJobs()).extracting(Job::id).contains(hers.id(), his.id());
+        assertThat(sky.jobs().list(JobQuery.all().withOwner("alice")).items()).extracting(Job::id)
+                .contains(hers.id()).doesNotContain(his.id());
+    }
+
+    @Test
+    void aViewsSubscriptionGetsOnlyItsUsersEvents() throws Exception {
+        SkyPort alice = sky.asUser("alice");
+        SkyPort bob = sky.asUser("bob");
+        java.util.concurrent.BlockingQueue<SkyPortEvent> seenByBob = new java.util.concurrent.LinkedBlockingQueue<>();
+        try (Subscription ignored = bob.events().subscribe(seenByBob::add)) {
+            // Alice's events are published first, so a leak would reach bob's listener before his job's last event.
+            Job hers = alice.jobs().submit(JobSpec.script("#!/bin/sh\ntrue\n"));
+            alice.jobs().await(hers.id(), WAIT);
+            Job his = bob.jobs().submit(JobSpec.script("#!/bin/sh\ntrue\n"));
+            List<JobTransitioned> received = new ArrayList<>();
+            Instant deadline = Instant.now().plus(WAIT);
+            while (received.stream().noneMatch(t -> t.jobId().equals(his.id()) && t.to().isTerminal())) {
+                long left = Duration.between(Instant.now(), deadline).toMillis();
+                SkyPortEvent next = seenByBob.poll(Math.max(0, left), TimeUnit.MILLISECONDS);
+                assertThat(next).as("bob's job's terminal event within %s", WAIT).isNotNull();
+                received.add((JobTransitioned) next);
+            }
+            assertThat(received).extracting(JobTransitioned::jobId).containsOnly(his.id());
+            assertThat(received).extracting(JobTransitioned::to)
+                    .containsExactly(JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED);
+            assertThat(sky.events().history(hers.id())).as("the manager sees alice's events").isNotEmpty();
+        }
+    }
+
+    @Test
+    void invalidUserNamesAreRefused() {
+        for (String name : List.of("", "   ", "ali\nce", "bob\u0000")) {
+            assertThatThrownBy(() -> sky.asUser(name)).as("'%s'", name)
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must not");
+        }
+        assertThatThrownBy(() -> sky.asUser(null)).isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> sky.asUser("alice").asUser("")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void aViewCannotBecomeAnotherUsersView() {
+        SkyPort alice = sky.asUser("alice");
+        assertThatThrownBy(() -> alice.asUser("bob")).isInstanceOf(IllegalStateException.class);
+        assertThat(alice.asUser("alice").jobs().submit(JobSpec.script("#!/bin/sh\ntrue\n")).owner())
+                .isEqualTo("alice");
+    }
+
+    @Test
+    void closingAViewLeavesTheManagerAndOtherViewsUp() throws Exception {
+        SkyPort alice = sky.asUser("alice");
+        SkyPort bob = sky.asUser("bob");
+        alice.close();
+        assertThat(await(submit("#!/bin/sh\ntrue\n").id()).state()).isEqualTo(JobState.SUCCEEDED);
+        Job his = bob.jobs().submit(JobSpec.script("#!/bin/sh\ntrue\n"));
+        assertThat(bob.jobs().await(his.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
+        Job hers = alice.jobs().submit(JobSpec.script("#!/bin/sh\ntrue\n"));
+        assertThat(alice.jobs().await(hers.id(), WAIT).owner()).isEqualTo("alice");
+    }
+
     @Test
     void nodesReportCapacity() {
         assertThat(sky.nodes()).isNotEmpty().allSatisfy(n -> {

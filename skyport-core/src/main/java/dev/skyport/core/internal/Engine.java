@@ -336,6 +336,11 @@ public final class Engine implements SkyPort {
         return events;
     }
 
+    @Override
+    public SkyPort asUser(String user) {
+        return new UserView(this, UserView.checkedName(user));
+    }
+
     /** The clock's time in whole milliseconds, the precision the store keeps, so snapshots equal what is stored. */
     private Instant now() {
         return clock.instant().truncatedTo(ChronoUnit.MILLIS);
@@ -357,6 +362,10 @@ public final class Engine implements SkyPort {
         return store;
     }
 
+    EventHub eventHub() {
+        return events;
+    }
+
     Path jobDir(JobId id) {
         return jobsDir.resolve(id.toString());
     }
@@ -376,7 +385,7 @@ public final class Engine implements SkyPort {
         StoredJob stored = StoredJob.of(job);
         store.insert(stored, event);
         // Published before the job is queued, so that no later transition of it can be delivered first.
-        events.publish(event);
+        events.publish(event, owner);
         admit(stored);
         markDirty();
         return job;
@@ -398,7 +407,7 @@ public final class Engine implements SkyPort {
                     Optional.empty(), "Submitted"));
         }
         store.insertAll(stored, evts);
-        evts.forEach(events::publish);
+        evts.forEach(event -> events.publish(event, owner));
         stored.forEach(this::admit);
         markDirty();
         return stored.stream().map(StoredJob::job).toList();
@@ -428,6 +437,26 @@ public final class Engine implements SkyPort {
 
     Job get(JobId id) {
         return snapshot(id).job();
+    }
+
+    /**
+     * The job if {@code owner} owns it; otherwise {@link NoSuchJobException}, exactly as for an unknown id. An unknown
+     * id always costs one store read (the cache holds only jobs that exist), so another owner's job costs one too,
+     * even when cached: how long the refusal takes does not tell whether the job exists.
+     */
+    Job get(JobId id, String owner) {
+        StoredJob cached = snapshots.getIfPresent(id);
+        if (cached == null) {
+            Job job = get(id); // one store read; NoSuchJobException for an unknown id
+            if (job.owner().equals(owner)) {
+                return job;
+            }
+        } else if (cached.job().owner().equals(owner)) {
+            return cached.job();
+        } else {
+            store.find(id); // the read an unknown id costs
+        }
+        throw new NoSuchJobException(id);
     }
 
     CompletableFuture<Job> terminalFuture(JobId id) {
@@ -507,7 +536,7 @@ public final class Engine implements SkyPort {
             queue.put(e.id, e);
             markDirty(); // only now can a pass see it
         }
-        events.publish(event);
+        events.publish(event, e.owner);
     }
 
     private static Job withLastAttempt(Job job, UnaryOperator<Attempt> change) {
@@ -865,7 +894,7 @@ public final class Engine implements SkyPort {
                 handle = null;
             }
             e.run = handle;
-            events.publish(event);
+            events.publish(event, e.owner);
         }
         if (handle == null) {
             finishOrRetry(e, e.attempt, RunOutcome.lost("the run could not be started"), EndReason.SYSTEM_ERROR);

@@ -38,12 +38,21 @@ final class EngineJobs implements Jobs {
 
     @Override
     public Job submit(JobSpec spec) {
-        return engine.submit(validate(spec), engine.config().owner());
+        return submit(spec, engine.config().owner());
     }
 
     @Override
     public List<Job> submitAll(List<JobSpec> specs) {
-        return engine.submitAll(specs.stream().map(this::validate).toList(), engine.config().owner());
+        return submitAll(specs, engine.config().owner());
+    }
+
+    /** As {@link #submit(JobSpec)}, the job owned by {@code owner}: a user view submits this way. */
+    Job submit(JobSpec spec, String owner) {
+        return engine.submit(validate(spec), owner);
+    }
+
+    List<Job> submitAll(List<JobSpec> specs, String owner) {
+        return engine.submitAll(specs.stream().map(this::validate).toList(), owner);
     }
 
     /** Checks a spec against the limits and what the gate has; returns it with warnings added where needed. */

@@ -19,6 +19,8 @@ import java.util.Optional;
  */
 final class Entry {
     final JobId id;
+    /** Who submitted it: user views filter its events by this without reading the store. */
+    final String owner;
     final Instant submitTime;
     final int priority;
     final int nodes;
@@ -49,6 +51,7 @@ final class Entry {
 
     Entry(ActiveJob row) {
         this.id = row.id();
+        this.owner = row.owner();
         this.submitTime = row.submitTime();
         this.priority = row.priority();
         this.nodes = row.nodes();

@@ -19,7 +19,8 @@ import java.util.function.Consumer;
 
 /**
  * Delivers durable events to subscribers. Each subscription has its own thread, so a slow or failing listener delays
- * only itself; events reach it in the order they were published.
+ * only itself; events reach it in the order they were published. The engine publishes each event with the owner of
+ * its job, so a subscription of a user view drops other users' events by comparing names, without a store read.
  */
 final class EventHub implements Events {
     private static final Logger LOG = LoggerFactory.getLogger(EventHub.class);
@@ -34,10 +35,13 @@ final class EventHub implements Events {
 
     private final class Sub implements Subscription {
         private final Consumer<? super SkyPortEvent> listener;
+        /** The only owner whose events this subscription gets; null for every owner's (the manager's own). */
+        private final String owner;
         private final ExecutorService thread;
 
-        Sub(Consumer<? super SkyPortEvent> listener) {
+        Sub(Consumer<? super SkyPortEvent> listener, String owner) {
             this.listener = listener;
+            this.owner = owner;
             String name = "skyport-events-" + COUNTER.incrementAndGet();
             this.thread = Executors.newSingleThreadExecutor(r -> {
                 Thread t = new Thread(r, name);
@@ -46,8 +50,8 @@ final class EventHub implements Events {
             });
         }
 
-        void deliver(SkyPortEvent event) {
-            if (thread.isShutdown()) {
+        void deliver(SkyPortEvent event, String eventOwner) {
+            if (thread.isShutdown() || (owner != null && !owner.equals(eventOwner))) {
                 return;
             }
             try {
@@ -72,7 +76,15 @@ final class EventHub implements Events {
 
     @Override
     public Subscription subscribe(Consumer<? super SkyPortEvent> listener) {
-        Sub sub = new Sub(Objects.requireNonNull(listener, "listener"));
+        return add(new Sub(Objects.requireNonNull(listener, "listener"), null));
+    }
+
+    /** Delivers from now on the events of {@code owner}'s jobs only. */
+    Subscription subscribe(String owner, Consumer<? super SkyPortEvent> listener) {
+        return add(new Sub(Objects.requireNonNull(listener, "listener"), Objects.requireNonNull(owner, "owner")));
+    }
+
+    private Sub add(Sub sub) {
         subscribers.add(sub);
         return sub;
     }
@@ -82,9 +94,10 @@ final class EventHub implements Events {
         return store.history(id);
     }
 
-    void publish(SkyPortEvent event) {
+    /** Hands {@code event}, of a job that {@code owner} owns, to every subscription that may see it. */
+    void publish(SkyPortEvent event, String owner) {
         for (Sub sub : subscribers) {
-            sub.deliver(event);
+            sub.deliver(event, owner);
         }
     }
 

@@ -1,0 +1,192 @@
+package dev.skyport.core.internal;
+
+import dev.skyport.api.Events;
+import dev.skyport.api.Flavor;
+import dev.skyport.api.Image;
+import dev.skyport.api.Job;
+import dev.skyport.api.JobId;
+import dev.skyport.api.JobQuery;
+import dev.skyport.api.JobSpec;
+import dev.skyport.api.JobTransitioned;
+import dev.skyport.api.Jobs;
+import dev.skyport.api.Node;
+import dev.skyport.api.Page;
+import dev.skyport.api.Partition;
+import dev.skyport.api.RemoteSite;
+import dev.skyport.api.SkyPort;
+import dev.skyport.api.SkyPortEvent;
+import dev.skyport.api.Subscription;
+
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * The engine as one user sees it ({@link SkyPort#asUser}): submits as that user, and every call that takes a job id
+ * checks ownership first, before it waits, locks or changes anything, so another user's job is refused exactly like
+ * an unknown id. Holds no state of its own beyond the user; closing it does nothing.
+ */
+final class UserView implements SkyPort {
+    private final Engine engine;
+    private final String user;
+    private final EngineJobs engineJobs;
+    private final Jobs jobs = new UserJobs();
+    private final Events events = new UserEvents();
+
+    UserView(Engine engine, String user) {
+        this.engine = engine;
+        this.user = user;
+        this.engineJobs = new EngineJobs(engine);
+    }
+
+    /**
+     * {@code user} checked by the rule of {@link dev.skyport.api.EmbeddedBuilder#owner}: a view's user and the
+     * engine's own owner are the same kind of name, and the builder holds the one copy of that rule.
+     */
+    static String checkedName(String user) {
+        return SkyPort.embedded().owner(user).config().owner();
+    }
+
+    /** The job if this view's user owns it; {@link dev.skyport.api.NoSuchJobException} otherwise. */
+    private Job owned(JobId id) {
+        return engine.get(Objects.requireNonNull(id, "id"), user);
+    }
+
+    @Override
+    public Jobs jobs() {
+        return jobs;
+    }
+
+    @Override
+    public List<Node> nodes() {
+        return engine.nodes();
+    }
+
+    @Override
+    public List<Flavor> flavors() {
+        return engine.flavors();
+    }
+
+    @Override
+    public List<Image> images() {
+        return engine.images();
+    }
+
+    @Override
+    public List<RemoteSite> remotes() {
+        return engine.remotes();
+    }
+
+    @Override
+    public List<Partition> partitions() {
+        return engine.partitions();
+    }
+
+    @Override
+    public Events events() {
+        return events;
+    }
+
+    @Override
+    public SkyPort asUser(String other) {
+        if (checkedName(other).equals(user)) {
+            return this;
+        }
+        throw new IllegalStateException("this is the view of user '" + user
+                + "'; only the manager itself gives views of other users");
+    }
+
+    /** Does nothing: the manager, which other views share, stays up. */
+    @Override
+    public void close() {
+    }
+
+    @Override
+    public String toString() {
+        return "SkyPort view of user '" + user + "'";
+    }
+
+    private final class UserJobs implements Jobs {
+        @Override
+        public Job submit(JobSpec spec) {
+            return engineJobs.submit(spec, user);
+        }
+
+        @Override
+        public List<Job> submitAll(List<JobSpec> specs) {
+            return engineJobs.submitAll(specs, user);
+        }
+
+        @Override
+        public Job get(JobId id) {
+            return owned(id);
+        }
+
+        @Override
+        public Page<Job> list(JobQuery query) {
+            Objects.requireNonNull(query, "query");
+            if (query.owner().isPresent() && !query.owner().get().equals(user)) {
+                return new Page<>(List.of(), Optional.empty());
+            }
+            return engineJobs.list(query.withOwner(user));
+        }
+
+        @Override
+        public Job cancel(JobId id) {
+            owned(id);
+            return engineJobs.cancel(id);
+        }
+
+        @Override
+        public Job requeue(JobId id) {
+            owned(id);
+            return engineJobs.requeue(id);
+        }
+
+        @Override
+        public Job await(JobId id, Duration timeout) throws InterruptedException {
+            owned(id);
+            return engineJobs.await(id, timeout);
+        }
+
+        @Override
+        public String stdout(JobId id) {
+            owned(id);
+            return engineJobs.stdout(id);
+        }
+
+        @Override
+        public String stderr(JobId id) {
+            owned(id);
+            return engineJobs.stderr(id);
+        }
+
+        @Override
+        public InputStream followStdout(JobId id) {
+            owned(id);
+            return engineJobs.followStdout(id);
+        }
+
+        @Override
+        public InputStream followStderr(JobId id) {
+            owned(id);
+            return engineJobs.followStderr(id);
+        }
+    }
+
+    private final class UserEvents implements Events {
+        @Override
+        public Subscription subscribe(Consumer<? super SkyPortEvent> listener) {
+            return engine.eventHub().subscribe(user, listener);
+        }
+
+        @Override
+        public List<JobTransitioned> history(JobId id) {
+            owned(id);
+            return engine.eventHub().history(id);
+        }
+    }
+}
