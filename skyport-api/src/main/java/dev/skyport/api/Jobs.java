@@ -61,6 +61,17 @@ public interface Jobs {
     String stderr(JobId id);
 
     /**
+     * The job's standard output so far as raw bytes, without decoding and without following: the stream ends where
+     * the file ended when it was opened or later. Empty before the job ran. The caller closes it.
+     *
+     * @throws NoSuchJobException when there is no such job (or the caller may not see it)
+     */
+    InputStream openStdout(JobId id);
+
+    /** As {@link #openStdout} for standard error. */
+    InputStream openStderr(JobId id);
+
+    /**
      * A stream of the job's standard output that follows the file as it grows and ends when the job has ended and all
      * of it was read. Close it to stop following.
      */

@@ -164,6 +164,17 @@ public abstract class SkyPortContractTest {
     }
 
     @Test
+    void openedLogsAreTheRawBytesTheJobWrote() throws Exception {
+        Job job = sky.jobs().submit(JobSpec.builder()
+                .command(List.of("/bin/sh", "-c", "printf 'a\\377b\\000c'; printf 'e\\n' >&2")).build());
+        assertThat(await(job.id()).state()).isEqualTo(JobState.SUCCEEDED);
+        try (InputStream out = sky.jobs().openStdout(job.id()); InputStream err = sky.jobs().openStderr(job.id())) {
+            assertThat(out.readAllBytes()).containsExactly('a', 0xff, 'b', 0, 'c');
+            assertThat(err.readAllBytes()).containsExactly('e', '\n');
+        }
+    }
+
+    @Test
     void aCommandRunsWithItsEnvironment() throws Exception {
         Job job = sky.jobs().submit(JobSpec.builder().command(List.of("/bin/sh", "-c", "echo \"$GREETING\""))
                 .env("GREETING", "hello there").build());
@@ -435,7 +446,8 @@ public abstract class SkyPortContractTest {
     void unknownIdsAreReportedAsSuch() {
         JobId unknown = new JobId(UUID.randomUUID());
         List<Runnable> calls = List.of(() -> sky.jobs().get(unknown), () -> sky.jobs().cancel(unknown),
-                () -> sky.jobs().requeue(unknown), () -> sky.jobs().stdout(unknown), () -> sky.jobs().stderr(unknown));
+                () -> sky.jobs().requeue(unknown), () -> sky.jobs().stdout(unknown), () -> sky.jobs().stderr(unknown),
+                () -> sky.jobs().openStdout(unknown), () -> sky.jobs().openStderr(unknown));
         for (Runnable call : calls) {
             assertThatThrownBy(call::run).isInstanceOfSatisfying(NoSuchJobException.class,
                     e -> assertThat(e.id()).isEqualTo(unknown));
@@ -485,6 +497,8 @@ public abstract class SkyPortContractTest {
         calls.put("requeue", id -> bob.jobs().requeue(id));
         calls.put("stdout", id -> bob.jobs().stdout(id));
         calls.put("stderr", id -> bob.jobs().stderr(id));
+        calls.put("openStdout", id -> bob.jobs().openStdout(id));
+        calls.put("openStderr", id -> bob.jobs().openStderr(id));
         calls.put("followStdout", id -> bob.jobs().followStdout(id));
         calls.put("followStderr", id -> bob.jobs().followStderr(id));
         calls.put("history", id -> bob.events().history(id));

@@ -197,6 +197,27 @@ final class EngineJobs implements Jobs {
     }
 
     @Override
+    public InputStream openStdout(JobId id) {
+        return openLog(id, "stdout.log");
+    }
+
+    @Override
+    public InputStream openStderr(JobId id) {
+        return openLog(id, "stderr.log");
+    }
+
+    private InputStream openLog(JobId id, String name) {
+        get(id); // NoSuchJobException for unknown ids
+        try {
+            return Files.newInputStream(engine.jobDir(id).resolve(name));
+        } catch (NoSuchFileException e) {
+            return InputStream.nullInputStream();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + name + " of job " + id, e);
+        }
+    }
+
+    @Override
     public InputStream followStdout(JobId id) {
         return follow(id, "stdout.log");
     }

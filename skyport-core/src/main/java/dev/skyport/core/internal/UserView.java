@@ -165,6 +165,18 @@ final class UserView implements SkyPort {
         }
 
         @Override
+        public InputStream openStdout(JobId id) {
+            owned(id);
+            return engineJobs.openStdout(id);
+        }
+
+        @Override
+        public InputStream openStderr(JobId id) {
+            owned(id);
+            return engineJobs.openStderr(id);
+        }
+
+        @Override
         public InputStream followStdout(JobId id) {
             owned(id);
             return engineJobs.followStdout(id);
