@@ -1,0 +1,538 @@
+package dev.skyport.samples.daemon;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.skyport.api.Job;
+import dev.skyport.api.JobQuery;
+import dev.skyport.samples.daemon.pki.ClusterPki;
+import dev.skyport.samples.daemon.pki.IssuedUser;
+import dev.skyport.samples.daemon.pki.Pem;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+import okhttp3.TlsVersion;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.net.ssl.SSLException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Predicate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The real daemon on a random port with real certificates, driven over mTLS the way the upstream Python client,
+ * console and Jupyter spawner drive it (spec {@code skyport-compat.md} §A, §B, §C).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class UserApiTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Set<String> JOB_KEYS = Set.of("id", "name", "state", "state_details", "submit_time",
+            "start_time", "end_time", "duration", "exitcode", "signal", "node_names", "node_ips", "remote_id",
+            "flavor_id", "request", "resources", "comment");
+    private static final Set<String> STATES = Set.of("R", "Q", "W", "F", "E", "T", "C");
+
+    private Path dir;
+    private Daemon daemon;
+    private ClusterPki pki;
+    private OkHttpClient alice;
+    private OkHttpClient bob;
+    private OkHttpClient admin;
+    private String base;
+
+    @BeforeAll
+    void startDaemon(@TempDir Path tmp) {
+        dir = tmp;
+        Path spool = dir.resolve("spool");
+        pki = ClusterPki.init(spool, List.of("localhost", "127.0.0.1"));
+        IssuedUser a = pki.issueUser("alice", false);
+        IssuedUser b = pki.issueUser("bob", false);
+        IssuedUser root = pki.issueUser("root", false);
+        Path bundle = pki.layout().caChain();
+        alice = Mtls.client(a, bundle);
+        bob = Mtls.client(b, bundle);
+        admin = Mtls.client(root, bundle);
+        var adminSubject = Pem.readCertificates(root.cert()).get(0).getSubjectX500Principal();
+        daemon = Daemon.start(DaemonConfig.defaults().withPort(0).withBind("127.0.0.1").withSpool(spool)
+                .withDataDir(dir.resolve("data")).withAdmins(List.of(adminSubject)));
+        base = "https://localhost:" + daemon.port();
+    }
+
+    @AfterAll
+    void stopDaemon() {
+        daemon.close();
+    }
+
+    // ---- transport
+
+    @Test
+    void apiVersionAnswersAsUpstream() throws IOException {
+        try (Response r = call(alice, get("/user"))) {
+            assertThat(r.code()).isEqualTo(200);
+            assertThat(r.header("Content-Type")).startsWith("application/json");
+            assertThat(r.body().string()).isEqualTo("{\"api_version\": 1}");
+            assertThat(r.handshake().tlsVersion()).isIn(TlsVersion.TLS_1_2, TlsVersion.TLS_1_3);
+            assertThat(r.protocol().toString()).isEqualTo("http/1.1");
+        }
+    }
+
+    @Test
+    void serverCertificatePassesHostnameVerificationForEveryNameItCarries() throws IOException {
+        for (String host : List.of("localhost", "127.0.0.1")) {
+            try (Response r = alice.newCall(new Request.Builder()
+                    .url("https://" + host + ":" + daemon.port() + "/user").build()).execute()) {
+                assertThat(r.code()).as(host).isEqualTo(200);
+            }
+        }
+    }
+
+    @Test
+    void clientsWithoutACertificateAreRefusedAtTheTlsLayer() {
+        OkHttpClient anonymous = Mtls.anonymous(pki.layout().caChain());
+        assertThatThrownBy(() -> anonymous.newCall(get("/user")).execute().close())
+                .isInstanceOf(IOException.class);
+    }
+
+    @Test
+    void certificatesFromAnotherCaAreRefusedAtTheTlsLayer() {
+        ClusterPki other = ClusterPki.init(dir.resolve("other-spool"), List.of("localhost"));
+        IssuedUser mallory = other.issueUser("alice", false); // same name, wrong CA
+        OkHttpClient client = Mtls.client(mallory, pki.layout().caChain());
+        assertThatThrownBy(() -> client.newCall(get("/user")).execute().close())
+                .isInstanceOf(IOException.class)
+                .satisfies(e -> assertThat(e).isInstanceOfAny(SSLException.class, IOException.class));
+    }
+
+    @Test
+    void aCertificateOfTheClusterCaWithoutARegisteredUserIsRefused() throws IOException {
+        IssuedUser carol = pki.issueUser("carol", false);
+        OkHttpClient stale = Mtls.client(carol, pki.layout().caChain());
+        // Retired: the certificate still chains to the cluster CA, but its UUID names no registered user.
+        Files.delete(carol.cert());
+        awaitCode(stale, get("/user/job"), 403);
+        try (Response r = call(stale, submitRequest("#!/bin/sh\necho hi\n"))) {
+            assertThat(r.code()).isEqualTo(400);
+            assertThat(JSON.readTree(r.body().string()).get("message").asText())
+                    .matches("User with ID=\"[0-9a-f-]{36}\" is not registred in the workload manager");
+        }
+    }
+
+    // ---- submit and the job's shape
+
+    @Test
+    void submitsTheExactMultipartFormOfThePythonClientAndRunsTheJob() throws IOException {
+        String id = submit(alice, "#!/bin/sh\n#SWM name shape\necho out-line\necho err-line >&2\n");
+        assertThat(id).hasSize(36).doesNotContain("\n");
+        JsonNode job = awaitState(alice, id, s -> s.equals("F"));
+        assertThat(fieldNames(job)).containsAll(JOB_KEYS);
+        assertNoNulls(job);
+        assertThat(job.get("id").asText()).isEqualTo(id);
+        assertThat(job.get("name").asText()).isEqualTo("shape");
+        assertThat(job.get("state_details").isTextual()).isTrue();
+        assertThat(job.get("duration").isIntegralNumber()).isTrue();
+        assertThat(job.get("exitcode").asInt()).isZero();
+        assertThat(job.get("signal").asInt()).isZero();
+        assertThat(job.get("submit_time").asText()).matches("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z");
+        assertThat(job.get("end_time").asText()).isNotEmpty();
+        assertThat(job.get("node_names").isArray()).isTrue();
+        assertThat(job.get("node_ips")).hasSize(job.get("node_names").size());
+        assertThat(job.get("user").asText()).isEqualTo("alice");
+        for (JsonNode resource : job.get("request")) {
+            assertThat(resource.get("name").isTextual()).isTrue();
+            assertThat(resource.get("count").isIntegralNumber()).isTrue();
+            if (resource.has("value")) {
+                assertThat(resource.get("value").isTextual()).isTrue();
+            }
+        }
+        assertThat(resourceValue(job, "submission-address")).isEqualTo("127.0.0.1");
+        try (Response r = call(alice, get("/user/job/" + id + "/stdout"))) {
+            assertThat(r.code()).isEqualTo(200);
+            assertThat(r.body().string()).isEqualTo("out-line\n");
+        }
+        try (Response r = call(alice, get("/user/job/" + id + "/stderr"))) {
+            assertThat(r.code()).isEqualTo(200);
+            assertThat(r.body().string()).isEqualTo("err-line\n");
+        }
+    }
+
+    @Test
+    void submitsARawBodyAsUpstreamsCurlScriptsDo() throws IOException {
+        Request raw = new Request.Builder().url(base + "/user/job")
+                .post(RequestBody.create("#!/bin/sh\n#SWM submission-address 10.1.2.3\necho raw\n",
+                        MediaType.get("application/x-www-form-urlencoded")))
+                .build();
+        String id;
+        try (Response r = call(alice, raw)) {
+            assertThat(r.code()).isEqualTo(200);
+            id = r.body().string();
+        }
+        JsonNode job = awaitState(alice, id, s -> s.equals("F"));
+        assertThat(resourceValue(job, "submission-address")).isEqualTo("10.1.2.3");
+    }
+
+    @Test
+    void listsAreArraysOfObjectsWithTheDocumentedKeys() throws IOException {
+        String id = submit(alice, "#!/bin/sh\necho listed\n");
+        JsonNode jobs = body(alice, "/user/job");
+        assertThat(jobs.isArray()).isTrue();
+        assertThat(ids(jobs)).contains(id);
+        for (JsonNode job : jobs) {
+            assertThat(fieldNames(job)).containsAll(JOB_KEYS);
+            assertThat(STATES).contains(job.get("state").asText());
+            assertNoNulls(job);
+        }
+        JsonNode nodes = body(alice, "/user/node");
+        assertThat(nodes.isArray()).isTrue();
+        assertThat(nodes).isNotEmpty();
+        for (JsonNode node : nodes) {
+            assertThat(fieldNames(node)).contains("id", "name", "host", "api_port", "state_power", "state_alloc",
+                    "resources", "roles");
+            assertThat(node.get("state_power").asText()).isIn("up", "down");
+            assertThat(node.get("state_alloc").asText()).isIn("idle", "stopped", "offline", "busy", "maint");
+            assertThat(node.get("api_port").isIntegralNumber()).isTrue();
+            assertNoNulls(node);
+        }
+        for (String path : List.of("/user/flavor", "/user/image", "/user/remote")) {
+            JsonNode list = body(alice, path);
+            assertThat(list.isArray()).as(path).isTrue();
+            list.forEach(UserApiTest::assertNoNulls);
+        }
+        assertThat(body(alice, "/user/node?limit=1")).hasSize(1);
+    }
+
+    // ---- cancel and requeue
+
+    @Test
+    void cancelAndRequeueAnswerInUpstreamsTextFormat() throws IOException {
+        String id = submit(alice, "#!/bin/sh\nsleep 600\n");
+        awaitState(alice, id, s -> s.equals("R"));
+        try (Response r = call(alice, requeue(id, "modification", "requeue"))) {
+            assertThat(r.code()).isEqualTo(200);
+            assertThat(r.body().string()).isEqualTo("Requeued: " + id + "\nNot found: ");
+        }
+        awaitState(alice, id, s -> s.equals("R"));
+        try (Response r = call(alice, delete(id))) {
+            assertThat(r.code()).isEqualTo(200);
+            assertThat(r.body().string()).isEqualTo("Canceled: " + id + "\nNot found: ");
+        }
+        JsonNode canceled = awaitState(alice, id, s -> s.equals("C"));
+        assertThat(canceled.get("exitcode").asInt()).isEqualTo(-1);
+        assertThat(canceled.get("end_time").asText()).isNotEmpty();
+        // unknown ids, in the same text format
+        String unknown = "00000000-0000-4000-8000-000000000000";
+        try (Response r = call(alice, delete(unknown))) {
+            assertThat(r.body().string()).isEqualTo("Canceled: \nNot found: " + unknown);
+        }
+        try (Response r = call(alice, requeue(unknown, "Modification", "requeue"))) {
+            assertThat(r.body().string()).isEqualTo("Requeued: \nNot found: " + unknown);
+        }
+        try (Response r = call(alice, delete("short"))) {
+            assertThat(r.code()).isEqualTo(404);
+            assertThat(r.body().string()).isEqualTo("Can't parse the request");
+        }
+    }
+
+    @Test
+    void requeueWithoutOrWithAnUnknownModificationIsABadRequest() throws IOException {
+        String id = submit(alice, "#!/bin/sh\necho x\n");
+        Job before = daemon.engine().jobs().get(dev.skyport.api.JobId.parse(id));
+        try (Response r = call(alice, new Request.Builder().url(base + "/user/job/" + id)
+                .patch(RequestBody.create(new byte[0])).build())) {
+            assertThat(r.code()).isEqualTo(400);
+            assertThat(r.body().string()).isEqualTo("Modification is not specified in the headers");
+        }
+        try (Response r = call(alice, requeue(id, "modification", "shuffle"))) {
+            assertThat(r.code()).isEqualTo(400);
+            assertThat(r.body().string()).doesNotContain("Authorization").contains("requeue");
+        }
+        assertThat(daemon.engine().events().history(before.id()))
+                .noneMatch(t -> t.from().isPresent() && t.to() == dev.skyport.api.JobState.QUEUED);
+    }
+
+    // ---- isolation
+
+    @Test
+    void usersSeeAndTouchOnlyTheirOwnJobsWhileAdminsSeeAll() throws IOException {
+        String mine = submit(alice, "#!/bin/sh\nsleep 600\n");
+        String theirs = submit(bob, "#!/bin/sh\necho bob\n");
+        awaitState(alice, mine, s -> s.equals("R"));
+
+        assertThat(ids(body(bob, "/user/job"))).contains(theirs).doesNotContain(mine);
+        assertThat(ids(body(alice, "/user/job"))).contains(mine).doesNotContain(theirs);
+        assertThat(ids(body(admin, "/user/job"))).contains(mine, theirs);
+
+        for (String path : List.of("/user/job/" + mine, "/user/job/" + mine + "/stdout",
+                "/user/job/" + mine + "/stderr")) {
+            try (Response r = call(bob, get(path))) {
+                assertThat(r.code()).as(path).isEqualTo(404);
+            }
+        }
+        try (Response r = call(bob, delete(mine))) {
+            assertThat(r.body().string()).isEqualTo("Canceled: \nNot found: " + mine);
+        }
+        try (Response r = call(bob, requeue(mine, "modification", "requeue"))) {
+            assertThat(r.body().string()).isEqualTo("Requeued: \nNot found: " + mine);
+        }
+        assertThat(body(alice, "/user/job/" + mine).get("state").asText()).isEqualTo("R");
+        // the admin acts on anyone's job
+        try (Response r = call(admin, delete(mine))) {
+            assertThat(r.body().string()).isEqualTo("Canceled: " + mine + "\nNot found: ");
+        }
+        awaitState(alice, mine, s -> s.equals("C"));
+    }
+
+    // ---- bad input
+
+    @Test
+    void badInputGets4xxChangesNothingAndTheDaemonKeepsServing() throws IOException {
+        String id = submit(alice, "#!/bin/sh\necho keep\n");
+        awaitState(alice, id, s -> s.equals("F"));
+        List<Job> before = allJobs();
+        String boundary = "0123456789abcdef0123456789abcdef";
+        MediaType multipart = MediaType.get("multipart/form-data; boundary=" + boundary);
+        List<Request> bad = new ArrayList<>();
+        // malformed multipart
+        bad.add(post("--" + boundary + "\r\nContent-Disposition: form-data; name=\"script_content\"\r\n\r\n#!/bin/sh\n",
+                multipart));
+        bad.add(post("garbage without any boundary", multipart));
+        bad.add(post("--" + boundary + "\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nx\r\n--" + boundary
+                + "--\r\n", multipart));
+        bad.add(post("x", MediaType.get("multipart/form-data")));
+        bad.add(post("--" + boundary + "\r\nbroken header line\r\n\r\nx\r\n--" + boundary + "--\r\n", multipart));
+        // empty and binary scripts
+        bad.add(multipartRequest(new byte[0]));
+        bad.add(multipartRequest("   \n\n".getBytes(StandardCharsets.UTF_8)));
+        bad.add(multipartRequest(new byte[] {0x7f, 'E', 'L', 'F', 0, 0, 1, 2}));
+        bad.add(multipartRequest(new byte[] {(byte) 0xc3, (byte) 0x28, '\n'}));
+        bad.add(new Request.Builder().url(base + "/user/job").post(RequestBody.create(new byte[0])).build());
+        // oversized
+        byte[] huge = new byte[DaemonConfig.DEFAULT_MAX_SCRIPT_BYTES + 1];
+        java.util.Arrays.fill(huge, (byte) 'a');
+        huge[0] = '#';
+        bad.add(multipartRequest(huge));
+        bad.add(post(new String(huge, StandardCharsets.US_ASCII), MediaType.get("text/plain")));
+        // malformed directives
+        for (String directive : List.of("#SWM gpus x", "#SWM gpus -1", "#SWM cpus 0", "#SWM mem lots",
+                "#SWM time forever", "#SWM ports 80", "#SWM ports 80/tcp/sideways", "#SWM nodes 0",
+                "#SWM priority high", "#SWM stdout /tmp/x", "#SWM stdin /dev/null", "#SWM stderr /tmp/e",
+                "#SWM cpus 99999999", "#SWM env NOEQUALS")) {
+            bad.add(submitRequest("#!/bin/sh\n" + directive + "\necho x\n"));
+        }
+        bad.add(post("#!/bin/sh\necho x\n", MediaType.get("text/plain"), "/user/job?path=/etc/passwd"));
+        bad.add(post("#!/bin/sh\necho x\n", MediaType.get("text/plain"), "/user/job?priority=3"));
+        // unknown ids and paths
+        for (String path : List.of("/user/job/short", "/user/job/" + "x".repeat(36),
+                "/user/job/00000000-0000-4000-8000-000000000000", "/user/job/short/stdout",
+                "/user/job/" + "x".repeat(36) + "/stderr", "/user/job/00000000-0000-4000-8000-000000000000/stdout",
+                "/user/job/" + id + "/stdin", "/user/nothing", "/user/job/", "/user/", "/", "/user/job/a/b/c/d",
+                "/users", "/user/node?limit=0", "/user/node?limit=x", "/user/flavor?lmit=3", "/user?x=1")) {
+            bad.add(get(path));
+        }
+        // wrong methods
+        bad.add(new Request.Builder().url(base + "/user").post(RequestBody.create(new byte[0])).build());
+        bad.add(new Request.Builder().url(base + "/user/node").post(RequestBody.create(new byte[0])).build());
+        bad.add(new Request.Builder().url(base + "/user/job").put(RequestBody.create(new byte[0])).build());
+        bad.add(new Request.Builder().url(base + "/user/job").delete().build());
+        bad.add(new Request.Builder().url(base + "/user/job/" + id).post(RequestBody.create(new byte[0])).build());
+        bad.add(new Request.Builder().url(base + "/user/job/" + id + "/stdout").delete().build());
+        bad.add(new Request.Builder().url(base + "/user/flavor").method("OPTIONS", null).build());
+        bad.add(new Request.Builder().url(base + "/user/remote").patch(RequestBody.create(new byte[0])).build());
+        // bad headers
+        bad.add(requeue(id, "modification", "requeue-all"));
+        bad.add(requeue(id, "modification", " "));
+        bad.add(new Request.Builder().url(base + "/user/job").header("Content-Type", "multipart/form-data; boundary=")
+                .post(RequestBody.create("x".getBytes(StandardCharsets.UTF_8))).build());
+
+        assertThat(bad).hasSizeGreaterThanOrEqualTo(50);
+        for (Request request : bad) {
+            try (Response r = call(alice, request)) {
+                String text = r.body().string();
+                assertThat(r.code()).as(request.method() + " " + request.url() + " " + describe(request) + " -> " + text)
+                        .isBetween(400, 499);
+                assertThat(text).as(request.url().toString()).doesNotContain("Exception", "\tat ");
+                if (r.header("Content-Type", "").startsWith("application/json")) {
+                    JsonNode error = JSON.readTree(text);
+                    assertThat(error.get("error").isTextual()).as(text).isTrue();
+                    assertThat(error.get("message").asText()).as(text).isNotBlank();
+                }
+            }
+        }
+        assertThat(allJobs()).isEqualTo(before);
+        try (Response r = call(alice, get("/user"))) {
+            assertThat(r.code()).isEqualTo(200);
+        }
+        assertThat(submit(alice, "#!/bin/sh\necho still-serving\n")).hasSize(36);
+    }
+
+    @Test
+    void malformedDirectivesNameTheLineAndTheField() throws IOException {
+        try (Response r = call(alice, submitRequest("#!/bin/sh\n#SWM gpus two\n"))) {
+            assertThat(r.code()).isEqualTo(400);
+            JsonNode error = JSON.readTree(r.body().string());
+            assertThat(error.get("error").asText()).isEqualTo("invalid_script");
+            assertThat(error.get("field").asText()).isEqualTo("gpus");
+            assertThat(error.get("message").asText()).contains("line 2");
+        }
+    }
+
+    // ---- helpers
+
+    private static String describe(Request request) throws IOException {
+        if (request.body() == null) {
+            return "";
+        }
+        okio.Buffer buffer = new okio.Buffer();
+        request.body().writeTo(buffer);
+        return buffer.readUtf8(Math.min(buffer.size(), 200)).replace("\r", "\\r").replace("\n", "\\n");
+    }
+
+    private List<Job> allJobs() {
+        return daemon.engine().jobs().list(JobQuery.all().withLimit(JobQuery.MAX_LIMIT)).items();
+    }
+
+    private String submit(OkHttpClient client, String script) throws IOException {
+        try (Response r = call(client, submitRequest(script))) {
+            String body = r.body().string();
+            assertThat(r.code()).as(body).isEqualTo(200);
+            return body;
+        }
+    }
+
+    private Request submitRequest(String script) {
+        return multipartRequest(script.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The body httpx 0.23 sends for {@code SwmApi.submit_job} (spec §B.7), byte for byte. */
+    private Request multipartRequest(byte[] script) {
+        String boundary = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+        byte[] head = ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"script_content\"\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+        byte[] tail = ("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] body = new byte[head.length + script.length + tail.length];
+        System.arraycopy(head, 0, body, 0, head.length);
+        System.arraycopy(script, 0, body, head.length, script.length);
+        System.arraycopy(tail, 0, body, head.length + script.length, tail.length);
+        return new Request.Builder().url(base + "/user/job")
+                .post(RequestBody.create(body, MediaType.get("multipart/form-data; boundary=" + boundary)))
+                .build();
+    }
+
+    private Request post(String body, MediaType type) {
+        return post(body, type, "/user/job");
+    }
+
+    private Request post(String body, MediaType type, String path) {
+        return new Request.Builder().url(base + path).post(RequestBody.create(body.getBytes(StandardCharsets.UTF_8),
+                type)).build();
+    }
+
+    private Request get(String path) {
+        return new Request.Builder().url(base + path).build();
+    }
+
+    private Request delete(String id) {
+        return new Request.Builder().url(base + "/user/job/" + id).delete().build();
+    }
+
+    private Request requeue(String id, String header, String value) {
+        return new Request.Builder().url(base + "/user/job/" + id).header(header, value)
+                .patch(RequestBody.create(new byte[0])).build();
+    }
+
+    /** Every call carries what the Python client sends: the constant bearer token and Accept: application/json. */
+    private static Response call(OkHttpClient client, Request request) throws IOException {
+        return client.newCall(request.newBuilder()
+                .header("Authorization", "Bearer swm")
+                .header("Accept", "application/json")
+                .header("User-Agent", "python-httpx/0.23.3")
+                .build()).execute();
+    }
+
+    private JsonNode body(OkHttpClient client, String path) throws IOException {
+        try (Response r = call(client, get(path))) {
+            String text = r.body().string();
+            assertThat(r.code()).as(path + " -> " + text).isEqualTo(200);
+            return JSON.readTree(text);
+        }
+    }
+
+    private JsonNode awaitState(OkHttpClient client, String id, Predicate<String> state) throws IOException {
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
+        JsonNode job = body(client, "/user/job/" + id);
+        while (!state.test(job.get("state").asText())) {
+            assertThat(Instant.now()).as("job %s still %s", id, job).isBefore(deadline);
+            pause();
+            job = body(client, "/user/job/" + id);
+        }
+        return job;
+    }
+
+    private void awaitCode(OkHttpClient client, Request request, int code) throws IOException {
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
+        while (true) {
+            try (Response r = call(client, request)) {
+                if (r.code() == code) {
+                    return;
+                }
+                assertThat(Instant.now()).as("still %d", r.code()).isBefore(deadline);
+            }
+            pause();
+        }
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(50); // polling interval, bounded by the caller's deadline
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    private static Set<String> ids(JsonNode jobs) {
+        Set<String> ids = new HashSet<>();
+        jobs.forEach(j -> ids.add(j.get("id").asText()));
+        return ids;
+    }
+
+    private static Set<String> fieldNames(JsonNode node) {
+        Set<String> names = new HashSet<>();
+        node.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+
+    private static String resourceValue(JsonNode job, String name) {
+        for (JsonNode r : job.get("request")) {
+            if (r.get("name").asText().equals(name)) {
+                return r.get("value").asText();
+            }
+        }
+        throw new AssertionError("no " + name + " in " + job);
+    }
+
+    private static void assertNoNulls(JsonNode node) {
+        if (node.isNull()) {
+            throw new AssertionError("null in the reply");
+        }
+        Iterator<JsonNode> children = node.elements();
+        while (children.hasNext()) {
+            assertNoNulls(children.next());
+        }
+    }
+}
