@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.skyport.samples.daemon.pki.UserHome;
 
 import javax.security.auth.x500.X500Principal;
 import java.io.IOException;
@@ -56,7 +57,7 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
 
     /** The defaults: port 8443 on all addresses, spool {@code ~/.swm/spool}, data {@code ~/.skyport}, local gate. */
     public static DaemonConfig defaults() {
-        Path home = Path.of(System.getProperty("user.home"));
+        Path home = UserHome.current();
         return new DaemonConfig(DEFAULT_PORT, "0.0.0.0", home.resolve(".swm/spool"), home.resolve(".skyport"),
                 "local", "backfill", DEFAULT_MAX_SCRIPT_BYTES, List.of());
     }
@@ -169,7 +170,7 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
 
     private static Path resolve(Path dir, String path) {
         if (path.equals("~") || path.startsWith("~/")) {
-            return Path.of(System.getProperty("user.home") + path.substring(1));
+            return Path.of(UserHome.current() + path.substring(1));
         }
         return dir.resolve(path).normalize();
     }

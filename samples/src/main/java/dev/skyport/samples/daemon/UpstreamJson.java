@@ -67,9 +67,9 @@ final class UpstreamJson {
         o.put("duration", spec.timeLimit().map(Duration::toSeconds).orElse(DEFAULT_DURATION_S));
         boolean canceled = job.state() == JobState.CANCELED || job.state() == JobState.CANCELING
                 || job.endReason().filter(r -> r == EndReason.CANCELED).isPresent();
-        // Upstream: 0 until completion, -1 for both after a cancel.
-        o.put("exitcode", job.exitCode().orElse(canceled ? -1 : 0));
-        o.put("signal", job.signal().orElse(canceled ? -1 : 0));
+        // Upstream: 0 until completion, -1 for both after a cancel (whatever the stopped process returned).
+        o.put("exitcode", canceled ? -1 : job.exitCode().orElse(0));
+        o.put("signal", canceled ? -1 : job.signal().orElse(0));
         ArrayNode names = o.putArray("node_names");
         ArrayNode ips = o.putArray("node_ips");
         for (String name : job.nodeNames()) {

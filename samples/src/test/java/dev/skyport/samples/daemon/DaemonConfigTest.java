@@ -42,7 +42,7 @@ class DaemonConfigTest {
         assertThat(c.port()).isEqualTo(9443);
         assertThat(c.bind()).isEqualTo("127.0.0.1");
         assertThat(c.spool()).isEqualTo(dir.resolve("spool"));
-        assertThat(c.dataDir()).isEqualTo(Path.of(System.getProperty("user.home"), "sky-data"));
+        assertThat(c.dataDir()).isEqualTo(dev.skyport.samples.daemon.pki.UserHome.current().resolve("sky-data"));
         assertThat(c.scheduler()).isEqualTo("fcfs");
         assertThat(c.maxScriptBytes()).isEqualTo(4096);
         assertThat(c.admins()).containsExactly(new X500Principal("CN=root, O=Sky Port"));

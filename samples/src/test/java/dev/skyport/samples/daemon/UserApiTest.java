@@ -219,7 +219,7 @@ class UserApiTest {
     // ---- cancel and requeue
 
     @Test
-    void cancelAndRequeueAnswerInUpstreamsTextFormat() throws IOException {
+    void cancelAndRequeueAnswerInUpstreamsTextFormat() throws IOException, InterruptedException {
         String id = submit(alice, "#!/bin/sh\nsleep 600\n");
         awaitState(alice, id, s -> s.equals("R"));
         try (Response r = call(alice, requeue(id, "modification", "requeue"))) {
@@ -233,6 +233,12 @@ class UserApiTest {
         }
         JsonNode canceled = awaitState(alice, id, s -> s.equals("C"));
         assertThat(canceled.get("exitcode").asInt()).isEqualTo(-1);
+        assertThat(canceled.get("signal").asInt()).isEqualTo(-1);
+        daemon.engine().jobs().await(dev.skyport.api.JobId.parse(id), Duration.ofSeconds(30));
+        canceled = body(alice, "/user/job/" + id);
+        assertThat(canceled.get("state").asText()).isEqualTo("C");
+        assertThat(canceled.get("exitcode").asInt()).isEqualTo(-1); // also once the stopped process's code is known
+        assertThat(canceled.get("signal").asInt()).isEqualTo(-1);
         assertThat(canceled.get("end_time").asText()).isNotEmpty();
         // unknown ids, in the same text format
         String unknown = "00000000-0000-4000-8000-000000000000";

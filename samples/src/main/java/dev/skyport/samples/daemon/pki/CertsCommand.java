@@ -39,9 +39,12 @@ public final class CertsCommand implements Callable<Integer> {
     private final String userName;
     private final Supplier<List<String>> defaultServerNames;
 
-    /** Reads the defaults from {@code SKYPORT_SPOOL}, {@code user.home}, {@code user.name} and this host's names. */
+    /**
+     * Reads the defaults from {@code SKYPORT_SPOOL}, {@code $HOME} (else {@code user.home}), {@code user.name} and
+     * this host's names.
+     */
     public CertsCommand() {
-        this(System.getenv("SKYPORT_SPOOL"), Path.of(System.getProperty("user.home")),
+        this(System.getenv("SKYPORT_SPOOL"), UserHome.current(),
                 System.getProperty("user.name"), ClusterPki::defaultServerNames);
     }
 

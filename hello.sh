@@ -1,0 +1,3 @@
+#!/bin/sh
+#SWM name hello
+echo hello from $(hostname)
