@@ -184,13 +184,9 @@ final class EngineJobs implements Jobs {
     }
 
     private String readLog(JobId id, String name) {
-        get(id); // NoSuchJobException for unknown ids
-        Path file = engine.jobDir(id).resolve(name);
-        try {
+        try (InputStream in = openLog(id, name)) {
             // Logs are whatever the job printed: a stray byte becomes U+FFFD instead of an error.
-            return new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
-        } catch (NoSuchFileException e) {
-            return "";
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + name + " of job " + id, e);
         }
