@@ -14,21 +14,27 @@ import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
-import java.util.UUID;
 
 /**
- * Who is calling: the user a client certificate names. As upstream, the identity is the UUID in the certificate
- * (the subject attribute with OID 2.5.29.17, or a {@code urn:uuid:} SAN), and a user is registered when
- * {@code <spool>/secure/users/<name>/cert.pem} carries that UUID — so re-issuing a user's certificate retires the old
- * one. Certificate subjects listed as admins act on every user's jobs. Thread-safe.
+ * Who is calling. As upstream, a client certificate names a user by the UUID it carries (the subject attribute with
+ * OID 2.5.29.17, or a {@code urn:uuid:} SAN), and the user must be registered: {@code <spool>/secure/users/<name>/
+ * cert.pem} is the registration, and only the certificate stored there is accepted for that user. Re-issuing a user's
+ * certificate ({@code skyport certs user NAME --replace}) therefore retires the old one, and deleting the directory
+ * retires the user; the daemon notices within seconds. Admins are registered users named in the configuration, by
+ * user name or by certificate subject. Thread-safe.
  */
 final class Callers {
     private static final Logger LOG = LoggerFactory.getLogger(Callers.class);
+    private static final Duration RECHECK = Duration.ofSeconds(5);
 
     /** The caller of one request: {@code user} owns what it submits; an admin sees every user's jobs. */
     record Caller(String user, boolean admin) {
@@ -37,49 +43,47 @@ final class Callers {
     /** Why a certificate names nobody: the identity it carries, as upstream prints it. */
     static final class UnregisteredException extends Exception {
         private static final long serialVersionUID = 1L;
-        private final String identity;
 
         UnregisteredException(String identity) {
             super("User with ID=\"" + identity + "\" is not registred in the workload manager");
-            this.identity = identity;
-        }
-
-        String identity() {
-            return identity;
         }
     }
 
     private final SpoolLayout layout;
-    private final Set<X500Principal> admins;
-    private final LoadingCache<UUID, Optional<String>> registered;
+    private final List<String> adminNames = new ArrayList<>();
+    private final List<X500Principal> adminSubjects = new ArrayList<>();
+    /** Registered user name by certificate fingerprint. */
+    private final LoadingCache<String, Optional<String>> registered;
 
-    Callers(SpoolLayout layout, List<X500Principal> admins) {
+    /**
+     * @param admins user names, or certificate subjects (RFC 2253, recognised by their {@code =})
+     */
+    Callers(SpoolLayout layout, List<String> admins) {
         this.layout = layout;
-        this.admins = Set.copyOf(admins);
-        // A user added or retired with `skyport certs user` is seen within seconds, without a restart.
-        this.registered = Caffeine.newBuilder().maximumSize(10_000)
-                .expireAfterWrite(Duration.ofSeconds(5)).build(this::lookUp);
+        for (String admin : admins) {
+            if (admin.contains("=")) {
+                adminSubjects.add(new X500Principal(admin));
+            } else {
+                adminNames.add(admin);
+            }
+        }
+        this.registered = Caffeine.newBuilder().maximumSize(10_000).expireAfterWrite(RECHECK).build(this::lookUp);
     }
 
     Caller identify(X509Certificate certificate) throws UnregisteredException {
-        Optional<UserIdentity> identity = UserIdentity.of(certificate);
-        if (admins.contains(certificate.getSubjectX500Principal())) {
-            String name = identity.map(UserIdentity::name).orElse(certificate.getSubjectX500Principal().getName());
-            return new Caller(name, true);
-        }
-        if (identity.isEmpty()) {
-            throw new UnregisteredException("unknown");
-        }
-        UUID uuid = identity.get().uuid();
-        return registered.get(uuid).map(name -> new Caller(name, false))
-                .orElseThrow(() -> new UnregisteredException(uuid.toString()));
+        String identity = UserIdentity.of(certificate).map(i -> i.uuid().toString()).orElse("unknown");
+        String user = registered.get(fingerprint(certificate)).orElseThrow(() -> new UnregisteredException(identity));
+        boolean admin = adminNames.contains(user) || adminSubjects.contains(certificate.getSubjectX500Principal());
+        return new Caller(user, admin);
     }
 
-    private Optional<String> lookUp(UUID uuid) {
+    /** The user whose registered certificate is exactly this one; none when no directory, or more than one, has it. */
+    private Optional<String> lookUp(String fingerprint) {
         Path users = layout.usersDir();
         if (!Files.isDirectory(users)) {
             return Optional.empty();
         }
+        List<String> matches = new ArrayList<>();
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(users, Files::isDirectory)) {
             for (Path dir : dirs) {
                 Path cert = dir.resolve("cert.pem");
@@ -87,10 +91,10 @@ final class Callers {
                     continue;
                 }
                 try {
-                    for (X509Certificate c : Pem.readCertificates(cert)) {
-                        if (UserIdentity.of(c).map(UserIdentity::uuid).filter(uuid::equals).isPresent()) {
-                            return Optional.of(dir.getFileName().toString());
-                        }
+                    List<X509Certificate> chain = Pem.readCertificates(cert);
+                    if (!chain.isEmpty() && UserIdentity.of(chain.get(0)).isPresent()
+                            && fingerprint(chain.get(0)).equals(fingerprint)) {
+                        matches.add(dir.getFileName().toString());
                     }
                 } catch (PkiException e) {
                     LOG.warn("skipping unreadable user certificate {}: {}", cert, e.getMessage());
@@ -99,6 +103,18 @@ final class Callers {
         } catch (IOException e) {
             LOG.warn("cannot list users in {}: {}", users, e.toString());
         }
-        return Optional.empty();
+        if (matches.size() > 1) {
+            LOG.warn("one certificate is registered for several users {}; refusing it", matches);
+            return Optional.empty();
+        }
+        return matches.stream().findFirst();
+    }
+
+    private static String fingerprint(X509Certificate certificate) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(certificate.getEncoded()));
+        } catch (NoSuchAlgorithmException | CertificateEncodingException e) {
+            throw new IllegalStateException("cannot fingerprint a certificate", e);
+        }
     }
 }

@@ -33,12 +33,15 @@ import java.util.Optional;
  * @param gate           the gate the engine runs jobs with
  * @param scheduler      the scheduling policy
  * @param maxScriptBytes the largest job script {@code POST /user/job} accepts
- * @param admins         certificate subjects (RFC 2253 names) that see and act on every user's jobs
+ * @param admins         registered users who see and act on every user's jobs: user names, or certificate subjects
+ *                       (RFC 2253, e.g. {@code CN=root}) matched exactly
  */
 public record DaemonConfig(int port, String bind, Path spool, Path dataDir, String gate, String scheduler,
-                           int maxScriptBytes, List<X500Principal> admins) {
+                           int maxScriptBytes, List<String> admins) {
     public static final int DEFAULT_PORT = 8443;
     public static final int DEFAULT_MAX_SCRIPT_BYTES = 1 << 20;
+    /** Scripts are held in memory while being checked; larger ones are data, which belongs in input files. */
+    public static final int MAX_MAX_SCRIPT_BYTES = 64 << 20;
 
     public DaemonConfig {
         Objects.requireNonNull(bind, "bind");
@@ -49,10 +52,11 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
         if (port < 0 || port > 65_535) {
             throw new ConfigException("port: expected 0..65535, got " + port);
         }
-        if (maxScriptBytes < 1) {
-            throw new ConfigException("max-script-bytes: expected a positive number, got " + maxScriptBytes);
+        if (maxScriptBytes < 1 || maxScriptBytes > MAX_MAX_SCRIPT_BYTES) {
+            throw new ConfigException("max-script-bytes: expected 1.." + MAX_MAX_SCRIPT_BYTES + ", got "
+                    + maxScriptBytes);
         }
-        admins = List.copyOf(admins);
+        admins = admins("admins", admins);
     }
 
     /** The defaults: port 8443 on all addresses, spool {@code ~/.swm/spool}, data {@code ~/.skyport}, local gate. */
@@ -82,7 +86,7 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
         return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, bytes, admins);
     }
 
-    public DaemonConfig withAdmins(List<X500Principal> newAdmins) {
+    public DaemonConfig withAdmins(List<String> newAdmins) {
         return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, maxScriptBytes, newAdmins);
     }
 
@@ -130,7 +134,7 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
                 s.gate != null ? s.gate : base.gate,
                 s.scheduler != null ? s.scheduler : base.scheduler,
                 s.maxScriptBytes != null ? s.maxScriptBytes : base.maxScriptBytes,
-                s.admins != null ? principals("admins", s.admins) : base.admins);
+                s.admins != null ? s.admins : base.admins);
     }
 
     private static DaemonConfig withEnvironment(DaemonConfig c, Map<String, String> env) {
@@ -163,7 +167,7 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
                     subjects.add(s.strip());
                 }
             }
-            c = c.withAdmins(principals("SKYPORT_ADMINS", subjects));
+            c = c.withAdmins(admins("SKYPORT_ADMINS", subjects));
         }
         return c;
     }
@@ -183,16 +187,21 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
         }
     }
 
-    private static List<X500Principal> principals(String key, List<String> subjects) {
-        List<X500Principal> out = new ArrayList<>();
-        for (String subject : subjects) {
-            try {
-                out.add(new X500Principal(subject));
-            } catch (IllegalArgumentException e) {
-                throw new ConfigException(key + ": '" + subject + "' is not a certificate subject such as 'CN=alice'");
+    /** Admins as written: user names, or subjects (with '=') that must parse as X.500 names. */
+    private static List<String> admins(String key, List<String> admins) {
+        for (String admin : admins) {
+            Objects.requireNonNull(admin, key);
+            if (admin.contains("=")) {
+                try {
+                    new X500Principal(admin);
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigException(key + ": '" + admin + "' is not a certificate subject such as 'CN=root'");
+                }
+            } else if (!admin.matches("[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")) {
+                throw new ConfigException(key + ": '" + admin + "' is neither a user name nor a certificate subject");
             }
         }
-        return out;
+        return List.copyOf(admins);
     }
 
     /** The keys of {@code skyport.yaml}, as written in the file. */

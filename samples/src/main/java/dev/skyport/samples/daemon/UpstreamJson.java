@@ -3,7 +3,7 @@ package dev.skyport.samples.daemon;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.skyport.api.EndReason;
 import dev.skyport.api.Flavor;
@@ -25,6 +25,7 @@ import java.time.Instant;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -44,8 +45,9 @@ final class UpstreamJson {
     private static final String LOOPBACK = "127.0.0.1";
 
     private final ObjectMapper json;
-    private final Cache<String, String> addresses = Caffeine.newBuilder()
-            .maximumSize(10_000).expireAfterWrite(Duration.ofMinutes(5)).build();
+    /** Resolved in the background: a slow resolver must never hold a reply past the clients' 5 s timeout. */
+    private final AsyncLoadingCache<String, String> addresses = Caffeine.newBuilder()
+            .maximumSize(10_000).expireAfterWrite(Duration.ofMinutes(5)).buildAsync(UpstreamJson::resolve);
 
     UpstreamJson(ObjectMapper json) {
         this.json = json;
@@ -78,7 +80,8 @@ final class UpstreamJson {
         }
         String remoteId = spec.remoteSite().map(r -> remoteIds.getOrDefault(r, "")).orElse("");
         o.put("remote_id", remoteId);
-        o.put("flavor_id", spec.flavor().map(f -> flavorIds.getOrDefault(f, "")).orElse(""));
+        o.put("flavor_id", spec.flavor().map(f -> flavorIds.getOrDefault(flavorKey(spec.remoteSite(), f), ""))
+                .orElse(""));
         ArrayNode request = o.putArray("request");
         resource(request, "cpus", spec.cpus());
         resource(request, "node", spec.nodes());
@@ -176,8 +179,24 @@ final class UpstreamJson {
         return remotes.stream().collect(Collectors.toMap(RemoteSite::name, r -> remoteId(r.name()), (a, b) -> a));
     }
 
+    /**
+     * Flavor ids by remote and name, and by name alone where only one remote offers that name (a job that names a
+     * flavor but no remote).
+     */
     static Map<String, String> flavorIds(List<Flavor> flavors) {
-        return flavors.stream().collect(Collectors.toMap(Flavor::name, UpstreamJson::flavorId, (a, b) -> a));
+        Map<String, String> ids = new HashMap<>();
+        Map<String, Long> offers = flavors.stream().collect(Collectors.groupingBy(Flavor::name, Collectors.counting()));
+        for (Flavor f : flavors) {
+            ids.put(flavorKey(Optional.of(f.remoteSite()), f.name()), flavorId(f));
+            if (offers.get(f.name()) == 1) {
+                ids.put(flavorKey(Optional.empty(), f.name()), flavorId(f));
+            }
+        }
+        return ids;
+    }
+
+    private static String flavorKey(Optional<String> remote, String flavor) {
+        return remote.map(r -> r + "/").orElse("") + flavor;
     }
 
     static String remoteId(String name) {
@@ -201,7 +220,7 @@ final class UpstreamJson {
     /**
      * The address clients reach a node at: its {@code address} label (a cloud VM's public IP), an IP literal name,
      * loopback for this machine's own nodes, else the name resolved to IPv4 (loopback when it does not resolve, as
-     * upstream).
+     * upstream; the name itself while the resolution is under way).
      */
     private String address(String nodeName, Optional<Node> node) {
         Optional<String> label = node.map(n -> n.labels().get("address"));
@@ -211,7 +230,7 @@ final class UpstreamJson {
         if (node.map(n -> n.partition().equals("local")).orElse(false)) {
             return LOOPBACK;
         }
-        return addresses.get(nodeName, UpstreamJson::resolve);
+        return addresses.get(nodeName).getNow(nodeName); // the name itself until the address is known
     }
 
     private static String resolve(String name) {

@@ -127,10 +127,10 @@ final class UserApi extends Handler.Abstract {
                     case "job" -> {
                         allow(method, "GET", "POST");
                         if (method.equals("GET")) {
-                            noQuery(request);
-                            listJobs(view, response, callback);
+                            listJobs(view, limit(request), response, callback);
                         } else {
-                            submit(view, request, response, callback);
+                            // Even an admin's own jobs are theirs, not the daemon's.
+                            submit(sky.asUser(caller.user()), request, response, callback);
                         }
                     }
                     case "node" -> sendArray(response, callback, nodes(request, method));
@@ -185,27 +185,37 @@ final class UserApi extends Handler.Abstract {
 
     // ---- jobs
 
-    private void listJobs(SkyPort view, Response response, Callback callback) throws IOException {
+    private void listJobs(SkyPort view, int limit, Response response, Callback callback) throws IOException {
         Lookups lookups = lookups();
         response.setStatus(200);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, JSON);
-        // Streamed page by page: a long history never sits in memory as one reply.
-        try (OutputStream out = Content.Sink.asOutputStream(response);
-             JsonGenerator g = json.createGenerator(out)) {
-            g.writeStartArray();
-            JobQuery query = JobQuery.all().withLimit(JobQuery.MAX_LIMIT);
-            while (true) {
-                Page<Job> page = view.jobs().list(query);
-                for (Job job : page.items()) {
-                    json.writeTree(g, shapes.job(job, lookups.nodes, lookups.flavorIds, lookups.remoteIds));
-                }
-                if (page.nextPageToken().isEmpty()) {
+        // Streamed page by page, so a long history never sits in memory as one reply. The stream is closed (ending
+        // the reply) only when everything was written: a failure half-way must reach the client as a broken reply,
+        // not as a shorter list that parses.
+        OutputStream out = Content.Sink.asOutputStream(response);
+        JsonGenerator g = json.getFactory().createGenerator(out)
+                .disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET)
+                .disable(JsonGenerator.Feature.AUTO_CLOSE_JSON_CONTENT);
+        g.writeStartArray();
+        JobQuery query = JobQuery.all().withLimit(Math.min(limit, JobQuery.MAX_LIMIT));
+        int written = 0;
+        while (written < limit) {
+            Page<Job> page = view.jobs().list(query);
+            for (Job job : page.items()) {
+                if (written == limit) {
                     break;
                 }
-                query = query.after(page);
+                json.writeTree(g, shapes.job(job, lookups.nodes, lookups.flavorIds, lookups.remoteIds));
+                written++;
             }
-            g.writeEndArray();
+            if (page.nextPageToken().isEmpty()) {
+                break;
+            }
+            query = query.after(page);
         }
+        g.writeEndArray();
+        g.close();
+        out.close();
         callback.succeeded();
     }
 
@@ -232,8 +242,10 @@ final class UserApi extends Handler.Abstract {
         }
         response.setStatus(200);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, BYTES);
-        try (log; OutputStream out = Content.Sink.asOutputStream(response)) {
+        try (log) {
+            OutputStream out = Content.Sink.asOutputStream(response);
             log.transferTo(out);
+            out.close(); // only after the whole log: a read error must not look like a complete reply
         }
         callback.succeeded();
     }
@@ -271,18 +283,14 @@ final class UserApi extends Handler.Abstract {
             throw tooLarge();
         }
         byte[] body;
-        try {
-            body = Content.Source.asByteArrayAsync(request, (int) limit).get(30, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof IllegalArgumentException) {
-                throw tooLarge(); // the body grew past the limit while being read
-            }
+        try (InputStream in = Content.Source.asInputStream(request)) {
+            // Reads stall no longer than the connector's idle timeout; one byte past the limit is enough to refuse.
+            body = in.readNBytes((int) limit + 1);
+        } catch (IOException e) {
             throw new ApiError(HttpStatus.BAD_REQUEST_400, "unreadable_body", "the request body could not be read");
-        } catch (TimeoutException e) {
-            throw new ApiError(HttpStatus.REQUEST_TIMEOUT_408, "timeout", "the request body did not arrive in time");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ApiError(HttpStatus.SERVICE_UNAVAILABLE_503, "shutting_down", "the daemon is stopping");
+        }
+        if (body.length > limit) {
+            throw tooLarge();
         }
         Optional<String> boundary = boundary(request.getHeaders().get(HttpHeader.CONTENT_TYPE), body);
         byte[] script = boundary.isPresent() ? scriptPart(body, boundary.get()) : body;

@@ -3,7 +3,6 @@ package dev.skyport.samples.daemon;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import javax.security.auth.x500.X500Principal;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,7 +35,7 @@ class DaemonConfigTest {
                 gate: local
                 scheduler: fcfs
                 max-script-bytes: 4096
-                admins: ["CN=root,O=Sky Port"]
+                admins: ["CN=root,O=Sky Port", ops]
                 """);
         DaemonConfig c = DaemonConfig.load(Optional.of(file), Map.of());
         assertThat(c.port()).isEqualTo(9443);
@@ -45,7 +44,7 @@ class DaemonConfigTest {
         assertThat(c.dataDir()).isEqualTo(dev.skyport.samples.daemon.pki.UserHome.current().resolve("sky-data"));
         assertThat(c.scheduler()).isEqualTo("fcfs");
         assertThat(c.maxScriptBytes()).isEqualTo(4096);
-        assertThat(c.admins()).containsExactly(new X500Principal("CN=root, O=Sky Port"));
+        assertThat(c.admins()).containsExactly("CN=root,O=Sky Port", "ops");
     }
 
     @Test
@@ -56,7 +55,7 @@ class DaemonConfigTest {
         assertThat(c.port()).isZero();
         assertThat(c.scheduler()).isEqualTo("fair-share");
         assertThat(c.spool()).isEqualTo(Path.of("/s"));
-        assertThat(c.admins()).containsExactly(new X500Principal("CN=a"), new X500Principal("CN=b,O=x"));
+        assertThat(c.admins()).containsExactly("CN=a", "CN=b, O=x");
     }
 
     @Test
@@ -70,8 +69,12 @@ class DaemonConfigTest {
                 .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("port");
         assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write("max-script-bytes: 0\n")), Map.of()))
                 .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("max-script-bytes");
-        assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write("admins: [\"not a subject\"]\n")), Map.of()))
-                .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("not a subject");
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write("admins: [\"not a name\"]\n")), Map.of()))
+                .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("not a name");
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write("admins: [\"CN=a=b=,,\"]\n")), Map.of()))
+                .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("certificate subject");
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write("max-script-bytes: 2147483647\n")), Map.of()))
+                .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("max-script-bytes");
         assertThatThrownBy(() -> DaemonConfig.load(Optional.empty(), Map.of("SKYPORT_PORT", "x")))
                 .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("SKYPORT_PORT");
         assertThatThrownBy(() -> DaemonConfig.load(Optional.of(dir.resolve("missing.yaml")), Map.of()))

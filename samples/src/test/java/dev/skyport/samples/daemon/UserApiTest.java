@@ -54,6 +54,7 @@ class UserApiTest {
     private OkHttpClient alice;
     private OkHttpClient bob;
     private OkHttpClient admin;
+    private OkHttpClient opsAdmin;
     private String base;
 
     @BeforeAll
@@ -68,9 +69,11 @@ class UserApiTest {
         alice = Mtls.client(a, bundle);
         bob = Mtls.client(b, bundle);
         admin = Mtls.client(root, bundle);
-        var adminSubject = Pem.readCertificates(root.cert()).get(0).getSubjectX500Principal();
+        IssuedUser ops = pki.issueUser("ops", false);
+        opsAdmin = Mtls.client(ops, bundle);
+        String opsSubject = Pem.readCertificates(ops.cert()).get(0).getSubjectX500Principal().getName();
         daemon = Daemon.start(DaemonConfig.defaults().withPort(0).withBind("127.0.0.1").withSpool(spool)
-                .withDataDir(dir.resolve("data")).withAdmins(List.of(adminSubject)));
+                .withDataDir(dir.resolve("data")).withAdmins(List.of("root", opsSubject)));
         base = "https://localhost:" + daemon.port();
     }
 
@@ -106,7 +109,7 @@ class UserApiTest {
     void clientsWithoutACertificateAreRefusedAtTheTlsLayer() {
         OkHttpClient anonymous = Mtls.anonymous(pki.layout().caChain());
         assertThatThrownBy(() -> anonymous.newCall(get("/user")).execute().close())
-                .isInstanceOf(IOException.class);
+                .isInstanceOf(SSLException.class);
     }
 
     @Test
@@ -115,8 +118,7 @@ class UserApiTest {
         IssuedUser mallory = other.issueUser("alice", false); // same name, wrong CA
         OkHttpClient client = Mtls.client(mallory, pki.layout().caChain());
         assertThatThrownBy(() -> client.newCall(get("/user")).execute().close())
-                .isInstanceOf(IOException.class)
-                .satisfies(e -> assertThat(e).isInstanceOfAny(SSLException.class, IOException.class));
+                .isInstanceOf(SSLException.class);
     }
 
     @Test
@@ -130,6 +132,44 @@ class UserApiTest {
             assertThat(r.code()).isEqualTo(400);
             assertThat(JSON.readTree(r.body().string()).get("message").asText())
                     .matches("User with ID=\"[0-9a-f-]{36}\" is not registred in the workload manager");
+        }
+    }
+
+    @Test
+    void reissuingAUsersCertificateRetiresTheOldOne() throws IOException {
+        IssuedUser dave = pki.issueUser("dave", false);
+        OkHttpClient leaked = Mtls.client(dave, pki.layout().caChain());
+        try (Response r = call(leaked, get("/user/job"))) {
+            assertThat(r.code()).isEqualTo(200);
+        }
+        OkHttpClient renewed = Mtls.client(pki.issueUser("dave", true), pki.layout().caChain());
+        awaitCode(leaked, get("/user/job"), 403);
+        try (Response r = call(renewed, get("/user/job"))) {
+            assertThat(r.code()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void adminsAreRegisteredUsersNamedByUserNameOrSubjectAndOwnWhatTheySubmit() throws IOException {
+        String theirs = submit(bob, "#!/bin/sh\necho bob\n");
+        String adminsOwn = submit(admin, "#!/bin/sh\necho root\n");
+        assertThat(body(admin, "/user/job/" + adminsOwn).get("user").asText()).isEqualTo("root");
+        assertThat(ids(body(opsAdmin, "/user/job"))).contains(theirs, adminsOwn); // admin by subject
+        assertThat(ids(body(bob, "/user/job"))).doesNotContain(adminsOwn);
+
+        IssuedUser eve = pki.issueUser("eve", false);
+        OkHttpClient retired = Mtls.client(eve, pki.layout().caChain());
+        Daemon second = Daemon.start(DaemonConfig.defaults().withPort(0).withBind("127.0.0.1")
+                .withSpool(pki.layout().spool()).withDataDir(dir.resolve("data-2")).withAdmins(List.of("eve")));
+        try {
+            Request list = new Request.Builder().url("https://localhost:" + second.port() + "/user/job").build();
+            try (Response r = call(retired, list)) {
+                assertThat(r.code()).isEqualTo(200);
+            }
+            Files.delete(eve.cert()); // an admin is retired like any user
+            awaitCode(retired, list, 403);
+        } finally {
+            second.close();
         }
     }
 
@@ -226,7 +266,11 @@ class UserApiTest {
             assertThat(r.code()).isEqualTo(200);
             assertThat(r.body().string()).isEqualTo("Requeued: " + id + "\nNot found: ");
         }
+        assertThat(daemon.engine().events().history(dev.skyport.api.JobId.parse(id)))
+                .anyMatch(t -> t.to() == dev.skyport.api.JobState.CANCELING); // the running process is stopped
         awaitState(alice, id, s -> s.equals("R"));
+        assertThat(daemon.engine().events().history(dev.skyport.api.JobId.parse(id)))
+                .filteredOn(t -> t.to() == dev.skyport.api.JobState.RUNNING).hasSize(2); // and runs again
         try (Response r = call(alice, delete(id))) {
             assertThat(r.code()).isEqualTo(200);
             assertThat(r.body().string()).isEqualTo("Canceled: " + id + "\nNot found: ");
@@ -296,6 +340,9 @@ class UserApiTest {
             assertThat(r.body().string()).isEqualTo("Requeued: \nNot found: " + mine);
         }
         assertThat(body(alice, "/user/job/" + mine).get("state").asText()).isEqualTo("R");
+        assertThat(daemon.engine().events().history(dev.skyport.api.JobId.parse(mine)))
+                .extracting(t -> t.to()).containsExactly(dev.skyport.api.JobState.QUEUED,
+                        dev.skyport.api.JobState.RUNNING); // neither bob's cancel nor his requeue reached it
         // the admin acts on anyone's job
         try (Response r = call(admin, delete(mine))) {
             assertThat(r.body().string()).isEqualTo("Canceled: " + mine + "\nNot found: ");
@@ -333,6 +380,7 @@ class UserApiTest {
         huge[0] = '#';
         bad.add(multipartRequest(huge));
         bad.add(post(new String(huge, StandardCharsets.US_ASCII), MediaType.get("text/plain")));
+        bad.add(new Request.Builder().url(base + "/user/job").post(chunked(huge)).build()); // no Content-Length
         // malformed directives
         for (String directive : List.of("#SWM gpus x", "#SWM gpus -1", "#SWM cpus 0", "#SWM mem lots",
                 "#SWM time forever", "#SWM ports 80", "#SWM ports 80/tcp/sideways", "#SWM nodes 0",
@@ -387,6 +435,19 @@ class UserApiTest {
     }
 
     @Test
+    void oversizedScriptsAnswer413WithOrWithoutAContentLength() throws IOException {
+        byte[] huge = new byte[DaemonConfig.DEFAULT_MAX_SCRIPT_BYTES + 1];
+        java.util.Arrays.fill(huge, (byte) '#');
+        for (Request request : List.of(multipartRequest(huge),
+                new Request.Builder().url(base + "/user/job").post(chunked(huge)).build())) {
+            try (Response r = call(alice, request)) {
+                assertThat(r.code()).isEqualTo(413);
+                assertThat(JSON.readTree(r.body().string()).get("error").asText()).isEqualTo("script_too_large");
+            }
+        }
+    }
+
+    @Test
     void malformedDirectivesNameTheLineAndTheField() throws IOException {
         try (Response r = call(alice, submitRequest("#!/bin/sh\n#SWM gpus two\n"))) {
             assertThat(r.code()).isEqualTo(400);
@@ -437,6 +498,25 @@ class UserApiTest {
         return new Request.Builder().url(base + "/user/job")
                 .post(RequestBody.create(body, MediaType.get("multipart/form-data; boundary=" + boundary)))
                 .build();
+    }
+
+    private static RequestBody chunked(byte[] bytes) {
+        return new RequestBody() {
+            @Override
+            public MediaType contentType() {
+                return MediaType.get("text/plain");
+            }
+
+            @Override
+            public long contentLength() {
+                return -1; // sent chunked
+            }
+
+            @Override
+            public void writeTo(okio.BufferedSink sink) throws IOException {
+                sink.write(bytes);
+            }
+        };
     }
 
     private Request post(String body, MediaType type) {
