@@ -86,4 +86,36 @@ final class Workloads {
         }
         return new Case(cluster(mode, nodes, running), queue);
     }
+
+    /**
+     * A busier random case: up to a dozen nodes of three sizes and up to 80 jobs of varied widths and durations, so
+     * timetables get deep, with cpu-full stretches and gaps between them.
+     */
+    static Case deep(long seed, NodeMode mode) {
+        Random r = new Random(seed * 7919);
+        int n = 2 + r.nextInt(11);
+        List<NodeView> nodes = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int cpus = new int[] {4, 8, 16}[r.nextInt(3)];
+            NodeState state = r.nextInt(12) == 0 ? NodeState.DOWN : NodeState.UP;
+            nodes.add(new NodeView("n" + i, "p" + (i % 2), cpus, cpus * 4L, r.nextInt(4) == 0 ? 1 : 0, state));
+        }
+        List<Allocation> running = new ArrayList<>();
+        for (int i = 0; i < r.nextInt(4); i++) {
+            int j = r.nextInt(n);
+            running.add(new Allocation(id(10_000 + i), List.of("n" + j), 1 + r.nextInt(3), 2, 0,
+                    NOW.plusSeconds(1 + r.nextInt(100))));
+        }
+        List<QueuedJob> queue = new ArrayList<>();
+        int jobs = 20 + r.nextInt(61);
+        for (int i = 0; i < jobs; i++) {
+            int k = r.nextInt(5) == 0 ? 2 + r.nextInt(3) : 1;
+            int cpus = new int[] {1, 1, 2, 3, 4, 8, 16}[r.nextInt(7)];
+            queue.add(new QueuedJob(id(i), k, cpus, r.nextInt(3 * cpus + 1), r.nextInt(6) == 0 ? 1 : 0,
+                    Duration.ofSeconds(new int[] {1, 5, 20, 60, 200}[r.nextInt(5)] * (1 + r.nextInt(3))),
+                    r.nextInt(3), "acct" + r.nextInt(3), NOW));
+        }
+        Map<String, NodeMode> modes = Map.of("p0", mode, "p1", mode);
+        return new Case(new ClusterView(nodes, running, modes, List.of(), Map.of()), queue);
+    }
 }

@@ -23,7 +23,6 @@ final class ExclusiveBackfill {
     private final int[][] gappy;
     private final int[] cursor;
     private final Timetable.Windows windows = new Timetable.Windows();
-    private long[] events = new long[128];
     private int[] chosen = new int[16];
     private long[] chosenKey = new long[16];
 
@@ -159,30 +158,9 @@ final class ExclusiveBackfill {
                 }
             }
         }
+        long found = windows.earliestOverlap(k);
+        long start = found == Timetable.NONE ? upper : found;
         int w = windows.count;
-        if (events.length < 2 * w) {
-            events = new long[4 * w];
-        }
-        int e = 0;
-        for (int i = 0; i < w; i++) {
-            events[e++] = (windows.from[i] << 1) | 1;
-            if (windows.to[i] != Timetable.NONE) {
-                events[e++] = (windows.to[i] + 1) << 1; // ends sort before starts at the same time
-            }
-        }
-        java.util.Arrays.sort(events, 0, e);
-        int open = 0;
-        long start = upper;
-        for (int i = 0; i < e; i++) {
-            if ((events[i] & 1) == 1) {
-                if (++open >= k) {
-                    start = events[i] >> 1;
-                    break;
-                }
-            } else {
-                open--;
-            }
-        }
         if (chosen.length < k) {
             chosen = new int[k];
             chosenKey = new long[k];

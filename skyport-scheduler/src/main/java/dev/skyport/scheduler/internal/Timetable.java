@@ -26,9 +26,12 @@ final class Timetable {
     final int[] size;
     /**
      * The longest run of steps that are not cpu-full and that is followed by a cpu-full step. A job asking for at
-     * least one cpu and lasting longer fits this node only in the final run, so its search need not walk the steps.
+     * least one cpu and lasting longer fits this node only within the final run of steps with a cpu free, so its
+     * search starts there. (On an exclusive node that run is the node's final free run.)
      */
     final long[] gapBound;
+    /** Per node, how many reservations it has taken: what {@link StartBounds} keeps its bounds with. */
+    final int[] version;
 
     Timetable(int[] capCpus, long[] capMem, int[] capGpus, boolean[] exclusive) {
         this.nodeCount = capCpus.length;
@@ -42,6 +45,7 @@ final class Timetable {
         gpus = new int[nodeCount][];
         size = new int[nodeCount];
         gapBound = new long[nodeCount];
+        version = new int[nodeCount];
         for (int j = 0; j < nodeCount; j++) {
             times[j] = new long[4];
             cpus[j] = new int[4];
@@ -66,6 +70,7 @@ final class Timetable {
             rm = capMem[j];
             rg = capGpus[j];
         }
+        version[j]++;
         int from = split(j, start);
         int to = split(j, end);
         int[] c = cpus[j];
@@ -90,8 +95,7 @@ final class Timetable {
             rg = capGpus[j];
         }
         if (rc >= 1 && gapBound[j] < d) {
-            long t = Math.max(from, finalRunStart(j, rc, rm, rg));
-            return t < limit ? t : NONE;
+            from = Math.max(from, finalRunStart(j, 1, 0, 0));
         }
         long[] ts = times[j];
         int n = size[j];
@@ -129,11 +133,7 @@ final class Timetable {
             rg = capGpus[j];
         }
         if (rc >= 1 && gapBound[j] < d) {
-            long t = Math.max(from, finalRunStart(j, rc, rm, rg));
-            if (t <= limit) {
-                out.add(j, t, NONE);
-            }
-            return out.count;
+            from = Math.max(from, finalRunStart(j, 1, 0, 0));
         }
         long[] ts = times[j];
         int n = size[j];
@@ -264,6 +264,7 @@ final class Timetable {
         int[] node = new int[64];
         long[] from = new long[64];
         long[] to = new long[64];
+        private long[] events = new long[128];
 
         void clear() {
             count = 0;
@@ -279,6 +280,35 @@ final class Timetable {
             from[count] = a;
             to[count] = b;
             count++;
+        }
+
+        /**
+         * The earliest time at least {@code k} of the windows are open at once, or {@link #NONE} when they never
+         * are. Windows are closed intervals of start times; {@code to} is {@link #NONE} for open-ended ones.
+         */
+        long earliestOverlap(int k) {
+            if (events.length < 2 * count) {
+                events = new long[4 * count];
+            }
+            int e = 0;
+            for (int i = 0; i < count; i++) {
+                events[e++] = (from[i] << 1) | 1;
+                if (to[i] != NONE) {
+                    events[e++] = (to[i] + 1) << 1; // ends sort before starts at the same time
+                }
+            }
+            Arrays.sort(events, 0, e);
+            int open = 0;
+            for (int i = 0; i < e; i++) {
+                if ((events[i] & 1) == 1) {
+                    if (++open >= k) {
+                        return events[i] >> 1;
+                    }
+                } else {
+                    open--;
+                }
+            }
+            return NONE;
         }
     }
 }

@@ -127,7 +127,8 @@ final class TimetableScheduler implements Scheduler {
         List<Plan.CloudPlacement> cloud = new ArrayList<>();
         Timetable.Windows windows = new Timetable.Windows();
         long[] kth = new long[16];
-        long[] events = new long[128];
+        long[] lower = new long[n];
+        StartBounds bounds = new StartBounds(table);
         int[] chosen = new int[16];
         long[] chosenKey = new long[16];
 
@@ -162,70 +163,64 @@ final class TimetableScheduler implements Scheduler {
                 starts[q] = backfill.place(classFits, k, rc, rm, rg, d, picked);
                 placedOn[q] = picked;
                 continue;
-            } else if (k == 1) {
+            }
+            int p = bounds.probe(rc, rm, d);
+            if (k == 1) {
                 long best = Timetable.NONE;
                 int bestNode = -1;
                 for (int j = 0; j < n; j++) {
-                    if (nodeClass[j] >= 0 && classFits[nodeClass[j]]) {
-                        long t = table.earliest(j, rc, rm, rg, d, floor[j], best);
-                        if (t < best) {
-                            best = t;
-                            bestNode = j;
+                    // Ties go to the lower index, so a node whose bound is not below the best cannot win. A stale
+                    // bound is a looser one: refresh it only when it does not rule the node out.
+                    if (nodeClass[j] >= 0 && classFits[nodeClass[j]]
+                            && Math.max(floor[j], bounds.stale(p, j)) < best) {
+                        long from = Math.max(floor[j], bounds.bound(p, j));
+                        if (from < best) {
+                            long t = table.earliest(j, rc, rm, rg, d, from, best);
+                            if (t < best) {
+                                best = t;
+                                bestNode = j;
+                            }
                         }
                     }
                 }
                 start = best;
                 picked[0] = bestNode;
             } else {
-                // Upper bound: the k-th smallest start of a node's final (open-ended) free run.
                 if (kth.length < k) {
                     kth = new long[k];
                     chosen = new int[k];
                     chosenKey = new long[k];
                 }
+                // No start comes before k fitting nodes' bounds have passed.
                 int filled = 0;
                 for (int j = 0; j < n; j++) {
                     if (nodeClass[j] >= 0 && classFits[nodeClass[j]]) {
-                        long t = Math.max(floor[j], exclusive[j]
-                                ? table.finalRunStart(j, capCpus[j], capMem[j], capGpus[j])
-                                : table.finalRunStart(j, rc, rm, rg));
-                        filled = insertSmallest(kth, filled, k, t);
+                        lower[j] = Math.max(floor[j], bounds.bound(p, j));
+                        filled = insertSmallest(kth, filled, k, lower[j]);
                     }
                 }
-                long upper = kth[k - 1];
-                windows.clear();
-                for (int j = 0; j < n; j++) {
-                    if (nodeClass[j] >= 0 && classFits[nodeClass[j]]) {
-                        table.windows(j, rc, rm, rg, d, floor[j], upper, windows);
-                    }
-                }
-                int w = windows.count;
-                if (events.length < 2 * w) {
-                    events = new long[4 * w];
-                }
-                int e = 0;
-                for (int i = 0; i < w; i++) {
-                    events[e++] = (windows.from[i] << 1) | 1;
-                    if (windows.to[i] != Timetable.NONE) {
-                        events[e++] = (windows.to[i] + 1) << 1; // ends sort before starts at the same time
-                    }
-                }
-                Arrays.sort(events, 0, e);
-                int open = 0;
-                start = upper;
-                for (int i = 0; i < e; i++) {
-                    if ((events[i] & 1) == 1) {
-                        if (++open >= k) {
-                            start = events[i] >> 1;
-                            break;
+                // Sweep the start windows that open up to a horizon; widen it until k windows overlap. Every node's
+                // final free run is open-ended, so some horizon has them.
+                long horizon = kth[k - 1];
+                long widen = Math.max(d, horizon / 8 + 1);
+                while (true) {
+                    windows.clear();
+                    for (int j = 0; j < n; j++) {
+                        if (nodeClass[j] >= 0 && classFits[nodeClass[j]] && lower[j] <= horizon) {
+                            table.windows(j, rc, rm, rg, d, lower[j], horizon, windows);
                         }
-                    } else {
-                        open--;
                     }
+                    start = windows.earliestOverlap(k);
+                    if (start != Timetable.NONE) {
+                        break;
+                    }
+                    horizon = Math.min(Timetable.NONE - 1, horizon + widen);
+                    widen = Math.min(Timetable.NONE / 4, widen * 2);
                 }
                 // Among the nodes free over [start, start + d): fcfs takes the earliest-free (upstream), backfill
                 // the most recently freed, which leaves the longest gaps elsewhere for later jobs.
                 int c = 0;
+                int w = windows.count;
                 for (int i = 0; i < w; i++) {
                     if (windows.from[i] <= start && start <= windows.to[i]) {
                         long key = fcfs ? windows.from[i] : -windows.from[i];

@@ -6,7 +6,8 @@ import java.util.Arrays;
  * Per node, what is used when: a step function of cpus, memory and gpus over time in milliseconds from the pass's
  * {@code now}. Step {@code i} of node {@code j} covers {@code [times[j][i], times[j][i+1])}; the last step runs to
  * infinity and is always empty, because every job ends. Primitive arrays only, so a pass over thousands of nodes
- * allocates almost nothing per job. An exclusive node is modelled as a job taking all of it.
+ * allocates almost nothing per job. An exclusive node is modelled as a job taking all of it. Unlike
+ * {@code Timetable} it takes no shortcut: every search walks the node's steps from the first.
  */
 final class ReferenceTimetable {
     /** Where an allocation without a known end ends: about a century, so that every job still gets a start. */
@@ -24,11 +25,6 @@ final class ReferenceTimetable {
     final long[][] mem;
     final int[][] gpus;
     final int[] size;
-    /**
-     * The longest run of steps that are not cpu-full and that is followed by a cpu-full step. A job asking for at
-     * least one cpu and lasting longer fits this node only in the final run, so its search need not walk the steps.
-     */
-    final long[] gapBound;
 
     ReferenceTimetable(int[] capCpus, long[] capMem, int[] capGpus, boolean[] exclusive) {
         this.nodeCount = capCpus.length;
@@ -41,7 +37,6 @@ final class ReferenceTimetable {
         mem = new long[nodeCount][];
         gpus = new int[nodeCount][];
         size = new int[nodeCount];
-        gapBound = new long[nodeCount];
         for (int j = 0; j < nodeCount; j++) {
             times[j] = new long[4];
             cpus[j] = new int[4];
@@ -89,10 +84,6 @@ final class ReferenceTimetable {
             rm = capMem[j];
             rg = capGpus[j];
         }
-        if (rc >= 1 && gapBound[j] < d) {
-            long t = Math.max(from, finalRunStart(j, rc, rm, rg));
-            return t < limit ? t : NONE;
-        }
         long[] ts = times[j];
         int n = size[j];
         long runStart = -1;
@@ -127,13 +118,6 @@ final class ReferenceTimetable {
             rc = capCpus[j];
             rm = capMem[j];
             rg = capGpus[j];
-        }
-        if (rc >= 1 && gapBound[j] < d) {
-            long t = Math.max(from, finalRunStart(j, rc, rm, rg));
-            if (t <= limit) {
-                out.add(j, t, NONE);
-            }
-            return out.count;
         }
         long[] ts = times[j];
         int n = size[j];
@@ -242,20 +226,6 @@ final class ReferenceTimetable {
             g[w] = g[i];
         }
         size[j] = w + 1;
-        long bound = 0;
-        long runStart = -1;
-        int cap = capCpus[j];
-        for (int i = 0; i <= w; i++) {
-            if (c[i] < cap) {
-                if (runStart < 0) {
-                    runStart = ts[i];
-                }
-            } else if (runStart >= 0) {
-                bound = Math.max(bound, ts[i] - runStart);
-                runStart = -1;
-            }
-        }
-        gapBound[j] = bound;
     }
 
     /** A reusable buffer of start windows, so a pass does not allocate per job. */

@@ -54,13 +54,13 @@ class SchedulerDifferentialTest {
 
     static Stream<Arguments> benchShaped() {
         return LongStream.range(0, 6).boxed().flatMap(seed -> Stream.of(TimetableScheduler.Policy.values())
-                .map(policy -> Arguments.of(policy, seed)));
+                .flatMap(policy -> Stream.of(NodeMode.values()).map(mode -> Arguments.of(policy, mode, seed))));
     }
 
     /** Like the shared bench workload: three node sizes, mostly one-node jobs, long and varied durations. */
-    @ParameterizedTest(name = "{0} seed {1}")
+    @ParameterizedTest(name = "{0} {1} seed {2}")
     @MethodSource("benchShaped")
-    void samePlanAsTheReferenceOnBenchShapedWorkloads(TimetableScheduler.Policy policy, long seed) {
+    void samePlanAsTheReferenceOnBenchShapedWorkloads(TimetableScheduler.Policy policy, NodeMode mode, long seed) {
         Random r = new Random(seed);
         int n = 50 + r.nextInt(100);
         List<NodeView> nodes = new ArrayList<>();
@@ -69,7 +69,7 @@ class SchedulerDifferentialTest {
             int cpus = new int[] {16, 32, 64}[r.nextInt(3)];
             String partition = "part-" + (i / 20);
             nodes.add(new NodeView("node-" + i, partition, cpus, (long) cpus << 32, 0, NodeState.UP));
-            modes.put(partition, NodeMode.EXCLUSIVE);
+            modes.put(partition, mode);
         }
         List<QueuedJob> queue = new ArrayList<>();
         int[] sizes = {1, 1, 1, 1, 1, 1, 1, 2, 2, 4, 8};
