@@ -13,6 +13,7 @@ import dev.skyport.api.IllegalJobStateException;
 import dev.skyport.api.Image;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
+import dev.skyport.api.JobQuery;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
 import dev.skyport.api.JobTransitioned;
@@ -20,6 +21,7 @@ import dev.skyport.api.Jobs;
 import dev.skyport.api.Node;
 import dev.skyport.api.NodeState;
 import dev.skyport.api.NoSuchJobException;
+import dev.skyport.api.Page;
 import dev.skyport.api.Partition;
 import dev.skyport.api.QueueFullException;
 import dev.skyport.api.RemoteSite;
@@ -42,6 +44,7 @@ import dev.skyport.gate.RunRequest;
 import dev.skyport.gate.RunSignal;
 import dev.skyport.scheduler.Allocation;
 import dev.skyport.scheduler.ClusterView;
+import dev.skyport.scheduler.FlavorView;
 import dev.skyport.scheduler.NodeMode;
 import dev.skyport.scheduler.NodeView;
 import dev.skyport.scheduler.Plan;
@@ -96,7 +99,7 @@ import java.util.function.UnaryOperator;
 public final class Engine implements SkyPort {
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
     /** The longest the scheduling thread sleeps with nothing to do, so a test clock moved by hand is noticed. */
-    private static final Duration MAX_IDLE = Duration.ofSeconds(1);
+    static final Duration MAX_IDLE = Duration.ofSeconds(1);
     /** The duration the scheduler assumes for a job without a time limit. */
     private static final Duration DEFAULT_DURATION = Duration.ofHours(1);
     /**
@@ -105,6 +108,8 @@ public final class Engine implements SkyPort {
      * considered as the head drains.
      */
     static final int PLANNING_WINDOW = 1000;
+    /** How fast an account's past use stops counting for fair share (Slurm's default PriorityDecayHalfLife). */
+    static final Duration USAGE_HALF_LIFE = Duration.ofDays(7);
     /** How soon a failed recording of a run's end is tried again. */
     private static final Duration FINISH_RETRY = Duration.ofSeconds(1);
 
@@ -130,6 +135,9 @@ public final class Engine implements SkyPort {
     private final ConcurrentHashMap<JobId, Allocation> allocations = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<JobId, CompletableFuture<Job>> terminal = new ConcurrentHashMap<>();
     private final AtomicInteger unfinished = new AtomicInteger();
+    private final AccountUsage usage = new AccountUsage(USAGE_HALF_LIFE);
+    /** The nodes the last pass saw, so that a change in the gate's nodes triggers a pass. */
+    private volatile List<Node> lastNodes = List.of();
 
     private final ExecutorService workers;
     private final Thread loopThread;
@@ -297,6 +305,44 @@ public final class Engine implements SkyPort {
             }
         }
         return holding;
+    }
+
+    /**
+     * Replays the attempts that ended before {@code before} into the fair-share usage. Attempts older than ten
+     * half-lives count for less than a thousandth and are skipped.
+     */
+    private void loadUsage(Instant before) {
+        Instant horizon = before.minus(USAGE_HALF_LIFE.multipliedBy(10));
+        int charged = 0;
+        try {
+            JobQuery query = JobQuery.all().withLimit(JobQuery.MAX_LIMIT);
+            while (!closed) {
+                Page<Job> page = store.list(query);
+                for (Job job : page.items()) {
+                    String account = job.spec().account().orElse("");
+                    for (Attempt a : job.attempts()) {
+                        Optional<Instant> end = a.endTime();
+                        if (end.isPresent() && end.get().isBefore(before) && end.get().isAfter(horizon)) {
+                            usage.charge(account, cpuSeconds(job.spec().cpus(), a, end.get()), end.get());
+                            charged++;
+                        }
+                    }
+                }
+                if (page.nextPageToken().isEmpty()) {
+                    break;
+                }
+                query = query.after(page);
+            }
+        } catch (RuntimeException ex) {
+            LOG.warn("cannot read past usage for fair share; ordering by usage since the start: {}", ex.toString());
+            return;
+        }
+        LOG.debug("fair-share usage loaded from {} past attempts", charged);
+    }
+
+    private static double cpuSeconds(int cpusPerNode, Attempt a, Instant end) {
+        return (double) cpusPerNode * a.nodes().size() * Math.max(0, Duration.between(a.startTime(), end).toMillis())
+                / 1000.0;
     }
 
     // ------------------------------------------------------------------ SkyPort
@@ -706,26 +752,30 @@ public final class Engine implements SkyPort {
     }
 
     private void loop() {
+        // Before the first pass, so that it already orders by the usage history; submissions are taken meanwhile.
+        loadUsage(now());
         while (!closed) {
             List<Runnable> due = new ArrayList<>();
+            boolean work;
             loopLock.lock();
             try {
-                while (!closed && !dirty && !timerDue()) {
+                // One wait of at most MAX_IDLE, then a look at the gate's nodes outside the lock.
+                if (!closed && !dirty && !timerDue()) {
                     Duration wait = MAX_IDLE;
                     Timer next = timers.peek();
                     if (next != null) {
                         Duration untilNext = Duration.between(now(), next.due);
                         wait = untilNext.compareTo(wait) < 0 ? untilNext : wait;
                     }
-                    if (wait.isNegative() || wait.isZero()) {
-                        break;
+                    if (!wait.isNegative() && !wait.isZero()) {
+                        wake.awaitNanos(wait.toNanos());
                     }
-                    wake.awaitNanos(wait.toNanos());
                 }
                 Instant now = now();
                 while (!timers.isEmpty() && !timers.peek().due.isAfter(now)) {
                     due.add(timers.poll().action);
                 }
+                work = dirty || !due.isEmpty();
                 dirty = false;
             } catch (InterruptedException ie) {
                 return;
@@ -741,6 +791,9 @@ public final class Engine implements SkyPort {
                 } catch (RuntimeException ex) {
                     LOG.error("a timer action failed", ex);
                 }
+            }
+            if (!work && !nodesChanged()) {
+                continue; // woke up idle: nothing was submitted, ended or changed
             }
             try {
                 pass();
@@ -758,6 +811,7 @@ public final class Engine implements SkyPort {
     private void pass() {
         Instant now = now();
         List<Node> nodes = gate.nodes();
+        lastNodes = nodes;
         List<NodeView> views = new ArrayList<>(nodes.size());
         Map<String, NodeMode> modes = new HashMap<>();
         for (Node n : nodes) {
@@ -765,10 +819,13 @@ public final class Engine implements SkyPort {
             // The engine's gates (local, ssh) run several jobs on a node side by side, packed by cpus and memory.
             modes.put(n.partition(), NodeMode.SHARED);
         }
-        // No flavors: the engine cannot yet act on cloud placements; no usage history yet for fair share.
-        ClusterView cluster = new ClusterView(views, new ArrayList<>(allocations.values()), modes, List.of(),
-                Map.of());
-        if (!hasFreeCpu(cluster)) {
+        List<FlavorView> flavors = new ArrayList<>();
+        for (Flavor f : gate.flavors()) {
+            flavors.add(new FlavorView(f.name(), f.cpus(), f.memoryBytes(), f.gpus(), f.pricePerHour()));
+        }
+        ClusterView cluster = new ClusterView(views, new ArrayList<>(allocations.values()), modes, flavors,
+                usage.snapshot(now));
+        if (flavors.isEmpty() && !hasFreeCpu(cluster)) {
             return;
         }
         List<QueuedJob> waiting = new ArrayList<>();
@@ -789,11 +846,14 @@ public final class Engine implements SkyPort {
         }
         Plan plan = scheduler.plan(cluster, waiting, now);
         for (Plan.Infeasible inf : plan.infeasible()) {
-            Entry e = byId.get(inf.job());
-            if (e != null && !inf.reason().equals(e.infeasibleReason)) {
-                e.infeasibleReason = inf.reason();
-                LOG.info("job {} cannot be placed: {}", e.id, inf.reason());
-            }
+            waitsBecause(byId.get(inf.job()), inf.reason());
+        }
+        for (Plan.CloudPlacement c : plan.cloud()) {
+            // Creating partitions for jobs is the partition manager's, which this engine does not have yet: say what
+            // the job would need rather than leave it waiting silently.
+            waitsBecause(byId.get(c.job()), "needs " + c.nodes() + " new node(s) of flavor " + c.flavor() + " at "
+                    + c.pricePerHour() + " per hour, the cheapest that fits; this engine does not create partitions"
+                    + " for jobs yet");
         }
         for (Plan.Placement p : plan.startNow()) {
             Entry e = byId.get(p.job());
@@ -804,6 +864,24 @@ public final class Engine implements SkyPort {
             e.allocatedNodes = p.nodes();
             allocate(e);
             workers.execute(() -> launch(e));
+        }
+    }
+
+    /** Notes, and logs once per change, why queued job {@code e} cannot be placed. */
+    private static void waitsBecause(Entry e, String reason) {
+        if (e != null && !reason.equals(e.infeasibleReason)) {
+            e.infeasibleReason = reason;
+            LOG.info("job {} cannot be placed: {}", e.id, reason);
+        }
+    }
+
+    /** Whether the gate's nodes differ from what the last pass saw: one came, went, changed size or state. */
+    private boolean nodesChanged() {
+        try {
+            return !gate.nodes().equals(lastNodes);
+        } catch (RuntimeException ex) {
+            LOG.warn("cannot list the gate's nodes: {}", ex.toString());
+            return false;
         }
     }
 
@@ -996,6 +1074,7 @@ public final class Engine implements SkyPort {
                             closeAttempt, Optional.empty(), Optional.empty());
                 }
             }
+            usage.charge(e.account, cpuSeconds(e.cpus, last.get(), now), now);
             release(e);
             settle(e, event);
         }

@@ -9,7 +9,6 @@ import dev.skyport.api.JobQuery;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.Jobs;
 import dev.skyport.api.Node;
-import dev.skyport.api.NodeState;
 import dev.skyport.api.Page;
 import dev.skyport.api.RemoteSite;
 import dev.skyport.core.internal.local.LocalGate;
@@ -107,9 +106,12 @@ final class EngineJobs implements Jobs {
         return spec;
     }
 
-    /** A job larger than every node set of the cluster would wait forever: reject it, naming what is too big. */
+    /**
+     * A job larger than every node set of the cluster would wait forever: reject it, naming what is too big. Nodes
+     * that are down count: they may come back, and a job submitted during an outage waits for them (as in Slurm).
+     */
     private static void checkFits(JobSpec spec, List<Node> nodes) {
-        List<Node> usable = nodes.stream().filter(n -> n.state() != NodeState.DOWN).toList();
+        List<Node> usable = nodes;
         long fitting = usable.stream().filter(n -> n.cpus() >= spec.cpus() && n.memoryBytes() >= spec.memoryBytes()
                 && n.gpus() >= spec.gpus()).count();
         if (fitting >= spec.nodes()) {

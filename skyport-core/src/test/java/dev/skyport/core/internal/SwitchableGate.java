@@ -1,0 +1,93 @@
+package dev.skyport.core.internal;
+
+import dev.skyport.api.Flavor;
+import dev.skyport.api.Image;
+import dev.skyport.api.Node;
+import dev.skyport.api.NodeState;
+import dev.skyport.api.Partition;
+import dev.skyport.api.RemoteSite;
+import dev.skyport.core.internal.local.LocalGate;
+import dev.skyport.gate.Gate;
+import dev.skyport.gate.GateConfig;
+import dev.skyport.gate.GateProvider;
+import dev.skyport.gate.NodeAccess;
+import dev.skyport.gate.PartitionSpec;
+
+import java.util.List;
+
+/**
+ * The local gate with a node whose state a test switches, as a node going down or coming back would: gate
+ * {@code switchable}. One engine at a time uses it (the state is static, as the gate is created by name).
+ */
+final class SwitchableGate implements Gate {
+    static volatile NodeState state = NodeState.UP;
+
+    private final LocalGate local;
+
+    private SwitchableGate(GateConfig config) {
+        this.local = new LocalGate(config);
+    }
+
+    public static final class Provider implements GateProvider {
+        @Override
+        public String name() {
+            return "switchable";
+        }
+
+        @Override
+        public Gate create(GateConfig config) {
+            return new SwitchableGate(config);
+        }
+    }
+
+    @Override
+    public String name() {
+        return "switchable";
+    }
+
+    @Override
+    public List<Node> nodes() {
+        return local.nodes().stream().map(n -> new Node(n.name(), n.partition(), n.cpus(), n.memoryBytes(), n.gpus(),
+                state, n.labels())).toList();
+    }
+
+    @Override
+    public List<Flavor> flavors() {
+        return local.flavors();
+    }
+
+    @Override
+    public List<Image> images() {
+        return local.images();
+    }
+
+    @Override
+    public List<RemoteSite> remotes() {
+        return local.remotes();
+    }
+
+    @Override
+    public List<Partition> partitions() {
+        return local.partitions();
+    }
+
+    @Override
+    public Partition createPartition(PartitionSpec spec) {
+        return local.createPartition(spec);
+    }
+
+    @Override
+    public void deletePartition(String name) {
+        local.deletePartition(name);
+    }
+
+    @Override
+    public NodeAccess access(String nodeName) {
+        return local.access(nodeName);
+    }
+
+    @Override
+    public void close() {
+        local.close();
+    }
+}
