@@ -30,7 +30,10 @@ import java.util.UUID;
  * Prints one line per case on standard output:
  * {@code sched-bench policy=<p> mode=<m> jobs=<J> nodes=<N> pass_ms=<median> planned=<n> infeasible=<n>
  * makespan_s=<s> mean_wait_s=<s> utilisation=<0..1>}. Pass time is the median of several passes after warm-up.
- * Utilisation is requested cpu-time over the cluster's cpu-time up to the makespan. Arguments: {@code --data=DIR}
+ * Utilisation is requested cpu-time over the cluster's cpu-time up to the makespan. Per size it also prints a
+ * {@code sched-ratio} line (mean waits against fcfs and upstream, pass-time speed-ups against upstream's reported
+ * 40 ms and 3.3 s) and, for exclusive cases, a {@code sched-gaps} line: the node time left idle between jobs before
+ * each node's last job ends, the most backfill could fill. Arguments: {@code --data=DIR}
  * (default {@code ../shared/bench/mixed}, relative to the working directory), {@code --passes=N}.
  */
 public final class SchedulerBenchmark {
@@ -60,17 +63,31 @@ public final class SchedulerBenchmark {
         List<QueuedJob> big = repeat(allJobs, 100_000);
         String[][] cases = {
                 {"fcfs", "exclusive"}, {"backfill", "exclusive"}, {"backfill", "shared"}};
-        for (int[] size : new int[][] {{1_000, 100}, {10_000, 1_000}}) {
-            for (String[] c : cases) {
-                run(schedulers.get(c[0]), c[1], allJobs.subList(0, size[0]), allNodes.subList(0, size[1]), passes);
+        // Upstream swm-sched's figures from ../shared/bench/README.md: mean start and the faster end of its pass time.
+        double[][] upstream = {{30_164, 40}, {29_545, 3_300}};
+        int[][] sizes = {{1_000, 100}, {10_000, 1_000}};
+        for (int s = 0; s < sizes.length; s++) {
+            Result[] r = new Result[cases.length];
+            for (int c = 0; c < cases.length; c++) {
+                r[c] = run(schedulers.get(cases[c][0]), cases[c][1], allJobs.subList(0, sizes[s][0]),
+                        allNodes.subList(0, sizes[s][1]), passes);
             }
+            System.out.printf(Locale.ROOT, "sched-ratio jobs=%d nodes=%d fcfs_wait_vs_upstream=%.4f "
+                            + "backfill_exclusive_wait_vs_fcfs=%.3f backfill_shared_wait_vs_fcfs=%.3f "
+                            + "fcfs_speedup_vs_upstream=%.0f backfill_exclusive_speedup_vs_upstream=%.0f%n",
+                    sizes[s][0], sizes[s][1], r[0].meanWait / upstream[s][0], r[1].meanWait / r[0].meanWait,
+                    r[2].meanWait / r[0].meanWait, upstream[s][1] / r[0].passMs, upstream[s][1] / r[1].passMs);
         }
         for (String[] c : cases) {
             run(schedulers.get(c[0]), c[1], big, allNodes.subList(0, 1_000), Math.max(3, passes / 3));
         }
     }
 
-    private static void run(Scheduler scheduler, String mode, List<QueuedJob> jobs, List<NodeView> nodes, int passes) {
+    private record Result(double passMs, double meanWait) {
+    }
+
+    private static Result run(Scheduler scheduler, String mode, List<QueuedJob> jobs, List<NodeView> nodes,
+                              int passes) {
         Map<String, NodeMode> modes = new HashMap<>();
         for (NodeView n : nodes) {
             modes.put(n.partition(), NodeMode.valueOf(mode.toUpperCase(Locale.ROOT)));
@@ -95,6 +112,7 @@ public final class SchedulerBenchmark {
         double waitSum = 0;
         double used = 0;
         int planned = 0;
+        Map<String, long[]> perNode = new HashMap<>(); // busy node-ms and last end, per node
         for (List<Plan.Placement> list : List.of(plan.startNow(), plan.reservations())) {
             for (Plan.Placement p : list) {
                 QueuedJob j = byId.get(p.job());
@@ -104,6 +122,11 @@ public final class SchedulerBenchmark {
                 waitSum += start / 1000.0;
                 used += (double) j.cpus() * j.nodes() * j.expectedDuration().toSeconds();
                 planned++;
+                for (String node : p.nodes()) {
+                    long[] b = perNode.computeIfAbsent(node, x -> new long[2]);
+                    b[0] += end - start;
+                    b[1] = Math.max(b[1], end);
+                }
             }
         }
         long totalCpus = 0;
@@ -116,6 +139,19 @@ public final class SchedulerBenchmark {
                 scheduler.name(), mode, jobs.size(), nodes.size(), nanos[passes / 2] / 1e6, planned,
                 plan.infeasible().size(), makespanS, planned == 0 ? 0 : waitSum / planned,
                 makespan == 0 ? 0 : used / (totalCpus * makespanS));
+        if (mode.equals("exclusive")) {
+            // The idle time between jobs on a node, before its last job ends: all that backfill could ever fill.
+            double busy = 0;
+            double idle = 0;
+            for (long[] b : perNode.values()) {
+                busy += b[0] / 1000.0;
+                idle += (b[1] - b[0]) / 1000.0;
+            }
+            System.out.printf(Locale.ROOT, "sched-gaps policy=%s mode=%s jobs=%d nodes=%d busy_node_s=%.0f "
+                            + "idle_before_last_end_node_s=%.0f idle_share=%.4f%n", scheduler.name(), mode,
+                    jobs.size(), nodes.size(), busy, idle, idle / (busy + idle));
+        }
+        return new Result(nanos[passes / 2] / 1e6, planned == 0 ? 0 : waitSum / planned);
     }
 
     private static List<NodeView> readNodes(Path file) throws IOException {
