@@ -17,5 +17,8 @@ public record QueuedJob(JobId id, int nodes, int cpus, long memoryBytes, int gpu
         Objects.requireNonNull(expectedDuration, "expectedDuration");
         Objects.requireNonNull(account, "account");
         Objects.requireNonNull(submitTime, "submitTime");
+        if (cpus < 0 || memoryBytes < 0 || gpus < 0) {
+            throw new IllegalArgumentException("job " + id + ": cpus, memory and gpus must not be negative");
+        }
     }
 }

@@ -156,4 +156,13 @@ class SchedulerCasesTest {
         ClusterView cluster = new ClusterView(List.of(node("a", 4)), List.of());
         assertThat(cluster.modeOf("anything")).isEqualTo(NodeMode.SHARED);
     }
+
+    @org.junit.jupiter.api.Test
+    void aJobAskingForNegativeResourcesIsRefusedBeforeAnyPass() {
+        for (int[] bad : new int[][] {{-1, 0, 0}, {0, -1, 0}, {0, 0, -1}}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> new QueuedJob(Workloads.id(1), 1, bad[0], bad[1],
+                            bad[2], java.time.Duration.ofSeconds(1), 0, "a", Workloads.NOW))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("negative");
+        }
+    }
 }

@@ -136,6 +136,8 @@ public final class Engine implements SkyPort {
     private final ConcurrentHashMap<JobId, CompletableFuture<Job>> terminal = new ConcurrentHashMap<>();
     private final AtomicInteger unfinished = new AtomicInteger();
     private final AccountUsage usage = new AccountUsage(USAGE_HALF_LIFE);
+    /** When this engine started: the end of the usage history it replays. */
+    private final Instant started;
     /** The nodes the last pass saw, so that a change in the gate's nodes triggers a pass. */
     private volatile List<Node> lastNodes = List.of();
 
@@ -216,6 +218,8 @@ public final class Engine implements SkyPort {
             releaseLock();
             throw e;
         }
+        // Attempts that end from here on are charged by finish(); the history before is replayed by loadUsage.
+        this.started = now();
         this.loopThread = new Thread(this::loop, "skyport-scheduler");
         loopThread.setDaemon(true);
         loopThread.start();
@@ -753,7 +757,7 @@ public final class Engine implements SkyPort {
 
     private void loop() {
         // Before the first pass, so that it already orders by the usage history; submissions are taken meanwhile.
-        loadUsage(now());
+        loadUsage(started);
         while (!closed) {
             List<Runnable> due = new ArrayList<>();
             boolean work;
@@ -798,7 +802,8 @@ public final class Engine implements SkyPort {
             try {
                 pass();
             } catch (RuntimeException ex) {
-                LOG.error("scheduling pass failed", ex);
+                LOG.error("scheduling pass failed; trying again in {}", MAX_IDLE, ex);
+                addTimer(now().plus(MAX_IDLE), this::markDirty);
             }
         }
     }
@@ -820,8 +825,13 @@ public final class Engine implements SkyPort {
             modes.put(n.partition(), NodeMode.SHARED);
         }
         List<FlavorView> flavors = new ArrayList<>();
-        for (Flavor f : gate.flavors()) {
-            flavors.add(new FlavorView(f.name(), f.cpus(), f.memoryBytes(), f.gpus(), f.pricePerHour()));
+        try {
+            for (Flavor f : gate.flavors()) {
+                flavors.add(new FlavorView(f.name(), f.cpus(), f.memoryBytes(), f.gpus(), f.pricePerHour()));
+            }
+        } catch (RuntimeException ex) {
+            // Jobs on the nodes there are need no flavors: plan them anyway.
+            LOG.warn("cannot list the gate's flavors; planning without them: {}", ex.toString());
         }
         ClusterView cluster = new ClusterView(views, new ArrayList<>(allocations.values()), modes, flavors,
                 usage.snapshot(now));

@@ -214,6 +214,10 @@ final class TimetableScheduler implements Scheduler {
                     if (start != Timetable.NONE) {
                         break;
                     }
+                    if (horizon >= Timetable.NONE - 1) {
+                        // Unreachable: every fitting node's final free run is open-ended and starts before NONE.
+                        throw new IllegalStateException("no start for job " + job.id() + " on " + k + " nodes");
+                    }
                     horizon = Math.min(Timetable.NONE - 1, horizon + widen);
                     widen = Math.min(Timetable.NONE / 4, widen * 2);
                 }
