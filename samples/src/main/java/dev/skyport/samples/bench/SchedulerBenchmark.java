@@ -29,7 +29,8 @@ import java.util.UUID;
  * {@code ../shared/bench/README.md}): all nodes idle, the whole queue submitted at t = 0 in file order, one pass.
  * Prints one line per case on standard output:
  * {@code sched-bench policy=<p> mode=<m> jobs=<J> nodes=<N> pass_ms=<median> planned=<n> infeasible=<n>
- * makespan_s=<s> mean_wait_s=<s> utilisation=<0..1>}. Pass time is the median of several passes after warm-up.
+ * makespan_s=<s> mean_wait_s=<s> utilisation=<0..1>}. Pass time is the median of at least {@code --passes} passes
+ * and at least half a second of them, after a warm-up of at least a second (a daemon runs passes compiled).
  * Utilisation is requested cpu-time over the cluster's cpu-time up to the makespan. Per size it also prints a
  * {@code sched-ratio} line (mean waits against fcfs and upstream, pass-time speed-ups against upstream's reported
  * 40 ms and 3.3 s) and, for exclusive cases, a {@code sched-gaps} line: the node time left idle between jobs before
@@ -38,6 +39,8 @@ import java.util.UUID;
  */
 public final class SchedulerBenchmark {
     private static final Instant T0 = Instant.parse("2025-01-01T00:00:00Z");
+    private static final long WARM_UP_NANOS = 1_000_000_000L;
+    private static final long MEASURE_NANOS = 500_000_000L;
 
     private SchedulerBenchmark() {
     }
@@ -93,16 +96,25 @@ public final class SchedulerBenchmark {
             modes.put(n.partition(), NodeMode.valueOf(mode.toUpperCase(Locale.ROOT)));
         }
         ClusterView cluster = new ClusterView(nodes, List.of(), modes, List.of(), Map.of());
+        // Warm-up: at least half the passes and at least a second, so that a short pass is measured compiled, as a
+        // long-running engine runs it. Then at least the given passes and, for short ones, at least half a second.
         Plan plan = null;
-        for (int i = 0; i < Math.max(2, passes / 2); i++) {
-            plan = scheduler.plan(cluster, jobs, T0); // warm-up
+        long warmUntil = System.nanoTime() + WARM_UP_NANOS;
+        for (int i = 0; i < Math.max(2, passes / 2) || System.nanoTime() < warmUntil; i++) {
+            plan = scheduler.plan(cluster, jobs, T0);
         }
         long[] nanos = new long[passes];
-        for (int i = 0; i < passes; i++) {
+        int measured = 0;
+        long measureUntil = System.nanoTime() + MEASURE_NANOS;
+        while (measured < passes || System.nanoTime() < measureUntil) {
+            if (measured == nanos.length) {
+                nanos = Arrays.copyOf(nanos, measured * 2);
+            }
             long t = System.nanoTime();
             plan = scheduler.plan(cluster, jobs, T0);
-            nanos[i] = System.nanoTime() - t;
+            nanos[measured++] = System.nanoTime() - t;
         }
+        nanos = Arrays.copyOf(nanos, measured);
         Arrays.sort(nanos);
         Map<JobId, QueuedJob> byId = new HashMap<>();
         for (QueuedJob j : jobs) {
@@ -136,7 +148,7 @@ public final class SchedulerBenchmark {
         double makespanS = makespan / 1000.0;
         System.out.printf(Locale.ROOT, "sched-bench policy=%s mode=%s jobs=%d nodes=%d pass_ms=%.2f planned=%d "
                         + "infeasible=%d makespan_s=%.0f mean_wait_s=%.0f utilisation=%.3f%n",
-                scheduler.name(), mode, jobs.size(), nodes.size(), nanos[passes / 2] / 1e6, planned,
+                scheduler.name(), mode, jobs.size(), nodes.size(), nanos[measured / 2] / 1e6, planned,
                 plan.infeasible().size(), makespanS, planned == 0 ? 0 : waitSum / planned,
                 makespan == 0 ? 0 : used / (totalCpus * makespanS));
         if (mode.equals("exclusive")) {
@@ -151,7 +163,7 @@ public final class SchedulerBenchmark {
                             + "idle_before_last_end_node_s=%.0f idle_share=%.4f%n", scheduler.name(), mode,
                     jobs.size(), nodes.size(), busy, idle, idle / (busy + idle));
         }
-        return new Result(nanos[passes / 2] / 1e6, planned == 0 ? 0 : waitSum / planned);
+        return new Result(nanos[measured / 2] / 1e6, planned == 0 ? 0 : waitSum / planned);
     }
 
     private static List<NodeView> readNodes(Path file) throws IOException {

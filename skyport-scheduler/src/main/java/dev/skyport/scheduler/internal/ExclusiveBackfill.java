@@ -215,7 +215,7 @@ final class ExclusiveBackfill {
     }
 
     private long gapKey(int j) {
-        return table.capCpus[j] < 1 ? -Timetable.NONE : -table.gapBound[j];
+        return table.capCpus[j] < 1 ? -Timetable.NONE : -table.gapBound(j);
     }
 
     private long finalRunStart(int j) {

@@ -84,6 +84,11 @@ final class StartBounds {
         return b[j];
     }
 
+    /** Whether {@link #stale} is {@link #bound}: no reservation has reached node {@code j} since it was computed. */
+    boolean fresh(int p, int j) {
+        return p < 0 || version[p][j] == table.version[j];
+    }
+
     /** A possibly stale, so looser, bound: {@link #bound} as last computed, without refreshing it. */
     long stale(int p, int j) {
         return p < 0 ? 0 : bound[p][j];

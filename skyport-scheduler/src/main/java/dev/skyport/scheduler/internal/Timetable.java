@@ -25,11 +25,16 @@ final class Timetable {
     final int[][] gpus;
     final int[] size;
     /**
-     * The longest run of steps that are not cpu-full and that is followed by a cpu-full step. A job asking for at
-     * least one cpu and lasting longer fits this node only within the final run of steps with a cpu free, so its
-     * search starts there. (On an exclusive node that run is the node's final free run.)
+     * At least the longest run of steps that are not cpu-full and that is followed by a cpu-full step: exact when
+     * {@link #gapDirty} is false. A job asking for at least one cpu and lasting longer fits this node only within the
+     * final run of steps with a cpu free, so its search starts there. (On an exclusive node that run is the node's
+     * final free run.) {@link #add} keeps it an upper bound cheaply; it is recomputed only when too large to rule a
+     * job out.
      */
-    final long[] gapBound;
+    private final long[] gapBound;
+    private final boolean[] gapDirty;
+    /** The start of the final run of steps with a cpu free: {@link #finalRunStart}{@code (j, 1, 0, 0)}, kept. */
+    private final long[] lastCpuFree;
     /** Per node, how many reservations it has taken: what {@link StartBounds} keeps its bounds with. */
     final int[] version;
 
@@ -45,6 +50,8 @@ final class Timetable {
         gpus = new int[nodeCount][];
         size = new int[nodeCount];
         gapBound = new long[nodeCount];
+        gapDirty = new boolean[nodeCount];
+        lastCpuFree = new long[nodeCount];
         version = new int[nodeCount];
         for (int j = 0; j < nodeCount; j++) {
             times[j] = new long[4];
@@ -81,7 +88,38 @@ final class Timetable {
             m[i] += rm;
             g[i] += rg;
         }
-        compact(j);
+        // Steps inside the reservation differed before and got the same addition: only its two edges may merge.
+        if (same(j, to - 1, to)) {
+            remove(j, to);
+        }
+        if (from > 0 && same(j, from - 1, from)) {
+            remove(j, from);
+        }
+        // Runs before the final run only shrink. The final run is not followed by a full step, so it counts in no
+        // gap; the reservation may fill steps in it, and then the final run starts later and the runs between its
+        // old and its new start are new gaps.
+        gapDirty[j] = true;
+        if (end >= lastCpuFree[j]) {
+            long old = lastCpuFree[j];
+            lastCpuFree[j] = finalRunStart(j, 1, 0, 0);
+            if (lastCpuFree[j] > old) {
+                gapBound[j] = Math.max(gapBound[j], longestGap(j, indexAt(j, old), indexAt(j, lastCpuFree[j])));
+            }
+        }
+    }
+
+    /** The longest run of steps that are not cpu-full and are followed by a cpu-full step on node {@code j}. */
+    long gapBound(int j) {
+        if (gapDirty[j]) {
+            gapBound[j] = longestGap(j, 0, size[j] - 1);
+            gapDirty[j] = false;
+        }
+        return gapBound[j];
+    }
+
+    /** Whether a job asking for a cpu and lasting {@code d} can fit node {@code j} only in its final run. */
+    private boolean onlyInFinalRun(int j, int rc, long d) {
+        return rc >= 1 && (gapBound[j] < d || gapBound(j) < d);
     }
 
     /**
@@ -94,15 +132,22 @@ final class Timetable {
             rm = capMem[j];
             rg = capGpus[j];
         }
-        if (rc >= 1 && gapBound[j] < d) {
-            from = Math.max(from, finalRunStart(j, 1, 0, 0));
+        if (onlyInFinalRun(j, rc, d)) {
+            from = Math.max(from, lastCpuFree[j]);
         }
         long[] ts = times[j];
+        int[] c = cpus[j];
+        long[] m = mem[j];
+        int[] g = gpus[j];
+        // What a step may already use for the job to fit it.
+        int maxC = capCpus[j] - rc;
+        long maxM = capMem[j] - rm;
+        int maxG = capGpus[j] - rg;
         int n = size[j];
         long runStart = -1;
         for (int i = indexAt(j, from); i < n; i++) {
             long stepStart = Math.max(ts[i], from);
-            if (fits(j, i, rc, rm, rg)) {
+            if (c[i] <= maxC && m[i] <= maxM && g[i] <= maxG) {
                 if (runStart < 0) {
                     if (stepStart >= limit) {
                         return NONE;
@@ -132,15 +177,21 @@ final class Timetable {
             rm = capMem[j];
             rg = capGpus[j];
         }
-        if (rc >= 1 && gapBound[j] < d) {
-            from = Math.max(from, finalRunStart(j, 1, 0, 0));
+        if (onlyInFinalRun(j, rc, d)) {
+            from = Math.max(from, lastCpuFree[j]);
         }
         long[] ts = times[j];
+        int[] c = cpus[j];
+        long[] m = mem[j];
+        int[] g = gpus[j];
+        int maxC = capCpus[j] - rc;
+        long maxM = capMem[j] - rm;
+        int maxG = capGpus[j] - rg;
         int n = size[j];
         long runStart = -1;
         for (int i = indexAt(j, from); i < n; i++) {
             long stepStart = Math.max(ts[i], from);
-            if (fits(j, i, rc, rm, rg)) {
+            if (c[i] <= maxC && m[i] <= maxM && g[i] <= maxG) {
                 if (runStart < 0) {
                     if (stepStart > limit) {
                         break;
@@ -223,39 +274,38 @@ final class Timetable {
         return at;
     }
 
-    /** Merges equal neighbouring steps and recomputes the node's gap bound. */
-    private void compact(int j) {
+    private boolean same(int j, int a, int b) {
+        return cpus[j][a] == cpus[j][b] && mem[j][a] == mem[j][b] && gpus[j][a] == gpus[j][b];
+    }
+
+    /** Removes step {@code i} of node {@code j}, so that the step before it covers its time too. */
+    private void remove(int j, int i) {
+        int n = size[j] - 1;
+        System.arraycopy(times[j], i + 1, times[j], i, n - i);
+        System.arraycopy(cpus[j], i + 1, cpus[j], i, n - i);
+        System.arraycopy(mem[j], i + 1, mem[j], i, n - i);
+        System.arraycopy(gpus[j], i + 1, gpus[j], i, n - i);
+        size[j] = n;
+    }
+
+    /** The longest run of steps with a cpu free that is followed by a full one, among steps {@code from..to}. */
+    private long longestGap(int j, int from, int to) {
         long[] ts = times[j];
         int[] c = cpus[j];
-        long[] m = mem[j];
-        int[] g = gpus[j];
-        int n = size[j];
-        int w = 0;
-        for (int i = 1; i < n; i++) {
-            if (c[i] == c[w] && m[i] == m[w] && g[i] == g[w]) {
-                continue;
-            }
-            w++;
-            ts[w] = ts[i];
-            c[w] = c[i];
-            m[w] = m[i];
-            g[w] = g[i];
-        }
-        size[j] = w + 1;
-        long bound = 0;
-        long runStart = -1;
         int cap = capCpus[j];
-        for (int i = 0; i <= w; i++) {
+        long longest = 0;
+        long runStart = -1;
+        for (int i = from; i <= to; i++) {
             if (c[i] < cap) {
                 if (runStart < 0) {
                     runStart = ts[i];
                 }
             } else if (runStart >= 0) {
-                bound = Math.max(bound, ts[i] - runStart);
+                longest = Math.max(longest, ts[i] - runStart);
                 runStart = -1;
             }
         }
-        gapBound[j] = bound;
+        return longest;
     }
 
     /** A reusable buffer of start windows, so a pass does not allocate per job. */

@@ -191,12 +191,16 @@ final class TimetableScheduler implements Scheduler {
                     chosen = new int[k];
                     chosenKey = new long[k];
                 }
-                // No start comes before k fitting nodes' bounds have passed.
+                // No start comes before k fitting nodes' bounds have passed. A stale bound is a looser one: refresh
+                // it only when it could be among the k smallest seen so far.
                 int filled = 0;
                 for (int j = 0; j < n; j++) {
                     if (nodeClass[j] >= 0 && classFits[nodeClass[j]]) {
-                        lower[j] = Math.max(floor[j], bounds.bound(p, j));
-                        filled = insertSmallest(kth, filled, k, lower[j]);
+                        lower[j] = Math.max(floor[j], bounds.stale(p, j));
+                        if (filled < k || lower[j] < kth[k - 1]) {
+                            lower[j] = Math.max(floor[j], bounds.bound(p, j));
+                            filled = insertSmallest(kth, filled, k, lower[j]);
+                        }
                     }
                 }
                 // Sweep the start windows that open up to a horizon; widen it until k windows overlap. Every node's
@@ -207,6 +211,12 @@ final class TimetableScheduler implements Scheduler {
                     windows.clear();
                     for (int j = 0; j < n; j++) {
                         if (nodeClass[j] >= 0 && classFits[nodeClass[j]] && lower[j] <= horizon) {
+                            if (!bounds.fresh(p, j)) {
+                                lower[j] = Math.max(floor[j], bounds.bound(p, j));
+                                if (lower[j] > horizon) {
+                                    continue;
+                                }
+                            }
                             table.windows(j, rc, rm, rg, d, lower[j], horizon, windows);
                         }
                     }
