@@ -11,12 +11,18 @@ import java.util.OptionalInt;
  * {@code state_details}); {@code endReason} is present once the job is terminal. {@code attempts} lists every run,
  * oldest first; exit code, signal, start time and nodes are those of the latest attempt.
  * {@code warnings} are what the submission kept but did not understand (e.g. unknown {@code #SWM} directives).
+ *
+ * <p>{@code owner} is the owner's stable id, which every ownership check compares: a user re-created under the same
+ * name gets a new id and sees none of the old user's jobs. {@code ownerName} is the name to show (and the job's
+ * {@code USER}); for a job submitted without a separate id (the embedded default, {@link SkyPort#asUser(String)}) the
+ * two are equal.
  */
-public record Job(JobId id, String owner, JobSpec spec, JobState state, String stateDetails,
+public record Job(JobId id, String owner, String ownerName, JobSpec spec, JobState state, String stateDetails,
                   Optional<EndReason> endReason, Instant submitTime, Instant updateTime, List<Attempt> attempts) {
     public Job {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(owner, "owner");
+        Objects.requireNonNull(ownerName, "ownerName");
         Objects.requireNonNull(spec, "spec");
         Objects.requireNonNull(state, "state");
         Objects.requireNonNull(stateDetails, "stateDetails");

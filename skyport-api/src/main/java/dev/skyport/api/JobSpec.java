@@ -46,7 +46,8 @@ public record JobSpec(
         String comment,
         Optional<String> submissionAddress,
         Optional<String> storage,
-        List<String> warnings) {
+        List<String> warnings,
+        boolean scriptOmitted) {
 
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     /** The longest time limit a job may ask for (ten years; "no limit" is no time limit at all). */
@@ -73,7 +74,7 @@ public record JobSpec(
         Objects.requireNonNull(submissionAddress, "submissionAddress");
         Objects.requireNonNull(storage, "storage");
         warnings = List.copyOf(warnings);
-        if (script.isPresent() == !command.isEmpty()) {
+        if (scriptOmitted ? script.isPresent() || !command.isEmpty() : script.isPresent() == !command.isEmpty()) {
             throw new InvalidJobSpecException("script", "give exactly one of a script or a command");
         }
         if (script.isPresent() && script.get().isBlank()) {
@@ -116,6 +117,20 @@ public record JobSpec(
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    /**
+     * This spec as a listing shows it when asked to leave scripts out ({@link JobQuery#withoutScripts()}): the
+     * script's text is omitted ({@link #script()} is empty and {@link #scriptOmitted()} is true), everything else is
+     * kept. A spec with a command, or already without its script, is returned as it is.
+     */
+    public JobSpec withoutScript() {
+        if (script.isEmpty()) {
+            return this;
+        }
+        return new JobSpec(name, Optional.empty(), command, containerImage, cloudImage, nodes, cpus, memoryBytes, gpus,
+                flavor, remoteSite, relocatable, ports, inputFiles, outputFiles, workdir, env, account, priority,
+                timeLimit, retryPolicy, tags, comment, submissionAddress, storage, warnings, true);
     }
 
     /** A builder holding this spec's values. */
@@ -386,7 +401,7 @@ public record JobSpec(
                     Optional.ofNullable(remoteSite), relocatable, ports, inputFiles, outputFiles,
                     Optional.ofNullable(workdir), env, Optional.ofNullable(account),
                     priority, Optional.ofNullable(timeLimit), retryPolicy, tags, comment,
-                    Optional.ofNullable(submissionAddress), Optional.ofNullable(storage), warnings);
+                    Optional.ofNullable(submissionAddress), Optional.ofNullable(storage), warnings, false);
         }
     }
 }

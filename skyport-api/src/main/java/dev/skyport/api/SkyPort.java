@@ -57,6 +57,17 @@ public interface SkyPort extends AutoCloseable {
      */
     SkyPort asUser(String user);
 
+    /**
+     * As {@link #asUser(String)}, for a user whose stable id differs from the name shown: jobs are owned by
+     * {@code userId} (every ownership check compares it) and carry {@code userName} for display and as the job's
+     * {@code USER}. A server that identifies users by a certificate's UUID passes the UUID here, so a user deleted and
+     * re-created under the same name (with a new id) sees none of the old user's jobs.
+     *
+     * @throws IllegalArgumentException when either is blank or contains control characters
+     * @throws IllegalStateException    when called on a view with a user id other than the view's own
+     */
+    SkyPort asUser(String userId, String userName);
+
     @Override
     void close();
 }

@@ -36,8 +36,12 @@ final class Callers {
     private static final Logger LOG = LoggerFactory.getLogger(Callers.class);
     private static final Duration RECHECK = Duration.ofSeconds(5);
 
-    /** The caller of one request: {@code user} owns what it submits; an admin sees every user's jobs. */
-    record Caller(String user, boolean admin) {
+    /**
+     * The caller of one request: the user named {@code user} with the stable id {@code id} (the certificate's UUID)
+     * owns what it submits; an admin sees every user's jobs. Jobs are owned by the id, so a user deleted and
+     * re-created under the same name (a new certificate, a new UUID) does not see the old user's jobs.
+     */
+    record Caller(String id, String user, boolean admin) {
     }
 
     /** Why a certificate names nobody: the identity it carries, as upstream prints it. */
@@ -71,10 +75,13 @@ final class Callers {
     }
 
     Caller identify(X509Certificate certificate) throws UnregisteredException {
-        String identity = UserIdentity.of(certificate).map(i -> i.uuid().toString()).orElse("unknown");
-        String user = registered.get(fingerprint(certificate)).orElseThrow(() -> new UnregisteredException(identity));
+        Optional<UserIdentity> identity = UserIdentity.of(certificate);
+        String shown = identity.map(i -> i.uuid().toString()).orElse("unknown");
+        String user = registered.get(fingerprint(certificate)).orElseThrow(() -> new UnregisteredException(shown));
+        // A registered certificate always carries an identity: lookUp accepts no other.
+        String id = identity.orElseThrow(() -> new UnregisteredException(shown)).uuid().toString();
         boolean admin = adminNames.contains(user) || adminSubjects.contains(certificate.getSubjectX500Principal());
-        return new Caller(user, admin);
+        return new Caller(id, user, admin);
     }
 
     /** The user whose registered certificate is exactly this one; none when no directory, or more than one, has it. */

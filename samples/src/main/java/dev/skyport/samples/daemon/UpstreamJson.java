@@ -103,7 +103,7 @@ final class UpstreamJson {
             resource(resources, "node", job.nodeNames().size());
         }
         o.put("comment", spec.comment());
-        o.put("user", job.owner());
+        o.put("user", job.ownerName());
         o.put("account", spec.account().orElse(""));
         return o;
     }

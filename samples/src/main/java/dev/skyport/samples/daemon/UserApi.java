@@ -17,6 +17,8 @@ import dev.skyport.api.Node;
 import dev.skyport.api.NoSuchJobException;
 import dev.skyport.api.Page;
 import dev.skyport.api.QueueFullException;
+import dev.skyport.api.QuotaExceededException;
+import dev.skyport.api.StorageFullException;
 import dev.skyport.api.RemoteSite;
 import dev.skyport.api.SkyPort;
 import dev.skyport.samples.daemon.Callers.Caller;
@@ -115,7 +117,7 @@ final class UserApi extends Handler.Abstract {
             throw notFound(path);
         }
         Caller caller = caller(request, method.equals("POST") && parts.length == 3 && parts[2].equals("job"));
-        SkyPort view = caller.admin() ? sky : sky.asUser(caller.user());
+        SkyPort view = caller.admin() ? sky : sky.asUser(caller.id(), caller.user());
         switch (parts.length) {
             case 2 -> {
                 allow(method, "GET");
@@ -130,7 +132,7 @@ final class UserApi extends Handler.Abstract {
                             listJobs(view, limit(request), response, callback);
                         } else {
                             // Even an admin's own jobs are theirs, not the daemon's.
-                            submit(sky.asUser(caller.user()), request, response, callback);
+                            submit(sky.asUser(caller.id(), caller.user()), request, response, callback);
                         }
                     }
                     case "node" -> sendArray(response, callback, nodes(request, method));
@@ -197,7 +199,8 @@ final class UserApi extends Handler.Abstract {
                 .disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET)
                 .disable(JsonGenerator.Feature.AUTO_CLOSE_JSON_CONTENT);
         g.writeStartArray();
-        JobQuery query = JobQuery.all().withLimit(Math.min(limit, JobQuery.MAX_LIMIT));
+        // The upstream job shape has no script: leave scripts in the store, so a listing costs the same whatever they hold.
+        JobQuery query = JobQuery.all().withLimit(Math.min(limit, JobQuery.MAX_LIMIT)).withoutScripts();
         int written = 0;
         while (written < limit) {
             Page<Job> page = view.jobs().list(query);
@@ -272,6 +275,12 @@ final class UserApi extends Handler.Abstract {
             throw new ApiError(HttpStatus.BAD_REQUEST_400, "invalid_script", e.getMessage(), e.field());
         } catch (QueueFullException e) {
             throw new ApiError(HttpStatus.SERVICE_UNAVAILABLE_503, "queue_full", e.getMessage()).withRetryAfter(10);
+        } catch (QuotaExceededException e) {
+            throw new ApiError(HttpStatus.TOO_MANY_REQUESTS_429, "quota_exceeded", e.getMessage(), e.limit())
+                    .withRetryAfter(60);
+        } catch (StorageFullException e) {
+            throw new ApiError(HttpStatus.INSUFFICIENT_STORAGE_507, "storage_full",
+                    "the server's disk is full; the job was not stored").withRetryAfter(60);
         }
     }
 
@@ -482,7 +491,7 @@ final class UserApi extends Handler.Abstract {
         int limit = limit(request);
         Set<String> busy = new HashSet<>();
         JobQuery query = JobQuery.inStates(JobState.RUNNING, JobState.STAGING_IN, JobState.STAGING_OUT,
-                JobState.CANCELING).withLimit(JobQuery.MAX_LIMIT);
+                JobState.CANCELING).withLimit(JobQuery.MAX_LIMIT).withoutScripts();
         while (true) {
             Page<Job> page = sky.jobs().list(query);
             page.items().forEach(j -> busy.addAll(j.nodeNames()));

@@ -159,6 +159,35 @@ class UserApiTest {
     }
 
     @Test
+    void aUserRecreatedUnderTheSameNameSeesNoneOfTheOldUsersJobs() throws IOException {
+        IssuedUser first = pki.issueUser("carla", false);
+        OkHttpClient old = Mtls.client(first, pki.layout().caChain());
+        String oldJob = submit(old, "#!/bin/sh\necho mine\n");
+        // Deleting the user's directory deletes the user; a new certificate for the name is a new user (a new UUID).
+        Files.delete(first.cert());
+        Files.delete(first.key());
+        IssuedUser second = pki.issueUser("carla", false);
+        assertThat(second.uuid()).isNotEqualTo(first.uuid());
+        OkHttpClient recreated = Mtls.client(second, pki.layout().caChain());
+        awaitCode(recreated, get("/user/job"), 200);
+        assertThat(ids(body(recreated, "/user/job"))).doesNotContain(oldJob);
+        String unknown = java.util.UUID.randomUUID().toString();
+        try (Response theirs = call(recreated, get("/user/job/" + oldJob));
+             Response none = call(recreated, get("/user/job/" + unknown))) {
+            assertThat(theirs.code()).isEqualTo(none.code());
+            assertThat(theirs.body().string()).isEqualTo(none.body().string().replace(unknown, oldJob));
+        }
+        try (Response r = call(recreated, delete(oldJob))) {
+            assertThat(r.body().string()).contains("Not found: " + oldJob);
+        }
+        // The admin still sees the old job, shown with the name it was submitted under.
+        JsonNode asAdmin = body(admin, "/user/job/" + oldJob);
+        assertThat(asAdmin.get("user").asText()).isEqualTo("carla");
+        String newJob = submit(recreated, "#!/bin/sh\necho mine too\n");
+        assertThat(ids(body(recreated, "/user/job"))).containsExactly(newJob);
+    }
+
+    @Test
     void adminsAreRegisteredUsersNamedByUserNameOrSubjectAndOwnWhatTheySubmit() throws IOException {
         String theirs = submit(bob, "#!/bin/sh\necho bob\n");
         String adminsOwn = submit(admin, "#!/bin/sh\necho root\n");

@@ -125,7 +125,17 @@ public final class Engine implements SkyPort {
     private final EngineJobs jobs;
     private final AtomicLong sequence;
     private final TimeBasedEpochGenerator ids = Generators.timeBasedEpochGenerator();
-    private final Cache<JobId, StoredJob> snapshots = Caffeine.newBuilder().maximumSize(10_000).build();
+    /**
+     * Recent snapshots, bounded by what they hold rather than by count: one user's megabyte scripts must not make
+     * the cache (and the heap) grow with the queue.
+     */
+    private final Cache<JobId, StoredJob> snapshots = Caffeine.newBuilder().maximumWeight(SNAPSHOT_CACHE_CHARS)
+            .weigher((JobId id, StoredJob job) -> (int) Math.min(Integer.MAX_VALUE, job.size())).build();
+    private static final long SNAPSHOT_CACHE_CHARS = 32L << 20;
+    /** How often ended jobs past their retention are looked for, and how many one look purges at most. */
+    static final Duration PURGE_INTERVAL = Duration.ofMinutes(1);
+    private static final int PURGE_BATCH = 1000;
+    private final UserQuotas quotas;
 
     /** Every job that has not ended. */
     private final ConcurrentHashMap<JobId, Entry> active = new ConcurrentHashMap<>();
@@ -199,6 +209,7 @@ public final class Engine implements SkyPort {
         this.store = openedStore;
         this.gate = openedGate;
         this.events = new EventHub(store);
+        this.quotas = new UserQuotas(config.limits(), store.usageByOwner());
         this.jobs = new EngineJobs(this);
         AtomicInteger n = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(16, 16, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
@@ -223,6 +234,7 @@ public final class Engine implements SkyPort {
         this.loopThread = new Thread(this::loop, "skyport-scheduler");
         loopThread.setDaemon(true);
         loopThread.start();
+        addTimer(now().plus(PURGE_INTERVAL), this::purgeDue);
         for (Entry e : holding) {
             workers.execute(() -> reattach(e));
         }
@@ -319,7 +331,7 @@ public final class Engine implements SkyPort {
         Instant horizon = before.minus(USAGE_HALF_LIFE.multipliedBy(10));
         int charged = 0;
         try {
-            JobQuery query = JobQuery.all().withLimit(JobQuery.MAX_LIMIT);
+            JobQuery query = JobQuery.all().withLimit(JobQuery.MAX_LIMIT).withoutScripts();
             while (!closed) {
                 Page<Job> page = store.list(query);
                 for (Job job : page.items()) {
@@ -388,7 +400,13 @@ public final class Engine implements SkyPort {
 
     @Override
     public SkyPort asUser(String user) {
-        return new UserView(this, UserView.checkedName(user));
+        String name = UserView.checkedName(user);
+        return new UserView(this, new Owner(name, name));
+    }
+
+    @Override
+    public SkyPort asUser(String userId, String userName) {
+        return new UserView(this, new Owner(UserView.checkedName(userId), UserView.checkedName(userName)));
     }
 
     /** The clock's time in whole milliseconds, the precision the store keeps, so snapshots equal what is stored. */
@@ -422,26 +440,33 @@ public final class Engine implements SkyPort {
 
     // ------------------------------------------------------------------ submit
 
-    Job submit(JobSpec spec, String owner) {
+    Job submit(JobSpec spec, Owner owner) {
         checkOpen();
         if (unfinished.get() >= config.limits().maxActiveJobs()) {
             throw new QueueFullException(config.limits().maxActiveJobs());
         }
         JobId id = new JobId(ids.generate());
         Instant now = now();
-        Job job = new Job(id, owner, spec, JobState.QUEUED, "Submitted", Optional.empty(), now, now, List.of());
+        Job job = new Job(id, owner.id(), owner.name(), spec, JobState.QUEUED, "Submitted", Optional.empty(), now, now, List.of());
         JobTransitioned event = new JobTransitioned(sequence.incrementAndGet(), now, id, Optional.empty(),
                 JobState.QUEUED, Optional.empty(), "Submitted");
         StoredJob stored = StoredJob.of(job);
-        store.insert(stored, event);
+        long size = stored.size();
+        quotas.reserve(owner.id(), 1, size);
+        try {
+            store.insert(stored, event);
+        } catch (RuntimeException ex) {
+            quotas.release(owner.id(), 1, size);
+            throw ex;
+        }
         // Published before the job is queued, so that no later transition of it can be delivered first.
-        events.publish(event, owner);
+        events.publish(event, owner.id());
         admit(stored);
         markDirty();
         return job;
     }
 
-    List<Job> submitAll(List<JobSpec> specs, String owner) {
+    List<Job> submitAll(List<JobSpec> specs, Owner owner) {
         checkOpen();
         if (unfinished.get() + specs.size() > config.limits().maxActiveJobs()) {
             throw new QueueFullException(config.limits().maxActiveJobs());
@@ -451,13 +476,20 @@ public final class Engine implements SkyPort {
         List<JobTransitioned> evts = new ArrayList<>(specs.size());
         for (JobSpec spec : specs) {
             JobId id = new JobId(ids.generate());
-            stored.add(StoredJob.of(new Job(id, owner, spec, JobState.QUEUED, "Submitted", Optional.empty(), now, now,
+            stored.add(StoredJob.of(new Job(id, owner.id(), owner.name(), spec, JobState.QUEUED, "Submitted", Optional.empty(), now, now,
                     List.of())));
             evts.add(new JobTransitioned(sequence.incrementAndGet(), now, id, Optional.empty(), JobState.QUEUED,
                     Optional.empty(), "Submitted"));
         }
-        store.insertAll(stored, evts);
-        evts.forEach(event -> events.publish(event, owner));
+        long size = stored.stream().mapToLong(StoredJob::size).sum();
+        quotas.reserve(owner.id(), stored.size(), size);
+        try {
+            store.insertAll(stored, evts);
+        } catch (RuntimeException ex) {
+            quotas.release(owner.id(), stored.size(), size);
+            throw ex;
+        }
+        evts.forEach(event -> events.publish(event, owner.id()));
         stored.forEach(this::admit);
         markDirty();
         return stored.stream().map(StoredJob::job).toList();
@@ -535,7 +567,7 @@ public final class Engine implements SkyPort {
         Lifecycle.check(from, to);
         Instant now = now();
         Job changed = change.apply(cur.job());
-        Job next = new Job(changed.id(), changed.owner(), changed.spec(), to, details, reason, changed.submitTime(), now,
+        Job next = new Job(changed.id(), changed.owner(), changed.ownerName(), changed.spec(), to, details, reason, changed.submitTime(), now,
                 changed.attempts());
         JobTransitioned event = new JobTransitioned(sequence.incrementAndGet(), now, e.id, Optional.of(from), to, reason,
                 details);
@@ -557,7 +589,7 @@ public final class Engine implements SkyPort {
         JobState state = cur.job().state();
         Job job = cur.job();
         Instant now = now();
-        Job next = new Job(job.id(), job.owner(), job.spec(), state, details, job.endReason(), job.submitTime(), now,
+        Job next = new Job(job.id(), job.owner(), job.ownerName(), job.spec(), state, details, job.endReason(), job.submitTime(), now,
                 job.attempts());
         JobTransitioned note = new JobTransitioned(sequence.incrementAndGet(), now, e.id, Optional.of(state), state,
                 Optional.empty(), details);
@@ -577,6 +609,7 @@ public final class Engine implements SkyPort {
             queue.remove(e.id, e);
             if (active.remove(e.id, e)) {
                 unfinished.decrementAndGet();
+                quotas.ended(e.owner);
             }
             CompletableFuture<Job> f = terminal.remove(e.id);
             if (f != null) {
@@ -592,7 +625,7 @@ public final class Engine implements SkyPort {
     private static Job withLastAttempt(Job job, UnaryOperator<Attempt> change) {
         List<Attempt> attempts = new ArrayList<>(job.attempts());
         attempts.set(attempts.size() - 1, change.apply(attempts.get(attempts.size() - 1)));
-        return new Job(job.id(), job.owner(), job.spec(), job.state(), job.stateDetails(), job.endReason(),
+        return new Job(job.id(), job.owner(), job.ownerName(), job.spec(), job.state(), job.stateDetails(), job.endReason(),
                 job.submitTime(), job.updateTime(), attempts);
     }
 
@@ -650,6 +683,7 @@ public final class Engine implements SkyPort {
                 if (e == null) {
                     e = fresh;
                     unfinished.incrementAndGet();
+                    quotas.requeued(fresh.owner);
                 }
             }
             synchronized (e) {
@@ -668,6 +702,7 @@ public final class Engine implements SkyPort {
                     } catch (RuntimeException ex) {
                         if (active.remove(id, e)) {
                             unfinished.decrementAndGet();
+                            quotas.ended(e.owner);
                         }
                         throw ex;
                     }
@@ -960,7 +995,7 @@ public final class Engine implements SkyPort {
                 event = transition(e, JobState.RUNNING, Optional.empty(), "Running", job -> {
                     List<Attempt> attempts = new ArrayList<>(job.attempts());
                     attempts.add(attempt);
-                    return new Job(job.id(), job.owner(), job.spec(), job.state(), job.stateDetails(),
+                    return new Job(job.id(), job.owner(), job.ownerName(), job.spec(), job.state(), job.stateDetails(),
                             job.endReason(), job.submitTime(), job.updateTime(), attempts);
                 }, Optional.empty(), Optional.empty());
             } catch (RuntimeException ex) {
@@ -1160,6 +1195,89 @@ public final class Engine implements SkyPort {
             case ENDED -> finishOrRetry(e, e.attempt, probe.outcome().orElseThrow(), null);
             case NEVER_STARTED -> finishOrRetry(e, e.attempt,
                     RunOutcome.lost("the engine stopped before the job started"), EndReason.SYSTEM_ERROR);
+        }
+    }
+
+    // ------------------------------------------------------------------ purge
+
+    /** On the loop's timer: hands the purge to a worker and books the next one. */
+    private void purgeDue() {
+        if (closed) {
+            return;
+        }
+        workers.execute(this::purgeEnded);
+        addTimer(now().plus(PURGE_INTERVAL), this::purgeDue);
+    }
+
+    /**
+     * Deletes the jobs that ended longer than the retention ago: their rows, events and directories. Each is
+     * purged under a placeholder entry, so a requeue racing with the purge either finds the job (and the purge skips
+     * it: it has not ended any more) or finds it gone.
+     */
+    private void purgeEnded() {
+        Instant before = now().minus(config.limits().jobRetention());
+        List<JobId> due;
+        try {
+            due = store.endedBefore(before, PURGE_BATCH);
+        } catch (RuntimeException ex) {
+            LOG.warn("cannot look for ended jobs to purge: {}", ex.toString());
+            return;
+        }
+        int purged = 0;
+        for (JobId id : due) {
+            if (closed) {
+                return;
+            }
+            if (purge(id)) {
+                purged++;
+            }
+        }
+        if (purged > 0) {
+            LOG.info("purged {} jobs that ended before {}", purged, before);
+        }
+    }
+
+    private boolean purge(JobId id) {
+        Job job;
+        try {
+            job = get(id);
+        } catch (NoSuchJobException gone) {
+            return false;
+        }
+        Entry placeholder = entryFor(job);
+        // Locked before it is visible: a requeue or cancel that finds it waits for the purge, then sees the job gone.
+        synchronized (placeholder) {
+            if (active.putIfAbsent(id, placeholder) != null) {
+                return false; // requeued meanwhile: no longer ended
+            }
+            try {
+                if (!store.purge(id)) {
+                    return false;
+                }
+                snapshots.invalidate(id);
+                quotas.purged(job.owner(), StoredJob.of(job).size());
+            } catch (RuntimeException ex) {
+                LOG.warn("cannot purge job {}: {}", id, ex.toString());
+                return false;
+            } finally {
+                active.remove(id, placeholder);
+            }
+        }
+        deleteTree(jobDir(id));
+        return true;
+    }
+
+    private static void deleteTree(Path dir) {
+        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (var paths = Files.walk(dir)) {
+            // Deepest first; links are deleted, never followed (a job may leave a link to anywhere in its directory).
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException | java.io.UncheckedIOException ex) {
+            LOG.warn("cannot delete the directory of a purged job, {}: {}", dir, ex.toString());
         }
     }
 

@@ -37,20 +37,20 @@ final class EngineJobs implements Jobs {
 
     @Override
     public Job submit(JobSpec spec) {
-        return submit(spec, engine.config().owner());
+        return submit(spec, Owner.named(engine.config().owner()));
     }
 
     @Override
     public List<Job> submitAll(List<JobSpec> specs) {
-        return submitAll(specs, engine.config().owner());
+        return submitAll(specs, Owner.named(engine.config().owner()));
     }
 
     /** As {@link #submit(JobSpec)}, the job owned by {@code owner}: a user view submits this way. */
-    Job submit(JobSpec spec, String owner) {
+    Job submit(JobSpec spec, Owner owner) {
         return engine.submit(validate(spec), owner);
     }
 
-    List<Job> submitAll(List<JobSpec> specs, String owner) {
+    List<Job> submitAll(List<JobSpec> specs, Owner owner) {
         return engine.submitAll(specs.stream().map(this::validate).toList(), owner);
     }
 

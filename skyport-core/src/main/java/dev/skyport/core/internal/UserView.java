@@ -31,14 +31,17 @@ import java.util.function.Consumer;
  */
 final class UserView implements SkyPort {
     private final Engine engine;
+    private final Owner owner;
+    /** The owner's id: what every ownership check compares. */
     private final String user;
     private final EngineJobs engineJobs;
     private final Jobs jobs = new UserJobs();
     private final Events events = new UserEvents();
 
-    UserView(Engine engine, String user) {
+    UserView(Engine engine, Owner owner) {
         this.engine = engine;
-        this.user = user;
+        this.owner = owner;
+        this.user = owner.id();
         this.engineJobs = new EngineJobs(engine);
     }
 
@@ -92,10 +95,16 @@ final class UserView implements SkyPort {
 
     @Override
     public SkyPort asUser(String other) {
-        if (checkedName(other).equals(user)) {
+        return asUser(other, other);
+    }
+
+    @Override
+    public SkyPort asUser(String otherId, String otherName) {
+        checkedName(otherName);
+        if (checkedName(otherId).equals(user)) {
             return this;
         }
-        throw new IllegalStateException("this is the view of user '" + user
+        throw new IllegalStateException("this is the view of user '" + owner.name()
                 + "'; only the manager itself gives views of other users");
     }
 
@@ -106,18 +115,18 @@ final class UserView implements SkyPort {
 
     @Override
     public String toString() {
-        return "SkyPort view of user '" + user + "'";
+        return "SkyPort view of user '" + owner.name() + "'";
     }
 
     private final class UserJobs implements Jobs {
         @Override
         public Job submit(JobSpec spec) {
-            return engineJobs.submit(spec, user);
+            return engineJobs.submit(spec, owner);
         }
 
         @Override
         public List<Job> submitAll(List<JobSpec> specs) {
-            return engineJobs.submitAll(specs, user);
+            return engineJobs.submitAll(specs, owner);
         }
 
         @Override

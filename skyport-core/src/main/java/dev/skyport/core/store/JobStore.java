@@ -6,7 +6,9 @@ import dev.skyport.api.JobQuery;
 import dev.skyport.api.JobTransitioned;
 import dev.skyport.api.Page;
 
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -49,6 +51,20 @@ public interface JobStore extends AutoCloseable {
 
     /** A job's events, oldest first; empty for an unknown id. */
     List<JobTransitioned> history(JobId id);
+
+    /**
+     * Deletes an ended job with its events (and whatever else the store keeps of it). A job that is not there or has
+     * not ended is left alone.
+     *
+     * @return whether the job was deleted
+     */
+    boolean purge(JobId id);
+
+    /** Up to {@code max} ended jobs whose last change was before {@code before}, the longest-ended first. */
+    List<JobId> endedBefore(Instant before, int max);
+
+    /** Per owner id: how many jobs have not ended, and the total {@linkplain StoredJob#size() size} of their jobs. */
+    Map<String, OwnerUsage> usageByOwner();
 
     /** The highest event sequence stored, 0 for an empty store. */
     long lastSequence();

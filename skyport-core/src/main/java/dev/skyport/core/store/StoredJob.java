@@ -1,8 +1,10 @@
 package dev.skyport.core.store;
 
 import dev.skyport.api.Job;
+import dev.skyport.api.JobSpec;
 
 import java.time.Instant;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -16,6 +18,39 @@ public record StoredJob(Job job, Optional<StopIntent> stopIntent, Optional<Insta
         Objects.requireNonNull(stopIntent, "stopIntent");
         Objects.requireNonNull(notBefore, "notBefore");
     }
+
+    /**
+     * What the job costs its owner in the store, counted in characters: the script, the command, the environment,
+     * the tags and the other text of its spec, plus a fixed overhead for the row, its events and attempts. The same
+     * whatever store keeps it, so the engine can check a user's stored-bytes limit before the write.
+     */
+    public long size() {
+        JobSpec s = job.spec();
+        long n = ROW_OVERHEAD + s.name().length() + s.comment().length() + s.script().map(String::length).orElse(0)
+                + s.account().map(String::length).orElse(0) + s.workdir().map(String::length).orElse(0);
+        for (String arg : s.command()) {
+            n += arg.length() + 1;
+        }
+        for (Map.Entry<String, String> e : s.env().entrySet()) {
+            n += e.getKey().length() + e.getValue().length() + 2;
+        }
+        for (Map.Entry<String, String> e : s.tags().entrySet()) {
+            n += e.getKey().length() + e.getValue().length() + 2;
+        }
+        for (String f : s.inputFiles()) {
+            n += f.length() + 1;
+        }
+        for (String f : s.outputFiles()) {
+            n += f.length() + 1;
+        }
+        for (String w : s.warnings()) {
+            n += w.length() + 1;
+        }
+        return n;
+    }
+
+    /** A job row with its few events and attempts, without the text of its spec. */
+    static final long ROW_OVERHEAD = 1024;
 
     public static StoredJob of(Job job) {
         return new StoredJob(job, Optional.empty(), Optional.empty());

@@ -169,7 +169,7 @@ public abstract class JobStoreContractTest {
     }
 
     protected static Job queuedJob(JobId id, String owner, JobSpec spec, Instant submitted) {
-        return new Job(id, owner, spec, QUEUED, "Submitted", Optional.empty(), submitted, submitted, List.of());
+        return new Job(id, owner, owner, spec, QUEUED, "Submitted", Optional.empty(), submitted, submitted, List.of());
     }
 
     /** The job as the engine would have it in {@code state}: attempts, end reason and details to match. */
@@ -185,7 +185,7 @@ public abstract class JobStoreContractTest {
             case CANCELED -> List.of(ended(started, at, OptionalInt.empty(), OptionalInt.of(15), EndReason.CANCELED));
         };
         Optional<EndReason> reason = state.isTerminal() ? attempts.get(0).endReason() : Optional.empty();
-        return new Job(job.id(), job.owner(), job.spec(), state, "now " + state, reason, job.submitTime(), at,
+        return new Job(job.id(), job.owner(), job.ownerName(), job.spec(), state, "now " + state, reason, job.submitTime(), at,
                 attempts);
     }
 
@@ -263,7 +263,7 @@ public abstract class JobStoreContractTest {
         Attempt first = new Attempt(1, List.of("node-1", "node-2", "node-3"), Optional.of("swm-0190abcd"),
                 submitted.plusSeconds(2), Optional.of(submitted.plusSeconds(65).plusNanos(1)), OptionalInt.empty(),
                 OptionalInt.of(9), Optional.of(EndReason.NODE_LOST));
-        Job job = new Job(id, "alice", fullSpec(), QUEUED, "retrying after node lost", Optional.empty(), submitted,
+        Job job = new Job(id, "alice", "alice", fullSpec(), QUEUED, "retrying after node lost", Optional.empty(), submitted,
                 submitted.plusSeconds(66), List.of(first));
         StoredJob stored = new StoredJob(job, Optional.empty(), Optional.of(T0.plusSeconds(70)));
 
@@ -423,7 +423,7 @@ public abstract class JobStoreContractTest {
         assertThat(store.find(stopping.id())).contains(requeue);
 
         // Requeued with a back-off: QUEUED, no intent any more, not to be placed before T0 + 45 s.
-        Job back = new Job(stopping.id(), stopping.owner(), stopping.spec(), QUEUED, "Requeued", Optional.empty(),
+        Job back = new Job(stopping.id(), stopping.owner(), stopping.ownerName(), stopping.spec(), QUEUED, "Requeued", Optional.empty(),
                 stopping.submitTime(), T0.plusSeconds(30), stopping.attempts());
         StoredJob backedOff = new StoredJob(back, Optional.empty(), Optional.of(T0.plusSeconds(45)));
         store.update(backedOff, moved(CANCELING, back));
@@ -605,7 +605,7 @@ public abstract class JobStoreContractTest {
         StoredJob done = storeIn(SUCCEEDED, "alice", 0);
         assertThat(store.active()).isEmpty();
 
-        Job requeued = new Job(done.job().id(), "alice", done.job().spec(), QUEUED, "Requeued", Optional.empty(),
+        Job requeued = new Job(done.job().id(), "alice", "alice", done.job().spec(), QUEUED, "Requeued", Optional.empty(),
                 done.job().submitTime(), T0.plusSeconds(300), done.job().attempts());
         store.update(StoredJob.of(requeued), moved(SUCCEEDED, requeued));
 
@@ -804,6 +804,91 @@ public abstract class JobStoreContractTest {
             writers.awaitTermination(DEADLINE_SECONDS, TimeUnit.SECONDS);
             readers.awaitTermination(DEADLINE_SECONDS, TimeUnit.SECONDS);
         }
+    }
+
+    // ------------------------------------------------------------------ listing without scripts, sizes, purge
+
+    @Test
+    void aListingWithoutScriptsKeepsEverythingButTheScriptAndGetStillHasIt() {
+        JobSpec withScript = JobSpec.parseScript("#!/bin/sh\n#SWM name big\n# " + "x".repeat(100_000) + "\ntrue\n")
+                .env("K", "v").build();
+        Job scripted = queuedJob(newId(), "alice", withScript, T0);
+        Job command = queuedJob(newId(), "alice", minimalSpec(), T0);
+        store.insert(StoredJob.of(scripted), submitted(scripted));
+        store.insert(StoredJob.of(command), submitted(command));
+
+        List<Job> listed = listAll(JobQuery.all().withoutScripts());
+        assertThat(listed).hasSize(2);
+        Job light = listed.get(0);
+        assertThat(light.spec().script()).isEmpty();
+        assertThat(light.spec().scriptOmitted()).isTrue();
+        assertThat(light.spec()).isEqualTo(withScript.withoutScript());
+        assertThat(light.name()).isEqualTo("big");
+        assertThat(light.spec().env()).containsEntry("K", "v");
+        assertThat(listed.get(1)).isEqualTo(command); // nothing to omit
+        assertThat(listAll(JobQuery.all())).containsExactly(scripted, command);
+        assertThat(store.find(scripted.id()).orElseThrow().job()).isEqualTo(scripted);
+        // An update after the insert keeps the script.
+        Job running = inState(scripted, RUNNING, T0.plusSeconds(5));
+        store.update(StoredJob.of(running), new JobTransitioned(sequence.incrementAndGet(), T0.plusSeconds(5),
+                running.id(), Optional.of(QUEUED), RUNNING, Optional.empty(), "Running"));
+        assertThat(store.find(scripted.id()).orElseThrow().job()).isEqualTo(running);
+        assertThat(running.spec().script()).isPresent();
+    }
+
+    @Test
+    void usageByOwnerCountsUnfinishedJobsAndStoredSizes() {
+        Job a1 = queuedJob(newId(), "alice", fullSpec(), T0);
+        Job a2 = queuedJob(newId(), "alice", JobSpec.script("#!/bin/sh\n# " + "y".repeat(5000) + "\n"), T0);
+        Job b1 = queuedJob(newId(), "bob", minimalSpec(), T0);
+        for (Job j : List.of(a1, a2, b1)) {
+            store.insert(StoredJob.of(j), submitted(j));
+        }
+        Job a1Done = inState(a1, SUCCEEDED, T0.plusSeconds(9));
+        store.update(StoredJob.of(a1Done), new JobTransitioned(sequence.incrementAndGet(), T0.plusSeconds(9),
+                a1.id(), Optional.of(QUEUED), SUCCEEDED, Optional.of(EndReason.COMPLETED), "Completed"));
+
+        Map<String, OwnerUsage> usage = store.usageByOwner();
+        assertThat(usage).containsOnlyKeys("alice", "bob");
+        assertThat(usage.get("alice")).isEqualTo(new OwnerUsage(1,
+                StoredJob.of(a1Done).size() + StoredJob.of(a2).size()));
+        assertThat(usage.get("bob")).isEqualTo(new OwnerUsage(1, StoredJob.of(b1).size()));
+        assertThat(StoredJob.of(a2).size()).isGreaterThan(5000);
+    }
+
+    @Test
+    void purgeDeletesAnEndedJobWithItsHistoryAndLeavesUnfinishedOnesAlone() {
+        Job done = queuedJob(newId(), "alice", JobSpec.script("#!/bin/sh\ntrue\n"), T0);
+        Job waiting = queuedJob(newId(), "alice", minimalSpec(), T0.plusSeconds(1));
+        Job recent = queuedJob(newId(), "alice", minimalSpec(), T0.plusSeconds(2));
+        for (Job j : List.of(done, waiting, recent)) {
+            store.insert(StoredJob.of(j), submitted(j));
+        }
+        Job ended = inState(done, SUCCEEDED, T0.plusSeconds(10));
+        store.update(StoredJob.of(ended), new JobTransitioned(sequence.incrementAndGet(), T0.plusSeconds(10),
+                done.id(), Optional.of(QUEUED), SUCCEEDED, Optional.of(EndReason.COMPLETED), "Completed"));
+        Job endedLater = inState(recent, FAILED, T0.plusSeconds(100));
+        store.update(StoredJob.of(endedLater), new JobTransitioned(sequence.incrementAndGet(), T0.plusSeconds(100),
+                recent.id(), Optional.of(QUEUED), FAILED, Optional.of(EndReason.NON_ZERO_EXIT), "Failed"));
+
+        assertThat(store.endedBefore(T0.plusSeconds(50), 10)).containsExactly(done.id());
+        assertThat(store.endedBefore(T0.plusSeconds(500), 10)).containsExactly(done.id(), recent.id());
+        assertThat(store.endedBefore(T0.plusSeconds(500), 1)).containsExactly(done.id());
+        assertThat(store.purge(waiting.id())).isFalse();
+        assertThat(store.purge(newId())).isFalse();
+        assertThat(store.purge(done.id())).isTrue();
+        assertThat(store.purge(done.id())).isFalse();
+
+        assertThat(store.find(done.id())).isEmpty();
+        assertThat(store.history(done.id())).isEmpty();
+        assertThat(store.find(waiting.id())).contains(StoredJob.of(waiting));
+        assertThat(store.history(waiting.id())).hasSize(1);
+        assertThat(listAll(JobQuery.all())).containsExactly(waiting, endedLater);
+        assertThat(store.usageByOwner().get("alice"))
+                .isEqualTo(new OwnerUsage(1, StoredJob.of(waiting).size() + StoredJob.of(endedLater).size()));
+        reopen();
+        assertThat(store.find(done.id())).isEmpty();
+        assertThat(store.endedBefore(T0.plusSeconds(500), 10)).containsExactly(recent.id());
     }
 
     /** Never goes back in time, so ids from {@link #newId()} always grow even if the wall clock is stepped back. */

@@ -74,6 +74,23 @@ public final class JobJson {
     public static Job read(String json) {
         try {
             return READER.readValue(json);
+        } catch (com.fasterxml.jackson.databind.exc.ValueInstantiationException e) {
+            return readBeforeOwnerName(json, e);
+        } catch (IOException e) {
+            throw new StorageException("unreadable job record: " + e.getMessage(), e);
+        }
+    }
+
+    /** Records written before jobs had an owner name: the owner was the name. */
+    private static Job readBeforeOwnerName(String json, IOException failure) {
+        try {
+            com.fasterxml.jackson.databind.node.ObjectNode tree =
+                    (com.fasterxml.jackson.databind.node.ObjectNode) MAPPER.readTree(json);
+            if (tree.hasNonNull("ownerName") || !tree.hasNonNull("owner")) {
+                throw new StorageException("unreadable job record: " + failure.getMessage(), failure);
+            }
+            tree.set("ownerName", tree.get("owner"));
+            return READER.readValue(tree);
         } catch (IOException e) {
             throw new StorageException("unreadable job record: " + e.getMessage(), e);
         }

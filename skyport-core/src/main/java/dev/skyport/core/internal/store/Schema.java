@@ -45,7 +45,25 @@ final class Schema {
                         + " to_state TEXT NOT NULL,"
                         + " reason TEXT,"
                         + " details TEXT NOT NULL)",
-                "CREATE INDEX events_job ON events(job_id, seq)"));
+                "CREATE INDEX events_job ON events(job_id, seq)"),
+            // 2: scripts leave the job document for a table of their own, written once at submit: a transition no
+            // longer rewrites a script of up to megabytes, and a listing reads none. Each row carries the job's size
+            // (per-user stored bytes) and when it last changed (purging ended jobs).
+            List.of(
+                "CREATE TABLE scripts (id TEXT PRIMARY KEY NOT NULL, script TEXT NOT NULL)",
+                "INSERT INTO scripts(id, script) SELECT id, json_extract(job_json, '$.spec.script') FROM jobs"
+                        + " WHERE json_type(job_json, '$.spec.script') = 'text'",
+                "UPDATE jobs SET job_json = json_set(json_remove(job_json, '$.spec.script'),"
+                        + " '$.spec.scriptOmitted', json('true'))"
+                        + " WHERE json_type(job_json, '$.spec.script') = 'text'",
+                "ALTER TABLE jobs ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0",
+                "ALTER TABLE jobs ADD COLUMN updated_ms INTEGER NOT NULL DEFAULT 0",
+                "UPDATE jobs SET bytes = length(job_json) + coalesce((SELECT length(script) FROM scripts"
+                        + " WHERE scripts.id = jobs.id), 0),"
+                        + " updated_ms = coalesce(CAST(round(julianday(json_extract(job_json, '$.updateTime'))"
+                        + " * 86400000.0 - 210866760000000.0) AS INTEGER), submit_ms)",
+                "CREATE INDEX jobs_owner ON jobs(owner, id)",
+                "CREATE INDEX jobs_ended ON jobs(updated_ms) WHERE active = 0"));
 
     private Schema() {
     }

@@ -5,6 +5,9 @@ import dev.skyport.api.InvalidJobSpecException;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
 import dev.skyport.api.JobQuery;
+import dev.skyport.api.JobSpec;
+import dev.skyport.api.StorageFullException;
+import dev.skyport.core.store.OwnerUsage;
 import dev.skyport.api.JobState;
 import dev.skyport.api.JobTransitioned;
 import dev.skyport.api.Page;
@@ -29,8 +32,11 @@ import java.sql.Types;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -55,12 +61,19 @@ public final class SqliteJobStore implements JobStore {
     private static final Logger LOG = LoggerFactory.getLogger(SqliteJobStore.class);
     private static final int MAX_BATCH = 4096;
     private static final int READERS = 4;
+    /** SQLite's primary result code for a full disk (or a file at its max_page_count). */
+    private static final int SQLITE_FULL = 13;
 
     private final Path file;
     private final Connection writer;
     private final PreparedStatement insertJob;
     private final PreparedStatement updateJob;
     private final PreparedStatement insertEvent;
+    private final Statement control;
+    private final PreparedStatement insertScript;
+    private final PreparedStatement purgeJob;
+    private final PreparedStatement purgeScript;
+    private final PreparedStatement purgeEvents;
     private final BlockingQueue<Write> queue = new LinkedBlockingQueue<>();
     private final BlockingQueue<Connection> readers = new ArrayBlockingQueue<>(READERS);
     private final Thread writerThread;
@@ -70,17 +83,29 @@ public final class SqliteJobStore implements JobStore {
     private long commits;
     private long writes;
 
-    private SqliteJobStore(Path file, Connection writer) throws SQLException {
+    private SqliteJobStore(Path file, Connection writer, OptionalLong maxPages) throws SQLException {
         this.file = file;
         this.writer = writer;
         Schema.migrate(writer, file);
-        writer.setAutoCommit(false);
+        if (maxPages.isPresent()) {
+            try (Statement s = writer.createStatement()) {
+                s.execute("PRAGMA max_page_count = " + maxPages.getAsLong());
+            }
+        }
+        // Transactions are begun and ended by hand (see commit): the driver's own transaction handling loses track
+        // when SQLite rolls a transaction back by itself, as it does on a full disk, and would then run the next
+        // batch's statements one by one outside any transaction, storing a job row without its event.
+        control = writer.createStatement();
         insertJob = writer.prepareStatement("INSERT INTO jobs(id, owner, state, active, submit_ms, priority, nodes, cpus,"
-                + " mem, gpus, time_limit_ms, account, stop_intent, not_before_ms, job_json)"
-                + " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                + " mem, gpus, time_limit_ms, account, stop_intent, not_before_ms, job_json, bytes, updated_ms)"
+                + " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
         updateJob = writer.prepareStatement("UPDATE jobs SET owner=?, state=?, active=?, submit_ms=?, priority=?,"
                 + " nodes=?, cpus=?, mem=?, gpus=?, time_limit_ms=?, account=?, stop_intent=?, not_before_ms=?,"
-                + " job_json=? WHERE id=?");
+                + " job_json=?, bytes=?, updated_ms=? WHERE id=?");
+        insertScript = writer.prepareStatement("INSERT INTO scripts(id, script) VALUES (?,?)");
+        purgeJob = writer.prepareStatement("DELETE FROM jobs WHERE id = ? AND active = 0");
+        purgeScript = writer.prepareStatement("DELETE FROM scripts WHERE id = ?");
+        purgeEvents = writer.prepareStatement("DELETE FROM events WHERE job_id = ?");
         insertEvent = writer.prepareStatement("INSERT INTO events(seq, job_id, at_ms, from_state, to_state, reason,"
                 + " details) VALUES (?,?,?,?,?,?,?)");
         try {
@@ -101,6 +126,11 @@ public final class SqliteJobStore implements JobStore {
      * newer Sky Port is refused before anything touches it.
      */
     public static SqliteJobStore open(Path dataDir) {
+        return open(dataDir, OptionalLong.empty());
+    }
+
+    /** As {@link #open(Path)}, the file capped at {@code maxPages} pages: a full disk, for tests. */
+    static SqliteJobStore open(Path dataDir, OptionalLong maxPages) {
         Connection writer = null;
         try {
             Files.createDirectories(dataDir);
@@ -111,7 +141,7 @@ public final class SqliteJobStore implements JobStore {
             }
             Schema.refuseNewer(file);
             writer = connect(file);
-            return new SqliteJobStore(file, writer);
+            return new SqliteJobStore(file, writer, maxPages);
         } catch (SQLException | java.io.IOException e) {
             closeQuietly(writer);
             throw new StorageException("cannot open the job store in " + dataDir + ": " + e.getMessage(), e);
@@ -146,7 +176,11 @@ public final class SqliteJobStore implements JobStore {
 
     // ---------------------------------------------------------------- writes
 
-    private sealed interface Op permits Insert, Update {
+    private sealed interface Op permits Insert, Update, Purge {
+    }
+
+    /** Deletes an ended job, its script and its events; {@code deleted} says whether it was there and ended. */
+    private record Purge(JobId id, boolean[] deleted) implements Op {
     }
 
     private record Insert(StoredJob job, String json, JobTransitioned event) implements Op {
@@ -169,7 +203,27 @@ public final class SqliteJobStore implements JobStore {
 
     @Override
     public void insert(StoredJob job, JobTransitioned event) {
-        submit(List.of(new Insert(job, JobJson.write(job.job()), event)));
+        submit(List.of(new Insert(job, JobJson.write(withoutScript(job.job())), event)));
+    }
+
+    /** The job as its row keeps it: the script lives in the scripts table, written once. */
+    private static Job withoutScript(Job job) {
+        if (job.spec().script().isEmpty()) {
+            return job;
+        }
+        return new Job(job.id(), job.owner(), job.ownerName(), job.spec().withoutScript(), job.state(),
+                job.stateDetails(), job.endReason(), job.submitTime(), job.updateTime(), job.attempts());
+    }
+
+    /** The job with its script back, as it was submitted. */
+    private static Job withScript(Job job, String script) {
+        JobSpec s = job.spec();
+        JobSpec full = new JobSpec(s.name(), Optional.of(script), s.command(), s.containerImage(), s.cloudImage(),
+                s.nodes(), s.cpus(), s.memoryBytes(), s.gpus(), s.flavor(), s.remoteSite(), s.relocatable(), s.ports(),
+                s.inputFiles(), s.outputFiles(), s.workdir(), s.env(), s.account(), s.priority(), s.timeLimit(),
+                s.retryPolicy(), s.tags(), s.comment(), s.submissionAddress(), s.storage(), s.warnings(), false);
+        return new Job(job.id(), job.owner(), job.ownerName(), full, job.state(), job.stateDetails(),
+                job.endReason(), job.submitTime(), job.updateTime(), job.attempts());
     }
 
     @Override
@@ -179,14 +233,21 @@ public final class SqliteJobStore implements JobStore {
         }
         List<Op> ops = new ArrayList<>(jobs.size());
         for (int i = 0; i < jobs.size(); i++) {
-            ops.add(new Insert(jobs.get(i), JobJson.write(jobs.get(i).job()), events.get(i)));
+            ops.add(new Insert(jobs.get(i), JobJson.write(withoutScript(jobs.get(i).job())), events.get(i)));
         }
         submit(ops);
     }
 
     @Override
     public void update(StoredJob job, JobTransitioned event) {
-        submit(List.of(new Update(job, JobJson.write(job.job()), event)));
+        submit(List.of(new Update(job, JobJson.write(withoutScript(job.job())), event)));
+    }
+
+    @Override
+    public boolean purge(JobId id) {
+        boolean[] deleted = new boolean[1];
+        submit(List.of(new Purge(id, deleted)));
+        return deleted[0];
     }
 
     private void submit(List<Op> ops) {
@@ -245,10 +306,11 @@ public final class SqliteJobStore implements JobStore {
 
     private void commit(List<Write> batch) {
         try {
+            control.execute("BEGIN IMMEDIATE");
             for (Write w : batch) {
                 apply(w);
             }
-            writer.commit();
+            control.execute("COMMIT");
             batch.forEach(w -> w.done.complete(null));
             return;
         } catch (SQLException | RuntimeException e) {
@@ -260,8 +322,9 @@ public final class SqliteJobStore implements JobStore {
         }
         for (Write w : batch) {
             try {
+                control.execute("BEGIN IMMEDIATE");
                 apply(w);
-                writer.commit();
+                control.execute("COMMIT");
                 w.done.complete(null);
             } catch (SQLException | RuntimeException e) {
                 rollbackQuietly();
@@ -274,6 +337,9 @@ public final class SqliteJobStore implements JobStore {
         if (e instanceof SQLException sql && sql.getMessage() != null && sql.getMessage().contains("PRIMARYKEY")) {
             return new Rejected("a job with this id exists");
         }
+        if (e instanceof SQLException sql && (sql.getErrorCode() & 0xff) == SQLITE_FULL) {
+            return new StorageFullException("the disk of the job store is full: " + sql.getMessage(), sql);
+        }
         if (e instanceof SQLException sql) {
             return new StorageException("SQLite: " + sql.getMessage(), sql);
         }
@@ -282,9 +348,12 @@ public final class SqliteJobStore implements JobStore {
 
     private void rollbackQuietly() {
         try {
-            writer.rollback();
+            control.execute("ROLLBACK");
         } catch (SQLException e) {
-            LOG.warn("rollback failed: {}", e.getMessage());
+            // After some errors (a full disk, an I/O error) SQLite has rolled the transaction back itself.
+            if (e.getMessage() == null || !e.getMessage().contains("no transaction is active")) {
+                LOG.warn("rollback failed: {}", e.getMessage());
+            }
         }
     }
 
@@ -293,6 +362,11 @@ public final class SqliteJobStore implements JobStore {
             if (op instanceof Insert ins) {
                 bindJob(insertJob, ins.job, ins.json, 1);
                 insertJob.executeUpdate();
+                if (ins.job.job().spec().script().isPresent()) {
+                    insertScript.setString(1, ins.job.job().id().toString());
+                    insertScript.setString(2, ins.job.job().spec().script().get());
+                    insertScript.executeUpdate();
+                }
                 bindEvent(ins.event);
             } else if (op instanceof Update up) {
                 int next = bindJob(updateJob, up.job, up.json, 0);
@@ -301,6 +375,15 @@ public final class SqliteJobStore implements JobStore {
                     throw new Rejected("no job " + up.job.job().id());
                 }
                 bindEvent(up.event);
+            } else if (op instanceof Purge purge) {
+                purgeJob.setString(1, purge.id.toString());
+                if (purgeJob.executeUpdate() == 1) {
+                    purgeScript.setString(1, purge.id.toString());
+                    purgeScript.executeUpdate();
+                    purgeEvents.setString(1, purge.id.toString());
+                    purgeEvents.executeUpdate();
+                    purge.deleted[0] = true;
+                }
             }
         }
     }
@@ -334,6 +417,8 @@ public final class SqliteJobStore implements JobStore {
             ps.setNull(i++, Types.INTEGER);
         }
         ps.setString(i++, json);
+        ps.setLong(i++, stored.size());
+        ps.setLong(i++, job.updateTime().toEpochMilli());
         return i;
     }
 
@@ -379,7 +464,8 @@ public final class SqliteJobStore implements JobStore {
     public Optional<StoredJob> find(JobId id) {
         return read(c -> {
             try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT job_json, stop_intent, not_before_ms FROM jobs WHERE id = ?")) {
+                    "SELECT j.job_json, j.stop_intent, j.not_before_ms, s.script FROM jobs j"
+                            + " LEFT JOIN scripts s ON s.id = j.id WHERE j.id = ?")) {
                 ps.setString(1, id.toString());
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next()) {
@@ -388,7 +474,9 @@ public final class SqliteJobStore implements JobStore {
                     String intent = rs.getString(2);
                     long notBefore = rs.getLong(3);
                     boolean hasNotBefore = !rs.wasNull();
-                    return Optional.of(new StoredJob(JobJson.read(rs.getString(1)),
+                    String script = rs.getString(4);
+                    Job job = JobJson.read(rs.getString(1));
+                    return Optional.of(new StoredJob(script == null ? job : withScript(job, script),
                             Optional.ofNullable(intent).map(StopIntent::valueOf),
                             hasNotBefore ? Optional.of(Instant.ofEpochMilli(notBefore)) : Optional.empty()));
                 }
@@ -405,10 +493,12 @@ public final class SqliteJobStore implements JobStore {
                 throw new InvalidJobSpecException("pageToken", "not a page token of this store");
             }
         });
-        StringBuilder sql = new StringBuilder("SELECT job_json FROM jobs WHERE 1=1");
+        StringBuilder sql = new StringBuilder(query.withScripts()
+                ? "SELECT j.job_json, s.script FROM jobs j LEFT JOIN scripts s ON s.id = j.id WHERE 1=1"
+                : "SELECT j.job_json, NULL FROM jobs j WHERE 1=1");
         List<String> args = new ArrayList<>();
         if (!query.states().isEmpty()) {
-            sql.append(" AND state IN (");
+            sql.append(" AND j.state IN (");
             for (JobState s : query.states()) {
                 sql.append(args.isEmpty() ? "?" : ",?");
                 args.add(s.name());
@@ -416,14 +506,14 @@ public final class SqliteJobStore implements JobStore {
             sql.append(')');
         }
         query.owner().ifPresent(o -> {
-            sql.append(" AND owner = ?");
+            sql.append(" AND j.owner = ?");
             args.add(o);
         });
         query.pageToken().ifPresent(t -> {
-            sql.append(" AND id > ?");
+            sql.append(" AND j.id > ?");
             args.add(t);
         });
-        sql.append(" ORDER BY id LIMIT ").append(query.limit() + 1);
+        sql.append(" ORDER BY j.id LIMIT ").append(query.limit() + 1);
         return read(c -> {
             try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
                 for (int i = 0; i < args.size(); i++) {
@@ -432,7 +522,9 @@ public final class SqliteJobStore implements JobStore {
                 List<Job> jobs = new ArrayList<>();
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        jobs.add(JobJson.read(rs.getString(1)));
+                        Job job = JobJson.read(rs.getString(1));
+                        String script = rs.getString(2);
+                        jobs.add(script != null ? withScript(job, script) : job);
                     }
                 }
                 if (jobs.size() > query.limit()) {
@@ -462,6 +554,38 @@ public final class SqliteJobStore implements JobStore {
                 }
             }
             return out;
+        });
+    }
+
+    @Override
+    public Map<String, OwnerUsage> usageByOwner() {
+        return read(c -> {
+            Map<String, OwnerUsage> out = new HashMap<>();
+            try (Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT owner, sum(active), sum(bytes) FROM jobs GROUP BY owner")) {
+                while (rs.next()) {
+                    out.put(rs.getString(1), new OwnerUsage(rs.getLong(2), rs.getLong(3)));
+                }
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public List<JobId> endedBefore(Instant before, int max) {
+        return read(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT id FROM jobs WHERE active = 0 AND updated_ms < ? ORDER BY updated_ms LIMIT ?")) {
+                ps.setLong(1, before.toEpochMilli());
+                ps.setInt(2, max);
+                List<JobId> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(JobId.parse(rs.getString(1)));
+                    }
+                }
+                return out;
+            }
         });
     }
 

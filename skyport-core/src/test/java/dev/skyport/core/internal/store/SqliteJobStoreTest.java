@@ -82,10 +82,13 @@ class SqliteJobStoreTest extends JobStoreContractTest {
                     List.of("table", "events", "events"),
                     List.of("index", "events_job", "events"),
                     List.of("table", "jobs", "jobs"),
-                    List.of("index", "jobs_active", "jobs"));
+                    List.of("index", "jobs_active", "jobs"),
+                    List.of("index", "jobs_ended", "jobs"),
+                    List.of("index", "jobs_owner", "jobs"),
+                    List.of("table", "scripts", "scripts"));
             assertThat(rows(c, "SELECT name FROM pragma_table_info('jobs') ORDER BY cid").stream().map(r -> r.get(0)))
                     .containsExactly("id", "owner", "state", "active", "submit_ms", "priority", "nodes", "cpus",
-                            "mem", "gpus", "time_limit_ms", "account", "stop_intent", "not_before_ms", "job_json");
+                            "mem", "gpus", "time_limit_ms", "account", "stop_intent", "not_before_ms", "job_json", "bytes", "updated_ms");
             assertThat(rows(c, "SELECT name FROM pragma_table_info('events') ORDER BY cid").stream()
                     .map(r -> r.get(0)))
                     .containsExactly("seq", "job_id", "at_ms", "from_state", "to_state", "reason", "details");
@@ -111,6 +114,87 @@ class SqliteJobStoreTest extends JobStoreContractTest {
         }
         try (Connection c = connect(other.resolve(FILE))) {
             assertThat(Integer.parseInt(single(c, "PRAGMA user_version"))).isEqualTo(Schema.current());
+        }
+    }
+
+    /**
+     * A file of schema version 1, as the first release wrote it (the script inside the job's document, no size or
+     * update columns, jobs owned by a name only), is migrated: every job reads back whole and lists without its script.
+     */
+    @Test
+    void aVersionOneFileIsMigratedAndEveryJobReadsBackWhole() throws Exception {
+        Path old = dir.resolve("v1");
+        Files.createDirectories(old);
+        String id = "0190a000-0000-7000-8000-000000000001";
+        String json = "{\"id\":\"" + id + "\",\"owner\":\"carol\",\"spec\":{\"name\":\"old\","
+                + "\"script\":\"#!/bin/sh\\necho old\\n\",\"command\":[],\"containerImage\":null,"
+                + "\"cloudImage\":null,\"nodes\":1,\"cpus\":1,\"memoryBytes\":0,\"gpus\":0,\"flavor\":null,"
+                + "\"remoteSite\":null,\"relocatable\":false,\"ports\":[],\"inputFiles\":[],\"outputFiles\":[],"
+                + "\"workdir\":null,\"env\":{},\"account\":null,\"priority\":0,\"timeLimit\":null,"
+                + "\"retryPolicy\":{\"maxAttempts\":3,\"initialBackoff\":\"PT10S\",\"maxBackoff\":\"PT10M\","
+                + "\"deadline\":\"PT24H\",\"retryUserFailures\":false},\"tags\":{},\"comment\":\"\","
+                + "\"submissionAddress\":null,\"storage\":null,\"warnings\":[]},\"state\":\"SUCCEEDED\","
+                + "\"stateDetails\":\"Completed\",\"endReason\":\"COMPLETED\","
+                + "\"submitTime\":\"2026-03-01T10:00:00Z\",\"updateTime\":\"2026-03-01T10:00:05.250Z\","
+                + "\"attempts\":[]}";
+        try (Connection c = connect(old.resolve(FILE)); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE jobs (id TEXT PRIMARY KEY NOT NULL, owner TEXT NOT NULL, state TEXT NOT NULL,"
+                    + " active INTEGER NOT NULL, submit_ms INTEGER NOT NULL, priority INTEGER NOT NULL,"
+                    + " nodes INTEGER NOT NULL, cpus INTEGER NOT NULL, mem INTEGER NOT NULL, gpus INTEGER NOT NULL,"
+                    + " time_limit_ms INTEGER, account TEXT NOT NULL, stop_intent TEXT, not_before_ms INTEGER,"
+                    + " job_json TEXT NOT NULL) WITHOUT ROWID");
+            s.execute("CREATE INDEX jobs_active ON jobs(id) WHERE active = 1");
+            s.execute("CREATE TABLE events (seq INTEGER PRIMARY KEY, job_id TEXT NOT NULL, at_ms INTEGER NOT NULL,"
+                    + " from_state TEXT, to_state TEXT NOT NULL, reason TEXT, details TEXT NOT NULL)");
+            s.execute("CREATE INDEX events_job ON events(job_id, seq)");
+            s.execute("INSERT INTO jobs VALUES ('" + id + "', 'carol', 'SUCCEEDED', 0, 1772359200000, 0, 1, 1, 0, 0,"
+                    + " NULL, '', NULL, NULL, '" + json + "')");
+            s.execute("PRAGMA user_version = 1");
+        }
+        try (JobStore migrated = SqliteJobStore.open(old)) {
+            Job job = migrated.find(dev.skyport.api.JobId.parse(id)).orElseThrow().job();
+            assertThat(job.spec().script()).contains("#!/bin/sh\necho old\n");
+            assertThat(job.spec().scriptOmitted()).isFalse();
+            assertThat(job.owner()).isEqualTo("carol");
+            assertThat(job.ownerName()).isEqualTo("carol");
+            assertThat(migrated.list(JobQuery.all().withoutScripts()).items().get(0).spec().scriptOmitted()).isTrue();
+            assertThat(migrated.list(JobQuery.all()).items()).containsExactly(job);
+            assertThat(migrated.usageByOwner().get("carol").storedBytes()).isPositive();
+            assertThat(migrated.endedBefore(java.time.Instant.parse("2026-03-01T10:00:05.251Z"), 5)).hasSize(1);
+            assertThat(migrated.endedBefore(java.time.Instant.parse("2026-03-01T10:00:05.250Z"), 5)).isEmpty();
+        }
+    }
+
+    @Test
+    void aFullDiskFailsTheWriteWithStorageFullAndChangesNothing() {
+        Path small = dir.resolve("small");
+        try (JobStore full = SqliteJobStore.open(small, java.util.OptionalLong.of(64))) {
+            String filler = "#!/bin/sh\n# " + "z".repeat(20_000) + "\n";
+            List<Job> stored = new ArrayList<>();
+            Throwable failure = null;
+            for (int i = 0; i < 100 && failure == null; i++) {
+                Job job = queuedJob(newId(), "alice", JobSpec.script(filler), T0);
+                try {
+                    full.insert(StoredJob.of(job), submitted(job));
+                    stored.add(job);
+                } catch (StorageException e) {
+                    failure = e;
+                    assertThat(full.find(job.id())).isEmpty();
+                }
+            }
+            assertThat(failure).isInstanceOf(dev.skyport.api.StorageFullException.class)
+                    .hasMessageContaining("full");
+            assertThat(stored).isNotEmpty();
+            // Everything acknowledged before is intact, and reads go on.
+            assertThat(full.list(JobQuery.all().withLimit(JobQuery.MAX_LIMIT)).items()).containsExactlyElementsOf(stored);
+            // A row and its event are one write: neither lands when the event does not fit.
+            Job first = stored.get(0);
+            Job ended = inState(first, dev.skyport.api.JobState.CANCELED, T0.plusSeconds(1));
+            assertThatThrownBy(() -> full.update(StoredJob.of(ended), new dev.skyport.api.JobTransitioned(999_999,
+                    T0.plusSeconds(1), first.id(), java.util.Optional.of(dev.skyport.api.JobState.QUEUED),
+                    dev.skyport.api.JobState.CANCELED, java.util.Optional.empty(), "x".repeat(200_000))))
+                    .isInstanceOf(dev.skyport.api.StorageFullException.class);
+            assertThat(full.find(first.id()).orElseThrow().job()).isEqualTo(first);
         }
     }
 

@@ -1,0 +1,19 @@
+package dev.skyport.api;
+
+/**
+ * A user's submission would take them past one of their {@link Limits} (jobs not yet ended, or stored bytes);
+ * nothing was stored. Other users are not affected. {@link #limit()} names the limit, as in {@link Limits}.
+ */
+public class QuotaExceededException extends SkyPortException {
+    private final String limit;
+
+    public QuotaExceededException(String limit, String message) {
+        super(message);
+        this.limit = limit;
+    }
+
+    /** The name of the limit that was reached, e.g. {@code maxActiveJobsPerUser}. */
+    public String limit() {
+        return limit;
+    }
+}
