@@ -4,7 +4,6 @@ import dev.skyport.samples.daemon.Daemon;
 import dev.skyport.samples.daemon.DaemonConfig;
 import dev.skyport.samples.daemon.pki.ClusterPki;
 import dev.skyport.samples.daemon.pki.IssuedUser;
-import dev.skyport.samples.daemon.pki.Pem;
 import okhttp3.ConnectionPool;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
@@ -12,16 +11,9 @@ import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
 
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
-import javax.net.ssl.X509TrustManager;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -49,9 +41,9 @@ public final class DaemonBenchmark {
         try (Daemon daemon = Daemon.start(DaemonConfig.defaults().withPort(0).withBind("127.0.0.1")
                 .withSpool(dir.resolve("spool")).withDataDir(dir.resolve("data")))) {
             String base = "https://localhost:" + daemon.port();
-            ClientTls tls = clientTls(user, pki.layout().caChain());
-            OkHttpClient fresh = client(tls, new ConnectionPool(0, 1, TimeUnit.SECONDS));
-            OkHttpClient reused = client(tls, new ConnectionPool(THREADS, 1, TimeUnit.MINUTES));
+            BenchTls tls = BenchTls.of(user, pki.layout().caChain());
+            OkHttpClient fresh = tls.client(new ConnectionPool(0, 1, TimeUnit.SECONDS));
+            OkHttpClient reused = tls.client(new ConnectionPool(THREADS, 1, TimeUnit.MINUTES));
             run("submit_new_tls", fresh, base, true);
             List<String> ids = run("submit_keepalive", reused, base, true);
             System.err.println("submitted " + ids.size() + " jobs in the keep-alive run");
@@ -109,34 +101,5 @@ public final class DaemonBenchmark {
 
     private static void figure(String name, double value, String unit) {
         System.out.printf(Locale.ROOT, "figure daemon_%s %.1f %s%n", name, value, unit);
-    }
-
-    private record ClientTls(SSLContext context, X509TrustManager trust) {
-    }
-
-    private static OkHttpClient client(ClientTls tls, ConnectionPool pool) {
-        return new OkHttpClient.Builder().sslSocketFactory(tls.context().getSocketFactory(), tls.trust())
-                .connectionPool(pool).build();
-    }
-
-    private static ClientTls clientTls(IssuedUser user, Path caBundle) throws GeneralSecurityException, IOException {
-        char[] password = "bench".toCharArray();
-        KeyStore keys = KeyStore.getInstance("PKCS12");
-        keys.load(null, null);
-        keys.setKeyEntry("user", Pem.readPrivateKey(user.key()), password,
-                Pem.readCertificates(user.cert()).toArray(X509Certificate[]::new));
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(keys, password);
-        KeyStore cas = KeyStore.getInstance("PKCS12");
-        cas.load(null, null);
-        int i = 0;
-        for (X509Certificate ca : Pem.readCertificates(caBundle)) {
-            cas.setCertificateEntry("ca" + i++, ca);
-        }
-        TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        trust.init(cas);
-        SSLContext context = SSLContext.getInstance("TLS");
-        context.init(kmf.getKeyManagers(), trust.getTrustManagers(), null);
-        return new ClientTls(context, (X509TrustManager) trust.getTrustManagers()[0]);
     }
 }
