@@ -121,7 +121,7 @@ public final class Engine implements SkyPort {
      */
     static final int PASS_FAILURES_BEFORE_DOWN = 3;
     /** Past usage is read in pages this small, so that jobs with large scripts cannot fill the heap while replaying. */
-    private static final int USAGE_PAGE = 100;
+    private static final int USAGE_PAGE = 10;
 
     private final EmbeddedConfig config;
     private final Clock clock;
@@ -961,13 +961,21 @@ public final class Engine implements SkyPort {
         LOG.error("{} ended: {}", thread.getName(), t.toString());
     }
 
-    /** Launches {@code e}; if anything escapes before the run is recorded, frees the placement for a later pass. */
+    /**
+     * Launches {@code e}; if anything escapes before the run is recorded, frees the placement for a pass a little
+     * later (not the very next one, which would place it again at once and spin on a failure that lasts).
+     */
     private void launchOrRelease(Entry e) {
         try {
             launch(e);
         } catch (Throwable t) {
             synchronized (e) {
                 if (e.placing) {
+                    Instant now = now();
+                    if (e.notBefore == null || !e.notBefore.isAfter(now)) {
+                        e.notBefore = now.plus(FINISH_RETRY);
+                        addTimer(e.notBefore, this::markDirty);
+                    }
                     release(e);
                 }
             }

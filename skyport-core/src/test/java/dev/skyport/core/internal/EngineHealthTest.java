@@ -149,6 +149,26 @@ class EngineHealthTest {
         }
     }
 
+    @Test
+    void aGateThatCannotListItsNodesIsShownAndTheQueuedJobStartsOnceItCan() throws Exception {
+        SwitchableGate.state = dev.skyport.api.NodeState.DOWN;
+        try (SkyPort sky = SkyPort.embedded().dataDir(data).gate("switchable").start()) {
+            Job job = sky.jobs().submit(quick());
+            SwitchableGate.nodesFail = true;
+            SwitchableGate.state = dev.skyport.api.NodeState.UP;
+            Health failing = awaitHealth(sky, h -> h.problems().stream()
+                    .anyMatch(p -> p.message().contains("cannot list its nodes")), "the gate's failure shows");
+            assertThat(failing.status()).isNotEqualTo(Health.Status.UP);
+            assertThat(sky.jobs().get(job.id()).state()).isEqualTo(JobState.QUEUED);
+            SwitchableGate.nodesFail = false;
+            assertThat(sky.jobs().await(job.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
+            awaitHealth(sky, h -> h.status() == Health.Status.UP, "health is UP again");
+        } finally {
+            SwitchableGate.nodesFail = false;
+            SwitchableGate.state = dev.skyport.api.NodeState.UP;
+        }
+    }
+
     private Health awaitHealth(SkyPort sky, Predicate<Health> condition, String what) throws InterruptedException {
         Instant deadline = Instant.now().plus(WAIT);
         Health h = sky.health();
