@@ -358,7 +358,10 @@ public final class Engine implements SkyPort {
             health.recovered("usage-replay");
             LOG.debug("fair-share usage loaded from {} past attempts", charged);
         } catch (Throwable t) {
-            if (EngineHealth.isFatal(t) || closed) {
+            if (closed) {
+                return; // the store was closed under the replay; nothing to report
+            }
+            if (EngineHealth.isFatal(t)) {
                 throw t;
             }
             Instant retry = now().plus(replayBackoff.next());
@@ -945,10 +948,12 @@ public final class Engine implements SkyPort {
                 task.run();
                 health.recovered("workers");
             } catch (Throwable t) {
-                if (EngineHealth.isFatal(t)) {
+                boolean fatal = EngineHealth.isFatal(t);
+                health.failed("workers", "a worker task (start, end or re-attach of a run)", t, fatal ? 1 : 0,
+                        Optional.empty());
+                if (fatal) {
                     throw t;
                 }
-                health.failed("workers", "a worker task (start, end or re-attach of a run)", t, 0, Optional.empty());
             }
         };
     }
