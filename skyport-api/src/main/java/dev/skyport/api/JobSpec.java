@@ -19,6 +19,11 @@ import java.util.regex.Pattern;
  * understand (e.g. unknown directives), so that it reaches the job instead of being dropped.
  *
  * <p>Every builder setter checks its argument and throws {@link InvalidJobSpecException} naming the field.
+ *
+ * <p>Every free-text field has a maximum length (the {@code MAX_*} constants, in Java characters), and lists and
+ * maps a maximum size, so that one submission cannot hold an unbounded amount of the engine's memory. The builder
+ * (and so {@link #script(String)}) enforces them; the canonical constructor does not, so that jobs stored before a
+ * limit existed stay readable. Front doors cite the constants in their documentation and errors.
  */
 public record JobSpec(
         String name,
@@ -52,6 +57,55 @@ public record JobSpec(
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     /** The longest time limit a job may ask for (ten years; "no limit" is no time limit at all). */
     public static final Duration MAX_TIME_LIMIT = Duration.ofDays(3650);
+    /** Longest {@link #name()}, in characters (a file name's limit on most file systems is 255 bytes). */
+    public static final int MAX_NAME_LENGTH = 256;
+    /** Longest {@link #account()}, in characters. */
+    public static final int MAX_ACCOUNT_LENGTH = 256;
+    /** Longest {@link #comment()}, in characters. */
+    public static final int MAX_COMMENT_LENGTH = 4096;
+    /** Most {@link #tags()}: cloud tags end up on resources, and AWS allows 50 per resource, Azure 50. */
+    public static final int MAX_TAGS = 64;
+    /** Longest tag key, in characters (AWS: 128). */
+    public static final int MAX_TAG_KEY_LENGTH = 128;
+    /** Longest tag value, in characters (AWS and Azure: 256). */
+    public static final int MAX_TAG_VALUE_LENGTH = 256;
+    /** Most {@link #env()} variables. */
+    public static final int MAX_ENV_VARIABLES = 1024;
+    /** Longest environment variable name, in characters. */
+    public static final int MAX_ENV_NAME_LENGTH = 256;
+    /**
+     * Longest environment variable value, in characters: Linux refuses to {@code execve} a program with one
+     * {@code NAME=VALUE} string longer than 128 KiB (MAX_ARG_STRLEN), so a longer one could never run anyway.
+     */
+    public static final int MAX_ENV_VALUE_LENGTH = 128 * 1024;
+    /** Most characters of all environment variables together, names and values. */
+    public static final int MAX_ENV_TOTAL_LENGTH = 1024 * 1024;
+    /** Longest path ({@link #workdir()}, each input and output file), in characters: Linux's PATH_MAX. */
+    public static final int MAX_PATH_LENGTH = 4096;
+    /** Most {@link #inputFiles()}, and most {@link #outputFiles()}. */
+    public static final int MAX_FILES = 1024;
+    /** Longest container or cloud image reference, in characters. */
+    public static final int MAX_IMAGE_LENGTH = 1024;
+    /**
+     * Longest name of a thing the engine looks up ({@link #flavor()}, {@link #remoteSite()}, {@link #storage()}) or
+     * address ({@link #submissionAddress()}), in characters.
+     */
+    public static final int MAX_IDENTIFIER_LENGTH = 256;
+    /** Most {@link #ports()}. */
+    public static final int MAX_PORTS = 64;
+    /** Most {@link #command()} words, program included. */
+    public static final int MAX_COMMAND_ARGUMENTS = 4096;
+    /** Longest {@link #command()} word, in characters: Linux's MAX_ARG_STRLEN, as for environment values. */
+    public static final int MAX_COMMAND_ARGUMENT_LENGTH = 128 * 1024;
+    /** Most characters of all {@link #command()} words together. */
+    public static final int MAX_COMMAND_LENGTH = 1024 * 1024;
+    /** Longest {@link #warnings() warning}, in characters. */
+    public static final int MAX_WARNING_LENGTH = 1024;
+    /**
+     * Most {@link #warnings()} a built spec keeps: past it the builder counts the rest and adds one warning saying how
+     * many were dropped (a script of many unknown directives is still a valid script).
+     */
+    public static final int MAX_WARNINGS = 100;
 
     public JobSpec {
         Objects.requireNonNull(name, "name");
@@ -179,6 +233,21 @@ public record JobSpec(
         return value;
     }
 
+    /** {@code value} if it has at most {@code max} characters; the message gives the length, never the value. */
+    private static String atMost(String field, String value, int max) {
+        if (value.length() > max) {
+            throw new InvalidJobSpecException(field, "is " + value.length() + " characters long; at most " + max
+                    + " are allowed");
+        }
+        return value;
+    }
+
+    private static void atMostItems(String field, int count, int max) {
+        if (count > max) {
+            throw new InvalidJobSpecException(field, "has " + count + " entries; at most " + max + " are allowed");
+        }
+    }
+
     /**
      * Builds a {@link JobSpec}. Not thread-safe. Setters validate their argument at once; {@link #build()} checks
      * the combination. Defaults: 1 node, 1 cpu, no memory request, no gpus, relocatable, priority 0, no time limit,
@@ -211,12 +280,14 @@ public record JobSpec(
         private String submissionAddress;
         private String storage;
         private List<String> warnings = new ArrayList<>();
+        /** Warnings past {@link #MAX_WARNINGS}, counted instead of kept. */
+        private int droppedWarnings;
 
         Builder() {
         }
 
         public Builder name(String name) {
-            this.name = Objects.requireNonNull(name, "name");
+            this.name = atMost("name", Objects.requireNonNull(name, "name"), MAX_NAME_LENGTH);
             return this;
         }
 
@@ -232,18 +303,19 @@ public record JobSpec(
             if (command.isEmpty() || command.get(0).isBlank()) {
                 throw new InvalidJobSpecException("command", "must name a program");
             }
+            checkCommand(command);
             this.command = new ArrayList<>(command);
             this.script = null;
             return this;
         }
 
         public Builder containerImage(String image) {
-            this.containerImage = nonBlank("containerImage", image);
+            this.containerImage = atMost("containerImage", nonBlank("containerImage", image), MAX_IMAGE_LENGTH);
             return this;
         }
 
         public Builder cloudImage(String image) {
-            this.cloudImage = nonBlank("cloudImage", image);
+            this.cloudImage = atMost("cloudImage", nonBlank("cloudImage", image), MAX_IMAGE_LENGTH);
             return this;
         }
 
@@ -275,12 +347,12 @@ public record JobSpec(
         }
 
         public Builder flavor(String flavor) {
-            this.flavor = nonBlank("flavor", flavor);
+            this.flavor = atMost("flavor", nonBlank("flavor", flavor), MAX_IDENTIFIER_LENGTH);
             return this;
         }
 
         public Builder remoteSite(String remoteSite) {
-            this.remoteSite = nonBlank("remoteSite", remoteSite);
+            this.remoteSite = atMost("remoteSite", nonBlank("remoteSite", remoteSite), MAX_IDENTIFIER_LENGTH);
             return this;
         }
 
@@ -290,27 +362,34 @@ public record JobSpec(
         }
 
         public Builder port(PortSpec port) {
-            this.ports.add(Objects.requireNonNull(port, "port"));
+            Objects.requireNonNull(port, "port");
+            atMostItems("ports", ports.size() + 1, MAX_PORTS);
+            this.ports.add(port);
             return this;
         }
 
         public Builder ports(List<PortSpec> ports) {
+            atMostItems("ports", ports.size(), MAX_PORTS);
             this.ports = new ArrayList<>(ports);
             return this;
         }
 
         public Builder inputFile(String path) {
-            this.inputFiles.add(nonBlank("inputFiles", path));
+            atMost("inputFiles", nonBlank("inputFiles", path), MAX_PATH_LENGTH);
+            atMostItems("inputFiles", inputFiles.size() + 1, MAX_FILES);
+            this.inputFiles.add(path);
             return this;
         }
 
         public Builder outputFile(String path) {
-            this.outputFiles.add(nonBlank("outputFiles", path));
+            atMost("outputFiles", nonBlank("outputFiles", path), MAX_PATH_LENGTH);
+            atMostItems("outputFiles", outputFiles.size() + 1, MAX_FILES);
+            this.outputFiles.add(path);
             return this;
         }
 
         public Builder workdir(String workdir) {
-            this.workdir = nonBlank("workdir", workdir);
+            this.workdir = atMost("workdir", nonBlank("workdir", workdir), MAX_PATH_LENGTH);
             return this;
         }
 
@@ -318,15 +397,31 @@ public record JobSpec(
         public Builder env(String name, String value) {
             Objects.requireNonNull(name, "env name");
             Objects.requireNonNull(value, "env value");
+            // Lengths first: a regular expression over a megabyte of name is work the refusal should not cost.
+            atMost("env", name, MAX_ENV_NAME_LENGTH);
             if (!ENV_NAME.matcher(name).matches()) {
                 throw new InvalidJobSpecException("env", "not a variable name: '" + Text.abbreviate(name) + "'");
+            }
+            if (value.length() > MAX_ENV_VALUE_LENGTH) {
+                throw new InvalidJobSpecException("env", "the value of " + name + " is " + value.length()
+                        + " characters long; at most " + MAX_ENV_VALUE_LENGTH + " are allowed");
+            }
+            String old = env.get(name);
+            if (old == null) {
+                atMostItems("env", env.size() + 1, MAX_ENV_VARIABLES);
+            }
+            long total = envLength(env) - (old == null ? 0 : name.length() + old.length()) + name.length()
+                    + value.length();
+            if (total > MAX_ENV_TOTAL_LENGTH) {
+                throw new InvalidJobSpecException("env", "all variables together would be " + total
+                        + " characters long; at most " + MAX_ENV_TOTAL_LENGTH + " are allowed");
             }
             this.env.put(name, value);
             return this;
         }
 
         public Builder account(String account) {
-            this.account = nonBlank("account", account);
+            this.account = atMost("account", nonBlank("account", account), MAX_ACCOUNT_LENGTH);
             return this;
         }
 
@@ -356,19 +451,28 @@ public record JobSpec(
         }
 
         public Builder tag(String key, String value) {
-            nonBlank("tags", key);
-            this.tags.put(key, Objects.requireNonNull(value, "tag value"));
+            atMost("tags", nonBlank("tags", key), MAX_TAG_KEY_LENGTH);
+            Objects.requireNonNull(value, "tag value");
+            if (value.length() > MAX_TAG_VALUE_LENGTH) {
+                throw new InvalidJobSpecException("tags", "the value of " + Text.abbreviate(key) + " is "
+                        + value.length() + " characters long; at most " + MAX_TAG_VALUE_LENGTH + " are allowed");
+            }
+            if (!tags.containsKey(key)) {
+                atMostItems("tags", tags.size() + 1, MAX_TAGS);
+            }
+            this.tags.put(key, value);
             return this;
         }
 
         public Builder comment(String comment) {
-            this.comment = Objects.requireNonNull(comment, "comment");
+            this.comment = atMost("comment", Objects.requireNonNull(comment, "comment"), MAX_COMMENT_LENGTH);
             return this;
         }
 
         /** Where {@code out} ports reach back to; the daemon defaults it to the submitting client's address. */
         public Builder submissionAddress(String address) {
-            this.submissionAddress = nonBlank("submissionAddress", address);
+            this.submissionAddress = atMost("submissionAddress", nonBlank("submissionAddress", address),
+                    MAX_IDENTIFIER_LENGTH);
             return this;
         }
 
@@ -379,14 +483,92 @@ public record JobSpec(
 
         /** Name of a storage container the job uses (upstream {@code #SWM storage}). */
         public Builder storage(String storage) {
-            this.storage = nonBlank("storage", storage);
+            this.storage = atMost("storage", nonBlank("storage", storage), MAX_IDENTIFIER_LENGTH);
             return this;
         }
 
         /** Adds a warning that will be shown on the job. */
         public Builder warning(String warning) {
-            this.warnings.add(nonBlank("warnings", warning));
+            atMost("warnings", nonBlank("warnings", warning), MAX_WARNING_LENGTH);
+            if (warnings.size() < MAX_WARNINGS) {
+                this.warnings.add(warning);
+            } else {
+                droppedWarnings++;
+            }
             return this;
+        }
+
+        /**
+         * Every limit again, for a builder filled by {@link JobSpec#toBuilder()} from a spec the canonical constructor
+         * made: the setters have checked everything else already.
+         */
+        private void checkLimits() {
+            atMost("name", name, MAX_NAME_LENGTH);
+            checkCommand(command);
+            optionalAtMost("containerImage", containerImage, MAX_IMAGE_LENGTH);
+            optionalAtMost("cloudImage", cloudImage, MAX_IMAGE_LENGTH);
+            optionalAtMost("flavor", flavor, MAX_IDENTIFIER_LENGTH);
+            optionalAtMost("remoteSite", remoteSite, MAX_IDENTIFIER_LENGTH);
+            atMostItems("ports", ports.size(), MAX_PORTS);
+            checkPaths("inputFiles", inputFiles);
+            checkPaths("outputFiles", outputFiles);
+            optionalAtMost("workdir", workdir, MAX_PATH_LENGTH);
+            atMostItems("env", env.size(), MAX_ENV_VARIABLES);
+            for (Map.Entry<String, String> v : env.entrySet()) {
+                atMost("env", v.getKey(), MAX_ENV_NAME_LENGTH);
+                atMost("env", v.getValue(), MAX_ENV_VALUE_LENGTH);
+            }
+            if (envLength(env) > MAX_ENV_TOTAL_LENGTH) {
+                throw new InvalidJobSpecException("env", "all variables together are " + envLength(env)
+                        + " characters long; at most " + MAX_ENV_TOTAL_LENGTH + " are allowed");
+            }
+            optionalAtMost("account", account, MAX_ACCOUNT_LENGTH);
+            atMostItems("tags", tags.size(), MAX_TAGS);
+            for (Map.Entry<String, String> t : tags.entrySet()) {
+                atMost("tags", t.getKey(), MAX_TAG_KEY_LENGTH);
+                atMost("tags", t.getValue(), MAX_TAG_VALUE_LENGTH);
+            }
+            atMost("comment", comment, MAX_COMMENT_LENGTH);
+            optionalAtMost("submissionAddress", submissionAddress, MAX_IDENTIFIER_LENGTH);
+            optionalAtMost("storage", storage, MAX_IDENTIFIER_LENGTH);
+            for (String w : warnings) {
+                atMost("warnings", w, MAX_WARNING_LENGTH);
+            }
+        }
+
+        private static void optionalAtMost(String field, String value, int max) {
+            if (value != null) {
+                atMost(field, value, max);
+            }
+        }
+
+        private static void checkPaths(String field, List<String> paths) {
+            atMostItems(field, paths.size(), MAX_FILES);
+            for (String p : paths) {
+                atMost(field, p, MAX_PATH_LENGTH);
+            }
+        }
+
+        private static void checkCommand(List<String> command) {
+            atMostItems("command", command.size(), MAX_COMMAND_ARGUMENTS);
+            long total = 0;
+            for (String word : command) {
+                atMost("command", Objects.requireNonNull(word, "command word"), MAX_COMMAND_ARGUMENT_LENGTH);
+                total += word.length();
+            }
+            if (total > MAX_COMMAND_LENGTH) {
+                throw new InvalidJobSpecException("command", "all words together are " + total
+                        + " characters long; at most " + MAX_COMMAND_LENGTH + " are allowed");
+            }
+        }
+
+        /** How {@link #MAX_ENV_TOTAL_LENGTH} counts: every name and value. */
+        private static long envLength(Map<String, String> env) {
+            long total = 0;
+            for (Map.Entry<String, String> v : env.entrySet()) {
+                total += v.getKey().length() + v.getValue().length();
+            }
+            return total;
         }
 
         /**
@@ -395,6 +577,12 @@ public record JobSpec(
         public JobSpec build() {
             if (script == null && command.isEmpty()) {
                 throw new InvalidJobSpecException("script", "give a script or a command");
+            }
+            checkLimits();
+            List<String> warnings = this.warnings;
+            if (droppedWarnings > 0) {
+                warnings = new ArrayList<>(warnings);
+                warnings.add(droppedWarnings + " more warning(s) dropped; a job keeps at most " + MAX_WARNINGS);
             }
             return new JobSpec(name, Optional.ofNullable(script), command, Optional.ofNullable(containerImage),
                     Optional.ofNullable(cloudImage), nodes, cpus, memoryBytes, gpus, Optional.ofNullable(flavor),

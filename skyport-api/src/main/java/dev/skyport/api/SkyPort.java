@@ -35,6 +35,13 @@ public interface SkyPort extends AutoCloseable {
     Events events();
 
     /**
+     * Whether the manager is doing its work, and what is failing if not. Cheap; thread-safe. While it is
+     * {@link Health.Status#DOWN}, submissions throw {@link EngineUnavailableException}. A {@link #asUser user view}
+     * reports its manager's health.
+     */
+    Health health();
+
+    /**
      * A view of this manager for one user, for a server that serves many users from one manager. Jobs submitted
      * through it are owned by {@code user}; {@code get}, {@code list}, {@code cancel}, {@code requeue},
      * {@code await}, {@code stdout}/{@code stderr} (and their {@code follow} streams), and

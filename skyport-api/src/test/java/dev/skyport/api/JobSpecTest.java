@@ -76,7 +76,7 @@ class JobSpecTest {
                 memoryBytes, gpus, base.flavor(), base.remoteSite(), base.relocatable(), base.ports(),
                 base.inputFiles(), base.outputFiles(), base.workdir(), base.env(), base.account(), base.priority(),
                 base.timeLimit(), base.retryPolicy(), base.tags(), base.comment(), base.submissionAddress(),
-                base.storage(), base.warnings());
+                base.storage(), base.warnings(), false);
     }
 
     @Test
@@ -212,6 +212,166 @@ class JobSpecTest {
         assertThatNullPointerException().isThrownBy(() -> JobSpec.builder().comment(null));
     }
 
+    /** Every free-text field, list and map is bounded; the error names the field and never echoes the value. */
+    @Nested
+    class Limits {
+        private static String text(int length) {
+            return "a".repeat(length);
+        }
+
+        static Stream<Arguments> fieldsAtTheirLimit() {
+            return Stream.of(
+                    Arguments.of("name", JobSpec.MAX_NAME_LENGTH,
+                            (LimitedSetter) n -> scriptBuilder().name(text(n))),
+                    Arguments.of("account", JobSpec.MAX_ACCOUNT_LENGTH,
+                            (LimitedSetter) n -> scriptBuilder().account(text(n))),
+                    Arguments.of("comment", JobSpec.MAX_COMMENT_LENGTH,
+                            (LimitedSetter) n -> scriptBuilder().comment(text(n))),
+                    Arguments.of("containerImage", JobSpec.MAX_IMAGE_LENGTH,
+                            (LimitedSetter) n -> scriptBuilder().containerImage(text(n))),
+                    Arguments.of("cloudImage", JobSpec.MAX_IMAGE_LENGTH,
+                            (LimitedSetter) n -> scriptBuilder().cloudImage(text(n))),
+                    Arguments.of("flavor", JobSpec.MAX_IDENTIFIER_LENGTH,
+                            (LimitedSetter) n -> scriptBuilder().flavor(text(n))),
+                    Arguments.of("remoteSite", JobSpec.MAX_IDENTIFIER_LENGTH,
+                            (LimitedSetter) n -> scriptBuilder().remoteSite(text(n))),
+                    Arguments.of("storage", JobSpec.MAX_IDENTIFIER_LENGTH,
+                            (LimitedSetter) n -> scriptBuilder().storage(text(n))),
+                    Arguments.of("submissionAddress", JobSpec.MAX_IDENTIFIER_LENGTH,
+                            (LimitedSetter) n -> scriptBuilder().submissionAddress(text(n))),
+                    Arguments.of("workdir", JobSpec.MAX_PATH_LENGTH,
+                            (LimitedSetter) n -> scriptBuilder().workdir(text(n))),
+                    Arguments.of("inputFiles", JobSpec.MAX_PATH_LENGTH,
+                            (LimitedSetter) n -> scriptBuilder().inputFile(text(n))),
+                    Arguments.of("outputFiles", JobSpec.MAX_PATH_LENGTH,
+                            (LimitedSetter) n -> scriptBuilder().outputFile(text(n))),
+                    Arguments.of("inputFiles", JobSpec.MAX_FILES, (LimitedSetter) n -> {
+                        JobSpec.Builder b = scriptBuilder();
+                        for (int i = 0; i < n; i++) {
+                            b.inputFile("f" + i);
+                        }
+                        return b;
+                    }),
+                    Arguments.of("outputFiles", JobSpec.MAX_FILES, (LimitedSetter) n -> {
+                        JobSpec.Builder b = scriptBuilder();
+                        for (int i = 0; i < n; i++) {
+                            b.outputFile("f" + i);
+                        }
+                        return b;
+                    }),
+                    Arguments.of("env", JobSpec.MAX_ENV_NAME_LENGTH,
+                            (LimitedSetter) n -> scriptBuilder().env(text(n), "v")),
+                    Arguments.of("env", JobSpec.MAX_ENV_VALUE_LENGTH,
+                            (LimitedSetter) n -> scriptBuilder().env("V", text(n))),
+                    Arguments.of("env", JobSpec.MAX_ENV_VARIABLES, (LimitedSetter) n -> {
+                        JobSpec.Builder b = scriptBuilder();
+                        for (int i = 0; i < n; i++) {
+                            b.env("V" + i, "");
+                        }
+                        return b;
+                    }),
+                    Arguments.of("tags", JobSpec.MAX_TAG_KEY_LENGTH,
+                            (LimitedSetter) n -> scriptBuilder().tag(text(n), "v")),
+                    Arguments.of("tags", JobSpec.MAX_TAG_VALUE_LENGTH,
+                            (LimitedSetter) n -> scriptBuilder().tag("k", text(n))),
+                    Arguments.of("tags", JobSpec.MAX_TAGS, (LimitedSetter) n -> {
+                        JobSpec.Builder b = scriptBuilder();
+                        for (int i = 0; i < n; i++) {
+                            b.tag("k" + i, "v");
+                        }
+                        return b;
+                    }),
+                    Arguments.of("ports", JobSpec.MAX_PORTS, (LimitedSetter) n -> {
+                        JobSpec.Builder b = scriptBuilder();
+                        for (int i = 0; i < n; i++) {
+                            b.port(new PortSpec(1000 + i, "tcp", PortSpec.Direction.IN));
+                        }
+                        return b;
+                    }),
+                    Arguments.of("ports", JobSpec.MAX_PORTS, (LimitedSetter) n -> scriptBuilder().ports(
+                            Stream.iterate(1, i -> i + 1).limit(n)
+                                    .map(i -> new PortSpec(i, "udp", PortSpec.Direction.OUT)).toList())),
+                    Arguments.of("command", JobSpec.MAX_COMMAND_ARGUMENT_LENGTH,
+                            (LimitedSetter) n -> JobSpec.builder().command(List.of("echo", text(n)))),
+                    Arguments.of("command", JobSpec.MAX_COMMAND_ARGUMENTS,
+                            (LimitedSetter) n -> JobSpec.builder().command(
+                                    Stream.generate(() -> "x").limit(n).toList())),
+                    Arguments.of("warnings", JobSpec.MAX_WARNING_LENGTH,
+                            (LimitedSetter) n -> scriptBuilder().warning(text(n))));
+        }
+
+        @FunctionalInterface
+        interface LimitedSetter {
+            JobSpec.Builder apply(int size);
+        }
+
+        @ParameterizedTest(name = "{0} up to {1}")
+        @MethodSource("fieldsAtTheirLimit")
+        void aFieldAtItsLimitIsAcceptedAndOnePastIsRefusedNamingIt(String field, int limit, LimitedSetter setter) {
+            assertThat(setter.apply(limit).build()).isNotNull();
+            InvalidJobSpecException e = rejected(() -> setter.apply(limit + 1));
+            assertThat(e.field()).isEqualTo(field);
+            assertThat(e.reason()).contains(Integer.toString(limit)).doesNotContain("aaaaaaaaaa");
+        }
+
+        @Test
+        void theEnvironmentIsBoundedAsAWholeToo() {
+            JobSpec.Builder b = scriptBuilder();
+            int value = JobSpec.MAX_ENV_VALUE_LENGTH;
+            int fits = JobSpec.MAX_ENV_TOTAL_LENGTH / (value + 2); // names V0..V7 are two characters
+            for (int i = 0; i < fits; i++) {
+                b.env("V" + i, text(value));
+            }
+            InvalidJobSpecException e = rejected(() -> b.env("W" + fits, text(value)));
+            assertThat(e.field()).isEqualTo("env");
+            assertThat(e.reason()).contains("all variables together").contains(
+                    Integer.toString(JobSpec.MAX_ENV_TOTAL_LENGTH));
+            // Replacing a variable counts its new value, not both.
+            assertThat(b.env("V0", text(value)).build().env()).hasSize(fits);
+        }
+
+        @Test
+        void aCommandIsBoundedAsAWholeToo() {
+            String word = text(JobSpec.MAX_COMMAND_ARGUMENT_LENGTH);
+            List<String> words = Stream.generate(() -> word)
+                    .limit(JobSpec.MAX_COMMAND_LENGTH / JobSpec.MAX_COMMAND_ARGUMENT_LENGTH + 1).toList();
+            assertThat(rejected(() -> JobSpec.builder().command(words)).reason()).contains("all words together");
+        }
+
+        @Test
+        void replacingATagOrVariableAtTheCountLimitIsAllowed() {
+            JobSpec.Builder b = scriptBuilder();
+            for (int i = 0; i < JobSpec.MAX_TAGS; i++) {
+                b.tag("k" + i, "v");
+            }
+            assertThat(b.tag("k0", "w").build().tags()).hasSize(JobSpec.MAX_TAGS).containsEntry("k0", "w");
+        }
+
+        @Test
+        void warningsPastTheLimitAreCountedNotKept() {
+            JobSpec.Builder b = scriptBuilder();
+            for (int i = 0; i < JobSpec.MAX_WARNINGS + 5; i++) {
+                b.warning("w" + i);
+            }
+            JobSpec spec = b.build();
+            assertThat(spec.warnings()).hasSize(JobSpec.MAX_WARNINGS + 1)
+                    .endsWith("5 more warning(s) dropped; a job keeps at most " + JobSpec.MAX_WARNINGS);
+            assertThat(spec.toBuilder().build()).isEqualTo(spec);
+        }
+
+        @Test
+        void buildChecksAgainWhatTheCanonicalConstructorLetThrough() {
+            // The constructor accepts an oversized field so that jobs stored before the limit stay readable, but
+            // such a spec cannot be submitted again through the builder.
+            JobSpec base = scriptBuilder().build();
+            JobSpec stored = new JobSpec(base.name(), base.script(), base.command(), base.containerImage(),
+                    base.cloudImage(), 1, 1, 0, 0, base.flavor(), base.remoteSite(), true, List.of(), List.of(),
+                    List.of(), Optional.empty(), Map.of(), Optional.of(text(1 << 20)), 0, Optional.empty(),
+                    base.retryPolicy(), Map.of(), "", Optional.empty(), Optional.empty(), List.of(), false);
+            assertThat(rejected(() -> stored.toBuilder().build()).field()).isEqualTo("account");
+        }
+    }
+
     @Nested
     class ScriptOrCommand {
         @Test
@@ -299,11 +459,11 @@ class JobSpecTest {
             assertThatNullPointerException().isThrownBy(() -> new JobSpec(null, script, List.of(), Optional.empty(),
                     Optional.empty(), 1, 1, 0, 0, Optional.empty(), Optional.empty(), true, List.of(), List.of(),
                     List.of(), Optional.empty(), Map.of(), Optional.empty(), 0, Optional.empty(),
-                    RetryPolicy.defaults(), Map.of(), "", Optional.empty(), Optional.empty(), List.of()));
+                    RetryPolicy.defaults(), Map.of(), "", Optional.empty(), Optional.empty(), List.of(), false));
             assertThatNullPointerException().isThrownBy(() -> new JobSpec("", script, List.of(), Optional.empty(),
                     Optional.empty(), 1, 1, 0, 0, Optional.empty(), Optional.empty(), true, List.of(), List.of(),
                     List.of(), Optional.empty(), Map.of(), Optional.empty(), 0, Optional.empty(),
-                    null, Map.of(), "", Optional.empty(), Optional.empty(), List.of()));
+                    null, Map.of(), "", Optional.empty(), Optional.empty(), List.of(), false));
         }
 
         @Test

@@ -135,6 +135,13 @@ public abstract class SkyPortContractTest {
     // ------------------------------------------------------------------ submit and run
 
     @Test
+    void aWorkingManagerAndItsUserViewsReportUp() {
+        assertThat(sky.health()).isEqualTo(Health.up());
+        assertThat(sky.health().isAvailable()).isTrue();
+        assertThat(sky.asUser("health-check").health()).isEqualTo(Health.up());
+    }
+
+    @Test
     void submitReturnsAQueuedJobWithAUuidAndTheScriptsName() {
         Job job = submit("#!/bin/sh\n#SWM name contract-hello\necho hi\n");
         assertThat(job.id().toString()).hasSize(36);

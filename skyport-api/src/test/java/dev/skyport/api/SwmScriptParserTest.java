@@ -485,6 +485,70 @@ class SwmScriptParserTest {
         }
     }
 
+    /** A directive past a field's limit is refused naming the directive and its line, never echoing the value. */
+    @Nested
+    class Limits {
+        private static final String MEBIBYTE = "x".repeat(1 << 20);
+
+        @ParameterizedTest
+        @CsvSource({
+                "name, " + JobSpec.MAX_NAME_LENGTH,
+                "account, " + JobSpec.MAX_ACCOUNT_LENGTH,
+                "comment, " + JobSpec.MAX_COMMENT_LENGTH,
+                "flavor, " + JobSpec.MAX_IDENTIFIER_LENGTH,
+                "cloud-image, " + JobSpec.MAX_IMAGE_LENGTH,
+                "container-image, " + JobSpec.MAX_IMAGE_LENGTH,
+                "image, " + JobSpec.MAX_IMAGE_LENGTH,
+                "submission-address, " + JobSpec.MAX_IDENTIFIER_LENGTH,
+                "workdir, " + JobSpec.MAX_PATH_LENGTH,
+                "storage, " + JobSpec.MAX_IDENTIFIER_LENGTH,
+                "input-files, " + JobSpec.MAX_PATH_LENGTH,
+                "output-files, " + JobSpec.MAX_PATH_LENGTH})
+        void aTextDirectivePastItsLimitIsRefusedWithItsLine(String key, int limit) {
+            String fits = "y".repeat(limit);
+            assertThat(parse("#!/bin/sh", "#SWM " + key + " " + fits)).isNotNull();
+            InvalidJobSpecException e = rejected("#!/bin/sh", "echo", "#SWM " + key + " " + fits + "y");
+            assertRejected(e, key, 3, "at most " + limit);
+        }
+
+        @Test
+        void aMebibyteAccountIsRefusedWithoutEchoingIt() {
+            InvalidJobSpecException e = rejected("#!/bin/sh", "#SWM account " + MEBIBYTE, "echo hi");
+            assertRejected(e, "account", 2, "is 1048576 characters long; at most " + JobSpec.MAX_ACCOUNT_LENGTH);
+            assertThat(e.getMessage()).hasSizeLessThan(200);
+        }
+
+        @Test
+        void envAndTagsAreBoundedPerEntryAndInCount() {
+            assertRejected(rejected("#SWM env A=" + MEBIBYTE), "env", 1, "at most " + JobSpec.MAX_ENV_VALUE_LENGTH);
+            assertRejected(rejected("#SWM env " + MEBIBYTE + "=1"), "env", 1, "at most " + JobSpec.MAX_ENV_NAME_LENGTH);
+            assertRejected(rejected("#SWM tag k=" + MEBIBYTE), "tag", 1, "at most " + JobSpec.MAX_TAG_VALUE_LENGTH);
+            StringBuilder tags = new StringBuilder("#!/bin/sh\n");
+            for (int i = 0; i <= JobSpec.MAX_TAGS; i++) {
+                tags.append("#SWM tag k").append(i).append("=v\n");
+            }
+            assertRejected(rejected(tags.toString()), "tag", JobSpec.MAX_TAGS + 2, "at most " + JobSpec.MAX_TAGS);
+        }
+
+        @Test
+        void fileListsAreBoundedInCountOverAllTheirLines() {
+            String half = String.join(" ", Stream.iterate(0, i -> i + 1).limit(JobSpec.MAX_FILES / 2)
+                    .map(i -> "f" + i).toList());
+            assertThat(parse("#SWM input-files " + half, "#SWM input-files " + half).inputFiles())
+                    .hasSize(JobSpec.MAX_FILES);
+            assertRejected(rejected("#SWM input-files " + half, "#SWM input-files " + half, "#SWM input-files one"),
+                    "input-files", 3, "at most " + JobSpec.MAX_FILES);
+        }
+
+        @Test
+        void manyUnknownDirectivesKeepABoundedNumberOfWarnings() {
+            String script = "#!/bin/sh\n" + "#SWM nonsense\n".repeat(10_000);
+            JobSpec spec = SwmScriptParser.parse(script).build();
+            assertThat(spec.warnings()).hasSize(JobSpec.MAX_WARNINGS + 1);
+            assertThat(spec.warnings().get(JobSpec.MAX_WARNINGS)).startsWith((10_000 - JobSpec.MAX_WARNINGS) + " more");
+        }
+    }
+
     @Nested
     class Errors {
         @Test

@@ -4,7 +4,9 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.skyport.api.EngineUnavailableException;
 import dev.skyport.api.Flavor;
+import dev.skyport.api.Health;
 import dev.skyport.api.IllegalJobStateException;
 import dev.skyport.api.Image;
 import dev.skyport.api.InvalidJobSpecException;
@@ -48,6 +50,8 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -139,6 +143,7 @@ final class UserApi extends Handler.Abstract {
                     case "flavor" -> sendArray(response, callback, flavors(request, method));
                     case "image" -> sendArray(response, callback, images(request, method));
                     case "remote" -> sendArray(response, callback, remotes(request, method));
+                    case "health" -> health(request, method, response, callback);
                     default -> throw notFound(path);
                 }
             }
@@ -281,7 +286,39 @@ final class UserApi extends Handler.Abstract {
         } catch (StorageFullException e) {
             throw new ApiError(HttpStatus.INSUFFICIENT_STORAGE_507, "storage_full",
                     "the server's disk is full; the job was not stored").withRetryAfter(60);
+        } catch (EngineUnavailableException e) {
+            throw new ApiError(HttpStatus.SERVICE_UNAVAILABLE_503, "engine_unavailable", e.getMessage())
+                    .withRetryAfter(retryAfterSeconds(e.health()));
         }
+    }
+
+    /**
+     * {@code GET /user/health} (not upstream's): the engine's health as JSON, 200 while it takes and schedules jobs
+     * (UP or DEGRADED), 503 with {@code Retry-After} while it cannot (DOWN), so a load balancer or a monitor can tell.
+     */
+    private void health(Request request, String method, Response response, Callback callback) {
+        allow(method, "GET");
+        noQuery(request);
+        Health health = sky.health();
+        ObjectNode body = json.createObjectNode().put("status", health.status().name());
+        ArrayNode problems = body.putArray("problems");
+        for (Health.Problem p : health.problems()) {
+            ObjectNode o = problems.addObject().put("component", p.component()).put("message", p.message())
+                    .put("since", p.since().toString()).put("failures", p.failures()).put("stops", p.stops());
+            p.retryAt().ifPresent(at -> o.put("retry_at", at.toString()));
+        }
+        if (!health.isAvailable()) {
+            response.getHeaders().put(HttpHeader.RETRY_AFTER, String.valueOf(retryAfterSeconds(health)));
+        }
+        send(response, callback, health.isAvailable() ? 200 : 503, JSON, body.toString());
+    }
+
+    /** Seconds until the engine next retries what stops it, at least 1; 10 when it does not say. */
+    private static int retryAfterSeconds(Health health) {
+        return health.problems().stream().filter(Health.Problem::stops).flatMap(p -> p.retryAt().stream())
+                .min(Instant::compareTo)
+                .map(at -> (int) Math.max(1, Math.min(3600, Duration.between(Instant.now(), at).toSeconds() + 1)))
+                .orElse(10);
     }
 
     /** The script of a submit: the {@code script_content} part of a multipart form, or else the raw body. */

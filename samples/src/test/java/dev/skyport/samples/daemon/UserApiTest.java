@@ -486,6 +486,35 @@ class UserApiTest {
     }
 
     @Test
+    void aMebibyteAccountDirectiveIs400NamingTheFieldAndStoresNothing() throws IOException {
+        int before = allJobs().size();
+        // As large as the default script limit lets through: the account alone is 1 MiB less 1 KiB.
+        String script = "#!/bin/sh\n#SWM account " + "a".repeat((1 << 20) - 1024) + "\necho hi\n";
+        try (Response r = call(alice, submitRequest(script))) {
+            String text = r.body().string();
+            assertThat(r.code()).as(text).isEqualTo(400);
+            JsonNode body = JSON.readTree(text);
+            assertThat(body.get("error").asText()).isEqualTo("invalid_script");
+            assertThat(body.get("field").asText()).isEqualTo("account");
+            assertThat(body.get("message").asText()).startsWith("line 2: #SWM account: ")
+                    .contains("at most " + dev.skyport.api.JobSpec.MAX_ACCOUNT_LENGTH).hasSizeLessThan(200);
+        }
+        assertThat(allJobs()).hasSize(before);
+    }
+
+    @Test
+    void healthAnswers200WithTheStatusWhileTheEngineWorks() throws IOException {
+        try (Response r = call(bob, get("/user/health"))) {
+            assertThat(r.code()).isEqualTo(200);
+            assertThat(r.header("Content-Type")).startsWith("application/json");
+            assertThat(JSON.readTree(r.body().string())).isEqualTo(JSON.readTree("{\"status\":\"UP\",\"problems\":[]}"));
+        }
+        try (Response r = call(bob, get("/user/health?verbose=1"))) {
+            assertThat(r.code()).isEqualTo(400);
+        }
+    }
+
+    @Test
     void malformedDirectivesNameTheLineAndTheField() throws IOException {
         try (Response r = call(alice, submitRequest("#!/bin/sh\n#SWM gpus two\n"))) {
             assertThat(r.code()).isEqualTo(400);

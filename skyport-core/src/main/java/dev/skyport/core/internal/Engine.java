@@ -7,8 +7,10 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.skyport.api.Attempt;
 import dev.skyport.api.EmbeddedConfig;
 import dev.skyport.api.EndReason;
+import dev.skyport.api.EngineUnavailableException;
 import dev.skyport.api.Events;
 import dev.skyport.api.Flavor;
+import dev.skyport.api.Health;
 import dev.skyport.api.IllegalJobStateException;
 import dev.skyport.api.Image;
 import dev.skyport.api.Job;
@@ -74,6 +76,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.PriorityQueue;
 import java.util.ServiceLoader;
+import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -112,6 +115,13 @@ public final class Engine implements SkyPort {
     static final Duration USAGE_HALF_LIFE = Duration.ofDays(7);
     /** How soon a failed recording of a run's end is tried again. */
     private static final Duration FINISH_RETRY = Duration.ofSeconds(1);
+    /**
+     * After this many failed passes in a row (about 1 + 2 + 4 s of back-off) the engine reports DOWN and refuses
+     * submissions; a single failure only degrades it, so that a brief store hiccup does not turn clients away.
+     */
+    static final int PASS_FAILURES_BEFORE_DOWN = 3;
+    /** Past usage is read in pages this small, so that jobs with large scripts cannot fill the heap while replaying. */
+    private static final int USAGE_PAGE = 10;
 
     private final EmbeddedConfig config;
     private final Clock clock;
@@ -159,6 +169,14 @@ public final class Engine implements SkyPort {
     private volatile boolean dirty = true;
     private volatile boolean closed;
 
+    private final EngineHealth health;
+    /** Where back-off jitter comes from; seeded per engine. */
+    private final SplittableRandom jitter = new SplittableRandom();
+    private final Backoff passBackoff = new Backoff(Backoff.INITIAL, Backoff.MAX, jitter.split());
+    private final Backoff replayBackoff = new Backoff(Backoff.INITIAL, Backoff.MAX, jitter.split());
+    /** No pass before this, after a failed one; read and written by the scheduling thread only. */
+    private Instant passNotBefore = Instant.MIN;
+
     private record Timer(Instant due, long order, Runnable action) implements Comparable<Timer> {
         @Override
         public int compareTo(Timer o) {
@@ -172,6 +190,7 @@ public final class Engine implements SkyPort {
     private Engine(EmbeddedConfig config) {
         this.config = config;
         this.clock = config.clock();
+        this.health = new EngineHealth(clock);
         Path dataDir = config.dataDir().toAbsolutePath();
         this.jobsDir = dataDir.resolve("jobs");
         try {
@@ -215,8 +234,14 @@ public final class Engine implements SkyPort {
         this.workers = new ThreadPoolExecutor(16, 16, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
             Thread t = new Thread(r, "skyport-worker-" + n.incrementAndGet());
             t.setDaemon(true);
+            t.setUncaughtExceptionHandler(Engine::uncaught);
             return t;
-        });
+        }) {
+            @Override
+            public void execute(Runnable task) {
+                super.execute(guarded(task));
+            }
+        };
         ((ThreadPoolExecutor) workers).allowCoreThreadTimeOut(true);
         List<Entry> holding;
         try {
@@ -233,6 +258,7 @@ public final class Engine implements SkyPort {
         this.started = now();
         this.loopThread = new Thread(this::loop, "skyport-scheduler");
         loopThread.setDaemon(true);
+        loopThread.setUncaughtExceptionHandler(Engine::uncaught);
         loopThread.start();
         addTimer(now().plus(PURGE_INTERVAL), this::purgeDue);
         for (Entry e : holding) {
@@ -325,35 +351,64 @@ public final class Engine implements SkyPort {
 
     /**
      * Replays the attempts that ended before {@code before} into the fair-share usage. Attempts older than ten
-     * half-lives count for less than a thousandth and are skipped.
+     * half-lives count for less than a thousandth and are skipped. The replay fills a usage of its own, merged only
+     * when it is complete, so that a replay that fails half-way and is tried again charges nothing twice.
+     *
+     * <p>A failure (the store, or the heap: the history once held 1 MiB accounts) must not stop scheduling: the engine
+     * schedules without the history (fair share orders by the usage since the start), reports DEGRADED, and tries
+     * again in the background with back-off.
      */
-    private void loadUsage(Instant before) {
-        Instant horizon = before.minus(USAGE_HALF_LIFE.multipliedBy(10));
-        int charged = 0;
-        try {
-            JobQuery query = JobQuery.all().withLimit(JobQuery.MAX_LIMIT).withoutScripts();
-            while (!closed) {
-                Page<Job> page = store.list(query);
-                for (Job job : page.items()) {
-                    String account = job.spec().account().orElse("");
-                    for (Attempt a : job.attempts()) {
-                        Optional<Instant> end = a.endTime();
-                        if (end.isPresent() && end.get().isBefore(before) && end.get().isAfter(horizon)) {
-                            usage.charge(account, cpuSeconds(job.spec().cpus(), a, end.get()), end.get());
-                            charged++;
-                        }
-                    }
-                }
-                if (page.nextPageToken().isEmpty()) {
-                    break;
-                }
-                query = query.after(page);
-            }
-        } catch (RuntimeException ex) {
-            LOG.warn("cannot read past usage for fair share; ordering by usage since the start: {}", ex.toString());
+    private void replayUsage(Instant before) {
+        if (closed) {
             return;
         }
-        LOG.debug("fair-share usage loaded from {} past attempts", charged);
+        try {
+            AccountUsage replayed = new AccountUsage(USAGE_HALF_LIFE);
+            int charged = loadUsage(before, replayed);
+            replayed.snapshot(before).forEach((account, cpuSeconds) -> usage.charge(account, cpuSeconds, before));
+            replayBackoff.reset();
+            health.recovered("usage-replay");
+            LOG.debug("fair-share usage loaded from {} past attempts", charged);
+        } catch (Throwable t) {
+            if (closed) {
+                return; // the store was closed under the replay; nothing to report
+            }
+            if (EngineHealth.isFatal(t)) {
+                throw t;
+            }
+            Instant retry = now().plus(replayBackoff.next());
+            health.failed("usage-replay", "replaying past usage for fair share (scheduling goes on without it)", t,
+                    0, Optional.of(retry));
+            addTimer(retry, () -> workers.execute(() -> replayUsage(before)));
+        }
+    }
+
+    /** Charges {@code into} with the attempts that ended before {@code before}; returns how many. */
+    private int loadUsage(Instant before, AccountUsage into) {
+        Instant horizon = before.minus(USAGE_HALF_LIFE.multipliedBy(10));
+        int charged = 0;
+        JobQuery query = JobQuery.all().withLimit(USAGE_PAGE).withoutScripts();
+        while (!closed) {
+            Page<Job> page = store.list(query);
+            for (Job job : page.items()) {
+                String account = job.spec().account().orElse("");
+                if (account.length() > JobSpec.MAX_ACCOUNT_LENGTH) {
+                    continue; // stored before accounts were bounded; no job can be submitted to it any more
+                }
+                for (Attempt a : job.attempts()) {
+                    Optional<Instant> end = a.endTime();
+                    if (end.isPresent() && end.get().isBefore(before) && end.get().isAfter(horizon)) {
+                        into.charge(account, cpuSeconds(job.spec().cpus(), a, end.get()), end.get());
+                        charged++;
+                    }
+                }
+            }
+            if (page.nextPageToken().isEmpty()) {
+                break;
+            }
+            query = query.after(page);
+        }
+        return charged;
     }
 
     private static double cpuSeconds(int cpusPerNode, Attempt a, Instant end) {
@@ -396,6 +451,11 @@ public final class Engine implements SkyPort {
     @Override
     public Events events() {
         return events;
+    }
+
+    @Override
+    public Health health() {
+        return health.view();
     }
 
     @Override
@@ -442,6 +502,7 @@ public final class Engine implements SkyPort {
 
     Job submit(JobSpec spec, Owner owner) {
         checkOpen();
+        checkAvailable();
         if (unfinished.get() >= config.limits().maxActiveJobs()) {
             throw new QueueFullException(config.limits().maxActiveJobs());
         }
@@ -468,6 +529,7 @@ public final class Engine implements SkyPort {
 
     List<Job> submitAll(List<JobSpec> specs, Owner owner) {
         checkOpen();
+        checkAvailable();
         if (unfinished.get() + specs.size() > config.limits().maxActiveJobs()) {
             throw new QueueFullException(config.limits().maxActiveJobs());
         }
@@ -790,56 +852,174 @@ public final class Engine implements SkyPort {
         }
     }
 
+    /**
+     * The scheduling thread. Nothing a step throws ends it, apart from an error that says the JVM itself is broken
+     * (then the engine reports DOWN and refuses submissions): an engine that takes jobs must have a loop to run them.
+     */
     private void loop() {
-        // Before the first pass, so that it already orders by the usage history; submissions are taken meanwhile.
-        loadUsage(started);
+        boolean replayed = false;
         while (!closed) {
-            List<Runnable> due = new ArrayList<>();
-            boolean work;
-            loopLock.lock();
             try {
-                // One wait of at most MAX_IDLE, then a look at the gate's nodes outside the lock.
-                if (!closed && !dirty && !timerDue()) {
-                    Duration wait = MAX_IDLE;
-                    Timer next = timers.peek();
-                    if (next != null) {
-                        Duration untilNext = Duration.between(now(), next.due);
-                        wait = untilNext.compareTo(wait) < 0 ? untilNext : wait;
-                    }
-                    if (!wait.isNegative() && !wait.isZero()) {
+                if (!replayed) {
+                    // Before the first pass, so that it already orders by the usage history; submissions are taken
+                    // meanwhile. A failed replay is retried on a worker, not here.
+                    replayed = true;
+                    replayUsage(started);
+                }
+                step();
+                health.recovered("scheduler-loop");
+            } catch (Throwable t) {
+                if (EngineHealth.isFatal(t)) {
+                    health.failed("scheduler-loop", "the scheduling thread", t, 1, Optional.empty());
+                    throw t;
+                }
+                Duration wait = passBackoff.next();
+                health.failed("scheduler-loop", "the scheduling thread", t, PASS_FAILURES_BEFORE_DOWN,
+                        Optional.of(now().plus(wait)));
+                pauseAfterFailure(wait);
+            }
+        }
+    }
+
+    /** Waits {@code wait} of real time, or until close: after a failure outside a pass, so the loop cannot spin. */
+    private void pauseAfterFailure(Duration wait) {
+        loopLock.lock();
+        try {
+            if (!closed) {
+                wake.awaitNanos(wait.toNanos());
+            }
+        } catch (InterruptedException ie) {
+            // Only close() ends the loop; the interrupt is noted by the next wait.
+            Thread.currentThread().interrupt();
+        } finally {
+            loopLock.unlock();
+        }
+    }
+
+    /** One round: wait for work or a timer, run due timers, and plan a pass unless a failed one is backing off. */
+    private void step() {
+        List<Runnable> due = new ArrayList<>();
+        boolean work;
+        loopLock.lock();
+        try {
+            // One wait of at most MAX_IDLE, then a look at the gate's nodes outside the lock.
+            if (!closed && !dirty && !timerDue()) {
+                Duration wait = MAX_IDLE;
+                Timer next = timers.peek();
+                if (next != null) {
+                    Duration untilNext = Duration.between(now(), next.due);
+                    wait = untilNext.compareTo(wait) < 0 ? untilNext : wait;
+                }
+                if (!wait.isNegative() && !wait.isZero()) {
+                    try {
                         wake.awaitNanos(wait.toNanos());
+                    } catch (InterruptedException ie) {
+                        // Nobody but close() may stop the loop, and close() does not interrupt: carry on.
+                        LOG.debug("the scheduling thread was interrupted; it stops only when the engine closes");
                     }
                 }
-                Instant now = now();
-                while (!timers.isEmpty() && !timers.peek().due.isAfter(now)) {
-                    due.add(timers.poll().action);
-                }
-                work = dirty || !due.isEmpty();
-                dirty = false;
-            } catch (InterruptedException ie) {
-                return;
-            } finally {
-                loopLock.unlock();
             }
-            if (closed) {
-                return;
+            Instant now = now();
+            while (!timers.isEmpty() && !timers.peek().due.isAfter(now)) {
+                due.add(timers.poll().action);
             }
-            for (Runnable action : due) {
-                try {
-                    action.run();
-                } catch (RuntimeException ex) {
-                    LOG.error("a timer action failed", ex);
-                }
+            work = dirty || !due.isEmpty();
+            dirty = false;
+        } finally {
+            loopLock.unlock();
+        }
+        if (closed) {
+            return;
+        }
+        for (Runnable action : due) {
+            runTimer(action);
+        }
+        if (!work && !nodesChanged()) {
+            return; // woke up idle: nothing was submitted, ended or changed
+        }
+        if (now().isBefore(passNotBefore)) {
+            return; // a failed pass is backing off; its timer asks for the next pass
+        }
+        try {
+            pass();
+        } catch (Throwable t) {
+            if (EngineHealth.isFatal(t)) {
+                throw t;
             }
-            if (!work && !nodesChanged()) {
-                continue; // woke up idle: nothing was submitted, ended or changed
+            Duration wait = passBackoff.next();
+            passNotBefore = now().plus(wait);
+            health.failed("scheduler", "the scheduling pass", t, PASS_FAILURES_BEFORE_DOWN,
+                    Optional.of(passNotBefore));
+            addTimer(passNotBefore, this::markDirty);
+            return;
+        }
+        if (passNotBefore != Instant.MIN) {
+            passNotBefore = Instant.MIN;
+            passBackoff.reset();
+        }
+        health.recovered("scheduler");
+    }
+
+    private void runTimer(Runnable action) {
+        try {
+            action.run();
+            health.recovered("timers");
+        } catch (Throwable t) {
+            if (EngineHealth.isFatal(t)) {
+                throw t;
             }
+            health.failed("timers", "a timer action (time limit, retry, kill after the grace period)", t, 0,
+                    Optional.empty());
+        }
+    }
+
+    /**
+     * A worker task that records its failure in the health view (and logs it once per streak) instead of letting it
+     * end the worker thread with a stack trace on stderr.
+     */
+    private Runnable guarded(Runnable task) {
+        return () -> {
             try {
-                pass();
-            } catch (RuntimeException ex) {
-                LOG.error("scheduling pass failed; trying again in {}", MAX_IDLE, ex);
-                addTimer(now().plus(MAX_IDLE), this::markDirty);
+                task.run();
+                health.recovered("workers");
+            } catch (Throwable t) {
+                boolean fatal = EngineHealth.isFatal(t);
+                health.failed("workers", "a worker task (start, end or re-attach of a run)", t, fatal ? 1 : 0,
+                        Optional.empty());
+                if (fatal) {
+                    throw t;
+                }
             }
+        };
+    }
+
+    /**
+     * Only errors that say the JVM is broken get here; the loop and the workers record everything else, and the
+     * health view has logged this one with its stack trace already.
+     */
+    private static void uncaught(Thread thread, Throwable t) {
+        LOG.error("{} ended: {}", thread.getName(), t.toString());
+    }
+
+    /**
+     * Launches {@code e}; if anything escapes before the run is recorded, frees the placement for a pass a little
+     * later (not the very next one, which would place it again at once and spin on a failure that lasts).
+     */
+    private void launchOrRelease(Entry e) {
+        try {
+            launch(e);
+        } catch (Throwable t) {
+            synchronized (e) {
+                if (e.placing) {
+                    Instant now = now();
+                    if (e.notBefore == null || !e.notBefore.isAfter(now)) {
+                        e.notBefore = now.plus(FINISH_RETRY);
+                        addTimer(e.notBefore, this::markDirty);
+                    }
+                    release(e);
+                }
+            }
+            throw t;
         }
     }
 
@@ -864,9 +1044,11 @@ public final class Engine implements SkyPort {
             for (Flavor f : gate.flavors()) {
                 flavors.add(new FlavorView(f.name(), f.cpus(), f.memoryBytes(), f.gpus(), f.pricePerHour()));
             }
+            health.recovered("gate-flavors");
         } catch (RuntimeException ex) {
             // Jobs on the nodes there are need no flavors: plan them anyway.
-            LOG.warn("cannot list the gate's flavors; planning without them: {}", ex.toString());
+            health.failed("gate-flavors", "listing the gate's flavors (planning without them)", ex, 0,
+                    Optional.empty());
         }
         ClusterView cluster = new ClusterView(views, new ArrayList<>(allocations.values()), modes, flavors,
                 usage.snapshot(now));
@@ -908,7 +1090,7 @@ public final class Engine implements SkyPort {
             e.placing = true;
             e.allocatedNodes = p.nodes();
             allocate(e);
-            workers.execute(() -> launch(e));
+            workers.execute(() -> launchOrRelease(e));
         }
     }
 
@@ -923,9 +1105,11 @@ public final class Engine implements SkyPort {
     /** Whether the gate's nodes differ from what the last pass saw: one came, went, changed size or state. */
     private boolean nodesChanged() {
         try {
-            return !gate.nodes().equals(lastNodes);
+            boolean changed = !gate.nodes().equals(lastNodes);
+            health.recovered("gate-nodes");
+            return changed;
         } catch (RuntimeException ex) {
-            LOG.warn("cannot list the gate's nodes: {}", ex.toString());
+            health.failed("gate-nodes", "listing the gate's nodes", ex, 0, Optional.empty());
             return false;
         }
     }
@@ -1286,6 +1470,16 @@ public final class Engine implements SkyPort {
     private void checkOpen() {
         if (closed) {
             throw new SkyPortException("this Sky Port has been closed");
+        }
+    }
+
+    /** Refuses a submission that could never run: the engine cannot schedule now. */
+    private void checkAvailable() {
+        if (health.isDown()) {
+            Health h = health.view();
+            if (!h.isAvailable()) {
+                throw new EngineUnavailableException(h);
+            }
         }
     }
 

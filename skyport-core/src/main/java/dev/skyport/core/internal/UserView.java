@@ -2,6 +2,7 @@ package dev.skyport.core.internal;
 
 import dev.skyport.api.Events;
 import dev.skyport.api.Flavor;
+import dev.skyport.api.Health;
 import dev.skyport.api.Image;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
@@ -66,6 +67,11 @@ final class UserView implements SkyPort {
     @Override
     public List<Node> nodes() {
         return engine.nodes();
+    }
+
+    @Override
+    public Health health() {
+        return engine.health();
     }
 
     @Override

@@ -21,6 +21,8 @@ import java.util.List;
  */
 final class SwitchableGate implements Gate {
     static volatile NodeState state = NodeState.UP;
+    /** While set, listing the nodes fails, as a gate whose cloud API is down would. */
+    static volatile boolean nodesFail;
 
     private final LocalGate local;
 
@@ -47,6 +49,9 @@ final class SwitchableGate implements Gate {
 
     @Override
     public List<Node> nodes() {
+        if (nodesFail) {
+            throw new IllegalStateException("injected: the gate cannot list its nodes");
+        }
         return local.nodes().stream().map(n -> new Node(n.name(), n.partition(), n.cpus(), n.memoryBytes(), n.gpus(),
                 state, n.labels())).toList();
     }
