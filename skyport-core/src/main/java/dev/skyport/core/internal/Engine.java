@@ -1195,7 +1195,7 @@ public final class Engine implements SkyPort {
             allocate(e);
             try {
                 handle = access(e).launch(runRequest(get(e.id), number));
-            } catch (RuntimeException ex) {
+            } catch (RuntimeException | LinkageError | StackOverflowError | OutOfMemoryError ex) {
                 // Whatever the cause, the attempt is recorded as RUNNING: end it, or the job would hold its node.
                 LOG.warn("cannot start job {}: {}", e.id, ex.toString());
                 handle = null;

@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -79,31 +80,52 @@ final class EngineJobs implements Jobs {
         if (spec.command().stream().anyMatch(arg -> arg.indexOf('\0') >= 0)) {
             throw new InvalidJobSpecException("command", "an argument contains a NUL byte");
         }
+        // What the gate lists is checked when the gate answers; a gate that cannot answer now (a cloud API down) does
+        // not refuse the submission: the job is kept with a warning and the scheduler says why it waits, if it does.
+        List<String> unchecked = new java.util.ArrayList<>();
         if (spec.flavor().isPresent()) {
-            List<Flavor> flavors = engine.gate().flavors();
+            Optional<List<Flavor>> flavors = listed(engine.gate()::flavors, "flavors", unchecked);
             String name = spec.flavor().get();
-            if (flavors.stream().noneMatch(f -> f.name().equals(name))) {
+            if (flavors.isPresent() && flavors.get().stream().noneMatch(f -> f.name().equals(name))) {
                 throw new InvalidJobSpecException("flavor", "unknown flavor '" + name + "'; the " + engine.gate().name()
-                        + " gate has " + (flavors.isEmpty() ? "none" : flavors.stream().map(Flavor::name).toList()));
+                        + " gate has " + (flavors.get().isEmpty() ? "none"
+                        : flavors.get().stream().map(Flavor::name).toList()));
             }
         }
         if (spec.remoteSite().isPresent()) {
-            List<RemoteSite> remotes = engine.gate().remotes();
+            Optional<List<RemoteSite>> remotes = listed(engine.gate()::remotes, "remote sites", unchecked);
             String name = spec.remoteSite().get();
-            if (remotes.stream().noneMatch(r -> r.name().equals(name))) {
+            if (remotes.isPresent() && remotes.get().stream().noneMatch(r -> r.name().equals(name))) {
                 throw new InvalidJobSpecException("remoteSite", "unknown remote site '" + name + "'; the "
                         + engine.gate().name() + " gate has "
-                        + (remotes.isEmpty() ? "none" : remotes.stream().map(RemoteSite::name).toList()));
+                        + (remotes.get().isEmpty() ? "none" : remotes.get().stream().map(RemoteSite::name).toList()));
             }
         }
         if (spec.flavor().isEmpty()) {
-            checkFits(spec, engine.gate().nodes());
+            Optional<List<Node>> nodes = listed(engine.gate()::nodes, "nodes", unchecked);
+            if (nodes.isPresent()) {
+                checkFits(spec, nodes.get());
+            }
+        }
+        if (!unchecked.isEmpty()) {
+            spec = spec.toBuilder().warning("not checked at submission, the " + engine.gate().name()
+                    + " gate could not list its " + String.join(", ", unchecked)).build();
         }
         if (spec.containerImage().isPresent() && LocalGate.NAME.equals(engine.gate().name())) {
             return spec.toBuilder().warning("container-image " + spec.containerImage().get()
                     + " is not used by the local gate: the script runs directly on this machine").build();
         }
         return spec;
+    }
+
+    private static <T> Optional<List<T>> listed(java.util.function.Supplier<List<T>> list, String what,
+                                                List<String> unchecked) {
+        try {
+            return Optional.of(list.get());
+        } catch (RuntimeException e) {
+            unchecked.add(what);
+            return Optional.empty();
+        }
     }
 
     /**

@@ -160,8 +160,12 @@ class EngineHealthTest {
                     .anyMatch(p -> p.message().contains("cannot list its nodes")), "the gate's failure shows");
             assertThat(failing.status()).isNotEqualTo(Health.Status.UP);
             assertThat(sky.jobs().get(job.id()).state()).isEqualTo(JobState.QUEUED);
+            // A submission meanwhile is kept, with a warning that its size was not checked against the nodes.
+            Job during = sky.jobs().submit(quick());
+            assertThat(during.warnings()).anyMatch(w -> w.contains("could not list its nodes"));
             SwitchableGate.nodesFail = false;
             assertThat(sky.jobs().await(job.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(sky.jobs().await(during.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
             awaitHealth(sky, h -> h.status() == Health.Status.UP, "health is UP again");
         } finally {
             SwitchableGate.nodesFail = false;
