@@ -192,6 +192,8 @@ final class ClientGuard extends Handler.Wrapper {
             super(request);
             this.start = start;
             this.windowStart = start;
+            // Without a body there is nothing to keep up with (HTTP/1.1: a body has a length or is chunked).
+            this.complete = request.getLength() <= 0 && !request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING);
         }
 
         @Override
