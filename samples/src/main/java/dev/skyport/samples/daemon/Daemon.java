@@ -34,12 +34,15 @@ public final class Daemon implements AutoCloseable {
     private final Server server;
     private final ServerConnector connector;
     private final ClientGuard guard;
+    private final UserConnections connections;
 
-    private Daemon(SkyPort sky, Server server, ServerConnector connector, ClientGuard guard) {
+    private Daemon(SkyPort sky, Server server, ServerConnector connector, ClientGuard guard,
+                   UserConnections connections) {
         this.sky = sky;
         this.server = server;
         this.connector = connector;
         this.guard = guard;
+        this.connections = connections;
     }
 
     /**
@@ -84,6 +87,8 @@ public final class Daemon implements AutoCloseable {
         server.addConnector(connector);
         ObjectMapper json = new ObjectMapper();
         Callers callers = new Callers(layout, config.admins());
+        UserConnections connections = new UserConnections(callers, config.clients().maxConnectionsPerUser());
+        connector.addBean(connections);
         ClientGuard guard = new ClientGuard(callers, config.clients(), json,
                 new UserApi(sky, callers, config.maxScriptBytes(), json));
         server.setHandler(guard);
@@ -102,7 +107,7 @@ public final class Daemon implements AutoCloseable {
         }
         LOG.info("Sky Port daemon listening on https://{}:{} (spool {}, data {})", config.bind(),
                 connector.getLocalPort(), config.spool(), config.dataDir());
-        return new Daemon(sky, server, connector, guard);
+        return new Daemon(sky, server, connector, guard, connections);
     }
 
     /** The port the listener is bound to (the chosen one when the configuration said 0). */
@@ -118,6 +123,11 @@ public final class Daemon implements AutoCloseable {
     /** Requests of a registered user now in flight (see {@link DaemonConfig.ClientLimits#maxRequestsPerUser()}). */
     int requestsInFlight(String user) {
         return guard.inFlight(user);
+    }
+
+    /** Connections of a registered user now open (see {@link DaemonConfig.ClientLimits#maxConnectionsPerUser()}). */
+    int connectionsOpen(String user) {
+        return connections.open(user);
     }
 
     @Override

@@ -144,6 +144,8 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
                 s.admins != null ? s.admins : base.admins,
                 new ClientLimits(
                         s.maxRequestsPerUser != null ? s.maxRequestsPerUser : base.clients.maxRequestsPerUser(),
+                        s.maxConnectionsPerUser != null ? s.maxConnectionsPerUser
+                                : base.clients.maxConnectionsPerUser(),
                         s.minDataRate != null ? s.minDataRate : base.clients.minDataRate(),
                         s.requestTimeout != null ? Duration.ofSeconds(s.requestTimeout)
                                 : base.clients.requestTimeout(),
@@ -222,7 +224,8 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
     /** The keys of {@code skyport.yaml}, as written in the file. */
     private static final class FileSettings {
         static final List<String> KEYS = List.of("port", "bind", "spool", "data-dir", "gate", "scheduler",
-                "max-script-bytes", "admins", "max-requests-per-user", "min-data-rate", "request-timeout",
+                "max-script-bytes", "admins", "max-requests-per-user", "max-connections-per-user",
+                "min-data-rate", "request-timeout",
                 "idle-timeout");
         final Integer port;
         final String bind;
@@ -233,6 +236,7 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
         final Integer maxScriptBytes;
         final List<String> admins;
         final Integer maxRequestsPerUser;
+        final Integer maxConnectionsPerUser;
         final Integer minDataRate;
         final Integer requestTimeout;
         final Integer idleTimeout;
@@ -244,6 +248,7 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
                      @JsonProperty("max-script-bytes") Integer maxScriptBytes,
                      @JsonProperty("admins") List<String> admins,
                      @JsonProperty("max-requests-per-user") Integer maxRequestsPerUser,
+                     @JsonProperty("max-connections-per-user") Integer maxConnectionsPerUser,
                      @JsonProperty("min-data-rate") Integer minDataRate,
                      @JsonProperty("request-timeout") Integer requestTimeout,
                      @JsonProperty("idle-timeout") Integer idleTimeout) {
@@ -256,6 +261,7 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
             this.maxScriptBytes = maxScriptBytes;
             this.admins = admins;
             this.maxRequestsPerUser = maxRequestsPerUser;
+            this.maxConnectionsPerUser = maxConnectionsPerUser;
             this.minDataRate = minDataRate;
             this.requestTimeout = requestTimeout;
             this.idleTimeout = idleTimeout;
@@ -267,16 +273,19 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
      *
      * @param maxRequestsPerUser requests one registered user (by certificate) may have in flight at once; more are
      *                           answered 429 and their connection closed ({@code max-requests-per-user})
+     * @param maxConnectionsPerUser connections one client certificate identity may have open at once; more are closed
+     *                           right after the TLS handshake ({@code max-connections-per-user})
      * @param minDataRate        bytes per second a request body must arrive at and a reply must be read at, measured
      *                           over {@link #RATE_WINDOW}; 0 turns the check off ({@code min-data-rate})
      * @param requestTimeout     the deadline for a whole request body ({@code request-timeout}, seconds)
      * @param idleTimeout        how long a connection may stay without any traffic ({@code idle-timeout}, seconds)
      */
-    public record ClientLimits(int maxRequestsPerUser, int minDataRate, Duration requestTimeout,
-                               Duration idleTimeout) {
+    public record ClientLimits(int maxRequestsPerUser, int maxConnectionsPerUser, int minDataRate,
+                               Duration requestTimeout, Duration idleTimeout) {
         /** The span over which a data rate is measured: a peer is cut off after one such window below the rate. */
         public static final Duration RATE_WINDOW = Duration.ofSeconds(5);
         public static final int MAX_REQUESTS_PER_USER = 10_000;
+        public static final int MAX_CONNECTIONS_PER_USER = 10_000;
         private static final Duration MAX_TIMEOUT = Duration.ofHours(1);
 
         public ClientLimits {
@@ -285,6 +294,10 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
             if (maxRequestsPerUser < 1 || maxRequestsPerUser > MAX_REQUESTS_PER_USER) {
                 throw new ConfigException("max-requests-per-user: expected 1.." + MAX_REQUESTS_PER_USER + ", got "
                         + maxRequestsPerUser);
+            }
+            if (maxConnectionsPerUser < 1 || maxConnectionsPerUser > MAX_CONNECTIONS_PER_USER) {
+                throw new ConfigException("max-connections-per-user: expected 1.." + MAX_CONNECTIONS_PER_USER
+                        + ", got " + maxConnectionsPerUser);
             }
             if (minDataRate < 0) {
                 throw new ConfigException("min-data-rate: expected bytes per second >= 0 (0 turns it off), got "
@@ -295,11 +308,11 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
         }
 
         /**
-         * 32 requests in flight per user (the upstream console and spawner use one or two), 1 KiB/s, 60 s for a
-         * request body (a 1 MiB script then needs ~17 KiB/s), 30 s idle (Jetty's own default).
+         * 32 requests in flight and 64 connections per user (the upstream console and spawner use one or two), 1 KiB/s,
+         * 60 s for a request body (a 1 MiB script then needs ~17 KiB/s), 30 s idle (Jetty's own default).
          */
         public static ClientLimits defaults() {
-            return new ClientLimits(32, 1024, Duration.ofSeconds(60), Duration.ofSeconds(30));
+            return new ClientLimits(32, 64, 1024, Duration.ofSeconds(60), Duration.ofSeconds(30));
         }
 
         private static void timeout(String key, Duration d) {

@@ -26,6 +26,7 @@ class DaemonConfigTest {
         assertThat(c.admins()).isEmpty();
         assertThat(c.clients()).isEqualTo(DaemonConfig.ClientLimits.defaults());
         assertThat(c.clients().maxRequestsPerUser()).isEqualTo(32);
+        assertThat(c.clients().maxConnectionsPerUser()).isEqualTo(64);
         assertThat(c.clients().minDataRate()).isEqualTo(1024);
         assertThat(c.clients().requestTimeout()).isEqualTo(Duration.ofSeconds(60));
         assertThat(c.clients().idleTimeout()).isEqualTo(Duration.ofSeconds(30));
@@ -43,6 +44,7 @@ class DaemonConfigTest {
                 max-script-bytes: 4096
                 admins: ["CN=root,O=Sky Port", ops]
                 max-requests-per-user: 8
+                max-connections-per-user: 9
                 min-data-rate: 0
                 request-timeout: 120
                 idle-timeout: 15
@@ -55,7 +57,7 @@ class DaemonConfigTest {
         assertThat(c.scheduler()).isEqualTo("fcfs");
         assertThat(c.maxScriptBytes()).isEqualTo(4096);
         assertThat(c.admins()).containsExactly("CN=root,O=Sky Port", "ops");
-        assertThat(c.clients()).isEqualTo(new DaemonConfig.ClientLimits(8, 0, Duration.ofSeconds(120),
+        assertThat(c.clients()).isEqualTo(new DaemonConfig.ClientLimits(8, 9, 0, Duration.ofSeconds(120),
                 Duration.ofSeconds(15)));
     }
 
@@ -88,7 +90,7 @@ class DaemonConfigTest {
         assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write("max-script-bytes: 2147483647\n")), Map.of()))
                 .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("max-script-bytes");
         for (String bad : new String[] {"max-requests-per-user: 0", "max-requests-per-user: 10001",
-                "min-data-rate: -1", "request-timeout: 0", "request-timeout: 3601", "idle-timeout: -5",
+                "max-connections-per-user: 0", "max-connections-per-user: 10001", "min-data-rate: -1", "request-timeout: 0", "request-timeout: 3601", "idle-timeout: -5",
                 "idle-timeout: 86400"}) {
             String key = bad.substring(0, bad.indexOf(':'));
             assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write(bad + "\n")), Map.of())).as(bad)

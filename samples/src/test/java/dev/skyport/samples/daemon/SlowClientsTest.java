@@ -63,7 +63,7 @@ class SlowClientsTest {
     private static final int SLOW_BODIES = 200;
     private static final int SLOW_READERS = 200;
     /** 4 KiB/s: a 16 KiB log write is given the 5 s window, so cut-offs come quickly. */
-    private static final ClientLimits LIMITS = new ClientLimits(1_000, 4096, Duration.ofSeconds(15),
+    private static final ClientLimits LIMITS = new ClientLimits(1_000, 1_000, 4096, Duration.ofSeconds(15),
             Duration.ofSeconds(10));
     /** The attacker's pace: one byte per peer per round. Pacing the attack, not waiting for a result. */
     private static final long ROUND_NANOS = TimeUnit.MILLISECONDS.toNanos(1000);
@@ -127,7 +127,7 @@ class SlowClientsTest {
 
         List<Peer> peers = Collections.synchronizedList(new ArrayList<>());
         // Few connecting threads: the handshakes are the test's own CPU load, not the daemon's doing.
-        ExecutorService connecting = Executors.newFixedThreadPool(4);
+        ExecutorService connecting = Executors.newFixedThreadPool(2);
         List<Future<?>> connected = new ArrayList<>();
         for (int i = 0; i < SLOW_BODIES + SLOW_READERS; i++) {
             boolean reader = i % 2 == 1;
@@ -194,7 +194,8 @@ class SlowClientsTest {
 
     @Test
     void aUserBeyondTheLimitGets429AtOnceOthersAreServedAndSlowBodiesGet408() throws Exception {
-        Daemon small = start(new ClientLimits(3, 4096, Duration.ofSeconds(15), Duration.ofSeconds(10)), "data-small");
+        Daemon small = start(new ClientLimits(3, 1_000, 4096, Duration.ofSeconds(15), Duration.ofSeconds(10)),
+                "data-small");
         try {
             List<Peer> slow = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
@@ -225,6 +226,45 @@ class SlowClientsTest {
         } finally {
             small.close();
         }
+    }
+
+    @Test
+    void connectionsBeyondTheLimitAreClosedAfterTheHandshakeWhileOtherUsersConnect() throws Exception {
+        Daemon small = start(new ClientLimits(32, 3, 4096, Duration.ofSeconds(15), Duration.ofSeconds(10)),
+                "data-connections");
+        try {
+            List<SSLSocket> held = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                held.add(connect(small, 0));
+            }
+            await(() -> small.connectionsOpen("alice") == 3, "alice's connections counted");
+            SSLSocket extra = connect(small, 0);
+            extra.setSoTimeout(10_000);
+            extra.getOutputStream().write("GET /user/job HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            extra.getOutputStream().flush();
+            assertThat(readUntilClosed(extra)).as("what the fourth connection got").isEmpty();
+            assertThat(body(bob, small, "/user/job").isArray()).isTrue();
+
+            held.get(0).close();
+            await(() -> small.connectionsOpen("alice") == 2, "a closed connection released");
+            assertThat(body(alice, small, "/user/job").isArray()).isTrue();
+        } finally {
+            small.close();
+        }
+    }
+
+    /** The bytes a socket received until the other side closed it (or reset it). */
+    private static String readUntilClosed(SSLSocket socket) throws IOException {
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        try {
+            socket.getInputStream().transferTo(got);
+        } catch (SocketTimeoutException e) {
+            throw e; // still open: the limit did not hold
+        } catch (IOException e) {
+            // a reset or an unclean TLS close is a close too
+        }
+        return got.toString(StandardCharsets.UTF_8);
     }
 
     /**
