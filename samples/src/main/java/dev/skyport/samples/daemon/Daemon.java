@@ -33,11 +33,16 @@ public final class Daemon implements AutoCloseable {
     private final SkyPort sky;
     private final Server server;
     private final ServerConnector connector;
+    private final ClientGuard guard;
+    private final UserConnections connections;
 
-    private Daemon(SkyPort sky, Server server, ServerConnector connector) {
+    private Daemon(SkyPort sky, Server server, ServerConnector connector, ClientGuard guard,
+                   UserConnections connections) {
         this.sky = sky;
         this.server = server;
         this.connector = connector;
+        this.guard = guard;
+        this.connections = connections;
     }
 
     /**
@@ -77,9 +82,16 @@ public final class Daemon implements AutoCloseable {
                 new SslConnectionFactory(tls, HttpVersion.HTTP_1_1.asString()), new HttpConnectionFactory(http));
         connector.setHost(config.bind());
         connector.setPort(config.port());
+        // A peer that sends or takes nothing at all; slow ones are ClientGuard's business.
+        connector.setIdleTimeout(config.clients().idleTimeout().toMillis());
         server.addConnector(connector);
         ObjectMapper json = new ObjectMapper();
-        server.setHandler(new UserApi(sky, new Callers(layout, config.admins()), config.maxScriptBytes(), json));
+        Callers callers = new Callers(layout, config.admins());
+        UserConnections connections = new UserConnections(callers, config.clients().maxConnectionsPerUser());
+        connector.addBean(connections);
+        ClientGuard guard = new ClientGuard(callers, config.clients(), json,
+                new UserApi(sky, callers, config.maxScriptBytes(), json));
+        server.setHandler(guard);
         server.setErrorHandler(new JsonErrorHandler(json));
         server.setStopTimeout(5_000);
         try {
@@ -95,7 +107,7 @@ public final class Daemon implements AutoCloseable {
         }
         LOG.info("Sky Port daemon listening on https://{}:{} (spool {}, data {})", config.bind(),
                 connector.getLocalPort(), config.spool(), config.dataDir());
-        return new Daemon(sky, server, connector);
+        return new Daemon(sky, server, connector, guard, connections);
     }
 
     /** The port the listener is bound to (the chosen one when the configuration said 0). */
@@ -106,6 +118,16 @@ public final class Daemon implements AutoCloseable {
     /** The engine behind the daemon, seeing every user's jobs. */
     public SkyPort engine() {
         return sky;
+    }
+
+    /** Requests of a registered user now in flight (see {@link DaemonConfig.ClientLimits#maxRequestsPerUser()}). */
+    int requestsInFlight(String user) {
+        return guard.inFlight(user);
+    }
+
+    /** Connections of a registered user now open (see {@link DaemonConfig.ClientLimits#maxConnectionsPerUser()}). */
+    int connectionsOpen(String user) {
+        return connections.open(user);
     }
 
     @Override

@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,9 +36,10 @@ import java.util.Optional;
  * @param maxScriptBytes the largest job script {@code POST /user/job} accepts
  * @param admins         registered users who see and act on every user's jobs: user names, or certificate subjects
  *                       (RFC 2253, e.g. {@code CN=root}) matched exactly
+ * @param clients        what one client may hold of the daemon: requests in flight, data rates, deadlines
  */
 public record DaemonConfig(int port, String bind, Path spool, Path dataDir, String gate, String scheduler,
-                           int maxScriptBytes, List<String> admins) {
+                           int maxScriptBytes, List<String> admins, ClientLimits clients) {
     public static final int DEFAULT_PORT = 8443;
     public static final int DEFAULT_MAX_SCRIPT_BYTES = 1 << 20;
     /** Scripts are held in memory while being checked; larger ones are data, which belongs in input files. */
@@ -49,6 +51,7 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(gate, "gate");
         Objects.requireNonNull(scheduler, "scheduler");
+        Objects.requireNonNull(clients, "clients");
         if (port < 0 || port > 65_535) {
             throw new ConfigException("port: expected 0..65535, got " + port);
         }
@@ -63,31 +66,35 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
     public static DaemonConfig defaults() {
         Path home = UserHome.current();
         return new DaemonConfig(DEFAULT_PORT, "0.0.0.0", home.resolve(".swm/spool"), home.resolve(".skyport"),
-                "local", "backfill", DEFAULT_MAX_SCRIPT_BYTES, List.of());
+                "local", "backfill", DEFAULT_MAX_SCRIPT_BYTES, List.of(), ClientLimits.defaults());
     }
 
     public DaemonConfig withPort(int newPort) {
-        return new DaemonConfig(newPort, bind, spool, dataDir, gate, scheduler, maxScriptBytes, admins);
+        return new DaemonConfig(newPort, bind, spool, dataDir, gate, scheduler, maxScriptBytes, admins, clients);
     }
 
     public DaemonConfig withBind(String newBind) {
-        return new DaemonConfig(port, newBind, spool, dataDir, gate, scheduler, maxScriptBytes, admins);
+        return new DaemonConfig(port, newBind, spool, dataDir, gate, scheduler, maxScriptBytes, admins, clients);
     }
 
     public DaemonConfig withSpool(Path newSpool) {
-        return new DaemonConfig(port, bind, newSpool, dataDir, gate, scheduler, maxScriptBytes, admins);
+        return new DaemonConfig(port, bind, newSpool, dataDir, gate, scheduler, maxScriptBytes, admins, clients);
     }
 
     public DaemonConfig withDataDir(Path newDataDir) {
-        return new DaemonConfig(port, bind, spool, newDataDir, gate, scheduler, maxScriptBytes, admins);
+        return new DaemonConfig(port, bind, spool, newDataDir, gate, scheduler, maxScriptBytes, admins, clients);
     }
 
     public DaemonConfig withMaxScriptBytes(int bytes) {
-        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, bytes, admins);
+        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, bytes, admins, clients);
+    }
+
+    public DaemonConfig withClients(ClientLimits newClients) {
+        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, maxScriptBytes, admins, newClients);
     }
 
     public DaemonConfig withAdmins(List<String> newAdmins) {
-        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, maxScriptBytes, newAdmins);
+        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, maxScriptBytes, newAdmins, clients);
     }
 
     /**
@@ -134,7 +141,15 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
                 s.gate != null ? s.gate : base.gate,
                 s.scheduler != null ? s.scheduler : base.scheduler,
                 s.maxScriptBytes != null ? s.maxScriptBytes : base.maxScriptBytes,
-                s.admins != null ? s.admins : base.admins);
+                s.admins != null ? s.admins : base.admins,
+                new ClientLimits(
+                        s.maxRequestsPerUser != null ? s.maxRequestsPerUser : base.clients.maxRequestsPerUser(),
+                        s.maxConnectionsPerUser != null ? s.maxConnectionsPerUser
+                                : base.clients.maxConnectionsPerUser(),
+                        s.minDataRate != null ? s.minDataRate : base.clients.minDataRate(),
+                        s.requestTimeout != null ? Duration.ofSeconds(s.requestTimeout)
+                                : base.clients.requestTimeout(),
+                        s.idleTimeout != null ? Duration.ofSeconds(s.idleTimeout) : base.clients.idleTimeout()));
     }
 
     private static DaemonConfig withEnvironment(DaemonConfig c, Map<String, String> env) {
@@ -152,10 +167,12 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
             c = c.withDataDir(Path.of(v));
         }
         if ((v = env.get("SKYPORT_GATE")) != null) {
-            c = new DaemonConfig(c.port, c.bind, c.spool, c.dataDir, v, c.scheduler, c.maxScriptBytes, c.admins);
+            c = new DaemonConfig(c.port, c.bind, c.spool, c.dataDir, v, c.scheduler, c.maxScriptBytes, c.admins,
+                    c.clients);
         }
         if ((v = env.get("SKYPORT_SCHEDULER")) != null) {
-            c = new DaemonConfig(c.port, c.bind, c.spool, c.dataDir, c.gate, v, c.maxScriptBytes, c.admins);
+            c = new DaemonConfig(c.port, c.bind, c.spool, c.dataDir, c.gate, v, c.maxScriptBytes, c.admins,
+                    c.clients);
         }
         if ((v = env.get("SKYPORT_MAX_SCRIPT_BYTES")) != null) {
             c = c.withMaxScriptBytes(integer("SKYPORT_MAX_SCRIPT_BYTES", v));
@@ -207,7 +224,9 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
     /** The keys of {@code skyport.yaml}, as written in the file. */
     private static final class FileSettings {
         static final List<String> KEYS = List.of("port", "bind", "spool", "data-dir", "gate", "scheduler",
-                "max-script-bytes", "admins");
+                "max-script-bytes", "admins", "max-requests-per-user", "max-connections-per-user",
+                "min-data-rate", "request-timeout",
+                "idle-timeout");
         final Integer port;
         final String bind;
         final String spool;
@@ -216,13 +235,23 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
         final String scheduler;
         final Integer maxScriptBytes;
         final List<String> admins;
+        final Integer maxRequestsPerUser;
+        final Integer maxConnectionsPerUser;
+        final Integer minDataRate;
+        final Integer requestTimeout;
+        final Integer idleTimeout;
 
         @JsonCreator
         FileSettings(@JsonProperty("port") Integer port, @JsonProperty("bind") String bind,
                      @JsonProperty("spool") String spool, @JsonProperty("data-dir") String dataDir,
                      @JsonProperty("gate") String gate, @JsonProperty("scheduler") String scheduler,
                      @JsonProperty("max-script-bytes") Integer maxScriptBytes,
-                     @JsonProperty("admins") List<String> admins) {
+                     @JsonProperty("admins") List<String> admins,
+                     @JsonProperty("max-requests-per-user") Integer maxRequestsPerUser,
+                     @JsonProperty("max-connections-per-user") Integer maxConnectionsPerUser,
+                     @JsonProperty("min-data-rate") Integer minDataRate,
+                     @JsonProperty("request-timeout") Integer requestTimeout,
+                     @JsonProperty("idle-timeout") Integer idleTimeout) {
             this.port = port;
             this.bind = bind;
             this.spool = spool;
@@ -231,6 +260,66 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
             this.scheduler = scheduler;
             this.maxScriptBytes = maxScriptBytes;
             this.admins = admins;
+            this.maxRequestsPerUser = maxRequestsPerUser;
+            this.maxConnectionsPerUser = maxConnectionsPerUser;
+            this.minDataRate = minDataRate;
+            this.requestTimeout = requestTimeout;
+            this.idleTimeout = idleTimeout;
+        }
+    }
+
+    /**
+     * What one client may hold of the daemon, so that slow or hostile peers cannot stall it for the others.
+     *
+     * @param maxRequestsPerUser requests one registered user (by certificate) may have in flight at once; more are
+     *                           answered 429 and their connection closed ({@code max-requests-per-user})
+     * @param maxConnectionsPerUser connections one client certificate identity may have open at once; more are closed
+     *                           right after the TLS handshake ({@code max-connections-per-user})
+     * @param minDataRate        bytes per second a request body must arrive at and a reply must be read at, measured
+     *                           over {@link #RATE_WINDOW}; 0 turns the check off ({@code min-data-rate})
+     * @param requestTimeout     the deadline for a whole request body ({@code request-timeout}, seconds)
+     * @param idleTimeout        how long a connection may stay without any traffic ({@code idle-timeout}, seconds)
+     */
+    public record ClientLimits(int maxRequestsPerUser, int maxConnectionsPerUser, int minDataRate,
+                               Duration requestTimeout, Duration idleTimeout) {
+        /** The span over which a data rate is measured: a peer is cut off after one such window below the rate. */
+        public static final Duration RATE_WINDOW = Duration.ofSeconds(5);
+        public static final int MAX_REQUESTS_PER_USER = 10_000;
+        public static final int MAX_CONNECTIONS_PER_USER = 10_000;
+        private static final Duration MAX_TIMEOUT = Duration.ofHours(1);
+
+        public ClientLimits {
+            Objects.requireNonNull(requestTimeout, "requestTimeout");
+            Objects.requireNonNull(idleTimeout, "idleTimeout");
+            if (maxRequestsPerUser < 1 || maxRequestsPerUser > MAX_REQUESTS_PER_USER) {
+                throw new ConfigException("max-requests-per-user: expected 1.." + MAX_REQUESTS_PER_USER + ", got "
+                        + maxRequestsPerUser);
+            }
+            if (maxConnectionsPerUser < 1 || maxConnectionsPerUser > MAX_CONNECTIONS_PER_USER) {
+                throw new ConfigException("max-connections-per-user: expected 1.." + MAX_CONNECTIONS_PER_USER
+                        + ", got " + maxConnectionsPerUser);
+            }
+            if (minDataRate < 0) {
+                throw new ConfigException("min-data-rate: expected bytes per second >= 0 (0 turns it off), got "
+                        + minDataRate);
+            }
+            timeout("request-timeout", requestTimeout);
+            timeout("idle-timeout", idleTimeout);
+        }
+
+        /**
+         * 32 requests in flight and 64 connections per user (the upstream console and spawner use one or two), 1 KiB/s,
+         * 60 s for a request body (a 1 MiB script then needs ~17 KiB/s), 30 s idle (Jetty's own default).
+         */
+        public static ClientLimits defaults() {
+            return new ClientLimits(32, 64, 1024, Duration.ofSeconds(60), Duration.ofSeconds(30));
+        }
+
+        private static void timeout(String key, Duration d) {
+            if (d.compareTo(Duration.ofSeconds(1)) < 0 || d.compareTo(MAX_TIMEOUT) > 0) {
+                throw new ConfigException(key + ": expected 1.." + MAX_TIMEOUT.toSeconds() + " seconds, got "
+                        + d.toSeconds());
+            }
         }
     }
 

@@ -38,9 +38,11 @@ import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Fields;
+import org.eclipse.jetty.util.IteratingCallback;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -62,6 +64,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -102,15 +105,28 @@ final class UserApi extends Handler.Abstract {
     public boolean handle(Request request, Response response, Callback callback) {
         try {
             route(request, response, callback);
-        } catch (ApiError e) {
-            error(response, callback, e);
         } catch (RuntimeException | IOException e) {
+            answer(request, response, callback, e);
+        }
+        return true;
+    }
+
+    /** Ends a request that failed, wherever it failed: in {@link #handle} or in a read or write that completed later. */
+    private void answer(Request request, Response response, Callback callback, Exception e) {
+        if (e instanceof ApiError api) {
+            error(response, callback, api);
+        } else if (e instanceof IOException && response.isCommitted()) {
+            // A write failed half-way through a reply: the client went away or was cut off for reading too slowly.
+            // That is the client's business, and a client must not be able to flood the log with stack traces.
+            LOG.debug("{} {}: the client stopped taking the reply: {}", request.getMethod(),
+                    Request.getPathInContext(request), e.toString());
+            callback.failed(e);
+        } else {
             // Not the user's fault: say so without details, keep the details in the log.
             LOG.error("{} {} failed", request.getMethod(), Request.getPathInContext(request), e);
             error(response, callback, new ApiError(HttpStatus.INTERNAL_SERVER_ERROR_500, "internal",
                     "the daemon could not complete the request; see its log"));
         }
-        return true;
     }
 
     private void route(Request request, Response response, Callback callback) throws IOException {
@@ -166,7 +182,7 @@ final class UserApi extends Handler.Abstract {
                 }
                 allow(method, "GET");
                 noQuery(request);
-                sendLog(view, path, parts[3], parts[4], response, callback);
+                sendLog(view, request, path, parts[3], parts[4], response, callback);
             }
             default -> throw notFound(path);
         }
@@ -238,8 +254,8 @@ final class UserApi extends Handler.Abstract {
         }
     }
 
-    private void sendLog(SkyPort view, String path, String id, String stream, Response response, Callback callback)
-            throws IOException {
+    private void sendLog(SkyPort view, Request request, String path, String id, String stream, Response response,
+                         Callback callback) {
         JobId jobId = jobId(id, "Can't parse the path: \"" + path + "\"");
         InputStream log;
         try {
@@ -250,12 +266,83 @@ final class UserApi extends Handler.Abstract {
         }
         response.setStatus(200);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, BYTES);
-        try (log) {
-            OutputStream out = Content.Sink.asOutputStream(response);
-            log.transferTo(out);
-            out.close(); // only after the whole log: a read error must not look like a complete reply
+        new LogStream(request, response, callback, log).iterate();
+    }
+
+    /**
+     * A log file sent chunk by chunk with asynchronous writes, so a client that reads slowly holds a buffer, never a
+     * thread. The reply ends (last chunk) only after the whole file: a read error must not look like a complete reply.
+     */
+    private final class LogStream extends IteratingCallback {
+        /** One TLS record's worth; ClientGuard gives a write of this size 16 s at its default minimum rate. */
+        private static final int CHUNK = 16 * 1024;
+        private final Request request;
+        private final Response response;
+        private final Callback callback;
+        private final InputStream log;
+        private final ByteBuffer buffer = ByteBuffer.allocate(CHUNK);
+        private boolean ended;
+
+        LogStream(Request request, Response response, Callback callback, InputStream log) {
+            this.request = request;
+            this.response = response;
+            this.callback = callback;
+            this.log = log;
         }
-        callback.succeeded();
+
+        @Override
+        protected Action process() {
+            if (ended) {
+                return Action.SUCCEEDED;
+            }
+            int n;
+            try {
+                n = log.read(buffer.array());
+            } catch (IOException e) {
+                throw new LogUnreadableException(e);
+            }
+            if (n < 0) {
+                ended = true;
+                response.write(true, null, this);
+            } else {
+                buffer.clear().limit(n);
+                response.write(false, buffer, this);
+            }
+            return Action.SCHEDULED;
+        }
+
+        @Override
+        protected void onCompleteSuccess() {
+            closeLog();
+            callback.succeeded();
+        }
+
+        @Override
+        protected void onCompleteFailure(Throwable x) {
+            closeLog();
+            // A failed write is the client's (an IOException); a failed read of the file is the daemon's.
+            Exception e = x instanceof LogUnreadableException u ? u
+                    : x instanceof IOException io ? io
+                    : new IOException(x.toString(), x);
+            answer(request, response, callback, e);
+        }
+
+        private void closeLog() {
+            try {
+                log.close();
+            } catch (IOException e) {
+                LOG.debug("closing a job log: {}", e.toString());
+            }
+        }
+    }
+
+    /** The daemon could not read a job's log file. */
+    private static final class LogUnreadableException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        LogUnreadableException(IOException cause) {
+            super("cannot read the job's log: " + cause.getMessage(), cause);
+        }
     }
 
     private void submit(SkyPort view, Request request, Response response, Callback callback) {
@@ -265,7 +352,11 @@ final class UserApi extends Handler.Abstract {
                     "submitting a file of the daemon's host (?path=) is disabled; send the script in the body", "path");
         }
         noQuery(request);
-        byte[] script = scriptBytes(request);
+        readBody(request, response, callback, body -> submitScript(view, request, response, callback,
+                scriptBytes(request, body)));
+    }
+
+    private void submitScript(SkyPort view, Request request, Response response, Callback callback, byte[] script) {
         String text = text(script);
         JobSpec.Builder spec;
         try {
@@ -321,23 +412,79 @@ final class UserApi extends Handler.Abstract {
                 .orElse(10);
     }
 
-    /** The script of a submit: the {@code script_content} part of a multipart form, or else the raw body. */
-    private byte[] scriptBytes(Request request) {
+    /**
+     * Reads a submit's body without holding a thread while the client sends it (a slow client parks a demand callback,
+     * and ClientGuard fails it when the client falls below the minimum rate or misses the deadline), then hands it on.
+     */
+    private void readBody(Request request, Response response, Callback callback, Consumer<byte[]> then) {
         long limit = (long) maxScriptBytes + MULTIPART_OVERHEAD;
-        long declared = request.getLength();
-        if (declared > limit) {
+        if (request.getLength() > limit) {
             throw tooLarge();
         }
-        byte[] body;
-        try (InputStream in = Content.Source.asInputStream(request)) {
-            // Reads stall no longer than the connector's idle timeout; one byte past the limit is enough to refuse.
-            body = in.readNBytes((int) limit + 1);
-        } catch (IOException e) {
-            throw new ApiError(HttpStatus.BAD_REQUEST_400, "unreadable_body", "the request body could not be read");
+        new BodyReader(request, response, callback, (int) limit, then).run();
+    }
+
+    /** Accumulates a body up to one byte past its limit, which is enough to refuse it. */
+    private final class BodyReader implements Runnable {
+        private final Request request;
+        private final Response response;
+        private final Callback callback;
+        private final int limit;
+        private final Consumer<byte[]> then;
+        private final ByteArrayOutputStream body = new ByteArrayOutputStream();
+
+        BodyReader(Request request, Response response, Callback callback, int limit, Consumer<byte[]> then) {
+            this.request = request;
+            this.response = response;
+            this.callback = callback;
+            this.limit = limit;
+            this.then = then;
         }
-        if (body.length > limit) {
-            throw tooLarge();
+
+        @Override
+        public void run() {
+            try {
+                while (true) {
+                    Content.Chunk chunk = request.read();
+                    if (chunk == null) {
+                        request.demand(this);
+                        return;
+                    }
+                    if (Content.Chunk.isFailure(chunk)) {
+                        throw unreadable(chunk.getFailure());
+                    }
+                    ByteBuffer bytes = chunk.getByteBuffer();
+                    int n = Math.min(bytes.remaining(), limit + 1 - body.size());
+                    byte[] copy = new byte[n];
+                    bytes.get(copy);
+                    body.writeBytes(copy);
+                    boolean last = chunk.isLast();
+                    chunk.release();
+                    if (body.size() > limit) {
+                        throw tooLarge();
+                    }
+                    if (last) {
+                        then.accept(body.toByteArray());
+                        return;
+                    }
+                }
+            } catch (RuntimeException e) {
+                answer(request, response, callback, e);
+            }
         }
+
+        private ApiError unreadable(Throwable failure) {
+            if (failure instanceof TimeoutException) {
+                return new ApiError(HttpStatus.REQUEST_TIMEOUT_408, "request_timeout",
+                        Optional.ofNullable(failure.getMessage()).filter(m -> m.startsWith("the request body"))
+                                .orElse("the request body did not arrive in time"));
+            }
+            return new ApiError(HttpStatus.BAD_REQUEST_400, "unreadable_body", "the request body could not be read");
+        }
+    }
+
+    /** The script of a submit: the {@code script_content} part of a multipart form, or else the raw body. */
+    private byte[] scriptBytes(Request request, byte[] body) {
         Optional<String> boundary = boundary(request.getHeaders().get(HttpHeader.CONTENT_TYPE), body);
         byte[] script = boundary.isPresent() ? scriptPart(body, boundary.get()) : body;
         if (script.length > maxScriptBytes) {

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 
@@ -23,6 +24,12 @@ class DaemonConfigTest {
         assertThat(c.gate()).isEqualTo("local");
         assertThat(c.maxScriptBytes()).isEqualTo(1 << 20);
         assertThat(c.admins()).isEmpty();
+        assertThat(c.clients()).isEqualTo(DaemonConfig.ClientLimits.defaults());
+        assertThat(c.clients().maxRequestsPerUser()).isEqualTo(32);
+        assertThat(c.clients().maxConnectionsPerUser()).isEqualTo(64);
+        assertThat(c.clients().minDataRate()).isEqualTo(1024);
+        assertThat(c.clients().requestTimeout()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(c.clients().idleTimeout()).isEqualTo(Duration.ofSeconds(30));
     }
 
     @Test
@@ -36,6 +43,11 @@ class DaemonConfigTest {
                 scheduler: fcfs
                 max-script-bytes: 4096
                 admins: ["CN=root,O=Sky Port", ops]
+                max-requests-per-user: 8
+                max-connections-per-user: 9
+                min-data-rate: 0
+                request-timeout: 120
+                idle-timeout: 15
                 """);
         DaemonConfig c = DaemonConfig.load(Optional.of(file), Map.of());
         assertThat(c.port()).isEqualTo(9443);
@@ -45,6 +57,8 @@ class DaemonConfigTest {
         assertThat(c.scheduler()).isEqualTo("fcfs");
         assertThat(c.maxScriptBytes()).isEqualTo(4096);
         assertThat(c.admins()).containsExactly("CN=root,O=Sky Port", "ops");
+        assertThat(c.clients()).isEqualTo(new DaemonConfig.ClientLimits(8, 9, 0, Duration.ofSeconds(120),
+                Duration.ofSeconds(15)));
     }
 
     @Test
@@ -75,6 +89,13 @@ class DaemonConfigTest {
                 .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("certificate subject");
         assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write("max-script-bytes: 2147483647\n")), Map.of()))
                 .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("max-script-bytes");
+        for (String bad : new String[] {"max-requests-per-user: 0", "max-requests-per-user: 10001",
+                "max-connections-per-user: 0", "max-connections-per-user: 10001", "min-data-rate: -1", "request-timeout: 0", "request-timeout: 3601", "idle-timeout: -5",
+                "idle-timeout: 86400"}) {
+            String key = bad.substring(0, bad.indexOf(':'));
+            assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write(bad + "\n")), Map.of())).as(bad)
+                    .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageStartingWith(key + ":");
+        }
         assertThatThrownBy(() -> DaemonConfig.load(Optional.empty(), Map.of("SKYPORT_PORT", "x")))
                 .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("SKYPORT_PORT");
         assertThatThrownBy(() -> DaemonConfig.load(Optional.of(dir.resolve("missing.yaml")), Map.of()))

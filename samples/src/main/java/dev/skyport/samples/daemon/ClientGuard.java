@@ -1,0 +1,305 @@
+package dev.skyport.samples.daemon;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.skyport.samples.daemon.Callers.UnregisteredException;
+import dev.skyport.samples.daemon.DaemonConfig.ClientLimits;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.Invocable;
+import org.eclipse.jetty.util.thread.Scheduler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.security.cert.X509Certificate;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Keeps one client from stalling the daemon for the others (see {@link ClientLimits}). Each registered user, known by
+ * the certificate of the connection, has at most {@code max-requests-per-user} requests in flight; one more is answered
+ * 429 at once and its connection closed. A request body must arrive at {@code min-data-rate} in every
+ * {@link ClientLimits#RATE_WINDOW} and whole within {@code request-timeout}, or the handler's next read fails with a
+ * {@link TimeoutException} (the API answers 408). A reply write of n bytes must be taken by the client within
+ * max(window, n / rate), or the connection is closed. Peers that send or read nothing at all are the connector's idle
+ * timeout's business.
+ *
+ * <p>Nothing here holds a thread while it waits: the API reads and writes asynchronously, and the checks run on the
+ * server's scheduler once a {@link #TICK} per exchange in flight. Thread-safe.
+ */
+final class ClientGuard extends Handler.Wrapper {
+    private static final Logger LOG = LoggerFactory.getLogger(ClientGuard.class);
+    private static final long TICK = TimeUnit.SECONDS.toNanos(1);
+
+    private final Callers callers;
+    private final ClientLimits limits;
+    private final ObjectMapper json;
+    private final ConcurrentHashMap<String, Integer> inFlight = new ConcurrentHashMap<>();
+
+    ClientGuard(Callers callers, ClientLimits limits, ObjectMapper json, Handler api) {
+        super(api);
+        this.callers = callers;
+        this.limits = limits;
+        this.json = json;
+    }
+
+    /** Requests of {@code user} now in flight (for tests and diagnostics). */
+    int inFlight(String user) {
+        return inFlight.getOrDefault(user, 0);
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) throws Exception {
+        Optional<String> user = registeredUser(request);
+        if (user.isEmpty()) {
+            // The API refuses it before reading anything; counting it would let strangers use up a user's share.
+            return super.handle(request, response, callback);
+        }
+        int now = inFlight.merge(user.get(), 1, Integer::sum);
+        if (now > limits.maxRequestsPerUser()) {
+            release(user.get());
+            tooMany(user.get(), response, callback);
+            return true;
+        }
+        Exchange exchange = new Exchange(user.get(), request, response, callback);
+        boolean handled;
+        try {
+            handled = super.handle(exchange.request, exchange.response, exchange);
+        } catch (Exception | Error e) {
+            exchange.finish();
+            throw e;
+        }
+        if (!handled) {
+            exchange.finish();
+        } else {
+            exchange.schedule();
+        }
+        return handled;
+    }
+
+    private Optional<String> registeredUser(Request request) {
+        Object session = request.getAttribute(EndPoint.SslSessionData.ATTRIBUTE);
+        if (!(session instanceof EndPoint.SslSessionData data)) {
+            return Optional.empty();
+        }
+        X509Certificate[] chain = data.peerCertificates();
+        if (chain == null || chain.length == 0) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(callers.identify(chain[0]).id());
+        } catch (UnregisteredException e) {
+            return Optional.empty();
+        }
+    }
+
+    private void release(String user) {
+        inFlight.computeIfPresent(user, (u, n) -> n > 1 ? n - 1 : null);
+    }
+
+    private void tooMany(String user, Response response, Callback callback) {
+        // Closing the connection too: a client that floods should also pay the next TLS handshake.
+        response.getHeaders().put(HttpHeader.CONNECTION, "close");
+        response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
+        String body = json.createObjectNode().put("error", "too_many_requests")
+                .put("message", "user " + user + " already has " + limits.maxRequestsPerUser()
+                        + " requests in flight (max-requests-per-user); retry when one has finished")
+                .toString();
+        UserApi.send(response, callback, HttpStatus.TOO_MANY_REQUESTS_429, UserApi.JSON, body);
+    }
+
+    /** One request in flight: its guarded body and reply, the periodic check, and the release of the user's slot. */
+    private final class Exchange extends Callback.Nested implements Runnable {
+        private final String user;
+        private final long start = System.nanoTime();
+        private final GuardedRequest request;
+        private final GuardedResponse response;
+        private final AtomicBoolean finished = new AtomicBoolean();
+        private volatile Scheduler.Task tick;
+
+        Exchange(String user, Request request, Response response, Callback callback) {
+            super(callback);
+            this.user = user;
+            this.request = new GuardedRequest(request, start);
+            this.response = new GuardedResponse(this.request, response);
+        }
+
+        void schedule() {
+            if (!finished.get()) {
+                tick = getServer().getScheduler().schedule(this, TICK, TimeUnit.NANOSECONDS);
+                if (finished.get()) {
+                    tick.cancel(); // finished while being scheduled
+                }
+            }
+        }
+
+        @Override
+        public void run() {
+            if (finished.get()) {
+                return;
+            }
+            long now = System.nanoTime();
+            request.check(now);
+            response.check(now);
+            schedule();
+        }
+
+        void finish() {
+            if (finished.compareAndSet(false, true)) {
+                Scheduler.Task t = tick;
+                if (t != null) {
+                    t.cancel();
+                }
+                release(user);
+            }
+        }
+
+        @Override
+        public void succeeded() {
+            finish();
+            super.succeeded();
+        }
+
+        @Override
+        public void failed(Throwable x) {
+            finish();
+            super.failed(x);
+        }
+    }
+
+    /** The request whose body must keep up with the rate and the deadline. */
+    private final class GuardedRequest extends Request.Wrapper {
+        private final long start;
+        private final AtomicReference<Runnable> demand = new AtomicReference<>();
+        private volatile long bytesRead;
+        private volatile boolean complete;
+        private volatile Throwable failure;
+        /** Only touched by the tick, which never runs twice at once. */
+        private long windowStart;
+        private long windowBytes;
+
+        GuardedRequest(Request request, long start) {
+            super(request);
+            this.start = start;
+            this.windowStart = start;
+            // Without a body there is nothing to keep up with (HTTP/1.1: a body has a length or is chunked).
+            this.complete = request.getLength() <= 0 && !request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING);
+        }
+
+        @Override
+        public Content.Chunk read() {
+            Throwable f = failure;
+            if (f != null) {
+                return Content.Chunk.from(f, true);
+            }
+            Content.Chunk chunk = super.read();
+            if (chunk != null) {
+                if (!Content.Chunk.isFailure(chunk)) {
+                    bytesRead += chunk.remaining();
+                }
+                if (chunk.isLast()) {
+                    complete = true;
+                }
+            }
+            return chunk;
+        }
+
+        @Override
+        public void demand(Runnable onContent) {
+            if (failure != null) {
+                getContext().execute(onContent);
+                return;
+            }
+            demand.set(onContent);
+            super.demand(() -> {
+                Runnable pending = demand.getAndSet(null);
+                if (pending != null) {
+                    pending.run();
+                }
+            });
+        }
+
+        void check(long now) {
+            if (complete || failure != null) {
+                return;
+            }
+            if (now - start > limits.requestTimeout().toNanos()) {
+                fail(new TimeoutException("the request body did not arrive within request-timeout ("
+                        + limits.requestTimeout().toSeconds() + " s)"));
+                return;
+            }
+            if (limits.minDataRate() > 0 && now - windowStart >= ClientLimits.RATE_WINDOW.toNanos()) {
+                long bytes = bytesRead;
+                long expected = limits.minDataRate() * ClientLimits.RATE_WINDOW.toSeconds();
+                if (bytes - windowBytes < expected) {
+                    fail(new TimeoutException("the request body arrived slower than min-data-rate ("
+                            + limits.minDataRate() + " bytes/s)"));
+                    return;
+                }
+                windowStart = now;
+                windowBytes = bytes;
+            }
+        }
+
+        private void fail(TimeoutException cause) {
+            LOG.debug("{} {}: {}", getMethod(), getHttpURI().getPath(), cause.getMessage());
+            failure = cause;
+            Runnable pending = demand.getAndSet(null);
+            if (pending != null) {
+                getContext().execute(pending);
+            }
+        }
+    }
+
+    /** The reply, whose writes the client must take at the minimum rate. */
+    private final class GuardedResponse extends Response.Wrapper {
+        /** When the write now pending started; 0 when none is. */
+        private volatile long pendingSince;
+        private volatile int pendingBytes;
+        private final AtomicBoolean aborted = new AtomicBoolean();
+
+        GuardedResponse(Request request, Response response) {
+            super(request, response);
+        }
+
+        @Override
+        public void write(boolean last, ByteBuffer content, Callback callback) {
+            pendingBytes = content == null ? 0 : content.remaining();
+            pendingSince = Math.max(1, System.nanoTime());
+            super.write(last, content, Callback.from(Invocable.getInvocationType(callback), () -> {
+                pendingSince = 0;
+                callback.succeeded();
+            }, x -> {
+                pendingSince = 0;
+                callback.failed(x);
+            }));
+        }
+
+        void check(long now) {
+            long since = pendingSince;
+            if (since == 0 || limits.minDataRate() == 0) {
+                return;
+            }
+            long allowed = Math.max(ClientLimits.RATE_WINDOW.toNanos(),
+                    TimeUnit.SECONDS.toNanos(pendingBytes) / limits.minDataRate());
+            if (now - since > allowed && aborted.compareAndSet(false, true)) {
+                TimeoutException cause = new TimeoutException("the client read the reply slower than min-data-rate ("
+                        + limits.minDataRate() + " bytes/s)");
+                LOG.debug("{} {}: {}", getRequest().getMethod(), getRequest().getHttpURI().getPath(),
+                        cause.getMessage());
+                // Fails the pending write, which ends the exchange; no thread was waiting on it.
+                getRequest().getConnectionMetaData().getConnection().getEndPoint().close(cause);
+            }
+        }
+    }
+}
