@@ -35,7 +35,7 @@ class DaemonCrashTest {
     private DaemonProcess daemon;
 
     @AfterEach
-    void kill() {
+    void kill() throws InterruptedException {
         if (daemon != null) {
             daemon.close();
         }

@@ -123,10 +123,12 @@ final class DaemonProcess implements AutoCloseable {
         }
     }
 
+    /** Kills the daemon, if it runs, and waits a bounded time for it to be gone, so its files can be deleted. */
     @Override
-    public void close() {
+    public void close() throws InterruptedException {
         if (process != null) {
             process.destroyForcibly();
+            process.waitFor(10, TimeUnit.SECONDS);
         }
     }
 }

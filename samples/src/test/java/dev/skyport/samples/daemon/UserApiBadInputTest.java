@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobQuery;
+import dev.skyport.api.JobSpec;
 import dev.skyport.samples.daemon.pki.ClusterPki;
 import okhttp3.OkHttpClient;
 import org.junit.jupiter.api.AfterAll;
@@ -19,6 +20,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,7 +39,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class UserApiBadInputTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";
 
     private Daemon daemon;
     private OkHttpClient alice;
@@ -178,8 +179,8 @@ class UserApiBadInputTest {
 
     /** A job of alice's that has ended, so that nothing changes on its own while the cases run. */
     private String succeededJob() throws InterruptedException {
-        Job job = daemon.engine().asUser("alice").jobs().submit(dev.skyport.api.JobSpec.script("#!/bin/sh\necho x\n"));
-        daemon.engine().jobs().await(job.id(), java.time.Duration.ofSeconds(30));
+        Job job = daemon.engine().asUser("alice").jobs().submit(JobSpec.script("#!/bin/sh\necho x\n"));
+        daemon.engine().jobs().await(job.id(), Duration.ofSeconds(30));
         return job.id().toString();
     }
 
