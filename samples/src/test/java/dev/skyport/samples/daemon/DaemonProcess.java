@@ -54,6 +54,8 @@ final class DaemonProcess implements AutoCloseable {
         if (process != null && process.isAlive()) {
             throw new IllegalStateException("the daemon is already running");
         }
+        // C1 only and the serial collector: a start on a loaded 2-core machine takes 1.5 to 4 s instead of 4 to 6 s,
+        // which matters to a test that starts the daemon six times.
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", SkyportCommand.class.getName(), "daemon")
                 .redirectError(ProcessBuilder.Redirect.appendTo(log().toFile()));
