@@ -499,7 +499,12 @@ final class UserApi extends Handler.Abstract {
      */
     private static Optional<String> boundary(String contentType, byte[] body) {
         if (contentType != null && contentType.toLowerCase(Locale.ROOT).startsWith("multipart/")) {
-            String b = MultiPart.extractBoundary(contentType);
+            String b;
+            try {
+                b = MultiPart.extractBoundary(contentType);
+            } catch (IllegalArgumentException e) { // e.g. an unterminated quote
+                b = null;
+            }
             if (b == null || b.isEmpty()) {
                 throw new ApiError(HttpStatus.BAD_REQUEST_400, "malformed_multipart",
                         "the multipart content type has no boundary", "Content-Type");
@@ -524,7 +529,13 @@ final class UserApi extends Handler.Abstract {
         parser.setUseFilesForPartsWithoutFileName(false);
         try (MultiPartFormData.Parts parts = parser.parse(new ByteBufferContentSource(ByteBuffer.wrap(body)))
                 .get(10, TimeUnit.SECONDS)) {
-            MultiPart.Part part = parts.getFirst("script_content");
+            // Not parts.getFirst: it throws a NullPointerException when a part has no name (Jetty 12.0).
+            MultiPart.Part part = null;
+            for (MultiPart.Part p : parts) {
+                if (part == null && "script_content".equals(p.getName())) {
+                    part = p;
+                }
+            }
             if (part == null) {
                 throw new ApiError(HttpStatus.BAD_REQUEST_400, "missing_part",
                         "the multipart form has no part named script_content (it has: "

@@ -1,7 +1,5 @@
 package dev.skyport.samples.daemon;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.skyport.samples.daemon.pki.ClusterPki;
 import dev.skyport.samples.daemon.pki.IssuedUser;
 import okhttp3.MediaType;
@@ -13,23 +11,17 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -38,17 +30,14 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code skyport daemon} runs as a child process, is killed while clients submit, and restarted over the same data.
  */
 class DaemonCrashTest {
-    private static final Pattern LISTENING = Pattern.compile("listening on port (\\d+)");
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     @TempDir
     Path dir;
-    private Process daemon;
+    private DaemonProcess daemon;
 
     @AfterEach
-    void kill() {
+    void kill() throws InterruptedException {
         if (daemon != null) {
-            daemon.destroyForcibly();
+            daemon.close();
         }
     }
 
@@ -58,7 +47,8 @@ class DaemonCrashTest {
         IssuedUser alice = pki.issueUser("alice", false);
         OkHttpClient client = Mtls.client(alice, pki.layout().caChain());
 
-        int port = start();
+        daemon = new DaemonProcess(dir);
+        int port = daemon.start();
         Set<String> acknowledged = ConcurrentHashMap.newKeySet();
         CountDownLatch enough = new CountDownLatch(40);
         List<Thread> submitters = new ArrayList<>();
@@ -83,18 +73,17 @@ class DaemonCrashTest {
             submitters.add(submitter);
         }
         assertThat(enough.await(60, TimeUnit.SECONDS)).as("40 acknowledged submissions").isTrue();
-        daemon.destroyForcibly(); // SIGKILL while the submitters keep going
-        assertThat(daemon.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        daemon.kill9(); // while the submitters keep going
         for (Thread t : submitters) {
             t.join(Duration.ofSeconds(30).toMillis());
         }
         Set<String> acked = Set.copyOf(acknowledged);
 
-        int again = start();
+        daemon.start();
         Instant deadline = Instant.now().plus(Duration.ofSeconds(90));
         Map<String, String> states = Map.of();
         while (Instant.now().isBefore(deadline)) {
-            Map<String, String> now = states(client, again);
+            Map<String, String> now = daemon.states(client);
             states = now;
             if (now.keySet().containsAll(acked) && acked.stream().allMatch(id -> now.get(id).equals("F"))) {
                 break;
@@ -104,38 +93,5 @@ class DaemonCrashTest {
         assertThat(states.keySet()).containsAll(acked);
         Map<String, String> finalStates = states;
         assertThat(acked).allSatisfy(id -> assertThat(finalStates.get(id)).as(id).isEqualTo("F"));
-    }
-
-    private Map<String, String> states(OkHttpClient client, int port) throws IOException {
-        try (Response r = client.newCall(new Request.Builder().url("https://localhost:" + port + "/user/job").build())
-                .execute()) {
-            assertThat(r.code()).isEqualTo(200);
-            Map<String, String> states = new HashMap<>();
-            for (JsonNode job : JSON.readTree(r.body().string())) {
-                states.put(job.get("id").asText(), job.get("state").asText());
-            }
-            return states;
-        }
-    }
-
-    /** Starts {@code skyport daemon} in a child JVM and returns its port once it listens. */
-    private int start() throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), "-Xmx256m", SkyportCommand.class.getName(), "daemon")
-                .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("daemon.log").toFile()));
-        pb.environment().put("SKYPORT_PORT", "0");
-        pb.environment().put("SKYPORT_BIND", "127.0.0.1");
-        pb.environment().put("SKYPORT_SPOOL", dir.resolve("spool").toString());
-        pb.environment().put("SKYPORT_DATA_DIR", dir.resolve("data").toString());
-        pb.directory(dir.toFile());
-        daemon = pb.start();
-        BufferedReader out = new BufferedReader(new InputStreamReader(daemon.getInputStream(), StandardCharsets.UTF_8));
-        for (String line; (line = out.readLine()) != null; ) {
-            Matcher m = LISTENING.matcher(line);
-            if (m.find()) {
-                return Integer.parseInt(m.group(1));
-            }
-        }
-        throw new AssertionError("the daemon ended before listening; see " + dir.resolve("daemon.log"));
     }
 }
