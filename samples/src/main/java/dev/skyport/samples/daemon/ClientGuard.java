@@ -112,7 +112,7 @@ final class ClientGuard extends Handler.Wrapper {
         response.getHeaders().put(HttpHeader.CONNECTION, "close");
         response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
         String body = json.createObjectNode().put("error", "too_many_requests")
-                .put("message", "user " + user + " already has " + limits.maxRequestsPerUser()
+                .put("message", "you already have " + limits.maxRequestsPerUser()
                         + " requests in flight (max-requests-per-user); retry when one has finished")
                 .toString();
         UserApi.send(response, callback, HttpStatus.TOO_MANY_REQUESTS_429, UserApi.JSON, body);
