@@ -4,6 +4,7 @@ import dev.skyport.gate.DetachedRun;
 import dev.skyport.gate.GateException;
 import dev.skyport.gate.NodeAccess;
 import dev.skyport.gate.RunHandle;
+import dev.skyport.gate.RunIsolation;
 import dev.skyport.gate.RunOutcome;
 import dev.skyport.gate.RunProbe;
 import dev.skyport.gate.RunRequest;
@@ -12,12 +13,14 @@ import dev.skyport.gate.RunSignal;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.LinkOption;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -43,13 +46,18 @@ final class LocalNodeAccess implements NodeAccess {
     /** How often the end of a run found after a restart is checked. */
     private static final long POLL_MILLIS = 100;
 
+    /** What an isolated job keeps of the engine's environment: the rest may hold the engine's secrets. */
+    private static final List<String> KEPT_ENV = List.of("PATH", "LANG", "LANGUAGE", "TZ");
+
     private final String node;
+    private final LocalIsolation isolation;
     private final Map<RunHandle, Process> children = new ConcurrentHashMap<>();
     private final Map<RunHandle, CompletableFuture<RunOutcome>> polled = new ConcurrentHashMap<>();
     private ScheduledExecutorService poller;
 
-    LocalNodeAccess(String node) {
+    LocalNodeAccess(String node, LocalIsolation isolation) {
         this.node = node;
+        this.isolation = isolation;
     }
 
     @Override
@@ -76,17 +84,31 @@ final class LocalNodeAccess implements NodeAccess {
                 }
                 Files.writeString(script, request.script().get());
             }
-            ProcessBuilder pb = new ProcessBuilder(DetachedRun.command(request, DetachedRun.program(request)))
+            RunIsolation runIsolation = isolation.forOwner(request.owner());
+            if (runIsolation.mode() == RunIsolation.Mode.ACCOUNT) {
+                handOver(dir, runIsolation.uid(), runIsolation.gid());
+            }
+            Optional<Path> cgroup = isolation.cgroup(request.job(), request.attempt());
+            ProcessBuilder pb = new ProcessBuilder(DetachedRun.command(request, DetachedRun.program(request),
+                    runIsolation, cgroup.map(Path::toString)))
                     .directory(dir.toFile())
                     .redirectInput(DEV_NULL)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectError(ProcessBuilder.Redirect.DISCARD);
             Map<String, String> env = pb.environment();
+            if (runIsolation.mode() != RunIsolation.Mode.NONE) {
+                env.keySet().removeIf(k -> !KEPT_ENV.contains(k) && !k.startsWith("LC_"));
+                env.put("HOME", request.directory());
+            }
             env.putAll(request.env());
             env.put("SKYPORT_JOB_ID", request.job().toString());
             env.put("SWM_JOB_ID", request.job().toString());
             env.put("SKYPORT_ATTEMPT", Integer.toString(request.attempt()));
             env.put("SKYPORT_JOB_DIR", request.directory());
+            // Upstream names the job's owner here whatever account runs it (its Jupyter spawner serves under
+            // /user/$USER/).
+            env.put("USER", request.owner());
+            env.put("LOGNAME", request.owner());
             Process process = pb.start();
             RunHandle handle = new RunHandle(request.job(), request.attempt(), request.directory(), process.pid());
             children.put(handle, process);
@@ -109,13 +131,30 @@ final class LocalNodeAccess implements NodeAccess {
         }
     }
 
+    /**
+     * Gives the job directory and what is in it to the job's account; the run directories stay the engine's, so the
+     * job cannot write its own exit code.
+     */
+    private static void handOver(Path dir, int uid, int gid) throws IOException {
+        try (var paths = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) paths::iterator) {
+                Path rel = dir.relativize(p);
+                if (rel.getNameCount() > 0 && rel.getName(0).toString().startsWith("run.")) {
+                    continue;
+                }
+                Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(p, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
+            }
+        }
+    }
+
     @Override
     public CompletableFuture<RunOutcome> watch(RunHandle handle) {
         Process child = children.get(handle);
         if (child != null) {
             return child.onExit().handle((ignored, error) -> {
                 children.remove(handle);
-                return outcome(runDir(handle));
+                return ended(handle);
             });
         }
         CompletableFuture<RunOutcome> ended = polled.computeIfAbsent(handle, h -> new CompletableFuture<>());
@@ -140,7 +179,7 @@ final class LocalNodeAccess implements NodeAccess {
             Path runDir = runDir(handle);
             if (readStatus(runDir).isPresent() || !isRunning(handle.processGroup())) {
                 polled.remove(handle);
-                e.getValue().complete(outcome(runDir));
+                e.getValue().complete(ended(handle));
             }
         }
     }
@@ -192,7 +231,17 @@ final class LocalNodeAccess implements NodeAccess {
         // The group and its leader: right after launch the leader may not have called setsid() yet, and then only
         // its pid reaches it.
         String group = Long.toString(handle.processGroup());
-        ProcessBuilder kill = new ProcessBuilder("kill", "-s", signal.name(), "--", "-" + group, group)
+        List<String> argv = new ArrayList<>(List.of("kill", "-s", signal.name(), "--", "-" + group, group));
+        Optional<Path> cgroup = isolation.cgroup(handle.job(), handle.attempt());
+        if (cgroup.isPresent()) {
+            // Members that left the group (setsid) are reached through the cgroup.
+            if (signal == RunSignal.KILL) {
+                CgroupHierarchy.kill(cgroup.get());
+            } else {
+                argv.addAll(CgroupHierarchy.members(cgroup.get()));
+            }
+        }
+        ProcessBuilder kill = new ProcessBuilder(argv)
                 .redirectInput(DEV_NULL)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.DISCARD);
@@ -241,6 +290,15 @@ final class LocalNodeAccess implements NodeAccess {
         if (poller != null) {
             poller.shutdownNow();
         }
+    }
+
+    /**
+     * The outcome of a run whose wrapper has exited. The wrapper removes the cgroup itself, unless it was killed
+     * (SIGKILL after a stop's grace period): then what is left of the job is killed here.
+     */
+    private RunOutcome ended(RunHandle handle) {
+        isolation.cgroup(handle.job(), handle.attempt()).ifPresent(CgroupHierarchy::remove);
+        return outcome(runDir(handle));
     }
 
     private static Path runDir(RunHandle handle) {
