@@ -112,7 +112,7 @@ public final class DetachedRun {
             return List.of();
         }
         List<String> a = new ArrayList<>(List.of("/bin/sh", "-c", "trap '' TERM INT HUP; exec \"$@\"",
-                "skyport-sandbox", "bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc"));
+                "skyport-sandbox", isolation.bwrap(), "--die-with-parent", "--unshare-pid", "--unshare-ipc"));
         if (isolation.mode() == RunIsolation.Mode.SANDBOX) {
             a.addAll(List.of("--unshare-user", "--cap-drop", "ALL"));
         }

@@ -12,10 +12,11 @@ import java.util.Objects;
  * {@code hiddenPaths} are directories covered with an empty file system when they lie under a system path the job
  * sees (the engine's data directory, the daemon's spool).
  *
+ * @param bwrap the bubblewrap program on the node ({@code bwrap} from the PATH unless configured)
  * @param uid the account's uid with {@link Mode#ACCOUNT}, else -1
  * @param gid the account's primary gid with {@link Mode#ACCOUNT}, else -1
  */
-public record RunIsolation(Mode mode, int uid, int gid, List<String> hiddenPaths) {
+public record RunIsolation(Mode mode, String bwrap, int uid, int gid, List<String> hiddenPaths) {
     /** What fences a run off. */
     public enum Mode {
         /** Nothing: the job sees what the OS user running Sky Port sees. */
@@ -28,6 +29,7 @@ public record RunIsolation(Mode mode, int uid, int gid, List<String> hiddenPaths
 
     public RunIsolation {
         Objects.requireNonNull(mode, "mode");
+        Objects.requireNonNull(bwrap, "bwrap");
         hiddenPaths = List.copyOf(hiddenPaths);
         if (mode == Mode.ACCOUNT ? uid < 0 || gid < 0 : uid != -1 || gid != -1) {
             throw new IllegalArgumentException("uid and gid are given exactly for ACCOUNT, got " + uid + ":" + gid);
@@ -35,14 +37,14 @@ public record RunIsolation(Mode mode, int uid, int gid, List<String> hiddenPaths
     }
 
     public static RunIsolation none() {
-        return new RunIsolation(Mode.NONE, -1, -1, List.of());
+        return new RunIsolation(Mode.NONE, "bwrap", -1, -1, List.of());
     }
 
-    public static RunIsolation sandbox(List<String> hiddenPaths) {
-        return new RunIsolation(Mode.SANDBOX, -1, -1, hiddenPaths);
+    public static RunIsolation sandbox(String bwrap, List<String> hiddenPaths) {
+        return new RunIsolation(Mode.SANDBOX, bwrap, -1, -1, hiddenPaths);
     }
 
-    public static RunIsolation account(int uid, int gid, List<String> hiddenPaths) {
-        return new RunIsolation(Mode.ACCOUNT, uid, gid, hiddenPaths);
+    public static RunIsolation account(String bwrap, int uid, int gid, List<String> hiddenPaths) {
+        return new RunIsolation(Mode.ACCOUNT, bwrap, uid, gid, hiddenPaths);
     }
 }

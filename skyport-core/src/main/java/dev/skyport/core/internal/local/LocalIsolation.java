@@ -27,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  * <p>Options: {@code job-isolation} ({@code auto}, {@code account}, {@code sandbox}, {@code none}),
  * {@code job-isolation-required} ({@code true}: {@code auto} refuses to start without isolation),
  * {@code job-accounts} ({@code user=account,...}), {@code job-account} (default {@code nobody}) and
- * {@code job-isolation-hide} (directories separated by {@code :}, hidden from jobs besides the data directory).
+ * {@code job-isolation-hide} (directories separated by {@code :}, hidden from jobs besides the data directory) and
+ * {@code bwrap} (the bubblewrap program, {@code bwrap} from the PATH by default).
  */
 final class LocalIsolation {
     private static final Logger LOG = LoggerFactory.getLogger(LocalIsolation.class);
@@ -37,23 +38,20 @@ final class LocalIsolation {
     }
 
     private final RunIsolation.Mode mode;
+    private final String bwrap;
     private final Map<String, Account> accounts;
     private final Account defaultAccount;
     private final List<String> hidden;
     private final Optional<Path> cgroups;
 
-    private LocalIsolation(RunIsolation.Mode mode, Map<String, Account> accounts, Account defaultAccount,
+    private LocalIsolation(RunIsolation.Mode mode, String bwrap, Map<String, Account> accounts, Account defaultAccount,
                            List<String> hidden, Optional<Path> cgroups) {
         this.mode = mode;
+        this.bwrap = bwrap;
         this.accounts = accounts;
         this.defaultAccount = defaultAccount;
         this.hidden = hidden;
         this.cgroups = cgroups;
-    }
-
-    /** No isolation and no cgroups: what a test of the bare protocol wants. */
-    static LocalIsolation none() {
-        return new LocalIsolation(RunIsolation.Mode.NONE, Map.of(), null, List.of(), Optional.empty());
     }
 
     /**
@@ -71,6 +69,7 @@ final class LocalIsolation {
                 hidden.add(Path.of(h.strip()).toAbsolutePath().normalize().toString());
             }
         }
+        String bwrap = config.option("bwrap").orElse("bwrap").strip();
         boolean root = isRoot();
         RunIsolation.Mode mode = switch (wanted) {
             case "none" -> RunIsolation.Mode.NONE;
@@ -79,19 +78,19 @@ final class LocalIsolation {
                     throw GateException.permanent("job-isolation account needs Sky Port to run as root; "
                             + "use job-isolation: sandbox, or none to opt out");
                 }
-                requireOk(probe(RunIsolation.Mode.ACCOUNT), "account");
+                requireOk(probe(bwrap, RunIsolation.Mode.ACCOUNT), "account");
                 yield RunIsolation.Mode.ACCOUNT;
             }
             case "sandbox" -> {
-                requireOk(probe(RunIsolation.Mode.SANDBOX), "sandbox");
+                requireOk(probe(bwrap, RunIsolation.Mode.SANDBOX), "sandbox");
                 yield RunIsolation.Mode.SANDBOX;
             }
             case "auto" -> {
-                String accountProblem = root ? probe(RunIsolation.Mode.ACCOUNT) : "Sky Port does not run as root";
+                String accountProblem = root ? probe(bwrap, RunIsolation.Mode.ACCOUNT) : "Sky Port does not run as root";
                 if (accountProblem == null) {
                     yield RunIsolation.Mode.ACCOUNT;
                 }
-                String sandboxProblem = probe(RunIsolation.Mode.SANDBOX);
+                String sandboxProblem = probe(bwrap, RunIsolation.Mode.SANDBOX);
                 if (sandboxProblem == null) {
                     yield RunIsolation.Mode.SANDBOX;
                 }
@@ -131,7 +130,7 @@ final class LocalIsolation {
         LOG.info("Job isolation: {}{}; containment: {}", mode.name().toLowerCase(Locale.ROOT),
                 mode == RunIsolation.Mode.ACCOUNT ? " (default account " + fallback.name() + ")" : "",
                 cgroups.map(p -> "cgroup " + p).orElse("process group"));
-        return new LocalIsolation(mode, Map.copyOf(accounts), fallback, List.copyOf(hidden), cgroups);
+        return new LocalIsolation(mode, bwrap, Map.copyOf(accounts), fallback, List.copyOf(hidden), cgroups);
     }
 
     RunIsolation.Mode mode() {
@@ -142,10 +141,10 @@ final class LocalIsolation {
     RunIsolation forOwner(String owner) {
         return switch (mode) {
             case NONE -> RunIsolation.none();
-            case SANDBOX -> RunIsolation.sandbox(hidden);
+            case SANDBOX -> RunIsolation.sandbox(bwrap, hidden);
             case ACCOUNT -> {
                 Account a = accounts.getOrDefault(owner, defaultAccount);
-                yield RunIsolation.account(a.uid(), a.gid(), hidden);
+                yield RunIsolation.account(bwrap, a.uid(), a.gid(), hidden);
             }
         };
     }
@@ -171,8 +170,8 @@ final class LocalIsolation {
     }
 
     /** Null when a trivial sandbox of {@code mode} runs here, else why not. */
-    private static String probe(RunIsolation.Mode mode) {
-        List<String> argv = new ArrayList<>(List.of("bwrap", "--die-with-parent", "--unshare-pid"));
+    private static String probe(String bwrap, RunIsolation.Mode mode) {
+        List<String> argv = new ArrayList<>(List.of(bwrap, "--die-with-parent", "--unshare-pid"));
         if (mode == RunIsolation.Mode.SANDBOX) {
             argv.addAll(List.of("--unshare-user", "--cap-drop", "ALL"));
         }
@@ -190,7 +189,7 @@ final class LocalIsolation {
             }
             return p.exitValue() == 0 ? null : "bwrap failed: " + (out.isEmpty() ? "status " + p.exitValue() : out);
         } catch (IOException e) {
-            return "bwrap not found";
+            return bwrap + " not found";
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return "interrupted";
