@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.skyport.api.JobIsolation;
 import dev.skyport.samples.daemon.pki.UserHome;
 
 import javax.security.auth.x500.X500Principal;
@@ -24,7 +25,7 @@ import java.util.Optional;
  * The daemon's settings: {@code skyport.yaml} (every key optional, unknown keys refused), then environment overrides
  * ({@code SKYPORT_PORT}, {@code SKYPORT_BIND}, {@code SKYPORT_SPOOL}, {@code SKYPORT_DATA_DIR}, {@code SKYPORT_GATE},
  * {@code SKYPORT_SCHEDULER}, {@code SKYPORT_MAX_SCRIPT_BYTES}, {@code SKYPORT_ADMINS} with subjects separated by
- * {@code ;}).
+ * {@code ;}, {@code SKYPORT_JOB_ISOLATION}).
  *
  * @param port           HTTPS port; 0 picks a free one (tests)
  * @param bind           address to listen on
@@ -35,9 +36,12 @@ import java.util.Optional;
  * @param maxScriptBytes the largest job script {@code POST /user/job} accepts
  * @param admins         registered users who see and act on every user's jobs: user names, or certificate subjects
  *                       (RFC 2253, e.g. {@code CN=root}) matched exactly
+ * @param jobIsolation   how jobs are kept from each other and from the daemon's files ({@code job-isolation}:
+ *                       {@code auto}, {@code account}, {@code sandbox} or {@code none}); the daemon serves many
+ *                       users, so it refuses to start when no isolation is possible unless this is {@code none}
  */
 public record DaemonConfig(int port, String bind, Path spool, Path dataDir, String gate, String scheduler,
-                           int maxScriptBytes, List<String> admins) {
+                           int maxScriptBytes, List<String> admins, JobIsolation jobIsolation) {
     public static final int DEFAULT_PORT = 8443;
     public static final int DEFAULT_MAX_SCRIPT_BYTES = 1 << 20;
     /** Scripts are held in memory while being checked; larger ones are data, which belongs in input files. */
@@ -57,37 +61,42 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
                     + maxScriptBytes);
         }
         admins = admins("admins", admins);
+        Objects.requireNonNull(jobIsolation, "jobIsolation");
     }
 
     /** The defaults: port 8443 on all addresses, spool {@code ~/.swm/spool}, data {@code ~/.skyport}, local gate. */
     public static DaemonConfig defaults() {
         Path home = UserHome.current();
         return new DaemonConfig(DEFAULT_PORT, "0.0.0.0", home.resolve(".swm/spool"), home.resolve(".skyport"),
-                "local", "backfill", DEFAULT_MAX_SCRIPT_BYTES, List.of());
+                "local", "backfill", DEFAULT_MAX_SCRIPT_BYTES, List.of(), JobIsolation.AUTO);
     }
 
     public DaemonConfig withPort(int newPort) {
-        return new DaemonConfig(newPort, bind, spool, dataDir, gate, scheduler, maxScriptBytes, admins);
+        return new DaemonConfig(newPort, bind, spool, dataDir, gate, scheduler, maxScriptBytes, admins, jobIsolation);
     }
 
     public DaemonConfig withBind(String newBind) {
-        return new DaemonConfig(port, newBind, spool, dataDir, gate, scheduler, maxScriptBytes, admins);
+        return new DaemonConfig(port, newBind, spool, dataDir, gate, scheduler, maxScriptBytes, admins, jobIsolation);
     }
 
     public DaemonConfig withSpool(Path newSpool) {
-        return new DaemonConfig(port, bind, newSpool, dataDir, gate, scheduler, maxScriptBytes, admins);
+        return new DaemonConfig(port, bind, newSpool, dataDir, gate, scheduler, maxScriptBytes, admins, jobIsolation);
     }
 
     public DaemonConfig withDataDir(Path newDataDir) {
-        return new DaemonConfig(port, bind, spool, newDataDir, gate, scheduler, maxScriptBytes, admins);
+        return new DaemonConfig(port, bind, spool, newDataDir, gate, scheduler, maxScriptBytes, admins, jobIsolation);
     }
 
     public DaemonConfig withMaxScriptBytes(int bytes) {
-        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, bytes, admins);
+        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, bytes, admins, jobIsolation);
+    }
+
+    public DaemonConfig withJobIsolation(JobIsolation mode) {
+        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, maxScriptBytes, admins, mode);
     }
 
     public DaemonConfig withAdmins(List<String> newAdmins) {
-        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, maxScriptBytes, newAdmins);
+        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, maxScriptBytes, newAdmins, jobIsolation);
     }
 
     /**
@@ -134,7 +143,8 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
                 s.gate != null ? s.gate : base.gate,
                 s.scheduler != null ? s.scheduler : base.scheduler,
                 s.maxScriptBytes != null ? s.maxScriptBytes : base.maxScriptBytes,
-                s.admins != null ? s.admins : base.admins);
+                s.admins != null ? s.admins : base.admins,
+                s.jobIsolation != null ? parseJobIsolation("job-isolation", s.jobIsolation) : base.jobIsolation);
     }
 
     private static DaemonConfig withEnvironment(DaemonConfig c, Map<String, String> env) {
@@ -152,13 +162,18 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
             c = c.withDataDir(Path.of(v));
         }
         if ((v = env.get("SKYPORT_GATE")) != null) {
-            c = new DaemonConfig(c.port, c.bind, c.spool, c.dataDir, v, c.scheduler, c.maxScriptBytes, c.admins);
+            c = new DaemonConfig(c.port, c.bind, c.spool, c.dataDir, v, c.scheduler, c.maxScriptBytes, c.admins,
+                    c.jobIsolation);
         }
         if ((v = env.get("SKYPORT_SCHEDULER")) != null) {
-            c = new DaemonConfig(c.port, c.bind, c.spool, c.dataDir, c.gate, v, c.maxScriptBytes, c.admins);
+            c = new DaemonConfig(c.port, c.bind, c.spool, c.dataDir, c.gate, v, c.maxScriptBytes, c.admins,
+                    c.jobIsolation);
         }
         if ((v = env.get("SKYPORT_MAX_SCRIPT_BYTES")) != null) {
             c = c.withMaxScriptBytes(integer("SKYPORT_MAX_SCRIPT_BYTES", v));
+        }
+        if ((v = env.get("SKYPORT_JOB_ISOLATION")) != null) {
+            c = c.withJobIsolation(parseJobIsolation("SKYPORT_JOB_ISOLATION", v));
         }
         if ((v = env.get("SKYPORT_ADMINS")) != null) {
             List<String> subjects = new ArrayList<>();
@@ -187,6 +202,14 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
         }
     }
 
+    private static JobIsolation parseJobIsolation(String key, String value) {
+        try {
+            return JobIsolation.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(key + ": " + e.getMessage());
+        }
+    }
+
     /** Admins as written: user names, or subjects (with '=') that must parse as X.500 names. */
     private static List<String> admins(String key, List<String> admins) {
         for (String admin : admins) {
@@ -207,7 +230,7 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
     /** The keys of {@code skyport.yaml}, as written in the file. */
     private static final class FileSettings {
         static final List<String> KEYS = List.of("port", "bind", "spool", "data-dir", "gate", "scheduler",
-                "max-script-bytes", "admins");
+                "max-script-bytes", "admins", "job-isolation");
         final Integer port;
         final String bind;
         final String spool;
@@ -216,13 +239,15 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
         final String scheduler;
         final Integer maxScriptBytes;
         final List<String> admins;
+        final String jobIsolation;
 
         @JsonCreator
         FileSettings(@JsonProperty("port") Integer port, @JsonProperty("bind") String bind,
                      @JsonProperty("spool") String spool, @JsonProperty("data-dir") String dataDir,
                      @JsonProperty("gate") String gate, @JsonProperty("scheduler") String scheduler,
                      @JsonProperty("max-script-bytes") Integer maxScriptBytes,
-                     @JsonProperty("admins") List<String> admins) {
+                     @JsonProperty("admins") List<String> admins,
+                     @JsonProperty("job-isolation") String jobIsolation) {
             this.port = port;
             this.bind = bind;
             this.spool = spool;
@@ -231,6 +256,7 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
             this.scheduler = scheduler;
             this.maxScriptBytes = maxScriptBytes;
             this.admins = admins;
+            this.jobIsolation = jobIsolation;
         }
     }
 

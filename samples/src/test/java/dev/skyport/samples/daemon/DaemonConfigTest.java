@@ -1,5 +1,6 @@
 package dev.skyport.samples.daemon;
 
+import dev.skyport.api.JobIsolation;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,6 +24,7 @@ class DaemonConfigTest {
         assertThat(c.gate()).isEqualTo("local");
         assertThat(c.maxScriptBytes()).isEqualTo(1 << 20);
         assertThat(c.admins()).isEmpty();
+        assertThat(c.jobIsolation()).isEqualTo(JobIsolation.AUTO);
     }
 
     @Test
@@ -36,6 +38,7 @@ class DaemonConfigTest {
                 scheduler: fcfs
                 max-script-bytes: 4096
                 admins: ["CN=root,O=Sky Port", ops]
+                job-isolation: sandbox
                 """);
         DaemonConfig c = DaemonConfig.load(Optional.of(file), Map.of());
         assertThat(c.port()).isEqualTo(9443);
@@ -45,17 +48,20 @@ class DaemonConfigTest {
         assertThat(c.scheduler()).isEqualTo("fcfs");
         assertThat(c.maxScriptBytes()).isEqualTo(4096);
         assertThat(c.admins()).containsExactly("CN=root,O=Sky Port", "ops");
+        assertThat(c.jobIsolation()).isEqualTo(JobIsolation.SANDBOX);
     }
 
     @Test
     void theEnvironmentOverridesTheFile() throws IOException {
         Path file = write("port: 9443\nscheduler: fcfs\n");
         DaemonConfig c = DaemonConfig.load(Optional.of(file), Map.of("SKYPORT_PORT", "0",
-                "SKYPORT_SCHEDULER", "fair-share", "SKYPORT_ADMINS", "CN=a;CN=b, O=x", "SKYPORT_SPOOL", "/s"));
+                "SKYPORT_SCHEDULER", "fair-share", "SKYPORT_ADMINS", "CN=a;CN=b, O=x", "SKYPORT_SPOOL", "/s",
+                "SKYPORT_JOB_ISOLATION", "none"));
         assertThat(c.port()).isZero();
         assertThat(c.scheduler()).isEqualTo("fair-share");
         assertThat(c.spool()).isEqualTo(Path.of("/s"));
         assertThat(c.admins()).containsExactly("CN=a", "CN=b, O=x");
+        assertThat(c.jobIsolation()).isEqualTo(JobIsolation.NONE);
     }
 
     @Test
@@ -75,6 +81,11 @@ class DaemonConfigTest {
                 .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("certificate subject");
         assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write("max-script-bytes: 2147483647\n")), Map.of()))
                 .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("max-script-bytes");
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write("job-isolation: off\n")), Map.of()))
+                .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("job-isolation")
+                .hasMessageContaining("auto, account, sandbox or none");
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.empty(), Map.of("SKYPORT_JOB_ISOLATION", "")))
+                .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("SKYPORT_JOB_ISOLATION");
         assertThatThrownBy(() -> DaemonConfig.load(Optional.empty(), Map.of("SKYPORT_PORT", "x")))
                 .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("SKYPORT_PORT");
         assertThatThrownBy(() -> DaemonConfig.load(Optional.of(dir.resolve("missing.yaml")), Map.of()))
