@@ -31,8 +31,8 @@ import java.util.OptionalInt;
  * end with the job. A gate stopping a run signals the cgroup's members besides the group.
  *
  * <p>Isolation ({@link RunIsolation}): the job runs under bubblewrap, which sees only system paths, a private
- * {@code /tmp}, its own {@code /proc} and {@code /dev} and its job directory; {@code run.<attempt>} is mounted
- * read-only over itself, so the job can neither write nor rename its control files. bubblewrap's own process ignores
+ * {@code /tmp}, its own {@code /proc} and {@code /dev} and its job directory; {@code run.<attempt>} and the logs
+ * are mounted read-only over themselves, so the job can neither write its control files nor rename or replace them. bubblewrap's own process ignores
  * SIGTERM (the job gets the default action back through {@code env --default-signal}): it dies when the job does,
  * and a group-wide SIGTERM must not kill it first, or the sandbox would take a job that handles SIGTERM down with it.
  *
@@ -134,8 +134,12 @@ public final class DetachedRun {
         for (int i = dir.indexOf('/', 1); i > 0; i = dir.indexOf('/', i + 1)) {
             a.addAll(List.of("--perms", "0711", "--dir", dir.substring(0, i)));
         }
+        // The logs are mounted over themselves too: the job writes them through the descriptors the wrapper opened,
+        // but cannot swap one for a symbolic link that the engine, serving the log, would follow to its own files.
+        String out = dir + "/stdout.log";
+        String err = dir + "/stderr.log";
         a.addAll(List.of("--bind", dir, dir, "--ro-bind", request.runDirectory(), request.runDirectory(),
-                "--chdir", request.workdir(), "--"));
+                "--ro-bind", out, out, "--ro-bind", err, err, "--chdir", request.workdir(), "--"));
         if (isolation.mode() == RunIsolation.Mode.ACCOUNT) {
             a.addAll(List.of("setpriv", "--reuid=" + isolation.uid(), "--regid=" + isolation.gid(),
                     "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"));

@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -76,13 +77,20 @@ final class LocalNodeAccess implements NodeAccess {
                 Files.createDirectories(dir.getParent());
                 createPrivate(dir, true);
             }
+            // An earlier attempt of the job owned this directory: what it may have planted where the engine (root,
+            // when jobs run as mapped accounts) writes next must not redirect those writes.
+            for (String name : List.of("script", "stdout.log", "stderr.log")) {
+                removePlanted(dir.resolve(name), false);
+            }
+            removePlanted(runDir, true);
             Files.createDirectories(runDir);
             if (request.script().isPresent()) {
                 Path script = dir.resolve("script");
                 if (!Files.exists(script)) {
                     createPrivate(script, false);
                 }
-                Files.writeString(script, request.script().get());
+                Files.writeString(script, request.script().get(), StandardOpenOption.WRITE,
+                        StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS);
             }
             RunIsolation runIsolation = isolation.forOwner(request.owner());
             if (runIsolation.mode() == RunIsolation.Mode.ACCOUNT) {
@@ -128,6 +136,20 @@ final class LocalNodeAccess implements NodeAccess {
             }
         } catch (FileAlreadyExistsException raced) {
             // another launch of the same job created it first, with the same permissions
+        }
+    }
+
+    /** Deletes {@code path} when it is a symbolic link, or not a directory ({@code directory}) or regular file. */
+    private static void removePlanted(Path path, boolean directory) throws IOException {
+        boolean expected = directory ? Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)
+                : Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS);
+        if (expected || !Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (var paths = Files.walk(path)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
         }
     }
 
@@ -203,6 +225,7 @@ final class LocalNodeAccess implements NodeAccess {
             return RunProbe.ended(RunOutcome.exited(status.getAsInt()));
         }
         try {
+            removePlanted(runDir, true);
             Files.createDirectories(runDir);
             Files.createFile(runDir.resolve("claim"));
             return RunProbe.neverStarted();
@@ -275,7 +298,8 @@ final class LocalNodeAccess implements NodeAccess {
             if (parent != null) {
                 Files.createDirectories(parent);
             }
-            Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING);
+            // A job may have made a file of its directory a link to one it may not read; copy the link, not that.
+            Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException e) {
             throw GateException.permanent("no such file: " + from);
         } catch (IOException e) {

@@ -100,6 +100,40 @@ class JobIsolationTest {
         }
     }
 
+    /**
+     * The engine writes the logs, the script and the next attempt's control files in a directory the job owned: links
+     * a job planted there must redirect neither those writes nor the engine's reads of the logs.
+     */
+    @ParameterizedTest
+    @EnumSource(value = JobIsolation.class, names = {"ACCOUNT", "SANDBOX"})
+    void linksAJobPlantsInItsDirectoryRedirectNothingOfTheEngine(JobIsolation mode) throws Exception {
+        Path key = spool.resolve("secure/users/admin/key.pem");
+        Path elsewhere = Files.createDirectories(root.resolve("elsewhere"));
+        Files.setPosixFilePermissions(elsewhere, PosixFilePermissions.fromString("rwxrwxrwx"));
+        try (SkyPort engine = start(mode)) {
+            SkyPort sky = engine.asUser("bob");
+            Job job = sky.jobs().submit(JobSpec.script("#!/bin/sh\n"
+                    + "if [ \"$SKYPORT_ATTEMPT\" = 1 ]; then\n"
+                    + "  for f in stdout.log stderr.log script run.1; do rm -rf $f; mv $f moved; ln -sf " + key
+                    + " $f; done\n"
+                    + "  ln -s " + elsewhere + " run.2\n  echo planted > planted\n  exec sleep 300\nfi\n"
+                    + "echo second attempt\n"));
+            Path dir = data.resolve("jobs").resolve(job.id().toString());
+            await(() -> Files.exists(dir.resolve("planted")), "the first attempt planted its links");
+            sky.jobs().requeue(job.id());
+            Job done = sky.jobs().await(job.id(), WAIT);
+            String seen = sky.jobs().stdout(job.id()) + sky.jobs().stderr(job.id());
+            assertThat(done.state()).as(seen).isEqualTo(JobState.SUCCEEDED);
+            assertThat(done.attempts()).hasSize(2);
+            assertThat(sky.jobs().stdout(job.id())).isEqualTo("second attempt\n");
+            assertThat(seen).doesNotContain("ADMIN-PRIVATE-KEY");
+            try (Stream<Path> files = Files.list(elsewhere)) {
+                assertThat(files).as("files the engine wrote through a planted link").isEmpty();
+            }
+            assertThat(Files.readString(key)).isEqualTo("ADMIN-PRIVATE-KEY\n");
+        }
+    }
+
     @Test
     void jobsOfOneUserRunAsTheirMappedAccount() throws Exception {
         try (SkyPort sky = SkyPort.embedded().dataDir(data).jobIsolation(JobIsolation.ACCOUNT)
