@@ -200,7 +200,12 @@ final class LocalIsolation {
         if (!name.matches("[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")) {
             throw GateException.permanent("job account '" + name + "' is not a plain account name");
         }
-        return new Account(name, id(name, "-u"), id(name, "-g"));
+        int uid = id(name, "-u");
+        if (uid == 0) {
+            // Root in a sandbox without a user namespace keeps every capability and could undo the sandbox.
+            throw GateException.permanent("job account '" + name + "' is root; map users to unprivileged accounts");
+        }
+        return new Account(name, uid, id(name, "-g"));
     }
 
     private static int id(String account, String flag) {

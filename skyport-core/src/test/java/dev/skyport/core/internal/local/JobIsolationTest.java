@@ -205,6 +205,22 @@ class JobIsolationTest {
         }
     }
 
+    @Test
+    void badAccountSettingsAreRefusedNamingTheSetting() {
+        assertThatThrownBy(() -> SkyPort.embedded().jobAccount("bob", "no such account"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("jobAccount");
+        assertThatThrownBy(() -> SkyPort.embedded().defaultJobAccount(""))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("defaultJobAccount");
+        assertThatThrownBy(() -> SkyPort.embedded().dataDir(data).jobIsolation(JobIsolation.ACCOUNT)
+                .jobAccount("bob", "root").start())
+                .isInstanceOf(SkyPortException.class).hasMessageContaining("'root' is root");
+        assertThatThrownBy(() -> SkyPort.embedded().dataDir(data).jobIsolation(JobIsolation.ACCOUNT)
+                .defaultJobAccount("skyport-no-such-account").start())
+                .isInstanceOf(SkyPortException.class).hasMessageContaining("does not exist");
+        assertThatThrownBy(() -> SkyPort.embedded().dataDir(data).gateOption("job-isolation", "strict").start())
+                .isInstanceOf(SkyPortException.class).hasMessageContaining("job-isolation");
+    }
+
     private static Optional<Path> cgroup(JobId job) {
         return CgroupHierarchy.v2Mount().map(m -> m.resolve("skyport").resolve(job + ".1"));
     }
