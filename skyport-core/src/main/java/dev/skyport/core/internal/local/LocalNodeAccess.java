@@ -139,9 +139,13 @@ final class LocalNodeAccess implements NodeAccess {
         }
     }
 
-    /** Deletes {@code path} when it is a symbolic link, or not a directory ({@code directory}) or regular file. */
+    /**
+     * Deletes {@code path} when it is a symbolic link, or not a directory ({@code directory}) or regular file, or a
+     * directory someone else than Sky Port made (a job running as a mapped account, forging its next run's files).
+     */
     private static void removePlanted(Path path, boolean directory) throws IOException {
-        boolean expected = directory ? Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)
+        boolean expected = directory
+                ? Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS) && ownedByUs(path)
                 : Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS);
         if (expected || !Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
             return;
@@ -151,6 +155,11 @@ final class LocalNodeAccess implements NodeAccess {
                 Files.deleteIfExists(p);
             }
         }
+    }
+
+    private static boolean ownedByUs(Path path) throws IOException {
+        return Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS)
+                .equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
     }
 
     /**

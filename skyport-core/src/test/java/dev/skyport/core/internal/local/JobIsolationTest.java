@@ -116,16 +116,23 @@ class JobIsolationTest {
                     + "if [ \"$SKYPORT_ATTEMPT\" = 1 ]; then\n"
                     + "  for f in stdout.log stderr.log script run.1; do rm -rf $f; mv $f moved; ln -sf " + key
                     + " $f; done\n"
-                    + "  ln -s " + elsewhere + " run.2\n  echo planted > planted\n  exec sleep 300\nfi\n"
-                    + "echo second attempt\n"));
+                    + "  ln -s " + elsewhere + " run.2\n  mkdir run.3; echo 0 > run.3/exitcode; : > run.3/claim\n"
+                    + "  echo planted > planted\n  exec sleep 300\nfi\n"
+                    + "echo \"attempt $SKYPORT_ATTEMPT\"\n"));
             Path dir = data.resolve("jobs").resolve(job.id().toString());
             await(() -> Files.exists(dir.resolve("planted")), "the first attempt planted its links");
             sky.jobs().requeue(job.id());
+            awaitSucceeded(sky, job.id());
+            if (mode == JobIsolation.ACCOUNT) {
+                // A run directory the job made itself is not the engine's: a third attempt runs, not the forgery.
+                sky.jobs().requeue(job.id());
+                awaitSucceeded(sky, job.id());
+            }
             Job done = sky.jobs().await(job.id(), WAIT);
             String seen = sky.jobs().stdout(job.id()) + sky.jobs().stderr(job.id());
             assertThat(done.state()).as(seen).isEqualTo(JobState.SUCCEEDED);
-            assertThat(done.attempts()).hasSize(2);
-            assertThat(sky.jobs().stdout(job.id())).isEqualTo("second attempt\n");
+            assertThat(done.attempts()).hasSize(mode == JobIsolation.ACCOUNT ? 3 : 2);
+            assertThat(sky.jobs().stdout(job.id())).isEqualTo("attempt " + done.attempts().size() + "\n");
             assertThat(seen).doesNotContain("ADMIN-PRIVATE-KEY");
             try (Stream<Path> files = Files.list(elsewhere)) {
                 assertThat(files).as("files the engine wrote through a planted link").isEmpty();
@@ -219,6 +226,11 @@ class JobIsolationTest {
                 .isInstanceOf(SkyPortException.class).hasMessageContaining("does not exist");
         assertThatThrownBy(() -> SkyPort.embedded().dataDir(data).gateOption("job-isolation", "strict").start())
                 .isInstanceOf(SkyPortException.class).hasMessageContaining("job-isolation");
+    }
+
+    private static void awaitSucceeded(SkyPort sky, JobId id) throws InterruptedException {
+        Job done = sky.jobs().await(id, WAIT);
+        assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
     }
 
     private static Optional<Path> cgroup(JobId job) {
