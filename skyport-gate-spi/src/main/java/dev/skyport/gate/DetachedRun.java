@@ -41,6 +41,12 @@ import java.util.OptionalInt;
  * job, so a start costs two process creations plus the sandbox's.
  */
 public final class DetachedRun {
+    /** The status recorded when the work directory does not exist. */
+    public static final int NO_WORKDIR_STATUS = 200;
+
+    /** The status recorded when the job could not be put in its cgroup (it did not run). */
+    public static final int NO_CGROUP_STATUS = 201;
+
     /** The wrapper script; see the class comment for its arguments. */
     public static final String WRAPPER = String.join("\n",
             "d=$1; r=$1/run.$2; w=$3; cg=$4; mem=$5; cpu=$6; shift 6",
@@ -58,9 +64,9 @@ public final class DetachedRun {
             "if cd \"$w\"; then",
             // The subshell moves itself ("0" is the writer) into the cgroup, then becomes the job.
             "  ( if [ -n \"$cg\" ] && ! echo 0 > \"$cg/cgroup.procs\"; then",
-            "      echo \"skyport: cannot enter cgroup $cg\" >&2; exit " + 201 + "; fi",
+            "      echo \"skyport: cannot enter cgroup $cg\" >&2; exit " + NO_CGROUP_STATUS + "; fi",
             "    exec \"$@\" ); rc=$?",
-            "else rc=" + 200 + "; fi",
+            "else rc=" + NO_WORKDIR_STATUS + "; fi",
             "if [ -n \"$cg\" ]; then",
             // cgroup.kill appeared in Linux 5.14; before it, one KILL per member is the best a shell can do.
             "  echo 1 > \"$cg/cgroup.kill\" 2>/dev/null || kill -KILL $(cat \"$cg/cgroup.procs\") 2>/dev/null",
@@ -68,12 +74,6 @@ public final class DetachedRun {
             "fi",
             "echo \"$rc\" > \"$r/exitcode\"",
             "");
-
-    /** The status recorded when the work directory does not exist. */
-    public static final int NO_WORKDIR_STATUS = 200;
-
-    /** The status recorded when the job could not be put in its cgroup (it did not run). */
-    public static final int NO_CGROUP_STATUS = 201;
 
     /** Paths a sandboxed job sees read-only, where the node has them. */
     public static final List<String> SYSTEM_PATHS = List.of("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",

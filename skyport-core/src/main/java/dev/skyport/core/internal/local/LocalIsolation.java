@@ -65,8 +65,10 @@ final class LocalIsolation {
         List<String> hidden = new ArrayList<>();
         hidden.add(dataDir.toAbsolutePath().normalize().toString());
         for (String h : config.option("job-isolation-hide").orElse("").split(":")) {
-            if (!h.isBlank()) {
-                hidden.add(Path.of(h.strip()).toAbsolutePath().normalize().toString());
+            Path p = Path.of(h.strip()).toAbsolutePath().normalize();
+            // bubblewrap mounts an empty file system over each: a missing directory would fail every job.
+            if (!h.isBlank() && Files.isDirectory(p)) {
+                hidden.add(p.toString());
             }
         }
         String bwrap = config.option("bwrap").orElse("bwrap").strip();
