@@ -14,7 +14,8 @@ import java.util.ServiceLoader;
 /**
  * Configures and starts an in-process Sky Port. Not thread-safe; every setter checks its argument at once.
  * Defaults: data under {@code ~/.skyport}, the {@code local} gate with this machine's cpus and memory, the
- * {@code backfill} scheduler, the system clock, {@link Limits#defaults()}, owner = the OS user name.
+ * {@code backfill} scheduler, the system clock, {@link Limits#defaults()}, owner = the OS user name, job isolation
+ * {@link JobIsolation#AUTO}.
  */
 public final class EmbeddedBuilder {
     private Path dataDir = Path.of(System.getProperty("user.home"), ".skyport");
@@ -97,6 +98,45 @@ public final class EmbeddedBuilder {
         return this;
     }
 
+    /**
+     * How jobs are kept from what is not theirs (see {@link JobIsolation}); default {@link JobIsolation#AUTO}, which
+     * falls back to no isolation with one warning at start when this machine allows none, unless
+     * {@link #requireJobIsolation()} was called. Passed to the gate as its option {@code job-isolation}.
+     */
+    public EmbeddedBuilder jobIsolation(JobIsolation mode) {
+        gateOptions.put("job-isolation", Objects.requireNonNull(mode, "jobIsolation").configName());
+        return this;
+    }
+
+    /**
+     * Refuses to start when no job isolation is possible, instead of falling back to none; what a multi-user front
+     * end (the daemon) sets. {@link JobIsolation#NONE} chosen explicitly still starts. Gate option
+     * {@code job-isolation-required}.
+     */
+    public EmbeddedBuilder requireJobIsolation() {
+        gateOptions.put("job-isolation-required", "true");
+        return this;
+    }
+
+    /**
+     * The OS account that runs the jobs of Sky Port user {@code user} in {@link JobIsolation#ACCOUNT} mode; users
+     * without an entry use {@link #defaultJobAccount} ({@code nobody} unless set). Gate option {@code job-accounts}.
+     *
+     * @throws IllegalArgumentException when either name is not a plain account name ({@code [A-Za-z0-9_][A-Za-z0-9._-]*},
+     *                                  at most 64 characters)
+     */
+    public EmbeddedBuilder jobAccount(String user, String osAccount) {
+        String entry = requireAccountName("jobAccount user", user) + "=" + requireAccountName("jobAccount", osAccount);
+        gateOptions.merge("job-accounts", entry, (a, b) -> a + "," + b);
+        return this;
+    }
+
+    /** The OS account that runs jobs of users {@link #jobAccount} does not map; {@code nobody} by default. */
+    public EmbeddedBuilder defaultJobAccount(String osAccount) {
+        gateOptions.put("job-account", requireAccountName("defaultJobAccount", osAccount));
+        return this;
+    }
+
     /** The collected settings. */
     public EmbeddedConfig config() {
         return new EmbeddedConfig(dataDir, gate, gateOptions, scheduler, clock, limits, owner, localCpus,
@@ -114,6 +154,15 @@ public final class EmbeddedBuilder {
                 .orElseThrow(() -> new SkyPortException(
                         "no embedded engine on the class path: add dev.skyport:skyport-core"))
                 .start(config);
+    }
+
+    private static String requireAccountName(String field, String value) {
+        Objects.requireNonNull(value, field);
+        if (!value.matches("[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")) {
+            throw new IllegalArgumentException(field + " must be a plain account name, got '"
+                    + Text.abbreviate(value) + "'");
+        }
+        return value;
     }
 
     /**

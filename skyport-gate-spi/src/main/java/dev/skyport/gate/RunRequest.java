@@ -11,9 +11,12 @@ import java.util.Optional;
  * One detached run of a job on a node. {@code directory} is the job's directory on the node: the script, the
  * {@code stdout.log} and {@code stderr.log} files and the control directory {@code run.<attempt>/} live there.
  * Exactly one of {@code script} (written to {@code directory/script} and executed) and {@code command} is given.
+ * {@code owner} is the Sky Port user the job belongs to (what {@code USER} and {@code LOGNAME} say in the job, and
+ * whose OS account runs it where jobs run as mapped accounts); {@code cpus} and {@code memoryBytes} (0: no request)
+ * are what the job asked for per node, enforced where the node can.
  */
 public record RunRequest(JobId job, int attempt, String directory, Optional<String> script, List<String> command,
-                         String workdir, Map<String, String> env) {
+                         String workdir, Map<String, String> env, String owner, int cpus, long memoryBytes) {
     public RunRequest {
         Objects.requireNonNull(job, "job");
         if (attempt < 1) {
@@ -27,6 +30,22 @@ public record RunRequest(JobId job, int attempt, String directory, Optional<Stri
         }
         Objects.requireNonNull(workdir, "workdir");
         env = Map.copyOf(env);
+        Objects.requireNonNull(owner, "owner");
+        if (owner.isBlank()) {
+            throw new IllegalArgumentException("owner must not be blank");
+        }
+        if (cpus < 1) {
+            throw new IllegalArgumentException("cpus must be >= 1");
+        }
+        if (memoryBytes < 0) {
+            throw new IllegalArgumentException("memoryBytes must not be negative");
+        }
+    }
+
+    /** A run owned by the OS user running Sky Port, asking for one cpu and no memory. */
+    public RunRequest(JobId job, int attempt, String directory, Optional<String> script, List<String> command,
+                      String workdir, Map<String, String> env) {
+        this(job, attempt, directory, script, command, workdir, env, System.getProperty("user.name", "user"), 1, 0);
     }
 
     /** The control directory of this attempt. */

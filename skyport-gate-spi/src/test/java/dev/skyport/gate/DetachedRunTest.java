@@ -47,6 +47,45 @@ class DetachedRunTest {
                 .endsWith("echo", "a b");
     }
 
+    @Test
+    void aContainedRunNamesItsCgroupAndTheJobsLimits() {
+        RunRequest req = new RunRequest(new JobId(UUID.randomUUID()), 1, "/d", Optional.empty(), List.of("true"),
+                "/d", Map.of(), "bob", 2, 1L << 30);
+        assertThat(DetachedRun.command(req, DetachedRun.program(req), RunIsolation.none(), Optional.of("/cg/x.1")))
+                .containsExactly("setsid", "/bin/sh", "-c", DetachedRun.WRAPPER, "skyport-run", "/d", "1", "/d",
+                        "/cg/x.1", "1073741824", "200000 100000", "true");
+        assertThat(DetachedRun.command(req, DetachedRun.program(req)))
+                .containsSequence("/d", "1", "/d", "", "", "", "true");
+    }
+
+    @Test
+    void anAccountRunDropsToItsAccountInsideTheSandboxAndHidesPathsUnderSystemOnes() {
+        RunRequest req = new RunRequest(new JobId(UUID.randomUUID()), 3, "/opt/sky/jobs/j", Optional.of("true"),
+                List.of(), "/opt/sky/jobs/j", Map.of(), "bob", 1, 0);
+        List<String> argv = DetachedRun.command(req, DetachedRun.program(req),
+                RunIsolation.account("bwrap", 65534, 65533, List.of("/opt/sky", "/home/x/.swm/spool")), Optional.empty());
+        assertThat(argv).containsSequence("--tmpfs", "/opt/sky")
+                .doesNotContain("/home/x/.swm/spool")
+                .containsSequence("--bind", "/opt/sky/jobs/j", "/opt/sky/jobs/j",
+                        "--ro-bind", "/opt/sky/jobs/j/run.3", "/opt/sky/jobs/j/run.3")
+                .containsSequence("setpriv", "--reuid=65534", "--regid=65533")
+                .doesNotContain("--unshare-user")
+                .endsWith("env", "--default-signal=TERM,INT,HUP", "/bin/sh", "/opt/sky/jobs/j/script");
+        // What is hidden, then the job directory mounted over it.
+        assertThat(argv.lastIndexOf("/opt/sky")).isLessThan(argv.indexOf("--bind"));
+    }
+
+    @Test
+    void aSandboxRunHasAUserNamespaceAndNoCapabilities() {
+        RunRequest req = new RunRequest(new JobId(UUID.randomUUID()), 1, "/d", Optional.empty(), List.of("true"),
+                "/d", Map.of(), "bob", 1, 0);
+        assertThat(DetachedRun.command(req, DetachedRun.program(req), RunIsolation.sandbox("/usr/bin/bwrap",
+                List.of()), Optional.empty()))
+                .contains("/usr/bin/bwrap")
+                .containsSequence("--unshare-user", "--cap-drop", "ALL")
+                .doesNotContain("setpriv");
+    }
+
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {"0\\n|0", "137\\n|137", " 3 \\n|3"})
     void aCompleteExitCodeFileParses(String content, int status) {

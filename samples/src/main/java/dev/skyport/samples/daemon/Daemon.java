@@ -66,8 +66,12 @@ public final class Daemon implements AutoCloseable {
         // Clients check the server's name themselves; the server has one certificate for every name it answers to.
         tls.setSniRequired(false);
 
+        // Many users share this engine: without isolation a job could read other users' outputs and the keys in the
+        // spool, so the daemon does not start without it unless the operator opted out (job-isolation: none).
         SkyPort sky = SkyPort.embedded().dataDir(config.dataDir()).gate(config.gate())
-                .scheduler(config.scheduler()).start();
+                .scheduler(config.scheduler()).limits(config.limits())
+                .jobIsolation(config.jobIsolation()).requireJobIsolation()
+                .gateOption("job-isolation-hide", config.spool().toAbsolutePath().normalize().toString()).start();
         QueuedThreadPool threads = new QueuedThreadPool(64, 4);
         threads.setName("skyport-http");
         Server server = new Server(threads);

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.skyport.api.JobIsolation;
+import dev.skyport.api.Limits;
 import dev.skyport.samples.daemon.pki.UserHome;
 
 import javax.security.auth.x500.X500Principal;
@@ -37,9 +39,14 @@ import java.util.Optional;
  * @param admins         registered users who see and act on every user's jobs: user names, or certificate subjects
  *                       (RFC 2253, e.g. {@code CN=root}) matched exactly
  * @param clients        what one client may hold of the daemon: requests in flight, data rates, deadlines
+ * @param jobIsolation   how jobs are kept from each other and from the daemon's files ({@code job-isolation}:
+ *                       {@code auto}, {@code account}, {@code sandbox} or {@code none}); the daemon serves many
+ *                       users, so it refuses to start when no isolation is possible unless this is {@code none}
+ * @param jobs           what one user's jobs may hold of the engine, and how long ended jobs are kept
  */
 public record DaemonConfig(int port, String bind, Path spool, Path dataDir, String gate, String scheduler,
-                           int maxScriptBytes, List<String> admins, ClientLimits clients) {
+                           int maxScriptBytes, List<String> admins, ClientLimits clients, JobIsolation jobIsolation,
+                           JobLimits jobs) {
     public static final int DEFAULT_PORT = 8443;
     public static final int DEFAULT_MAX_SCRIPT_BYTES = 1 << 20;
     /** Scripts are held in memory while being checked; larger ones are data, which belongs in input files. */
@@ -60,41 +67,68 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
                     + maxScriptBytes);
         }
         admins = admins("admins", admins);
+        Objects.requireNonNull(clients, "clients");
+        Objects.requireNonNull(jobIsolation, "jobIsolation");
+        Objects.requireNonNull(jobs, "jobs");
     }
 
     /** The defaults: port 8443 on all addresses, spool {@code ~/.swm/spool}, data {@code ~/.skyport}, local gate. */
     public static DaemonConfig defaults() {
         Path home = UserHome.current();
         return new DaemonConfig(DEFAULT_PORT, "0.0.0.0", home.resolve(".swm/spool"), home.resolve(".skyport"),
-                "local", "backfill", DEFAULT_MAX_SCRIPT_BYTES, List.of(), ClientLimits.defaults());
+                "local", "backfill", DEFAULT_MAX_SCRIPT_BYTES, List.of(), ClientLimits.defaults(),
+                JobIsolation.AUTO, JobLimits.defaults());
     }
 
     public DaemonConfig withPort(int newPort) {
-        return new DaemonConfig(newPort, bind, spool, dataDir, gate, scheduler, maxScriptBytes, admins, clients);
+        return new DaemonConfig(newPort, bind, spool, dataDir, gate, scheduler, maxScriptBytes, admins, clients,
+                jobIsolation, jobs);
     }
 
     public DaemonConfig withBind(String newBind) {
-        return new DaemonConfig(port, newBind, spool, dataDir, gate, scheduler, maxScriptBytes, admins, clients);
+        return new DaemonConfig(port, newBind, spool, dataDir, gate, scheduler, maxScriptBytes, admins, clients,
+                jobIsolation, jobs);
     }
 
     public DaemonConfig withSpool(Path newSpool) {
-        return new DaemonConfig(port, bind, newSpool, dataDir, gate, scheduler, maxScriptBytes, admins, clients);
+        return new DaemonConfig(port, bind, newSpool, dataDir, gate, scheduler, maxScriptBytes, admins, clients,
+                jobIsolation, jobs);
     }
 
     public DaemonConfig withDataDir(Path newDataDir) {
-        return new DaemonConfig(port, bind, spool, newDataDir, gate, scheduler, maxScriptBytes, admins, clients);
+        return new DaemonConfig(port, bind, spool, newDataDir, gate, scheduler, maxScriptBytes, admins, clients,
+                jobIsolation, jobs);
     }
 
     public DaemonConfig withMaxScriptBytes(int bytes) {
-        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, bytes, admins, clients);
+        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, bytes, admins, clients,
+                jobIsolation, jobs);
     }
 
     public DaemonConfig withClients(ClientLimits newClients) {
-        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, maxScriptBytes, admins, newClients);
+        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, maxScriptBytes, admins, newClients,
+                jobIsolation, jobs);
+    }
+
+    public DaemonConfig withJobIsolation(JobIsolation mode) {
+        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, maxScriptBytes, admins, clients, mode,
+                jobs);
+    }
+
+    public DaemonConfig withJobs(JobLimits newJobs) {
+        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, maxScriptBytes, admins, clients,
+                jobIsolation, newJobs);
+    }
+
+    /** The engine's limits these settings give: the script size, and each user's jobs, bytes and retention. */
+    public Limits limits() {
+        return Limits.defaults().withMaxScriptBytes(maxScriptBytes).withMaxActiveJobsPerUser(jobs.maxJobsPerUser())
+                .withMaxStoredBytesPerUser(jobs.maxStoredBytesPerUser()).withJobRetention(jobs.retention());
     }
 
     public DaemonConfig withAdmins(List<String> newAdmins) {
-        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, maxScriptBytes, newAdmins, clients);
+        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, maxScriptBytes, newAdmins, clients,
+                jobIsolation, jobs);
     }
 
     /**
@@ -149,7 +183,12 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
                         s.minDataRate != null ? s.minDataRate : base.clients.minDataRate(),
                         s.requestTimeout != null ? Duration.ofSeconds(s.requestTimeout)
                                 : base.clients.requestTimeout(),
-                        s.idleTimeout != null ? Duration.ofSeconds(s.idleTimeout) : base.clients.idleTimeout()));
+                        s.idleTimeout != null ? Duration.ofSeconds(s.idleTimeout) : base.clients.idleTimeout()),
+                s.jobIsolation != null ? parseJobIsolation("job-isolation", s.jobIsolation) : base.jobIsolation,
+                new JobLimits(
+                        s.maxJobsPerUser != null ? s.maxJobsPerUser : base.jobs.maxJobsPerUser(),
+                        s.maxStoredBytesPerUser != null ? s.maxStoredBytesPerUser : base.jobs.maxStoredBytesPerUser(),
+                        s.jobRetentionHours != null ? Duration.ofHours(s.jobRetentionHours) : base.jobs.retention()));
     }
 
     private static DaemonConfig withEnvironment(DaemonConfig c, Map<String, String> env) {
@@ -168,14 +207,17 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
         }
         if ((v = env.get("SKYPORT_GATE")) != null) {
             c = new DaemonConfig(c.port, c.bind, c.spool, c.dataDir, v, c.scheduler, c.maxScriptBytes, c.admins,
-                    c.clients);
+                    c.clients, c.jobIsolation, c.jobs);
         }
         if ((v = env.get("SKYPORT_SCHEDULER")) != null) {
             c = new DaemonConfig(c.port, c.bind, c.spool, c.dataDir, c.gate, v, c.maxScriptBytes, c.admins,
-                    c.clients);
+                    c.clients, c.jobIsolation, c.jobs);
         }
         if ((v = env.get("SKYPORT_MAX_SCRIPT_BYTES")) != null) {
             c = c.withMaxScriptBytes(integer("SKYPORT_MAX_SCRIPT_BYTES", v));
+        }
+        if ((v = env.get("SKYPORT_JOB_ISOLATION")) != null) {
+            c = c.withJobIsolation(parseJobIsolation("SKYPORT_JOB_ISOLATION", v));
         }
         if ((v = env.get("SKYPORT_ADMINS")) != null) {
             List<String> subjects = new ArrayList<>();
@@ -204,6 +246,14 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
         }
     }
 
+    private static JobIsolation parseJobIsolation(String key, String value) {
+        try {
+            return JobIsolation.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(key + ": " + e.getMessage());
+        }
+    }
+
     /** Admins as written: user names, or subjects (with '=') that must parse as X.500 names. */
     private static List<String> admins(String key, List<String> admins) {
         for (String admin : admins) {
@@ -225,8 +275,8 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
     private static final class FileSettings {
         static final List<String> KEYS = List.of("port", "bind", "spool", "data-dir", "gate", "scheduler",
                 "max-script-bytes", "admins", "max-requests-per-user", "max-connections-per-user",
-                "min-data-rate", "request-timeout",
-                "idle-timeout");
+                "min-data-rate", "request-timeout", "idle-timeout", "job-isolation", "max-jobs-per-user",
+                "max-stored-bytes-per-user", "job-retention-hours");
         final Integer port;
         final String bind;
         final String spool;
@@ -240,6 +290,10 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
         final Integer minDataRate;
         final Integer requestTimeout;
         final Integer idleTimeout;
+        final String jobIsolation;
+        final Integer maxJobsPerUser;
+        final Long maxStoredBytesPerUser;
+        final Integer jobRetentionHours;
 
         @JsonCreator
         FileSettings(@JsonProperty("port") Integer port, @JsonProperty("bind") String bind,
@@ -251,7 +305,11 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
                      @JsonProperty("max-connections-per-user") Integer maxConnectionsPerUser,
                      @JsonProperty("min-data-rate") Integer minDataRate,
                      @JsonProperty("request-timeout") Integer requestTimeout,
-                     @JsonProperty("idle-timeout") Integer idleTimeout) {
+                     @JsonProperty("idle-timeout") Integer idleTimeout,
+                     @JsonProperty("job-isolation") String jobIsolation,
+                     @JsonProperty("max-jobs-per-user") Integer maxJobsPerUser,
+                     @JsonProperty("max-stored-bytes-per-user") Long maxStoredBytesPerUser,
+                     @JsonProperty("job-retention-hours") Integer jobRetentionHours) {
             this.port = port;
             this.bind = bind;
             this.spool = spool;
@@ -265,6 +323,10 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
             this.minDataRate = minDataRate;
             this.requestTimeout = requestTimeout;
             this.idleTimeout = idleTimeout;
+            this.jobIsolation = jobIsolation;
+            this.maxJobsPerUser = maxJobsPerUser;
+            this.maxStoredBytesPerUser = maxStoredBytesPerUser;
+            this.jobRetentionHours = jobRetentionHours;
         }
     }
 
@@ -320,6 +382,40 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
                 throw new ConfigException(key + ": expected 1.." + MAX_TIMEOUT.toSeconds() + " seconds, got "
                         + d.toSeconds());
             }
+        }
+    }
+
+    /**
+     * What one user's jobs may hold of the engine ({@link Limits}): past either bound a submission gets 429.
+     *
+     * @param maxJobsPerUser        jobs of one user that have not ended ({@code max-jobs-per-user})
+     * @param maxStoredBytesPerUser the size of one user's stored jobs, ended ones included until they are purged
+     *                              ({@code max-stored-bytes-per-user})
+     * @param retention             how long an ended job, its logs and its directory are kept
+     *                              ({@code job-retention-hours})
+     */
+    public record JobLimits(int maxJobsPerUser, long maxStoredBytesPerUser, Duration retention) {
+        private static final Duration MAX_RETENTION = Duration.ofDays(3650);
+
+        public JobLimits {
+            Objects.requireNonNull(retention, "retention");
+            if (maxJobsPerUser < 1) {
+                throw new ConfigException("max-jobs-per-user: expected a positive number, got " + maxJobsPerUser);
+            }
+            if (maxStoredBytesPerUser < 1) {
+                throw new ConfigException("max-stored-bytes-per-user: expected a positive number of bytes, got "
+                        + maxStoredBytesPerUser);
+            }
+            if (retention.compareTo(Duration.ofHours(1)) < 0 || retention.compareTo(MAX_RETENTION) > 0) {
+                throw new ConfigException("job-retention-hours: expected 1.." + MAX_RETENTION.toHours() + ", got "
+                        + retention.toHours());
+            }
+        }
+
+        /** The engine's defaults: 10,000 unfinished jobs and 1 GiB per user, ended jobs kept 36 hours. */
+        public static JobLimits defaults() {
+            Limits d = Limits.defaults();
+            return new JobLimits(d.maxActiveJobsPerUser(), d.maxStoredBytesPerUser(), d.jobRetention());
         }
     }
 

@@ -51,7 +51,7 @@ class DaemonHealthTest {
         OkHttpClient alice = Mtls.client(pki.issueUser("alice", false), pki.layout().caChain());
         DaemonConfig defaults = DaemonConfig.defaults();
         daemon = Daemon.start(new DaemonConfig(0, "127.0.0.1", spool, dir.resolve("data"), "local", "failing",
-                defaults.maxScriptBytes(), List.of(), defaults.clients()));
+                defaults.maxScriptBytes(), List.of(), defaults.clients(), defaults.jobIsolation(), defaults.jobs()));
         String base = "https://localhost:" + daemon.port();
 
         FailingScheduler.failing = true;

@@ -57,6 +57,7 @@ class UserApiTest {
     private OkHttpClient admin;
     private OkHttpClient opsAdmin;
     private String base;
+    private IssuedUser rootUser;
 
     @BeforeAll
     void startDaemon(@TempDir Path tmp) {
@@ -66,6 +67,7 @@ class UserApiTest {
         IssuedUser a = pki.issueUser("alice", false);
         IssuedUser b = pki.issueUser("bob", false);
         IssuedUser root = pki.issueUser("root", false);
+        rootUser = root;
         Path bundle = pki.layout().caChain();
         alice = Mtls.client(a, bundle);
         bob = Mtls.client(b, bundle);
@@ -386,6 +388,38 @@ class UserApiTest {
             assertThat(r.body().string()).isEqualTo("Canceled: " + mine + "\nNot found: ");
         }
         awaitState(alice, mine, s -> s.equals("C"));
+    }
+
+    @Test
+    void aJobOfBobCannotReadAlicesOutputTheAdminsKeyOrTheStore() throws IOException {
+        String alices = submit(alice, "#!/bin/sh\necho alice-output-line\nsleep 600\n");
+        awaitState(alice, alices, s -> s.equals("R"));
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
+        while (!text(alice, "/user/job/" + alices + "/stdout").contains("alice-output-line")) {
+            assertThat(Instant.now()).as("alice's job wrote its output").isBefore(deadline);
+            pause();
+        }
+        Path data = dir.resolve("data");
+        String bobs = submit(bob, "#!/bin/sh\necho \"user=$USER\"\n"
+                + "cat ../*/stdout.log ../*/script " + data + "/jobs/" + alices + "/stdout.log\n"
+                + "ls -R " + pki.layout().spool() + "\n"
+                + "cat " + rootUser.key() + " " + pki.layout().clusterKey() + " " + data + "/*.db\n"
+                + "exit 0\n");
+        awaitState(bob, bobs, s -> s.equals("F"));
+        String out = text(bob, "/user/job/" + bobs + "/stdout");
+        String seen = out + text(bob, "/user/job/" + bobs + "/stderr");
+        assertThat(out).startsWith("user=bob\n");
+        assertThat(seen).doesNotContain("alice-output-line", "PRIVATE KEY", "SQLite");
+        try (Response r = call(admin, delete(alices))) {
+            assertThat(r.code()).isEqualTo(200);
+        }
+    }
+
+    private String text(OkHttpClient client, String path) throws IOException {
+        try (Response r = call(client, get(path))) {
+            assertThat(r.code()).as(path).isEqualTo(200);
+            return r.body().string();
+        }
     }
 
     // ---- bad input

@@ -1159,7 +1159,8 @@ public final class Engine implements SkyPort {
         JobSpec spec = job.spec();
         String dir = jobDir(job.id()).toString();
         String workdir = spec.workdir().map(w -> Path.of(dir).resolve(w).toString()).orElse(dir);
-        return new RunRequest(job.id(), attempt, dir, spec.script(), spec.command(), workdir, spec.env());
+        return new RunRequest(job.id(), attempt, dir, spec.script(), spec.command(), workdir, spec.env(),
+                job.ownerName(), spec.cpus(), spec.memoryBytes());
     }
 
     private void launch(Entry e) {

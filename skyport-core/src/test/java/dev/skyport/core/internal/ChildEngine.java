@@ -1,6 +1,7 @@
 package dev.skyport.core.internal;
 
 import dev.skyport.api.Job;
+import dev.skyport.api.JobIsolation;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
 import dev.skyport.api.JobTransitioned;
@@ -33,7 +34,10 @@ public final class ChildEngine {
     public static void main(String[] args) throws Exception {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         Path dataDir = Path.of(args[1]);
-        SkyPort sky = SkyPort.embedded().dataDir(dataDir).localCpus(8).start();
+        // The submit loop's jobs append to one shared marker file, which isolated jobs cannot see; the other modes
+        // run isolated, so re-attachment is proven for sandboxed runs.
+        SkyPort sky = SkyPort.embedded().dataDir(dataDir).localCpus(8)
+                .jobIsolation(args[0].equals("submit-loop") ? JobIsolation.NONE : JobIsolation.AUTO).start();
         sky.events().subscribe(e -> {
             if (e instanceof JobTransitioned t) {
                 if (t.to() == JobState.RUNNING) {

@@ -1,6 +1,7 @@
 package dev.skyport.core.internal;
 
 import dev.skyport.api.Job;
+import dev.skyport.api.JobIsolation;
 import dev.skyport.api.JobId;
 import dev.skyport.api.JobState;
 import dev.skyport.api.JobTransitioned;
@@ -126,7 +127,7 @@ class CrashTest {
         }
         assertThat(acked).hasSizeGreaterThan(kills * 20);
 
-        try (SkyPort sky = SkyPort.embedded().dataDir(data).localCpus(8).start()) {
+        try (SkyPort sky = SkyPort.embedded().dataDir(data).localCpus(8).jobIsolation(JobIsolation.NONE).start()) {
             Map<String, Job> stored = SkyPortContractTest.listAll(sky).stream()
                     .collect(Collectors.toMap(j -> j.id().toString(), Function.identity()));
             assertThat(stored.keySet()).as("every acknowledged job is stored").containsAll(acked);

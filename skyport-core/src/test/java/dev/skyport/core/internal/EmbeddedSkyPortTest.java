@@ -1,5 +1,6 @@
 package dev.skyport.core.internal;
 
+import dev.skyport.api.JobIsolation;
 import dev.skyport.api.SkyPort;
 import dev.skyport.api.SkyPortContractTest;
 import org.junit.jupiter.api.io.TempDir;
@@ -13,6 +14,9 @@ class EmbeddedSkyPortTest extends SkyPortContractTest {
 
     @Override
     protected SkyPort open() {
-        return SkyPort.embedded().dataDir(dataDir).localCpus(4).start();
+        // The contract's jobs report their pids to the test, signal their wrapper (kill -9 0, standing for a lost
+        // node) and read files the test writes: they must see this machine as the test does. Isolation has its own
+        // tests (JobIsolationTest).
+        return SkyPort.embedded().dataDir(dataDir).localCpus(4).jobIsolation(JobIsolation.NONE).start();
     }
 }

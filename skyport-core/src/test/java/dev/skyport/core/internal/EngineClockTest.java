@@ -2,6 +2,7 @@ package dev.skyport.core.internal;
 
 import dev.skyport.api.EndReason;
 import dev.skyport.api.Job;
+import dev.skyport.api.JobIsolation;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
 import dev.skyport.api.RetryPolicy;
@@ -57,7 +58,8 @@ class EngineClockTest {
     private final MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
 
     private SkyPort start() {
-        return SkyPort.embedded().dataDir(data).localCpus(2).clock(clock).start();
+        // A job kills its wrapper (kill -9 0) to stand for a lost node, which an isolated job cannot.
+        return SkyPort.embedded().dataDir(data).localCpus(2).clock(clock).jobIsolation(JobIsolation.NONE).start();
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.skyport.core.internal;
 
 import dev.skyport.api.EndReason;
 import dev.skyport.api.Job;
+import dev.skyport.api.JobIsolation;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
 import dev.skyport.api.Limits;
@@ -28,7 +29,8 @@ class EngineRobustnessTest {
     Path data;
 
     private SkyPort start() {
-        return SkyPort.embedded().dataDir(data).localCpus(4)
+        // The jobs report their pids to the test, which must be this machine's, not a sandbox's.
+        return SkyPort.embedded().dataDir(data).localCpus(4).jobIsolation(JobIsolation.NONE)
                 .limits(Limits.defaults().withKillGracePeriod(Duration.ofMillis(300))).start();
     }
 

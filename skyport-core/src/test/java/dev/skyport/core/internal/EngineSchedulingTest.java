@@ -1,6 +1,7 @@
 package dev.skyport.core.internal;
 
 import dev.skyport.api.Job;
+import dev.skyport.api.JobIsolation;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
 import dev.skyport.api.NodeState;
@@ -31,7 +32,9 @@ class EngineSchedulingTest {
     }
 
     private SkyPort start(String scheduler) {
-        return SkyPort.embedded().dataDir(data.resolve("engine")).localCpus(1).scheduler(scheduler).start();
+        // The blocker waits for a file the test creates outside its job directory.
+        return SkyPort.embedded().dataDir(data.resolve("engine")).localCpus(1).scheduler(scheduler)
+                .jobIsolation(JobIsolation.NONE).start();
     }
 
     private static JobSpec job(String account, String script) {

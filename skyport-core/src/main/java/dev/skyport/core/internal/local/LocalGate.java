@@ -13,12 +13,14 @@ import dev.skyport.gate.NodeAccess;
 import dev.skyport.gate.PartitionSpec;
 
 import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
 /**
  * The embedded default gate: this machine is one node, {@code local}, with its cpus and memory (or what the options
- * {@code cpus}, {@code memoryBytes} and {@code gpus} say). It creates no partitions.
+ * {@code cpus}, {@code memoryBytes} and {@code gpus} say). It creates no partitions. Jobs are isolated and contained
+ * as {@link LocalIsolation} decides from the options {@code job-isolation} and friends.
  */
 public final class LocalGate implements Gate {
     public static final String NAME = "local";
@@ -42,7 +44,21 @@ public final class LocalGate implements Gate {
             throw GateException.permanent("gate option gpus must be a non-negative integer, got " + gpus);
         }
         this.node = new Node(NODE, NAME, cpus, memory, gpus, NodeState.UP, Map.of());
-        this.access = new LocalNodeAccess(NODE);
+        this.access = new LocalNodeAccess(NODE, LocalIsolation.resolve(config, dataDir(config.workDir())));
+    }
+
+    /**
+     * The engine's data directory, which jobs must not see: the engine gives each gate {@code <data>/gates/<name>}.
+     * A gate created elsewhere (tests) hides its own directory.
+     */
+    private static Path dataDir(Path workDir) {
+        Path abs = workDir.toAbsolutePath().normalize();
+        Path gates = abs.getParent();
+        if (gates != null && gates.getFileName() != null && gates.getFileName().toString().equals("gates")
+                && gates.getParent() != null) {
+            return gates.getParent();
+        }
+        return abs;
     }
 
     private static long physicalMemory() {

@@ -4,6 +4,7 @@ import dev.skyport.gate.DetachedRun;
 import dev.skyport.gate.GateException;
 import dev.skyport.gate.NodeAccess;
 import dev.skyport.gate.RunHandle;
+import dev.skyport.gate.RunIsolation;
 import dev.skyport.gate.RunOutcome;
 import dev.skyport.gate.RunProbe;
 import dev.skyport.gate.RunRequest;
@@ -12,12 +13,15 @@ import dev.skyport.gate.RunSignal;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.LinkOption;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -43,13 +47,18 @@ final class LocalNodeAccess implements NodeAccess {
     /** How often the end of a run found after a restart is checked. */
     private static final long POLL_MILLIS = 100;
 
+    /** What an isolated job keeps of the engine's environment: the rest may hold the engine's secrets. */
+    private static final List<String> KEPT_ENV = List.of("PATH", "LANG", "LANGUAGE", "TZ");
+
     private final String node;
+    private final LocalIsolation isolation;
     private final Map<RunHandle, Process> children = new ConcurrentHashMap<>();
     private final Map<RunHandle, CompletableFuture<RunOutcome>> polled = new ConcurrentHashMap<>();
     private ScheduledExecutorService poller;
 
-    LocalNodeAccess(String node) {
+    LocalNodeAccess(String node, LocalIsolation isolation) {
         this.node = node;
+        this.isolation = isolation;
     }
 
     @Override
@@ -68,25 +77,46 @@ final class LocalNodeAccess implements NodeAccess {
                 Files.createDirectories(dir.getParent());
                 createPrivate(dir, true);
             }
+            // An earlier attempt of the job owned this directory: what it may have planted where the engine (root,
+            // when jobs run as mapped accounts) writes next must not redirect those writes.
+            for (String name : List.of("script", "stdout.log", "stderr.log")) {
+                removePlanted(dir.resolve(name), false);
+            }
+            removePlanted(runDir, true);
             Files.createDirectories(runDir);
             if (request.script().isPresent()) {
                 Path script = dir.resolve("script");
                 if (!Files.exists(script)) {
                     createPrivate(script, false);
                 }
-                Files.writeString(script, request.script().get());
+                Files.writeString(script, request.script().get(), StandardOpenOption.WRITE,
+                        StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS);
             }
-            ProcessBuilder pb = new ProcessBuilder(DetachedRun.command(request, DetachedRun.program(request)))
+            RunIsolation runIsolation = isolation.forOwner(request.owner());
+            if (runIsolation.mode() == RunIsolation.Mode.ACCOUNT) {
+                handOver(dir, runIsolation.uid(), runIsolation.gid());
+            }
+            Optional<Path> cgroup = isolation.cgroup(request.job(), request.attempt());
+            ProcessBuilder pb = new ProcessBuilder(DetachedRun.command(request, DetachedRun.program(request),
+                    runIsolation, cgroup.map(Path::toString)))
                     .directory(dir.toFile())
                     .redirectInput(DEV_NULL)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectError(ProcessBuilder.Redirect.DISCARD);
             Map<String, String> env = pb.environment();
+            if (runIsolation.mode() != RunIsolation.Mode.NONE) {
+                env.keySet().removeIf(k -> !KEPT_ENV.contains(k) && !k.startsWith("LC_"));
+                env.put("HOME", request.directory());
+            }
             env.putAll(request.env());
             env.put("SKYPORT_JOB_ID", request.job().toString());
             env.put("SWM_JOB_ID", request.job().toString());
             env.put("SKYPORT_ATTEMPT", Integer.toString(request.attempt()));
             env.put("SKYPORT_JOB_DIR", request.directory());
+            // Upstream names the job's owner here whatever account runs it (its Jupyter spawner serves under
+            // /user/$USER/).
+            env.put("USER", request.owner());
+            env.put("LOGNAME", request.owner());
             Process process = pb.start();
             RunHandle handle = new RunHandle(request.job(), request.attempt(), request.directory(), process.pid());
             children.put(handle, process);
@@ -109,13 +139,53 @@ final class LocalNodeAccess implements NodeAccess {
         }
     }
 
+    /**
+     * Deletes {@code path} when it is a symbolic link, or not a directory ({@code directory}) or regular file, or a
+     * directory someone else than Sky Port made (a job running as a mapped account, forging its next run's files).
+     */
+    private static void removePlanted(Path path, boolean directory) throws IOException {
+        boolean expected = directory
+                ? Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS) && ownedByUs(path)
+                : Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS);
+        if (expected || !Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (var paths = Files.walk(path)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    private static boolean ownedByUs(Path path) throws IOException {
+        return Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS)
+                .equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
+    }
+
+    /**
+     * Gives the job directory and what is in it to the job's account; the run directories stay the engine's, so the
+     * job cannot write its own exit code.
+     */
+    private static void handOver(Path dir, int uid, int gid) throws IOException {
+        try (var paths = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) paths::iterator) {
+                Path rel = dir.relativize(p);
+                if (rel.getNameCount() > 0 && rel.getName(0).toString().startsWith("run.")) {
+                    continue;
+                }
+                Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(p, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
+            }
+        }
+    }
+
     @Override
     public CompletableFuture<RunOutcome> watch(RunHandle handle) {
         Process child = children.get(handle);
         if (child != null) {
             return child.onExit().handle((ignored, error) -> {
                 children.remove(handle);
-                return outcome(runDir(handle));
+                return ended(handle);
             });
         }
         CompletableFuture<RunOutcome> ended = polled.computeIfAbsent(handle, h -> new CompletableFuture<>());
@@ -140,7 +210,7 @@ final class LocalNodeAccess implements NodeAccess {
             Path runDir = runDir(handle);
             if (readStatus(runDir).isPresent() || !isRunning(handle.processGroup())) {
                 polled.remove(handle);
-                e.getValue().complete(outcome(runDir));
+                e.getValue().complete(ended(handle));
             }
         }
     }
@@ -164,6 +234,7 @@ final class LocalNodeAccess implements NodeAccess {
             return RunProbe.ended(RunOutcome.exited(status.getAsInt()));
         }
         try {
+            removePlanted(runDir, true);
             Files.createDirectories(runDir);
             Files.createFile(runDir.resolve("claim"));
             return RunProbe.neverStarted();
@@ -192,7 +263,17 @@ final class LocalNodeAccess implements NodeAccess {
         // The group and its leader: right after launch the leader may not have called setsid() yet, and then only
         // its pid reaches it.
         String group = Long.toString(handle.processGroup());
-        ProcessBuilder kill = new ProcessBuilder("kill", "-s", signal.name(), "--", "-" + group, group)
+        List<String> argv = new ArrayList<>(List.of("kill", "-s", signal.name(), "--", "-" + group, group));
+        Optional<Path> cgroup = isolation.cgroup(handle.job(), handle.attempt());
+        if (cgroup.isPresent()) {
+            // Members that left the group (setsid) are reached through the cgroup.
+            if (signal == RunSignal.KILL) {
+                CgroupHierarchy.kill(cgroup.get());
+            } else {
+                argv.addAll(CgroupHierarchy.members(cgroup.get()));
+            }
+        }
+        ProcessBuilder kill = new ProcessBuilder(argv)
                 .redirectInput(DEV_NULL)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.DISCARD);
@@ -226,7 +307,8 @@ final class LocalNodeAccess implements NodeAccess {
             if (parent != null) {
                 Files.createDirectories(parent);
             }
-            Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING);
+            // A job may have made a file of its directory a link to one it may not read; copy the link, not that.
+            Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException e) {
             throw GateException.permanent("no such file: " + from);
         } catch (IOException e) {
@@ -241,6 +323,15 @@ final class LocalNodeAccess implements NodeAccess {
         if (poller != null) {
             poller.shutdownNow();
         }
+    }
+
+    /**
+     * The outcome of a run whose wrapper has exited. The wrapper removes the cgroup itself, unless it was killed
+     * (SIGKILL after a stop's grace period): then what is left of the job is killed here.
+     */
+    private RunOutcome ended(RunHandle handle) {
+        isolation.cgroup(handle.job(), handle.attempt()).ifPresent(CgroupHierarchy::remove);
+        return outcome(runDir(handle));
     }
 
     private static Path runDir(RunHandle handle) {

@@ -33,6 +33,12 @@ class LocalGateContractTest extends GateContractTest {
         return Files.readString(Path.of(path));
     }
 
+    /** Runs have their own PID namespace: look at this machine's processes from outside. */
+    @Override
+    protected boolean runsOnNode(String commandLine) {
+        return !LocalProcesses.running(commandLine).isEmpty();
+    }
+
     @Test
     void theJobDirectoryAndScriptAreTheOwnersOnly() throws Exception {
         RunRequest req = script("#!/bin/sh\necho secret-token\n");
