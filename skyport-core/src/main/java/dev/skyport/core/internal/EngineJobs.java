@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -195,6 +196,12 @@ final class EngineJobs implements Jobs {
         } catch (ExecutionException e) {
             throw new IllegalStateException("waiting for job " + id + " failed", e.getCause());
         }
+    }
+
+    /** A copy of the engine's one future per job, so that a caller completing or cancelling it harms no one. */
+    @Override
+    public CompletableFuture<Job> onTerminal(JobId id) {
+        return engine.terminalFuture(Objects.requireNonNull(id, "id")).copy();
     }
 
     @Override
