@@ -203,7 +203,7 @@ public final class Engine implements SkyPort {
             lockChannel = FileChannel.open(dataDir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             lock = tryLock(lockChannel, dataDir);
         } catch (IOException e) {
-            throw new SkyPortException("cannot use data directory " + dataDir + ": " + e.getMessage(), e);
+            throw new SkyPortException("cannot use data directory " + dataDir + ": " + IoErrors.reason(e), e);
         }
         if (lock == null) {
             closeQuietly(lockChannel);
@@ -1041,7 +1041,7 @@ public final class Engine implements SkyPort {
         }
         List<FlavorView> flavors = new ArrayList<>();
         try {
-            for (Flavor f : gate.flavors()) {
+            for (Flavor f : gate.createsPartitions() ? gate.flavors() : List.<Flavor>of()) {
                 flavors.add(new FlavorView(f.name(), f.cpus(), f.memoryBytes(), f.gpus(), f.pricePerHour()));
             }
             health.recovered("gate-flavors");
