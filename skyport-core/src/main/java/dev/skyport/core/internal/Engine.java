@@ -282,6 +282,12 @@ public final class Engine implements SkyPort {
         return new Engine(config);
     }
 
+    @Override
+    public String toString() {
+        return "SkyPort[data " + config.dataDir().toAbsolutePath() + ", gate " + gate.name() + ", scheduler "
+                + scheduler.name() + ", " + unfinished.get() + " unfinished jobs" + (closed ? ", closed]" : "]");
+    }
+
     private static JobStore openStore(Path dataDir) {
         for (JobStoreProvider p : ServiceLoader.load(JobStoreProvider.class)) {
             if (p.name().equals("sqlite")) {
