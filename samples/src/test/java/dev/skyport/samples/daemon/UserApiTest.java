@@ -39,7 +39,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The real daemon on a random port with real certificates, driven over mTLS the way the upstream Python client,
- * console and Jupyter spawner drive it (spec {@code skyport-compat.md} §A, §B, §C).
+ * console and Jupyter spawner drive it ({@code docs/user-api.md}).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class UserApiTest {
