@@ -1,15 +1,41 @@
 package dev.skyport.api;
 
-/** {@link Jobs#await} gave up: the job had not ended when the timeout ran out. {@link #last()} is its state then. */
+import java.util.List;
+
+/**
+ * {@link Jobs#await} or {@link Jobs#awaitAll} gave up: a job had not ended when the timeout ran out. {@link #last()}
+ * is the state then of the (first) job that had not ended; {@link #notEnded()} every such job of the wait.
+ * Unchecked, so that a wait can sit in a lambda.
+ */
 public class AwaitTimeoutException extends SkyPortException {
-    private final transient Job last;
+    private final transient List<Job> notEnded;
 
     public AwaitTimeoutException(Job last) {
-        super("job " + last.id() + " still " + last.state() + " when the wait ran out");
-        this.last = last;
+        this(List.of(last));
     }
 
+    /** @param notEnded the jobs that had not ended when the wait ran out, in the order they were waited for; not empty */
+    public AwaitTimeoutException(List<Job> notEnded) {
+        super(message(notEnded));
+        this.notEnded = List.copyOf(notEnded);
+    }
+
+    private static String message(List<Job> notEnded) {
+        if (notEnded.isEmpty()) {
+            throw new IllegalArgumentException("a timed-out wait has at least one job that did not end");
+        }
+        Job first = notEnded.get(0);
+        String text = "job " + first.id() + " still " + first.state() + " when the wait ran out";
+        return notEnded.size() == 1 ? text : text + " (" + notEnded.size() + " jobs had not ended)";
+    }
+
+    /** The first job that had not ended, as it was when the wait ran out. */
     public Job last() {
-        return last;
+        return notEnded.get(0);
+    }
+
+    /** Every job of the wait that had not ended, as they were when it ran out. */
+    public List<Job> notEnded() {
+        return notEnded;
     }
 }

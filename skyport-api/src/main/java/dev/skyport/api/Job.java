@@ -63,6 +63,23 @@ public record Job(JobId id, String owner, String ownerName, JobSpec spec, JobSta
         return lastAttempt().map(Attempt::signal).orElse(OptionalInt.empty());
     }
 
+    /**
+     * A short text for logs and debuggers: id, name, owner, state and attempts, and the spec as
+     * {@link JobSpec#toString()} prints it (no script text, command arguments or environment values).
+     */
+    @Override
+    public String toString() {
+        StringBuilder b = new StringBuilder("Job[").append(id).append(' ').append(spec.name())
+                .append(" of ").append(ownerName).append(", ").append(state);
+        endReason.ifPresent(r -> b.append(" (").append(r).append(')'));
+        exitCode().ifPresent(code -> b.append(", exit ").append(code));
+        signal().ifPresent(sig -> b.append(", signal ").append(sig));
+        if (attempts.size() > 1) {
+            b.append(", ").append(attempts.size()).append(" attempts");
+        }
+        return b.append(", ").append(spec).append(']').toString();
+    }
+
     /** The nodes of the latest attempt; empty before the job was placed. */
     public List<String> nodeNames() {
         return lastAttempt().map(Attempt::nodes).orElse(List.of());

@@ -187,6 +187,52 @@ public record JobSpec(
                 timeLimit, retryPolicy, tags, comment, submissionAddress, storage, warnings, true);
     }
 
+    /**
+     * A short text for logs and debuggers. Secrets travel in scripts, command arguments and environment values, so
+     * none of those is printed: the script as its length, the command as its program and a count of arguments, the
+     * environment as its names. Fields at their defaults are left out.
+     */
+    @Override
+    public String toString() {
+        StringBuilder b = new StringBuilder("JobSpec[name=").append(name);
+        if (script.isPresent()) {
+            b.append(", script=<").append(script.get().length()).append(" chars>");
+        } else if (scriptOmitted) {
+            b.append(", script=<omitted>");
+        } else {
+            b.append(", command=[").append(command.get(0));
+            if (command.size() > 1) {
+                b.append(" +").append(command.size() - 1).append(command.size() == 2 ? " arg" : " args");
+            }
+            b.append(']');
+        }
+        if (nodes != 1) {
+            b.append(", nodes=").append(nodes);
+        }
+        b.append(", cpus=").append(cpus);
+        if (memoryBytes > 0) {
+            b.append(", memoryBytes=").append(memoryBytes);
+        }
+        if (gpus > 0) {
+            b.append(", gpus=").append(gpus);
+        }
+        flavor.ifPresent(f -> b.append(", flavor=").append(f));
+        remoteSite.ifPresent(r -> b.append(", remoteSite=").append(r));
+        containerImage.ifPresent(i -> b.append(", containerImage=").append(i));
+        account.ifPresent(a -> b.append(", account=").append(a));
+        if (priority != 0) {
+            b.append(", priority=").append(priority);
+        }
+        timeLimit.ifPresent(t -> b.append(", timeLimit=").append(t));
+        if (!env.isEmpty()) {
+            b.append(", env=").append(env.keySet()).append(" (values hidden)");
+        }
+        if (!warnings.isEmpty()) {
+            b.append(", warnings=").append(warnings.size());
+        }
+        return b.append(']').toString();
+    }
+
     /** A builder holding this spec's values. */
     public Builder toBuilder() {
         Builder b = new Builder();

@@ -2,7 +2,9 @@ package dev.skyport.api;
 
 import java.io.InputStream;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Submitting and managing jobs. Thread-safe. Every method that changes a job returns only once the change is durable.
@@ -53,6 +55,29 @@ public interface Jobs {
      * @throws InterruptedException  when the waiting thread is interrupted
      */
     Job await(JobId id, Duration timeout) throws InterruptedException;
+
+    /**
+     * A future of the job's final snapshot, for code that must not block a thread while a job runs (an event loop, a
+     * chain of {@code thenApply}, a stream of many jobs joined with {@link CompletableFuture#allOf}). Each call returns
+     * a new future: completing or cancelling it affects no one else's wait, and the job keeps running.
+     *
+     * @throws NoSuchJobException when there is no such job (or the caller may not see it); checked at the call, not
+     *                            later in the future
+     */
+    CompletableFuture<Job> onTerminal(JobId id);
+
+    /**
+     * Waits until every one of {@code ids} is terminal and returns their final snapshots in the order of {@code ids}.
+     * One deadline covers them all. Every id is checked before waiting starts.
+     *
+     * @throws NoSuchJobException    for the first id there is no such job for (or the caller may not see)
+     * @throws AwaitTimeoutException when {@code timeout} passes first; {@link AwaitTimeoutException#notEnded()} lists
+     *                               the jobs that had not ended then
+     * @throws InterruptedException  when the waiting thread is interrupted, as {@link #await}
+     */
+    default List<Job> awaitAll(Collection<JobId> ids, Duration timeout) throws InterruptedException {
+        return AwaitAll.await(this, ids, timeout);
+    }
 
     /** The job's standard output so far (empty before it ran). */
     String stdout(JobId id);

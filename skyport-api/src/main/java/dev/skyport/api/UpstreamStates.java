@@ -14,6 +14,7 @@ import java.util.Optional;
  *   <tr><td>PROVISIONING</td><td></td><td>W</td></tr>
  *   <tr><td>STAGING_IN, STAGING_OUT</td><td></td><td>T</td></tr>
  *   <tr><td>RUNNING</td><td></td><td>R</td></tr>
+ *   <tr><td>CANCELING of a requeue (details {@value #REQUEUE_REQUESTED})</td><td></td><td>R</td></tr>
  *   <tr><td>CANCELING, CANCELED</td><td></td><td>C</td></tr>
  *   <tr><td>SUCCEEDED</td><td></td><td>F</td></tr>
  *   <tr><td>FAILED</td><td>a user cause (exit code, signal, time limit)</td><td>F</td></tr>
@@ -23,8 +24,16 @@ import java.util.Optional;
  * Upstream reports {@code F} for any exit code and {@code E} only when the process could not be followed or the
  * partition failed; the table keeps that meaning. Outputs are copied back before a job leaves STAGING_OUT, so
  * {@code F} is only shown once the results are on the daemon side (upstream shows it earlier).
+ *
+ * <p>A requeue of a running job stops the run through CANCELING; the upstream Jupyter spawner reads {@code C} (and
+ * {@code Q}) as "stopped" and forgets the job, so while a requeue stops the run the job shows {@code R}: its process
+ * is still there. The engine marks such a stop with the state details {@value #REQUEUE_REQUESTED}; a cancel that wins
+ * over the requeue changes them, and the letter becomes {@code C}.
  */
 public final class UpstreamStates {
+    /** The state details of a CANCELING job whose run is being stopped to requeue it. */
+    static final String REQUEUE_REQUESTED = "Requeue requested";
+
     private UpstreamStates() {
     }
 
@@ -45,6 +54,9 @@ public final class UpstreamStates {
 
     /** The upstream letter of a job snapshot. */
     public static char letter(Job job) {
+        if (job.state() == JobState.CANCELING && job.stateDetails().equals(REQUEUE_REQUESTED)) {
+            return 'R';
+        }
         return letter(job.state(), job.endReason());
     }
 }

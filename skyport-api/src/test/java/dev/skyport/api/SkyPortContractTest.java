@@ -326,6 +326,80 @@ public abstract class SkyPortContractTest {
     }
 
     @Test
+    void onTerminalCompletesWithTheFinalSnapshotWithoutBlocking() throws Exception {
+        Job job = submit("#!/bin/sh\necho done\n");
+        java.util.concurrent.CompletableFuture<Job> future = sky.jobs().onTerminal(job.id());
+        Job last = future.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(last.state()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(last).isEqualTo(sky.jobs().get(job.id()));
+        assertThat(sky.jobs().onTerminal(job.id()).getNow(null)).as("an ended job's future is complete at once")
+                .isEqualTo(last);
+    }
+
+    @Test
+    void cancellingOnesOwnFutureLeavesTheJobAndOtherWaitersAlone() throws Exception {
+        Job job = submit("#!/bin/sh\nexec sleep 600\n");
+        blockers.add(job.id());
+        java.util.concurrent.CompletableFuture<Job> mine = sky.jobs().onTerminal(job.id());
+        java.util.concurrent.CompletableFuture<Job> theirs = sky.jobs().onTerminal(job.id());
+        assertThat(mine).isNotSameAs(theirs);
+        mine.cancel(true);
+        theirs.obtrudeValue(null); // even a caller forcing its own future's value does not reach others
+        java.util.concurrent.CompletableFuture<Job> third = sky.jobs().onTerminal(job.id());
+        assertThat(third).isNotDone();
+        assertThat(awaitState(job.id(), JobState.RUNNING).state()).isEqualTo(JobState.RUNNING);
+        sky.jobs().cancel(job.id());
+        assertThat(third.get(WAIT.toSeconds(), TimeUnit.SECONDS).state()).isEqualTo(JobState.CANCELED);
+    }
+
+    @Test
+    void awaitAllReturnsEveryJobInTheOrderAsked() throws Exception {
+        List<JobId> ids = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            ids.add(submit("#!/bin/sh\nexit " + i + "\n").id());
+        }
+        List<JobId> asked = List.of(ids.get(3), ids.get(0), ids.get(2), ids.get(1));
+        List<Job> ended = sky.jobs().awaitAll(asked, WAIT);
+        assertThat(ended).extracting(Job::id).containsExactlyElementsOf(asked);
+        assertThat(ended).allMatch(j -> j.state().isTerminal());
+        assertThat(ended.get(0).exitCode()).hasValue(3);
+        assertThat(sky.jobs().awaitAll(List.of(), Duration.ZERO)).isEmpty();
+    }
+
+    @Test
+    void awaitAllGivesUpWithTheJobsThatHadNotEnded() throws Exception {
+        Job quick = submit("#!/bin/sh\ntrue\n");
+        Job slow = submit("#!/bin/sh\nexec sleep 600\n");
+        blockers.add(slow.id());
+        await(quick.id());
+        assertThatThrownBy(() -> sky.jobs().awaitAll(List.of(quick.id(), slow.id()), Duration.ofMillis(200)))
+                .isInstanceOfSatisfying(AwaitTimeoutException.class, e -> {
+                    assertThat(e.notEnded()).extracting(Job::id).containsExactly(slow.id());
+                    assertThat(e.last().id()).isEqualTo(slow.id());
+                    assertThat(e.getMessage()).contains(slow.id().toString());
+                });
+    }
+
+    @Test
+    void awaitAllChecksEveryIdBeforeWaiting() {
+        Job slow = submit("#!/bin/sh\nexec sleep 600\n");
+        blockers.add(slow.id());
+        JobId unknown = new JobId(UUID.randomUUID());
+        assertThatThrownBy(() -> sky.jobs().awaitAll(List.of(slow.id(), unknown), WAIT))
+                .isInstanceOfSatisfying(NoSuchJobException.class, e -> assertThat(e.id()).isEqualTo(unknown));
+    }
+
+    @Test
+    void futuresComposeInAStreamWithoutCheckedExceptions() {
+        List<Job> jobs = java.util.stream.IntStream.range(0, 3)
+                .mapToObj(i -> submit("#!/bin/sh\necho " + i + "\n")).toList();
+        List<String> outputs = jobs.stream().map(j -> sky.jobs().onTerminal(j.id()))
+                .map(f -> f.orTimeout(WAIT.toSeconds(), TimeUnit.SECONDS).join())
+                .map(j -> sky.jobs().stdout(j.id()).trim()).toList();
+        assertThat(outputs).containsExactly("0", "1", "2");
+    }
+
+    @Test
     void followStdoutStreamsTheOutputUntilTheJobEnds() throws Exception {
         Job job = submit("#!/bin/sh\nfor i in 1 2 3 4 5; do echo line $i; sleep 0.1; done\n");
         ByteArrayOutputStream collected = new ByteArrayOutputStream();
@@ -454,11 +528,27 @@ public abstract class SkyPortContractTest {
         JobId unknown = new JobId(UUID.randomUUID());
         List<Runnable> calls = List.of(() -> sky.jobs().get(unknown), () -> sky.jobs().cancel(unknown),
                 () -> sky.jobs().requeue(unknown), () -> sky.jobs().stdout(unknown), () -> sky.jobs().stderr(unknown),
-                () -> sky.jobs().openStdout(unknown), () -> sky.jobs().openStderr(unknown));
+                () -> sky.jobs().openStdout(unknown), () -> sky.jobs().openStderr(unknown),
+                () -> sky.jobs().onTerminal(unknown), () -> sky.events().history(unknown),
+                () -> sky.asUser("someone").events().history(unknown));
         for (Runnable call : calls) {
             assertThatThrownBy(call::run).isInstanceOfSatisfying(NoSuchJobException.class,
                     e -> assertThat(e.id()).isEqualTo(unknown));
         }
+    }
+
+    @Test
+    void aJobPrintsShortWithoutItsScriptCommandArgumentsOrEnvironmentValues() {
+        Job scripted = sky.jobs().submit(JobSpec.parseScript("#!/bin/sh\n#SWM name printed\necho hunter2-in-script\n")
+                .env("API_TOKEN", "hunter2-in-env").build());
+        Job commanded = sky.jobs().submit(JobSpec.command("echo", "--password", "hunter2-in-args"));
+        for (Job job : List.of(scripted, commanded, sky.jobs().get(scripted.id()))) {
+            String text = job.toString();
+            assertThat(text).doesNotContain("hunter2").contains(job.id().toString()).contains(job.state().name())
+                    .hasSizeLessThan(400);
+        }
+        assertThat(scripted.toString()).contains("printed").contains("API_TOKEN");
+        assertThat(commanded.toString()).contains("echo +2 args");
     }
 
     @Test
@@ -509,6 +599,14 @@ public abstract class SkyPortContractTest {
         calls.put("followStdout", id -> bob.jobs().followStdout(id));
         calls.put("followStderr", id -> bob.jobs().followStderr(id));
         calls.put("history", id -> bob.events().history(id));
+        calls.put("onTerminal", id -> bob.jobs().onTerminal(id));
+        calls.put("awaitAll", id -> {
+            try {
+                bob.jobs().awaitAll(List.of(id), WAIT);
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        });
         calls.put("await", id -> {
             try {
                 bob.jobs().await(id, WAIT);

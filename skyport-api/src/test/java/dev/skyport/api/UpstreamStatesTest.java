@@ -21,6 +21,19 @@ class UpstreamStatesTest {
         assertThat(UpstreamStates.letter(JobState.CANCELING, Optional.empty())).isEqualTo('C');
     }
 
+    /** The upstream Jupyter spawner reads C as stopped: a run stopped to be requeued is still running to it. */
+    @Test
+    void aJobStoppedForARequeueIsRAndOneStoppedForACancelIsC() {
+        assertThat(UpstreamStates.letter(canceling("Requeue requested"))).isEqualTo('R');
+        assertThat(UpstreamStates.letter(canceling("Cancel requested"))).isEqualTo('C');
+    }
+
+    private static Job canceling(String details) {
+        java.time.Instant now = java.time.Instant.now();
+        return new Job(new JobId(java.util.UUID.randomUUID()), "u", "u", JobSpec.command("true"), JobState.CANCELING,
+                details, Optional.empty(), now, now, java.util.List.of());
+    }
+
     @Test
     void endedJobsMapAsUpstreamDoes() {
         assertThat(UpstreamStates.letter(JobState.SUCCEEDED, Optional.of(EndReason.COMPLETED))).isEqualTo('F');

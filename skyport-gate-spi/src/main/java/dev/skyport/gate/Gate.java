@@ -19,8 +19,21 @@ public interface Gate extends AutoCloseable {
     /** The nodes jobs can run on now, including those of partitions this gate created. */
     List<Node> nodes();
 
-    /** The machine sizes {@link #createPartition} accepts, with prices; empty for gates with fixed nodes. */
+    /**
+     * The machine sizes this gate offers, with prices: those {@link #createPartition} accepts when
+     * {@link #createsPartitions()}, else the shapes of the fixed nodes it has, so that a user's form has a size to
+     * offer (the local gate lists its one node at price 0).
+     */
     List<Flavor> flavors();
+
+    /**
+     * Whether {@link #createPartition} adds nodes of the listed {@link #flavors()}. Only then does the scheduler plan
+     * new nodes for a job the present nodes cannot hold; a gate with fixed nodes (the default) lists flavors that
+     * describe what it has, and a job that fits none of its nodes waits as infeasible.
+     */
+    default boolean createsPartitions() {
+        return false;
+    }
 
     List<Image> images();
 

@@ -69,7 +69,7 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
- * The upstream-compatible {@code /user} API (spec {@code skyport-compat.md} §B), served to the unmodified Python
+ * The upstream-compatible {@code /user} API ({@code docs/user-api.md}), served to the unmodified Python
  * client, console and Jupyter spawner. Replies the clients parse are byte-compatible with upstream: job lists and
  * objects, the bare job id after a submit, and the two-line texts of cancel and requeue. Unlike upstream, every
  * user sees and acts on their own jobs only (another user's job answers as an unknown id), bad input gets a 4xx

@@ -17,8 +17,8 @@ import java.util.Set;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The catalogue shapes of spec §C.4–C.7 with cloud content (the local gate reports no flavors, images or remotes, so
- * the daemon test cannot show these): every key present with its JSON type, ids that tie flavors and images to
+ * The catalogue shapes ({@code docs/user-api.md}) with cloud content (the local gate lists one remote and one free
+ * flavor and no images, so the daemon test cannot show these): every key present with its JSON type, ids that tie flavors and images to
  * listed remotes, and the fixes for the Jupyter spawner's form.
  */
 class UpstreamJsonTest {

@@ -39,7 +39,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The real daemon on a random port with real certificates, driven over mTLS the way the upstream Python client,
- * console and Jupyter spawner drive it (spec {@code skyport-compat.md} §A, §B, §C).
+ * console and Jupyter spawner drive it ({@code docs/user-api.md}).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class UserApiTest {
@@ -296,6 +296,81 @@ class UserApiTest {
         assertThat(body(alice, "/user/node?limit=1")).hasSize(1);
     }
 
+    /**
+     * The upstream Jupyter spawner's form offers the remotes and flavors listed, and fails with
+     * {@code KeyError: 'selected_flavor_name'} when there are none: the embedded default lists this machine as one
+     * remote with one free flavor of its shape, and a job naming that flavor runs here.
+     */
+    @Test
+    void theDefaultGateOffersThisMachineAsARemoteWithOneFreeFlavorThatJobsCanName() throws Exception {
+        JsonNode remotes = body(alice, "/user/remote");
+        JsonNode flavors = body(alice, "/user/flavor");
+        assertThat(remotes).hasSize(1);
+        assertThat(flavors).hasSize(1);
+        JsonNode flavor = flavors.get(0);
+        assertThat(flavor.get("remote_id").asText()).isEqualTo(remotes.get(0).get("id").asText());
+        assertThat(flavor.get("price").asDouble()).isZero();
+        JsonNode node = body(alice, "/user/node").get(0);
+        for (String resource : List.of("cpus", "mem")) {
+            assertThat(value(flavor, "resources", resource)).as(resource).isEqualTo(value(node, "resources", resource));
+        }
+        String id = submit(alice, "#!/bin/sh\n#SWM flavor " + flavor.get("name").asText()
+                + "\necho on the flavor of this machine\n");
+        JsonNode done = awaitState(alice, id, s -> s.equals("F") || s.equals("E") || s.equals("C"));
+        assertThat(done.get("state").asText()).as(done.toString()).isEqualTo("F");
+        assertThat(done.get("exitcode").asInt()).isZero();
+        assertThat(done.get("flavor_id").asText()).isEqualTo(flavor.get("id").asText());
+    }
+
+    /**
+     * A requeue stops the running process through CANCELING; the upstream Jupyter spawner reads C as "stopped" and
+     * forgets the job, so while the process is being stopped for a requeue the job shows R. A cancel that comes while
+     * it stops wins, and then the job shows C. The job holds its SIGTERM until the test lets it go, so the window is
+     * not a matter of timing.
+     */
+    @Test
+    void aRunningJobBeingRequeuedShowsRUntilACancelWins() throws Exception {
+        String id = submit(alice, "#!/bin/sh\ntrap 'while [ ! -f release ]; do sleep 0.05; done; exit 0' TERM\n"
+                + "while :; do sleep 0.1; done\n");
+        dev.skyport.api.JobId jobId = dev.skyport.api.JobId.parse(id);
+        awaitState(alice, id, s -> s.equals("R"));
+        try (Response r = call(alice, requeue(id, "modification", "requeue"))) {
+            assertThat(r.code()).isEqualTo(200);
+        }
+        assertThat(daemon.engine().jobs().get(jobId).state()).isEqualTo(dev.skyport.api.JobState.CANCELING);
+        JsonNode stopping = body(alice, "/user/job/" + id);
+        JsonNode listed = null;
+        for (JsonNode j : body(alice, "/user/job")) {
+            if (j.get("id").asText().equals(id)) {
+                listed = j;
+            }
+        }
+        assertThat(daemon.engine().jobs().get(jobId).state()).as("still stopping when the letters were read")
+                .isEqualTo(dev.skyport.api.JobState.CANCELING);
+        assertThat(stopping.get("state").asText()).isEqualTo("R");
+        assertThat(stopping.get("state_details").asText()).isEqualTo("Requeue requested");
+        assertThat(listed).isNotNull();
+        assertThat(listed.get("state").asText()).isEqualTo("R");
+
+        try (Response r = call(alice, delete(id))) {
+            assertThat(r.code()).isEqualTo(200);
+        }
+        assertThat(body(alice, "/user/job/" + id).get("state").asText()).isEqualTo("C");
+        Files.writeString(dir.resolve("data").resolve("jobs").resolve(id).resolve("release"), "");
+        assertThat(daemon.engine().jobs().await(jobId, Duration.ofSeconds(30)).state())
+                .isEqualTo(dev.skyport.api.JobState.CANCELED);
+        assertThat(body(alice, "/user/job/" + id).get("state").asText()).isEqualTo("C");
+    }
+
+    private static String value(JsonNode shape, String list, String name) {
+        for (JsonNode r : shape.get(list)) {
+            if (r.get("name").asText().equals(name)) {
+                return r.get("count").asText();
+            }
+        }
+        throw new AssertionError("no " + name + " in " + shape);
+    }
+
     // ---- cancel and requeue
 
     @Test
@@ -308,7 +383,13 @@ class UserApiTest {
         }
         assertThat(daemon.engine().events().history(dev.skyport.api.JobId.parse(id)))
                 .anyMatch(t -> t.to() == dev.skyport.api.JobState.CANCELING); // the running process is stopped
+        // R while it stops (see aRunningJobBeingRequeuedShowsRUntilACancelWins), then R of the new run
         awaitState(alice, id, s -> s.equals("R"));
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
+        while (daemon.engine().jobs().get(dev.skyport.api.JobId.parse(id)).state() != dev.skyport.api.JobState.RUNNING) {
+            assertThat(Instant.now()).as("job %s running again", id).isBefore(deadline);
+            pause();
+        }
         assertThat(daemon.engine().events().history(dev.skyport.api.JobId.parse(id)))
                 .filteredOn(t -> t.to() == dev.skyport.api.JobState.RUNNING).hasSize(2); // and runs again
         try (Response r = call(alice, delete(id))) {

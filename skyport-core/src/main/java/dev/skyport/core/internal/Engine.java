@@ -203,7 +203,7 @@ public final class Engine implements SkyPort {
             lockChannel = FileChannel.open(dataDir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             lock = tryLock(lockChannel, dataDir);
         } catch (IOException e) {
-            throw new SkyPortException("cannot use data directory " + dataDir + ": " + e.getMessage(), e);
+            throw new SkyPortException("cannot use data directory " + dataDir + ": " + IoErrors.reason(e), e);
         }
         if (lock == null) {
             closeQuietly(lockChannel);
@@ -280,6 +280,12 @@ public final class Engine implements SkyPort {
     /** Starts an engine with {@code config}. */
     public static Engine start(EmbeddedConfig config) {
         return new Engine(config);
+    }
+
+    @Override
+    public String toString() {
+        return "SkyPort[data " + config.dataDir().toAbsolutePath() + ", gate " + gate.name() + ", scheduler "
+                + scheduler.name() + ", " + unfinished.get() + " unfinished jobs" + (closed ? ", closed]" : "]");
     }
 
     private static JobStore openStore(Path dataDir) {
@@ -1041,7 +1047,7 @@ public final class Engine implements SkyPort {
         }
         List<FlavorView> flavors = new ArrayList<>();
         try {
-            for (Flavor f : gate.flavors()) {
+            for (Flavor f : gate.createsPartitions() ? gate.flavors() : List.<Flavor>of()) {
                 flavors.add(new FlavorView(f.name(), f.cpus(), f.memoryBytes(), f.gpus(), f.pricePerHour()));
             }
             health.recovered("gate-flavors");

@@ -12,6 +12,8 @@ import dev.skyport.api.Node;
 import dev.skyport.api.Page;
 import dev.skyport.api.RemoteSite;
 import dev.skyport.core.internal.local.LocalGate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,12 +26,16 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /** The {@link Jobs} of the embedded engine: checks what users send, then hands it to the {@link Engine}. */
 final class EngineJobs implements Jobs {
+    private static final Logger LOG = LoggerFactory.getLogger(EngineJobs.class);
+    /** Warnings a log line shows of one job; a script can have a hundred. */
+    private static final int LOGGED_WARNINGS = 5;
     private final Engine engine;
 
     EngineJobs(Engine engine) {
@@ -48,11 +54,28 @@ final class EngineJobs implements Jobs {
 
     /** As {@link #submit(JobSpec)}, the job owned by {@code owner}: a user view submits this way. */
     Job submit(JobSpec spec, Owner owner) {
-        return engine.submit(validate(spec), owner);
+        return logWarnings(engine.submit(validate(spec), owner));
     }
 
     List<Job> submitAll(List<JobSpec> specs, Owner owner) {
-        return engine.submitAll(specs.stream().map(this::validate).toList(), owner);
+        List<Job> jobs = engine.submitAll(specs.stream().map(this::validate).toList(), owner);
+        jobs.forEach(EngineJobs::logWarnings);
+        return jobs;
+    }
+
+    /**
+     * A warning on the job (an unknown directive is most often a typo: {@code #SWM cpu 4} runs on one cpu) is logged
+     * once, when the job is stored, so that an operator sees it even when the submitting program never reads
+     * {@link Job#warnings()}. Warnings name directives and line numbers, never values.
+     */
+    private static Job logWarnings(Job job) {
+        List<String> warnings = job.warnings();
+        if (!warnings.isEmpty() && LOG.isWarnEnabled()) {
+            String shown = String.join("; ", warnings.subList(0, Math.min(warnings.size(), LOGGED_WARNINGS)));
+            LOG.warn("job {} ({}) of {} kept {} warning(s): {}{}", job.id(), job.name(), job.ownerName(),
+                    warnings.size(), shown, warnings.size() > LOGGED_WARNINGS ? "; ..." : "");
+        }
+        return job;
     }
 
     /** Checks a spec against the limits and what the gate has; returns it with warnings added where needed. */
@@ -63,7 +86,8 @@ final class EngineJobs implements Jobs {
             int bytes = script.getBytes(StandardCharsets.UTF_8).length;
             int limit = engine.config().limits().maxScriptBytes();
             if (bytes > limit) {
-                throw new InvalidJobSpecException("script", "is " + bytes + " bytes; the limit is " + limit);
+                throw new InvalidJobSpecException("script", "is " + Sizes.human(bytes) + " (" + bytes
+                        + " bytes); the limit is " + Sizes.human(limit) + " (" + limit + " bytes)");
             }
             if (script.indexOf('\0') >= 0) {
                 throw new InvalidJobSpecException("script", "contains NUL bytes; a job script must be text");
@@ -101,7 +125,8 @@ final class EngineJobs implements Jobs {
                         + (remotes.get().isEmpty() ? "none" : remotes.get().stream().map(RemoteSite::name).toList()));
             }
         }
-        if (spec.flavor().isEmpty()) {
+        // A job on a gate with fixed nodes runs on those nodes whatever flavor it names (the flavors describe them).
+        if (spec.flavor().isEmpty() || !engine.gate().createsPartitions()) {
             Optional<List<Node>> nodes = listed(engine.gate()::nodes, "nodes", unchecked);
             if (nodes.isPresent()) {
                 checkFits(spec, nodes.get());
@@ -147,16 +172,27 @@ final class EngineJobs implements Jobs {
                     + maxCpus);
         }
         if (spec.memoryBytes() > maxMem) {
-            throw new InvalidJobSpecException("memoryBytes", "asks for " + spec.memoryBytes()
-                    + " bytes per node; the largest node has " + maxMem);
+            throw new InvalidJobSpecException("memoryBytes", "asks for " + humanPair(spec.memoryBytes(), maxMem)[0]
+                    + " per node; the largest node has " + humanPair(spec.memoryBytes(), maxMem)[1]);
         }
         if (spec.gpus() > maxGpus) {
             throw new InvalidJobSpecException("gpus", "asks for " + spec.gpus() + " gpus per node; the largest node has "
                     + maxGpus);
         }
         throw new InvalidJobSpecException("nodes", "asks for " + spec.nodes() + " nodes with " + spec.cpus()
-                + " cpus, " + spec.memoryBytes() + " bytes and " + spec.gpus() + " gpus each; the cluster has "
+                + " cpus, " + Sizes.human(spec.memoryBytes()) + " and " + spec.gpus() + " gpus each; the cluster has "
                 + fitting);
+    }
+
+    /**
+     * Two sizes as people read them; where both round to the same text (23.5 GiB asked of a 23.5 GiB node), each
+     * also gets its exact bytes, or the message would seem to refuse what it allows.
+     */
+    private static String[] humanPair(long asked, long has) {
+        String a = Sizes.human(asked);
+        String b = Sizes.human(has);
+        return a.equals(b) ? new String[] {a + " (" + asked + " bytes)", b + " (" + has + " bytes)"}
+                : new String[] {a, b};
     }
 
     @Override
@@ -195,6 +231,12 @@ final class EngineJobs implements Jobs {
         } catch (ExecutionException e) {
             throw new IllegalStateException("waiting for job " + id + " failed", e.getCause());
         }
+    }
+
+    /** A copy of the engine's one future per job, so that a caller completing or cancelling it harms no one. */
+    @Override
+    public CompletableFuture<Job> onTerminal(JobId id) {
+        return engine.terminalFuture(Objects.requireNonNull(id, "id")).copy();
     }
 
     @Override

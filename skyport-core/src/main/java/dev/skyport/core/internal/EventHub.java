@@ -3,6 +3,7 @@ package dev.skyport.core.internal;
 import dev.skyport.api.Events;
 import dev.skyport.api.JobId;
 import dev.skyport.api.JobTransitioned;
+import dev.skyport.api.NoSuchJobException;
 import dev.skyport.api.SkyPortEvent;
 import dev.skyport.api.Subscription;
 import dev.skyport.core.store.JobStore;
@@ -91,7 +92,11 @@ final class EventHub implements Events {
 
     @Override
     public List<JobTransitioned> history(JobId id) {
-        return store.history(id);
+        List<JobTransitioned> history = store.history(Objects.requireNonNull(id, "id"));
+        if (history.isEmpty()) { // a job is stored with its QUEUED event in one write: no event, no job
+            throw new NoSuchJobException(id);
+        }
+        return history;
     }
 
     /** Hands {@code event}, of a job that {@code owner} owns, to every subscription that may see it. */

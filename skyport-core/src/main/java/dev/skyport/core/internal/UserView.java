@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
 /**
@@ -165,6 +166,12 @@ final class UserView implements SkyPort {
         public Job await(JobId id, Duration timeout) throws InterruptedException {
             owned(id);
             return engineJobs.await(id, timeout);
+        }
+
+        @Override
+        public CompletableFuture<Job> onTerminal(JobId id) {
+            owned(id);
+            return engineJobs.onTerminal(id);
         }
 
         @Override

@@ -111,7 +111,7 @@ class UserLimitsTest {
                 Thread.sleep(20); // polling interval, bounded by the deadline
             }
             assertThatThrownBy(() -> alice.jobs().get(old.id())).isInstanceOf(NoSuchJobException.class);
-            assertThat(sky.events().history(old.id())).isEmpty();
+            assertThatThrownBy(() -> sky.events().history(old.id())).isInstanceOf(NoSuchJobException.class);
             assertThatThrownBy(() -> alice.jobs().requeue(old.id())).isInstanceOf(NoSuchJobException.class);
             // Its bytes are free again.
             alice.jobs().submit(JobSpec.script(big));

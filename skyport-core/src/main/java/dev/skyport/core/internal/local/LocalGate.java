@@ -27,6 +27,8 @@ public final class LocalGate implements Gate {
     public static final String NODE = "local";
 
     private final Node node;
+    private final RemoteSite site;
+    private final Flavor flavor;
     private final LocalNodeAccess access;
 
     public LocalGate(GateConfig config) {
@@ -44,6 +46,8 @@ public final class LocalGate implements Gate {
             throw GateException.permanent("gate option gpus must be a non-negative integer, got " + gpus);
         }
         this.node = new Node(NODE, NAME, cpus, memory, gpus, NodeState.UP, Map.of());
+        this.site = new RemoteSite(NAME, NAME, "this machine");
+        this.flavor = new Flavor(NAME, NAME, cpus, memory, 0, gpus, 0, "USD");
         this.access = new LocalNodeAccess(NODE, LocalIsolation.resolve(config, dataDir(config.workDir())));
     }
 
@@ -78,9 +82,14 @@ public final class LocalGate implements Gate {
         return List.of(node);
     }
 
+    /**
+     * This machine's shape at price 0, under the gate's name: the upstream Jupyter spawner's form offers the flavors
+     * listed and fails ({@code KeyError: 'selected_flavor_name'}) when there are none. A job naming it runs on the
+     * local node like any other.
+     */
     @Override
     public List<Flavor> flavors() {
-        return List.of();
+        return List.of(flavor);
     }
 
     @Override
@@ -88,9 +97,10 @@ public final class LocalGate implements Gate {
         return List.of();
     }
 
+    /** This machine as the one site its flavor is at, so that a form offering sites has one to offer. */
     @Override
     public List<RemoteSite> remotes() {
-        return List.of();
+        return List.of(site);
     }
 
     @Override

@@ -1,3 +1,0 @@
-#!/bin/sh
-#SWM name hello
-echo hello from $(hostname)
