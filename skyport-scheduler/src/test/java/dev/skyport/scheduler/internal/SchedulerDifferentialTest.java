@@ -27,9 +27,10 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The optimised timetable scheduler against {@link ReferenceTimetableScheduler}, the plain per-node scan it replaced:
- * on seeded random workloads (exclusive, shared and mixed partitions, running allocations, multi-node jobs, nodes
- * that are not UP, many equal start times) every policy gives exactly the reference's plan.
+ * The timetable scheduler against {@link NaiveScheduler}, the README's rules written down with plain loops and no
+ * shared code: on seeded random workloads (exclusive, shared and mixed partitions, running allocations, multi-node
+ * jobs, nodes that are not UP, many equal start times) every policy gives exactly the reference's plan, node choice
+ * and infeasible reasons included. {@code InjectedBugsTest} proves the comparison can fail.
  */
 class SchedulerDifferentialTest {
     private static final Instant NOW = Instant.parse("2025-01-01T00:00:00Z");
@@ -89,8 +90,7 @@ class SchedulerDifferentialTest {
     }
 
     private static void check(TimetableScheduler.Policy policy, ClusterView cluster, List<QueuedJob> queue) {
-        Plan expected = new ReferenceTimetableScheduler(ReferenceTimetableScheduler.Policy.valueOf(policy.name()), "ref")
-                .plan(cluster, queue, NOW);
+        Plan expected = new NaiveScheduler(NaiveScheduler.Rule.valueOf(policy.name())).plan(cluster, queue, NOW);
         Plan actual = new TimetableScheduler(policy, "opt").plan(cluster, queue, NOW);
         assertThat(actual.startNow()).as("start now").isEqualTo(expected.startNow());
         assertThat(actual.reservations()).as("reservations").isEqualTo(expected.reservations());
