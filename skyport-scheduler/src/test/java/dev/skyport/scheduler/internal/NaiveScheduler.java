@@ -92,6 +92,7 @@ final class NaiveScheduler implements Scheduler {
         }
 
         void book(long start, long end, int cpus, long memory, int gpus) {
+            times = null;
             if (exclusive) {
                 bookings.add(new Booking(start, end, view.cpus(), view.memoryBytes(), view.gpus()));
             } else {
@@ -99,25 +100,43 @@ final class NaiveScheduler implements Scheduler {
             }
         }
 
-        /** Whether the job fits on top of what is booked at instant {@code t}. */
-        boolean fitsAt(long t, int cpus, long memory, int gpus) {
+        /**
+         * What is booked when: {@code times} are 0 and every booking's start and end, ascending; stretch i runs from
+         * {@code times[i]} to the next time (the last one for ever) and {@code used[i]} is the sum of the bookings
+         * covering it (cpus, memory, gpus). Summed afresh whenever a booking is added.
+         */
+        private long[] times;
+        private long[][] used;
+
+        private void sumBookings() {
+            TreeSet<Long> changes = new TreeSet<>();
+            changes.add(0L);
+            for (Booking b : bookings) {
+                changes.add(b.start());
+                changes.add(b.end());
+            }
+            times = changes.stream().mapToLong(Long::longValue).toArray();
+            used = new long[times.length][3];
+            for (int i = 0; i < times.length; i++) {
+                for (Booking b : bookings) {
+                    if (b.start() <= times[i] && times[i] < b.end()) {
+                        used[i][0] += b.cpus();
+                        used[i][1] += b.memory();
+                        used[i][2] += b.gpus();
+                    }
+                }
+            }
+        }
+
+        /** Whether the job fits on top of what is booked in stretch {@code i}. */
+        private boolean fitsIn(int i, int cpus, long memory, int gpus) {
             if (exclusive) {
                 cpus = view.cpus();
                 memory = view.memoryBytes();
                 gpus = view.gpus();
             }
-            int usedCpus = 0;
-            long usedMemory = 0;
-            int usedGpus = 0;
-            for (Booking b : bookings) {
-                if (b.start() <= t && t < b.end()) {
-                    usedCpus += b.cpus();
-                    usedMemory += b.memory();
-                    usedGpus += b.gpus();
-                }
-            }
-            return usedCpus + cpus <= view.cpus() && usedMemory + memory <= view.memoryBytes()
-                    && usedGpus + gpus <= view.gpus();
+            return used[i][0] + cpus <= view.cpus() && used[i][1] + memory <= view.memoryBytes()
+                    && used[i][2] + gpus <= view.gpus();
         }
 
         /**
@@ -125,16 +144,17 @@ final class NaiveScheduler implements Scheduler {
          * maximal stretches in which it fits throughout, less its duration at the end.
          */
         List<Window> windows(int index, int cpus, long memory, int gpus, long millis, long notBefore) {
-            TreeSet<Long> changes = new TreeSet<>();
-            changes.add(notBefore);
-            for (Booking b : bookings) {
-                changes.add(Math.max(notBefore, b.start()));
-                changes.add(Math.max(notBefore, b.end()));
+            if (times == null) {
+                sumBookings();
             }
             List<Window> out = new ArrayList<>();
             long runStart = -1;
-            for (long t : changes) {
-                if (fitsAt(t, cpus, memory, gpus)) {
+            for (int i = 0; i < times.length; i++) {
+                if (i + 1 < times.length && times[i + 1] <= notBefore) {
+                    continue;
+                }
+                long t = Math.max(notBefore, times[i]);
+                if (fitsIn(i, cpus, memory, gpus)) {
                     if (runStart < 0) {
                         runStart = t;
                     }
@@ -145,7 +165,7 @@ final class NaiveScheduler implements Scheduler {
                     runStart = -1;
                 }
             }
-            // After the last change nothing is booked, so the last stretch fits and never ends.
+            // The last stretch has nothing booked, so the job fits it and it never ends.
             out.add(new Window(index, runStart, OPEN));
             return out;
         }
