@@ -174,27 +174,35 @@ final class ExclusiveBackfill {
             }
         }
         if (start == upper) {
-            // The nodes left out above, free from upper: the best candidates, lowest indices first.
-            for (int c = 0; c < classes; c++) {
-                if (!fits[c]) {
-                    continue;
-                }
-                int[] a = sorted[c];
-                int taken = 0;
-                for (int i = 0; i < a.length && taken < k; i++) {
-                    int j = a[i];
-                    if (free[j] > upper) {
-                        break;
-                    }
-                    if (free[j] == upper && !walks(j, millis)) {
-                        filled = TimetableScheduler.insertChosen(chosen, chosenKey, filled, k, j, -upper);
-                        taken++;
-                    }
-                }
-            }
+            filled = chooseAmongFreeFromUpper(fits, k, millis, upper, filled);
         }
         System.arraycopy(chosen, 0, picked, 0, k);
         return start;
+    }
+
+    /**
+     * Offers {@link #placeMany}'s choice the nodes its sweep left out, those free from {@code upper} on, which are the
+     * best candidates when the job starts there: lowest indices first. Returns the new fill of {@link #chosen}.
+     */
+    private int chooseAmongFreeFromUpper(boolean[] fits, int k, long millis, long upper, int filled) {
+        for (int c = 0; c < sorted.length; c++) {
+            if (!fits[c]) {
+                continue;
+            }
+            int[] a = sorted[c];
+            int taken = 0;
+            for (int i = 0; i < a.length && taken < k; i++) {
+                int j = a[i];
+                if (free[j] > upper) {
+                    break;
+                }
+                if (free[j] == upper && !walks(j, millis)) {
+                    filled = TimetableScheduler.insertChosen(chosen, chosenKey, filled, k, j, -upper);
+                    taken++;
+                }
+            }
+        }
+        return filled;
     }
 
     /** Takes note of a job just added to node {@code j}'s timetable. */
