@@ -121,7 +121,9 @@ class SchedulerDifferentialTest {
             int cpus = r.nextInt(40) == 0 ? 0 : new int[] {4, 8, 8, 16}[r.nextInt(4)];
             NodeState state = r.nextInt(8) == 0 ? NodeState.values()[1 + r.nextInt(NodeState.values().length - 1)]
                     : NodeState.UP;
-            nodes.add(new NodeView("n" + i, r.nextBoolean() ? "x" : "s", cpus, cpus * 4L, r.nextInt(3) == 0 ? 1 : 0,
+            // A quarter of the nodes are short of memory, so that memory, not cpus, is what fills them.
+            long memory = cpus * (r.nextInt(4) == 0 ? 1L : 4L);
+            nodes.add(new NodeView("n" + i, r.nextBoolean() ? "x" : "s", cpus, memory, r.nextInt(3) == 0 ? 1 : 0,
                     state));
         }
         List<Allocation> running = new ArrayList<>();
