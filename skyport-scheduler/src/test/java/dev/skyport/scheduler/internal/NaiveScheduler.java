@@ -325,8 +325,9 @@ final class NaiveScheduler implements Scheduler {
         return order.stream().mapToInt(i -> i).toArray();
     }
 
-    private static void elsewhere(List<FlavorView> flavors, QueuedJob job, int fitting, List<Plan.Infeasible> infeasible,
-                                  List<Plan.CloudPlacement> cloud) {
+    /** A job the UP nodes cannot hold: to the cheapest flavor that fits, else infeasible with the reason. */
+    private static void elsewhere(List<FlavorView> flavors, QueuedJob job, int fitting,
+                                  List<Plan.Infeasible> infeasible, List<Plan.CloudPlacement> cloud) {
         FlavorView cheapest = null;
         if (job.nodes() > 0) {
             for (FlavorView f : flavors) {
@@ -339,14 +340,14 @@ final class NaiveScheduler implements Scheduler {
         }
         if (cheapest != null) {
             cloud.add(new Plan.CloudPlacement(job.id(), cheapest.name(), job.nodes(), cheapest.pricePerHour()));
-            return;
+        } else if (job.nodes() <= 0) {
+            infeasible.add(new Plan.Infeasible(job.id(), String.format("asks for %d nodes", job.nodes())));
+        } else {
+            // The reason as users read it: what one node must have, and how many up nodes have that much.
+            infeasible.add(new Plan.Infeasible(job.id(), String.format("needs %d node(s) with %d cpus, %d bytes of"
+                    + " memory and %d gpus each; %d up node(s) have that much%s", job.nodes(), job.cpus(),
+                    job.memoryBytes(), job.gpus(), fitting, flavors.isEmpty() ? "" : " and no flavor does")));
         }
-        String reason = job.nodes() <= 0
-                ? "asks for " + job.nodes() + " nodes"
-                : "needs " + job.nodes() + " node(s) with " + job.cpus() + " cpus, " + job.memoryBytes()
-                + " bytes of memory and " + job.gpus() + " gpus each; " + fitting + " up node(s) have that much"
-                + (flavors.isEmpty() ? "" : " and no flavor does");
-        infeasible.add(new Plan.Infeasible(job.id(), reason));
     }
 
     /** A duration in milliseconds, 0 when negative, at most a century. */
