@@ -1,11 +1,11 @@
 package dev.skyport.scheduler.internal;
 
 /**
- * Backfill on exclusive nodes without scanning every node per job. A job lasting {@code d} fits a node with a cpu
- * and with no gap of {@code d} or longer ({@link Timetable#gapBound}) only in the node's final free run, so for such
- * a node only the run's start matters. Per node class this keeps the nodes sorted by (final-run start, index), and
- * apart the few nodes with any gap at all, which are the only ones whose steps may need walking. The plan is the one
- * the plain scan gives: the same earliest start and, among equal candidates, the same tie-breaks.
+ * Backfill on exclusive nodes without scanning every node per job. A job lasting {@code millis} fits a node with a
+ * cpu and with no gap of {@code millis} or longer ({@link Timetable#gapBound}) only in the node's final free run, so
+ * for such a node only the run's start matters. Per node class this keeps the nodes sorted by (final-run start,
+ * index), and apart the few nodes with any gap at all, which are the only ones whose steps may need walking. The plan
+ * is the one the plain scan gives: the same earliest start and, among equal candidates, the same tie-breaks.
  */
 final class ExclusiveBackfill {
     private final Timetable table;
@@ -61,14 +61,15 @@ final class ExclusiveBackfill {
     }
 
     /**
-     * Places a job asking {@code rc, rm, rg} on each of {@code k} nodes of the fitting classes for {@code d}: writes
-     * its nodes to {@code picked}, reserves them in the timetable and returns its start.
+     * Places a job asking {@code cpus, memory, gpus} on each of {@code k} nodes of the fitting classes for
+     * {@code millis}: writes its nodes to {@code picked}, reserves them in the timetable and returns its start.
      */
-    long place(boolean[] fits, int k, int rc, long rm, int rg, long d, int[] picked) {
-        long start = k == 1 ? placeOne(fits, rc, rm, rg, d, picked) : placeMany(fits, k, rc, rm, rg, d, picked);
+    long place(boolean[] fits, int k, int cpus, long memory, int gpus, long millis, int[] picked) {
+        long start = k == 1 ? placeOne(fits, cpus, memory, gpus, millis, picked)
+                : placeMany(fits, k, cpus, memory, gpus, millis, picked);
         for (int i = 0; i < k; i++) {
             int j = picked[i];
-            table.add(j, start, start + d, rc, rm, rg);
+            table.add(j, start, start + millis, cpus, memory, gpus);
             update(j);
         }
         return start;
@@ -78,7 +79,7 @@ final class ExclusiveBackfill {
      * The earliest start of a one-node job on the fitting classes, ties to the lower node index; its node goes to
      * {@code picked[0]}.
      */
-    private long placeOne(boolean[] fits, int rc, long rm, int rg, long d, int[] picked) {
+    private long placeOne(boolean[] fits, int cpus, long memory, int gpus, long millis, int[] picked) {
         long best = Timetable.NONE;
         int bestNode = -1;
         for (int c = 0; c < sorted.length; c++) {
@@ -87,9 +88,9 @@ final class ExclusiveBackfill {
             }
             int[] g = gappy[c];
             // The nodes this job may fit before their final run come first.
-            for (int i = 0; i < g.length && walks(g[i], d); i++) {
+            for (int i = 0; i < g.length && walks(g[i], millis); i++) {
                 int j = g[i];
-                long t = table.earliest(j, rc, rm, rg, d, 0, best == Timetable.NONE ? best : best + 1);
+                long t = table.earliest(j, cpus, memory, gpus, millis, 0, best == Timetable.NONE ? best : best + 1);
                 if (t < best || (t == best && t != Timetable.NONE && j < bestNode)) {
                     best = t;
                     bestNode = j;
@@ -111,10 +112,10 @@ final class ExclusiveBackfill {
     }
 
     /**
-     * The earliest start at which {@code k} fitting nodes are free for {@code d}, and which nodes (among those free
-     * then, the most recently freed, ties to the lower index), as the plain scan finds them.
+     * The earliest start at which {@code k} fitting nodes are free for {@code millis}, and which nodes (among
+     * those free then, the most recently freed, ties to the lower index), as the plain scan finds them.
      */
-    private long placeMany(boolean[] fits, int k, int rc, long rm, int rg, long d, int[] picked) {
+    private long placeMany(boolean[] fits, int k, int cpus, long memory, int gpus, long millis, int[] picked) {
         int classes = sorted.length;
         // Upper bound: the k-th smallest final-run start.
         for (int c = 0; c < classes; c++) {
@@ -142,8 +143,8 @@ final class ExclusiveBackfill {
                 continue;
             }
             int[] g = gappy[c];
-            for (int i = 0; i < g.length && walks(g[i], d); i++) {
-                table.windows(g[i], rc, rm, rg, d, 0, upper, windows);
+            for (int i = 0; i < g.length && walks(g[i], millis); i++) {
+                table.windows(g[i], cpus, memory, gpus, millis, 0, upper, windows);
             }
             // The other nodes' only window is [free, open). Those starting at upper are left out of the sweep: they
             // open no earlier than upper, where k nodes are free anyway.
@@ -153,7 +154,7 @@ final class ExclusiveBackfill {
                 if (free[j] >= upper) {
                     break;
                 }
-                if (!walks(j, d)) {
+                if (!walks(j, millis)) {
                     windows.add(j, free[j], Timetable.NONE);
                 }
             }
@@ -168,31 +169,40 @@ final class ExclusiveBackfill {
         int filled = 0;
         for (int i = 0; i < w; i++) {
             if (windows.from[i] <= start && start <= windows.to[i]) {
-                filled = TimetableScheduler.insertChosen(chosen, chosenKey, filled, k, windows.node[i], -windows.from[i]);
+                filled = TimetableScheduler.insertChosen(chosen, chosenKey, filled, k, windows.node[i],
+                        -windows.from[i]);
             }
         }
         if (start == upper) {
-            // The nodes left out above, free from upper: the best candidates, lowest indices first.
-            for (int c = 0; c < classes; c++) {
-                if (!fits[c]) {
-                    continue;
-                }
-                int[] a = sorted[c];
-                int taken = 0;
-                for (int i = 0; i < a.length && taken < k; i++) {
-                    int j = a[i];
-                    if (free[j] > upper) {
-                        break;
-                    }
-                    if (free[j] == upper && !walks(j, d)) {
-                        filled = TimetableScheduler.insertChosen(chosen, chosenKey, filled, k, j, -upper);
-                        taken++;
-                    }
-                }
-            }
+            filled = chooseAmongFreeFromUpper(fits, k, millis, upper, filled);
         }
         System.arraycopy(chosen, 0, picked, 0, k);
         return start;
+    }
+
+    /**
+     * Offers {@link #placeMany}'s choice the nodes its sweep left out, those free from {@code upper} on, which are the
+     * best candidates when the job starts there: lowest indices first. Returns the new fill of {@link #chosen}.
+     */
+    private int chooseAmongFreeFromUpper(boolean[] fits, int k, long millis, long upper, int filled) {
+        for (int c = 0; c < sorted.length; c++) {
+            if (!fits[c]) {
+                continue;
+            }
+            int[] a = sorted[c];
+            int taken = 0;
+            for (int i = 0; i < a.length && taken < k; i++) {
+                int j = a[i];
+                if (free[j] > upper) {
+                    break;
+                }
+                if (free[j] == upper && !walks(j, millis)) {
+                    filled = TimetableScheduler.insertChosen(chosen, chosenKey, filled, k, j, -upper);
+                    taken++;
+                }
+            }
+        }
+        return filled;
     }
 
     /** Takes note of a job just added to node {@code j}'s timetable. */
@@ -209,9 +219,9 @@ final class ExclusiveBackfill {
         }
     }
 
-    /** Whether a job of duration {@code d} may fit node {@code j} before its final run (as Timetable decides it). */
-    private boolean walks(int j, long d) {
-        return gapKey[j] <= -d;
+    /** Whether a job lasting {@code millis} may fit node {@code j} before its final run (as Timetable decides it). */
+    private boolean walks(int j, long millis) {
+        return gapKey[j] <= -millis;
     }
 
     private long gapKey(int j) {

@@ -32,10 +32,10 @@ final class FreeTimeHeaps {
     }
 
     /**
-     * Places a job of duration {@code d} on the {@code k} earliest-free nodes of the classes in {@code fits}, writing
+     * Places a job lasting {@code millis} on the {@code k} earliest-free nodes of the classes in {@code fits}, writing
      * them to {@code picked}; returns its start. The caller has checked that the classes hold at least k nodes.
      */
-    long place(boolean[] fits, int k, long d, int[] picked, int[] pickedClass) {
+    long place(boolean[] fits, int k, long millis, int[] picked, int[] pickedClass) {
         long start = 0;
         for (int i = 0; i < k; i++) {
             int best = -1;
@@ -50,7 +50,7 @@ final class FreeTimeHeaps {
             start = Math.max(start, free[j]);
         }
         for (int i = 0; i < k; i++) {
-            free[picked[i]] = start + d;
+            free[picked[i]] = start + millis;
             push(pickedClass[i], picked[i]);
         }
         return start;

@@ -39,9 +39,9 @@ final class StartBounds {
         this.table = table;
     }
 
-    /** The probe of a job asking {@code rc, rm} per node for {@code d} milliseconds, or -1 for the trivial bound. */
-    int probe(int rc, long rm, long d) {
-        long key = (grid(rc, SIZE_BITS) << 16) | (grid(rm, SIZE_BITS) << 8) | grid(d, DURATION_BITS);
+    /** The probe of a job asking {@code cpus, memory} per node for {@code millis}, or -1 for the trivial bound. */
+    int probe(int cpus, long memory, long millis) {
+        long key = (grid(cpus, SIZE_BITS) << 16) | (grid(memory, SIZE_BITS) << 8) | grid(millis, DURATION_BITS);
         Integer id = ids.get(key);
         if (id != null) {
             return id;
@@ -57,9 +57,9 @@ final class StartBounds {
             bound = Arrays.copyOf(bound, p * 2);
             version = Arrays.copyOf(version, p * 2);
         }
-        probeCpus[p] = (int) roundDown(rc, SIZE_BITS);
-        probeMem[p] = roundDown(rm, SIZE_BITS);
-        probeMillis[p] = roundDown(d, DURATION_BITS);
+        probeCpus[p] = (int) roundDown(cpus, SIZE_BITS);
+        probeMem[p] = roundDown(memory, SIZE_BITS);
+        probeMillis[p] = roundDown(millis, DURATION_BITS);
         bound[p] = new long[table.nodeCount];
         version[p] = new int[table.nodeCount];
         Arrays.fill(version[p], -1);

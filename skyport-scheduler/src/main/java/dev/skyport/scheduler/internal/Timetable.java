@@ -20,9 +20,9 @@ final class Timetable {
     final int[] capGpus;
     final boolean[] exclusive;
     final long[][] times;
-    final int[][] cpus;
-    final long[][] mem;
-    final int[][] gpus;
+    final int[][] usedCpus;
+    final long[][] usedMemory;
+    final int[][] usedGpus;
     final int[] size;
     /**
      * At least the longest run of steps that are not cpu-full and that is followed by a cpu-full step: exact when
@@ -45,9 +45,9 @@ final class Timetable {
         this.capGpus = capGpus;
         this.exclusive = exclusive;
         times = new long[nodeCount][];
-        cpus = new int[nodeCount][];
-        mem = new long[nodeCount][];
-        gpus = new int[nodeCount][];
+        usedCpus = new int[nodeCount][];
+        usedMemory = new long[nodeCount][];
+        usedGpus = new int[nodeCount][];
         size = new int[nodeCount];
         gapBound = new long[nodeCount];
         gapDirty = new boolean[nodeCount];
@@ -55,38 +55,38 @@ final class Timetable {
         version = new int[nodeCount];
         for (int j = 0; j < nodeCount; j++) {
             times[j] = new long[4];
-            cpus[j] = new int[4];
-            mem[j] = new long[4];
-            gpus[j] = new int[4];
+            usedCpus[j] = new int[4];
+            usedMemory[j] = new long[4];
+            usedGpus[j] = new int[4];
             size[j] = 1;
         }
     }
 
-    /** Whether a job asking {@code rc, rm, rg} per node could ever run on node {@code j} (when it is empty). */
-    boolean canHold(int j, int rc, long rm, int rg) {
-        return rc <= capCpus[j] && rm <= capMem[j] && rg <= capGpus[j];
+    /** Whether a job asking {@code cpus, memory, gpus} per node could ever run on node {@code j} (when empty). */
+    boolean canHold(int j, int cpus, long memory, int gpus) {
+        return cpus <= capCpus[j] && memory <= capMem[j] && gpus <= capGpus[j];
     }
 
-    /** Reserves {@code rc, rm, rg} on node {@code j} during {@code [start, end)}; exclusive nodes are taken whole. */
-    void add(int j, long start, long end, int rc, long rm, int rg) {
+    /** Reserves {@code cpus, memory, gpus} on node {@code j} during {@code [start, end)}; exclusive ones whole. */
+    void add(int j, long start, long end, int cpus, long memory, int gpus) {
         if (end <= start) {
             return;
         }
         if (exclusive[j]) {
-            rc = capCpus[j];
-            rm = capMem[j];
-            rg = capGpus[j];
+            cpus = capCpus[j];
+            memory = capMem[j];
+            gpus = capGpus[j];
         }
         version[j]++;
         int from = split(j, start);
         int to = split(j, end);
-        int[] c = cpus[j];
-        long[] m = mem[j];
-        int[] g = gpus[j];
+        int[] cpusUsed = usedCpus[j];
+        long[] memoryUsed = usedMemory[j];
+        int[] gpusUsed = usedGpus[j];
         for (int i = from; i < to; i++) {
-            c[i] += rc;
-            m[i] += rm;
-            g[i] += rg;
+            cpusUsed[i] += cpus;
+            memoryUsed[i] += memory;
+            gpusUsed[i] += gpus;
         }
         // Steps inside the reservation differed before and got the same addition: only its two edges may merge.
         if (same(j, to - 1, to)) {
@@ -117,44 +117,44 @@ final class Timetable {
         return gapBound[j];
     }
 
-    /** Whether a job asking for a cpu and lasting {@code d} can fit node {@code j} only in its final run. */
-    private boolean onlyInFinalRun(int j, int rc, long d) {
-        return rc >= 1 && (gapBound[j] < d || gapBound(j) < d);
+    /** Whether a job asking for a cpu and lasting {@code millis} can fit node {@code j} only in its final run. */
+    private boolean onlyInFinalRun(int j, int cpus, long millis) {
+        return cpus >= 1 && (gapBound[j] < millis || gapBound(j) < millis);
     }
 
     /**
-     * The earliest {@code t >= from} at which a job asking {@code rc, rm, rg} fits node {@code j} for {@code d}
-     * milliseconds, or {@link #NONE} when there is none before {@code limit}.
+     * The earliest {@code t >= from} at which a job asking {@code cpus, memory, gpus} fits node {@code j} for
+     * {@code millis} milliseconds, or {@link #NONE} when there is none before {@code limit}.
      */
-    long earliest(int j, int rc, long rm, int rg, long d, long from, long limit) {
+    long earliest(int j, int cpus, long memory, int gpus, long millis, long from, long limit) {
         if (exclusive[j]) {
-            rc = capCpus[j];
-            rm = capMem[j];
-            rg = capGpus[j];
+            cpus = capCpus[j];
+            memory = capMem[j];
+            gpus = capGpus[j];
         }
-        if (onlyInFinalRun(j, rc, d)) {
+        if (onlyInFinalRun(j, cpus, millis)) {
             from = Math.max(from, lastCpuFree[j]);
         }
         long[] ts = times[j];
-        int[] c = cpus[j];
-        long[] m = mem[j];
-        int[] g = gpus[j];
+        int[] cpusUsed = usedCpus[j];
+        long[] memoryUsed = usedMemory[j];
+        int[] gpusUsed = usedGpus[j];
         // What a step may already use for the job to fit it.
-        int maxC = capCpus[j] - rc;
-        long maxM = capMem[j] - rm;
-        int maxG = capGpus[j] - rg;
+        int maxUsedCpus = capCpus[j] - cpus;
+        long maxUsedMemory = capMem[j] - memory;
+        int maxUsedGpus = capGpus[j] - gpus;
         int n = size[j];
         long runStart = -1;
         for (int i = indexAt(j, from); i < n; i++) {
             long stepStart = Math.max(ts[i], from);
-            if (c[i] <= maxC && m[i] <= maxM && g[i] <= maxG) {
+            if (cpusUsed[i] <= maxUsedCpus && memoryUsed[i] <= maxUsedMemory && gpusUsed[i] <= maxUsedGpus) {
                 if (runStart < 0) {
                     if (stepStart >= limit) {
                         return NONE;
                     }
                     runStart = stepStart;
                 }
-                if (i == n - 1 || ts[i + 1] - runStart >= d) {
+                if (i == n - 1 || ts[i + 1] - runStart >= millis) {
                     return runStart;
                 }
             } else {
@@ -169,29 +169,30 @@ final class Timetable {
 
     /**
      * Appends to {@code out} the windows of start times {@code [a, b]} (b inclusive, {@link #NONE} for open) at which
-     * the job fits node {@code j} for {@code d}, with {@code a >= from} and {@code a <= limit}. Returns the new count.
+     * the job fits node {@code j} for {@code millis}, with {@code a >= from} and {@code a <= limit}. Returns the new
+     * count.
      */
-    int windows(int j, int rc, long rm, int rg, long d, long from, long limit, Windows out) {
+    int windows(int j, int cpus, long memory, int gpus, long millis, long from, long limit, Windows out) {
         if (exclusive[j]) {
-            rc = capCpus[j];
-            rm = capMem[j];
-            rg = capGpus[j];
+            cpus = capCpus[j];
+            memory = capMem[j];
+            gpus = capGpus[j];
         }
-        if (onlyInFinalRun(j, rc, d)) {
+        if (onlyInFinalRun(j, cpus, millis)) {
             from = Math.max(from, lastCpuFree[j]);
         }
         long[] ts = times[j];
-        int[] c = cpus[j];
-        long[] m = mem[j];
-        int[] g = gpus[j];
-        int maxC = capCpus[j] - rc;
-        long maxM = capMem[j] - rm;
-        int maxG = capGpus[j] - rg;
+        int[] cpusUsed = usedCpus[j];
+        long[] memoryUsed = usedMemory[j];
+        int[] gpusUsed = usedGpus[j];
+        int maxUsedCpus = capCpus[j] - cpus;
+        long maxUsedMemory = capMem[j] - memory;
+        int maxUsedGpus = capGpus[j] - gpus;
         int n = size[j];
         long runStart = -1;
         for (int i = indexAt(j, from); i < n; i++) {
             long stepStart = Math.max(ts[i], from);
-            if (c[i] <= maxC && m[i] <= maxM && g[i] <= maxG) {
+            if (cpusUsed[i] <= maxUsedCpus && memoryUsed[i] <= maxUsedMemory && gpusUsed[i] <= maxUsedGpus) {
                 if (runStart < 0) {
                     if (stepStart > limit) {
                         break;
@@ -202,8 +203,8 @@ final class Timetable {
                     out.add(j, runStart, NONE);
                 }
             } else {
-                if (runStart >= 0 && stepStart - runStart >= d) {
-                    out.add(j, runStart, stepStart - d);
+                if (runStart >= 0 && stepStart - runStart >= millis) {
+                    out.add(j, runStart, stepStart - millis);
                 }
                 runStart = -1;
                 if (stepStart > limit) {
@@ -215,17 +216,18 @@ final class Timetable {
     }
 
     /** The start of the final run of steps in which the job fits node {@code j}. */
-    long finalRunStart(int j, int rc, long rm, int rg) {
+    long finalRunStart(int j, int cpus, long memory, int gpus) {
         int i = size[j] - 1;
-        while (i > 0 && fits(j, i - 1, rc, rm, rg)) {
+        while (i > 0 && fits(j, i - 1, cpus, memory, gpus)) {
             i--;
         }
         return times[j][i];
     }
 
     /** The job's request as node {@code j} counts it: all of it when exclusive. */
-    private boolean fits(int j, int i, int rc, long rm, int rg) {
-        return cpus[j][i] + rc <= capCpus[j] && mem[j][i] + rm <= capMem[j] && gpus[j][i] + rg <= capGpus[j];
+    private boolean fits(int j, int i, int cpus, long memory, int gpus) {
+        return usedCpus[j][i] + cpus <= capCpus[j] && usedMemory[j][i] + memory <= capMem[j]
+                && usedGpus[j][i] + gpus <= capGpus[j];
     }
 
     /** The index of the step containing {@code t}. */
@@ -257,46 +259,47 @@ final class Timetable {
         if (n == times[j].length) {
             int cap = n * 2;
             times[j] = Arrays.copyOf(times[j], cap);
-            cpus[j] = Arrays.copyOf(cpus[j], cap);
-            mem[j] = Arrays.copyOf(mem[j], cap);
-            gpus[j] = Arrays.copyOf(gpus[j], cap);
+            usedCpus[j] = Arrays.copyOf(usedCpus[j], cap);
+            usedMemory[j] = Arrays.copyOf(usedMemory[j], cap);
+            usedGpus[j] = Arrays.copyOf(usedGpus[j], cap);
         }
         int at = i + 1;
         System.arraycopy(times[j], at, times[j], at + 1, n - at);
-        System.arraycopy(cpus[j], at, cpus[j], at + 1, n - at);
-        System.arraycopy(mem[j], at, mem[j], at + 1, n - at);
-        System.arraycopy(gpus[j], at, gpus[j], at + 1, n - at);
+        System.arraycopy(usedCpus[j], at, usedCpus[j], at + 1, n - at);
+        System.arraycopy(usedMemory[j], at, usedMemory[j], at + 1, n - at);
+        System.arraycopy(usedGpus[j], at, usedGpus[j], at + 1, n - at);
         times[j][at] = t;
-        cpus[j][at] = cpus[j][i];
-        mem[j][at] = mem[j][i];
-        gpus[j][at] = gpus[j][i];
+        usedCpus[j][at] = usedCpus[j][i];
+        usedMemory[j][at] = usedMemory[j][i];
+        usedGpus[j][at] = usedGpus[j][i];
         size[j] = n + 1;
         return at;
     }
 
     private boolean same(int j, int a, int b) {
-        return cpus[j][a] == cpus[j][b] && mem[j][a] == mem[j][b] && gpus[j][a] == gpus[j][b];
+        return usedCpus[j][a] == usedCpus[j][b] && usedMemory[j][a] == usedMemory[j][b]
+                && usedGpus[j][a] == usedGpus[j][b];
     }
 
     /** Removes step {@code i} of node {@code j}, so that the step before it covers its time too. */
     private void remove(int j, int i) {
         int n = size[j] - 1;
         System.arraycopy(times[j], i + 1, times[j], i, n - i);
-        System.arraycopy(cpus[j], i + 1, cpus[j], i, n - i);
-        System.arraycopy(mem[j], i + 1, mem[j], i, n - i);
-        System.arraycopy(gpus[j], i + 1, gpus[j], i, n - i);
+        System.arraycopy(usedCpus[j], i + 1, usedCpus[j], i, n - i);
+        System.arraycopy(usedMemory[j], i + 1, usedMemory[j], i, n - i);
+        System.arraycopy(usedGpus[j], i + 1, usedGpus[j], i, n - i);
         size[j] = n;
     }
 
     /** The longest run of steps with a cpu free that is followed by a full one, among steps {@code from..to}. */
     private long longestGap(int j, int from, int to) {
         long[] ts = times[j];
-        int[] c = cpus[j];
+        int[] cpusUsed = usedCpus[j];
         int cap = capCpus[j];
         long longest = 0;
         long runStart = -1;
         for (int i = from; i <= to; i++) {
-            if (c[i] < cap) {
+            if (cpusUsed[i] < cap) {
                 if (runStart < 0) {
                     runStart = ts[i];
                 }

@@ -4,7 +4,6 @@ import dev.skyport.api.NodeState;
 import dev.skyport.scheduler.Allocation;
 import dev.skyport.scheduler.ClusterView;
 import dev.skyport.scheduler.FlavorView;
-import dev.skyport.scheduler.NodeMode;
 import dev.skyport.scheduler.NodeView;
 import dev.skyport.scheduler.Plan;
 import dev.skyport.scheduler.QueuedJob;
@@ -15,7 +14,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -33,8 +31,12 @@ import java.util.Map;
  * </ul>
  * Only {@link NodeState#UP} nodes take new work. A job no set of UP nodes can hold goes to the cheapest cloud flavor
  * that fits it, else is infeasible with a reason; it never holds up the jobs behind it.
+ * <p>
+ * Not final only so that tests can override its package-private seams ({@link #request}, {@link #order}, ...) with
+ * deliberate bugs and check that the differential test catches each; each seam is called once per job or per pass,
+ * never in a hot loop, and in production no subclass is loaded, so the calls stay monomorphic.
  */
-final class TimetableScheduler implements Scheduler {
+class TimetableScheduler implements Scheduler {
     enum Policy { FCFS, BACKFILL, FAIR_SHARE }
 
     private final Policy policy;
@@ -52,227 +54,275 @@ final class TimetableScheduler implements Scheduler {
 
     @Override
     public Plan plan(ClusterView cluster, List<QueuedJob> queue, Instant now) {
-        List<NodeView> nodes = cluster.nodes();
-        int n = nodes.size();
-        int[] capCpus = new int[n];
-        long[] capMem = new long[n];
-        int[] capGpus = new int[n];
-        boolean[] exclusive = new boolean[n];
-        boolean[] up = new boolean[n];
-        Map<String, Integer> index = new HashMap<>(n * 2);
-        for (int j = 0; j < n; j++) {
-            NodeView node = nodes.get(j);
-            capCpus[j] = node.cpus();
-            capMem[j] = node.memoryBytes();
-            capGpus[j] = node.gpus();
-            exclusive[j] = cluster.modeOf(node.partition()) == NodeMode.EXCLUSIVE;
-            up[j] = node.state() == NodeState.UP;
-            index.putIfAbsent(node.name(), j);
+        NodeTable nodes = new NodeTable(cluster, this);
+        Timetable table = new Timetable(nodes.cpus, nodes.memory, nodes.gpus, nodes.exclusive);
+        reserveRunning(table, nodes, cluster.running(), now);
+        Pass pass = new Pass(cluster, queue, nodes, table);
+        for (int q : order(cluster, queue)) {
+            pass.place(q);
         }
-        // Nodes of one capacity and state form a class, so whether a job fits is decided once per class, not node.
-        int[] nodeClass = new int[n];
-        List<int[]> classCaps = new ArrayList<>();
-        List<long[]> classMem = new ArrayList<>();
-        Map<String, Integer> classes = new HashMap<>();
-        for (int j = 0; j < n; j++) {
-            if (!up[j]) {
-                nodeClass[j] = -1;
-                continue;
-            }
-            String key = capCpus[j] + "/" + capMem[j] + "/" + capGpus[j] + "/" + exclusive[j];
-            Integer c = classes.get(key);
-            if (c == null) {
-                c = classes.size();
-                classes.put(key, c);
-                classCaps.add(new int[] {capCpus[j], capGpus[j], 0});
-                classMem.add(new long[] {capMem[j]});
-            }
-            nodeClass[j] = c;
-            classCaps.get(c)[2]++;
-        }
-        int classCount = classes.size();
-        boolean[] classFits = new boolean[classCount];
-        Timetable table = new Timetable(capCpus, capMem, capGpus, exclusive);
-        for (Allocation a : cluster.running()) {
+        return pass.plan(now);
+    }
+
+    /**
+     * What a queued job asks of each of its nodes, with its duration in timetable milliseconds. A seam: tests derive
+     * deliberately wrong requests from it to prove that the differential test notices.
+     */
+    Request request(QueuedJob job) {
+        long millis = Math.max(1, Math.min(Timetable.FOREVER, toMillis(job.expectedDuration())));
+        return new Request(job.nodes(), job.cpus(), job.memoryBytes(), job.gpus(), millis);
+    }
+
+    /** Whether {@code node} takes new work: only UP nodes do; DRAINING ones finish what they run. A seam, as above. */
+    boolean takesWork(NodeView node) {
+        return node.state() == NodeState.UP;
+    }
+
+    /** Whether fcfs keeps a node's gaps closed: no job starts on it before the last job placed there. A seam. */
+    boolean closesGaps() {
+        return policy == Policy.FCFS;
+    }
+
+    /** A job's request per node: {@code nodes} nodes, each with these cpus, memory and gpus, for {@code millis}. */
+    record Request(int nodes, int cpus, long memoryBytes, int gpus, long millis) {
+    }
+
+    /** Books the running allocations: each holds its nodes from now to its expected end. */
+    private static void reserveRunning(Timetable table, NodeTable nodes, List<Allocation> running, Instant now) {
+        for (Allocation a : running) {
             // A job past its expected end still holds its nodes: count it as ending just after now.
             long end = Math.max(1, millisUntil(now, a.expectedEnd()));
             for (String nodeName : a.nodes()) {
-                Integer j = index.get(nodeName);
+                Integer j = nodes.index.get(nodeName);
                 if (j != null) {
                     table.add(j, 0, end, a.cpus(), a.memoryBytes(), a.gpus());
                 }
             }
         }
+    }
 
-        boolean fcfs = policy == Policy.FCFS;
-        boolean allExclusive = true;
-        for (int j = 0; j < n; j++) {
-            allExclusive &= exclusive[j];
+    /**
+     * One planning pass: the timetable, the fast paths that apply to this cluster, scratch buffers reused from job to
+     * job, and what has been decided so far.
+     */
+    private final class Pass {
+        private final ClusterView cluster;
+        private final List<QueuedJob> queue;
+        private final NodeTable nodes;
+        private final Timetable table;
+        private final boolean fcfs = policy == Policy.FCFS;
+        private final boolean closesGaps = closesGaps();
+        /** Upstream fcfs on exclusive nodes: k smallest free times, no timetable walk. Null otherwise. */
+        private final FreeTimeHeaps freeTimes;
+        /** Backfill on exclusive nodes: only nodes with gaps are walked. Null otherwise. */
+        private final ExclusiveBackfill exclusiveBackfill;
+        private final StartBounds bounds;
+        /** Per node, the start of the last job fcfs placed on it: no later job starts there earlier. */
+        private final long[] notBefore;
+        private final boolean[] classFits;
+        private final long[] starts;
+        private final int[][] placedOn;
+        private final List<Plan.Infeasible> infeasible = new ArrayList<>();
+        private final List<Plan.CloudPlacement> cloud = new ArrayList<>();
+        // Scratch buffers for multi-node jobs, grown to the widest job seen.
+        private final Timetable.Windows windows = new Timetable.Windows();
+        private final long[] lowerBound;
+        private long[] kSmallestBounds = new long[16];
+        private int[] chosen = new int[16];
+        private long[] chosenKey = new long[16];
+        private int[] pickedClass = new int[16];
+
+        Pass(ClusterView cluster, List<QueuedJob> queue, NodeTable nodes, Timetable table) {
+            this.cluster = cluster;
+            this.queue = queue;
+            this.nodes = nodes;
+            this.table = table;
+            int n = nodes.count;
+            freeTimes = fcfs && nodes.allExclusive ? freeTimeHeaps() : null;
+            exclusiveBackfill = !fcfs && nodes.allExclusive
+                    ? new ExclusiveBackfill(table, nodes.nodeClass, nodes.classCount) : null;
+            bounds = new StartBounds(table);
+            notBefore = new long[n];
+            lowerBound = new long[n];
+            classFits = new boolean[nodes.classCount];
+            starts = new long[queue.size()];
+            placedOn = new int[queue.size()][];
         }
-        FreeTimeHeaps heaps = null;
-        if (fcfs && allExclusive) {
-            long[] free = new long[n];
-            for (int j = 0; j < n; j++) {
-                free[j] = table.finalRunStart(j, capCpus[j], capMem[j], capGpus[j]);
+
+        private FreeTimeHeaps freeTimeHeaps() {
+            long[] free = new long[nodes.count];
+            for (int j = 0; j < nodes.count; j++) {
+                free[j] = table.finalRunStart(j, nodes.cpus[j], nodes.memory[j], nodes.gpus[j]);
             }
-            heaps = new FreeTimeHeaps(free, nodeClass, classCount);
+            return new FreeTimeHeaps(free, nodes.nodeClass, nodes.classCount);
         }
-        ExclusiveBackfill backfill = !fcfs && allExclusive ? new ExclusiveBackfill(table, nodeClass, classCount) : null;
-        int[] pickedClass = new int[16];
-        long[] floor = new long[n];
-        int[] order = order(cluster, queue);
-        long[] starts = new long[queue.size()];
-        int[][] placedOn = new int[queue.size()][];
-        List<Plan.Infeasible> infeasible = new ArrayList<>();
-        List<Plan.CloudPlacement> cloud = new ArrayList<>();
-        Timetable.Windows windows = new Timetable.Windows();
-        long[] kth = new long[16];
-        long[] lower = new long[n];
-        StartBounds bounds = new StartBounds(table);
-        int[] chosen = new int[16];
-        long[] chosenKey = new long[16];
 
-        for (int q : order) {
+        /** Places queue entry {@code q}: a start and nodes, else a cloud flavor, else infeasible with why. */
+        void place(int q) {
             QueuedJob job = queue.get(q);
-            int k = job.nodes();
-            int rc = job.cpus();
-            long rm = job.memoryBytes();
-            int rg = job.gpus();
-            long d = Math.max(1, Math.min(Timetable.FOREVER, toMillis(job.expectedDuration())));
-            int fitting = 0;
-            for (int c = 0; c < classCount; c++) {
-                int[] caps = classCaps.get(c);
-                classFits[c] = rc <= caps[0] && rm <= classMem.get(c)[0] && rg <= caps[1];
-                fitting += classFits[c] ? caps[2] : 0;
-            }
-            if (k <= 0 || fitting < k) {
+            Request r = request(job);
+            int fitting = nodes.markFitting(r, classFits);
+            if (r.nodes() <= 0 || fitting < r.nodes()) {
                 elsewhere(cluster.flavors(), job, fitting, infeasible, cloud);
-                continue;
+                return;
             }
-            int[] picked = new int[k];
-            long start;
-            if (heaps != null) {
-                if (pickedClass.length < k) {
-                    pickedClass = new int[k];
+            int[] picked = new int[r.nodes()];
+            placedOn[q] = picked;
+            if (freeTimes != null) {
+                if (pickedClass.length < r.nodes()) {
+                    pickedClass = new int[r.nodes()];
                 }
-                start = heaps.place(classFits, k, d, picked, pickedClass);
-                starts[q] = start;
-                placedOn[q] = picked;
-                continue;
-            } else if (backfill != null) {
-                starts[q] = backfill.place(classFits, k, rc, rm, rg, d, picked);
-                placedOn[q] = picked;
-                continue;
+                starts[q] = freeTimes.place(classFits, r.nodes(), r.millis(), picked, pickedClass);
+                return;
             }
-            int p = bounds.probe(rc, rm, d);
-            if (k == 1) {
-                long best = Timetable.NONE;
-                int bestNode = -1;
-                for (int j = 0; j < n; j++) {
-                    // Ties go to the lower index, so a node whose bound is not below the best cannot win. A stale
-                    // bound is a looser one: refresh it only when it does not rule the node out.
-                    if (nodeClass[j] >= 0 && classFits[nodeClass[j]]
-                            && Math.max(floor[j], bounds.stale(p, j)) < best) {
-                        long from = Math.max(floor[j], bounds.bound(p, j));
-                        if (from < best) {
-                            long t = table.earliest(j, rc, rm, rg, d, from, best);
-                            if (t < best) {
-                                best = t;
-                                bestNode = j;
-                            }
-                        }
-                    }
-                }
-                start = best;
-                picked[0] = bestNode;
-            } else {
-                if (kth.length < k) {
-                    kth = new long[k];
-                    chosen = new int[k];
-                    chosenKey = new long[k];
-                }
-                // No start comes before k fitting nodes' bounds have passed. A stale bound is a looser one: refresh
-                // it only when it could be among the k smallest seen so far.
-                int filled = 0;
-                for (int j = 0; j < n; j++) {
-                    if (nodeClass[j] >= 0 && classFits[nodeClass[j]]) {
-                        lower[j] = Math.max(floor[j], bounds.stale(p, j));
-                        if (filled < k || lower[j] < kth[k - 1]) {
-                            lower[j] = Math.max(floor[j], bounds.bound(p, j));
-                            filled = insertSmallest(kth, filled, k, lower[j]);
-                        }
-                    }
-                }
-                // Sweep the start windows that open up to a horizon; widen it until k windows overlap. Every node's
-                // final free run is open-ended, so some horizon has them.
-                long horizon = kth[k - 1];
-                long widen = Math.max(d, horizon / 8 + 1);
-                while (true) {
-                    windows.clear();
-                    for (int j = 0; j < n; j++) {
-                        if (nodeClass[j] >= 0 && classFits[nodeClass[j]] && lower[j] <= horizon) {
-                            if (!bounds.fresh(p, j)) {
-                                lower[j] = Math.max(floor[j], bounds.bound(p, j));
-                                if (lower[j] > horizon) {
-                                    continue;
-                                }
-                            }
-                            table.windows(j, rc, rm, rg, d, lower[j], horizon, windows);
-                        }
-                    }
-                    start = windows.earliestOverlap(k);
-                    if (start != Timetable.NONE) {
-                        break;
-                    }
-                    if (horizon >= Timetable.NONE - 1) {
-                        // Unreachable: every fitting node's final free run is open-ended and starts before NONE.
-                        throw new IllegalStateException("no start for job " + job.id() + " on " + k + " nodes");
-                    }
-                    horizon = Math.min(Timetable.NONE - 1, horizon + widen);
-                    widen = Math.min(Timetable.NONE / 4, widen * 2);
-                }
-                // Among the nodes free over [start, start + d): fcfs takes the earliest-free (upstream), backfill
-                // the most recently freed, which leaves the longest gaps elsewhere for later jobs.
-                int c = 0;
-                int w = windows.count;
-                for (int i = 0; i < w; i++) {
-                    if (windows.from[i] <= start && start <= windows.to[i]) {
-                        long key = fcfs ? windows.from[i] : -windows.from[i];
-                        c = insertChosen(chosen, chosenKey, c, k, windows.node[i], key);
-                    }
-                }
-                System.arraycopy(chosen, 0, picked, 0, k);
+            if (exclusiveBackfill != null) {
+                starts[q] = exclusiveBackfill.place(classFits, r.nodes(), r.cpus(), r.memoryBytes(), r.gpus(),
+                        r.millis(), picked);
+                return;
             }
+            int probe = bounds.probe(r.cpus(), r.memoryBytes(), r.millis());
+            long start = r.nodes() == 1 ? placeOnOneNode(r, probe, picked) : placeOnManyNodes(job, r, probe, picked);
             for (int j : picked) {
-                table.add(j, start, start + d, rc, rm, rg);
-                if (fcfs && start > floor[j]) {
-                    floor[j] = start;
+                table.add(j, start, start + r.millis(), r.cpus(), r.memoryBytes(), r.gpus());
+                if (closesGaps && start > notBefore[j]) {
+                    notBefore[j] = start;
                 }
             }
             starts[q] = start;
-            placedOn[q] = picked;
         }
 
-        List<Plan.Placement> startNow = new ArrayList<>();
-        List<Plan.Placement> reservations = new ArrayList<>();
-        for (int q = 0; q < queue.size(); q++) {
-            int[] picked = placedOn[q];
-            if (picked == null) {
-                continue;
-            }
-            Arrays.sort(picked);
-            String[] names = new String[picked.length];
-            for (int i = 0; i < picked.length; i++) {
-                names[i] = nodes.get(picked[i]).name();
-            }
-            Plan.Placement p = new Plan.Placement(queue.get(q).id(), now.plusMillis(starts[q]), List.of(names));
-            (starts[q] == 0 ? startNow : reservations).add(p);
+        private boolean fits(int j) {
+            int c = nodes.nodeClass[j];
+            return c >= 0 && classFits[c];
         }
-        return new Plan(startNow, reservations, infeasible, cloud);
+
+        /** The earliest start of a one-node job, ties to the lower node index; its node goes to {@code picked[0]}. */
+        private long placeOnOneNode(Request r, int probe, int[] picked) {
+            long best = Timetable.NONE;
+            int bestNode = -1;
+            for (int j = 0; j < nodes.count; j++) {
+                // Ties go to the lower index, so a node whose bound is not below the best cannot win. A stale bound
+                // is a looser one: refresh it only when it does not rule the node out.
+                if (fits(j) && Math.max(notBefore[j], bounds.stale(probe, j)) < best) {
+                    long from = Math.max(notBefore[j], bounds.bound(probe, j));
+                    if (from < best) {
+                        long t = table.earliest(j, r.cpus(), r.memoryBytes(), r.gpus(), r.millis(), from, best);
+                        if (t < best) {
+                            best = t;
+                            bestNode = j;
+                        }
+                    }
+                }
+            }
+            picked[0] = bestNode;
+            return best;
+        }
+
+        /** The earliest start at which {@code r.nodes()} fitting nodes are free for the job, and which ones. */
+        private long placeOnManyNodes(QueuedJob job, Request r, int probe, int[] picked) {
+            int k = r.nodes();
+            if (kSmallestBounds.length < k) {
+                kSmallestBounds = new long[k];
+                chosen = new int[k];
+                chosenKey = new long[k];
+            }
+            long start = earliestCommonStart(job, r, probe, boundFromBelow(k, probe));
+            chooseNodes(k, start, picked);
+            return start;
+        }
+
+        /**
+         * Fills {@link #lowerBound} for the fitting nodes and returns the k-th smallest: no start comes before k
+         * fitting nodes' bounds have passed. A stale bound is a looser one: it is refreshed only when it could be
+         * among the k smallest seen so far.
+         */
+        private long boundFromBelow(int k, int probe) {
+            int filled = 0;
+            for (int j = 0; j < nodes.count; j++) {
+                if (fits(j)) {
+                    lowerBound[j] = Math.max(notBefore[j], bounds.stale(probe, j));
+                    if (filled < k || lowerBound[j] < kSmallestBounds[k - 1]) {
+                        lowerBound[j] = Math.max(notBefore[j], bounds.bound(probe, j));
+                        filled = insertSmallest(kSmallestBounds, filled, k, lowerBound[j]);
+                    }
+                }
+            }
+            return kSmallestBounds[k - 1];
+        }
+
+        /**
+         * Sweeps the start windows that open up to a horizon, widening it until k windows overlap; leaves the last
+         * sweep's windows in {@link #windows}. Every node's final free run is open-ended, so some horizon has them.
+         */
+        private long earliestCommonStart(QueuedJob job, Request r, int probe, long firstHorizon) {
+            int k = r.nodes();
+            long horizon = firstHorizon;
+            long widen = Math.max(r.millis(), horizon / 8 + 1);
+            while (true) {
+                windows.clear();
+                for (int j = 0; j < nodes.count; j++) {
+                    if (fits(j) && lowerBound[j] <= horizon) {
+                        if (!bounds.fresh(probe, j)) {
+                            lowerBound[j] = Math.max(notBefore[j], bounds.bound(probe, j));
+                            if (lowerBound[j] > horizon) {
+                                continue;
+                            }
+                        }
+                        table.windows(j, r.cpus(), r.memoryBytes(), r.gpus(), r.millis(), lowerBound[j], horizon,
+                                windows);
+                    }
+                }
+                long start = windows.earliestOverlap(k);
+                if (start != Timetable.NONE) {
+                    return start;
+                }
+                if (horizon >= Timetable.NONE - 1) {
+                    // Unreachable: every fitting node's final free run is open-ended and starts before NONE.
+                    throw new IllegalStateException("no start for job " + job.id() + " on " + k + " nodes");
+                }
+                horizon = Math.min(Timetable.NONE - 1, horizon + widen);
+                widen = Math.min(Timetable.NONE / 4, widen * 2);
+            }
+        }
+
+        /**
+         * Among the nodes whose window holds {@code start}: fcfs takes the earliest-free (upstream), backfill the
+         * most recently freed, which leaves the longest gaps elsewhere for later jobs; ties to the lower index.
+         */
+        private void chooseNodes(int k, long start, int[] picked) {
+            int filled = 0;
+            for (int i = 0; i < windows.count; i++) {
+                if (windows.from[i] <= start && start <= windows.to[i]) {
+                    long key = fcfs ? windows.from[i] : -windows.from[i];
+                    filled = insertChosen(chosen, chosenKey, filled, k, windows.node[i], key);
+                }
+            }
+            System.arraycopy(chosen, 0, picked, 0, k);
+        }
+
+        /** The plan: placements in queue order, those starting now apart from the reservations. */
+        Plan plan(Instant now) {
+            List<Plan.Placement> startNow = new ArrayList<>();
+            List<Plan.Placement> reservations = new ArrayList<>();
+            for (int q = 0; q < queue.size(); q++) {
+                int[] picked = placedOn[q];
+                if (picked == null) {
+                    continue;
+                }
+                Arrays.sort(picked);
+                String[] names = new String[picked.length];
+                for (int i = 0; i < picked.length; i++) {
+                    names[i] = nodes.views.get(picked[i]).name();
+                }
+                Plan.Placement p = new Plan.Placement(queue.get(q).id(), now.plusMillis(starts[q]), List.of(names));
+                (starts[q] == 0 ? startNow : reservations).add(p);
+            }
+            return new Plan(startNow, reservations, infeasible, cloud);
+        }
     }
 
-    /** The order jobs are placed in, as indices into the queue. */
-    private int[] order(ClusterView cluster, List<QueuedJob> queue) {
+    /** The order jobs are placed in, as indices into the queue. A seam, as {@link #request}. */
+    int[] order(ClusterView cluster, List<QueuedJob> queue) {
         int size = queue.size();
         if (policy != Policy.FAIR_SHARE) {
             int[] order = new int[size];
@@ -293,17 +343,10 @@ final class TimetableScheduler implements Scheduler {
     }
 
     /** A job the existing UP nodes cannot hold: the cheapest flavor that fits it, else infeasible with why. */
-    private static void elsewhere(List<FlavorView> flavors, QueuedJob job, int fitting, List<Plan.Infeasible> infeasible,
-                                  List<Plan.CloudPlacement> cloud) {
-        FlavorView cheapest = null;
-        for (FlavorView f : flavors) {
-            if (f.cpus() >= job.cpus() && f.memoryBytes() >= job.memoryBytes() && f.gpus() >= job.gpus()
-                    && (cheapest == null || f.pricePerHour() < cheapest.pricePerHour()
-                    || (f.pricePerHour() == cheapest.pricePerHour() && f.name().compareTo(cheapest.name()) < 0))) {
-                cheapest = f;
-            }
-        }
-        if (job.nodes() > 0 && cheapest != null) {
+    private void elsewhere(List<FlavorView> flavors, QueuedJob job, int fitting, List<Plan.Infeasible> infeasible,
+                           List<Plan.CloudPlacement> cloud) {
+        FlavorView cheapest = job.nodes() > 0 ? cheapestFlavor(flavors, job) : null;
+        if (cheapest != null) {
             cloud.add(new Plan.CloudPlacement(job.id(), cheapest.name(), job.nodes(), cheapest.pricePerHour()));
             return;
         }
@@ -313,6 +356,19 @@ final class TimetableScheduler implements Scheduler {
                 + " bytes of memory and " + job.gpus() + " gpus each; " + fitting + " up node(s) have that much"
                 + (flavors.isEmpty() ? "" : " and no flavor does");
         infeasible.add(new Plan.Infeasible(job.id(), reason));
+    }
+
+    /** The cheapest flavor that holds one node of {@code job}, ties to the first name; null when none does. A seam. */
+    FlavorView cheapestFlavor(List<FlavorView> flavors, QueuedJob job) {
+        FlavorView cheapest = null;
+        for (FlavorView f : flavors) {
+            if (f.cpus() >= job.cpus() && f.memoryBytes() >= job.memoryBytes() && f.gpus() >= job.gpus()
+                    && (cheapest == null || f.pricePerHour() < cheapest.pricePerHour()
+                    || (f.pricePerHour() == cheapest.pricePerHour() && f.name().compareTo(cheapest.name()) < 0))) {
+                cheapest = f;
+            }
+        }
+        return cheapest;
     }
 
     /** Keeps {@code a[0..filled)} the up-to-{@code k} smallest values seen, ascending; returns the new fill. */

@@ -4,10 +4,12 @@ import dev.skyport.api.JobId;
 import dev.skyport.api.NodeState;
 import dev.skyport.scheduler.Allocation;
 import dev.skyport.scheduler.ClusterView;
+import dev.skyport.scheduler.FlavorView;
 import dev.skyport.scheduler.NodeMode;
 import dev.skyport.scheduler.NodeView;
 import dev.skyport.scheduler.Plan;
 import dev.skyport.scheduler.QueuedJob;
+import dev.skyport.scheduler.Scheduler;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -27,9 +29,10 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The optimised timetable scheduler against {@link ReferenceTimetableScheduler}, the plain per-node scan it replaced:
- * on seeded random workloads (exclusive, shared and mixed partitions, running allocations, multi-node jobs, nodes
- * that are not UP, many equal start times) every policy gives exactly the reference's plan.
+ * The timetable scheduler against {@link NaiveScheduler}, the README's rules written down with plain loops and no
+ * shared code: on seeded random workloads (exclusive, shared and mixed partitions, running allocations, multi-node
+ * jobs, nodes that are not UP, many equal start times) every policy gives exactly the reference's plan, node choice
+ * and infeasible reasons included. {@code InjectedBugsTest} proves the comparison can fail.
  */
 class SchedulerDifferentialTest {
     private static final Instant NOW = Instant.parse("2025-01-01T00:00:00Z");
@@ -45,11 +48,15 @@ class SchedulerDifferentialTest {
     @ParameterizedTest(name = "{0} {1} seed {2}")
     @MethodSource("cases")
     void samePlanAsTheReference(TimetableScheduler.Policy policy, Shape shape, long seed) {
+        check(policy, randomCase(shape, seed));
+    }
+
+    /** Mostly small clusters (ties, DOWN nodes, odd capacities); every tenth seed a larger one with deep timetables. */
+    static Workload randomCase(Shape shape, long seed) {
         Random r = new Random(seed * 31 + shape.ordinal());
-        // Mostly small clusters (ties, DOWN nodes, odd capacities); every tenth seed a larger one with deep timetables.
         boolean large = seed % 10 == 9;
-        check(policy, random(r, shape, large ? 40 + r.nextInt(80) : 1 + r.nextInt(12),
-                large ? 400 + r.nextInt(800) : r.nextInt(60)));
+        return random(r, shape, large ? 40 + r.nextInt(80) : 1 + r.nextInt(12), large ? 400 + r.nextInt(800)
+                : r.nextInt(60));
     }
 
     static Stream<Arguments> benchShaped() {
@@ -57,10 +64,14 @@ class SchedulerDifferentialTest {
                 .flatMap(policy -> Stream.of(NodeMode.values()).map(mode -> Arguments.of(policy, mode, seed))));
     }
 
-    /** Like the shared bench workload: three node sizes, mostly one-node jobs, long and varied durations. */
     @ParameterizedTest(name = "{0} {1} seed {2}")
     @MethodSource("benchShaped")
     void samePlanAsTheReferenceOnBenchShapedWorkloads(TimetableScheduler.Policy policy, NodeMode mode, long seed) {
+        check(policy, benchShapedCase(mode, seed));
+    }
+
+    /** Like the shared bench workload: three node sizes, mostly one-node jobs, long and varied durations. */
+    static Workload benchShapedCase(NodeMode mode, long seed) {
         Random r = new Random(seed);
         int n = 50 + r.nextInt(100);
         List<NodeView> nodes = new ArrayList<>();
@@ -78,20 +89,24 @@ class SchedulerDifferentialTest {
             queue.add(new QueuedJob(id(i), sizes[r.nextInt(sizes.length)], cpus, (long) cpus << 31, 0,
                     Duration.ofSeconds(60 + r.nextInt(7200)), r.nextInt(100), "account-" + i % 7, NOW));
         }
-        check(policy, new ClusterView(nodes, List.of(), modes, List.of(), Map.of()), queue);
+        return new Workload(new ClusterView(nodes, List.of(), modes, List.of(), Map.of()), queue);
     }
 
-    private record Workload(ClusterView cluster, List<QueuedJob> queue) {
+    record Workload(ClusterView cluster, List<QueuedJob> queue) {
+    }
+
+    /** The plan the README's rules give for {@code w} under {@code policy}. */
+    static Plan reference(TimetableScheduler.Policy policy, Workload w) {
+        return new NaiveScheduler(NaiveScheduler.Rule.valueOf(policy.name())).plan(w.cluster(), w.queue(), NOW);
+    }
+
+    static Plan plan(Scheduler scheduler, Workload w) {
+        return scheduler.plan(w.cluster(), w.queue(), NOW);
     }
 
     private static void check(TimetableScheduler.Policy policy, Workload w) {
-        check(policy, w.cluster(), w.queue());
-    }
-
-    private static void check(TimetableScheduler.Policy policy, ClusterView cluster, List<QueuedJob> queue) {
-        Plan expected = new ReferenceTimetableScheduler(ReferenceTimetableScheduler.Policy.valueOf(policy.name()), "ref")
-                .plan(cluster, queue, NOW);
-        Plan actual = new TimetableScheduler(policy, "opt").plan(cluster, queue, NOW);
+        Plan expected = reference(policy, w);
+        Plan actual = plan(new TimetableScheduler(policy, "opt"), w);
         assertThat(actual.startNow()).as("start now").isEqualTo(expected.startNow());
         assertThat(actual.reservations()).as("reservations").isEqualTo(expected.reservations());
         assertThat(actual).isEqualTo(expected);
@@ -106,7 +121,9 @@ class SchedulerDifferentialTest {
             int cpus = r.nextInt(40) == 0 ? 0 : new int[] {4, 8, 8, 16}[r.nextInt(4)];
             NodeState state = r.nextInt(8) == 0 ? NodeState.values()[1 + r.nextInt(NodeState.values().length - 1)]
                     : NodeState.UP;
-            nodes.add(new NodeView("n" + i, r.nextBoolean() ? "x" : "s", cpus, cpus * 4L, r.nextInt(3) == 0 ? 1 : 0,
+            // A quarter of the nodes are short of memory, so that memory, not cpus, is what fills them.
+            long memory = cpus * (r.nextInt(4) == 0 ? 1L : 4L);
+            nodes.add(new NodeView("n" + i, r.nextBoolean() ? "x" : "s", cpus, memory, r.nextInt(3) == 0 ? 1 : 0,
                     state));
         }
         List<Allocation> running = new ArrayList<>();
@@ -131,10 +148,16 @@ class SchedulerDifferentialTest {
             queue.add(new QueuedJob(id(i), k, cpus, r.nextInt(4 * Math.max(1, cpus) + 1), r.nextInt(5) == 0 ? 1 : 0,
                     d, r.nextInt(3), "acct" + r.nextInt(3), NOW));
         }
-        return new Workload(new ClusterView(nodes, running, modes, List.of(), Map.of("acct1", 3.0)), queue);
+        // A third of the cases can grow: flavors with tied prices, some too small for the largest jobs.
+        List<FlavorView> flavors = new ArrayList<>();
+        for (int i = r.nextInt(3) == 0 ? 1 + r.nextInt(4) : 0; i > 0; i--) {
+            int cpus = new int[] {8, 16, 64}[r.nextInt(3)];
+            flavors.add(new FlavorView("f" + r.nextInt(6), cpus, cpus * 4L, r.nextInt(2), r.nextInt(3)));
+        }
+        return new Workload(new ClusterView(nodes, running, modes, flavors, Map.of("acct1", 3.0)), queue);
     }
 
-    private static JobId id(int i) {
+    static JobId id(int i) {
         return new JobId(new UUID(11, i));
     }
 }
