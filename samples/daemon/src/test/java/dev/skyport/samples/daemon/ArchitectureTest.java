@@ -1,4 +1,4 @@
-package dev.skyport.samples;
+package dev.skyport.samples.daemon;
 
 import dev.skyport.api.ArchitectureRules;
 import com.tngtech.archunit.core.importer.ImportOption;
@@ -11,9 +11,9 @@ import com.tngtech.archunit.lang.ArchRule;
  * Samples show users how to use Sky Port, so they use only what users can: public types, never another module's
  * internals. Printing to the console is what samples are for, so the standard-stream rule does not apply here.
  */
-@AnalyzeClasses(packages = "dev.skyport.samples", importOptions = ImportOption.DoNotIncludeTests.class)
+@AnalyzeClasses(packages = "dev.skyport.samples.daemon", importOptions = ImportOption.DoNotIncludeTests.class)
 class ArchitectureTest {
-    private static final String OWN = "dev.skyport.samples";
+    private static final String OWN = "dev.skyport.samples.daemon";
 
     @ArchTest
     static final ArchRule doesNotUseOtherModulesInternals = ArchitectureRules.doesNotUseOtherModulesInternals(OWN);
