@@ -21,10 +21,11 @@ import java.net.BindException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
- * The Sky Port daemon: the embedded engine behind HTTPS with client certificates. Serves the upstream-compatible
- * {@code /user} API on one port (8443 by default). {@link #close()} stops the listener, then the engine; running jobs
+ * The Sky Port daemon: the embedded engine behind HTTPS with client certificates. Serves its facades ({@link Routes}:
+ * the upstream-compatible {@code /user} API today) on one port (8443 by default). {@link #close()} stops the listener, then the engine; running jobs
  * keep running and are re-attached at the next start.
  */
 public final class Daemon implements AutoCloseable {
@@ -93,8 +94,8 @@ public final class Daemon implements AutoCloseable {
         Callers callers = new Callers(layout, config.admins());
         UserConnections connections = new UserConnections(callers, config.clients().maxConnectionsPerUser());
         connector.addBean(connections);
-        ClientGuard guard = new ClientGuard(callers, config.clients(), json,
-                new UserApi(sky, callers, config.maxScriptBytes(), json));
+        Routes routes = new Routes(Map.of("/user", new UserApi(sky, callers, config.maxScriptBytes(), json)), json);
+        ClientGuard guard = new ClientGuard(callers, config.clients(), json, routes);
         server.setHandler(guard);
         server.setErrorHandler(new JsonErrorHandler(json));
         server.setStopTimeout(5_000);
