@@ -69,9 +69,7 @@ public final class Daemon implements AutoCloseable {
 
         // Many users share this engine: without isolation a job could read other users' outputs and the keys in the
         // spool, so the daemon does not start without it unless the operator opted out (job-isolation: none).
-        SkyPort sky = SkyPort.embedded().dataDir(config.dataDir()).gate(config.gate())
-                .scheduler(config.scheduler()).limits(config.limits())
-                .jobIsolation(config.jobIsolation()).requireJobIsolation()
+        SkyPort sky = config.embedded().requireJobIsolation()
                 .gateOption("job-isolation-hide", config.spool().toAbsolutePath().normalize().toString()).start();
         QueuedThreadPool threads = new QueuedThreadPool(64, 4);
         threads.setName("skyport-http");
@@ -94,7 +92,8 @@ public final class Daemon implements AutoCloseable {
         Callers callers = new Callers(layout, config.admins());
         UserConnections connections = new UserConnections(callers, config.clients().maxConnectionsPerUser());
         connector.addBean(connections);
-        Routes routes = new Routes(Map.of("/user", new UserApi(sky, callers, config.maxScriptBytes(), json)), json);
+        Routes routes = new Routes(Map.of("/user", new UserApi(sky, callers, config.limits().maxScriptBytes(), json)),
+                json);
         ClientGuard guard = new ClientGuard(callers, config.clients(), json, routes);
         server.setHandler(guard);
         server.setErrorHandler(new JsonErrorHandler(json));

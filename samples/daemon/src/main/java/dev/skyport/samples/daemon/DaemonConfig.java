@@ -7,8 +7,10 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.skyport.api.EmbeddedBuilder;
 import dev.skyport.api.JobIsolation;
 import dev.skyport.api.Limits;
+import dev.skyport.api.SkyPort;
 import dev.skyport.samples.daemon.pki.UserHome;
 
 import javax.security.auth.x500.X500Principal;
@@ -19,36 +21,36 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The daemon's settings: {@code skyport.yaml} (every key optional, unknown keys refused), then environment overrides
  * ({@code SKYPORT_PORT}, {@code SKYPORT_BIND}, {@code SKYPORT_SPOOL}, {@code SKYPORT_DATA_DIR}, {@code SKYPORT_GATE},
  * {@code SKYPORT_SCHEDULER}, {@code SKYPORT_MAX_SCRIPT_BYTES}, {@code SKYPORT_ADMINS} with subjects separated by
- * {@code ;}).
+ * {@code ;}, {@code SKYPORT_JOB_ISOLATION}). What the engine is given ({@link EngineSettings}) is exactly what
+ * {@link SkyPort#embedded()} takes, checked by the builder itself when the file is read.
  *
- * @param port           HTTPS port; 0 picks a free one (tests)
- * @param bind           address to listen on
- * @param spool          the upstream spool: certificates under {@code secure/} (see {@code skyport certs})
- * @param dataDir        the engine's data directory (job store, job directories)
- * @param gate           the gate the engine runs jobs with
- * @param scheduler      the scheduling policy
- * @param maxScriptBytes the largest job script {@code POST /user/job} accepts
- * @param admins         registered users who see and act on every user's jobs: user names, or certificate subjects
- *                       (RFC 2253, e.g. {@code CN=root}) matched exactly
- * @param clients        what one client may hold of the daemon: requests in flight, data rates, deadlines
- * @param jobIsolation   how jobs are kept from each other and from the daemon's files ({@code job-isolation}:
- *                       {@code auto}, {@code account}, {@code sandbox} or {@code none}); the daemon serves many
- *                       users, so it refuses to start when no isolation is possible unless this is {@code none}
- * @param jobs           what one user's jobs may hold of the engine, and how long ended jobs are kept
+ * @param port    HTTPS port; 0 picks a free one (tests)
+ * @param bind    address to listen on
+ * @param spool   the upstream spool: certificates under {@code secure/} (see {@code skyport certs})
+ * @param dataDir the engine's data directory (job store, job directories)
+ * @param admins  registered users who see and act on every user's jobs: user names, or certificate subjects
+ *                (RFC 2253, e.g. {@code CN=root}) matched exactly
+ * @param clients what one client may hold of the daemon: requests in flight, data rates, deadlines
+ * @param engine  the embedded engine's settings: gate, scheduler, limits, local node, job isolation
  */
-public record DaemonConfig(int port, String bind, Path spool, Path dataDir, String gate, String scheduler,
-                           int maxScriptBytes, List<String> admins, ClientLimits clients, JobIsolation jobIsolation,
-                           JobLimits jobs) {
+public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List<String> admins,
+                           ClientLimits clients, EngineSettings engine) {
     public static final int DEFAULT_PORT = 8443;
-    public static final int DEFAULT_MAX_SCRIPT_BYTES = 1 << 20;
+    public static final int DEFAULT_MAX_SCRIPT_BYTES = Limits.defaults().maxScriptBytes();
     /** Scripts are held in memory while being checked; larger ones are data, which belongs in input files. */
     public static final int MAX_MAX_SCRIPT_BYTES = 64 << 20;
 
@@ -56,79 +58,72 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
         Objects.requireNonNull(bind, "bind");
         Objects.requireNonNull(spool, "spool");
         Objects.requireNonNull(dataDir, "dataDir");
-        Objects.requireNonNull(gate, "gate");
-        Objects.requireNonNull(scheduler, "scheduler");
         Objects.requireNonNull(clients, "clients");
+        Objects.requireNonNull(engine, "engine");
         if (port < 0 || port > 65_535) {
             throw new ConfigException("port: expected 0..65535, got " + port);
         }
-        if (maxScriptBytes < 1 || maxScriptBytes > MAX_MAX_SCRIPT_BYTES) {
-            throw new ConfigException("max-script-bytes: expected 1.." + MAX_MAX_SCRIPT_BYTES + ", got "
-                    + maxScriptBytes);
-        }
         admins = admins("admins", admins);
-        Objects.requireNonNull(clients, "clients");
-        Objects.requireNonNull(jobIsolation, "jobIsolation");
-        Objects.requireNonNull(jobs, "jobs");
     }
 
     /** The defaults: port 8443 on all addresses, spool {@code ~/.swm/spool}, data {@code ~/.skyport}, local gate. */
     public static DaemonConfig defaults() {
         Path home = UserHome.current();
         return new DaemonConfig(DEFAULT_PORT, "0.0.0.0", home.resolve(".swm/spool"), home.resolve(".skyport"),
-                "local", "backfill", DEFAULT_MAX_SCRIPT_BYTES, List.of(), ClientLimits.defaults(),
-                JobIsolation.AUTO, JobLimits.defaults());
+                List.of(), ClientLimits.defaults(), EngineSettings.defaults());
     }
 
     public DaemonConfig withPort(int newPort) {
-        return new DaemonConfig(newPort, bind, spool, dataDir, gate, scheduler, maxScriptBytes, admins, clients,
-                jobIsolation, jobs);
+        return new DaemonConfig(newPort, bind, spool, dataDir, admins, clients, engine);
     }
 
     public DaemonConfig withBind(String newBind) {
-        return new DaemonConfig(port, newBind, spool, dataDir, gate, scheduler, maxScriptBytes, admins, clients,
-                jobIsolation, jobs);
+        return new DaemonConfig(port, newBind, spool, dataDir, admins, clients, engine);
     }
 
     public DaemonConfig withSpool(Path newSpool) {
-        return new DaemonConfig(port, bind, newSpool, dataDir, gate, scheduler, maxScriptBytes, admins, clients,
-                jobIsolation, jobs);
+        return new DaemonConfig(port, bind, newSpool, dataDir, admins, clients, engine);
     }
 
     public DaemonConfig withDataDir(Path newDataDir) {
-        return new DaemonConfig(port, bind, spool, newDataDir, gate, scheduler, maxScriptBytes, admins, clients,
-                jobIsolation, jobs);
-    }
-
-    public DaemonConfig withMaxScriptBytes(int bytes) {
-        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, bytes, admins, clients,
-                jobIsolation, jobs);
-    }
-
-    public DaemonConfig withClients(ClientLimits newClients) {
-        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, maxScriptBytes, admins, newClients,
-                jobIsolation, jobs);
-    }
-
-    public DaemonConfig withJobIsolation(JobIsolation mode) {
-        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, maxScriptBytes, admins, clients, mode,
-                jobs);
-    }
-
-    public DaemonConfig withJobs(JobLimits newJobs) {
-        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, maxScriptBytes, admins, clients,
-                jobIsolation, newJobs);
-    }
-
-    /** The engine's limits these settings give: the script size, and each user's jobs, bytes and retention. */
-    public Limits limits() {
-        return Limits.defaults().withMaxScriptBytes(maxScriptBytes).withMaxActiveJobsPerUser(jobs.maxJobsPerUser())
-                .withMaxStoredBytesPerUser(jobs.maxStoredBytesPerUser()).withJobRetention(jobs.retention());
+        return new DaemonConfig(port, bind, spool, newDataDir, admins, clients, engine);
     }
 
     public DaemonConfig withAdmins(List<String> newAdmins) {
-        return new DaemonConfig(port, bind, spool, dataDir, gate, scheduler, maxScriptBytes, newAdmins, clients,
-                jobIsolation, jobs);
+        return new DaemonConfig(port, bind, spool, dataDir, newAdmins, clients, engine);
+    }
+
+    public DaemonConfig withClients(ClientLimits newClients) {
+        return new DaemonConfig(port, bind, spool, dataDir, admins, newClients, engine);
+    }
+
+    public DaemonConfig withEngine(EngineSettings newEngine) {
+        return new DaemonConfig(port, bind, spool, dataDir, admins, clients, newEngine);
+    }
+
+    public DaemonConfig withLimits(Limits limits) {
+        return withEngine(engine.withLimits(limits));
+    }
+
+    public DaemonConfig withMaxScriptBytes(int bytes) {
+        return withLimits(setting("max-script-bytes", () -> engine.limits().withMaxScriptBytes(bytes)));
+    }
+
+    public DaemonConfig withJobIsolation(JobIsolation mode) {
+        return withEngine(engine.withJobIsolation(mode));
+    }
+
+    /**
+     * The engine's limits: the one place every limit is set, the script size included (the daemon refuses a larger
+     * {@code POST /user/job} body with 413 before the engine sees it, by the same number).
+     */
+    public Limits limits() {
+        return engine.limits();
+    }
+
+    /** A builder of the engine these settings describe, data directory included; the caller may add to it. */
+    public EmbeddedBuilder embedded() {
+        return engine.configure(SkyPort.embedded().dataDir(dataDir));
     }
 
     /**
@@ -172,9 +167,6 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
                 s.bind != null ? s.bind : base.bind,
                 s.spool != null ? resolve(dir, s.spool) : base.spool,
                 s.dataDir != null ? resolve(dir, s.dataDir) : base.dataDir,
-                s.gate != null ? s.gate : base.gate,
-                s.scheduler != null ? s.scheduler : base.scheduler,
-                s.maxScriptBytes != null ? s.maxScriptBytes : base.maxScriptBytes,
                 s.admins != null ? s.admins : base.admins,
                 new ClientLimits(
                         s.maxRequestsPerUser != null ? s.maxRequestsPerUser : base.clients.maxRequestsPerUser(),
@@ -184,11 +176,47 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
                         s.requestTimeout != null ? Duration.ofSeconds(s.requestTimeout)
                                 : base.clients.requestTimeout(),
                         s.idleTimeout != null ? Duration.ofSeconds(s.idleTimeout) : base.clients.idleTimeout()),
-                s.jobIsolation != null ? parseJobIsolation("job-isolation", s.jobIsolation) : base.jobIsolation,
-                new JobLimits(
-                        s.maxJobsPerUser != null ? s.maxJobsPerUser : base.jobs.maxJobsPerUser(),
-                        s.maxStoredBytesPerUser != null ? s.maxStoredBytesPerUser : base.jobs.maxStoredBytesPerUser(),
-                        s.jobRetentionHours != null ? Duration.ofHours(s.jobRetentionHours) : base.jobs.retention()));
+                engine(s, base.engine));
+    }
+
+    /** The engine's part of the file; each value goes through what the engine's own builder or record checks. */
+    private static EngineSettings engine(FileSettings s, EngineSettings base) {
+        Limits limits = base.limits();
+        if (s.maxScriptBytes != null) {
+            Limits l = limits;
+            limits = setting("max-script-bytes", () -> l.withMaxScriptBytes(s.maxScriptBytes));
+        }
+        if (s.maxActiveJobs != null) {
+            Limits l = limits;
+            limits = setting("max-active-jobs", () -> l.withMaxActiveJobs(s.maxActiveJobs));
+        }
+        if (s.maxJobsPerUser != null) {
+            Limits l = limits;
+            limits = setting("max-jobs-per-user", () -> l.withMaxActiveJobsPerUser(s.maxJobsPerUser));
+        }
+        if (s.maxStoredBytesPerUser != null) {
+            Limits l = limits;
+            limits = setting("max-stored-bytes-per-user", () -> l.withMaxStoredBytesPerUser(s.maxStoredBytesPerUser));
+        }
+        if (s.jobRetentionHours != null) {
+            Limits l = limits;
+            limits = setting("job-retention-hours", () -> l.withJobRetention(Duration.ofHours(s.jobRetentionHours)));
+        }
+        if (s.killGracePeriod != null) {
+            Limits l = limits;
+            limits = setting("kill-grace-period", () -> l.withKillGracePeriod(Duration.ofSeconds(s.killGracePeriod)));
+        }
+        return new EngineSettings(
+                s.gate != null ? s.gate : base.gate(),
+                s.gateOptions != null ? s.gateOptions : base.gateOptions(),
+                s.scheduler != null ? s.scheduler : base.scheduler(),
+                limits,
+                s.localCpus != null ? OptionalInt.of(s.localCpus) : base.localCpus(),
+                s.localMemory != null ? OptionalLong.of(bytes("local-memory", s.localMemory))
+                        : base.localMemoryBytes(),
+                s.jobIsolation != null ? parseJobIsolation("job-isolation", s.jobIsolation) : base.jobIsolation(),
+                s.jobAccounts != null ? s.jobAccounts : base.jobAccounts(),
+                s.defaultJobAccount != null ? Optional.of(s.defaultJobAccount) : base.defaultJobAccount());
     }
 
     private static DaemonConfig withEnvironment(DaemonConfig c, Map<String, String> env) {
@@ -206,15 +234,19 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
             c = c.withDataDir(Path.of(v));
         }
         if ((v = env.get("SKYPORT_GATE")) != null) {
-            c = new DaemonConfig(c.port, c.bind, c.spool, c.dataDir, v, c.scheduler, c.maxScriptBytes, c.admins,
-                    c.clients, c.jobIsolation, c.jobs);
+            String gate = v;
+            EngineSettings e = c.engine;
+            c = c.withEngine(overriding("SKYPORT_GATE", () -> e.withGate(gate)));
         }
         if ((v = env.get("SKYPORT_SCHEDULER")) != null) {
-            c = new DaemonConfig(c.port, c.bind, c.spool, c.dataDir, c.gate, v, c.maxScriptBytes, c.admins,
-                    c.clients, c.jobIsolation, c.jobs);
+            String scheduler = v;
+            EngineSettings e = c.engine;
+            c = c.withEngine(overriding("SKYPORT_SCHEDULER", () -> e.withScheduler(scheduler)));
         }
         if ((v = env.get("SKYPORT_MAX_SCRIPT_BYTES")) != null) {
-            c = c.withMaxScriptBytes(integer("SKYPORT_MAX_SCRIPT_BYTES", v));
+            int bytes = integer("SKYPORT_MAX_SCRIPT_BYTES", v);
+            DaemonConfig d = c;
+            c = overriding("SKYPORT_MAX_SCRIPT_BYTES", () -> d.withMaxScriptBytes(bytes));
         }
         if ((v = env.get("SKYPORT_JOB_ISOLATION")) != null) {
             c = c.withJobIsolation(parseJobIsolation("SKYPORT_JOB_ISOLATION", v));
@@ -231,6 +263,24 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
         return c;
     }
 
+    /** A setting from the environment, refused in the words of the file's key it overrides. */
+    private static <T> T overriding(String variable, Supplier<T> value) {
+        try {
+            return value.get();
+        } catch (ConfigException e) {
+            throw new ConfigException(variable + " (overrides " + e.getMessage() + ")");
+        }
+    }
+
+    /** Runs a setter of the engine's builder or records; what it refuses is refused under {@code key}. */
+    static <T> T setting(String key, Supplier<T> value) {
+        try {
+            return value.get();
+        } catch (IllegalArgumentException | NullPointerException e) {
+            throw new ConfigException(key + ": " + e.getMessage());
+        }
+    }
+
     private static Path resolve(Path dir, String path) {
         if (path.equals("~") || path.startsWith("~/")) {
             return Path.of(UserHome.current() + path.substring(1));
@@ -245,6 +295,31 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
             throw new ConfigException(key + ": expected an integer, got '" + value + "'");
         }
     }
+
+    /** Bytes as a number, or with a binary suffix as in {@code #SWM mem}: {@code 512M}, {@code 16G}, {@code 1T}. */
+    private static long bytes(String key, String value) {
+        Matcher m = SIZE.matcher(value.strip());
+        if (m.matches()) {
+            int shift = switch (m.group(2).toUpperCase(Locale.ROOT)) {
+                case "K" -> 10;
+                case "M" -> 20;
+                case "G" -> 30;
+                case "T" -> 40;
+                default -> 0;
+            };
+            try {
+                long n = Long.parseLong(m.group(1));
+                if (n <= (Long.MAX_VALUE >> shift)) {
+                    return n << shift;
+                }
+            } catch (NumberFormatException e) {
+                // too long: reported below
+            }
+        }
+        throw new ConfigException(key + ": expected bytes such as 17179869184, 16G or 512M, got '" + value + "'");
+    }
+
+    private static final Pattern SIZE = Pattern.compile("(\\d{1,19})([KMGTkmgt]?)");
 
     private static JobIsolation parseJobIsolation(String key, String value) {
         try {
@@ -273,17 +348,23 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
 
     /** The keys of {@code skyport.yaml}, as written in the file. */
     private static final class FileSettings {
-        static final List<String> KEYS = List.of("port", "bind", "spool", "data-dir", "gate", "scheduler",
-                "max-script-bytes", "admins", "max-requests-per-user", "max-connections-per-user",
-                "min-data-rate", "request-timeout", "idle-timeout", "job-isolation", "max-jobs-per-user",
+        static final List<String> KEYS = List.of("port", "bind", "spool", "data-dir", "gate", "gate-options",
+                "scheduler", "max-script-bytes", "max-active-jobs", "kill-grace-period", "local-cpus", "local-memory",
+                "admins", "max-requests-per-user", "max-connections-per-user", "min-data-rate", "request-timeout",
+                "idle-timeout", "job-isolation", "job-accounts", "default-job-account", "max-jobs-per-user",
                 "max-stored-bytes-per-user", "job-retention-hours");
         final Integer port;
         final String bind;
         final String spool;
         final String dataDir;
         final String gate;
+        final Map<String, String> gateOptions;
         final String scheduler;
         final Integer maxScriptBytes;
+        final Integer maxActiveJobs;
+        final Integer killGracePeriod;
+        final Integer localCpus;
+        final String localMemory;
         final List<String> admins;
         final Integer maxRequestsPerUser;
         final Integer maxConnectionsPerUser;
@@ -291,6 +372,8 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
         final Integer requestTimeout;
         final Integer idleTimeout;
         final String jobIsolation;
+        final Map<String, String> jobAccounts;
+        final String defaultJobAccount;
         final Integer maxJobsPerUser;
         final Long maxStoredBytesPerUser;
         final Integer jobRetentionHours;
@@ -298,8 +381,14 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
         @JsonCreator
         FileSettings(@JsonProperty("port") Integer port, @JsonProperty("bind") String bind,
                      @JsonProperty("spool") String spool, @JsonProperty("data-dir") String dataDir,
-                     @JsonProperty("gate") String gate, @JsonProperty("scheduler") String scheduler,
+                     @JsonProperty("gate") String gate,
+                     @JsonProperty("gate-options") Map<String, String> gateOptions,
+                     @JsonProperty("scheduler") String scheduler,
                      @JsonProperty("max-script-bytes") Integer maxScriptBytes,
+                     @JsonProperty("max-active-jobs") Integer maxActiveJobs,
+                     @JsonProperty("kill-grace-period") Integer killGracePeriod,
+                     @JsonProperty("local-cpus") Integer localCpus,
+                     @JsonProperty("local-memory") String localMemory,
                      @JsonProperty("admins") List<String> admins,
                      @JsonProperty("max-requests-per-user") Integer maxRequestsPerUser,
                      @JsonProperty("max-connections-per-user") Integer maxConnectionsPerUser,
@@ -307,6 +396,8 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
                      @JsonProperty("request-timeout") Integer requestTimeout,
                      @JsonProperty("idle-timeout") Integer idleTimeout,
                      @JsonProperty("job-isolation") String jobIsolation,
+                     @JsonProperty("job-accounts") Map<String, String> jobAccounts,
+                     @JsonProperty("default-job-account") String defaultJobAccount,
                      @JsonProperty("max-jobs-per-user") Integer maxJobsPerUser,
                      @JsonProperty("max-stored-bytes-per-user") Long maxStoredBytesPerUser,
                      @JsonProperty("job-retention-hours") Integer jobRetentionHours) {
@@ -315,8 +406,13 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
             this.spool = spool;
             this.dataDir = dataDir;
             this.gate = gate;
+            this.gateOptions = gateOptions;
             this.scheduler = scheduler;
             this.maxScriptBytes = maxScriptBytes;
+            this.maxActiveJobs = maxActiveJobs;
+            this.killGracePeriod = killGracePeriod;
+            this.localCpus = localCpus;
+            this.localMemory = localMemory;
             this.admins = admins;
             this.maxRequestsPerUser = maxRequestsPerUser;
             this.maxConnectionsPerUser = maxConnectionsPerUser;
@@ -324,6 +420,8 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
             this.requestTimeout = requestTimeout;
             this.idleTimeout = idleTimeout;
             this.jobIsolation = jobIsolation;
+            this.jobAccounts = jobAccounts;
+            this.defaultJobAccount = defaultJobAccount;
             this.maxJobsPerUser = maxJobsPerUser;
             this.maxStoredBytesPerUser = maxStoredBytesPerUser;
             this.jobRetentionHours = jobRetentionHours;
@@ -382,40 +480,6 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, Stri
                 throw new ConfigException(key + ": expected 1.." + MAX_TIMEOUT.toSeconds() + " seconds, got "
                         + d.toSeconds());
             }
-        }
-    }
-
-    /**
-     * What one user's jobs may hold of the engine ({@link Limits}): past either bound a submission gets 429.
-     *
-     * @param maxJobsPerUser        jobs of one user that have not ended ({@code max-jobs-per-user})
-     * @param maxStoredBytesPerUser the size of one user's stored jobs, ended ones included until they are purged
-     *                              ({@code max-stored-bytes-per-user})
-     * @param retention             how long an ended job, its logs and its directory are kept
-     *                              ({@code job-retention-hours})
-     */
-    public record JobLimits(int maxJobsPerUser, long maxStoredBytesPerUser, Duration retention) {
-        private static final Duration MAX_RETENTION = Duration.ofDays(3650);
-
-        public JobLimits {
-            Objects.requireNonNull(retention, "retention");
-            if (maxJobsPerUser < 1) {
-                throw new ConfigException("max-jobs-per-user: expected a positive number, got " + maxJobsPerUser);
-            }
-            if (maxStoredBytesPerUser < 1) {
-                throw new ConfigException("max-stored-bytes-per-user: expected a positive number of bytes, got "
-                        + maxStoredBytesPerUser);
-            }
-            if (retention.compareTo(Duration.ofHours(1)) < 0 || retention.compareTo(MAX_RETENTION) > 0) {
-                throw new ConfigException("job-retention-hours: expected 1.." + MAX_RETENTION.toHours() + ", got "
-                        + retention.toHours());
-            }
-        }
-
-        /** The engine's defaults: 10,000 unfinished jobs and 1 GiB per user, ended jobs kept 36 hours. */
-        public static JobLimits defaults() {
-            Limits d = Limits.defaults();
-            return new JobLimits(d.maxActiveJobsPerUser(), d.maxStoredBytesPerUser(), d.jobRetention());
         }
     }
 

@@ -3,6 +3,7 @@ package dev.skyport.samples.daemon;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.skyport.api.JobQuery;
+import dev.skyport.api.Limits;
 import dev.skyport.samples.daemon.pki.ClusterPki;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
@@ -44,7 +45,7 @@ class UserQuotaApiTest {
         OkHttpClient bob = Mtls.client(pki.issueUser("bob", false), pki.layout().caChain());
         daemon = Daemon.start(DaemonConfig.defaults().withPort(0).withBind("127.0.0.1").withSpool(spool)
                 .withDataDir(dir.resolve("data"))
-                .withJobs(new DaemonConfig.JobLimits(2, 50_000, Duration.ofHours(36))));
+                .withLimits(Limits.defaults().withMaxActiveJobsPerUser(2).withMaxStoredBytesPerUser(50_000)));
         String base = "https://localhost:" + daemon.port();
         String sleeper = "#!/bin/sh\nsleep 600\n";
 
