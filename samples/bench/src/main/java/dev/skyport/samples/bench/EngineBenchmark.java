@@ -7,6 +7,7 @@ import dev.skyport.api.JobQuery;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
 import dev.skyport.api.JobTransitioned;
+import dev.skyport.api.Limits;
 import dev.skyport.api.Page;
 import dev.skyport.api.SkyPort;
 import dev.skyport.api.Subscription;
@@ -663,7 +664,11 @@ public final class EngineBenchmark {
             if (sky != null) {
                 throw new IllegalStateException("an engine is running over " + dir);
             }
-            sky = SkyPort.embedded().dataDir(dir).localCpus(cpus).owner("bench").start();
+            // One user queues up to 100,000 jobs here (heap, restart), past the default bound of 10,000 unfinished
+            // jobs per user: raise the bound rather than remove it, so submits still pay for the check.
+            Limits defaults = Limits.defaults();
+            sky = SkyPort.embedded().dataDir(dir).localCpus(cpus).owner("bench")
+                    .limits(defaults.withMaxActiveJobsPerUser(defaults.maxActiveJobs())).start();
             return sky;
         }
 
