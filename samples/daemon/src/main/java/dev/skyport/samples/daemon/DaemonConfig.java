@@ -27,6 +27,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
+import java.util.function.BiFunction;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -182,30 +183,15 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
     /** The engine's part of the file; each value goes through what the engine's own builder or record checks. */
     private static EngineSettings engine(FileSettings s, EngineSettings base) {
         Limits limits = base.limits();
-        if (s.maxScriptBytes != null) {
-            Limits l = limits;
-            limits = setting("max-script-bytes", () -> l.withMaxScriptBytes(s.maxScriptBytes));
-        }
-        if (s.maxActiveJobs != null) {
-            Limits l = limits;
-            limits = setting("max-active-jobs", () -> l.withMaxActiveJobs(s.maxActiveJobs));
-        }
-        if (s.maxJobsPerUser != null) {
-            Limits l = limits;
-            limits = setting("max-jobs-per-user", () -> l.withMaxActiveJobsPerUser(s.maxJobsPerUser));
-        }
-        if (s.maxStoredBytesPerUser != null) {
-            Limits l = limits;
-            limits = setting("max-stored-bytes-per-user", () -> l.withMaxStoredBytesPerUser(s.maxStoredBytesPerUser));
-        }
-        if (s.jobRetentionHours != null) {
-            Limits l = limits;
-            limits = setting("job-retention-hours", () -> l.withJobRetention(Duration.ofHours(s.jobRetentionHours)));
-        }
-        if (s.killGracePeriod != null) {
-            Limits l = limits;
-            limits = setting("kill-grace-period", () -> l.withKillGracePeriod(Duration.ofSeconds(s.killGracePeriod)));
-        }
+        limits = limit(limits, "max-script-bytes", s.maxScriptBytes, Limits::withMaxScriptBytes);
+        limits = limit(limits, "max-active-jobs", s.maxActiveJobs, Limits::withMaxActiveJobs);
+        limits = limit(limits, "max-jobs-per-user", s.maxJobsPerUser, Limits::withMaxActiveJobsPerUser);
+        limits = limit(limits, "max-stored-bytes-per-user", s.maxStoredBytesPerUser,
+                Limits::withMaxStoredBytesPerUser);
+        limits = limit(limits, "job-retention-hours", s.jobRetentionHours,
+                (l, hours) -> l.withJobRetention(Duration.ofHours(hours)));
+        limits = limit(limits, "kill-grace-period", s.killGracePeriod,
+                (l, seconds) -> l.withKillGracePeriod(Duration.ofSeconds(seconds)));
         return new EngineSettings(
                 s.gate != null ? s.gate : base.gate(),
                 s.gateOptions != null ? s.gateOptions : base.gateOptions(),
@@ -217,6 +203,11 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
                 s.jobIsolation != null ? parseJobIsolation("job-isolation", s.jobIsolation) : base.jobIsolation(),
                 s.jobAccounts != null ? s.jobAccounts : base.jobAccounts(),
                 s.defaultJobAccount != null ? Optional.of(s.defaultJobAccount) : base.defaultJobAccount());
+    }
+
+    /** {@code limits} with the value of {@code key} when the file has one, as {@link Limits} accepts it. */
+    private static <T> Limits limit(Limits limits, String key, T value, BiFunction<Limits, T, Limits> with) {
+        return value == null ? limits : setting(key, () -> with.apply(limits, value));
     }
 
     private static DaemonConfig withEnvironment(DaemonConfig c, Map<String, String> env) {

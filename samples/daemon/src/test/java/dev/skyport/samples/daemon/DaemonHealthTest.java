@@ -50,8 +50,8 @@ class DaemonHealthTest {
         ClusterPki pki = ClusterPki.init(spool, List.of("localhost", "127.0.0.1"));
         OkHttpClient alice = Mtls.client(pki.issueUser("alice", false), pki.layout().caChain());
         DaemonConfig defaults = DaemonConfig.defaults();
-        daemon = Daemon.start(defaults.withPort(0).withBind("127.0.0.1").withSpool(spool).withDataDir(dir.resolve("data"))
-                .withEngine(defaults.engine().withScheduler("failing")));
+        daemon = Daemon.start(defaults.withPort(0).withBind("127.0.0.1").withSpool(spool)
+                .withDataDir(dir.resolve("data")).withEngine(defaults.engine().withScheduler("failing")));
         String base = "https://localhost:" + daemon.port();
 
         FailingScheduler.failing = true;
