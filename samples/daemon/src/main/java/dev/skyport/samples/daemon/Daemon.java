@@ -1,0 +1,159 @@
+package dev.skyport.samples.daemon;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.skyport.api.SkyPort;
+import dev.skyport.samples.daemon.pki.PkiException;
+import dev.skyport.samples.daemon.pki.ServerCredentials;
+import dev.skyport.samples.daemon.pki.SpoolLayout;
+import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.BindException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Sky Port daemon: the embedded engine behind HTTPS with client certificates. Serves its facades ({@link Routes}:
+ * the upstream-compatible {@code /user} API today) on one port (8443 by default). {@link #close()} stops the
+ * listener, then the engine; running jobs keep running and are re-attached at the next start.
+ */
+public final class Daemon implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
+
+    private final SkyPort sky;
+    private final Server server;
+    private final ServerConnector connector;
+    private final ClientGuard guard;
+    private final UserConnections connections;
+
+    private Daemon(SkyPort sky, Server server, ServerConnector connector, ClientGuard guard,
+                   UserConnections connections) {
+        this.sky = sky;
+        this.server = server;
+        this.connector = connector;
+        this.guard = guard;
+        this.connections = connections;
+    }
+
+    /**
+     * Starts the engine and the listener.
+     *
+     * @throws dev.skyport.samples.daemon.pki.PkiException when the spool has no usable certificates
+     * @throws DaemonException                             when the port cannot be bound
+     */
+    public static Daemon start(DaemonConfig config) {
+        SpoolLayout layout = new SpoolLayout(config.spool());
+        SslContextFactory.Server tls = new SslContextFactory.Server();
+        for (Path file : List.of(layout.serverCert(), layout.serverKey(), layout.clusterCert())) {
+            if (!Files.isRegularFile(file)) {
+                throw new PkiException("missing " + file + " (create the certificates with `skyport certs init"
+                        + " --spool " + layout.spool() + "`)");
+            }
+        }
+        tls.setSslContext(ServerCredentials.load(layout).sslContext());
+        tls.setNeedClientAuth(true);
+        tls.setIncludeProtocols("TLSv1.3", "TLSv1.2");
+        // Clients check the server's name themselves; the server has one certificate for every name it answers to.
+        tls.setSniRequired(false);
+
+        // Many users share this engine: without isolation a job could read other users' outputs and the keys in the
+        // spool, so the daemon does not start without it unless the operator opted out (job-isolation: none).
+        SkyPort sky = config.embedded().requireJobIsolation()
+                .gateOption("job-isolation-hide", config.spool().toAbsolutePath().normalize().toString()).start();
+        QueuedThreadPool threads = new QueuedThreadPool(64, 4);
+        threads.setName("skyport-http");
+        Server server = new Server(threads);
+        HttpConfiguration http = new HttpConfiguration();
+        http.setSendServerVersion(false);
+        http.setSendXPoweredBy(false);
+        SecureRequestCustomizer secure = new SecureRequestCustomizer();
+        secure.setSniHostCheck(false);
+        http.addCustomizer(secure);
+        // HTTP/1.1 only: the upstream clients offer nothing else.
+        ServerConnector connector = new ServerConnector(server,
+                new SslConnectionFactory(tls, HttpVersion.HTTP_1_1.asString()), new HttpConnectionFactory(http));
+        connector.setHost(config.bind());
+        connector.setPort(config.port());
+        // A peer that sends or takes nothing at all; slow ones are ClientGuard's business.
+        connector.setIdleTimeout(config.clients().idleTimeout().toMillis());
+        server.addConnector(connector);
+        ObjectMapper json = new ObjectMapper();
+        Callers callers = new Callers(layout, config.admins());
+        UserConnections connections = new UserConnections(callers, config.clients().maxConnectionsPerUser());
+        connector.addBean(connections);
+        Routes routes = new Routes(Map.of("/user", new UserApi(sky, callers, config.limits().maxScriptBytes(), json)),
+                json);
+        ClientGuard guard = new ClientGuard(callers, config.clients(), json, routes);
+        server.setHandler(guard);
+        server.setErrorHandler(new JsonErrorHandler(json));
+        server.setStopTimeout(5_000);
+        try {
+            server.start();
+        } catch (Exception e) {
+            stopQuietly(server);
+            sky.close();
+            if (e instanceof BindException || e.getCause() instanceof BindException) {
+                throw new DaemonException("cannot listen on " + config.bind() + ":" + config.port() + ": "
+                        + e.getMessage());
+            }
+            throw new DaemonException("cannot start the HTTPS listener: " + e.getMessage());
+        }
+        LOG.info("Sky Port daemon listening on https://{}:{} (spool {}, data {})", config.bind(),
+                connector.getLocalPort(), config.spool(), config.dataDir());
+        return new Daemon(sky, server, connector, guard, connections);
+    }
+
+    /** The port the listener is bound to (the chosen one when the configuration said 0). */
+    public int port() {
+        return connector.getLocalPort();
+    }
+
+    /** The engine behind the daemon, seeing every user's jobs. */
+    public SkyPort engine() {
+        return sky;
+    }
+
+    /** Requests of a registered user now in flight (see {@link DaemonConfig.ClientLimits#maxRequestsPerUser()}). */
+    int requestsInFlight(String user) {
+        return guard.inFlight(user);
+    }
+
+    /** Connections of a registered user now open (see {@link DaemonConfig.ClientLimits#maxConnectionsPerUser()}). */
+    int connectionsOpen(String user) {
+        return connections.open(user);
+    }
+
+    @Override
+    public void close() {
+        stopQuietly(server);
+        sky.close();
+    }
+
+    private static void stopQuietly(Server server) {
+        try {
+            server.stop();
+        } catch (Exception e) {
+            LOG.warn("stopping the HTTPS listener: {}", e.toString());
+        }
+    }
+
+    /** The daemon cannot start or serve, with the reason a user can act on. */
+    public static final class DaemonException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        public DaemonException(String message) {
+            super(message);
+        }
+    }
+}

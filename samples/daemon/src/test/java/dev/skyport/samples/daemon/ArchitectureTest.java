@@ -1,0 +1,20 @@
+package dev.skyport.samples.daemon;
+
+import dev.skyport.api.ArchitectureRules;
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.junit.AnalyzeClasses;
+import com.tngtech.archunit.junit.ArchTest;
+import com.tngtech.archunit.lang.ArchRule;
+
+
+/**
+ * Samples show users how to use Sky Port, so they use only what users can: public types, never another module's
+ * internals. Printing to the console is what samples are for, so the standard-stream rule does not apply here.
+ */
+@AnalyzeClasses(packages = "dev.skyport.samples.daemon", importOptions = ImportOption.DoNotIncludeTests.class)
+class ArchitectureTest {
+    private static final String OWN = "dev.skyport.samples.daemon";
+
+    @ArchTest
+    static final ArchRule doesNotUseOtherModulesInternals = ArchitectureRules.doesNotUseOtherModulesInternals(OWN);
+}

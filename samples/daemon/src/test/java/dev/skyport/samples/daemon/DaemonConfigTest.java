@@ -1,0 +1,218 @@
+package dev.skyport.samples.daemon;
+
+import dev.skyport.api.EmbeddedConfig;
+import dev.skyport.api.JobIsolation;
+import dev.skyport.api.Limits;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class DaemonConfigTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void defaultsAreUpstreamsPortAndTheLocalGate() {
+        DaemonConfig c = DaemonConfig.load(Optional.empty(), Map.of());
+        assertThat(c.port()).isEqualTo(8443);
+        assertThat(c.engine()).isEqualTo(EngineSettings.defaults());
+        assertThat(c.engine().gate()).isEqualTo("local");
+        assertThat(c.engine().scheduler()).isEqualTo("backfill");
+        assertThat(c.engine().localCpus()).isEmpty();
+        assertThat(c.engine().localMemoryBytes()).isEmpty();
+        assertThat(c.limits().maxScriptBytes()).isEqualTo(1 << 20);
+        assertThat(c.admins()).isEmpty();
+        assertThat(c.clients()).isEqualTo(DaemonConfig.ClientLimits.defaults());
+        assertThat(c.clients().maxRequestsPerUser()).isEqualTo(32);
+        assertThat(c.clients().maxConnectionsPerUser()).isEqualTo(64);
+        assertThat(c.clients().minDataRate()).isEqualTo(1024);
+        assertThat(c.clients().requestTimeout()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(c.clients().idleTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(c.engine().jobIsolation()).isEqualTo(JobIsolation.AUTO);
+        assertThat(c.limits()).isEqualTo(Limits.defaults());
+    }
+
+    @Test
+    void theFileSetsEveryKeyAndRelativePathsAreRelativeToIt() throws IOException {
+        Path file = write("""
+                port: 9443
+                bind: 127.0.0.1
+                spool: spool
+                data-dir: ~/sky-data
+                gate: local
+                gate-options:
+                  bwrap: /usr/bin/bwrap
+                scheduler: fcfs
+                max-script-bytes: 4096
+                max-active-jobs: 500
+                kill-grace-period: 3
+                local-cpus: 3
+                local-memory: 2G
+                job-accounts: {alice: skyalice, bob: skybob}
+                default-job-account: skyguest
+                admins: ["CN=root,O=Sky Port", ops]
+                max-requests-per-user: 8
+                max-connections-per-user: 9
+                min-data-rate: 0
+                request-timeout: 120
+                idle-timeout: 15
+                job-isolation: sandbox
+                max-jobs-per-user: 12
+                max-stored-bytes-per-user: 1000000
+                job-retention-hours: 48
+                """);
+        DaemonConfig c = DaemonConfig.load(Optional.of(file), Map.of());
+        assertThat(c.port()).isEqualTo(9443);
+        assertThat(c.bind()).isEqualTo("127.0.0.1");
+        assertThat(c.spool()).isEqualTo(dir.resolve("spool"));
+        assertThat(c.dataDir()).isEqualTo(dev.skyport.samples.daemon.pki.UserHome.current().resolve("sky-data"));
+        assertThat(c.engine().gate()).isEqualTo("local");
+        assertThat(c.engine().gateOptions()).containsExactly(Map.entry("bwrap", "/usr/bin/bwrap"));
+        assertThat(c.engine().scheduler()).isEqualTo("fcfs");
+        assertThat(c.engine().localCpus()).hasValue(3);
+        assertThat(c.engine().localMemoryBytes()).hasValue(2L << 30);
+        assertThat(c.engine().jobAccounts()).containsExactly(Map.entry("alice", "skyalice"),
+                Map.entry("bob", "skybob"));
+        assertThat(c.engine().defaultJobAccount()).hasValue("skyguest");
+        assertThat(c.admins()).containsExactly("CN=root,O=Sky Port", "ops");
+        assertThat(c.clients()).isEqualTo(new DaemonConfig.ClientLimits(8, 9, 0, Duration.ofSeconds(120),
+                Duration.ofSeconds(15)));
+        assertThat(c.engine().jobIsolation()).isEqualTo(JobIsolation.SANDBOX);
+        assertThat(c.limits()).isEqualTo(new Limits(4096, 500, Duration.ofSeconds(3), 12, 1_000_000,
+                Duration.ofHours(48)));
+        assertThat(c.limits().maxActiveJobsPerUser()).isEqualTo(12);
+        assertThat(c.limits().maxStoredBytesPerUser()).isEqualTo(1_000_000);
+        assertThat(c.limits().jobRetention()).isEqualTo(Duration.ofHours(48));
+        assertThat(c.limits().maxScriptBytes()).isEqualTo(4096);
+    }
+
+    @Test
+    void theEnvironmentOverridesTheFile() throws IOException {
+        Path file = write("port: 9443\nscheduler: fcfs\n");
+        DaemonConfig c = DaemonConfig.load(Optional.of(file), Map.of("SKYPORT_PORT", "0",
+                "SKYPORT_SCHEDULER", "fair-share", "SKYPORT_ADMINS", "CN=a;CN=b, O=x", "SKYPORT_SPOOL", "/s",
+                "SKYPORT_JOB_ISOLATION", "none"));
+        assertThat(c.port()).isZero();
+        assertThat(c.engine().scheduler()).isEqualTo("fair-share");
+        assertThat(c.spool()).isEqualTo(Path.of("/s"));
+        assertThat(c.admins()).containsExactly("CN=a", "CN=b, O=x");
+        assertThat(c.engine().jobIsolation()).isEqualTo(JobIsolation.NONE);
+        assertThat(DaemonConfig.load(Optional.of(file), Map.of("SKYPORT_MAX_SCRIPT_BYTES", "2048")).limits()
+                .maxScriptBytes()).isEqualTo(2048);
+    }
+
+    @Test
+    void theShippedSettingsFileReadsAsTheDefaults() {
+        // The distribution's conf/skyport.yaml documents every key; it must stay a file the daemon accepts.
+        DaemonConfig shipped = DaemonConfig.load(Optional.of(Path.of("src/dist/conf/skyport.yaml")), Map.of());
+        assertThat(shipped).isEqualTo(DaemonConfig.defaults());
+    }
+
+    @Test
+    void theEngineIsBuiltFromTheSameSettingsTheFileGave() throws IOException {
+        Path file = write("""
+                data-dir: data
+                scheduler: fcfs
+                max-script-bytes: 4096
+                local-cpus: 3
+                local-memory: 512M
+                job-isolation: none
+                job-accounts: {alice: skyalice}
+                """);
+        EmbeddedConfig engine = DaemonConfig.load(Optional.of(file), Map.of()).embedded().config();
+        assertThat(engine.dataDir()).isEqualTo(dir.resolve("data"));
+        assertThat(engine.gate()).isEqualTo("local");
+        assertThat(engine.scheduler()).isEqualTo("fcfs");
+        assertThat(engine.limits().maxScriptBytes()).isEqualTo(4096);
+        assertThat(engine.localCpus()).hasValue(3);
+        assertThat(engine.localMemoryBytes()).hasValue(512L << 20);
+        assertThat(engine.gateOptions()).containsEntry("job-isolation", "none")
+                .containsEntry("job-accounts", "alice=skyalice");
+    }
+
+    @Test
+    void aValueTheEngineWouldRefuseIsRefusedWhenTheFileIsReadNamingTheKey() {
+        Map<String, String> refused = new LinkedHashMap<>();
+        refused.put("gate: nosuch", "gate: no gate named 'nosuch'; available: local");
+        refused.put("scheduler: sjf", "scheduler: no scheduler named 'sjf'; available: ");
+        refused.put("gate: \"\"", "gate: gate must not be blank");
+        refused.put("scheduler: \"fcfs\\n\"", "scheduler: scheduler must not contain control characters");
+        refused.put("local-cpus: 0", "local-cpus: localCpus must be positive, got 0");
+        refused.put("local-cpus: -4", "local-cpus: localCpus must be positive, got -4");
+        refused.put("local-memory: 0", "local-memory: localMemoryBytes must be positive, got 0");
+        refused.put("local-memory: lots", "local-memory: expected bytes such as");
+        refused.put("local-memory: 99999999999T", "local-memory: expected bytes such as");
+        refused.put("max-active-jobs: 0", "max-active-jobs: maxActiveJobs must be positive");
+        refused.put("kill-grace-period: -1", "kill-grace-period: killGracePeriod must not be negative");
+        refused.put("max-jobs-per-user: 0", "max-jobs-per-user: maxActiveJobsPerUser must be positive");
+        refused.put("gate-options: {\"\": x}", "gate-options: gateOption must not be blank");
+        refused.put("gate-options: {cpus: 8}", "gate-options: 'cpus' is set by local-cpus");
+        refused.put("gate-options: {job-isolation: none}", "gate-options: 'job-isolation' is set by job-isolation");
+        refused.put("gate-options: {job-isolation-hide: /}", "gate-options: 'job-isolation-hide' is set by the daemon");
+        refused.put("job-accounts: {alice: \"root; rm\"}", "job-accounts: jobAccount must be a plain account name");
+        refused.put("job-accounts: {\"../x\": sky}", "job-accounts: jobAccount user must be a plain account name");
+        refused.put("default-job-account: \"-\"", "default-job-account: defaultJobAccount must be a plain account");
+        refused.forEach((yaml, message) -> assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write(yaml + "\n")),
+                Map.of())).as(yaml).isInstanceOf(DaemonConfig.ConfigException.class).hasMessageStartingWith(message));
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.empty(), Map.of("SKYPORT_GATE", "nosuch")))
+                .isInstanceOf(DaemonConfig.ConfigException.class)
+                .hasMessageStartingWith("SKYPORT_GATE (overrides gate: no gate named 'nosuch'");
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.empty(), Map.of("SKYPORT_SCHEDULER", "sjf")))
+                .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageStartingWith("SKYPORT_SCHEDULER");
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.empty(), Map.of("SKYPORT_MAX_SCRIPT_BYTES", "0")))
+                .isInstanceOf(DaemonConfig.ConfigException.class)
+                .hasMessageStartingWith("SKYPORT_MAX_SCRIPT_BYTES (overrides max-script-bytes:");
+    }
+
+    @Test
+    void typosAndBadValuesAreRefusedWithTheKeyNamed() throws IOException {
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write("prot: 8443\n")), Map.of()))
+                .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("unknown key 'prot'")
+                .hasMessageContaining("port");
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write("port: eighty\n")), Map.of()))
+                .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("line 1");
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write("port: 70000\n")), Map.of()))
+                .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("port");
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write("max-script-bytes: 0\n")), Map.of()))
+                .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("max-script-bytes");
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write("admins: [\"not a name\"]\n")), Map.of()))
+                .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("not a name");
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write("admins: [\"CN=a=b=,,\"]\n")), Map.of()))
+                .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("certificate subject");
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write("max-script-bytes: 2147483647\n")), Map.of()))
+                .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("max-script-bytes");
+        for (String bad : new String[] {"max-requests-per-user: 0", "max-requests-per-user: 10001",
+                "max-connections-per-user: 0", "max-connections-per-user: 10001", "min-data-rate: -1",
+                "request-timeout: 0", "request-timeout: 3601", "idle-timeout: -5", "idle-timeout: 86400",
+                "max-jobs-per-user: 0", "max-stored-bytes-per-user: -1", "job-retention-hours: 0",
+                "job-retention-hours: 87601"}) {
+            String key = bad.substring(0, bad.indexOf(':'));
+            assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write(bad + "\n")), Map.of())).as(bad)
+                    .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageStartingWith(key + ":");
+        }
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write("job-isolation: off\n")), Map.of()))
+                .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("job-isolation")
+                .hasMessageContaining("auto, account, sandbox or none");
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.empty(), Map.of("SKYPORT_JOB_ISOLATION", "")))
+                .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("SKYPORT_JOB_ISOLATION");
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.empty(), Map.of("SKYPORT_PORT", "x")))
+                .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("SKYPORT_PORT");
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.of(dir.resolve("missing.yaml")), Map.of()))
+                .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("no such file");
+    }
+
+    private Path write(String yaml) throws IOException {
+        Path file = Files.createTempFile(dir, "skyport", ".yaml");
+        return Files.writeString(file, yaml);
+    }
+}
