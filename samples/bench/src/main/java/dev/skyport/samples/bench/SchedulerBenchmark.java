@@ -25,8 +25,8 @@ import java.util.ServiceLoader;
 import java.util.UUID;
 
 /**
- * A plain harness for the scheduling algorithms on the shared {@code mixed} workload (see
- * {@code ../shared/bench/README.md}): all nodes idle, the whole queue submitted at t = 0 in file order, one pass.
+ * A plain harness for the scheduling algorithms on the {@code mixed} workload (a copy of the team's shared
+ * scheduling benchmark in {@code samples/bench/data/mixed}, described in its README): all nodes idle, the whole queue submitted at t = 0 in file order, one pass.
  * Prints one line per case on standard output:
  * {@code sched-bench policy=<p> mode=<m> jobs=<J> nodes=<N> pass_ms=<median> planned=<n> infeasible=<n>
  * makespan_s=<s> mean_wait_s=<s> utilisation=<0..1>}. Pass time is the median of at least {@code --passes} passes
@@ -35,7 +35,7 @@ import java.util.UUID;
  * {@code sched-ratio} line (mean waits against fcfs and upstream, pass-time speed-ups against upstream's reported
  * 40 ms and 3.3 s) and, for exclusive cases, a {@code sched-gaps} line: the node time left idle between jobs before
  * each node's last job ends, the most backfill could fill. Arguments: {@code --data=DIR}
- * (default {@code ../shared/bench/mixed}, relative to the working directory), {@code --passes=N}.
+ * (default {@code samples/bench/data/mixed}), {@code --passes=N}.
  */
 public final class SchedulerBenchmark {
     private static final Instant T0 = Instant.parse("2025-01-01T00:00:00Z");
@@ -46,7 +46,7 @@ public final class SchedulerBenchmark {
     }
 
     public static void main(String[] args) throws IOException {
-        Path data = Path.of("../shared/bench/mixed");
+        Path data = defaultData();
         int passes = 9;
         for (String arg : args) {
             if (arg.startsWith("--data=")) {
@@ -66,7 +66,7 @@ public final class SchedulerBenchmark {
         List<QueuedJob> big = repeat(allJobs, 100_000);
         String[][] cases = {
                 {"fcfs", "exclusive"}, {"backfill", "exclusive"}, {"backfill", "shared"}};
-        // Upstream swm-sched's figures from ../shared/bench/README.md: mean start and the faster end of its pass time.
+        // Upstream swm-sched's figures from data/README.md: mean start and the faster end of its pass time.
         double[][] upstream = {{30_164, 40}, {29_545, 3_300}};
         int[][] sizes = {{1_000, 100}, {10_000, 1_000}};
         for (int s = 0; s < sizes.length; s++) {
@@ -164,6 +164,17 @@ public final class SchedulerBenchmark {
                     jobs.size(), nodes.size(), busy, idle, idle / (busy + idle));
         }
         return new Result(nanos[measured / 2] / 1e6, planned == 0 ? 0 : waitSum / planned);
+    }
+
+    /** The workload copied into this module ({@code data/mixed}), from the repository root or the module. */
+    private static Path defaultData() {
+        for (Path candidate : List.of(Path.of("samples/bench/data/mixed"), Path.of("data/mixed"))) {
+            if (Files.isDirectory(candidate)) {
+                return candidate;
+            }
+        }
+        throw new IllegalStateException("no workload in samples/bench/data/mixed; run from the repository root or pass"
+                + " --data=DIR");
     }
 
     private static List<NodeView> readNodes(Path file) throws IOException {
