@@ -5,6 +5,7 @@ import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
 import dev.skyport.api.JobQuery;
 import dev.skyport.api.JobSpec;
+import dev.skyport.api.Limits;
 import dev.skyport.api.JobState;
 import dev.skyport.api.JobTransitioned;
 import dev.skyport.api.Page;
@@ -663,7 +664,10 @@ public final class EngineBenchmark {
             if (sky != null) {
                 throw new IllegalStateException("an engine is running over " + dir);
             }
-            sky = SkyPort.embedded().dataDir(dir).localCpus(cpus).owner("bench").start();
+            // One user submits every job: the per-user bounds must not cut the run short.
+            sky = SkyPort.embedded().dataDir(dir).localCpus(cpus).owner("bench")
+                    .limits(Limits.defaults().withMaxActiveJobsPerUser(1_000_000).withMaxStoredBytesPerUser(1L << 40))
+                    .start();
             return sky;
         }
 

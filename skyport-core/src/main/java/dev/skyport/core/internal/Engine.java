@@ -520,9 +520,7 @@ public final class Engine implements SkyPort {
             quotas.release(owner.id(), 1, size);
             throw ex;
         }
-        // Published before the job is queued, so that no later transition of it can be delivered first.
-        events.publish(event, owner.id());
-        admit(stored);
+        admitAndPublish(stored, event);
         markDirty();
         return job;
     }
@@ -551,22 +549,27 @@ public final class Engine implements SkyPort {
             quotas.release(owner.id(), stored.size(), size);
             throw ex;
         }
-        evts.forEach(event -> events.publish(event, owner.id()));
-        stored.forEach(this::admit);
+        for (int i = 0; i < stored.size(); i++) {
+            admitAndPublish(stored.get(i), evts.get(i));
+        }
         markDirty();
         return stored.stream().map(StoredJob::job).toList();
     }
 
-    private void admit(StoredJob stored) {
-        Job job = stored.job();
-        JobSpec spec = job.spec();
-        Entry e = new Entry(new ActiveJob(job.id(), job.owner(), JobState.QUEUED, job.submitTime(), spec.priority(),
-                spec.nodes(), spec.cpus(), spec.memoryBytes(), spec.gpus(), spec.timeLimit(),
-                spec.account().orElse(""), Optional.empty()));
-        snapshots.put(job.id(), stored);
-        unfinished.incrementAndGet();
-        active.put(e.id, e);
-        queue.put(e.id, e);
+    /**
+     * Registers a stored submission and publishes its QUEUED event, under the new entry's lock: whoever learns the id
+     * from the event finds the job registered (a cancel then succeeds), and a launch, which takes the same lock,
+     * cannot publish RUNNING before QUEUED has gone out.
+     */
+    private void admitAndPublish(StoredJob stored, JobTransitioned event) {
+        Entry e = entryFor(stored.job());
+        synchronized (e) {
+            snapshots.put(e.id, stored);
+            unfinished.incrementAndGet();
+            active.put(e.id, e);
+            queue.put(e.id, e);
+            events.publish(event, e.owner);
+        }
     }
 
     // ------------------------------------------------------------------ reads
@@ -603,6 +606,10 @@ public final class Engine implements SkyPort {
         throw new NoSuchJobException(id);
     }
 
+    /**
+     * Completes with the job once it has ended; completes exceptionally with a {@link SkyPortException} when the
+     * engine closes first, so that nobody waits on an engine that will never tell.
+     */
     CompletableFuture<Job> terminalFuture(JobId id) {
         get(id); // NoSuchJobException before anything is registered
         CompletableFuture<Job> f = terminal.computeIfAbsent(id, k -> new CompletableFuture<>());
@@ -611,7 +618,15 @@ public final class Engine implements SkyPort {
             terminal.remove(id, f);
             f.complete(now);
         }
+        if (closed) {
+            // close() sets the flag before it wakes the waiters it finds: either it found this one or we see the flag.
+            f.completeExceptionally(closedException());
+        }
         return f;
+    }
+
+    private static SkyPortException closedException() {
+        return new SkyPortException("this Sky Port has been closed");
     }
 
     // ------------------------------------------------------------------ transitions
@@ -649,6 +664,7 @@ public final class Engine implements SkyPort {
     private JobTransitioned recordIntent(Entry e, StopIntent intent, String details) {
         StoredJob cur = snapshot(e.id);
         JobState state = cur.job().state();
+        Lifecycle.check(state, state);
         Job job = cur.job();
         Instant now = now();
         Job next = new Job(job.id(), job.owner(), job.ownerName(), job.spec(), state, details, job.endReason(), job.submitTime(), now,
@@ -667,6 +683,9 @@ public final class Engine implements SkyPort {
      * indexes, publish, and complete the waiters of a terminal job.
      */
     private void settle(Entry e, JobTransitioned event) {
+        // Published first: once the entry leaves `active` or a waiter wakes, a requeue can take a fresh entry (another
+        // lock) and publish the next event of this job, which must not overtake this one.
+        events.publish(event, e.owner);
         if (event.to().isTerminal()) {
             queue.remove(e.id, e);
             if (active.remove(e.id, e)) {
@@ -681,7 +700,6 @@ public final class Engine implements SkyPort {
             queue.put(e.id, e);
             markDirty(); // only now can a pass see it
         }
-        events.publish(event, e.owner);
     }
 
     private static Job withLastAttempt(Job job, UnaryOperator<Attempt> change) {
@@ -699,13 +717,40 @@ public final class Engine implements SkyPort {
     // ------------------------------------------------------------------ cancel and requeue
 
     Job cancel(JobId id) {
-        checkOpen();
-        Entry e = active.get(id);
-        if (e == null) {
-            Job job = get(id);
-            throw new IllegalJobStateException(id, job.state(), "cancel");
+        while (true) {
+            checkOpen();
+            Entry e = current(id);
+            if (e == null) {
+                throw new IllegalJobStateException(id, get(id).state(), "cancel");
+            }
+            synchronized (e) {
+                if (active.get(id) != e) {
+                    continue; // ended and requeued (a new entry) or purged meanwhile: act on what is current
+                }
+                cancelLocked(e);
+            }
+            return get(id);
         }
-        synchronized (e) {
+    }
+
+    /**
+     * The entry of {@code id}, or null when the job has ended. A job that is not terminal yet has no entry is between
+     * its durable write and its registration (a submit, a requeue): wait for that, it takes microseconds.
+     */
+    private Entry current(JobId id) {
+        while (true) {
+            Entry e = active.get(id);
+            if (e != null || get(id).state().isTerminal()) {
+                return e;
+            }
+            checkOpen();
+            Thread.onSpinWait();
+        }
+    }
+
+    private void cancelLocked(Entry e) {
+        JobId id = e.id;
+        {
             JobTransitioned event;
             JobState state = snapshot(id).job().state();
             if (state.isTerminal()) {
@@ -716,7 +761,7 @@ public final class Engine implements SkyPort {
                         UnaryOperator.identity(), Optional.empty(), Optional.empty());
             } else if (state == JobState.CANCELING) {
                 if (e.stopIntent == StopIntent.CANCEL) {
-                    return get(id);
+                    return;
                 }
                 // A requeue was stopping it; the cancel wins.
                 event = recordIntent(e, StopIntent.CANCEL, "Cancel requested");
@@ -727,20 +772,14 @@ public final class Engine implements SkyPort {
             }
             settle(e, event);
         }
-        return get(id);
     }
 
     Job requeue(JobId id) {
-        checkOpen();
         while (true) {
-            Entry e = active.get(id);
+            checkOpen();
+            Entry e = current(id);
             if (e == null) {
-                Job job = get(id);
-                if (!job.state().isTerminal()) {
-                    Thread.onSpinWait();
-                    continue; // it is being admitted again by a concurrent requeue
-                }
-                Entry fresh = entryFor(job);
+                Entry fresh = entryFor(get(id));
                 e = active.putIfAbsent(id, fresh);
                 if (e == null) {
                     e = fresh;
@@ -1165,13 +1204,14 @@ public final class Engine implements SkyPort {
 
     private void launch(Entry e) {
         RunHandle handle;
+        NodeAccess node;
+        int number;
         synchronized (e) {
             if (closed || !e.placing || e.state != JobState.QUEUED) {
                 release(e);
                 return;
             }
             Instant now = now();
-            int number;
             JobTransitioned event;
             try {
                 number = get(e.id).attempts().size() + 1;
@@ -1194,8 +1234,9 @@ public final class Engine implements SkyPort {
             e.attemptStart = now;
             e.infeasibleReason = null;
             allocate(e);
+            node = access(e);
             try {
-                handle = access(e).launch(runRequest(get(e.id), number));
+                handle = node.launch(runRequest(get(e.id), number));
             } catch (RuntimeException | LinkageError | StackOverflowError | OutOfMemoryError ex) {
                 // Whatever the cause, the attempt is recorded as RUNNING: end it, or the job would hold its node.
                 LOG.warn("cannot start job {}: {}", e.id, ex.toString());
@@ -1205,10 +1246,10 @@ public final class Engine implements SkyPort {
             events.publish(event, e.owner);
         }
         if (handle == null) {
-            finishOrRetry(e, e.attempt, RunOutcome.lost("the run could not be started"), EndReason.SYSTEM_ERROR);
+            finishOrRetry(e, number, RunOutcome.lost("the run could not be started"), EndReason.SYSTEM_ERROR);
             return;
         }
-        follow(e, handle);
+        follow(e, node, handle);
     }
 
     /**
@@ -1227,13 +1268,19 @@ public final class Engine implements SkyPort {
         }
     }
 
-    private void follow(Entry e, RunHandle handle) {
+    /**
+     * Watches {@code handle} on {@code node} (taken under the lock where the run started: by now the run may have
+     * ended and its entry released its nodes) and arms the attempt's time limit while the run is still the current.
+     */
+    private void follow(Entry e, NodeAccess node, RunHandle handle) {
         int number = handle.attempt();
         synchronized (e) {
-            e.timeLimit().ifPresent(limit -> e.timeLimitTimer =
-                    addTimer(e.attemptStart.plus(limit), () -> timeLimitReached(e, number)));
+            if (e.run == handle) {
+                e.timeLimit().ifPresent(limit -> e.timeLimitTimer =
+                        addTimer(e.attemptStart.plus(limit), () -> timeLimitReached(e, number)));
+            }
         }
-        access(e).watch(handle).whenCompleteAsync((outcome, error) -> finishOrRetry(e, number,
+        node.watch(handle).whenCompleteAsync((outcome, error) -> finishOrRetry(e, number,
                 outcome != null ? outcome : RunOutcome.lost("watching the run failed: " + error), null), workers);
     }
 
@@ -1357,10 +1404,12 @@ public final class Engine implements SkyPort {
     /** Finds the run of a job that held resources when the engine last stopped, and follows or settles it. */
     private void reattach(Entry e) {
         RunProbe probe;
+        NodeAccess node;
         synchronized (e) {
             Job job = get(e.id);
+            node = access(e);
             try {
-                probe = access(e).probe(runRequest(job, e.attempt));
+                probe = node.probe(runRequest(job, e.attempt));
             } catch (RuntimeException ex) {
                 LOG.warn("cannot probe job {}: {}", e.id, ex.toString());
                 probe = RunProbe.ended(RunOutcome.lost("the node could not be reached after a restart"));
@@ -1375,7 +1424,7 @@ public final class Engine implements SkyPort {
         switch (probe.state()) {
             case RUNNING -> {
                 LOG.info("job {} is still running; following it again", e.id);
-                follow(e, e.run);
+                follow(e, node, probe.handle().orElseThrow());
             }
             case ENDED -> finishOrRetry(e, e.attempt, probe.outcome().orElseThrow(), null);
             case NEVER_STARTED -> finishOrRetry(e, e.attempt,
@@ -1470,7 +1519,7 @@ public final class Engine implements SkyPort {
 
     private void checkOpen() {
         if (closed) {
-            throw new SkyPortException("this Sky Port has been closed");
+            throw closedException();
         }
     }
 
@@ -1490,6 +1539,13 @@ public final class Engine implements SkyPort {
             return;
         }
         closed = true;
+        // Waiters first: they must not wait for the loop and the workers to stop (up to 40 s).
+        for (JobId id : List.copyOf(terminal.keySet())) {
+            CompletableFuture<Job> f = terminal.remove(id);
+            if (f != null) {
+                f.completeExceptionally(closedException());
+            }
+        }
         markDirty();
         try {
             loopThread.join(TimeUnit.SECONDS.toMillis(10));

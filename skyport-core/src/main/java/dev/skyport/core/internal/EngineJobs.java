@@ -11,6 +11,7 @@ import dev.skyport.api.Jobs;
 import dev.skyport.api.Node;
 import dev.skyport.api.Page;
 import dev.skyport.api.RemoteSite;
+import dev.skyport.api.SkyPortException;
 import dev.skyport.core.internal.local.LocalGate;
 
 import java.io.IOException;
@@ -193,6 +194,10 @@ final class EngineJobs implements Jobs {
         } catch (TimeoutException e) {
             throw new AwaitTimeoutException(get(id));
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof SkyPortException closed) {
+                // The engine closed while we waited: say so at once rather than at the timeout.
+                throw new SkyPortException(closed.getMessage() + " while waiting for job " + id, closed);
+            }
             throw new IllegalStateException("waiting for job " + id + " failed", e.getCause());
         }
     }
