@@ -12,7 +12,7 @@ import dev.skyport.api.Node;
 import dev.skyport.api.Page;
 import dev.skyport.api.RemoteSite;
 import dev.skyport.api.SkyPortException;
-import dev.skyport.core.internal.local.LocalGate;
+import dev.skyport.gate.DetachedRun;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -112,9 +112,9 @@ final class EngineJobs implements Jobs {
             spec = spec.toBuilder().warning("not checked at submission, the " + engine.gate().name()
                     + " gate could not list its " + String.join(", ", unchecked)).build();
         }
-        if (spec.containerImage().isPresent() && LocalGate.NAME.equals(engine.gate().name())) {
-            return spec.toBuilder().warning("container-image " + spec.containerImage().get()
-                    + " is not used by the local gate: the script runs directly on this machine").build();
+        if (spec.containerImage().isPresent() && !engine.gate().runsContainerImages()) {
+            return spec.toBuilder().warning("container-image " + spec.containerImage().get() + " is not used by the "
+                    + engine.gate().name() + " gate: the script runs directly on its nodes").build();
         }
         return spec;
     }
@@ -204,12 +204,12 @@ final class EngineJobs implements Jobs {
 
     @Override
     public String stdout(JobId id) {
-        return readLog(id, "stdout.log");
+        return readLog(id, DetachedRun.STDOUT);
     }
 
     @Override
     public String stderr(JobId id) {
-        return readLog(id, "stderr.log");
+        return readLog(id, DetachedRun.STDERR);
     }
 
     private String readLog(JobId id, String name) {
@@ -223,12 +223,12 @@ final class EngineJobs implements Jobs {
 
     @Override
     public InputStream openStdout(JobId id) {
-        return openLog(id, "stdout.log");
+        return openLog(id, DetachedRun.STDOUT);
     }
 
     @Override
     public InputStream openStderr(JobId id) {
-        return openLog(id, "stderr.log");
+        return openLog(id, DetachedRun.STDERR);
     }
 
     private InputStream openLog(JobId id, String name) {
@@ -244,12 +244,12 @@ final class EngineJobs implements Jobs {
 
     @Override
     public InputStream followStdout(JobId id) {
-        return follow(id, "stdout.log");
+        return follow(id, DetachedRun.STDOUT);
     }
 
     @Override
     public InputStream followStderr(JobId id) {
-        return follow(id, "stderr.log");
+        return follow(id, DetachedRun.STDERR);
     }
 
     private InputStream follow(JobId id, String name) {
