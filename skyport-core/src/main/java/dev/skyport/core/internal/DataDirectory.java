@@ -61,7 +61,8 @@ final class DataDirectory implements AutoCloseable {
             return channel.tryLock();
         } catch (OverlappingFileLockException sameJvm) {
             closeQuietly(channel);
-            throw new SkyPortException("data directory " + dataDir + " is in use by another Sky Port engine in this JVM");
+            throw new SkyPortException("data directory " + dataDir
+                    + " is in use by another Sky Port engine in this JVM");
         }
     }
 

@@ -42,6 +42,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
+import java.util.random.RandomGenerator;
 import java.util.function.UnaryOperator;
 
 /**
@@ -79,7 +80,7 @@ public final class Engine implements SkyPort {
     private final Instant started;
     private volatile boolean closed;
 
-    private Engine(EmbeddedConfig config) {
+    private Engine(EmbeddedConfig config, RandomGenerator.SplittableGenerator random) {
         this.config = config;
         this.clock = config.clock();
         this.health = new EngineHealth(clock);
@@ -106,14 +107,13 @@ public final class Engine implements SkyPort {
         this.quotas = new UserQuotas(config.limits(), store.usageByOwner());
         this.table = new JobTable(store);
         this.jobs = new EngineJobs(this);
-        // Where back-off and retry jitter come from; seeded per engine.
-        SplittableRandom jitter = new SplittableRandom();
         this.workers = new EngineWorkers(health);
-        this.loop = new SchedulingLoop(clock, health, new Backoff(Backoff.INITIAL, Backoff.MAX, jitter.split()));
+        // Back-off and retry jitter draw from splits of the injected source, one per user (the splits are independent).
+        this.loop = new SchedulingLoop(clock, health, new Backoff(Backoff.INITIAL, Backoff.MAX, random.split()));
         List<Entry> holding;
         try {
             this.transitions = new Transitions(store, table, events, quotas, loop);
-            this.runs = new RunSupervisor(gate, table, transitions, loop, workers, new RetryDecisions(jitter.split()),
+            this.runs = new RunSupervisor(gate, table, transitions, loop, workers, new RetryDecisions(random.split()),
                     usage, config.limits().killGracePeriod(), this::jobDir, () -> closed);
             holding = load();
         } catch (RuntimeException e) {
@@ -126,7 +126,7 @@ public final class Engine implements SkyPort {
         // Attempts that end from here on are charged when they end; the history before is replayed.
         this.started = loop.now();
         UsageReplay replay = new UsageReplay(store, usage, health,
-                new Backoff(Backoff.INITIAL, Backoff.MAX, jitter.split()), loop, workers, () -> closed);
+                new Backoff(Backoff.INITIAL, Backoff.MAX, random.split()), loop, workers, () -> closed);
         SchedulingPass pass = new SchedulingPass(gate, scheduler, table, usage, health, loop, runs, workers,
                 PartitionLifecycle.NONE);
         loop.start(() -> replay.replay(started), pass, EngineWorkers::uncaught);
@@ -141,7 +141,12 @@ public final class Engine implements SkyPort {
 
     /** Starts an engine with {@code config}. */
     public static Engine start(EmbeddedConfig config) {
-        return new Engine(config);
+        return new Engine(config, new SplittableRandom());
+    }
+
+    /** As {@link #start(EmbeddedConfig)}, with jitter drawn from {@code random}, as time is from the config's clock. */
+    static Engine start(EmbeddedConfig config, RandomGenerator.SplittableGenerator random) {
+        return new Engine(config, random);
     }
 
     /** Builds the in-memory index from the store; returns the entries that hold resources, to re-attach. */

@@ -180,9 +180,8 @@ final class RunSupervisor {
                         loop.addTimer(e.attemptStart.plus(limit), () -> timeLimitReached(e, number)));
             }
         }
-        node.watch(handle).whenCompleteAsync((outcome, error) -> finishOrRetry(e, number,
-                outcome != null ? outcome : RunOutcome.lost("watching the run failed: " + error), null, Optional.empty()),
-                workers);
+        node.watch(handle).whenCompleteAsync((outcome, error) -> finishOrRetry(e, number, outcome != null ? outcome
+                : RunOutcome.lost("watching the run failed: " + error), null, Optional.empty()), workers);
     }
 
     private void timeLimitReached(Entry e, int number) {

@@ -201,7 +201,7 @@ final class SchedulingLoop {
         health.recovered("scheduler");
     }
 
-    /** Waits at most {@link #MAX_IDLE} for work; moves the due timers' actions to {@code due}; says if there is work. */
+    /** Waits at most {@link #MAX_IDLE} for work; moves due timers' actions to {@code due}; says if there is work. */
     private boolean awaitWork(List<Runnable> due) {
         lock.lock();
         try {
