@@ -41,13 +41,31 @@ import java.util.OptionalInt;
  * job, so a start costs two process creations plus the sandbox's.
  */
 public final class DetachedRun {
+    /** The job's standard output, in the job directory. */
+    public static final String STDOUT = "stdout.log";
+    /** The job's standard error, in the job directory. */
+    public static final String STDERR = "stderr.log";
+    /** The job's script, in the job directory, when it has one. */
+    public static final String SCRIPT = "script";
+    /** In the run directory: created with O_EXCL by the wrapper or by a probe, whichever comes first. */
+    public static final String CLAIM = "claim";
+    /** In the run directory: the wrapper's process group id. */
+    public static final String PID = "pid";
+    /** In the run directory: the job's exit status, written when it ends. */
+    public static final String EXIT_CODE = "exitcode";
+
+    /** The name of attempt {@code attempt}'s run directory inside the job directory. */
+    public static String runDirectoryName(int attempt) {
+        return "run." + attempt;
+    }
+
     /** The status recorded when the work directory does not exist. */
     public static final int NO_WORKDIR_STATUS = 200;
 
     /** The status recorded when the job could not be put in its cgroup (it did not run). */
     public static final int NO_CGROUP_STATUS = 201;
 
-    /** The wrapper script; see the class comment for its arguments. */
+    /** The wrapper script; see the class comment for its arguments. Its file names are the constants above. */
     public static final String WRAPPER = String.join("\n",
             "d=$1; r=$1/run.$2; w=$3; cg=$4; mem=$5; cpu=$6; shift 6",
             "set -C",
@@ -136,8 +154,8 @@ public final class DetachedRun {
         }
         // The logs are mounted over themselves too: the job writes them through the descriptors the wrapper opened,
         // but cannot swap one for a symbolic link that the engine, serving the log, would follow to its own files.
-        String out = dir + "/stdout.log";
-        String err = dir + "/stderr.log";
+        String out = dir + "/" + STDOUT;
+        String err = dir + "/" + STDERR;
         a.addAll(List.of("--bind", dir, dir, "--ro-bind", request.runDirectory(), request.runDirectory(),
                 "--ro-bind", out, out, "--ro-bind", err, err, "--chdir", request.workdir(), "--"));
         if (isolation.mode() == RunIsolation.Mode.ACCOUNT) {
@@ -162,7 +180,7 @@ public final class DetachedRun {
         if (request.script().isEmpty()) {
             return request.command();
         }
-        String path = request.directory() + "/script";
+        String path = request.directory() + "/" + SCRIPT;
         String script = request.script().get();
         if (!script.startsWith("#!")) {
             return List.of("/bin/sh", path);

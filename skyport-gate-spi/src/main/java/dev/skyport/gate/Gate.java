@@ -58,6 +58,14 @@ public interface Gate extends AutoCloseable {
      */
     NodeAccess access(String nodeName);
 
+    /**
+     * Whether a job's {@code container-image} is honoured. False by default, for gates that run scripts directly on
+     * their nodes: the engine then keeps such a job with a warning that says so, rather than knowing gates by name.
+     */
+    default boolean runsContainerImages() {
+        return false;
+    }
+
     @Override
     void close();
 }

@@ -50,6 +50,6 @@ public record RunRequest(JobId job, int attempt, String directory, Optional<Stri
 
     /** The control directory of this attempt. */
     public String runDirectory() {
-        return directory + "/run." + attempt;
+        return directory + "/" + DetachedRun.runDirectoryName(attempt);
     }
 }

@@ -11,7 +11,8 @@ import dev.skyport.api.Jobs;
 import dev.skyport.api.Node;
 import dev.skyport.api.Page;
 import dev.skyport.api.RemoteSite;
-import dev.skyport.core.internal.local.LocalGate;
+import dev.skyport.api.SkyPortException;
+import dev.skyport.gate.DetachedRun;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -136,9 +137,9 @@ final class EngineJobs implements Jobs {
             spec = spec.toBuilder().warning("not checked at submission, the " + engine.gate().name()
                     + " gate could not list its " + String.join(", ", unchecked)).build();
         }
-        if (spec.containerImage().isPresent() && LocalGate.NAME.equals(engine.gate().name())) {
-            return spec.toBuilder().warning("container-image " + spec.containerImage().get()
-                    + " is not used by the local gate: the script runs directly on this machine").build();
+        if (spec.containerImage().isPresent() && !engine.gate().runsContainerImages()) {
+            return spec.toBuilder().warning("container-image " + spec.containerImage().get() + " is not used by the "
+                    + engine.gate().name() + " gate: the script runs directly on its nodes").build();
         }
         return spec;
     }
@@ -229,6 +230,10 @@ final class EngineJobs implements Jobs {
         } catch (TimeoutException e) {
             throw new AwaitTimeoutException(get(id));
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof SkyPortException closed) {
+                // The engine closed while we waited: say so at once rather than at the timeout.
+                throw new SkyPortException(closed.getMessage() + " while waiting for job " + id, closed);
+            }
             throw new IllegalStateException("waiting for job " + id + " failed", e.getCause());
         }
     }
@@ -241,12 +246,12 @@ final class EngineJobs implements Jobs {
 
     @Override
     public String stdout(JobId id) {
-        return readLog(id, "stdout.log");
+        return readLog(id, DetachedRun.STDOUT);
     }
 
     @Override
     public String stderr(JobId id) {
-        return readLog(id, "stderr.log");
+        return readLog(id, DetachedRun.STDERR);
     }
 
     private String readLog(JobId id, String name) {
@@ -260,12 +265,12 @@ final class EngineJobs implements Jobs {
 
     @Override
     public InputStream openStdout(JobId id) {
-        return openLog(id, "stdout.log");
+        return openLog(id, DetachedRun.STDOUT);
     }
 
     @Override
     public InputStream openStderr(JobId id) {
-        return openLog(id, "stderr.log");
+        return openLog(id, DetachedRun.STDERR);
     }
 
     private InputStream openLog(JobId id, String name) {
@@ -281,12 +286,12 @@ final class EngineJobs implements Jobs {
 
     @Override
     public InputStream followStdout(JobId id) {
-        return follow(id, "stdout.log");
+        return follow(id, DetachedRun.STDOUT);
     }
 
     @Override
     public InputStream followStderr(JobId id) {
-        return follow(id, "stderr.log");
+        return follow(id, DetachedRun.STDERR);
     }
 
     private InputStream follow(JobId id, String name) {

@@ -16,6 +16,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 /**
@@ -39,6 +40,10 @@ final class EventHub implements Events {
         /** The only owner whose events this subscription gets; null for every owner's (the manager's own). */
         private final String owner;
         private final ExecutorService thread;
+        /** Held while the listener runs, so that close() can wait for a delivery in progress. */
+        private final ReentrantLock delivering = new ReentrantLock();
+        private volatile boolean closed;
+        private volatile Thread deliveryThread;
 
         Sub(Consumer<? super SkyPortEvent> listener, String owner) {
             this.listener = listener;
@@ -47,20 +52,26 @@ final class EventHub implements Events {
             this.thread = Executors.newSingleThreadExecutor(r -> {
                 Thread t = new Thread(r, name);
                 t.setDaemon(true);
+                deliveryThread = t;
                 return t;
             });
         }
 
         void deliver(SkyPortEvent event, String eventOwner) {
-            if (thread.isShutdown() || (owner != null && !owner.equals(eventOwner))) {
+            if (closed || (owner != null && !owner.equals(eventOwner))) {
                 return;
             }
             try {
                 thread.execute(() -> {
+                    delivering.lock();
                     try {
-                        listener.accept(event);
+                        if (!closed) { // events queued before close() are dropped, not delivered after it
+                            listener.accept(event);
+                        }
                     } catch (RuntimeException e) {
                         LOG.warn("event listener failed on event {}", event.sequence(), e);
+                    } finally {
+                        delivering.unlock();
                     }
                 });
             } catch (java.util.concurrent.RejectedExecutionException closedMeanwhile) {
@@ -68,10 +79,19 @@ final class EventHub implements Events {
             }
         }
 
+        /**
+         * No event reaches the listener once this returns: queued ones are dropped, and a delivery in progress is
+         * waited for, unless the listener itself closes its subscription.
+         */
         @Override
         public void close() {
+            closed = true;
             subscribers.remove(this);
             thread.shutdown();
+            if (Thread.currentThread() != deliveryThread) {
+                delivering.lock();
+                delivering.unlock();
+            }
         }
     }
 

@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Reads a log file as it grows, like {@code tail -f}, and ends once the job has ended and everything was read.
+ * Reads a log file as it grows, like {@code tail -f}, and ends once the job has ended and everything was read. When
+ * the engine closes first, a read that has nothing left throws an {@link IOException} instead of blocking.
  * Between reads at the end of the file it waits on the job's end (so the last bytes come at once) for at most a short
  * poll interval, since a growing file sends no event.
  */
@@ -52,6 +53,11 @@ final class FollowingInputStream extends InputStream {
                 return n;
             }
             if (wasEnded) {
+                if (ended.isCompletedExceptionally()) {
+                    // The engine closed before the job ended: the log may go on, so this is not its end.
+                    throw new IOException("stopped following " + file.getFileName()
+                            + ": the Sky Port engine was closed before the job ended");
+                }
                 return -1;
             }
             try {

@@ -29,11 +29,13 @@ final class Lifecycle {
         allow(QUEUED, PROVISIONING, STAGING_IN, RUNNING, CANCELED, FAILED);
         allow(PROVISIONING, STAGING_IN, RUNNING, QUEUED, FAILED, CANCELING, CANCELED);
         allow(STAGING_IN, RUNNING, QUEUED, FAILED, CANCELING);
-        // QUEUED from RUNNING: an infrastructure failure being retried.
-        allow(RUNNING, STAGING_OUT, SUCCEEDED, FAILED, QUEUED, CANCELING);
+        // QUEUED from RUNNING: an infrastructure failure being retried. RUNNING to itself: a stop intent recorded
+        // without a change of state (the time limit was reached), persisted so a restart ends the attempt that way.
+        allow(RUNNING, STAGING_OUT, SUCCEEDED, FAILED, QUEUED, CANCELING, RUNNING);
         allow(STAGING_OUT, SUCCEEDED, FAILED, QUEUED, CANCELING);
-        // QUEUED from CANCELING: a requeue of a running job, once its process has stopped.
-        allow(CANCELING, CANCELED, QUEUED);
+        // QUEUED from CANCELING: a requeue of a running job, once its process has stopped. CANCELING to itself: a
+        // cancel overriding the requeue that was stopping the job.
+        allow(CANCELING, CANCELED, QUEUED, CANCELING);
         // Terminal jobs only move on a requeue.
         allow(SUCCEEDED, QUEUED);
         allow(FAILED, QUEUED);

@@ -77,13 +77,13 @@ class EngineHealthTest {
     void passesThatKeepFailingWithAnErrorTakeTheEngineDownAndSubmitsFailFastUntilItRecovers() throws Exception {
         // The reproduction's error; the loop must survive it and keep retrying.
         FaultyScheduler.fault = () -> new OutOfMemoryError("injected: Java heap space");
-        FaultyScheduler.failuresLeft.set(Engine.PASS_FAILURES_BEFORE_DOWN);
+        FaultyScheduler.failuresLeft.set(SchedulingLoop.PASS_FAILURES_BEFORE_DOWN);
         try (SkyPort sky = start("faulty")) {
             Job first = sky.jobs().submit(quick());
             Health down = awaitHealth(sky, h -> h.status() == Health.Status.DOWN, "the engine reports DOWN");
             assertThat(down.problems()).singleElement().satisfies(p -> {
                 assertThat(p.component()).isEqualTo("scheduler");
-                assertThat(p.failures()).isEqualTo(Engine.PASS_FAILURES_BEFORE_DOWN);
+                assertThat(p.failures()).isEqualTo(SchedulingLoop.PASS_FAILURES_BEFORE_DOWN);
                 assertThat(p.stops()).isTrue();
                 assertThat(p.message()).contains("OutOfMemoryError");
             });

@@ -92,7 +92,7 @@ class EngineSchedulingTest {
 
     /** The job after the engine has had two idle ticks to (wrongly) start it. */
     private static Job awaitQuiet(SkyPort sky, Job job) throws InterruptedException {
-        long until = System.nanoTime() + Engine.MAX_IDLE.multipliedBy(2).toNanos();
+        long until = System.nanoTime() + SchedulingLoop.MAX_IDLE.multipliedBy(2).toNanos();
         while (System.nanoTime() < until) {
             Thread.sleep(50);
             if (sky.jobs().get(job.id()).state() != JobState.QUEUED) {

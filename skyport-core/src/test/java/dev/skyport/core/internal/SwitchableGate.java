@@ -23,6 +23,9 @@ final class SwitchableGate implements Gate {
     static volatile NodeState state = NodeState.UP;
     /** While set, listing the nodes fails, as a gate whose cloud API is down would. */
     static volatile boolean nodesFail;
+    /** The next launch throws this (once), as a gate refusing to start a run would. */
+    static final java.util.concurrent.atomic.AtomicReference<dev.skyport.gate.GateException> refuseNextLaunch =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     private final LocalGate local;
 
@@ -49,11 +52,14 @@ final class SwitchableGate implements Gate {
 
     @Override
     public List<Node> nodes() {
+        // The state is read before the failure switch: a test sets the switch, then the state, so a listing that
+        // sees the new state also sees the switch (reading it later let a pass place a job on a node "still down").
+        NodeState now = state;
         if (nodesFail) {
             throw new IllegalStateException("injected: the gate cannot list its nodes");
         }
         return local.nodes().stream().map(n -> new Node(n.name(), n.partition(), n.cpus(), n.memoryBytes(), n.gpus(),
-                state, n.labels())).toList();
+                now, n.labels())).toList();
     }
 
     @Override
@@ -88,7 +94,48 @@ final class SwitchableGate implements Gate {
 
     @Override
     public NodeAccess access(String nodeName) {
-        return local.access(nodeName);
+        NodeAccess node = local.access(nodeName);
+        return new NodeAccess() {
+            @Override
+            public String node() {
+                return node.node();
+            }
+
+            @Override
+            public dev.skyport.gate.RunHandle launch(dev.skyport.gate.RunRequest request) {
+                dev.skyport.gate.GateException refusal = refuseNextLaunch.getAndSet(null);
+                if (refusal != null) {
+                    throw refusal;
+                }
+                return node.launch(request);
+            }
+
+            @Override
+            public java.util.concurrent.CompletableFuture<dev.skyport.gate.RunOutcome> watch(
+                    dev.skyport.gate.RunHandle handle) {
+                return node.watch(handle);
+            }
+
+            @Override
+            public dev.skyport.gate.RunProbe probe(dev.skyport.gate.RunRequest request) {
+                return node.probe(request);
+            }
+
+            @Override
+            public void signal(dev.skyport.gate.RunHandle handle, dev.skyport.gate.RunSignal signal) {
+                node.signal(handle, signal);
+            }
+
+            @Override
+            public void upload(java.nio.file.Path from, String remotePath) {
+                node.upload(from, remotePath);
+            }
+
+            @Override
+            public void download(String remotePath, java.nio.file.Path to) {
+                node.download(remotePath, to);
+            }
+        };
     }
 
     @Override

@@ -664,11 +664,10 @@ public final class EngineBenchmark {
             if (sky != null) {
                 throw new IllegalStateException("an engine is running over " + dir);
             }
-            // One user queues up to 100,000 jobs here (heap, restart), past the default bound of 10,000 unfinished
-            // jobs per user: raise the bound rather than remove it, so submits still pay for the check.
-            Limits defaults = Limits.defaults();
+            // One user submits every job: the per-user bounds must not cut the run short.
             sky = SkyPort.embedded().dataDir(dir).localCpus(cpus).owner("bench")
-                    .limits(defaults.withMaxActiveJobsPerUser(defaults.maxActiveJobs())).start();
+                    .limits(Limits.defaults().withMaxActiveJobsPerUser(1_000_000).withMaxStoredBytesPerUser(1L << 40))
+                    .start();
             return sky;
         }
 

@@ -79,13 +79,13 @@ final class LocalNodeAccess implements NodeAccess {
             }
             // An earlier attempt of the job owned this directory: what it may have planted where the engine (root,
             // when jobs run as mapped accounts) writes next must not redirect those writes.
-            for (String name : List.of("script", "stdout.log", "stderr.log")) {
+            for (String name : List.of(DetachedRun.SCRIPT, DetachedRun.STDOUT, DetachedRun.STDERR)) {
                 removePlanted(dir.resolve(name), false);
             }
             removePlanted(runDir, true);
             Files.createDirectories(runDir);
             if (request.script().isPresent()) {
-                Path script = dir.resolve("script");
+                Path script = dir.resolve(DetachedRun.SCRIPT);
                 if (!Files.exists(script)) {
                     createPrivate(script, false);
                 }
@@ -236,7 +236,7 @@ final class LocalNodeAccess implements NodeAccess {
         try {
             removePlanted(runDir, true);
             Files.createDirectories(runDir);
-            Files.createFile(runDir.resolve("claim"));
+            Files.createFile(runDir.resolve(DetachedRun.CLAIM));
             return RunProbe.neverStarted();
         } catch (FileAlreadyExistsException claimed) {
             // The wrapper got there first: the run started.
@@ -335,7 +335,7 @@ final class LocalNodeAccess implements NodeAccess {
     }
 
     private static Path runDir(RunHandle handle) {
-        return Path.of(handle.directory(), "run." + handle.attempt());
+        return Path.of(handle.directory(), DetachedRun.runDirectoryName(handle.attempt()));
     }
 
     private static RunOutcome outcome(Path runDir) {
@@ -346,7 +346,7 @@ final class LocalNodeAccess implements NodeAccess {
 
     private static OptionalInt readStatus(Path runDir) {
         try {
-            return DetachedRun.parseStatus(Files.readString(runDir.resolve("exitcode")));
+            return DetachedRun.parseStatus(Files.readString(runDir.resolve(DetachedRun.EXIT_CODE)));
         } catch (IOException e) {
             return OptionalInt.empty();
         }
@@ -356,7 +356,7 @@ final class LocalNodeAccess implements NodeAccess {
         long deadline = System.nanoTime() + PID_GRACE.toNanos();
         while (true) {
             try {
-                String text = Files.readString(runDir.resolve("pid"));
+                String text = Files.readString(runDir.resolve(DetachedRun.PID));
                 if (text.endsWith("\n")) {
                     return OptionalInt.of(Integer.parseInt(text.trim()));
                 }

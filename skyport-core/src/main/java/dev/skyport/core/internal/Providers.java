@@ -1,0 +1,66 @@
+package dev.skyport.core.internal;
+
+import dev.skyport.api.EmbeddedConfig;
+import dev.skyport.api.SkyPortException;
+import dev.skyport.core.store.JobStore;
+import dev.skyport.core.store.JobStoreProvider;
+import dev.skyport.gate.Gate;
+import dev.skyport.gate.GateConfig;
+import dev.skyport.gate.GateProvider;
+import dev.skyport.scheduler.Scheduler;
+import dev.skyport.scheduler.SchedulerProvider;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+
+/** Finds the store, gate and scheduler an engine is configured with among the providers on the class path. */
+final class Providers {
+    private Providers() {
+    }
+
+    static JobStore openStore(Path dataDir) {
+        for (JobStoreProvider p : ServiceLoader.load(JobStoreProvider.class)) {
+            if (p.name().equals("sqlite")) {
+                return p.open(dataDir);
+            }
+        }
+        throw new SkyPortException("no sqlite job store on the class path");
+    }
+
+    static Gate openGate(EmbeddedConfig config, Path dataDir) {
+        List<String> names = new ArrayList<>();
+        for (GateProvider p : ServiceLoader.load(GateProvider.class)) {
+            names.add(p.name());
+            if (p.name().equals(config.gate())) {
+                Map<String, String> options = new LinkedHashMap<>(config.gateOptions());
+                config.localCpus().ifPresent(c -> options.putIfAbsent("cpus", Integer.toString(c)));
+                config.localMemoryBytes().ifPresent(m -> options.putIfAbsent("memoryBytes", Long.toString(m)));
+                Path gateDir = dataDir.resolve("gates").resolve(p.name());
+                try {
+                    Files.createDirectories(gateDir);
+                } catch (IOException e) {
+                    throw new SkyPortException("cannot create " + gateDir + ": " + e.getMessage(), e);
+                }
+                return p.create(new GateConfig(gateDir, options, config.clock()));
+            }
+        }
+        throw new SkyPortException("no gate named '" + config.gate() + "'; available: " + names);
+    }
+
+    static Scheduler openScheduler(String name) {
+        List<String> names = new ArrayList<>();
+        for (SchedulerProvider p : ServiceLoader.load(SchedulerProvider.class)) {
+            names.add(p.name());
+            if (p.name().equals(name)) {
+                return p.create();
+            }
+        }
+        throw new SkyPortException("no scheduler named '" + name + "'; available: " + names);
+    }
+}

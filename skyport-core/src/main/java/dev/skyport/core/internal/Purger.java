@@ -1,0 +1,136 @@
+package dev.skyport.core.internal;
+
+import dev.skyport.api.Job;
+import dev.skyport.api.JobId;
+import dev.skyport.api.NoSuchJobException;
+import dev.skyport.core.store.JobStore;
+import dev.skyport.core.store.StoredJob;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import java.util.function.Function;
+
+/**
+ * Deletes the jobs that ended longer than the retention ago: their rows, events and directories, once a
+ * {@link #INTERVAL}, on a worker. Each is purged under a placeholder entry, so a requeue racing with the purge either
+ * finds the job (and the purge skips it: it has not ended any more) or finds it gone.
+ */
+final class Purger {
+    private static final Logger LOG = LoggerFactory.getLogger(Purger.class);
+    /** How often ended jobs past their retention are looked for. */
+    static final Duration INTERVAL = Duration.ofMinutes(1);
+    /** How many one look purges at most. */
+    private static final int BATCH = 1000;
+
+    private final JobStore store;
+    private final JobTable table;
+    private final UserQuotas quotas;
+    private final SchedulingLoop loop;
+    private final EngineWorkers workers;
+    private final Duration retention;
+    private final Function<JobId, Path> jobDir;
+    private final BooleanSupplier closed;
+
+    Purger(JobStore store, JobTable table, UserQuotas quotas, SchedulingLoop loop, EngineWorkers workers,
+           Duration retention, Function<JobId, Path> jobDir, BooleanSupplier closed) {
+        this.store = store;
+        this.table = table;
+        this.quotas = quotas;
+        this.loop = loop;
+        this.workers = workers;
+        this.retention = retention;
+        this.jobDir = jobDir;
+        this.closed = closed;
+    }
+
+    /** Books the first look. */
+    void start() {
+        loop.addTimer(loop.now().plus(INTERVAL), this::due);
+    }
+
+    /** On the loop's timer: hands the purge to a worker and books the next one. */
+    private void due() {
+        if (closed.getAsBoolean()) {
+            return;
+        }
+        workers.execute(this::purgeEnded);
+        loop.addTimer(loop.now().plus(INTERVAL), this::due);
+    }
+
+    private void purgeEnded() {
+        Instant before = loop.now().minus(retention);
+        List<JobId> due;
+        try {
+            due = store.endedBefore(before, BATCH);
+        } catch (RuntimeException ex) {
+            LOG.warn("cannot look for ended jobs to purge: {}", ex.toString());
+            return;
+        }
+        int purged = 0;
+        for (JobId id : due) {
+            if (closed.getAsBoolean()) {
+                return;
+            }
+            if (purge(id)) {
+                purged++;
+            }
+        }
+        if (purged > 0) {
+            LOG.info("purged {} jobs that ended before {}", purged, before);
+        }
+    }
+
+    private boolean purge(JobId id) {
+        Job job;
+        try {
+            job = table.get(id);
+        } catch (NoSuchJobException gone) {
+            return false;
+        }
+        Entry placeholder = JobTable.entryFor(job);
+        // Locked before it is visible: a requeue or cancel that finds it waits for the purge, then sees the job gone.
+        synchronized (placeholder) {
+            if (table.active.putIfAbsent(id, placeholder) != null) {
+                return false; // requeued meanwhile: no longer ended
+            }
+            try {
+                if (!store.purge(id)) {
+                    return false;
+                }
+                table.forget(id);
+                quotas.purged(job.owner(), StoredJob.of(job).size());
+            } catch (RuntimeException ex) {
+                LOG.warn("cannot purge job {}: {}", id, ex.toString());
+                return false;
+            } finally {
+                table.active.remove(id, placeholder);
+            }
+        }
+        deleteTree(jobDir.apply(id));
+        return true;
+    }
+
+    private static void deleteTree(Path dir) {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (var paths = Files.walk(dir)) {
+            // Deepest first; links are deleted, never followed (a job may leave a link to anywhere in its directory).
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException | UncheckedIOException ex) {
+            LOG.warn("cannot delete the directory of a purged job, {}: {}", dir, ex.toString());
+        }
+    }
+}

@@ -1,0 +1,351 @@
+package dev.skyport.core.internal;
+
+import dev.skyport.api.Attempt;
+import dev.skyport.api.EndReason;
+import dev.skyport.api.Job;
+import dev.skyport.api.JobSpec;
+import dev.skyport.api.JobState;
+import dev.skyport.api.JobTransitioned;
+import dev.skyport.core.store.StopIntent;
+import dev.skyport.core.store.StoredJob;
+import dev.skyport.gate.Gate;
+import dev.skyport.gate.GateException;
+import dev.skyport.gate.NodeAccess;
+import dev.skyport.gate.RunHandle;
+import dev.skyport.gate.RunOutcome;
+import dev.skyport.gate.RunProbe;
+import dev.skyport.gate.RunRequest;
+import dev.skyport.gate.RunSignal;
+import dev.skyport.scheduler.Allocation;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.function.BooleanSupplier;
+import java.util.function.Function;
+import java.util.function.UnaryOperator;
+
+/**
+ * The runs of placed jobs: launches an attempt, follows it to its end, enforces its time limit, stops it on a cancel
+ * or requeue, records how it ended (success, failure, retry, cancel, requeue) and re-attaches runs found after a
+ * restart. Every change to a job goes through {@link Transitions} under the lock of its entry.
+ */
+final class RunSupervisor {
+    private static final Logger LOG = LoggerFactory.getLogger(RunSupervisor.class);
+    /** How soon a failed recording of a run's end is tried again. */
+    static final Duration FINISH_RETRY = Duration.ofSeconds(1);
+
+    private final Gate gate;
+    private final JobTable table;
+    private final Transitions transitions;
+    private final SchedulingLoop loop;
+    private final EngineWorkers workers;
+    private final RetryDecisions retries;
+    private final AccountUsage usage;
+    private final Duration killGracePeriod;
+    private final Function<dev.skyport.api.JobId, Path> jobDir;
+    private final BooleanSupplier closed;
+
+    RunSupervisor(Gate gate, JobTable table, Transitions transitions, SchedulingLoop loop, EngineWorkers workers,
+                  RetryDecisions retries, AccountUsage usage, Duration killGracePeriod,
+                  Function<dev.skyport.api.JobId, Path> jobDir, BooleanSupplier closed) {
+        this.gate = gate;
+        this.table = table;
+        this.transitions = transitions;
+        this.loop = loop;
+        this.workers = workers;
+        this.retries = retries;
+        this.usage = usage;
+        this.killGracePeriod = killGracePeriod;
+        this.jobDir = jobDir;
+        this.closed = closed;
+    }
+
+    /**
+     * Launches {@code e}; if anything escapes before the run is recorded, frees the placement for a pass a little
+     * later (not the very next one, which would place it again at once and spin on a failure that lasts).
+     */
+    void launchOrRelease(Entry e) {
+        try {
+            launch(e);
+        } catch (Throwable t) {
+            synchronized (e) {
+                if (e.placing) {
+                    Instant now = loop.now();
+                    if (e.notBefore == null || !e.notBefore.isAfter(now)) {
+                        e.notBefore = now.plus(FINISH_RETRY);
+                        loop.addTimer(e.notBefore, loop::markDirty);
+                    }
+                    release(e);
+                }
+            }
+            throw t;
+        }
+    }
+
+    private void launch(Entry e) {
+        RunHandle handle;
+        NodeAccess node;
+        int number;
+        Optional<GateException> refused = Optional.empty();
+        synchronized (e) {
+            if (closed.getAsBoolean() || !e.placing || e.state != JobState.QUEUED) {
+                release(e);
+                return;
+            }
+            Instant now = loop.now();
+            JobTransitioned event;
+            try {
+                number = table.get(e.id).attempts().size() + 1;
+                Attempt attempt = new Attempt(number, e.allocatedNodes, Optional.empty(), now, Optional.empty(),
+                        OptionalInt.empty(), OptionalInt.empty(), Optional.empty());
+                event = transitions.transition(e, JobState.RUNNING, Optional.empty(), "Running",
+                        job -> Transitions.withAttempt(job, attempt), Optional.empty(), Optional.empty());
+            } catch (RuntimeException ex) {
+                LOG.error("cannot record the start of job {}", e.id, ex);
+                release(e);
+                return;
+            }
+            table.queue.remove(e.id, e);
+            e.placing = false;
+            e.attempt = number;
+            e.attemptStart = now;
+            e.infeasibleReason = null;
+            allocate(e);
+            node = access(e);
+            try {
+                handle = node.launch(runRequest(table.get(e.id), number));
+            } catch (GateException ex) {
+                // The gate says whether trying again can help, and when: the attempt's end keeps its word.
+                LOG.warn("the {} gate could not start job {} ({}): {}", gate.name(), e.id,
+                        ex.isTransient() ? "transient" : "permanent", ex.getMessage());
+                refused = Optional.of(ex);
+                handle = null;
+            } catch (RuntimeException | LinkageError | StackOverflowError | OutOfMemoryError ex) {
+                // Whatever the cause, the attempt is recorded as RUNNING: end it, or the job would hold its node.
+                LOG.warn("cannot start job {}: {}", e.id, ex.toString());
+                handle = null;
+            }
+            e.run = handle;
+            transitions.settle(e, event);
+        }
+        if (handle == null) {
+            finishOrRetry(e, number, RunOutcome.lost(refused.map(GateException::getMessage)
+                    .orElse("the run could not be started")), EndReason.SYSTEM_ERROR, refused);
+            return;
+        }
+        follow(e, node, handle);
+    }
+
+    private RunRequest runRequest(Job job, int attempt) {
+        JobSpec spec = job.spec();
+        String dir = jobDir.apply(job.id()).toString();
+        String workdir = spec.workdir().map(w -> Path.of(dir).resolve(w).toString()).orElse(dir);
+        return new RunRequest(job.id(), attempt, dir, spec.script(), spec.command(), workdir, spec.env(),
+                job.ownerName(), spec.cpus(), spec.memoryBytes());
+    }
+
+    /**
+     * {@link #finish}, and when recording the end fails (the store is briefly unavailable), tries again a little later
+     * instead of leaving the job RUNNING on a node that is free.
+     */
+    private void finishOrRetry(Entry e, int number, RunOutcome outcome, EndReason forced,
+                               Optional<GateException> refused) {
+        try {
+            finish(e, number, outcome, forced, refused);
+        } catch (RuntimeException ex) {
+            if (closed.getAsBoolean()) {
+                return;
+            }
+            LOG.error("cannot record the end of job {}; trying again in {}", e.id, FINISH_RETRY, ex);
+            loop.addTimer(loop.now().plus(FINISH_RETRY),
+                    () -> workers.execute(() -> finishOrRetry(e, number, outcome, forced, refused)));
+        }
+    }
+
+    /**
+     * Watches {@code handle} on {@code node} (taken under the lock where the run started: by now the run may have
+     * ended and its entry released its nodes) and arms the attempt's time limit while the run is still the current.
+     */
+    private void follow(Entry e, NodeAccess node, RunHandle handle) {
+        int number = handle.attempt();
+        synchronized (e) {
+            if (e.run == handle) {
+                e.timeLimit().ifPresent(limit -> e.timeLimitTimer =
+                        loop.addTimer(e.attemptStart.plus(limit), () -> timeLimitReached(e, number)));
+            }
+        }
+        node.watch(handle).whenCompleteAsync((outcome, error) -> finishOrRetry(e, number, outcome != null ? outcome
+                : RunOutcome.lost("watching the run failed: " + error), null, Optional.empty()), workers);
+    }
+
+    private void timeLimitReached(Entry e, int number) {
+        workers.execute(() -> {
+            synchronized (e) {
+                if (e.attempt != number || e.run == null || e.state != JobState.RUNNING || e.stopIntent != null) {
+                    return;
+                }
+                LOG.info("job {} reached its time limit", e.id);
+                // Persisted before the signal: a restart must still end the attempt TIME_LIMIT, not as a plain exit.
+                JobTransitioned note;
+                try {
+                    note = transitions.recordIntent(e, StopIntent.TIME_LIMIT, "Time limit reached");
+                } catch (RuntimeException ex) {
+                    LOG.error("cannot record the time limit of job {}; stopping it anyway", e.id, ex);
+                    e.stopIntent = StopIntent.TIME_LIMIT;
+                    stop(e);
+                    return;
+                }
+                stop(e);
+                transitions.settle(e, note);
+            }
+        });
+    }
+
+    /**
+     * Records the end of attempt {@code number}: success, failure, retry, cancel or requeue, depending on how it
+     * ended and what was asked. {@code forced} overrides the reason derived from the outcome; {@code refused} is the
+     * gate's refusal to start the run, whose {@link GateException#isTransient()} and retry delay decide the retry.
+     */
+    private void finish(Entry e, int number, RunOutcome outcome, EndReason forced, Optional<GateException> refused) {
+        if (closed.getAsBoolean()) {
+            return;
+        }
+        synchronized (e) {
+            StoredJob cur = table.snapshot(e.id);
+            Job job = cur.job();
+            Optional<Attempt> last = job.lastAttempt();
+            if (!job.state().holdsResources() || last.isEmpty() || last.get().number() != number
+                    || !last.get().isOpen()) {
+                return; // an old attempt, already settled
+            }
+            Instant now = loop.now();
+            EndReason reason = forced != null ? forced : RetryDecisions.reasonOf(e.stopIntent, outcome);
+            JobTransitioned event = recordEnd(e, job, number, outcome, reason, now, refused);
+            usage.charge(e.account, UsageReplay.cpuSeconds(e.cpus, last.get(), now), now);
+            release(e);
+            transitions.settle(e, event);
+        }
+    }
+
+    /** The transition that ends attempt {@code number} of {@code job}, by what was asked and how it ended. */
+    private JobTransitioned recordEnd(Entry e, Job job, int number, RunOutcome outcome, EndReason reason,
+                                      Instant now, Optional<GateException> refused) {
+        UnaryOperator<Job> closeAttempt = j -> Transitions.withLastAttemptEnded(j, now, outcome.exitCode(),
+                outcome.signal(), reason);
+        if (e.stopIntent == StopIntent.CANCEL) {
+            return transitions.transition(e, JobState.CANCELED, Optional.of(EndReason.CANCELED), "Canceled",
+                    closeAttempt, Optional.empty(), Optional.empty());
+        }
+        if (e.stopIntent == StopIntent.REQUEUE) {
+            return transitions.transition(e, JobState.QUEUED, Optional.empty(), "Requeued",
+                    j -> Transitions.withLastAttemptEnded(j, now, outcome.exitCode(), outcome.signal(),
+                            EndReason.PREEMPTED), Optional.empty(), Optional.empty());
+        }
+        if (reason == EndReason.COMPLETED) {
+            return transitions.transition(e, JobState.SUCCEEDED, Optional.of(reason), "Completed", closeAttempt,
+                    Optional.empty(), Optional.empty());
+        }
+        Optional<Instant> retryAt = retries.retryAt(job, reason, now, refused);
+        if (retryAt.isPresent()) {
+            String details = "Retrying after " + RetryDecisions.describe(reason, outcome) + " (attempt " + (number + 1)
+                    + " of " + job.spec().retryPolicy().maxAttempts() + ")";
+            JobTransitioned event = transitions.transition(e, JobState.QUEUED, Optional.empty(), details,
+                    closeAttempt, Optional.empty(), retryAt);
+            loop.addTimer(retryAt.get(), loop::markDirty);
+            return event;
+        }
+        return transitions.transition(e, JobState.FAILED, Optional.of(reason),
+                RetryDecisions.describe(reason, outcome), closeAttempt, Optional.empty(), Optional.empty());
+    }
+
+    /** Finds the run of a job that held resources when the engine last stopped, and follows or settles it. */
+    void reattach(Entry e) {
+        RunProbe probe;
+        NodeAccess node;
+        synchronized (e) {
+            Job job = table.get(e.id);
+            node = access(e);
+            try {
+                probe = node.probe(runRequest(job, e.attempt));
+            } catch (RuntimeException ex) {
+                LOG.warn("cannot probe job {}: {}", e.id, ex.toString());
+                probe = RunProbe.ended(RunOutcome.lost("the node could not be reached after a restart"));
+            }
+            if (probe.state() == RunProbe.State.RUNNING) {
+                e.run = probe.handle().orElseThrow();
+                if (e.stopIntent != null) {
+                    stop(e);
+                }
+            }
+        }
+        switch (probe.state()) {
+            case RUNNING -> {
+                LOG.info("job {} is still running; following it again", e.id);
+                follow(e, node, probe.handle().orElseThrow());
+            }
+            case ENDED -> finishOrRetry(e, e.attempt, probe.outcome().orElseThrow(), null, Optional.empty());
+            case NEVER_STARTED -> finishOrRetry(e, e.attempt,
+                    RunOutcome.lost("the engine stopped before the job started"), EndReason.SYSTEM_ERROR,
+                    Optional.empty());
+        }
+    }
+
+    /** Asks the run to stop: SIGTERM now, SIGKILL after the grace period. Call under the entry's lock. */
+    void stop(Entry e) {
+        RunHandle run = e.run;
+        if (run == null) {
+            return; // not started yet, or being re-attached: the re-attach sees the intent
+        }
+        signal(e, run, RunSignal.TERM);
+        loop.addTimer(loop.now().plus(killGracePeriod), () -> workers.execute(() -> {
+            synchronized (e) {
+                if (e.run == run) {
+                    signal(e, run, RunSignal.KILL);
+                }
+            }
+        }));
+    }
+
+    private void signal(Entry e, RunHandle run, RunSignal signal) {
+        try {
+            access(e).signal(run, signal);
+        } catch (GateException ex) {
+            LOG.warn("cannot send {} to job {}: {}", signal, e.id, ex.getMessage());
+        }
+    }
+
+    private NodeAccess access(Entry e) {
+        return gate.access(e.allocatedNodes.get(0));
+    }
+
+    /** Enters what {@code e} holds (its nodes, until its time limit) in the allocation table. */
+    void allocate(Entry e) {
+        Instant end = e.timeLimit().map(l -> (e.attemptStart != null ? e.attemptStart : loop.now()).plus(l))
+                .orElse(Instant.MAX);
+        Allocation a = new Allocation(e.id, e.allocatedNodes, e.cpus, e.memoryBytes, e.gpus, end);
+        e.allocation = a;
+        table.allocations.put(e.id, a);
+    }
+
+    private void release(Entry e) {
+        // By identity: a stale launch of an earlier entry of the same job must not free a newer placement.
+        if (e.allocation != null) {
+            table.allocations.remove(e.id, e.allocation);
+            e.allocation = null;
+        }
+        if (e.timeLimitTimer != null) {
+            loop.cancelTimer(e.timeLimitTimer);
+            e.timeLimitTimer = null;
+        }
+        e.allocatedNodes = List.of();
+        e.run = null;
+        e.placing = false;
+        loop.markDirty();
+    }
+}

@@ -1,0 +1,179 @@
+package dev.skyport.core.internal;
+
+import dev.skyport.api.Flavor;
+import dev.skyport.api.JobId;
+import dev.skyport.api.JobState;
+import dev.skyport.api.Node;
+import dev.skyport.api.NodeState;
+import dev.skyport.gate.Gate;
+import dev.skyport.scheduler.Allocation;
+import dev.skyport.scheduler.ClusterView;
+import dev.skyport.scheduler.FlavorView;
+import dev.skyport.scheduler.NodeMode;
+import dev.skyport.scheduler.NodeView;
+import dev.skyport.scheduler.Plan;
+import dev.skyport.scheduler.QueuedJob;
+import dev.skyport.scheduler.Scheduler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * One scheduling pass: builds the scheduler's view of the cluster and of the head of the queue, asks the scheduler
+ * for a plan, hands the jobs to start now to the {@link RunSupervisor} and the jobs that need new nodes to the
+ * {@link PartitionLifecycle}. Runs on the scheduling thread only.
+ */
+final class SchedulingPass {
+    private static final Logger LOG = LoggerFactory.getLogger(SchedulingPass.class);
+    /** The duration the scheduler assumes for a job without a time limit. */
+    private static final Duration DEFAULT_DURATION = Duration.ofHours(1);
+    /**
+     * How many queued jobs, from the head of the queue, one pass plans. A timetable over the whole queue costs
+     * seconds at 100,000 jobs; like Slurm's default_queue_depth this bounds a pass, and jobs further back are
+     * considered as the head drains.
+     */
+    static final int PLANNING_WINDOW = 1000;
+
+    private final Gate gate;
+    private final Scheduler scheduler;
+    private final JobTable table;
+    private final AccountUsage usage;
+    private final EngineHealth health;
+    private final SchedulingLoop loop;
+    private final RunSupervisor runs;
+    private final EngineWorkers workers;
+    private final PartitionLifecycle partitions;
+    /** The nodes the last pass saw, so that a change in the gate's nodes triggers a pass. */
+    private volatile List<Node> lastNodes = List.of();
+
+    SchedulingPass(Gate gate, Scheduler scheduler, JobTable table, AccountUsage usage, EngineHealth health,
+                   SchedulingLoop loop, RunSupervisor runs, EngineWorkers workers, PartitionLifecycle partitions) {
+        this.gate = gate;
+        this.scheduler = scheduler;
+        this.table = table;
+        this.usage = usage;
+        this.health = health;
+        this.loop = loop;
+        this.runs = runs;
+        this.workers = workers;
+        this.partitions = partitions;
+    }
+
+    void run() {
+        Instant now = loop.now();
+        ClusterView cluster = cluster(now);
+        if (cluster.flavors().isEmpty() && !hasFreeCpu(cluster)) {
+            return;
+        }
+        List<QueuedJob> waiting = new ArrayList<>();
+        Map<JobId, Entry> byId = new HashMap<>();
+        for (Entry e : table.queue.values()) {
+            if (waiting.size() == PLANNING_WINDOW) {
+                break;
+            }
+            if (e.placing || e.state != JobState.QUEUED || (e.notBefore != null && e.notBefore.isAfter(now))) {
+                continue;
+            }
+            waiting.add(new QueuedJob(e.id, e.nodes, e.cpus, e.memoryBytes, e.gpus,
+                    e.timeLimit().orElse(DEFAULT_DURATION), e.priority, e.account, e.submitTime));
+            byId.put(e.id, e);
+        }
+        if (waiting.isEmpty()) {
+            return;
+        }
+        act(scheduler.plan(cluster, waiting, now), byId);
+    }
+
+    /** The cluster as the scheduler sees it: the gate's nodes and flavors, what runs, and past usage. */
+    private ClusterView cluster(Instant now) {
+        List<Node> nodes = gate.nodes();
+        lastNodes = nodes;
+        List<NodeView> views = new ArrayList<>(nodes.size());
+        Map<String, NodeMode> modes = new HashMap<>();
+        for (Node n : nodes) {
+            views.add(new NodeView(n.name(), n.partition(), n.cpus(), n.memoryBytes(), n.gpus(), n.state()));
+            // The engine's gates (local, ssh) run several jobs on a node side by side, packed by cpus and memory.
+            modes.put(n.partition(), NodeMode.SHARED);
+        }
+        List<FlavorView> flavors = new ArrayList<>();
+        try {
+            // A gate that creates no partitions (the local gate) offers flavors of the nodes it has: they are no cloud
+            // placements, and a pass must not think a full cluster could grow.
+            for (Flavor f : gate.createsPartitions() ? gate.flavors() : List.<Flavor>of()) {
+                flavors.add(new FlavorView(f.name(), f.cpus(), f.memoryBytes(), f.gpus(), f.pricePerHour()));
+            }
+            health.recovered("gate-flavors");
+        } catch (RuntimeException ex) {
+            // Jobs on the nodes there are need no flavors: plan them anyway.
+            health.failed("gate-flavors", "listing the gate's flavors (planning without them)", ex, 0,
+                    Optional.empty());
+        }
+        return new ClusterView(views, new ArrayList<>(table.allocations.values()), modes, flavors,
+                usage.snapshot(now));
+    }
+
+    private void act(Plan plan, Map<JobId, Entry> byId) {
+        for (Plan.Infeasible inf : plan.infeasible()) {
+            waitsBecause(byId.get(inf.job()), inf.reason());
+        }
+        for (Plan.CloudPlacement c : plan.cloud()) {
+            if (!partitions.provide(c)) {
+                waitsBecause(byId.get(c.job()), "needs " + c.nodes() + " new node(s) of flavor " + c.flavor() + " at "
+                        + c.pricePerHour() + " per hour, the cheapest that fits; this engine does not create"
+                        + " partitions for jobs yet");
+            }
+        }
+        for (Plan.Placement p : plan.startNow()) {
+            Entry e = byId.get(p.job());
+            if (e == null) {
+                continue;
+            }
+            e.placing = true;
+            e.allocatedNodes = p.nodes();
+            runs.allocate(e);
+            workers.execute(() -> runs.launchOrRelease(e));
+        }
+    }
+
+    /** Notes, and logs once per change, why queued job {@code e} cannot be placed. */
+    private static void waitsBecause(Entry e, String reason) {
+        if (e != null && !reason.equals(e.infeasibleReason)) {
+            e.infeasibleReason = reason;
+            LOG.info("job {} cannot be placed: {}", e.id, reason);
+        }
+    }
+
+    /** Whether the gate's nodes differ from what the last pass saw: one came, went, changed size or state. */
+    boolean nodesChanged() {
+        try {
+            boolean changed = !gate.nodes().equals(lastNodes);
+            health.recovered("gate-nodes");
+            return changed;
+        } catch (RuntimeException ex) {
+            health.failed("gate-nodes", "listing the gate's nodes", ex, 0, Optional.empty());
+            return false;
+        }
+    }
+
+    private static boolean hasFreeCpu(ClusterView cluster) {
+        Map<String, Integer> free = new HashMap<>();
+        for (NodeView n : cluster.nodes()) {
+            if (n.state() == NodeState.UP) {
+                free.put(n.name(), n.cpus());
+            }
+        }
+        for (Allocation a : cluster.running()) {
+            for (String node : a.nodes()) {
+                free.computeIfPresent(node, (k, v) -> v - a.cpus());
+            }
+        }
+        return free.values().stream().anyMatch(v -> v > 0);
+    }
+}
