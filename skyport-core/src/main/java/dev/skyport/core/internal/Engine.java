@@ -313,7 +313,29 @@ public final class Engine implements SkyPort {
     }
 
     Job get(JobId id) {
-        return table.get(id);
+        return withWaitReason(table.get(id));
+    }
+
+    /**
+     * A queued job as users see it: where the last pass said why it waits (the resources it waits for, how many jobs
+     * are ahead, when the plan expects it to start; or why it can never be placed), that is its details. Kept in
+     * memory, like Slurm's pending reason, never stored: it changes with every pass. A job waiting for a retry keeps
+     * the details that say so.
+     */
+    Job withWaitReason(Job job) {
+        if (job.state() != JobState.QUEUED) {
+            return job;
+        }
+        Entry e = table.active.get(job.id());
+        if (e == null || e.state != JobState.QUEUED || (e.notBefore != null && e.notBefore.isAfter(clock.instant()))) {
+            return job;
+        }
+        String reason = e.infeasibleReason != null ? "Cannot be placed: " + e.infeasibleReason : e.waitReason;
+        if (reason == null) {
+            return job;
+        }
+        return new Job(job.id(), job.owner(), job.ownerName(), job.spec(), job.state(), reason, job.endReason(),
+                job.submitTime(), job.updateTime(), job.attempts());
     }
 
     /**
@@ -329,7 +351,7 @@ public final class Engine implements SkyPort {
                 return job;
             }
         } else if (cached.get().job().owner().equals(owner)) {
-            return cached.get().job();
+            return withWaitReason(cached.get().job());
         } else {
             store.find(id); // the read an unknown id costs
         }

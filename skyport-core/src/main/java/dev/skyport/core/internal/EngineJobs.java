@@ -203,7 +203,8 @@ final class EngineJobs implements Jobs {
 
     @Override
     public Page<Job> list(JobQuery query) {
-        return engine.store().list(Objects.requireNonNull(query, "query"));
+        Page<Job> page = engine.store().list(Objects.requireNonNull(query, "query"));
+        return new Page<>(page.items().stream().map(engine::withWaitReason).toList(), page.nextPageToken());
     }
 
     @Override

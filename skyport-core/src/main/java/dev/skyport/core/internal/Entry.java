@@ -47,7 +47,12 @@ final class Entry {
     RunHandle run;
     StopIntent stopIntent;
     /** Why the scheduler cannot place it, if it said so. */
-    String infeasibleReason;
+    volatile String infeasibleReason;
+    /**
+     * Why the last pass left it waiting and, where the plan reserved nodes for it, when it expects to start (Slurm's
+     * {@code squeue --start}); read by the API without the lock, shown as the queued job's details.
+     */
+    volatile String waitReason;
 
     Entry(ActiveJob row) {
         this.id = row.id();

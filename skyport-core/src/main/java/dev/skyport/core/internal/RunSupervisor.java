@@ -116,6 +116,7 @@ final class RunSupervisor {
             e.attempt = number;
             e.attemptStart = now;
             e.infeasibleReason = null;
+            e.waitReason = null;
             allocate(e);
             node = access(e);
             try {

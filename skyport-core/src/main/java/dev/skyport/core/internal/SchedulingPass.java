@@ -52,6 +52,12 @@ final class SchedulingPass {
     private final PartitionLifecycle partitions;
     /** The nodes the last pass saw, so that a change in the gate's nodes triggers a pass. */
     private volatile List<Node> lastNodes = List.of();
+    /** How often a pass plans a cluster where nothing can start, only to update why jobs wait. */
+    static final Duration FULL_PLAN_INTERVAL = Duration.ofSeconds(1);
+    private Instant lastFullPlan;
+    private boolean fullPlanDue;
+    /** Each node's partition as the last pass saw it, to say where a waiting job waits. */
+    private Map<String, String> partitionOf = Map.of();
 
     SchedulingPass(Gate gate, Scheduler scheduler, JobTable table, AccountUsage usage, EngineHealth health,
                    SchedulingLoop loop, RunSupervisor runs, EngineWorkers workers, PartitionLifecycle partitions) {
@@ -70,7 +76,17 @@ final class SchedulingPass {
         Instant now = loop.now();
         ClusterView cluster = cluster(now);
         if (cluster.flavors().isEmpty() && !hasFreeCpu(cluster)) {
-            return;
+            // Nothing can start: plan only to tell waiting jobs why they wait and when they should start, at most once
+            // per FULL_PLAN_INTERVAL however fast jobs are submitted, and once more after a burst.
+            if (lastFullPlan != null && now.isBefore(lastFullPlan.plus(FULL_PLAN_INTERVAL))) {
+                if (!fullPlanDue) {
+                    fullPlanDue = true;
+                    loop.addTimer(lastFullPlan.plus(FULL_PLAN_INTERVAL), loop::markDirty);
+                }
+                return;
+            }
+            lastFullPlan = now;
+            fullPlanDue = false;
         }
         List<QueuedJob> waiting = new ArrayList<>();
         Map<JobId, Entry> byId = new HashMap<>();
@@ -88,7 +104,7 @@ final class SchedulingPass {
         if (waiting.isEmpty()) {
             return;
         }
-        act(scheduler.plan(cluster, waiting, now), byId);
+        act(scheduler.plan(cluster, waiting, now), byId, waiting);
     }
 
     /** The cluster as the scheduler sees it: the gate's nodes and flavors, what runs, and past usage. */
@@ -97,11 +113,14 @@ final class SchedulingPass {
         lastNodes = nodes;
         List<NodeView> views = new ArrayList<>(nodes.size());
         Map<String, NodeMode> modes = new HashMap<>();
+        Map<String, String> partitions = new HashMap<>();
         for (Node n : nodes) {
+            partitions.put(n.name(), n.partition());
             views.add(new NodeView(n.name(), n.partition(), n.cpus(), n.memoryBytes(), n.gpus(), n.state()));
             // The engine's gates (local, ssh) run several jobs on a node side by side, packed by cpus and memory.
             modes.put(n.partition(), NodeMode.SHARED);
         }
+        partitionOf = partitions;
         List<FlavorView> flavors = new ArrayList<>();
         try {
             // A gate that creates no partitions (the local gate) offers flavors of the nodes it has: they are no cloud
@@ -119,7 +138,17 @@ final class SchedulingPass {
                 usage.snapshot(now));
     }
 
-    private void act(Plan plan, Map<JobId, Entry> byId) {
+    private void act(Plan plan, Map<JobId, Entry> byId, List<QueuedJob> waiting) {
+        Map<JobId, Integer> ahead = new HashMap<>();
+        for (int i = 0; i < waiting.size(); i++) {
+            ahead.put(waiting.get(i).id(), i);
+        }
+        for (Plan.Placement r : plan.reservations()) {
+            Entry e = byId.get(r.job());
+            if (e != null) {
+                e.waitReason = waitReason(e, r, ahead.getOrDefault(r.job(), 0));
+            }
+        }
         for (Plan.Infeasible inf : plan.infeasible()) {
             waitsBecause(byId.get(inf.job()), inf.reason());
         }
@@ -140,6 +169,26 @@ final class SchedulingPass {
             runs.allocate(e);
             workers.execute(() -> runs.launchOrRelease(e));
         }
+    }
+
+    /** {@code waiting for 4 cpus and 1 GiB per node on partition local; 3 jobs ahead; expected to start at ...}. */
+    private String waitReason(Entry e, Plan.Placement reservation, int ahead) {
+        StringBuilder what = new StringBuilder("Waiting for ").append(e.cpus).append(e.cpus == 1 ? " cpu" : " cpus");
+        if (e.memoryBytes > 0) {
+            what.append(" and ").append(Sizes.human(e.memoryBytes));
+        }
+        if (e.gpus > 0) {
+            what.append(" and ").append(e.gpus).append(e.gpus == 1 ? " gpu" : " gpus");
+        }
+        if (e.nodes > 1) {
+            what.append(" on each of ").append(e.nodes).append(" nodes");
+        }
+        List<String> partitions = reservation.nodes().stream().map(n -> partitionOf.getOrDefault(n, "?")).distinct()
+                .sorted().toList();
+        what.append(" on partition").append(partitions.size() == 1 ? " " : "s ").append(String.join(", ", partitions));
+        what.append("; ").append(ahead).append(ahead == 1 ? " job" : " jobs").append(" ahead");
+        return what.append("; expected to start at ").append(reservation.start()).append(" (").append(scheduler.name())
+                .append(" plan)").toString();
     }
 
     /** Notes, and logs once per change, why queued job {@code e} cannot be placed. */
