@@ -5,6 +5,8 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.io.SegmentedStringWriter;
+import com.fasterxml.jackson.core.util.BufferRecycler;
 import dev.skyport.api.Attempt;
 import dev.skyport.api.EndReason;
 import dev.skyport.api.Job;
@@ -17,7 +19,6 @@ import dev.skyport.api.SkyPortException;
 import dev.skyport.api.StorageException;
 
 import java.io.IOException;
-import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.time.DateTimeException;
 import java.time.Duration;
@@ -28,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.function.Function;
 
 /**
  * The store's own document of a job (the {@code job_json} column), written and read field by field so that the
@@ -54,34 +56,39 @@ final class JobDocument {
 
     /** The document of {@code job}, without its script's text. */
     static String write(Job job) {
-        StringWriter out = new StringWriter(768);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
-            g.writeStartObject();
-            g.writeNumberField("v", VERSION);
-            g.writeStringField("id", job.id().toString());
-            g.writeStringField("owner", job.owner());
-            g.writeStringField("owner_name", job.ownerName());
-            g.writeStringField("state", StoredNames.of(job.state()));
-            g.writeStringField("state_details", job.stateDetails());
-            if (job.endReason().isPresent()) {
-                g.writeStringField("end_reason", StoredNames.of(job.endReason().get()));
-            }
-            g.writeStringField("submit_time", job.submitTime().toString());
-            g.writeStringField("update_time", job.updateTime().toString());
-            g.writeFieldName("spec");
-            writeSpec(g, job.spec());
-            if (!job.attempts().isEmpty()) {
-                g.writeArrayFieldStart("attempts");
-                for (Attempt a : job.attempts()) {
-                    writeAttempt(g, a);
+        // As ObjectMapper.writeValueAsString does: Jackson's recycled buffers, not a synchronized StringBuffer.
+        BufferRecycler buffers = JSON._getBufferRecycler();
+        try (SegmentedStringWriter out = new SegmentedStringWriter(buffers)) {
+            try (JsonGenerator g = JSON.createGenerator(out)) {
+                g.writeStartObject();
+                g.writeNumberField("v", VERSION);
+                g.writeStringField("id", job.id().toString());
+                g.writeStringField("owner", job.owner());
+                g.writeStringField("owner_name", job.ownerName());
+                g.writeStringField("state", StoredNames.of(job.state()));
+                g.writeStringField("state_details", job.stateDetails());
+                if (job.endReason().isPresent()) {
+                    g.writeStringField("end_reason", StoredNames.of(job.endReason().get()));
                 }
-                g.writeEndArray();
+                g.writeStringField("submit_time", job.submitTime().toString());
+                g.writeStringField("update_time", job.updateTime().toString());
+                g.writeFieldName("spec");
+                writeSpec(g, job.spec());
+                if (!job.attempts().isEmpty()) {
+                    g.writeArrayFieldStart("attempts");
+                    for (Attempt a : job.attempts()) {
+                        writeAttempt(g, a);
+                    }
+                    g.writeEndArray();
+                }
+                g.writeEndObject();
             }
-            g.writeEndObject();
+            return out.getAndClear();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        } finally {
+            buffers.releaseToPool();
         }
-        return out.toString();
     }
 
     private static void writeSpec(JsonGenerator g, JobSpec s) throws IOException {
@@ -207,17 +214,23 @@ final class JobDocument {
         }
     }
 
-    /** Reads one document, keeping the job's id (once read) to name it in errors. */
+    /**
+     * Reads one document. Error messages name the job (once its id is read) and the field's path; the path is built
+     * only for a message, so reading a good document concatenates no strings.
+     */
     private static final class Reader {
         private final JsonParser p;
         private String id = "?";
+        /** The path of the object being read: "" at the top, then "spec", "spec.retry", "attempts[0]"... */
+        private String where = "";
 
         Reader(JsonParser p) {
             this.p = p;
         }
 
         Job job(String script) throws IOException {
-            startObject("");
+            p.nextToken();
+            expect(null, JsonToken.START_OBJECT);
             int version = 0;
             JobId jobId = null;
             String owner = null;
@@ -229,33 +242,33 @@ final class JobDocument {
             Instant updateTime = null;
             JobSpec spec = null;
             List<Attempt> attempts = List.of();
-            String field;
-            while ((field = nextField()) != null) {
-                if (version == 0 && !field.equals("v")) {
-                    throw invalid("", "does not start with its format version \"v\"");
+            String f;
+            while ((f = nextField()) != null) {
+                if (version == 0 && !f.equals("v")) {
+                    throw invalid(null, "does not start with its format version \"v\"");
                 }
-                switch (field) {
+                switch (f) {
                     case "v" -> {
-                        version = integer("v");
+                        version = integer(f);
                         if (version < 1 || version > VERSION) {
-                            throw invalid("v", "is format version " + version + "; this Sky Port reads up to "
+                            throw invalid(f, "is format version " + version + "; this Sky Port reads up to "
                                     + VERSION + ". Use a newer Sky Port.");
                         }
                     }
                     case "id" -> {
-                        id = text("id");
-                        jobId = convert("id", () -> JobId.parse(id));
+                        id = text(f);
+                        jobId = convert(f, id, JobId::parse);
                     }
-                    case "owner" -> owner = text(field);
-                    case "owner_name" -> ownerName = text(field);
-                    case "state" -> state = convert(field, () -> StoredNames.state(p.getText()), JsonToken.VALUE_STRING);
-                    case "state_details" -> stateDetails = text(field);
-                    case "end_reason" -> endReason = Optional.of(endReason(field));
-                    case "submit_time" -> submitTime = instant(field);
-                    case "update_time" -> updateTime = instant(field);
+                    case "owner" -> owner = text(f);
+                    case "owner_name" -> ownerName = text(f);
+                    case "state" -> state = convert(f, text(f), StoredNames::state);
+                    case "state_details" -> stateDetails = text(f);
+                    case "end_reason" -> endReason = Optional.of(endReason(f));
+                    case "submit_time" -> submitTime = instant(f);
+                    case "update_time" -> updateTime = instant(f);
                     case "spec" -> spec = spec(script);
                     case "attempts" -> attempts = attempts();
-                    default -> throw unknown(field);
+                    default -> throw unknown(f);
                 }
             }
             if (version == 0) {
@@ -264,12 +277,15 @@ final class JobDocument {
             Job job = new Job(required("id", jobId), required("owner", owner), required("owner_name", ownerName),
                     required("spec", spec), required("state", state), required("state_details", stateDetails),
                     endReason, required("submit_time", submitTime), required("update_time", updateTime), attempts);
-            end();
+            if (p.nextToken() != null) {
+                throw invalid(null, "has more after the job");
+            }
             return job;
         }
 
         private JobSpec spec(String script) throws IOException {
-            startObject("spec");
+            expect("spec", JsonToken.START_OBJECT);
+            where = "spec";
             String name = null;
             String kind = null;
             List<String> command = List.of();
@@ -296,131 +312,133 @@ final class JobDocument {
             Optional<String> submissionAddress = Optional.empty();
             Optional<String> storage = Optional.empty();
             List<String> warnings = List.of();
-            String field;
-            while ((field = nextField()) != null) {
-                String path = "spec." + field;
-                switch (field) {
-                    case "name" -> name = text(path);
-                    case "kind" -> kind = text(path);
-                    case "command" -> command = strings(path);
-                    case "container_image" -> containerImage = Optional.of(text(path));
-                    case "cloud_image" -> cloudImage = Optional.of(text(path));
-                    case "nodes" -> nodes = integer(path);
-                    case "cpus" -> cpus = integer(path);
-                    case "memory_bytes" -> memoryBytes = longInteger(path);
-                    case "gpus" -> gpus = integer(path);
-                    case "flavor" -> flavor = Optional.of(text(path));
-                    case "remote_site" -> remoteSite = Optional.of(text(path));
-                    case "relocatable" -> relocatable = bool(path);
+            String f;
+            while ((f = nextField()) != null) {
+                switch (f) {
+                    case "name" -> name = text(f);
+                    case "kind" -> kind = text(f);
+                    case "command" -> command = strings(f);
+                    case "container_image" -> containerImage = Optional.of(text(f));
+                    case "cloud_image" -> cloudImage = Optional.of(text(f));
+                    case "nodes" -> nodes = integer(f);
+                    case "cpus" -> cpus = integer(f);
+                    case "memory_bytes" -> memoryBytes = longInteger(f);
+                    case "gpus" -> gpus = integer(f);
+                    case "flavor" -> flavor = Optional.of(text(f));
+                    case "remote_site" -> remoteSite = Optional.of(text(f));
+                    case "relocatable" -> relocatable = bool(f);
                     case "ports" -> ports = ports();
-                    case "input_files" -> inputFiles = strings(path);
-                    case "output_files" -> outputFiles = strings(path);
-                    case "workdir" -> workdir = Optional.of(text(path));
-                    case "env" -> env = map(path);
-                    case "account" -> account = Optional.of(text(path));
-                    case "priority" -> priority = integer(path);
-                    case "time_limit" -> timeLimit = Optional.of(duration(path));
+                    case "input_files" -> inputFiles = strings(f);
+                    case "output_files" -> outputFiles = strings(f);
+                    case "workdir" -> workdir = Optional.of(text(f));
+                    case "env" -> env = map(f);
+                    case "account" -> account = Optional.of(text(f));
+                    case "priority" -> priority = integer(f);
+                    case "time_limit" -> timeLimit = Optional.of(duration(f));
                     case "retry" -> retry = retry();
-                    case "tags" -> tags = map(path);
-                    case "comment" -> comment = text(path);
-                    case "submission_address" -> submissionAddress = Optional.of(text(path));
-                    case "storage" -> storage = Optional.of(text(path));
-                    case "warnings" -> warnings = strings(path);
-                    default -> throw unknown(path);
+                    case "tags" -> tags = map(f);
+                    case "comment" -> comment = text(f);
+                    case "submission_address" -> submissionAddress = Optional.of(text(f));
+                    case "storage" -> storage = Optional.of(text(f));
+                    case "warnings" -> warnings = strings(f);
+                    default -> throw unknown(f);
                 }
             }
-            boolean isScript = switch (required("spec.kind", kind)) {
+            boolean isScript = switch (required("kind", kind)) {
                 case "script" -> true;
                 case "command" -> false;
-                default -> throw invalid("spec.kind", "is '" + kind + "'; expected script or command");
+                default -> throw invalid("kind", "is '" + kind + "'; expected script or command");
             };
             if (!isScript && command.isEmpty()) {
-                throw invalid("spec.command", "is missing for a command job");
+                throw invalid("command", "is missing for a command job");
             }
             if (isScript && !command.isEmpty()) {
-                throw invalid("spec.command", "is given for a script job");
+                throw invalid("command", "is given for a script job");
             }
             Optional<String> text = isScript ? Optional.ofNullable(script) : Optional.empty();
             boolean omitted = isScript && script == null;
             JobSpec spec;
             try {
-                spec = new JobSpec(required("spec.name", name), text, command, containerImage, cloudImage,
-                        required("spec.nodes", nodes), required("spec.cpus", cpus),
-                        required("spec.memory_bytes", memoryBytes), required("spec.gpus", gpus), flavor, remoteSite,
-                        required("spec.relocatable", relocatable), ports, inputFiles, outputFiles, workdir, env,
-                        account, required("spec.priority", priority), timeLimit, required("spec.retry", retry), tags,
-                        required("spec.comment", comment), submissionAddress, storage, warnings, omitted);
+                spec = new JobSpec(required("name", name), text, command, containerImage, cloudImage,
+                        required("nodes", nodes), required("cpus", cpus), required("memory_bytes", memoryBytes),
+                        required("gpus", gpus), flavor, remoteSite, required("relocatable", relocatable), ports,
+                        inputFiles, outputFiles, workdir, env, account, required("priority", priority), timeLimit,
+                        required("retry", retry), tags, required("comment", comment), submissionAddress, storage,
+                        warnings, omitted);
             } catch (SkyPortException e) {
+                where = "";
                 throw invalid("spec", "is not a valid job spec: " + e.getMessage());
             }
+            where = "";
             return spec;
         }
 
         private RetryPolicy retry() throws IOException {
-            startObject("spec.retry");
+            expect("retry", JsonToken.START_OBJECT);
+            where = "spec.retry";
             Integer maxAttempts = null;
             Duration initialBackoff = null;
             Duration maxBackoff = null;
             Duration deadline = null;
             Boolean retryUserFailures = null;
-            String field;
-            while ((field = nextField()) != null) {
-                String path = "spec.retry." + field;
-                switch (field) {
-                    case "max_attempts" -> maxAttempts = integer(path);
-                    case "initial_backoff" -> initialBackoff = duration(path);
-                    case "max_backoff" -> maxBackoff = duration(path);
-                    case "deadline" -> deadline = duration(path);
-                    case "retry_user_failures" -> retryUserFailures = bool(path);
-                    default -> throw unknown(path);
+            String f;
+            while ((f = nextField()) != null) {
+                switch (f) {
+                    case "max_attempts" -> maxAttempts = integer(f);
+                    case "initial_backoff" -> initialBackoff = duration(f);
+                    case "max_backoff" -> maxBackoff = duration(f);
+                    case "deadline" -> deadline = duration(f);
+                    case "retry_user_failures" -> retryUserFailures = bool(f);
+                    default -> throw unknown(f);
                 }
             }
+            RetryPolicy retry;
             try {
-                return new RetryPolicy(required("spec.retry.max_attempts", maxAttempts),
-                        required("spec.retry.initial_backoff", initialBackoff),
-                        required("spec.retry.max_backoff", maxBackoff), required("spec.retry.deadline", deadline),
-                        required("spec.retry.retry_user_failures", retryUserFailures));
+                retry = new RetryPolicy(required("max_attempts", maxAttempts),
+                        required("initial_backoff", initialBackoff), required("max_backoff", maxBackoff),
+                        required("deadline", deadline), required("retry_user_failures", retryUserFailures));
             } catch (SkyPortException e) {
-                throw invalid("spec.retry", "is not a valid retry policy: " + e.getMessage());
+                throw invalid(null, "is not a valid retry policy: " + e.getMessage());
             }
+            where = "spec";
+            return retry;
         }
 
         private List<PortSpec> ports() throws IOException {
-            startArray("spec.ports");
+            expect("ports", JsonToken.START_ARRAY);
             List<PortSpec> ports = new ArrayList<>();
             while (p.nextToken() != JsonToken.END_ARRAY) {
-                String at = "spec.ports[" + ports.size() + "]";
-                expect(at, JsonToken.START_OBJECT);
+                where = "spec.ports[" + ports.size() + "]";
+                expect(null, JsonToken.START_OBJECT);
                 Integer port = null;
                 String protocol = null;
                 PortSpec.Direction direction = null;
-                String field;
-                while ((field = nextField()) != null) {
-                    String path = at + "." + field;
-                    switch (field) {
-                        case "port" -> port = integer(path);
-                        case "protocol" -> protocol = text(path);
-                        case "direction" -> direction = convert(path, () -> StoredNames.direction(p.getText()),
-                                JsonToken.VALUE_STRING);
-                        default -> throw unknown(path);
+                String f;
+                while ((f = nextField()) != null) {
+                    switch (f) {
+                        case "port" -> port = integer(f);
+                        case "protocol" -> protocol = text(f);
+                        case "direction" -> direction = convert(f, text(f), StoredNames::direction);
+                        default -> throw unknown(f);
                     }
                 }
                 try {
-                    ports.add(new PortSpec(required(at + ".port", port), required(at + ".protocol", protocol),
-                            required(at + ".direction", direction)));
+                    ports.add(new PortSpec(required("port", port), required("protocol", protocol),
+                            required("direction", direction)));
                 } catch (SkyPortException e) {
-                    throw invalid(at, "is not a valid port: " + e.getMessage());
+                    throw invalid(null, "is not a valid port: " + e.getMessage());
                 }
             }
+            where = "spec";
             return ports;
         }
 
         private List<Attempt> attempts() throws IOException {
-            startArray("attempts");
+            expect("attempts", JsonToken.START_ARRAY);
             List<Attempt> attempts = new ArrayList<>();
             while (p.nextToken() != JsonToken.END_ARRAY) {
-                String at = "attempts[" + attempts.size() + "]";
-                expect(at, JsonToken.START_OBJECT);
+                where = "attempts[" + attempts.size() + "]";
+                expect(null, JsonToken.START_OBJECT);
                 Integer number = null;
                 List<String> nodes = List.of();
                 Optional<String> partition = Optional.empty();
@@ -429,32 +447,32 @@ final class JobDocument {
                 OptionalInt exitCode = OptionalInt.empty();
                 OptionalInt signal = OptionalInt.empty();
                 Optional<EndReason> reason = Optional.empty();
-                String field;
-                while ((field = nextField()) != null) {
-                    String path = at + "." + field;
-                    switch (field) {
-                        case "number" -> number = integer(path);
-                        case "nodes" -> nodes = strings(path);
-                        case "partition" -> partition = Optional.of(text(path));
-                        case "start_time" -> start = instant(path);
-                        case "end_time" -> end = Optional.of(instant(path));
-                        case "exit_code" -> exitCode = OptionalInt.of(integer(path));
-                        case "signal" -> signal = OptionalInt.of(integer(path));
-                        case "end_reason" -> reason = Optional.of(endReason(path));
-                        default -> throw unknown(path);
+                String f;
+                while ((f = nextField()) != null) {
+                    switch (f) {
+                        case "number" -> number = integer(f);
+                        case "nodes" -> nodes = strings(f);
+                        case "partition" -> partition = Optional.of(text(f));
+                        case "start_time" -> start = instant(f);
+                        case "end_time" -> end = Optional.of(instant(f));
+                        case "exit_code" -> exitCode = OptionalInt.of(integer(f));
+                        case "signal" -> signal = OptionalInt.of(integer(f));
+                        case "end_reason" -> reason = Optional.of(endReason(f));
+                        default -> throw unknown(f);
                     }
                 }
                 try {
-                    attempts.add(new Attempt(required(at + ".number", number), nodes, partition,
-                            required(at + ".start_time", start), end, exitCode, signal, reason));
+                    attempts.add(new Attempt(required("number", number), nodes, partition,
+                            required("start_time", start), end, exitCode, signal, reason));
                 } catch (IllegalArgumentException e) {
-                    throw invalid(at, "is not a valid attempt: " + e.getMessage());
+                    throw invalid(null, "is not a valid attempt: " + e.getMessage());
                 }
             }
+            where = "";
             return attempts;
         }
 
-        // ---- values
+        // ---- values; each takes the field's name in the object being read
 
         /** The next field's name, the parser on its value; null at the end of the object. */
         private String nextField() throws IOException {
@@ -463,130 +481,118 @@ final class JobDocument {
                 return null;
             }
             if (t != JsonToken.FIELD_NAME) {
-                throw invalid("", "is cut short or malformed");
+                throw invalid(null, "is cut short or malformed");
             }
             String name = p.currentName();
             p.nextToken();
             return name;
         }
 
-        private void startObject(String path) throws IOException {
-            if (path.isEmpty()) {
-                p.nextToken();
-            }
-            expect(path, JsonToken.START_OBJECT);
-        }
-
-        private void startArray(String path) throws IOException {
-            expect(path, JsonToken.START_ARRAY);
-        }
-
-        private void end() throws IOException {
-            if (p.nextToken() != null) {
-                throw invalid("", "has more after the job");
-            }
-        }
-
-        private void expect(String path, JsonToken token) {
+        private void expect(String field, JsonToken token) {
             if (p.currentToken() != token) {
-                throw invalid(path, "is " + describe(p.currentToken()) + "; expected " + describe(token));
+                throw invalid(field, "is " + describe(p.currentToken()) + "; expected " + describe(token));
             }
         }
 
-        private String text(String path) throws IOException {
-            expect(path, JsonToken.VALUE_STRING);
+        private String text(String field) throws IOException {
+            expect(field, JsonToken.VALUE_STRING);
             return p.getText();
         }
 
-        private int integer(String path) throws IOException {
-            expect(path, JsonToken.VALUE_NUMBER_INT);
+        private int integer(String field) throws IOException {
+            expect(field, JsonToken.VALUE_NUMBER_INT);
             if (p.getNumberType() != JsonParser.NumberType.INT) {
-                throw invalid(path, "is " + p.getText() + ", out of range");
+                throw invalid(field, "is " + p.getText() + ", out of range");
             }
             return p.getIntValue();
         }
 
-        private long longInteger(String path) throws IOException {
-            expect(path, JsonToken.VALUE_NUMBER_INT);
+        private long longInteger(String field) throws IOException {
+            expect(field, JsonToken.VALUE_NUMBER_INT);
             if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
-                throw invalid(path, "is " + p.getText() + ", out of range");
+                throw invalid(field, "is " + p.getText() + ", out of range");
             }
             return p.getLongValue();
         }
 
-        private boolean bool(String path) {
+        private boolean bool(String field) {
             JsonToken t = p.currentToken();
             if (t != JsonToken.VALUE_TRUE && t != JsonToken.VALUE_FALSE) {
-                throw invalid(path, "is " + describe(t) + "; expected true or false");
+                throw invalid(field, "is " + describe(t) + "; expected true or false");
             }
             return t == JsonToken.VALUE_TRUE;
         }
 
-        private Instant instant(String path) throws IOException {
-            return convert(path, () -> Instant.parse(p.getText()), JsonToken.VALUE_STRING);
+        private Instant instant(String field) throws IOException {
+            return convert(field, text(field), Instant::parse);
         }
 
-        private Duration duration(String path) throws IOException {
-            return convert(path, () -> Duration.parse(p.getText()), JsonToken.VALUE_STRING);
+        private Duration duration(String field) throws IOException {
+            return convert(field, text(field), Duration::parse);
         }
 
-        private EndReason endReason(String path) throws IOException {
-            return convert(path, () -> StoredNames.endReason(p.getText()), JsonToken.VALUE_STRING);
+        private EndReason endReason(String field) throws IOException {
+            return convert(field, text(field), StoredNames::endReason);
         }
 
-        private List<String> strings(String path) throws IOException {
-            startArray(path);
+        private List<String> strings(String field) throws IOException {
+            expect(field, JsonToken.START_ARRAY);
             List<String> out = new ArrayList<>();
             while (p.nextToken() != JsonToken.END_ARRAY) {
-                out.add(text(path + "[" + out.size() + "]"));
+                if (p.currentToken() != JsonToken.VALUE_STRING) {
+                    expect(field + "[" + out.size() + "]", JsonToken.VALUE_STRING);
+                }
+                out.add(p.getText());
             }
             return out;
         }
 
-        private Map<String, String> map(String path) throws IOException {
-            startObject(path);
+        private Map<String, String> map(String field) throws IOException {
+            expect(field, JsonToken.START_OBJECT);
             Map<String, String> out = new LinkedHashMap<>();
             String key;
             while ((key = nextField()) != null) {
-                out.put(key, text(path + "." + key));
+                if (p.currentToken() != JsonToken.VALUE_STRING) {
+                    expect(field + "." + key, JsonToken.VALUE_STRING);
+                }
+                out.put(key, p.getText());
             }
             return out;
         }
 
-        @FunctionalInterface
-        private interface Conversion<T> {
-            T convert() throws IOException;
-        }
-
-        private <T> T convert(String path, Conversion<T> conversion, JsonToken token) throws IOException {
-            expect(path, token);
-            return convert(path, conversion);
-        }
-
-        private <T> T convert(String path, Conversion<T> conversion) throws IOException {
+        /** What {@code conversion} makes of the field's value, or an error naming the field when it cannot. */
+        private <T> T convert(String field, String value, Function<String, T> conversion) {
             try {
-                return conversion.convert();
+                return conversion.apply(value);
             } catch (DateTimeException | SkyPortException e) {
-                throw invalid(path, "cannot be read: " + e.getMessage());
+                throw invalid(field, "cannot be read: " + e.getMessage());
             }
         }
 
-        private <T> T required(String path, T value) {
+        private <T> T required(String field, T value) {
             if (value == null) {
-                throw invalid(path, "is missing");
+                throw invalid(field, "is missing");
             }
             return value;
         }
 
-        private StorageException unknown(String path) {
-            return new StorageException("stored job " + id + ": field '" + path + "' is not part of format version "
-                    + VERSION + "; it may have been written by a newer Sky Port, and is refused rather than dropped",
-                    null);
+        private String path(String field) {
+            if (field == null) {
+                return where;
+            }
+            return where.isEmpty() ? field : where + "." + field;
         }
 
-        private StorageException invalid(String path, String problem) {
-            return new StorageException("stored job " + id + ": " + (path.isEmpty() ? "the document" : "field '"
-                    + path + "'") + " " + problem, null);
+        private StorageException unknown(String field) {
+            return new StorageException("stored job " + id + ": field '" + path(field) + "' is not part of format"
+                    + " version " + VERSION + "; it may have been written by a newer Sky Port, and is refused rather"
+                    + " than dropped", null);
+        }
+
+        private StorageException invalid(String field, String problem) {
+            String at = path(field);
+            return new StorageException("stored job " + id + ": " + (at.isEmpty() ? "the document" : "field '" + at
+                    + "'") + " " + problem, null);
         }
 
         private static String describe(JsonToken t) {
