@@ -3,7 +3,6 @@ package dev.skyport.core.internal.store;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.skyport.api.Attempt;
-import dev.skyport.api.EndReason;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
 import dev.skyport.api.JobSpec;

@@ -1,11 +1,9 @@
 package dev.skyport.core.internal.store;
 
-import dev.skyport.api.EndReason;
 import dev.skyport.api.InvalidJobSpecException;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
 import dev.skyport.api.JobQuery;
-import dev.skyport.api.JobSpec;
 import dev.skyport.api.StorageFullException;
 import dev.skyport.core.store.OwnerUsage;
 import dev.skyport.api.JobState;
@@ -14,7 +12,6 @@ import dev.skyport.api.Page;
 import dev.skyport.api.StorageException;
 import dev.skyport.core.store.ActiveJob;
 import dev.skyport.core.store.JobStore;
-import dev.skyport.core.store.StopIntent;
 import dev.skyport.core.store.StoredJob;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
