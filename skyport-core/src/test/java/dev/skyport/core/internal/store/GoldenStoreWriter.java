@@ -13,8 +13,10 @@ import java.util.List;
 
 /**
  * Writes the {@link GoldenJobs} into a new store file with this version's store, for a golden file of a released
- * format. Run it only when a new schema version is released, never to refresh an existing golden file:
- * {@code java -cp <test classpath> dev.skyport.core.internal.store.GoldenStoreWriter <new directory>}.
+ * format. Run it only when a new schema version N is released, never to refresh an existing golden file:
+ * {@code java -cp <test classpath> dev.skyport.core.internal.store.GoldenStoreWriter <new directory>}, then copy
+ * {@code <new directory>/skyport.db} to {@code src/test/resources/store/schema-N.sqlite} (the repository ignores
+ * {@code *.db}).
  */
 final class GoldenStoreWriter {
     private GoldenStoreWriter() {
