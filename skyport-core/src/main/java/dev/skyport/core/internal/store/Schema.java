@@ -17,8 +17,24 @@ import java.util.List;
  * Append new migrations; never edit a released one.
  */
 final class Schema {
-    private static final List<List<String>> MIGRATIONS = List.of(
-            List.of(
+    /** One step from a version to the next, run inside the transaction that bumps the version. */
+    @FunctionalInterface
+    private interface Migration {
+        void apply(Connection c) throws SQLException;
+    }
+
+    private static Migration sql(String... statements) {
+        return c -> {
+            try (Statement s = c.createStatement()) {
+                for (String statement : statements) {
+                    s.execute(statement);
+                }
+            }
+        };
+    }
+
+    private static final List<Migration> MIGRATIONS = List.of(
+            sql(
                 "CREATE TABLE jobs ("
                         + " id TEXT PRIMARY KEY NOT NULL,"
                         + " owner TEXT NOT NULL,"
@@ -49,7 +65,7 @@ final class Schema {
             // 2: scripts leave the job document for a table of their own, written once at submit: a transition no
             // longer rewrites a script of up to megabytes, and a listing reads none. Each row carries the job's size
             // (per-user stored bytes) and when it last changed (purging ended jobs).
-            List.of(
+            sql(
                 "CREATE TABLE scripts (id TEXT PRIMARY KEY NOT NULL, script TEXT NOT NULL)",
                 "INSERT INTO scripts(id, script) SELECT id, json_extract(job_json, '$.spec.script') FROM jobs"
                         + " WHERE json_type(job_json, '$.spec.script') = 'text'",
@@ -63,7 +79,10 @@ final class Schema {
                         + " updated_ms = coalesce(CAST(round(julianday(json_extract(job_json, '$.updateTime'))"
                         + " * 86400000.0 - 210866760000000.0) AS INTEGER), submit_ms)",
                 "CREATE INDEX jobs_owner ON jobs(owner, id)",
-                "CREATE INDEX jobs_ended ON jobs(updated_ms) WHERE active = 0"));
+                "CREATE INDEX jobs_ended ON jobs(updated_ms) WHERE active = 0"),
+            // 3: job documents leave the public records' reflected shape for the store's own versioned one
+            // (JobDocument): renaming a record component can no longer drop stored data.
+            DocumentMigration::rewrite);
 
     private Schema() {
     }
@@ -105,12 +124,11 @@ final class Schema {
         for (int v = version; v < current(); v++) {
             c.setAutoCommit(false);
             try (Statement s = c.createStatement()) {
-                for (String sql : MIGRATIONS.get(v)) {
-                    s.execute(sql);
-                }
+                MIGRATIONS.get(v).apply(c);
                 s.execute("PRAGMA user_version = " + (v + 1));
                 c.commit();
-            } catch (SQLException e) {
+            } catch (SQLException | RuntimeException e) {
+                // Before setAutoCommit(true) below, which would commit a half-done migration.
                 c.rollback();
                 throw e;
             } finally {

@@ -1,11 +1,9 @@
 package dev.skyport.core.internal.store;
 
-import dev.skyport.api.EndReason;
 import dev.skyport.api.InvalidJobSpecException;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
 import dev.skyport.api.JobQuery;
-import dev.skyport.api.JobSpec;
 import dev.skyport.api.StorageFullException;
 import dev.skyport.core.store.OwnerUsage;
 import dev.skyport.api.JobState;
@@ -14,7 +12,6 @@ import dev.skyport.api.Page;
 import dev.skyport.api.StorageException;
 import dev.skyport.core.store.ActiveJob;
 import dev.skyport.core.store.JobStore;
-import dev.skyport.core.store.StopIntent;
 import dev.skyport.core.store.StoredJob;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -203,27 +200,7 @@ public final class SqliteJobStore implements JobStore {
 
     @Override
     public void insert(StoredJob job, JobTransitioned event) {
-        submit(List.of(new Insert(job, JobJson.write(withoutScript(job.job())), event)));
-    }
-
-    /** The job as its row keeps it: the script lives in the scripts table, written once. */
-    private static Job withoutScript(Job job) {
-        if (job.spec().script().isEmpty()) {
-            return job;
-        }
-        return new Job(job.id(), job.owner(), job.ownerName(), job.spec().withoutScript(), job.state(),
-                job.stateDetails(), job.endReason(), job.submitTime(), job.updateTime(), job.attempts());
-    }
-
-    /** The job with its script back, as it was submitted. */
-    private static Job withScript(Job job, String script) {
-        JobSpec s = job.spec();
-        JobSpec full = new JobSpec(s.name(), Optional.of(script), s.command(), s.containerImage(), s.cloudImage(),
-                s.nodes(), s.cpus(), s.memoryBytes(), s.gpus(), s.flavor(), s.remoteSite(), s.relocatable(), s.ports(),
-                s.inputFiles(), s.outputFiles(), s.workdir(), s.env(), s.account(), s.priority(), s.timeLimit(),
-                s.retryPolicy(), s.tags(), s.comment(), s.submissionAddress(), s.storage(), s.warnings(), false);
-        return new Job(job.id(), job.owner(), job.ownerName(), full, job.state(), job.stateDetails(),
-                job.endReason(), job.submitTime(), job.updateTime(), job.attempts());
+        submit(List.of(new Insert(job, JobDocument.write(job.job()), event)));
     }
 
     @Override
@@ -233,14 +210,14 @@ public final class SqliteJobStore implements JobStore {
         }
         List<Op> ops = new ArrayList<>(jobs.size());
         for (int i = 0; i < jobs.size(); i++) {
-            ops.add(new Insert(jobs.get(i), JobJson.write(withoutScript(jobs.get(i).job())), events.get(i)));
+            ops.add(new Insert(jobs.get(i), JobDocument.write(jobs.get(i).job()), events.get(i)));
         }
         submit(ops);
     }
 
     @Override
     public void update(StoredJob job, JobTransitioned event) {
-        submit(List.of(new Update(job, JobJson.write(withoutScript(job.job())), event)));
+        submit(List.of(new Update(job, JobDocument.write(job.job()), event)));
     }
 
     @Override
@@ -396,7 +373,7 @@ public final class SqliteJobStore implements JobStore {
             ps.setString(i++, job.id().toString());
         }
         ps.setString(i++, job.owner());
-        ps.setString(i++, job.state().name());
+        ps.setString(i++, StoredNames.of(job.state()));
         ps.setInt(i++, job.state().isTerminal() ? 0 : 1);
         ps.setLong(i++, job.submitTime().toEpochMilli());
         ps.setInt(i++, job.spec().priority());
@@ -410,7 +387,7 @@ public final class SqliteJobStore implements JobStore {
             ps.setNull(i++, Types.INTEGER);
         }
         ps.setString(i++, job.spec().account().orElse(""));
-        ps.setString(i++, stored.stopIntent().map(Enum::name).orElse(null));
+        ps.setString(i++, stored.stopIntent().map(StoredNames::of).orElse(null));
         if (stored.notBefore().isPresent()) {
             ps.setLong(i++, stored.notBefore().get().toEpochMilli());
         } else {
@@ -426,9 +403,9 @@ public final class SqliteJobStore implements JobStore {
         insertEvent.setLong(1, e.sequence());
         insertEvent.setString(2, e.jobId().toString());
         insertEvent.setLong(3, e.time().toEpochMilli());
-        insertEvent.setString(4, e.from().map(Enum::name).orElse(null));
-        insertEvent.setString(5, e.to().name());
-        insertEvent.setString(6, e.endReason().map(Enum::name).orElse(null));
+        insertEvent.setString(4, e.from().map(StoredNames::of).orElse(null));
+        insertEvent.setString(5, StoredNames.of(e.to()));
+        insertEvent.setString(6, e.endReason().map(StoredNames::of).orElse(null));
         insertEvent.setString(7, e.details());
         insertEvent.executeUpdate();
     }
@@ -475,9 +452,8 @@ public final class SqliteJobStore implements JobStore {
                     long notBefore = rs.getLong(3);
                     boolean hasNotBefore = !rs.wasNull();
                     String script = rs.getString(4);
-                    Job job = JobJson.read(rs.getString(1));
-                    return Optional.of(new StoredJob(script == null ? job : withScript(job, script),
-                            Optional.ofNullable(intent).map(StopIntent::valueOf),
+                    return Optional.of(new StoredJob(JobDocument.read(rs.getString(1), script),
+                            Optional.ofNullable(intent).map(StoredNames::stopIntent),
                             hasNotBefore ? Optional.of(Instant.ofEpochMilli(notBefore)) : Optional.empty()));
                 }
             }
@@ -501,7 +477,7 @@ public final class SqliteJobStore implements JobStore {
             sql.append(" AND j.state IN (");
             for (JobState s : query.states()) {
                 sql.append(args.isEmpty() ? "?" : ",?");
-                args.add(s.name());
+                args.add(StoredNames.of(s));
             }
             sql.append(')');
         }
@@ -522,9 +498,7 @@ public final class SqliteJobStore implements JobStore {
                 List<Job> jobs = new ArrayList<>();
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        Job job = JobJson.read(rs.getString(1));
-                        String script = rs.getString(2);
-                        jobs.add(script != null ? withScript(job, script) : job);
+                        jobs.add(JobDocument.read(rs.getString(1), rs.getString(2)));
                     }
                 }
                 if (jobs.size() > query.limit()) {
@@ -548,7 +522,7 @@ public final class SqliteJobStore implements JobStore {
                     Optional<Duration> timeLimit = rs.wasNull() ? Optional.empty() : Optional.of(Duration.ofMillis(limit));
                     long notBefore = rs.getLong(12);
                     Optional<Instant> nb = rs.wasNull() ? Optional.empty() : Optional.of(Instant.ofEpochMilli(notBefore));
-                    out.add(new ActiveJob(JobId.parse(rs.getString(1)), rs.getString(2), JobState.valueOf(rs.getString(3)),
+                    out.add(new ActiveJob(JobId.parse(rs.getString(1)), rs.getString(2), StoredNames.state(rs.getString(3)),
                             Instant.ofEpochMilli(rs.getLong(4)), rs.getInt(5), rs.getInt(6), rs.getInt(7), rs.getLong(8),
                             rs.getInt(9), timeLimit, rs.getString(11), nb));
                 }
@@ -601,8 +575,8 @@ public final class SqliteJobStore implements JobStore {
                         String from = rs.getString(3);
                         String reason = rs.getString(5);
                         out.add(new JobTransitioned(rs.getLong(1), Instant.ofEpochMilli(rs.getLong(2)), id,
-                                Optional.ofNullable(from).map(JobState::valueOf), JobState.valueOf(rs.getString(4)),
-                                Optional.ofNullable(reason).map(EndReason::valueOf), rs.getString(6)));
+                                Optional.ofNullable(from).map(StoredNames::state), StoredNames.state(rs.getString(4)),
+                                Optional.ofNullable(reason).map(StoredNames::endReason), rs.getString(6)));
                     }
                 }
                 return out;
