@@ -27,6 +27,7 @@ public final class EmbeddedBuilder {
     private String owner = System.getProperty("user.name", "user");
     private OptionalInt localCpus = OptionalInt.empty();
     private OptionalLong localMemoryBytes = OptionalLong.empty();
+    private OptionalLong randomSeed = OptionalLong.empty();
 
     EmbeddedBuilder() {
     }
@@ -61,6 +62,16 @@ public final class EmbeddedBuilder {
     /** The time source: tests pass a controllable clock. */
     public EmbeddedBuilder clock(Clock clock) {
         this.clock = Objects.requireNonNull(clock, "clock");
+        return this;
+    }
+
+    /**
+     * Seeds every random choice the engine makes (the jitter of retry back-offs), as {@link #clock} fixes its time:
+     * two engines with the same seed, clock and inputs choose the same delays. By default each engine draws a fresh
+     * seed.
+     */
+    public EmbeddedBuilder randomSeed(long seed) {
+        this.randomSeed = OptionalLong.of(seed);
         return this;
     }
 
@@ -140,7 +151,7 @@ public final class EmbeddedBuilder {
     /** The collected settings. */
     public EmbeddedConfig config() {
         return new EmbeddedConfig(dataDir, gate, gateOptions, scheduler, clock, limits, owner, localCpus,
-                localMemoryBytes);
+                localMemoryBytes, randomSeed);
     }
 
     /**

@@ -20,9 +20,11 @@ import java.util.OptionalLong;
  * @param owner            the user name recorded on jobs submitted through this instance
  * @param localCpus        cpus the local gate offers (default: the machine's)
  * @param localMemoryBytes memory the local gate offers (default: the machine's)
+ * @param randomSeed       the seed of every random choice the engine makes (retry jitter); empty: a fresh seed
  */
 public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gateOptions, String scheduler, Clock clock,
-                             Limits limits, String owner, OptionalInt localCpus, OptionalLong localMemoryBytes) {
+                             Limits limits, String owner, OptionalInt localCpus, OptionalLong localMemoryBytes,
+                             OptionalLong randomSeed) {
     public EmbeddedConfig {
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(gate, "gate");
@@ -33,5 +35,6 @@ public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gate
         Objects.requireNonNull(owner, "owner");
         Objects.requireNonNull(localCpus, "localCpus");
         Objects.requireNonNull(localMemoryBytes, "localMemoryBytes");
+        Objects.requireNonNull(randomSeed, "randomSeed");
     }
 }

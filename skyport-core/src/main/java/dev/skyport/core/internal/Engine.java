@@ -141,7 +141,8 @@ public final class Engine implements SkyPort {
 
     /** Starts an engine with {@code config}. */
     public static Engine start(EmbeddedConfig config) {
-        return new Engine(config, new SplittableRandom());
+        return new Engine(config, config.randomSeed().isPresent()
+                ? new SplittableRandom(config.randomSeed().getAsLong()) : new SplittableRandom());
     }
 
     /** As {@link #start(EmbeddedConfig)}, with jitter drawn from {@code random}, as time is from the config's clock. */
