@@ -3,6 +3,7 @@ package dev.skyport.samples.bench;
 import dev.skyport.api.IllegalJobStateException;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
+import dev.skyport.api.JobIsolation;
 import dev.skyport.api.JobQuery;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
@@ -95,6 +96,9 @@ public final class EngineBenchmark {
         this.parentDir = parentDir;
     }
 
+    /** How jobs are isolated ({@code --isolation=}); the default is the engine's, as a user gets it. */
+    private static JobIsolation isolation = JobIsolation.AUTO;
+
     public static void main(String[] args) throws Exception {
         boolean quick = false;
         Path parent = Path.of(System.getProperty("java.io.tmpdir"));
@@ -104,12 +108,15 @@ public final class EngineBenchmark {
                 quick = true;
             } else if (arg.startsWith("--dir=")) {
                 parent = Path.of(arg.substring("--dir=".length()));
+            } else if (arg.startsWith("--isolation=")) {
+                isolation = JobIsolation.parse(arg.substring("--isolation=".length()));
             } else if (arg.equals("all")) {
                 selected.addAll(SCENARIOS);
             } else if (SCENARIOS.contains(arg) || PROBES.contains(arg)) {
                 selected.add(arg);
             } else {
                 System.err.println("unknown argument '" + arg + "'; usage: EngineBenchmark [--quick] [--dir=PATH] "
+                        + "[--isolation=auto|account|sandbox|none] "
                         + "[" + String.join("|", SCENARIOS) + "|" + String.join("|", PROBES) + "|all]...");
                 System.exit(2);
             }
@@ -665,7 +672,7 @@ public final class EngineBenchmark {
                 throw new IllegalStateException("an engine is running over " + dir);
             }
             // One user submits every job: the per-user bounds must not cut the run short.
-            sky = SkyPort.embedded().dataDir(dir).localCpus(cpus).owner("bench")
+            sky = SkyPort.embedded().dataDir(dir).localCpus(cpus).owner("bench").jobIsolation(isolation)
                     .limits(Limits.defaults().withMaxActiveJobsPerUser(1_000_000).withMaxStoredBytesPerUser(1L << 40))
                     .start();
             return sky;
