@@ -366,7 +366,13 @@ public final class Engine implements SkyPort {
     CompletableFuture<Job> terminalFuture(JobId id) {
         get(id); // NoSuchJobException before anything is registered
         CompletableFuture<Job> f = table.terminal.computeIfAbsent(id, k -> new CompletableFuture<>());
-        Job now = get(id);
+        Job now;
+        try {
+            now = get(id);
+        } catch (NoSuchJobException purged) {
+            table.terminal.remove(id, f); // purged meanwhile: nothing will complete it
+            throw purged;
+        }
         if (now.state().isTerminal() && !table.active.containsKey(id)) {
             table.terminal.remove(id, f);
             f.complete(now);
@@ -445,9 +451,24 @@ public final class Engine implements SkyPort {
         }
     }
 
+    /** Undoes the registration of an entry a requeue made for an ended job, when the requeue does not happen. */
+    private void forgetFresh(Entry e) {
+        if (e.state.isTerminal() && table.active.remove(e.id, e)) {
+            table.unfinished.decrementAndGet();
+            quotas.ended(e.owner);
+        }
+    }
+
     private void requeueLocked(Entry e) {
-        JobState state = table.snapshot(e.id).job().state();
+        JobState state;
+        try {
+            state = table.snapshot(e.id).job().state();
+        } catch (RuntimeException purged) {
+            forgetFresh(e); // purged between the read that made the entry and the lock
+            throw purged;
+        }
         if (state == JobState.QUEUED || state == JobState.CANCELING) {
+            forgetFresh(e);
             throw new IllegalJobStateException(e.id, state, "requeue");
         }
         JobTransitioned event;
@@ -456,10 +477,7 @@ public final class Engine implements SkyPort {
                 event = transitions.transition(e, JobState.QUEUED, Optional.empty(), "Requeued",
                         UnaryOperator.identity(), Optional.empty(), Optional.empty());
             } catch (RuntimeException ex) {
-                if (table.active.remove(e.id, e)) {
-                    table.unfinished.decrementAndGet();
-                    quotas.ended(e.owner);
-                }
+                forgetFresh(e);
                 throw ex;
             }
         } else {

@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
@@ -81,7 +82,7 @@ final class Purger {
             if (closed.getAsBoolean()) {
                 return;
             }
-            if (purge(id)) {
+            if (purge(id, before)) {
                 purged++;
             }
         }
@@ -90,7 +91,7 @@ final class Purger {
         }
     }
 
-    private boolean purge(JobId id) {
+    private boolean purge(JobId id, Instant before) {
         Job job;
         try {
             job = table.get(id);
@@ -104,11 +105,20 @@ final class Purger {
                 return false; // requeued meanwhile: no longer ended
             }
             try {
-                if (!store.purge(id)) {
+                // Read again under the lock: since the look for ended jobs it may have been requeued and ended again,
+                // and then it is not old enough.
+                Optional<StoredJob> current = store.find(id);
+                if (current.isEmpty() || !current.get().job().state().isTerminal()
+                        || !current.get().job().updateTime().isBefore(before) || !store.purge(id)) {
                     return false;
                 }
                 table.forget(id);
-                quotas.purged(job.owner(), StoredJob.of(job).size());
+                quotas.purged(job.owner(), current.get().size());
+                // An await that found the placeholder registered a future no end will complete: the job is gone.
+                var waiting = table.terminal.remove(id);
+                if (waiting != null) {
+                    waiting.completeExceptionally(new NoSuchJobException(id));
+                }
             } catch (RuntimeException ex) {
                 LOG.warn("cannot purge job {}: {}", id, ex.toString());
                 return false;
@@ -121,6 +131,24 @@ final class Purger {
     }
 
     private static void deleteTree(Path dir) {
+        deleteTree(dir, false);
+    }
+
+    /** {@code chmod -R u+rwx} (which follows no link): whether it succeeded. */
+    private static boolean makeWritable(Path dir) {
+        try {
+            Process chmod = new ProcessBuilder("chmod", "-R", "u+rwx", "--", dir.toString())
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            return chmod.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) && chmod.exitValue() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private static void deleteTree(Path dir, boolean retried) {
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
@@ -130,6 +158,11 @@ final class Purger {
                 Files.deleteIfExists(p);
             }
         } catch (IOException | UncheckedIOException ex) {
+            // A job running as the engine's own uid may have taken the permissions off a directory of its own.
+            if (!retried && makeWritable(dir)) {
+                deleteTree(dir, true);
+                return;
+            }
             LOG.warn("cannot delete the directory of a purged job, {}: {}", dir, ex.toString());
         }
     }

@@ -221,6 +221,14 @@ final class ClientGuard extends Handler.Wrapper {
                 return;
             }
             demand.set(onContent);
+            if (failure != null) {
+                // fail() ran between the check above and the set: it found no demand to run, so run it here.
+                Runnable pending = demand.getAndSet(null);
+                if (pending != null) {
+                    getContext().execute(pending);
+                }
+                return;
+            }
             super.demand(() -> {
                 Runnable pending = demand.getAndSet(null);
                 if (pending != null) {

@@ -84,6 +84,18 @@ final class LocalNodeAccess implements NodeAccess {
             }
             removePlanted(runDir, true);
             Files.createDirectories(runDir);
+            // Only a probe's claim may be there before the launch (it fences a late launch off). Anything else was left
+            // by an earlier attempt of the job (in sandbox mode the job runs as the engine's uid, so ownership tells
+            // nothing), perhaps links where the wrapper, outside the sandbox, writes the pid and the exit code.
+            try (var entries = Files.list(runDir)) {
+                for (Path entry : entries.toList()) {
+                    boolean probeClaim = entry.getFileName().toString().equals(DetachedRun.CLAIM)
+                            && Files.isRegularFile(entry, LinkOption.NOFOLLOW_LINKS);
+                    if (!probeClaim) {
+                        deleteTree(entry);
+                    }
+                }
+            }
             if (request.script().isPresent()) {
                 Path script = dir.resolve(DetachedRun.SCRIPT);
                 if (!Files.exists(script)) {
@@ -148,6 +160,18 @@ final class LocalNodeAccess implements NodeAccess {
                 ? Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS) && ownedByUs(path)
                 : Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS);
         if (expected || !Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (var paths = Files.walk(path)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    /** Deletes {@code path} and what is under it, never following a link. */
+    private static void deleteTree(Path path) throws IOException {
+        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
         try (var paths = Files.walk(path)) {
@@ -231,6 +255,8 @@ final class LocalNodeAccess implements NodeAccess {
         Path runDir = Path.of(request.runDirectory());
         OptionalInt status = readStatus(runDir);
         if (status.isPresent()) {
+            // What the job left behind when its wrapper ended while the engine was down goes with it.
+            isolation.cgroup(request.job(), request.attempt()).ifPresent(CgroupHierarchy::remove);
             return RunProbe.ended(RunOutcome.exited(status.getAsInt()));
         }
         try {
@@ -255,6 +281,8 @@ final class LocalNodeAccess implements NodeAccess {
                         pid.getAsInt()));
             }
         }
+        // The wrapper is gone (killed while the engine was down): its job's processes must not outlive the run.
+        isolation.cgroup(request.job(), request.attempt()).ifPresent(CgroupHierarchy::remove);
         return RunProbe.ended(outcome(runDir));
     }
 

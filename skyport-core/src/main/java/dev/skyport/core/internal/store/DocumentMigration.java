@@ -1,6 +1,7 @@
 package dev.skyport.core.internal.store;
 
 import dev.skyport.api.Job;
+import dev.skyport.core.store.StoredJob;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,7 +29,10 @@ final class DocumentMigration {
     static void rewrite(Connection c) throws SQLException {
         try (PreparedStatement select = c.prepareStatement(
                      "SELECT id, job_json FROM jobs WHERE id > ? ORDER BY id LIMIT " + PAGE);
-             PreparedStatement update = c.prepareStatement("UPDATE jobs SET job_json = ? WHERE id = ?");
+             // The size is recounted as the store counts it now (StoredJob.size), so that what a purge subtracts is
+             // what the start-up sum added; schema 2 had counted the document's length.
+             PreparedStatement update = c.prepareStatement("UPDATE jobs SET job_json = ?, bytes = ? + coalesce("
+                     + "(SELECT length(script) FROM scripts WHERE scripts.id = jobs.id), 0) WHERE id = ?");
              PreparedStatement keepScript = c.prepareStatement(
                      "INSERT OR IGNORE INTO scripts(id, script) VALUES (?, ?)")) {
             String after = "";
@@ -66,7 +70,8 @@ final class DocumentMigration {
                         keepScript.executeUpdate();
                     }
                     update.setString(1, JobDocument.write(job));
-                    update.setString(2, row[0]);
+                    update.setLong(2, StoredJob.of(job).size() - job.spec().script().map(String::length).orElse(0));
+                    update.setString(3, row[0]);
                     update.executeUpdate();
                     rewritten++;
                 }

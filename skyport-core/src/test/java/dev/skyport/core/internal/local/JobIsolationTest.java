@@ -110,34 +110,36 @@ class JobIsolationTest {
         Path key = spool.resolve("secure/users/admin/key.pem");
         Path elsewhere = Files.createDirectories(root.resolve("elsewhere"));
         Files.setPosixFilePermissions(elsewhere, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path victim = Files.writeString(root.resolve("victim"), "VICTIM\n");
         try (SkyPort engine = start(mode)) {
             SkyPort sky = engine.asUser("bob");
             Job job = sky.jobs().submit(JobSpec.script("#!/bin/sh\n"
                     + "if [ \"$SKYPORT_ATTEMPT\" = 1 ]; then\n"
                     + "  for f in stdout.log stderr.log script run.1; do rm -rf $f; mv $f moved; ln -sf " + key
                     + " $f; done\n"
-                    + "  ln -s " + elsewhere + " run.2\n  mkdir run.3; echo 0 > run.3/exitcode; : > run.3/claim\n"
+                    + "  ln -s " + elsewhere + " run.2\n  mkdir run.3; echo 0 > run.3/exitcode\n"
+                    + "  ln -s " + victim + " run.3/pid\n"
                     + "  echo planted > planted\n  exec sleep 300\nfi\n"
                     + "echo \"attempt $SKYPORT_ATTEMPT\"\n"));
             Path dir = data.resolve("jobs").resolve(job.id().toString());
             await(() -> Files.exists(dir.resolve("planted")), "the first attempt planted its links");
             sky.jobs().requeue(job.id());
             awaitSucceeded(sky, job.id());
-            if (mode == JobIsolation.ACCOUNT) {
-                // A run directory the job made itself is not the engine's: a third attempt runs, not the forgery.
-                sky.jobs().requeue(job.id());
-                awaitSucceeded(sky, job.id());
-            }
+            // The run.3 the job made, with a forged exit code and its pid file a link to another file: as a mapped
+            // account's it is replaced, and in sandbox mode (the engine's own uid, so ownership tells nothing) emptied
+            // of all but a claim; the third attempt runs, and its pid goes nowhere but into run.3.
+            sky.jobs().requeue(job.id());
             Job done = sky.jobs().await(job.id(), WAIT);
             String seen = sky.jobs().stdout(job.id()) + sky.jobs().stderr(job.id());
             assertThat(done.state()).as(seen).isEqualTo(JobState.SUCCEEDED);
-            assertThat(done.attempts()).hasSize(mode == JobIsolation.ACCOUNT ? 3 : 2);
-            assertThat(sky.jobs().stdout(job.id())).isEqualTo("attempt " + done.attempts().size() + "\n");
+            assertThat(done.attempts()).hasSize(3);
+            assertThat(sky.jobs().stdout(job.id())).isEqualTo("attempt 3\n");
             assertThat(seen).doesNotContain("ADMIN-PRIVATE-KEY");
             try (Stream<Path> files = Files.list(elsewhere)) {
                 assertThat(files).as("files the engine wrote through a planted link").isEmpty();
             }
             assertThat(Files.readString(key)).isEqualTo("ADMIN-PRIVATE-KEY\n");
+            assertThat(Files.readString(victim)).as("a file a planted run.3/pid pointed at").isEqualTo("VICTIM\n");
         }
     }
 
