@@ -56,8 +56,15 @@ public final class DetachedRun {
 
     /** The name of attempt {@code attempt}'s run directory inside the job directory. */
     public static String runDirectoryName(int attempt) {
-        return "run." + attempt;
+        return RUN_DIRECTORY_PREFIX + attempt;
     }
+
+    /** Whether {@code name}, a name in a job directory, is one of its attempts' run directories. */
+    public static boolean isRunDirectoryName(String name) {
+        return name.startsWith(RUN_DIRECTORY_PREFIX);
+    }
+
+    private static final String RUN_DIRECTORY_PREFIX = "run.";
 
     /** The status recorded when the work directory does not exist. */
     public static final int NO_WORKDIR_STATUS = 200;

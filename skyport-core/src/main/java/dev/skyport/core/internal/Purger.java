@@ -10,12 +10,9 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
@@ -149,14 +146,8 @@ final class Purger {
     }
 
     private static void deleteTree(Path dir, boolean retried) {
-        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (var paths = Files.walk(dir)) {
-            // Deepest first; links are deleted, never followed (a job may leave a link to anywhere in its directory).
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
+        try {
+            FileTrees.delete(dir);
         } catch (IOException | UncheckedIOException ex) {
             // A job running as the engine's own uid may have taken the permissions off a directory of its own.
             if (!retried && makeWritable(dir)) {

@@ -739,7 +739,7 @@ public final class EngineBenchmark {
      */
     private static void killLeftovers(Path jobDir) {
         try (Stream<Path> runs = Files.list(jobDir)) {
-            for (Path run : runs.filter(r -> r.getFileName().toString().startsWith("run.")).toList()) {
+            for (Path run : runs.filter(r -> DetachedRun.isRunDirectoryName(r.getFileName().toString())).toList()) {
                 Path pidFile = run.resolve("pid");
                 if (!Files.exists(pidFile)) {
                     continue;

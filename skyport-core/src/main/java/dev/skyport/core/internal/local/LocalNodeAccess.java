@@ -1,5 +1,6 @@
 package dev.skyport.core.internal.local;
 
+import dev.skyport.core.internal.FileTrees;
 import dev.skyport.gate.DetachedRun;
 import dev.skyport.gate.GateException;
 import dev.skyport.gate.NodeAccess;
@@ -92,7 +93,7 @@ final class LocalNodeAccess implements NodeAccess {
                     boolean probeClaim = entry.getFileName().toString().equals(DetachedRun.CLAIM)
                             && Files.isRegularFile(entry, LinkOption.NOFOLLOW_LINKS);
                     if (!probeClaim) {
-                        deleteTree(entry);
+                        FileTrees.delete(entry);
                     }
                 }
             }
@@ -159,25 +160,8 @@ final class LocalNodeAccess implements NodeAccess {
         boolean expected = directory
                 ? Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS) && ownedByUs(path)
                 : Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS);
-        if (expected || !Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (var paths = Files.walk(path)) {
-            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
-
-    /** Deletes {@code path} and what is under it, never following a link. */
-    private static void deleteTree(Path path) throws IOException {
-        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (var paths = Files.walk(path)) {
-            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
+        if (!expected) {
+            FileTrees.delete(path);
         }
     }
 
@@ -194,7 +178,7 @@ final class LocalNodeAccess implements NodeAccess {
         try (var paths = Files.walk(dir)) {
             for (Path p : (Iterable<Path>) paths::iterator) {
                 Path rel = dir.relativize(p);
-                if (rel.getNameCount() > 0 && rel.getName(0).toString().startsWith("run.")) {
+                if (rel.getNameCount() > 0 && DetachedRun.isRunDirectoryName(rel.getName(0).toString())) {
                     continue;
                 }
                 Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
