@@ -1,16 +1,19 @@
 package dev.skyport.api;
 
 import java.util.EnumSet;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 
 /**
  * A filter and page request for {@link Jobs#list(JobQuery)}. Jobs come in submission order. {@code pageToken} is
- * the opaque {@link Page#nextPageToken()} of the previous page. An empty {@code states} set means every state.
+ * the opaque {@link Page#nextPageToken()} of the previous page. Filters combine with "and": an empty {@code states}
+ * set means every state, {@code namePrefix} keeps jobs whose name starts with it (case-sensitive; a whole name
+ * matches itself), and every entry of {@code tags} must be among the job's tags with that exact value.
  */
 public record JobQuery(Set<JobState> states, Optional<String> owner, int limit, Optional<String> pageToken,
-                       boolean withScripts) {
+                       boolean withScripts, Optional<String> namePrefix, Map<String, String> tags) {
     /** The largest page a query may ask for. */
     public static final int MAX_LIMIT = 1000;
 
@@ -19,13 +22,29 @@ public record JobQuery(Set<JobState> states, Optional<String> owner, int limit, 
         this(states, owner, limit, pageToken, true);
     }
 
+    /** A query without name or tag filters. */
+    public JobQuery(Set<JobState> states, Optional<String> owner, int limit, Optional<String> pageToken,
+                    boolean withScripts) {
+        this(states, owner, limit, pageToken, withScripts, Optional.empty(), Map.of());
+    }
+
     public JobQuery {
         states = states.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(states));
         Objects.requireNonNull(owner, "owner");
         Objects.requireNonNull(pageToken, "pageToken");
+        Objects.requireNonNull(namePrefix, "namePrefix");
         if (limit < 1 || limit > MAX_LIMIT) {
             throw new InvalidJobSpecException("limit", "must be 1.." + MAX_LIMIT + ", got " + limit);
         }
+        if (namePrefix.isPresent() && namePrefix.get().length() > JobSpec.MAX_NAME_LENGTH) {
+            throw new InvalidJobSpecException("name", "a name prefix is at most " + JobSpec.MAX_NAME_LENGTH
+                    + " characters long, got " + namePrefix.get().length());
+        }
+        if (tags.size() > JobSpec.MAX_TAGS) {
+            throw new InvalidJobSpecException("tags", "at most " + JobSpec.MAX_TAGS + " tag filters, got "
+                    + tags.size());
+        }
+        tags = Map.copyOf(tags);
     }
 
     /** Every job, first page of 100. */
@@ -39,11 +58,23 @@ public record JobQuery(Set<JobState> states, Optional<String> owner, int limit, 
     }
 
     public JobQuery withLimit(int limit) {
-        return new JobQuery(states, owner, limit, pageToken, withScripts);
+        return new JobQuery(states, owner, limit, pageToken, withScripts, namePrefix, tags);
     }
 
     public JobQuery withOwner(String owner) {
-        return new JobQuery(states, Optional.of(owner), limit, pageToken, withScripts);
+        return new JobQuery(states, Optional.of(owner), limit, pageToken, withScripts, namePrefix, tags);
+    }
+
+    /** The same query keeping only jobs whose name starts with {@code prefix}. */
+    public JobQuery withNamePrefix(String prefix) {
+        return new JobQuery(states, owner, limit, pageToken, withScripts, Optional.of(prefix), tags);
+    }
+
+    /** The same query keeping only jobs tagged {@code key} with exactly {@code value} (and any other filter). */
+    public JobQuery withTag(String key, String value) {
+        Map<String, String> more = new java.util.LinkedHashMap<>(tags);
+        more.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+        return new JobQuery(states, owner, limit, pageToken, withScripts, namePrefix, more);
     }
 
     /**
@@ -52,12 +83,12 @@ public record JobQuery(Set<JobState> states, Optional<String> owner, int limit, 
      * reason). {@link Jobs#get} always has the script.
      */
     public JobQuery withoutScripts() {
-        return new JobQuery(states, owner, limit, pageToken, false);
+        return new JobQuery(states, owner, limit, pageToken, false, namePrefix, tags);
     }
 
     /** The query for the page after {@code page}; call only when {@code page.nextPageToken()} is present. */
     public JobQuery after(Page<?> page) {
         return new JobQuery(states, owner, limit, Optional.of(page.nextPageToken().orElseThrow(
-                () -> new IllegalStateException("no next page"))), withScripts);
+                () -> new IllegalStateException("no next page"))), withScripts, namePrefix, tags);
     }
 }

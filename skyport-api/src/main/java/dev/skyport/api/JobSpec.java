@@ -51,6 +51,7 @@ public record JobSpec(
         String comment,
         Optional<String> submissionAddress,
         Optional<String> storage,
+        Optional<String> idempotencyKey,
         List<String> warnings,
         boolean scriptOmitted) {
 
@@ -106,6 +107,8 @@ public record JobSpec(
      * many were dropped (a script of many unknown directives is still a valid script).
      */
     public static final int MAX_WARNINGS = 100;
+    /** Longest {@link #idempotencyKey()}, in characters (Stripe's limit is 255; a UUID is 36). */
+    public static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
     public JobSpec {
         Objects.requireNonNull(name, "name");
@@ -127,6 +130,7 @@ public record JobSpec(
         Objects.requireNonNull(comment, "comment");
         Objects.requireNonNull(submissionAddress, "submissionAddress");
         Objects.requireNonNull(storage, "storage");
+        Objects.requireNonNull(idempotencyKey, "idempotencyKey");
         warnings = List.copyOf(warnings);
         if (scriptOmitted ? script.isPresent() || !command.isEmpty() : script.isPresent() == !command.isEmpty()) {
             throw new InvalidJobSpecException("script", "give exactly one of a script or a command");
@@ -184,7 +188,7 @@ public record JobSpec(
         }
         return new JobSpec(name, Optional.empty(), command, containerImage, cloudImage, nodes, cpus, memoryBytes, gpus,
                 flavor, remoteSite, relocatable, ports, inputFiles, outputFiles, workdir, env, account, priority,
-                timeLimit, retryPolicy, tags, comment, submissionAddress, storage, warnings, true);
+                timeLimit, retryPolicy, tags, comment, submissionAddress, storage, idempotencyKey, warnings, true);
     }
 
     /**
@@ -261,6 +265,7 @@ public record JobSpec(
         b.comment = comment;
         b.submissionAddress = submissionAddress.orElse(null);
         b.storage = storage.orElse(null);
+        b.idempotencyKey = idempotencyKey.orElse(null);
         b.warnings = new ArrayList<>(warnings);
         return b;
     }
@@ -325,6 +330,7 @@ public record JobSpec(
         private String comment = "";
         private String submissionAddress;
         private String storage;
+        private String idempotencyKey;
         private List<String> warnings = new ArrayList<>();
         /** Warnings past {@link #MAX_WARNINGS}, counted instead of kept. */
         private int droppedWarnings;
@@ -533,6 +539,26 @@ public record JobSpec(
             return this;
         }
 
+        /**
+         * A key the client chose for this submission, so that submitting again after a lost reply (a timeout, a
+         * crash between the engine's commit and the reply) returns the job the first submission made instead of a
+         * second job. Keys are per owner; a key names one job for as long as that job is kept. Submitting a
+         * different spec under a key already used fails with {@link IdempotencyKeyReusedException}. Printable ASCII,
+         * at most {@link #MAX_IDEMPOTENCY_KEY_LENGTH} characters; a UUID is a good key.
+         */
+        public Builder idempotencyKey(String key) {
+            atMost("idempotencyKey", nonBlank("idempotencyKey", key), MAX_IDEMPOTENCY_KEY_LENGTH);
+            for (int i = 0; i < key.length(); i++) {
+                char c = key.charAt(i);
+                if (c < 0x21 || c > 0x7e) {
+                    throw new InvalidJobSpecException("idempotencyKey",
+                            "must be printable ASCII without spaces (character " + (i + 1) + " is not)");
+                }
+            }
+            this.idempotencyKey = key;
+            return this;
+        }
+
         /** Adds a warning that will be shown on the job. */
         public Builder warning(String warning) {
             atMost("warnings", nonBlank("warnings", warning), MAX_WARNING_LENGTH);
@@ -577,6 +603,7 @@ public record JobSpec(
             atMost("comment", comment, MAX_COMMENT_LENGTH);
             optionalAtMost("submissionAddress", submissionAddress, MAX_IDENTIFIER_LENGTH);
             optionalAtMost("storage", storage, MAX_IDENTIFIER_LENGTH);
+            optionalAtMost("idempotencyKey", idempotencyKey, MAX_IDEMPOTENCY_KEY_LENGTH);
             for (String w : warnings) {
                 atMost("warnings", w, MAX_WARNING_LENGTH);
             }
@@ -635,7 +662,8 @@ public record JobSpec(
                     Optional.ofNullable(remoteSite), relocatable, ports, inputFiles, outputFiles,
                     Optional.ofNullable(workdir), env, Optional.ofNullable(account),
                     priority, Optional.ofNullable(timeLimit), retryPolicy, tags, comment,
-                    Optional.ofNullable(submissionAddress), Optional.ofNullable(storage), warnings, false);
+                    Optional.ofNullable(submissionAddress), Optional.ofNullable(storage),
+                    Optional.ofNullable(idempotencyKey), warnings, false);
         }
     }
 }

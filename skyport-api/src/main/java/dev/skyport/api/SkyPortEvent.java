@@ -6,7 +6,7 @@ import java.time.Instant;
  * Something that happened inside Sky Port, delivered through {@link Events}. {@code sequence} is unique and increases
  * along each job's history; a number taken by a write that failed is never used, so gaps carry no meaning.
  */
-public sealed interface SkyPortEvent permits JobTransitioned {
+public sealed interface SkyPortEvent permits JobTransitioned, NodeTransitioned {
     long sequence();
 
     Instant time();

@@ -76,7 +76,7 @@ class JobSpecTest {
                 memoryBytes, gpus, base.flavor(), base.remoteSite(), base.relocatable(), base.ports(),
                 base.inputFiles(), base.outputFiles(), base.workdir(), base.env(), base.account(), base.priority(),
                 base.timeLimit(), base.retryPolicy(), base.tags(), base.comment(), base.submissionAddress(),
-                base.storage(), base.warnings(), false);
+                base.storage(), base.idempotencyKey(), base.warnings(), false);
     }
 
     @Test
@@ -367,7 +367,7 @@ class JobSpecTest {
             JobSpec stored = new JobSpec(base.name(), base.script(), base.command(), base.containerImage(),
                     base.cloudImage(), 1, 1, 0, 0, base.flavor(), base.remoteSite(), true, List.of(), List.of(),
                     List.of(), Optional.empty(), Map.of(), Optional.of(text(1 << 20)), 0, Optional.empty(),
-                    base.retryPolicy(), Map.of(), "", Optional.empty(), Optional.empty(), List.of(), false);
+                    base.retryPolicy(), Map.of(), "", Optional.empty(), Optional.empty(), Optional.empty(), List.of(), false);
             assertThat(rejected(() -> stored.toBuilder().build()).field()).isEqualTo("account");
         }
     }
@@ -459,11 +459,11 @@ class JobSpecTest {
             assertThatNullPointerException().isThrownBy(() -> new JobSpec(null, script, List.of(), Optional.empty(),
                     Optional.empty(), 1, 1, 0, 0, Optional.empty(), Optional.empty(), true, List.of(), List.of(),
                     List.of(), Optional.empty(), Map.of(), Optional.empty(), 0, Optional.empty(),
-                    RetryPolicy.defaults(), Map.of(), "", Optional.empty(), Optional.empty(), List.of(), false));
+                    RetryPolicy.defaults(), Map.of(), "", Optional.empty(), Optional.empty(), Optional.empty(), List.of(), false));
             assertThatNullPointerException().isThrownBy(() -> new JobSpec("", script, List.of(), Optional.empty(),
                     Optional.empty(), 1, 1, 0, 0, Optional.empty(), Optional.empty(), true, List.of(), List.of(),
                     List.of(), Optional.empty(), Map.of(), Optional.empty(), 0, Optional.empty(),
-                    null, Map.of(), "", Optional.empty(), Optional.empty(), List.of(), false));
+                    null, Map.of(), "", Optional.empty(), Optional.empty(), Optional.empty(), List.of(), false));
         }
 
         @Test

@@ -105,6 +105,16 @@ final class EventHub implements Events {
         return add(new Sub(Objects.requireNonNull(listener, "listener"), Objects.requireNonNull(owner, "owner")));
     }
 
+    @Override
+    public Subscription subscribeAfter(long afterSequence, Consumer<? super SkyPortEvent> listener) {
+        throw new UnsupportedOperationException("STUB: ordered subscriptions land with the engine part of issue 12");
+    }
+
+    @Override
+    public long lastSequence() {
+        return store.lastSequence(); // STUB: the engine's durable watermark lands with the engine part of issue 12
+    }
+
     private Sub add(Sub sub) {
         subscribers.add(sub);
         return sub;

@@ -218,6 +218,16 @@ final class UserView implements SkyPort {
         }
 
         @Override
+        public Subscription subscribeAfter(long afterSequence, Consumer<? super SkyPortEvent> listener) {
+            throw new UnsupportedOperationException("STUB: ordered subscriptions land with the engine part of issue 12");
+        }
+
+        @Override
+        public long lastSequence() {
+            return engine.eventHub().lastSequence();
+        }
+
+        @Override
         public List<JobTransitioned> history(JobId id) {
             owned(id);
             return engine.eventHub().history(id);

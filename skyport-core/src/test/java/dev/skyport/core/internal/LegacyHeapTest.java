@@ -75,7 +75,7 @@ class LegacyHeapTest {
                 JobSpec spec = new JobSpec(base.name(), base.script(), base.command(), base.containerImage(),
                         base.cloudImage(), 1, 1, 0, 0, base.flavor(), base.remoteSite(), true, List.of(), List.of(),
                         List.of(), Optional.empty(), Map.of(), Optional.of(account + i), 0, Optional.empty(),
-                        base.retryPolicy(), Map.of(), "", Optional.empty(), Optional.empty(), List.of(), false);
+                        base.retryPolicy(), Map.of(), "", Optional.empty(), Optional.empty(), Optional.empty(), List.of(), false);
                 Attempt attempt = new Attempt(1, List.of("localhost"), Optional.empty(), end.minusSeconds(60),
                         Optional.of(end), OptionalInt.of(0), OptionalInt.empty(), Optional.of(EndReason.COMPLETED));
                 JobId id = new JobId(UUID.randomUUID());

@@ -175,7 +175,7 @@ final class JobDocumentReader {
                     required("nodes", nodes), required("cpus", cpus), required("memory_bytes", memoryBytes),
                     required("gpus", gpus), flavor, remoteSite, required("relocatable", relocatable), ports,
                     inputFiles, outputFiles, workdir, env, account, required("priority", priority), timeLimit,
-                    required("retry", retry), tags, required("comment", comment), submissionAddress, storage,
+                    required("retry", retry), tags, required("comment", comment), submissionAddress, storage, Optional.empty(),
                     warnings, omitted);
         } catch (SkyPortException e) {
             where = "";

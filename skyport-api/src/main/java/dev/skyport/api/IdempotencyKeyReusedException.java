@@ -1,0 +1,22 @@
+package dev.skyport.api;
+
+import java.util.Objects;
+
+/**
+ * A submission carried an {@linkplain JobSpec#idempotencyKey() idempotency key} that the same owner already used for a
+ * job with a different spec. Nothing was stored; {@link #existing()} is the job the key names. A retry of the same
+ * submission gets that job back instead of this exception.
+ */
+public class IdempotencyKeyReusedException extends InvalidJobSpecException {
+    private final JobId existing;
+
+    public IdempotencyKeyReusedException(JobId existing) {
+        super("idempotencyKey", "was already used for job " + existing + " with a different spec");
+        this.existing = Objects.requireNonNull(existing, "existing");
+    }
+
+    /** The job the key was first used for. */
+    public JobId existing() {
+        return existing;
+    }
+}
