@@ -25,6 +25,8 @@ import java.util.concurrent.CountDownLatch;
  *       SIGTERM; prints {@code EVENT <id> <details>} for every transition.</li>
  *   <li>{@code run-one <dataDir>}: submits one job that prints {@code start}, waits for a file {@code release} in its
  *       job directory, prints {@code end}; then idles until killed.</li>
+ *   <li>{@code submit-keyed <dataDir>}: four threads submit jobs with the idempotency keys {@code k-<thread>-<n>},
+ *       printing {@code TRY <key>} before each submit and {@code KEYED <key> <id>} after it returned.</li>
  * </ul>
  */
 public final class ChildEngine {
@@ -48,6 +50,7 @@ public final class ChildEngine {
         });
         switch (args[0]) {
             case "submit-loop" -> submitLoop(sky, Path.of(args[2]), out);
+            case "submit-keyed" -> submitKeyed(sky, out);
             case "run-one" -> {
                 Job job = sky.jobs().submit(JobSpec.builder().retryPolicy(RetryPolicy.none()).script(
                         "#!/bin/sh\necho start\nwhile [ ! -e \"$SKYPORT_JOB_DIR/release\" ]; do sleep 0.02; done\n"
@@ -64,6 +67,29 @@ public final class ChildEngine {
             default -> throw new IllegalArgumentException(args[0]);
         }
         new CountDownLatch(1).await();
+    }
+
+    /** The spec {@code submit-keyed} submits under {@code key}; the crash test submits it again to compare. */
+    static JobSpec keyedSpec(String key) {
+        return JobSpec.builder().idempotencyKey(key).command(java.util.List.of("true")).build();
+    }
+
+    private static void submitKeyed(SkyPort sky, PrintStream out) {
+        for (int t = 0; t < 4; t++) {
+            int thread = t;
+            new Thread(() -> {
+                for (int n = 0; ; n++) {
+                    String key = "k-" + thread + "-" + n;
+                    synchronized (out) {
+                        out.println("TRY " + key);
+                    }
+                    Job job = sky.jobs().submit(keyedSpec(key));
+                    synchronized (out) {
+                        out.println("KEYED " + key + " " + job.id());
+                    }
+                }
+            }, "keyed-submitter-" + t).start();
+        }
     }
 
     private static void submitLoop(SkyPort sky, Path marker, PrintStream out) {

@@ -47,6 +47,9 @@ class CrashTest {
         final Set<String> acked = ConcurrentHashMap.newKeySet();
         final Set<String> running = ConcurrentHashMap.newKeySet();
         final Set<String> events = ConcurrentHashMap.newKeySet();
+        /** Keys a submit was started for, and the job id each acknowledged submit returned. */
+        final Set<String> tried = ConcurrentHashMap.newKeySet();
+        final Map<String, String> keyed = new ConcurrentHashMap<>();
         private final Thread reader;
 
         Child(String... args) throws IOException {
@@ -67,6 +70,11 @@ class CrashTest {
                             running.add(line.substring(8));
                         } else if (line.startsWith("EVENT ")) {
                             events.add(line.substring(6));
+                        } else if (line.startsWith("TRY ")) {
+                            tried.add(line.substring(4));
+                        } else if (line.startsWith("KEYED ")) {
+                            String[] keyAndId = line.substring(6).split(" ");
+                            keyed.put(keyAndId[0], keyAndId[1]);
                         }
                     }
                 } catch (IOException ignored) {
@@ -106,6 +114,46 @@ class CrashTest {
                 throw new AssertionError("timed out waiting until " + what);
             }
             TimeUnit.MILLISECONDS.sleep(5);
+        }
+    }
+
+    /**
+     * {@code kill -9} while submissions with idempotency keys are in flight: a submission retried after the crash
+     * gets the job its first try made, whether that try was acknowledged or died between the commit and the reply,
+     * and no key ends up with two jobs.
+     */
+    @Test
+    void aKeyedSubmissionRetriedAfterKillNineGetsTheJobItsFirstTryMade() throws Exception {
+        Path data = dir.resolve("data");
+        Set<String> tried = new java.util.HashSet<>();
+        Map<String, String> acked = new HashMap<>();
+        Random random = new Random(7);
+        for (int round = 0; round < 3; round++) {
+            // Each child numbers its keys from 0 again: it first retries the keys of the children before it.
+            try (Child child = new Child("submit-keyed", data.toString())) {
+                int n = acked.size() + 20 + random.nextInt(200);
+                awaitCondition(() -> child.keyed.size() >= n, "child acknowledged " + n + " keys");
+                child.kill9();
+                tried.addAll(child.tried);
+                child.keyed.forEach((key, id) -> {
+                    assertThat(acked.getOrDefault(key, id)).as("key %s after a restart", key).isEqualTo(id);
+                    acked.put(key, id);
+                });
+            }
+        }
+        try (SkyPort sky = SkyPort.embedded().dataDir(data).localCpus(8).jobIsolation(JobIsolation.NONE).start()) {
+            assertThat(SkyPortContractTest.listAll(sky)).as("every acknowledged key has its job")
+                    .hasSizeGreaterThanOrEqualTo(acked.size());
+            for (String key : tried) {
+                Job again = sky.jobs().submit(ChildEngine.keyedSpec(key));
+                if (acked.containsKey(key)) {
+                    assertThat(again.id().toString()).as("key %s", key).isEqualTo(acked.get(key));
+                }
+                assertThat(sky.jobs().submit(ChildEngine.keyedSpec(key)).id()).isEqualTo(again.id());
+            }
+            List<Job> all = SkyPortContractTest.listAll(sky);
+            assertThat(all).extracting(j -> j.spec().idempotencyKey().orElseThrow()).doesNotHaveDuplicates()
+                    .containsExactlyInAnyOrderElementsOf(tried);
         }
     }
 
