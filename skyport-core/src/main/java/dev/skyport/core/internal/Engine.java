@@ -132,7 +132,8 @@ public final class Engine implements SkyPort {
         UsageReplay replay = new UsageReplay(store, usage, health,
                 new Backoff(Backoff.INITIAL, Backoff.MAX, random.split()), loop, workers, () -> closed);
         try {
-            // Before anyone can subscribe: nodes first seen at start are announced to the ordered stream only.
+            // Before anyone can subscribe: what a start finds is stored (and replayed to ordered subscribers), and a
+            // plain subscription, which can only begin later, never gets a restart's "first seen" of every node.
             nodeWatch.observe(gate.nodes());
         } catch (RuntimeException ex) {
             LOG.debug("the gate cannot list its nodes yet; the scheduling loop will: {}", ex.toString());
