@@ -9,7 +9,8 @@ import java.util.NavigableMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * The engine's event sequence: hands out the numbers, knows which are still being written, and keeps the
@@ -39,7 +40,10 @@ final class EventSequence {
     record Batch(List<Released> events, long upTo) {
     }
 
-    private final ReentrantLock lock = new ReentrantLock();
+    /** Writers take numbers and settle them; subscribers, possibly hundreds, read the ring side by side. */
+    private final ReentrantReadWriteLock locks = new ReentrantReadWriteLock();
+    private final Lock lock = locks.writeLock();
+    private final Lock readLock = locks.readLock();
     private final int capacity;
     /** The highest number handed out. */
     private long allocated;
@@ -136,7 +140,7 @@ final class EventSequence {
      * them (read the store instead, up to the {@link #watermark()}).
      */
     Batch after(long cursor, int max) {
-        lock.lock();
+        readLock.lock();
         try {
             if (cursor < ringFloor) {
                 return null;
@@ -158,11 +162,14 @@ final class EventSequence {
             long upTo = out.size() == max ? out.get(out.size() - 1).sequence() : Math.max(cursor, watermark);
             return new Batch(out, upTo);
         } finally {
-            lock.unlock();
+            readLock.unlock();
         }
     }
 
-    /** Runs {@code listener} (briefly, on the thread that moved it) whenever the watermark moves. */
+    /**
+     * Runs {@code listener} whenever the watermark moves, on the thread that moved it, which may hold a job's lock: it
+     * must be brief (the engine's is one unpark of the thread that wakes the subscribers).
+     */
     void onAdvance(Runnable listener) {
         listeners.add(listener);
     }

@@ -20,7 +20,8 @@ import java.util.function.Consumer;
  * A subscription that delivers in sequence order after a cursor ({@link dev.skyport.api.Events#subscribeAfter}): one
  * thread of its own walks from the cursor to the {@link EventSequence#watermark() watermark}, through the sequence's
  * ring of recent events while it keeps up and through the store when it has fallen behind the ring (or starts from
- * further back), then parks until the watermark moves. Wake-ups coalesce: a burst of events unparks it once.
+ * further back), then parks until the watermark moves ({@link #wake()}, called by the {@link EventHub}). Wake-ups
+ * coalesce: a burst of events unparks it once.
  */
 final class OrderedSubscription implements Subscription {
     private static final Logger LOG = LoggerFactory.getLogger(OrderedSubscription.class);
@@ -38,7 +39,6 @@ final class OrderedSubscription implements Subscription {
     private final Runnable onClose;
     private final Thread thread;
     private final AtomicBoolean signalled = new AtomicBoolean();
-    private final Runnable wake = this::wake;
     /** Held while the listener runs, so that close() can wait for a delivery in progress. */
     private final ReentrantLock delivering = new ReentrantLock();
     private volatile boolean closed;
@@ -59,11 +59,11 @@ final class OrderedSubscription implements Subscription {
 
     /** Starts delivering; separate from the constructor so the owner can register the subscription first. */
     void start() {
-        sequence.onAdvance(wake);
         thread.start();
     }
 
-    private void wake() {
+    /** The watermark may have moved: look again (cheap when a look is already due). */
+    void wake() {
         if (signalled.compareAndSet(false, true)) {
             LockSupport.unpark(thread);
         }
@@ -148,7 +148,6 @@ final class OrderedSubscription implements Subscription {
             return;
         }
         closed = true;
-        sequence.removeListener(wake);
         onClose.run();
         LockSupport.unpark(thread);
         if (Thread.currentThread() != thread) {
