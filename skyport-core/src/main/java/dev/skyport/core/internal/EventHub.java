@@ -154,6 +154,9 @@ final class EventHub implements Events {
         ordered.add(sub);
         startWaker();
         sub.start();
+        if (closing) {
+            sub.close(); // the engine closed meanwhile: no thread may wait for a watermark that will not move
+        }
         return sub;
     }
 
@@ -215,10 +218,10 @@ final class EventHub implements Events {
         for (Sub sub : subscribers) {
             sub.close();
         }
+        closing = true; // first: a subscription added after the loop below sees it and closes itself
         for (OrderedSubscription sub : ordered) {
             sub.close();
         }
-        closing = true;
         synchronized (this) {
             if (waker != null) {
                 LockSupport.unpark(waker);
