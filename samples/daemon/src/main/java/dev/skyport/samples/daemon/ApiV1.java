@@ -134,7 +134,9 @@ final class ApiV1 extends Handler.Abstract {
             }
             allow(method, "GET");
             noQuery(request);
-            sendJson(response, callback, 200, WireJson.writeWhoAmI(acting.user));
+            // lastSequence: where a client's Events.lastSequence() comes from (subscribe from now, in order).
+            sendJson(response, callback, 200, WireJson.writeWhoAmI(acting.user)
+                    .put("lastSequence", acting.view.events().lastSequence()));
             return;
         }
         switch (parts.length == 2 ? parts[1] : parts[1] + "/") {

@@ -142,6 +142,7 @@ class ApiV1Test {
         assertThat(me.get("user").get("name").asText()).isEqualTo("alice");
         assertThat(me.get("user").get("id").asText()).isEqualTo(aliceUser.uuid().toString());
         assertThat(me.get("user").get("admin").asBoolean()).isFalse();
+        assertThat(me.get("lastSequence").asLong()).isLessThanOrEqualTo(daemon.engine().events().lastSequence());
         assertThat(call(admin, get("/api/v1")).json().get("user").get("admin").asBoolean()).isTrue();
 
         JsonNode acting = call(admin, get("/api/v1").newBuilder().header(ApiV1.ACT_AS, bobUser.uuid().toString())
