@@ -86,9 +86,15 @@ public final class DaemonBenchmark {
         Files.writeString(config, "port: 0\nbind: 127.0.0.1\nspool: " + dir.resolve("spool") + "\ndata-dir: "
                 + dir.resolve("data-separate") + "\nmax-active-jobs: 1000000\nmax-jobs-per-user: 1000000\n"
                 + "max-requests-per-user: 64\nmax-connections-per-user: 64\n");
-        Process daemon = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", classPath(), SkyportCommand.class.getName(), "daemon",
-                "--config", config.toString())
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-cp", classPath()));
+        // e.g. -Ddaemon.jvm=-XX:StartFlightRecording=filename=daemon.jfr to profile the daemon
+        String extra = System.getProperty("daemon.jvm", "");
+        if (!extra.isBlank()) {
+            command.addAll(List.of(extra.strip().split("\\s+")));
+        }
+        command.addAll(List.of(SkyportCommand.class.getName(), "daemon", "--config", config.toString()));
+        Process daemon = new ProcessBuilder(command)
                 .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("daemon.log").toFile())).start();
         try {
             String base = "https://localhost:" + port(daemon);
@@ -103,15 +109,44 @@ public final class DaemonBenchmark {
                 run("warmup", clients, CLIENTS, () -> new Request.Builder().url(base + path)
                         .post(rest ? RequestBody.create(spec, json) : multipart()).build(), rest ? 201 : 200);
             }
-            run("rest_submits", clients, CLIENTS, () -> new Request.Builder().url(base + "/api/v1/jobs")
-                    .post(RequestBody.create(spec, json)).build(), 201);
-            run("user_submits", clients, CLIENTS, () -> new Request.Builder().url(base + "/user/job")
-                    .post(multipart()).build(), 200);
+            cpu("rest_submits", daemon, () -> run("rest_submits", clients, CLIENTS,
+                    () -> new Request.Builder().url(base + "/api/v1/jobs").post(RequestBody.create(spec, json)).build(),
+                    201).size());
+            cpu("user_submits", daemon, () -> run("user_submits", clients, CLIENTS,
+                    () -> new Request.Builder().url(base + "/user/job").post(multipart()).build(), 200).size());
             sseLag(clients, base, spec, json);
         } finally {
             daemon.destroy();
             daemon.waitFor(30, TimeUnit.SECONDS);
         }
+    }
+
+    /** A measured run that returns how many calls it made. */
+    private interface Measured {
+        int run() throws Exception;
+    }
+
+    /**
+     * Runs {@code measured} and prints the CPU time per call of the daemon's JVM and of this one (the clients), and
+     * how busy the machine's cores were: on a small machine the two JVMs share the cores, so this says who bounds.
+     */
+    private static void cpu(String name, Process daemon, Measured measured) throws Exception {
+        long daemonBefore = cpuNanos(daemon.toHandle());
+        long clientBefore = cpuNanos(ProcessHandle.current());
+        long start = System.nanoTime();
+        int calls = measured.run();
+        long elapsed = System.nanoTime() - start;
+        long daemonCpu = cpuNanos(daemon.toHandle()) - daemonBefore;
+        long clientCpu = cpuNanos(ProcessHandle.current()) - clientBefore;
+        figure(name + "_daemon_cpu_us_per_call", daemonCpu / 1e3 / calls, "us");
+        figure(name + "_client_cpu_us_per_call", clientCpu / 1e3 / calls, "us");
+        figure(name + "_daemon_cores_busy", daemonCpu / (double) elapsed, "cores");
+        figure(name + "_client_cores_busy", clientCpu / (double) elapsed, "cores of "
+                + Runtime.getRuntime().availableProcessors() + " in all");
+    }
+
+    private static long cpuNanos(ProcessHandle process) {
+        return process.info().totalCpuDuration().map(Duration::toNanos).orElse(0L);
     }
 
     /** Submits one job at a time and times each until its QUEUED event arrives on the event stream. */
