@@ -37,6 +37,8 @@ import java.util.Optional;
 final class Callers {
     private static final Logger LOG = LoggerFactory.getLogger(Callers.class);
     private static final Duration RECHECK = Duration.ofSeconds(5);
+    /** The request attribute that holds the request's {@link Caller} once identified. */
+    private static final String CALLER = Callers.class.getName() + ".caller";
 
     /**
      * The caller of one request: the user named {@code user} with the stable id {@code id} (the certificate's UUID)
@@ -83,11 +85,17 @@ final class Callers {
      *                               requires one, so that only happens when it is misconfigured)
      */
     Caller identify(Request request) throws UnregisteredException {
+        // ClientGuard and the API both ask; the answer is kept on the request so the certificate is read once.
+        if (request.getAttribute(CALLER) instanceof Caller known) {
+            return known;
+        }
         Optional<X509Certificate> certificate = certificate(request);
         if (certificate.isEmpty()) {
             throw new UnregisteredException("none");
         }
-        return identify(certificate.get());
+        Caller caller = identify(certificate.get());
+        request.setAttribute(CALLER, caller);
+        return caller;
     }
 
     /** The client certificate of the request's connection. */
