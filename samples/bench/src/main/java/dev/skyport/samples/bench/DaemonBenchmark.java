@@ -1,24 +1,43 @@
 package dev.skyport.samples.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.skyport.samples.daemon.Daemon;
 import dev.skyport.samples.daemon.DaemonConfig;
+import dev.skyport.samples.daemon.SkyportCommand;
 import dev.skyport.samples.daemon.pki.ClusterPki;
 import dev.skyport.samples.daemon.pki.IssuedUser;
 import okhttp3.ConnectionPool;
+import okhttp3.Dispatcher;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
+import okio.BufferedSource;
 
+import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The daemon's request path over real mTLS on loopback: submits as the upstream Python client sends them (multipart,
@@ -30,6 +49,10 @@ public final class DaemonBenchmark {
     private static final int THREADS = 4;
     private static final long SECONDS = 5;
     private static final String BOUNDARY = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+    /** Concurrent clients of the separate-JVM figures, as the issue sets them. */
+    private static final int CLIENTS = 16;
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern LISTENING = Pattern.compile("listening on port (\\d+)");
 
     private DaemonBenchmark() {
     }
@@ -50,39 +73,199 @@ public final class DaemonBenchmark {
             run("get_job_keepalive", reused, base + "/user/job/" + ids.get(0), false);
             run("get_job_new_tls", fresh, base + "/user/job/" + ids.get(0), false);
         }
+        separateJvms(dir, pki, user);
+    }
+
+    /**
+     * The daemon in a JVM of its own (as {@code skyport daemon} runs), 16 clients with keep-alive in this one:
+     * JSON submits to {@code /api/v1/jobs}, multipart submits to {@code /user/job}, and the lag from a submit to its
+     * job's first event on {@code /api/v1/events}. Figures without the {@code daemon_} prefix, as the issue names them.
+     */
+    private static void separateJvms(Path dir, ClusterPki pki, IssuedUser user) throws Exception {
+        Path config = dir.resolve("skyport.yaml");
+        Files.writeString(config, "port: 0\nbind: 127.0.0.1\nspool: " + dir.resolve("spool") + "\ndata-dir: "
+                + dir.resolve("data-separate") + "\nmax-active-jobs: 1000000\nmax-jobs-per-user: 1000000\n"
+                + "max-requests-per-user: 64\nmax-connections-per-user: 64\n");
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-cp", classPath()));
+        // e.g. -Ddaemon.jvm=-XX:StartFlightRecording=filename=daemon.jfr to profile the daemon
+        String extra = System.getProperty("daemon.jvm", "");
+        if (!extra.isBlank()) {
+            command.addAll(List.of(extra.strip().split("\\s+")));
+        }
+        command.addAll(List.of(SkyportCommand.class.getName(), "daemon", "--config", config.toString()));
+        Process daemon = new ProcessBuilder(command)
+                .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("daemon.log").toFile())).start();
+        try {
+            String base = "https://localhost:" + port(daemon);
+            BenchTls tls = BenchTls.of(user, pki.layout().caChain());
+            OkHttpClient clients = tls.client(new ConnectionPool(CLIENTS, 1, TimeUnit.MINUTES)).newBuilder()
+                    .dispatcher(dispatcher()).build();
+            byte[] spec = "{\"command\":[\"true\"]}".getBytes(StandardCharsets.UTF_8);
+            MediaType json = MediaType.get("application/json");
+            // A fresh JVM runs interpreted at first: warm both paths up so that neither figure pays for it alone.
+            for (String path : List.of("/api/v1/jobs", "/user/job")) {
+                boolean rest = path.startsWith("/api");
+                run("warmup", clients, CLIENTS, () -> new Request.Builder().url(base + path)
+                        .post(rest ? RequestBody.create(spec, json) : multipart()).build(), rest ? 201 : 200);
+            }
+            cpu("rest_submits", daemon, () -> run("rest_submits", clients, CLIENTS,
+                    () -> new Request.Builder().url(base + "/api/v1/jobs").post(RequestBody.create(spec, json)).build(),
+                    201).size());
+            cpu("user_submits", daemon, () -> run("user_submits", clients, CLIENTS,
+                    () -> new Request.Builder().url(base + "/user/job").post(multipart()).build(), 200).size());
+            sseLag(clients, base, spec, json);
+        } finally {
+            daemon.destroy();
+            daemon.waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
+    /** A measured run that returns how many calls it made. */
+    private interface Measured {
+        int run() throws Exception;
+    }
+
+    /**
+     * Runs {@code measured} and prints the CPU time per call of the daemon's JVM and of this one (the clients), and
+     * how busy the machine's cores were: on a small machine the two JVMs share the cores, so this says who bounds.
+     */
+    private static void cpu(String name, Process daemon, Measured measured) throws Exception {
+        long daemonBefore = cpuNanos(daemon.toHandle());
+        long clientBefore = cpuNanos(ProcessHandle.current());
+        long start = System.nanoTime();
+        int calls = measured.run();
+        long elapsed = System.nanoTime() - start;
+        long daemonCpu = cpuNanos(daemon.toHandle()) - daemonBefore;
+        long clientCpu = cpuNanos(ProcessHandle.current()) - clientBefore;
+        figure(name + "_daemon_cpu_us_per_call", daemonCpu / 1e3 / calls, "us");
+        figure(name + "_client_cpu_us_per_call", clientCpu / 1e3 / calls, "us");
+        figure(name + "_daemon_cores_busy", daemonCpu / (double) elapsed, "cores");
+        figure(name + "_client_cores_busy", clientCpu / (double) elapsed, "cores of "
+                + Runtime.getRuntime().availableProcessors() + " in all");
+    }
+
+    private static long cpuNanos(ProcessHandle process) {
+        return process.info().totalCpuDuration().map(Duration::toNanos).orElse(0L);
+    }
+
+    /** Submits one job at a time and times each until its QUEUED event arrives on the event stream. */
+    private static void sseLag(OkHttpClient client, String base, byte[] spec, MediaType json) throws Exception {
+        Map<String, Long> received = new ConcurrentHashMap<>();
+        OkHttpClient streaming = client.newBuilder().readTimeout(Duration.ZERO).build();
+        Response stream = streaming.newCall(new Request.Builder().url(base + "/api/v1/events").build()).execute();
+        BufferedSource source = stream.body().source();
+        source.readUtf8Line(); // the first keepalive: the subscription is in place
+        Thread reader = new Thread(() -> {
+            try {
+                for (String line; (line = source.readUtf8Line()) != null; ) {
+                    if (line.startsWith("data: ") && line.contains("\"to\":\"QUEUED\"")) {
+                        long now = System.nanoTime();
+                        JsonNode event = JSON.readTree(line.substring(6));
+                        received.putIfAbsent(event.get("jobId").asText(), now);
+                    }
+                }
+            } catch (IOException | IllegalStateException e) {
+                // the stream was closed: the measurement is over
+            }
+        }, "sse-reader");
+        reader.start();
+        Map<String, Long> submitted = new HashMap<>();
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(SECONDS);
+        while (System.nanoTime() < end) {
+            long start = System.nanoTime();
+            try (Response r = client.newCall(new Request.Builder().url(base + "/api/v1/jobs")
+                    .post(RequestBody.create(spec, json)).build()).execute()) {
+                submitted.put(JSON.readTree(r.body().bytes()).get("id").asText(), start);
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!received.keySet().containsAll(submitted.keySet()) && System.nanoTime() < deadline) {
+            Thread.sleep(10); // polling for the last events, bounded by the deadline
+        }
+        stream.close();
+        List<Double> lags = new ArrayList<>();
+        submitted.forEach((id, start) -> lags.add((received.getOrDefault(id, Long.MAX_VALUE) - start) / 1e6));
+        Collections.sort(lags);
+        System.err.println("timed " + lags.size() + " submits on the event stream");
+        figure("sse_event_lag_ms_p50", lags.get(lags.size() / 2), "ms");
+        figure("sse_event_lag_ms_p99", lags.get((int) (lags.size() * 0.99)), "ms");
+    }
+
+    /** This program's class path: under {@code mvn exec:java} it is a class loader's, not the JVM's. */
+    private static String classPath() {
+        if (DaemonBenchmark.class.getClassLoader() instanceof URLClassLoader loader) {
+            List<String> entries = new ArrayList<>();
+            for (URL url : loader.getURLs()) {
+                try {
+                    entries.add(Path.of(url.toURI()).toString());
+                } catch (URISyntaxException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            return String.join(File.pathSeparator, entries);
+        }
+        return System.getProperty("java.class.path");
+    }
+
+    private static Dispatcher dispatcher() {
+        Dispatcher d = new Dispatcher();
+        d.setMaxRequests(CLIENTS);
+        d.setMaxRequestsPerHost(CLIENTS);
+        return d;
+    }
+
+    /** The port the child daemon prints once it listens. */
+    private static int port(Process daemon) throws IOException {
+        BufferedReader out = new BufferedReader(new InputStreamReader(daemon.getInputStream(),
+                StandardCharsets.UTF_8));
+        for (String line; (line = out.readLine()) != null; ) {
+            Matcher m = LISTENING.matcher(line);
+            if (m.find()) {
+                return Integer.parseInt(m.group(1));
+            }
+        }
+        throw new IllegalStateException("the daemon ended before listening");
     }
 
     /** Calls for {@link #SECONDS} from {@link #THREADS} threads; prints rate and latency percentiles. */
     private static List<String> run(String name, OkHttpClient client, String url, boolean submit) throws Exception {
+        return run(name, client, THREADS, () -> submit
+                ? new Request.Builder().url(url + "/user/job").post(multipart()).build()
+                : new Request.Builder().url(url).build(), 200);
+    }
+
+    /**
+     * Calls for {@link #SECONDS} from {@code threads} threads, each call expecting {@code expected}; prints rate and
+     * latency percentiles and returns the bodies.
+     */
+    private static List<String> run(String name, OkHttpClient client, int threads, Supplier<Request> call,
+                                    int expected) throws Exception {
         List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
-        List<String> ids = Collections.synchronizedList(new ArrayList<>());
+        List<String> bodies = Collections.synchronizedList(new ArrayList<>());
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(SECONDS);
-        List<Thread> threads = new ArrayList<>();
-        for (int t = 0; t < THREADS; t++) {
+        List<Thread> running = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
             Thread thread = new Thread(() -> {
                 while (System.nanoTime() < end) {
-                    Request request = submit
-                            ? new Request.Builder().url(url + "/user/job").post(multipart()).build()
-                            : new Request.Builder().url(url).build();
+                    Request request = call.get();
                     long start = System.nanoTime();
                     try (Response r = client.newCall(request).execute()) {
                         String body = r.body().string();
-                        if (r.code() != 200) {
+                        if (r.code() != expected) {
                             throw new IllegalStateException(r.code() + " " + body);
                         }
                         latencies.add(System.nanoTime() - start);
-                        if (submit) {
-                            ids.add(body);
-                        }
+                        bodies.add(body);
                     } catch (IOException e) {
                         throw new IllegalStateException(e);
                     }
                 }
             }, name + "-" + t);
             thread.start();
-            threads.add(thread);
+            running.add(thread);
         }
-        for (Thread thread : threads) {
+        for (Thread thread : running) {
             thread.join();
         }
         List<Long> sorted = new ArrayList<>(latencies);
@@ -90,7 +273,7 @@ public final class DaemonBenchmark {
         figure(name + "_per_s", sorted.size() / (double) SECONDS, "1/s");
         figure(name + "_p50_ms", sorted.get(sorted.size() / 2) / 1e6, "ms");
         figure(name + "_p99_ms", sorted.get((int) (sorted.size() * 0.99)) / 1e6, "ms");
-        return ids;
+        return bodies;
     }
 
     private static RequestBody multipart() {
@@ -100,6 +283,10 @@ public final class DaemonBenchmark {
     }
 
     private static void figure(String name, double value, String unit) {
-        System.out.printf(Locale.ROOT, "figure daemon_%s %.1f %s%n", name, value, unit);
+        if (name.startsWith("warmup")) {
+            return;
+        }
+        boolean separate = name.startsWith("rest_") || name.startsWith("user_") || name.startsWith("sse_");
+        System.out.printf(Locale.ROOT, "figure %s%s %.1f %s%n", separate ? "" : "daemon_", name, value, unit);
     }
 }
