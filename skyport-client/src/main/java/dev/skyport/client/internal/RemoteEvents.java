@@ -15,7 +15,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.function.Consumer;
 
-/** {@link Events} over {@code /api/v1}: history as JSON, subscriptions as Server-Sent Events that resume by themselves. */
+/** {@link Events} over {@code /api/v1}: history as JSON, subscriptions as Server-Sent Events that resume themselves. */
 final class RemoteEvents implements Events {
     private final RemoteSkyPort port;
 

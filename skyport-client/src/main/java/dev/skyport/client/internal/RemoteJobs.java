@@ -40,6 +40,7 @@ import java.util.concurrent.atomic.AtomicReference;
 /** {@link Jobs} over {@code /api/v1/jobs}. */
 final class RemoteJobs implements Jobs {
     private static final MediaType JSON = MediaType.get("application/json");
+    private static final MediaType SCRIPT = MediaType.get("text/x-shellscript; charset=utf-8");
     private static final RequestBody EMPTY = RequestBody.create(new byte[0], null);
     /**
      * The longest long poll asked for, in seconds. The daemon serves up to 300, but its connections close after 30 s
@@ -73,12 +74,32 @@ final class RemoteJobs implements Jobs {
     @Override
     public Job submit(JobSpec spec) {
         Objects.requireNonNull(spec, "spec");
-        Request.Builder request = port.request(transport.url("jobs").build())
-                .post(RequestBody.create(WireJson.bytes(WireJson.writeSpecRequest(spec)), JSON));
+        RequestBody body = parsedFromItsScript(spec)
+                ? RequestBody.create(spec.script().orElseThrow().getBytes(StandardCharsets.UTF_8), SCRIPT)
+                : RequestBody.create(WireJson.bytes(WireJson.writeSpecRequest(spec)), JSON);
+        Request.Builder request = port.request(transport.url("jobs").build()).post(body);
         spec.idempotencyKey().ifPresent(key -> request.header("Idempotency-Key", key));
         // Only a keyed submit may be sent twice: the daemon answers a replay with the first job.
         return jobOf(transport.executeForBytes(request.build(), spec.idempotencyKey().isPresent(), Optional.empty(),
                 "submit"));
+    }
+
+    /**
+     * Whether {@code spec} is exactly what parsing its script gives and carries warnings from that parse. Warnings are
+     * not part of a JSON request (the daemon refuses them there), so such a spec goes as the script itself, which the
+     * daemon parses the same way: the job then keeps its warnings, as an embedded submit does.
+     */
+    private static boolean parsedFromItsScript(JobSpec spec) {
+        if (spec.warnings().isEmpty() || spec.script().isEmpty()) {
+            return false;
+        }
+        try {
+            JobSpec.Builder parsed = JobSpec.parseScript(spec.script().get());
+            spec.idempotencyKey().ifPresent(parsed::idempotencyKey);
+            return parsed.build().equals(spec);
+        } catch (RuntimeException notTheSame) {
+            return false;
+        }
     }
 
     @Override
