@@ -66,6 +66,7 @@ public final class SkyPortClient {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(URL_VARIABLE + " is not a URL: " + e.getMessage(), e);
         }
+        apiRoot(uri); // a wrong URL is the first thing to say, before any file is read
         String home = env.get("HOME");
         Path homeDir = home != null && !home.isBlank() && Path.of(home).isAbsolute() ? Path.of(home)
                 : Path.of(userHome);
