@@ -51,7 +51,7 @@ final class EventStream implements Subscription {
     private EventStream(RemoteSkyPort port, OptionalLong after, Consumer<? super SkyPortEvent> listener) {
         this.port = port;
         this.transport = port.transport();
-        this.client = transport.http().newBuilder().readTimeout(SILENCE).callTimeout(Duration.ZERO).build();
+        this.client = transport.streaming().newBuilder().readTimeout(SILENCE).build();
         this.listener = listener;
         this.last = after;
     }

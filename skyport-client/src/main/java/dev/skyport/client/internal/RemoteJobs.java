@@ -26,6 +26,8 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -197,6 +199,41 @@ final class RemoteJobs implements Jobs {
         }
     }
 
+    /**
+     * One job after another under the one deadline: every job must end, so waiting in turn takes no longer than
+     * waiting for all at once, and it holds one connection instead of one per job (the daemon bounds the requests a
+     * user has in flight). Every id is checked before the first wait.
+     */
+    @Override
+    public List<Job> awaitAll(Collection<JobId> ids, Duration timeout) throws InterruptedException {
+        Objects.requireNonNull(ids, "ids");
+        Objects.requireNonNull(timeout, "timeout");
+        List<JobId> order = List.copyOf(ids);
+        List<Job> jobs = new ArrayList<>(order.size());
+        for (JobId id : order) {
+            jobs.add(get(Objects.requireNonNull(id, "id")));
+        }
+        Instant deadline = deadline(timeout);
+        for (int i = 0; i < order.size(); i++) {
+            if (jobs.get(i).state().isTerminal()) {
+                continue;
+            }
+            try {
+                jobs.set(i, await(order.get(i), Duration.between(Instant.now(), deadline)));
+            } catch (AwaitTimeoutException e) {
+                List<Job> notEnded = new ArrayList<>(List.of(e.last()));
+                for (int j = i + 1; j < order.size(); j++) {
+                    Job now = jobs.get(j).state().isTerminal() ? jobs.get(j) : get(order.get(j));
+                    if (!now.state().isTerminal()) {
+                        notEnded.add(now);
+                    }
+                }
+                throw new AwaitTimeoutException(notEnded);
+            }
+        }
+        return List.copyOf(jobs);
+    }
+
     @Override
     public CompletableFuture<Job> onTerminal(JobId id) {
         Job now = get(id); // an unknown id fails here, at the call, as the interface says
@@ -248,9 +285,7 @@ final class RemoteJobs implements Jobs {
     CompletableFuture<Job> snapshot(JobId id, int seconds) {
         CompletableFuture<Job> future = new CompletableFuture<>();
         Request request = port.request(job(id).addQueryParameter("wait", Integer.toString(seconds)).build()).build();
-        // The reply comes after up to `seconds` of silence: the read timeout must outlast it.
-        OkHttpClient client = transport.http().newBuilder()
-                .readTimeout(Duration.ofSeconds(seconds).plus(transport.settings().readTimeout())).build();
+        OkHttpClient client = transport.waiting(); // its read timeout outlasts the wait
         AtomicReference<Call> call = new AtomicReference<>();
         future.whenComplete((j, f) -> {
             Call c = call.get();
@@ -304,6 +339,18 @@ final class RemoteJobs implements Jobs {
             public void onResponse(Call done, Response response) {
                 try (response) {
                     byte[] body = Transport.bytesOf(response);
+                    Optional<Duration> wait = transport.retryWait(response.code(), Transport.retryAfter(response),
+                            attempt);
+                    if (wait.isPresent()) {
+                        try {
+                            transport.timer().schedule(() -> send(client, request, id, future, call, attempt + 1),
+                                    wait.get().toMillis(), TimeUnit.MILLISECONDS);
+                            return;
+                        } catch (java.util.concurrent.RejectedExecutionException closed) {
+                            future.completeExceptionally(new SkyPortException("the client is closed"));
+                            return;
+                        }
+                    }
                     if (response.isSuccessful()) {
                         future.complete(jobOf(body));
                     } else {
@@ -371,7 +418,7 @@ final class RemoteJobs implements Jobs {
         if (follow) {
             url.addQueryParameter("follow", "true");
             // A quiet job sends nothing for as long as it likes; the stream ends when the job does.
-            client = client.newBuilder().readTimeout(Duration.ZERO).build();
+            client = transport.streaming();
         }
         Response response = transport.execute(client, port.request(url.build()).build(), true, Optional.of(id),
                 "read");

@@ -39,6 +39,8 @@ public final class Transport implements AutoCloseable {
 
     private final HttpUrl base;
     private final OkHttpClient http;
+    private final OkHttpClient waiting;
+    private final OkHttpClient streaming;
     private final ClientSettings settings;
     private final Backoff backoff;
     private final ScheduledExecutorService timer;
@@ -47,6 +49,11 @@ public final class Transport implements AutoCloseable {
     private Transport(HttpUrl base, OkHttpClient http, ClientSettings settings, ScheduledExecutorService timer) {
         this.base = base;
         this.http = http;
+        // Same pool and dispatcher. A long poll is silent for up to its wait; a log follow or an event stream for as
+        // long as the job or the daemon is quiet; neither is bounded by the call timeout of request-reply calls.
+        this.waiting = http.newBuilder().callTimeout(Duration.ZERO)
+                .readTimeout(Duration.ofSeconds(RemoteJobs.MAX_WAIT_SECONDS).plus(settings.readTimeout())).build();
+        this.streaming = http.newBuilder().callTimeout(Duration.ZERO).readTimeout(Duration.ZERO).build();
         this.settings = settings;
         this.backoff = new Backoff(settings.initialBackoff(), settings.maxBackoff(),
                 () -> ThreadLocalRandom.current().nextDouble());
@@ -125,6 +132,16 @@ public final class Transport implements AutoCloseable {
         return http;
     }
 
+    /** For long polls of up to {@link RemoteJobs#MAX_WAIT_SECONDS}. */
+    OkHttpClient waiting() {
+        return waiting;
+    }
+
+    /** For streams that may be silent for long: log follows (event streams set their own silence bound). */
+    OkHttpClient streaming() {
+        return streaming;
+    }
+
     public ClientSettings settings() {
         return settings;
     }
@@ -171,17 +188,29 @@ public final class Transport implements AutoCloseable {
             }
             int code = response.code();
             byte[] body = bytesOf(response);
-            if (idempotent && attempt < settings.retries() && (code == 429 || code == 502 || code == 503
-                    || code == 504)) {
-                Optional<Duration> asked = retryAfter(response);
-                if (asked.isEmpty() || asked.get().compareTo(settings.maxRetryAfter()) <= 0) {
-                    Duration wait = backoff.delay(attempt);
-                    pause(asked.filter(a -> a.compareTo(wait) > 0).orElse(wait));
-                    continue;
-                }
+            Optional<Duration> wait = idempotent ? retryWait(code, retryAfter(response), attempt) : Optional.empty();
+            if (wait.isPresent()) {
+                pause(wait.get());
+                continue;
             }
             throw ErrorMapping.toException(code, body, subject, operation);
         }
+    }
+
+    /**
+     * How long to wait before sending an idempotent request again after a reply with status {@code code}: for
+     * 429/502/503/504 while retries are left, the back-off or the server's {@code Retry-After} when that is longer;
+     * empty when the reply is final (another status, no retries left, or a Retry-After beyond the cap).
+     */
+    Optional<Duration> retryWait(int code, Optional<Duration> asked, int attempt) {
+        if (attempt >= settings.retries() || !(code == 429 || code == 502 || code == 503 || code == 504)) {
+            return Optional.empty();
+        }
+        if (asked.isPresent() && asked.get().compareTo(settings.maxRetryAfter()) > 0) {
+            return Optional.empty();
+        }
+        Duration wait = backoff.delay(attempt);
+        return Optional.of(asked.filter(a -> a.compareTo(wait) > 0).orElse(wait));
     }
 
     /** As {@link #execute}, returning the whole body. */

@@ -1,6 +1,9 @@
 package dev.skyport.client.internal;
 
 import dev.skyport.api.InvalidJobSpecException;
+import dev.skyport.api.Job;
+import dev.skyport.api.JobState;
+import dev.skyport.client.internal.wire.WireJson;
 import dev.skyport.api.JobId;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.QueueFullException;
@@ -12,6 +15,11 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -122,6 +130,55 @@ class RetryTest {
         assertThat(server.seen.get(0).header(RemoteSkyPort.ACT_AS_USER)).isEmpty();
         assertThat(server.seen.get(1).header(RemoteSkyPort.ACT_AS_USER)).hasValue("u-42");
         assertThat(server.seen.get(1).header(RemoteSkyPort.ACT_AS_USER_NAME)).hasValue("alice");
+    }
+
+    private static String job(JobId id, JobState state) {
+        Instant t = Instant.parse("2026-01-01T00:00:00Z");
+        Job job = new Job(id, "alice", "alice", JobSpec.script("true"), state, state.name(), Optional.empty(), t, t,
+                List.of());
+        return WireJson.text(WireJson.writeJob(job));
+    }
+
+    @Test
+    void aFuturesLongPollIsSentAgainAfterABusyReplyAndCancellingTheFutureCancelsIt() throws Exception {
+        JobId id = new JobId(UUID.randomUUID());
+        server.then(json(200, job(id, JobState.RUNNING)));
+        server.then(json(429, "{\"error\":\"too_many_requests\",\"message\":\"slow down\"}", "Retry-After", "0"));
+        server.then(json(200, job(id, JobState.RUNNING)));
+        server.then(json(200, job(id, JobState.SUCCEEDED)));
+        CompletableFuture<Job> done = sky.jobs().onTerminal(id);
+        assertThat(done.get(30, TimeUnit.SECONDS).state()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(server.seen).hasSize(4);
+        assertThat(server.seen.subList(1, 4)).allSatisfy(s -> assertThat(s.query()).startsWith("wait="));
+
+        server.then(json(200, job(id, JobState.RUNNING)));
+        CountDownLatch held = new CountDownLatch(1);
+        server.then(exchange -> {
+            held.countDown();
+            try {
+                exchange.getResponseBody(); // the long poll: no reply until the client goes away
+                Thread.sleep(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            exchange.close();
+        });
+        CompletableFuture<Job> cancelled = sky.jobs().onTerminal(id);
+        assertThat(held.await(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(cancelled.cancel(true)).isTrue();
+        assertThat(server.seen).hasSize(6);
+    }
+
+    @Test
+    void awaitAllWaitsForOneJobAtATime() throws Exception {
+        JobId a = new JobId(UUID.randomUUID());
+        JobId b = new JobId(UUID.randomUUID());
+        server.then(json(200, job(a, JobState.RUNNING)));
+        server.then(json(200, job(b, JobState.SUCCEEDED)));
+        server.then(json(200, job(a, JobState.FAILED)));
+        assertThat(sky.jobs().awaitAll(List.of(a, b), Duration.ofSeconds(30))).extracting(Job::state)
+                .containsExactly(JobState.FAILED, JobState.SUCCEEDED);
+        assertThat(server.seen).extracting(ScriptedServer.Seen::query).containsExactly(null, null, "wait=25");
     }
 
     @Test
