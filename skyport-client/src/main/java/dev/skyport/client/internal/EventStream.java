@@ -148,8 +148,11 @@ final class EventStream implements Subscription {
                         response = next;
                     } else {
                         RuntimeException refused = refusal(next);
-                        LOG.warn("The event stream could not resume after sequence {}: {}; trying again",
-                                last.isPresent() ? last.getAsLong() : "(none)", refused.getMessage());
+                        // Once per streak: a refusal that lasts (a revoked user) would otherwise log every few seconds.
+                        if (failures == 1) {
+                            LOG.warn("The event stream could not resume after sequence {}: {}; trying again",
+                                    last.isPresent() ? last.getAsLong() : "(none)", refused.getMessage());
+                        }
                     }
                 } catch (IOException e) {
                     if (!closed) {
