@@ -35,6 +35,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -286,7 +287,8 @@ final class ApiV1 extends Handler.Abstract {
         noQuery(request);
         boolean json = bodyKind(request, true);
         Optional<String> key = idempotencyKey(request);
-        Instant start = Instant.now();
+        // The engine's times are whole milliseconds: a job it makes for this request is not before this.
+        Instant start = Instant.now().truncatedTo(ChronoUnit.MILLIS);
         long limit = json ? 2L * maxScriptBytes + JSON_OVERHEAD : maxScriptBytes;
         BodyReader.read(request, response, callback, limit, () -> tooLarge(limit), body -> {
             try {
@@ -294,7 +296,8 @@ final class ApiV1 extends Handler.Abstract {
                         : JobSpec.script(UserApi.scriptText(body, "invalid_spec"));
                 spec = withRequestDefaults(spec, key, request);
                 Job job = acting.owner.jobs().submit(spec);
-                // A replay returns the job an earlier request made: it was submitted before this request began.
+                // A replay returns the job an earlier request made: it was submitted before this request began. (Two
+                // requests racing with one key may both answer 201; the job is one all the same.)
                 boolean replayed = spec.idempotencyKey().isPresent() && job.submitTime().isBefore(start);
                 if (replayed) {
                     response.getHeaders().put("Idempotent-Replayed", "true");

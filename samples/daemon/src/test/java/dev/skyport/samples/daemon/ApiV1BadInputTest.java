@@ -13,7 +13,6 @@ import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
-import okio.BufferedSink;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -97,8 +96,8 @@ class ApiV1BadInputTest {
         for (String spec : badSpecs) {
             cases.put("spec " + abbreviate(spec), post("/api/v1/jobs", RequestBody.create(spec, APPLICATION_JSON)));
         }
-        cases.put("oversized JSON body", post("/api/v1/jobs", unsized("{\"script\":\"" + "x".repeat(7 << 20) + "\"}",
-                APPLICATION_JSON)));
+        cases.put("oversized JSON body", post("/api/v1/jobs",
+                ApiV1Test.unsized("{\"script\":\"" + "x".repeat(7 << 20) + "\"}", APPLICATION_JSON)));
         cases.put("blank script", post("/api/v1/jobs", RequestBody.create("   \n", TEXT)));
         cases.put("script with NUL", post("/api/v1/jobs", RequestBody.create("#!/bin/sh\necho \0\n", TEXT)));
         cases.put("bad directive", post("/api/v1/jobs", RequestBody.create("#!/bin/sh\n#SWM cpus -3\necho\n", TEXT)));
@@ -220,20 +219,5 @@ class ApiV1BadInputTest {
 
     private static String abbreviate(String s) {
         return s.length() <= 40 ? s : s.substring(0, 37) + "...";
-    }
-
-    private static RequestBody unsized(String text, MediaType type) {
-        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-        return new RequestBody() {
-            @Override
-            public MediaType contentType() {
-                return type;
-            }
-
-            @Override
-            public void writeTo(BufferedSink sink) throws IOException {
-                sink.write(bytes);
-            }
-        };
     }
 }

@@ -460,6 +460,25 @@ class ApiV1Test {
         }
     }
 
+    @Test
+    void aFollowerThatStopsReadingIsCutOffAndItsRequestEnds() throws Exception {
+        String id = submitScript(alice, "#!/bin/sh\nyes 0123456789abcdef | head -c " + (64 << 20) + "\n");
+        String user = aliceUser.uuid().toString();
+        Response r = alice.newCall(get("/api/v1/jobs/" + id + "/stdout?follow=true")).execute();
+        try {
+            assertThat(r.code()).isEqualTo(200);
+            // Nothing is read: the socket buffers fill, a write stalls, ClientGuard's minimum rate ends it.
+            Instant deadline = Instant.now().plus(WAIT);
+            while (daemon.requestsInFlight(user) > 0) {
+                assertThat(Instant.now()).as("the stalled follow was cut off").isBefore(deadline);
+                Thread.onSpinWait();
+            }
+        } finally {
+            r.close();
+        }
+        call(alice, post("/api/v1/jobs/" + id + "/cancel", RequestBody.create(new byte[0])));
+    }
+
     // ---- events
 
     @Test
@@ -630,7 +649,7 @@ class ApiV1Test {
     }
 
     /** A body of unknown length, sent chunked. */
-    private static RequestBody unsized(String text, MediaType type) {
+    static RequestBody unsized(String text, MediaType type) {
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         return new RequestBody() {
             @Override
