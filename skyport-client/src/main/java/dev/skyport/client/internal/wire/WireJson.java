@@ -123,7 +123,7 @@ public final class WireJson {
 
     /** A spec as responses carry it: every member, {@code warnings} and {@code scriptOmitted} included. */
     public static ObjectNode writeSpec(JobSpec spec) {
-        ObjectNode o = writeSpecRequest(spec);
+        ObjectNode o = specMembers(spec);
         ArrayNode warnings = o.putArray("warnings");
         spec.warnings().forEach(warnings::add);
         if (spec.scriptOmitted()) {
@@ -139,6 +139,14 @@ public final class WireJson {
      * @throws IllegalArgumentException for a spec whose script was left out of a listing: it cannot be submitted
      */
     public static ObjectNode writeSpecRequest(JobSpec spec) {
+        if (spec.scriptOmitted()) {
+            throw new IllegalArgumentException("a spec listed without its script cannot be submitted; get the job"
+                    + " for its whole spec");
+        }
+        return specMembers(spec);
+    }
+
+    private static ObjectNode specMembers(JobSpec spec) {
         ObjectNode o = NODES.objectNode();
         o.put("name", spec.name());
         spec.script().ifPresent(s -> o.put("script", s));

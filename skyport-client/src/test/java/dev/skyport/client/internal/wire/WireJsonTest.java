@@ -93,6 +93,7 @@ class WireJsonTest {
         assertThat(json.get("scriptOmitted").booleanValue()).isTrue();
         assertThat(json.has("script")).isFalse();
         assertThat(WireJson.readSpec(WireJson.parse(WireJson.bytes(json)))).isEqualTo(omitted);
+        assertThatThrownBy(() -> WireJson.writeSpecRequest(omitted)).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
