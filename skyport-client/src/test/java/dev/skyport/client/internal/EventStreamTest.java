@@ -123,6 +123,21 @@ class EventStreamTest {
     }
 
     @Test
+    void withoutTheMemberTheLastSequenceIsTheLargestResumePointTheDaemonAccepts() {
+        long last = 37;
+        server.then(json(200, "{\"apiVersion\":\"v1\",\"user\":{\"id\":\"a\",\"name\":\"a\",\"admin\":true}}"));
+        // Doubling 1, 2, ..., 32 accepted, 64 refused; then bisecting 48, 40, 36, 38, 37.
+        long[] probes = {1, 2, 4, 8, 16, 32, 64, 48, 40, 36, 38, 37};
+        for (long p : probes) {
+            server.then(p <= last ? stream(false) : json(400, "{\"error\":\"invalid_parameter\",\"message\":"
+                    + "\"after must be at most the last sequence\",\"field\":\"after\"}"));
+        }
+        assertThat(sky.events().lastSequence()).isEqualTo(last);
+        assertThat(server.seen.subList(1, server.seen.size())).extracting(ScriptedServer.Seen::query)
+                .containsExactlyElementsOf(java.util.Arrays.stream(probes).mapToObj(p -> "after=" + p).toList());
+    }
+
+    @Test
     void aBadResumePointFailsTheCall() {
         server.then(json(400, "{\"error\":\"invalid_header\",\"message\":\"Last-Event-ID: 99 is after the last "
                 + "sequence 5\",\"field\":\"Last-Event-ID\"}"));
