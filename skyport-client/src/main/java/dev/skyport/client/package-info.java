@@ -1,5 +1,6 @@
 /**
- * The REST client: {@code SkyPort} over the daemon's {@code /api/v1}. It arrives with the daemon; this module already
- * builds with its dependencies (OkHttp, Jackson) and its architecture rules.
+ * The REST client: {@link dev.skyport.api.SkyPort} over the daemon's {@code /api/v1}, with mutual TLS
+ * ({@link dev.skyport.client.ClientTls}) and {@link dev.skyport.client.SkyPortClient} to connect. Everything else
+ * (transport, retries, event streams, the JSON codec it shares with the daemon) lives in {@code internal}.
  */
 package dev.skyport.client;
