@@ -16,10 +16,10 @@ import java.util.Optional;
 
 /** {@code skyport jobs}: the queue as a table (or JSON), oldest first. */
 @Command(name = "jobs", mixinStandardHelpOptions = true,
-        description = {"Lists jobs, oldest first: ID (the last 8 hex digits; any unambiguous start or end of an id is "
-                + "accepted where an id is asked for), NAME, STATE, REASON (why it ended, or what a queued job "
-                + "waits for), NODE and AGE.",
-                "Without --all, only your own jobs."})
+        description = {"Lists your jobs (--all: everyone's), oldest first, as a table or --json.",
+                "Columns: ID (the last 8 hex digits of the id; wherever an id is asked for, any unambiguous start or "
+                        + "end of it will do), NAME, STATE, REASON (why it ended, or what a queued job waits for "
+                        + "and when it is expected to start), NODE and AGE. --wide shows them uncut."})
 final class JobsCommand extends ClientCommand {
     @Option(names = "--state", paramLabel = "STATE",
             description = "Only jobs in this state (repeatable): ${COMPLETION-CANDIDATES}.")
