@@ -25,7 +25,7 @@ public record CliContext(Connector connector, InputStream stdin, OutputStream bi
     /** The program's: the REST connector, the process's streams, and a terminal when there is a console. */
     public static CliContext system() {
         PrintStream out = System.out;
-        return new CliContext(new RemoteConnector(), System.in, out, System.console() != null, System.getenv(),
+        return new CliContext(RemoteConnector.system(), System.in, out, System.console() != null, System.getenv(),
                 Clock.systemUTC());
     }
 

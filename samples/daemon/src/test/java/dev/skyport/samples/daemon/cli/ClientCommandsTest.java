@@ -198,6 +198,44 @@ class ClientCommandsTest {
         assertThat(JSON.readTree(cli.run(newUser(), "jobs", "--json").out())).isEmpty();
     }
 
+    /**
+     * The oracle is the /api/v1 codec the daemon and the client share: the CLI's JSON is member for member what the
+     * REST API answers, and the client's reader rebuilds the very job from it.
+     */
+    @Test
+    void jsonOutputIsWhatTheWireCodecWritesAndReads() throws Exception {
+        String user = newUser();
+        JobId id = submit(user, "#!/bin/sh\n#SWM name codec\n#SWM tag a=b\n#SWM env K=V\n#SWM ports 8888/tcp/in\n"
+                + "#SWM time 1:00:00\n#SWM comment c\nexit 4\n");
+        cli.await(id);
+        Job listed = cli.as(user).jobs().list(dev.skyport.api.JobQuery.all().withoutScripts()).items().get(0);
+        JsonNode array = JSON.readTree(cli.run(user, "jobs", "--json").out());
+        assertThat(array.get(0)).isEqualTo(reparsed(dev.skyport.client.internal.wire.WireJson.writeJob(listed)));
+        assertThat(dev.skyport.client.internal.wire.WireJson.readJob(array.get(0))).isEqualTo(listed);
+        Job full = cli.sky.jobs().get(id);
+        JsonNode shown = JSON.readTree(cli.run(user, "show", "--json", id.toString()).out());
+        assertThat(shown).isEqualTo(reparsed(dev.skyport.client.internal.wire.WireJson.writeJob(full)));
+        for (String command : List.of("nodes", "flavors", "remotes", "images")) {
+            JsonNode items = JSON.readTree(cli.run(user, command, "--json").out());
+            JsonNode expected = switch (command) {
+                case "nodes" -> dev.skyport.client.internal.wire.WireJson.writeItems(cli.sky.nodes(),
+                        dev.skyport.client.internal.wire.WireJson::writeNode).get("items");
+                case "flavors" -> dev.skyport.client.internal.wire.WireJson.writeItems(cli.sky.flavors(),
+                        dev.skyport.client.internal.wire.WireJson::writeFlavor).get("items");
+                case "remotes" -> dev.skyport.client.internal.wire.WireJson.writeItems(cli.sky.remotes(),
+                        dev.skyport.client.internal.wire.WireJson::writeRemoteSite).get("items");
+                default -> dev.skyport.client.internal.wire.WireJson.writeItems(cli.sky.images(),
+                        dev.skyport.client.internal.wire.WireJson::writeImage).get("items");
+            };
+            assertThat(items).as(command).isEqualTo(reparsed(expected));
+        }
+    }
+
+    /** As a reader sees it: Jackson's trees compare 0 written as a long unequal to 0 read back as an int. */
+    private static JsonNode reparsed(JsonNode written) throws Exception {
+        return JSON.readTree(written.toString());
+    }
+
     @Test
     void jobsFiltersByStateNameTagAndLimit() throws Exception {
         String user = newUser();
