@@ -75,7 +75,8 @@ public final class ErrorMapping {
                 case "quota_exceeded":
                     return new QuotaExceededException(e.limit().orElse(""), message);
                 case "queue_full":
-                    return new QueueFullException(firstNumber(e.limit().orElse(message)));
+                    String limit = e.limit().filter(l -> l.matches("\\d+")).orElse(message);
+                    return new QueueFullException(firstNumber(limit));
                 case "engine_unavailable":
                     if (e.health().isPresent()) {
                         return new EngineUnavailableException(e.health().get());

@@ -9,9 +9,8 @@ import okhttp3.Call;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.Response;
-import okhttp3.sse.EventSource;
-import okhttp3.sse.EventSourceListener;
-import okhttp3.sse.EventSources;
+import okhttp3.ResponseBody;
+import okio.BufferedSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -166,56 +165,89 @@ final class EventStream implements Subscription {
         }
     }
 
-    /** Delivers the events of one connection until it ends, breaks or the subscription is closed. */
+    /**
+     * Delivers the events of one connection until it ends, breaks or the subscription is closed. The format is the
+     * WHATWG one ({@code field: value} lines, a blank line ends an event, {@code :} starts a comment); parsed here
+     * because okhttp-sse 4.12's {@code EventSources.processResponse} fails on a response it did not call itself (an
+     * uninitialised {@code lateinit call}), and its asynchronous factory cannot report a refused resume point to the
+     * caller of {@code subscribeAfter}.
+     */
     private void read(Response response) {
         try (response) {
-            EventSources.processResponse(response, new EventSourceListener() {
-                @Override
-                public void onEvent(EventSource source, String id, String type, String data) {
-                    if (closed) {
-                        source.cancel();
-                        return;
+            ResponseBody body = response.body();
+            if (body == null) {
+                return;
+            }
+            BufferedSource source = body.source();
+            String id = null;
+            StringBuilder data = null;
+            String line;
+            while (!closed && (line = source.readUtf8Line()) != null) {
+                if (line.isEmpty()) {
+                    if (data != null) {
+                        deliver(id, data.toString());
                     }
-                    long sequence;
-                    try {
-                        sequence = Long.parseLong(id == null ? "" : id.trim());
-                    } catch (NumberFormatException e) {
-                        LOG.warn("Skipping an event without a numeric id");
-                        return;
-                    }
-                    OptionalLong seen = last;
-                    if (seen.isPresent() && sequence <= seen.getAsLong()) {
-                        return; // replayed after a reconnect: delivered already
-                    }
-                    SkyPortEvent event;
-                    try {
-                        event = WireJson.readEvent(WireJson.parse(data));
-                    } catch (RuntimeException e) {
-                        LOG.warn("Skipping event {}: it cannot be read ({})", sequence, e.getMessage());
-                        last = OptionalLong.of(sequence);
-                        return;
-                    }
-                    try {
-                        listener.accept(event);
-                    } catch (RuntimeException e) {
-                        LOG.warn("An event listener failed on event {}; the subscription goes on", sequence, e);
-                    }
-                    last = OptionalLong.of(sequence);
+                    data = null;
+                    continue;
                 }
-
-                @Override
-                public void onFailure(EventSource source, Throwable t, Response r) {
-                    if (!closed) {
-                        LOG.debug("The event stream broke off after sequence {}: {}",
-                                last.isPresent() ? last.getAsLong() : "(none)", String.valueOf(t));
+                if (line.startsWith(":")) {
+                    continue; // a keep-alive comment
+                }
+                int colon = line.indexOf(':');
+                String field = colon < 0 ? line : line.substring(0, colon);
+                String value = colon < 0 ? "" : line.substring(colon + 1);
+                if (value.startsWith(" ")) {
+                    value = value.substring(1);
+                }
+                switch (field) {
+                    case "data" -> data = data == null ? new StringBuilder(value) : data.append('\n').append(value);
+                    case "id" -> id = value;
+                    default -> {
+                        // "event" names the type, which the data carries too; "retry" is the client's to choose
                     }
                 }
-            });
+            }
+        } catch (IOException e) {
+            if (!closed) {
+                LOG.debug("The event stream broke off after sequence {}: {}",
+                        last.isPresent() ? last.getAsLong() : "(none)", e.toString());
+            }
         } catch (RuntimeException e) {
             if (!closed) {
                 LOG.warn("The event stream failed; reconnecting", e);
             }
         }
+    }
+
+    private void deliver(String id, String data) {
+        if (closed) {
+            return;
+        }
+        long sequence;
+        try {
+            sequence = Long.parseLong(id == null ? "" : id.trim());
+        } catch (NumberFormatException e) {
+            LOG.warn("Skipping an event without a numeric id");
+            return;
+        }
+        OptionalLong seen = last;
+        if (seen.isPresent() && sequence <= seen.getAsLong()) {
+            return; // replayed after a reconnect: delivered already
+        }
+        SkyPortEvent event;
+        try {
+            event = WireJson.readEvent(WireJson.parse(data));
+        } catch (RuntimeException e) {
+            LOG.warn("Skipping event {}: it cannot be read ({})", sequence, e.getMessage());
+            last = OptionalLong.of(sequence);
+            return;
+        }
+        try {
+            listener.accept(event);
+        } catch (RuntimeException e) {
+            LOG.warn("An event listener failed on event {}; the subscription goes on", sequence, e);
+        }
+        last = OptionalLong.of(sequence);
     }
 
     /** Waits {@code d} unless closed meanwhile; false when closed. */

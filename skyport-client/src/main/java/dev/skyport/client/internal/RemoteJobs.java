@@ -41,10 +41,14 @@ import java.util.concurrent.atomic.AtomicReference;
 final class RemoteJobs implements Jobs {
     private static final MediaType JSON = MediaType.get("application/json");
     private static final RequestBody EMPTY = RequestBody.create(new byte[0], null);
-    /** The longest long poll the daemon serves, in seconds. */
-    static final int MAX_WAIT_SECONDS = 300;
-    /** The long poll {@link #onTerminal} repeats: long enough to cost little, short enough to notice a dead link. */
-    private static final int FUTURE_WAIT_SECONDS = 60;
+    /**
+     * The longest long poll asked for, in seconds. The daemon serves up to 300, but its connections close after 30 s
+     * without traffic (Jetty's idle timeout, the daemon's default), and a silent long poll is no traffic: 25 s stays
+     * under it, at the cost of one small request per waiter every 25 s.
+     */
+    static final int MAX_WAIT_SECONDS = 25;
+    /** The long poll {@link #onTerminal} repeats. */
+    private static final int FUTURE_WAIT_SECONDS = MAX_WAIT_SECONDS;
 
     private final RemoteSkyPort port;
     private final Transport transport;

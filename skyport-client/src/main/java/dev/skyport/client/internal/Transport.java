@@ -76,12 +76,34 @@ public final class Transport implements AutoCloseable {
                 .writeTimeout(settings.readTimeout())
                 .callTimeout(settings.callTimeout())
                 .retryOnConnectionFailure(false)
+                .addNetworkInterceptor(Transport::hideRetryAfterFromOkHttp)
                 .followRedirects(false)
                 .followSslRedirects(false);
         if (sockets.isPresent() && trust.isPresent()) {
             builder.sslSocketFactory(sockets.get(), trust.get());
         }
         return new Transport(base, builder.build(), settings, timer);
+    }
+
+    /** Where {@link #hideRetryAfterFromOkHttp} moves a 503's {@code Retry-After}. */
+    static final String RETRY_AFTER = "SkyPort-Client-Retry-After";
+
+    /**
+     * OkHttp resends a request at once, whatever its method, when a 503 says {@code Retry-After: 0}: a cancel would
+     * go out twice. Moving the header out of its sight leaves every retry decision to {@link #execute}.
+     */
+    private static Response hideRetryAfterFromOkHttp(okhttp3.Interceptor.Chain chain) throws IOException {
+        Response response = chain.proceed(chain.request());
+        String retryAfter = response.header("Retry-After");
+        if (response.code() != 503 || retryAfter == null) {
+            return response;
+        }
+        return response.newBuilder().removeHeader("Retry-After").header(RETRY_AFTER, retryAfter).build();
+    }
+
+    static Optional<Duration> retryAfter(Response response) {
+        String value = response.header("Retry-After");
+        return Backoff.retryAfter(value != null ? value : response.header(RETRY_AFTER), Instant.now());
     }
 
     private static Thread daemonThread(Runnable r, String name) {
@@ -151,7 +173,7 @@ public final class Transport implements AutoCloseable {
             byte[] body = bytesOf(response);
             if (idempotent && attempt < settings.retries() && (code == 429 || code == 502 || code == 503
                     || code == 504)) {
-                Optional<Duration> asked = Backoff.retryAfter(response.header("Retry-After"), Instant.now());
+                Optional<Duration> asked = retryAfter(response);
                 if (asked.isEmpty() || asked.get().compareTo(settings.maxRetryAfter()) <= 0) {
                     Duration wait = backoff.delay(attempt);
                     pause(asked.filter(a -> a.compareTo(wait) > 0).orElse(wait));
