@@ -6,6 +6,8 @@ import dev.skyport.samples.daemon.pki.Pem;
 import dev.skyport.samples.daemon.pki.PkiException;
 import dev.skyport.samples.daemon.pki.SpoolLayout;
 import dev.skyport.samples.daemon.pki.UserIdentity;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.server.Request;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,6 +74,31 @@ final class Callers {
             }
         }
         this.registered = Caffeine.newBuilder().maximumSize(10_000).expireAfterWrite(RECHECK).build(this::lookUp);
+    }
+
+    /**
+     * The caller of a request, by the client certificate of its connection.
+     *
+     * @throws UnregisteredException when the certificate names no registered user, or there is none (the connector
+     *                               requires one, so that only happens when it is misconfigured)
+     */
+    Caller identify(Request request) throws UnregisteredException {
+        Optional<X509Certificate> certificate = certificate(request);
+        if (certificate.isEmpty()) {
+            throw new UnregisteredException("none");
+        }
+        return identify(certificate.get());
+    }
+
+    /** The client certificate of the request's connection. */
+    static Optional<X509Certificate> certificate(Request request) {
+        if (request.getAttribute(EndPoint.SslSessionData.ATTRIBUTE) instanceof EndPoint.SslSessionData data) {
+            X509Certificate[] chain = data.peerCertificates();
+            if (chain != null && chain.length > 0) {
+                return Optional.of(chain[0]);
+            }
+        }
+        return Optional.empty();
     }
 
     Caller identify(X509Certificate certificate) throws UnregisteredException {

@@ -6,7 +6,6 @@ import dev.skyport.samples.daemon.DaemonConfig.ClientLimits;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.io.Content;
-import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -17,7 +16,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
-import java.security.cert.X509Certificate;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -88,16 +86,8 @@ final class ClientGuard extends Handler.Wrapper {
     }
 
     private Optional<String> registeredUser(Request request) {
-        Object session = request.getAttribute(EndPoint.SslSessionData.ATTRIBUTE);
-        if (!(session instanceof EndPoint.SslSessionData data)) {
-            return Optional.empty();
-        }
-        X509Certificate[] chain = data.peerCertificates();
-        if (chain == null || chain.length == 0) {
-            return Optional.empty();
-        }
         try {
-            return Optional.of(callers.identify(chain[0]).id());
+            return Optional.of(callers.identify(request).id());
         } catch (UnregisteredException e) {
             return Optional.empty();
         }
@@ -115,7 +105,7 @@ final class ClientGuard extends Handler.Wrapper {
                 .put("message", "you already have " + limits.maxRequestsPerUser()
                         + " requests in flight (max-requests-per-user); retry when one has finished")
                 .toString();
-        UserApi.send(response, callback, HttpStatus.TOO_MANY_REQUESTS_429, UserApi.JSON, body);
+        Replies.send(response, callback, HttpStatus.TOO_MANY_REQUESTS_429, Replies.JSON, body);
     }
 
     /** One request in flight: its guarded body and reply, the periodic check, and the release of the user's slot. */

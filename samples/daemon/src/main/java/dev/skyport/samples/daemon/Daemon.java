@@ -25,7 +25,7 @@ import java.util.Map;
 
 /**
  * The Sky Port daemon: the embedded engine behind HTTPS with client certificates. Serves its facades ({@link Routes}:
- * the upstream-compatible {@code /user} API today) on one port (8443 by default). {@link #close()} stops the
+ * the upstream-compatible {@code /user} API and the native {@code /api/v1}) on one port (8443 by default). {@link #close()} stops the
  * listener, then the engine; running jobs keep running and are re-attached at the next start.
  */
 public final class Daemon implements AutoCloseable {
@@ -92,8 +92,9 @@ public final class Daemon implements AutoCloseable {
         Callers callers = new Callers(layout, config.admins());
         UserConnections connections = new UserConnections(callers, config.clients().maxConnectionsPerUser());
         connector.addBean(connections);
-        Routes routes = new Routes(Map.of("/user", new UserApi(sky, callers, config.limits().maxScriptBytes(), json)),
-                json);
+        int maxScriptBytes = config.limits().maxScriptBytes();
+        Routes routes = new Routes(Map.of("/user", new UserApi(sky, callers, maxScriptBytes, json),
+                ApiV1.PREFIX, new ApiV1(sky, callers, maxScriptBytes)), json);
         ClientGuard guard = new ClientGuard(callers, config.clients(), json, routes);
         server.setHandler(guard);
         server.setErrorHandler(new JsonErrorHandler(json));

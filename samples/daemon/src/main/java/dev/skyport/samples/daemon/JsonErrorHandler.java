@@ -27,7 +27,7 @@ final class JsonErrorHandler extends ErrorHandler {
                 .put("message", reason == null ? "error " + status : reason)
                 .toString();
         response.getHeaders().remove(org.eclipse.jetty.http.HttpHeader.CONTENT_TYPE);
-        UserApi.send(response, callback, status, UserApi.JSON, body);
+        Replies.send(response, callback, status, Replies.JSON, body);
         return true;
     }
 }

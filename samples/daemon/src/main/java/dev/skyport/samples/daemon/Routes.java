@@ -66,7 +66,7 @@ final class Routes extends Handler.AbstractContainer {
         String body = json.createObjectNode().put("error", "not_found")
                 .put("message", "no such resource: " + (path.length() <= 80 ? path : path.substring(0, 77) + "..."))
                 .toString();
-        UserApi.send(response, callback, HttpStatus.NOT_FOUND_404, UserApi.JSON, body);
+        Replies.send(response, callback, HttpStatus.NOT_FOUND_404, Replies.JSON, body);
         return true;
     }
 }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.skyport.api.EngineUnavailableException;
 import dev.skyport.api.Flavor;
 import dev.skyport.api.Health;
 import dev.skyport.api.IllegalJobStateException;
@@ -18,31 +17,23 @@ import dev.skyport.api.JobState;
 import dev.skyport.api.Node;
 import dev.skyport.api.NoSuchJobException;
 import dev.skyport.api.Page;
-import dev.skyport.api.QueueFullException;
-import dev.skyport.api.QuotaExceededException;
-import dev.skyport.api.StorageFullException;
 import dev.skyport.api.RemoteSite;
 import dev.skyport.api.SkyPort;
+import dev.skyport.api.SkyPortException;
 import dev.skyport.samples.daemon.Callers.Caller;
 import dev.skyport.samples.daemon.Callers.UnregisteredException;
-import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.http.MultiPart;
 import org.eclipse.jetty.http.MultiPartFormData;
 import org.eclipse.jetty.io.Content;
-import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.content.ByteBufferContentSource;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Fields;
-import org.eclipse.jetty.util.IteratingCallback;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -51,9 +42,6 @@ import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.security.cert.X509Certificate;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -64,9 +52,17 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+
+import static dev.skyport.samples.daemon.Replies.BYTES;
+import static dev.skyport.samples.daemon.Replies.JSON;
+import static dev.skyport.samples.daemon.Replies.TEXT;
+import static dev.skyport.samples.daemon.Replies.send;
+import static dev.skyport.samples.daemon.Requests.allow;
+import static dev.skyport.samples.daemon.Requests.noQuery;
+import static dev.skyport.samples.daemon.Requests.notFound;
+import static dev.skyport.samples.daemon.Requests.onlyParameters;
 
 /**
  * The upstream-compatible {@code /user} API ({@code docs/user-api.md}), served to the unmodified Python
@@ -77,10 +73,6 @@ import java.util.stream.Collectors;
  * daemon-side files.
  */
 final class UserApi extends Handler.Abstract {
-    private static final Logger LOG = LoggerFactory.getLogger(UserApi.class);
-    static final String JSON = "application/json; charset=utf-8";
-    static final String TEXT = "text/plain; charset=utf-8";
-    static final String BYTES = "application/octet-stream";
     /** Upstream's job-specific routes take ids of exactly this many bytes. */
     private static final int ID_LENGTH = 36;
     /** Room for the multipart framing around a script of the maximum size. */
@@ -106,27 +98,9 @@ final class UserApi extends Handler.Abstract {
         try {
             route(request, response, callback);
         } catch (RuntimeException | IOException e) {
-            answer(request, response, callback, e);
+            Replies.answer(request, response, callback, e);
         }
         return true;
-    }
-
-    /** Ends a request that failed, wherever it failed: in {@link #handle} or in a read or write that completed later. */
-    private void answer(Request request, Response response, Callback callback, Exception e) {
-        if (e instanceof ApiError api) {
-            error(response, callback, api);
-        } else if (e instanceof IOException && response.isCommitted()) {
-            // A write failed half-way through a reply: the client went away or was cut off for reading too slowly.
-            // That is the client's business, and a client must not be able to flood the log with stack traces.
-            LOG.debug("{} {}: the client stopped taking the reply: {}", request.getMethod(),
-                    Request.getPathInContext(request), e.toString());
-            callback.failed(e);
-        } else {
-            // Not the user's fault: say so without details, keep the details in the log.
-            LOG.error("{} {} failed", request.getMethod(), Request.getPathInContext(request), e);
-            error(response, callback, new ApiError(HttpStatus.INTERNAL_SERVER_ERROR_500, "internal",
-                    "the daemon could not complete the request; see its log"));
-        }
     }
 
     private void route(Request request, Response response, Callback callback) throws IOException {
@@ -191,14 +165,8 @@ final class UserApi extends Handler.Abstract {
     // ---- identity
 
     private Caller caller(Request request, boolean submitting) {
-        X509Certificate[] chain = Optional.ofNullable(request.getAttribute(EndPoint.SslSessionData.ATTRIBUTE))
-                .map(d -> ((EndPoint.SslSessionData) d).peerCertificates()).orElse(null);
-        if (chain == null || chain.length == 0) {
-            // The TLS layer requires a certificate; this only happens if the connector is misconfigured.
-            throw new ApiError(HttpStatus.UNAUTHORIZED_401, "unauthenticated", "a client certificate is required");
-        }
         try {
-            return callers.identify(chain[0]);
+            return callers.identify(request);
         } catch (UnregisteredException e) {
             // Upstream answers an unregistered submitter with 400 and this text; anything else is forbidden.
             throw new ApiError(submitting ? HttpStatus.BAD_REQUEST_400 : HttpStatus.FORBIDDEN_403,
@@ -266,83 +234,7 @@ final class UserApi extends Handler.Abstract {
         }
         response.setStatus(200);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, BYTES);
-        new LogStream(request, response, callback, log).iterate();
-    }
-
-    /**
-     * A log file sent chunk by chunk with asynchronous writes, so a client that reads slowly holds a buffer, never a
-     * thread. The reply ends (last chunk) only after the whole file: a read error must not look like a complete reply.
-     */
-    private final class LogStream extends IteratingCallback {
-        /** One TLS record's worth; ClientGuard gives a write of this size 16 s at its default minimum rate. */
-        private static final int CHUNK = 16 * 1024;
-        private final Request request;
-        private final Response response;
-        private final Callback callback;
-        private final InputStream log;
-        private final ByteBuffer buffer = ByteBuffer.allocate(CHUNK);
-        private boolean ended;
-
-        LogStream(Request request, Response response, Callback callback, InputStream log) {
-            this.request = request;
-            this.response = response;
-            this.callback = callback;
-            this.log = log;
-        }
-
-        @Override
-        protected Action process() {
-            if (ended) {
-                return Action.SUCCEEDED;
-            }
-            int n;
-            try {
-                n = log.read(buffer.array());
-            } catch (IOException e) {
-                throw new LogUnreadableException(e);
-            }
-            if (n < 0) {
-                ended = true;
-                response.write(true, null, this);
-            } else {
-                buffer.clear().limit(n);
-                response.write(false, buffer, this);
-            }
-            return Action.SCHEDULED;
-        }
-
-        @Override
-        protected void onCompleteSuccess() {
-            closeLog();
-            callback.succeeded();
-        }
-
-        @Override
-        protected void onCompleteFailure(Throwable x) {
-            closeLog();
-            // A failed write is the client's (an IOException); a failed read of the file is the daemon's.
-            Exception e = x instanceof LogUnreadableException u ? u
-                    : x instanceof IOException io ? io
-                    : new IOException(x.toString(), x);
-            answer(request, response, callback, e);
-        }
-
-        private void closeLog() {
-            try {
-                log.close();
-            } catch (IOException e) {
-                LOG.debug("closing a job log: {}", e.toString());
-            }
-        }
-    }
-
-    /** The daemon could not read a job's log file. */
-    private static final class LogUnreadableException extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        LogUnreadableException(IOException cause) {
-            super("cannot read the job's log: " + cause.getMessage(), cause);
-        }
+        LogStream.send(request, response, callback, log, Long.MAX_VALUE);
     }
 
     private void submit(SkyPort view, Request request, Response response, Callback callback) {
@@ -352,7 +244,8 @@ final class UserApi extends Handler.Abstract {
                     "submitting a file of the daemon's host (?path=) is disabled; send the script in the body", "path");
         }
         noQuery(request);
-        readBody(request, response, callback, body -> submitScript(view, request, response, callback,
+        BodyReader.read(request, response, callback, (long) maxScriptBytes + MULTIPART_OVERHEAD, this::tooLarge,
+                body -> submitScript(view, request, response, callback,
                 scriptBytes(request, body)));
     }
 
@@ -369,17 +262,8 @@ final class UserApi extends Handler.Abstract {
             send(response, callback, 200, TEXT, job.id().toString());
         } catch (InvalidJobSpecException e) {
             throw new ApiError(HttpStatus.BAD_REQUEST_400, "invalid_script", e.getMessage(), e.field());
-        } catch (QueueFullException e) {
-            throw new ApiError(HttpStatus.SERVICE_UNAVAILABLE_503, "queue_full", e.getMessage()).withRetryAfter(10);
-        } catch (QuotaExceededException e) {
-            throw new ApiError(HttpStatus.TOO_MANY_REQUESTS_429, "quota_exceeded", e.getMessage(), e.limit())
-                    .withRetryAfter(60);
-        } catch (StorageFullException e) {
-            throw new ApiError(HttpStatus.INSUFFICIENT_STORAGE_507, "storage_full",
-                    "the server's disk is full; the job was not stored").withRetryAfter(60);
-        } catch (EngineUnavailableException e) {
-            throw new ApiError(HttpStatus.SERVICE_UNAVAILABLE_503, "engine_unavailable", e.getMessage())
-                    .withRetryAfter(retryAfterSeconds(e.health()));
+        } catch (SkyPortException e) {
+            throw ApiError.fromEngine(e, false).orElseThrow(() -> e);
         }
     }
 
@@ -399,88 +283,9 @@ final class UserApi extends Handler.Abstract {
             p.retryAt().ifPresent(at -> o.put("retry_at", at.toString()));
         }
         if (!health.isAvailable()) {
-            response.getHeaders().put(HttpHeader.RETRY_AFTER, String.valueOf(retryAfterSeconds(health)));
+            response.getHeaders().put(HttpHeader.RETRY_AFTER, String.valueOf(ApiError.retryAfterSeconds(health)));
         }
         send(response, callback, health.isAvailable() ? 200 : 503, JSON, body.toString());
-    }
-
-    /** Seconds until the engine next retries what stops it, at least 1; 10 when it does not say. */
-    private static int retryAfterSeconds(Health health) {
-        return health.problems().stream().filter(Health.Problem::stops).flatMap(p -> p.retryAt().stream())
-                .min(Instant::compareTo)
-                .map(at -> (int) Math.max(1, Math.min(3600, Duration.between(Instant.now(), at).toSeconds() + 1)))
-                .orElse(10);
-    }
-
-    /**
-     * Reads a submit's body without holding a thread while the client sends it (a slow client parks a demand callback,
-     * and ClientGuard fails it when the client falls below the minimum rate or misses the deadline), then hands it on.
-     */
-    private void readBody(Request request, Response response, Callback callback, Consumer<byte[]> then) {
-        long limit = (long) maxScriptBytes + MULTIPART_OVERHEAD;
-        if (request.getLength() > limit) {
-            throw tooLarge();
-        }
-        new BodyReader(request, response, callback, (int) limit, then).run();
-    }
-
-    /** Accumulates a body up to one byte past its limit, which is enough to refuse it. */
-    private final class BodyReader implements Runnable {
-        private final Request request;
-        private final Response response;
-        private final Callback callback;
-        private final int limit;
-        private final Consumer<byte[]> then;
-        private final ByteArrayOutputStream body = new ByteArrayOutputStream();
-
-        BodyReader(Request request, Response response, Callback callback, int limit, Consumer<byte[]> then) {
-            this.request = request;
-            this.response = response;
-            this.callback = callback;
-            this.limit = limit;
-            this.then = then;
-        }
-
-        @Override
-        public void run() {
-            try {
-                while (true) {
-                    Content.Chunk chunk = request.read();
-                    if (chunk == null) {
-                        request.demand(this);
-                        return;
-                    }
-                    if (Content.Chunk.isFailure(chunk)) {
-                        throw unreadable(chunk.getFailure());
-                    }
-                    ByteBuffer bytes = chunk.getByteBuffer();
-                    int n = Math.min(bytes.remaining(), limit + 1 - body.size());
-                    byte[] copy = new byte[n];
-                    bytes.get(copy);
-                    body.writeBytes(copy);
-                    boolean last = chunk.isLast();
-                    chunk.release();
-                    if (body.size() > limit) {
-                        throw tooLarge();
-                    }
-                    if (last) {
-                        then.accept(body.toByteArray());
-                        return;
-                    }
-                }
-            } catch (RuntimeException e) {
-                answer(request, response, callback, e);
-            }
-        }
-
-        private ApiError unreadable(Throwable failure) {
-            if (failure instanceof TimeoutException) {
-                return new ApiError(HttpStatus.REQUEST_TIMEOUT_408, "request_timeout",
-                        Optional.ofNullable(failure.getMessage()).filter(m -> m.startsWith("the request body"))
-                                .orElse("the request body did not arrive in time"));
-            }
-            return new ApiError(HttpStatus.BAD_REQUEST_400, "unreadable_body", "the request body could not be read");
-        }
     }
 
     /** The script of a submit: the {@code script_content} part of a multipart form, or else the raw body. */
@@ -566,8 +371,15 @@ final class UserApi extends Handler.Abstract {
         return out;
     }
 
-    /** The script as text: non-empty UTF-8 without NUL bytes (a binary upload is a mistake, not a script). */
     private static String text(byte[] script) {
+        return scriptText(script, "invalid_script");
+    }
+
+    /**
+     * The script as text: non-empty UTF-8 without NUL bytes (a binary upload is a mistake, not a script); else a 400
+     * with {@code code} and field {@code script}.
+     */
+    static String scriptText(byte[] script, String code) {
         String text;
         try {
             CharBuffer chars = StandardCharsets.UTF_8.newDecoder()
@@ -576,15 +388,15 @@ final class UserApi extends Handler.Abstract {
                     .decode(ByteBuffer.wrap(script));
             text = chars.toString();
         } catch (CharacterCodingException e) {
-            throw new ApiError(HttpStatus.BAD_REQUEST_400, "invalid_script",
+            throw new ApiError(HttpStatus.BAD_REQUEST_400, code,
                     "the script is not UTF-8 text (binary upload?)", "script");
         }
         if (text.indexOf('\0') >= 0) {
-            throw new ApiError(HttpStatus.BAD_REQUEST_400, "invalid_script",
+            throw new ApiError(HttpStatus.BAD_REQUEST_400, code,
                     "the script contains NUL bytes (binary upload?)", "script");
         }
         if (text.isBlank()) {
-            throw new ApiError(HttpStatus.BAD_REQUEST_400, "invalid_script", "the script is empty", "script");
+            throw new ApiError(HttpStatus.BAD_REQUEST_400, code, "the script is empty", "script");
         }
         return text;
     }
@@ -732,11 +544,7 @@ final class UserApi extends Handler.Abstract {
     /** The optional {@code limit} of the catalogue lists (upstream's); everything by default, as the spawner needs. */
     private static int limit(Request request) {
         Fields query = Request.extractQueryParameters(request);
-        for (Fields.Field f : query) {
-            if (!f.getName().equals("limit")) {
-                throw unknownParameter(f.getName());
-            }
-        }
+        onlyParameters(query, "limit");
         String value = query.getValue("limit");
         if (value == null) {
             return Integer.MAX_VALUE;
@@ -753,36 +561,6 @@ final class UserApi extends Handler.Abstract {
                 "limit: expected a positive integer", "limit");
     }
 
-    private static void noQuery(Request request) {
-        for (Fields.Field f : Request.extractQueryParameters(request)) {
-            throw unknownParameter(f.getName());
-        }
-    }
-
-    private static ApiError unknownParameter(String name) {
-        return new ApiError(HttpStatus.BAD_REQUEST_400, "unknown_parameter",
-                "unknown query parameter '" + abbreviate(name) + "'", name);
-    }
-
-    private static void allow(String method, String... allowed) {
-        for (String m : allowed) {
-            if (m.equals(method)) {
-                return;
-            }
-        }
-        throw new ApiError(HttpStatus.METHOD_NOT_ALLOWED_405, "method_not_allowed",
-                abbreviate(method) + " is not supported here; use " + String.join(" or ", allowed))
-                .withAllow(String.join(", ", allowed));
-    }
-
-    private static ApiError notFound(String path) {
-        return new ApiError(HttpStatus.NOT_FOUND_404, "not_found", "no such resource: " + abbreviate(path));
-    }
-
-    private static String abbreviate(String s) {
-        return s.length() <= 80 ? s : s.substring(0, 77) + "...";
-    }
-
     // ---- replies
 
     private void sendArray(Response response, Callback callback, ArrayNode array) {
@@ -791,67 +569,5 @@ final class UserApi extends Handler.Abstract {
 
     private static void sendText(Response response, Callback callback, int status, String text) {
         send(response, callback, status, TEXT, text);
-    }
-
-    static void send(Response response, Callback callback, int status, String contentType, String body) {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        response.setStatus(status);
-        response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
-        response.getHeaders().put(new HttpField(HttpHeader.CONTENT_LENGTH, String.valueOf(bytes.length)));
-        response.write(true, ByteBuffer.wrap(bytes), callback);
-    }
-
-    private void error(Response response, Callback callback, ApiError e) {
-        if (response.isCommitted()) {
-            callback.failed(e); // a streamed reply broke off: the client sees a truncated body
-            return;
-        }
-        response.reset();
-        e.allow.ifPresent(a -> response.getHeaders().put(HttpHeader.ALLOW, a));
-        e.retryAfterSeconds.ifPresent(r -> response.getHeaders().put(HttpHeader.RETRY_AFTER, r));
-        if (e.text) {
-            sendText(response, callback, e.status, e.getMessage());
-            return;
-        }
-        ObjectNode body = json.createObjectNode().put("error", e.code).put("message", e.getMessage());
-        e.field.ifPresent(f -> body.put("field", f));
-        send(response, callback, e.status, JSON, body.toString());
-    }
-
-    /** A client error with its HTTP status, machine-readable code, message and (when known) the field at fault. */
-    static final class ApiError extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-        final int status;
-        final String code;
-        final Optional<String> field;
-        Optional<String> allow = Optional.empty();
-        Optional<String> retryAfterSeconds = Optional.empty();
-        boolean text;
-
-        ApiError(int status, String code, String message) {
-            this(status, code, message, null);
-        }
-
-        ApiError(int status, String code, String message, String field) {
-            super(message, null, false, false);
-            this.status = status;
-            this.code = code;
-            this.field = Optional.ofNullable(field);
-        }
-
-        ApiError withAllow(String methods) {
-            this.allow = Optional.of(methods);
-            return this;
-        }
-
-        ApiError withRetryAfter(int seconds) {
-            this.retryAfterSeconds = Optional.of(String.valueOf(seconds));
-            return this;
-        }
-
-        ApiError asText() {
-            this.text = true;
-            return this;
-        }
     }
 }

@@ -91,7 +91,7 @@ class RoutesTest {
             @Override
             public boolean handle(Request request, org.eclipse.jetty.server.Response response,
                                   org.eclipse.jetty.util.Callback callback) {
-                UserApi.send(response, callback, 200, UserApi.TEXT, name + " " + Request.getPathInContext(request));
+                Replies.send(response, callback, 200, Replies.TEXT, name + " " + Request.getPathInContext(request));
                 return true;
             }
         };
