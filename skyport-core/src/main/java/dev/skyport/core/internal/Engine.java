@@ -76,6 +76,7 @@ public final class Engine implements SkyPort {
     private final SchedulingLoop loop;
     private final Transitions transitions;
     private final RunSupervisor runs;
+    private final IdempotencyKeys idempotencyKeys;
     /** When this engine started: the end of the usage history it replays. */
     private final Instant started;
     private volatile boolean closed;
@@ -107,12 +108,15 @@ public final class Engine implements SkyPort {
         this.quotas = new UserQuotas(config.limits(), store.usageByOwner());
         this.table = new JobTable(store);
         this.jobs = new EngineJobs(this);
+        this.idempotencyKeys = new IdempotencyKeys(store, this::get);
         this.workers = new EngineWorkers(health);
         // Back-off and retry jitter draw from splits of the injected source, one per user (the splits are independent).
         this.loop = new SchedulingLoop(clock, health, new Backoff(Backoff.INITIAL, Backoff.MAX, random.split()));
         List<Entry> holding;
+        NodeWatch nodeWatch;
         try {
             this.transitions = new Transitions(store, table, events, quotas, loop);
+            nodeWatch = new NodeWatch(store, events, loop, health);
             this.runs = new RunSupervisor(gate, table, transitions, loop, workers, new RetryDecisions(random.split()),
                     usage, config.limits().killGracePeriod(), this::jobDir, () -> closed);
             holding = load();
@@ -127,8 +131,14 @@ public final class Engine implements SkyPort {
         this.started = loop.now();
         UsageReplay replay = new UsageReplay(store, usage, health,
                 new Backoff(Backoff.INITIAL, Backoff.MAX, random.split()), loop, workers, () -> closed);
+        try {
+            // Before anyone can subscribe: nodes first seen at start are announced to the ordered stream only.
+            nodeWatch.observe(gate.nodes());
+        } catch (RuntimeException ex) {
+            LOG.debug("the gate cannot list its nodes yet; the scheduling loop will: {}", ex.toString());
+        }
         SchedulingPass pass = new SchedulingPass(gate, scheduler, table, usage, health, loop, runs, workers,
-                PartitionLifecycle.NONE);
+                PartitionLifecycle.NONE, nodeWatch);
         loop.start(() -> replay.replay(started), pass, EngineWorkers::uncaught);
         new Purger(store, table, quotas, loop, workers, config.limits().jobRetention(), this::jobDir, () -> closed)
                 .start();
@@ -254,6 +264,10 @@ public final class Engine implements SkyPort {
         return events;
     }
 
+    IdempotencyKeys idempotencyKeys() {
+        return idempotencyKeys;
+    }
+
     Path jobDir(JobId id) {
         return dir.jobs.resolve(id.toString());
     }
@@ -271,27 +285,42 @@ public final class Engine implements SkyPort {
         Instant now = loop.now();
         List<StoredJob> stored = new ArrayList<>(specs.size());
         List<JobTransitioned> evts = new ArrayList<>(specs.size());
-        for (JobSpec spec : specs) {
-            JobId id = new JobId(ids.generate());
-            stored.add(StoredJob.of(new Job(id, owner.id(), owner.name(), spec, JobState.QUEUED, "Submitted",
-                    Optional.empty(), now, now, List.of())));
-            evts.add(new JobTransitioned(transitions.nextSequence(), now, id, Optional.empty(), JobState.QUEUED,
-                    Optional.empty(), "Submitted"));
-        }
-        long size = stored.stream().mapToLong(StoredJob::size).sum();
-        quotas.reserve(owner.id(), stored.size(), size);
+        EventSequence sequence = events.sequence();
+        long first = sequence.allocate(specs.size());
+        boolean durable = false;
         try {
-            if (stored.size() == 1) {
-                store.insert(stored.get(0), evts.get(0));
-            } else {
-                store.insertAll(stored, evts);
+            for (JobSpec spec : specs) {
+                JobId id = new JobId(ids.generate());
+                stored.add(StoredJob.of(new Job(id, owner.id(), owner.name(), spec, JobState.QUEUED, "Submitted",
+                        Optional.empty(), now, now, List.of())));
+                evts.add(new JobTransitioned(first + evts.size(), now, id, Optional.empty(), JobState.QUEUED,
+                        Optional.empty(), "Submitted"));
             }
-        } catch (RuntimeException ex) {
-            quotas.release(owner.id(), stored.size(), size);
-            throw ex;
-        }
-        for (int i = 0; i < stored.size(); i++) {
-            admitAndPublish(stored.get(i), evts.get(i));
+            long size = stored.stream().mapToLong(StoredJob::size).sum();
+            quotas.reserve(owner.id(), stored.size(), size);
+            try {
+                if (stored.size() == 1) {
+                    store.insert(stored.get(0), evts.get(0));
+                } else {
+                    store.insertAll(stored, evts);
+                }
+            } catch (RuntimeException ex) {
+                quotas.release(owner.id(), stored.size(), size);
+                throw ex;
+            }
+            durable = true;
+            for (int i = 0; i < stored.size(); i++) {
+                admitAndPublish(stored.get(i), evts.get(i));
+            }
+        } finally {
+            // Every number taken is settled (those already released are no-ops): ordered subscribers wait for none.
+            for (int i = 0; i < specs.size(); i++) {
+                if (durable) {
+                    sequence.written(evts.get(i), owner.id());
+                } else {
+                    sequence.failed(first + i);
+                }
+            }
         }
         loop.markDirty();
         return stored.stream().map(StoredJob::job).toList();
@@ -309,6 +338,7 @@ public final class Engine implements SkyPort {
             table.unfinished.incrementAndGet();
             table.active.put(e.id, e);
             table.queue.put(e.id, e);
+            events.sequence().written(event, e.owner);
             events.publish(event, e.owner);
         }
     }
@@ -488,7 +518,7 @@ public final class Engine implements SkyPort {
         transitions.settle(e, event);
     }
 
-    private void checkOpen() {
+    void checkOpen() {
         if (closed) {
             throw closedException();
         }

@@ -53,12 +53,27 @@ final class EngineJobs implements Jobs {
         return submitAll(specs, Owner.named(engine.config().owner()));
     }
 
-    /** As {@link #submit(JobSpec)}, the job owned by {@code owner}: a user view submits this way. */
+    /**
+     * As {@link #submit(JobSpec)}, the job owned by {@code owner}: a user view submits this way. A spec with an
+     * idempotency key the owner used before gets that job back as it is now ({@link IdempotencyKeys}).
+     */
     Job submit(JobSpec spec, Owner owner) {
+        if (Objects.requireNonNull(spec, "spec").idempotencyKey().isPresent()) {
+            engine.checkOpen(); // before the store is asked for the key
+            return engine.idempotencyKeys().submitAll(List.of(spec), owner.id(), one -> submitNew(one, owner)).get(0);
+        }
         return logWarnings(engine.submit(validate(spec), owner));
     }
 
     List<Job> submitAll(List<JobSpec> specs, Owner owner) {
+        if (specs.stream().anyMatch(s -> Objects.requireNonNull(s, "spec").idempotencyKey().isPresent())) {
+            engine.checkOpen();
+            return engine.idempotencyKeys().submitAll(specs, owner.id(), fresh -> submitNew(fresh, owner));
+        }
+        return submitNew(specs, owner);
+    }
+
+    private List<Job> submitNew(List<JobSpec> specs, Owner owner) {
         List<Job> jobs = engine.submitAll(specs.stream().map(this::validate).toList(), owner);
         jobs.forEach(EngineJobs::logWarnings);
         return jobs;

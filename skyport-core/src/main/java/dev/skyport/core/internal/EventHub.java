@@ -22,17 +22,27 @@ import java.util.function.Consumer;
 /**
  * Delivers durable events to subscribers. Each subscription has its own thread, so a slow or failing listener delays
  * only itself; events reach it in the order they were published. The engine publishes each event with the owner of
- * its job, so a subscription of a user view drops other users' events by comparing names, without a store read.
+ * its job, so a subscription of a user view drops other users' events by comparing names, without a store read; node
+ * events have no owner and reach every subscription. Ordered subscriptions ({@link #subscribeAfter}) follow the
+ * {@link EventSequence} instead of what is published here.
  */
 final class EventHub implements Events {
     private static final Logger LOG = LoggerFactory.getLogger(EventHub.class);
     private static final AtomicInteger COUNTER = new AtomicInteger();
 
     private final JobStore store;
+    private final EventSequence sequence;
     private final List<Sub> subscribers = new CopyOnWriteArrayList<>();
+    private final List<OrderedSubscription> ordered = new CopyOnWriteArrayList<>();
 
     EventHub(JobStore store) {
         this.store = store;
+        this.sequence = new EventSequence(store.lastSequence());
+    }
+
+    /** The sequence every event takes its number from. */
+    EventSequence sequence() {
+        return sequence;
     }
 
     private final class Sub implements Subscription {
@@ -58,7 +68,7 @@ final class EventHub implements Events {
         }
 
         void deliver(SkyPortEvent event, String eventOwner) {
-            if (closed || (owner != null && !owner.equals(eventOwner))) {
+            if (closed || (owner != null && eventOwner != null && !owner.equals(eventOwner))) {
                 return;
             }
             try {
@@ -107,12 +117,32 @@ final class EventHub implements Events {
 
     @Override
     public Subscription subscribeAfter(long afterSequence, Consumer<? super SkyPortEvent> listener) {
-        throw new UnsupportedOperationException("STUB: ordered subscriptions land with the engine part of issue 12");
+        return subscribeAfter(afterSequence, null, listener);
+    }
+
+    /**
+     * Delivers in sequence order after {@code afterSequence} the events of {@code owner}'s jobs and every node event;
+     * a null owner gets every event.
+     */
+    Subscription subscribeAfter(long afterSequence, String owner, Consumer<? super SkyPortEvent> listener) {
+        Objects.requireNonNull(listener, "listener");
+        long last = sequence.watermark();
+        if (afterSequence < 0 || afterSequence > last) {
+            throw new IllegalArgumentException("afterSequence must be 0.." + last + " (the last sequence), got "
+                    + afterSequence);
+        }
+        OrderedSubscription[] self = new OrderedSubscription[1];
+        OrderedSubscription sub = new OrderedSubscription(sequence, store, afterSequence, owner, listener,
+                () -> ordered.remove(self[0]));
+        self[0] = sub;
+        ordered.add(sub);
+        sub.start();
+        return sub;
     }
 
     @Override
     public long lastSequence() {
-        return store.lastSequence(); // STUB: the engine's durable watermark lands with the engine part of issue 12
+        return sequence.watermark();
     }
 
     private Sub add(Sub sub) {
@@ -129,7 +159,10 @@ final class EventHub implements Events {
         return history;
     }
 
-    /** Hands {@code event}, of a job that {@code owner} owns, to every subscription that may see it. */
+    /**
+     * Hands {@code event}, of a job that {@code owner} owns (null for a node event, which everyone sees), to every
+     * subscription that may see it.
+     */
     void publish(SkyPortEvent event, String owner) {
         for (Sub sub : subscribers) {
             sub.deliver(event, owner);
@@ -138,6 +171,9 @@ final class EventHub implements Events {
 
     void close() {
         for (Sub sub : subscribers) {
+            sub.close();
+        }
+        for (OrderedSubscription sub : ordered) {
             sub.close();
         }
     }

@@ -19,7 +19,8 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
 /**
- * Deletes the jobs that ended longer than the retention ago: their rows, events and directories, once a
+ * Deletes the jobs that ended longer than the retention ago: their rows, events and directories (and node
+ * transitions as old, but each node's last), once a
  * {@link #INTERVAL}, on a worker. Each is purged under a placeholder entry, so a requeue racing with the purge either
  * finds the job (and the purge skips it: it has not ended any more) or finds it gone.
  */
@@ -85,6 +86,12 @@ final class Purger {
         }
         if (purged > 0) {
             LOG.info("purged {} jobs that ended before {}", purged, before);
+        }
+        try {
+            // Node transitions are kept as long as jobs; each node's last one stays, a restart compares with it.
+            store.purgeNodeEvents(before);
+        } catch (RuntimeException ex) {
+            LOG.warn("cannot purge old node transitions: {}", ex.toString());
         }
     }
 

@@ -50,6 +50,7 @@ final class SchedulingPass {
     private final RunSupervisor runs;
     private final EngineWorkers workers;
     private final PartitionLifecycle partitions;
+    private final NodeWatch nodeWatch;
     /** The nodes the last pass saw, so that a change in the gate's nodes triggers a pass. */
     private volatile List<Node> lastNodes = List.of();
     /** How often a pass plans a cluster where nothing can start, only to update why jobs wait. */
@@ -60,7 +61,8 @@ final class SchedulingPass {
     private Map<String, String> partitionOf = Map.of();
 
     SchedulingPass(Gate gate, Scheduler scheduler, JobTable table, AccountUsage usage, EngineHealth health,
-                   SchedulingLoop loop, RunSupervisor runs, EngineWorkers workers, PartitionLifecycle partitions) {
+                   SchedulingLoop loop, RunSupervisor runs, EngineWorkers workers, PartitionLifecycle partitions,
+                   NodeWatch nodeWatch) {
         this.gate = gate;
         this.scheduler = scheduler;
         this.table = table;
@@ -70,6 +72,7 @@ final class SchedulingPass {
         this.runs = runs;
         this.workers = workers;
         this.partitions = partitions;
+        this.nodeWatch = nodeWatch;
     }
 
     void run() {
@@ -111,6 +114,7 @@ final class SchedulingPass {
     private ClusterView cluster(Instant now) {
         List<Node> nodes = gate.nodes();
         lastNodes = nodes;
+        nodeWatch.observe(nodes);
         List<NodeView> views = new ArrayList<>(nodes.size());
         Map<String, NodeMode> modes = new HashMap<>();
         Map<String, String> partitions = new HashMap<>();
@@ -202,9 +206,10 @@ final class SchedulingPass {
     /** Whether the gate's nodes differ from what the last pass saw: one came, went, changed size or state. */
     boolean nodesChanged() {
         try {
-            boolean changed = !gate.nodes().equals(lastNodes);
+            List<Node> nodes = gate.nodes();
             health.recovered("gate-nodes");
-            return changed;
+            nodeWatch.observe(nodes); // with an idle queue, this is where a node's change is noticed
+            return !nodes.equals(lastNodes);
         } catch (RuntimeException ex) {
             health.failed("gate-nodes", "listing the gate's nodes", ex, 0, Optional.empty());
             return false;

@@ -15,12 +15,12 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.UnaryOperator;
 
 /**
- * Moves a job from one state to the next: checks the {@link Lifecycle} table, persists row and event, updates memory,
- * then {@link #settle settles} the indexes and publishes. Every method is called under the lock of the job's current
+ * Moves a job from one state to the next: checks the {@link Lifecycle} table, persists row and event, updates memory
+ * and releases the event to the {@link EventSequence} (ordered subscribers), then {@link #settle settles} the indexes
+ * and publishes. Every method is called under the lock of the job's current
  * entry, so one job's events are stored and delivered in order.
  */
 final class Transitions {
@@ -29,7 +29,7 @@ final class Transitions {
     private final EventHub events;
     private final UserQuotas quotas;
     private final SchedulingLoop loop;
-    private final AtomicLong sequence;
+    private final EventSequence sequence;
 
     Transitions(JobStore store, JobTable table, EventHub events, UserQuotas quotas, SchedulingLoop loop) {
         this.store = store;
@@ -37,12 +37,7 @@ final class Transitions {
         this.events = events;
         this.quotas = quotas;
         this.loop = loop;
-        this.sequence = new AtomicLong(store.lastSequence());
-    }
-
-    /** The next event sequence number. */
-    long nextSequence() {
-        return sequence.incrementAndGet();
+        this.sequence = events.sequence();
     }
 
     /**
@@ -58,14 +53,20 @@ final class Transitions {
         Job changed = change.apply(cur.job());
         Job next = new Job(changed.id(), changed.owner(), changed.ownerName(), changed.spec(), to, details, reason,
                 changed.submitTime(), now, changed.attempts());
-        JobTransitioned event = new JobTransitioned(nextSequence(), now, e.id, Optional.of(from), to, reason, details);
-        StoredJob stored = new StoredJob(next, intent, notBefore);
-        store.update(stored, event);
-        table.cache(stored);
-        e.state = to;
-        e.stopIntent = intent.orElse(null);
-        e.notBefore = notBefore.orElse(null);
-        return event;
+        long seq = sequence.next();
+        try {
+            JobTransitioned event = new JobTransitioned(seq, now, e.id, Optional.of(from), to, reason, details);
+            StoredJob stored = new StoredJob(next, intent, notBefore);
+            store.update(stored, event);
+            table.cache(stored);
+            e.state = to;
+            e.stopIntent = intent.orElse(null);
+            e.notBefore = notBefore.orElse(null);
+            sequence.written(event, e.owner);
+            return event;
+        } finally {
+            sequence.failed(seq); // unless written: ordered subscribers must not wait for a number never stored
+        }
     }
 
     /**
@@ -80,13 +81,19 @@ final class Transitions {
         Instant now = loop.now();
         Job next = new Job(job.id(), job.owner(), job.ownerName(), job.spec(), state, details, job.endReason(),
                 job.submitTime(), now, job.attempts());
-        JobTransitioned note = new JobTransitioned(nextSequence(), now, e.id, Optional.of(state), state,
-                Optional.empty(), details);
-        StoredJob stored = new StoredJob(next, Optional.of(intent), cur.notBefore());
-        store.update(stored, note);
-        table.cache(stored);
-        e.stopIntent = intent;
-        return note;
+        long seq = sequence.next();
+        try {
+            JobTransitioned note = new JobTransitioned(seq, now, e.id, Optional.of(state), state, Optional.empty(),
+                    details);
+            StoredJob stored = new StoredJob(next, Optional.of(intent), cur.notBefore());
+            store.update(stored, note);
+            table.cache(stored);
+            e.stopIntent = intent;
+            sequence.written(note, e.owner);
+            return note;
+        } finally {
+            sequence.failed(seq); // a no-op once written
+        }
     }
 
     /**

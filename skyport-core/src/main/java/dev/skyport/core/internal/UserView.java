@@ -219,7 +219,7 @@ final class UserView implements SkyPort {
 
         @Override
         public Subscription subscribeAfter(long afterSequence, Consumer<? super SkyPortEvent> listener) {
-            throw new UnsupportedOperationException("STUB: ordered subscriptions land with the engine part of issue 12");
+            return engine.eventHub().subscribeAfter(afterSequence, user, listener);
         }
 
         @Override

@@ -4,6 +4,7 @@ import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
 import dev.skyport.api.JobQuery;
 import dev.skyport.api.JobTransitioned;
+import dev.skyport.api.NodeTransitioned;
 import dev.skyport.api.Page;
 
 import java.time.Instant;
@@ -16,23 +17,32 @@ import java.util.Optional;
  * it is durable (it survives a crash of the process), and a job row and its event are written atomically. Writers
  * that call at the same time may share one commit. Failures are {@link dev.skyport.api.StorageException}s.
  * Instants are kept to the millisecond; the engine stamps whole milliseconds, so what it stores comes back equal.
+ * Job and node events share one sequence space, which the engine allocates.
  *
  * <p>Prove an implementation with {@code JobStoreContractTest} from the {@code skyport-core} test-jar.
  */
 public interface JobStore extends AutoCloseable {
     /**
-     * Stores a new job with its first event.
+     * Stores a new job with its first event. A job whose spec has an {@linkplain dev.skyport.api.JobSpec#idempotencyKey()
+     * idempotency key} is found by it ({@link #findByIdempotencyKey}) from the moment this returns, in the same
+     * atomic write, until the job is purged.
      *
-     * @throws IllegalArgumentException when a job with that id exists; nothing is written then
+     * @throws IllegalArgumentException when a job with that id exists, or its owner already has a stored job with
+     *                                  its idempotency key; nothing is written then
      */
     void insert(StoredJob job, JobTransitioned event);
 
     /**
-     * Stores several new jobs with their first events in one atomic write.
+     * Stores several new jobs with their first events in one atomic write, with their idempotency keys as
+     * {@link #insert} does.
      *
-     * @throws IllegalArgumentException when any id exists; nothing is written then
+     * @throws IllegalArgumentException when any id exists, or any (owner, idempotency key) is taken, also by two
+     *                                  jobs of the batch; nothing is written then
      */
     void insertAll(List<StoredJob> jobs, List<JobTransitioned> events);
+
+    /** The stored job that {@code owner} submitted with idempotency key {@code key}; empty once it is purged. */
+    Optional<JobId> findByIdempotencyKey(String owner, String key);
 
     /**
      * Replaces a job's row and appends its event.
@@ -66,7 +76,31 @@ public interface JobStore extends AutoCloseable {
     /** Per owner id: how many jobs have not ended, and the total {@linkplain StoredJob#size() size} of their jobs. */
     Map<String, OwnerUsage> usageByOwner();
 
-    /** The highest event sequence stored, 0 for an empty store. */
+    /** Stores a node's transition; its sequence comes from the same space as the job events'. */
+    void insertNodeEvent(NodeTransitioned event);
+
+    /** The last stored transition of each node that has one, by node name. */
+    Map<String, NodeTransitioned> lastNodeEvents();
+
+    /**
+     * Node transitions older than {@code before} that are not their node's last one are deleted (the last is what
+     * a restart compares the gate's nodes with).
+     *
+     * @return how many were deleted
+     */
+    int purgeNodeEvents(Instant before);
+
+    /**
+     * Up to {@code max} stored events, job and node events alike, whose sequence is greater than {@code after} and at
+     * most {@code upTo}, in increasing sequence order; each job event comes with its job's owner. Events of purged
+     * jobs are gone.
+     */
+    List<StoredEvent> eventsAfter(long after, long upTo, int max);
+
+    /**
+     * The highest event sequence the store has held, job or node event, including those of jobs purged since; 0 for
+     * an empty store. An engine continues from here, so a sequence is never handed out twice.
+     */
     long lastSequence();
 
     @Override

@@ -12,6 +12,8 @@ import dev.skyport.api.JobQuery;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
 import dev.skyport.api.JobTransitioned;
+import dev.skyport.api.NodeState;
+import dev.skyport.api.NodeTransitioned;
 import dev.skyport.api.Page;
 import dev.skyport.api.PortSpec;
 import dev.skyport.api.RetryPolicy;
@@ -158,6 +160,7 @@ public abstract class JobStoreContractTest {
                 .comment("a job with every field set")
                 .submissionAddress("10.0.0.7")
                 .storage("container-1")
+                .idempotencyKey("submit-7d1e0c55-full")
                 .warning("unknown directive '#SWM frobnicate'")
                 .warning("a second warning")
                 .build();
@@ -889,6 +892,245 @@ public abstract class JobStoreContractTest {
         reopen();
         assertThat(store.find(done.id())).isEmpty();
         assertThat(store.endedBefore(T0.plusSeconds(500), 10)).containsExactly(recent.id());
+    }
+
+    // ------------------------------------------------------------------ idempotency keys
+
+    private Job keyedJob(String owner, String key, int n) {
+        return queuedJob(newId(), owner, JobSpec.builder().name("keyed-" + n).command(List.of("true"))
+                .idempotencyKey(key).build(), T0.plusSeconds(n));
+    }
+
+    /** Ends {@code job} and purges it, as the engine's purger would. */
+    private void endAndPurge(Job job) {
+        Job done = inState(job, SUCCEEDED, job.submitTime().plusSeconds(5));
+        store.update(StoredJob.of(done), moved(QUEUED, done));
+        assertThat(store.purge(job.id())).isTrue();
+    }
+
+    @Test
+    void aJobIsFoundByItsOwnersIdempotencyKeyUntilItIsPurged() {
+        Job keyed = keyedJob("alice", "key-1", 0);
+        Job plain = newQueuedJob("alice", 1);
+        store.insert(StoredJob.of(keyed), submitted(keyed));
+        store.insert(StoredJob.of(plain), submitted(plain));
+
+        assertThat(store.findByIdempotencyKey("alice", "key-1")).contains(keyed.id());
+        assertThat(store.findByIdempotencyKey("bob", "key-1")).as("keys are per owner").isEmpty();
+        assertThat(store.findByIdempotencyKey("alice", "key-2")).isEmpty();
+        assertThat(store.findByIdempotencyKey("alice", "KEY-1")).as("keys are compared exactly").isEmpty();
+        assertThat(store.find(keyed.id()).orElseThrow().job().spec().idempotencyKey()).contains("key-1");
+        reopen();
+        assertThat(store.findByIdempotencyKey("alice", "key-1")).contains(keyed.id());
+
+        endAndPurge(keyed);
+        assertThat(store.findByIdempotencyKey("alice", "key-1")).as("a purge frees the key").isEmpty();
+        Job again = keyedJob("alice", "key-1", 2);
+        store.insert(StoredJob.of(again), submitted(again));
+        assertThat(store.findByIdempotencyKey("alice", "key-1")).contains(again.id());
+    }
+
+    @Test
+    void aSecondJobUnderAKeyItsOwnerUsedIsRefusedAndNothingIsWritten() {
+        Job first = keyedJob("alice", "key-1", 0);
+        JobTransitioned firstEvent = submitted(first);
+        store.insert(StoredJob.of(first), firstEvent);
+        Job second = keyedJob("alice", "key-1", 1);
+
+        assertThatThrownBy(() -> store.insert(StoredJob.of(second), submitted(second)))
+                .isInstanceOf(IllegalArgumentException.class);
+
+        assertThat(store.find(second.id())).isEmpty();
+        assertThat(store.history(second.id())).isEmpty();
+        assertThat(store.lastSequence()).isEqualTo(firstEvent.sequence());
+        assertThat(store.findByIdempotencyKey("alice", "key-1")).contains(first.id());
+        Job bobs = keyedJob("bob", "key-1", 2);
+        store.insert(StoredJob.of(bobs), submitted(bobs));
+        assertThat(store.findByIdempotencyKey("bob", "key-1")).contains(bobs.id());
+        // An update rewrites the row and keeps its key.
+        Job running = inState(first, RUNNING, T0.plusSeconds(9));
+        store.update(StoredJob.of(running), moved(QUEUED, running));
+        assertThat(store.findByIdempotencyKey("alice", "key-1")).contains(first.id());
+    }
+
+    @Test
+    void insertAllWithAKeyTakenOrGivenTwiceStoresNoneOfTheBatch() {
+        Job taken = keyedJob("alice", "taken", 0);
+        store.insert(StoredJob.of(taken), submitted(taken));
+        long last = store.lastSequence();
+        List<StoredJob> reusesTaken = List.of(StoredJob.of(keyedJob("alice", "new-1", 1)),
+                StoredJob.of(keyedJob("alice", "taken", 2)));
+        List<StoredJob> twice = List.of(StoredJob.of(keyedJob("alice", "new-2", 3)),
+                StoredJob.of(keyedJob("alice", "new-2", 4)));
+
+        for (List<StoredJob> batch : List.of(reusesTaken, twice)) {
+            assertThatThrownBy(() -> store.insertAll(batch, batch.stream().map(j -> submitted(j.job())).toList()))
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+
+        assertThat(listAll(JobQuery.all())).containsExactly(taken);
+        assertThat(store.findByIdempotencyKey("alice", "new-1")).isEmpty();
+        assertThat(store.findByIdempotencyKey("alice", "new-2")).isEmpty();
+        assertThat(store.lastSequence()).isEqualTo(last);
+        List<StoredJob> fine = List.of(StoredJob.of(keyedJob("alice", "new-1", 5)),
+                StoredJob.of(keyedJob("bob", "taken", 6)), StoredJob.of(newQueuedJob("alice", 7)));
+        store.insertAll(fine, fine.stream().map(j -> submitted(j.job())).toList());
+        assertThat(store.findByIdempotencyKey("alice", "new-1")).contains(fine.get(0).job().id());
+        assertThat(store.findByIdempotencyKey("bob", "taken")).contains(fine.get(1).job().id());
+    }
+
+    // ------------------------------------------------------------------ name and tag filters
+
+    private Job storeNamed(String owner, String name, Map<String, String> tags, int n) {
+        JobSpec.Builder spec = JobSpec.builder().name(name).command(List.of("true"));
+        tags.forEach(spec::tag);
+        Job job = queuedJob(newId(), owner, spec.build(), T0.plusSeconds(n));
+        store.insert(StoredJob.of(job), submitted(job));
+        return job;
+    }
+
+    @Test
+    void aNamePrefixMatchesCaseSensitivelyAndTakesWildcardsAsText() {
+        Map<String, Job> byName = new LinkedHashMap<>();
+        int n = 0;
+        for (String name : List.of("sweep-1", "sweep-2", "Sweep-3", "sweep_%x", "swe", "a%b", "abc", "x*y", "xyz",
+                "日本-job", "\uD83D\uDE80-rocket", "sweep")) {
+            byName.put(name, storeNamed("alice", name, Map.of(), n++));
+        }
+        Map<String, List<String>> expected = new LinkedHashMap<>();
+        expected.put("sweep-", List.of("sweep-1", "sweep-2"));
+        expected.put("Sweep", List.of("Sweep-3"));
+        expected.put("sweep_", List.of("sweep_%x")); // LIKE's _ would match "sweep-1"
+        expected.put("sweep_%", List.of("sweep_%x"));
+        expected.put("a%", List.of("a%b")); // LIKE's % would match "abc"
+        expected.put("x*", List.of("x*y")); // GLOB's * would match "xyz"
+        expected.put("[s]", List.of());
+        expected.put("swe", List.of("sweep-1", "sweep-2", "sweep_%x", "swe", "sweep"));
+        expected.put("sweep", List.of("sweep-1", "sweep-2", "sweep_%x", "sweep"));
+        expected.put("sweep-1", List.of("sweep-1")); // a whole name matches itself
+        expected.put("sweep-10", List.of());
+        expected.put("日本", List.of("日本-job"));
+        expected.put("\uD83D\uDE80", List.of("\uD83D\uDE80-rocket"));
+        expected.put("", List.copyOf(byName.keySet()));
+        expected.forEach((prefix, names) -> assertThat(listAll(JobQuery.all().withNamePrefix(prefix)))
+                .as("prefix '%s'", prefix)
+                .containsExactlyElementsOf(names.stream().map(byName::get).toList()));
+    }
+
+    @Test
+    void everyTagFilterMustMatchExactly() {
+        Job both = storeNamed("alice", "both", Map.of("project", "fusion", "team", "a"), 0);
+        Job project = storeNamed("alice", "project", Map.of("project", "fusion"), 1);
+        Job capital = storeNamed("alice", "capital", Map.of("project", "Fusion"), 2);
+        Job spaced = storeNamed("alice", "spaced", Map.of("project", "fusion ", "we.ird\"key[0]", "v'a\"l"), 3);
+        storeNamed("alice", "untagged", Map.of(), 4);
+
+        assertThat(listAll(JobQuery.all().withTag("project", "fusion"))).containsExactly(both, project);
+        assertThat(listAll(JobQuery.all().withTag("project", "fusion").withTag("team", "a"))).containsExactly(both);
+        assertThat(listAll(JobQuery.all().withTag("team", "a").withTag("project", "Fusion"))).isEmpty();
+        assertThat(listAll(JobQuery.all().withTag("project", "Fusion"))).containsExactly(capital);
+        assertThat(listAll(JobQuery.all().withTag("we.ird\"key[0]", "v'a\"l"))).containsExactly(spaced);
+        assertThat(listAll(JobQuery.all().withTag("project", "fusion%"))).isEmpty();
+        assertThat(listAll(JobQuery.all().withTag("nope", ""))).isEmpty();
+        assertThat(listAll(JobQuery.all().withTag("project", "fusion").withNamePrefix("proj")))
+                .containsExactly(project);
+    }
+
+    @Test
+    void filteredListingsPageThroughEveryMatchOnceInSubmissionOrder() {
+        List<Job> expected = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            boolean keep = i % 3 != 0;
+            Job job = storeNamed(i % 4 == 0 ? "bob" : "alice", (keep ? "keep-" : "drop-") + i,
+                    keep ? Map.of("sweep", "s1") : Map.of("sweep", "s2"), i);
+            if (keep && job.owner().equals("alice")) {
+                expected.add(job);
+            }
+        }
+        JobQuery query = JobQuery.all().withOwner("alice").withNamePrefix("keep-").withTag("sweep", "s1")
+                .withLimit(4);
+        List<Job> listed = listAll(query);
+        assertThat(listed).containsExactlyElementsOf(expected);
+        assertThat(listAll(query.withLimit(JobQuery.MAX_LIMIT))).containsExactlyElementsOf(expected);
+        assertThat(listAll(JobQuery.inStates(QUEUED).withNamePrefix("keep-").withTag("sweep", "s2"))).isEmpty();
+    }
+
+    // ------------------------------------------------------------------ events in sequence, node events
+
+    protected NodeTransitioned nodeEvent(String node, Optional<NodeState> from, NodeState to, Instant at) {
+        return new NodeTransitioned(sequence.incrementAndGet(), at, node, "part-" + node, from, to,
+                "now " + to);
+    }
+
+    @Test
+    void eventsAfterMergesJobAndNodeEventsInSequenceOrderWithTheirOwners() {
+        Job a = newQueuedJob("alice", 0);
+        JobTransitioned a1 = submitted(a);
+        store.insert(StoredJob.of(a), a1);
+        NodeTransitioned n2 = nodeEvent("node-1", Optional.empty(), NodeState.UP, T0.plusSeconds(1));
+        store.insertNodeEvent(n2);
+        Job b = newQueuedJob("bob", 2);
+        JobTransitioned b3 = submitted(b);
+        store.insert(StoredJob.of(b), b3);
+        Job aRunning = inState(a, RUNNING, T0.plusSeconds(3));
+        JobTransitioned a4 = moved(QUEUED, aRunning);
+        store.update(StoredJob.of(aRunning), a4);
+        NodeTransitioned n5 = nodeEvent("node-1", Optional.of(NodeState.UP), NodeState.DOWN, T0.plusSeconds(4));
+        store.insertNodeEvent(n5);
+        NodeTransitioned n6 = nodeEvent("node-2", Optional.empty(), NodeState.DRAINING, T0.plusSeconds(5));
+        store.insertNodeEvent(n6);
+
+        List<StoredEvent> all = List.of(StoredEvent.of(a1, "alice"), StoredEvent.of(n2), StoredEvent.of(b3, "bob"),
+                StoredEvent.of(a4, "alice"), StoredEvent.of(n5), StoredEvent.of(n6));
+        assertThat(store.eventsAfter(0, 6, 100)).containsExactlyElementsOf(all);
+        assertThat(store.eventsAfter(1, 4, 100)).containsExactlyElementsOf(all.subList(1, 4));
+        assertThat(store.eventsAfter(1, 6, 2)).containsExactlyElementsOf(all.subList(1, 3));
+        assertThat(store.eventsAfter(3, 6, 2)).containsExactlyElementsOf(all.subList(3, 5));
+        assertThat(store.eventsAfter(0, 0, 10)).isEmpty();
+        assertThat(store.eventsAfter(6, 6, 10)).isEmpty();
+        assertThat(store.lastSequence()).isEqualTo(6);
+        reopen();
+        assertThat(store.eventsAfter(0, 6, 100)).containsExactlyElementsOf(all);
+        assertThat(store.lastSequence()).isEqualTo(6);
+    }
+
+    @Test
+    void eachNodesLastEventIsKeptAndOlderOnesArePurged() {
+        NodeTransitioned up = nodeEvent("node-1", Optional.empty(), NodeState.UP, T0);
+        NodeTransitioned down = nodeEvent("node-1", Optional.of(NodeState.UP), NodeState.DOWN, T0.plusSeconds(10));
+        NodeTransitioned other = nodeEvent("node-2", Optional.empty(), NodeState.UP, T0.plusSeconds(1));
+        NodeTransitioned backUp = nodeEvent("node-1", Optional.of(NodeState.DOWN), NodeState.UP, T0.plusSeconds(20));
+        for (NodeTransitioned e : List.of(up, down, other, backUp)) {
+            store.insertNodeEvent(e);
+        }
+        assertThat(store.lastNodeEvents()).isEqualTo(Map.of("node-1", backUp, "node-2", other));
+
+        assertThat(store.purgeNodeEvents(T0.plusSeconds(15))).isEqualTo(2); // up and down; node-2's only one stays
+        assertThat(store.eventsAfter(0, 10, 10)).extracting(StoredEvent::event).containsExactly(other, backUp);
+        assertThat(store.lastNodeEvents()).isEqualTo(Map.of("node-1", backUp, "node-2", other));
+        assertThat(store.purgeNodeEvents(T0.plusSeconds(100))).isZero();
+        reopen();
+        assertThat(store.lastNodeEvents()).isEqualTo(Map.of("node-1", backUp, "node-2", other));
+        assertThat(store.lastSequence()).as("the highest sequence stays").isEqualTo(4);
+    }
+
+    @Test
+    void aPurgeNeverLowersTheLastSequenceNorLeavesItsEventsToReplay() {
+        Job older = newQueuedJob("alice", 0);
+        store.insert(StoredJob.of(older), submitted(older));
+        Job newest = newQueuedJob("alice", 1);
+        store.insert(StoredJob.of(newest), submitted(newest));
+        Job done = inState(newest, SUCCEEDED, T0.plusSeconds(5));
+        JobTransitioned last = moved(QUEUED, done);
+        store.update(StoredJob.of(done), last);
+
+        assertThat(store.purge(newest.id())).isTrue();
+
+        assertThat(store.lastSequence()).isEqualTo(last.sequence());
+        assertThat(store.eventsAfter(0, last.sequence(), 10)).extracting(e -> e.event().sequence())
+                .containsExactly(1L);
+        reopen();
+        assertThat(store.lastSequence()).as("a restart continues after the purged events").isEqualTo(last.sequence());
     }
 
     /** Never goes back in time, so ids from {@link #newId()} always grow even if the wall clock is stepped back. */

@@ -129,6 +129,7 @@ final class JobDocument {
         g.writeStringField("comment", s.comment());
         optional(g, "submission_address", s.submissionAddress());
         optional(g, "storage", s.storage());
+        optional(g, "idempotency_key", s.idempotencyKey());
         writeStrings(g, "warnings", s.warnings());
         g.writeEndObject();
     }

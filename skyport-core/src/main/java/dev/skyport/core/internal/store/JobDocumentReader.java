@@ -123,6 +123,7 @@ final class JobDocumentReader {
         String comment = null;
         Optional<String> submissionAddress = Optional.empty();
         Optional<String> storage = Optional.empty();
+        Optional<String> idempotencyKey = Optional.empty();
         List<String> warnings = List.of();
         String f;
         while ((f = nextField()) != null) {
@@ -152,6 +153,7 @@ final class JobDocumentReader {
                 case "comment" -> comment = text(f);
                 case "submission_address" -> submissionAddress = Optional.of(text(f));
                 case "storage" -> storage = Optional.of(text(f));
+                case "idempotency_key" -> idempotencyKey = Optional.of(text(f));
                 case "warnings" -> warnings = strings(f);
                 default -> throw unknown(f);
             }
@@ -175,8 +177,8 @@ final class JobDocumentReader {
                     required("nodes", nodes), required("cpus", cpus), required("memory_bytes", memoryBytes),
                     required("gpus", gpus), flavor, remoteSite, required("relocatable", relocatable), ports,
                     inputFiles, outputFiles, workdir, env, account, required("priority", priority), timeLimit,
-                    required("retry", retry), tags, required("comment", comment), submissionAddress, storage, Optional.empty(),
-                    warnings, omitted);
+                    required("retry", retry), tags, required("comment", comment), submissionAddress, storage,
+                    idempotencyKey, warnings, omitted);
         } catch (SkyPortException e) {
             where = "";
             throw invalid("spec", "is not a valid job spec: " + e.getMessage());

@@ -68,7 +68,7 @@ final class LegacyJobJson {
                         Duration.parse(text(retry, "maxBackoff")), Duration.parse(text(retry, "deadline")),
                         retry.path("retryUserFailures").asBoolean()),
                 map(s.path("tags")), optionalText(s, "comment").orElse(""), optionalText(s, "submissionAddress"),
-                optionalText(s, "storage"), Optional.empty(), strings(s.path("warnings")), omitted);
+                optionalText(s, "storage"), optionalText(s, "idempotencyKey"), strings(s.path("warnings")), omitted);
     }
 
     private static PortSpec.Direction direction(String written) throws IOException {

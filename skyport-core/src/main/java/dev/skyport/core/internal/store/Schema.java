@@ -82,7 +82,27 @@ final class Schema {
                 "CREATE INDEX jobs_ended ON jobs(updated_ms) WHERE active = 0"),
             // 3: job documents leave the public records' reflected shape for the store's own versioned one
             // (JobDocument): renaming a record component can no longer drop stored data.
-            DocumentMigration::rewrite);
+            DocumentMigration::rewrite,
+            // 4: an idempotency key names one job per owner: a column of the job's row, so the key is written in the
+            // transaction that stores the job and freed when a purge deletes it, with a unique index as the backstop
+            // against a second job under the same key (no document before this version has a key). Node transitions
+            // join the job events' sequence, and the highest sequence a purge deleted is kept, so that an engine
+            // restarting after its newest jobs were purged never hands out a number a client has already seen.
+            sql(
+                "ALTER TABLE jobs ADD COLUMN idempotency_key TEXT",
+                "CREATE UNIQUE INDEX jobs_idempotency ON jobs(owner, idempotency_key)"
+                        + " WHERE idempotency_key IS NOT NULL",
+                "CREATE TABLE node_events ("
+                        + " seq INTEGER PRIMARY KEY,"
+                        + " node TEXT NOT NULL,"
+                        + " partition TEXT NOT NULL,"
+                        + " at_ms INTEGER NOT NULL,"
+                        + " from_state TEXT,"
+                        + " to_state TEXT NOT NULL,"
+                        + " details TEXT NOT NULL)",
+                "CREATE INDEX node_events_node ON node_events(node, seq)",
+                "CREATE TABLE purged_sequence (seq INTEGER NOT NULL)",
+                "INSERT INTO purged_sequence(seq) VALUES (0)"));
 
     private Schema() {
     }

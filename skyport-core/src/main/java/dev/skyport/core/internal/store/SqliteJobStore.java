@@ -8,10 +8,12 @@ import dev.skyport.api.StorageFullException;
 import dev.skyport.core.store.OwnerUsage;
 import dev.skyport.api.JobState;
 import dev.skyport.api.JobTransitioned;
+import dev.skyport.api.NodeTransitioned;
 import dev.skyport.api.Page;
 import dev.skyport.api.StorageException;
 import dev.skyport.core.store.ActiveJob;
 import dev.skyport.core.store.JobStore;
+import dev.skyport.core.store.StoredEvent;
 import dev.skyport.core.store.StoredJob;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -71,6 +73,9 @@ public final class SqliteJobStore implements JobStore {
     private final PreparedStatement purgeJob;
     private final PreparedStatement purgeScript;
     private final PreparedStatement purgeEvents;
+    private final PreparedStatement keepPurgedSequence;
+    private final PreparedStatement insertNodeEvent;
+    private final PreparedStatement purgeNodeEvents;
     private final BlockingQueue<Write> queue = new LinkedBlockingQueue<>();
     private final BlockingQueue<Connection> readers = new ArrayBlockingQueue<>(READERS);
     private final Thread writerThread;
@@ -94,8 +99,8 @@ public final class SqliteJobStore implements JobStore {
         // batch's statements one by one outside any transaction, storing a job row without its event.
         control = writer.createStatement();
         insertJob = writer.prepareStatement("INSERT INTO jobs(id, owner, state, active, submit_ms, priority, nodes, cpus,"
-                + " mem, gpus, time_limit_ms, account, stop_intent, not_before_ms, job_json, bytes, updated_ms)"
-                + " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                + " mem, gpus, time_limit_ms, account, stop_intent, not_before_ms, job_json, bytes, updated_ms,"
+                + " idempotency_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
         updateJob = writer.prepareStatement("UPDATE jobs SET owner=?, state=?, active=?, submit_ms=?, priority=?,"
                 + " nodes=?, cpus=?, mem=?, gpus=?, time_limit_ms=?, account=?, stop_intent=?, not_before_ms=?,"
                 + " job_json=?, bytes=?, updated_ms=? WHERE id=?");
@@ -103,6 +108,12 @@ public final class SqliteJobStore implements JobStore {
         purgeJob = writer.prepareStatement("DELETE FROM jobs WHERE id = ? AND active = 0");
         purgeScript = writer.prepareStatement("DELETE FROM scripts WHERE id = ?");
         purgeEvents = writer.prepareStatement("DELETE FROM events WHERE job_id = ?");
+        keepPurgedSequence = writer.prepareStatement("UPDATE purged_sequence SET seq = max(seq,"
+                + " coalesce((SELECT max(seq) FROM events WHERE job_id = ?), 0))");
+        insertNodeEvent = writer.prepareStatement("INSERT INTO node_events(seq, node, partition, at_ms, from_state,"
+                + " to_state, details) VALUES (?,?,?,?,?,?,?)");
+        purgeNodeEvents = writer.prepareStatement("DELETE FROM node_events WHERE at_ms < ?"
+                + " AND seq NOT IN (SELECT max(seq) FROM node_events GROUP BY node)");
         insertEvent = writer.prepareStatement("INSERT INTO events(seq, job_id, at_ms, from_state, to_state, reason,"
                 + " details) VALUES (?,?,?,?,?,?,?)");
         try {
@@ -173,7 +184,14 @@ public final class SqliteJobStore implements JobStore {
 
     // ---------------------------------------------------------------- writes
 
-    private sealed interface Op permits Insert, Update, Purge {
+    private sealed interface Op permits Insert, Update, Purge, NodeEvent, PurgeNodeEvents {
+    }
+
+    private record NodeEvent(NodeTransitioned event) implements Op {
+    }
+
+    /** Deletes node events before {@code beforeMs} but each node's last; {@code deleted} says how many. */
+    private record PurgeNodeEvents(long beforeMs, int[] deleted) implements Op {
     }
 
     /** Deletes an ended job, its script and its events; {@code deleted} says whether it was there and ended. */
@@ -189,7 +207,7 @@ public final class SqliteJobStore implements JobStore {
     private record Write(List<Op> ops, CompletableFuture<Void> done) {
     }
 
-    /** A write that must fail alone: the id exists (insert) or not (update). */
+    /** A write that must fail alone: the id or idempotency key exists (insert) or the id does not (update). */
     private static final class Rejected extends RuntimeException {
         Rejected(String message) {
             super(message, null, false, false);
@@ -218,6 +236,18 @@ public final class SqliteJobStore implements JobStore {
     @Override
     public void update(StoredJob job, JobTransitioned event) {
         submit(List.of(new Update(job, JobDocument.write(job.job()), event)));
+    }
+
+    @Override
+    public void insertNodeEvent(NodeTransitioned event) {
+        submit(List.of(new NodeEvent(event)));
+    }
+
+    @Override
+    public int purgeNodeEvents(Instant before) {
+        int[] deleted = new int[1];
+        submit(List.of(new PurgeNodeEvents(before.toEpochMilli(), deleted)));
+        return deleted[0];
     }
 
     @Override
@@ -314,6 +344,10 @@ public final class SqliteJobStore implements JobStore {
         if (e instanceof SQLException sql && sql.getMessage() != null && sql.getMessage().contains("PRIMARYKEY")) {
             return new Rejected("a job with this id exists");
         }
+        if (e instanceof SQLException sql && sql.getMessage() != null
+                && sql.getMessage().contains("jobs.idempotency_key")) {
+            return new Rejected("the owner already has a job with this idempotency key");
+        }
         if (e instanceof SQLException sql && (sql.getErrorCode() & 0xff) == SQLITE_FULL) {
             return new StorageFullException("the disk of the job store is full: " + sql.getMessage(), sql);
         }
@@ -353,6 +387,9 @@ public final class SqliteJobStore implements JobStore {
                 }
                 bindEvent(up.event);
             } else if (op instanceof Purge purge) {
+                // Before the job's events go: the next engine continues after the highest sequence ever stored.
+                keepPurgedSequence.setString(1, purge.id.toString());
+                keepPurgedSequence.executeUpdate();
                 purgeJob.setString(1, purge.id.toString());
                 if (purgeJob.executeUpdate() == 1) {
                     purgeScript.setString(1, purge.id.toString());
@@ -361,12 +398,26 @@ public final class SqliteJobStore implements JobStore {
                     purgeEvents.executeUpdate();
                     purge.deleted[0] = true;
                 }
+            } else if (op instanceof NodeEvent node) {
+                NodeTransitioned e = node.event;
+                insertNodeEvent.setLong(1, e.sequence());
+                insertNodeEvent.setString(2, e.node());
+                insertNodeEvent.setString(3, e.partition());
+                insertNodeEvent.setLong(4, e.time().toEpochMilli());
+                insertNodeEvent.setString(5, e.from().map(StoredNames::of).orElse(null));
+                insertNodeEvent.setString(6, StoredNames.of(e.to()));
+                insertNodeEvent.setString(7, e.details());
+                insertNodeEvent.executeUpdate();
+            } else if (op instanceof PurgeNodeEvents p) {
+                purgeNodeEvents.setLong(1, p.beforeMs);
+                p.deleted[0] = purgeNodeEvents.executeUpdate();
             }
         }
     }
 
     /** Binds the job columns from index {@code idIndex} on (the id first when {@code idIndex} is 1); returns the next index. */
     private static int bindJob(PreparedStatement ps, StoredJob stored, String json, int idIndex) throws SQLException {
+        // The idempotency key is bound by the insert only: a job keeps the key it was submitted with.
         Job job = stored.job();
         int i = 1;
         if (idIndex == 1) {
@@ -396,6 +447,9 @@ public final class SqliteJobStore implements JobStore {
         ps.setString(i++, json);
         ps.setLong(i++, stored.size());
         ps.setLong(i++, job.updateTime().toEpochMilli());
+        if (idIndex == 1) {
+            ps.setString(i++, job.spec().idempotencyKey().orElse(null));
+        }
         return i;
     }
 
@@ -485,6 +539,20 @@ public final class SqliteJobStore implements JobStore {
             sql.append(" AND j.owner = ?");
             args.add(o);
         });
+        query.namePrefix().ifPresent(prefix -> {
+            // substr, not LIKE or GLOB: a name may hold their wildcards, and both fold or escape in ways a user's
+            // text must not reach. SQLite counts both lengths in characters, so the comparison is exact.
+            sql.append(" AND substr(json_extract(j.job_json, '$.spec.name'), 1, length(?)) = ?");
+            args.add(prefix);
+            args.add(prefix);
+        });
+        for (Map.Entry<String, String> tag : query.tags().entrySet()) {
+            // json_each rather than a JSON path built from the key, which may hold any character.
+            sql.append(" AND EXISTS (SELECT 1 FROM json_each(j.job_json, '$.spec.tags') t"
+                    + " WHERE t.key = ? AND t.type = 'text' AND t.value = ?)");
+            args.add(tag.getKey());
+            args.add(tag.getValue());
+        }
         query.pageToken().ifPresent(t -> {
             sql.append(" AND j.id > ?");
             args.add(t);
@@ -585,9 +653,100 @@ public final class SqliteJobStore implements JobStore {
     }
 
     @Override
+    public Optional<JobId> findByIdempotencyKey(String owner, String key) {
+        return read(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT id FROM jobs WHERE owner = ? AND idempotency_key = ?")) {
+                ps.setString(1, owner);
+                ps.setString(2, key);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(JobId.parse(rs.getString(1))) : Optional.empty();
+                }
+            }
+        });
+    }
+
+    @Override
+    public Map<String, NodeTransitioned> lastNodeEvents() {
+        return read(c -> {
+            Map<String, NodeTransitioned> out = new HashMap<>();
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                    "SELECT seq, at_ms, node, partition, from_state, to_state, details FROM node_events"
+                            + " WHERE seq IN (SELECT max(seq) FROM node_events GROUP BY node)")) {
+                while (rs.next()) {
+                    NodeTransitioned e = nodeEvent(rs);
+                    out.put(e.node(), e);
+                }
+            }
+            return out;
+        });
+    }
+
+    private static NodeTransitioned nodeEvent(ResultSet rs) throws SQLException {
+        String from = rs.getString(5);
+        return new NodeTransitioned(rs.getLong(1), Instant.ofEpochMilli(rs.getLong(2)), rs.getString(3),
+                rs.getString(4), Optional.ofNullable(from).map(StoredNames::nodeState),
+                StoredNames.nodeState(rs.getString(6)), rs.getString(7));
+    }
+
+    @Override
+    public List<StoredEvent> eventsAfter(long after, long upTo, int max) {
+        if (max < 1 || upTo <= after) {
+            return List.of();
+        }
+        return read(c -> {
+            // Each table by its primary key with its own limit, merged here: a UNION ordered by sequence would sort
+            // the whole range on every page of a long replay.
+            List<StoredEvent> jobs = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT e.seq, e.at_ms, e.job_id, e.from_state,"
+                    + " e.to_state, e.reason, e.details, j.owner FROM events e JOIN jobs j ON j.id = e.job_id"
+                    + " WHERE e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?")) {
+                ps.setLong(1, after);
+                ps.setLong(2, upTo);
+                ps.setInt(3, max);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        String from = rs.getString(4);
+                        String reason = rs.getString(6);
+                        jobs.add(StoredEvent.of(new JobTransitioned(rs.getLong(1), Instant.ofEpochMilli(rs.getLong(2)),
+                                JobId.parse(rs.getString(3)), Optional.ofNullable(from).map(StoredNames::state),
+                                StoredNames.state(rs.getString(5)),
+                                Optional.ofNullable(reason).map(StoredNames::endReason), rs.getString(7)),
+                                rs.getString(8)));
+                    }
+                }
+            }
+            List<StoredEvent> nodes = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT seq, at_ms, node, partition, from_state, to_state,"
+                    + " details FROM node_events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?")) {
+                ps.setLong(1, after);
+                ps.setLong(2, upTo);
+                ps.setInt(3, max);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        nodes.add(StoredEvent.of(nodeEvent(rs)));
+                    }
+                }
+            }
+            List<StoredEvent> out = new ArrayList<>(Math.min(max, jobs.size() + nodes.size()));
+            int i = 0;
+            int k = 0;
+            while (out.size() < max && (i < jobs.size() || k < nodes.size())) {
+                boolean job = k == nodes.size() || (i < jobs.size()
+                        && jobs.get(i).event().sequence() < nodes.get(k).event().sequence());
+                out.add(job ? jobs.get(i++) : nodes.get(k++));
+            }
+            return out;
+        });
+    }
+
+    @Override
     public long lastSequence() {
         return read(c -> {
-            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT max(seq) FROM events")) {
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                    "SELECT max(coalesce((SELECT max(seq) FROM events), 0),"
+                            + " coalesce((SELECT max(seq) FROM node_events), 0),"
+                            + " (SELECT seq FROM purged_sequence))")) {
                 return rs.next() ? rs.getLong(1) : 0L;
             }
         });

@@ -2,6 +2,7 @@ package dev.skyport.core.internal.store;
 
 import dev.skyport.api.EndReason;
 import dev.skyport.api.JobState;
+import dev.skyport.api.NodeState;
 import dev.skyport.api.PortSpec;
 import dev.skyport.api.StorageException;
 import dev.skyport.core.store.StopIntent;
@@ -91,6 +92,23 @@ final class StoredNames {
             case "REQUEUE" -> StopIntent.REQUEUE;
             case "TIME_LIMIT" -> StopIntent.TIME_LIMIT;
             default -> throw unknown("stop intent", stored);
+        };
+    }
+
+    static String of(NodeState state) {
+        return switch (state) {
+            case UP -> "UP";
+            case DRAINING -> "DRAINING";
+            case DOWN -> "DOWN";
+        };
+    }
+
+    static NodeState nodeState(String stored) {
+        return switch (stored) {
+            case "UP" -> NodeState.UP;
+            case "DRAINING" -> NodeState.DRAINING;
+            case "DOWN" -> NodeState.DOWN;
+            default -> throw unknown("node state", stored);
         };
     }
 

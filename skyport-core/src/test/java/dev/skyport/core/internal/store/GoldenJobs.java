@@ -7,6 +7,8 @@ import dev.skyport.api.JobId;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
 import dev.skyport.api.JobTransitioned;
+import dev.skyport.api.NodeState;
+import dev.skyport.api.NodeTransitioned;
 import dev.skyport.api.PortSpec;
 import dev.skyport.api.RetryPolicy;
 import dev.skyport.core.store.StopIntent;
@@ -23,6 +25,7 @@ import java.util.OptionalInt;
  * {@link Attempt}, {@link RetryPolicy} and {@link PortSpec} has a value other than its default, and every field the
  * store keeps beside the snapshot (stop intent, not-before, events) is used. Never change a value here without
  * writing the golden files again with the version that wrote them: the files are what a released version wrote.
+ * What a later schema added is added here for that schema on ({@code all(schema)}), so older files still compare.
  */
 final class GoldenJobs {
     static final Instant T0 = Instant.parse("2026-03-01T10:00:00Z");
@@ -36,13 +39,21 @@ final class GoldenJobs {
 
     static final String FULL_SCRIPT = "#!/bin/bash\n#SWM nodes 3\n#SWM frobnicate yes\necho \"héllo\" \\\n  && exit 3\n";
     static final String STOPPING_SCRIPT = "#!/bin/sh\nsleep 600\n";
+    /** The first schema that stores idempotency keys and node events. */
+    static final int KEYS_AND_NODE_EVENTS = 4;
+    static final String FULL_KEY = "retry-3f9c1e2a-5b7d-4e8f-9a0b-1c2d3e4f5a6b";
 
     private GoldenJobs() {
     }
 
-    /** A script job with every spec field set, failed after two attempts, one with every optional field present. */
+    /** The golden jobs as the current schema writes them. */
     static StoredJob full() {
-        JobSpec spec = JobSpec.builder()
+        return full(Schema.current());
+    }
+
+    /** A script job with every spec field set, failed after two attempts, one with every optional field present. */
+    static StoredJob full(int schema) {
+        JobSpec.Builder builder = JobSpec.builder()
                 .name("every field — ünïcode")
                 .script(FULL_SCRIPT)
                 .containerImage("docker.io/library/ubuntu:24.04")
@@ -76,8 +87,11 @@ final class GoldenJobs {
                 .submissionAddress("10.0.0.7")
                 .storage("container-1")
                 .warning("line 3: unknown directive '#SWM frobnicate'")
-                .warning("a second warning")
-                .build();
+                .warning("a second warning");
+        if (schema >= KEYS_AND_NODE_EVENTS) {
+            builder.idempotencyKey(FULL_KEY);
+        }
+        JobSpec spec = builder.build();
         Instant submitted = T0;
         Attempt lost = new Attempt(1, List.of("node-1", "node-2", "node-3"), Optional.of("swm-0190a000"),
                 submitted.plusSeconds(2), Optional.of(submitted.plusSeconds(65).plusNanos(123_456_789)),
@@ -117,7 +131,25 @@ final class GoldenJobs {
     }
 
     static List<StoredJob> all() {
-        return List.of(full(), command(), stopping());
+        return all(Schema.current());
+    }
+
+    static List<StoredJob> all(int schema) {
+        return List.of(full(schema), command(), stopping());
+    }
+
+    /** The node transitions of the golden files, written after the job events, sharing their sequence. */
+    static List<NodeTransitioned> nodeEvents(int schema) {
+        if (schema < KEYS_AND_NODE_EVENTS) {
+            return List.of();
+        }
+        return List.of(
+                new NodeTransitioned(10, T0.plusSeconds(300), "node-1", "local", Optional.empty(), NodeState.UP,
+                        "First seen"),
+                new NodeTransitioned(11, T0.plusSeconds(360).plusMillis(250), "node-1", "local",
+                        Optional.of(NodeState.UP), NodeState.DOWN, "health probe: ssh timed out \"after 10 s\""),
+                new NodeTransitioned(12, T0.plusSeconds(400), "gpu-7", "azure-westeurope", Optional.empty(),
+                        NodeState.DRAINING, "First seen"));
     }
 
     /** Every event of the golden jobs, in the order they were written. */

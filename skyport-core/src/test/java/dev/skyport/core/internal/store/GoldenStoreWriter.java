@@ -1,6 +1,7 @@
 package dev.skyport.core.internal.store;
 
 import dev.skyport.api.JobTransitioned;
+import dev.skyport.api.NodeTransitioned;
 import dev.skyport.core.store.StoredJob;
 
 import java.nio.file.Files;
@@ -40,6 +41,9 @@ final class GoldenStoreWriter {
                 for (JobTransitioned e : events.subList(1, events.size())) {
                     store.update(job, e);
                 }
+            }
+            for (NodeTransitioned e : GoldenJobs.nodeEvents(Schema.current())) {
+                store.insertNodeEvent(e);
             }
         }
         // One self-contained, compact file: no write-ahead log beside it, no free pages.

@@ -84,14 +84,22 @@ class SqliteJobStoreTest extends JobStoreContractTest {
                     List.of("table", "jobs", "jobs"),
                     List.of("index", "jobs_active", "jobs"),
                     List.of("index", "jobs_ended", "jobs"),
+                    List.of("index", "jobs_idempotency", "jobs"),
                     List.of("index", "jobs_owner", "jobs"),
+                    List.of("table", "node_events", "node_events"),
+                    List.of("index", "node_events_node", "node_events"),
+                    List.of("table", "purged_sequence", "purged_sequence"),
                     List.of("table", "scripts", "scripts"));
             assertThat(rows(c, "SELECT name FROM pragma_table_info('jobs') ORDER BY cid").stream().map(r -> r.get(0)))
                     .containsExactly("id", "owner", "state", "active", "submit_ms", "priority", "nodes", "cpus",
-                            "mem", "gpus", "time_limit_ms", "account", "stop_intent", "not_before_ms", "job_json", "bytes", "updated_ms");
+                            "mem", "gpus", "time_limit_ms", "account", "stop_intent", "not_before_ms", "job_json", "bytes", "updated_ms",
+                            "idempotency_key");
             assertThat(rows(c, "SELECT name FROM pragma_table_info('events') ORDER BY cid").stream()
                     .map(r -> r.get(0)))
                     .containsExactly("seq", "job_id", "at_ms", "from_state", "to_state", "reason", "details");
+            assertThat(rows(c, "SELECT name FROM pragma_table_info('node_events') ORDER BY cid").stream()
+                    .map(r -> r.get(0)))
+                    .containsExactly("seq", "node", "partition", "at_ms", "from_state", "to_state", "details");
             assertThat(rows(c, "SELECT pk FROM pragma_table_info('jobs') WHERE name = 'id'")).containsExactly(
                     List.of("1"));
             assertThat(rows(c, "SELECT pk FROM pragma_table_info('events') WHERE name = 'seq'")).containsExactly(

@@ -6,11 +6,13 @@ import dev.skyport.api.JobId;
 import dev.skyport.api.JobQuery;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobTransitioned;
+import dev.skyport.api.NodeTransitioned;
 import dev.skyport.api.PortSpec;
 import dev.skyport.api.RetryPolicy;
 import dev.skyport.api.StorageException;
 import dev.skyport.core.store.ActiveJob;
 import dev.skyport.core.store.OwnerUsage;
+import dev.skyport.core.store.StoredEvent;
 import dev.skyport.core.store.StoredJob;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -64,7 +66,7 @@ class StoredFormatTest {
     void everyGoldenFileReadsBackFieldForFieldAsTheJobsBuiltInJava(int version) throws Exception {
         Path data = copyGolden(version);
         try (SqliteJobStore store = SqliteJobStore.open(data)) {
-            for (StoredJob expected : GoldenJobs.all()) {
+            for (StoredJob expected : GoldenJobs.all(version)) {
                 StoredJob found = store.find(expected.job().id()).orElseThrow();
                 // The recursive comparison names the first field that differs (spec.retryPolicy.deadline, ...).
                 assertThat(found).usingRecursiveComparison().isEqualTo(expected);
@@ -76,16 +78,32 @@ class StoredFormatTest {
                 assertThat(store.history(expected.job().id())).usingRecursiveFieldByFieldElementComparator()
                         .containsExactlyElementsOf(events(expected.job().id()));
             }
-            List<Job> all = GoldenJobs.all().stream().map(StoredJob::job).toList();
+            List<Job> all = GoldenJobs.all(version).stream().map(StoredJob::job).toList();
             assertThat(store.list(JobQuery.all()).items()).containsExactlyElementsOf(all);
             assertThat(store.list(JobQuery.all().withoutScripts()).items())
                     .containsExactlyElementsOf(all.stream().map(StoredFormatTest::listedWithoutScript).toList());
             assertThat(store.active()).containsExactly(activeRow(GoldenJobs.command()),
                     activeRow(GoldenJobs.stopping()));
-            assertThat(store.lastSequence()).isEqualTo(GoldenJobs.events().size());
+            List<NodeTransitioned> nodeEvents = GoldenJobs.nodeEvents(version);
+            assertThat(store.lastSequence()).isEqualTo(GoldenJobs.events().size() + nodeEvents.size());
+            List<StoredEvent> expectedEvents = new ArrayList<>();
+            for (JobTransitioned e : GoldenJobs.events()) {
+                String owner = GoldenJobs.all(version).stream().map(StoredJob::job)
+                        .filter(j -> j.id().equals(e.jobId())).findFirst().orElseThrow().owner();
+                expectedEvents.add(StoredEvent.of(e, owner));
+            }
+            nodeEvents.forEach(e -> expectedEvents.add(StoredEvent.of(e)));
+            assertThat(store.eventsAfter(0, store.lastSequence(), 100)).usingRecursiveFieldByFieldElementComparator()
+                    .containsExactlyElementsOf(expectedEvents);
+            Map<String, NodeTransitioned> lastOfEachNode = new LinkedHashMap<>();
+            nodeEvents.forEach(e -> lastOfEachNode.put(e.node(), e));
+            assertThat(store.lastNodeEvents()).isEqualTo(lastOfEachNode);
+            assertThat(store.findByIdempotencyKey(GoldenJobs.OWNER_ID, GoldenJobs.FULL_KEY))
+                    .isEqualTo(version >= GoldenJobs.KEYS_AND_NODE_EVENTS ? Optional.of(GoldenJobs.FULL)
+                            : Optional.empty());
             Map<String, OwnerUsage> usage = store.usageByOwner();
             assertThat(usage.get(GoldenJobs.OWNER_ID)).isEqualTo(new OwnerUsage(1,
-                    GoldenJobs.full().size() + GoldenJobs.stopping().size()));
+                    GoldenJobs.full(version).size() + GoldenJobs.stopping().size()));
             assertThat(usage.get("bob")).isEqualTo(new OwnerUsage(1, GoldenJobs.command().size()));
         }
         try (Connection c = connect(data)) {
@@ -127,6 +145,7 @@ class StoredFormatTest {
             roots.add(new StoredJob(listedWithoutScript(s.job()), s.stopIntent(), s.notBefore()));
         }
         roots.addAll(GoldenJobs.events());
+        roots.addAll(GoldenJobs.nodeEvents(Schema.current()));
         for (Object root : roots) {
             collect(root, instances);
         }
@@ -147,7 +166,7 @@ class StoredFormatTest {
         }
         assertThat(unused).as("components the golden jobs leave at one value or always empty").isEmpty();
         assertThat(instances.keySet()).contains(StoredJob.class, Job.class, JobSpec.class, RetryPolicy.class,
-                PortSpec.class, Attempt.class, JobTransitioned.class);
+                PortSpec.class, Attempt.class, JobTransitioned.class, NodeTransitioned.class);
     }
 
     /**
@@ -163,13 +182,14 @@ class StoredFormatTest {
         known.put(JobSpec.class, List.of("name", "script", "command", "containerImage", "cloudImage", "nodes", "cpus",
                 "memoryBytes", "gpus", "flavor", "remoteSite", "relocatable", "ports", "inputFiles", "outputFiles",
                 "workdir", "env", "account", "priority", "timeLimit", "retryPolicy", "tags", "comment",
-                "submissionAddress", "storage", "warnings", "scriptOmitted"));
+                "submissionAddress", "storage", "idempotencyKey", "warnings", "scriptOmitted"));
         known.put(Attempt.class, List.of("number", "nodes", "partition", "startTime", "endTime", "exitCode", "signal",
                 "endReason"));
         known.put(RetryPolicy.class, List.of("maxAttempts", "initialBackoff", "maxBackoff", "deadline",
                 "retryUserFailures"));
         known.put(PortSpec.class, List.of("port", "protocol", "direction"));
         known.put(JobId.class, List.of("value"));
+        known.put(NodeTransitioned.class, List.of("sequence", "time", "node", "partition", "from", "to", "details"));
         for (Map.Entry<Class<?>, List<String>> e : known.entrySet()) {
             assertThat(java.util.Arrays.stream(e.getKey().getRecordComponents()).map(RecordComponent::getName))
                     .as("the components of %s: map a new or renamed one in JobDocument (keeping stored names), then"
@@ -210,7 +230,7 @@ class StoredFormatTest {
             assertThat(ps.executeUpdate()).isEqualTo(1);
         }
         try (SqliteJobStore store = SqliteJobStore.open(data)) {
-            assertThat(store.find(GoldenJobs.FULL)).contains(GoldenJobs.full());
+            assertThat(store.find(GoldenJobs.FULL)).contains(GoldenJobs.full(2));
             assertThat(store.find(GoldenJobs.STOPPING)).contains(GoldenJobs.stopping());
             assertThatThrownBy(() -> store.find(GoldenJobs.COMMAND)).isInstanceOf(StorageException.class)
                     .hasMessageContaining("format version");

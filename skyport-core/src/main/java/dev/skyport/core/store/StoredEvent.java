@@ -1,0 +1,30 @@
+package dev.skyport.core.store;
+
+import dev.skyport.api.JobTransitioned;
+import dev.skyport.api.NodeTransitioned;
+import dev.skyport.api.SkyPortEvent;
+
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * An event as {@link JobStore#eventsAfter} reads it back: a job's transition with the owner of its job (so a user's
+ * view can keep its own without reading the job), or a node's transition, which belongs to no one.
+ */
+public record StoredEvent(SkyPortEvent event, Optional<String> owner) {
+    public StoredEvent {
+        Objects.requireNonNull(event, "event");
+        Objects.requireNonNull(owner, "owner");
+        if ((event instanceof JobTransitioned) != owner.isPresent()) {
+            throw new IllegalArgumentException("a job event has its job's owner, a node event has none");
+        }
+    }
+
+    public static StoredEvent of(JobTransitioned event, String owner) {
+        return new StoredEvent(event, Optional.of(owner));
+    }
+
+    public static StoredEvent of(NodeTransitioned event) {
+        return new StoredEvent(event, Optional.empty());
+    }
+}
