@@ -103,10 +103,18 @@ public abstract class SkyPortContractTest {
         return listAll(sky);
     }
 
+    private List<JobId> allJobIds() {
+        return allJobs().stream().map(Job::id).toList();
+    }
+
     /** Every job of {@code sky}, following the pages. */
     public static List<Job> listAll(SkyPort sky) {
+        return listAll(sky, JobQuery.all().withLimit(JobQuery.MAX_LIMIT));
+    }
+
+    /** Every job of {@code sky} that {@code query} matches, following the pages. */
+    public static List<Job> listAll(SkyPort sky, JobQuery query) {
         List<Job> all = new ArrayList<>();
-        JobQuery query = JobQuery.all().withLimit(JobQuery.MAX_LIMIT);
         while (true) {
             Page<Job> page = sky.jobs().list(query);
             all.addAll(page.items());
@@ -487,6 +495,240 @@ public abstract class SkyPortContractTest {
                 .allSatisfy(j -> assertThat(j.state()).isEqualTo(JobState.FAILED));
     }
 
+    // ------------------------------------------------------------------ idempotent submission
+
+    /** The {@code #SWM} script as {@link JobSpec#script} reads it, with an idempotency key. */
+    private static JobSpec keyed(String key, String script) {
+        return JobSpec.parseScript(script).idempotencyKey(key).build();
+    }
+
+    @Test
+    void aRetryWithTheSameKeyReturnsTheFirstJobAsItIsNowAndStoresNothing() throws Exception {
+        String key = "retry-" + UUID.randomUUID();
+        Job first = sky.jobs().submit(keyed(key, "#!/bin/sh\n#SWM name keyed\necho once\n"));
+        assertThat(first.spec().idempotencyKey()).contains(key);
+        Job done = await(first.id());
+        List<JobId> before = allJobIds();
+        List<JobTransitioned> history = sky.events().history(first.id());
+
+        Job again = sky.jobs().submit(keyed(key, "#!/bin/sh\n#SWM name keyed\necho once\n"));
+        // A daemon fills the submission address from the client's, which a retry may change.
+        Job fromElsewhere = sky.jobs().submit(JobSpec.parseScript("#!/bin/sh\n#SWM name keyed\necho once\n")
+                .idempotencyKey(key).submissionAddress("192.0.2.99").build());
+
+        assertThat(again.id()).isEqualTo(first.id());
+        assertThat(again.state()).as("the job as it is now, not as it was submitted").isEqualTo(done.state())
+                .isEqualTo(JobState.SUCCEEDED);
+        assertThat(fromElsewhere.id()).isEqualTo(first.id());
+        assertThat(allJobIds()).isEqualTo(before);
+        assertThat(sky.events().history(first.id())).isEqualTo(history);
+        assertThat(sky.jobs().stdout(first.id())).isEqualTo("once\n");
+    }
+
+    @Test
+    void aKeyUsedForAnotherSpecIsRefusedNamingTheJobItNames() throws Exception {
+        String key = "retry-" + UUID.randomUUID();
+        Job first = sky.jobs().submit(keyed(key, "#!/bin/sh\ntrue\n"));
+        List<JobId> before = allJobIds();
+
+        for (JobSpec other : List.of(keyed(key, "#!/bin/sh\nfalse\n"),
+                JobSpec.parseScript("#!/bin/sh\ntrue\n").idempotencyKey(key).tag("changed", "yes").build())) {
+            assertThatThrownBy(() -> sky.jobs().submit(other))
+                    .isInstanceOfSatisfying(IdempotencyKeyReusedException.class, e -> {
+                        assertThat(e.existing()).isEqualTo(first.id());
+                        assertThat(e.field()).isEqualTo("idempotencyKey");
+                    });
+        }
+        assertThatThrownBy(() -> sky.jobs().submitAll(List.of(JobSpec.script("#!/bin/sh\ntrue\n"),
+                keyed(key, "#!/bin/sh\nexit 7\n"))))
+                .isInstanceOfSatisfying(IdempotencyKeyReusedException.class,
+                        e -> assertThat(e.existing()).isEqualTo(first.id()));
+        assertThat(allJobIds()).isEqualTo(before);
+    }
+
+    @Test
+    void idempotencyKeysArePerOwner() throws Exception {
+        String key = "shared-" + UUID.randomUUID();
+        SkyPort alice = sky.asUser("alice");
+        SkyPort bob = sky.asUser("bob");
+        Job hers = alice.jobs().submit(keyed(key, "#!/bin/sh\necho alice\n"));
+        Job his = bob.jobs().submit(keyed(key, "#!/bin/sh\necho bob\n"));
+
+        assertThat(his.id()).isNotEqualTo(hers.id());
+        assertThat(his.owner()).isEqualTo("bob");
+        assertThat(alice.jobs().submit(keyed(key, "#!/bin/sh\necho alice\n")).id()).isEqualTo(hers.id());
+        assertThat(bob.jobs().submit(keyed(key, "#!/bin/sh\necho bob\n")).id()).isEqualTo(his.id());
+        assertThatThrownBy(() -> bob.jobs().submit(keyed(key, "#!/bin/sh\necho alice\n")))
+                .isInstanceOfSatisfying(IdempotencyKeyReusedException.class,
+                        e -> assertThat(e.existing()).isEqualTo(his.id()));
+        assertThat(listAll(bob)).extracting(Job::id).containsExactly(his.id());
+    }
+
+    @Test
+    void submitAllReturnsKnownKeysJobsInPlaceAndStoresTheRestTogether() throws Exception {
+        String run = UUID.randomUUID().toString();
+        Job known = sky.jobs().submit(keyed(run + "-a", "#!/bin/sh\necho a\n"));
+        List<JobSpec> batch = List.of(keyed(run + "-a", "#!/bin/sh\necho a\n"), keyed(run + "-b", "#!/bin/sh\necho b\n"),
+                JobSpec.script("#!/bin/sh\necho unkeyed\n"), keyed(run + "-c", "#!/bin/sh\necho c\n"));
+
+        List<Job> first = sky.jobs().submitAll(batch);
+        List<Job> retried = sky.jobs().submitAll(batch);
+
+        assertThat(first).hasSize(4);
+        assertThat(first.get(0).id()).isEqualTo(known.id());
+        assertThat(first.subList(1, 4)).extracting(Job::id).doesNotContain(known.id()).doesNotHaveDuplicates();
+        assertThat(first.get(1).spec().idempotencyKey()).contains(run + "-b");
+        assertThat(retried.get(0).id()).isEqualTo(known.id());
+        assertThat(retried.get(1).id()).isEqualTo(first.get(1).id());
+        assertThat(retried.get(2).id()).as("a spec without a key is a new job each time").isNotEqualTo(first.get(2).id());
+        assertThat(retried.get(3).id()).isEqualTo(first.get(3).id());
+        assertThat(sky.jobs().await(first.get(3).id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(sky.jobs().stdout(first.get(3).id())).isEqualTo("c\n");
+
+        List<JobId> before = allJobIds();
+        assertThatThrownBy(() -> sky.jobs().submitAll(List.of(keyed(run + "-d", "#!/bin/sh\ntrue\n"),
+                keyed(run + "-d", "#!/bin/sh\ntrue\n"))))
+                .isInstanceOfSatisfying(InvalidJobSpecException.class,
+                        e -> assertThat(e.field()).isEqualTo("idempotencyKey"));
+        assertThat(allJobIds()).isEqualTo(before);
+    }
+
+    // ------------------------------------------------------------------ listing by name and tags
+
+    @Test
+    void listFiltersByNamePrefixAndByEveryTag() throws Exception {
+        String run = "r" + UUID.randomUUID().toString().substring(0, 8);
+        Job a1 = sky.jobs().submit(JobSpec.builder().name(run + "-sweep_1").tag("run", run).tag("kind", "sweep")
+                .script("#!/bin/sh\ntrue\n").build());
+        Job a2 = sky.jobs().submit(JobSpec.builder().name(run + "-sweep_2").tag("run", run).tag("kind", "other")
+                .script("#!/bin/sh\ntrue\n").build());
+        Job b = sky.jobs().submit(JobSpec.builder().name(run + "-sweepX").tag("run", run).tag("kind", "sweep")
+                .script("#!/bin/sh\ntrue\n").build());
+        Job upper = sky.jobs().submit(JobSpec.builder().name(run.toUpperCase() + "-sweep_3").tag("run", run)
+                .script("#!/bin/sh\ntrue\n").build());
+
+        assertThat(listAll(sky, JobQuery.all().withNamePrefix(run + "-sweep_"))).extracting(Job::id)
+                .containsExactly(a1.id(), a2.id());
+        assertThat(listAll(sky, JobQuery.all().withNamePrefix(run))).extracting(Job::id)
+                .containsExactly(a1.id(), a2.id(), b.id());
+        assertThat(listAll(sky, JobQuery.all().withNamePrefix(run + "-sweep_1"))).extracting(Job::id)
+                .containsExactly(a1.id());
+        assertThat(listAll(sky, JobQuery.all().withTag("run", run))).extracting(Job::id)
+                .containsExactly(a1.id(), a2.id(), b.id(), upper.id());
+        assertThat(listAll(sky, JobQuery.all().withTag("run", run).withTag("kind", "sweep"))).extracting(Job::id)
+                .containsExactly(a1.id(), b.id());
+        assertThat(listAll(sky, JobQuery.all().withTag("run", run).withTag("kind", "Sweep"))).isEmpty();
+        assertThat(listAll(sky, JobQuery.all().withNamePrefix(run).withTag("kind", "sweep").withLimit(1)))
+                .extracting(Job::id).containsExactly(a1.id(), b.id());
+        assertThat(listAll(sky.asUser("someone-else"), JobQuery.all().withTag("run", run))).isEmpty();
+    }
+
+    // ------------------------------------------------------------------ ordered, resumable events
+
+    /** Collects what a listener is given, and waits for it. */
+    protected static final class Collected implements java.util.function.Consumer<SkyPortEvent> {
+        private final List<SkyPortEvent> events = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void accept(SkyPortEvent event) {
+            events.add(event);
+        }
+
+        public List<SkyPortEvent> events() {
+            return List.copyOf(events);
+        }
+
+        public List<JobTransitioned> of(JobId id) {
+            return events.stream().filter(e -> e instanceof JobTransitioned t && t.jobId().equals(id))
+                    .map(e -> (JobTransitioned) e).toList();
+        }
+
+        /** Waits until {@code condition} holds of what was collected. */
+        public void await(Predicate<List<SkyPortEvent>> condition, String what) throws InterruptedException {
+            Instant deadline = Instant.now().plus(WAIT);
+            while (!condition.test(events())) {
+                if (Instant.now().isAfter(deadline)) {
+                    throw new AssertionError("no " + what + " within " + WAIT + "; received " + events());
+                }
+                TimeUnit.MILLISECONDS.sleep(10);
+            }
+        }
+
+        public void awaitEnd(JobId id) throws InterruptedException {
+            await(all -> all.stream().anyMatch(e -> e instanceof JobTransitioned t && t.jobId().equals(id)
+                    && t.to().isTerminal()), "terminal event of " + id);
+        }
+    }
+
+    @Test
+    void subscribeAfterReplaysWhatWasStoredThenDeliversNewEventsInSequenceOrder() throws Exception {
+        long start = sky.events().lastSequence();
+        assertThat(start).isNotNegative();
+        Job earlier = await(submit("#!/bin/sh\ntrue\n").id());
+        List<JobTransitioned> earlierHistory = sky.events().history(earlier.id());
+        assertThat(sky.events().lastSequence()).as("every recorded event is covered")
+                .isGreaterThanOrEqualTo(earlierHistory.get(earlierHistory.size() - 1).sequence());
+
+        Collected collected = new Collected();
+        try (Subscription ignored = sky.events().subscribeAfter(start, collected)) {
+            collected.awaitEnd(earlier.id());
+            Job later = submit("#!/bin/sh\ntrue\n");
+            collected.awaitEnd(later.id());
+            assertThat(collected.of(earlier.id())).as("replayed").isEqualTo(earlierHistory);
+            assertThat(collected.of(later.id())).isEqualTo(sky.events().history(later.id()));
+            assertThat(collected.events()).extracting(SkyPortEvent::sequence).isSorted().doesNotHaveDuplicates()
+                    .allMatch(seq -> seq > start);
+        }
+    }
+
+    @Test
+    void subscribeAfterAGivenSequenceGetsExactlyTheEventsAfterIt() throws Exception {
+        Job job = await(submit("#!/bin/sh\ntrue\n").id());
+        List<JobTransitioned> history = sky.events().history(job.id());
+        long cut = history.get(0).sequence(); // resume after the QUEUED event, as a client that handled only it
+        Collected collected = new Collected();
+        try (Subscription ignored = sky.events().subscribeAfter(cut, collected)) {
+            collected.awaitEnd(job.id());
+            assertThat(collected.of(job.id())).isEqualTo(history.subList(1, history.size()));
+            assertThat(collected.events()).allMatch(e -> e.sequence() > cut);
+        }
+    }
+
+    @Test
+    void subscribeAfterRefusesAResumePointThatIsNegativeOrInTheFuture() {
+        Collected collected = new Collected();
+        long last = sky.events().lastSequence();
+        for (long bad : List.of(-1L, last + 1_000_000L, Long.MAX_VALUE)) {
+            assertThatThrownBy(() -> sky.events().subscribeAfter(bad, collected).close()).as("after %d", bad)
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+        assertThatThrownBy(() -> sky.asUser("alice").events().subscribeAfter(-5, collected))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThat(collected.events()).isEmpty();
+    }
+
+    @Test
+    void aViewsOrderedSubscriptionGetsOnlyItsUsersJobEvents() throws Exception {
+        SkyPort alice = sky.asUser("alice");
+        SkyPort bob = sky.asUser("bob");
+        long start = bob.events().lastSequence();
+        Job hers = alice.jobs().submit(JobSpec.script("#!/bin/sh\ntrue\n"));
+        alice.jobs().await(hers.id(), WAIT);
+        Job his = bob.jobs().submit(JobSpec.script("#!/bin/sh\ntrue\n"));
+        bob.jobs().await(his.id(), WAIT);
+        Collected seenByBob = new Collected();
+        Collected seenByAll = new Collected();
+        try (Subscription b = bob.events().subscribeAfter(start, seenByBob);
+             Subscription all = sky.events().subscribeAfter(start, seenByAll)) {
+            seenByBob.awaitEnd(his.id());
+            seenByAll.awaitEnd(his.id());
+            assertThat(seenByBob.events()).filteredOn(e -> e instanceof JobTransitioned)
+                    .allMatch(e -> ((JobTransitioned) e).jobId().equals(his.id()));
+            assertThat(seenByBob.of(his.id())).isEqualTo(bob.events().history(his.id()));
+            assertThat(seenByAll.of(hers.id())).isEqualTo(sky.events().history(hers.id()));
+        }
+    }
+
     // ------------------------------------------------------------------ bad input
 
     @Test
@@ -673,7 +915,9 @@ public abstract class SkyPortContractTest {
                 long left = Duration.between(Instant.now(), deadline).toMillis();
                 SkyPortEvent next = seenByBob.poll(Math.max(0, left), TimeUnit.MILLISECONDS);
                 assertThat(next).as("bob's job's terminal event within %s", WAIT).isNotNull();
-                received.add((JobTransitioned) next);
+                if (next instanceof JobTransitioned t) { // node events are everyone's
+                    received.add(t);
+                }
             }
             assertThat(received).extracting(JobTransitioned::jobId).containsOnly(his.id());
             assertThat(received).extracting(JobTransitioned::to)
