@@ -36,8 +36,13 @@ final class EventHub implements Events {
     private final List<OrderedSubscription> ordered = new CopyOnWriteArrayList<>();
 
     EventHub(JobStore store) {
+        this(store, EventSequence.RING_CAPACITY);
+    }
+
+    /** With a ring of {@code ringCapacity} recent events (tests make it small to send subscribers to the store). */
+    EventHub(JobStore store, int ringCapacity) {
         this.store = store;
-        this.sequence = new EventSequence(store.lastSequence());
+        this.sequence = new EventSequence(store.lastSequence(), ringCapacity);
     }
 
     /** The sequence every event takes its number from. */
