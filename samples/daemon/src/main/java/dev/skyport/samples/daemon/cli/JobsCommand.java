@@ -3,6 +3,7 @@ package dev.skyport.samples.daemon.cli;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobQuery;
 import dev.skyport.api.JobState;
+import dev.skyport.client.internal.wire.WireJson;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -51,7 +52,7 @@ final class JobsCommand extends ClientCommand {
         }
         List<Job> jobs = JobTable.list(connection.sky(), query(connection), limit);
         if (json) {
-            WireJson.printArray(out(), jobs, WireJson::job);
+            JsonOutput.printArray(out(), jobs, WireJson::writeJob);
             return 0;
         }
         JobTable.of(jobs, context.clock().instant(), wide, wide || all, style()).print(out(), style());

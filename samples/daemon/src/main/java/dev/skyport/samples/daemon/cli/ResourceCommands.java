@@ -4,6 +4,7 @@ import dev.skyport.api.Flavor;
 import dev.skyport.api.Image;
 import dev.skyport.api.Node;
 import dev.skyport.api.RemoteSite;
+import dev.skyport.client.internal.wire.WireJson;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -30,7 +31,7 @@ final class ResourceCommands {
         int run(Connection connection) {
             List<Node> nodes = connection.sky().nodes();
             if (json) {
-                WireJson.printArray(out(), nodes, WireJson::node);
+                JsonOutput.printArray(out(), nodes, WireJson::writeNode);
                 return 0;
             }
             Table table = new Table("NAME", "PARTITION", "STATE", "CPUS", "MEMORY", "GPUS", "LABELS");
@@ -51,7 +52,7 @@ final class ResourceCommands {
         int run(Connection connection) {
             List<Flavor> flavors = connection.sky().flavors();
             if (json) {
-                WireJson.printArray(out(), flavors, WireJson::flavor);
+                JsonOutput.printArray(out(), flavors, WireJson::writeFlavor);
                 return 0;
             }
             Table table = new Table("NAME", "SITE", "CPUS", "MEMORY", "STORAGE", "GPUS", "PRICE/H");
@@ -72,7 +73,7 @@ final class ResourceCommands {
         int run(Connection connection) {
             List<Image> images = connection.sky().images();
             if (json) {
-                WireJson.printArray(out(), images, WireJson::image);
+                JsonOutput.printArray(out(), images, WireJson::writeImage);
                 return 0;
             }
             Table table = new Table("NAME", "SITE", "KIND");
@@ -89,7 +90,7 @@ final class ResourceCommands {
         int run(Connection connection) {
             List<RemoteSite> remotes = connection.sky().remotes();
             if (json) {
-                WireJson.printArray(out(), remotes, WireJson::remote);
+                JsonOutput.printArray(out(), remotes, WireJson::writeRemoteSite);
                 return 0;
             }
             Table table = new Table("NAME", "GATE", "LOCATION");

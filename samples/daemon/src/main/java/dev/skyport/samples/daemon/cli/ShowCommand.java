@@ -7,6 +7,7 @@ import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobTransitioned;
 import dev.skyport.api.PortSpec;
 import dev.skyport.api.SkyPort;
+import dev.skyport.client.internal.wire.WireJson;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -39,7 +40,7 @@ final class ShowCommand extends ClientCommand {
         JobId jobId = JobIds.resolve(sky, List.of(id), spec.commandLine()).get(0);
         Job job = sky.jobs().get(jobId);
         if (json) {
-            WireJson.print(out(), WireJson.job(job));
+            JsonOutput.print(out(), WireJson.writeJob(job));
             return 0;
         }
         List<JobTransitioned> history = sky.events().history(jobId);

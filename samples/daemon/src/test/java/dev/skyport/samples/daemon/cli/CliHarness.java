@@ -10,6 +10,8 @@ import picocli.CommandLine;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -34,6 +36,8 @@ final class CliHarness implements AutoCloseable {
     boolean terminal;
     Map<String, String> env = Map.of();
     byte[] stdin = new byte[0];
+    /** Also gets every raw byte a command prints, as it prints it (for tests that react to output). */
+    OutputStream tee;
 
     CliHarness(Path dataDir, int cpus) {
         sky = SkyPort.embedded().dataDir(dataDir).owner(ADMIN).localCpus(cpus).jobIsolation(JobIsolation.NONE)
@@ -55,7 +59,21 @@ final class CliHarness implements AutoCloseable {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        CliContext context = new CliContext(connector, new ByteArrayInputStream(stdin), bytes, terminal, env,
+        OutputStream also = tee;
+        OutputStream sink = also == null ? bytes : new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                bytes.write(b);
+                also.write(b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                bytes.write(b, off, len);
+                also.write(b, off, len);
+            }
+        };
+        CliContext context = new CliContext(connector, new ByteArrayInputStream(stdin), sink, terminal, env,
                 Clock.systemUTC());
         CommandLine cli = Cli.commandLine(new SkyportCommand(), context);
         cli.setOut(new PrintWriter(out, true));
