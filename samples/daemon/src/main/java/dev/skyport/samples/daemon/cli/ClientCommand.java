@@ -37,6 +37,8 @@ abstract class ClientCommand implements Callable<Integer> {
 
     @Override
     public final Integer call() throws Exception {
+        // Arguments and local files first: a usage error should not wait for (or be hidden by) the network.
+        prepare();
         try (Connection connection = context.connector().connect(Optional.ofNullable(url),
                 Optional.ofNullable(certDir))) {
             return run(connection);
@@ -44,6 +46,10 @@ abstract class ClientCommand implements Callable<Integer> {
             out().flush();
             err().flush();
         }
+    }
+
+    /** Checks what can be checked without the daemon; throws a usage error or {@link CommandFailure}. */
+    void prepare() throws Exception {
     }
 
     /** Runs the command; returns its exit code. */

@@ -46,10 +46,14 @@ final class JobsCommand extends ClientCommand {
     boolean wide;
 
     @Override
-    int run(Connection connection) {
+    void prepare() {
         if (limit < 1) {
             throw new ParameterException(spec.commandLine(), "--limit must be at least 1, got " + limit);
         }
+    }
+
+    @Override
+    int run(Connection connection) {
         List<Job> jobs = JobTable.list(connection.sky(), query(connection), limit);
         if (json) {
             JsonOutput.printArray(out(), jobs, WireJson::writeJob);

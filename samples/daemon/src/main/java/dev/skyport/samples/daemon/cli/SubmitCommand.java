@@ -50,15 +50,21 @@ final class SubmitCommand extends ClientCommand {
     @Option(names = "--watch", description = "Follow the job until it ends, then print its output.")
     boolean watch;
 
+    private JobSpec.Builder builder;
+
     @Override
-    int run(Connection connection) throws Exception {
-        JobSpec.Builder builder = JobSpec.parseScript(readScript());
+    void prepare() throws IOException {
+        builder = JobSpec.parseScript(readScript());
         if (name != null) {
             builder.name(name);
         }
         if (idempotencyKey != null) {
             builder.idempotencyKey(idempotencyKey);
         }
+    }
+
+    @Override
+    int run(Connection connection) throws Exception {
         JobSpec spec = builder.build();
         SkyPort sky = connection.sky();
         if (!watch) {
@@ -66,12 +72,12 @@ final class SubmitCommand extends ClientCommand {
             out().println(job.id());
             return 0;
         }
-        // Subscribed before submitting, so not even the first transitions can be missed; events of other jobs are
-        // dropped as they come.
+        // Subscribed before submitting, so not even the first transitions can be missed; the follower, which knows
+        // the id once submit returned, drains the queue and drops other jobs' events.
         BlockingQueue<JobTransitioned> events = new LinkedBlockingQueue<>();
         try (Subscription ignored = sky.events().subscribe(event -> {
             if (event instanceof JobTransitioned t) {
-                events.add(t); // filtered by the follower, which knows the id once submit returned
+                events.add(t);
             }
         })) {
             Job job = sky.jobs().submit(spec);

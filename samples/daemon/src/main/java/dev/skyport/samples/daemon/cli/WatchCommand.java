@@ -50,7 +50,7 @@ final class WatchCommand extends ClientCommand {
     boolean all;
 
     @Override
-    int run(Connection connection) throws InterruptedException {
+    void prepare() {
         if (intervalSeconds < 0.1 || intervalSeconds > 3600) {
             throw new ParameterException(spec.commandLine(), "--interval must be 0.1..3600 seconds, got "
                     + intervalSeconds);
@@ -58,6 +58,10 @@ final class WatchCommand extends ClientCommand {
         if (iterations < 0) {
             throw new ParameterException(spec.commandLine(), "--iterations must be 0 or more, got " + iterations);
         }
+    }
+
+    @Override
+    int run(Connection connection) throws InterruptedException {
         boolean inPlace = context.terminal();
         long intervalMillis = Math.round(intervalSeconds * 1000);
         Semaphore changed = new Semaphore(0);

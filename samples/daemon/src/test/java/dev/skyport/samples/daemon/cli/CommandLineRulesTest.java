@@ -88,6 +88,23 @@ class CommandLineRulesTest {
     }
 
     @Test
+    void argumentsAndLocalFilesAreCheckedBeforeConnecting() {
+        Connector unreachable = (url, certDir) -> {
+            throw new SkyPortException("cannot reach the daemon");
+        };
+        assertThat(cli.run(unreachable, "jobs", "--limit", "0").err()).contains("--limit must be at least 1");
+        assertThat(cli.run(unreachable, "watch", "--iterations", "-1").exit()).isEqualTo(2);
+        Result missing = cli.run(unreachable, "submit", "/nonexistent/job.sh");
+        assertThat(missing.exit()).isEqualTo(1);
+        assertThat(missing.err()).contains("no such file: /nonexistent/job.sh").doesNotContain("reach");
+        cli.stdin = "#!/bin/sh\n#SWM gpus -1\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        Result invalid = cli.run(unreachable, "submit", "-");
+        cli.stdin = new byte[0];
+        assertThat(invalid.exit()).isEqualTo(1);
+        assertThat(invalid.err()).startsWith("skyport submit: line 2: #SWM gpus").doesNotContain("reach");
+    }
+
+    @Test
     void aRefusalFromTheDaemonIsItsMessageOnly() {
         Connector refusing = (url, certDir) -> {
             throw new SkyPortException("cannot reach https://nowhere:8443: connection refused");
