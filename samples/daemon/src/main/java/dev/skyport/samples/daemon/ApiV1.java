@@ -389,7 +389,7 @@ final class ApiV1 extends Handler.Abstract {
         Fields q = Request.extractQueryParameters(request);
         onlyParameters(q, "state", "owner", "name", "tag", "limit", "cursor", "scripts");
         Set<JobState> states = EnumSet.noneOf(JobState.class);
-        for (String s : q.getValues("state")) {
+        for (String s : values(q, "state")) {
             try {
                 states.add(JobState.valueOf(s));
             } catch (IllegalArgumentException e) {
@@ -397,7 +397,7 @@ final class ApiV1 extends Handler.Abstract {
             }
         }
         Map<String, String> tags = new LinkedHashMap<>();
-        for (String t : q.getValues("tag")) {
+        for (String t : values(q, "tag")) {
             int eq = t.indexOf('=');
             if (eq < 1) {
                 throw invalidParameter("tag", "must be KEY=VALUE");
@@ -567,8 +567,13 @@ final class ApiV1 extends Handler.Abstract {
 
     // ---- parameters
 
-    private static Optional<String> single(Fields q, String name) {
+    private static List<String> values(Fields q, String name) {
         List<String> values = q.getValues(name);
+        return values == null ? List.of() : values;
+    }
+
+    private static Optional<String> single(Fields q, String name) {
+        List<String> values = values(q, name);
         if (values.size() > 1) {
             throw invalidParameter(name, "must be given once");
         }
