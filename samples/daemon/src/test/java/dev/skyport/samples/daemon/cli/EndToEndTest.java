@@ -158,6 +158,17 @@ class EndToEndTest {
     }
 
     @Test
+    void aRetriedSubmitWithTheSameKeyReturnsTheFirstJob() {
+        byte[] job = script("#!/bin/sh\n#SWM name keyed\ntrue\n");
+        Result first = run("alice", job, "submit", "--idempotency-key", "nightly-2026-12-06", "-");
+        Result again = run("alice", job, "submit", "--idempotency-key", "nightly-2026-12-06", "-");
+        assertThat(first.exit()).as(first.err()).isZero();
+        assertThat(again.exit()).as(again.err()).isZero();
+        assertThat(again.out()).isEqualTo(first.out());
+        assertThat(run("alice", job, "submit", "-").out()).isNotEqualTo(first.out());
+    }
+
+    @Test
     void aBadScriptIsTheDaemonsMessageAndExitOne() {
         Result r = run("alice", script("#!/bin/sh\n#SWM cpus lots\necho x\n"), "submit", "-");
         assertThat(r.exit()).isEqualTo(1);
