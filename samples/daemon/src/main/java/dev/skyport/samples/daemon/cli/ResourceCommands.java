@@ -1,0 +1,102 @@
+package dev.skyport.samples.daemon.cli;
+
+import dev.skyport.api.Flavor;
+import dev.skyport.api.Image;
+import dev.skyport.api.Node;
+import dev.skyport.api.RemoteSite;
+import dev.skyport.client.internal.wire.WireJson;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/** {@code nodes}, {@code flavors}, {@code images} and {@code remotes}: what jobs can run on, as tables or JSON. */
+final class ResourceCommands {
+    private ResourceCommands() {
+    }
+
+    /** A listing printed as a table, or with {@code --json} as a JSON array in the /api/v1 shape. */
+    abstract static class Listing extends ClientCommand {
+        @Option(names = "--json", description = "A JSON array (the /api/v1 shape) instead of a table.")
+        boolean json;
+    }
+
+    @Command(name = "nodes", mixinStandardHelpOptions = true,
+            description = "Lists the nodes jobs can run on now, with their total capacity and state.")
+    static final class Nodes extends Listing {
+        @Override
+        int run(Connection connection) {
+            List<Node> nodes = connection.sky().nodes();
+            if (json) {
+                JsonOutput.printArray(out(), nodes, WireJson::writeNode);
+                return 0;
+            }
+            Table table = new Table("NAME", "PARTITION", "STATE", "CPUS", "MEMORY", "GPUS", "LABELS");
+            for (Node n : nodes) {
+                table.row(n.name(), n.partition(), n.state(), n.cpus(), Cells.bytes(n.memoryBytes()), n.gpus(),
+                        n.labels().isEmpty() ? "-" : n.labels().entrySet().stream().sorted(Map.Entry.comparingByKey())
+                                .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(",")));
+            }
+            table.print(out(), style());
+            return 0;
+        }
+    }
+
+    @Command(name = "flavors", mixinStandardHelpOptions = true,
+            description = "Lists the machine sizes the gates can create, with their price per hour.")
+    static final class Flavors extends Listing {
+        @Override
+        int run(Connection connection) {
+            List<Flavor> flavors = connection.sky().flavors();
+            if (json) {
+                JsonOutput.printArray(out(), flavors, WireJson::writeFlavor);
+                return 0;
+            }
+            Table table = new Table("NAME", "SITE", "CPUS", "MEMORY", "STORAGE", "GPUS", "PRICE/H");
+            for (Flavor f : flavors) {
+                table.row(f.name(), f.remoteSite(), f.cpus(), Cells.bytes(f.memoryBytes()),
+                        Cells.bytes(f.storageBytes()), f.gpus(),
+                        String.format(Locale.ROOT, "%.4f %s", f.pricePerHour(), f.currency()));
+            }
+            table.print(out(), style());
+            return 0;
+        }
+    }
+
+    @Command(name = "images", mixinStandardHelpOptions = true,
+            description = "Lists the machine and container images the gates can start jobs from.")
+    static final class Images extends Listing {
+        @Override
+        int run(Connection connection) {
+            List<Image> images = connection.sky().images();
+            if (json) {
+                JsonOutput.printArray(out(), images, WireJson::writeImage);
+                return 0;
+            }
+            Table table = new Table("NAME", "SITE", "KIND");
+            images.forEach(i -> table.row(i.name(), i.remoteSite(), i.kind()));
+            table.print(out(), style());
+            return 0;
+        }
+    }
+
+    @Command(name = "remotes", mixinStandardHelpOptions = true,
+            description = "Lists the remote sites (cloud accounts and locations, on-prem sites) the gates use.")
+    static final class Remotes extends Listing {
+        @Override
+        int run(Connection connection) {
+            List<RemoteSite> remotes = connection.sky().remotes();
+            if (json) {
+                JsonOutput.printArray(out(), remotes, WireJson::writeRemoteSite);
+                return 0;
+            }
+            Table table = new Table("NAME", "GATE", "LOCATION");
+            remotes.forEach(r -> table.row(r.name(), r.gate(), r.location()));
+            table.print(out(), style());
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,200 @@
+package dev.skyport.samples.daemon.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.skyport.samples.daemon.Daemon;
+import dev.skyport.samples.daemon.DaemonConfig;
+import dev.skyport.samples.daemon.SkyportCommand;
+import dev.skyport.samples.daemon.pki.ClusterPki;
+import dev.skyport.samples.daemon.pki.IssuedUser;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.locks.LockSupport;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+/**
+ * The program as a user runs it: the real connector, skyport-client over mTLS with certificates from the cluster PKI,
+ * and the real daemon's {@code /api/v1} on a random port.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class EndToEndTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private Path dir;
+    private Path spool;
+    private Daemon daemon;
+    private String url;
+
+    @BeforeAll
+    void start(@TempDir Path tmp) throws Exception {
+        dir = tmp;
+        spool = dir.resolve("spool");
+        ClusterPki pki = ClusterPki.init(spool, List.of("localhost", "127.0.0.1"));
+        install(pki.issueUser("alice", false), "alice");
+        install(pki.issueUser("bob", false), "bob");
+        install(pki.issueUser("root", false), "root");
+        daemon = Daemon.start(DaemonConfig.defaults().withPort(0).withBind("127.0.0.1").withSpool(spool)
+                .withDataDir(dir.resolve("data")).withAdmins(List.of("root")));
+        url = "https://localhost:" + daemon.port();
+    }
+
+    @AfterAll
+    void stop() {
+        daemon.close();
+    }
+
+    private void install(IssuedUser user, String home) throws Exception {
+        Path swm = Files.createDirectories(dir.resolve(home).resolve(".swm"));
+        Files.copy(user.cert(), swm.resolve("cert.pem"));
+        Files.copy(user.key(), swm.resolve("key.pem"));
+    }
+
+    record Result(int exit, String out, String err, String bytes) {
+    }
+
+    /** {@code skyport ARGS} as {@code user}: their home's ~/.swm, SKYPORT_URL and SKYPORT_SPOOL set. */
+    private Result run(String user, byte[] stdin, String... args) {
+        Map<String, String> env = Map.of("SKYPORT_URL", url, "SKYPORT_SPOOL", spool.toString());
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        CliContext context = new CliContext(new RemoteConnector(env, dir.resolve(user)),
+                new ByteArrayInputStream(stdin), bytes, false, env, Clock.systemUTC());
+        CommandLine cli = Cli.commandLine(new SkyportCommand(), context);
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int exit = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> cli.execute(args));
+        return new Result(exit, out.toString(), err.toString(), bytes.toString(StandardCharsets.UTF_8));
+    }
+
+    private Result run(String user, String... args) {
+        return run(user, new byte[0], args);
+    }
+
+    private static byte[] script(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aUserSubmitsWatchesListsShowsAndReadsTheirJob() throws Exception {
+        Result submitted = run("alice", script("#!/bin/sh\n#SWM name e2e\necho over the wire\n"), "submit",
+                "--watch", "-");
+        assertThat(submitted.exit()).as(submitted.err()).isZero();
+        String id = submitted.out().strip();
+        assertThat(id).hasSize(36);
+        assertThat(submitted.bytes()).isEqualTo("over the wire\n");
+        assertThat(submitted.err()).contains("SUCCEEDED");
+
+        Result jobs = run("alice", "jobs");
+        assertThat(jobs.exit()).as(jobs.err()).isZero();
+        assertThat(jobs.out()).contains(id.substring(28) + "  e2e").contains("SUCCEEDED");
+
+        JsonNode listed = JSON.readTree(run("alice", "jobs", "--json").out());
+        List<String> ids = new ArrayList<>();
+        listed.forEach(job -> ids.add(job.get("id").asText()));
+        assertThat(ids).contains(id);
+
+        Result show = run("alice", "show", id.substring(28));
+        assertThat(show.exit()).as(show.err()).isZero();
+        assertThat(show.out()).contains(id, "Attempts:", "Transitions:", "RUNNING");
+
+        Result logs = run("alice", "logs", id.substring(28));
+        assertThat(logs.exit()).as(logs.err()).isZero();
+        assertThat(logs.bytes()).isEqualTo("over the wire\n");
+
+        // Bob does not see it: another user's job is a job that does not exist.
+        Result foreign = run("bob", "show", id);
+        assertThat(foreign.exit()).isEqualTo(1);
+        assertThat(foreign.err()).isEqualTo("skyport show: no such job: " + id + System.lineSeparator());
+    }
+
+    @Test
+    void cancelAndRequeueOverTheWire() throws Exception {
+        Result submitted = run("alice", script("#!/bin/sh\nsleep 300\n"), "submit", "-");
+        String id = submitted.out().strip();
+        Result cancel = run("alice", "cancel", id);
+        assertThat(cancel.exit()).as(cancel.err()).isZero();
+        assertThat(cancel.out()).startsWith("canceled " + id);
+        awaitState("alice", id, "CANCELED"); // a requeue while the cancel tears down (CANCELING) is refused
+        Result requeue = run("alice", "requeue", id);
+        assertThat(requeue.exit()).as(requeue.err()).isZero();
+        assertThat(run("alice", "cancel", id).exit()).isZero();
+        Result again = run("alice", "cancel", id, "00000000-0000-7000-8000-000000000000");
+        assertThat(again.exit()).isEqualTo(1);
+        assertThat(again.err()).contains("no such job: 00000000-0000-7000-8000-000000000000");
+    }
+
+    /** Polls {@code skyport show --json} until the job is in {@code state}, with a generous deadline. */
+    private void awaitState(String user, String id, String state) throws Exception {
+        Instant deadline = Instant.now().plusSeconds(30);
+        String now;
+        do {
+            now = JSON.readTree(run(user, "show", "--json", id).out()).get("state").asText();
+            if (now.equals(state)) {
+                return;
+            }
+            LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
+        } while (Instant.now().isBefore(deadline));
+        throw new AssertionError(id + " still " + now + " after 30 s");
+    }
+
+    @Test
+    void aRetriedSubmitWithTheSameKeyReturnsTheFirstJob() {
+        byte[] job = script("#!/bin/sh\n#SWM name keyed\ntrue\n");
+        Result first = run("alice", job, "submit", "--idempotency-key", "nightly-2026-12-06", "-");
+        Result again = run("alice", job, "submit", "--idempotency-key", "nightly-2026-12-06", "-");
+        assertThat(first.exit()).as(first.err()).isZero();
+        assertThat(again.exit()).as(again.err()).isZero();
+        assertThat(again.out()).isEqualTo(first.out());
+        assertThat(run("alice", job, "submit", "-").out()).isNotEqualTo(first.out());
+    }
+
+    @Test
+    void aBadScriptIsTheDaemonsMessageAndExitOne() {
+        Result r = run("alice", script("#!/bin/sh\n#SWM cpus lots\necho x\n"), "submit", "-");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).startsWith("skyport submit: ").contains("cpus").doesNotContain("\tat ");
+        assertThat(r.err().lines()).hasSize(1);
+    }
+
+    @Test
+    void anAdminListsTheirOwnJobsUnlessAll() {
+        String alices = run("alice", script("#!/bin/sh\ntrue\n"), "submit", "-").out().strip();
+        String roots = run("root", script("#!/bin/sh\ntrue\n"), "submit", "-").out().strip();
+        assertThat(run("root", "jobs", "--wide").out()).contains(roots).doesNotContain(alices);
+        assertThat(run("root", "jobs", "--all", "--wide").out()).contains(roots, alices);
+        assertThat(run("alice", "jobs", "--all", "--wide").out()).contains(alices).doesNotContain(roots);
+    }
+
+    @Test
+    void catalogueAndWatchOverTheWire() throws Exception {
+        for (String command : List.of("nodes", "flavors", "images", "remotes")) {
+            Result table = run("alice", command);
+            assertThat(table.exit()).as(command + ": " + table.err()).isZero();
+            assertThat(table.out()).as(command).startsWith("NAME");
+            assertThat(JSON.readTree(run("alice", command, "--json").out()).isArray()).as(command).isTrue();
+        }
+        Result watch = run("alice", "watch", "-n", "2", "--interval", "0.1");
+        assertThat(watch.exit()).as(watch.err()).isZero();
+        assertThat(watch.out().lines().filter(line -> line.startsWith("QUEUED "))).hasSize(2);
+    }
+}
