@@ -102,12 +102,33 @@ final class LogStream extends IteratingCallback {
         try {
             endedBeforeThisRead = followed.ended();
             log = followed.open();
-            log.skipNBytes(offset);
+            if (skipUpTo(log, offset) < offset) {
+                // A new attempt truncated the log: follow it from its start, as Jobs.followStdout does.
+                log.close();
+                log = followed.open();
+                offset = 0;
+            }
         } catch (IOException | RuntimeException e) {
             failed(e instanceof IOException io ? new LogUnreadableException(io) : e);
             return;
         }
         succeeded();
+    }
+
+    /** Skips up to {@code n} bytes of {@code in}; fewer only at its end. */
+    private static long skipUpTo(InputStream in, long n) throws IOException {
+        long skipped = 0;
+        while (skipped < n) {
+            long k = in.skip(n - skipped);
+            if (k <= 0) {
+                if (in.read() < 0) {
+                    break;
+                }
+                k = 1;
+            }
+            skipped += k;
+        }
+        return skipped;
     }
 
     @Override
