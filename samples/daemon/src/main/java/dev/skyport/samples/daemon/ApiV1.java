@@ -21,6 +21,7 @@ import dev.skyport.client.internal.wire.WireJson;
 import dev.skyport.client.internal.wire.WireUser;
 import dev.skyport.samples.daemon.Callers.Caller;
 import dev.skyport.samples.daemon.Callers.UnregisteredException;
+import org.eclipse.jetty.http.BadMessageException;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
@@ -622,6 +623,11 @@ final class ApiV1 extends Handler.Abstract {
 
     /** The wire's answer to an engine exception; anything else is passed on as it is (a 500, logged). */
     static Throwable mapped(Throwable e) {
+        if (e instanceof BadMessageException b && b.getCode() >= 400 && b.getCode() < 500) {
+            // Jetty's decoding of the query string (not UTF-8, a stray %): the client's mistake, not a 500.
+            return new ApiError(b.getCode(), "invalid_parameter", "the query string cannot be decoded: "
+                    + abbreviate(String.valueOf(b.getReason())));
+        }
         if (e instanceof WireFormatException w) {
             return new ApiError(HttpStatus.BAD_REQUEST_400, WireError.of(w.code(), w.getMessage())
                     .withField(w.field()).withReason(w.reason()));
