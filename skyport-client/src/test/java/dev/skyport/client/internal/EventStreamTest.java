@@ -142,6 +142,29 @@ class EventStreamTest {
     }
 
     @Test
+    void aRefusedViewFailsTheCallWithTheDaemonsMessageBeforeItReturns() {
+        server.then(json(403, "{\"error\":\"forbidden\",\"message\":\"carol may not act as alice\"}"));
+        assertThatThrownBy(() -> sky.events().subscribeAfter(0, e -> { }))
+                .isExactlyInstanceOf(SkyPortException.class).hasMessageContaining("carol may not act as alice");
+        assertThat(server.seen).hasSize(1);
+    }
+
+    @Test
+    void aBusyDaemonIsAskedAgainAfterItsRetryAfterBothOnTheFirstConnectionAndOnAResume() throws Exception {
+        String busy = "{\"error\":\"engine_unavailable\",\"message\":\"the store is failing\"}";
+        server.then(json(503, busy, "Retry-After", "0"));
+        server.then(stream(false, 1));
+        server.then(json(503, busy, "Retry-After", "0"));
+        server.then(stream(true, 2));
+        BlockingQueue<SkyPortEvent> got = new LinkedBlockingQueue<>();
+        try (Subscription ignored = sky.events().subscribeAfter(0, got::add)) {
+            assertThat(take(got, 2)).containsExactly(1L, 2L);
+        }
+        assertThat(server.seen).extracting(s -> s.header("Last-Event-ID").orElse("-"))
+                .containsExactly("0", "0", "1", "1");
+    }
+
+    @Test
     void aFailingListenerDoesNotEndTheSubscriptionAndCloseStopsDelivery() throws Exception {
         server.then(stream(true, 1, 2, 3));
         BlockingQueue<SkyPortEvent> got = new LinkedBlockingQueue<>();
