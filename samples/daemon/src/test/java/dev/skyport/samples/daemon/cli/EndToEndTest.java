@@ -185,6 +185,30 @@ class EndToEndTest {
         assertThat(run("alice", "jobs", "--all", "--wide").out()).contains(alices).doesNotContain(roots);
     }
 
+    /** The CLI does not filter on its own: what these return is what the daemon's store selected. */
+    @Test
+    void nameAndTagFiltersReachTheDaemon() throws Exception {
+        String alpha = run("alice", script("#!/bin/sh\n#SWM name filter-alpha\n#SWM tag team=blue\ntrue\n"),
+                "submit", "-").out().strip();
+        String beta = run("alice", script("#!/bin/sh\n#SWM name filter-beta\n#SWM tag team=red\ntrue\n"),
+                "submit", "-").out().strip();
+        assertThat(listed("alice", "--name", "filter-")).containsExactly(alpha, beta);
+        assertThat(listed("alice", "--name", "filter-b")).containsExactly(beta);
+        assertThat(listed("alice", "--tag", "team=blue")).containsExactly(alpha);
+        assertThat(listed("alice", "--name", "filter-", "--tag", "team=red")).containsExactly(beta);
+        assertThat(listed("alice", "--name", "filter-a", "--tag", "team=red")).isEmpty();
+    }
+
+    private List<String> listed(String user, String... filters) throws Exception {
+        List<String> args = new ArrayList<>(List.of("jobs", "--json"));
+        args.addAll(List.of(filters));
+        Result r = run(user, args.toArray(String[]::new));
+        assertThat(r.exit()).as(r.err()).isZero();
+        List<String> ids = new ArrayList<>();
+        JSON.readTree(r.out()).forEach(job -> ids.add(job.get("id").asText()));
+        return ids;
+    }
+
     @Test
     void catalogueAndWatchOverTheWire() throws Exception {
         for (String command : List.of("nodes", "flavors", "images", "remotes")) {
