@@ -135,7 +135,7 @@ final class EventStream implements Subscription {
             if (wait.isEmpty()) {
                 throw refused.error;
             }
-            pause(wait.get());
+            Transport.pause(wait.get());
         }
     }
 
@@ -295,15 +295,6 @@ final class EventStream implements Subscription {
         }
         last = OptionalLong.of(sequence);
         failures.set(0); // it worked for a while: start the back-off afresh
-    }
-
-    private static void pause(Duration d) {
-        try {
-            Thread.sleep(d.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new SkyPortException("interrupted while opening the event stream", e);
-        }
     }
 
     private static String describe(OptionalLong sequence) {

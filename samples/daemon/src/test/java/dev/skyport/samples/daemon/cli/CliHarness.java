@@ -56,21 +56,29 @@ final class CliHarness implements AutoCloseable {
     }
 
     Result run(Connector connector, String... args) {
+        return run(connector, stdin, env, terminal, Optional.ofNullable(tee), args);
+    }
+
+    /**
+     * The {@code skyport} command line run once with {@code connector} (this harness's, or the real one against a
+     * daemon), capturing what it printed; every printed byte also goes to {@code tee} when present.
+     */
+    static Result run(Connector connector, byte[] stdin, Map<String, String> env, boolean terminal,
+                      Optional<OutputStream> tee, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        OutputStream also = tee;
-        OutputStream sink = also == null ? bytes : new OutputStream() {
+        OutputStream sink = tee.isEmpty() ? bytes : new OutputStream() {
             @Override
             public void write(int b) throws IOException {
                 bytes.write(b);
-                also.write(b);
+                tee.get().write(b);
             }
 
             @Override
             public void write(byte[] b, int off, int len) throws IOException {
                 bytes.write(b, off, len);
-                also.write(b, off, len);
+                tee.get().write(b, off, len);
             }
         };
         CliContext context = new CliContext(connector, new ByteArrayInputStream(stdin), sink, terminal, env,
