@@ -210,9 +210,10 @@ final class EventStream implements Subscription {
             } else if (t instanceof IOException io) {
                 refusal = new Refusal(OptionalInt.empty(), Optional.empty(), transport.unreachable(io));
             } else {
-                // A 2xx that is not an event stream, or a reader failure: not worth retrying at once.
-                refusal = new Refusal(OptionalInt.of(502), Optional.empty(), new SkyPortException(
-                        "the daemon's event stream cannot be read: " + (t == null ? "no reason given" : t.getMessage())));
+                // A 2xx that is not an event stream: a status the first connection does not retry.
+                String why = t == null ? "no reason given" : t.getMessage();
+                refusal = new Refusal(OptionalInt.of(response == null ? 200 : response.code()), Optional.empty(),
+                        new SkyPortException("the daemon's event stream cannot be read: " + why));
             }
             replied.completeExceptionally(refusal);
             if (first) {

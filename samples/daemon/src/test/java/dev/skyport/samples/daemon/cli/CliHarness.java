@@ -1,5 +1,6 @@
 package dev.skyport.samples.daemon.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
 import dev.skyport.api.JobIsolation;
@@ -19,6 +20,8 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.locks.LockSupport;
@@ -48,6 +51,20 @@ final class CliHarness implements AutoCloseable {
     record Result(int exit, String out, String err, byte[] bytes) {
         String bytesAsText() {
             return new String(bytes, StandardCharsets.UTF_8);
+        }
+
+        /** The ids in the JSON array of jobs printed by {@code jobs --json}; the run must have succeeded. */
+        List<String> jobIds() {
+            if (exit != 0) {
+                throw new AssertionError("exit " + exit + ": " + err);
+            }
+            List<String> ids = new ArrayList<>();
+            try {
+                new ObjectMapper().readTree(out).forEach(job -> ids.add(job.get("id").asText()));
+            } catch (IOException e) {
+                throw new AssertionError("not JSON: " + out, e);
+            }
+            return ids;
         }
     }
 

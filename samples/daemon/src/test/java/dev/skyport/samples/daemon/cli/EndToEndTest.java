@@ -1,6 +1,5 @@
 package dev.skyport.samples.daemon.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.skyport.samples.daemon.ClientDaemon;
 import dev.skyport.samples.daemon.cli.CliHarness.Result;
@@ -75,10 +74,7 @@ class EndToEndTest {
         assertThat(jobs.exit()).as(jobs.err()).isZero();
         assertThat(jobs.out()).contains(id.substring(28) + "  e2e").contains("SUCCEEDED");
 
-        JsonNode listed = JSON.readTree(run("alice", "jobs", "--json").out());
-        List<String> ids = new ArrayList<>();
-        listed.forEach(job -> ids.add(job.get("id").asText()));
-        assertThat(ids).contains(id);
+        assertThat(run("alice", "jobs", "--json").jobIds()).contains(id);
 
         Result show = run("alice", "show", id.substring(28));
         assertThat(show.exit()).as(show.err()).isZero();
@@ -154,7 +150,7 @@ class EndToEndTest {
 
     /** The CLI does not filter on its own: what these return is what the daemon's store selected. */
     @Test
-    void nameAndTagFiltersReachTheDaemon() throws Exception {
+    void nameAndTagFiltersReachTheDaemon() {
         String alpha = run("alice", script("#!/bin/sh\n#SWM name filter-alpha\n#SWM tag team=blue\ntrue\n"),
                 "submit", "-").out().strip();
         String beta = run("alice", script("#!/bin/sh\n#SWM name filter-beta\n#SWM tag team=red\ntrue\n"),
@@ -166,14 +162,10 @@ class EndToEndTest {
         assertThat(listed("alice", "--name", "filter-a", "--tag", "team=red")).isEmpty();
     }
 
-    private List<String> listed(String user, String... filters) throws Exception {
+    private List<String> listed(String user, String... filters) {
         List<String> args = new ArrayList<>(List.of("jobs", "--json"));
         args.addAll(List.of(filters));
-        Result r = run(user, args.toArray(String[]::new));
-        assertThat(r.exit()).as(r.err()).isZero();
-        List<String> ids = new ArrayList<>();
-        JSON.readTree(r.out()).forEach(job -> ids.add(job.get("id").asText()));
-        return ids;
+        return run(user, args.toArray(String[]::new)).jobIds();
     }
 
     @Test
