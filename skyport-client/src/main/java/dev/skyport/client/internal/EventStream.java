@@ -5,64 +5,82 @@ import dev.skyport.api.SkyPortException;
 import dev.skyport.api.Subscription;
 import dev.skyport.client.internal.wire.WireError;
 import dev.skyport.client.internal.wire.WireJson;
-import okhttp3.Call;
+import okhttp3.Dispatcher;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.Response;
-import okhttp3.ResponseBody;
-import okio.BufferedSource;
+import okhttp3.sse.EventSource;
+import okhttp3.sse.EventSourceListener;
+import okhttp3.sse.EventSources;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 /**
- * One subscription to {@code GET /api/v1/events}: a thread of its own reads the stream and calls the listener (the
- * {@code Events} contract: one thread per subscription, a slow listener delays only itself). When the connection
- * drops it reconnects with back-off and {@code Last-Event-ID} set to the last sequence it delivered, so the daemon
- * replays exactly what came after; an event at or below that sequence is never delivered twice. The first
- * connection is made before {@link #open} returns, so a bad resume point fails the call and no event that happens
- * after it returns is missed.
+ * One subscription to {@code GET /api/v1/events}, read with okhttp-sse. Each connection is an {@link EventSource}
+ * whose reader runs on a thread of the client's call pool and calls the listener (the {@code Events} contract: one
+ * thread per subscription, a slow listener delays only itself). When a connection ends or breaks, a timer opens the
+ * next one after a back-off (or the daemon's {@code Retry-After} when it asks for more) with {@code Last-Event-ID} set
+ * to the last sequence delivered, so the daemon replays exactly what came after; an event at or below that sequence
+ * is never delivered twice. {@link #open} waits for the first connection's reply, so a bad resume point or a refused
+ * view fails the call with the daemon's error, and no event that happens after it returns is missed.
  */
 final class EventStream implements Subscription {
     private static final Logger LOG = LoggerFactory.getLogger(EventStream.class);
-    private static final AtomicInteger THREADS = new AtomicInteger();
     /** The daemon sends a keep-alive comment every 15 s: a connection silent for longer than this is dead. */
     static final Duration SILENCE = Duration.ofSeconds(45);
 
     private final RemoteSkyPort port;
     private final Transport transport;
-    private final OkHttpClient client;
+    private final EventSource.Factory sources;
     private final Consumer<? super SkyPortEvent> listener;
-    private final CountDownLatch stopped = new CountDownLatch(1);
+    /** Held while the listener runs, so {@link #close} can wait for a delivery in progress. */
+    private final ReentrantLock delivering = new ReentrantLock();
+    /** Opened when {@link #open} returns: no event reaches the listener before its caller holds the subscription. */
+    private final CountDownLatch returned = new CountDownLatch(1);
+    /** Failed connections since an event was last delivered: the back-off step. */
+    private final AtomicInteger failures = new AtomicInteger();
     private volatile boolean closed;
-    private volatile Call current;
+    private volatile EventSource current;
+    private volatile Future<?> reconnect;
     /** The sequence of the last event delivered (or the resume point asked for); empty before either. */
     private volatile OptionalLong last;
-    private Thread thread;
 
     private EventStream(RemoteSkyPort port, OptionalLong after, Consumer<? super SkyPortEvent> listener) {
         this.port = port;
         this.transport = port.transport();
-        this.client = transport.streaming().newBuilder().readTimeout(SILENCE).build();
+        // A dispatcher of its own on the shared call pool: a stream holds its call for its whole life, and must not
+        // count against the limits that keep request-reply calls, long polls and log follows flowing.
+        OkHttpClient client = transport.streaming().newBuilder().readTimeout(SILENCE)
+                .dispatcher(new Dispatcher(transport.http().dispatcher().executorService())).build();
+        this.sources = EventSources.createFactory(client);
         this.listener = listener;
         this.last = after;
     }
 
     static EventStream open(RemoteSkyPort port, OptionalLong after, Consumer<? super SkyPortEvent> listener) {
         EventStream stream = new EventStream(port, after, listener);
-        Response first = stream.connectFirst();
-        port.open().add(stream);
-        stream.thread = new Thread(() -> stream.run(first), "skyport-events-" + THREADS.incrementAndGet());
-        stream.thread.setDaemon(true);
-        stream.thread.start();
+        try {
+            stream.connectFirst();
+            port.open().add(stream);
+        } finally {
+            stream.returned.countDown();
+        }
         return stream;
     }
 
@@ -80,29 +98,62 @@ final class EventStream implements Subscription {
         return b.build();
     }
 
-    /** The first connection, retried like any GET; a refusal (a bad resume point, a forbidden view) is thrown. */
-    private Response connectFirst() {
+    /**
+     * Opens the first connection and waits for the daemon's reply, retried as an idempotent GET: after a transport
+     * failure, and after a 429/502/503/504 honouring its {@code Retry-After}; any other refusal is thrown.
+     */
+    private void connectFirst() {
+        ClientSettings settings = transport.settings();
+        Duration deadline = settings.connectTimeout().plus(settings.readTimeout());
         for (int attempt = 0; ; attempt++) {
-            Call call = client.newCall(request());
-            current = call;
-            Response response;
+            Connection connection = new Connection(true);
+            current = sources.newEventSource(request(), connection);
+            Refusal refused;
             try {
-                response = call.execute();
-            } catch (IOException e) {
-                if (attempt < transport.settings().retries() && !transport.isClosed()) {
-                    sleep(transport.backoff().delay(attempt));
-                    continue;
+                connection.replied.get(deadline.toMillis(), TimeUnit.MILLISECONDS);
+                return;
+            } catch (TimeoutException e) {
+                current.cancel();
+                throw new SkyPortException("the Sky Port daemon did not answer the event stream within " + deadline);
+            } catch (InterruptedException e) {
+                current.cancel();
+                Thread.currentThread().interrupt();
+                throw new SkyPortException("interrupted while opening the event stream", e);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof Refusal r)) {
+                    throw new SkyPortException("the event stream failed: " + e.getCause(), e.getCause());
                 }
-                throw transport.unreachable(e);
+                refused = r;
             }
-            if (response.isSuccessful()) {
-                return response;
+            Optional<Duration> wait;
+            if (refused.status.isPresent()) {
+                wait = transport.retryWait(refused.status.getAsInt(), refused.retryAfter, attempt);
+            } else {
+                wait = attempt < settings.retries() && !transport.isClosed()
+                        ? Optional.of(transport.backoff().delay(attempt)) : Optional.empty();
             }
-            throw refusal(response);
+            if (wait.isEmpty()) {
+                throw refused.error;
+            }
+            Transport.pause(wait.get());
         }
     }
 
-    private RuntimeException refusal(Response response) {
+    /** Why a connection ended before it opened: the daemon's error reply, or a transport failure. */
+    private static final class Refusal extends Exception {
+        final OptionalInt status;
+        final Optional<Duration> retryAfter;
+        final RuntimeException error;
+
+        Refusal(OptionalInt status, Optional<Duration> retryAfter, RuntimeException error) {
+            super(error.getMessage(), null, false, false);
+            this.status = status;
+            this.retryAfter = retryAfter;
+            this.error = error;
+        }
+    }
+
+    private RuntimeException mapRefusal(Response response) {
         int code = response.code();
         byte[] body = Transport.bytesOf(response);
         if (code == 400) {
@@ -118,112 +169,99 @@ final class EventStream implements Subscription {
         return ErrorMapping.toException(code, body, Optional.empty(), "subscribe");
     }
 
-    private void run(Response first) {
-        Response response = first;
-        int failures = 0;
-        try {
-            while (!closed) {
-                if (response != null) {
-                    OptionalLong before = last;
-                    read(response);
-                    response = null;
-                    if (!last.equals(before)) {
-                        failures = 0; // it worked for a while: start the back-off afresh
-                    }
+    /** The listener of one connection; okhttp-sse calls it from the connection's reader thread. */
+    private final class Connection extends EventSourceListener {
+        final boolean first;
+        final CompletableFuture<Void> replied = new CompletableFuture<>();
+
+        Connection(boolean first) {
+            this.first = first;
+        }
+
+        @Override
+        public void onOpen(EventSource eventSource, Response response) {
+            replied.complete(null);
+        }
+
+        @Override
+        public void onEvent(EventSource eventSource, String id, String type, String data) {
+            deliver(id, data);
+        }
+
+        @Override
+        public void onClosed(EventSource eventSource) {
+            ended(Optional.empty());
+        }
+
+        @Override
+        public void onFailure(EventSource eventSource, Throwable t, Response response) {
+            if (replied.isDone()) {
+                if (!closed) {
+                    LOG.debug("The event stream broke off after sequence {}: {}", describe(last), String.valueOf(t));
                 }
-                if (closed) {
-                    break;
-                }
-                if (!sleep(transport.backoff().delay(Math.min(failures++, 30)))) {
-                    break;
-                }
-                try {
-                    Call call = client.newCall(request());
-                    current = call;
-                    if (closed) {
-                        break;
-                    }
-                    Response next = call.execute();
-                    if (next.isSuccessful()) {
-                        response = next;
-                    } else {
-                        RuntimeException refused = refusal(next);
-                        // Once per streak: a refusal that lasts (a revoked user) would otherwise log every few seconds.
-                        if (failures == 1) {
-                            LOG.warn("The event stream could not resume after sequence {}: {}; trying again",
-                                    last.isPresent() ? last.getAsLong() : "(none)", refused.getMessage());
-                        }
-                    }
-                } catch (IOException e) {
-                    if (!closed) {
-                        LOG.debug("Reconnecting the event stream failed: {}", e.toString());
-                    }
-                }
+                ended(Optional.empty());
+                return;
             }
-        } finally {
-            if (response != null) {
-                response.close();
+            Refusal refusal;
+            if (response != null && !response.isSuccessful()) {
+                // The body is readable only here: okhttp-sse closes the response when this returns.
+                refusal = new Refusal(OptionalInt.of(response.code()), Transport.retryAfter(response),
+                        mapRefusal(response));
+            } else if (t instanceof IOException io) {
+                refusal = new Refusal(OptionalInt.empty(), Optional.empty(), transport.unreachable(io));
+            } else {
+                // A 2xx that is not an event stream: a status the first connection does not retry.
+                String why = t == null ? "no reason given" : t.getMessage();
+                refusal = new Refusal(OptionalInt.of(response == null ? 200 : response.code()), Optional.empty(),
+                        new SkyPortException("the daemon's event stream cannot be read: " + why));
             }
-            stopped.countDown();
+            replied.completeExceptionally(refusal);
+            if (first) {
+                return; // connectFirst decides
+            }
+            int failed = failures.get();
+            // Once per streak: a refusal that lasts (a revoked user) would otherwise log every few seconds.
+            if (failed == 1 && refusal.status.isPresent() && !closed) {
+                LOG.warn("The event stream could not resume after sequence {}: {}; trying again", describe(last),
+                        refusal.error.getMessage());
+            }
+            ended(refusal.retryAfter);
         }
     }
 
-    /**
-     * Delivers the events of one connection until it ends, breaks or the subscription is closed. The format is the
-     * WHATWG one ({@code field: value} lines, a blank line ends an event, {@code :} starts a comment); parsed here
-     * because okhttp-sse 4.12's {@code EventSources.processResponse} fails on a response it did not call itself (an
-     * uninitialised {@code lateinit call}), and its asynchronous factory cannot report a refused resume point to the
-     * caller of {@code subscribeAfter}.
-     */
-    private void read(Response response) {
-        try (response) {
-            ResponseBody body = response.body();
-            if (body == null) {
-                return;
-            }
-            BufferedSource source = body.source();
-            String id = null;
-            StringBuilder data = null;
-            String line;
-            while (!closed && (line = source.readUtf8Line()) != null) {
-                if (line.isEmpty()) {
-                    if (data != null) {
-                        deliver(id, data.toString());
-                    }
-                    data = null;
-                    continue;
-                }
-                if (line.startsWith(":")) {
-                    continue; // a keep-alive comment
-                }
-                int colon = line.indexOf(':');
-                String field = colon < 0 ? line : line.substring(0, colon);
-                String value = colon < 0 ? "" : line.substring(colon + 1);
-                if (value.startsWith(" ")) {
-                    value = value.substring(1);
-                }
-                switch (field) {
-                    case "data" -> data = data == null ? new StringBuilder(value) : data.append('\n').append(value);
-                    case "id" -> id = value;
-                    default -> {
-                        // "event" names the type, which the data carries too; "retry" is the client's to choose
-                    }
-                }
-            }
-        } catch (IOException e) {
-            if (!closed) {
-                LOG.debug("The event stream broke off after sequence {}: {}",
-                        last.isPresent() ? last.getAsLong() : "(none)", e.toString());
-            }
-        } catch (RuntimeException e) {
-            if (!closed) {
-                LOG.warn("The event stream failed; reconnecting", e);
-            }
+    /** Schedules the next connection after the back-off, or after {@code retryAfter} (capped) when that is longer. */
+    private void ended(Optional<Duration> retryAfter) {
+        if (closed || transport.isClosed()) {
+            return;
+        }
+        Duration wait = transport.backoff().delay(Math.min(failures.getAndIncrement(), 30));
+        Duration cap = transport.settings().maxRetryAfter();
+        Duration asked = retryAfter.map(d -> d.compareTo(cap) > 0 ? cap : d).orElse(Duration.ZERO);
+        if (asked.compareTo(wait) > 0) {
+            wait = asked;
+        }
+        try {
+            reconnect = transport.timer().schedule(this::reconnect, wait.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException clientClosed) {
+            // the timer is gone with the client: nothing to resume
+        }
+    }
+
+    private void reconnect() {
+        if (closed) {
+            return;
+        }
+        current = sources.newEventSource(request(), new Connection(false));
+        if (closed) {
+            current.cancel(); // close() ran between the check and the assignment
         }
     }
 
     private void deliver(String id, String data) {
-        if (closed) {
+        try {
+            returned.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             return;
         }
         long sequence;
@@ -245,37 +283,23 @@ final class EventStream implements Subscription {
             last = OptionalLong.of(sequence);
             return;
         }
+        delivering.lock();
         try {
+            if (closed) {
+                return;
+            }
             listener.accept(event);
         } catch (RuntimeException e) {
             LOG.warn("An event listener failed on event {}; the subscription goes on", sequence, e);
+        } finally {
+            delivering.unlock();
         }
         last = OptionalLong.of(sequence);
+        failures.set(0); // it worked for a while: start the back-off afresh
     }
 
-    /** Waits {@code d} unless closed meanwhile; false when closed. */
-    private boolean sleep(Duration d) {
-        try {
-            return !stopped.await(0, TimeUnit.MILLISECONDS) && !awaitClosed(d);
-        } catch (InterruptedException e) {
-            return false;
-        }
-    }
-
-    private final Object gate = new Object();
-
-    private boolean awaitClosed(Duration d) throws InterruptedException {
-        long end = System.nanoTime() + d.toNanos();
-        synchronized (gate) {
-            while (!closed) {
-                long left = end - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                TimeUnit.NANOSECONDS.timedWait(gate, left);
-            }
-            return true;
-        }
+    private static String describe(OptionalLong sequence) {
+        return sequence.isPresent() ? Long.toString(sequence.getAsLong()) : "(none)";
     }
 
     @Override
@@ -284,19 +308,21 @@ final class EventStream implements Subscription {
             return;
         }
         closed = true;
-        synchronized (gate) {
-            gate.notifyAll();
+        Future<?> pending = reconnect;
+        if (pending != null) {
+            pending.cancel(false);
         }
-        Call call = current;
-        if (call != null) {
-            call.cancel();
+        EventSource source = current;
+        if (source != null) {
+            source.cancel();
         }
         port.open().remove(this);
-        Thread t = thread;
-        if (t != null && t != Thread.currentThread()) {
+        if (!delivering.isHeldByCurrentThread()) {
             try {
                 // The listener may be running; wait briefly so no event is delivered after close returns.
-                stopped.await(5, TimeUnit.SECONDS);
+                if (delivering.tryLock(5, TimeUnit.SECONDS)) {
+                    delivering.unlock();
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -307,5 +333,4 @@ final class EventStream implements Subscription {
     public String toString() {
         return "event subscription after " + (last.isPresent() ? last.getAsLong() : "now");
     }
-
 }

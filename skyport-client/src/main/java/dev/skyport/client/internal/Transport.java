@@ -255,7 +255,7 @@ public final class Transport implements AutoCloseable {
         }
     }
 
-    private static void pause(Duration d) {
+    static void pause(Duration d) {
         try {
             Thread.sleep(d.toMillis());
         } catch (InterruptedException e) {

@@ -6,6 +6,7 @@ import dev.skyport.api.JobState;
 import dev.skyport.api.JobTransitioned;
 import dev.skyport.api.SkyPort;
 import dev.skyport.api.SkyPortEvent;
+import dev.skyport.api.SkyPortException;
 import dev.skyport.api.Subscription;
 import dev.skyport.client.internal.wire.WireJson;
 import org.junit.jupiter.api.AfterEach;
@@ -123,18 +124,11 @@ class EventStreamTest {
     }
 
     @Test
-    void withoutTheMemberTheLastSequenceIsTheLargestResumePointTheDaemonAccepts() {
-        long last = 37;
+    void aDaemonThatDoesNotReportItsLastSequenceIsRefusedAsIncompatible() {
         server.then(json(200, "{\"apiVersion\":\"v1\",\"user\":{\"id\":\"a\",\"name\":\"a\",\"admin\":true}}"));
-        // Doubling 1, 2, ..., 32 accepted, 64 refused; then bisecting 48, 40, 36, 38, 37.
-        long[] probes = {1, 2, 4, 8, 16, 32, 64, 48, 40, 36, 38, 37};
-        for (long p : probes) {
-            server.then(p <= last ? stream(false) : json(400, "{\"error\":\"invalid_parameter\",\"message\":"
-                    + "\"after must be at most the last sequence\",\"field\":\"after\"}"));
-        }
-        assertThat(sky.events().lastSequence()).isEqualTo(last);
-        assertThat(server.seen.subList(1, server.seen.size())).extracting(ScriptedServer.Seen::query)
-                .containsExactlyElementsOf(java.util.Arrays.stream(probes).mapToObj(p -> "after=" + p).toList());
+        assertThatThrownBy(() -> sky.events().subscribe(e -> { }))
+                .isExactlyInstanceOf(SkyPortException.class).hasMessageContaining("too old");
+        assertThat(server.seen).hasSize(1); // no stream was opened, no resume point probed
     }
 
     @Test
@@ -145,6 +139,29 @@ class EventStreamTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("99");
         assertThatThrownBy(() -> sky.events().subscribeAfter(-1, e -> { }))
                 .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void aRefusedViewFailsTheCallWithTheDaemonsMessageBeforeItReturns() {
+        server.then(json(403, "{\"error\":\"forbidden\",\"message\":\"carol may not act as alice\"}"));
+        assertThatThrownBy(() -> sky.events().subscribeAfter(0, e -> { }))
+                .isExactlyInstanceOf(SkyPortException.class).hasMessageContaining("carol may not act as alice");
+        assertThat(server.seen).hasSize(1);
+    }
+
+    @Test
+    void aBusyDaemonIsAskedAgainAfterItsRetryAfterBothOnTheFirstConnectionAndOnAResume() throws Exception {
+        String busy = "{\"error\":\"engine_unavailable\",\"message\":\"the store is failing\"}";
+        server.then(json(503, busy, "Retry-After", "0"));
+        server.then(stream(false, 1));
+        server.then(json(503, busy, "Retry-After", "0"));
+        server.then(stream(true, 2));
+        BlockingQueue<SkyPortEvent> got = new LinkedBlockingQueue<>();
+        try (Subscription ignored = sky.events().subscribeAfter(0, got::add)) {
+            assertThat(take(got, 2)).containsExactly(1L, 2L);
+        }
+        assertThat(server.seen).extracting(s -> s.header("Last-Event-ID").orElse("-"))
+                .containsExactly("0", "0", "1", "1");
     }
 
     @Test

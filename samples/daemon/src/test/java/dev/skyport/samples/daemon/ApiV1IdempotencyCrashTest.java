@@ -2,8 +2,6 @@ package dev.skyport.samples.daemon;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.skyport.samples.daemon.pki.ClusterPki;
-import dev.skyport.samples.daemon.pki.IssuedUser;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -49,10 +47,8 @@ class ApiV1IdempotencyCrashTest {
 
     @Test
     void aKeyedSubmitRetriedAfterKill9ReturnsTheFirstJobAndMakesNoSecond() throws Exception {
-        ClusterPki pki = ClusterPki.init(dir.resolve("spool"), List.of("localhost"));
-        IssuedUser alice = pki.issueUser("alice", false);
-        OkHttpClient client = Mtls.client(alice, pki.layout().caChain());
         daemon = new DaemonProcess(dir);
+        OkHttpClient client = daemon.client("alice");
         int port = daemon.start();
 
         // The plain case: acknowledged, killed, retried.

@@ -1,7 +1,5 @@
 package dev.skyport.samples.daemon;
 
-import dev.skyport.samples.daemon.pki.ClusterPki;
-import dev.skyport.samples.daemon.pki.IssuedUser;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -43,11 +41,9 @@ class DaemonCrashTest {
 
     @Test
     void acknowledgedSubmissionsSurviveKill9() throws Exception {
-        ClusterPki pki = ClusterPki.init(dir.resolve("spool"), List.of("localhost"));
-        IssuedUser alice = pki.issueUser("alice", false);
-        OkHttpClient client = Mtls.client(alice, pki.layout().caChain());
 
         daemon = new DaemonProcess(dir);
+        OkHttpClient client = daemon.client("alice");
         int port = daemon.start();
         Set<String> acknowledged = ConcurrentHashMap.newKeySet();
         CountDownLatch enough = new CountDownLatch(40);

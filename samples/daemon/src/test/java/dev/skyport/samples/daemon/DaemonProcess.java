@@ -2,6 +2,8 @@ package dev.skyport.samples.daemon;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.skyport.samples.daemon.pki.ClusterPki;
+import dev.skyport.samples.daemon.pki.IssuedUser;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.Response;
@@ -13,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -34,6 +37,7 @@ final class DaemonProcess implements AutoCloseable {
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
     private final Path dir;
+    private ClusterPki pki;
     private Process process;
     private volatile int port;
 
@@ -47,6 +51,18 @@ final class DaemonProcess implements AutoCloseable {
 
     Path log() {
         return dir.resolve("daemon.log");
+    }
+
+    /**
+     * An mTLS client with the certificate of a new registered user {@code name}, issued by the spool's CA (created
+     * by the first call, before the first {@link #start}: the daemon reads its server certificate from the spool).
+     */
+    OkHttpClient client(String name) {
+        if (pki == null) {
+            pki = ClusterPki.init(dir.resolve("spool"), List.of("localhost"));
+        }
+        IssuedUser user = pki.issueUser(name, false);
+        return Mtls.client(user, pki.layout().caChain());
     }
 
     /** Starts the daemon and returns its port once it listens; a start that hangs or fails is an AssertionError. */

@@ -3,7 +3,6 @@ package dev.skyport.samples.daemon.cli;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
 import dev.skyport.api.JobQuery;
-import dev.skyport.api.Page;
 import dev.skyport.api.SkyPort;
 import dev.skyport.api.SkyPortException;
 import picocli.CommandLine;
@@ -52,7 +51,7 @@ final class JobIds {
                 continue;
             }
             if (listing == null) {
-                listing = everyVisibleJob(sky);
+                listing = JobTable.list(sky, JobQuery.all(), Integer.MAX_VALUE);
             }
             ids.add(match(part, argument, listing, cli));
         }
@@ -80,18 +79,5 @@ final class JobIds {
                     + "; give more of the id");
         }
         return candidates.get(0);
-    }
-
-    private static List<Job> everyVisibleJob(SkyPort sky) {
-        List<Job> all = new ArrayList<>();
-        JobQuery query = JobQuery.all().withLimit(JobQuery.MAX_LIMIT).withoutScripts();
-        while (true) {
-            Page<Job> page = sky.jobs().list(query);
-            all.addAll(page.items());
-            if (page.nextPageToken().isEmpty()) {
-                return all;
-            }
-            query = query.after(page);
-        }
     }
 }

@@ -20,8 +20,7 @@ final class JobTable {
 
     /**
      * Up to {@code max} jobs matching {@code query}, oldest first, following pages. Scripts are left out: a listing
-     * then costs the same whatever the scripts hold. The name and tag filters are applied here again: a daemon that
-     * predates them (before /api/v1) ignores them, and a listing must never show what was filtered out.
+     * then costs the same whatever the scripts hold.
      */
     static List<Job> list(SkyPort sky, JobQuery query, int max) {
         List<Job> jobs = new ArrayList<>();
@@ -29,7 +28,7 @@ final class JobTable {
         while (jobs.size() < max) {
             Page<Job> page = sky.jobs().list(next);
             for (Job job : page.items()) {
-                if (jobs.size() < max && matches(job, query)) {
+                if (jobs.size() < max) {
                     jobs.add(job);
                 }
             }
@@ -39,12 +38,6 @@ final class JobTable {
             next = next.after(page);
         }
         return jobs;
-    }
-
-    private static boolean matches(Job job, JobQuery query) {
-        return query.namePrefix().map(prefix -> job.name().startsWith(prefix)).orElse(true)
-                && query.tags().entrySet().stream()
-                .allMatch(tag -> tag.getValue().equals(job.spec().tags().get(tag.getKey())));
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.skyport.samples.daemon.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
 import dev.skyport.api.JobIsolation;
@@ -19,6 +20,8 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.locks.LockSupport;
@@ -49,6 +52,20 @@ final class CliHarness implements AutoCloseable {
         String bytesAsText() {
             return new String(bytes, StandardCharsets.UTF_8);
         }
+
+        /** The ids in the JSON array of jobs printed by {@code jobs --json}; the run must have succeeded. */
+        List<String> jobIds() {
+            if (exit != 0) {
+                throw new AssertionError("exit " + exit + ": " + err);
+            }
+            List<String> ids = new ArrayList<>();
+            try {
+                new ObjectMapper().readTree(out).forEach(job -> ids.add(job.get("id").asText()));
+            } catch (IOException e) {
+                throw new AssertionError("not JSON: " + out, e);
+            }
+            return ids;
+        }
     }
 
     Result run(String user, String... args) {
@@ -56,21 +73,29 @@ final class CliHarness implements AutoCloseable {
     }
 
     Result run(Connector connector, String... args) {
+        return run(connector, stdin, env, terminal, Optional.ofNullable(tee), args);
+    }
+
+    /**
+     * The {@code skyport} command line run once with {@code connector} (this harness's, or the real one against a
+     * daemon), capturing what it printed; every printed byte also goes to {@code tee} when present.
+     */
+    static Result run(Connector connector, byte[] stdin, Map<String, String> env, boolean terminal,
+                      Optional<OutputStream> tee, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        OutputStream also = tee;
-        OutputStream sink = also == null ? bytes : new OutputStream() {
+        OutputStream sink = tee.isEmpty() ? bytes : new OutputStream() {
             @Override
             public void write(int b) throws IOException {
                 bytes.write(b);
-                also.write(b);
+                tee.get().write(b);
             }
 
             @Override
             public void write(byte[] b, int off, int len) throws IOException {
                 bytes.write(b, off, len);
-                also.write(b, off, len);
+                tee.get().write(b, off, len);
             }
         };
         CliContext context = new CliContext(connector, new ByteArrayInputStream(stdin), sink, terminal, env,

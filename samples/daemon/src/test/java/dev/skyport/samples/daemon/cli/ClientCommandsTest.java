@@ -231,12 +231,13 @@ class ClientCommandsTest {
         cli.await(ok);
         cli.await(bad);
         cli.await(other);
-        assertThat(ids(cli.run(user, "jobs", "--json", "--state", "FAILED"))).containsExactly(bad.toString());
-        assertThat(ids(cli.run(user, "jobs", "--json", "--state", "FAILED", "--state", "SUCCEEDED"))).hasSize(3);
-        assertThat(ids(cli.run(user, "jobs", "--json", "--name", "alpha"))).containsExactly(ok.toString(),
+        assertThat(cli.run(user, "jobs", "--json", "--state", "FAILED").jobIds()).containsExactly(bad.toString());
+        assertThat(cli.run(user, "jobs", "--json", "--state", "FAILED", "--state", "SUCCEEDED").jobIds())
+                .hasSize(3);
+        assertThat(cli.run(user, "jobs", "--json", "--name", "alpha").jobIds()).containsExactly(ok.toString(),
                 bad.toString());
-        assertThat(ids(cli.run(user, "jobs", "--json", "--tag", "k=w"))).containsExactly(other.toString());
-        assertThat(ids(cli.run(user, "jobs", "--json", "--limit", "2"))).containsExactly(ok.toString(),
+        assertThat(cli.run(user, "jobs", "--json", "--tag", "k=w").jobIds()).containsExactly(other.toString());
+        assertThat(cli.run(user, "jobs", "--json", "--limit", "2").jobIds()).containsExactly(ok.toString(),
                 bad.toString());
         assertThat(cli.run(user, "jobs", "--state", "SLEEPING").exit()).isEqualTo(2);
         assertThat(cli.run(user, "jobs", "--limit", "0").exit()).isEqualTo(2);
@@ -249,23 +250,17 @@ class ClientCommandsTest {
         JobId admins = submit(CliHarness.ADMIN, "#!/bin/sh\n#SWM name admins-job\ntrue\n");
         cli.await(users);
         cli.await(admins);
-        List<String> own = ids(cli.run(CliHarness.ADMIN, "jobs", "--json"));
+        List<String> own = cli.run(CliHarness.ADMIN, "jobs", "--json").jobIds();
         assertThat(own).contains(admins.toString()).doesNotContain(users.toString());
-        assertThat(ids(cli.run(CliHarness.ADMIN, "jobs", "--json", "--all"))).contains(admins.toString(),
+        assertThat(cli.run(CliHarness.ADMIN, "jobs", "--json", "--all").jobIds()).contains(admins.toString(),
                 users.toString());
         Result table = cli.run(CliHarness.ADMIN, "jobs", "--all");
         assertThat(table.out().lines().findFirst().orElseThrow()).contains("OWNER");
         assertThat(table.out()).contains(user);
         // A user's --all is their own jobs: the engine's user view decides, not the command.
-        assertThat(ids(cli.run(user, "jobs", "--json", "--all"))).containsExactly(users.toString());
+        assertThat(cli.run(user, "jobs", "--json", "--all").jobIds()).containsExactly(users.toString());
     }
 
-    private static List<String> ids(Result r) throws Exception {
-        assertThat(r.exit()).as(r.err()).isZero();
-        List<String> ids = new ArrayList<>();
-        JSON.readTree(r.out()).forEach(job -> ids.add(job.get("id").asText()));
-        return ids;
-    }
 
 
     @Test

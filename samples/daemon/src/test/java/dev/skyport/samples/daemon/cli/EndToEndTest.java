@@ -1,32 +1,22 @@
 package dev.skyport.samples.daemon.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.skyport.samples.daemon.Daemon;
-import dev.skyport.samples.daemon.DaemonConfig;
-import dev.skyport.samples.daemon.SkyportCommand;
-import dev.skyport.samples.daemon.pki.ClusterPki;
-import dev.skyport.samples.daemon.pki.IssuedUser;
+import dev.skyport.samples.daemon.ClientDaemon;
+import dev.skyport.samples.daemon.cli.CliHarness.Result;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.locks.LockSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -39,22 +29,13 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class EndToEndTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private Path dir;
-    private Path spool;
-    private Daemon daemon;
-    private String url;
+    private ClientDaemon daemon;
 
     @BeforeAll
-    void start(@TempDir Path tmp) throws Exception {
-        dir = tmp;
-        spool = dir.resolve("spool");
-        ClusterPki pki = ClusterPki.init(spool, List.of("localhost", "127.0.0.1"));
-        install(pki.issueUser("alice", false), "alice");
-        install(pki.issueUser("bob", false), "bob");
-        install(pki.issueUser("root", false), "root");
-        daemon = Daemon.start(DaemonConfig.defaults().withPort(0).withBind("127.0.0.1").withSpool(spool)
-                .withDataDir(dir.resolve("data")).withAdmins(List.of("root")));
-        url = "https://localhost:" + daemon.port();
+    void start(@TempDir Path dir) {
+        daemon = ClientDaemon.start(dir);
+        daemon.installUser("alice");
+        daemon.installUser("bob");
     }
 
     @AfterAll
@@ -62,28 +43,13 @@ class EndToEndTest {
         daemon.close();
     }
 
-    private void install(IssuedUser user, String home) throws Exception {
-        Path swm = Files.createDirectories(dir.resolve(home).resolve(".swm"));
-        Files.copy(user.cert(), swm.resolve("cert.pem"));
-        Files.copy(user.key(), swm.resolve("key.pem"));
-    }
-
-    record Result(int exit, String out, String err, String bytes) {
-    }
-
     /** {@code skyport ARGS} as {@code user}: their home's ~/.swm, SKYPORT_URL and SKYPORT_SPOOL set. */
     private Result run(String user, byte[] stdin, String... args) {
-        Map<String, String> env = Map.of("SKYPORT_URL", url, "SKYPORT_SPOOL", spool.toString());
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        CliContext context = new CliContext(new RemoteConnector(env, dir.resolve(user)),
-                new ByteArrayInputStream(stdin), bytes, false, env, Clock.systemUTC());
-        CommandLine cli = Cli.commandLine(new SkyportCommand(), context);
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
-        int exit = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> cli.execute(args));
-        return new Result(exit, out.toString(), err.toString(), bytes.toString(StandardCharsets.UTF_8));
+        Map<String, String> env = Map.of("SKYPORT_URL", daemon.url().toString(), "SKYPORT_SPOOL",
+                daemon.spool().toString());
+        Path home = user.equals(ClientDaemon.ADMIN) ? daemon.adminHome() : daemon.homeOf(user);
+        return assertTimeoutPreemptively(Duration.ofSeconds(60), () -> CliHarness.run(new RemoteConnector(env, home),
+                stdin, env, false, Optional.empty(), args));
     }
 
     private Result run(String user, String... args) {
@@ -101,17 +67,14 @@ class EndToEndTest {
         assertThat(submitted.exit()).as(submitted.err()).isZero();
         String id = submitted.out().strip();
         assertThat(id).hasSize(36);
-        assertThat(submitted.bytes()).isEqualTo("over the wire\n");
+        assertThat(submitted.bytesAsText()).isEqualTo("over the wire\n");
         assertThat(submitted.err()).contains("SUCCEEDED");
 
         Result jobs = run("alice", "jobs");
         assertThat(jobs.exit()).as(jobs.err()).isZero();
         assertThat(jobs.out()).contains(id.substring(28) + "  e2e").contains("SUCCEEDED");
 
-        JsonNode listed = JSON.readTree(run("alice", "jobs", "--json").out());
-        List<String> ids = new ArrayList<>();
-        listed.forEach(job -> ids.add(job.get("id").asText()));
-        assertThat(ids).contains(id);
+        assertThat(run("alice", "jobs", "--json").jobIds()).contains(id);
 
         Result show = run("alice", "show", id.substring(28));
         assertThat(show.exit()).as(show.err()).isZero();
@@ -119,7 +82,7 @@ class EndToEndTest {
 
         Result logs = run("alice", "logs", id.substring(28));
         assertThat(logs.exit()).as(logs.err()).isZero();
-        assertThat(logs.bytes()).isEqualTo("over the wire\n");
+        assertThat(logs.bytesAsText()).isEqualTo("over the wire\n");
 
         // Bob does not see it: another user's job is a job that does not exist.
         Result foreign = run("bob", "show", id);
@@ -179,10 +142,30 @@ class EndToEndTest {
     @Test
     void anAdminListsTheirOwnJobsUnlessAll() {
         String alices = run("alice", script("#!/bin/sh\ntrue\n"), "submit", "-").out().strip();
-        String roots = run("root", script("#!/bin/sh\ntrue\n"), "submit", "-").out().strip();
-        assertThat(run("root", "jobs", "--wide").out()).contains(roots).doesNotContain(alices);
-        assertThat(run("root", "jobs", "--all", "--wide").out()).contains(roots, alices);
+        String roots = run(ClientDaemon.ADMIN, script("#!/bin/sh\ntrue\n"), "submit", "-").out().strip();
+        assertThat(run(ClientDaemon.ADMIN, "jobs", "--wide").out()).contains(roots).doesNotContain(alices);
+        assertThat(run(ClientDaemon.ADMIN, "jobs", "--all", "--wide").out()).contains(roots, alices);
         assertThat(run("alice", "jobs", "--all", "--wide").out()).contains(alices).doesNotContain(roots);
+    }
+
+    /** The CLI does not filter on its own: what these return is what the daemon's store selected. */
+    @Test
+    void nameAndTagFiltersReachTheDaemon() {
+        String alpha = run("alice", script("#!/bin/sh\n#SWM name filter-alpha\n#SWM tag team=blue\ntrue\n"),
+                "submit", "-").out().strip();
+        String beta = run("alice", script("#!/bin/sh\n#SWM name filter-beta\n#SWM tag team=red\ntrue\n"),
+                "submit", "-").out().strip();
+        assertThat(listed("alice", "--name", "filter-")).containsExactly(alpha, beta);
+        assertThat(listed("alice", "--name", "filter-b")).containsExactly(beta);
+        assertThat(listed("alice", "--tag", "team=blue")).containsExactly(alpha);
+        assertThat(listed("alice", "--name", "filter-", "--tag", "team=red")).containsExactly(beta);
+        assertThat(listed("alice", "--name", "filter-a", "--tag", "team=red")).isEmpty();
+    }
+
+    private List<String> listed(String user, String... filters) {
+        List<String> args = new ArrayList<>(List.of("jobs", "--json"));
+        args.addAll(List.of(filters));
+        return run(user, args.toArray(String[]::new)).jobIds();
     }
 
     @Test

@@ -1,8 +1,7 @@
 package dev.skyport.samples.daemon.cli;
 
-import dev.skyport.samples.daemon.Daemon;
-import dev.skyport.samples.daemon.DaemonConfig;
-import dev.skyport.samples.daemon.SkyportCommand;
+import dev.skyport.samples.daemon.ClientDaemon;
+import dev.skyport.samples.daemon.cli.CliHarness.Result;
 import dev.skyport.samples.daemon.pki.ClusterPki;
 import dev.skyport.samples.daemon.pki.IssuedUser;
 import org.junit.jupiter.api.AfterAll;
@@ -10,17 +9,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -38,19 +31,15 @@ class RemoteConnectorTest {
     private Path spool;
     private Path certDir;
     private IssuedUser alice;
-    private Daemon daemon;
+    private ClientDaemon daemon;
 
     @BeforeAll
-    void start(@TempDir Path tmp) throws Exception {
+    void start(@TempDir Path tmp) {
         dir = tmp;
-        spool = dir.resolve("spool");
-        ClusterPki pki = ClusterPki.init(spool, List.of("localhost", "127.0.0.1"));
-        alice = pki.issueUser("alice", false);
-        certDir = Files.createDirectories(dir.resolve("alice-home/.swm"));
-        Files.copy(alice.cert(), certDir.resolve("cert.pem"));
-        Files.copy(alice.key(), certDir.resolve("key.pem"));
-        daemon = Daemon.start(DaemonConfig.defaults().withPort(0).withBind("127.0.0.1").withSpool(spool)
-                .withDataDir(dir.resolve("data")));
+        daemon = ClientDaemon.start(dir);
+        spool = daemon.spool();
+        alice = daemon.installUser("alice");
+        certDir = daemon.homeOf("alice").resolve(".swm");
     }
 
     @AfterAll
@@ -59,7 +48,7 @@ class RemoteConnectorTest {
     }
 
     private RemoteConnector connector(Map<String, String> env) {
-        return new RemoteConnector(env, dir.resolve("alice-home"));
+        return new RemoteConnector(env, daemon.homeOf("alice"));
     }
 
     @Test
@@ -74,7 +63,7 @@ class RemoteConnectorTest {
     @Test
     void theIdentityIsTheCertificatesUuidAsTheDaemonReadsIt() {
         try (Connection c = connector(Map.of("SKYPORT_SPOOL", spool.toString()))
-                .connect(Optional.of(URI.create("https://localhost:" + daemon.port())), Optional.empty())) {
+                .connect(Optional.of(daemon.url()), Optional.empty())) {
             assertThat(c.userId()).contains(alice.uuid().toString());
             assertThat(c.owned()).isTrue();
         }
@@ -94,16 +83,8 @@ class RemoteConnectorTest {
     }
 
     /** Runs the real program's command line with the real connector and captures what it printed. */
-    private String[] run(Map<String, String> env, String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CliContext context = new CliContext(connector(env), InputStream.nullInputStream(),
-                new ByteArrayOutputStream(), false, env, Clock.systemUTC());
-        CommandLine cli = Cli.commandLine(new SkyportCommand(), context);
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
-        int exit = cli.execute(args);
-        return new String[]{String.valueOf(exit), out.toString(), err.toString()};
+    private Result run(Map<String, String> env, String... args) {
+        return CliHarness.run(connector(env), new byte[0], env, false, Optional.empty(), args);
     }
 
     @Test
@@ -112,11 +93,11 @@ class RemoteConnectorTest {
         try (ServerSocket socket = new ServerSocket(0)) {
             closed = socket.getLocalPort();
         }
-        String[] r = run(Map.of("SKYPORT_SPOOL", spool.toString()), "jobs", "--url",
+        Result r = run(Map.of("SKYPORT_SPOOL", spool.toString()), "jobs", "--url",
                 "https://127.0.0.1:" + closed, "--cert-dir", certDir.toString());
-        assertThat(r[0]).isEqualTo("1");
-        assertThat(r[2]).startsWith("skyport jobs: ").doesNotContain("\tat ");
-        assertThat(r[2].lines()).hasSize(1);
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).startsWith("skyport jobs: ").doesNotContain("\tat ");
+        assertThat(r.err().lines()).hasSize(1);
     }
 
     @Test
@@ -126,19 +107,19 @@ class RemoteConnectorTest {
         Path malloryDir = Files.createDirectories(dir.resolve("mallory/.swm"));
         Files.copy(mallory.cert(), malloryDir.resolve("cert.pem"));
         Files.copy(mallory.key(), malloryDir.resolve("key.pem"));
-        String[] r = run(Map.of("SKYPORT_SPOOL", spool.toString()), "nodes", "--url",
-                "https://localhost:" + daemon.port(), "--cert-dir", malloryDir.toString());
-        assertThat(r[0]).isEqualTo("1");
-        assertThat(r[2]).startsWith("skyport nodes: ").doesNotContain("\tat ");
-        assertThat(r[2].lines()).hasSize(1);
+        Result r = run(Map.of("SKYPORT_SPOOL", spool.toString()), "nodes", "--url",
+                daemon.url().toString(), "--cert-dir", malloryDir.toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).startsWith("skyport nodes: ").doesNotContain("\tat ");
+        assertThat(r.err().lines()).hasSize(1);
 
     }
 
     @Test
     void aPlainHttpUrlIsRefusedByName() {
-        String[] r = run(Map.of("SKYPORT_SPOOL", spool.toString()), "jobs", "--url", "http://localhost:8443",
+        Result r = run(Map.of("SKYPORT_SPOOL", spool.toString()), "jobs", "--url", "http://localhost:8443",
                 "--cert-dir", certDir.toString());
-        assertThat(r[0]).isEqualTo("1");
-        assertThat(r[2]).startsWith("skyport jobs: ").contains("https").doesNotContain("\tat ");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).startsWith("skyport jobs: ").contains("https").doesNotContain("\tat ");
     }
 }
