@@ -61,6 +61,11 @@ public final class DaemonBenchmark {
         Path dir = Files.createTempDirectory("skyport-daemon-bench");
         ClusterPki pki = ClusterPki.init(dir.resolve("spool"), List.of("localhost"));
         IssuedUser user = pki.issueUser("bench", false);
+        // -Dbench.separate-only=true: just the separate-JVM figures, e.g. while profiling the daemon
+        if (Boolean.getBoolean("bench.separate-only")) {
+            separateJvms(dir, pki, user);
+            return;
+        }
         try (Daemon daemon = Daemon.start(DaemonConfig.defaults().withPort(0).withBind("127.0.0.1")
                 .withSpool(dir.resolve("spool")).withDataDir(dir.resolve("data")))) {
             String base = "https://localhost:" + daemon.port();
@@ -133,6 +138,7 @@ public final class DaemonBenchmark {
     private static void cpu(String name, Process daemon, Measured measured) throws Exception {
         long daemonBefore = cpuNanos(daemon.toHandle());
         long clientBefore = cpuNanos(ProcessHandle.current());
+        System.err.println(name + " runs from " + java.time.Instant.now()); // to cut a profile to the run
         long start = System.nanoTime();
         int calls = measured.run();
         long elapsed = System.nanoTime() - start;

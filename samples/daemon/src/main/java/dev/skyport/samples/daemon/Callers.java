@@ -1,5 +1,6 @@
 package dev.skyport.samples.daemon;
 
+import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.LoadingCache;
 import dev.skyport.samples.daemon.pki.Pem;
@@ -62,6 +63,9 @@ final class Callers {
     private final List<X500Principal> adminSubjects = new ArrayList<>();
     /** Registered user name by certificate fingerprint. */
     private final LoadingCache<String, Optional<String>> registered;
+    /** Keyed by the certificate itself (equal when DER-equal), so a certificate cannot borrow another's entry. */
+    private final Cache<X509Certificate, Parsed> parsedCertificates =
+            Caffeine.newBuilder().maximumSize(10_000).build();
 
     /**
      * @param admins user names, or certificate subjects (RFC 2253, recognised by their {@code =})
@@ -110,13 +114,26 @@ final class Callers {
     }
 
     Caller identify(X509Certificate certificate) throws UnregisteredException {
-        Optional<UserIdentity> identity = UserIdentity.of(certificate);
-        String shown = identity.map(i -> i.uuid().toString()).orElse("unknown");
-        String user = registered.get(fingerprint(certificate)).orElseThrow(() -> new UnregisteredException(shown));
+        Parsed parsed = parsedCertificates.get(certificate, Parsed::of);
+        String shown = parsed.identity.map(i -> i.uuid().toString()).orElse("unknown");
+        // Only what the certificate says is kept per certificate; whether it is registered is looked up again
+        // every RECHECK, so that a retired certificate stops working.
+        String user = registered.get(parsed.fingerprint).orElseThrow(() -> new UnregisteredException(shown));
         // A registered certificate always carries an identity: lookUp accepts no other.
-        String id = identity.orElseThrow(() -> new UnregisteredException(shown)).uuid().toString();
-        boolean admin = adminNames.contains(user) || adminSubjects.contains(certificate.getSubjectX500Principal());
+        String id = parsed.identity.orElseThrow(() -> new UnregisteredException(shown)).uuid().toString();
+        boolean admin = adminNames.contains(user) || adminSubjects.contains(parsed.subject);
         return new Caller(id, user, admin);
+    }
+
+    /**
+     * What a certificate says, computed once per certificate rather than per request: every request on a kept-alive
+     * connection carries the same certificate, and hashing and parsing it was a visible part of a submit's CPU.
+     */
+    private record Parsed(Optional<UserIdentity> identity, String fingerprint, X500Principal subject) {
+        static Parsed of(X509Certificate certificate) {
+            return new Parsed(UserIdentity.of(certificate), Callers.fingerprint(certificate),
+                    certificate.getSubjectX500Principal());
+        }
     }
 
     /** The user whose registered certificate is exactly this one; none when no directory, or more than one, has it. */
