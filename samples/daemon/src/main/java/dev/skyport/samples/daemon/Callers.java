@@ -1,6 +1,5 @@
 package dev.skyport.samples.daemon;
 
-import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.LoadingCache;
 import dev.skyport.samples.daemon.pki.Pem;
@@ -61,11 +60,13 @@ final class Callers {
     private final SpoolLayout layout;
     private final List<String> adminNames = new ArrayList<>();
     private final List<X500Principal> adminSubjects = new ArrayList<>();
-    /** Registered user name by certificate fingerprint. */
-    private final LoadingCache<String, Optional<String>> registered;
-    /** Keyed by the certificate itself (equal when DER-equal), so a certificate cannot borrow another's entry. */
-    private final Cache<X509Certificate, Parsed> parsedCertificates =
-            Caffeine.newBuilder().maximumSize(10_000).build();
+    /**
+     * Who each certificate names, looked up again after {@link #RECHECK} (so that a retired certificate stops working
+     * within seconds) rather than per request: every request on a kept-alive connection carries the same certificate,
+     * and hashing, parsing and looking it up was a visible part of a submit's CPU. Keyed by the certificate itself
+     * (equal when DER-equal), so a certificate cannot borrow another's entry.
+     */
+    private final LoadingCache<X509Certificate, Identified> identified;
 
     /**
      * @param admins user names, or certificate subjects (RFC 2253, recognised by their {@code =})
@@ -79,7 +80,7 @@ final class Callers {
                 adminNames.add(admin);
             }
         }
-        this.registered = Caffeine.newBuilder().maximumSize(10_000).expireAfterWrite(RECHECK).build(this::lookUp);
+        this.identified = Caffeine.newBuilder().maximumSize(10_000).expireAfterWrite(RECHECK).build(this::lookUp);
     }
 
     /**
@@ -114,30 +115,29 @@ final class Callers {
     }
 
     Caller identify(X509Certificate certificate) throws UnregisteredException {
-        Parsed parsed = parsedCertificates.get(certificate, Parsed::of);
-        String shown = parsed.identity.map(i -> i.uuid().toString()).orElse("unknown");
-        // Only what the certificate says is kept per certificate; whether it is registered is looked up again
-        // every RECHECK, so that a retired certificate stops working.
-        String user = registered.get(parsed.fingerprint).orElseThrow(() -> new UnregisteredException(shown));
-        // A registered certificate always carries an identity: lookUp accepts no other.
-        String id = parsed.identity.orElseThrow(() -> new UnregisteredException(shown)).uuid().toString();
-        boolean admin = adminNames.contains(user) || adminSubjects.contains(parsed.subject);
-        return new Caller(id, user, admin);
+        Identified known = identified.get(certificate);
+        return known.caller.orElseThrow(() -> new UnregisteredException(known.shown));
     }
 
-    /**
-     * What a certificate says, computed once per certificate rather than per request: every request on a kept-alive
-     * connection carries the same certificate, and hashing and parsing it was a visible part of a submit's CPU.
-     */
-    private record Parsed(Optional<UserIdentity> identity, String fingerprint, X500Principal subject) {
-        static Parsed of(X509Certificate certificate) {
-            return new Parsed(UserIdentity.of(certificate), Callers.fingerprint(certificate),
-                    certificate.getSubjectX500Principal());
+    /** The caller a certificate names, or none; {@code shown} is its identity as an error names it. */
+    private record Identified(Optional<Caller> caller, String shown) {
+    }
+
+    private Identified lookUp(X509Certificate certificate) {
+        Optional<UserIdentity> identity = UserIdentity.of(certificate);
+        String shown = identity.map(i -> i.uuid().toString()).orElse("unknown");
+        Optional<String> user = registeredUser(fingerprint(certificate));
+        // A registered certificate always carries an identity: registeredUser accepts no other.
+        if (user.isEmpty() || identity.isEmpty()) {
+            return new Identified(Optional.empty(), shown);
         }
+        boolean admin = adminNames.contains(user.get())
+                || adminSubjects.contains(certificate.getSubjectX500Principal());
+        return new Identified(Optional.of(new Caller(identity.get().uuid().toString(), user.get(), admin)), shown);
     }
 
     /** The user whose registered certificate is exactly this one; none when no directory, or more than one, has it. */
-    private Optional<String> lookUp(String fingerprint) {
+    private Optional<String> registeredUser(String fingerprint) {
         Path users = layout.usersDir();
         if (!Files.isDirectory(users)) {
             return Optional.empty();
