@@ -47,7 +47,8 @@ import java.util.regex.Pattern;
  */
 public final class DaemonBenchmark {
     private static final int THREADS = 4;
-    private static final long SECONDS = 5;
+    /** Seconds per figure; -Dbench.seconds=N for longer runs (steadier figures on a shared machine, longer profiles). */
+    private static final long SECONDS = Long.getLong("bench.seconds", 5);
     private static final String BOUNDARY = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
     /** Concurrent clients of the separate-JVM figures, as the issue sets them. */
     private static final int CLIENTS = 16;
