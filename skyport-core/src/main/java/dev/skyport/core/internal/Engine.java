@@ -362,7 +362,8 @@ public final class Engine implements SkyPort {
         if (e == null || e.state != JobState.QUEUED || (e.notBefore != null && e.notBefore.isAfter(clock.instant()))) {
             return job;
         }
-        String reason = e.infeasibleReason != null ? "Cannot be placed: " + e.infeasibleReason : e.waitReason;
+        String reason = e.infeasibleReason != null ? "Cannot be placed: " + e.infeasibleReason
+                : e.waitReason == null ? null : e.waitReason.get();
         if (reason == null) {
             return job;
         }

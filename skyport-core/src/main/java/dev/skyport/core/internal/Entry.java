@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * The engine's in-memory record of one job that has not ended: what the scheduler needs, plus the live run. Kept
@@ -52,7 +53,7 @@ final class Entry {
      * Why the last pass left it waiting and, where the plan reserved nodes for it, when it expects to start (Slurm's
      * {@code squeue --start}); read by the API without the lock, shown as the queued job's details.
      */
-    volatile String waitReason;
+    volatile Supplier<String> waitReason;
 
     Entry(ActiveJob row) {
         this.id = row.id();

@@ -150,7 +150,11 @@ final class SchedulingPass {
         for (Plan.Placement r : plan.reservations()) {
             Entry e = byId.get(r.job());
             if (e != null) {
-                e.waitReason = waitReason(e, r, ahead.getOrDefault(r.job(), 0));
+                // Formatted only when someone reads it: a pass per batch of submits over a long queue would
+                // otherwise build a string for every queued job each time, most of them never shown.
+                Map<String, String> partitionsNow = partitionOf;
+                int jobsAhead = ahead.getOrDefault(r.job(), 0);
+                e.waitReason = () -> waitReason(e, r, jobsAhead, partitionsNow);
             }
         }
         for (Plan.Infeasible inf : plan.infeasible()) {
@@ -176,7 +180,7 @@ final class SchedulingPass {
     }
 
     /** {@code waiting for 4 cpus and 1 GiB per node on partition local; 3 jobs ahead; expected to start at ...}. */
-    private String waitReason(Entry e, Plan.Placement reservation, int ahead) {
+    private String waitReason(Entry e, Plan.Placement reservation, int ahead, Map<String, String> partitionOf) {
         StringBuilder what = new StringBuilder("Waiting for ").append(e.cpus).append(e.cpus == 1 ? " cpu" : " cpus");
         if (e.memoryBytes > 0) {
             what.append(" and ").append(Sizes.human(e.memoryBytes));

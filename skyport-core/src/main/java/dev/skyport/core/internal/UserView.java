@@ -21,9 +21,11 @@ import dev.skyport.api.Subscription;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /**
@@ -40,6 +42,13 @@ final class UserView implements SkyPort {
     private final Jobs jobs = new UserJobs();
     private final Events events = new UserEvents();
 
+    /**
+     * Names already checked: a daemon makes a view per request, and building a whole configuration to check the same
+     * name each time was a visible part of a submit's CPU. The rule is pure, so a name once accepted stays accepted.
+     */
+    private static final Map<String, String> CHECKED_NAMES = new ConcurrentHashMap<>();
+    private static final int MAX_CHECKED_NAMES = 10_000;
+
     UserView(Engine engine, Owner owner) {
         this.engine = engine;
         this.owner = owner;
@@ -52,7 +61,15 @@ final class UserView implements SkyPort {
      * engine's own owner are the same kind of name, and the builder holds the one copy of that rule.
      */
     static String checkedName(String user) {
-        return SkyPort.embedded().owner(user).config().owner();
+        String known = CHECKED_NAMES.get(user);
+        if (known != null) {
+            return known;
+        }
+        String checked = SkyPort.embedded().owner(user).config().owner();
+        if (CHECKED_NAMES.size() < MAX_CHECKED_NAMES) {
+            CHECKED_NAMES.put(user, checked);
+        }
+        return checked;
     }
 
     /** The job if this view's user owns it; {@link dev.skyport.api.NoSuchJobException} otherwise. */

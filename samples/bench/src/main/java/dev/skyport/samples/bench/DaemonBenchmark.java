@@ -47,7 +47,14 @@ import java.util.regex.Pattern;
  */
 public final class DaemonBenchmark {
     private static final int THREADS = 4;
-    private static final long SECONDS = 5;
+    /** Seconds per figure; -Dbench.seconds=N for longer runs (steadier figures on a shared machine, longer profiles). */
+    private static final long SECONDS = Long.getLong("bench.seconds", 5);
+    /**
+     * Warm-up per path of the separate-JVM figures. 5 s was too short on a busy 2-core machine: the daemon's JIT was
+     * still compiling the request path during the measured run, and the same code measured 2,000 or 4,000 /s
+     * depending only on the warm-up. A daemon runs for days, so the figures are of the warmed-up path.
+     */
+    private static final long WARMUP_SECONDS = Long.getLong("bench.warmup-seconds", 15);
     private static final String BOUNDARY = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
     /** Concurrent clients of the separate-JVM figures, as the issue sets them. */
     private static final int CLIENTS = 16;
@@ -61,6 +68,11 @@ public final class DaemonBenchmark {
         Path dir = Files.createTempDirectory("skyport-daemon-bench");
         ClusterPki pki = ClusterPki.init(dir.resolve("spool"), List.of("localhost"));
         IssuedUser user = pki.issueUser("bench", false);
+        // -Dbench.separate-only=true: just the separate-JVM figures, e.g. while profiling the daemon
+        if (Boolean.getBoolean("bench.separate-only")) {
+            separateJvms(dir, pki, user);
+            return;
+        }
         try (Daemon daemon = Daemon.start(DaemonConfig.defaults().withPort(0).withBind("127.0.0.1")
                 .withSpool(dir.resolve("spool")).withDataDir(dir.resolve("data")))) {
             String base = "https://localhost:" + daemon.port();
@@ -133,6 +145,7 @@ public final class DaemonBenchmark {
     private static void cpu(String name, Process daemon, Measured measured) throws Exception {
         long daemonBefore = cpuNanos(daemon.toHandle());
         long clientBefore = cpuNanos(ProcessHandle.current());
+        System.err.println(name + " runs from " + java.time.Instant.now()); // to cut a profile to the run
         long start = System.nanoTime();
         int calls = measured.run();
         long elapsed = System.nanoTime() - start;
@@ -243,7 +256,7 @@ public final class DaemonBenchmark {
                                     int expected) throws Exception {
         List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
         List<String> bodies = Collections.synchronizedList(new ArrayList<>());
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(SECONDS);
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(name.equals("warmup") ? WARMUP_SECONDS : SECONDS);
         List<Thread> running = new ArrayList<>();
         for (int t = 0; t < threads; t++) {
             Thread thread = new Thread(() -> {

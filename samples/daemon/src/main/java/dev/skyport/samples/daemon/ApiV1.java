@@ -193,12 +193,12 @@ final class ApiV1 extends Handler.Abstract {
             case "cancel" -> {
                 allow(method, "POST");
                 noQuery(request);
-                sendJson(response, callback, 200, WireJson.writeJob(acting.view.jobs().cancel(id)));
+                sendJob(response, callback, 200, acting.view.jobs().cancel(id));
             }
             case "requeue" -> {
                 allow(method, "POST");
                 noQuery(request);
-                sendJson(response, callback, 200, WireJson.writeJob(acting.view.jobs().requeue(id)));
+                sendJob(response, callback, 200, acting.view.jobs().requeue(id));
             }
             case "events" -> {
                 allow(method, "GET");
@@ -212,6 +212,10 @@ final class ApiV1 extends Handler.Abstract {
             }
             default -> throw notFound(path);
         }
+    }
+
+    private static void sendJob(Response response, Callback callback, int status, Job job) {
+        Replies.send(response, callback, status, Replies.JSON, WireJson.jobBytes(job));
     }
 
     // ---- identity
@@ -307,7 +311,7 @@ final class ApiV1 extends Handler.Abstract {
                 } else {
                     response.getHeaders().put(HttpHeader.LOCATION, PREFIX + "/jobs/" + job.id());
                 }
-                sendJson(response, callback, replayed ? 200 : 201, WireJson.writeJob(job));
+                sendJob(response, callback, replayed ? 200 : 201, job);
             } catch (RuntimeException e) {
                 Replies.answer(request, response, callback, mapped(e));
             }
@@ -441,7 +445,7 @@ final class ApiV1 extends Handler.Abstract {
         Optional<Integer> wait = single(q, "wait").map(v -> intParameter("wait", v, 1, MAX_WAIT_SECONDS));
         Job job = acting.view.jobs().get(id);
         if (wait.isEmpty() || job.state().isTerminal()) {
-            sendJson(response, callback, 200, WireJson.writeJob(job));
+            sendJob(response, callback, 200, job);
             return;
         }
         CompletableFuture<Job> terminal = acting.view.jobs().onTerminal(id);
@@ -466,7 +470,7 @@ final class ApiV1 extends Handler.Abstract {
     private static void reply(Request request, Response response, Callback callback,
                               java.util.function.Supplier<Job> job) {
         try {
-            sendJson(response, callback, 200, WireJson.writeJob(job.get()));
+            sendJob(response, callback, 200, job.get());
         } catch (RuntimeException e) {
             Replies.answer(request, response, callback, mapped(e));
         }

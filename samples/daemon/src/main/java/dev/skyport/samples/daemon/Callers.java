@@ -60,8 +60,13 @@ final class Callers {
     private final SpoolLayout layout;
     private final List<String> adminNames = new ArrayList<>();
     private final List<X500Principal> adminSubjects = new ArrayList<>();
-    /** Registered user name by certificate fingerprint. */
-    private final LoadingCache<String, Optional<String>> registered;
+    /**
+     * Who each certificate names, looked up again after {@link #RECHECK} (so that a retired certificate stops working
+     * within seconds) rather than per request: every request on a kept-alive connection carries the same certificate,
+     * and hashing, parsing and looking it up was a visible part of a submit's CPU. Keyed by the certificate itself
+     * (equal when DER-equal), so a certificate cannot borrow another's entry.
+     */
+    private final LoadingCache<X509Certificate, Identified> identified;
 
     /**
      * @param admins user names, or certificate subjects (RFC 2253, recognised by their {@code =})
@@ -75,7 +80,7 @@ final class Callers {
                 adminNames.add(admin);
             }
         }
-        this.registered = Caffeine.newBuilder().maximumSize(10_000).expireAfterWrite(RECHECK).build(this::lookUp);
+        this.identified = Caffeine.newBuilder().maximumSize(10_000).expireAfterWrite(RECHECK).build(this::lookUp);
     }
 
     /**
@@ -110,17 +115,29 @@ final class Callers {
     }
 
     Caller identify(X509Certificate certificate) throws UnregisteredException {
+        Identified known = identified.get(certificate);
+        return known.caller.orElseThrow(() -> new UnregisteredException(known.shown));
+    }
+
+    /** The caller a certificate names, or none; {@code shown} is its identity as an error names it. */
+    private record Identified(Optional<Caller> caller, String shown) {
+    }
+
+    private Identified lookUp(X509Certificate certificate) {
         Optional<UserIdentity> identity = UserIdentity.of(certificate);
         String shown = identity.map(i -> i.uuid().toString()).orElse("unknown");
-        String user = registered.get(fingerprint(certificate)).orElseThrow(() -> new UnregisteredException(shown));
-        // A registered certificate always carries an identity: lookUp accepts no other.
-        String id = identity.orElseThrow(() -> new UnregisteredException(shown)).uuid().toString();
-        boolean admin = adminNames.contains(user) || adminSubjects.contains(certificate.getSubjectX500Principal());
-        return new Caller(id, user, admin);
+        Optional<String> user = registeredUser(fingerprint(certificate));
+        // A registered certificate always carries an identity: registeredUser accepts no other.
+        if (user.isEmpty() || identity.isEmpty()) {
+            return new Identified(Optional.empty(), shown);
+        }
+        boolean admin = adminNames.contains(user.get())
+                || adminSubjects.contains(certificate.getSubjectX500Principal());
+        return new Identified(Optional.of(new Caller(identity.get().uuid().toString(), user.get(), admin)), shown);
     }
 
     /** The user whose registered certificate is exactly this one; none when no directory, or more than one, has it. */
-    private Optional<String> lookUp(String fingerprint) {
+    private Optional<String> registeredUser(String fingerprint) {
         Path users = layout.usersDir();
         if (!Files.isDirectory(users)) {
             return Optional.empty();

@@ -24,6 +24,7 @@ import dev.skyport.api.RetryPolicy;
 import dev.skyport.api.SkyPortEvent;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -191,6 +192,20 @@ class WireJsonTest {
         JsonNode q = WireJson.writeJob(queued);
         assertThat(q.has("endReason") || q.has("startTime") || q.has("endTime") || q.has("exitCode")).isFalse();
         assertThat(WireJson.readJob(WireJson.parse(WireJson.bytes(q)))).isEqualTo(queued);
+    }
+
+    @Test
+    void jobBytesAreTheJobTreeByteForByte() {
+        Job full = job();
+        Job queued = new Job(full.id(), "u", "u", JobSpec.command("true"), JobState.QUEUED, "Submitted",
+                Optional.empty(), T0, T0, List.of());
+        Job escaped = new Job(full.id(), "u\"1", "ä\u2028", JobSpec.builder().script("#!/bin/sh\necho \"\u00e9\t\\\"\n")
+                .comment("</script> \u0001 \uD83D\uDE00").env("A", "x\ny").tag("k", "ü").build(),
+                JobState.RUNNING, "on \"n1\"", Optional.empty(), T0, T0.plusMillis(1), List.of());
+        for (Job job : List.of(full, queued, escaped)) {
+            assertThat(new String(WireJson.jobBytes(job), StandardCharsets.UTF_8))
+                    .isEqualTo(new String(WireJson.bytes(WireJson.writeJob(job)), StandardCharsets.UTF_8));
+        }
     }
 
     @Test

@@ -56,8 +56,11 @@ final class JobDocument {
                 if (job.endReason().isPresent()) {
                     g.writeStringField("end_reason", StoredNames.of(job.endReason().get()));
                 }
-                g.writeStringField("submit_time", job.submitTime().toString());
-                g.writeStringField("update_time", job.updateTime().toString());
+                String submitTime = job.submitTime().toString();
+                g.writeStringField("submit_time", submitTime);
+                // A new job was last updated when it was submitted: format the instant once.
+                g.writeStringField("update_time", job.updateTime().equals(job.submitTime()) ? submitTime
+                        : job.updateTime().toString());
                 g.writeFieldName("spec");
                 writeSpec(g, job.spec());
                 if (!job.attempts().isEmpty()) {
