@@ -71,4 +71,29 @@ class ReviewBadInputTest {
     private static Request get(String url) {
         return new Request.Builder().url(url).build();
     }
+
+    /** The wire contract: batch errors name the field as jobs[i].member, also for what the engine checks. */
+    @Test
+    void aBatchErrorFoundByTheEngineNamesTheSpecItIsIn(@TempDir Path dir) throws Exception {
+        ClusterPki pki = ClusterPki.init(dir.resolve("spool"), List.of("localhost"));
+        OkHttpClient alice = Mtls.client(pki.issueUser("alice", false), pki.layout().caChain());
+        try (Daemon daemon = Daemon.start(DaemonConfig.defaults().withPort(0).withBind("127.0.0.1")
+                .withSpool(dir.resolve("spool")).withDataDir(dir.resolve("data")))) {
+            String base = "https://localhost:" + daemon.port();
+            Map<String, String> bodies = new LinkedHashMap<>();
+            bodies.put("jobs[1].flavor", "{\"jobs\":[{\"script\":\"echo\"},{\"script\":\"echo\",\"flavor\":\"nope\"}]}");
+            bodies.put("jobs[1].cpus", "{\"jobs\":[{\"script\":\"echo\"},{\"script\":\"echo\",\"cpus\":100000}]}");
+            bodies.put("jobs[1].idempotencyKey", "{\"jobs\":[{\"script\":\"echo\",\"idempotencyKey\":\"k\"},"
+                    + "{\"script\":\"echo\",\"idempotencyKey\":\"k\"}]}");
+            Map<String, String> fields = new LinkedHashMap<>();
+            for (Map.Entry<String, String> b : bodies.entrySet()) {
+                try (Response r = alice.newCall(new Request.Builder().url(base + "/api/v1/jobs/batch")
+                        .post(RequestBody.create(b.getValue(), MediaType.get("application/json"))).build()).execute()) {
+                    assertThat(r.code()).as(b.getKey()).isEqualTo(400);
+                    fields.put(b.getKey(), JSON.readTree(r.body().bytes()).path("field").asText());
+                }
+            }
+            assertSoftly(soft -> fields.forEach((expected, actual) -> soft.assertThat(actual).isEqualTo(expected)));
+        }
+    }
 }
