@@ -621,6 +621,11 @@ final class ApiV1 extends Handler.Abstract {
 
     // ---- errors
 
+    /** The wire's name of the field: {@code jobs[i].member} for a spec of a batch, as the batch body names it. */
+    private static String field(InvalidJobSpecException e) {
+        return e.batchIndex().isPresent() ? "jobs[" + e.batchIndex().getAsInt() + "]." + e.field() : e.field();
+    }
+
     /** The wire's answer to an engine exception; anything else is passed on as it is (a 500, logged). */
     static Throwable mapped(Throwable e) {
         if (e instanceof BadMessageException b && b.getCode() >= 400 && b.getCode() < 500) {
@@ -634,10 +639,10 @@ final class ApiV1 extends Handler.Abstract {
         }
         if (e instanceof IdempotencyKeyReusedException r) {
             return new ApiError(HttpStatus.UNPROCESSABLE_ENTITY_422, WireError.of("idempotency_key_reused",
-                    r.getMessage()).withField("idempotencyKey").withJobId(r.existing().toString()));
+                    r.getMessage()).withField(field(r)).withJobId(r.existing().toString()));
         }
         if (e instanceof InvalidJobSpecException i) {
-            WireError body = WireError.of("invalid_spec", i.getMessage()).withField(i.field()).withReason(i.reason());
+            WireError body = WireError.of("invalid_spec", i.getMessage()).withField(field(i)).withReason(i.reason());
             return new ApiError(HttpStatus.BAD_REQUEST_400, i.line().isPresent() ? body.withLine(i.line().getAsInt())
                     : body);
         }

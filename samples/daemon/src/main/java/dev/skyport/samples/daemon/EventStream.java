@@ -26,12 +26,23 @@ import java.util.concurrent.atomic.AtomicInteger;
  * that the ids strictly increase and a client resuming with {@code Last-Event-ID} misses nothing. A comment every
  * {@link #KEEPALIVE_SECONDS} keeps proxies from closing a quiet stream and finds a client that went away.
  *
+ * <p>A client that closes its stream is noticed at once when Jetty reports it ({@link Request#addFailureListener}, for
+ * a failure of the connection it sees); over HTTP/1.1 nothing reads the connection of a streaming reply, so usually
+ * only a write finds the close: the first write after the peer's close still succeeds (it goes to the kernel, which
+ * answers with a reset), the next one fails. Hence the short keepalive.
+ *
  * <p>No thread waits here: the subscription's listener queues frames, and queued frames go out in asynchronous
  * writes. A client that stops reading is cut off: by ClientGuard when a write stalls, and here when more than
  * {@link #MAX_QUEUED} frames wait (the client reconnects with its last id and misses nothing).
  */
 final class EventStream extends IteratingCallback {
-    static final long KEEPALIVE_SECONDS = 15;
+    /**
+     * A closed stream is found by the second write after the close, so within two keepalives, 10 s: until then it
+     * holds an ordered subscription (a thread) and one of the user's stream slots (ClientGuard). 5 s costs ~20 bytes
+     * per stream per 5 s on the wire, nothing for a client (the wire contract's 15 s was an upper bound, not a
+     * promise), and still sits well under the proxies' idle cut-offs.
+     */
+    static final long KEEPALIVE_SECONDS = 5;
     /** Frames a slow client may have waiting before it is cut off; a second or two of a busy engine's events. */
     static final int MAX_QUEUED = 10_000;
     private static final byte[] KEEPALIVE = ": keepalive\n\n".getBytes(StandardCharsets.US_ASCII);
@@ -59,6 +70,8 @@ final class EventStream extends IteratingCallback {
         EventStream stream = new EventStream(request, response, callback);
         // A stream is quiet between events by nature; the keepalive comments and ClientGuard look after the peer.
         request.addIdleTimeoutListener(t -> false);
+        // Writing now fails at once on a failed exchange, which ends the stream and its subscription.
+        request.addFailureListener(failure -> stream.enqueue(KEEPALIVE));
         stream.queue.add(KEEPALIVE); // the first write sends the headers at once: the client knows it is subscribed
         stream.queued.incrementAndGet();
         try {
