@@ -408,7 +408,10 @@ final class ApiV1 extends Handler.Abstract {
             if (eq < 1) {
                 throw invalidParameter("tag", "must be KEY=VALUE");
             }
-            tags.put(t.substring(0, eq), t.substring(eq + 1));
+            if (tags.putIfAbsent(t.substring(0, eq), t.substring(eq + 1)) != null) {
+                // A job has one value per key, so two values never both match: refused rather than one silently kept.
+                throw invalidParameter("tag", "names the key '" + abbreviate(t.substring(0, eq)) + "' twice");
+            }
         }
         int limit = single(q, "limit").map(v -> intParameter("limit", v, 1, JobQuery.MAX_LIMIT)).orElse(DEFAULT_LIMIT);
         boolean scripts = single(q, "scripts").map(v -> boolParameter("scripts", v)).orElse(true);
