@@ -176,8 +176,8 @@ class LongLivedExchangesTest {
 
     /**
      * A client that goes away from GET /api/v1/events does not leave its ordered subscription (a thread each) behind.
-     * How soon the daemon notices is printed, not asserted (over HTTP/1.1 a write finds the close: two keepalives of
-     * 5 s at most); the deadline is only the test's bound.
+     * How soon the daemon notices is printed, not asserted (it watches the connection for the peer's close; failing
+     * that, the second keepalive write after the close finds it, 10 s at most); the deadline is only the test's bound.
      */
     @Test
     void aClosedEventStreamEndsItsSubscription(@TempDir Path dir) throws Exception {
