@@ -6,6 +6,7 @@ import dev.skyport.api.Job;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
 import dev.skyport.api.SkyPort;
+import dev.skyport.api.Subscription;
 import dev.skyport.client.ClientTls;
 import dev.skyport.client.SkyPortClient;
 import dev.skyport.samples.daemon.ClientGuard.Kind;
@@ -76,6 +77,30 @@ class LongLivedExchangesTest {
             }
             // The subscription ends with the last pending future.
             waitFor(() -> daemon.daemon.inFlight(user, Kind.STREAM) == 0, "the shared subscription closed");
+        }
+    }
+
+    /** A view that cannot open an event stream (the user's are all taken) waits with long polls instead. */
+    @Test
+    void waitsFallBackToLongPollsWhenNoEventStreamCanBeOpened(@TempDir Path dir) throws Exception {
+        ClusterPki pki = ClusterPki.init(dir.resolve("spool"), List.of("localhost"));
+        IssuedUser aliceId = pki.issueUser("alice", false);
+        String user = aliceId.uuid().toString();
+        DaemonConfig.ClientLimits d = DaemonConfig.ClientLimits.defaults();
+        DaemonConfig.ClientLimits limits = new DaemonConfig.ClientLimits(d.maxRequestsPerUser(),
+                d.maxConnectionsPerUser(), d.minDataRate(), d.requestTimeout(), d.idleTimeout(), 1,
+                d.maxWaitsPerUser());
+        try (Daemon daemon = Daemon.start(DaemonConfig.defaults().withPort(0).withBind("127.0.0.1")
+                .withSpool(dir.resolve("spool")).withDataDir(dir.resolve("data")).withClients(limits));
+             SkyPort alice = SkyPortClient.connect(ClientDaemon.url(daemon.port()),
+                     ClientTls.fromPem(aliceId.cert(), aliceId.key(), pki.layout().caChain()));
+             Subscription taken = alice.events().subscribe(e -> { })) {
+            Job job = alice.jobs().submit(JobSpec.script("#!/bin/sh\nexec sleep 600\n"));
+            CompletableFuture<Job> end = alice.jobs().onTerminal(job.id());
+            waitFor(() -> daemon.inFlight(user, Kind.WAIT) == 1, "a long poll instead of a second stream");
+            assertThat(end).isNotDone();
+            daemon.engine().jobs().cancel(job.id());
+            assertThat(end.get(60, TimeUnit.SECONDS).state()).isEqualTo(JobState.CANCELED);
         }
     }
 
