@@ -4,6 +4,7 @@ import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
 import dev.skyport.api.JobTransitioned;
 import dev.skyport.api.SkyPortEvent;
+import dev.skyport.api.SkyPortException;
 import dev.skyport.api.Subscription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,9 +26,10 @@ import java.util.function.Function;
  * starts after a sequence taken before that read (or was already running then), so a transition either shows in the
  * read or arrives as an event afterwards. On the job's terminal event the final snapshot is fetched (the event does not
  * carry the job). The subscription is closed once no future is pending. When the event stream cannot be opened (the
- * daemon refuses it, e.g. the user's stream limit), the caller falls back to long polls. Thread-safe.
+ * daemon refuses it, e.g. the user's stream limit), the caller falls back to long polls. While a subscription runs,
+ * this is among what closing the client ends: the pending futures then fail, as a long poll in flight does. Thread-safe.
  */
-final class TerminalWaits {
+final class TerminalWaits implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TerminalWaits.class);
 
     private final RemoteSkyPort port;
@@ -40,6 +42,11 @@ final class TerminalWaits {
     private Subscription subscription;
     /** Serialises the opening of a subscription, which makes requests, without holding {@link #lock}. */
     private final Object opening = new Object();
+    /** After a failed open, when to try again (System.nanoTime); until then waits go straight to long polls. */
+    private volatile long retryOpenAt;
+    private volatile boolean openFailed;
+    /** How long a refused or failed open is believed: waiting for many jobs then costs no open attempt per job. */
+    private static final long RETRY_OPEN_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
 
     TerminalWaits(RemoteSkyPort port, Function<JobId, CompletableFuture<Job>> fetch) {
         this.port = port;
@@ -62,22 +69,32 @@ final class TerminalWaits {
                     return true;
                 }
             }
+            if (openFailed && System.nanoTime() - retryOpenAt < 0) {
+                synchronized (lock) {
+                    remove(id, future);
+                }
+                return false;
+            }
             Subscription opened;
             try {
                 long after = port.events().lastSequence();
                 opened = EventStream.open(port, OptionalLong.of(after), this::onEvent);
             } catch (RuntimeException e) {
                 LOG.debug("No event stream for waiting on jobs ({}); falling back to long polls", e.toString());
+                retryOpenAt = System.nanoTime() + RETRY_OPEN_NANOS;
+                openFailed = true;
                 synchronized (lock) {
                     remove(id, future);
                 }
                 return false;
             }
+            openFailed = false;
             boolean useless;
             synchronized (lock) {
                 useless = pending.isEmpty();
                 if (!useless) {
                     subscription = opened;
+                    port.open().add(this);
                 }
             }
             if (useless) {
@@ -125,6 +142,7 @@ final class TerminalWaits {
             if (pending.isEmpty() && subscription != null) {
                 toClose = subscription;
                 subscription = null;
+                port.open().remove(this);
             }
         }
         if (toClose != null) {
@@ -141,6 +159,23 @@ final class TerminalWaits {
                 pending.remove(id);
             }
         }
+    }
+
+    /** The client closes: the pending futures fail, and the subscription ends. */
+    @Override
+    public void close() {
+        List<CompletableFuture<Job>> waiting = new ArrayList<>();
+        Subscription toClose;
+        synchronized (lock) {
+            pending.values().forEach(waiting::addAll);
+            toClose = subscription;
+            subscription = null;
+            port.open().remove(this);
+        }
+        if (toClose != null) {
+            toClose.close();
+        }
+        waiting.forEach(f -> f.completeExceptionally(new SkyPortException("the client is closed")));
     }
 
     /** Futures now pending (for tests). */
