@@ -139,11 +139,13 @@ class RetryTest {
         return WireJson.text(WireJson.writeJob(job));
     }
 
-    /** The daemon refuses the event stream (the user's streams are all taken): the future long-polls instead. */
+    /**
+     * The event stream is refused for good (here a proxy that forbids it; a 429 is first retried): the future
+     * long-polls instead.
+     */
     private void refuseTheEventStream() {
         server.then(json(200, "{\"lastSequence\":5}"));
-        server.then(json(429, "{\"error\":\"too_many_requests\",\"message\":\"16 event streams\","
-                + "\"limit\":\"max-streams-per-user\"}"));
+        server.then(json(403, "{\"error\":\"forbidden\",\"message\":\"no event streams here\"}"));
     }
 
     @Test
