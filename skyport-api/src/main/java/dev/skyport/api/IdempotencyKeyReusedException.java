@@ -11,8 +11,20 @@ public class IdempotencyKeyReusedException extends InvalidJobSpecException {
     private final JobId existing;
 
     public IdempotencyKeyReusedException(JobId existing) {
-        super("idempotencyKey", "was already used for job " + existing + " with a different spec");
+        this(existing, -1);
+    }
+
+    private IdempotencyKeyReusedException(JobId existing, int batchIndex) {
+        super("idempotencyKey", "was already used for job " + existing + " with a different spec", 0, batchIndex);
         this.existing = Objects.requireNonNull(existing, "existing");
+    }
+
+    @Override
+    public IdempotencyKeyReusedException inBatchAt(int index) {
+        checkIndex(index);
+        IdempotencyKeyReusedException copy = new IdempotencyKeyReusedException(existing, index);
+        copy.setStackTrace(getStackTrace());
+        return copy;
     }
 
     /** The job the key was first used for. */

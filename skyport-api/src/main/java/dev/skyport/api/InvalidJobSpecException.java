@@ -6,12 +6,15 @@ import java.util.OptionalInt;
 /**
  * A job specification, a {@code #SWM} directive or a submission is not acceptable. Nothing was stored.
  * {@link #field()} names the offending field (for directives: the directive key), {@link #line()} the script line
- * when the problem came from a {@code #SWM} directive.
+ * when the problem came from a {@code #SWM} directive, {@link #batchIndex()} the spec's place in the list when the
+ * problem came from {@link Jobs#submitAll}.
  */
 public class InvalidJobSpecException extends SkyPortException {
     private final String field;
     private final String reason;
     private final int line;
+    /** The spec's index in a batch; -1 when the problem is not tied to one. */
+    private final int batchIndex;
 
     public InvalidJobSpecException(String field, String reason) {
         this(field, reason, 0);
@@ -19,14 +22,46 @@ public class InvalidJobSpecException extends SkyPortException {
 
     /** A problem at script line {@code line} (1-based); 0 when the problem is not tied to a line. */
     public InvalidJobSpecException(String field, String reason, int line) {
-        super(format(field, reason, line));
+        this(field, reason, line, -1);
+    }
+
+    /** As the public constructors, for spec {@code batchIndex} of a batch (-1: none); for subclasses' copies. */
+    protected InvalidJobSpecException(String field, String reason, int line, int batchIndex) {
+        super(format(field, reason, line, batchIndex));
         this.field = Objects.requireNonNull(field, "field");
         this.reason = Objects.requireNonNull(reason, "reason");
         this.line = line;
+        this.batchIndex = Math.max(-1, batchIndex);
     }
 
-    private static String format(String field, String reason, int line) {
-        return line > 0 ? "line " + line + ": #SWM " + field + ": " + reason : field + ": " + reason;
+    private static String format(String field, String reason, int line, int batchIndex) {
+        String what = line > 0 ? "line " + line + ": #SWM " + field + ": " + reason : field + ": " + reason;
+        return batchIndex >= 0 ? "spec " + batchIndex + " of the batch: " + what : what;
+    }
+
+    /**
+     * This problem, found in spec {@code index} (0-based) of a batch: a copy that says so in {@link #batchIndex()} and
+     * its message. Subclasses return their own type.
+     *
+     * @throws IllegalArgumentException when {@code index} is negative
+     */
+    public InvalidJobSpecException inBatchAt(int index) {
+        checkIndex(index);
+        InvalidJobSpecException copy = new InvalidJobSpecException(field, reason, line, index);
+        copy.setStackTrace(getStackTrace());
+        return copy;
+    }
+
+    /** For {@link #inBatchAt} of subclasses. */
+    protected static void checkIndex(int index) {
+        if (index < 0) {
+            throw new IllegalArgumentException("a batch index is not negative, got " + index);
+        }
+    }
+
+    /** The 0-based index of the offending spec in the list given to {@link Jobs#submitAll}, when there is one. */
+    public OptionalInt batchIndex() {
+        return batchIndex >= 0 ? OptionalInt.of(batchIndex) : OptionalInt.empty();
     }
 
     /** The field or directive that is wrong, e.g. {@code cpus} or {@code gpus}. */

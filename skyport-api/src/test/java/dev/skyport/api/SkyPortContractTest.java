@@ -593,6 +593,30 @@ public abstract class SkyPortContractTest {
         assertThat(allJobIds()).isEqualTo(before);
     }
 
+    @Test
+    void submitAllNamesTheIndexOfTheSpecItRefuses() throws Exception {
+        String run = UUID.randomUUID().toString();
+        JobSpec fine = JobSpec.script("#!/bin/sh\ntrue\n");
+        JobSpec unknownFlavor = JobSpec.builder().script("#!/bin/sh\ntrue\n").flavor("no-such-flavor-" + run).build();
+        List<JobId> before = allJobIds();
+
+        assertThatThrownBy(() -> sky.jobs().submitAll(List.of(fine, unknownFlavor)))
+                .isInstanceOfSatisfying(InvalidJobSpecException.class, e -> {
+                    assertThat(e.field()).isEqualTo("flavor");
+                    assertThat(e.batchIndex()).hasValue(1);
+                });
+        assertThatThrownBy(() -> sky.jobs().submitAll(List.of(keyed(run, "#!/bin/sh\ntrue\n"), fine,
+                keyed(run, "#!/bin/sh\ntrue\n"))))
+                .isInstanceOfSatisfying(InvalidJobSpecException.class, e -> {
+                    assertThat(e.field()).isEqualTo("idempotencyKey");
+                    assertThat(e.batchIndex()).hasValue(2);
+                });
+        assertThatThrownBy(() -> sky.jobs().submit(unknownFlavor))
+                .isInstanceOfSatisfying(InvalidJobSpecException.class,
+                        e -> assertThat(e.batchIndex()).as("a single submit is no batch").isEmpty());
+        assertThat(allJobIds()).isEqualTo(before);
+    }
+
     // ------------------------------------------------------------------ listing by name and tags
 
     @Test

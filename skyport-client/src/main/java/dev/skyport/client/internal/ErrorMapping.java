@@ -24,6 +24,9 @@ import java.util.regex.Pattern;
  * state), so a caller cannot tell over which transport the refusal came.
  */
 public final class ErrorMapping {
+    /** A batch body's field, {@code jobs[3].cpus}: the spec's index and its member (a member may have dots). */
+    private static final Pattern BATCH_FIELD = Pattern.compile("jobs\\[(\\d{1,9})\\]\\.(.+)");
+
     private static final Pattern FIRST_NUMBER = Pattern.compile("(\\d+)");
 
     private ErrorMapping() {
@@ -51,12 +54,21 @@ public final class ErrorMapping {
         String message = e.message();
         try {
             switch (e.error()) {
-                case "invalid_spec", "invalid_json", "unknown_field":
+                case "invalid_spec", "invalid_json", "unknown_field": {
+                    Matcher batch = BATCH_FIELD.matcher(e.field().orElse(""));
+                    if (batch.matches()) {
+                        return new InvalidJobSpecException(batch.group(2), e.reason().orElse(message),
+                                e.line().orElse(0)).inBatchAt(Integer.parseInt(batch.group(1)));
+                    }
                     return new InvalidJobSpecException(e.field().orElse("$"), e.reason().orElse(message),
                             e.line().orElse(0));
+                }
                 case "idempotency_key_reused":
                     if (e.jobId().isPresent()) {
-                        return new IdempotencyKeyReusedException(JobId.parse(e.jobId().get()));
+                        IdempotencyKeyReusedException reused = new IdempotencyKeyReusedException(
+                                JobId.parse(e.jobId().get()));
+                        Matcher batch = BATCH_FIELD.matcher(e.field().orElse(""));
+                        return batch.matches() ? reused.inBatchAt(Integer.parseInt(batch.group(1))) : reused;
                     }
                     break;
                 case "not_found":

@@ -25,7 +25,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -45,9 +44,11 @@ final class RemoteJobs implements Jobs {
     private static final MediaType SCRIPT = MediaType.get("text/x-shellscript; charset=utf-8");
     private static final RequestBody EMPTY = RequestBody.create(new byte[0], null);
     /**
-     * The longest long poll asked for, in seconds. The daemon serves up to 300, but its connections close after 30 s
-     * without traffic (Jetty's idle timeout, the daemon's default), and a silent long poll is no traffic: 25 s stays
-     * under it, at the cost of one small request per waiter every 25 s.
+     * The longest long poll asked for, in seconds. The daemon serves up to 300 and lifts its idle timeout while a long
+     * poll waits, so the daemon does not bound this: a silent connection of 25 s stays under the idle cut-off of the
+     * proxies and NAT tables commonly in between (30 s and up), and a reply lost on the way is noticed within this
+     * plus the read timeout. Waiting for jobs uses the view's one event subscription ({@link TerminalWaits}); long
+     * polls serve {@link #await} and {@link #onTerminal} only when the event stream cannot be opened.
      */
     static final int MAX_WAIT_SECONDS = 25;
     /** The long poll {@link #onTerminal} repeats. */
@@ -55,10 +56,17 @@ final class RemoteJobs implements Jobs {
 
     private final RemoteSkyPort port;
     private final Transport transport;
+    private final TerminalWaits waits;
 
     RemoteJobs(RemoteSkyPort port) {
         this.port = port;
         this.transport = port.transport();
+        this.waits = new TerminalWaits(port, id -> snapshot(id, 0));
+    }
+
+    /** The view's shared wait for terminal states (for tests). */
+    TerminalWaits terminalWaits() {
+        return waits;
     }
 
     private HttpUrl.Builder job(JobId id, String... more) {
@@ -162,85 +170,109 @@ final class RemoteJobs implements Jobs {
     public Job await(JobId id, Duration timeout) throws InterruptedException {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(timeout, "timeout");
-        Instant deadline = deadline(timeout);
-        while (true) {
-            Duration left = Duration.between(Instant.now(), deadline);
-            if (left.isNegative() || left.isZero()) {
-                Job last = get(id);
-                if (last.state().isTerminal()) {
-                    return last;
-                }
-                throw new AwaitTimeoutException(last);
+        CompletableFuture<Job> end = onTerminal(id);
+        try {
+            return end.get(nanos(timeout), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            end.cancel(true);
+            Job last = get(id);
+            if (last.state().isTerminal()) {
+                return last;
             }
-            // The daemon waits in whole seconds; the local deadline cuts a longer poll short.
-            int seconds = (int) Math.max(1, Math.min(MAX_WAIT_SECONDS, (left.toMillis() + 999) / 1000));
-            CompletableFuture<Job> poll = snapshot(id, seconds);
-            try {
-                Job job = poll.get(left.toNanos(), TimeUnit.NANOSECONDS);
-                if (job.state().isTerminal()) {
-                    return job;
-                }
-            } catch (TimeoutException e) {
-                poll.cancel(true);
-            } catch (InterruptedException e) {
-                poll.cancel(true);
-                throw e;
-            } catch (ExecutionException e) {
-                throw unwrap(e);
-            }
+            throw new AwaitTimeoutException(last);
+        } catch (InterruptedException e) {
+            end.cancel(true);
+            throw e;
+        } catch (ExecutionException e) {
+            throw unwrap(e);
         }
     }
 
-    private static Instant deadline(Duration timeout) {
+    /** {@code timeout} in nanoseconds, saturated: a negative one is 0, a huge one is about forever. */
+    private static long nanos(Duration timeout) {
+        if (timeout.isNegative()) {
+            return 0;
+        }
         try {
-            return Instant.now().plus(timeout.isNegative() ? Duration.ZERO : timeout);
-        } catch (ArithmeticException | java.time.DateTimeException forever) {
-            return Instant.MAX;
+            return timeout.toNanos();
+        } catch (ArithmeticException forever) {
+            return Long.MAX_VALUE;
         }
     }
 
     /**
-     * One job after another under the one deadline: every job must end, so waiting in turn takes no longer than
-     * waiting for all at once, and it holds one connection instead of one per job (the daemon bounds the requests a
-     * user has in flight). Every id is checked before the first wait.
+     * Every job's future first (so every id is checked before the first wait, and all share the view's one event
+     * subscription), then each under the one deadline.
      */
     @Override
     public List<Job> awaitAll(Collection<JobId> ids, Duration timeout) throws InterruptedException {
         Objects.requireNonNull(ids, "ids");
         Objects.requireNonNull(timeout, "timeout");
         List<JobId> order = List.copyOf(ids);
-        List<Job> jobs = new ArrayList<>(order.size());
-        for (JobId id : order) {
-            jobs.add(get(Objects.requireNonNull(id, "id")));
-        }
-        Instant deadline = deadline(timeout);
-        for (int i = 0; i < order.size(); i++) {
-            if (jobs.get(i).state().isTerminal()) {
-                continue;
+        long start = System.nanoTime();
+        long budget = nanos(timeout);
+        List<CompletableFuture<Job>> ends = new ArrayList<>(order.size());
+        try {
+            for (JobId id : order) {
+                ends.add(onTerminal(Objects.requireNonNull(id, "id")));
             }
-            try {
-                jobs.set(i, await(order.get(i), Duration.between(Instant.now(), deadline)));
-            } catch (AwaitTimeoutException e) {
-                List<Job> notEnded = new ArrayList<>(List.of(e.last()));
-                for (int j = i + 1; j < order.size(); j++) {
-                    Job now = jobs.get(j).state().isTerminal() ? jobs.get(j) : get(order.get(j));
-                    if (!now.state().isTerminal()) {
-                        notEnded.add(now);
-                    }
+            List<Job> jobs = new ArrayList<>(order.size());
+            for (int i = 0; i < order.size(); i++) {
+                long left = budget == Long.MAX_VALUE ? Long.MAX_VALUE : budget - (System.nanoTime() - start);
+                try {
+                    jobs.add(ends.get(i).get(Math.max(0, left), TimeUnit.NANOSECONDS));
+                } catch (TimeoutException e) {
+                    return endedMeanwhile(order, ends, jobs, i);
+                } catch (ExecutionException e) {
+                    throw unwrap(e);
                 }
-                throw new AwaitTimeoutException(notEnded);
+            }
+            return List.copyOf(jobs);
+        } finally {
+            ends.forEach(f -> f.cancel(true));
+        }
+    }
+
+    /** After the deadline: the jobs from {@code from} on that still run make the exception (or all ended after all). */
+    private List<Job> endedMeanwhile(List<JobId> order, List<CompletableFuture<Job>> ends, List<Job> ended, int from) {
+        List<Job> jobs = new ArrayList<>(ended);
+        List<Job> notEnded = new ArrayList<>();
+        for (int j = from; j < order.size(); j++) {
+            Job now = ends.get(j).isDone() && !ends.get(j).isCompletedExceptionally() ? ends.get(j).join()
+                    : get(order.get(j));
+            jobs.add(now);
+            if (!now.state().isTerminal()) {
+                notEnded.add(now);
             }
         }
-        return List.copyOf(jobs);
+        if (notEnded.isEmpty()) {
+            return List.copyOf(jobs);
+        }
+        throw new AwaitTimeoutException(notEnded);
     }
 
     @Override
     public CompletableFuture<Job> onTerminal(JobId id) {
+        Objects.requireNonNull(id, "id");
         Job now = get(id); // an unknown id fails here, at the call, as the interface says
         if (now.state().isTerminal()) {
             return CompletableFuture.completedFuture(now);
         }
         CompletableFuture<Job> result = new CompletableFuture<>();
+        if (waits.register(id, result)) {
+            // Registered, and the subscription covers every event from before this read: an end either shows here
+            // or arrives as an event.
+            try {
+                Job again = get(id);
+                if (again.state().isTerminal()) {
+                    result.complete(again);
+                }
+            } catch (RuntimeException e) {
+                result.cancel(false);
+                throw e;
+            }
+            return result;
+        }
         AtomicReference<CompletableFuture<Job>> current = new AtomicReference<>();
         result.whenComplete((job, failure) -> {
             CompletableFuture<Job> poll = current.get();
@@ -278,14 +310,18 @@ final class RemoteJobs implements Jobs {
     }
 
     /**
-     * The job's snapshot once it is terminal or {@code seconds} have passed, without a thread waiting: an
-     * asynchronous long poll, retried with back-off after a transport failure (a GET is idempotent). Cancelling the
-     * future cancels the call.
+     * The job's snapshot once it is terminal or {@code seconds} have passed (0: at once), without a thread waiting:
+     * an asynchronous (long) poll, retried with back-off after a transport failure (a GET is idempotent). Cancelling
+     * the future cancels the call.
      */
     CompletableFuture<Job> snapshot(JobId id, int seconds) {
         CompletableFuture<Job> future = new CompletableFuture<>();
-        Request request = port.request(job(id).addQueryParameter("wait", Integer.toString(seconds)).build()).build();
-        OkHttpClient client = transport.waiting(); // its read timeout outlasts the wait
+        HttpUrl.Builder url = job(id);
+        if (seconds > 0) {
+            url.addQueryParameter("wait", Integer.toString(seconds));
+        }
+        Request request = port.request(url.build()).build();
+        OkHttpClient client = seconds > 0 ? transport.waiting() : transport.http(); // a wait outlasts read timeouts
         AtomicReference<Call> call = new AtomicReference<>();
         future.whenComplete((j, f) -> {
             Call c = call.get();

@@ -24,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -60,21 +61,32 @@ final class EngineJobs implements Jobs {
     Job submit(JobSpec spec, Owner owner) {
         if (Objects.requireNonNull(spec, "spec").idempotencyKey().isPresent()) {
             engine.checkOpen(); // before the store is asked for the key
-            return engine.idempotencyKeys().submitAll(List.of(spec), owner.id(), one -> submitNew(one, owner)).get(0);
+            return engine.idempotencyKeys().submitAll(List.of(spec), owner.id(), false,
+                    one -> submitNew(one, owner, false)).get(0);
         }
         return logWarnings(engine.submit(validate(spec), owner));
     }
 
+    /** A problem with one spec names its index in {@code specs} ({@link InvalidJobSpecException#batchIndex()}). */
     List<Job> submitAll(List<JobSpec> specs, Owner owner) {
         if (specs.stream().anyMatch(s -> Objects.requireNonNull(s, "spec").idempotencyKey().isPresent())) {
             engine.checkOpen();
-            return engine.idempotencyKeys().submitAll(specs, owner.id(), fresh -> submitNew(fresh, owner));
+            return engine.idempotencyKeys().submitAll(specs, owner.id(), true, fresh -> submitNew(fresh, owner, true));
         }
-        return submitNew(specs, owner);
+        return submitNew(specs, owner, true);
     }
 
-    private List<Job> submitNew(List<JobSpec> specs, Owner owner) {
-        List<Job> jobs = engine.submitAll(specs.stream().map(this::validate).toList(), owner);
+    /** {@code indexed}: a problem names the index of its spec in {@code specs}. */
+    private List<Job> submitNew(List<JobSpec> specs, Owner owner, boolean indexed) {
+        List<JobSpec> valid = new ArrayList<>(specs.size());
+        for (int i = 0; i < specs.size(); i++) {
+            try {
+                valid.add(validate(specs.get(i)));
+            } catch (InvalidJobSpecException e) {
+                throw indexed ? e.inBatchAt(i) : e;
+            }
+        }
+        List<Job> jobs = engine.submitAll(valid, owner);
         jobs.forEach(EngineJobs::logWarnings);
         return jobs;
     }

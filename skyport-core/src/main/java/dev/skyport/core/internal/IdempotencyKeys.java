@@ -48,8 +48,11 @@ final class IdempotencyKeys {
      *
      * @throws InvalidJobSpecException        when two specs of the batch have the same key
      * @throws IdempotencyKeyReusedException when a key names a job with another spec; nothing is stored then
+     * @param indexed whether a problem names its spec's index in {@code specs} (a batch); {@code submit} then names
+     *                the index in the list it was given, which this maps back
      */
-    List<Job> submitAll(List<JobSpec> specs, String owner, Function<List<JobSpec>, List<Job>> submit) {
+    List<Job> submitAll(List<JobSpec> specs, String owner, boolean indexed,
+                        Function<List<JobSpec>, List<Job>> submit) {
         Map<String, Integer> first = new HashMap<>();
         TreeSet<Integer> locks = new TreeSet<>();
         for (int i = 0; i < specs.size(); i++) {
@@ -59,8 +62,9 @@ final class IdempotencyKeys {
             }
             Integer earlier = first.putIfAbsent(key.get(), i);
             if (earlier != null) {
-                throw new InvalidJobSpecException("idempotencyKey", "specs " + earlier + " and " + i
-                        + " of the batch have the same idempotency key; a key names one job");
+                InvalidJobSpecException e = new InvalidJobSpecException("idempotencyKey", "specs " + earlier
+                        + " and " + i + " of the batch have the same idempotency key; a key names one job");
+                throw indexed ? e.inBatchAt(i) : e;
             }
             locks.add(stripe(owner, key.get()));
         }
@@ -73,7 +77,7 @@ final class IdempotencyKeys {
                 stripes[stripe].lock();
                 held.add(stripes[stripe]);
             }
-            return resolveAndSubmit(specs, owner, submit, true);
+            return resolveAndSubmit(specs, owner, indexed, submit, true);
         } finally {
             for (int i = held.size() - 1; i >= 0; i--) {
                 held.get(i).unlock();
@@ -81,8 +85,8 @@ final class IdempotencyKeys {
         }
     }
 
-    private List<Job> resolveAndSubmit(List<JobSpec> specs, String owner, Function<List<JobSpec>, List<Job>> submit,
-                                       boolean again) {
+    private List<Job> resolveAndSubmit(List<JobSpec> specs, String owner, boolean indexed,
+                                       Function<List<JobSpec>, List<Job>> submit, boolean again) {
         Job[] out = new Job[specs.size()];
         List<JobSpec> fresh = new ArrayList<>();
         List<Integer> freshAt = new ArrayList<>();
@@ -91,7 +95,8 @@ final class IdempotencyKeys {
             Optional<Job> known = spec.idempotencyKey().flatMap(key -> known(owner, key));
             if (known.isPresent()) {
                 if (!sameSubmission(known.get().spec(), spec)) {
-                    throw new IdempotencyKeyReusedException(known.get().id());
+                    IdempotencyKeyReusedException e = new IdempotencyKeyReusedException(known.get().id());
+                    throw indexed ? e.inBatchAt(i) : e;
                 }
                 out[i] = known.get();
             } else {
@@ -103,10 +108,16 @@ final class IdempotencyKeys {
             List<Job> stored;
             try {
                 stored = submit.apply(fresh);
+            } catch (InvalidJobSpecException e) {
+                // submit names the index in fresh; the caller knows the specs by their index in specs
+                if (e.batchIndex().isPresent() && e.batchIndex().getAsInt() < freshAt.size()) {
+                    throw e.inBatchAt(freshAt.get(e.batchIndex().getAsInt()));
+                }
+                throw e;
             } catch (IllegalArgumentException taken) {
                 // The store's unique key refused a key this engine did not know of: look again, once.
                 if (again && fresh.stream().anyMatch(s -> s.idempotencyKey().flatMap(k -> known(owner, k)).isPresent())) {
-                    return resolveAndSubmit(specs, owner, submit, false);
+                    return resolveAndSubmit(specs, owner, indexed, submit, false);
                 }
                 throw taken;
             }

@@ -412,7 +412,10 @@ final class ApiV1 extends Handler.Abstract {
             if (eq < 1) {
                 throw invalidParameter("tag", "must be KEY=VALUE");
             }
-            tags.put(t.substring(0, eq), t.substring(eq + 1));
+            if (tags.putIfAbsent(t.substring(0, eq), t.substring(eq + 1)) != null) {
+                // A job has one value per key, so two values never both match: refused rather than one silently kept.
+                throw invalidParameter("tag", "names the key '" + abbreviate(t.substring(0, eq)) + "' twice");
+            }
         }
         int limit = single(q, "limit").map(v -> intParameter("limit", v, 1, JobQuery.MAX_LIMIT)).orElse(DEFAULT_LIMIT);
         boolean scripts = single(q, "scripts").map(v -> boolParameter("scripts", v)).orElse(true);
@@ -625,6 +628,11 @@ final class ApiV1 extends Handler.Abstract {
 
     // ---- errors
 
+    /** The wire's name of the field: {@code jobs[i].member} for a spec of a batch, as the batch body names it. */
+    private static String field(InvalidJobSpecException e) {
+        return e.batchIndex().isPresent() ? "jobs[" + e.batchIndex().getAsInt() + "]." + e.field() : e.field();
+    }
+
     /** The wire's answer to an engine exception; anything else is passed on as it is (a 500, logged). */
     static Throwable mapped(Throwable e) {
         if (e instanceof BadMessageException b && b.getCode() >= 400 && b.getCode() < 500) {
@@ -638,10 +646,10 @@ final class ApiV1 extends Handler.Abstract {
         }
         if (e instanceof IdempotencyKeyReusedException r) {
             return new ApiError(HttpStatus.UNPROCESSABLE_ENTITY_422, WireError.of("idempotency_key_reused",
-                    r.getMessage()).withField("idempotencyKey").withJobId(r.existing().toString()));
+                    r.getMessage()).withField(field(r)).withJobId(r.existing().toString()));
         }
         if (e instanceof InvalidJobSpecException i) {
-            WireError body = WireError.of("invalid_spec", i.getMessage()).withField(i.field()).withReason(i.reason());
+            WireError body = WireError.of("invalid_spec", i.getMessage()).withField(field(i)).withReason(i.reason());
             return new ApiError(HttpStatus.BAD_REQUEST_400, i.line().isPresent() ? body.withLine(i.line().getAsInt())
                     : body);
         }

@@ -26,7 +26,9 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * Keeps one client from stalling the daemon for the others (see {@link ClientLimits}). Each registered user, known by
  * the certificate of the connection, has at most {@code max-requests-per-user} requests in flight; one more is answered
- * 429 at once and its connection closed. A request body must arrive at {@code min-data-rate} in every
+ * 429 at once and its connection closed. Long-lived exchanges are counted apart ({@link Kind}), so that a client
+ * waiting for many jobs or following events never uses up the slots its ordinary calls need, while it still cannot
+ * open unbounded streams. A request body must arrive at {@code min-data-rate} in every
  * {@link ClientLimits#RATE_WINDOW} and whole within {@code request-timeout}, or the handler's next read fails with a
  * {@link TimeoutException} (the API answers 408). A reply write of n bytes must be taken by the client within
  * max(window, n / rate), or the connection is closed. Peers that send or read nothing at all are the connector's idle
@@ -43,6 +45,26 @@ final class ClientGuard extends Handler.Wrapper {
     private final ClientLimits limits;
     private final ObjectMapper json;
     private final ConcurrentHashMap<String, Integer> inFlight = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Integer> streams = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Integer> waits = new ConcurrentHashMap<>();
+
+    /** Which count an exchange goes to; each has its own per-user limit. */
+    enum Kind {
+        /** Answered as soon as the work is done. */
+        ORDINARY("max-requests-per-user", "requests"),
+        /** {@code GET /api/v1/events}: open until the client goes away, holding an ordered subscription (a thread). */
+        STREAM("max-streams-per-user", "event streams"),
+        /** A long poll ({@code ?wait=}) or a log follow ({@code follow=true}): open for as long as a job runs. */
+        WAIT("max-waits-per-user", "long polls and log follows");
+
+        final String limit;
+        final String what;
+
+        Kind(String limit, String what) {
+            this.limit = limit;
+            this.what = what;
+        }
+    }
 
     ClientGuard(Callers callers, ClientLimits limits, ObjectMapper json, Handler api) {
         super(api);
@@ -51,9 +73,64 @@ final class ClientGuard extends Handler.Wrapper {
         this.json = json;
     }
 
-    /** Requests of {@code user} now in flight (for tests and diagnostics). */
+    /** Ordinary requests of {@code user} now in flight (for tests and diagnostics). */
     int inFlight(String user) {
         return inFlight.getOrDefault(user, 0);
+    }
+
+    /** Exchanges of {@code user} of the given kind now in flight (for tests and diagnostics). */
+    int inFlight(String user, Kind kind) {
+        return counts(kind).getOrDefault(user, 0);
+    }
+
+    /**
+     * The kind of a request, from its method, path and query alone (before the API has parsed anything): a request
+     * that is not what it claims gets its 400 at once, so claiming a long-lived kind buys nothing.
+     */
+    static Kind kind(Request request) {
+        if (!"GET".equals(request.getMethod())) {
+            return Kind.ORDINARY;
+        }
+        String path = request.getHttpURI().getPath();
+        if (path == null || !path.startsWith(ApiV1.PREFIX + "/")) {
+            return Kind.ORDINARY;
+        }
+        String rest = path.substring(ApiV1.PREFIX.length() + 1);
+        if (rest.equals("events")) {
+            return Kind.STREAM;
+        }
+        if (!rest.startsWith("jobs/")) {
+            return Kind.ORDINARY;
+        }
+        String[] parts = rest.split("/", -1);
+        String query = request.getHttpURI().getQuery();
+        if (query == null) {
+            return Kind.ORDINARY;
+        }
+        boolean job = parts.length == 2 && !parts[1].isEmpty() && !parts[1].equals("batch");
+        boolean log = parts.length == 3 && (parts[2].equals("stdout") || parts[2].equals("stderr"));
+        for (String parameter : query.split("&")) {
+            if (job && parameter.startsWith("wait=") || log && parameter.equalsIgnoreCase("follow=true")) {
+                return Kind.WAIT;
+            }
+        }
+        return Kind.ORDINARY;
+    }
+
+    private ConcurrentHashMap<String, Integer> counts(Kind kind) {
+        return switch (kind) {
+            case ORDINARY -> inFlight;
+            case STREAM -> streams;
+            case WAIT -> waits;
+        };
+    }
+
+    private int max(Kind kind) {
+        return switch (kind) {
+            case ORDINARY -> limits.maxRequestsPerUser();
+            case STREAM -> limits.maxStreamsPerUser();
+            case WAIT -> limits.maxWaitsPerUser();
+        };
     }
 
     @Override
@@ -63,13 +140,14 @@ final class ClientGuard extends Handler.Wrapper {
             // The API refuses it before reading anything; counting it would let strangers use up a user's share.
             return super.handle(request, response, callback);
         }
-        int now = inFlight.merge(user.get(), 1, Integer::sum);
-        if (now > limits.maxRequestsPerUser()) {
-            release(user.get());
-            tooMany(user.get(), response, callback);
+        Kind kind = kind(request);
+        int now = counts(kind).merge(user.get(), 1, Integer::sum);
+        if (now > max(kind)) {
+            release(user.get(), kind);
+            tooMany(kind, response, callback);
             return true;
         }
-        Exchange exchange = new Exchange(user.get(), request, response, callback);
+        Exchange exchange = new Exchange(user.get(), kind, request, response, callback);
         boolean handled;
         try {
             handled = super.handle(exchange.request, exchange.response, exchange);
@@ -93,17 +171,18 @@ final class ClientGuard extends Handler.Wrapper {
         }
     }
 
-    private void release(String user) {
-        inFlight.computeIfPresent(user, (u, n) -> n > 1 ? n - 1 : null);
+    private void release(String user, Kind kind) {
+        counts(kind).computeIfPresent(user, (u, n) -> n > 1 ? n - 1 : null);
     }
 
-    private void tooMany(String user, Response response, Callback callback) {
+    private void tooMany(Kind kind, Response response, Callback callback) {
         // Closing the connection too: a client that floods should also pay the next TLS handshake.
         response.getHeaders().put(HttpHeader.CONNECTION, "close");
         response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
         String body = json.createObjectNode().put("error", "too_many_requests")
-                .put("message", "you already have " + limits.maxRequestsPerUser()
-                        + " requests in flight (max-requests-per-user); retry when one has finished")
+                .put("message", "you already have " + max(kind) + " " + kind.what + " in flight ("
+                        + kind.limit + "); retry when one has finished")
+                .put("limit", kind.limit)
                 .toString();
         Replies.send(response, callback, HttpStatus.TOO_MANY_REQUESTS_429, Replies.JSON, body);
     }
@@ -111,15 +190,17 @@ final class ClientGuard extends Handler.Wrapper {
     /** One request in flight: its guarded body and reply, the periodic check, and the release of the user's slot. */
     private final class Exchange extends Callback.Nested implements Runnable {
         private final String user;
+        private final Kind kind;
         private final long start = System.nanoTime();
         private final GuardedRequest request;
         private final GuardedResponse response;
         private final AtomicBoolean finished = new AtomicBoolean();
         private volatile Scheduler.Task tick;
 
-        Exchange(String user, Request request, Response response, Callback callback) {
+        Exchange(String user, Kind kind, Request request, Response response, Callback callback) {
             super(callback);
             this.user = user;
+            this.kind = kind;
             this.request = new GuardedRequest(request, start);
             this.response = new GuardedResponse(this.request, response);
         }
@@ -150,7 +231,7 @@ final class ClientGuard extends Handler.Wrapper {
                 if (t != null) {
                     t.cancel();
                 }
-                release(user);
+                release(user, kind);
             }
         }
 

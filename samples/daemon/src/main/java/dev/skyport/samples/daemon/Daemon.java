@@ -130,6 +130,11 @@ public final class Daemon implements AutoCloseable {
         return guard.inFlight(user);
     }
 
+    /** Long-lived exchanges (event streams, long polls and follows) of a registered user now in flight. */
+    int inFlight(String user, ClientGuard.Kind kind) {
+        return guard.inFlight(user, kind);
+    }
+
     /** Connections of a registered user now open (see {@link DaemonConfig.ClientLimits#maxConnectionsPerUser()}). */
     int connectionsOpen(String user) {
         return connections.open(user);

@@ -176,7 +176,9 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
                         s.minDataRate != null ? s.minDataRate : base.clients.minDataRate(),
                         s.requestTimeout != null ? Duration.ofSeconds(s.requestTimeout)
                                 : base.clients.requestTimeout(),
-                        s.idleTimeout != null ? Duration.ofSeconds(s.idleTimeout) : base.clients.idleTimeout()),
+                        s.idleTimeout != null ? Duration.ofSeconds(s.idleTimeout) : base.clients.idleTimeout(),
+                        s.maxStreamsPerUser != null ? s.maxStreamsPerUser : base.clients.maxStreamsPerUser(),
+                        s.maxWaitsPerUser != null ? s.maxWaitsPerUser : base.clients.maxWaitsPerUser()),
                 engine(s, base.engine));
     }
 
@@ -343,7 +345,7 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
                 "scheduler", "max-script-bytes", "max-active-jobs", "kill-grace-period", "local-cpus", "local-memory",
                 "admins", "max-requests-per-user", "max-connections-per-user", "min-data-rate", "request-timeout",
                 "idle-timeout", "job-isolation", "job-accounts", "default-job-account", "max-jobs-per-user",
-                "max-stored-bytes-per-user", "job-retention-hours");
+                "max-stored-bytes-per-user", "job-retention-hours", "max-streams-per-user", "max-waits-per-user");
         final Integer port;
         final String bind;
         final String spool;
@@ -368,6 +370,8 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
         final Integer maxJobsPerUser;
         final Long maxStoredBytesPerUser;
         final Integer jobRetentionHours;
+        final Integer maxStreamsPerUser;
+        final Integer maxWaitsPerUser;
 
         @JsonCreator
         FileSettings(@JsonProperty("port") Integer port, @JsonProperty("bind") String bind,
@@ -391,7 +395,9 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
                      @JsonProperty("default-job-account") String defaultJobAccount,
                      @JsonProperty("max-jobs-per-user") Integer maxJobsPerUser,
                      @JsonProperty("max-stored-bytes-per-user") Long maxStoredBytesPerUser,
-                     @JsonProperty("job-retention-hours") Integer jobRetentionHours) {
+                     @JsonProperty("job-retention-hours") Integer jobRetentionHours,
+                     @JsonProperty("max-streams-per-user") Integer maxStreamsPerUser,
+                     @JsonProperty("max-waits-per-user") Integer maxWaitsPerUser) {
             this.port = port;
             this.bind = bind;
             this.spool = spool;
@@ -416,6 +422,8 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
             this.maxJobsPerUser = maxJobsPerUser;
             this.maxStoredBytesPerUser = maxStoredBytesPerUser;
             this.jobRetentionHours = jobRetentionHours;
+            this.maxStreamsPerUser = maxStreamsPerUser;
+            this.maxWaitsPerUser = maxWaitsPerUser;
         }
     }
 
@@ -430,13 +438,23 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
      *                           over {@link #RATE_WINDOW}; 0 turns the check off ({@code min-data-rate})
      * @param requestTimeout     the deadline for a whole request body ({@code request-timeout}, seconds)
      * @param idleTimeout        how long a connection may stay without any traffic ({@code idle-timeout}, seconds)
+     * @param maxStreamsPerUser  event streams ({@code GET /api/v1/events}) one user may have open at once, counted
+     *                           apart from {@code maxRequestsPerUser} so that they never block ordinary calls; bounded
+     *                           because each holds an ordered subscription, a thread ({@code max-streams-per-user})
+     * @param maxWaitsPerUser    long polls ({@code ?wait=}) and log follows ({@code follow=true}) one user may have in
+     *                           flight at once, also apart from the ordinary requests ({@code max-waits-per-user})
      */
     public record ClientLimits(int maxRequestsPerUser, int maxConnectionsPerUser, int minDataRate,
-                               Duration requestTimeout, Duration idleTimeout) {
+                               Duration requestTimeout, Duration idleTimeout, int maxStreamsPerUser,
+                               int maxWaitsPerUser) {
         /** The span over which a data rate is measured: a peer is cut off after one such window below the rate. */
         public static final Duration RATE_WINDOW = Duration.ofSeconds(5);
         public static final int MAX_REQUESTS_PER_USER = 10_000;
         public static final int MAX_CONNECTIONS_PER_USER = 10_000;
+        /** A client needs one stream (a view's subscription) or a few; each costs the daemon a thread. */
+        public static final int DEFAULT_STREAMS_PER_USER = 16;
+        /** Long polls and follows cost no thread; the bound only keeps one user from piling up unbounded state. */
+        public static final int DEFAULT_WAITS_PER_USER = 256;
         private static final Duration MAX_TIMEOUT = Duration.ofHours(1);
 
         public ClientLimits {
@@ -456,11 +474,27 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
             }
             timeout("request-timeout", requestTimeout);
             timeout("idle-timeout", idleTimeout);
+            if (maxStreamsPerUser < 1 || maxStreamsPerUser > MAX_REQUESTS_PER_USER) {
+                throw new ConfigException("max-streams-per-user: expected 1.." + MAX_REQUESTS_PER_USER + ", got "
+                        + maxStreamsPerUser);
+            }
+            if (maxWaitsPerUser < 1 || maxWaitsPerUser > MAX_REQUESTS_PER_USER) {
+                throw new ConfigException("max-waits-per-user: expected 1.." + MAX_REQUESTS_PER_USER + ", got "
+                        + maxWaitsPerUser);
+            }
+        }
+
+        /** The limits with the default {@link #DEFAULT_STREAMS_PER_USER} and {@link #DEFAULT_WAITS_PER_USER}. */
+        public ClientLimits(int maxRequestsPerUser, int maxConnectionsPerUser, int minDataRate,
+                            Duration requestTimeout, Duration idleTimeout) {
+            this(maxRequestsPerUser, maxConnectionsPerUser, minDataRate, requestTimeout, idleTimeout,
+                    DEFAULT_STREAMS_PER_USER, DEFAULT_WAITS_PER_USER);
         }
 
         /**
          * 32 requests in flight and 64 connections per user (the upstream console and spawner use one or two), 1 KiB/s,
-         * 60 s for a request body (a 1 MiB script then needs ~17 KiB/s), 30 s idle (Jetty's own default).
+         * 60 s for a request body (a 1 MiB script then needs ~17 KiB/s), 30 s idle (Jetty's own default), 16 event
+         * streams and 256 long polls or follows.
          */
         public static ClientLimits defaults() {
             return new ClientLimits(32, 64, 1024, Duration.ofSeconds(60), Duration.ofSeconds(30));

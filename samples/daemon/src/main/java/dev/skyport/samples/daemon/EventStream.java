@@ -6,6 +6,7 @@ import dev.skyport.api.Subscription;
 import dev.skyport.client.internal.wire.WireJson;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
@@ -26,12 +27,23 @@ import java.util.concurrent.atomic.AtomicInteger;
  * that the ids strictly increase and a client resuming with {@code Last-Event-ID} misses nothing. A comment every
  * {@link #KEEPALIVE_SECONDS} keeps proxies from closing a quiet stream and finds a client that went away.
  *
+ * <p>A client that closes its stream is noticed at once: Jetty does not read an HTTP/1.1 connection while its reply
+ * streams, so {@link #watchPeer} asks to be told when it becomes readable (the peer's close), and
+ * {@link Request#addFailureListener} covers failures Jetty sees itself. Should neither fire, a write finds the close:
+ * the first write after it still succeeds (the kernel takes it and the peer answers with a reset), the next fails.
+ *
  * <p>No thread waits here: the subscription's listener queues frames, and queued frames go out in asynchronous
  * writes. A client that stops reading is cut off: by ClientGuard when a write stalls, and here when more than
  * {@link #MAX_QUEUED} frames wait (the client reconnects with its last id and misses nothing).
  */
 final class EventStream extends IteratingCallback {
-    static final long KEEPALIVE_SECONDS = 15;
+    /**
+     * When the close is not seen on the read side (a proxy in between keeps its connection to the daemon open), the
+     * second write after the close finds it, so within two keepalives, 10 s: until then the stream holds an ordered
+     * subscription (a thread) and one of the user's stream slots (ClientGuard). 5 s (it was 15) costs ~20 bytes per
+     * stream per 5 s, nothing for a client, and sits well under the idle cut-offs of proxies.
+     */
+    static final long KEEPALIVE_SECONDS = 5;
     /** Frames a slow client may have waiting before it is cut off; a second or two of a busy engine's events. */
     static final int MAX_QUEUED = 10_000;
     private static final byte[] KEEPALIVE = ": keepalive\n\n".getBytes(StandardCharsets.US_ASCII);
@@ -59,6 +71,9 @@ final class EventStream extends IteratingCallback {
         EventStream stream = new EventStream(request, response, callback);
         // A stream is quiet between events by nature; the keepalive comments and ClientGuard look after the peer.
         request.addIdleTimeoutListener(t -> false);
+        // Writing now fails at once on a failed exchange, which ends the stream and its subscription.
+        request.addFailureListener(failure -> stream.enqueue(KEEPALIVE));
+        stream.watchPeer(request.getConnectionMetaData().getConnection().getEndPoint());
         stream.queue.add(KEEPALIVE); // the first write sends the headers at once: the client knows it is subscribed
         stream.queued.incrementAndGet();
         try {
@@ -75,6 +90,36 @@ final class EventStream extends IteratingCallback {
         stream.started = true;
         stream.scheduleKeepalive();
         stream.iterate();
+    }
+
+    /**
+     * Notices a peer that closed its end at once instead of at the second write after: over HTTP/1.1 nothing reads the
+     * connection while the reply streams, so this asks to be told when it becomes readable. An SSE client sends
+     * nothing after its request, so readable means closed (end of stream) or a client breaking the protocol: either
+     * way the connection is closed, which fails the next write and ends the stream (a client that was still there
+     * reconnects with its Last-Event-ID and misses nothing). When the connection already reads (another protocol),
+     * this does nothing and the writes find the close.
+     */
+    private void watchPeer(EndPoint endPoint) {
+        Callback readable = Callback.from(() -> {
+            if (closed) {
+                return;
+            }
+            try {
+                ByteBuffer probe = ByteBuffer.allocate(1);
+                int n = endPoint.fill(probe);
+                if (n == 0) {
+                    watchPeer(endPoint); // woken without data (TLS records of no application data)
+                    return;
+                }
+                endPoint.close(new IOException(n < 0 ? "the client closed the event stream"
+                        : "the client sent data on an event stream"));
+            } catch (IOException | RuntimeException e) {
+                endPoint.close(e);
+            }
+            enqueue(KEEPALIVE);
+        }, failure -> enqueue(KEEPALIVE));
+        endPoint.tryFillInterested(readable);
     }
 
     private void offer(SkyPortEvent event) {

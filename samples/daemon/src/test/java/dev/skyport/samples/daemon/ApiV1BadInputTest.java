@@ -30,6 +30,7 @@ import java.util.Map;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.SoftAssertions.assertSoftly;
 
 /**
  * Malformed requests to {@code /api/v1} of the real daemon, each answered with a 4xx and the JSON error body, none
@@ -195,6 +196,75 @@ class ApiV1BadInputTest {
                 return all;
             }
             query = query.after(page);
+        }
+    }
+
+    /** Query strings Jetty cannot decode and header values out of range: 4xx with a JSON error, never a 500. */
+    @Test
+    void undecodableQueriesAndOutOfRangeHeadersGet4xxWithAJsonError() throws Exception {
+        Map<String, Request> cases = new LinkedHashMap<>();
+        cases.put("state=%FF", get("/api/v1/jobs?state=%FF"));
+        cases.put("cursor=%FF", get("/api/v1/jobs?cursor=%FF"));
+        cases.put("name=%FF", get("/api/v1/jobs?name=%FF"));
+        cases.put("%FF=1", get("/api/v1/jobs?%FF=1"));
+        cases.put("path %FF", get("/api/v1/jobs/%FF"));
+        cases.put("wait=%FF", get("/api/v1/jobs/" + alicesJob + "?wait=%FF"));
+        cases.put("Range 20 digits", withHeader(get("/api/v1/jobs/" + alicesJob + "/stdout"), "Range",
+                "bytes=99999999999999999999-"));
+        cases.put("Range two parts", withHeader(get("/api/v1/jobs/" + alicesJob + "/stdout"), "Range",
+                "bytes=0-1,3-4"));
+        cases.put("Last-Event-ID 20 digits", withHeader(get("/api/v1/events"), "Last-Event-ID",
+                "99999999999999999999"));
+        cases.put("tag with %FF", get("/api/v1/jobs?tag=k%3D%FF"));
+        Map<String, String> seen = new LinkedHashMap<>();
+        for (Map.Entry<String, Request> c : cases.entrySet()) {
+            try (Response r = alice.newCall(c.getValue()).execute()) {
+                String text = new String(r.body().bytes(), StandardCharsets.UTF_8);
+                seen.put(c.getKey(), r.code() + " " + r.header("Content-Type") + " " + text);
+            } catch (IOException e) {
+                seen.put(c.getKey(), "000 no reply: " + e);
+            }
+        }
+        assertSoftly(soft -> seen.forEach((name, reply) -> {
+            int code = Integer.parseInt(reply.substring(0, 3));
+            soft.assertThat(code).as(name + ": " + reply).isBetween(400, 499);
+            soft.assertThat(reply).as(name).contains("application/json").contains("\"error\"");
+        }));
+    }
+
+    /** The wire contract: batch errors name the field as jobs[i].member, also for what the engine checks. */
+    @Test
+    void aBatchErrorFoundByTheEngineNamesTheSpecItIsIn() throws Exception {
+        Map<String, String> bodies = new LinkedHashMap<>();
+        bodies.put("jobs[1].flavor", "{\"jobs\":[{\"script\":\"echo\"},{\"script\":\"echo\",\"flavor\":\"nope\"}]}");
+        bodies.put("jobs[1].cpus", "{\"jobs\":[{\"script\":\"echo\"},{\"script\":\"echo\",\"cpus\":100000}]}");
+        bodies.put("jobs[1].idempotencyKey", "{\"jobs\":[{\"script\":\"echo\",\"idempotencyKey\":\"k\"},"
+                + "{\"script\":\"echo\",\"idempotencyKey\":\"k\"}]}");
+        List<Job> before = everyJob();
+        Map<String, String> fields = new LinkedHashMap<>();
+        for (Map.Entry<String, String> b : bodies.entrySet()) {
+            try (Response r = alice.newCall(post("/api/v1/jobs/batch", RequestBody.create(b.getValue(),
+                    APPLICATION_JSON))).execute()) {
+                assertThat(r.code()).as(b.getKey()).isEqualTo(400);
+                fields.put(b.getKey(), JSON.readTree(r.body().bytes()).path("field").asText());
+            }
+        }
+        assertSoftly(soft -> fields.forEach((expected, actual) -> soft.assertThat(actual).isEqualTo(expected)));
+        assertThat(everyJob()).isEqualTo(before);
+    }
+
+    /** A tag filter names each key once: a second value for it would silently win over the first. */
+    @Test
+    void aTagFilterGivenTwiceForOneKeyIsRefused() throws Exception {
+        try (Response r = alice.newCall(get("/api/v1/jobs?tag=k%3D1&tag=k%3D2")).execute()) {
+            assertThat(r.code()).isEqualTo(400);
+            JsonNode error = JSON.readTree(r.body().bytes());
+            assertThat(error.path("error").asText()).isEqualTo("invalid_parameter");
+            assertThat(error.path("field").asText()).isEqualTo("tag");
+            assertThat(error.path("message").asText()).contains("k");
+        }
+        try (Response r = alice.newCall(get("/api/v1/jobs?tag=k%3D1&tag=j%3D2")).execute()) {
+            assertThat(r.code()).as("two keys").isEqualTo(200);
         }
     }
 

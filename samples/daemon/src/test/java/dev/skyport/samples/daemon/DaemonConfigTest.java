@@ -38,6 +38,8 @@ class DaemonConfigTest {
         assertThat(c.clients().minDataRate()).isEqualTo(1024);
         assertThat(c.clients().requestTimeout()).isEqualTo(Duration.ofSeconds(60));
         assertThat(c.clients().idleTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(c.clients().maxStreamsPerUser()).isEqualTo(16);
+        assertThat(c.clients().maxWaitsPerUser()).isEqualTo(256);
         assertThat(c.engine().jobIsolation()).isEqualTo(JobIsolation.AUTO);
         assertThat(c.limits()).isEqualTo(Limits.defaults());
     }
@@ -66,6 +68,8 @@ class DaemonConfigTest {
                 min-data-rate: 0
                 request-timeout: 120
                 idle-timeout: 15
+                max-streams-per-user: 4
+                max-waits-per-user: 40
                 job-isolation: sandbox
                 max-jobs-per-user: 12
                 max-stored-bytes-per-user: 1000000
@@ -86,7 +90,7 @@ class DaemonConfigTest {
         assertThat(c.engine().defaultJobAccount()).hasValue("skyguest");
         assertThat(c.admins()).containsExactly("CN=root,O=Sky Port", "ops");
         assertThat(c.clients()).isEqualTo(new DaemonConfig.ClientLimits(8, 9, 0, Duration.ofSeconds(120),
-                Duration.ofSeconds(15)));
+                Duration.ofSeconds(15), 4, 40));
         assertThat(c.engine().jobIsolation()).isEqualTo(JobIsolation.SANDBOX);
         assertThat(c.limits()).isEqualTo(new Limits(4096, 500, Duration.ofSeconds(3), 12, 1_000_000,
                 Duration.ofHours(48)));
@@ -162,6 +166,8 @@ class DaemonConfigTest {
         refused.put("job-accounts: {alice: \"root; rm\"}", "job-accounts: jobAccount must be a plain account name");
         refused.put("job-accounts: {\"../x\": sky}", "job-accounts: jobAccount user must be a plain account name");
         refused.put("default-job-account: \"-\"", "default-job-account: defaultJobAccount must be a plain account");
+        refused.put("max-streams-per-user: 0", "max-streams-per-user: expected 1..10000, got 0");
+        refused.put("max-waits-per-user: 0", "max-waits-per-user: expected 1..10000, got 0");
         refused.forEach((yaml, message) -> assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write(yaml + "\n")),
                 Map.of())).as(yaml).isInstanceOf(DaemonConfig.ConfigException.class).hasMessageStartingWith(message));
         assertThatThrownBy(() -> DaemonConfig.load(Optional.empty(), Map.of("SKYPORT_GATE", "nosuch")))

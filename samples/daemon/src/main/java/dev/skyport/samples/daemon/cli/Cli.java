@@ -63,7 +63,8 @@ public final class Cli {
      */
     static final class ErrorHandler implements IExecutionExceptionHandler {
         @Override
-        public int handleExecutionException(Exception e, CommandLine cli, ParseResult parsed) {
+        public int handleExecutionException(Exception thrown, CommandLine cli, ParseResult parsed) {
+            Exception e = unwrapped(thrown);
             PrintWriter err = cli.getErr();
             String prefix = cli.getCommandSpec().qualifiedName() + ": ";
             boolean verbose = cli.getCommand() instanceof ClientCommand command && command.verbose;
@@ -79,6 +80,17 @@ public final class Cli {
             }
             err.flush();
             return cli.getCommandSpec().exitCodeOnExecutionException();
+        }
+
+        /** A future's wrapper says nothing of what went wrong; its cause does. */
+        private static Exception unwrapped(Exception e) {
+            Exception shown = e;
+            while ((shown instanceof java.util.concurrent.ExecutionException
+                    || shown instanceof java.util.concurrent.CompletionException)
+                    && shown.getCause() instanceof Exception cause) {
+                shown = cause;
+            }
+            return shown;
         }
     }
 }

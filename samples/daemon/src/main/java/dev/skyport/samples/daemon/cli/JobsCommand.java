@@ -32,8 +32,12 @@ final class JobsCommand extends ClientCommand {
     @Option(names = "--name", paramLabel = "PREFIX", description = "Only jobs whose name starts with PREFIX.")
     String namePrefix;
 
-    @Option(names = "--tag", paramLabel = "KEY=VALUE", description = "Only jobs with this tag (repeatable).")
-    Map<String, String> tags = new LinkedHashMap<>();
+    @Option(names = "--tag", paramLabel = "KEY=VALUE",
+            description = "Only jobs with this tag (repeatable, each key once).")
+    List<String> tagArguments = new ArrayList<>();
+
+    /** The --tag filters by key, checked in {@link #prepare()}. */
+    private final Map<String, String> tags = new LinkedHashMap<>();
 
     @Option(names = "--limit", paramLabel = "N", defaultValue = "1000",
             description = "At most N jobs (default: ${DEFAULT-VALUE}).")
@@ -49,6 +53,18 @@ final class JobsCommand extends ClientCommand {
     void prepare() {
         if (limit < 1) {
             throw new ParameterException(spec.commandLine(), "--limit must be at least 1, got " + limit);
+        }
+        tags.clear();
+        for (String t : tagArguments) {
+            int eq = t.indexOf('=');
+            if (eq < 1) {
+                throw new ParameterException(spec.commandLine(), "--tag must be KEY=VALUE, got '" + t + "'");
+            }
+            // A job has one value per key: two values for one key would match nothing, or silently keep the last.
+            if (tags.putIfAbsent(t.substring(0, eq), t.substring(eq + 1)) != null) {
+                throw new ParameterException(spec.commandLine(), "--tag names the key '" + t.substring(0, eq)
+                        + "' twice");
+            }
         }
     }
 

@@ -106,7 +106,12 @@ final class SubmitCommand extends ClientCommand {
                 continue;
             }
             if (terminal.isDone()) {
-                return terminal.get();
+                try {
+                    return terminal.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    // The cause is what went wrong (the daemon's refusal, a lost connection); the wrapper says nothing.
+                    throw e.getCause() instanceof Exception cause ? cause : e;
+                }
             }
         }
     }

@@ -93,6 +93,9 @@ class CommandLineRulesTest {
             throw new SkyPortException("cannot reach the daemon");
         };
         assertThat(cli.run(unreachable, "jobs", "--limit", "0").err()).contains("--limit must be at least 1");
+        Result twice = cli.run(unreachable, "jobs", "--tag", "k=1", "--tag", "k=2");
+        assertThat(twice.exit()).isEqualTo(2);
+        assertThat(twice.err()).contains("--tag names the key 'k' twice").doesNotContain("reach");
         assertThat(cli.run(unreachable, "watch", "--iterations", "-1").exit()).isEqualTo(2);
         Result missing = cli.run(unreachable, "submit", "/nonexistent/job.sh");
         assertThat(missing.exit()).isEqualTo(1);
@@ -113,6 +116,16 @@ class CommandLineRulesTest {
         assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err()).isEqualTo("skyport jobs: cannot reach https://nowhere:8443: connection refused"
                 + System.lineSeparator());
+    }
+
+    @Test
+    void aFailureAFutureWrapsIsItsCausesMessage() {
+        Connector wrapped = (url, certDir) -> {
+            throw new java.util.concurrent.CompletionException(new SkyPortException("the daemon went away"));
+        };
+        Result r = cli.run(wrapped, "nodes");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).isEqualTo("skyport nodes: the daemon went away" + System.lineSeparator());
     }
 
     @Test
