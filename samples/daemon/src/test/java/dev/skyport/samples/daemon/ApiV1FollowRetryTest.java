@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * starts over when a new attempt truncates the log. LogStream.reopen skips to the old offset instead: a shorter log of
  * the next attempt fails the skip (EOFException), the reply breaks off and the daemon logs an internal error.
  */
-class ReviewFollowRetryTest {
+class ApiV1FollowRetryTest {
     @Test
     void aFollowGoesOnThroughARetryThatTruncatesTheLog(@TempDir Path dir) throws Exception {
         Path marker = dir.resolve("first-attempt-ran");
