@@ -17,9 +17,9 @@ import java.time.Duration;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Review of issue 12: {@code GET /api/v1/jobs/{id}/stdout?follow=true} must follow as Jobs.followStdout does, which
- * starts over when a new attempt truncates the log. LogStream.reopen skips to the old offset instead: a shorter log of
- * the next attempt fails the skip (EOFException), the reply breaks off and the daemon logs an internal error.
+ * {@code GET /api/v1/jobs/{id}/stdout?follow=true} follows as Jobs.followStdout does, which starts over when a new
+ * attempt truncates the log. Skipping to the old offset instead would fail on the next attempt's shorter log
+ * (EOFException): the reply would break off and the daemon log an internal error.
  */
 class ApiV1FollowRetryTest {
     @Test
