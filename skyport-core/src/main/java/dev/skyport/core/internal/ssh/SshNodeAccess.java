@@ -251,19 +251,29 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
                 pause(attempt);
                 continue;
             }
-            try (SFTPClient sftp = c.newSFTPClient()) {
+            SFTPClient sftp = null;
+            try {
+                sftp = c.newSFTPClient();
                 transfer.run(sftp);
                 return;
             } catch (NoSuchFileException e) {
                 throw GateException.permanent("cannot " + what + ": no such file " + e.getMessage());
             } catch (ChecksumMismatch e) {
                 last = e;
+            } catch (GateException e) {
+                // a command of the transfer (checksum, rename) failed over the same connection
+                if (!e.isTransient()) {
+                    throw e;
+                }
+                last = new IOException(e.getMessage(), e);
             } catch (IOException e) {
                 if (isNoSuchFile(e)) {
                     throw GateException.permanent("cannot " + what + ": no such file", e);
                 }
                 last = e;
                 connections.invalidate(target, c);
+            } finally {
+                closeQuietly(sftp);
             }
             LOG.debug("{} failed (attempt {}): {}", what, attempt, last.getMessage());
             if (attempt < TRANSFER_ATTEMPTS) {
@@ -299,11 +309,16 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
         long offset = existing != null && existing.getSize() <= size ? existing.getSize() : 0;
         EnumSet<OpenMode> modes = offset == 0 ? EnumSet.of(OpenMode.WRITE, OpenMode.CREAT, OpenMode.TRUNC)
                 : EnumSet.of(OpenMode.WRITE, OpenMode.CREAT);
-        try (RemoteFile f = sftp.open(part, modes);
-             InputStream in = Files.newInputStream(local);
-             OutputStream out = f.new RemoteFileOutputStream(offset, 16)) {
+        // No try-with-resources: after a dropped connection SSHJ's close rethrows the very exception the copy
+        // failed with, and adding it to itself as suppressed would replace it with an IllegalArgumentException.
+        RemoteFile f = sftp.open(part, modes);
+        try (InputStream in = Files.newInputStream(local)) {
+            OutputStream out = f.new RemoteFileOutputStream(offset, 16);
             in.skipNBytes(offset);
             in.transferTo(out);
+            out.close();
+        } finally {
+            closeQuietly(f);
         }
         long written = sftp.size(part);
         String expected = HexFormat.of().formatHex(digest(local));
@@ -322,13 +337,14 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
         Files.createDirectories(target.getParent());
         Path part = target.resolveSibling(target.getFileName() + PART_SUFFIX);
         long offset = Files.isRegularFile(part) && Files.size(part) <= size ? Files.size(part) : 0;
-        try (RemoteFile f = sftp.open(remotePath, EnumSet.of(OpenMode.READ));
-             InputStream in = f.new ReadAheadRemoteFileInputStream(16, offset);
-             OutputStream out = offset == 0
+        RemoteFile f = sftp.open(remotePath, EnumSet.of(OpenMode.READ));
+        try (OutputStream out = offset == 0
                      ? Files.newOutputStream(part, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                              StandardOpenOption.WRITE)
                      : Files.newOutputStream(part, StandardOpenOption.APPEND)) {
-            in.transferTo(out);
+            f.new ReadAheadRemoteFileInputStream(16, offset).transferTo(out);
+        } finally {
+            closeQuietly(f);
         }
         if (Files.size(part) != size
                 || !HexFormat.of().formatHex(digest(part)).equals(remoteSha256(remotePath))) {
@@ -347,6 +363,17 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
             }
         }
         return sha.digest();
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // the transfer's own outcome is what counts; a failed close adds nothing to it
+        }
     }
 
     private static String parentOf(String path) {

@@ -140,6 +140,46 @@ class SshNodeAccessTest {
         }
     }
 
+    // The NodeAccess cases of the gate SPI's GateContractTest that need no cgroup or sandbox, against this access.
+
+    @Test
+    void aProbeFencesOffALateLaunch() throws Exception {
+        try (SshNodeAccess access = new SshNodeAccess("n1", target, connections)) {
+            String dir = tmp.resolve("jobs/fenced").toString();
+            RunRequest req = request(dir, "#!/bin/sh\necho ran >> ran.txt\n");
+            assertThat(access.probe(req).state()).isEqualTo(RunProbe.State.NEVER_STARTED);
+            RunOutcome late = await(access.watch(access.launch(req)));
+            assertThat(late.exitCode()).as("a fenced run leaves no exit code").isEmpty();
+            assertThat(Path.of(dir, "ran.txt")).doesNotExist();
+        }
+    }
+
+    @Test
+    void aMissingWorkdirIsAFailedRun() throws Exception {
+        try (SshNodeAccess access = new SshNodeAccess("n1", target, connections)) {
+            String dir = tmp.resolve("jobs/nowd").toString();
+            RunRequest req = new RunRequest(new JobId(UUID.randomUUID()), 1, dir, Optional.of("echo never\n"),
+                    List.of(), dir + "/does/not/exist", Map.of());
+            assertThat(await(access.watch(access.launch(req))).exitCode()).hasValue(DetachedRun.NO_WORKDIR_STATUS);
+        }
+    }
+
+    @Test
+    void aShebangScriptSeesItsEnvironmentAndAFileUploadedWhileItRuns() throws Exception {
+        try (SshNodeAccess access = new SshNodeAccess("n1", target, connections)) {
+            String dir = tmp.resolve("jobs/env").toString();
+            RunRequest base = request(dir, "");
+            RunRequest req = new RunRequest(base.job(), 2, dir,
+                    Optional.of("#!/bin/sh -e\nwhile [ ! -e go ]; do sleep 0.05; done\necho \"$GREETING it's $(cat go)\"\n"),
+                    List.of(), dir, Map.of("GREETING", "hello 'quoted' $HOME"));
+            RunHandle h = access.launch(req);
+            Path go = Files.writeString(tmp.resolve("go"), "time");
+            access.upload(go, dir + "/go");
+            assertThat(await(access.watch(h))).isEqualTo(RunOutcome.exited(0));
+            assertThat(Files.readString(Path.of(dir, DetachedRun.STDOUT))).isEqualTo("hello 'quoted' $HOME it's time\n");
+        }
+    }
+
     @Test
     void aChangedHostKeyIsRefusedWithItsFingerprint() throws IOException {
         KeyPair other = MinaSshServer.rsa();
