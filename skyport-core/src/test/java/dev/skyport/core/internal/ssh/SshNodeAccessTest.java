@@ -280,10 +280,35 @@ class SshNodeAccessTest {
                     .satisfies(e -> assertThat(((GateException) e).isTransient()).isTrue());
             assertThat(cut).isTrue();
             assertThat(remote).doesNotExist();
+            // what arrived stays under the temporary name and is resumed, then verified, by the next upload
+            assertThat(Path.of(remote + SshNodeAccess.PART_SUFFIX)).exists();
             server = MinaSshServer.start(port, hostKey, clientKey.getPublic(), Optional.empty());
             access.upload(local, remote.toString());
             assertThat(Files.mismatch(local, remote)).isEqualTo(-1);
             assertNoParts();
+        }
+    }
+
+    @Test
+    void aPeerThatNeverAnswersEndsTheCallWithATransientError() throws Exception {
+        // The kernel accepts the connection; nobody ever speaks SSH on it.
+        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50,
+                java.net.InetAddress.getLoopbackAddress())) {
+            SshTarget mute = SshTarget.pinned("127.0.0.1", silent.getLocalPort(), "u", MinaSshServer.pem(clientKey),
+                    Set.of(SshConnections.fingerprint(hostKey.getPublic())));
+            try (SshConnections quick = new SshConnections(Duration.ofSeconds(1))) {
+                CompletableFuture<Throwable> call = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        quick.exec(mute, "true");
+                        return null;
+                    } catch (RuntimeException e) {
+                        return e;
+                    }
+                });
+                Throwable error = call.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+                assertThat(error).isInstanceOf(GateException.class);
+                assertThat(((GateException) error).isTransient()).isTrue();
+            }
         }
     }
 
