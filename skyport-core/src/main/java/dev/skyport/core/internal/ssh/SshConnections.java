@@ -1,0 +1,230 @@
+package dev.skyport.core.internal.ssh;
+
+import dev.skyport.gate.GateException;
+import net.schmizz.sshj.DefaultConfig;
+import net.schmizz.sshj.SSHClient;
+import net.schmizz.sshj.common.Buffer;
+import net.schmizz.sshj.common.IOUtils;
+import net.schmizz.sshj.connection.channel.direct.Session;
+import net.schmizz.sshj.transport.verification.HostKeyVerifier;
+import net.schmizz.sshj.transport.verification.OpenSSHKnownHosts;
+import net.schmizz.sshj.userauth.UserAuthException;
+import net.schmizz.sshj.userauth.keyprovider.KeyProvider;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.PublicKey;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One SSH connection per target, shared by all callers (SSH multiplexes channels), opened on first use and opened
+ * again after it failed. Every step has a deadline: connect, key exchange and authentication, and each channel's
+ * replies, so a dead peer ends a call with a transient {@link GateException} instead of hanging it.
+ */
+public final class SshConnections implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SshConnections.class);
+
+    private final Duration timeout;
+    private final Map<SshTarget, SSHClient> clients = new ConcurrentHashMap<>();
+
+    public SshConnections(Duration timeout) {
+        this.timeout = timeout;
+    }
+
+    public Duration timeout() {
+        return timeout;
+    }
+
+    /** The connected, authenticated client for {@code target}, connecting when there is none or it died. */
+    public SSHClient client(SshTarget target) {
+        synchronized (lock(target)) {
+            SSHClient c = clients.get(target);
+            if (c != null && c.isConnected() && c.isAuthenticated()) {
+                return c;
+            }
+            if (c != null) {
+                clients.remove(target);
+                IOUtils.closeQuietly(c);
+            }
+            c = connect(target);
+            clients.put(target, c);
+            return c;
+        }
+    }
+
+    private final Map<SshTarget, Object> locks = new ConcurrentHashMap<>();
+
+    private Object lock(SshTarget target) {
+        return locks.computeIfAbsent(target, t -> new Object());
+    }
+
+    /** Drops the connection to {@code target} after a failure; the next call opens a new one. */
+    public void invalidate(SshTarget target, SSHClient failed) {
+        if (clients.remove(target, failed)) {
+            IOUtils.closeQuietly(failed);
+        }
+    }
+
+    private SSHClient connect(SshTarget target) {
+        SSHClient c = new SSHClient(new DefaultConfig());
+        int millis = (int) timeout.toMillis();
+        c.setConnectTimeout(millis);
+        c.setTimeout(millis);
+        c.getTransport().setTimeoutMs(millis);
+        c.getConnection().setTimeoutMs(millis);
+        AtomicReference<HostKeyException> rejected = new AtomicReference<>();
+        c.addHostKeyVerifier(verifier(target, rejected));
+        try {
+            c.connect(target.host(), target.port());
+            c.getConnection().getKeepAlive().setKeepAliveInterval(Math.max(1, millis / 2000));
+            c.authPublickey(target.user(), keys(c, target));
+            return c;
+        } catch (UserAuthException e) {
+            IOUtils.closeQuietly(c);
+            throw GateException.permanent("key authentication refused for " + target.address(), e);
+        } catch (IOException | RuntimeException e) {
+            IOUtils.closeQuietly(c);
+            if (rejected.get() != null) {
+                throw GateException.permanent(rejected.get().getMessage(), rejected.get());
+            }
+            throw GateException.transientFailure("cannot connect to " + target.address() + ": " + e.getMessage(),
+                    e, Optional.empty());
+        }
+    }
+
+    private static KeyProvider keys(SSHClient c, SshTarget target) throws IOException {
+        if (target.keyFile().isPresent()) {
+            return c.loadKeys(target.keyFile().get().toString());
+        }
+        return c.loadKeys(target.key().get(), null, null);
+    }
+
+    private static HostKeyVerifier verifier(SshTarget target, AtomicReference<HostKeyException> rejected) {
+        if (target.knownHosts().isPresent()) {
+            try {
+                // The hooks below refuse what the file does not vouch for; the file is never written.
+                return new OpenSSHKnownHosts(target.knownHosts().get().toFile()) {
+                    @Override
+                    protected boolean hostKeyUnverifiableAction(String host, PublicKey key) {
+                        rejected.set(new HostKeyException(host(target), fingerprint(key), false));
+                        return false;
+                    }
+
+                    @Override
+                    protected boolean hostKeyChangedAction(String host, PublicKey key) {
+                        rejected.set(new HostKeyException(host(target), fingerprint(key), true));
+                        return false;
+                    }
+                };
+            } catch (IOException e) {
+                throw GateException.permanent("cannot read known_hosts " + target.knownHosts().get() + ": "
+                        + e.getMessage(), e);
+            }
+        }
+        return new HostKeyVerifier() {
+            @Override
+            public boolean verify(String host, int port, PublicKey key) {
+                String f = fingerprint(key);
+                if (target.pinnedFingerprints().contains(f)) {
+                    return true;
+                }
+                rejected.set(new HostKeyException(host(target), f, true));
+                return false;
+            }
+
+            @Override
+            public List<String> findExistingAlgorithms(String host, int port) {
+                return List.of();
+            }
+        };
+    }
+
+    private static String host(SshTarget target) {
+        return target.host() + ":" + target.port();
+    }
+
+    /** The key's fingerprint as OpenSSH prints it: {@code SHA256:} and the unpadded base64 of its blob's hash. */
+    public static String fingerprint(PublicKey key) {
+        byte[] blob = new Buffer.PlainBuffer().putPublicKey(key).getCompactData();
+        try {
+            byte[] hash = MessageDigest.getInstance("SHA-256").digest(blob);
+            return "SHA256:" + Base64.getEncoder().withoutPadding().encodeToString(hash);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** What a remote command printed and how it exited. */
+    public record Result(int status, String stdout, String stderr) {
+    }
+
+    /**
+     * Runs {@code command} (a shell command line, quoted with {@link #quote}) on {@code target}, failing with a
+     * transient error when it does not end within the timeout.
+     */
+    public Result exec(SshTarget target, String command) {
+        SSHClient c = client(target);
+        try (Session session = c.startSession()) {
+            Session.Command cmd = session.exec(command);
+            cmd.getOutputStream().close();
+            // Both streams are read whole before the exit status: a small command's output is small.
+            byte[] out = readAll(cmd.getInputStream());
+            byte[] err = readAll(cmd.getErrorStream());
+            cmd.join(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            Integer status = cmd.getExitStatus();
+            if (status == null) {
+                throw new IOException("no exit status within " + timeout);
+            }
+            return new Result(status, new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            invalidate(target, c);
+            throw GateException.transientFailure("command failed on " + target.address() + ": " + e.getMessage(), e,
+                    Optional.empty());
+        }
+    }
+
+    private static byte[] readAll(InputStream in) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        in.transferTo(b);
+        return b.toByteArray();
+    }
+
+    /** {@code s} as one word for a POSIX shell. */
+    public static String quote(String s) {
+        return "'" + s.replace("'", "'\\''") + "'";
+    }
+
+    /** The words as one shell command line. */
+    public static String commandLine(List<String> words) {
+        StringBuilder b = new StringBuilder();
+        for (String w : words) {
+            if (b.length() > 0) {
+                b.append(' ');
+            }
+            b.append(quote(w));
+        }
+        return b.toString();
+    }
+
+    @Override
+    public void close() {
+        for (SSHClient c : clients.values()) {
+            IOUtils.closeQuietly(c);
+        }
+        clients.clear();
+        LOG.debug("ssh connections closed");
+    }
+}
