@@ -90,8 +90,7 @@ class LongLivedExchangesTest {
         DaemonConfig.ClientLimits limits = new DaemonConfig.ClientLimits(d.maxRequestsPerUser(),
                 d.maxConnectionsPerUser(), d.minDataRate(), d.requestTimeout(), d.idleTimeout(), 1,
                 d.maxWaitsPerUser());
-        try (Daemon daemon = Daemon.start(DaemonConfig.defaults().withPort(0).withBind("127.0.0.1")
-                .withSpool(dir.resolve("spool")).withDataDir(dir.resolve("data")).withClients(limits));
+        try (Daemon daemon = startDaemon(dir, limits);
              SkyPort alice = SkyPortClient.connect(ClientDaemon.url(daemon.port()),
                      ClientTls.fromPem(aliceId.cert(), aliceId.key(), pki.layout().caChain()));
              Subscription taken = alice.events().subscribe(e -> { })) {
@@ -113,10 +112,8 @@ class LongLivedExchangesTest {
         ClusterPki pki = ClusterPki.init(dir.resolve("spool"), List.of("localhost"));
         IssuedUser aliceId = pki.issueUser("alice", false);
         String user = aliceId.uuid().toString();
-        OkHttpClient alice = Mtls.client(aliceId, pki.layout().caChain()).newBuilder()
-                .readTimeout(Duration.ZERO).build();
-        try (Daemon daemon = Daemon.start(DaemonConfig.defaults().withPort(0).withBind("127.0.0.1")
-                .withSpool(dir.resolve("spool")).withDataDir(dir.resolve("data")))) {
+        OkHttpClient alice = streamingClient(pki, aliceId);
+        try (Daemon daemon = startDaemon(dir, DaemonConfig.ClientLimits.defaults())) {
             String base = "https://localhost:" + daemon.port();
             for (int i = 0; i < DaemonConfig.ClientLimits.DEFAULT_STREAMS_PER_USER; i++) {
                 try (Response r = alice.newCall(new Request.Builder().url(base + "/api/v1/events").build())
@@ -143,13 +140,11 @@ class LongLivedExchangesTest {
         ClusterPki pki = ClusterPki.init(dir.resolve("spool"), List.of("localhost"));
         IssuedUser aliceId = pki.issueUser("alice", false);
         String user = aliceId.uuid().toString();
-        OkHttpClient alice = Mtls.client(aliceId, pki.layout().caChain()).newBuilder()
-                .readTimeout(Duration.ZERO).build();
+        OkHttpClient alice = streamingClient(pki, aliceId);
         DaemonConfig.ClientLimits d = DaemonConfig.ClientLimits.defaults();
         DaemonConfig.ClientLimits limits = new DaemonConfig.ClientLimits(2, d.maxConnectionsPerUser(),
                 d.minDataRate(), d.requestTimeout(), d.idleTimeout(), 2, 1);
-        try (Daemon daemon = Daemon.start(DaemonConfig.defaults().withPort(0).withBind("127.0.0.1")
-                .withSpool(dir.resolve("spool")).withDataDir(dir.resolve("data")).withClients(limits))) {
+        try (Daemon daemon = startDaemon(dir, limits)) {
             String base = "https://localhost:" + daemon.port();
             String job;
             try (Response r = alice.newCall(new Request.Builder().url(base + "/api/v1/jobs").post(
@@ -209,10 +204,8 @@ class LongLivedExchangesTest {
         ClusterPki pki = ClusterPki.init(dir.resolve("spool"), List.of("localhost"));
         IssuedUser aliceId = pki.issueUser("alice", false);
         String user = aliceId.uuid().toString();
-        OkHttpClient alice = Mtls.client(aliceId, pki.layout().caChain()).newBuilder()
-                .readTimeout(Duration.ZERO).build();
-        try (Daemon daemon = Daemon.start(DaemonConfig.defaults().withPort(0).withBind("127.0.0.1")
-                .withSpool(dir.resolve("spool")).withDataDir(dir.resolve("data")))) {
+        OkHttpClient alice = streamingClient(pki, aliceId);
+        try (Daemon daemon = startDaemon(dir, DaemonConfig.ClientLimits.defaults())) {
             String base = "https://localhost:" + daemon.port();
             for (int i = 0; i < 5; i++) {
                 Response r = alice.newCall(new Request.Builder().url(base + "/api/v1/events").build()).execute();
@@ -234,6 +227,17 @@ class LongLivedExchangesTest {
             assertThat(r.code()).as(url).isEqualTo(429);
             return JSON.readTree(r.body().bytes());
         }
+    }
+
+    /** A daemon on a random loopback port over {@code dir}'s spool and data, with {@code limits}. */
+    private static Daemon startDaemon(Path dir, DaemonConfig.ClientLimits limits) {
+        return Daemon.start(DaemonConfig.defaults().withPort(0).withBind("127.0.0.1")
+                .withSpool(dir.resolve("spool")).withDataDir(dir.resolve("data")).withClients(limits));
+    }
+
+    /** {@code user}'s mTLS client without a read timeout, for streams that stay quiet. */
+    private static OkHttpClient streamingClient(ClusterPki pki, IssuedUser user) {
+        return Mtls.client(user, pki.layout().caChain()).newBuilder().readTimeout(Duration.ZERO).build();
     }
 
     private static long orderedThreads() {
