@@ -331,9 +331,16 @@ class UserApiTest {
     @Test
     void aRunningJobBeingRequeuedShowsRUntilACancelWins() throws Exception {
         String id = submit(alice, "#!/bin/sh\ntrap 'while [ ! -f release ]; do sleep 0.05; done; exit 0' TERM\n"
-                + "while :; do sleep 0.1; done\n");
+                + "echo armed\nwhile :; do sleep 0.1; done\n");
         dev.skyport.api.JobId jobId = dev.skyport.api.JobId.parse(id);
         awaitState(alice, id, s -> s.equals("R"));
+        // RUNNING is reported once the process started, which may be before the shell set its trap: a TERM then
+        // would end the job at once. The script says when the trap is in place.
+        Instant armedBy = Instant.now().plus(Duration.ofSeconds(30));
+        while (!daemon.engine().jobs().stdout(jobId).contains("armed")) {
+            assertThat(Instant.now()).as("job %s set its TERM trap", id).isBefore(armedBy);
+            pause();
+        }
         try (Response r = call(alice, requeue(id, "modification", "requeue"))) {
             assertThat(r.code()).isEqualTo(200);
         }
