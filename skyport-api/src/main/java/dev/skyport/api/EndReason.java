@@ -19,6 +19,11 @@ public enum EndReason {
     QUOTA_EXCEEDED(Cause.INFRASTRUCTURE),
     /** Creating or preparing the job's partition failed. */
     PARTITION_FAILED(Cause.INFRASTRUCTURE),
+    /**
+     * Moving the job's {@code input-files} to its node or its {@code output-files} back failed (a missing source, a
+     * transfer cut off, a checksum mismatch). Retried by policy when the failure may go away.
+     */
+    STAGING_FAILED(Cause.INFRASTRUCTURE),
     /** The job's node or process disappeared without leaving an exit code. */
     NODE_LOST(Cause.INFRASTRUCTURE),
     /** The job's resources were taken away (e.g. a spot VM evicted). */

@@ -1,5 +1,7 @@
 package dev.skyport.gate;
 
+import dev.skyport.api.JobId;
+
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 
@@ -29,9 +31,63 @@ public interface NodeAccess {
     /** Sends {@code signal} to every process of the run's group. A run that has ended is not an error. */
     void signal(RunHandle handle, RunSignal signal);
 
-    /** Copies a local file to {@code remotePath} on the node, creating parent directories. */
+    /**
+     * Copies a local file to {@code remotePath} on the node, creating parent directories. Nothing half-written is ever
+     * seen at {@code remotePath}: the bytes go to a temporary name first, are checked (size, and a checksum where the
+     * transport can) and then renamed. A transfer cut off is resumed or retried where the transport allows.
+     *
+     * @throws GateException transient when the node could not be reached or the transfer was cut off; permanent when
+     *                       the local file is missing or unreadable or the node refused the path
+     */
     void upload(Path local, String remotePath);
 
-    /** Copies {@code remotePath} on the node to a local file. */
+    /**
+     * Copies {@code remotePath} on the node to a local file, with the same guarantee as {@link #upload}: {@code local}
+     * is either absent or complete.
+     *
+     * @throws GateException permanent when {@code remotePath} does not exist on the node
+     */
     void download(String remotePath, Path local);
+
+    /**
+     * Where a job's directory is on this node, for a job whose directory on the engine's machine is {@code engineDirectory}.
+     * The engine uses it for every {@link RunRequest#directory()} and staged path of that job. Nodes that share the
+     * engine's file system (the local gate) answer {@code engineDirectory} itself, the default.
+     */
+    default String directoryOf(JobId job, Path engineDirectory) {
+        return engineDirectory.toString();
+    }
+
+    /**
+     * Copies the local directory tree {@code local} (files and sub-directories; symbolic links are refused) to
+     * {@code remotePath}, each file as {@link #upload} does.
+     *
+     * @throws GateException permanent where the gate cannot move trees, or {@code local} is not a directory
+     */
+    default void uploadTree(Path local, String remotePath) {
+        throw GateException.permanent("the node " + node() + " cannot receive directory trees");
+    }
+
+    /** Copies the directory tree {@code remotePath} on the node into the local directory {@code local}. */
+    default void downloadTree(String remotePath, Path local) {
+        throw GateException.permanent("the node " + node() + " cannot send directory trees");
+    }
+
+    /**
+     * Opens a local port on the engine's machine that reaches {@code remotePort} on the node's loopback (what an
+     * {@code out} port of {@code #SWM ports} needs, e.g. a notebook on the node). Closing the forward frees the port.
+     *
+     * @throws GateException permanent where the gate cannot forward ports; transient when the node is unreachable
+     */
+    default PortForward forwardToNode(int remotePort) {
+        throw GateException.permanent("the node " + node() + " cannot forward ports");
+    }
+
+    /**
+     * Opens {@code remotePort} on the node's loopback that reaches {@code localPort} on the engine's loopback (a job
+     * calling back to a service beside the engine).
+     */
+    default PortForward forwardFromNode(int remotePort, int localPort) {
+        throw GateException.permanent("the node " + node() + " cannot forward ports");
+    }
 }

@@ -1,6 +1,7 @@
 package dev.skyport.gate;
 
 import dev.skyport.api.JobId;
+import dev.skyport.api.PortSpec;
 
 import java.util.List;
 import java.util.Map;
@@ -13,10 +14,13 @@ import java.util.Optional;
  * Exactly one of {@code script} (written to {@code directory/script} and executed) and {@code command} is given.
  * {@code owner} is the Sky Port user the job belongs to (what {@code USER} and {@code LOGNAME} say in the job, and
  * whose OS account runs it where jobs run as mapped accounts); {@code cpus} and {@code memoryBytes} (0: no request)
- * are what the job asked for per node, enforced where the node can.
+ * are what the job asked for per node, enforced where the node can. {@code containerImage}, when given, is the image the
+ * run is started in (with {@code directory} mounted at the same path), on gates whose {@link Gate#runsContainerImages()}
+ * is true; {@code ports} are the job's {@code #SWM ports}, which such a run publishes.
  */
 public record RunRequest(JobId job, int attempt, String directory, Optional<String> script, List<String> command,
-                         String workdir, Map<String, String> env, String owner, int cpus, long memoryBytes) {
+                         String workdir, Map<String, String> env, String owner, int cpus, long memoryBytes,
+                         Optional<String> containerImage, List<PortSpec> ports) {
     public RunRequest {
         Objects.requireNonNull(job, "job");
         if (attempt < 1) {
@@ -40,6 +44,15 @@ public record RunRequest(JobId job, int attempt, String directory, Optional<Stri
         if (memoryBytes < 0) {
             throw new IllegalArgumentException("memoryBytes must not be negative");
         }
+        Objects.requireNonNull(containerImage, "containerImage");
+        ports = List.copyOf(ports);
+    }
+
+    /** A run of the script or command itself, in no container and with no ports. */
+    public RunRequest(JobId job, int attempt, String directory, Optional<String> script, List<String> command,
+                      String workdir, Map<String, String> env, String owner, int cpus, long memoryBytes) {
+        this(job, attempt, directory, script, command, workdir, env, owner, cpus, memoryBytes, Optional.empty(),
+                List.of());
     }
 
     /** A run owned by the OS user running Sky Port, asking for one cpu and no memory. */
