@@ -120,7 +120,7 @@ final class RunSupervisor {
             allocate(e);
             node = access(e);
             try {
-                handle = node.launch(runRequest(table.get(e.id), number));
+                handle = node.launch(runRequest(node, table.get(e.id), number));
             } catch (GateException ex) {
                 // The gate says whether trying again can help, and when: the attempt's end keeps its word.
                 LOG.warn("the {} gate could not start job {} ({}): {}", gate.name(), e.id,
@@ -143,12 +143,17 @@ final class RunSupervisor {
         follow(e, node, handle);
     }
 
-    private RunRequest runRequest(Job job, int attempt) {
+    /**
+     * The run of {@code attempt} of {@code job} on {@code node}: in the job's directory as the node places it, in the
+     * job's container image where the gate runs images (else the engine has kept the job with a warning).
+     */
+    private RunRequest runRequest(NodeAccess node, Job job, int attempt) {
         JobSpec spec = job.spec();
-        String dir = jobDir.apply(job.id()).toString();
-        String workdir = spec.workdir().map(w -> Path.of(dir).resolve(w).toString()).orElse(dir);
+        String dir = node.directoryOf(job.id(), jobDir.apply(job.id()));
+        String workdir = spec.workdir().map(w -> w.startsWith("/") ? w : dir + "/" + w).orElse(dir);
+        Optional<String> image = gate.runsContainerImages() ? spec.containerImage() : Optional.empty();
         return new RunRequest(job.id(), attempt, dir, spec.script(), spec.command(), workdir, spec.env(),
-                job.ownerName(), spec.cpus(), spec.memoryBytes());
+                job.ownerName(), spec.cpus(), spec.memoryBytes(), image, spec.ports());
     }
 
     /**
@@ -273,7 +278,7 @@ final class RunSupervisor {
             Job job = table.get(e.id);
             node = access(e);
             try {
-                probe = node.probe(runRequest(job, e.attempt));
+                probe = node.probe(runRequest(node, job, e.attempt));
             } catch (RuntimeException ex) {
                 LOG.warn("cannot probe job {}: {}", e.id, ex.toString());
                 probe = RunProbe.ended(RunOutcome.lost("the node could not be reached after a restart"));

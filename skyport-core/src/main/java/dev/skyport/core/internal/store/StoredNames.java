@@ -51,6 +51,7 @@ final class StoredNames {
             case NON_ZERO_EXIT -> "NON_ZERO_EXIT";
             case SIGNALED -> "SIGNALED";
             case TIME_LIMIT -> "TIME_LIMIT";
+            case STAGING_FAILED -> "STAGING_FAILED";
             case NO_CAPACITY -> "NO_CAPACITY";
             case QUOTA_EXCEEDED -> "QUOTA_EXCEEDED";
             case PARTITION_FAILED -> "PARTITION_FAILED";
@@ -67,6 +68,7 @@ final class StoredNames {
             case "NON_ZERO_EXIT" -> EndReason.NON_ZERO_EXIT;
             case "SIGNALED" -> EndReason.SIGNALED;
             case "TIME_LIMIT" -> EndReason.TIME_LIMIT;
+            case "STAGING_FAILED" -> EndReason.STAGING_FAILED;
             case "NO_CAPACITY" -> EndReason.NO_CAPACITY;
             case "QUOTA_EXCEEDED" -> EndReason.QUOTA_EXCEEDED;
             case "PARTITION_FAILED" -> EndReason.PARTITION_FAILED;
