@@ -6,6 +6,7 @@ import dev.skyport.api.Node;
 import dev.skyport.api.NodeState;
 import dev.skyport.api.Partition;
 import dev.skyport.api.RemoteSite;
+import dev.skyport.gate.ContainerRuntime;
 import dev.skyport.gate.Gate;
 import dev.skyport.gate.GateConfig;
 import dev.skyport.gate.GateException;
@@ -16,11 +17,18 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The embedded default gate: this machine is one node, {@code local}, with its cpus and memory (or what the options
  * {@code cpus}, {@code memoryBytes} and {@code gpus} say). It creates no partitions. Jobs are isolated and contained
  * as {@link LocalIsolation} decides from the options {@code job-isolation} and friends.
+ *
+ * <p>Jobs with a {@code container-image} run in it ({@link dev.skyport.gate.ContainerRun}) when the option
+ * {@code container-runtime} is set ({@code auto}, {@code podman}, {@code docker} or a path; absent or {@code none}: the
+ * image is ignored with a warning, as before containers existed, so that a spawner's image line does not send every
+ * local job to a registry). The runtime is looked for when the first such job starts, not at the gate's start: a
+ * {@code podman info} costs a few hundred milliseconds that most engines never need.
  */
 public final class LocalGate implements Gate {
     public static final String NAME = "local";
@@ -30,6 +38,7 @@ public final class LocalGate implements Gate {
     private final RemoteSite site;
     private final Flavor flavor;
     private final LocalNodeAccess access;
+    private final Optional<ContainerRuntime> containers;
 
     public LocalGate(GateConfig config) {
         int cpus = config.positiveLong("cpus").map(Math::toIntExact)
@@ -48,7 +57,9 @@ public final class LocalGate implements Gate {
         this.node = new Node(NODE, NAME, cpus, memory, gpus, NodeState.UP, Map.of());
         this.site = new RemoteSite(NAME, NAME, "this machine");
         this.flavor = new Flavor(NAME, NAME, cpus, memory, 0, gpus, 0, "USD");
-        this.access = new LocalNodeAccess(NODE, LocalIsolation.resolve(config, dataDir(config.workDir())));
+        this.containers = ContainerRuntime.fromOptions(config, "none");
+        this.access = new LocalNodeAccess(NODE, LocalIsolation.resolve(config, dataDir(config.workDir())),
+                containers);
     }
 
     /**
@@ -124,6 +135,12 @@ public final class LocalGate implements Gate {
             throw GateException.permanent("the local gate has no node '" + nodeName + "'");
         }
         return access;
+    }
+
+    /** True when the option {@code container-runtime} asks for one; see the class comment. */
+    @Override
+    public boolean runsContainerImages() {
+        return containers.isPresent();
     }
 
     @Override

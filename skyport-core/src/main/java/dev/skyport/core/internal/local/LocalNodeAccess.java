@@ -1,6 +1,9 @@
 package dev.skyport.core.internal.local;
 
+import dev.skyport.api.JobId;
 import dev.skyport.core.internal.FileTrees;
+import dev.skyport.gate.ContainerRun;
+import dev.skyport.gate.ContainerRuntime;
 import dev.skyport.gate.DetachedRun;
 import dev.skyport.gate.GateException;
 import dev.skyport.gate.NodeAccess;
@@ -13,6 +16,7 @@ import dev.skyport.gate.RunSignal;
 
 import java.io.File;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.LinkOption;
 import java.nio.file.Files;
@@ -53,13 +57,17 @@ final class LocalNodeAccess implements NodeAccess {
 
     private final String node;
     private final LocalIsolation isolation;
+    private final Optional<ContainerRuntime> containers;
+    /** The container runtime found on this machine, once looked for with success. */
+    private volatile String runtimePath;
     private final Map<RunHandle, Process> children = new ConcurrentHashMap<>();
     private final Map<RunHandle, CompletableFuture<RunOutcome>> polled = new ConcurrentHashMap<>();
     private ScheduledExecutorService poller;
 
-    LocalNodeAccess(String node, LocalIsolation isolation) {
+    LocalNodeAccess(String node, LocalIsolation isolation, Optional<ContainerRuntime> containers) {
         this.node = node;
         this.isolation = isolation;
+        this.containers = containers;
     }
 
     @Override
@@ -71,6 +79,8 @@ final class LocalNodeAccess implements NodeAccess {
     public RunHandle launch(RunRequest request) {
         Path dir = Path.of(request.directory());
         Path runDir = Path.of(request.runDirectory());
+        // Before anything is written: a machine without a runtime fails the job with a reason, and leaves nothing.
+        Optional<String> runtime = request.containerImage().isPresent() ? Optional.of(runtime()) : Optional.empty();
         try {
             // Scripts may carry secrets (the Jupyter spawner puts the hub's API token in its script): the job
             // directory and the script are the owner's only. The script is run by its interpreter, so it needs no x bit.
@@ -110,8 +120,18 @@ final class LocalNodeAccess implements NodeAccess {
                 handOver(dir, runIsolation.uid(), runIsolation.gid());
             }
             Optional<Path> cgroup = isolation.cgroup(request.job(), request.attempt());
-            ProcessBuilder pb = new ProcessBuilder(DetachedRun.command(request, DetachedRun.program(request),
-                    runIsolation, cgroup.map(Path::toString)))
+            List<String> argv;
+            if (runtime.isPresent()) {
+                // The container is the job's sandbox: bubblewrap around the runtime's client would only break it.
+                Files.writeString(runDir.resolve(ContainerRun.MARK),
+                        ContainerRun.name(request.job(), request.attempt()) + "\n", StandardOpenOption.CREATE_NEW);
+                argv = DetachedRun.command(request, ContainerRun.program(request, runtime.get(), containers.get(),
+                        runIsolation), RunIsolation.none(), cgroup.map(Path::toString));
+            } else {
+                argv = DetachedRun.command(request, DetachedRun.program(request), runIsolation,
+                        cgroup.map(Path::toString));
+            }
+            ProcessBuilder pb = new ProcessBuilder(argv)
                     .directory(dir.toFile())
                     .redirectInput(DEV_NULL)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
@@ -267,6 +287,13 @@ final class LocalNodeAccess implements NodeAccess {
         }
         // The wrapper is gone (killed while the engine was down): its job's processes must not outlive the run.
         isolation.cgroup(request.job(), request.attempt()).ifPresent(CgroupHierarchy::remove);
+        if (Files.exists(runDir.resolve(ContainerRun.MARK), LinkOption.NOFOLLOW_LINKS)) {
+            try {
+                stopContainer(request.job(), request.attempt(), RunSignal.KILL);
+            } catch (GateException e) {
+                // The run is lost either way; a container left behind has its name, and the next stop finds it.
+            }
+        }
         return RunProbe.ended(outcome(runDir));
     }
 
@@ -301,6 +328,70 @@ final class LocalNodeAccess implements NodeAccess {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        if (Files.exists(runDir(handle).resolve(ContainerRun.MARK), LinkOption.NOFOLLOW_LINKS)) {
+            stopContainer(handle.job(), handle.attempt(), signal);
+        }
+    }
+
+    /** The container's share of a stop ({@link ContainerRun#stopCommands}); a container already gone is no error. */
+    private void stopContainer(JobId job, int attempt, RunSignal signal) {
+        String name = ContainerRun.name(job, attempt);
+        try {
+            for (List<String> command : ContainerRun.stopCommands(runtime(), name, signal)) {
+                Process p = new ProcessBuilder(command).redirectInput(DEV_NULL)
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                }
+            }
+        } catch (GateException | IOException e) {
+            throw GateException.transientFailure("cannot stop container " + name + " on node " + node + ": "
+                    + e.getMessage(), e, Optional.empty());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * The container runtime of this machine, looked for the first time it is needed and kept once found.
+     *
+     * @throws GateException permanent, naming the node, when none works or none is configured
+     */
+    private String runtime() {
+        String found = runtimePath;
+        if (found != null) {
+            return found;
+        }
+        ContainerRuntime wanted = containers.orElseThrow(() -> GateException.permanent("the node " + node
+                + " runs no container images (gate option " + ContainerRuntime.OPTION + " is none)"));
+        try {
+            Process p = new ProcessBuilder(ContainerRun.discoverCommand(wanted)).redirectInput(DEV_NULL)
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            // The script bounds every check; this bounds the script.
+            long seconds = ContainerRun.CHECK_TIMEOUT.toSeconds() * wanted.candidates().size() + 10;
+            CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return p.getInputStream().readAllBytes();
+                } catch (IOException e) {
+                    return new byte[0];
+                }
+            });
+            if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw GateException.permanent("no container runtime (" + wanted.describe() + ") on node " + node
+                        + ": looking for one took more than " + seconds + " s");
+            }
+            found = ContainerRun.discovered(node, wanted, new String(out.join(), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw GateException.transientFailure("cannot look for a container runtime on node " + node + ": "
+                    + e.getMessage(), e, Optional.empty());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw GateException.transientFailure("interrupted", e, Optional.empty());
+        }
+        runtimePath = found;
+        return found;
     }
 
     @Override

@@ -1,9 +1,13 @@
 package dev.skyport.core.internal.ssh;
 
+import dev.skyport.api.JobId;
+import dev.skyport.gate.ContainerRun;
+import dev.skyport.gate.ContainerRuntime;
 import dev.skyport.gate.DetachedRun;
 import dev.skyport.gate.GateException;
 import dev.skyport.gate.NodeAccess;
 import dev.skyport.gate.RunHandle;
+import dev.skyport.gate.RunIsolation;
 import dev.skyport.gate.RunOutcome;
 import dev.skyport.gate.RunProbe;
 import dev.skyport.gate.RunRequest;
@@ -108,11 +112,25 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
     private final SshConnections connections;
     private final Map<RunHandle, CompletableFuture<RunOutcome>> watched = new ConcurrentHashMap<>();
     private final ScheduledExecutorService poller;
+    private final Optional<ContainerRuntime> containers;
+    /** The container runtime found on the node, once looked for with success. */
+    private volatile String runtimePath;
 
+    /** Access that runs container images with podman or docker, whichever the node has. */
     public SshNodeAccess(String node, SshTarget target, SshConnections connections) {
+        this(node, target, connections, Optional.of(ContainerRuntime.auto()));
+    }
+
+    /**
+     * Access that runs a request's container image with {@code containers} (found on the node when the first such run
+     * starts), or refuses such runs when empty; the gate's {@code runsContainerImages()} is {@link #runsContainerImages()}.
+     */
+    public SshNodeAccess(String node, SshTarget target, SshConnections connections,
+                         Optional<ContainerRuntime> containers) {
         this.node = node;
         this.target = target;
         this.connections = connections;
+        this.containers = containers;
         this.poller = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "skyport-ssh-poller-" + node);
             t.setDaemon(true);
@@ -126,8 +144,15 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
         return node;
     }
 
+    /** Whether runs with a container image are started in it. */
+    public boolean runsContainerImages() {
+        return containers.isPresent();
+    }
+
     @Override
     public RunHandle launch(RunRequest request) {
+        // Before anything is written: a node without a runtime fails the job with a reason, and is left as it was.
+        Optional<String> runtime = request.containerImage().isPresent() ? Optional.of(runtime()) : Optional.empty();
         check(connections.exec(target, script(PREPARE, request.directory(), request.runDirectory())),
                 "prepare " + request.directory());
         if (request.script().isPresent()) {
@@ -149,10 +174,16 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
             }
             argv.add(e.getKey() + "=" + e.getValue());
         }
-        argv.addAll(DetachedRun.command(request, DetachedRun.program(request)));
+        argv.addAll(DetachedRun.command(request, runtime.isPresent()
+                ? ContainerRun.program(request, runtime.get(), containers.orElseThrow(), RunIsolation.none())
+                : DetachedRun.program(request)));
+        // The mark goes first: a stop or a probe after a restart must know the run is a container.
+        String mark = runtime.isEmpty() ? "" : "printf '%s\\n' " + SshConnections.quote(ContainerRun.name(
+                request.job(), request.attempt())) + " > " + SshConnections.quote(request.runDirectory() + "/"
+                + ContainerRun.MARK) + " && ";
         // In the background of a shell without job control, setsid needs no fork: $! is the wrapper, the group's
         // leader. Its descriptors leave the channel so the session ends now, not when the job does.
-        String line = "cd " + SshConnections.quote(request.directory()) + " && " + SshConnections.commandLine(argv)
+        String line = mark + "cd " + SshConnections.quote(request.directory()) + " && " + SshConnections.commandLine(argv)
                 + " </dev/null >/dev/null 2>&1 & echo $!";
         SshConnections.Result r = connections.exec(target, line);
         check(r, "launch " + request.job());
@@ -207,6 +238,12 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
             return RunProbe.running(new RunHandle(request.job(), request.attempt(), request.directory(), pid));
         }
         if (first.equals("lost")) {
+            try {
+                stopContainer(request.job(), request.attempt(), request.directory(), RunSignal.KILL);
+            } catch (RuntimeException e) {
+                // The run is lost either way; a container left behind has its name, and the next stop finds it.
+                LOG.debug("cannot remove the container of {} on {}: {}", request.job(), node, e.getMessage());
+            }
             return RunProbe.ended(RunOutcome.lost("the process ended without recording an exit code"));
         }
         throw GateException.transientFailure("cannot probe " + request.runDirectory() + " on " + node + ": "
@@ -219,6 +256,57 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
         String group = Long.toString(handle.processGroup());
         connections.exec(target, SshConnections.commandLine(List.of("kill", "-s", signal.name(), "--", "-" + group,
                 group)) + " 2>/dev/null; true");
+        stopContainer(handle.job(), handle.attempt(), handle.directory(), signal);
+    }
+
+    /**
+     * The container's share of a stop ({@link ContainerRun#stopCommands}), where the run's mark shows it is one. A node
+     * whose runtime cannot be found has no container to stop.
+     */
+    private void stopContainer(JobId job, int attempt, String directory, RunSignal signal) {
+        if (containers.isEmpty()) {
+            return;
+        }
+        String name = ContainerRun.name(job, attempt);
+        if (ContainerRun.stopCommands("", name, signal).isEmpty()) {
+            return; // no need to know the runtime
+        }
+        List<List<String>> commands;
+        try {
+            commands = ContainerRun.stopCommands(runtime(), name, signal);
+        } catch (GateException e) {
+            LOG.warn("cannot stop container {} on {}: {}", name, node, e.getMessage());
+            return;
+        }
+        StringBuilder line = new StringBuilder("if [ -e ").append(SshConnections.quote(directory + "/"
+                + DetachedRun.runDirectoryName(attempt) + "/" + ContainerRun.MARK)).append(" ]; then ");
+        for (List<String> command : commands) {
+            line.append(SshConnections.commandLine(command)).append(" >/dev/null 2>&1; ");
+        }
+        connections.exec(target, line.append("fi; true").toString());
+    }
+
+    /**
+     * The container runtime of the node, looked for the first time it is needed and kept once found.
+     *
+     * @throws GateException permanent, naming the node, when none works or none is configured
+     */
+    private String runtime() {
+        String found = runtimePath;
+        if (found != null) {
+            return found;
+        }
+        ContainerRuntime wanted = containers.orElseThrow(() -> GateException.permanent("the node " + node
+                + " runs no container images (gate option " + ContainerRuntime.OPTION + " is none)"));
+        SshConnections.Result r = connections.exec(target,
+                SshConnections.commandLine(ContainerRun.discoverCommand(wanted)));
+        if (r.status() != 0) {
+            throw GateException.transientFailure("cannot look for a container runtime on " + node + " (status "
+                    + r.status() + "): " + r.stderr().strip(), null, Optional.empty());
+        }
+        found = ContainerRun.discovered(node, wanted, r.stdout());
+        runtimePath = found;
+        return found;
     }
 
     @Override
