@@ -40,7 +40,7 @@ public final class ContainerRun {
 
     /**
      * Looks for a working runtime; $1 the timeout in seconds, then the candidates. Prints {@code found <path>}, or per
-     * candidate {@code missing <name>}, {@code hung <name> <check>} or {@code broken <name> <check> <message>}.
+     * candidate {@code missing <name>}, {@code hung <name> <check> <seconds>} or {@code broken <name> <check> <message>}.
      */
     public static final String DISCOVER = String.join("\n",
             "t=$1; shift",
@@ -49,7 +49,7 @@ public final class ContainerRun {
             "  case \"${c##*/}\" in docker*) s=version;; *) s=info;; esac",
             "  e=$(timeout \"$t\" \"$p\" \"$s\" 2>&1 >/dev/null); rc=$?",
             "  [ $rc -eq 0 ] && { echo \"found $p\"; exit 0; }",
-            "  [ $rc -eq 124 ] && { echo \"hung $c $s\"; continue; }",
+            "  [ $rc -eq 124 ] && { echo \"hung $c $s $t\"; continue; }",
             "  echo \"broken $c $s $(printf '%s' \"$e\" | tr '\\n' ' ' | cut -c1-300)\"",
             "done", "");
 
@@ -103,8 +103,8 @@ public final class ContainerRun {
                     }
                 }
                 case "missing" -> reasons.add((w.length > 1 ? w[1] : "?") + " not found");
-                case "hung" -> reasons.add(w.length > 2 ? w[1] + " " + w[2] + " did not answer in "
-                        + CHECK_TIMEOUT.toSeconds() + " s" : line.strip());
+                case "hung" -> reasons.add(w.length > 3 ? w[1] + " " + w[2] + " did not answer in " + w[3].strip()
+                        + " s" : line.strip());
                 case "broken" -> reasons.add(w.length > 2 ? w[1] + " " + w[2] + " failed"
                         + (w.length > 3 && !w[3].isBlank() ? ": " + w[3].strip() : "") : line.strip());
                 default -> {

@@ -67,7 +67,7 @@ public record ContainerRuntime(List<String> candidates, List<String> runArgument
         if (lower.equals("auto")) {
             return Optional.of(new ContainerRuntime(AUTO, args));
         }
-        List<String> names = Arrays.stream(value.split(",")).map(String::strip).toList();
+        List<String> names = Arrays.stream(value.split(",", -1)).map(String::strip).toList();
         if (value.isEmpty() || names.stream().anyMatch(String::isEmpty)) {
             throw GateException.permanent("gate option " + OPTION + " must be none, auto or programs separated by "
                     + "commas, got '" + value + "'");
