@@ -556,6 +556,7 @@ public final class Engine implements SkyPort {
         }
         workers.shutdown(Duration.ofSeconds(30));
         events.close();
+        runs.close();
         gate.close();
         store.close();
         dir.close();

@@ -50,6 +50,7 @@ final class RunSupervisor {
     private final Duration killGracePeriod;
     private final Function<dev.skyport.api.JobId, Path> jobDir;
     private final BooleanSupplier closed;
+    private final PortForwards ports;
 
     RunSupervisor(Gate gate, JobTable table, Transitions transitions, SchedulingLoop loop, EngineWorkers workers,
                   RetryDecisions retries, AccountUsage usage, Duration killGracePeriod,
@@ -64,6 +65,8 @@ final class RunSupervisor {
         this.killGracePeriod = killGracePeriod;
         this.jobDir = jobDir;
         this.closed = closed;
+        this.ports = new PortForwards(workers, id -> table.get(id).spec().ports(),
+                PortForwards.onJobs(table, transitions));
     }
 
     /**
@@ -162,6 +165,7 @@ final class RunSupervisor {
      */
     private void finishOrRetry(Entry e, int number, RunOutcome outcome, EndReason forced,
                                Optional<GateException> refused) {
+        ports.close(e.id, number);
         try {
             finish(e, number, outcome, forced, refused);
         } catch (RuntimeException ex) {
@@ -184,6 +188,7 @@ final class RunSupervisor {
             if (e.run == handle) {
                 e.timeLimit().ifPresent(limit -> e.timeLimitTimer =
                         loop.addTimer(e.attemptStart.plus(limit), () -> timeLimitReached(e, number)));
+                ports.open(e.id, number, node, jobDir.apply(e.id));
             }
         }
         node.watch(handle).whenCompleteAsync((outcome, error) -> finishOrRetry(e, number, outcome != null ? outcome
@@ -328,6 +333,11 @@ final class RunSupervisor {
 
     private NodeAccess access(Entry e) {
         return gate.access(e.allocatedNodes.get(0));
+    }
+
+    /** Closes what runs hold on the engine's side (port forwards); the runs themselves go on. */
+    void close() {
+        ports.closeAll();
     }
 
     /** Enters what {@code e} holds (its nodes, until its time limit) in the allocation table. */
