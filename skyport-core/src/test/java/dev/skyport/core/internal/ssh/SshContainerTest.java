@@ -1,0 +1,157 @@
+package dev.skyport.core.internal.ssh;
+
+import dev.skyport.api.JobId;
+import dev.skyport.core.internal.local.BusyboxImage;
+import dev.skyport.gate.ContainerRun;
+import dev.skyport.gate.ContainerRuntime;
+import dev.skyport.gate.DetachedRun;
+import dev.skyport.gate.GateException;
+import dev.skyport.gate.RunHandle;
+import dev.skyport.gate.RunOutcome;
+import dev.skyport.gate.RunProbe;
+import dev.skyport.gate.RunRequest;
+import dev.skyport.gate.RunSignal;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Container runs through {@link SshNodeAccess} against the MINA test server, whose exec runs a real shell on this
+ * machine: the node's podman is this machine's.
+ */
+class SshContainerTest {
+    private static final Duration DEADLINE = Duration.ofSeconds(60);
+
+    @TempDir
+    static Path shared;
+    private static BusyboxImage image;
+
+    @TempDir
+    Path tmp;
+
+    private final KeyPair hostKey = MinaSshServer.rsa();
+    private final KeyPair clientKey = MinaSshServer.rsa();
+    private MinaSshServer server;
+    private SshConnections connections;
+    private SshTarget target;
+
+    @BeforeAll
+    static void importImage() throws Exception {
+        image = BusyboxImage.importNew(shared);
+    }
+
+    @AfterAll
+    static void removeImage() throws Exception {
+        image.close();
+    }
+
+    @BeforeEach
+    void start() throws IOException {
+        server = MinaSshServer.start(0, hostKey, clientKey.getPublic(), Optional.empty());
+        Path key = tmp.resolve("id_rsa");
+        Files.writeString(key, MinaSshServer.pem(clientKey));
+        target = SshTarget.withKnownHosts("127.0.0.1", server.port(), System.getProperty("user.name"), key,
+                MinaSshServer.writeKnownHosts(tmp, server.port(), hostKey.getPublic()));
+        connections = new SshConnections(Duration.ofSeconds(30));
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        connections.close();
+        server.close();
+    }
+
+    private SshNodeAccess access(String... candidates) {
+        return new SshNodeAccess("node-1", target, connections, Optional.of(new ContainerRuntime(List.of(candidates),
+                List.of(BusyboxImage.RUNTIME_ARGS.split("\\s+")))));
+    }
+
+    private RunRequest request(String dir, String script) {
+        return new RunRequest(new JobId(UUID.randomUUID()), 1, dir, Optional.of("#!/bin/sh\n" + script), List.of(),
+                dir, Map.of("GREETING", "hello over ssh"), "alice", 1, 32L << 20, Optional.of(image.tag()), List.of());
+    }
+
+    @Test
+    void aRunStartsInItsImageOverSshAndRecordsItsExitCode() throws Exception {
+        try (SshNodeAccess access = access("podman", "docker")) {
+            assertThat(access.runsContainerImages()).isTrue();
+            String dir = tmp.resolve("jobs/a").toString();
+            RunRequest req = request(dir, "cat /etc/os-release; echo \"$GREETING $USER\"; "
+                    + "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null; "
+                    + "echo inside > inside.txt; exit 5\n");
+            RunHandle h = access.launch(req);
+            assertThat(await(access, h)).isEqualTo(RunOutcome.exited(5));
+            String out = Files.readString(Path.of(dir, DetachedRun.STDOUT));
+            assertThat(out).contains(BusyboxImage.OS_NAME, "hello over ssh alice", Long.toString(32L << 20));
+            assertThat(Path.of(dir, "inside.txt")).hasContent("inside");
+            assertThat(Path.of(req.runDirectory(), ContainerRun.MARK)).hasContent(ContainerRun.name(req.job(), 1));
+            assertThat(BusyboxImage.containersNamed(ContainerRun.name(req.job(), 1))).isEmpty();
+        }
+    }
+
+    @Test
+    void aNewAccessFindsTheRunningContainerAndItsSigkillRemovesIt() throws Exception {
+        String dir = tmp.resolve("jobs/b").toString();
+        RunRequest req = request(dir, "trap '' TERM; echo started; while :; do sleep 1; done\n");
+        String name = ContainerRun.name(req.job(), 1);
+        try (SshNodeAccess first = access("podman")) {
+            first.launch(req);
+            until(() -> !BusyboxImage.containersNamed(name).isEmpty()
+                    && Files.exists(Path.of(dir, DetachedRun.STDOUT))
+                    && Files.readString(Path.of(dir, DetachedRun.STDOUT)).contains("started"));
+        }
+        // As after an engine restart: another access, which has not looked for the runtime yet.
+        try (SshNodeAccess again = access("podman")) {
+            RunProbe probe = again.probe(req);
+            assertThat(probe.state()).isEqualTo(RunProbe.State.RUNNING);
+            RunHandle h = probe.handle().orElseThrow();
+            again.signal(h, RunSignal.TERM);
+            again.signal(h, RunSignal.KILL);
+            assertThat(await(again, h).isLost()).as("SIGKILL takes the wrapper too").isTrue();
+            until(() -> BusyboxImage.containersNamed(name).isEmpty());
+        }
+    }
+
+    @Test
+    void aNodeWithoutTheRuntimeRefusesTheRunNamingTheNode() {
+        try (SshNodeAccess access = access("skyport-no-such-runtime")) {
+            String dir = tmp.resolve("jobs/c").toString();
+            assertThatThrownBy(() -> access.launch(request(dir, "exit 0\n")))
+                    .isInstanceOf(GateException.class)
+                    .matches(e -> !((GateException) e).isTransient())
+                    .hasMessage("no container runtime (skyport-no-such-runtime) on node node-1: "
+                            + "skyport-no-such-runtime not found");
+            assertThat(Path.of(dir)).doesNotExist();
+        }
+    }
+
+    private static RunOutcome await(SshNodeAccess access, RunHandle h) throws Exception {
+        return access.watch(h).get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+    }
+
+    private static void until(Callable<Boolean> condition) throws Exception {
+        long end = System.nanoTime() + DEADLINE.toNanos();
+        while (!condition.call()) {
+            assertThat(System.nanoTime()).as("condition within deadline").isLessThan(end);
+            Thread.sleep(50);
+        }
+    }
+}
