@@ -137,7 +137,9 @@ final class LocalNodeAccess implements NodeAccess {
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectError(ProcessBuilder.Redirect.DISCARD);
             Map<String, String> env = pb.environment();
-            if (runIsolation.mode() != RunIsolation.Mode.NONE) {
+            // A container gets the variables it is given by name only, while its client needs the engine's own (a
+            // rootless podman finds its storage through HOME and XDG_RUNTIME_DIR).
+            if (runIsolation.mode() != RunIsolation.Mode.NONE && runtime.isEmpty()) {
                 env.keySet().removeIf(k -> !KEPT_ENV.contains(k) && !k.startsWith("LC_"));
                 env.put("HOME", request.directory());
             }

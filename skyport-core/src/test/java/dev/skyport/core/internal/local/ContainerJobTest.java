@@ -23,6 +23,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -70,6 +71,7 @@ class ContainerJobTest {
                     + "echo \"pid1=$(cat /proc/1/cmdline | tr '\\0' ' ')\"\n"
                     + "echo \"uid=$(id -u) pwd=$(pwd) home=$HOME greeting=$GREETING job=$SKYPORT_JOB_ID\"\n"
                     + "ls \"$SKYPORT_JOB_DIR\"\n"
+                    + "env | sed 's/^/env: /'\n"
                     + "echo written inside > inside.txt\n"
                     + "echo to stderr >&2\n"
                     + "exit 3\n")));
@@ -85,6 +87,15 @@ class ContainerJobTest {
             // --init: the container's PID 1 is the runtime's init, which passes signals on to the job.
             assertThat(out).containsPattern("pid1=\\S*(catatonit|init)");
             assertThat(sky.jobs().stderr(job.id())).isEqualTo("to stderr\n");
+            // The container gets the job's variables and the gate's, none of the engine's.
+            Set<String> ownOrRuntimes = Set.of("PATH", "HOME", "TERM", "HOSTNAME", "USER", "LOGNAME", "PWD", "SHLVL",
+                    "container");
+            assertThat(System.getenv().keySet()).isNotEmpty();
+            for (String engineVariable : System.getenv().keySet()) {
+                if (!ownOrRuntimes.contains(engineVariable)) {
+                    assertThat(out).doesNotContain("env: " + engineVariable + "=");
+                }
+            }
             assertThat(dir.resolve("inside.txt")).hasContent("written inside");
             assertThat(BusyboxImage.containersNamed(ContainerRun.name(job.id(), 1))).isEmpty();
         }
