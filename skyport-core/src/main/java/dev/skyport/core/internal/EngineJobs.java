@@ -81,7 +81,9 @@ final class EngineJobs implements Jobs {
         List<JobSpec> valid = new ArrayList<>(specs.size());
         for (int i = 0; i < specs.size(); i++) {
             try {
-                valid.add(validate(specs.get(i)));
+                JobSpec spec = validate(specs.get(i));
+                engine.checkInputs(spec, owner);
+                valid.add(spec);
             } catch (InvalidJobSpecException e) {
                 throw indexed ? e.inBatchAt(i) : e;
             }
