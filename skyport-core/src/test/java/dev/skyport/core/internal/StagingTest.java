@@ -56,6 +56,12 @@ class StagingTest {
         if (held != null) {
             held.countDown();
         }
+        CountDownLatch downloads = SwitchableGate.downloadsHeld;
+        SwitchableGate.downloadsHeld = null;
+        if (downloads != null) {
+            downloads.countDown();
+        }
+        SwitchableGate.downloadsEntered.clear();
         SwitchableGate.uploadsEntered.clear();
         SwitchableGate.uploadsInterrupted.set(0);
         SwitchableGate.separateDirectory = false;
@@ -207,6 +213,32 @@ class StagingTest {
             assertThat(sky.jobs().stdout(job.id())).isEqualTo("staged");
             assertThat(Files.readAllLines(ran)).containsExactly("ran");
             assertThat(states(sky, job).stream().filter(s -> s == JobState.STAGING_IN)).hasSize(1);
+        }
+    }
+
+    @Test
+    void aRestartDuringStagingOutFindsTheRunsEndAndCopiesAgain() throws Exception {
+        SwitchableGate.separateDirectory = true;
+        SwitchableGate.downloadsHeld = new CountDownLatch(1);
+        Path ran = files.resolve("ran.log");
+        Job job;
+        try (SkyPort sky = start()) {
+            job = sky.jobs().submit(script("echo out > result.txt; echo ran >> " + ran + "; echo done")
+                    .outputFile("result.txt").build());
+            assertThat(SwitchableGate.downloadsEntered.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
+            assertThat(sky.jobs().get(job.id()).state()).isEqualTo(JobState.STAGING_OUT);
+        }
+        CountDownLatch held = SwitchableGate.downloadsHeld;
+        SwitchableGate.downloadsHeld = null;
+        held.countDown();
+        try (SkyPort sky = start()) {
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(done.attempts()).hasSize(1);
+            assertThat(done.attempts().get(0).exitCode()).hasValue(0);
+            assertThat(data.resolve("jobs").resolve(job.id().toString()).resolve("result.txt")).hasContent("out");
+            assertThat(sky.jobs().stdout(job.id())).isEqualTo("done\n");
+            assertThat(Files.readAllLines(ran)).as("the run is not started again").containsExactly("ran");
         }
     }
 

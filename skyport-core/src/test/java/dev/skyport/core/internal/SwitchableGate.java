@@ -37,6 +37,10 @@ final class SwitchableGate implements Gate {
     /** Uploads a held transfer gave up because its thread was interrupted (a cancel or a close stopping it). */
     static final java.util.concurrent.atomic.AtomicInteger uploadsInterrupted =
             new java.util.concurrent.atomic.AtomicInteger();
+    /** As {@link #uploadsHeld}, for downloads (announced on {@link #downloadsEntered}). */
+    static volatile java.util.concurrent.CountDownLatch downloadsHeld;
+    static final java.util.concurrent.BlockingQueue<String> downloadsEntered =
+            new java.util.concurrent.LinkedBlockingQueue<>();
     /**
      * While set, the node keeps each job's directory beside the engine's ({@code <id>-node}) instead of in it, as a
      * remote node would: what the engine needs back must be copied.
@@ -161,6 +165,17 @@ final class SwitchableGate implements Gate {
 
             @Override
             public void download(String remotePath, java.nio.file.Path to) {
+                java.util.concurrent.CountDownLatch held = downloadsHeld;
+                if (held != null) {
+                    downloadsEntered.add(remotePath);
+                    try {
+                        held.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw dev.skyport.gate.GateException.transientFailure("download interrupted", e,
+                                java.util.Optional.empty());
+                    }
+                }
                 node.download(remotePath, to);
             }
 
