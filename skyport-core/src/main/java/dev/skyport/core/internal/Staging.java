@@ -115,6 +115,7 @@ final class Staging {
         Optional<Path> root = inputRoot.isEmpty() ? Optional.empty() : Optional.of(root(job.ownerName()));
         for (String input : job.spec().inputFiles()) {
             String target = request.workdir() + "/" + baseName(input);
+            checkSharedPath(job, request, target, input);
             Path real;
             BasicFileAttributes attrs;
             try {
@@ -187,6 +188,7 @@ final class Staging {
                 throw GateException.permanent("output '" + output + "' leaves the job directory");
             }
             String remote = request.workdir() + "/" + file;
+            checkSharedPath(job, request, remote, output);
             try {
                 if (tree) {
                     node.downloadTree(remote, local.resolve(relative));
@@ -195,6 +197,33 @@ final class Staging {
                 }
             } catch (GateException e) {
                 throw named("cannot stage out '" + output + "'", e);
+            }
+        }
+    }
+
+    /**
+     * On a node that shares the engine's file system, with an input root set (users are not trusted): {@code path},
+     * which the engine is about to write or read with its own rights, must lie in the job's directory with no symbolic
+     * link on the way. A job (of an earlier attempt, or the run that just ended) could otherwise have the engine write
+     * an input through a link into any directory, or copy any file it points at into the job's directory. The last
+     * component is the copy's business: it is replaced, never followed, or refused.
+     */
+    private void checkSharedPath(Job job, RunRequest request, String path, String named) {
+        if (inputRoot.isEmpty() || isRemote(job, request)) {
+            return;
+        }
+        Path dir = Path.of(request.directory()).toAbsolutePath().normalize();
+        Path file = Path.of(path).toAbsolutePath().normalize();
+        if (!file.startsWith(dir) || file.equals(dir)) {
+            throw GateException.permanent("'" + named + "' lies outside the job's directory (its workdir is "
+                    + request.workdir() + ")");
+        }
+        Path current = dir;
+        for (Path part : dir.relativize(file.getParent())) {
+            current = current.resolve(part);
+            if (Files.isSymbolicLink(current)) {
+                throw GateException.permanent("'" + named + "': " + dir.relativize(current)
+                        + " in the job's directory is a symbolic link");
             }
         }
     }

@@ -291,6 +291,31 @@ class StagingTest {
         }
     }
 
+    @Test
+    void withAnInputRootAJobCannotTurnTheEnginesCopiesThroughALinkOrOutOfItsDirectory() throws Exception {
+        Path root = Files.createDirectories(files.resolve("inputs"));
+        Files.writeString(Files.createDirectories(root.resolve("alice")).resolve("ok.txt"), "ok");
+        Path secrets = Files.createDirectories(files.resolve("secrets"));
+        Files.writeString(secrets.resolve("secret.txt"), "TOP-SECRET-CONTENT");
+        try (SkyPort engine = start(b -> b.inputRoot(root.resolve("{owner}")))) {
+            SkyPort alice = engine.asUser("alice");
+            Job linked = alice.jobs().submit(JobSpec.builder().script("#!/bin/sh\nln -s " + secrets + " sub\n")
+                    .workdir("w").inputFile("ok.txt").outputFile("sub/secret.txt").build());
+            Job done = alice.jobs().await(linked.id(), WAIT);
+            assertThat(done.state()).isEqualTo(JobState.FAILED);
+            assertThat(done.endReason()).hasValue(EndReason.STAGING_FAILED);
+            assertThat(done.stateDetails()).contains("symbolic link").doesNotContain("TOP-SECRET");
+            assertNowhere(data, "TOP-SECRET-CONTENT");
+
+            Job outside = alice.jobs().submit(JobSpec.builder().script("#!/bin/sh\ntrue\n")
+                    .workdir(files.resolve("elsewhere").toString()).inputFile("ok.txt").build());
+            Job refused = alice.jobs().await(outside.id(), WAIT);
+            assertThat(refused.endReason()).hasValue(EndReason.STAGING_FAILED);
+            assertThat(refused.stateDetails()).contains("outside the job's directory");
+            assertThat(files.resolve("elsewhere")).doesNotExist();
+        }
+    }
+
     /** No file under {@code dir} holds {@code text}. */
     static void assertNowhere(Path dir, String text) throws Exception {
         try (var walk = Files.walk(dir)) {
