@@ -19,7 +19,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -68,8 +67,7 @@ final class Staging {
 
     /** Stops every transfer; the jobs they were for are staged again on the next start. */
     void close() {
-        ExecutorService p = pool;
-        p.shutdownNow();
+        pool.shutdownNow();
     }
 
     /**

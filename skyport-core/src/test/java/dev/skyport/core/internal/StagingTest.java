@@ -173,6 +173,27 @@ class StagingTest {
     }
 
     @Test
+    void theTimeLimitCountsOnlyTheRunNotTheStaging() throws Exception {
+        Path input = files.resolve("in.txt");
+        Files.writeString(input, "in");
+        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        SwitchableGate.uploadsHeld = new CountDownLatch(1);
+        try (SkyPort sky = start(b -> b.clock(clock))) {
+            Job job = sky.jobs().submit(script("sleep 1; cat in.txt").timeLimit(Duration.ofHours(1))
+                    .inputFile(input.toString()).build());
+            assertThat(SwitchableGate.uploadsEntered.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
+            // Two hours of staging: a limit counted from the attempt's start would stop the run at once.
+            clock.advance(Duration.ofHours(2));
+            CountDownLatch held = SwitchableGate.uploadsHeld;
+            SwitchableGate.uploadsHeld = null;
+            held.countDown();
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(sky.jobs().stdout(job.id())).isEqualTo("in");
+        }
+    }
+
+    @Test
     void aRequeueDuringStagingStagesAgainInANewAttempt() throws Exception {
         Path input = files.resolve("in.txt");
         Files.writeString(input, "in");
