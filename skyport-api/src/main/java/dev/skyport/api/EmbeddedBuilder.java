@@ -7,6 +7,7 @@ import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.ServiceLoader;
@@ -28,6 +29,7 @@ public final class EmbeddedBuilder {
     private OptionalInt localCpus = OptionalInt.empty();
     private OptionalLong localMemoryBytes = OptionalLong.empty();
     private OptionalLong randomSeed = OptionalLong.empty();
+    private Optional<Path> inputRoot = Optional.empty();
 
     EmbeddedBuilder() {
     }
@@ -148,10 +150,37 @@ public final class EmbeddedBuilder {
         return this;
     }
 
+    /**
+     * Where every job's {@code input-files} must lie on this machine, after symbolic links are resolved; a relative
+     * input is taken relative to it. {@code {owner}} in the path stands for the name of the job's owner, so that
+     * {@code /srv/inputs/{owner}} gives each user a directory of their own: what a multi-user front end (the daemon)
+     * sets so that a user cannot stage another user's files or the engine's own. By default (a trusted application)
+     * any file the engine can read may be staged, and relative inputs are relative to the working directory.
+     *
+     * @throws IllegalArgumentException when {@code root} is not absolute or names {@code {owner}} other than as a
+     *                                  whole path segment
+     */
+    public EmbeddedBuilder inputRoot(Path root) {
+        Objects.requireNonNull(root, "inputRoot");
+        if (!root.isAbsolute()) {
+            throw new IllegalArgumentException("inputRoot must be an absolute path, got '"
+                    + Text.abbreviate(root.toString()) + "'");
+        }
+        for (Path segment : root) {
+            String s = segment.toString();
+            if (s.contains("{owner}") && !s.equals("{owner}")) {
+                throw new IllegalArgumentException("inputRoot: {owner} must be a whole path segment, got '"
+                        + Text.abbreviate(root.toString()) + "'");
+            }
+        }
+        this.inputRoot = Optional.of(root.normalize());
+        return this;
+    }
+
     /** The collected settings. */
     public EmbeddedConfig config() {
         return new EmbeddedConfig(dataDir, gate, gateOptions, scheduler, clock, limits, owner, localCpus,
-                localMemoryBytes, randomSeed);
+                localMemoryBytes, randomSeed, inputRoot);
     }
 
     /**

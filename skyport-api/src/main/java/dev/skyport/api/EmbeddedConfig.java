@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
 
@@ -21,10 +22,12 @@ import java.util.OptionalLong;
  * @param localCpus        cpus the local gate offers (default: the machine's)
  * @param localMemoryBytes memory the local gate offers (default: the machine's)
  * @param randomSeed       the seed of every random choice the engine makes (retry jitter); empty: a fresh seed
+ * @param inputRoot        where every job's input files must lie, {@code {owner}} standing for the job owner's name;
+ *                         empty: any file the engine can read
  */
 public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gateOptions, String scheduler, Clock clock,
                              Limits limits, String owner, OptionalInt localCpus, OptionalLong localMemoryBytes,
-                             OptionalLong randomSeed) {
+                             OptionalLong randomSeed, Optional<Path> inputRoot) {
     public EmbeddedConfig {
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(gate, "gate");
@@ -36,5 +39,6 @@ public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gate
         Objects.requireNonNull(localCpus, "localCpus");
         Objects.requireNonNull(localMemoryBytes, "localMemoryBytes");
         Objects.requireNonNull(randomSeed, "randomSeed");
+        Objects.requireNonNull(inputRoot, "inputRoot");
     }
 }

@@ -426,16 +426,30 @@ public record JobSpec(
             return this;
         }
 
+        /**
+         * A file (or directory) on the engine's machine to copy into the job's working directory on its node, under
+         * its base name, before the job runs. Relative paths are relative to the engine's input root. Refused: a
+         * {@code ..} or empty segment, the base names the run writes itself ({@code stdout.log}, {@code stderr.log},
+         * {@code script}, {@code run.*}); at {@link #build()}, two inputs with the same base name.
+         */
         public Builder inputFile(String path) {
             atMost("inputFiles", nonBlank("inputFiles", path), MAX_PATH_LENGTH);
             atMostItems("inputFiles", inputFiles.size() + 1, MAX_FILES);
+            StagingPaths.checkInput(path);
             this.inputFiles.add(path);
             return this;
         }
 
+        /**
+         * A file relative to the job's working directory on its node to copy back, after the job exited with 0, to the
+         * same relative path of the job's directory on the engine's machine; a trailing {@code /} names a directory,
+         * copied back whole. Refused: an absolute path, an empty
+         * segment, a {@code ..} that leaves the working directory (path traversal); at {@link #build()}, a repeat.
+         */
         public Builder outputFile(String path) {
             atMost("outputFiles", nonBlank("outputFiles", path), MAX_PATH_LENGTH);
             atMostItems("outputFiles", outputFiles.size() + 1, MAX_FILES);
+            StagingPaths.checkOutput(path);
             this.outputFiles.add(path);
             return this;
         }
@@ -584,6 +598,7 @@ public record JobSpec(
             atMostItems("ports", ports.size(), MAX_PORTS);
             checkPaths("inputFiles", inputFiles);
             checkPaths("outputFiles", outputFiles);
+            StagingPaths.checkLists(inputFiles, outputFiles);
             optionalAtMost("workdir", workdir, MAX_PATH_LENGTH);
             atMostItems("env", env.size(), MAX_ENV_VARIABLES);
             for (Map.Entry<String, String> v : env.entrySet()) {

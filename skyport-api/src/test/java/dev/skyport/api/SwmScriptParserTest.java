@@ -534,9 +534,11 @@ class SwmScriptParserTest {
         void fileListsAreBoundedInCountOverAllTheirLines() {
             String half = String.join(" ", Stream.iterate(0, i -> i + 1).limit(JobSpec.MAX_FILES / 2)
                     .map(i -> "f" + i).toList());
-            assertThat(parse("#SWM input-files " + half, "#SWM input-files " + half).inputFiles())
+            // Other base names on the second line: two inputs with one base name are refused.
+            String other = half.replace('f', 'g');
+            assertThat(parse("#SWM input-files " + half, "#SWM input-files " + other).inputFiles())
                     .hasSize(JobSpec.MAX_FILES);
-            assertRejected(rejected("#SWM input-files " + half, "#SWM input-files " + half, "#SWM input-files one"),
+            assertRejected(rejected("#SWM input-files " + half, "#SWM input-files " + other, "#SWM input-files one"),
                     "input-files", 3, "at most " + JobSpec.MAX_FILES);
         }
 

@@ -250,6 +250,109 @@ public abstract class GateContractTest {
     }
 
     @Test
+    void anUploadAndDownloadRoundTripKeepsEveryByte() throws Exception {
+        byte[] payload = new byte[3 * 1024 * 1024 + 17];
+        ThreadLocalRandom.current().nextBytes(payload);
+        Path local = workDir.resolve("payload.bin");
+        Files.write(local, payload);
+        String remote = jobRoot() + "/" + UUID.randomUUID() + "/in/payload.bin";
+        NodeAccess node = firstNode();
+        node.upload(local, remote);
+        // Again over the first copy: a re-staged input replaces what is there.
+        node.upload(local, remote);
+        Path back = workDir.resolve("back/payload.bin");
+        node.download(remote, back);
+        assertThat(Files.readAllBytes(back)).isEqualTo(payload);
+    }
+
+    @Test
+    void anUploadOfAMissingFileIsPermanentAndLeavesNothingOnTheNode() throws Exception {
+        NodeAccess node = firstNode();
+        String dir = jobRoot() + "/" + UUID.randomUUID();
+        Path marker = workDir.resolve("marker.txt");
+        Files.writeString(marker, "m");
+        node.upload(marker, dir + "/marker.txt");
+        assertThatThrownBy(() -> node.upload(workDir.resolve("no-such-file"), dir + "/missing.txt"))
+                .isInstanceOfSatisfying(GateException.class, e -> assertThat(e.isTransient()).isFalse());
+        assertThatThrownBy(() -> node.download(dir + "/missing.txt", workDir.resolve("missing.txt")))
+                .isInstanceOfSatisfying(GateException.class, e -> assertThat(e.isTransient()).isFalse());
+        Path copy = workDir.resolve("copy");
+        node.downloadTree(dir, copy);
+        assertThat(listTree(copy)).as("no temporary file left behind").containsExactly("marker.txt");
+    }
+
+    @Test
+    void aDownloadOfAMissingFileIsPermanentAndLeavesNoLocalFile() throws Exception {
+        NodeAccess node = firstNode();
+        Path into = workDir.resolve("downloads");
+        Files.createDirectories(into);
+        assertThatThrownBy(() -> node.download(jobRoot() + "/" + UUID.randomUUID() + "/out.txt",
+                into.resolve("out.txt")))
+                .isInstanceOfSatisfying(GateException.class, e -> assertThat(e.isTransient()).isFalse());
+        try (var left = Files.list(into)) {
+            assertThat(left.toList()).as("nothing half-written").isEmpty();
+        }
+    }
+
+    @Test
+    void aTreeRoundTripKeepsNestedDirectoriesAndContent() throws Exception {
+        Path tree = workDir.resolve("tree");
+        Files.createDirectories(tree.resolve("a/b/c"));
+        Files.createDirectories(tree.resolve("empty"));
+        Files.writeString(tree.resolve("top.txt"), "top");
+        Files.writeString(tree.resolve("a/one.txt"), "one");
+        Files.writeString(tree.resolve("a/b/c/deep.txt"), "deep ✓");
+        String remote = jobRoot() + "/" + UUID.randomUUID() + "/tree";
+        NodeAccess node = firstNode();
+        node.uploadTree(tree, remote);
+        Path back = workDir.resolve("tree-back");
+        node.downloadTree(remote, back);
+        assertThat(listTree(back)).containsExactlyInAnyOrder("top.txt", "a", "a/one.txt", "a/b", "a/b/c",
+                "a/b/c/deep.txt", "empty");
+        assertThat(Files.readString(back.resolve("a/b/c/deep.txt"), StandardCharsets.UTF_8)).isEqualTo("deep ✓");
+        assertThat(readOnNode(remote + "/a/one.txt")).isEqualTo("one");
+    }
+
+    @Test
+    void aTreeWithASymbolicLinkIsRefusedWhole() throws Exception {
+        Path tree = workDir.resolve("linked");
+        Files.createDirectories(tree);
+        Files.writeString(tree.resolve("plain.txt"), "plain");
+        Files.createSymbolicLink(tree.resolve("link"), workDir.resolve("elsewhere"));
+        String remote = jobRoot() + "/" + UUID.randomUUID() + "/linked";
+        NodeAccess node = firstNode();
+        assertThatThrownBy(() -> node.uploadTree(tree, remote))
+                .isInstanceOfSatisfying(GateException.class, e -> assertThat(e.isTransient()).isFalse());
+        assertThatThrownBy(() -> node.download(remote + "/plain.txt", workDir.resolve("plain.txt")))
+                .as("nothing of the refused tree was copied").isInstanceOf(GateException.class);
+    }
+
+    @Test
+    void stagedFilesAndTheRunMeetInTheDirectoryTheNodeNames() throws Exception {
+        JobId id = new JobId(UUID.randomUUID());
+        NodeAccess node = firstNode();
+        String dir = node.directoryOf(id, workDir.resolve("engine-jobs").resolve(id.toString()));
+        Path input = workDir.resolve("input.txt");
+        Files.writeString(input, "staged input");
+        node.upload(input, dir + "/input.txt");
+        RunRequest req = new RunRequest(id, 1, dir, Optional.of("#!/bin/sh\ntr a-z A-Z < input.txt > output.txt\n"),
+                List.of(), dir, Map.of());
+        RunOutcome outcome = node.watch(node.launch(req)).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        assertThat(outcome.exitCode()).hasValue(0);
+        Path back = workDir.resolve("output-back.txt");
+        node.download(dir + "/output.txt", back);
+        assertThat(Files.readString(back)).isEqualTo("STAGED INPUT");
+        node.download(dir + "/" + DetachedRun.STDERR, workDir.resolve("stderr-back.log"));
+        assertThat(workDir.resolve("stderr-back.log")).isEmptyFile();
+    }
+
+    private static List<String> listTree(Path root) throws Exception {
+        try (var walk = Files.walk(root)) {
+            return walk.filter(p -> !p.equals(root)).map(p -> root.relativize(p).toString()).sorted().toList();
+        }
+    }
+
+    @Test
     void unknownNodeIsAPermanentError() {
         assertThatThrownBy(() -> gate.access("no-such-node-" + UUID.randomUUID()))
                 .isInstanceOfSatisfying(GateException.class, e -> assertThat(e.isTransient()).isFalse());

@@ -76,6 +76,7 @@ public final class Engine implements SkyPort {
     private final SchedulingLoop loop;
     private final Transitions transitions;
     private final RunSupervisor runs;
+    private final Staging staging;
     private final IdempotencyKeys idempotencyKeys;
     /** When this engine started: the end of the usage history it replays. */
     private final Instant started;
@@ -116,9 +117,10 @@ public final class Engine implements SkyPort {
         NodeWatch nodeWatch;
         try {
             this.transitions = new Transitions(store, table, events, quotas, loop);
+            this.staging = new Staging(config.inputRoot(), this::jobDir);
             nodeWatch = new NodeWatch(store, events, loop, health);
             this.runs = new RunSupervisor(gate, table, transitions, loop, workers, new RetryDecisions(random.split()),
-                    usage, config.limits().killGracePeriod(), this::jobDir, () -> closed);
+                    usage, config.limits().killGracePeriod(), this::jobDir, () -> closed, staging);
             holding = load();
         } catch (RuntimeException e) {
             workers.shutdown(Duration.ZERO);
@@ -271,6 +273,11 @@ public final class Engine implements SkyPort {
 
     Path jobDir(JobId id) {
         return dir.jobs.resolve(id.toString());
+    }
+
+    /** @throws dev.skyport.api.InvalidJobSpecException when an input lies outside {@code owner}'s input root */
+    void checkInputs(JobSpec spec, Owner owner) {
+        staging.checkSubmission(spec, owner.name());
     }
 
     Job submit(JobSpec spec, Owner owner) {
@@ -554,6 +561,7 @@ public final class Engine implements SkyPort {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        staging.close();
         workers.shutdown(Duration.ofSeconds(30));
         events.close();
         runs.close();

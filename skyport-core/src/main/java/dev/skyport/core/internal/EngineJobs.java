@@ -64,7 +64,9 @@ final class EngineJobs implements Jobs {
             return engine.idempotencyKeys().submitAll(List.of(spec), owner.id(), false,
                     one -> submitNew(one, owner, false)).get(0);
         }
-        return logWarnings(engine.submit(validate(spec), owner));
+        JobSpec valid = validate(spec);
+        engine.checkInputs(valid, owner);
+        return logWarnings(engine.submit(valid, owner));
     }
 
     /** A problem with one spec names its index in {@code specs} ({@link InvalidJobSpecException#batchIndex()}). */
@@ -81,7 +83,9 @@ final class EngineJobs implements Jobs {
         List<JobSpec> valid = new ArrayList<>(specs.size());
         for (int i = 0; i < specs.size(); i++) {
             try {
-                valid.add(validate(specs.get(i)));
+                JobSpec spec = validate(specs.get(i));
+                engine.checkInputs(spec, owner);
+                valid.add(spec);
             } catch (InvalidJobSpecException e) {
                 throw indexed ? e.inBatchAt(i) : e;
             }

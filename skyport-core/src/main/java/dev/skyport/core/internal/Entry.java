@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.Future;
 import java.util.function.Supplier;
 
 /**
@@ -46,6 +47,8 @@ final class Entry {
     int attempt;
     Instant attemptStart;
     RunHandle run;
+    /** The transfer of its files while it is STAGING_IN or STAGING_OUT; cancelled (interrupted) by a stop. */
+    Future<?> transfer;
     StopIntent stopIntent;
     /** Why the scheduler cannot place it, if it said so. */
     volatile String infeasibleReason;

@@ -45,6 +45,7 @@ final class RetryDecisions {
             case TIME_LIMIT -> "Time limit reached";
             case NODE_LOST -> "Node lost: " + outcome.detail();
             case SYSTEM_ERROR -> "System error: " + outcome.detail();
+            case STAGING_FAILED -> "Staging failed: " + outcome.detail();
             default -> reason.name();
         };
     }

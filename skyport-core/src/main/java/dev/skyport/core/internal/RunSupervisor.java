@@ -26,6 +26,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.concurrent.Future;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
@@ -51,10 +52,11 @@ final class RunSupervisor {
     private final Function<dev.skyport.api.JobId, Path> jobDir;
     private final BooleanSupplier closed;
     private final PortForwards ports;
+    private final Staging staging;
 
     RunSupervisor(Gate gate, JobTable table, Transitions transitions, SchedulingLoop loop, EngineWorkers workers,
                   RetryDecisions retries, AccountUsage usage, Duration killGracePeriod,
-                  Function<dev.skyport.api.JobId, Path> jobDir, BooleanSupplier closed) {
+                  Function<dev.skyport.api.JobId, Path> jobDir, BooleanSupplier closed, Staging staging) {
         this.gate = gate;
         this.table = table;
         this.transitions = transitions;
@@ -67,6 +69,7 @@ final class RunSupervisor {
         this.closed = closed;
         this.ports = new PortForwards(workers, id -> table.get(id).spec().ports(),
                 PortForwards.onJobs(table, transitions));
+        this.staging = staging;
     }
 
     /**
@@ -103,12 +106,17 @@ final class RunSupervisor {
             }
             Instant now = loop.now();
             JobTransitioned event;
+            boolean stageIn;
             try {
-                number = table.get(e.id).attempts().size() + 1;
+                Job job = table.get(e.id);
+                number = job.attempts().size() + 1;
+                stageIn = staging.needsStageIn(job.spec());
                 Attempt attempt = new Attempt(number, e.allocatedNodes, Optional.empty(), now, Optional.empty(),
                         OptionalInt.empty(), OptionalInt.empty(), Optional.empty());
-                event = transitions.transition(e, JobState.RUNNING, Optional.empty(), "Running",
-                        job -> Transitions.withAttempt(job, attempt), Optional.empty(), Optional.empty());
+                // With inputs, the attempt opens with its nodes as STAGING_IN; RUNNING comes once they are there.
+                event = transitions.transition(e, stageIn ? JobState.STAGING_IN : JobState.RUNNING, Optional.empty(),
+                        stageIn ? "Staging in" : "Running", j -> Transitions.withAttempt(j, attempt),
+                        Optional.empty(), Optional.empty());
             } catch (RuntimeException ex) {
                 LOG.error("cannot record the start of job {}", e.id, ex);
                 release(e);
@@ -122,6 +130,11 @@ final class RunSupervisor {
             e.waitReason = null;
             allocate(e);
             node = access(e);
+            if (stageIn) {
+                startStageIn(e, node);
+                transitions.settle(e, event);
+                return;
+            }
             try {
                 handle = node.launch(runRequest(node, table.get(e.id), number));
             } catch (GateException ex) {
@@ -191,8 +204,140 @@ final class RunSupervisor {
                 ports.open(e.id, number, node, jobDir.apply(e.id));
             }
         }
-        node.watch(handle).whenCompleteAsync((outcome, error) -> finishOrRetry(e, number, outcome != null ? outcome
-                : RunOutcome.lost("watching the run failed: " + error), null, Optional.empty()), workers);
+        node.watch(handle).whenCompleteAsync((outcome, error) -> runEnded(e, node, number, outcome != null ? outcome
+                : RunOutcome.lost("watching the run failed: " + error)), workers);
+    }
+
+    /** Starts copying the inputs of {@code e}'s current attempt, then its run. Call under the entry's lock. */
+    private void startStageIn(Entry e, NodeAccess node) {
+        int number = e.attempt;
+        Job job = table.get(e.id);
+        RunRequest request = runRequest(node, job, number);
+        e.transfer = staging.submit(() -> {
+            Optional<GateException> failed = transfer(() -> staging.stageIn(job, node, request));
+            workers.execute(() -> {
+                if (failed.isPresent()) {
+                    finishOrRetry(e, number, RunOutcome.lost(failed.get().getMessage()), EndReason.STAGING_FAILED,
+                            failed);
+                } else {
+                    launchStaged(e, node, request, number);
+                }
+            });
+        });
+    }
+
+    /** Runs {@code transfer}; what went wrong, as the gate classified it. Leaves the thread's interrupt flag clear. */
+    private static Optional<GateException> transfer(Runnable transfer) {
+        try {
+            transfer.run();
+            return Optional.empty();
+        } catch (GateException ex) {
+            return Optional.of(ex);
+        } catch (RuntimeException ex) {
+            return Optional.of(GateException.transientFailure("staging failed: " + ex, ex, Optional.empty()));
+        } finally {
+            Thread.interrupted(); // a stop's interrupt is for the transfer only; the pool's thread goes on
+        }
+    }
+
+    /** After its inputs are in place: RUNNING, and the run of attempt {@code number} of {@code e} starts. */
+    private void launchStaged(Entry e, NodeAccess node, RunRequest request, int number) {
+        RunHandle handle;
+        Optional<GateException> refused = Optional.empty();
+        synchronized (e) {
+            if (closed.getAsBoolean() || table.active.get(e.id) != e || e.attempt != number
+                    || e.state != JobState.STAGING_IN || e.stopIntent != null) {
+                return; // stopped meanwhile: the stop ends the attempt
+            }
+            e.transfer = null;
+            JobTransitioned event;
+            try {
+                event = transitions.transition(e, JobState.RUNNING, Optional.empty(), "Running",
+                        UnaryOperator.identity(), Optional.empty(), Optional.empty());
+            } catch (RuntimeException ex) {
+                LOG.error("cannot record the start of job {}; trying again in {}", e.id, FINISH_RETRY, ex);
+                loop.addTimer(loop.now().plus(FINISH_RETRY),
+                        () -> workers.execute(() -> launchStaged(e, node, request, number)));
+                return;
+            }
+            // The time limit is the run's: it counts from here, not from the start of the staging.
+            e.attemptStart = loop.now();
+            allocate(e);
+            try {
+                handle = node.launch(request);
+            } catch (GateException ex) {
+                LOG.warn("the {} gate could not start job {} ({}): {}", gate.name(), e.id,
+                        ex.isTransient() ? "transient" : "permanent", ex.getMessage());
+                refused = Optional.of(ex);
+                handle = null;
+            } catch (RuntimeException | LinkageError | StackOverflowError | OutOfMemoryError ex) {
+                LOG.warn("cannot start job {}: {}", e.id, ex.toString());
+                handle = null;
+            }
+            e.run = handle;
+            transitions.settle(e, event);
+        }
+        if (handle == null) {
+            finishOrRetry(e, number, RunOutcome.lost(refused.map(GateException::getMessage)
+                    .orElse("the run could not be started")), EndReason.SYSTEM_ERROR, refused);
+            return;
+        }
+        follow(e, node, handle);
+    }
+
+    /**
+     * The run of attempt {@code number} ended with {@code outcome}: STAGING_OUT while its outputs (and a remote node's
+     * logs) come back, then its end; or its end at once. A job found STAGING_OUT after a restart does the copies again.
+     */
+    private void runEnded(Entry e, NodeAccess node, int number, RunOutcome outcome) {
+        synchronized (e) {
+            if (closed.getAsBoolean()) {
+                return;
+            }
+            boolean current = table.active.get(e.id) == e && e.attempt == number;
+            boolean stopping = e.stopIntent == StopIntent.CANCEL || e.stopIntent == StopIntent.REQUEUE;
+            Job job = table.get(e.id);
+            RunRequest request = runRequest(node, job, number);
+            if (current && !stopping && (e.state == JobState.RUNNING || e.state == JobState.STAGING_OUT)
+                    && staging.needsStageOut(job, node, request, outcome)) {
+                JobTransitioned event = null;
+                if (e.state == JobState.RUNNING) {
+                    try {
+                        event = transitions.transition(e, JobState.STAGING_OUT, Optional.empty(), "Staging out",
+                                UnaryOperator.identity(), Optional.ofNullable(e.stopIntent), Optional.empty());
+                    } catch (RuntimeException ex) {
+                        LOG.error("cannot record the stage-out of job {}; ending it without", e.id, ex);
+                    }
+                }
+                if (event != null || e.state == JobState.STAGING_OUT) {
+                    e.run = null; // ended: a stop from now on stops the transfer
+                    e.transfer = staging.submit(() -> {
+                        Optional<GateException> failed = transfer(() -> staging.stageOut(job, node, request, outcome));
+                        workers.execute(() -> stagedOut(e, number, outcome, failed));
+                    });
+                    if (event != null) {
+                        transitions.settle(e, event);
+                    }
+                    return;
+                }
+            }
+        }
+        finishOrRetry(e, number, outcome, null, Optional.empty());
+    }
+
+    /**
+     * Ends attempt {@code number} after its stage-out: by the run's outcome, unless a copy failed after an exit with
+     * 0 (a job that failed fails for its own reason, whatever came back).
+     */
+    private void stagedOut(Entry e, int number, RunOutcome outcome, Optional<GateException> failed) {
+        if (failed.isPresent() && outcome.exitCode().orElse(-1) == 0) {
+            finishOrRetry(e, number, new RunOutcome(outcome.exitCode(), outcome.signal(), failed.get().getMessage()),
+                    EndReason.STAGING_FAILED, failed);
+            return;
+        }
+        failed.ifPresent(f -> LOG.warn("job {} failed and its files could not all be copied back: {}", e.id,
+                f.getMessage()));
+        finishOrRetry(e, number, outcome, null, Optional.empty());
     }
 
     private void timeLimitReached(Entry e, int number) {
@@ -282,6 +427,12 @@ final class RunSupervisor {
         synchronized (e) {
             Job job = table.get(e.id);
             node = access(e);
+            if (e.state == JobState.STAGING_IN) {
+                // The run was never started (RUNNING is stored before a launch): stage again, in the same attempt.
+                LOG.info("job {} was staging in; staging it again", e.id);
+                startStageIn(e, node);
+                return;
+            }
             try {
                 probe = node.probe(runRequest(node, job, e.attempt));
             } catch (RuntimeException ex) {
@@ -300,7 +451,7 @@ final class RunSupervisor {
                 LOG.info("job {} is still running; following it again", e.id);
                 follow(e, node, probe.handle().orElseThrow());
             }
-            case ENDED -> finishOrRetry(e, e.attempt, probe.outcome().orElseThrow(), null, Optional.empty());
+            case ENDED -> runEnded(e, node, e.attempt, probe.outcome().orElseThrow());
             case NEVER_STARTED -> finishOrRetry(e, e.attempt,
                     RunOutcome.lost("the engine stopped before the job started"), EndReason.SYSTEM_ERROR,
                     Optional.empty());
@@ -309,6 +460,16 @@ final class RunSupervisor {
 
     /** Asks the run to stop: SIGTERM now, SIGKILL after the grace period. Call under the entry's lock. */
     void stop(Entry e) {
+        Future<?> transfer = e.transfer;
+        if (transfer != null) {
+            // A transfer has nothing to signal: interrupt it and end the attempt now, whenever the transfer notices.
+            e.transfer = null;
+            transfer.cancel(true);
+            int number = e.attempt;
+            workers.execute(() -> finishOrRetry(e, number, RunOutcome.lost("stopped while its files were copied"),
+                    EndReason.CANCELED, Optional.empty()));
+            return;
+        }
         RunHandle run = e.run;
         if (run == null) {
             return; // not started yet, or being re-attached: the re-attach sees the intent
@@ -361,6 +522,10 @@ final class RunSupervisor {
         }
         e.allocatedNodes = List.of();
         e.run = null;
+        if (e.transfer != null) {
+            e.transfer.cancel(true);
+            e.transfer = null;
+        }
         e.placing = false;
         loop.markDirty();
     }

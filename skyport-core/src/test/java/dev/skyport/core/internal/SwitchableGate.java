@@ -27,6 +27,26 @@ final class SwitchableGate implements Gate {
     static final java.util.concurrent.atomic.AtomicReference<dev.skyport.gate.GateException> refuseNextLaunch =
             new java.util.concurrent.atomic.AtomicReference<>();
 
+    /**
+     * While set, every upload first announces itself on {@link #uploadsEntered} and then waits for this latch: a slow
+     * transfer a test can cancel or cut by a restart. The copy itself is the local gate's, on real files.
+     */
+    static volatile java.util.concurrent.CountDownLatch uploadsHeld;
+    static final java.util.concurrent.BlockingQueue<String> uploadsEntered =
+            new java.util.concurrent.LinkedBlockingQueue<>();
+    /** Uploads a held transfer gave up because its thread was interrupted (a cancel or a close stopping it). */
+    static final java.util.concurrent.atomic.AtomicInteger uploadsInterrupted =
+            new java.util.concurrent.atomic.AtomicInteger();
+    /** As {@link #uploadsHeld}, for downloads (announced on {@link #downloadsEntered}). */
+    static volatile java.util.concurrent.CountDownLatch downloadsHeld;
+    static final java.util.concurrent.BlockingQueue<String> downloadsEntered =
+            new java.util.concurrent.LinkedBlockingQueue<>();
+    /**
+     * While set, the node keeps each job's directory beside the engine's ({@code <id>-node}) instead of in it, as a
+     * remote node would: what the engine needs back must be copied.
+     */
+    static volatile boolean separateDirectory;
+
     private final LocalGate local;
 
     private SwitchableGate(GateConfig config) {
@@ -128,12 +148,51 @@ final class SwitchableGate implements Gate {
 
             @Override
             public void upload(java.nio.file.Path from, String remotePath) {
+                java.util.concurrent.CountDownLatch held = uploadsHeld;
+                if (held != null) {
+                    uploadsEntered.add(remotePath);
+                    try {
+                        held.await();
+                    } catch (InterruptedException e) {
+                        uploadsInterrupted.incrementAndGet();
+                        Thread.currentThread().interrupt();
+                        throw dev.skyport.gate.GateException.transientFailure("upload interrupted", e,
+                                java.util.Optional.empty());
+                    }
+                }
                 node.upload(from, remotePath);
             }
 
             @Override
             public void download(String remotePath, java.nio.file.Path to) {
+                java.util.concurrent.CountDownLatch held = downloadsHeld;
+                if (held != null) {
+                    downloadsEntered.add(remotePath);
+                    try {
+                        held.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw dev.skyport.gate.GateException.transientFailure("download interrupted", e,
+                                java.util.Optional.empty());
+                    }
+                }
                 node.download(remotePath, to);
+            }
+
+            @Override
+            public void uploadTree(java.nio.file.Path from, String remotePath) {
+                node.uploadTree(from, remotePath);
+            }
+
+            @Override
+            public void downloadTree(String remotePath, java.nio.file.Path to) {
+                node.downloadTree(remotePath, to);
+            }
+
+            @Override
+            public String directoryOf(dev.skyport.api.JobId job, java.nio.file.Path engineDirectory) {
+                return separateDirectory ? engineDirectory.resolveSibling(job + "-node").toString()
+                        : node.directoryOf(job, engineDirectory);
             }
         };
     }

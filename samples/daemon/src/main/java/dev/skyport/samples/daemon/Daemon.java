@@ -69,8 +69,11 @@ public final class Daemon implements AutoCloseable {
 
         // Many users share this engine: without isolation a job could read other users' outputs and the keys in the
         // spool, so the daemon does not start without it unless the operator opted out (job-isolation: none).
+        // Input files are read by the daemon, which can read its store and keys: each user stages only from a
+        // directory of their own.
         SkyPort sky = config.embedded().requireJobIsolation()
-                .gateOption("job-isolation-hide", config.spool().toAbsolutePath().normalize().toString()).start();
+                .gateOption("job-isolation-hide", config.spool().toAbsolutePath().normalize().toString())
+                .inputRoot(layout.inputRoot()).start();
         QueuedThreadPool threads = new QueuedThreadPool(64, 4);
         threads.setName("skyport-http");
         Server server = new Server(threads);

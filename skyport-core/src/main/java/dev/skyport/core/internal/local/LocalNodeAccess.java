@@ -20,9 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.LinkOption;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
@@ -398,28 +396,22 @@ final class LocalNodeAccess implements NodeAccess {
 
     @Override
     public void upload(Path local, String remotePath) {
-        copy(local, Path.of(remotePath));
+        LocalTransfer.copyFile(local, Path.of(remotePath));
     }
 
     @Override
     public void download(String remotePath, Path local) {
-        copy(Path.of(remotePath), local);
+        LocalTransfer.copyFile(Path.of(remotePath), local);
     }
 
-    private static void copy(Path from, Path to) {
-        try {
-            Path parent = to.toAbsolutePath().getParent();
-            if (parent != null) {
-                Files.createDirectories(parent);
-            }
-            // A job may have made a file of its directory a link to one it may not read; copy the link, not that.
-            Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException e) {
-            throw GateException.permanent("no such file: " + from);
-        } catch (IOException e) {
-            throw GateException.transientFailure("cannot copy " + from + " to " + to + ": " + e.getMessage(), e,
-                    Optional.empty());
-        }
+    @Override
+    public void uploadTree(Path local, String remotePath) {
+        LocalTransfer.copyTree(local, Path.of(remotePath));
+    }
+
+    @Override
+    public void downloadTree(String remotePath, Path local) {
+        LocalTransfer.copyTree(Path.of(remotePath), local);
     }
 
     synchronized void close() {

@@ -54,6 +54,14 @@ public record SpoolLayout(Path spool) {
         return secure().resolve("node/key.pem");
     }
 
+    /**
+     * {@code <spool>/inputs/{owner}}: where each user's {@code input-files} must be, {@code {owner}} standing for the
+     * user's name (the engine's input root). Not under {@code secure/}, which holds the users' keys.
+     */
+    public Path inputRoot() {
+        return spool.toAbsolutePath().normalize().resolve("inputs").resolve("{owner}");
+    }
+
     /** {@code <spool>/secure/users}, one directory per user below it. */
     public Path usersDir() {
         return secure().resolve("users");

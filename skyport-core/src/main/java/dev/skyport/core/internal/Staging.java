@@ -1,0 +1,265 @@
+package dev.skyport.core.internal;
+
+import dev.skyport.api.InvalidJobSpecException;
+import dev.skyport.api.Job;
+import dev.skyport.api.JobSpec;
+import dev.skyport.gate.DetachedRun;
+import dev.skyport.gate.GateException;
+import dev.skyport.gate.NodeAccess;
+import dev.skyport.gate.RunOutcome;
+import dev.skyport.gate.RunRequest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+/**
+ * The file transfers of jobs: a job's {@code input-files} go from the engine's machine into its working directory on
+ * its node before it runs, and after it exited its {@code output-files} (and, from a node that does not share the
+ * engine's file system, its {@code stdout.log} and {@code stderr.log}) come back into its directory on the engine's
+ * machine. Transfers run on a small pool of their own, so a slow or stuck transfer holds neither the scheduling loop
+ * nor the engine's workers; {@link RunSupervisor} drives the states around them.
+ *
+ * <p>Inputs must lie under the engine's input root (with {@code {owner}} replaced by the owner's name) once symbolic
+ * links are resolved, checked where it can be known: lexically at submit, and on the real path at staging time.
+ * Errors name the path and the cause, never the file's content.
+ */
+final class Staging {
+    private static final Logger LOG = LoggerFactory.getLogger(Staging.class);
+    /** Parallel transfers of all jobs together; a transfer is I/O bound, and each one may hold a connection. */
+    private static final int THREADS = 4;
+    private static final String OWNER = "{owner}";
+
+    private final Optional<Path> inputRoot;
+    private final Function<dev.skyport.api.JobId, Path> jobDir;
+    private final ThreadPoolExecutor pool;
+
+    Staging(Optional<Path> inputRoot, Function<dev.skyport.api.JobId, Path> jobDir) {
+        this.inputRoot = inputRoot;
+        this.jobDir = jobDir;
+        AtomicInteger n = new AtomicInteger();
+        this.pool = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "skyport-staging-" + n.incrementAndGet());
+            t.setDaemon(true);
+            t.setUncaughtExceptionHandler(EngineWorkers::uncaught);
+            return t;
+        });
+        pool.allowCoreThreadTimeOut(true);
+    }
+
+    /** Runs {@code transfer} on the staging pool; cancel the future with interruption to stop it. */
+    Future<?> submit(Runnable transfer) {
+        return pool.submit(transfer);
+    }
+
+    /** Stops every transfer; the jobs they were for are staged again on the next start. */
+    void close() {
+        pool.shutdownNow();
+    }
+
+    /**
+     * Refuses at submit an input that lies outside the owner's input root, as far as it is knowable now: by its path,
+     * without looking at the file system.
+     *
+     * @throws InvalidJobSpecException naming {@code inputFiles} and the path
+     */
+    void checkSubmission(JobSpec spec, String owner) {
+        if (inputRoot.isEmpty() || spec.inputFiles().isEmpty()) {
+            return;
+        }
+        Path root;
+        try {
+            root = root(owner);
+        } catch (GateException e) {
+            throw new InvalidJobSpecException("inputFiles", e.getMessage());
+        }
+        for (String input : spec.inputFiles()) {
+            Path source = source(root, input);
+            // Lexically only: where a link inside the root leads is checked at staging time, with one answer for a
+            // missing file and one outside the root (else a submit would tell whether some file exists).
+            boolean inside = source.startsWith(root);
+            if (!inside) {
+                throw new InvalidJobSpecException("inputFiles", "'" + input + "' lies outside the input directory "
+                        + root + " of user " + owner);
+            }
+        }
+    }
+
+    /** True when {@code job} has inputs to copy before it runs. */
+    boolean needsStageIn(JobSpec spec) {
+        return !spec.inputFiles().isEmpty();
+    }
+
+    /**
+     * Copies the inputs of {@code job} into the working directory of {@code request} on {@code node}, each under its
+     * base name, a directory as a tree. Blocks; interruptible where the node's transfer is.
+     *
+     * @throws GateException naming the input; permanent for a missing input or one outside the input root
+     */
+    void stageIn(Job job, NodeAccess node, RunRequest request) {
+        Optional<Path> root = inputRoot.isEmpty() ? Optional.empty() : Optional.of(root(job.ownerName()));
+        for (String input : job.spec().inputFiles()) {
+            String target = request.workdir() + "/" + baseName(input);
+            checkSharedPath(job, request, target, input);
+            Path real;
+            BasicFileAttributes attrs;
+            try {
+                Path source = source(root.orElse(null), input);
+                real = source.toRealPath();
+                if (root.isPresent() && !real.startsWith(root.get().toRealPath())) {
+                    throw new NoSuchFileException(input);
+                }
+                attrs = Files.readAttributes(real, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            } catch (NoSuchFileException e) {
+                // One message for missing and outside: which of the two would tell whether a file the user may not
+                // stage exists.
+                throw GateException.permanent("input '" + input + "' does not exist"
+                        + root.map(r -> " in the input directory " + r + " of user " + job.ownerName()).orElse(""));
+            } catch (IOException e) {
+                throw GateException.permanent("input '" + input + "' cannot be read: " + IoErrors.reason(e));
+            }
+            try {
+                if (attrs.isDirectory()) {
+                    node.uploadTree(real, target);
+                } else {
+                    node.upload(real, target);
+                }
+            } catch (GateException e) {
+                throw named("cannot stage in '" + input + "'", e);
+            }
+        }
+    }
+
+    /**
+     * True when {@code outcome} of {@code job} on {@code node} has something to bring back: outputs after an exit with
+     * 0, or, from a node with a directory of its own, the logs after any exit.
+     */
+    boolean needsStageOut(Job job, NodeAccess node, RunRequest request, RunOutcome outcome) {
+        if (outcome.isLost()) {
+            return false;
+        }
+        return isRemote(job, request) || (outcome.exitCode().getAsInt() == 0 && !job.spec().outputFiles().isEmpty());
+    }
+
+    /**
+     * Brings back what {@link #needsStageOut} says: first the logs of a remote node (a missing one is skipped), then,
+     * after an exit with 0, every output to the same relative path of the engine's job directory. Idempotent: a
+     * restart during it does it again.
+     *
+     * @throws GateException naming the file; permanent for an output the job did not leave
+     */
+    void stageOut(Job job, NodeAccess node, RunRequest request, RunOutcome outcome) {
+        Path local = jobDir.apply(job.id());
+        if (isRemote(job, request)) {
+            for (String log : List.of(DetachedRun.STDOUT, DetachedRun.STDERR)) {
+                try {
+                    node.download(request.directory() + "/" + log, local.resolve(log));
+                } catch (GateException e) {
+                    if (e.isTransient()) {
+                        throw named("cannot stage out " + log, e);
+                    }
+                    LOG.debug("job {} left no {} on {}: {}", job.id(), log, node.node(), e.getMessage());
+                }
+            }
+        }
+        if (outcome.exitCode().orElse(-1) != 0) {
+            return;
+        }
+        for (String output : job.spec().outputFiles()) {
+            boolean tree = output.endsWith("/");
+            String file = tree ? output.substring(0, output.length() - 1) : output;
+            Path relative = Path.of(file).normalize();
+            if (relative.isAbsolute() || relative.startsWith("..") || relative.toString().isEmpty()) {
+                throw GateException.permanent("output '" + output + "' leaves the job directory");
+            }
+            String remote = request.workdir() + "/" + file;
+            checkSharedPath(job, request, remote, output);
+            try {
+                if (tree) {
+                    node.downloadTree(remote, local.resolve(relative));
+                } else {
+                    node.download(remote, local.resolve(relative));
+                }
+            } catch (GateException e) {
+                throw named("cannot stage out '" + output + "'", e);
+            }
+        }
+    }
+
+    /**
+     * On a node that shares the engine's file system, with an input root set (users are not trusted): {@code path},
+     * which the engine is about to write or read with its own rights, must lie in the job's directory with no symbolic
+     * link on the way. A job (of an earlier attempt, or the run that just ended) could otherwise have the engine write
+     * an input through a link into any directory, or copy any file it points at into the job's directory. The last
+     * component is the copy's business: it is replaced, never followed, or refused.
+     */
+    private void checkSharedPath(Job job, RunRequest request, String path, String named) {
+        if (inputRoot.isEmpty() || isRemote(job, request)) {
+            return;
+        }
+        Path dir = Path.of(request.directory()).toAbsolutePath().normalize();
+        Path file = Path.of(path).toAbsolutePath().normalize();
+        if (!file.startsWith(dir) || file.equals(dir)) {
+            throw GateException.permanent("'" + named + "' lies outside the job's directory (its workdir is "
+                    + request.workdir() + ")");
+        }
+        Path current = dir;
+        for (Path part : dir.relativize(file.getParent())) {
+            current = current.resolve(part);
+            if (Files.isSymbolicLink(current)) {
+                throw GateException.permanent("'" + named + "': " + dir.relativize(current)
+                        + " in the job's directory is a symbolic link");
+            }
+        }
+    }
+
+    /** The node keeps the job's directory somewhere else than the engine (a remote node): its logs come back. */
+    private boolean isRemote(Job job, RunRequest request) {
+        return !request.directory().equals(jobDir.apply(job.id()).toString());
+    }
+
+    /** The input root of {@code owner}; refused when the name cannot be one directory of a path. */
+    private Path root(String owner) {
+        Path root = inputRoot.orElseThrow();
+        if (!root.toString().contains(OWNER)) {
+            return root;
+        }
+        if (owner.isEmpty() || owner.equals(".") || owner.equals("..") || owner.contains("/")
+                || owner.indexOf('\0') >= 0) {
+            throw GateException.permanent("the user name '" + owner + "' cannot name an input directory");
+        }
+        return Path.of(root.toString().replace(OWNER, owner));
+    }
+
+    /** Where {@code input} is on the engine's machine: relative inputs are relative to the root (else to the cwd). */
+    private static Path source(Path root, String input) {
+        Path p = Path.of(input);
+        if (p.isAbsolute()) {
+            return p.normalize();
+        }
+        return (root != null ? root.resolve(p) : p.toAbsolutePath()).normalize();
+    }
+
+    private static String baseName(String path) {
+        return path.substring(path.lastIndexOf('/') + 1);
+    }
+
+    private static GateException named(String what, GateException e) {
+        String message = what + ": " + e.getMessage();
+        return e.isTransient() ? GateException.transientFailure(message, e, e.retryAfter())
+                : GateException.permanent(message, e);
+    }
+}
