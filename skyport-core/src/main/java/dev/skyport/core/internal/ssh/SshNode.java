@@ -85,14 +85,28 @@ final class SshNode implements NodeAccess {
      * which a relative {@code remote-root} is under. Called by one thread at a time.
      */
     void probeHealth() {
+        String failure = probeOnce();
+        if (failure != null && failure.startsWith(SshConnections.COMMAND_FAILED)) {
+            // The shared connection broke under the command (MINA and OpenSSH both drop one now and then); the exec
+            // dropped it, and a new one says whether the node is really gone.
+            failure = probeOnce();
+        }
+        if (failure == null) {
+            healthy();
+        } else {
+            unhealthy(failure);
+        }
+    }
+
+    /** One try of the health command: null when it worked, else what failed. */
+    private String probeOnce() {
         String failure;
         try {
             SshConnections.Result r = connections.exec(spec.target(), "printf '%s\\n' \"$HOME\"");
             String h = r.stdout().strip();
             if (r.status() == 0 && h.startsWith("/")) {
                 home = h;
-                healthy();
-                return;
+                return null;
             }
             failure = "the health probe exited with " + r.status() + (h.startsWith("/") ? "" : " and no home directory");
         } catch (GateException e) {
@@ -100,7 +114,7 @@ final class SshNode implements NodeAccess {
         } catch (RuntimeException e) {
             failure = "the health probe failed: " + e;
         }
-        unhealthy(failure);
+        return failure;
     }
 
     private void healthy() {
