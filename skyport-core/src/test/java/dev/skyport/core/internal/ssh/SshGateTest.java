@@ -126,6 +126,24 @@ class SshGateTest {
     }
 
     @Test
+    void aRelativeRemoteRootIsUnderTheLoginsHome() throws Exception {
+        hosts.node("n1");
+        String root = "skyport-test-" + java.util.UUID.randomUUID();
+        Path home = Path.of(java.util.Optional.ofNullable(System.getenv("HOME")).orElse(System.getProperty("user.home")));
+        Map<String, String> options = new HashMap<>(hosts.options());
+        options.put("remote-root", "~/" + root + "/jobs");
+        try (SkyPort sky = start(options)) {
+            awaitUp(sky, "n1");
+            Job job = sky.jobs().submit(JobSpec.script("#!/bin/sh\npwd\n"));
+            assertThat(sky.jobs().await(job.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
+            Path dir = home.resolve(root).resolve("jobs").resolve(job.id().toString());
+            assertThat(sky.jobs().stdout(job.id())).isEqualTo(dir + "\n");
+        } finally {
+            new ProcessBuilder("rm", "-rf", "--", home.resolve(root).toString()).start().waitFor();
+        }
+    }
+
+    @Test
     void jobsSpreadOverTwoNodes() throws Exception {
         hosts.node("a").node("b");
         try (SkyPort sky = start(hosts.options())) {
