@@ -30,8 +30,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * gate's probe reports here, and the node is UP after a probe that worked, DOWN (with the reason) after one that did
  * not. Node loss: a run followed here ends {@linkplain RunOutcome#lost lost} once the node has been unreachable without
  * a break for {@code node-lost-after}, never on one failed poll. Directories: a job's directory on the node is
- * {@code <remote-root>/<job id>}, and when its run ends its {@code stdout.log} and {@code stderr.log} are copied into the
- * job's directory on the engine's machine, where the engine reads a job's output.
+ * {@code <remote-root>/<job id>}, and when its run ends its {@code stdout.log} and {@code stderr.log} are copied into
+ * the job's directory on the engine's machine, where the engine reads a job's output.
  */
 final class SshNode implements NodeAccess {
     private static final Logger LOG = LoggerFactory.getLogger(SshGate.class);
@@ -108,7 +108,8 @@ final class SshNode implements NodeAccess {
                 home = h;
                 return null;
             }
-            failure = "the health probe exited with " + r.status() + (h.startsWith("/") ? "" : " and no home directory");
+            failure = "the health probe exited with " + r.status()
+                    + (h.startsWith("/") ? "" : " and no home directory");
         } catch (GateException e) {
             failure = e.getMessage();
         } catch (RuntimeException e) {

@@ -129,7 +129,8 @@ class SshGateTest {
     void aRelativeRemoteRootIsUnderTheLoginsHome() throws Exception {
         hosts.node("n1");
         String root = "skyport-test-" + java.util.UUID.randomUUID();
-        Path home = Path.of(java.util.Optional.ofNullable(System.getenv("HOME")).orElse(System.getProperty("user.home")));
+        Path home = Path.of(java.util.Optional.ofNullable(System.getenv("HOME"))
+                .orElse(System.getProperty("user.home")));
         Map<String, String> options = new HashMap<>(hosts.options());
         options.put("remote-root", "~/" + root + "/jobs");
         try (SkyPort sky = start(options)) {
