@@ -118,7 +118,7 @@ public abstract class GateContractTest {
     }
 
     @Test
-    void aStopReachesProcessesThatLeftTheGroup() throws Exception {
+    protected void aStopReachesProcessesThatLeftTheGroup() throws Exception {
         String sleep = uniqueSleep();
         RunRequest req = script("#!/bin/sh\nsetsid " + sleep + " &\n" + sleep + " &\necho up > started\nwait\n");
         NodeAccess node = firstNode();
@@ -131,7 +131,7 @@ public abstract class GateContractTest {
     }
 
     @Test
-    void leftoversEndWithTheRun() throws Exception {
+    protected void leftoversEndWithTheRun() throws Exception {
         String sleep = uniqueSleep();
         RunRequest req = script("#!/bin/sh\nsetsid " + sleep + " &\n" + sleep + " &\n"
                 + "(setsid sh -c '" + sleep + " & " + sleep + "' &)\nexit 0\n");
@@ -141,7 +141,7 @@ public abstract class GateContractTest {
     }
 
     @Test
-    void aRunCannotReachASiblingRunsDirectoryOrProcesses() throws Exception {
+    protected void aRunCannotReachASiblingRunsDirectoryOrProcesses() throws Exception {
         NodeAccess node = firstNode();
         RunRequest sibling = script("#!/bin/sh\necho sibling-secret > secret.txt\necho sibling-output\n"
                 + "SIBLING_TOKEN=sibling-env exec sleep 300\n");
@@ -356,6 +356,76 @@ public abstract class GateContractTest {
     void unknownNodeIsAPermanentError() {
         assertThatThrownBy(() -> gate.access("no-such-node-" + UUID.randomUUID()))
                 .isInstanceOfSatisfying(GateException.class, e -> assertThat(e.isTransient()).isFalse());
+    }
+
+    /*
+     * Gate-level cases (issue 13): what the engine relies on from any gate, beside running one script. Kept together
+     * so that other additions to this class merge beside them.
+     */
+
+    @Test
+    void everyListedNodeHasCapacityAPartitionAndItsOwnAccess() {
+        List<Node> nodes = gate.nodes();
+        assertThat(nodes.stream().map(Node::name).distinct().count()).as("node names are unique")
+                .isEqualTo(nodes.size());
+        for (Node n : nodes) {
+            assertThat(n.cpus()).isPositive();
+            assertThat(n.memoryBytes()).isNotNegative();
+            assertThat(n.partition()).isNotBlank();
+            assertThat(gate.access(n.name()).node()).isEqualTo(n.name());
+        }
+    }
+
+    @Test
+    void aGateWithFixedNodesDescribesThemAsFlavorsAndRefusesToCreatePartitions() {
+        if (gate.createsPartitions()) {
+            return; // such a gate's flavors are what it can create; its own contract test covers creation
+        }
+        assertThat(gate.flavors()).isNotEmpty().allSatisfy(f -> assertThat(gate.nodes()).anyMatch(n ->
+                n.cpus() == f.cpus() && n.memoryBytes() == f.memoryBytes() && n.gpus() == f.gpus()));
+        PartitionSpec spec = new PartitionSpec("swm-contract", Optional.empty(), 1, Optional.empty(),
+                Optional.empty(), List.of(), Map.of());
+        assertThatThrownBy(() -> gate.createPartition(spec))
+                .isInstanceOfSatisfying(GateException.class, e -> assertThat(e.isTransient()).isFalse());
+    }
+
+    @Test
+    void aReopenedGateListsTheSameNodesAndPlacesAJobInTheSameDirectory() {
+        List<String> before = gate.nodes().stream().map(Node::name).toList();
+        JobId job = new JobId(UUID.randomUUID());
+        Path engineDir = workDir.resolve("jobs").resolve(job.toString());
+        String dir = firstNode().directoryOf(job, engineDir);
+        reopen();
+        assertThat(gate.nodes().stream().map(Node::name).toList()).isEqualTo(before);
+        assertThat(firstNode().directoryOf(job, engineDir)).as("re-attachment finds the run where it was started")
+                .isEqualTo(dir);
+    }
+
+    @Test
+    void aRunFoundAfterReopenCanBeStoppedAndIsThenEnded() throws Exception {
+        RunRequest req = script("#!/bin/sh\necho up > started\nexec sleep 300\n");
+        firstNode().launch(req);
+        awaitContent(req.directory() + "/started");
+        reopen();
+        NodeAccess node = firstNode();
+        RunProbe probe = node.probe(req);
+        assertThat(probe.state()).isEqualTo(RunProbe.State.RUNNING);
+        node.signal(probe.handle().orElseThrow(), RunSignal.KILL);
+        RunOutcome outcome = node.watch(probe.handle().orElseThrow()).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        assertThat(outcome.isLost() || outcome.signal().isPresent()).as("killed: %s", outcome).isTrue();
+        assertThat(node.probe(req).state()).isEqualTo(RunProbe.State.ENDED);
+        node.signal(probe.handle().orElseThrow(), RunSignal.TERM); // an ended run: not an error
+    }
+
+    @Test
+    void transferErrorsAreClassified() {
+        NodeAccess node = firstNode();
+        assertThatThrownBy(() -> node.upload(workDir.resolve("no-such-file"), jobRoot() + "/x/in.txt"))
+                .isInstanceOfSatisfying(GateException.class, e -> assertThat(e.isTransient()).isFalse());
+        assertThatThrownBy(() -> node.download(jobRoot() + "/" + UUID.randomUUID() + "/missing.txt",
+                workDir.resolve("out.txt")))
+                .isInstanceOfSatisfying(GateException.class, e -> assertThat(e.isTransient()).isFalse());
+        assertThat(workDir.resolve("out.txt")).as("nothing half-written").doesNotExist();
     }
 
     private void awaitContent(String path) throws Exception {

@@ -24,6 +24,8 @@ import java.util.Set;
 final class NodeWatch {
     static final String FIRST_SEEN = "First seen";
     static final String NOT_LISTED = "No longer listed by the gate";
+    /** The node label in which a gate says why a node is not UP. */
+    static final String STATE_REASON = "state-reason";
 
     private record Known(String partition, NodeState state) {
     }
@@ -57,7 +59,10 @@ final class NodeWatch {
                 if (k == null) {
                     record(n.name(), n.partition(), Optional.empty(), n.state(), FIRST_SEEN);
                 } else if (k.state != n.state()) {
-                    record(n.name(), n.partition(), Optional.of(k.state), n.state(), "The gate reports it " + n.state());
+                    // A gate that knows why (the ssh gate's failed health probe) says so in a label.
+                    String why = n.state() == NodeState.UP ? "" : n.labels().getOrDefault(STATE_REASON, "");
+                    record(n.name(), n.partition(), Optional.of(k.state), n.state(), "The gate reports it " + n.state()
+                            + (why.isEmpty() ? "" : ": " + why));
                 }
             }
             for (Map.Entry<String, Known> e : Map.copyOf(known).entrySet()) {

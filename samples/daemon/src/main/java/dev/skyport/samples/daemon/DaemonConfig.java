@@ -20,6 +20,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -196,7 +197,7 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
                 (l, seconds) -> l.withKillGracePeriod(Duration.ofSeconds(seconds)));
         return new EngineSettings(
                 s.gate != null ? s.gate : base.gate(),
-                s.gateOptions != null ? s.gateOptions : base.gateOptions(),
+                s.gateOptions != null ? flatten(s.gateOptions) : base.gateOptions(),
                 s.scheduler != null ? s.scheduler : base.scheduler(),
                 limits,
                 s.localCpus != null ? OptionalInt.of(s.localCpus) : base.localCpus(),
@@ -205,6 +206,40 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
                 s.jobIsolation != null ? parseJobIsolation("job-isolation", s.jobIsolation) : base.jobIsolation(),
                 s.jobAccounts != null ? s.jobAccounts : base.jobAccounts(),
                 s.defaultJobAccount != null ? Optional.of(s.defaultJobAccount) : base.defaultJobAccount());
+    }
+
+    /**
+     * {@code gate-options} as the flat map gates read: a nested map's keys joined with dots
+     * ({@code node: {a: {host: h}}} is {@code node.a.host: h}), a list of scalars joined with commas, a scalar as
+     * written.
+     */
+    static Map<String, String> flatten(Map<String, Object> options) {
+        Map<String, String> flat = new LinkedHashMap<>();
+        flatten("", options, flat);
+        return flat;
+    }
+
+    private static void flatten(String prefix, Map<?, ?> options, Map<String, String> flat) {
+        for (Map.Entry<?, ?> e : options.entrySet()) {
+            String key = prefix + e.getKey();
+            Object v = e.getValue();
+            if (v instanceof Map<?, ?> nested) {
+                flatten(key + ".", nested, flat);
+                continue;
+            }
+            String value;
+            if (v instanceof List<?> list && list.stream().noneMatch(x -> x == null || x instanceof Map
+                    || x instanceof List)) {
+                value = String.join(",", list.stream().map(String::valueOf).toList());
+            } else if (v instanceof String || v instanceof Number || v instanceof Boolean) {
+                value = String.valueOf(v);
+            } else {
+                throw new ConfigException("gate-options: '" + key + "' must be a value, a list of values or a map");
+            }
+            if (flat.put(key, value) != null) {
+                throw new ConfigException("gate-options: '" + key + "' is given twice");
+            }
+        }
     }
 
     /** {@code limits} with the value of {@code key} when the file has one, as {@link Limits} accepts it. */
@@ -351,7 +386,7 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
         final String spool;
         final String dataDir;
         final String gate;
-        final Map<String, String> gateOptions;
+        final Map<String, Object> gateOptions;
         final String scheduler;
         final Integer maxScriptBytes;
         final Integer maxActiveJobs;
@@ -377,7 +412,7 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
         FileSettings(@JsonProperty("port") Integer port, @JsonProperty("bind") String bind,
                      @JsonProperty("spool") String spool, @JsonProperty("data-dir") String dataDir,
                      @JsonProperty("gate") String gate,
-                     @JsonProperty("gate-options") Map<String, String> gateOptions,
+                     @JsonProperty("gate-options") Map<String, Object> gateOptions,
                      @JsonProperty("scheduler") String scheduler,
                      @JsonProperty("max-script-bytes") Integer maxScriptBytes,
                      @JsonProperty("max-active-jobs") Integer maxActiveJobs,

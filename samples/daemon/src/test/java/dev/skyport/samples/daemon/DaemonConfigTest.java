@@ -181,6 +181,42 @@ class DaemonConfigTest {
     }
 
     @Test
+    void nestedGateOptionsAreFlattenedWithDots() throws IOException {
+        Path file = write("""
+                gate: ssh
+                job-isolation: none
+                gate-options:
+                  nodes: [a, b]
+                  key: /etc/skyport/id_ed25519
+                  health-interval: 10s
+                  node:
+                    a: {host: a.example, cpus: 16, memory: 64G}
+                    b:
+                      host: b.example
+                      port: 2222
+                      labels: rack=r2
+                  node.c.host: flat.example
+                """);
+        DaemonConfig c = DaemonConfig.load(Optional.of(file), Map.of());
+        assertThat(c.engine().gate()).isEqualTo("ssh");
+        assertThat(c.engine().gateOptions()).containsExactly(Map.entry("nodes", "a,b"),
+                Map.entry("key", "/etc/skyport/id_ed25519"), Map.entry("health-interval", "10s"),
+                Map.entry("node.a.host", "a.example"), Map.entry("node.a.cpus", "16"),
+                Map.entry("node.a.memory", "64G"), Map.entry("node.b.host", "b.example"),
+                Map.entry("node.b.port", "2222"), Map.entry("node.b.labels", "rack=r2"),
+                Map.entry("node.c.host", "flat.example"));
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write("""
+                gate-options:
+                  node: {a: {host: x}}
+                  node.a.host: y
+                """)), Map.of())).isInstanceOf(DaemonConfig.ConfigException.class)
+                .hasMessage("gate-options: 'node.a.host' is given twice");
+        assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write("gate-options: {nodes: [[a]]}\n")), Map.of()))
+                .isInstanceOf(DaemonConfig.ConfigException.class)
+                .hasMessage("gate-options: 'nodes' must be a value, a list of values or a map");
+    }
+
+    @Test
     void typosAndBadValuesAreRefusedWithTheKeyNamed() throws IOException {
         assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write("prot: 8443\n")), Map.of()))
                 .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("unknown key 'prot'")

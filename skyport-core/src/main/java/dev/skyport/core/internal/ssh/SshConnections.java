@@ -167,6 +167,9 @@ public final class SshConnections implements AutoCloseable {
         }
     }
 
+    /** How the message of a command that failed on an open connection begins. */
+    static final String COMMAND_FAILED = "command failed on ";
+
     /** What a remote command printed and how it exited. */
     public record Result(int status, String stdout, String stderr) {
     }
@@ -191,7 +194,7 @@ public final class SshConnections implements AutoCloseable {
             return new Result(status, new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
         } catch (IOException e) {
             invalidate(target, c);
-            throw GateException.transientFailure("command failed on " + target.address() + ": " + e.getMessage(), e,
+            throw GateException.transientFailure(COMMAND_FAILED + target.address() + ": " + e.getMessage(), e,
                     Optional.empty());
         }
     }

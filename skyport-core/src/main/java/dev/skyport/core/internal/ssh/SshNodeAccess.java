@@ -198,7 +198,12 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
 
     @Override
     public CompletableFuture<RunOutcome> watch(RunHandle handle) {
-        return watched.computeIfAbsent(handle, h -> new CompletableFuture<>());
+        return watched.computeIfAbsent(handle, h -> {
+            CompletableFuture<RunOutcome> f = new CompletableFuture<>();
+            // Completed from outside (the ssh gate declares the node lost): stop polling the run.
+            f.whenComplete((o, t) -> watched.remove(h, f));
+            return f;
+        });
     }
 
     private void poll() {

@@ -94,4 +94,9 @@ final class MinaSshServer implements AutoCloseable {
         Files.writeString(f, knownHostsLine(port, key));
         return f;
     }
+
+    /** From now on only {@code user} may log in (with the client key); the server accepts any user by default. */
+    void onlyUser(String user) {
+        server.setPublickeyAuthenticator((u, key, session) -> u.equals(user) && KeyUtils.compareKeys(key, clientKey));
+    }
 }
