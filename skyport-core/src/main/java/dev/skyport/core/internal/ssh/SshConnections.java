@@ -4,8 +4,10 @@ import dev.skyport.gate.GateException;
 import net.schmizz.sshj.DefaultConfig;
 import net.schmizz.sshj.SSHClient;
 import net.schmizz.sshj.common.Buffer;
+import net.schmizz.sshj.common.Factory;
 import net.schmizz.sshj.common.IOUtils;
 import net.schmizz.sshj.connection.channel.direct.Session;
+import net.schmizz.sshj.transport.cipher.Cipher;
 import net.schmizz.sshj.transport.verification.HostKeyVerifier;
 import net.schmizz.sshj.transport.verification.OpenSSHKnownHosts;
 import net.schmizz.sshj.userauth.UserAuthException;
@@ -21,6 +23,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.PublicKey;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -79,7 +82,7 @@ public final class SshConnections implements AutoCloseable {
     }
 
     private SSHClient connect(SshTarget target) {
-        SSHClient c = new SSHClient(new DefaultConfig());
+        SSHClient c = new SSHClient(config());
         int millis = (int) timeout.toMillis();
         c.setConnectTimeout(millis);
         c.setTimeout(millis);
@@ -103,6 +106,20 @@ public final class SshConnections implements AutoCloseable {
             throw GateException.transientFailure("cannot connect to " + target.address() + ": " + e.getMessage(),
                     e, Optional.empty());
         }
+    }
+
+    /**
+     * SSHJ's defaults with AES-GCM first, computed by the JDK (see {@link JdkAesGcm}). OpenSSH offers it, and through
+     * it SFTP on loopback moved data about three times as fast as through SSHJ's first choice, ChaCha20-Poly1305 in
+     * plain Java.
+     */
+    static DefaultConfig config() {
+        DefaultConfig config = new DefaultConfig();
+        List<Factory.Named<Cipher>> ciphers = new ArrayList<>(config.getCipherFactories());
+        ciphers.removeIf(f -> f.getName().equals(JdkAesGcm.NAME));
+        ciphers.add(0, JdkAesGcm.factory());
+        config.setCipherFactories(ciphers);
+        return config;
     }
 
     private static KeyProvider keys(SSHClient c, SshTarget target) throws IOException {
