@@ -135,8 +135,10 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
         argv.addAll(DetachedRun.command(request, DetachedRun.program(request)));
         // In the background of a shell without job control, setsid needs no fork: $! is the wrapper, the group's
         // leader. Its descriptors leave the channel so the session ends now, not when the job does.
-        String line = "cd " + SshConnections.quote(request.directory()) + " && " + SshConnections.commandLine(argv)
-                + " </dev/null >/dev/null 2>&1 & echo $!";
+        // The cd stays out of the background: "cd d && cmd >/dev/null &" backgrounds a subshell that keeps the
+        // channel's stdout open until the job ends, and OpenSSH (unlike MINA) holds the exec open until then.
+        String line = "cd " + SshConnections.quote(request.directory()) + " || exit 3; "
+                + SshConnections.commandLine(argv) + " </dev/null >/dev/null 2>&1 & echo $!";
         SshConnections.Result r = connections.exec(target, line);
         check(r, "launch " + request.job());
         try {
