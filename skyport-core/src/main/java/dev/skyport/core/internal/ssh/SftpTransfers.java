@@ -78,6 +78,15 @@ final class SftpTransfers {
             "if command -v openssl >/dev/null 2>&1; then echo openssl; exec openssl dgst -sha256 -r -- \"$@\"; fi",
             "echo coreutils; exec sha256sum -- \"$@\"", "");
 
+    /** $1 part, $2 destination, $3 expected SHA-256: renames a part that matches and prints ok, else removes it. */
+    private static final String VERIFY_AND_RENAME = String.join("\n",
+            "if command -v openssl >/dev/null 2>&1; then o=$(openssl dgst -sha256 -r -- \"$1\") || exit 3",
+            "else o=$(sha256sum -- \"$1\") || exit 3; fi",
+            // coreutils escapes an odd name and marks the line with a backslash; the hash is the first word
+            "o=${o#\\\\}; o=${o%% *}",
+            "if [ \"$o\" = \"$3\" ]; then mv -f -- \"$1\" \"$2\" || exit 3; echo ok; else rm -f -- \"$1\"; echo bad; fi",
+            "");
+
     private final String node;
     private final SshTarget target;
     private final SshConnections connections;
@@ -98,8 +107,7 @@ final class SftpTransfers {
                 sftp.mkdirs(parent);
             }
             Sent sent = send(sftp, local, remotePath);
-            verify(sftp, List.of(sent));
-            rename(List.of(sent));
+            verifyAndRename(sent);
         });
     }
 
@@ -266,6 +274,20 @@ final class SftpTransfers {
             closeQuietly(f);
         }
         return new Sent(local, part, remotePath, size, HexFormat.of().formatHex(sha.digest()));
+    }
+
+    /**
+     * Checks the sent file's SHA-256 on the node and renames it into place there, in one command: a round trip less
+     * per file than hashing and renaming apart. A part that does not match is removed.
+     */
+    private void verifyAndRename(Sent sent) throws IOException {
+        List<String> words = new ArrayList<>(List.of("/bin/sh", "-c", VERIFY_AND_RENAME, "skyport-verify", sent.part,
+                sent.destination, sent.sha256));
+        SshConnections.Result r = connections.exec(target, SshConnections.commandLine(words));
+        check(r, "verify " + sent.destination);
+        if (!r.stdout().strip().equals("ok")) {
+            throw new ChecksumMismatch("upload of " + sent.local + " arrived with another size or SHA-256");
+        }
     }
 
     /** Checks every sent file's size and SHA-256 on the node; a part that does not match is removed. */

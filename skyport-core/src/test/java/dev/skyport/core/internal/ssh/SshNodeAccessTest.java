@@ -397,6 +397,31 @@ class SshNodeAccessTest {
     }
 
     @Test
+    void aStalePartWithOtherBytesFailsTheChecksumAndIsSentAgain() throws Exception {
+        Path local = randomFile(tmp.resolve("fresh.bin"), 3 * 1024 * 1024);
+        Path tree = tmp.resolve("stale-tree");
+        makeTree(tree);
+        String remote = tmp.resolve("remote/fresh.bin").toString();
+        String remoteTree = tmp.resolve("remote/stale-tree").toString();
+        // what an earlier, different transfer left: resumed from, it cannot match the source
+        Files.createDirectories(Path.of(remoteTree, "a/b"));
+        Files.write(Path.of(remote + SshNodeAccess.PART_SUFFIX), new byte[1024 * 1024]);
+        Files.write(Path.of(remoteTree, "a/b/big.bin" + SshNodeAccess.PART_SUFFIX), new byte[4096]);
+        Path back = tmp.resolve("back/fresh.bin");
+        Files.createDirectories(back.getParent());
+        Files.write(Path.of(back + SshNodeAccess.PART_SUFFIX), new byte[4096]);
+        try (SshNodeAccess access = new SshNodeAccess("n1", target, connections)) {
+            access.upload(local, remote);
+            assertThat(Files.mismatch(local, Path.of(remote))).isEqualTo(-1);
+            access.uploadTree(tree, remoteTree);
+            assertThat(treeOf(Path.of(remoteTree))).isEqualTo(treeOf(tree));
+            access.download(remote, back);
+            assertThat(Files.mismatch(local, back)).isEqualTo(-1);
+        }
+        assertNoParts();
+    }
+
+    @Test
     void aForwardToTheNodeCarriesBytesBothWaysUntilClosed() throws Exception {
         try (EchoServer echo = new EchoServer(); SshNodeAccess access = new SshNodeAccess("n1", target, connections)) {
             PortForward f = access.forwardToNode(echo.port());
