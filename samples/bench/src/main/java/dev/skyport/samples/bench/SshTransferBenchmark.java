@@ -57,10 +57,13 @@ public final class SshTransferBenchmark {
             List<Double> sftpDown = new ArrayList<>();
             List<Double> scp = new ArrayList<>();
             List<Double> scpDefault = new ArrayList<>();
+            List<Double> scpDown = new ArrayList<>();
             try (SshConnections connections = new SshConnections(Duration.ofSeconds(30));
                  SshNodeAccess node = new SshNodeAccess("bench", target, connections)) {
                 // one untimed round of each: the JIT and the page cache
                 node.upload(file, remote.toString());
+                node.download(remote.toString(), back);
+                Files.delete(back);
                 Files.delete(remote);
                 scp(sshd, ScpCipher.SAME_AS_SFTP, file, remote);
                 Files.delete(remote);
@@ -76,19 +79,24 @@ public final class SshTransferBenchmark {
                     t = System.nanoTime();
                     scp(sshd, ScpCipher.SAME_AS_SFTP, file, remote);
                     scp.add(mib / seconds(t));
+                    t = System.nanoTime();
+                    scpFrom(sshd, remote, back);
+                    scpDown.add(mib / seconds(t));
+                    Files.delete(back);
                     Files.delete(remote);
                     t = System.nanoTime();
                     scp(sshd, ScpCipher.DEFAULT, file, remote);
                     scpDefault.add(mib / seconds(t));
                     Files.delete(remote);
-                    progress("round %d: sftp %.0f, sftp down %.0f, scp %.0f, scp default cipher %.0f MiB/s", r + 1,
-                            sftp.get(r), sftpDown.get(r), scp.get(r), scpDefault.get(r));
+                    progress("round %d: sftp %.0f, sftp down %.0f, scp %.0f, scp down %.0f, scp default cipher %.0f MiB/s",
+                            r + 1, sftp.get(r), sftpDown.get(r), scp.get(r), scpDown.get(r), scpDefault.get(r));
                 }
             }
             figure("sftp_mib_per_s", median(sftp));
             figure("scp_mib_per_s", median(scp));
             figure("sftp_to_scp_ratio", median(sftp) / median(scp));
             figure("sftp_download_mib_per_s", median(sftpDown));
+            figure("scp_download_mib_per_s", median(scpDown));
             figure("scp_default_cipher_mib_per_s", median(scpDefault));
         } finally {
             try (Stream<Path> all = Files.walk(dir)) {
@@ -102,14 +110,30 @@ public final class SshTransferBenchmark {
     private enum ScpCipher { SAME_AS_SFTP, DEFAULT }
 
     private static void scp(LoopbackSshd sshd, ScpCipher cipher, Path from, Path to) throws Exception {
+        run(scpCommand(sshd, cipher, from.toString(), remote(to)));
+    }
+
+    private static void scpFrom(LoopbackSshd sshd, Path from, Path to) throws Exception {
+        run(scpCommand(sshd, ScpCipher.SAME_AS_SFTP, remote(from), to.toString()));
+    }
+
+    private static String remote(Path p) {
+        return System.getProperty("user.name") + "@127.0.0.1:" + p;
+    }
+
+    private static List<String> scpCommand(LoopbackSshd sshd, ScpCipher cipher, String from, String to) {
         List<String> cmd = new ArrayList<>(List.of("scp", "-q", "-B", "-i", sshd.clientKey().toString(),
                 "-o", "UserKnownHostsFile=" + sshd.knownHosts(), "-o", "StrictHostKeyChecking=yes",
                 "-P", Integer.toString(sshd.port)));
         if (cipher == ScpCipher.SAME_AS_SFTP) {
             cmd.addAll(List.of("-c", GCM));
         }
-        cmd.add(from.toString());
-        cmd.add(System.getProperty("user.name") + "@127.0.0.1:" + to);
+        cmd.add(from);
+        cmd.add(to);
+        return cmd;
+    }
+
+    private static void run(List<String> cmd) throws Exception {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         if (p.waitFor() != 0) {
