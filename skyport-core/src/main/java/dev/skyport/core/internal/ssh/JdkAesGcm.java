@@ -6,6 +6,7 @@ import net.schmizz.sshj.common.SSHRuntimeException;
 import net.schmizz.sshj.transport.cipher.Cipher;
 
 import java.security.GeneralSecurityException;
+import java.security.NoSuchProviderException;
 import java.util.Arrays;
 
 /**
@@ -38,10 +39,19 @@ final class JdkAesGcm extends GcmCipher {
         };
     }
 
+    /** SunJCE's, or where a JDK has none (a FIPS set-up), the first provider's: still not BouncyCastle's choice. */
+    private static javax.crypto.Cipher jdkCipher() throws GeneralSecurityException {
+        try {
+            return javax.crypto.Cipher.getInstance("AES/GCM/NoPadding", "SunJCE");
+        } catch (NoSuchProviderException e) {
+            return javax.crypto.Cipher.getInstance("AES/GCM/NoPadding");
+        }
+    }
+
     @Override
     public void init(Mode mode, byte[] key, byte[] iv) {
         try {
-            cipher = javax.crypto.Cipher.getInstance("AES/GCM/NoPadding", "SunJCE");
+            cipher = jdkCipher();
             initCipher(cipher, mode, Arrays.copyOf(key, KEY_BYTES), Arrays.copyOf(iv, IV_BYTES));
         } catch (GeneralSecurityException e) {
             cipher = null;

@@ -170,21 +170,23 @@ final class SftpTransfers {
         }
         List<String> dirs = new ArrayList<>();
         List<String> files = new ArrayList<>();
+        long[] bytes = new long[1];
         retrying(what, () -> 0, sftp -> {
             dirs.clear();
             files.clear();
+            bytes[0] = 0;
             FileAttributes root = sftp.stat(remotePath);
             if (root.getType() != FileMode.Type.DIRECTORY) {
                 throw GateException.permanent("cannot " + what + ": not a directory");
             }
-            scan(sftp, remotePath, "", dirs, files, what);
+            scan(sftp, remotePath, "", dirs, files, bytes, what);
         });
         List<String> remoteFiles = files.stream().map(f -> join(remotePath, f)).toList();
         Map<String, String> hashes = new HashMap<>();
         Set<String> done = new HashSet<>();
         retrying(what, done::size, sftp -> {
             if (hashes.isEmpty() && !remoteFiles.isEmpty()) {
-                List<String> h = remoteHashes(remoteFiles);
+                List<String> h = remoteHashes(remoteFiles, bytes[0]);
                 for (int i = 0; i < h.size(); i++) {
                     hashes.put(remoteFiles.get(i), h.get(i));
                 }
@@ -203,8 +205,8 @@ final class SftpTransfers {
         });
     }
 
-    private void scan(SFTPClient sftp, String root, String rel, List<String> dirs, List<String> files, String what)
-            throws IOException {
+    private void scan(SFTPClient sftp, String root, String rel, List<String> dirs, List<String> files, long[] bytes,
+                      String what) throws IOException {
         for (RemoteResourceInfo e : sftp.ls(rel.isEmpty() ? root : join(root, rel))) {
             String name = e.getName();
             if (name.equals(".") || name.equals("..")) {
@@ -214,9 +216,10 @@ final class SftpTransfers {
             FileMode.Type type = e.getAttributes().getType();
             if (type == FileMode.Type.DIRECTORY) {
                 dirs.add(child);
-                scan(sftp, root, child, dirs, files, what);
+                scan(sftp, root, child, dirs, files, bytes, what);
             } else if (type == FileMode.Type.REGULAR) {
                 files.add(child);
+                bytes[0] += e.getAttributes().getSize();
             } else if (type == FileMode.Type.SYMLINK) {
                 throw GateException.permanent("cannot " + what + ": symbolic link " + join(root, child) + " refused");
             } else {
@@ -283,7 +286,8 @@ final class SftpTransfers {
     private void verifyAndRename(Sent sent) throws IOException {
         List<String> words = new ArrayList<>(List.of("/bin/sh", "-c", VERIFY_AND_RENAME, "skyport-verify", sent.part,
                 sent.destination, sent.sha256));
-        SshConnections.Result r = connections.exec(target, SshConnections.commandLine(words));
+        SshConnections.Result r = connections.exec(target, SshConnections.commandLine(words),
+                hashDeadline(sent.size));
         check(r, "verify " + sent.destination);
         if (!r.stdout().strip().equals("ok")) {
             throw new ChecksumMismatch("upload of " + sent.local + " arrived with another size or SHA-256");
@@ -295,7 +299,8 @@ final class SftpTransfers {
         if (sent.isEmpty()) {
             return;
         }
-        List<String> hashes = remoteHashes(sent.stream().map(Sent::part).toList());
+        List<String> hashes = remoteHashes(sent.stream().map(Sent::part).toList(),
+                sent.stream().mapToLong(Sent::size).sum());
         List<String> wrong = new ArrayList<>();
         for (int i = 0; i < sent.size(); i++) {
             Sent s = sent.get(i);
@@ -335,7 +340,8 @@ final class SftpTransfers {
             throws IOException {
         long size = sftp.size(remotePath);
         CompletableFuture<String> remoteHash = knownHash.map(CompletableFuture::completedFuture).orElseGet(() ->
-                CompletableFuture.supplyAsync(() -> remoteHashes(List.of(remotePath)).get(0), SftpTransfers::daemon));
+                CompletableFuture.supplyAsync(() -> remoteHashes(List.of(remotePath), size).get(0),
+                        SftpTransfers::daemon));
         Path dest = local.toAbsolutePath();
         Files.createDirectories(dest.getParent());
         Path part = dest.resolveSibling(dest.getFileName() + PART_SUFFIX);
@@ -460,14 +466,23 @@ final class SftpTransfers {
         t.start();
     }
 
-    /** The files' SHA-256 in hex, computed on the node, in the order given. */
-    List<String> remoteHashes(List<String> paths) {
+    /**
+     * How long hashing {@code bytes} on the node may take: the connection's timeout, and a second for every 16 MiB,
+     * a tenth of what the slowest tool measured (coreutils, 210 MiB/s) needs, so only a node that stopped answering
+     * reaches it.
+     */
+    private Duration hashDeadline(long bytes) {
+        return connections.timeout().plusSeconds(bytes / (16L << 20));
+    }
+
+    /** The files' SHA-256 in hex, computed on the node, in the order given; {@code bytes}: their total size. */
+    List<String> remoteHashes(List<String> paths, long bytes) {
         List<String> hashes = new ArrayList<>();
         List<String> batch = new ArrayList<>();
         int chars = 0;
         for (String p : paths) {
             if (!batch.isEmpty() && chars + p.length() > BATCH_CHARS) {
-                hashes.addAll(hashBatch(batch));
+                hashes.addAll(hashBatch(batch, bytes));
                 batch.clear();
                 chars = 0;
             }
@@ -475,15 +490,15 @@ final class SftpTransfers {
             chars += p.length() + 3;
         }
         if (!batch.isEmpty()) {
-            hashes.addAll(hashBatch(batch));
+            hashes.addAll(hashBatch(batch, bytes));
         }
         return hashes;
     }
 
-    private List<String> hashBatch(List<String> paths) {
+    private List<String> hashBatch(List<String> paths, long bytes) {
         List<String> words = new ArrayList<>(List.of("/bin/sh", "-c", HASHES, "skyport-hash"));
         words.addAll(paths);
-        SshConnections.Result r = connections.exec(target, SshConnections.commandLine(words));
+        SshConnections.Result r = connections.exec(target, SshConnections.commandLine(words), hashDeadline(bytes));
         if (r.status() != 0) {
             throw GateException.transientFailure("cannot hash files on " + node + ": " + r.stderr().strip(), null,
                     Optional.empty());

@@ -8,7 +8,6 @@ import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -116,19 +115,6 @@ final class OpenSshServer implements AutoCloseable {
 
     SshTarget target() {
         return SshTarget.withKnownHosts("127.0.0.1", port, System.getProperty("user.name"), clientKey, knownHosts);
-    }
-
-    /**
-     * Kills the processes serving open sessions (sshd forks one per connection), which drops every client
-     * connection mid-stream; the listener stays up and accepts new ones.
-     */
-    int killSessions() {
-        List<ProcessHandle> children = process.toHandle().children().toList();
-        for (ProcessHandle c : children) {
-            c.descendants().forEach(ProcessHandle::destroyForcibly);
-            c.destroyForcibly();
-        }
-        return children.size();
     }
 
     @Override
