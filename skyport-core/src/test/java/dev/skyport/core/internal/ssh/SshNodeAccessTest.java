@@ -292,6 +292,22 @@ class SshNodeAccessTest {
     }
 
     @Test
+    void aCommandThatDoesNotEndWithinItsDeadlineFailsTransiently() throws Exception {
+        CompletableFuture<Throwable> call = CompletableFuture.supplyAsync(() -> {
+            try {
+                connections.exec(target, "sleep 5", Duration.ofSeconds(1));
+                return null;
+            } catch (RuntimeException e) {
+                return e;
+            }
+        });
+        Throwable error = call.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+        assertThat(error).isInstanceOf(GateException.class).hasMessageContaining("no answer within");
+        assertThat(((GateException) error).isTransient()).isTrue();
+        assertThat(connections.exec(target, "echo again").stdout()).isEqualTo("again\n");
+    }
+
+    @Test
     void aPeerThatNeverAnswersEndsTheCallWithATransientError() throws Exception {
         // The kernel accepts the connection; nobody ever speaks SSH on it.
         try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50,
