@@ -4,8 +4,11 @@ import dev.skyport.gate.GateException;
 import net.schmizz.sshj.DefaultConfig;
 import net.schmizz.sshj.SSHClient;
 import net.schmizz.sshj.common.Buffer;
+import net.schmizz.sshj.common.Factory;
 import net.schmizz.sshj.common.IOUtils;
+import net.schmizz.sshj.common.SSHException;
 import net.schmizz.sshj.connection.channel.direct.Session;
+import net.schmizz.sshj.transport.cipher.Cipher;
 import net.schmizz.sshj.transport.verification.HostKeyVerifier;
 import net.schmizz.sshj.transport.verification.OpenSSHKnownHosts;
 import net.schmizz.sshj.userauth.UserAuthException;
@@ -21,11 +24,15 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.PublicKey;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -79,7 +86,7 @@ public final class SshConnections implements AutoCloseable {
     }
 
     private SSHClient connect(SshTarget target) {
-        SSHClient c = new SSHClient(new DefaultConfig());
+        SSHClient c = new SSHClient(config());
         int millis = (int) timeout.toMillis();
         c.setConnectTimeout(millis);
         c.setTimeout(millis);
@@ -103,6 +110,20 @@ public final class SshConnections implements AutoCloseable {
             throw GateException.transientFailure("cannot connect to " + target.address() + ": " + e.getMessage(),
                     e, Optional.empty());
         }
+    }
+
+    /**
+     * SSHJ's defaults with AES-GCM first, computed by the JDK (see {@link JdkAesGcm}). OpenSSH offers it, and through
+     * it SFTP on loopback moved data about three times as fast as through SSHJ's first choice, ChaCha20-Poly1305 in
+     * plain Java.
+     */
+    static DefaultConfig config() {
+        DefaultConfig config = new DefaultConfig();
+        List<Factory.Named<Cipher>> ciphers = new ArrayList<>(config.getCipherFactories());
+        ciphers.removeIf(f -> f.getName().equals(JdkAesGcm.NAME));
+        ciphers.add(0, JdkAesGcm.factory());
+        config.setCipherFactories(ciphers);
+        return config;
     }
 
     private static KeyProvider keys(SSHClient c, SshTarget target) throws IOException {
@@ -179,25 +200,48 @@ public final class SshConnections implements AutoCloseable {
      * transient error when it does not end within the timeout.
      */
     public Result exec(SshTarget target, String command) {
+        return exec(target, command, timeout);
+    }
+
+    /**
+     * Runs {@code command} as {@link #exec(SshTarget, String)} does, failing with a transient error when it has not
+     * ended within {@code deadline}. SSHJ's channel streams wait without end for a peer that keeps the connection up
+     * but never answers on the channel (seen against OpenSSH when the processes serving a session were killed), so
+     * a watchdog fails the channel's streams at the deadline.
+     */
+    public Result exec(SshTarget target, String command, Duration deadline) {
         SSHClient c = client(target);
         try (Session session = c.startSession()) {
-            Session.Command cmd = session.exec(command);
-            cmd.getOutputStream().close();
-            // Both streams are read whole before the exit status: a small command's output is small.
-            byte[] out = readAll(cmd.getInputStream());
-            byte[] err = readAll(cmd.getErrorStream());
-            cmd.join(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            Integer status = cmd.getExitStatus();
-            if (status == null) {
-                throw new IOException("no exit status within " + timeout);
+            ScheduledFuture<?> watchdog = WATCHDOG.schedule(() -> session.notifyError(
+                    new SSHException("no answer within " + deadline)), deadline.toMillis(), TimeUnit.MILLISECONDS);
+            try {
+                Session.Command cmd = session.exec(command);
+                cmd.getOutputStream().close();
+                // Both streams are read whole before the exit status: a small command's output is small.
+                byte[] out = readAll(cmd.getInputStream());
+                byte[] err = readAll(cmd.getErrorStream());
+                cmd.join(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                Integer status = cmd.getExitStatus();
+                if (status == null) {
+                    throw new IOException("no exit status within " + timeout);
+                }
+                return new Result(status, new String(out, StandardCharsets.UTF_8),
+                        new String(err, StandardCharsets.UTF_8));
+            } finally {
+                watchdog.cancel(false);
             }
-            return new Result(status, new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
         } catch (IOException e) {
             invalidate(target, c);
             throw GateException.transientFailure(COMMAND_FAILED + target.address() + ": " + e.getMessage(), e,
                     Optional.empty());
         }
     }
+
+    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "skyport-ssh-watchdog");
+        t.setDaemon(true);
+        return t;
+    });
 
     private static byte[] readAll(InputStream in) throws IOException {
         ByteArrayOutputStream b = new ByteArrayOutputStream();

@@ -6,36 +6,19 @@ import dev.skyport.gate.ContainerRuntime;
 import dev.skyport.gate.DetachedRun;
 import dev.skyport.gate.GateException;
 import dev.skyport.gate.NodeAccess;
+import dev.skyport.gate.PortForward;
 import dev.skyport.gate.RunHandle;
 import dev.skyport.gate.RunIsolation;
 import dev.skyport.gate.RunOutcome;
 import dev.skyport.gate.RunProbe;
 import dev.skyport.gate.RunRequest;
 import dev.skyport.gate.RunSignal;
-import net.schmizz.sshj.SSHClient;
-import net.schmizz.sshj.sftp.FileAttributes;
-import net.schmizz.sshj.sftp.FileMode;
-import net.schmizz.sshj.sftp.OpenMode;
-import net.schmizz.sshj.sftp.RemoteFile;
-import net.schmizz.sshj.sftp.SFTPClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumSet;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,11 +40,7 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SshNodeAccess.class);
 
     /** Suffix of a transfer's temporary name; the destination's name before it. */
-    static final String PART_SUFFIX = ".skyport-part";
-
-    private static final int TRANSFER_ATTEMPTS = 4;
-    private static final Duration RETRY_PAUSE = Duration.ofMillis(250);
-    private static final int CHUNK = 256 * 1024;
+    static final String PART_SUFFIX = SftpTransfers.PART_SUFFIX;
 
     /** Prints "exit" and the exit-code file, or "alive", or "gone". $1 run directory, $2 process group. */
     private static final String STATUS = String.join("\n",
@@ -115,6 +94,8 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
     private final Optional<ContainerRuntime> containers;
     /** The container runtime found on the node, once looked for with success. */
     private volatile String runtimePath;
+    private final SftpTransfers transfers;
+    private final SshForwards forwards;
 
     /** Access that runs container images with podman or docker, whichever the node has. */
     public SshNodeAccess(String node, SshTarget target, SshConnections connections) {
@@ -136,6 +117,8 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        this.transfers = new SftpTransfers(node, target, connections);
+        this.forwards = new SshForwards(node, target, connections, poller);
         poller.scheduleWithFixedDelay(this::poll, POLL_MILLIS, POLL_MILLIS, TimeUnit.MILLISECONDS);
     }
 
@@ -156,7 +139,7 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
         check(connections.exec(target, script(PREPARE, request.directory(), request.runDirectory())),
                 "prepare " + request.directory());
         if (request.script().isPresent()) {
-            writeSmallFile(request.directory() + "/" + DetachedRun.SCRIPT,
+            transfers.writeSmallFile(request.directory() + "/" + DetachedRun.SCRIPT,
                     request.script().get().getBytes(StandardCharsets.UTF_8));
         }
         Map<String, String> env = new LinkedHashMap<>(request.env());
@@ -183,8 +166,10 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
                 + ContainerRun.MARK) + " && ";
         // In the background of a shell without job control, setsid needs no fork: $! is the wrapper, the group's
         // leader. Its descriptors leave the channel so the session ends now, not when the job does.
-        String line = mark + "cd " + SshConnections.quote(request.directory()) + " && " + SshConnections.commandLine(argv)
-                + " </dev/null >/dev/null 2>&1 & echo $!";
+        // The cd stays out of the background: "cd d && cmd >/dev/null &" backgrounds a subshell that keeps the
+        // channel's stdout open until the job ends, and OpenSSH (unlike MINA) holds the exec open until then.
+        String line = mark + "cd " + SshConnections.quote(request.directory()) + " || exit 3; "
+                + SshConnections.commandLine(argv) + " </dev/null >/dev/null 2>&1 & echo $!";
         SshConnections.Result r = connections.exec(target, line);
         check(r, "launch " + request.job());
         try {
@@ -316,195 +301,32 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
 
     @Override
     public void upload(Path local, String remotePath) {
-        if (!Files.isRegularFile(local)) {
-            throw GateException.permanent("no such file: " + local);
-        }
-        retrying("upload " + local + " to " + node + ":" + remotePath, sftp -> uploadOnce(sftp, local, remotePath));
+        transfers.upload(local, remotePath);
     }
 
     @Override
     public void download(String remotePath, Path local) {
-        retrying("download " + node + ":" + remotePath + " to " + local, sftp -> downloadOnce(sftp, remotePath, local));
+        transfers.download(remotePath, local);
     }
 
-    private interface Transfer {
-        void run(SFTPClient sftp) throws IOException;
+    @Override
+    public void uploadTree(Path local, String remotePath) {
+        transfers.uploadTree(local, remotePath);
     }
 
-    private void retrying(String what, Transfer transfer) {
-        IOException last = null;
-        for (int attempt = 1; attempt <= TRANSFER_ATTEMPTS; attempt++) {
-            SSHClient c;
-            try {
-                c = connections.client(target);
-            } catch (GateException e) {
-                if (!e.isTransient() || attempt == TRANSFER_ATTEMPTS) {
-                    throw e;
-                }
-                pause(attempt);
-                continue;
-            }
-            SFTPClient sftp = null;
-            try {
-                sftp = c.newSFTPClient();
-                transfer.run(sftp);
-                return;
-            } catch (NoSuchFileException e) {
-                throw GateException.permanent("cannot " + what + ": no such file " + e.getMessage());
-            } catch (ChecksumMismatch e) {
-                last = e;
-            } catch (GateException e) {
-                // a command of the transfer (checksum, rename) failed over the same connection
-                if (!e.isTransient()) {
-                    throw e;
-                }
-                last = new IOException(e.getMessage(), e);
-            } catch (IOException e) {
-                if (isNoSuchFile(e)) {
-                    throw GateException.permanent("cannot " + what + ": no such file", e);
-                }
-                last = e;
-                connections.invalidate(target, c);
-            } finally {
-                closeQuietly(sftp);
-            }
-            LOG.debug("{} failed (attempt {}): {}", what, attempt, last.getMessage());
-            if (attempt < TRANSFER_ATTEMPTS) {
-                pause(attempt);
-            }
-        }
-        throw GateException.transientFailure("cannot " + what + ": " + last.getMessage(), last, Optional.empty());
+    @Override
+    public void downloadTree(String remotePath, Path local) {
+        transfers.downloadTree(remotePath, local);
     }
 
-    private static boolean isNoSuchFile(IOException e) {
-        return e instanceof net.schmizz.sshj.sftp.SFTPException s
-                && s.getStatusCode() == net.schmizz.sshj.sftp.Response.StatusCode.NO_SUCH_FILE;
+    @Override
+    public PortForward forwardToNode(int remotePort) {
+        return forwards.toNode(remotePort);
     }
 
-    private static void pause(int attempt) {
-        try {
-            Thread.sleep(RETRY_PAUSE.toMillis() * attempt);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw GateException.transientFailure("interrupted", e, Optional.empty());
-        }
-    }
-
-    /** The part written so far is kept and resumed; a checksum mismatch discards it. */
-    private void uploadOnce(SFTPClient sftp, Path local, String remotePath) throws IOException {
-        String part = remotePath + PART_SUFFIX;
-        String parent = parentOf(remotePath);
-        if (!parent.isEmpty()) {
-            sftp.mkdirs(parent);
-        }
-        long size = Files.size(local);
-        FileAttributes existing = sftp.statExistence(part);
-        long offset = existing != null && existing.getSize() <= size ? existing.getSize() : 0;
-        EnumSet<OpenMode> modes = offset == 0 ? EnumSet.of(OpenMode.WRITE, OpenMode.CREAT, OpenMode.TRUNC)
-                : EnumSet.of(OpenMode.WRITE, OpenMode.CREAT);
-        // No try-with-resources: after a dropped connection SSHJ's close rethrows the very exception the copy
-        // failed with, and adding it to itself as suppressed would replace it with an IllegalArgumentException.
-        RemoteFile f = sftp.open(part, modes);
-        try (InputStream in = Files.newInputStream(local)) {
-            OutputStream out = f.new RemoteFileOutputStream(offset, 16);
-            in.skipNBytes(offset);
-            in.transferTo(out);
-            out.close();
-        } finally {
-            closeQuietly(f);
-        }
-        long written = sftp.size(part);
-        String expected = HexFormat.of().formatHex(digest(local));
-        if (written != size || !remoteSha256(part).equals(expected)) {
-            sftp.rm(part);
-            throw new ChecksumMismatch("upload of " + local + " arrived as " + written + " bytes of " + size
-                    + " or with another SHA-256");
-        }
-        check(connections.exec(target, SshConnections.commandLine(List.of("mv", "-f", "--", part, remotePath))),
-                "rename " + part);
-    }
-
-    private void downloadOnce(SFTPClient sftp, String remotePath, Path local) throws IOException {
-        long size = sftp.size(remotePath);
-        Path target = local.toAbsolutePath();
-        Files.createDirectories(target.getParent());
-        Path part = target.resolveSibling(target.getFileName() + PART_SUFFIX);
-        long offset = Files.isRegularFile(part) && Files.size(part) <= size ? Files.size(part) : 0;
-        RemoteFile f = sftp.open(remotePath, EnumSet.of(OpenMode.READ));
-        try (OutputStream out = offset == 0
-                     ? Files.newOutputStream(part, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                             StandardOpenOption.WRITE)
-                     : Files.newOutputStream(part, StandardOpenOption.APPEND)) {
-            f.new ReadAheadRemoteFileInputStream(16, offset).transferTo(out);
-        } finally {
-            closeQuietly(f);
-        }
-        if (Files.size(part) != size
-                || !HexFormat.of().formatHex(digest(part)).equals(remoteSha256(remotePath))) {
-            Files.deleteIfExists(part);
-            throw new ChecksumMismatch("download of " + remotePath + " does not match its size or SHA-256");
-        }
-        Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    }
-
-    private static byte[] digest(Path file) throws IOException {
-        MessageDigest sha = sha256();
-        byte[] buf = new byte[CHUNK];
-        try (InputStream in = Files.newInputStream(file)) {
-            for (int n; (n = in.read(buf)) > 0; ) {
-                sha.update(buf, 0, n);
-            }
-        }
-        return sha.digest();
-    }
-
-    private static void closeQuietly(AutoCloseable c) {
-        if (c == null) {
-            return;
-        }
-        try {
-            c.close();
-        } catch (Exception ignored) {
-            // the transfer's own outcome is what counts; a failed close adds nothing to it
-        }
-    }
-
-    private static String parentOf(String path) {
-        int i = path.lastIndexOf('/');
-        return i <= 0 ? (i == 0 ? "/" : "") : path.substring(0, i);
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** The remote file's SHA-256 in hex, computed on the node. */
-    private String remoteSha256(String path) throws IOException {
-        SshConnections.Result r = connections.exec(target, "sha256sum -- " + SshConnections.quote(path));
-        String word = r.stdout().strip().split("\\s+", 2)[0];
-        if (r.status() != 0 || word.length() != 64) {
-            throw new IOException("sha256sum failed on " + node + ": " + r.stderr().strip());
-        }
-        return word;
-    }
-
-    private static final class ChecksumMismatch extends IOException {
-        ChecksumMismatch(String message) {
-            super(message);
-        }
-    }
-
-    private void writeSmallFile(String path, byte[] content) {
-        retrying("write " + node + ":" + path, sftp -> {
-            FileAttributes attrs = new FileAttributes.Builder().withPermissions(0600).build();
-            try (RemoteFile f = sftp.open(path, EnumSet.of(OpenMode.WRITE, OpenMode.CREAT, OpenMode.TRUNC), attrs)) {
-                f.write(0, content, 0, content.length);
-            }
-        });
+    @Override
+    public PortForward forwardFromNode(int remotePort, int localPort) {
+        return forwards.fromNode(remotePort, localPort);
     }
 
     private static String script(String body, String... args) {
@@ -538,7 +360,8 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
 
     @Override
     public void close() {
-        // Runs are detached on purpose: they outlive this access and are probed again later.
+        // Runs are detached on purpose: they outlive this access and are probed again later. Forwards are not.
+        forwards.close();
         poller.shutdownNow();
     }
 }

@@ -5,6 +5,7 @@ import net.schmizz.sshj.common.KeyType;
 import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.keyprovider.KeyPairProvider;
 import org.apache.sshd.server.SshServer;
+import org.apache.sshd.server.forward.AcceptAllForwardingFilter;
 import org.apache.sshd.server.shell.ProcessShellFactory;
 import org.apache.sshd.sftp.server.SftpEventListener;
 import org.apache.sshd.sftp.server.SftpSubsystemFactory;
@@ -21,7 +22,10 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
 
-/** Apache MINA SSHD on loopback: a fixed host key, one accepted client key, SFTP, and exec through /bin/sh -c. */
+/**
+ * Apache MINA SSHD on loopback: a fixed host key, one accepted client key, SFTP, exec through /bin/sh -c, and TCP
+ * forwarding both ways.
+ */
 final class MinaSshServer implements AutoCloseable {
     final KeyPair hostKey;
     final PublicKey clientKey;
@@ -47,6 +51,7 @@ final class MinaSshServer implements AutoCloseable {
         SftpSubsystemFactory sftp = new SftpSubsystemFactory();
         listener.ifPresent(sftp::addSftpEventListener);
         s.setSubsystemFactories(List.of(sftp));
+        s.setForwardingFilter(AcceptAllForwardingFilter.INSTANCE);
         s.start();
         return new MinaSshServer(s, hostKey, clientKey);
     }

@@ -3,6 +3,7 @@ package dev.skyport.core.internal.ssh;
 import dev.skyport.api.JobId;
 import dev.skyport.gate.DetachedRun;
 import dev.skyport.gate.GateException;
+import dev.skyport.gate.PortForward;
 import dev.skyport.gate.RunHandle;
 import dev.skyport.gate.RunOutcome;
 import dev.skyport.gate.RunProbe;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
@@ -290,6 +292,22 @@ class SshNodeAccessTest {
     }
 
     @Test
+    void aCommandThatDoesNotEndWithinItsDeadlineFailsTransiently() throws Exception {
+        CompletableFuture<Throwable> call = CompletableFuture.supplyAsync(() -> {
+            try {
+                connections.exec(target, "sleep 5", Duration.ofSeconds(1));
+                return null;
+            } catch (RuntimeException e) {
+                return e;
+            }
+        });
+        Throwable error = call.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+        assertThat(error).isInstanceOf(GateException.class).hasMessageContaining("no answer within");
+        assertThat(((GateException) error).isTransient()).isTrue();
+        assertThat(connections.exec(target, "echo again").stdout()).isEqualTo("again\n");
+    }
+
+    @Test
     void aPeerThatNeverAnswersEndsTheCallWithATransientError() throws Exception {
         // The kernel accepts the connection; nobody ever speaks SSH on it.
         try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50,
@@ -309,6 +327,199 @@ class SshNodeAccessTest {
                 assertThat(error).isInstanceOf(GateException.class);
                 assertThat(((GateException) error).isTransient()).isTrue();
             }
+        }
+    }
+
+    @Test
+    void aTreeGoesUpAndComesBackWhole() throws Exception {
+        Path tree = tmp.resolve("tree");
+        makeTree(tree);
+        String remote = tmp.resolve("remote/tree").toString();
+        try (SshNodeAccess access = new SshNodeAccess("n1", target, connections)) {
+            access.uploadTree(tree, remote);
+            assertThat(treeOf(Path.of(remote))).isEqualTo(treeOf(tree));
+            Path back = tmp.resolve("back/tree");
+            access.downloadTree(remote, back);
+            assertThat(treeOf(back)).isEqualTo(treeOf(tree));
+            // again over what is there: files are replaced, nothing is left behind
+            Files.writeString(tree.resolve("a/one.txt"), "changed");
+            access.uploadTree(tree, remote);
+            assertThat(treeOf(Path.of(remote))).isEqualTo(treeOf(tree));
+            assertNoParts();
+        }
+    }
+
+    @Test
+    void symbolicLinksInATreeAreRefusedBeforeAnythingMoves() throws Exception {
+        Path tree = tmp.resolve("linked");
+        makeTree(tree);
+        Files.createSymbolicLink(tree.resolve("a/escape"), Path.of("/etc"));
+        String remote = tmp.resolve("remote/linked").toString();
+        try (SshNodeAccess access = new SshNodeAccess("n1", target, connections)) {
+            assertThatThrownBy(() -> access.uploadTree(tree, remote))
+                    .isInstanceOf(GateException.class)
+                    .hasMessageContaining("symbolic link")
+                    .hasMessageContaining("escape")
+                    .satisfies(e -> assertThat(((GateException) e).isTransient()).isFalse());
+            assertThat(Path.of(remote)).doesNotExist();
+            Path back = tmp.resolve("back/linked");
+            assertThatThrownBy(() -> access.downloadTree(tree.toString(), back))
+                    .isInstanceOf(GateException.class)
+                    .hasMessageContaining("symbolic link")
+                    .satisfies(e -> assertThat(((GateException) e).isTransient()).isFalse());
+            assertThat(back).doesNotExist();
+            assertThatThrownBy(() -> access.uploadTree(tree.resolve("top.txt"), remote))
+                    .isInstanceOf(GateException.class)
+                    .hasMessageContaining("not a directory");
+        }
+    }
+
+    @Test
+    void aDownloadCutByTheServerStoppingLeavesNoFileAndCompletesWhenRetried() throws Exception {
+        server.close();
+        int port = target.port();
+        AtomicLong read = new AtomicLong();
+        AtomicBoolean cut = new AtomicBoolean();
+        MinaSshServer[] holder = new MinaSshServer[1];
+        SftpEventListener cutter = new SftpEventListener() {
+            @Override
+            public void reading(ServerSession session, String remoteHandle, FileHandle localHandle, long offset,
+                                byte[] data, int dataOffset, int dataLen) {
+                if (read.addAndGet(dataLen) > 4L * 1024 * 1024 && cut.compareAndSet(false, true)) {
+                    new Thread(() -> {
+                        try {
+                            holder[0].stop();
+                        } catch (IOException ignored) {
+                            // the test fails below if the server kept serving
+                        }
+                    }).start();
+                }
+            }
+        };
+        holder[0] = MinaSshServer.start(port, hostKey, clientKey.getPublic(), Optional.of(cutter));
+        Path remote = randomFile(tmp.resolve("source.bin"), 24 * 1024 * 1024);
+        Path local = tmp.resolve("dest/copy.bin");
+        try (SshNodeAccess access = new SshNodeAccess("n1", target, connections)) {
+            assertThatThrownBy(() -> access.download(remote.toString(), local))
+                    .isInstanceOf(GateException.class)
+                    .satisfies(e -> assertThat(((GateException) e).isTransient()).isTrue());
+            assertThat(cut).isTrue();
+            assertThat(local).doesNotExist();
+            server = MinaSshServer.start(port, hostKey, clientKey.getPublic(), Optional.empty());
+            access.download(remote.toString(), local);
+            assertThat(Files.mismatch(remote, local)).isEqualTo(-1);
+            assertNoParts();
+        }
+    }
+
+    @Test
+    void aStalePartWithOtherBytesFailsTheChecksumAndIsSentAgain() throws Exception {
+        Path local = randomFile(tmp.resolve("fresh.bin"), 3 * 1024 * 1024);
+        Path tree = tmp.resolve("stale-tree");
+        makeTree(tree);
+        String remote = tmp.resolve("remote/fresh.bin").toString();
+        String remoteTree = tmp.resolve("remote/stale-tree").toString();
+        // what an earlier, different transfer left: resumed from, it cannot match the source
+        Files.createDirectories(Path.of(remoteTree, "a/b"));
+        Files.write(Path.of(remote + SshNodeAccess.PART_SUFFIX), new byte[1024 * 1024]);
+        Files.write(Path.of(remoteTree, "a/b/big.bin" + SshNodeAccess.PART_SUFFIX), new byte[4096]);
+        Path back = tmp.resolve("back/fresh.bin");
+        Files.createDirectories(back.getParent());
+        Files.write(Path.of(back + SshNodeAccess.PART_SUFFIX), new byte[4096]);
+        try (SshNodeAccess access = new SshNodeAccess("n1", target, connections)) {
+            access.upload(local, remote);
+            assertThat(Files.mismatch(local, Path.of(remote))).isEqualTo(-1);
+            access.uploadTree(tree, remoteTree);
+            assertThat(treeOf(Path.of(remoteTree))).isEqualTo(treeOf(tree));
+            access.download(remote, back);
+            assertThat(Files.mismatch(local, back)).isEqualTo(-1);
+        }
+        assertNoParts();
+    }
+
+    @Test
+    void aForwardToTheNodeCarriesBytesBothWaysUntilClosed() throws Exception {
+        try (EchoServer echo = new EchoServer(); SshNodeAccess access = new SshNodeAccess("n1", target, connections)) {
+            PortForward f = access.forwardToNode(echo.port());
+            assertThat(f.remotePort()).isEqualTo(echo.port());
+            try (Socket a = EchoServer.connect(f.localPort()); Socket b = EchoServer.connect(f.localPort())) {
+                assertThat(EchoServer.roundTrip(a, 3 * 1024 * 1024 + 7)).isTrue();
+                assertThat(EchoServer.roundTrip(b, 1000)).isTrue();
+                f.close();
+                assertThat(EchoServer.ends(a, DEADLINE)).as("a carried connection ends with the forward").isTrue();
+                assertThat(EchoServer.refuses(f.localPort())).isTrue();
+                f.close();
+            }
+        }
+    }
+
+    @Test
+    void aForwardFromTheNodeCarriesBytesBothWaysUntilClosed() throws Exception {
+        try (EchoServer echo = new EchoServer(); SshNodeAccess access = new SshNodeAccess("n1", target, connections)) {
+            PortForward f = access.forwardFromNode(0, echo.port());
+            assertThat(f.localPort()).isEqualTo(echo.port());
+            assertThat(f.remotePort()).isPositive();
+            try (Socket a = EchoServer.connect(f.remotePort())) {
+                assertThat(EchoServer.roundTrip(a, 3 * 1024 * 1024 + 7)).isTrue();
+                f.close();
+                assertThat(EchoServer.ends(a, DEADLINE)).as("a carried connection ends with the forward").isTrue();
+                until(() -> EchoServer.refuses(f.remotePort()));
+            }
+        }
+    }
+
+    @Test
+    void aDeadConnectionEndsItsForwards() throws Exception {
+        try (EchoServer echo = new EchoServer(); SshNodeAccess access = new SshNodeAccess("n1", target, connections)) {
+            PortForward to = access.forwardToNode(echo.port());
+            try (Socket a = EchoServer.connect(to.localPort())) {
+                assertThat(EchoServer.roundTrip(a, 1000)).isTrue();
+                server.stop();
+                assertThat(EchoServer.ends(a, DEADLINE)).isTrue();
+                until(() -> EchoServer.refuses(to.localPort()));
+            }
+        }
+    }
+
+    private static void makeTree(Path root) throws IOException {
+        Files.createDirectories(root.resolve("a/b/c"));
+        Files.createDirectories(root.resolve("empty/inside-empty"));
+        Files.writeString(root.resolve("top.txt"), "top\n");
+        Files.writeString(root.resolve("a/one.txt"), "one");
+        Files.createFile(root.resolve("a/b/zero-bytes"));
+        for (int i = 0; i < 120; i++) {
+            Files.writeString(root.resolve("a/b/c/small-" + i + ".txt"), "file " + i + "\n".repeat(i));
+        }
+        randomFile(root.resolve("a/b/big.bin"), 2 * 1024 * 1024 + 5);
+        Files.writeString(root.resolve("a/name with 'quotes' and spaces"), "odd");
+    }
+
+    /** Every path under {@code root}, directories marked with a slash, files with their SHA-256. */
+    static java.util.SortedMap<String, String> treeOf(Path root) throws IOException {
+        java.util.SortedMap<String, String> m = new java.util.TreeMap<>();
+        try (Stream<Path> all = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) all::iterator) {
+                String rel = root.relativize(p).toString();
+                if (Files.isDirectory(p)) {
+                    m.put(rel + "/", "");
+                } else {
+                    m.put(rel, sha256(p));
+                }
+            }
+        }
+        return m;
+    }
+
+    static String sha256(Path p) throws IOException {
+        try (java.io.InputStream in = Files.newInputStream(p)) {
+            java.security.MessageDigest d = java.security.MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 20];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                d.update(buf, 0, n);
+            }
+            return java.util.HexFormat.of().formatHex(d.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 
