@@ -43,16 +43,27 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
     static final String PART_SUFFIX = SftpTransfers.PART_SUFFIX;
 
     /** Prints "exit" and the exit-code file, or "alive", or "gone". $1 run directory, $2 process group. */
+    /**
+     * The state of every followed run of the node in one round trip: for each pair of arguments (run directory, process
+     * group) in order, a line {@code <index> exit <status>}, {@code <index> alive} or {@code <index> gone}. One
+     * command per poll, not one per run: a node running many jobs costs one login, not one each.
+     */
     private static final String STATUS = String.join("\n",
-            "r=$1; p=$2",
-            "st() { [ -s \"$r/" + DetachedRun.EXIT_CODE + "\" ] && { echo exit; cat \"$r/" + DetachedRun.EXIT_CODE
-                    + "\"; exit 0; }; }",
-            "st",
-            "if [ -r /proc/$p/stat ]; then s=$(cat /proc/$p/stat 2>/dev/null); s=${s##*) }",
-            "  case \"$s\" in Z*|'') ;; *) echo alive; exit 0;; esac",
-            "elif kill -0 \"$p\" 2>/dev/null; then echo alive; exit 0; fi",
+            "i=0",
+            "st() { [ -s \"$r/" + DetachedRun.EXIT_CODE + "\" ] && { printf '%s exit %s\\n' \"$i\" \"$(head -c 64 \"$r/"
+                    + DetachedRun.EXIT_CODE + "\" | tr '\\n' ' ')\"; return 0; }; return 1; }",
+            "while [ $# -ge 2 ]; do r=$1; p=$2; shift 2",
+            "  if ! st; then a=",
+            "    if [ -r /proc/$p/stat ]; then s=$(cat /proc/$p/stat 2>/dev/null); s=${s##*) }",
+            "      case \"$s\" in Z*|'') ;; *) a=1;; esac",
+            "    elif kill -0 \"$p\" 2>/dev/null; then a=1; fi",
             // The wrapper writes the exit code and then exits: read again after seeing it gone.
-            "st; echo gone", "");
+            "    if [ -n \"$a\" ]; then echo \"$i alive\"; elif ! st; then echo \"$i gone\"; fi",
+            "  fi",
+            "  i=$((i+1))",
+            "done", "");
+    /** Runs polled in one command at most: keeps the command line far below the node's limit. */
+    private static final int POLL_BATCH = 256;
 
     /**
      * The probe of {@link NodeAccess#probe}, in one round trip: the exit code, else the claim (O_EXCL through
@@ -192,23 +203,47 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
     }
 
     private void poll() {
-        for (Map.Entry<RunHandle, CompletableFuture<RunOutcome>> e : watched.entrySet()) {
-            RunHandle h = e.getKey();
+        List<RunHandle> runs = new ArrayList<>(watched.keySet());
+        for (int from = 0; from < runs.size(); from += POLL_BATCH) {
+            List<RunHandle> batch = runs.subList(from, Math.min(runs.size(), from + POLL_BATCH));
+            List<String> args = new ArrayList<>(batch.size() * 2);
+            for (RunHandle h : batch) {
+                args.add(h.directory() + "/" + DetachedRun.runDirectoryName(h.attempt()));
+                args.add(Long.toString(h.processGroup()));
+            }
+            SshConnections.Result r;
             try {
-                SshConnections.Result r = connections.exec(target, script(STATUS,
-                        h.directory() + "/" + DetachedRun.runDirectoryName(h.attempt()),
-                        Long.toString(h.processGroup())));
-                String first = firstLine(r.stdout());
-                if (first.equals("exit")) {
-                    watched.remove(h);
-                    e.getValue().complete(outcome(rest(r.stdout())));
-                } else if (first.equals("gone")) {
-                    watched.remove(h);
-                    e.getValue().complete(RunOutcome.lost("the process ended without recording an exit code"));
-                }
+                r = connections.exec(target, script(STATUS, args.toArray(String[]::new)));
             } catch (RuntimeException unreachable) {
                 // The node may come back; whether it is lost is the gate's call (health probing), not the watch's.
-                LOG.debug("polling run of {} on {} failed: {}", h.job(), node, unreachable.getMessage());
+                LOG.debug("polling {} runs on {} failed: {}", batch.size(), node, unreachable.getMessage());
+                return;
+            }
+            for (String line : r.stdout().split("\n")) {
+                // Not stripped: the exit-code file's final newline comes as a trailing space, and says it is whole.
+                String[] words = line.split(" ", 3);
+                int index;
+                try {
+                    index = Integer.parseInt(words[0]);
+                } catch (NumberFormatException notOurs) {
+                    continue; // e.g. a login banner or a profile's output
+                }
+                if (index < 0 || index >= batch.size() || words.length < 2) {
+                    continue;
+                }
+                RunHandle h = batch.get(index);
+                CompletableFuture<RunOutcome> f = watched.get(h);
+                if (f == null) {
+                    continue;
+                }
+                if (words[1].equals("exit")) {
+                    String code = words.length > 2 ? words[2] : "";
+                    watched.remove(h);
+                    f.complete(outcome(code.endsWith(" ") ? code.strip() + "\n" : code));
+                } else if (words[1].equals("gone")) {
+                    watched.remove(h);
+                    f.complete(RunOutcome.lost("the process ended without recording an exit code"));
+                }
             }
         }
     }
