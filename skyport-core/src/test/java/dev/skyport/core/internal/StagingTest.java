@@ -337,6 +337,23 @@ class StagingTest {
         }
     }
 
+    @Test
+    void withoutAnInputRootALinkInTheJobsDirectoryStillCannotTakeTheStageOutElsewhere() throws Exception {
+        Path elsewhere = Files.createDirectories(files.resolve("elsewhere/b"));
+        Path input = Files.writeString(files.resolve("in.txt"), "in"); // staged in, it makes the workdir w
+        try (SkyPort sky = start()) {
+            // The run's workdir is w, the engine's copy goes to <jobdir>/a/b/x: through the planted link a, outside.
+            Job job = sky.jobs().submit(JobSpec.builder().script("#!/bin/sh\nmkdir -p a/b; echo PLANTED > a/b/x;"
+                    + " ln -s " + elsewhere.getParent() + " ../a\n").workdir("w").inputFile(input.toString()).outputFile("a/b/x")
+                    .retryPolicy(dev.skyport.api.RetryPolicy.none()).build());
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).as(sky.jobs().stderr(job.id())).isEqualTo(JobState.FAILED);
+            assertThat(done.endReason()).as(sky.jobs().stderr(job.id())).hasValue(EndReason.STAGING_FAILED);
+            assertThat(done.stateDetails()).contains("a/b/x").contains("symbolic link");
+            assertThat(elsewhere.resolve("x")).doesNotExist();
+        }
+    }
+
     /** No file under {@code dir} holds {@code text}. */
     static void assertNowhere(Path dir, String text) throws Exception {
         try (var walk = Files.walk(dir)) {
