@@ -65,6 +65,7 @@ class StagingTest {
         SwitchableGate.uploadsEntered.clear();
         SwitchableGate.uploadsInterrupted.set(0);
         SwitchableGate.separateDirectory = false;
+        SwitchableGate.directoryOfFails = null;
     }
 
     private static JobSpec.Builder script(String body) {
@@ -351,6 +352,36 @@ class StagingTest {
             assertThat(done.endReason()).as(sky.jobs().stderr(job.id())).hasValue(EndReason.STAGING_FAILED);
             assertThat(done.stateDetails()).contains("a/b/x").contains("symbolic link");
             assertThat(elsewhere.resolve("x")).doesNotExist();
+        }
+    }
+
+    @Test
+    void aNodeThatCannotTellTheJobsDirectoryBeforeStagingEndsTheAttemptAsLost() throws Exception {
+        Path input = Files.writeString(files.resolve("in.txt"), "in");
+        SwitchableGate.directoryOfFails = dev.skyport.gate.GateException.transientFailure("node unreachable", null,
+                java.util.Optional.empty());
+        try (SkyPort sky = start()) {
+            Job job = sky.jobs().submit(script("cat in.txt").inputFile(input.toString())
+                    .retryPolicy(dev.skyport.api.RetryPolicy.none()).build());
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).isEqualTo(JobState.FAILED);
+            assertThat(done.endReason()).hasValue(EndReason.NODE_LOST);
+            assertThat(done.stateDetails()).contains("node unreachable");
+        }
+    }
+
+    @Test
+    void aNodeThatCannotTellTheJobsDirectoryWhenTheRunEndsStillEndsIt() throws Exception {
+        Path go = files.resolve("go");
+        try (SkyPort sky = start()) {
+            Job job = sky.jobs().submit(script("while [ ! -e " + go + " ]; do sleep 0.05; done; echo ended")
+                    .retryPolicy(dev.skyport.api.RetryPolicy.none()).build());
+            awaitTrue(() -> sky.jobs().get(job.id()).state() == JobState.RUNNING, "the job runs");
+            SwitchableGate.directoryOfFails = dev.skyport.gate.GateException.transientFailure("node unreachable",
+                    null, java.util.Optional.empty());
+            Files.writeString(go, "");
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.SUCCEEDED);
         }
     }
 

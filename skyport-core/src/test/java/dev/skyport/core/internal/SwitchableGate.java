@@ -46,6 +46,8 @@ final class SwitchableGate implements Gate {
      * remote node would: what the engine needs back must be copied.
      */
     static volatile boolean separateDirectory;
+    /** When set, every {@code directoryOf} throws it (an ssh node with a relative root that went down). */
+    static volatile dev.skyport.gate.GateException directoryOfFails;
 
     private final LocalGate local;
 
@@ -191,6 +193,10 @@ final class SwitchableGate implements Gate {
 
             @Override
             public String directoryOf(dev.skyport.api.JobId job, java.nio.file.Path engineDirectory) {
+                dev.skyport.gate.GateException fails = directoryOfFails;
+                if (fails != null) {
+                    throw fails;
+                }
                 return separateDirectory ? engineDirectory.resolveSibling(job + "-node").toString()
                         : node.directoryOf(job, engineDirectory);
             }
