@@ -385,6 +385,34 @@ class StagingTest {
         }
     }
 
+    @Test
+    void afterARestartTheTimeLimitStillCountsOnlyTheRun() throws Exception {
+        Path input = Files.writeString(files.resolve("in.txt"), "in");
+        Path go = files.resolve("go");
+        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        SwitchableGate.uploadsHeld = new CountDownLatch(1);
+        Job job;
+        try (SkyPort sky = start(b -> b.clock(clock))) {
+            job = sky.jobs().submit(script("while [ ! -e " + go + " ]; do sleep 0.05; done; cat in.txt")
+                    .timeLimit(Duration.ofHours(1)).inputFile(input.toString()).build());
+            assertThat(SwitchableGate.uploadsEntered.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
+            clock.advance(Duration.ofHours(2));
+            CountDownLatch held = SwitchableGate.uploadsHeld;
+            SwitchableGate.uploadsHeld = null;
+            held.countDown();
+            awaitTrue(() -> sky.jobs().get(job.id()).state() == JobState.RUNNING, "the job runs");
+        }
+        // Restarted half an hour into the run: the limit counted from the staging's start would be long past.
+        clock.advance(Duration.ofMinutes(30));
+        try (SkyPort sky = start(b -> b.clock(clock))) {
+            awaitTrue(() -> sky.jobs().get(job.id()).state() == JobState.RUNNING, "the job is followed again");
+            Files.writeString(go, "");
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(sky.jobs().stdout(job.id())).isEqualTo("in");
+        }
+    }
+
     /** No file under {@code dir} holds {@code text}. */
     static void assertNowhere(Path dir, String text) throws Exception {
         try (var walk = Files.walk(dir)) {
