@@ -279,7 +279,7 @@ final class RunSupervisor {
             afterwards(e, () -> finishOrRetry(e, number, RunOutcome.lost(none.why()), none.reason(), none.refused()));
             return;
         }
-        e.transfer = staging.submit(() -> {
+        e.transfer = staging.submit(e.id, () -> {
             Optional<GateException> failed = transfer(() -> staging.stageIn(job, node, request));
             afterwards(e, () -> {
                 if (failed.isPresent()) {
@@ -290,6 +290,28 @@ final class RunSupervisor {
                 }
             });
         });
+        armStagingTimeout(e, number, e.transfer, ex -> finishOrRetry(e, number, RunOutcome.lost(ex.getMessage()),
+                EndReason.STAGING_FAILED, Optional.of(ex)));
+    }
+
+    /**
+     * Ends attempt {@code number} of {@code e} through {@code timedOut} when {@code transfer} is still its transfer
+     * after the staging timeout; the transfer is interrupted.
+     */
+    private void armStagingTimeout(Entry e, int number, Future<?> transfer,
+                                   java.util.function.Consumer<GateException> timedOut) {
+        loop.addTimer(loop.now().plus(staging.timeout()), () -> afterwards(e, () -> {
+            synchronized (e) {
+                if (e.transfer != transfer || e.attempt != number) {
+                    return;
+                }
+                e.transfer = null;
+                transfer.cancel(true);
+            }
+            LOG.warn("the staging of job {} did not end within {}", e.id, staging.timeout());
+            timedOut.accept(GateException.transientFailure("the copies did not end within "
+                    + staging.timeout().toMinutes() + " min", null, Optional.empty()));
+        }));
     }
 
     /**
@@ -312,6 +334,10 @@ final class RunSupervisor {
      */
     private static Optional<GateException> transfer(Runnable transfer) {
         try {
+            if (Thread.currentThread().isInterrupted()) {
+                // stopped while it waited for an earlier transfer of the job
+                return Optional.of(GateException.transientFailure("stopped before it began", null, Optional.empty()));
+            }
             transfer.run();
             return Optional.empty();
         } catch (GateException ex) {
@@ -397,10 +423,11 @@ final class RunSupervisor {
                 if (event != null || e.state == JobState.STAGING_OUT) {
                     e.run = null; // ended: a stop from now on stops the transfer
                     RunRequest copied = request;
-                    e.transfer = staging.submit(() -> {
+                    e.transfer = staging.submit(e.id, () -> {
                         Optional<GateException> failed = transfer(() -> staging.stageOut(job, node, copied, outcome));
                         afterwards(e, () -> stagedOut(e, number, outcome, failed));
                     });
+                    armStagingTimeout(e, number, e.transfer, ex -> stagedOut(e, number, outcome, Optional.of(ex)));
                     if (event != null) {
                         transitions.settle(e, event);
                     }

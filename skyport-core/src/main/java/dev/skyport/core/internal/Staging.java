@@ -17,6 +17,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Future;
@@ -42,12 +43,27 @@ final class Staging {
     /** Parallel transfers of all jobs together; a transfer is I/O bound, and each one may hold a connection. */
     private static final int THREADS = 4;
     private static final String OWNER = "{owner}";
+    /**
+     * How long the copies of an attempt (its inputs, or its outputs) may take, by the engine's clock, before the
+     * attempt ends STAGING_FAILED (transient: it is tried again by the retry policy). Generous: a stuck connection,
+     * not a large file, is what it ends.
+     */
+    static final Duration TIMEOUT = Duration.ofHours(1);
 
     private final Optional<Path> inputRoot;
     private final Function<dev.skyport.api.JobId, Path> jobDir;
     private final ThreadPoolExecutor pool;
+    /** The transfer of each job that is running or waiting, done once its code has returned. */
+    private final java.util.concurrent.ConcurrentHashMap<dev.skyport.api.JobId,
+            java.util.concurrent.CompletableFuture<Void>> running = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Duration timeout;
 
     Staging(Optional<Path> inputRoot, Function<dev.skyport.api.JobId, Path> jobDir) {
+        this(inputRoot, jobDir, TIMEOUT);
+    }
+
+    Staging(Optional<Path> inputRoot, Function<dev.skyport.api.JobId, Path> jobDir, Duration timeout) {
+        this.timeout = timeout;
         this.inputRoot = inputRoot;
         this.jobDir = jobDir;
         AtomicInteger n = new AtomicInteger();
@@ -60,9 +76,36 @@ final class Staging {
         pool.allowCoreThreadTimeOut(true);
     }
 
-    /** Runs {@code transfer} on the staging pool; cancel the future with interruption to stop it. */
-    Future<?> submit(Runnable transfer) {
-        return pool.submit(transfer);
+    /**
+     * Runs {@code transfer} of {@code job} on the staging pool once the job's earlier transfer has really ended; cancel
+     * the future with interruption to stop it. A stop ends its attempt at once, but a transfer that ignores the
+     * interrupt may go on for a while: the next attempt's must not copy into the same directory meanwhile.
+     */
+    Future<?> submit(dev.skyport.api.JobId job, Runnable transfer) {
+        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<Void> earlier = running.put(job, done);
+        return pool.submit(() -> {
+            try {
+                if (earlier != null) {
+                    try {
+                        earlier.get();
+                    } catch (InterruptedException stopped) {
+                        Thread.currentThread().interrupt(); // the transfer sees it and ends at once
+                    } catch (java.util.concurrent.ExecutionException cannot) {
+                        // completed normally only
+                    }
+                }
+                transfer.run();
+            } finally {
+                done.complete(null);
+                running.remove(job, done);
+            }
+        });
+    }
+
+    /** How long a transfer (all the inputs, or all the outputs, of an attempt) may take before it fails. */
+    Duration timeout() {
+        return timeout;
     }
 
     /** Stops every transfer; the jobs they were for are staged again on the next start. */

@@ -66,6 +66,8 @@ class StagingTest {
         SwitchableGate.uploadsInterrupted.set(0);
         SwitchableGate.separateDirectory = false;
         SwitchableGate.directoryOfFails = null;
+        SwitchableGate.uploadsIgnoreInterrupts = false;
+        SwitchableGate.uploadsMost.set(0);
     }
 
     private static JobSpec.Builder script(String body) {
@@ -410,6 +412,49 @@ class StagingTest {
             Job done = sky.jobs().await(job.id(), WAIT);
             assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.SUCCEEDED);
             assertThat(sky.jobs().stdout(job.id())).isEqualTo("in");
+        }
+    }
+
+    @Test
+    void aStagingThatDoesNotEndInItsTimeFailsTransiently() throws Exception {
+        Path input = Files.writeString(files.resolve("in.txt"), "in");
+        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        SwitchableGate.uploadsHeld = new CountDownLatch(1);
+        try (SkyPort sky = start(b -> b.clock(clock))) {
+            Job job = sky.jobs().submit(script("cat in.txt").inputFile(input.toString())
+                    .retryPolicy(dev.skyport.api.RetryPolicy.none()).build());
+            assertThat(SwitchableGate.uploadsEntered.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
+            clock.advance(Staging.TIMEOUT.plusMinutes(1));
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).isEqualTo(JobState.FAILED);
+            assertThat(done.endReason()).hasValue(EndReason.STAGING_FAILED);
+            assertThat(done.stateDetails()).contains("did not end within 60 min");
+            awaitTrue(() -> SwitchableGate.uploadsInterrupted.get() == 1, "the held upload was interrupted");
+        }
+    }
+
+    @Test
+    void aNewAttemptDoesNotStageWhileTheStoppedAttemptsTransferStillRuns() throws Exception {
+        Path input = Files.writeString(files.resolve("in.txt"), "in");
+        SwitchableGate.uploadsHeld = new CountDownLatch(1);
+        SwitchableGate.uploadsIgnoreInterrupts = true;
+        try (SkyPort sky = start()) {
+            Job job = sky.jobs().submit(script("cat in.txt").inputFile(input.toString()).build());
+            assertThat(SwitchableGate.uploadsEntered.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
+            sky.jobs().requeue(job.id());
+            awaitTrue(() -> {
+                Job j = sky.jobs().get(job.id());
+                return j.attempts().size() == 2 && j.state() == JobState.STAGING_IN;
+            }, "the second attempt stages");
+            // Gives the second attempt's transfer the time to reach the node if nothing held it back.
+            assertThat(SwitchableGate.uploadsEntered.poll(500, TimeUnit.MILLISECONDS)).isNull();
+            CountDownLatch held = SwitchableGate.uploadsHeld;
+            SwitchableGate.uploadsHeld = null;
+            held.countDown();
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(done.attempts().get(0).endReason()).hasValue(EndReason.PREEMPTED);
+            assertThat(SwitchableGate.uploadsMost.get()).as("uploads at once").isEqualTo(1);
         }
     }
 
