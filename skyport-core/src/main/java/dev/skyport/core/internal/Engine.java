@@ -120,7 +120,8 @@ public final class Engine implements SkyPort {
             this.staging = new Staging(config.inputRoot(), this::jobDir);
             nodeWatch = new NodeWatch(store, events, loop, health);
             this.runs = new RunSupervisor(gate, table, transitions, loop, workers, new RetryDecisions(random.split()),
-                    usage, config.limits().killGracePeriod(), this::jobDir, () -> closed, staging);
+                    usage, config.limits().killGracePeriod(), this::jobDir, () -> closed, staging,
+                    PortForwards.outPorts(Optional.ofNullable(config.gateOptions().get(PortForwards.OUT_PORTS_OPTION))));
             holding = load();
         } catch (RuntimeException e) {
             workers.shutdown(Duration.ZERO);

@@ -56,7 +56,8 @@ final class RunSupervisor {
 
     RunSupervisor(Gate gate, JobTable table, Transitions transitions, SchedulingLoop loop, EngineWorkers workers,
                   RetryDecisions retries, AccountUsage usage, Duration killGracePeriod,
-                  Function<dev.skyport.api.JobId, Path> jobDir, BooleanSupplier closed, Staging staging) {
+                  Function<dev.skyport.api.JobId, Path> jobDir, BooleanSupplier closed, Staging staging,
+                  java.util.function.IntPredicate outPortsAllowed) {
         this.gate = gate;
         this.table = table;
         this.transitions = transitions;
@@ -68,7 +69,7 @@ final class RunSupervisor {
         this.jobDir = jobDir;
         this.closed = closed;
         this.ports = new PortForwards(workers, id -> table.get(id).spec().ports(),
-                PortForwards.onJobs(table, transitions));
+                PortForwards.onJobs(table, transitions), outPortsAllowed);
         this.staging = staging;
     }
 
