@@ -307,11 +307,12 @@ final class RunSupervisor {
                     return;
                 }
                 e.transfer = null;
+                LOG.warn("the staging of job {} did not end within {}", e.id, staging.timeout());
+                // Ended before the interrupt: the transfer's own failure then finds the attempt closed.
+                timedOut.accept(GateException.transientFailure("the copies did not end within "
+                        + staging.timeout().toMinutes() + " min", null, Optional.empty()));
                 transfer.cancel(true);
             }
-            LOG.warn("the staging of job {} did not end within {}", e.id, staging.timeout());
-            timedOut.accept(GateException.transientFailure("the copies did not end within "
-                    + staging.timeout().toMinutes() + " min", null, Optional.empty()));
         }));
     }
 

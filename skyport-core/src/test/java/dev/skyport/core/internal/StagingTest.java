@@ -182,11 +182,12 @@ class StagingTest {
         EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
         SwitchableGate.uploadsHeld = new CountDownLatch(1);
         try (SkyPort sky = start(b -> b.clock(clock))) {
-            Job job = sky.jobs().submit(script("sleep 1; cat in.txt").timeLimit(Duration.ofHours(1))
+            Job job = sky.jobs().submit(script("sleep 1; cat in.txt").timeLimit(Duration.ofMinutes(10))
                     .inputFile(input.toString()).build());
             assertThat(SwitchableGate.uploadsEntered.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
-            // Two hours of staging: a limit counted from the attempt's start would stop the run at once.
-            clock.advance(Duration.ofHours(2));
+            // Half an hour of staging (within its timeout): a limit counted from the attempt's start would stop the
+            // run at once.
+            clock.advance(Duration.ofMinutes(30));
             CountDownLatch held = SwitchableGate.uploadsHeld;
             SwitchableGate.uploadsHeld = null;
             held.countDown();
@@ -396,16 +397,16 @@ class StagingTest {
         Job job;
         try (SkyPort sky = start(b -> b.clock(clock))) {
             job = sky.jobs().submit(script("while [ ! -e " + go + " ]; do sleep 0.05; done; cat in.txt")
-                    .timeLimit(Duration.ofHours(1)).inputFile(input.toString()).build());
+                    .timeLimit(Duration.ofMinutes(10)).inputFile(input.toString()).build());
             assertThat(SwitchableGate.uploadsEntered.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
-            clock.advance(Duration.ofHours(2));
+            clock.advance(Duration.ofMinutes(30));
             CountDownLatch held = SwitchableGate.uploadsHeld;
             SwitchableGate.uploadsHeld = null;
             held.countDown();
             awaitTrue(() -> sky.jobs().get(job.id()).state() == JobState.RUNNING, "the job runs");
         }
-        // Restarted half an hour into the run: the limit counted from the staging's start would be long past.
-        clock.advance(Duration.ofMinutes(30));
+        // Restarted five minutes into the run: the limit counted from the staging's start would be long past.
+        clock.advance(Duration.ofMinutes(5));
         try (SkyPort sky = start(b -> b.clock(clock))) {
             awaitTrue(() -> sky.jobs().get(job.id()).state() == JobState.RUNNING, "the job is followed again");
             Files.writeString(go, "");
