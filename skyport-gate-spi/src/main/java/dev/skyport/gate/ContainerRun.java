@@ -135,6 +135,16 @@ public final class ContainerRun {
      */
     public static List<String> program(RunRequest request, String runtimePath, ContainerRuntime runtime,
                                        RunIsolation isolation) {
+        return program(request, runtimePath, runtime, isolation, Optional.empty());
+    }
+
+    /**
+     * {@link #program(RunRequest, String, ContainerRuntime, RunIsolation)}, and where no account mapping names the
+     * user, a docker container runs as {@code gateUser} ({@code uid:gid}, the user the gate runs the client as) rather
+     * than as root: docker's root is the host's. Podman's root is already the client's user when it runs rootless.
+     */
+    public static List<String> program(RunRequest request, String runtimePath, ContainerRuntime runtime,
+                                       RunIsolation isolation, Optional<String> gateUser) {
         String image = request.containerImage().orElseThrow(() ->
                 GateException.permanent("job " + request.job() + " has no container image"));
         if (!image.matches(IMAGE_PATTERN)) {
@@ -163,6 +173,9 @@ public final class ContainerRun {
         a.addAll(List.of("--env-file", run + "/" + ENV_FILE));
         if (isolation.mode() == RunIsolation.Mode.ACCOUNT) {
             a.addAll(List.of("--user", isolation.uid() + ":" + isolation.gid()));
+        } else if (gateUser.isPresent() && runtimePath.substring(runtimePath.lastIndexOf('/') + 1)
+                .startsWith("docker")) {
+            a.addAll(List.of("--user", gateUser.get()));
         }
         a.addAll(List.of("--cpus", Integer.toString(request.cpus())));
         if (request.memoryBytes() > 0) {

@@ -68,6 +68,20 @@ class ContainerRunTest {
     }
 
     @Test
+    void withoutAnAccountDockerRunsAsTheGatesUserAndPodmanAsItsOwnRoot() {
+        RunRequest r = request(List.of(), Map.of());
+        List<String> docker = ContainerRun.program(r, "/usr/bin/docker", ContainerRuntime.auto(), RunIsolation.none(),
+                Optional.of("1000:1001"));
+        assertThat(String.join(" ", docker)).contains("--user 1000:1001");
+        List<String> podman = ContainerRun.program(r, "/usr/bin/podman", ContainerRuntime.auto(), RunIsolation.none(),
+                Optional.of("1000:1001"));
+        assertThat(podman).doesNotContain("--user");
+        List<String> mapped = ContainerRun.program(r, "docker", ContainerRuntime.auto(),
+                RunIsolation.account("bwrap", 1234, 5678, List.of()), Optional.of("1000:1001"));
+        assertThat(String.join(" ", mapped)).contains("--user 1234:5678").doesNotContain("1000:1001");
+    }
+
+    @Test
     void aPathAMountCannotSayIsRefused() {
         RunRequest r = new RunRequest(JOB, 1, "/data/a:b", Optional.empty(), List.of("true"), "/data/a:b",
                 Map.of(), "alice", 1, 0, Optional.of("img"), List.of());

@@ -130,7 +130,7 @@ final class LocalNodeAccess implements NodeAccess {
                 Files.writeString(envFile, ContainerRun.envFile(request), StandardOpenOption.WRITE,
                         StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS);
                 argv = DetachedRun.command(request, ContainerRun.program(request, runtime.get(), containers.get(),
-                        runIsolation), RunIsolation.none(), cgroup.map(Path::toString));
+                        runIsolation, Optional.of(engineUser())), RunIsolation.none(), cgroup.map(Path::toString));
             } else {
                 argv = DetachedRun.command(request, DetachedRun.program(request), runIsolation,
                         cgroup.map(Path::toString));
@@ -194,6 +194,12 @@ final class LocalNodeAccess implements NodeAccess {
         if (!expected) {
             FileTrees.delete(path);
         }
+    }
+
+    /** The engine's {@code uid:gid}. */
+    private static String engineUser() throws IOException {
+        Path self = Path.of("/proc/self");
+        return Files.getAttribute(self, "unix:uid") + ":" + Files.getAttribute(self, "unix:gid");
     }
 
     private static boolean ownedByUs(Path path) throws IOException {
