@@ -276,6 +276,9 @@ public record JobSpec(
         }
     }
 
+    private static final java.util.regex.Pattern IMAGE_REFERENCE =
+            java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._/:@-]*");
+
     private static String nonBlank(String field, String value) {
         Objects.requireNonNull(value, field);
         if (value.isBlank()) {
@@ -362,7 +365,14 @@ public record JobSpec(
         }
 
         public Builder containerImage(String image) {
-            this.containerImage = atMost("containerImage", nonBlank("containerImage", image), MAX_IMAGE_LENGTH);
+            String checked = atMost("containerImage", nonBlank("containerImage", image), MAX_IMAGE_LENGTH);
+            // The image is one word of the runtime's command line, which also takes options: '--privileged' must not
+            // pass for an image.
+            if (!IMAGE_REFERENCE.matcher(checked).matches()) {
+                throw new InvalidJobSpecException("containerImage", "must be a container image reference: letters,"
+                        + " digits, '.', '_', '/', ':', '@' and '-', beginning with a letter or digit");
+            }
+            this.containerImage = checked;
             return this;
         }
 

@@ -223,6 +223,12 @@ class SwmScriptParserTest {
         }
 
         @Test
+        void aContainerImageThatReadsAsAnOptionIsRefused() {
+            assertThat(rejected("#!/usr/bin/env myimage", "#SWM container-image --privileged").reason())
+                    .contains("container image reference");
+        }
+
+        @Test
         void submissionAddress() {
             JobSpec spec = parse("#SWM submission-address 10.0.0.5");
             assertThat(spec.submissionAddress()).hasValue("10.0.0.5");

@@ -5,10 +5,10 @@ import dev.skyport.api.PortSpec;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * A detached run inside a container image, for every POSIX gate whose node has podman or docker. The container is the
@@ -19,8 +19,9 @@ import java.util.Set;
  * <p>The container is {@code skyport-<job id>-<attempt>} ({@link #name}), started with {@code --rm} and
  * {@code --init} (so that the job gets a SIGTERM with its default action: a shell as PID 1 of a namespace ignores
  * it). The job directory is mounted at the same path, with the run directory and the logs read-only over it as in the
- * bubblewrap sandbox; the work directory is the container's; the job's variables are passed by name (their values stay
- * off the command line); cpus and memory become {@code --cpus} and {@code --memory}; {@code in} ports are published
+ * bubblewrap sandbox; the work directory is the container's; the job's variables are passed in a file ({@link #ENV_FILE}: their values stay
+ * off the command line, and the client, which runs as the gate's user outside any sandbox, does not get them); all
+ * capabilities are dropped, no privileges can be gained and the processes are limited ({@link #PIDS_LIMIT}); cpus and memory become {@code --cpus} and {@code --memory}; {@code in} ports are published
  * on the node ({@code -p port:port}); a job with {@code out} ports gets the node's network ({@code --network host}),
  * because the forward that carries an {@code out} port listens on the node's loopback, which a container's own
  * network cannot reach.
@@ -34,6 +35,19 @@ import java.util.Set;
 public final class ContainerRun {
     /** In the run directory: present when the run is a container; holds its name. */
     public static final String MARK = "container";
+
+    /**
+     * In the run directory: the job's variables and the gate's for the container, one {@code NAME=value} a line, the
+     * owner's only. The runtime's client reads it ({@code --env-file}); the values never reach a command line, and the
+     * client itself runs with none of them.
+     */
+    public static final String ENV_FILE = "container.env";
+
+    /** What an image reference may be: no option, no blank (it is one word of the client's command line). */
+    public static final String IMAGE_PATTERN = "[A-Za-z0-9][A-Za-z0-9._/:@-]*";
+
+    /** The most processes a container may have, against a fork bomb on the node. */
+    public static final int PIDS_LIMIT = 4096;
 
     /** How long a runtime may take to show it works ({@code podman info}, {@code docker version}). */
     public static final Duration CHECK_TIMEOUT = Duration.ofSeconds(15);
@@ -66,10 +80,6 @@ public final class ContainerRun {
             "  \"$rt\" kill --signal KILL \"$n\" >/dev/null 2>&1; \"$rt\" rm -f \"$n\" >/dev/null 2>&1",
             "fi",
             "exit $rc", "");
-
-    /** The variables every gate sets for a job besides the job's own. */
-    private static final List<String> GATE_VARIABLES = List.of("SKYPORT_JOB_ID", "SWM_JOB_ID", "SKYPORT_ATTEMPT",
-            "SKYPORT_JOB_DIR", "USER", "LOGNAME");
 
     private ContainerRun() {
     }
@@ -125,8 +135,22 @@ public final class ContainerRun {
      */
     public static List<String> program(RunRequest request, String runtimePath, ContainerRuntime runtime,
                                        RunIsolation isolation) {
+        return program(request, runtimePath, runtime, isolation, Optional.empty());
+    }
+
+    /**
+     * {@link #program(RunRequest, String, ContainerRuntime, RunIsolation)}, and where no account mapping names the
+     * user, a docker container runs as {@code gateUser} ({@code uid:gid}, the user the gate runs the client as) rather
+     * than as root: docker's root is the host's. Podman's root is already the client's user when it runs rootless.
+     */
+    public static List<String> program(RunRequest request, String runtimePath, ContainerRuntime runtime,
+                                       RunIsolation isolation, Optional<String> gateUser) {
         String image = request.containerImage().orElseThrow(() ->
                 GateException.permanent("job " + request.job() + " has no container image"));
+        if (!image.matches(IMAGE_PATTERN)) {
+            // Checked at submit; again here, as the image is a word of a command line that also takes options.
+            throw GateException.permanent("'" + image + "' is not a container image reference");
+        }
         String dir = request.directory();
         for (String path : List.of(dir, request.workdir())) {
             if (path.indexOf(':') >= 0 || path.indexOf(',') >= 0) {
@@ -137,7 +161,8 @@ public final class ContainerRun {
         String name = name(request.job(), request.attempt());
         List<String> a = new ArrayList<>(List.of("/bin/sh", "-c", CLIENT, "skyport-container", runtimePath, name,
                 runtimePath, "run", "--rm", "--init", "--name", name, "--log-driver", "none",
-                "--security-opt", "no-new-privileges",
+                "--security-opt", "no-new-privileges", "--cap-drop=ALL",
+                "--pids-limit", Integer.toString(PIDS_LIMIT),
                 "--label", "skyport-job=" + request.job(), "--label", "skyport-attempt=" + request.attempt()));
         a.addAll(runtime.runArguments());
         String run = request.runDirectory();
@@ -145,14 +170,12 @@ public final class ContainerRun {
         String err = dir + "/" + DetachedRun.STDERR;
         a.addAll(List.of("-v", dir + ":" + dir, "-v", run + ":" + run + ":ro", "-v", out + ":" + out + ":ro",
                 "-v", err + ":" + err + ":ro", "-w", request.workdir()));
-        if (!request.env().containsKey("HOME")) {
-            a.addAll(List.of("-e", "HOME=" + dir));
-        }
-        for (String variable : passedVariables(request)) {
-            a.addAll(List.of("-e", variable));
-        }
+        a.addAll(List.of("--env-file", run + "/" + ENV_FILE));
         if (isolation.mode() == RunIsolation.Mode.ACCOUNT) {
             a.addAll(List.of("--user", isolation.uid() + ":" + isolation.gid()));
+        } else if (gateUser.isPresent() && runtimePath.substring(runtimePath.lastIndexOf('/') + 1)
+                .startsWith("docker")) {
+            a.addAll(List.of("--user", gateUser.get()));
         }
         a.addAll(List.of("--cpus", Integer.toString(request.cpus())));
         if (request.memoryBytes() > 0) {
@@ -171,13 +194,36 @@ public final class ContainerRun {
     }
 
     /**
-     * The names of the variables passed into the container: the job's own and those every gate sets. Their values
-     * come from the environment the gate gives the wrapper, as for a run without a container.
+     * The content of {@link #ENV_FILE} for {@code request}: the job's variables, then those every gate sets
+     * ({@code SKYPORT_JOB_ID}, {@code SWM_JOB_ID}, {@code SKYPORT_ATTEMPT}, {@code SKYPORT_JOB_DIR}, {@code USER},
+     * {@code LOGNAME}), and {@code HOME} (the job's directory) unless the job sets it.
+     *
+     * @throws GateException permanent for a name that is not one or a value with a line break, which the file cannot
+     *                       hold
      */
-    public static Set<String> passedVariables(RunRequest request) {
-        Set<String> names = new LinkedHashSet<>(request.env().keySet());
-        names.addAll(GATE_VARIABLES);
-        return names;
+    public static String envFile(RunRequest request) {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("HOME", request.directory());
+        env.putAll(request.env());
+        env.put("SKYPORT_JOB_ID", request.job().toString());
+        env.put("SWM_JOB_ID", request.job().toString());
+        env.put("SKYPORT_ATTEMPT", Integer.toString(request.attempt()));
+        env.put("SKYPORT_JOB_DIR", request.directory());
+        env.put("USER", request.owner());
+        env.put("LOGNAME", request.owner());
+        StringBuilder b = new StringBuilder();
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            if (!e.getKey().matches("[A-Za-z_][A-Za-z0-9_]*")) {
+                throw GateException.permanent("not an environment variable name: " + e.getKey());
+            }
+            String v = e.getValue();
+            if (v.indexOf('\n') >= 0 || v.indexOf('\r') >= 0 || v.indexOf('\0') >= 0) {
+                throw GateException.permanent("the value of " + e.getKey() + " has a line break, which a container's "
+                        + "environment file cannot hold");
+            }
+            b.append(e.getKey()).append('=').append(v).append('\n');
+        }
+        return b.toString();
     }
 
     /**

@@ -46,9 +46,12 @@ class ContainerRunTest {
         assertThat(String.join(" ", p)).contains("--init", "--name " + name, "--runtime runc",
                 "-v /data/jobs/j:/data/jobs/j", "-v /data/jobs/j/run.2:/data/jobs/j/run.2:ro",
                 "-v /data/jobs/j/stdout.log:/data/jobs/j/stdout.log:ro", "-w /data/jobs/j/work",
-                "-e HOME=/data/jobs/j", "-e TOKEN", "-e SKYPORT_JOB_ID", "-e USER", "--cpus 3",
+                "--env-file /data/jobs/j/run.2/" + ContainerRun.ENV_FILE, "--cap-drop=ALL",
+                "--pids-limit " + ContainerRun.PIDS_LIMIT, "--cpus 3",
                 "--memory " + (64L << 20), "-p 8888:8888/tcp", "-p 5353:5353/udp");
-        assertThat(p).doesNotContain("--user", "--network").noneMatch(a -> a.contains("s3cret"));
+        assertThat(p).doesNotContain("--user", "--network", "-e").noneMatch(a -> a.contains("s3cret"));
+        assertThat(ContainerRun.envFile(r)).isEqualTo("HOME=/data/jobs/j\nTOKEN=s3cret\nSKYPORT_JOB_ID=" + JOB
+                + "\nSWM_JOB_ID=" + JOB + "\nSKYPORT_ATTEMPT=2\nSKYPORT_JOB_DIR=/data/jobs/j\nUSER=alice\nLOGNAME=alice\n");
         assertThat(p.subList(p.size() - 3, p.size())).containsExactly("localhost/busybox:1", "/bin/sh",
                 "/data/jobs/j/script");
         // The runtime's arguments come before the job's, so that the job's win where both name one.
@@ -65,11 +68,37 @@ class ContainerRunTest {
     }
 
     @Test
+    void withoutAnAccountDockerRunsAsTheGatesUserAndPodmanAsItsOwnRoot() {
+        RunRequest r = request(List.of(), Map.of());
+        List<String> docker = ContainerRun.program(r, "/usr/bin/docker", ContainerRuntime.auto(), RunIsolation.none(),
+                Optional.of("1000:1001"));
+        assertThat(String.join(" ", docker)).contains("--user 1000:1001");
+        List<String> podman = ContainerRun.program(r, "/usr/bin/podman", ContainerRuntime.auto(), RunIsolation.none(),
+                Optional.of("1000:1001"));
+        assertThat(podman).doesNotContain("--user");
+        List<String> mapped = ContainerRun.program(r, "docker", ContainerRuntime.auto(),
+                RunIsolation.account("bwrap", 1234, 5678, List.of()), Optional.of("1000:1001"));
+        assertThat(String.join(" ", mapped)).contains("--user 1234:5678").doesNotContain("1000:1001");
+    }
+
+    @Test
     void aPathAMountCannotSayIsRefused() {
         RunRequest r = new RunRequest(JOB, 1, "/data/a:b", Optional.empty(), List.of("true"), "/data/a:b",
                 Map.of(), "alice", 1, 0, Optional.of("img"), List.of());
         assertThatThrownBy(() -> ContainerRun.program(r, "podman", ContainerRuntime.auto(), RunIsolation.none()))
                 .isInstanceOf(GateException.class).hasMessageContaining("/data/a:b");
+    }
+
+    @Test
+    void anImageThatWouldBeReadAsAnOptionOrAValueWithALineBreakIsRefused() {
+        for (String image : List.of("--privileged", "-v/:/host", "img --privileged", "")) {
+            RunRequest r = new RunRequest(JOB, 1, "/data/j", Optional.empty(), List.of("true"), "/data/j",
+                    Map.of(), "alice", 1, 0, Optional.of(image), List.of());
+            assertThatThrownBy(() -> ContainerRun.program(r, "podman", ContainerRuntime.auto(), RunIsolation.none()))
+                    .as(image).isInstanceOf(GateException.class).hasMessageContaining("container image");
+        }
+        assertThatThrownBy(() -> ContainerRun.envFile(request(List.of(), Map.of("X", "a\nB=b"))))
+                .isInstanceOf(GateException.class).hasMessageContaining("X");
     }
 
     @Test
@@ -140,10 +169,7 @@ class ContainerRunTest {
         Path hanging = bin.resolve("docker");
         Files.writeString(hanging, "#!/bin/sh\necho 'Cannot connect to the daemon' >&2\nexec /bin/sleep 60\n");
         Files.setPosixFilePermissions(hanging, PosixFilePermissions.fromString("rwxr-xr-x"));
-        long start = System.nanoTime();
         String out = discover(bin, "1", "podman", "docker");
-        assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start)).as("bounded by the timeout")
-                .isLessThan(30);
         assertThatThrownBy(() -> ContainerRun.discovered("n", ContainerRuntime.auto(), out))
                 .hasMessage("no container runtime (podman or docker) on node n: podman info failed; "
                         + "docker version did not answer in 1 s");

@@ -120,7 +120,8 @@ public final class Engine implements SkyPort {
             this.staging = new Staging(config.inputRoot(), this::jobDir);
             nodeWatch = new NodeWatch(store, events, loop, health);
             this.runs = new RunSupervisor(gate, table, transitions, loop, workers, new RetryDecisions(random.split()),
-                    usage, config.limits().killGracePeriod(), this::jobDir, () -> closed, staging);
+                    usage, config.limits().killGracePeriod(), this::jobDir, () -> closed, staging,
+                    PortForwards.outPorts(Optional.ofNullable(config.gateOptions().get(PortForwards.OUT_PORTS_OPTION))));
             holding = load();
         } catch (RuntimeException e) {
             workers.shutdown(Duration.ZERO);
@@ -180,7 +181,7 @@ public final class Engine implements SkyPort {
                 Attempt last = stored.job().lastAttempt().orElseThrow(() ->
                         new IllegalStateException("job " + e.id + " is " + e.state + " without an attempt"));
                 e.attempt = last.number();
-                e.attemptStart = last.startTime();
+                e.attemptStart = runStart(e, last);
                 e.allocatedNodes = last.nodes();
                 e.stopIntent = stored.stopIntent().orElse(null);
                 runs.allocate(e);
@@ -188,6 +189,25 @@ public final class Engine implements SkyPort {
             }
         }
         return holding;
+    }
+
+    /**
+     * When the run of {@code last} started: the time limit counts the run, not its staging. That is the time of the
+     * attempt's last move to RUNNING in the job's history; the attempt's start while it is STAGING_IN or when the
+     * history does not have it.
+     */
+    private Instant runStart(Entry e, Attempt last) {
+        if (e.state == JobState.STAGING_IN) {
+            return last.startTime();
+        }
+        Instant start = last.startTime();
+        for (JobTransitioned t : store.history(e.id)) {
+            if (t.to() == JobState.RUNNING && t.from().orElse(null) != JobState.RUNNING
+                    && !t.time().isBefore(start)) {
+                start = t.time(); // the last such move: an earlier attempt's comes before
+            }
+        }
+        return start;
     }
 
     @Override

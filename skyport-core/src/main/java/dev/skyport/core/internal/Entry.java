@@ -47,6 +47,11 @@ final class Entry {
     int attempt;
     Instant attemptStart;
     RunHandle run;
+    /**
+     * The run request of the current attempt once known (its directory may have cost the node a round trip): the
+     * end of the run and its stage-out use it again rather than ask a node that may be down.
+     */
+    dev.skyport.gate.RunRequest request;
     /** The transfer of its files while it is STAGING_IN or STAGING_OUT; cancelled (interrupted) by a stop. */
     Future<?> transfer;
     StopIntent stopIntent;

@@ -4,6 +4,7 @@ import dev.skyport.api.JobId;
 import dev.skyport.api.JobState;
 import dev.skyport.api.JobTransitioned;
 import dev.skyport.api.PortSpec;
+import dev.skyport.gate.GateException;
 import dev.skyport.gate.NodeAccess;
 import dev.skyport.gate.PortForward;
 import org.slf4j.Logger;
@@ -17,6 +18,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.function.Function;
+import java.util.function.IntPredicate;
 import java.util.function.UnaryOperator;
 
 /**
@@ -47,15 +49,50 @@ final class PortForwards {
         }
     }
 
+    /**
+     * The gate option naming the ports of the engine's host an {@code out} port may reach: ports and ranges separated
+     * by commas ({@code 8081,9000-9010}). Absent or empty: none, as a job could otherwise reach any service of the
+     * engine's host from the node (its sshd, the daemon's own port) as the engine's host sees local connections.
+     */
+    static final String OUT_PORTS_OPTION = "forward-out-ports";
+
     private final Executor executor;
     private final Function<JobId, List<PortSpec>> portsOf;
     private final Display display;
+    private final IntPredicate outAllowed;
     private final Map<JobId, Session> sessions = new ConcurrentHashMap<>();
 
-    PortForwards(Executor executor, Function<JobId, List<PortSpec>> portsOf, Display display) {
+    PortForwards(Executor executor, Function<JobId, List<PortSpec>> portsOf, Display display,
+                 IntPredicate outAllowed) {
         this.executor = executor;
         this.portsOf = portsOf;
         this.display = display;
+        this.outAllowed = outAllowed;
+    }
+
+    /**
+     * The ports {@code option} (the value of {@link #OUT_PORTS_OPTION}) allows; none when it is absent or blank.
+     *
+     * @throws GateException permanent, naming the option, for a malformed value
+     */
+    static IntPredicate outPorts(Optional<String> option) {
+        String value = option.map(String::strip).orElse("");
+        if (value.isEmpty()) {
+            return port -> false;
+        }
+        List<int[]> ranges = new ArrayList<>();
+        for (String item : value.split(",", -1)) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,5})(?:-(\\d{1,5}))?")
+                    .matcher(item.strip());
+            int low = m.matches() ? Integer.parseInt(m.group(1)) : -1;
+            int high = m.matches() ? (m.group(2) != null ? Integer.parseInt(m.group(2)) : low) : -1;
+            if (low < 1 || high > 65535 || high < low) {
+                throw GateException.permanent("gate option " + OUT_PORTS_OPTION + " must list ports (1-65535) or "
+                        + "ranges such as 9000-9010 separated by commas, got '" + value + "'");
+            }
+            ranges.add(new int[] {low, high});
+        }
+        return port -> ranges.stream().anyMatch(r -> port >= r[0] && port <= r[1]);
     }
 
     /**
@@ -125,6 +162,11 @@ final class PortForwards {
             }
             if (!port.protocol().equals("tcp")) {
                 shown.add("port " + port + " not forwarded: forwards carry tcp only");
+                continue;
+            }
+            if (port.direction() == PortSpec.Direction.OUT && !outAllowed.test(port.port())) {
+                shown.add("port " + port + " not forwarded: the engine's gate option " + OUT_PORTS_OPTION
+                        + " does not allow port " + port.port());
                 continue;
             }
             PortForward forward;

@@ -56,7 +56,8 @@ final class RunSupervisor {
 
     RunSupervisor(Gate gate, JobTable table, Transitions transitions, SchedulingLoop loop, EngineWorkers workers,
                   RetryDecisions retries, AccountUsage usage, Duration killGracePeriod,
-                  Function<dev.skyport.api.JobId, Path> jobDir, BooleanSupplier closed, Staging staging) {
+                  Function<dev.skyport.api.JobId, Path> jobDir, BooleanSupplier closed, Staging staging,
+                  java.util.function.IntPredicate outPortsAllowed) {
         this.gate = gate;
         this.table = table;
         this.transitions = transitions;
@@ -68,7 +69,7 @@ final class RunSupervisor {
         this.jobDir = jobDir;
         this.closed = closed;
         this.ports = new PortForwards(workers, id -> table.get(id).spec().ports(),
-                PortForwards.onJobs(table, transitions));
+                PortForwards.onJobs(table, transitions), outPortsAllowed);
         this.staging = staging;
     }
 
@@ -95,10 +96,9 @@ final class RunSupervisor {
     }
 
     private void launch(Entry e) {
-        RunHandle handle;
         NodeAccess node;
         int number;
-        Optional<GateException> refused = Optional.empty();
+        Started started;
         synchronized (e) {
             if (closed.getAsBoolean() || !e.placing || e.state != JobState.QUEUED) {
                 release(e);
@@ -126,6 +126,7 @@ final class RunSupervisor {
             e.placing = false;
             e.attempt = number;
             e.attemptStart = now;
+            e.request = null;
             e.infeasibleReason = null;
             e.waitReason = null;
             allocate(e);
@@ -135,28 +136,79 @@ final class RunSupervisor {
                 transitions.settle(e, event);
                 return;
             }
-            try {
-                handle = node.launch(runRequest(node, table.get(e.id), number));
-            } catch (GateException ex) {
-                // The gate says whether trying again can help, and when: the attempt's end keeps its word.
-                LOG.warn("the {} gate could not start job {} ({}): {}", gate.name(), e.id,
-                        ex.isTransient() ? "transient" : "permanent", ex.getMessage());
-                refused = Optional.of(ex);
-                handle = null;
-            } catch (RuntimeException | LinkageError | StackOverflowError | OutOfMemoryError ex) {
-                // Whatever the cause, the attempt is recorded as RUNNING: end it, or the job would hold its node.
-                LOG.warn("cannot start job {}: {}", e.id, ex.toString());
-                handle = null;
-            }
-            e.run = handle;
+            started = startRun(e, node, number);
             transitions.settle(e, event);
         }
-        if (handle == null) {
-            finishOrRetry(e, number, RunOutcome.lost(refused.map(GateException::getMessage)
-                    .orElse("the run could not be started")), EndReason.SYSTEM_ERROR, refused);
+        followOrEnd(e, node, number, started);
+    }
+
+    /** How {@link #startRun} went: the run, or why there is none. */
+    private record Started(RunHandle handle, Optional<GateException> refused, EndReason reason, String why) {
+    }
+
+    /**
+     * Starts the run of attempt {@code number} of {@code e} (its state is recorded as RUNNING) with the request of
+     * {@link #requestOf}. Call under the entry's lock; then {@link #followOrEnd} outside it.
+     */
+    private Started startRun(Entry e, NodeAccess node, int number) {
+        RunRequest request;
+        try {
+            request = requestOf(e, node, number);
+        } catch (RuntimeException ex) {
+            return unknownDirectory(e, node, ex);
+        }
+        try {
+            RunHandle handle = node.launch(request);
+            e.run = handle;
+            return new Started(handle, Optional.empty(), null, null);
+        } catch (GateException ex) {
+            // The gate says whether trying again can help, and when: the attempt's end keeps its word.
+            LOG.warn("the {} gate could not start job {} ({}): {}", gate.name(), e.id,
+                    ex.isTransient() ? "transient" : "permanent", ex.getMessage());
+            e.run = null;
+            return new Started(null, Optional.of(ex), EndReason.SYSTEM_ERROR, ex.getMessage());
+        } catch (RuntimeException | LinkageError | StackOverflowError | OutOfMemoryError ex) {
+            // Whatever the cause, the attempt is recorded as RUNNING: end it, or the job would hold its node.
+            LOG.warn("cannot start job {}: {}", e.id, ex.toString());
+            e.run = null;
+            return new Started(null, Optional.empty(), EndReason.SYSTEM_ERROR, "the run could not be started");
+        }
+    }
+
+    /** Follows the run {@link #startRun} started, or ends its attempt with why there is none. */
+    private void followOrEnd(Entry e, NodeAccess node, int number, Started started) {
+        if (started.handle() == null) {
+            finishOrRetry(e, number, RunOutcome.lost(started.why()), started.reason(), started.refused());
             return;
         }
-        follow(e, node, handle);
+        follow(e, node, started.handle());
+    }
+
+    /**
+     * The request of attempt {@code number} of {@code e}: the one kept on the entry, or a new one, kept. Asking the
+     * node for the job's directory may fail (an ssh node that is down); the caller ends the attempt then.
+     */
+    private RunRequest requestOf(Entry e, NodeAccess node, int number) {
+        RunRequest kept = e.request;
+        if (kept != null && kept.job().equals(e.id) && kept.attempt() == number) {
+            return kept;
+        }
+        RunRequest request = runRequest(node, table.get(e.id), number);
+        if (e.attempt == number) {
+            e.request = request;
+        }
+        return request;
+    }
+
+    /** Why there is no run when the node could not say where the job's directory is: lost when it is unreachable. */
+    private Started unknownDirectory(Entry e, NodeAccess node, RuntimeException ex) {
+        LOG.warn("cannot find the directory of job {} on {}: {}", e.id, node.node(), ex.toString());
+        Optional<GateException> gateError = ex instanceof GateException g ? Optional.of(g) : Optional.empty();
+        EndReason reason = gateError.map(g -> g.isTransient() ? EndReason.NODE_LOST : EndReason.SYSTEM_ERROR)
+                .orElse(EndReason.SYSTEM_ERROR);
+        String why = "the directory of the job on node " + node.node() + " is unknown: "
+                + gateError.map(GateException::getMessage).orElse(ex.toString());
+        return new Started(null, gateError, reason, why);
     }
 
     /**
@@ -204,36 +256,95 @@ final class RunSupervisor {
                 ports.open(e.id, number, node, jobDir.apply(e.id));
             }
         }
-        node.watch(handle).whenCompleteAsync((outcome, error) -> runEnded(e, node, number, outcome != null ? outcome
-                : RunOutcome.lost("watching the run failed: " + error)), workers);
+        node.watch(handle).whenCompleteAsync((outcome, error) -> {
+            RunOutcome ended = outcome != null ? outcome : RunOutcome.lost("watching the run failed: " + error);
+            try {
+                runEnded(e, node, number, ended);
+            } catch (Throwable t) {
+                // Nobody sees what a completion stage throws: the attempt must end all the same.
+                LOG.error("cannot settle the end of job {}", e.id, t);
+                finishOrRetry(e, number, ended, EndReason.SYSTEM_ERROR, Optional.empty());
+            }
+        }, workers);
     }
 
     /** Starts copying the inputs of {@code e}'s current attempt, then its run. Call under the entry's lock. */
     private void startStageIn(Entry e, NodeAccess node) {
         int number = e.attempt;
         Job job = table.get(e.id);
-        RunRequest request = runRequest(node, job, number);
-        e.transfer = staging.submit(() -> {
+        RunRequest request;
+        try {
+            request = requestOf(e, node, number);
+        } catch (RuntimeException ex) {
+            Started none = unknownDirectory(e, node, ex);
+            afterwards(e, () -> finishOrRetry(e, number, RunOutcome.lost(none.why()), none.reason(), none.refused()));
+            return;
+        }
+        e.transfer = staging.submit(e.id, () -> {
             Optional<GateException> failed = transfer(() -> staging.stageIn(job, node, request));
-            workers.execute(() -> {
+            afterwards(e, () -> {
                 if (failed.isPresent()) {
                     finishOrRetry(e, number, RunOutcome.lost(failed.get().getMessage()), EndReason.STAGING_FAILED,
                             failed);
                 } else {
-                    launchStaged(e, node, request, number);
+                    launchStaged(e, node, number);
                 }
             });
         });
+        armStagingTimeout(e, number, e.transfer, ex -> finishOrRetry(e, number, RunOutcome.lost(ex.getMessage()),
+                EndReason.STAGING_FAILED, Optional.of(ex)));
     }
 
-    /** Runs {@code transfer}; what went wrong, as the gate classified it. Leaves the thread's interrupt flag clear. */
+    /**
+     * Ends attempt {@code number} of {@code e} through {@code timedOut} when {@code transfer} is still its transfer
+     * after the staging timeout; the transfer is interrupted.
+     */
+    private void armStagingTimeout(Entry e, int number, Future<?> transfer,
+                                   java.util.function.Consumer<GateException> timedOut) {
+        loop.addTimer(loop.now().plus(staging.timeout()), () -> afterwards(e, () -> {
+            synchronized (e) {
+                if (e.transfer != transfer || e.attempt != number) {
+                    return;
+                }
+                e.transfer = null;
+                LOG.warn("the staging of job {} did not end within {}", e.id, staging.timeout());
+                // Ended before the interrupt: the transfer's own failure then finds the attempt closed.
+                timedOut.accept(GateException.transientFailure("the copies did not end within "
+                        + staging.timeout().toMinutes() + " min", null, Optional.empty()));
+                transfer.cancel(true);
+            }
+        }));
+    }
+
+    /**
+     * Runs {@code next} on the engine's workers; a refusal only comes from an engine that is closing, whose next
+     * start stages the job again.
+     */
+    private void afterwards(Entry e, Runnable next) {
+        try {
+            workers.execute(next);
+        } catch (RuntimeException ex) {
+            if (!closed.getAsBoolean()) {
+                LOG.error("cannot go on with job {} after its staging", e.id, ex);
+            }
+        }
+    }
+
+    /**
+     * Runs {@code transfer}; what went wrong, as the gate classified it, whatever was thrown (an error too: the
+     * attempt must end in any case). Leaves the thread's interrupt flag clear.
+     */
     private static Optional<GateException> transfer(Runnable transfer) {
         try {
+            if (Thread.currentThread().isInterrupted()) {
+                // stopped while it waited for an earlier transfer of the job
+                return Optional.of(GateException.transientFailure("stopped before it began", null, Optional.empty()));
+            }
             transfer.run();
             return Optional.empty();
         } catch (GateException ex) {
             return Optional.of(ex);
-        } catch (RuntimeException ex) {
+        } catch (Throwable ex) {
             return Optional.of(GateException.transientFailure("staging failed: " + ex, ex, Optional.empty()));
         } finally {
             Thread.interrupted(); // a stop's interrupt is for the transfer only; the pool's thread goes on
@@ -241,48 +352,42 @@ final class RunSupervisor {
     }
 
     /** After its inputs are in place: RUNNING, and the run of attempt {@code number} of {@code e} starts. */
-    private void launchStaged(Entry e, NodeAccess node, RunRequest request, int number) {
-        RunHandle handle;
-        Optional<GateException> refused = Optional.empty();
+    private void launchStaged(Entry e, NodeAccess node, int number) {
+        Started started;
         synchronized (e) {
-            if (closed.getAsBoolean() || table.active.get(e.id) != e || e.attempt != number
-                    || e.state != JobState.STAGING_IN || e.stopIntent != null) {
-                return; // stopped meanwhile: the stop ends the attempt
+            if (closed.getAsBoolean() || table.active.get(e.id) != e || e.attempt != number) {
+                return; // an old attempt: what ended it settled it
             }
-            e.transfer = null;
+            if (e.state != JobState.STAGING_IN && e.stopIntent == null) {
+                return; // started already
+            }
+            if (e.stopIntent != null) {
+                // Stopped meanwhile. The stop ends the attempt if it found the transfer; it may have come when the
+                // transfer was done and not yet cleared, so end it here too (an attempt is ended once).
+                e.transfer = null;
+                afterwards(e, () -> finishOrRetry(e, number, RunOutcome.lost("stopped while its files were copied"),
+                        EndReason.CANCELED, Optional.empty()));
+                return;
+            }
             JobTransitioned event;
             try {
                 event = transitions.transition(e, JobState.RUNNING, Optional.empty(), "Running",
                         UnaryOperator.identity(), Optional.empty(), Optional.empty());
             } catch (RuntimeException ex) {
+                // The transfer stays on the entry until RUNNING is recorded: a stop meanwhile still ends the attempt.
                 LOG.error("cannot record the start of job {}; trying again in {}", e.id, FINISH_RETRY, ex);
                 loop.addTimer(loop.now().plus(FINISH_RETRY),
-                        () -> workers.execute(() -> launchStaged(e, node, request, number)));
+                        () -> workers.execute(() -> launchStaged(e, node, number)));
                 return;
             }
+            e.transfer = null;
             // The time limit is the run's: it counts from here, not from the start of the staging.
             e.attemptStart = loop.now();
             allocate(e);
-            try {
-                handle = node.launch(request);
-            } catch (GateException ex) {
-                LOG.warn("the {} gate could not start job {} ({}): {}", gate.name(), e.id,
-                        ex.isTransient() ? "transient" : "permanent", ex.getMessage());
-                refused = Optional.of(ex);
-                handle = null;
-            } catch (RuntimeException | LinkageError | StackOverflowError | OutOfMemoryError ex) {
-                LOG.warn("cannot start job {}: {}", e.id, ex.toString());
-                handle = null;
-            }
-            e.run = handle;
+            started = startRun(e, node, number);
             transitions.settle(e, event);
         }
-        if (handle == null) {
-            finishOrRetry(e, number, RunOutcome.lost(refused.map(GateException::getMessage)
-                    .orElse("the run could not be started")), EndReason.SYSTEM_ERROR, refused);
-            return;
-        }
-        follow(e, node, handle);
+        followOrEnd(e, node, number, started);
     }
 
     /**
@@ -290,6 +395,7 @@ final class RunSupervisor {
      * logs) come back, then its end; or its end at once. A job found STAGING_OUT after a restart does the copies again.
      */
     private void runEnded(Entry e, NodeAccess node, int number, RunOutcome outcome) {
+        Started unknown;
         synchronized (e) {
             if (closed.getAsBoolean()) {
                 return;
@@ -297,8 +403,15 @@ final class RunSupervisor {
             boolean current = table.active.get(e.id) == e && e.attempt == number;
             boolean stopping = e.stopIntent == StopIntent.CANCEL || e.stopIntent == StopIntent.REQUEUE;
             Job job = table.get(e.id);
-            RunRequest request = runRequest(node, job, number);
-            if (current && !stopping && (e.state == JobState.RUNNING || e.state == JobState.STAGING_OUT)
+            RunRequest request;
+            try {
+                request = requestOf(e, node, number);
+                unknown = null;
+            } catch (RuntimeException ex) {
+                request = null;
+                unknown = unknownDirectory(e, node, ex);
+            }
+            if (request != null && current && !stopping && (e.state == JobState.RUNNING || e.state == JobState.STAGING_OUT)
                     && staging.needsStageOut(job, node, request, outcome)) {
                 JobTransitioned event = null;
                 if (e.state == JobState.RUNNING) {
@@ -311,16 +424,23 @@ final class RunSupervisor {
                 }
                 if (event != null || e.state == JobState.STAGING_OUT) {
                     e.run = null; // ended: a stop from now on stops the transfer
-                    e.transfer = staging.submit(() -> {
-                        Optional<GateException> failed = transfer(() -> staging.stageOut(job, node, request, outcome));
-                        workers.execute(() -> stagedOut(e, number, outcome, failed));
+                    RunRequest copied = request;
+                    e.transfer = staging.submit(e.id, () -> {
+                        Optional<GateException> failed = transfer(() -> staging.stageOut(job, node, copied, outcome));
+                        afterwards(e, () -> stagedOut(e, number, outcome, failed));
                     });
+                    armStagingTimeout(e, number, e.transfer, ex -> stagedOut(e, number, outcome, Optional.of(ex)));
                     if (event != null) {
                         transitions.settle(e, event);
                     }
                     return;
                 }
             }
+        }
+        if (unknown != null) {
+            finishOrRetry(e, number, new RunOutcome(outcome.exitCode(), outcome.signal(), unknown.why()),
+                    unknown.reason(), unknown.refused());
+            return;
         }
         finishOrRetry(e, number, outcome, null, Optional.empty());
     }
@@ -425,7 +545,6 @@ final class RunSupervisor {
         RunProbe probe;
         NodeAccess node;
         synchronized (e) {
-            Job job = table.get(e.id);
             node = access(e);
             if (e.state == JobState.STAGING_IN) {
                 // The run was never started (RUNNING is stored before a launch): stage again, in the same attempt.
@@ -434,7 +553,7 @@ final class RunSupervisor {
                 return;
             }
             try {
-                probe = node.probe(runRequest(node, job, e.attempt));
+                probe = node.probe(requestOf(e, node, e.attempt));
             } catch (RuntimeException ex) {
                 LOG.warn("cannot probe job {}: {}", e.id, ex.toString());
                 probe = RunProbe.ended(RunOutcome.lost("the node could not be reached after a restart"));

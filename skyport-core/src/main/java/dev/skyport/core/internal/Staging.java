@@ -17,6 +17,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Future;
@@ -42,12 +43,27 @@ final class Staging {
     /** Parallel transfers of all jobs together; a transfer is I/O bound, and each one may hold a connection. */
     private static final int THREADS = 4;
     private static final String OWNER = "{owner}";
+    /**
+     * How long the copies of an attempt (its inputs, or its outputs) may take, by the engine's clock, before the
+     * attempt ends STAGING_FAILED (transient: it is tried again by the retry policy). Generous: a stuck connection,
+     * not a large file, is what it ends.
+     */
+    static final Duration TIMEOUT = Duration.ofHours(1);
 
     private final Optional<Path> inputRoot;
     private final Function<dev.skyport.api.JobId, Path> jobDir;
     private final ThreadPoolExecutor pool;
+    /** The transfer of each job that is running or waiting, done once its code has returned. */
+    private final java.util.concurrent.ConcurrentHashMap<dev.skyport.api.JobId,
+            java.util.concurrent.CompletableFuture<Void>> running = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Duration timeout;
 
     Staging(Optional<Path> inputRoot, Function<dev.skyport.api.JobId, Path> jobDir) {
+        this(inputRoot, jobDir, TIMEOUT);
+    }
+
+    Staging(Optional<Path> inputRoot, Function<dev.skyport.api.JobId, Path> jobDir, Duration timeout) {
+        this.timeout = timeout;
         this.inputRoot = inputRoot;
         this.jobDir = jobDir;
         AtomicInteger n = new AtomicInteger();
@@ -60,9 +76,36 @@ final class Staging {
         pool.allowCoreThreadTimeOut(true);
     }
 
-    /** Runs {@code transfer} on the staging pool; cancel the future with interruption to stop it. */
-    Future<?> submit(Runnable transfer) {
-        return pool.submit(transfer);
+    /**
+     * Runs {@code transfer} of {@code job} on the staging pool once the job's earlier transfer has really ended; cancel
+     * the future with interruption to stop it. A stop ends its attempt at once, but a transfer that ignores the
+     * interrupt may go on for a while: the next attempt's must not copy into the same directory meanwhile.
+     */
+    Future<?> submit(dev.skyport.api.JobId job, Runnable transfer) {
+        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<Void> earlier = running.put(job, done);
+        return pool.submit(() -> {
+            try {
+                if (earlier != null) {
+                    try {
+                        earlier.get();
+                    } catch (InterruptedException stopped) {
+                        Thread.currentThread().interrupt(); // the transfer sees it and ends at once
+                    } catch (java.util.concurrent.ExecutionException cannot) {
+                        // completed normally only
+                    }
+                }
+                transfer.run();
+            } finally {
+                done.complete(null);
+                running.remove(job, done);
+            }
+        });
+    }
+
+    /** How long a transfer (all the inputs, or all the outputs, of an attempt) may take before it fails. */
+    Duration timeout() {
+        return timeout;
     }
 
     /** Stops every transfer; the jobs they were for are staged again on the next start. */
@@ -187,11 +230,15 @@ final class Staging {
             }
             String remote = request.workdir() + "/" + file;
             checkSharedPath(job, request, remote, output);
+            Path target = local.resolve(relative);
+            // The engine writes here with its own rights: a link the job planted in its directory (on this machine
+            // whatever the input root) must not take the copy elsewhere.
+            checkNoLinks(local, target, output);
             try {
                 if (tree) {
-                    node.downloadTree(remote, local.resolve(relative));
+                    node.downloadTree(remote, target);
                 } else {
-                    node.download(remote, local.resolve(relative));
+                    node.download(remote, target);
                 }
             } catch (GateException e) {
                 throw named("cannot stage out '" + output + "'", e);
@@ -200,28 +247,56 @@ final class Staging {
     }
 
     /**
-     * On a node that shares the engine's file system, with an input root set (users are not trusted): {@code path},
-     * which the engine is about to write or read with its own rights, must lie in the job's directory with no symbolic
-     * link on the way. A job (of an earlier attempt, or the run that just ended) could otherwise have the engine write
-     * an input through a link into any directory, or copy any file it points at into the job's directory. The last
-     * component is the copy's business: it is replaced, never followed, or refused.
+     * On a node that shares the engine's file system: {@code path}, which the engine is about to write or read with
+     * its own rights, must have no symbolic link on its way below the job's directory, whether or not an input root is
+     * set. A job (of an earlier attempt, or the run that just ended) could otherwise have the engine write an input
+     * through a link into any directory, or copy any file it points at into the job's directory. With an input root
+     * (users are not trusted) the path must moreover lie in the job's directory. The last component is the copy's
+     * business: it is replaced, never followed, or refused.
      */
     private void checkSharedPath(Job job, RunRequest request, String path, String named) {
-        if (inputRoot.isEmpty() || isRemote(job, request)) {
+        if (isRemote(job, request)) {
             return;
         }
         Path dir = Path.of(request.directory()).toAbsolutePath().normalize();
         Path file = Path.of(path).toAbsolutePath().normalize();
         if (!file.startsWith(dir) || file.equals(dir)) {
-            throw GateException.permanent("'" + named + "' lies outside the job's directory (its workdir is "
-                    + request.workdir() + ")");
+            if (inputRoot.isPresent()) {
+                throw GateException.permanent("'" + named + "' lies outside the job's directory (its workdir is "
+                        + request.workdir() + ")");
+            }
+            return;
         }
-        Path current = dir;
-        for (Path part : dir.relativize(file.getParent())) {
+        checkNoLinks(dir, file, named);
+    }
+
+    /**
+     * Every directory between {@code dir} and {@code file} is a directory and no symbolic link (each looked at without
+     * following links); the last component is left to the copy, which replaces it without following it.
+     *
+     * @throws GateException permanent, naming {@code named} and the link
+     */
+    static void checkNoLinks(Path dir, Path file, String named) {
+        Path base = dir.toAbsolutePath().normalize();
+        Path target = file.toAbsolutePath().normalize();
+        if (!target.startsWith(base) || target.equals(base)) {
+            throw GateException.permanent("'" + named + "' lies outside the job's directory");
+        }
+        Path current = base;
+        for (Path part : base.relativize(target.getParent())) {
             current = current.resolve(part);
-            if (Files.isSymbolicLink(current)) {
-                throw GateException.permanent("'" + named + "': " + dir.relativize(current)
-                        + " in the job's directory is a symbolic link");
+            BasicFileAttributes attrs;
+            try {
+                attrs = Files.readAttributes(current, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            } catch (NoSuchFileException missing) {
+                return; // created by the copy, which refuses a link that appears meanwhile
+            } catch (IOException ex) {
+                throw GateException.permanent("'" + named + "': " + base.relativize(current)
+                        + " cannot be checked: " + IoErrors.reason(ex));
+            }
+            if (attrs.isSymbolicLink() || !attrs.isDirectory()) {
+                throw GateException.permanent("'" + named + "': " + base.relativize(current)
+                        + " in the job's directory is " + (attrs.isSymbolicLink() ? "a symbolic link" : "no directory"));
             }
         }
     }

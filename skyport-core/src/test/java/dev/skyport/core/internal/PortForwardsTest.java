@@ -33,6 +33,7 @@ import java.util.concurrent.Executor;
 import java.util.function.IntConsumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * {@link PortForwards} against a node that records the forwards asked of it (the forwards themselves, over real
@@ -151,8 +152,13 @@ class PortForwardsTest {
     }
 
     private PortForwards forwards(Executor executor) {
+        return forwards(executor, "8081");
+    }
+
+    private PortForwards forwards(Executor executor, String outPorts) {
         return new PortForwards(executor, id -> ports.getOrDefault(id, List.of()),
-                (id, attempt, text) -> shown.add(id + "#" + attempt + ": " + text));
+                (id, attempt, text) -> shown.add(id + "#" + attempt + ": " + text),
+                PortForwards.outPorts(java.util.Optional.of(outPorts)));
     }
 
     private void ports(String... items) {
@@ -178,6 +184,27 @@ class PortForwardsTest {
         pf.close(job, 1);
         assertThat(node.forwards).allMatch(f -> f.closed);
         assertThat(pf.openFor(job)).isEmpty();
+    }
+
+    @Test
+    void anOutPortReachesOnlyAPortTheEngineAllows() {
+        ports("22/tcp/out", "8081/tcp/out", "9005/tcp/out");
+        RecordingNode node = new RecordingNode(true);
+        forwards(Runnable::run, "").open(job, 1, node, ENGINE_DIR);
+        assertThat(node.forwards).as("none allowed by default").isEmpty();
+        assertThat(shown).containsExactly(job + "#1: port 22/tcp/out not forwarded: the engine's gate option "
+                + "forward-out-ports does not allow port 22; port 8081/tcp/out not forwarded: the engine's gate option "
+                + "forward-out-ports does not allow port 8081; port 9005/tcp/out not forwarded: the engine's gate "
+                + "option forward-out-ports does not allow port 9005");
+        shown.clear();
+        RecordingNode other = new RecordingNode(true);
+        forwards(Runnable::run, " 8081 , 9000-9010").open(job, 2, other, ENGINE_DIR);
+        assertThat(other.forwards).extracting(Object::toString).containsExactly("from 8081->8081", "from 9005->9005");
+        assertThat(shown.get(0)).contains("port 22/tcp/out not forwarded");
+        for (String bad : List.of("22,", "0", "70000", "10-5", "ssh")) {
+            assertThatThrownBy(() -> PortForwards.outPorts(java.util.Optional.of(bad)))
+                    .isInstanceOf(dev.skyport.gate.GateException.class).hasMessageContaining("forward-out-ports");
+        }
     }
 
     @Test

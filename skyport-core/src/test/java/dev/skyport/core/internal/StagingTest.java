@@ -65,6 +65,9 @@ class StagingTest {
         SwitchableGate.uploadsEntered.clear();
         SwitchableGate.uploadsInterrupted.set(0);
         SwitchableGate.separateDirectory = false;
+        SwitchableGate.directoryOfFails = null;
+        SwitchableGate.uploadsIgnoreInterrupts = false;
+        SwitchableGate.uploadsMost.set(0);
     }
 
     private static JobSpec.Builder script(String body) {
@@ -179,11 +182,12 @@ class StagingTest {
         EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
         SwitchableGate.uploadsHeld = new CountDownLatch(1);
         try (SkyPort sky = start(b -> b.clock(clock))) {
-            Job job = sky.jobs().submit(script("sleep 1; cat in.txt").timeLimit(Duration.ofHours(1))
+            Job job = sky.jobs().submit(script("sleep 1; cat in.txt").timeLimit(Duration.ofMinutes(10))
                     .inputFile(input.toString()).build());
             assertThat(SwitchableGate.uploadsEntered.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
-            // Two hours of staging: a limit counted from the attempt's start would stop the run at once.
-            clock.advance(Duration.ofHours(2));
+            // Half an hour of staging (within its timeout): a limit counted from the attempt's start would stop the
+            // run at once.
+            clock.advance(Duration.ofMinutes(30));
             CountDownLatch held = SwitchableGate.uploadsHeld;
             SwitchableGate.uploadsHeld = null;
             held.countDown();
@@ -334,6 +338,124 @@ class StagingTest {
             assertThat(refused.endReason()).hasValue(EndReason.STAGING_FAILED);
             assertThat(refused.stateDetails()).contains("outside the job's directory");
             assertThat(files.resolve("elsewhere")).doesNotExist();
+        }
+    }
+
+    @Test
+    void withoutAnInputRootALinkInTheJobsDirectoryStillCannotTakeTheStageOutElsewhere() throws Exception {
+        Path elsewhere = Files.createDirectories(files.resolve("elsewhere/b"));
+        Path input = Files.writeString(files.resolve("in.txt"), "in"); // staged in, it makes the workdir w
+        try (SkyPort sky = start()) {
+            // The run's workdir is w, the engine's copy goes to <jobdir>/a/b/x: through the planted link a, outside.
+            Job job = sky.jobs().submit(JobSpec.builder().script("#!/bin/sh\nmkdir -p a/b; echo PLANTED > a/b/x;"
+                    + " ln -s " + elsewhere.getParent() + " ../a\n").workdir("w").inputFile(input.toString()).outputFile("a/b/x")
+                    .retryPolicy(dev.skyport.api.RetryPolicy.none()).build());
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).as(sky.jobs().stderr(job.id())).isEqualTo(JobState.FAILED);
+            assertThat(done.endReason()).as(sky.jobs().stderr(job.id())).hasValue(EndReason.STAGING_FAILED);
+            assertThat(done.stateDetails()).contains("a/b/x").contains("symbolic link");
+            assertThat(elsewhere.resolve("x")).doesNotExist();
+        }
+    }
+
+    @Test
+    void aNodeThatCannotTellTheJobsDirectoryBeforeStagingEndsTheAttemptAsLost() throws Exception {
+        Path input = Files.writeString(files.resolve("in.txt"), "in");
+        SwitchableGate.directoryOfFails = dev.skyport.gate.GateException.transientFailure("node unreachable", null,
+                java.util.Optional.empty());
+        try (SkyPort sky = start()) {
+            Job job = sky.jobs().submit(script("cat in.txt").inputFile(input.toString())
+                    .retryPolicy(dev.skyport.api.RetryPolicy.none()).build());
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).isEqualTo(JobState.FAILED);
+            assertThat(done.endReason()).hasValue(EndReason.NODE_LOST);
+            assertThat(done.stateDetails()).contains("node unreachable");
+        }
+    }
+
+    @Test
+    void aNodeThatCannotTellTheJobsDirectoryWhenTheRunEndsStillEndsIt() throws Exception {
+        Path go = files.resolve("go");
+        try (SkyPort sky = start()) {
+            Job job = sky.jobs().submit(script("while [ ! -e " + go + " ]; do sleep 0.05; done; echo ended")
+                    .retryPolicy(dev.skyport.api.RetryPolicy.none()).build());
+            awaitTrue(() -> sky.jobs().get(job.id()).state() == JobState.RUNNING, "the job runs");
+            SwitchableGate.directoryOfFails = dev.skyport.gate.GateException.transientFailure("node unreachable",
+                    null, java.util.Optional.empty());
+            Files.writeString(go, "");
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.SUCCEEDED);
+        }
+    }
+
+    @Test
+    void afterARestartTheTimeLimitStillCountsOnlyTheRun() throws Exception {
+        Path input = Files.writeString(files.resolve("in.txt"), "in");
+        Path go = files.resolve("go");
+        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        SwitchableGate.uploadsHeld = new CountDownLatch(1);
+        Job job;
+        try (SkyPort sky = start(b -> b.clock(clock))) {
+            job = sky.jobs().submit(script("while [ ! -e " + go + " ]; do sleep 0.05; done; cat in.txt")
+                    .timeLimit(Duration.ofMinutes(10)).inputFile(input.toString()).build());
+            assertThat(SwitchableGate.uploadsEntered.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
+            clock.advance(Duration.ofMinutes(30));
+            CountDownLatch held = SwitchableGate.uploadsHeld;
+            SwitchableGate.uploadsHeld = null;
+            held.countDown();
+            awaitTrue(() -> sky.jobs().get(job.id()).state() == JobState.RUNNING, "the job runs");
+        }
+        // Restarted five minutes into the run: the limit counted from the staging's start would be long past.
+        clock.advance(Duration.ofMinutes(5));
+        try (SkyPort sky = start(b -> b.clock(clock))) {
+            awaitTrue(() -> sky.jobs().get(job.id()).state() == JobState.RUNNING, "the job is followed again");
+            Files.writeString(go, "");
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(sky.jobs().stdout(job.id())).isEqualTo("in");
+        }
+    }
+
+    @Test
+    void aStagingThatDoesNotEndInItsTimeFailsTransiently() throws Exception {
+        Path input = Files.writeString(files.resolve("in.txt"), "in");
+        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        SwitchableGate.uploadsHeld = new CountDownLatch(1);
+        try (SkyPort sky = start(b -> b.clock(clock))) {
+            Job job = sky.jobs().submit(script("cat in.txt").inputFile(input.toString())
+                    .retryPolicy(dev.skyport.api.RetryPolicy.none()).build());
+            assertThat(SwitchableGate.uploadsEntered.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
+            clock.advance(Staging.TIMEOUT.plusMinutes(1));
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).isEqualTo(JobState.FAILED);
+            assertThat(done.endReason()).hasValue(EndReason.STAGING_FAILED);
+            assertThat(done.stateDetails()).contains("did not end within 60 min");
+            awaitTrue(() -> SwitchableGate.uploadsInterrupted.get() == 1, "the held upload was interrupted");
+        }
+    }
+
+    @Test
+    void aNewAttemptDoesNotStageWhileTheStoppedAttemptsTransferStillRuns() throws Exception {
+        Path input = Files.writeString(files.resolve("in.txt"), "in");
+        SwitchableGate.uploadsHeld = new CountDownLatch(1);
+        SwitchableGate.uploadsIgnoreInterrupts = true;
+        try (SkyPort sky = start()) {
+            Job job = sky.jobs().submit(script("cat in.txt").inputFile(input.toString()).build());
+            assertThat(SwitchableGate.uploadsEntered.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
+            sky.jobs().requeue(job.id());
+            awaitTrue(() -> {
+                Job j = sky.jobs().get(job.id());
+                return j.attempts().size() == 2 && j.state() == JobState.STAGING_IN;
+            }, "the second attempt stages");
+            // Gives the second attempt's transfer the time to reach the node if nothing held it back.
+            assertThat(SwitchableGate.uploadsEntered.poll(500, TimeUnit.MILLISECONDS)).isNull();
+            CountDownLatch held = SwitchableGate.uploadsHeld;
+            SwitchableGate.uploadsHeld = null;
+            held.countDown();
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(done.attempts().get(0).endReason()).hasValue(EndReason.PREEMPTED);
+            assertThat(SwitchableGate.uploadsMost.get()).as("uploads at once").isEqualTo(1);
         }
     }
 

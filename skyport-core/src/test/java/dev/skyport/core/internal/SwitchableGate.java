@@ -46,6 +46,12 @@ final class SwitchableGate implements Gate {
      * remote node would: what the engine needs back must be copied.
      */
     static volatile boolean separateDirectory;
+    /** A held upload waits on, deaf to interrupts (a transfer stuck in a call that does not see them). */
+    static volatile boolean uploadsIgnoreInterrupts;
+    static final java.util.concurrent.atomic.AtomicInteger uploadsNow = new java.util.concurrent.atomic.AtomicInteger();
+    static final java.util.concurrent.atomic.AtomicInteger uploadsMost = new java.util.concurrent.atomic.AtomicInteger();
+    /** When set, every {@code directoryOf} throws it (an ssh node with a relative root that went down). */
+    static volatile dev.skyport.gate.GateException directoryOfFails;
 
     private final LocalGate local;
 
@@ -148,19 +154,34 @@ final class SwitchableGate implements Gate {
 
             @Override
             public void upload(java.nio.file.Path from, String remotePath) {
-                java.util.concurrent.CountDownLatch held = uploadsHeld;
-                if (held != null) {
-                    uploadsEntered.add(remotePath);
-                    try {
-                        held.await();
-                    } catch (InterruptedException e) {
-                        uploadsInterrupted.incrementAndGet();
-                        Thread.currentThread().interrupt();
-                        throw dev.skyport.gate.GateException.transientFailure("upload interrupted", e,
-                                java.util.Optional.empty());
+                uploadsMost.accumulateAndGet(uploadsNow.incrementAndGet(), Math::max);
+                try {
+                    java.util.concurrent.CountDownLatch held = uploadsHeld;
+                    if (held != null) {
+                        uploadsEntered.add(remotePath);
+                        boolean interrupted = false;
+                        while (true) {
+                            try {
+                                held.await();
+                                break;
+                            } catch (InterruptedException e) {
+                                if (!uploadsIgnoreInterrupts) {
+                                    uploadsInterrupted.incrementAndGet();
+                                    Thread.currentThread().interrupt();
+                                    throw dev.skyport.gate.GateException.transientFailure("upload interrupted", e,
+                                            java.util.Optional.empty());
+                                }
+                                interrupted = true;
+                            }
+                        }
+                        if (interrupted) {
+                            Thread.currentThread().interrupt();
+                        }
                     }
+                    node.upload(from, remotePath);
+                } finally {
+                    uploadsNow.decrementAndGet();
                 }
-                node.upload(from, remotePath);
             }
 
             @Override
@@ -191,6 +212,10 @@ final class SwitchableGate implements Gate {
 
             @Override
             public String directoryOf(dev.skyport.api.JobId job, java.nio.file.Path engineDirectory) {
+                dev.skyport.gate.GateException fails = directoryOfFails;
+                if (fails != null) {
+                    throw fails;
+                }
                 return separateDirectory ? engineDirectory.resolveSibling(job + "-node").toString()
                         : node.directoryOf(job, engineDirectory);
             }

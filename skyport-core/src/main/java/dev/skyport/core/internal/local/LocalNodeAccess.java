@@ -52,6 +52,8 @@ final class LocalNodeAccess implements NodeAccess {
 
     /** What an isolated job keeps of the engine's environment: the rest may hold the engine's secrets. */
     private static final List<String> KEPT_ENV = List.of("PATH", "LANG", "LANGUAGE", "TZ");
+    /** Besides {@link #KEPT_ENV}, what a container runtime's client keeps of the engine's environment. */
+    private static final List<String> CLIENT_ENV = List.of("HOME", "XDG_RUNTIME_DIR", "USER", "LOGNAME");
 
     private final String node;
     private final LocalIsolation isolation;
@@ -123,8 +125,12 @@ final class LocalNodeAccess implements NodeAccess {
                 // The container is the job's sandbox: bubblewrap around the runtime's client would only break it.
                 Files.writeString(runDir.resolve(ContainerRun.MARK),
                         ContainerRun.name(request.job(), request.attempt()) + "\n", StandardOpenOption.CREATE_NEW);
+                Path envFile = runDir.resolve(ContainerRun.ENV_FILE);
+                createPrivate(envFile, false);
+                Files.writeString(envFile, ContainerRun.envFile(request), StandardOpenOption.WRITE,
+                        StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS);
                 argv = DetachedRun.command(request, ContainerRun.program(request, runtime.get(), containers.get(),
-                        runIsolation), RunIsolation.none(), cgroup.map(Path::toString));
+                        runIsolation, Optional.of(engineUser())), RunIsolation.none(), cgroup.map(Path::toString));
             } else {
                 argv = DetachedRun.command(request, DetachedRun.program(request), runIsolation,
                         cgroup.map(Path::toString));
@@ -135,21 +141,26 @@ final class LocalNodeAccess implements NodeAccess {
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectError(ProcessBuilder.Redirect.DISCARD);
             Map<String, String> env = pb.environment();
-            // A container gets the variables it is given by name only, while its client needs the engine's own (a
-            // rootless podman finds its storage through HOME and XDG_RUNTIME_DIR).
-            if (runIsolation.mode() != RunIsolation.Mode.NONE && runtime.isEmpty()) {
-                env.keySet().removeIf(k -> !KEPT_ENV.contains(k) && !k.startsWith("LC_"));
-                env.put("HOME", request.directory());
+            if (runtime.isPresent()) {
+                // The client runs as the engine's user outside any sandbox: none of the job's variables (LD_PRELOAD,
+                // PATH, DOCKER_HOST, CONTAINERS_CONF...) may reach it; the container gets them from the env file. It
+                // keeps what a rootless podman needs to find its storage (HOME, XDG_RUNTIME_DIR) and its user.
+                env.keySet().removeIf(k -> !KEPT_ENV.contains(k) && !CLIENT_ENV.contains(k) && !k.startsWith("LC_"));
+            } else {
+                if (runIsolation.mode() != RunIsolation.Mode.NONE) {
+                    env.keySet().removeIf(k -> !KEPT_ENV.contains(k) && !k.startsWith("LC_"));
+                    env.put("HOME", request.directory());
+                }
+                env.putAll(request.env());
+                env.put("SKYPORT_JOB_ID", request.job().toString());
+                env.put("SWM_JOB_ID", request.job().toString());
+                env.put("SKYPORT_ATTEMPT", Integer.toString(request.attempt()));
+                env.put("SKYPORT_JOB_DIR", request.directory());
+                // Upstream names the job's owner here whatever account runs it (its Jupyter spawner serves under
+                // /user/$USER/).
+                env.put("USER", request.owner());
+                env.put("LOGNAME", request.owner());
             }
-            env.putAll(request.env());
-            env.put("SKYPORT_JOB_ID", request.job().toString());
-            env.put("SWM_JOB_ID", request.job().toString());
-            env.put("SKYPORT_ATTEMPT", Integer.toString(request.attempt()));
-            env.put("SKYPORT_JOB_DIR", request.directory());
-            // Upstream names the job's owner here whatever account runs it (its Jupyter spawner serves under
-            // /user/$USER/).
-            env.put("USER", request.owner());
-            env.put("LOGNAME", request.owner());
             Process process = pb.start();
             RunHandle handle = new RunHandle(request.job(), request.attempt(), request.directory(), process.pid());
             children.put(handle, process);
@@ -183,6 +194,12 @@ final class LocalNodeAccess implements NodeAccess {
         if (!expected) {
             FileTrees.delete(path);
         }
+    }
+
+    /** The engine's {@code uid:gid}. */
+    private static String engineUser() throws IOException {
+        Path self = Path.of("/proc/self");
+        return Files.getAttribute(self, "unix:uid") + ":" + Files.getAttribute(self, "unix:gid");
     }
 
     private static boolean ownedByUs(Path path) throws IOException {

@@ -40,7 +40,7 @@ final class SshGateConfig {
             "labels", "partition", "host-key");
     /** Options the engine builder derives from settings of its own; see {@link #isolation}. */
     private static final Set<String> ENGINE_KEYS = Set.of("job-isolation", "job-isolation-required",
-            "job-isolation-hide", "job-accounts", "job-account");
+            "job-isolation-hide", "job-accounts", "job-account", "forward-out-ports");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
     private static final Pattern SIZE = Pattern.compile("(\\d{1,19})\\s*(?:([KMGTkmgt])(?:i?[Bb])?|[Bb])?");
     private static final Pattern DURATION = Pattern.compile("(\\d{1,9})\\s*(ms|s|m|h)?");

@@ -153,20 +153,27 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
             transfers.writeSmallFile(request.directory() + "/" + DetachedRun.SCRIPT,
                     request.script().get().getBytes(StandardCharsets.UTF_8));
         }
-        Map<String, String> env = new LinkedHashMap<>(request.env());
-        env.put("SKYPORT_JOB_ID", request.job().toString());
-        env.put("SWM_JOB_ID", request.job().toString());
-        env.put("SKYPORT_ATTEMPT", Integer.toString(request.attempt()));
-        env.put("SKYPORT_JOB_DIR", request.directory());
-        env.put("USER", request.owner());
-        env.put("LOGNAME", request.owner());
         List<String> argv = new ArrayList<>();
-        argv.add("env");
-        for (Map.Entry<String, String> e : env.entrySet()) {
-            if (!e.getKey().matches("[A-Za-z_][A-Za-z0-9_]*")) {
-                throw GateException.permanent("not an environment variable name: " + e.getKey());
+        if (runtime.isPresent()) {
+            // The client runs as the node's user outside any sandbox: the job's variables reach the container only,
+            // through a file of the owner's, never the client's environment nor a command line.
+            writeSmallFile(request.runDirectory() + "/" + ContainerRun.ENV_FILE,
+                    ContainerRun.envFile(request).getBytes(StandardCharsets.UTF_8));
+        } else {
+            Map<String, String> env = new LinkedHashMap<>(request.env());
+            env.put("SKYPORT_JOB_ID", request.job().toString());
+            env.put("SWM_JOB_ID", request.job().toString());
+            env.put("SKYPORT_ATTEMPT", Integer.toString(request.attempt()));
+            env.put("SKYPORT_JOB_DIR", request.directory());
+            env.put("USER", request.owner());
+            env.put("LOGNAME", request.owner());
+            argv.add("env");
+            for (Map.Entry<String, String> e : env.entrySet()) {
+                if (!e.getKey().matches("[A-Za-z_][A-Za-z0-9_]*")) {
+                    throw GateException.permanent("not an environment variable name: " + e.getKey());
+                }
+                argv.add(e.getKey() + "=" + e.getValue());
             }
-            argv.add(e.getKey() + "=" + e.getValue());
         }
         argv.addAll(DetachedRun.command(request, runtime.isPresent()
                 ? ContainerRun.program(request, runtime.get(), containers.orElseThrow(), RunIsolation.none())

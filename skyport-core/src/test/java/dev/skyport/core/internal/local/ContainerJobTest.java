@@ -102,6 +102,24 @@ class ContainerJobTest {
     }
 
     @Test
+    void theJobsVariablesReachTheContainerButNotTheRuntimesClient() throws Exception {
+        try (SkyPort sky = start("podman")) {
+            // Each would change the client (run as the engine's user, outside any sandbox) if it got them.
+            Job job = sky.jobs().submit(JobSpec.script(script("#SWM env LD_PRELOAD=/nonexistent.so\n"
+                    + "#SWM env PATH=/tmp/evil\n"
+                    + "#SWM env CONTAINER_HOST=unix:///nonexistent.sock\n"
+                    + "#SWM env DOCKER_HOST=unix:///nonexistent.sock\n"
+                    + "echo \"preload=$LD_PRELOAD path=$PATH host=$CONTAINER_HOST\"\n")));
+            Job done = sky.jobs().await(job.id(), WAIT);
+            String out = sky.jobs().stdout(job.id());
+            String err = sky.jobs().stderr(job.id());
+            assertThat(done.state()).as(out + err).isEqualTo(JobState.SUCCEEDED);
+            assertThat(out).contains("preload=/nonexistent.so path=/tmp/evil host=unix:///nonexistent.sock");
+            assertThat(err).doesNotContain("nonexistent");
+        }
+    }
+
+    @Test
     void theJobsMemoryIsTheContainersLimit() throws Exception {
         try (SkyPort sky = start("podman")) {
             Job job = sky.jobs().submit(JobSpec.script(script("#SWM mem 64M\n"
