@@ -157,7 +157,7 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
         if (runtime.isPresent()) {
             // The client runs as the node's user outside any sandbox: the job's variables reach the container only,
             // through a file of the owner's, never the client's environment nor a command line.
-            writeSmallFile(request.runDirectory() + "/" + ContainerRun.ENV_FILE,
+            transfers.writeSmallFile(request.runDirectory() + "/" + ContainerRun.ENV_FILE,
                     ContainerRun.envFile(request).getBytes(StandardCharsets.UTF_8));
         } else {
             Map<String, String> env = new LinkedHashMap<>(request.env());
