@@ -204,13 +204,7 @@ public final class ContainerRun {
     public static String envFile(RunRequest request) {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("HOME", request.directory());
-        env.putAll(request.env());
-        env.put("SKYPORT_JOB_ID", request.job().toString());
-        env.put("SWM_JOB_ID", request.job().toString());
-        env.put("SKYPORT_ATTEMPT", Integer.toString(request.attempt()));
-        env.put("SKYPORT_JOB_DIR", request.directory());
-        env.put("USER", request.owner());
-        env.put("LOGNAME", request.owner());
+        env.putAll(request.environment());
         StringBuilder b = new StringBuilder();
         for (Map.Entry<String, String> e : env.entrySet()) {
             if (!e.getKey().matches("[A-Za-z_][A-Za-z0-9_]*")) {

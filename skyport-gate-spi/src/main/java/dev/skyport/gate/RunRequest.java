@@ -61,6 +61,22 @@ public record RunRequest(JobId job, int attempt, String directory, Optional<Stri
         this(job, attempt, directory, script, command, workdir, env, System.getProperty("user.name", "user"), 1, 0);
     }
 
+    /**
+     * The variables every gate gives a run: the job's own, then {@code SKYPORT_JOB_ID}, {@code SWM_JOB_ID},
+     * {@code SKYPORT_ATTEMPT}, {@code SKYPORT_JOB_DIR}, and {@code USER} and {@code LOGNAME} naming the owner (upstream
+     * names the job's owner there whatever account runs it; its Jupyter spawner serves under {@code /user/$USER/}).
+     */
+    public Map<String, String> environment() {
+        Map<String, String> all = new java.util.LinkedHashMap<>(env);
+        all.put("SKYPORT_JOB_ID", job.toString());
+        all.put("SWM_JOB_ID", job.toString());
+        all.put("SKYPORT_ATTEMPT", Integer.toString(attempt));
+        all.put("SKYPORT_JOB_DIR", directory);
+        all.put("USER", owner);
+        all.put("LOGNAME", owner);
+        return all;
+    }
+
     /** The control directory of this attempt. */
     public String runDirectory() {
         return directory + "/" + DetachedRun.runDirectoryName(attempt);

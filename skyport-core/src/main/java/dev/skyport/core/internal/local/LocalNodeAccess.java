@@ -151,15 +151,7 @@ final class LocalNodeAccess implements NodeAccess {
                     env.keySet().removeIf(k -> !KEPT_ENV.contains(k) && !k.startsWith("LC_"));
                     env.put("HOME", request.directory());
                 }
-                env.putAll(request.env());
-                env.put("SKYPORT_JOB_ID", request.job().toString());
-                env.put("SWM_JOB_ID", request.job().toString());
-                env.put("SKYPORT_ATTEMPT", Integer.toString(request.attempt()));
-                env.put("SKYPORT_JOB_DIR", request.directory());
-                // Upstream names the job's owner here whatever account runs it (its Jupyter spawner serves under
-                // /user/$USER/).
-                env.put("USER", request.owner());
-                env.put("LOGNAME", request.owner());
+                env.putAll(request.environment());
             }
             Process process = pb.start();
             RunHandle handle = new RunHandle(request.job(), request.attempt(), request.directory(), process.pid());

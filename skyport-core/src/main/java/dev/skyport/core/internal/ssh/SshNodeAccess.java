@@ -19,7 +19,6 @@ import org.slf4j.LoggerFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -160,15 +159,8 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
             transfers.writeSmallFile(request.runDirectory() + "/" + ContainerRun.ENV_FILE,
                     ContainerRun.envFile(request).getBytes(StandardCharsets.UTF_8));
         } else {
-            Map<String, String> env = new LinkedHashMap<>(request.env());
-            env.put("SKYPORT_JOB_ID", request.job().toString());
-            env.put("SWM_JOB_ID", request.job().toString());
-            env.put("SKYPORT_ATTEMPT", Integer.toString(request.attempt()));
-            env.put("SKYPORT_JOB_DIR", request.directory());
-            env.put("USER", request.owner());
-            env.put("LOGNAME", request.owner());
             argv.add("env");
-            for (Map.Entry<String, String> e : env.entrySet()) {
+            for (Map.Entry<String, String> e : request.environment().entrySet()) {
                 if (!e.getKey().matches("[A-Za-z_][A-Za-z0-9_]*")) {
                     throw GateException.permanent("not an environment variable name: " + e.getKey());
                 }
