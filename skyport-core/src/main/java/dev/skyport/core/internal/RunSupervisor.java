@@ -540,11 +540,33 @@ final class RunSupervisor {
                 RetryDecisions.describe(reason, outcome), closeAttempt, Optional.empty(), Optional.empty());
     }
 
-    /** Finds the run of a job that held resources when the engine last stopped, and follows or settles it. */
+    /**
+     * Finds the run of a job that held resources when the engine last stopped, and follows or settles it. A node that
+     * cannot be reached for a moment (an ssh node restarting with the engine) is asked again, with back-off, for
+     * {@link #REATTACH_PATIENCE}: ending the attempt at once would retry a job whose run may well go on.
+     */
     void reattach(Entry e) {
+        reattach(e, loop.now().plus(REATTACH_PATIENCE), REATTACH_FIRST_RETRY);
+    }
+
+    /**
+     * How long a re-attach keeps asking a node that fails transiently before its attempt ends NODE_LOST: a node down
+     * longer is taken for lost, as a node that goes down while the engine runs would be.
+     */
+    static final Duration REATTACH_PATIENCE = Duration.ofMinutes(10);
+    /** The first wait before a re-attach asks an unreachable node again; it doubles up to {@link Backoff#MAX}. */
+    static final Duration REATTACH_FIRST_RETRY = Duration.ofSeconds(1);
+
+    private void reattach(Entry e, Instant giveUpAt, Duration wait) {
+        if (closed.getAsBoolean()) {
+            return; // the next start re-attaches it again
+        }
         RunProbe probe;
         NodeAccess node;
         synchronized (e) {
+            if (table.active.get(e.id) != e || !e.state.holdsResources() || e.run != null) {
+                return; // settled meanwhile
+            }
             node = access(e);
             if (e.state == JobState.STAGING_IN) {
                 // The run was never started (RUNNING is stored before a launch): stage again, in the same attempt.
@@ -554,6 +576,19 @@ final class RunSupervisor {
             }
             try {
                 probe = node.probe(requestOf(e, node, e.attempt));
+            } catch (GateException ex) {
+                Instant now = loop.now();
+                if (ex.isTransient() && now.isBefore(giveUpAt)) {
+                    // A stop asked meanwhile waits for the run (stop() sees no run): honoured once it is found.
+                    LOG.info("cannot reach the node of job {} yet ({}); asking again in {}", e.id, ex.getMessage(),
+                            wait);
+                    Duration next = wait.multipliedBy(2).compareTo(Backoff.MAX) > 0 ? Backoff.MAX
+                            : wait.multipliedBy(2);
+                    loop.addTimer(now.plus(wait), () -> workers.execute(() -> reattach(e, giveUpAt, next)));
+                    return;
+                }
+                LOG.warn("cannot probe job {}: {}", e.id, ex.toString());
+                probe = RunProbe.ended(RunOutcome.lost("the node could not be reached after a restart"));
             } catch (RuntimeException ex) {
                 LOG.warn("cannot probe job {}: {}", e.id, ex.toString());
                 probe = RunProbe.ended(RunOutcome.lost("the node could not be reached after a restart"));

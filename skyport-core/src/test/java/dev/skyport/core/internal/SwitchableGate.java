@@ -53,6 +53,13 @@ final class SwitchableGate implements Gate {
     /** When set, every {@code directoryOf} throws it (an ssh node with a relative root that went down). */
     static volatile dev.skyport.gate.GateException directoryOfFails;
 
+    /** While above 0, a probe counts it down and throws {@link #probeFails} instead (a node unreachable a while). */
+    static final java.util.concurrent.atomic.AtomicInteger probeFailuresLeft =
+            new java.util.concurrent.atomic.AtomicInteger();
+    static volatile dev.skyport.gate.GateException probeFails;
+    /** Probes asked so far. */
+    static final java.util.concurrent.atomic.AtomicInteger probes = new java.util.concurrent.atomic.AtomicInteger();
+
     private final LocalGate local;
 
     private SwitchableGate(GateConfig config) {
@@ -144,6 +151,10 @@ final class SwitchableGate implements Gate {
 
             @Override
             public dev.skyport.gate.RunProbe probe(dev.skyport.gate.RunRequest request) {
+                probes.incrementAndGet();
+                if (probeFailuresLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                    throw probeFails;
+                }
                 return node.probe(request);
             }
 
