@@ -274,6 +274,29 @@ class SshGateTest {
     }
 
     @Test
+    void anEngineReopenedWhileTheNodeIsUnreachableFollowsTheJobOnceTheNodeIsBack() throws Exception {
+        hosts.node("n1");
+        JobId id;
+        try (SkyPort sky = start(hosts.options())) {
+            awaitUp(sky, "n1");
+            id = sky.jobs().submit(waiting(RetryPolicy.none())).id();
+            await(() -> read(remoteDir(id).resolve("stdout.log")).equals("start\n"), "the job started");
+        }
+        hosts.stop("n1"); // the run goes on: only the ssh server is gone
+        try (SkyPort sky = start(hosts.options())) {
+            await(() -> node(sky, "n1").state() == NodeState.DOWN, "the engine found n1 unreachable");
+            assertThat(sky.jobs().get(id).state()).isEqualTo(JobState.RUNNING);
+            hosts.start("n1");
+            awaitUp(sky, "n1");
+            release(id);
+            Job done = sky.jobs().await(id, WAIT);
+            assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(done.attempts()).hasSize(1);
+            assertThat(sky.jobs().stdout(id)).isEqualTo("start\nend\n");
+        }
+    }
+
+    @Test
     void aRemoteJobThatEndedWhileTheEngineWasClosedGetsItsExitCode() throws Exception {
         hosts.node("n1");
         JobId id;
