@@ -102,6 +102,9 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
     private final Map<RunHandle, CompletableFuture<RunOutcome>> watched = new ConcurrentHashMap<>();
     private final ScheduledExecutorService poller;
     private final Optional<ContainerRuntime> containers;
+    private final RunIsolation isolation;
+    /** The node's bubblewrap, once looked for with success. */
+    private volatile String bwrapPath;
     /** The container runtime found on the node, once looked for with success. */
     private volatile String runtimePath;
     private final SftpTransfers transfers;
@@ -118,6 +121,19 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
      */
     public SshNodeAccess(String node, SshTarget target, SshConnections connections,
                          Optional<ContainerRuntime> containers) {
+        this(node, target, connections, containers, RunIsolation.none());
+    }
+
+    /**
+     * Access that also isolates runs as {@code isolation} says ({@link RunIsolation.Mode#NONE} or
+     * {@link RunIsolation.Mode#SANDBOX}); its bubblewrap program is looked for on the node when the first run starts.
+     */
+    public SshNodeAccess(String node, SshTarget target, SshConnections connections,
+                         Optional<ContainerRuntime> containers, RunIsolation isolation) {
+        if (isolation.mode() == RunIsolation.Mode.ACCOUNT) {
+            throw new IllegalArgumentException("an ssh node runs jobs as its login user: no account isolation");
+        }
+        this.isolation = isolation;
         this.node = node;
         this.target = target;
         this.connections = connections;
@@ -146,6 +162,9 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
     public RunHandle launch(RunRequest request) {
         // Before anything is written: a node without a runtime fails the job with a reason, and is left as it was.
         Optional<String> runtime = request.containerImage().isPresent() ? Optional.of(runtime()) : Optional.empty();
+        // The container is the sandbox of a container run, as on the local gate.
+        RunIsolation sandbox = runtime.isPresent() || isolation.mode() == RunIsolation.Mode.NONE
+                ? RunIsolation.none() : RunIsolation.sandbox(bwrap(), isolation.hiddenPaths());
         check(connections.exec(target, script(PREPARE, request.directory(), request.runDirectory())),
                 "prepare " + request.directory());
         if (request.script().isPresent()) {
@@ -169,7 +188,7 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
         }
         argv.addAll(DetachedRun.command(request, runtime.isPresent()
                 ? ContainerRun.program(request, runtime.get(), containers.orElseThrow(), RunIsolation.none())
-                : DetachedRun.program(request)));
+                : DetachedRun.program(request), sandbox, Optional.empty()));
         // The mark goes first: a stop or a probe after a restart must know the run is a container.
         String mark = runtime.isEmpty() ? "" : "printf '%s\\n' " + SshConnections.quote(ContainerRun.name(
                 request.job(), request.attempt())) + " > " + SshConnections.quote(request.runDirectory() + "/"
@@ -315,6 +334,30 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
      *
      * @throws GateException permanent, naming the node, when none works or none is configured
      */
+    /**
+     * The node's bubblewrap as an absolute path, found with {@code command -v} in the login's PATH; a node without it
+     * fails the run (permanent: retrying elsewhere is the scheduler's call, running unsandboxed is never an option).
+     */
+    private String bwrap() {
+        String found = bwrapPath;
+        if (found != null) {
+            return found;
+        }
+        SshConnections.Result r = connections.exec(target, "command -v " + SshConnections.quote(isolation.bwrap()));
+        String path = r.stdout().strip();
+        if (r.status() == 127 || r.status() == 1 || (r.status() == 0 && !path.startsWith("/"))) {
+            throw GateException.permanent("job-isolation sandbox is not possible on node " + node + ": bubblewrap ("
+                    + isolation.bwrap() + ") is not installed there; install it on the node or set job-isolation:"
+                    + " none");
+        }
+        if (r.status() != 0) {
+            throw GateException.transientFailure("cannot look for bubblewrap on " + node + " (status " + r.status()
+                    + "): " + r.stderr().strip(), null, Optional.empty());
+        }
+        bwrapPath = path;
+        return path;
+    }
+
     private String runtime() {
         String found = runtimePath;
         if (found != null) {
