@@ -64,10 +64,13 @@ final class SshGateConfig {
      * the bubblewrap program to look for on the node ({@code command -v}) and the directories to hide.
      */
     final RunIsolation isolation;
+    /** Whether a node without a working bubblewrap fails runs ({@code sandbox}, required) or runs them bare. */
+    final boolean sandboxRequired;
 
     private SshGateConfig(List<NodeSpec> nodes, String remoteRoot, Duration healthInterval, Duration nodeLostAfter,
-                          Duration connectTimeout, Optional<ContainerRuntime> containers, RunIsolation isolation) {
+                          Duration connectTimeout, Optional<ContainerRuntime> containers, RunIsolation isolation, boolean sandboxRequired) {
         this.containers = containers;
+        this.sandboxRequired = sandboxRequired;
         this.isolation = isolation;
         this.nodes = nodes;
         this.remoteRoot = remoteRoot;
@@ -174,7 +177,7 @@ final class SshGateConfig {
         // fails such a job with a message naming it. The local gate differs (none unless set): see its provider.
         Optional<ContainerRuntime> containers = ContainerRuntime.fromOptions(config, "auto");
         RunIsolation isolation = RunIsolation.none();
-        if (isolationMode.equals("sandbox")) {
+        if (!isolationMode.equals("none")) {
             String bwrap = o.getOrDefault("bwrap", "bwrap").strip();
             if (bwrap.isEmpty() || bwrap.contains("\n")) {
                 throw GateException.permanent("ssh gate option bwrap must name a program, got '" + bwrap + "'");
@@ -192,7 +195,7 @@ final class SshGateConfig {
             isolation = RunIsolation.sandbox(bwrap, hidden);
         }
         return new SshGateConfig(List.copyOf(nodes), remoteRoot, healthInterval, nodeLostAfter, connectTimeout,
-                containers, isolation);
+                containers, isolation, isolationMode.equals("sandbox"));
     }
 
     private static List<String> nodeNames(Map<String, String> o) {
@@ -218,18 +221,19 @@ final class SshGateConfig {
 
     /**
      * The isolation of runs on ssh nodes, following the local gate's modes: {@code sandbox}, and {@code auto} when
-     * {@code job-isolation-required} insists, give each run a bubblewrap sandbox on its node (a node without bubblewrap
-     * then fails the run, never runs it unsandboxed); {@code auto} alone and {@code none} run jobs as the node's login
-     * user without one. {@code account} is refused: the login user is not root, so it cannot switch accounts.
+     * {@code job-isolation-required} insists, give each run a bubblewrap sandbox on its node (a node without a working
+     * bubblewrap then fails the run, never runs it unsandboxed); {@code auto} alone sandboxes runs on nodes where
+     * bubblewrap works and runs them bare elsewhere (one WARN per node); {@code none} runs them as the node's login
+     * user. {@code account} is refused: the login user is not root, so it cannot switch accounts.
      *
-     * @return {@code sandbox} or {@code none}
+     * @return {@code sandbox} (required), {@code auto} (where possible) or {@code none}
      */
     private static String isolation(Map<String, String> o) {
         String mode = o.getOrDefault("job-isolation", "auto").strip().toLowerCase(Locale.ROOT);
         boolean required = Boolean.parseBoolean(o.getOrDefault("job-isolation-required", "false").strip());
         return switch (mode) {
             case "none" -> "none";
-            case "auto" -> required ? "sandbox" : "none";
+            case "auto" -> required ? "sandbox" : "auto";
             case "sandbox" -> "sandbox";
             case "account" -> throw GateException.permanent("job-isolation account is not possible on the ssh gate:"
                     + " jobs run as each node's login user, which cannot switch to mapped accounts; set"

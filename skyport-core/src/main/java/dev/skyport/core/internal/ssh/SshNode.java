@@ -55,10 +55,12 @@ final class SshNode implements NodeAccess {
     private volatile String home;
 
     SshNode(SshGateConfig.NodeSpec spec, SshConnections connections, String remoteRoot, Duration lostAfter,
-            Clock clock, Optional<ContainerRuntime> containers, RunIsolation isolation) {
+            Clock clock, Optional<ContainerRuntime> containers, RunIsolation isolation,
+            boolean sandboxRequired) {
         this.spec = spec;
         this.connections = connections;
-        this.access = new SshNodeAccess(spec.name(), spec.target(), connections, containers, isolation);
+        this.access = new SshNodeAccess(spec.name(), spec.target(), connections, containers, isolation,
+                sandboxRequired);
         this.remoteRoot = remoteRoot;
         this.lostAfter = lostAfter;
         this.clock = clock;

@@ -489,6 +489,19 @@ class SshGateTest {
     }
 
     @Test
+    void autoIsolationWithoutBubblewrapRunsJobsBareWhenNotRequired() throws Exception {
+        hosts.node("a");
+        try (SkyPort sky = SshNodes.engine(data(), with(hosts.options(), "bwrap", "skyport-no-such-bwrap"))
+                .jobIsolation(dev.skyport.api.JobIsolation.AUTO).start()) {
+            awaitUp(sky, "a");
+            Job job = sky.jobs().submit(JobSpec.script("#!/bin/sh\nls -d " + data() + "\n"));
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(sky.jobs().stdout(job.id())).as("no sandbox hides the engine's data").isEqualTo(data() + "\n");
+        }
+    }
+
+    @Test
     void accountIsolationIsRefused() throws Exception {
         hosts.node("a");
         assertThatThrownBy(() -> SshNodes.engine(data(), hosts.options())
