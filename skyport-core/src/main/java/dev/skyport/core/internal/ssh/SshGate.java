@@ -55,7 +55,7 @@ public final class SshGate implements Gate {
         this.connections = new SshConnections(c.connectTimeout);
         for (SshGateConfig.NodeSpec spec : c.nodes) {
             nodes.put(spec.name(), new SshNode(spec, connections, c.remoteRoot, c.nodeLostAfter, config.clock(),
-                    c.containers));
+                    c.containers, c.isolation, c.sandboxRequired));
         }
         this.flavors = flavors(c.nodes);
         this.remotes = c.nodes.stream().map(SshGateConfig.NodeSpec::partition).distinct()

@@ -3,6 +3,7 @@ package dev.skyport.core.internal.ssh;
 import dev.skyport.gate.ContainerRuntime;
 import dev.skyport.gate.GateConfig;
 import dev.skyport.gate.GateException;
+import dev.skyport.gate.RunIsolation;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -35,7 +36,7 @@ final class SshGateConfig {
 
     private static final Set<String> GATE_KEYS = Set.of("nodes", "user", "key", "port", "known-hosts", "remote-root",
             "health-interval", "node-lost-after", "connect-timeout", ContainerRuntime.OPTION,
-            ContainerRuntime.ARGS_OPTION);
+            ContainerRuntime.ARGS_OPTION, "bwrap");
     private static final Set<String> NODE_KEYS = Set.of("host", "port", "user", "key", "cpus", "memory", "gpus",
             "labels", "partition", "host-key");
     /** Options the engine builder derives from settings of its own; see {@link #isolation}. */
@@ -58,10 +59,19 @@ final class SshGateConfig {
     final Duration connectTimeout;
     /** The container runtimes tried on a node for a job with an image; empty when images are not run. */
     final Optional<ContainerRuntime> containers;
+    /**
+     * How runs are isolated on every node: {@link RunIsolation.Mode#NONE} or {@link RunIsolation.Mode#SANDBOX}, with
+     * the bubblewrap program to look for on the node ({@code command -v}) and the directories to hide.
+     */
+    final RunIsolation isolation;
+    /** Whether a node without a working bubblewrap fails runs ({@code sandbox}, required) or runs them bare. */
+    final boolean sandboxRequired;
 
     private SshGateConfig(List<NodeSpec> nodes, String remoteRoot, Duration healthInterval, Duration nodeLostAfter,
-                          Duration connectTimeout, Optional<ContainerRuntime> containers) {
+                          Duration connectTimeout, Optional<ContainerRuntime> containers, RunIsolation isolation, boolean sandboxRequired) {
         this.containers = containers;
+        this.sandboxRequired = sandboxRequired;
+        this.isolation = isolation;
         this.nodes = nodes;
         this.remoteRoot = remoteRoot;
         this.healthInterval = healthInterval;
@@ -97,7 +107,7 @@ final class SshGateConfig {
                     + (key.equals("cpus") || key.equals("memoryBytes")
                     ? "; an ssh node's capacity is node.<name>.cpus and node.<name>.memory" : "") + ")");
         }
-        isolation(o);
+        String isolationMode = isolation(o);
         Duration connectTimeout = duration(o, "connect-timeout", Duration.ofSeconds(10));
         Duration healthInterval = duration(o, "health-interval", Duration.ofSeconds(10));
         Duration nodeLostAfter = duration(o, "node-lost-after", Duration.ofSeconds(60));
@@ -166,8 +176,26 @@ final class SshGateConfig {
         // On-prem hosts run images with what they have (podman, then docker), as the issue asks; a node with neither
         // fails such a job with a message naming it. The local gate differs (none unless set): see its provider.
         Optional<ContainerRuntime> containers = ContainerRuntime.fromOptions(config, "auto");
+        RunIsolation isolation = RunIsolation.none();
+        if (!isolationMode.equals("none")) {
+            String bwrap = o.getOrDefault("bwrap", "bwrap").strip();
+            if (bwrap.isEmpty() || bwrap.contains("\n")) {
+                throw GateException.permanent("ssh gate option bwrap must name a program, got '" + bwrap + "'");
+            }
+            List<String> hidden = new ArrayList<>();
+            // Job directories under a system path the sandbox shows would show the siblings of every job.
+            if (remoteRoot.startsWith("/")) {
+                hidden.add(remoteRoot);
+            }
+            for (String h : o.getOrDefault("job-isolation-hide", "").split(":")) {
+                if (h.strip().startsWith("/")) {
+                    hidden.add(h.strip());
+                }
+            }
+            isolation = RunIsolation.sandbox(bwrap, hidden);
+        }
         return new SshGateConfig(List.copyOf(nodes), remoteRoot, healthInterval, nodeLostAfter, connectTimeout,
-                containers);
+                containers, isolation, isolationMode.equals("sandbox"));
     }
 
     private static List<String> nodeNames(Map<String, String> o) {
@@ -192,20 +220,27 @@ final class SshGateConfig {
     }
 
     /**
-     * Jobs on ssh nodes run as the node's login user without a sandbox: the engine's isolation settings are accepted
-     * only where they ask for none, or for the best available without insisting on it.
+     * The isolation of runs on ssh nodes, following the local gate's modes: {@code sandbox}, and {@code auto} when
+     * {@code job-isolation-required} insists, give each run a bubblewrap sandbox on its node (a node without a working
+     * bubblewrap then fails the run, never runs it unsandboxed); {@code auto} alone sandboxes runs on nodes where
+     * bubblewrap works and runs them bare elsewhere (one WARN per node); {@code none} runs them as the node's login
+     * user. {@code account} is refused: the login user is not root, so it cannot switch accounts.
+     *
+     * @return {@code sandbox} (required), {@code auto} (where possible) or {@code none}
      */
-    private static void isolation(Map<String, String> o) {
+    private static String isolation(Map<String, String> o) {
         String mode = o.getOrDefault("job-isolation", "auto").strip().toLowerCase(Locale.ROOT);
         boolean required = Boolean.parseBoolean(o.getOrDefault("job-isolation-required", "false").strip());
-        if (mode.equals("none")) {
-            return;
-        }
-        if (mode.equals("auto") && !required) {
-            return;
-        }
-        throw GateException.permanent("job-isolation " + mode + " is not possible on the ssh gate: jobs run as each"
-                + " node's login user, without a sandbox; set job-isolation: none to run them so");
+        return switch (mode) {
+            case "none" -> "none";
+            case "auto" -> required ? "sandbox" : "auto";
+            case "sandbox" -> "sandbox";
+            case "account" -> throw GateException.permanent("job-isolation account is not possible on the ssh gate:"
+                    + " jobs run as each node's login user, which cannot switch to mapped accounts; set"
+                    + " job-isolation: sandbox to run each job in a bubblewrap sandbox on its node");
+            default -> throw GateException.permanent("gate option job-isolation must be auto, account, sandbox or "
+                    + "none, got '" + mode + "'");
+        };
     }
 
     private static String remoteRoot(String raw) {

@@ -8,6 +8,7 @@ import dev.skyport.gate.GateException;
 import dev.skyport.gate.NodeAccess;
 import dev.skyport.gate.PortForward;
 import dev.skyport.gate.RunHandle;
+import dev.skyport.gate.RunIsolation;
 import dev.skyport.gate.RunOutcome;
 import dev.skyport.gate.RunProbe;
 import dev.skyport.gate.RunRequest;
@@ -54,10 +55,12 @@ final class SshNode implements NodeAccess {
     private volatile String home;
 
     SshNode(SshGateConfig.NodeSpec spec, SshConnections connections, String remoteRoot, Duration lostAfter,
-            Clock clock, Optional<ContainerRuntime> containers) {
+            Clock clock, Optional<ContainerRuntime> containers, RunIsolation isolation,
+            boolean sandboxRequired) {
         this.spec = spec;
         this.connections = connections;
-        this.access = new SshNodeAccess(spec.name(), spec.target(), connections, containers);
+        this.access = new SshNodeAccess(spec.name(), spec.target(), connections, containers, isolation,
+                sandboxRequired);
         this.remoteRoot = remoteRoot;
         this.lostAfter = lostAfter;
         this.clock = clock;

@@ -94,6 +94,20 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
             "find \"$r\" -mindepth 1 -maxdepth 1 ! \\( -name " + DetachedRun.CLAIM
                     + " -type f \\) -exec rm -rf -- {} + || exit 3", "");
 
+    /** The status of {@link #BWRAP_PROBE} when the node's bubblewrap is missing or cannot make a sandbox. */
+    private static final int BWRAP_UNUSABLE = 10;
+
+    /**
+     * Prints the absolute path of the bubblewrap $1 after a trivial sandbox of the kind jobs get worked, else why not
+     * with status {@link #BWRAP_UNUSABLE}: a bwrap that exists but cannot create a user namespace would fail every job.
+     */
+    private static final String BWRAP_PROBE = String.join("\n",
+            "p=$(command -v \"$1\" 2>/dev/null)",
+            "case \"$p\" in /*) ;; *) echo \"bubblewrap ($1) is not installed there\"; exit " + BWRAP_UNUSABLE + ";; esac",
+            "o=$(\"$p\" --die-with-parent --unshare-pid --unshare-user --cap-drop ALL --ro-bind / / --proc /proc"
+                    + " --dev /dev -- true 2>&1 </dev/null) || { echo \"$p failed: $o\"; exit " + BWRAP_UNUSABLE + "; }",
+            "echo \"$p\"", "");
+
     private static final long POLL_MILLIS = 250;
 
     private final String node;
@@ -102,6 +116,10 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
     private final Map<RunHandle, CompletableFuture<RunOutcome>> watched = new ConcurrentHashMap<>();
     private final ScheduledExecutorService poller;
     private final Optional<ContainerRuntime> containers;
+    private final RunIsolation isolation;
+    private final boolean sandboxRequired;
+    /** The node's bubblewrap, once looked for with success. */
+    private volatile String bwrapPath;
     /** The container runtime found on the node, once looked for with success. */
     private volatile String runtimePath;
     private final SftpTransfers transfers;
@@ -118,6 +136,21 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
      */
     public SshNodeAccess(String node, SshTarget target, SshConnections connections,
                          Optional<ContainerRuntime> containers) {
+        this(node, target, connections, containers, RunIsolation.none(), false);
+    }
+
+    /**
+     * Access that also isolates runs as {@code isolation} says ({@link RunIsolation.Mode#NONE} or
+     * {@link RunIsolation.Mode#SANDBOX}); its bubblewrap program is looked for on the node when the first run starts.
+     * A node without one fails runs when {@code sandboxRequired}, else runs them without isolation.
+     */
+    public SshNodeAccess(String node, SshTarget target, SshConnections connections,
+                         Optional<ContainerRuntime> containers, RunIsolation isolation, boolean sandboxRequired) {
+        this.sandboxRequired = sandboxRequired;
+        if (isolation.mode() == RunIsolation.Mode.ACCOUNT) {
+            throw new IllegalArgumentException("an ssh node runs jobs as its login user: no account isolation");
+        }
+        this.isolation = isolation;
         this.node = node;
         this.target = target;
         this.connections = connections;
@@ -146,6 +179,10 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
     public RunHandle launch(RunRequest request) {
         // Before anything is written: a node without a runtime fails the job with a reason, and is left as it was.
         Optional<String> runtime = request.containerImage().isPresent() ? Optional.of(runtime()) : Optional.empty();
+        // The container is the sandbox of a container run, as on the local gate.
+        RunIsolation sandbox = runtime.isPresent() || isolation.mode() == RunIsolation.Mode.NONE
+                ? RunIsolation.none() : bwrap().map(b -> RunIsolation.sandbox(b, isolation.hiddenPaths()))
+                .orElse(RunIsolation.none());
         check(connections.exec(target, script(PREPARE, request.directory(), request.runDirectory())),
                 "prepare " + request.directory());
         if (request.script().isPresent()) {
@@ -169,7 +206,7 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
         }
         argv.addAll(DetachedRun.command(request, runtime.isPresent()
                 ? ContainerRun.program(request, runtime.get(), containers.orElseThrow(), RunIsolation.none())
-                : DetachedRun.program(request)));
+                : DetachedRun.program(request), sandbox, Optional.empty()));
         // The mark goes first: a stop or a probe after a restart must know the run is a container.
         String mark = runtime.isEmpty() ? "" : "printf '%s\\n' " + SshConnections.quote(ContainerRun.name(
                 request.job(), request.attempt())) + " > " + SshConnections.quote(request.runDirectory() + "/"
@@ -315,6 +352,37 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
      *
      * @throws GateException permanent, naming the node, when none works or none is configured
      */
+    /**
+     * The node's bubblewrap as an absolute path, found with {@code command -v} in the login's PATH and tried on a
+     * trivial sandbox, once per access; empty when the node offers no sandbox and isolation is not required (one WARN,
+     * as the local gate's {@code auto}). A node without a working bubblewrap fails a run that requires one with a
+     * permanent error: running it unsandboxed is never an option.
+     */
+    private Optional<String> bwrap() {
+        String found = bwrapPath;
+        if (found != null) {
+            return found.isEmpty() ? Optional.empty() : Optional.of(found);
+        }
+        SshConnections.Result r = connections.exec(target, script(BWRAP_PROBE, isolation.bwrap()));
+        String out = r.stdout().strip();
+        if (r.status() == 0 && out.startsWith("/")) {
+            bwrapPath = out;
+            return Optional.of(out);
+        }
+        if (r.status() != BWRAP_UNUSABLE) {
+            throw GateException.transientFailure("cannot look for bubblewrap on " + node + " (status " + r.status()
+                    + "): " + r.stderr().strip(), null, Optional.empty());
+        }
+        String why = out.length() > 300 ? out.substring(0, 300) : out;
+        if (sandboxRequired) {
+            throw GateException.permanent("job-isolation sandbox is not possible on node " + node + ": " + why
+                    + "; install bubblewrap on the node or set job-isolation: none");
+        }
+        LOG.warn("Jobs on node {} run without isolation, with every right of its login user: {}", node, why);
+        bwrapPath = "";
+        return Optional.empty();
+    }
+
     private String runtime() {
         String found = runtimePath;
         if (found != null) {

@@ -475,15 +475,61 @@ class SshGateTest {
         assertThat(hosts.remoteRoot).isEmptyDirectory();
     }
 
+    /** An engine that requires isolation, as the daemon does. */
+    private dev.skyport.api.EmbeddedBuilder required(Map<String, String> options) {
+        return SshNodes.engine(data(), options).jobIsolation(dev.skyport.api.JobIsolation.AUTO).requireJobIsolation();
+    }
+
     @Test
-    void isolationThatTheSshGateCannotGiveIsRefused() throws Exception {
+    void requiredIsolationRunsJobsInASandboxOnTheNode() throws Exception {
         hosts.node("a");
-        assertThatThrownBy(() -> SkyPort.embedded().dataDir(data()).gate("ssh").requireJobIsolation()
-                .gateOption("nodes", "a").start())
-                .isInstanceOf(GateException.class).hasMessageContaining("job-isolation auto is not possible")
-                .hasMessageContaining("set job-isolation: none");
-        assertThatThrownBy(() -> SkyPort.embedded().dataDir(data()).gate("ssh")
-                .jobIsolation(dev.skyport.api.JobIsolation.SANDBOX).gateOption("nodes", "a").start())
-                .isInstanceOf(GateException.class).hasMessageContaining("job-isolation sandbox is not possible");
+        try (SkyPort sky = required(hosts.options()).start()) {
+            awaitUp(sky, "a");
+            Job job = sky.jobs().submit(JobSpec.script("#!/bin/sh\necho mine > mine.txt\ncat mine.txt\n"
+                    + "ls " + data() + " || echo no-engine-data\nls /proc | grep -c '^[0-9]'\n"));
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
+            // The job's own process, its shell and ls and grep: nothing else of the node.
+            assertThat(sky.jobs().stdout(job.id())).startsWith("mine\nno-engine-data\n");
+            assertThat(Integer.parseInt(sky.jobs().stdout(job.id()).lines().reduce((x, y) -> y).orElseThrow()))
+                    .isLessThan(8);
+        }
+    }
+
+    @Test
+    void aNodeWithoutBubblewrapFailsTheJobWithTheReason() throws Exception {
+        hosts.node("a");
+        try (SkyPort sky = required(with(hosts.options(), "bwrap",
+                "skyport-no-such-bwrap")).start()) {
+            awaitUp(sky, "a");
+            Job job = sky.jobs().submit(JobSpec.script("#!/bin/sh\necho ran\n"));
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).isEqualTo(JobState.FAILED);
+            assertThat(done.stateDetails()).contains("node a").contains("skyport-no-such-bwrap")
+                    .contains("job-isolation sandbox is not possible");
+            assertThat(remoteDir(job.id())).as("nothing ran unsandboxed").doesNotExist();
+        }
+    }
+
+    @Test
+    void autoIsolationWithoutBubblewrapRunsJobsBareWhenNotRequired() throws Exception {
+        hosts.node("a");
+        try (SkyPort sky = SshNodes.engine(data(), with(hosts.options(), "bwrap", "skyport-no-such-bwrap"))
+                .jobIsolation(dev.skyport.api.JobIsolation.AUTO).start()) {
+            awaitUp(sky, "a");
+            Job job = sky.jobs().submit(JobSpec.script("#!/bin/sh\nls -d " + data() + "\n"));
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(sky.jobs().stdout(job.id())).as("no sandbox hides the engine's data").isEqualTo(data() + "\n");
+        }
+    }
+
+    @Test
+    void accountIsolationIsRefused() throws Exception {
+        hosts.node("a");
+        assertThatThrownBy(() -> SshNodes.engine(data(), hosts.options())
+                .jobIsolation(dev.skyport.api.JobIsolation.ACCOUNT).start())
+                .isInstanceOf(GateException.class).hasMessageContaining("job-isolation account is not possible")
+                .hasMessageContaining("job-isolation: sandbox");
     }
 }
