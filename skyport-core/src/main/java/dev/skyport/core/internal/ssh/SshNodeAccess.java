@@ -348,11 +348,6 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
     }
 
     /**
-     * The container runtime of the node, looked for the first time it is needed and kept once found.
-     *
-     * @throws GateException permanent, naming the node, when none works or none is configured
-     */
-    /**
      * The node's bubblewrap as an absolute path, found with {@code command -v} in the login's PATH and tried on a
      * trivial sandbox, once per access; empty when the node offers no sandbox and isolation is not required (one WARN,
      * as the local gate's {@code auto}). A node without a working bubblewrap fails a run that requires one with a
@@ -383,6 +378,11 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
         return Optional.empty();
     }
 
+    /**
+     * The container runtime of the node, looked for the first time it is needed and kept once found.
+     *
+     * @throws GateException permanent, naming the node, when none works or none is configured
+     */
     private String runtime() {
         String found = runtimePath;
         if (found != null) {
