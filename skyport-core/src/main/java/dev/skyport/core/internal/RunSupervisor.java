@@ -280,6 +280,8 @@ final class RunSupervisor {
             afterwards(e, () -> finishOrRetry(e, number, RunOutcome.lost(none.why()), none.reason(), none.refused()));
             return;
         }
+        // Read before the transfer starts: a timer armed after it began must not give it more than its time.
+        Instant deadline = loop.now().plus(staging.timeout());
         e.transfer = staging.submit(e.id, () -> {
             Optional<GateException> failed = transfer(() -> staging.stageIn(job, node, request));
             afterwards(e, () -> {
@@ -291,17 +293,17 @@ final class RunSupervisor {
                 }
             });
         });
-        armStagingTimeout(e, number, e.transfer, ex -> finishOrRetry(e, number, RunOutcome.lost(ex.getMessage()),
-                EndReason.STAGING_FAILED, Optional.of(ex)));
+        armStagingTimeout(e, number, e.transfer, deadline, ex -> finishOrRetry(e, number,
+                RunOutcome.lost(ex.getMessage()), EndReason.STAGING_FAILED, Optional.of(ex)));
     }
 
     /**
      * Ends attempt {@code number} of {@code e} through {@code timedOut} when {@code transfer} is still its transfer
-     * after the staging timeout; the transfer is interrupted.
+     * at {@code deadline}; the transfer is interrupted.
      */
-    private void armStagingTimeout(Entry e, int number, Future<?> transfer,
+    private void armStagingTimeout(Entry e, int number, Future<?> transfer, Instant deadline,
                                    java.util.function.Consumer<GateException> timedOut) {
-        loop.addTimer(loop.now().plus(staging.timeout()), () -> afterwards(e, () -> {
+        loop.addTimer(deadline, () -> afterwards(e, () -> {
             synchronized (e) {
                 if (e.transfer != transfer || e.attempt != number) {
                     return;
@@ -425,11 +427,13 @@ final class RunSupervisor {
                 if (event != null || e.state == JobState.STAGING_OUT) {
                     e.run = null; // ended: a stop from now on stops the transfer
                     RunRequest copied = request;
+                    Instant deadline = loop.now().plus(staging.timeout());
                     e.transfer = staging.submit(e.id, () -> {
                         Optional<GateException> failed = transfer(() -> staging.stageOut(job, node, copied, outcome));
                         afterwards(e, () -> stagedOut(e, number, outcome, failed));
                     });
-                    armStagingTimeout(e, number, e.transfer, ex -> stagedOut(e, number, outcome, Optional.of(ex)));
+                    armStagingTimeout(e, number, e.transfer, deadline,
+                            ex -> stagedOut(e, number, outcome, Optional.of(ex)));
                     if (event != null) {
                         transitions.settle(e, event);
                     }
