@@ -22,6 +22,9 @@ public final class EmbeddedBuilder {
     private Path dataDir = Path.of(System.getProperty("user.home"), ".skyport");
     private String gate = "local";
     private final Map<String, String> gateOptions = new LinkedHashMap<>();
+    private Optional<String> cloudGate = Optional.empty();
+    private final Map<String, String> cloudGateOptions = new LinkedHashMap<>();
+    private PartitionPolicy partitionPolicy = PartitionPolicy.defaults();
     private String scheduler = "backfill";
     private Clock clock = Clock.systemUTC();
     private Limits limits = Limits.defaults();
@@ -177,10 +180,32 @@ public final class EmbeddedBuilder {
         return this;
     }
 
+    /**
+     * A gate that creates partitions ({@code azure}), beside {@link #gate(String)}: jobs that ask for one of its
+     * flavors, images or remote sites, and jobs no node of the main gate can hold, get a partition of their own there,
+     * created for them and deleted after them. With none (the default) such jobs wait as infeasible.
+     */
+    public EmbeddedBuilder cloudGate(String name) {
+        this.cloudGate = Optional.of(requireName("cloudGate", name));
+        return this;
+    }
+
+    /** A setting of the {@link #cloudGate(String)}, e.g. {@code subscription-id} for the azure gate. */
+    public EmbeddedBuilder cloudGateOption(String key, String value) {
+        cloudGateOptions.put(requireName("cloudGateOption", key), Objects.requireNonNull(value, "value"));
+        return this;
+    }
+
+    /** How partitions are created, retried, reconciled and deleted; {@link PartitionPolicy#defaults()} by default. */
+    public EmbeddedBuilder partitionPolicy(PartitionPolicy policy) {
+        this.partitionPolicy = Objects.requireNonNull(policy, "partitionPolicy");
+        return this;
+    }
+
     /** The collected settings. */
     public EmbeddedConfig config() {
         return new EmbeddedConfig(dataDir, gate, gateOptions, scheduler, clock, limits, owner, localCpus,
-                localMemoryBytes, randomSeed, inputRoot);
+                localMemoryBytes, randomSeed, inputRoot, cloudGate, cloudGateOptions, partitionPolicy);
     }
 
     /**

@@ -24,10 +24,14 @@ import java.util.OptionalLong;
  * @param randomSeed       the seed of every random choice the engine makes (retry jitter); empty: a fresh seed
  * @param inputRoot        where every job's input files must lie, {@code {owner}} standing for the job owner's name;
  *                         empty: any file the engine can read
+ * @param cloudGate        a second gate, beside {@code gate}, that creates partitions for jobs that need them (a cloud)
+ * @param cloudGateOptions its settings, passed to its provider
+ * @param partitions       how partitions are created, retried, reconciled and deleted
  */
 public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gateOptions, String scheduler, Clock clock,
                              Limits limits, String owner, OptionalInt localCpus, OptionalLong localMemoryBytes,
-                             OptionalLong randomSeed, Optional<Path> inputRoot) {
+                             OptionalLong randomSeed, Optional<Path> inputRoot, Optional<String> cloudGate,
+                             Map<String, String> cloudGateOptions, PartitionPolicy partitions) {
     public EmbeddedConfig {
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(gate, "gate");
@@ -40,5 +44,8 @@ public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gate
         Objects.requireNonNull(localMemoryBytes, "localMemoryBytes");
         Objects.requireNonNull(randomSeed, "randomSeed");
         Objects.requireNonNull(inputRoot, "inputRoot");
+        Objects.requireNonNull(cloudGate, "cloudGate");
+        cloudGateOptions = Map.copyOf(cloudGateOptions);
+        Objects.requireNonNull(partitions, "partitions");
     }
 }

@@ -39,16 +39,46 @@ public interface Gate extends AutoCloseable {
 
     List<RemoteSite> remotes();
 
-    /** The partitions this gate manages now, with their tags. */
-    List<Partition> partitions();
+    /**
+     * The partitions this gate manages now, with their tags, as the public API lists them. By default
+     * {@link #listPartitions()} seen through {@link PartitionHandle#toPartition()}.
+     */
+    default List<Partition> partitions() {
+        return listPartitions().stream().map(PartitionHandle::toPartition).toList();
+    }
 
     /**
-     * Creates (or, if one with the same name exists, returns) a partition. Gates with fixed nodes throw a permanent
-     * {@link GateException}.
+     * Every partition this gate finds in its backend by its tags, including those an earlier life of the engine (or a
+     * crash in the middle of {@link #createPartition}) left: the engine's reconciler adopts those of live jobs and
+     * deletes the others. Gates with fixed nodes have none.
+     *
+     * @throws GateException transient when the backend cannot be listed now
      */
-    Partition createPartition(PartitionSpec spec);
+    default List<PartitionHandle> listPartitions() {
+        return List.of();
+    }
 
-    /** Deletes a partition and everything in it. Deleting a partition that does not exist is not an error. */
+    /**
+     * Creates the partition {@code spec} asks for and returns it {@link PartitionState#READY}: every node exists and
+     * its address and host key fingerprints are known (the engine then waits until it answers over SSH). Blocks until
+     * then; the engine calls it on a thread of its own, with a deadline, and interrupts the thread when the deadline
+     * passes or the job is canceled: an implementation stops between steps when interrupted (what it created stays
+     * listed, and the engine deletes it). <b>Idempotent</b>: a partition of the same name that exists (complete or half
+     * created by an earlier call or an earlier life of the engine) is completed and returned, not created twice. Every
+     * resource carries {@code spec.tags()}.
+     *
+     * @throws GateException permanent when the spec cannot be met (unknown flavor or image, quota, size not available)
+     *                       with the reason; transient (with {@link GateException#retryAfter()} when the backend said)
+     *                       when the same call may succeed later. Gates with fixed nodes throw a permanent one.
+     */
+    PartitionHandle createPartition(PartitionSpec spec);
+
+    /**
+     * Deletes a partition and everything in it, and returns when it is gone. Deleting a partition that does not exist
+     * is not an error; the call is idempotent and may be repeated after a failure or a restart.
+     *
+     * @throws GateException transient when the backend could not finish the deletion now (the engine retries)
+     */
     void deletePartition(String name);
 
     /**

@@ -13,6 +13,17 @@ import java.util.Optional;
  */
 public record PartitionSpec(String name, Optional<String> flavor, int nodeCount, Optional<String> cloudImage,
                             Optional<String> containerImage, List<PortSpec> ports, Map<String, String> tags) {
+    /** Tag naming the Sky Port user who owns the job. */
+    public static final String TAG_OWNER = "skyport-owner";
+    /** Tag naming the job (its full id). */
+    public static final String TAG_JOB = "skyport-job";
+    /** Tag naming the partition ({@code swm-} and the first 8 characters of the job id). */
+    public static final String TAG_PARTITION = "skyport-partition";
+    /** Tag naming the engine instance that created it, so that two engines sharing a cloud account never reap each other's. */
+    public static final String TAG_ENGINE = "skyport-engine";
+    /** Tag with the creation time, ISO-8601 UTC. */
+    public static final String TAG_CREATED = "skyport-created";
+
     public PartitionSpec {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(flavor, "flavor");

@@ -11,6 +11,7 @@ import dev.skyport.gate.Gate;
 import dev.skyport.gate.GateConfig;
 import dev.skyport.gate.GateProvider;
 import dev.skyport.gate.NodeAccess;
+import dev.skyport.gate.PartitionHandle;
 import dev.skyport.gate.PartitionSpec;
 
 import java.util.List;
@@ -116,7 +117,7 @@ final class SwitchableGate implements Gate {
     }
 
     @Override
-    public Partition createPartition(PartitionSpec spec) {
+    public PartitionHandle createPartition(PartitionSpec spec) {
         return local.createPartition(spec);
     }
 

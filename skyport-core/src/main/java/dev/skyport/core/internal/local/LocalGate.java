@@ -11,6 +11,7 @@ import dev.skyport.gate.Gate;
 import dev.skyport.gate.GateConfig;
 import dev.skyport.gate.GateException;
 import dev.skyport.gate.NodeAccess;
+import dev.skyport.gate.PartitionHandle;
 import dev.skyport.gate.PartitionSpec;
 
 import java.lang.management.ManagementFactory;
@@ -120,7 +121,7 @@ public final class LocalGate implements Gate {
     }
 
     @Override
-    public Partition createPartition(PartitionSpec spec) {
+    public PartitionHandle createPartition(PartitionSpec spec) {
         throw GateException.permanent("the local gate has one fixed node and creates no partitions");
     }
 

@@ -9,6 +9,7 @@ import dev.skyport.gate.Gate;
 import dev.skyport.gate.GateConfig;
 import dev.skyport.gate.GateException;
 import dev.skyport.gate.NodeAccess;
+import dev.skyport.gate.PartitionHandle;
 import dev.skyport.gate.PartitionSpec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -153,7 +154,7 @@ public final class SshGate implements Gate {
     }
 
     @Override
-    public Partition createPartition(PartitionSpec spec) {
+    public PartitionHandle createPartition(PartitionSpec spec) {
         throw GateException.permanent("the ssh gate has a fixed list of nodes and creates no partitions");
     }
 

@@ -2,7 +2,7 @@ package dev.skyport.core.internal.local;
 
 import dev.skyport.gate.Gate;
 import dev.skyport.gate.GateConfig;
-import dev.skyport.gate.GateContractTest;
+import dev.skyport.gate.NodeGateContractTest;
 import dev.skyport.gate.NodeAccess;
 import dev.skyport.gate.RunRequest;
 import org.junit.jupiter.api.Test;
@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The gate contract, proven for the local gate. */
-class LocalGateContractTest extends GateContractTest {
+class LocalGateContractTest extends NodeGateContractTest {
     @Override
     protected Gate createGate(Path workDir) {
         return new LocalGate(new GateConfig(workDir, Map.of("cpus", "2"), Clock.systemUTC()));

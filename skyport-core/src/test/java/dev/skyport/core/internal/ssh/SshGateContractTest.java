@@ -3,7 +3,7 @@ package dev.skyport.core.internal.ssh;
 import dev.skyport.api.NodeState;
 import dev.skyport.gate.Gate;
 import dev.skyport.gate.GateConfig;
-import dev.skyport.gate.GateContractTest;
+import dev.skyport.gate.NodeGateContractTest;
 import dev.skyport.gate.GateException;
 import dev.skyport.gate.NodeAccess;
 import dev.skyport.gate.RunRequest;
@@ -27,7 +27,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * loopback, whose commands run on this machine: each run in a bubblewrap sandbox on the "node", in its own PID
  * namespace, which also ends the processes that left the run's group (the node offers no cgroup to the login).
  */
-class SshGateContractTest extends GateContractTest {
+class SshGateContractTest extends NodeGateContractTest {
     @TempDir
     static Path hostsDir;
     private static SshNodes hosts;

@@ -1,0 +1,30 @@
+package dev.skyport.gate;
+
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * One node of a partition a gate created, as the engine reaches it over SSH: {@code host} and {@code port}, the SHA-256
+ * fingerprints of its host keys ({@code SHA256:...}, as {@code ssh-keygen -l} prints them) that the engine pins, and its
+ * capacity. {@code role} is {@code head} (the node with the public address) or {@code compute}.
+ */
+public record PartitionNode(String name, String role, String host, int port, Set<String> hostKeyFingerprints, int cpus,
+                            long memoryBytes, int gpus) {
+    public PartitionNode {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(role, "role");
+        Objects.requireNonNull(host, "host");
+        hostKeyFingerprints = Set.copyOf(hostKeyFingerprints);
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("node " + name + ": port must be in 1..65535, got " + port);
+        }
+        if (cpus < 1 || memoryBytes < 0 || gpus < 0) {
+            throw new IllegalArgumentException("node " + name + ": cpus >= 1, memoryBytes >= 0, gpus >= 0");
+        }
+        for (String f : hostKeyFingerprints) {
+            if (!f.startsWith("SHA256:")) {
+                throw new IllegalArgumentException("node " + name + ": a host key fingerprint starts with SHA256:");
+            }
+        }
+    }
+}
