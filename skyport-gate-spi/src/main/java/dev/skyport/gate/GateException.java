@@ -1,5 +1,6 @@
 package dev.skyport.gate;
 
+import dev.skyport.api.EndReason;
 import dev.skyport.api.SkyPortException;
 
 import java.time.Duration;
@@ -14,26 +15,46 @@ import java.util.Optional;
 public class GateException extends SkyPortException {
     private final boolean transientError;
     private final transient Optional<Duration> retryAfter;
+    private final transient Optional<EndReason> reason;
 
-    private GateException(String message, Throwable cause, boolean transientError, Optional<Duration> retryAfter) {
+    private GateException(String message, Throwable cause, boolean transientError, Optional<Duration> retryAfter,
+                          Optional<EndReason> reason) {
         super(message, cause);
         this.transientError = transientError;
         this.retryAfter = Objects.requireNonNull(retryAfter, "retryAfter");
+        this.reason = Objects.requireNonNull(reason, "reason");
+    }
+
+    /**
+     * A failure that may go away, of a known kind: {@link EndReason#NO_CAPACITY} (the cloud has no machines of that size
+     * now), {@link EndReason#PARTITION_FAILED}.
+     */
+    public static GateException transientFailure(String message, Throwable cause, Optional<Duration> retryAfter,
+                                                 EndReason reason) {
+        return new GateException(message, cause, true, retryAfter, Optional.of(reason));
+    }
+
+    /**
+     * A failure that will not go away, of a known kind: {@link EndReason#QUOTA_EXCEEDED} (the account's quota),
+     * {@link EndReason#NO_CAPACITY} (the size is not offered there), {@link EndReason#PARTITION_FAILED}.
+     */
+    public static GateException permanent(String message, EndReason reason) {
+        return new GateException(message, null, false, Optional.empty(), Optional.of(reason));
     }
 
     /** A failure that may go away: retry later, after {@code retryAfter} if given. */
     public static GateException transientFailure(String message, Throwable cause, Optional<Duration> retryAfter) {
-        return new GateException(message, cause, true, retryAfter);
+        return new GateException(message, cause, true, retryAfter, Optional.empty());
     }
 
     /** A failure that will not go away by retrying (bad request, unknown node, no such image). */
     public static GateException permanent(String message) {
-        return new GateException(message, null, false, Optional.empty());
+        return new GateException(message, null, false, Optional.empty(), Optional.empty());
     }
 
     /** A permanent failure caused by {@code cause}. */
     public static GateException permanent(String message, Throwable cause) {
-        return new GateException(message, cause, false, Optional.empty());
+        return new GateException(message, cause, false, Optional.empty(), Optional.empty());
     }
 
     public boolean isTransient() {
@@ -42,5 +63,10 @@ public class GateException extends SkyPortException {
 
     public Optional<Duration> retryAfter() {
         return retryAfter;
+    }
+
+    /** Why, as the end reason of the attempt it fails, when the gate knows; else the engine picks one for the call. */
+    public Optional<EndReason> reason() {
+        return reason;
     }
 }
