@@ -50,13 +50,18 @@ final class AzureClients {
 
     /** Connects as configured and proves the credential by asking for a token; see {@link #checkToken}. */
     static AzureResourceManager connect(AzureGateConfig config) {
-        AzureEnvironment environment = environment(config.endpoint, config.authorityHost);
-        TokenCredential credential = credential(config);
-        checkToken(config, credential, environment);
-        return resourceManager(config, credential, environment);
+        return connect(config, Optional.empty());
     }
 
-    static TokenCredential credential(AzureGateConfig config) {
+    /** As {@link #connect(AzureGateConfig)}, over {@code http} when given (the tests' client trusting WireMock). */
+    static AzureResourceManager connect(AzureGateConfig config, Optional<HttpClient> http) {
+        AzureEnvironment environment = environment(config.endpoint, config.authorityHost);
+        TokenCredential credential = credential(config, http);
+        checkToken(config, credential, environment);
+        return resourceManager(config, credential, environment, http);
+    }
+
+    static TokenCredential credential(AzureGateConfig config, Optional<HttpClient> http) {
         Credential c = config.credential;
         Optional<String> authority = config.authorityHost.map(URI::toString);
         try {
@@ -64,7 +69,7 @@ final class AzureClients {
                 ClientSecretCredentialBuilder b = new ClientSecretCredentialBuilder()
                         .tenantId(config.tenantId.orElseThrow()).clientId(config.clientId.orElseThrow())
                         .clientSecret(s.secret().reveal());
-                authority.ifPresent(b::authorityHost);
+                authority(b, authority, http);
                 return b.build();
             }
             if (c instanceof ClientCertificate cert) {
@@ -76,7 +81,7 @@ final class AzureClients {
                 } else {
                     b.pemCertificate(cert.path().toString());
                 }
-                authority.ifPresent(b::authorityHost);
+                authority(b, authority, http);
                 return b.build();
             }
             DefaultAzureCredentialBuilder b = new DefaultAzureCredentialBuilder();
@@ -84,12 +89,26 @@ final class AzureClients {
             // With credential: default a client-id selects a user-assigned managed identity.
             config.clientId.ifPresent(b::managedIdentityClientId);
             authority.ifPresent(b::authorityHost);
+            http.ifPresent(b::httpClient);
             return b.build();
         } catch (RuntimeException e) {
             // A builder's message may quote what it was given; only the key and the exception's kind are shown.
             throw GateException.permanent("azure gate option " + c.key() + " cannot be used: the Azure identity"
                     + " library refused it (" + e.getClass().getSimpleName() + ")");
         }
+    }
+
+    /**
+     * An explicit authority host is used as given: instance discovery (a request to login.microsoftonline.com that
+     * validates the host) is off, since a private or sovereign authority is not in Microsoft's public list.
+     */
+    private static void authority(com.azure.identity.AadCredentialBuilderBase<?> b, Optional<String> authority,
+                                  Optional<HttpClient> http) {
+        authority.ifPresent(a -> {
+            b.authorityHost(a);
+            b.disableInstanceDiscovery();
+        });
+        http.ifPresent(b::httpClient);
     }
 
     /**
@@ -195,9 +214,11 @@ final class AzureClients {
     }
 
     static AzureResourceManager resourceManager(AzureGateConfig config, TokenCredential credential,
-                                                AzureEnvironment environment) {
+                                                AzureEnvironment environment, Optional<HttpClient> http) {
         AzureProfile profile = new AzureProfile(config.tenantId.orElse(null), config.subscriptionId, environment);
-        return AzureResourceManager.configure()
+        AzureResourceManager.Configurable configurable = AzureResourceManager.configure();
+        http.ifPresent(configurable::withHttpClient);
+        return configurable
                 // The SDK's default budget (3 retries, 0.8 s doubling to 8 s, Retry-After honoured), stated here so
                 // that a change of the default is seen; the gate's own budget per partition sits above it.
                 .withRetryOptions(new RetryOptions(new ExponentialBackoffOptions().setMaxRetries(3)
