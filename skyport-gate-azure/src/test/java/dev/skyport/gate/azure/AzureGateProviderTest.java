@@ -182,11 +182,15 @@ class AzureGateProviderTest {
     }
 
     @Test
-    void aResourceManagerThatCannotBeReachedIsTransient() {
+    void aResourceManagerThatCannotBeReachedIsTransient() throws java.io.IOException {
         Map<String, String> o = wire.options();
+        int closed;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            closed = s.getLocalPort();
+        }
         GateException e = catchThrowableOfType(GateException.class, () -> AzureGateProvider.parts(
                 wire.gateConfig(dir, o, clock), c -> AzureClients.overPlainHttp(java.net.URI.create(
-                        "http://127.0.0.1:1"), AzureWire.TENANT, AzureWire.SUB, AzureClients.noRetries()),
+                        "http://127.0.0.1:" + closed), AzureWire.TENANT, AzureWire.SUB, AzureClients.noRetries()),
                 Runnable::run));
         assertThat(e.isTransient()).isTrue();
         assertThat(e).hasMessageContaining("cannot be reached");
