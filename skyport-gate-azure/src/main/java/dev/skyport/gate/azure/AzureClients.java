@@ -45,6 +45,9 @@ final class AzureClients {
     /** The error code Microsoft Entra puts in its messages ({@code AADSTS7000215: Invalid client secret ...}). */
     private static final Pattern AADSTS = Pattern.compile("AADSTS\\d+");
 
+    /** Longer than MSAL's own connect and read timeouts, so that theirs are the errors seen. */
+    private static final Duration TOKEN_TIMEOUT = Duration.ofMinutes(2);
+
     private AzureClients() {
     }
 
@@ -56,14 +59,18 @@ final class AzureClients {
     /** As {@link #connect(AzureGateConfig)}, over {@code http} when given (the tests' client trusting WireMock). */
     static AzureResourceManager connect(AzureGateConfig config, Optional<HttpClient> http) {
         AzureEnvironment environment = environment(config.endpoint, config.authorityHost);
-        TokenCredential credential = credential(config, http);
+        TokenCredential credential = credential(config, environment, http);
         checkToken(config, credential, environment);
         return resourceManager(config, credential, environment, http);
     }
 
-    static TokenCredential credential(AzureGateConfig config, Optional<HttpClient> http) {
+    static TokenCredential credential(AzureGateConfig config, AzureEnvironment environment,
+                                      Optional<HttpClient> http) {
         Credential c = config.credential;
-        Optional<String> authority = config.authorityHost.map(URI::toString);
+        // A sovereign cloud signs in at its own authority unless authority-host says otherwise.
+        Optional<String> authority = config.authorityHost.map(URI::toString)
+                .or(() -> config.endpoint.flatMap(AzureClients::knownCloud)
+                        .filter(e -> e != AzureEnvironment.AZURE).map(AzureEnvironment::getActiveDirectoryEndpoint));
         try {
             if (c instanceof ClientSecret s) {
                 ClientSecretCredentialBuilder b = new ClientSecretCredentialBuilder()
@@ -121,7 +128,10 @@ final class AzureClients {
     static void checkToken(AzureGateConfig config, TokenCredential credential, AzureEnvironment environment) {
         TokenRequestContext scope = new TokenRequestContext().addScopes(scope(environment));
         try {
-            credential.getTokenSync(scope);
+            // The asynchronous call with the scope the SDK's ARM policy uses, so that a token cache can serve both.
+            // Against WireMock's localhost authority MSAL still asked twice (its cache missed; not investigated):
+            // one more token at start, then the policy's own cache holds it until it expires.
+            credential.getToken(scope).block(TOKEN_TIMEOUT);
         } catch (RuntimeException e) {
             throw tokenFailure(config, e);
         }
@@ -188,29 +198,44 @@ final class AzureClients {
         return e.getClass().getSimpleName();
     }
 
-    /** The resource manager's audience: its endpoint with {@code .default}, as the SDK's ARM policy asks for. */
+    /**
+     * The scope the SDK's ARM policy asks tokens for: the management endpoint and {@code /.default}, double slash
+     * included ({@code https://management.core.windows.net//.default}), so that the start-up check proves the token
+     * the gate will use.
+     */
     static String scope(AzureEnvironment environment) {
-        String rm = environment.getResourceManagerEndpoint();
-        return (rm.endsWith("/") ? rm : rm + "/") + ".default";
+        return environment.getManagementEndpoint() + "/.default";
     }
 
     /**
-     * Public Azure, or a copy of its <b>full</b> endpoint map with the resource manager (and the sign-in authority)
-     * replaced: a map with only the replaced keys makes {@code authenticate} fail on a missing graph endpoint
-     * (spec 4.2).
+     * Public Azure; a sovereign cloud (China, US Government) when {@code endpoint} is its resource manager, so that
+     * the token's audience and the sign-in authority are that cloud's; otherwise a copy of public Azure's <b>full</b>
+     * endpoint map with the resource manager (and its token audience) replaced by {@code endpoint}: a map with only
+     * the replaced keys makes {@code authenticate} fail on a missing graph endpoint (spec 4.2).
      */
     static AzureEnvironment environment(Optional<URI> endpoint, Optional<URI> authorityHost) {
         if (endpoint.isEmpty() && authorityHost.isEmpty()) {
             return AzureEnvironment.AZURE;
         }
-        Map<String, String> map = new HashMap<>(AzureEnvironment.AZURE.getEndpoints());
-        endpoint.ifPresent(e -> {
-            String url = withSlash(e);
+        AzureEnvironment base = endpoint.flatMap(AzureClients::knownCloud).orElse(AzureEnvironment.AZURE);
+        Map<String, String> map = new HashMap<>(base.getEndpoints());
+        if (endpoint.isPresent() && knownCloud(endpoint.get()).isEmpty()) {
+            String url = withSlash(endpoint.get());
             map.put("resourceManagerEndpointUrl", url);
             map.put("managementEndpointUrl", url);
-        });
+        }
         authorityHost.ifPresent(a -> map.put("activeDirectoryEndpointUrl", withSlash(a)));
         return new AzureEnvironment(map);
+    }
+
+    private static Optional<AzureEnvironment> knownCloud(URI endpoint) {
+        for (AzureEnvironment e : AzureEnvironment.knownEnvironments()) {
+            URI rm = URI.create(e.getResourceManagerEndpoint());
+            if (rm.getHost() != null && rm.getHost().equalsIgnoreCase(endpoint.getHost())) {
+                return Optional.of(e);
+            }
+        }
+        return Optional.empty();
     }
 
     static AzureResourceManager resourceManager(AzureGateConfig config, TokenCredential credential,

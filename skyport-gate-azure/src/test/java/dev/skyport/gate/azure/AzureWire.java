@@ -49,13 +49,19 @@ final class AzureWire implements AutoCloseable {
 
     AzureWire(boolean https) {
         server = new WireMockServer(https
-                ? WireMockConfiguration.options().dynamicHttpsPort().httpDisabled(true)
+                ? WireMockConfiguration.options().dynamicPort().dynamicHttpsPort()
                 : WireMockConfiguration.options().dynamicPort());
         server.start();
     }
 
+    /** The plain-HTTP base URL. */
     String base() {
-        return server.baseUrl();
+        return "http://localhost:" + server.port();
+    }
+
+    /** The HTTPS base URL (WireMock's own self-signed certificate), when started with HTTPS. */
+    String httpsBase() {
+        return "https://localhost:" + server.httpsPort();
     }
 
     /** Valid options: a client secret, eastus, one size, the default image, prices from this server. */
