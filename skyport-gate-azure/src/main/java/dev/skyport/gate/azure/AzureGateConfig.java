@@ -160,7 +160,8 @@ final class AzureGateConfig {
         priceCurrency = currency;
         priceCacheTtl = duration(o, "price-cache-ttl", Duration.ofHours(24));
         pricesUrl = url(o, "prices-url", false).orElse(URI.create(DEFAULT_PRICES_URL));
-        endpoint = url(o, "endpoint", false);
+        // https only: the SDK's token policy refuses to send a bearer token over http.
+        endpoint = url(o, "endpoint", true);
         authorityHost = url(o, "authority-host", true);
     }
 

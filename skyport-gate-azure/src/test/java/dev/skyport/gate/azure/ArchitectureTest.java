@@ -13,8 +13,7 @@ import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
 /**
  * A gate implementation sees the engine only through the gate SPI, so it can be released, replaced or written by a
- * third party without touching core. The module has no classes yet, hence {@code allowEmptyShould(true)}: the rules
- * start biting with the first class.
+ * third party without touching core.
  */
 @AnalyzeClasses(packages = "dev.skyport.gate.azure", importOptions = ImportOption.DoNotIncludeTests.class)
 class ArchitectureTest {

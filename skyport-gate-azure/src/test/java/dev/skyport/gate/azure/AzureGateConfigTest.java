@@ -165,6 +165,7 @@ class AzureGateConfigTest {
             "prices-url|ftp://prices|prices-url must be an http(s) URL",
             "prices-url|https://prices.azure.com/api?x=1|prices-url must be an http(s) URL without query",
             "endpoint|not a url|endpoint is not a URL",
+            "endpoint|http://127.0.0.1:8080|endpoint must be an https URL",
             "authority-host|http://login.example|authority-host must be an https URL",
             "vm-size|Standard_D2s_v5|vm-size is not an option of the azure gate (did you mean vm-sizes?)",
             "subscription_id|x|subscription_id is not an option of the azure gate (did you mean subscription-id?)",

@@ -9,7 +9,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.ServiceLoader;
-import java.util.function.Consumer;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.get;
@@ -214,9 +213,5 @@ class AzureGateProviderTest {
         assertThatThrownBy(() -> start(o)).isInstanceOf(GateException.class)
                 .hasMessageContaining("vm-size is not an option").hasMessageContaining("did you mean vm-sizes?");
         assertThat(wire.requests()).isEmpty();
-    }
-
-    static Consumer<Map<String, String>> without(String key) {
-        return m -> m.remove(key);
     }
 }
