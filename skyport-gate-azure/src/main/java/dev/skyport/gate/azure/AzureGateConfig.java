@@ -243,17 +243,46 @@ final class AzureGateConfig {
             } catch (java.io.IOException | java.io.UncheckedIOException e) {
                 throw refused("client-certificate", "names " + path + ", which cannot be read as PEM text");
             }
-            // Checked here so that a certificate without its key (the usual mistake) is named before any token
-            // request; the content itself never appears in a message.
-            if (!pem.contains("-----BEGIN CERTIFICATE-----")) {
-                throw refused("client-certificate", "names " + path + ", which holds no PEM certificate");
-            }
-            if (!pem.matches("(?s).*-----BEGIN (?:RSA |EC )?PRIVATE KEY-----.*")) {
-                throw refused("client-certificate", "names " + path + ", which holds no unencrypted PEM private"
-                        + " key (the file must hold the key and the certificate)");
-            }
+            checkPem(path, pem);
         }
         return new ClientCertificate(path, pfx, password);
+    }
+
+    private static final Pattern PKCS8 =
+            Pattern.compile("-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\\s]+)-----END PRIVATE KEY-----");
+
+    /**
+     * What azure-identity reads from a PEM (measured on 1.15: its {@code CertificateUtil}): a certificate and an
+     * unencrypted PKCS#8 {@code PRIVATE KEY} that is RSA. Anything else fails only at the first token request with
+     * "not a valid PEM file", so it is named here; the file's content never appears in a message. The Sky Port node
+     * keys {@code skyport certs} makes are EC, so they cannot be used (upstream's node keys were RSA).
+     */
+    private static void checkPem(Path path, String pem) {
+        if (!pem.contains("-----BEGIN CERTIFICATE-----")) {
+            throw refused("client-certificate", "names " + path + ", which holds no PEM certificate");
+        }
+        Matcher key = PKCS8.matcher(pem);
+        if (!key.find()) {
+            String why = pem.contains("-----BEGIN RSA PRIVATE KEY-----")
+                    ? "an RSA key in PKCS#1 form; convert it with openssl pkcs8 -topk8 -nocrypt"
+                    : pem.contains("-----BEGIN EC PRIVATE KEY-----") ? "an EC key; Azure accepts RSA certificates only"
+                    : pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") ? "an encrypted key; use a PFX with"
+                    + " client-certificate-password, or an unencrypted PEM"
+                    : "no unencrypted PEM private key (the file must hold the key and the certificate)";
+            throw refused("client-certificate", "names " + path + ", which holds " + why);
+        }
+        byte[] der;
+        try {
+            der = java.util.Base64.getMimeDecoder().decode(key.group(1).replaceAll("\\s", ""));
+        } catch (IllegalArgumentException e) {
+            throw refused("client-certificate", "names " + path + ", whose private key is not valid base64");
+        }
+        try {
+            java.security.KeyFactory.getInstance("RSA").generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(der));
+        } catch (java.security.GeneralSecurityException e) {
+            throw refused("client-certificate", "names " + path + ", whose private key is not RSA (an EC key?);"
+                    + " Azure accepts RSA certificates only");
+        }
     }
 
     private static List<String> vmSizes(String raw) {

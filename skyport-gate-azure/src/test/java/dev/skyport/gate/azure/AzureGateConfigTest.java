@@ -1,6 +1,7 @@
 package dev.skyport.gate.azure;
 
 import dev.skyport.gate.GateException;
+import okhttp3.tls.HeldCertificate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -201,9 +202,9 @@ class AzureGateConfigTest {
 
     @Test
     void aCertificateIsAPemWithKeyAndCertificateOrAPfxWithItsPassword() throws IOException {
+        HeldCertificate rsa = new HeldCertificate.Builder().commonName("sp").rsa2048().build();
         Path pem = dir.resolve("node.pem");
-        Files.writeString(pem, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
-                + "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n");
+        Files.writeString(pem, rsa.privateKeyPkcs8Pem() + rsa.certificatePem());
         Map<String, String> o = valid();
         o.remove("client-secret");
         o.put("client-certificate", pem.toString());
@@ -215,15 +216,28 @@ class AzureGateConfigTest {
         o.remove("client-certificate-password");
 
         Path certOnly = dir.resolve("cert.pem");
-        Files.writeString(certOnly, "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n");
+        Files.writeString(certOnly, rsa.certificatePem());
         o.put("client-certificate", certOnly.toString());
         assertThat(refused(o)).hasMessageContaining("client-certificate names " + certOnly)
-                .hasMessageContaining("no unencrypted PEM private key").hasMessageNotContaining("BBBB");
+                .hasMessageContaining("no unencrypted PEM private key");
 
         Path keyOnly = dir.resolve("key.pem");
-        Files.writeString(keyOnly, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+        Files.writeString(keyOnly, rsa.privateKeyPkcs8Pem());
         o.put("client-certificate", keyOnly.toString());
-        assertThat(refused(o)).hasMessageContaining("holds no PEM certificate").hasMessageNotContaining("AAAA");
+        assertThat(refused(o)).hasMessageContaining("holds no PEM certificate");
+
+        HeldCertificate ec = new HeldCertificate.Builder().commonName("node").ecdsa256().build();
+        Path ecPem = dir.resolve("ec.pem");
+        Files.writeString(ecPem, ec.privateKeyPkcs8Pem() + ec.certificatePem());
+        o.put("client-certificate", ecPem.toString());
+        String keyBody = ec.privateKeyPkcs8Pem().split("\n")[1];
+        assertThat(refused(o)).hasMessageContaining("is not RSA").hasMessageNotContaining(keyBody);
+
+        Path pkcs1 = dir.resolve("pkcs1.pem");
+        Files.writeString(pkcs1, "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"
+                + rsa.certificatePem());
+        o.put("client-certificate", pkcs1.toString());
+        assertThat(refused(o)).hasMessageContaining("PKCS#1").hasMessageNotContaining("AAAA");
 
         o.put("client-certificate", dir.resolve("missing.pem").toString());
         assertThat(refused(o)).hasMessageContaining("which is not a readable file");
