@@ -4,6 +4,9 @@ import com.azure.core.exception.HttpResponseException;
 import com.azure.core.http.HttpResponse;
 import com.azure.core.management.exception.ManagementError;
 import com.azure.core.management.exception.ManagementException;
+import com.azure.core.management.polling.PollResult;
+import com.azure.json.JsonProviders;
+import com.azure.json.JsonReader;
 import dev.skyport.api.EndReason;
 import dev.skyport.gate.GateException;
 
@@ -74,17 +77,46 @@ final class AzureErrors {
     }
 
     private static GateException classify(String doing, ManagementException m) {
-        int status = m.getResponse() == null ? 0 : m.getResponse().getStatusCode();
+        return classify(doing, m.getResponse() == null ? 0 : m.getResponse().getStatusCode(), m.getValue(),
+                m.getResponse() == null ? Optional.empty() : retryAfter(m.getResponse()));
+    }
+
+    /**
+     * A long-running operation that ended Failed or Canceled: the SDK's poller reports it as a poll result rather
+     * than throwing, with the operation's status body ({@code {"status":"Failed","error":{...}}}).
+     */
+    static GateException failedOperation(String doing, PollResult.Error error) {
+        if (error == null) {
+            return GateException.transientFailure(doing + ": the operation failed without saying why", null,
+                    Optional.empty(), EndReason.PARTITION_FAILED);
+        }
+        ManagementError value = null;
+        String body = error.getResponseBody();
+        if (body != null && !body.isBlank()) {
+            try (JsonReader reader = JsonProviders.createReader(body)) {
+                value = ManagementError.fromJson(reader);
+            } catch (IOException | RuntimeException e) {
+                value = null;
+            }
+        }
+        if (value == null || value.getCode() == null) {
+            value = new ManagementError(null, error.getMessage());
+        }
+        // the poll itself answered 200: the status that matters is the operation's, which has none
+        return classify(doing, 0, value, Optional.empty());
+    }
+
+    private static GateException classify(String doing, int status, ManagementError value,
+                                          Optional<Duration> retryAfter) {
         List<String> codes = new ArrayList<>();
         List<String> messages = new ArrayList<>();
-        collect(m.getValue(), codes, messages);
+        collect(value, codes, messages);
         String what = doing + ": Azure " + (codes.isEmpty() ? "HTTP " + status : String.join("/", codes))
                 + (messages.isEmpty() ? "" : ": " + String.join("; ", messages));
         List<String> lower = codes.stream().map(c -> c.toLowerCase(Locale.ROOT)).toList();
         boolean quotaText = messages.stream().anyMatch(t -> t.toLowerCase(Locale.ROOT).contains("quota"));
         if (status == 429 || lower.stream().anyMatch(THROTTLED::contains)) {
-            return GateException.transientFailure(what, null,
-                    m.getResponse() == null ? Optional.empty() : retryAfter(m.getResponse()));
+            return GateException.transientFailure(what, null, retryAfter);
         }
         if (lower.stream().anyMatch(QUOTA::contains) || (lower.contains("operationnotallowed") && quotaText)) {
             return GateException.permanent(what, EndReason.QUOTA_EXCEEDED);

@@ -1,6 +1,9 @@
 package dev.skyport.gate.azure;
 
 import com.azure.core.util.Context;
+import com.azure.core.management.polling.PollResult;
+import com.azure.core.util.polling.LongRunningOperationStatus;
+import com.azure.core.util.polling.PollResponse;
 import com.azure.core.util.polling.SyncPoller;
 import com.azure.resourcemanager.AzureResourceManager;
 import com.azure.resourcemanager.compute.fluent.VirtualMachinesClient;
@@ -144,15 +147,15 @@ final class AzurePartitions {
                     network.getNetworkSecurityGroups().beginCreateOrUpdate(rg, name + "-nsg", nsg(name, spec, tags)));
             checkInterrupted(name);
             // the public IP does not depend on the network: both run in Azure at once
-            SyncPoller<?, PublicIpAddressInner> pipPoller = network.getPublicIpAddresses()
+            SyncPoller<PollResult<PublicIpAddressInner>, PublicIpAddressInner> pipPoller = network.getPublicIpAddresses()
                     .beginCreateOrUpdate(rg, name + "-pip", publicIp(tags));
-            SyncPoller<?, VirtualNetworkInner> vnetPoller = network.getVirtualNetworks()
+            SyncPoller<PollResult<VirtualNetworkInner>, VirtualNetworkInner> vnetPoller = network.getVirtualNetworks()
                     .beginCreateOrUpdate(rg, name + "-vnet", vnet(nsg, tags));
             PublicIpAddressInner pip = wait("create the head's public IP", pipPoller);
             wait("create the virtual network", vnetPoller);
             checkInterrupted(name);
             String subnetId = id(rg, "Microsoft.Network/virtualNetworks", name + "-vnet") + "/subnets/" + SUBNET;
-            Map<String, SyncPoller<?, NetworkInterfaceInner>> nicPollers = new LinkedHashMap<>();
+            Map<String, SyncPoller<PollResult<NetworkInterfaceInner>, NetworkInterfaceInner>> nicPollers = new LinkedHashMap<>();
             for (String vm : vmNames) {
                 nicPollers.put(vm, network.getNetworkInterfaces().beginCreateOrUpdate(rg, vm + "-nic",
                         nic(subnetId, vm.equals(head(name)) ? Optional.of(pip.id()) : Optional.empty(), tags)));
@@ -163,7 +166,7 @@ final class AzurePartitions {
                         e.getValue())).orElse(""));
             }
             checkInterrupted(name);
-            Map<String, SyncPoller<?, VirtualMachineInner>> vmPollers = new LinkedHashMap<>();
+            Map<String, SyncPoller<PollResult<VirtualMachineInner>, VirtualMachineInner>> vmPollers = new LinkedHashMap<>();
             for (int i = 0; i < vmNames.size(); i++) {
                 String vm = vmNames.get(i);
                 String customData = customData(name, keys, vm, vmNames, privateIps);
@@ -483,9 +486,16 @@ final class AzurePartitions {
         }
     }
 
-    private static <T> T wait(String doing, SyncPoller<?, T> poller) {
+    private static <T> T wait(String doing, SyncPoller<PollResult<T>, T> poller) {
         try {
+            PollResponse<PollResult<T>> last = poller.waitForCompletion();
+            if (last.getStatus() == LongRunningOperationStatus.FAILED
+                    || last.getStatus() == LongRunningOperationStatus.USER_CANCELLED) {
+                throw AzureErrors.failedOperation(doing, last.getValue() == null ? null : last.getValue().getError());
+            }
             return poller.getFinalResult();
+        } catch (GateException e) {
+            throw e;
         } catch (RuntimeException e) {
             throw AzureErrors.classify(doing, e);
         }

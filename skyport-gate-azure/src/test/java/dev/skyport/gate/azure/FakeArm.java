@@ -178,15 +178,15 @@ final class FakeArm implements AutoCloseable {
         return events.stream().map(e -> e.getRequest().getMethod() + " " + path(e.getRequest())).toList();
     }
 
-    /** The JSON bodies of every PUT whose path ends with {@code suffix}, in order. */
-    List<JsonNode> puts(String suffix) {
+    /** The JSON bodies of every PUT whose path has a match of {@code pathRegex}, in order. */
+    List<JsonNode> puts(String pathRegex) {
+        Pattern pattern = Pattern.compile(pathRegex);
         List<JsonNode> out = new ArrayList<>();
         List<ServeEvent> events = new ArrayList<>(server.getAllServeEvents());
         events.sort((a, b) -> a.getRequest().getLoggedDate().compareTo(b.getRequest().getLoggedDate()));
         for (ServeEvent e : events) {
             LoggedRequest r = e.getRequest();
-            if (r.getMethod().getName().equals("PUT") && path(r).toLowerCase(Locale.ROOT)
-                    .endsWith(suffix.toLowerCase(Locale.ROOT))) {
+            if (r.getMethod().getName().equals("PUT") && pattern.matcher(path(r)).find()) {
                 out.add(read(r.getBodyAsString()));
             }
         }
