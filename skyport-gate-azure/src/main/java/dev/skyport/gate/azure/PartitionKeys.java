@@ -31,6 +31,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /**
@@ -44,6 +45,7 @@ final class PartitionKeys {
     static final String PRIVATE_KEY = "id_rsa";
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final int RSA_BITS = 3072;
+    private static final ConcurrentHashMap<String, Object> LOCKS = new ConcurrentHashMap<>();
 
     /** One VM's host keys: the private keys as cloud-init wants them (PEM text), the public ones as OpenSSH lines. */
     record HostKeys(String ed25519Private, String ed25519Public, String rsaPrivate, String rsaPublic) {
@@ -79,6 +81,13 @@ final class PartitionKeys {
      */
     static PartitionKeys loadOrCreate(Path workDir, String partition, List<String> vms, Instant now) {
         Path dir = directory(workDir, partition);
+        // two creates of one partition at once must not each make keys and leave VMs with the loser's
+        synchronized (LOCKS.computeIfAbsent(dir.toAbsolutePath().normalize().toString(), k -> new Object())) {
+            return loadOrCreateLocked(dir, partition, vms, now);
+        }
+    }
+
+    private static PartitionKeys loadOrCreateLocked(Path dir, String partition, List<String> vms, Instant now) {
         try {
             Files.createDirectories(dir.getParent());
             if (!Files.isDirectory(dir)) {

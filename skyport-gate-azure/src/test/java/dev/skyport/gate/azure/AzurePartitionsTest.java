@@ -34,6 +34,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -485,6 +488,37 @@ class AzurePartitionsTest {
             Thread.interrupted();
         }
         assertThat(arm.requests()).isEmpty();
+    }
+
+    @Test
+    void anInterruptionStopsTheCreateBetweenStepsAndWhatExistsStaysListedForTheEngineToDelete() throws Exception {
+        arm.fault("PUT", NETWORK + "networkSecurityGroups/", 1, new FakeArm.Delay(Duration.ofSeconds(3)));
+        CountDownLatch nsgAsked = arm.arrival("PUT", NETWORK + "networkSecurityGroups/");
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        Thread creator = new Thread(() -> {
+            try {
+                gate.createPartition(spec(1));
+            } catch (Throwable e) {
+                thrown.set(e);
+            }
+        });
+        creator.start();
+        assertThat(nsgAsked.await(60, TimeUnit.SECONDS)).isTrue();
+        creator.interrupt();
+        creator.join(60_000);
+
+        assertThat(creator.isAlive()).isFalse();
+        assertThat(thrown.get()).isInstanceOfSatisfying(GateException.class, e -> {
+            assertThat(e.isTransient()).isTrue();
+            assertThat(e.getMessage()).contains("interrupted");
+        });
+        assertThat(arm.puts(COMPUTE)).as("no VM was asked for after the interruption").isEmpty();
+        assertThat(gate.listPartitions()).singleElement().satisfies(p -> {
+            assertThat(p.name()).isEqualTo(name);
+            assertThat(p.state()).isEqualTo(PartitionState.CREATING);
+        });
+        gate.deletePartition(name);
+        assertCleanedUp();
     }
 
     @Test

@@ -33,6 +33,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -98,6 +99,7 @@ final class FakeArm implements AutoCloseable {
     private final Map<Integer, Operation> operations = new HashMap<>();
     private final List<Fault> faults = new ArrayList<>();
     private final List<String> unexpected = new ArrayList<>();
+    private final Map<Pattern, CountDownLatch> watchers = new LinkedHashMap<>();
     private final List<String> deletedGroups = new ArrayList<>();
     private int nextOperation = 1;
     private int nextPrivateIp = 4;
@@ -144,6 +146,13 @@ final class FakeArm implements AutoCloseable {
     synchronized FakeArm fault(String method, String path, int times, Action action) {
         faults.add(new Fault(method, Pattern.compile(path), new AtomicInteger(times), action));
         return this;
+    }
+
+    /** A latch released when a request of {@code method} whose path matches {@code path} arrives. */
+    synchronized CountDownLatch arrival(String method, String path) {
+        CountDownLatch latch = new CountDownLatch(1);
+        watchers.put(Pattern.compile(method + " .*" + path), latch);
+        return latch;
     }
 
     static Error error(int status, String code, String... details) {
@@ -241,6 +250,11 @@ final class FakeArm implements AutoCloseable {
     private ResponseDefinition serve(LoggedRequest request) {
         String method = request.getMethod().getName();
         String path = path(request);
+        watchers.forEach((p, latch) -> {
+            if (p.matcher(method + " " + path).find()) {
+                latch.countDown();
+            }
+        });
         Action action = null;
         for (Iterator<Fault> it = faults.iterator(); it.hasNext(); ) {
             Fault f = it.next();
