@@ -13,7 +13,9 @@ import dev.skyport.gate.PartitionState;
 import net.schmizz.sshj.common.Buffer;
 import com.hierynomus.sshj.userauth.keyprovider.OpenSSHKeyV1KeyFile;
 import net.schmizz.sshj.userauth.keyprovider.PKCS8KeyFile;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,13 +58,23 @@ class AzurePartitionsTest {
     @TempDir
     Path workDir;
 
-    private FakeArm arm;
+    private static FakeArm arm;
     private AzureGate gate;
     private String name;
 
+    @BeforeAll
+    static void startArm() {
+        arm = new FakeArm();
+    }
+
+    @AfterAll
+    static void stopArm() {
+        arm.close();
+    }
+
     @BeforeEach
     void start() {
-        arm = new FakeArm();
+        arm.reset();
         gate = gate(arm.azure());
         name = "swm-" + UUID.randomUUID().toString().substring(0, 8);
     }
@@ -74,7 +86,6 @@ class AzurePartitionsTest {
             assertThat(arm.unexpected()).as("requests the fake could not serve").isEmpty();
         } finally {
             gate.close();
-            arm.close();
         }
     }
 

@@ -101,6 +101,7 @@ final class FakeArm implements AutoCloseable {
     private final List<String> unexpected = new ArrayList<>();
     private final Map<Pattern, CountDownLatch> watchers = new LinkedHashMap<>();
     private final List<String> deletedGroups = new ArrayList<>();
+    private AzureResourceManager client;
     private int nextOperation = 1;
     private int nextPrivateIp = 4;
     private int nextPublicIp = 10;
@@ -121,9 +122,27 @@ final class FakeArm implements AutoCloseable {
         return server;
     }
 
-    /** A client as the gate gets it in production, but over plain HTTP with a dummy token and no retries. */
-    AzureResourceManager azure() {
-        return azure(new RetryPolicy(new FixedDelay(0, Duration.ZERO)), Duration.ofSeconds(60));
+    /**
+     * A client as the gate gets it in production, but over plain HTTP with a dummy token and no retries; one per
+     * fake, because building one loads and wires every manager of the SDK (seconds on a busy machine).
+     */
+    synchronized AzureResourceManager azure() {
+        if (client == null) {
+            client = azure(new RetryPolicy(new FixedDelay(0, Duration.ZERO)), Duration.ofSeconds(60));
+        }
+        return client;
+    }
+
+    /** Forgets every resource, fault and recorded request, as a new fake would. */
+    synchronized void reset() {
+        groups.clear();
+        resources.clear();
+        operations.clear();
+        faults.clear();
+        unexpected.clear();
+        deletedGroups.clear();
+        watchers.clear();
+        server.resetRequests();
     }
 
     AzureResourceManager azure(RetryPolicy retry, Duration responseTimeout) {
