@@ -143,7 +143,7 @@ final class AzurePartitions {
             touched = true;
             createGroup(rg, tags);
             checkInterrupted(name);
-            NetworkSecurityGroupInner nsg = wait("create the network security group",
+            NetworkSecurityGroupInner nsg = wait("partition " + name + ": create the network security group",
                     network.getNetworkSecurityGroups().beginCreateOrUpdate(rg, name + "-nsg", nsg(name, spec, tags)));
             checkInterrupted(name);
             // the public IP does not depend on the network: both run in Azure at once
@@ -151,8 +151,8 @@ final class AzurePartitions {
                     .beginCreateOrUpdate(rg, name + "-pip", publicIp(tags));
             SyncPoller<PollResult<VirtualNetworkInner>, VirtualNetworkInner> vnetPoller = network.getVirtualNetworks()
                     .beginCreateOrUpdate(rg, name + "-vnet", vnet(nsg, tags));
-            PublicIpAddressInner pip = wait("create the head's public IP", pipPoller);
-            wait("create the virtual network", vnetPoller);
+            PublicIpAddressInner pip = wait("partition " + name + ": create the head's public IP", pipPoller);
+            wait("partition " + name + ": create the virtual network", vnetPoller);
             checkInterrupted(name);
             String subnetId = id(rg, "Microsoft.Network/virtualNetworks", name + "-vnet") + "/subnets/" + SUBNET;
             Map<String, SyncPoller<PollResult<NetworkInterfaceInner>, NetworkInterfaceInner>> nicPollers = new LinkedHashMap<>();
@@ -162,8 +162,12 @@ final class AzurePartitions {
             }
             Map<String, String> privateIps = new LinkedHashMap<>();
             for (var e : nicPollers.entrySet()) {
-                privateIps.put(e.getKey(), privateIp(wait("create the network interface of " + e.getKey(),
-                        e.getValue())).orElse(""));
+                NetworkInterfaceInner nic = wait("partition " + name + ": create the network interface of "
+                        + e.getKey(), e.getValue());
+                // the head pins each compute node by this address: without it there is nothing to pin
+                privateIps.put(e.getKey(), privateIp(nic).orElseThrow(() -> GateException.transientFailure(
+                        "partition " + name + ": the network interface of " + e.getKey() + " has no private IP",
+                        null, Optional.empty(), EndReason.PARTITION_FAILED)));
             }
             checkInterrupted(name);
             Map<String, SyncPoller<PollResult<VirtualMachineInner>, VirtualMachineInner>> vmPollers = new LinkedHashMap<>();
@@ -173,7 +177,7 @@ final class AzurePartitions {
                 vmPollers.put(vm, vms.beginCreateOrUpdate(rg, vm, vm(rg, vm, i, size, image, keys, customData, tags)));
             }
             for (var e : vmPollers.entrySet()) {
-                wait("create the VM " + e.getKey(), e.getValue());
+                wait("partition " + name + ": create the VM " + e.getKey(), e.getValue());
             }
             checkInterrupted(name);
             PartitionHandle handle = inspect(readGroup(rg).orElseThrow(() -> GateException.transientFailure(
