@@ -100,29 +100,27 @@ final class PartitionKeys {
             }
             Path createdFile = dir.resolve("created");
             if (!Files.exists(createdFile)) {
-                writeAtomically(createdFile, now.toString(), false);
+                writeAtomically(createdFile, now.toString());
             }
             if (!Files.exists(dir.resolve(PRIVATE_KEY))) {
                 KeyPair rsa = rsa();
-                writeAtomically(dir.resolve(PRIVATE_KEY + ".pub"), publicLine(rsa.getPublic().getEncoded(), partition),
-                        false);
-                writeAtomically(dir.resolve(PRIVATE_KEY), rsaPrivatePem(rsa), true);
+                writeAtomically(dir.resolve(PRIVATE_KEY + ".pub"), publicLine(rsa.getPublic().getEncoded(), partition));
+                writeAtomically(dir.resolve(PRIVATE_KEY), rsaPrivatePem(rsa));
             }
             for (String vm : vms) {
                 if (!Files.exists(dir.resolve("host-" + vm + "-ed25519"))) {
                     Ed25519KeyPairGenerator g = new Ed25519KeyPairGenerator();
                     g.init(new Ed25519KeyGenerationParameters(RANDOM));
                     AsymmetricCipherKeyPair ed = g.generateKeyPair();
-                    writeAtomically(dir.resolve("host-" + vm + "-ed25519.pub"), publicLine(ed.getPublic(), vm), false);
+                    writeAtomically(dir.resolve("host-" + vm + "-ed25519.pub"), publicLine(ed.getPublic(), vm));
                     writeAtomically(dir.resolve("host-" + vm + "-ed25519"),
-                            pem("OPENSSH PRIVATE KEY", OpenSSHPrivateKeyUtil.encodePrivateKey(ed.getPrivate()), 70),
-                            true);
+                            pem("OPENSSH PRIVATE KEY", OpenSSHPrivateKeyUtil.encodePrivateKey(ed.getPrivate()), 70));
                 }
                 if (!Files.exists(dir.resolve("host-" + vm + "-rsa"))) {
                     KeyPair rsa = rsa();
                     writeAtomically(dir.resolve("host-" + vm + "-rsa.pub"),
-                            publicLine(rsa.getPublic().getEncoded(), vm), false);
-                    writeAtomically(dir.resolve("host-" + vm + "-rsa"), rsaPrivatePem(rsa), true);
+                            publicLine(rsa.getPublic().getEncoded(), vm));
+                    writeAtomically(dir.resolve("host-" + vm + "-rsa"), rsaPrivatePem(rsa));
                 }
             }
             return new PartitionKeys(dir, Instant.parse(Files.readString(createdFile).trim()));
@@ -239,7 +237,7 @@ final class PartitionKeys {
     }
 
     // every file is owner-only, public halves too: the directory is the partition's and nobody else needs to read it
-    private static void writeAtomically(Path target, String content, boolean secret) throws IOException {
+    private static void writeAtomically(Path target, String content) throws IOException {
         Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         try {
