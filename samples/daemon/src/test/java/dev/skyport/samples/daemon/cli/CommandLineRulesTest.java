@@ -60,7 +60,7 @@ class CommandLineRulesTest {
     void everyCommandHasHelpThatExitsZero() {
         List<List<String>> commands = everyCommand();
         assertThat(commands).extracting(words -> String.join(" ", words)).contains("submit", "jobs", "show",
-                "cancel", "requeue", "logs", "watch", "nodes", "flavors", "images", "remotes", "completion",
+                "cancel", "requeue", "logs", "watch", "nodes", "flavors", "images", "remotes", "partitions", "completion",
                 "certs", "certs init", "daemon");
         for (List<String> words : commands) {
             if (words.equals(List.of("help"))) {
