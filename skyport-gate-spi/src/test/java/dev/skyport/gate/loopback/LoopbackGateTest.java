@@ -257,27 +257,27 @@ class LoopbackGateTest {
     }
 
     @Test
-    void aCreationTakesItsDelayAndAnInterruptLeavesAListedHalfPartition() throws Exception {
+    void aHundredCreationsRunAtOnceAndAnInterruptLeavesAListedHalfPartition() throws Exception {
         LoopbackGate gate = gate("create-delay", "1h");
-        ExecutorService pool = Executors.newFixedThreadPool(20);
+        ExecutorService pool = Executors.newFixedThreadPool(100);
         try {
             LoopbackGate.resetCounters();
             List<Future<PartitionHandle>> creations = new ArrayList<>();
-            for (int i = 0; i < 20; i++) {
+            for (int i = 0; i < 100; i++) {
                 String name = String.format("swm-bbbb%04d", i);
                 creations.add(pool.submit(() -> gate.createPartition(spec(name, 1))));
             }
-            await(() -> LoopbackGate.counters().inFlight() == 20, "20 creations in flight at once");
+            await(() -> LoopbackGate.counters().inFlight() == 100, "100 creations in flight at once");
             // a creation is in flight from its call on; its partition is listed once its first state is written
-            await(() -> gate.listPartitions().size() == 20, "20 partitions being created are listed");
+            await(() -> gate.listPartitions().size() == 100, "100 partitions being created are listed");
             assertThat(gate.listPartitions()).allSatisfy(h -> assertThat(h.state()).isEqualTo(PartitionState.CREATING));
             creations.forEach(f -> f.cancel(true));
             pool.shutdown();
             assertThat(pool.awaitTermination(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
-            assertThat(LoopbackGate.counters().peakInFlight()).isEqualTo(20);
+            assertThat(LoopbackGate.counters().peakInFlight()).isEqualTo(100);
             assertThat(LoopbackGate.counters().inFlight()).isZero();
             assertThat(LoopbackGate.counters().partitionsCreated()).isZero();
-            assertThat(gate.listPartitions()).hasSize(20);
+            assertThat(gate.listPartitions()).hasSize(100);
             for (PartitionHandle h : gate.listPartitions()) {
                 gate.deletePartition(h.name());
             }
