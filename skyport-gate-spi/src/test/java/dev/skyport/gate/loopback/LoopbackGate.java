@@ -170,13 +170,10 @@ public final class LoopbackGate implements Gate {
                 continue;
             }
             Map<Integer, LoopbackNodeServer> running = serving.getOrDefault(rec.name, Map.of());
-            List<PartitionNode> nodes = nodesOf(rec);
-            for (int i = 0; i < nodes.size(); i++) {
-                PartitionNode n = nodes.get(i);
-                int index = rec.nodes.stream().sorted(Comparator.comparingInt(PartitionRecord.NodeRecord::index))
-                        .toList().get(i).index();
+            for (PartitionRecord.NodeRecord r : sorted(rec)) {
+                PartitionNode n = partitionNode(rec, r);
                 out.add(new Node(n.name(), rec.name, n.cpus(), n.memoryBytes(), n.gpus(),
-                        running.containsKey(index) ? NodeState.UP : NodeState.DOWN,
+                        running.containsKey(r.index()) ? NodeState.UP : NodeState.DOWN,
                         Map.of("host", n.host(), "port", Integer.toString(n.port()), "role", n.role())));
             }
         }
@@ -398,20 +395,25 @@ public final class LoopbackGate implements Gate {
     }
 
     private PartitionHandle handle(PartitionRecord rec) {
-        return new PartitionHandle(rec.name, NAME, rec.state, nodesOf(rec), rec.sshUser, Optional.of(root.resolve(rec.name).resolve(CLIENT_KEY_FILE)),
-                rec.spec.tags(), rec.created, Optional.empty());
+        return new PartitionHandle(rec.name, NAME, rec.state, nodesOf(rec), rec.sshUser,
+                Optional.of(root.resolve(rec.name).resolve(CLIENT_KEY_FILE)), rec.spec.tags(), rec.created,
+                Optional.empty());
     }
 
     private List<PartitionNode> nodesOf(PartitionRecord rec) {
+        return sorted(rec).stream().map(n -> partitionNode(rec, n)).toList();
+    }
+
+    private static List<PartitionRecord.NodeRecord> sorted(PartitionRecord rec) {
+        return rec.nodes.stream().sorted(Comparator.comparingInt(PartitionRecord.NodeRecord::index)).toList();
+    }
+
+    /** The node as the engine reaches it; its capacity is its flavor's (1 cpu if the flavor is no longer offered). */
+    private PartitionNode partitionNode(PartitionRecord rec, PartitionRecord.NodeRecord n) {
         Optional<Flavor> f = settings.flavors().stream().filter(x -> x.name().equals(rec.flavor)).findFirst();
-        List<PartitionNode> out = new ArrayList<>();
-        for (PartitionRecord.NodeRecord n : rec.nodes.stream()
-                .sorted(Comparator.comparingInt(PartitionRecord.NodeRecord::index)).toList()) {
-            out.add(new PartitionNode(rec.nodeName(n.index()), n.index() == 0 ? "head" : "compute", "127.0.0.1",
-                    n.port(), Set.of(fingerprint(n.hostKey())), f.map(Flavor::cpus).orElse(1),
-                    f.map(Flavor::memoryBytes).orElse(0L), f.map(Flavor::gpus).orElse(0)));
-        }
-        return out;
+        return new PartitionNode(rec.nodeName(n.index()), n.index() == 0 ? "head" : "compute", "127.0.0.1", n.port(),
+                Set.of(fingerprint(n.hostKey())), f.map(Flavor::cpus).orElse(1), f.map(Flavor::memoryBytes).orElse(0L),
+                f.map(Flavor::gpus).orElse(0));
     }
 
     /** The SHA-256 fingerprint of the host key as {@code ssh-keygen -l} prints it ({@code SHA256:} + base64). */

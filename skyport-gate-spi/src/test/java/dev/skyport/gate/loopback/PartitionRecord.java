@@ -27,6 +27,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * What the loopback gate keeps of one partition in {@code <workDir>/partitions/<name>/partition.properties}, so that a
@@ -44,8 +45,9 @@ final class PartitionRecord {
     final String sshUser;
     final PublicKey clientKey;
     final boolean unreachable;
-    PartitionState state;
-    final List<NodeRecord> nodes = new ArrayList<>();
+    /* written under the partition's lock, read by listings without it */
+    volatile PartitionState state;
+    final List<NodeRecord> nodes = new CopyOnWriteArrayList<>();
 
     /** One node: its port on 127.0.0.1 and its host key pair. */
     record NodeRecord(int index, int port, KeyPair hostKey) {
