@@ -303,7 +303,8 @@ class DaemonConfigTest {
         refused.put("partitions: {idle-timeout: -1}", "partitions.idle-timeout: expected 0 or more seconds");
         refused.put("partitions: {create-attempts: 0}", "partitions.create-attempts: expected an integer 1..100000");
         refused.put("partitions: {max-in-flight: many}", "partitions.max-in-flight: expected an integer");
-        refused.put("partitions: {create-timout: 5m}", "partitions: unknown key 'create-timout' (known: create-timeout");
+        refused.put("partitions: {create-timout: 5m}",
+                "partitions: unknown key 'create-timout' (known: create-timeout");
         refused.forEach((yaml, message) -> assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write(yaml + "\n")),
                 Map.of())).as(yaml).isInstanceOf(DaemonConfig.ConfigException.class).hasMessageStartingWith(message));
     }

@@ -15,8 +15,8 @@ import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
- * {@code nodes}, {@code flavors}, {@code images}, {@code remotes} and {@code partitions}: what jobs can run on, as tables
- * or JSON.
+ * {@code nodes}, {@code flavors}, {@code images}, {@code remotes} and {@code partitions}: what jobs can run on, as
+ * tables or JSON.
  */
 final class ResourceCommands {
     private ResourceCommands() {
