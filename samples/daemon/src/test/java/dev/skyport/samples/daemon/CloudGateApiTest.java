@@ -55,12 +55,14 @@ class CloudGateApiTest {
               max-in-flight: 8
             """;
 
+    private Path dir;
     private Daemon daemon;
     private OkHttpClient alice;
     private String base;
 
     @BeforeAll
     void start(@TempDir Path dir) throws IOException {
+        this.dir = dir;
         Path spool = dir.resolve("spool");
         ClusterPki pki = ClusterPki.init(spool, List.of("localhost", "127.0.0.1"));
         IssuedUser a = pki.issueUser("alice", false);
@@ -101,8 +103,7 @@ class CloudGateApiTest {
 
     @Test
     void theSettingsFileGivesTheEngineTheCloudGateItsOptionsAndThePartitionPolicy() throws IOException {
-        DaemonConfig c = DaemonConfig.load(Optional.of(Files.writeString(Files.createTempFile("skyport", ".yaml"),
-                CLOUD_SETTINGS)), Map.of());
+        DaemonConfig c = DaemonConfig.load(Optional.of(dir.resolve("skyport.yaml")), Map.of());
         assertThat(c.engine().cloudGate()).contains("loopback");
         assertThat(c.engine().cloudGateOptions()).containsEntry("images", "ubuntu-24.04,alma-9")
                 .containsEntry("remote", "lab");
