@@ -10,6 +10,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.skyport.api.EmbeddedBuilder;
 import dev.skyport.api.JobIsolation;
 import dev.skyport.api.Limits;
+import dev.skyport.api.PartitionPolicy;
 import dev.skyport.api.SkyPort;
 import dev.skyport.samples.daemon.pki.UserHome;
 
@@ -205,7 +206,70 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
                         : base.localMemoryBytes(),
                 s.jobIsolation != null ? parseJobIsolation("job-isolation", s.jobIsolation) : base.jobIsolation(),
                 s.jobAccounts != null ? s.jobAccounts : base.jobAccounts(),
-                s.defaultJobAccount != null ? Optional.of(s.defaultJobAccount) : base.defaultJobAccount());
+                s.defaultJobAccount != null ? Optional.of(s.defaultJobAccount) : base.defaultJobAccount(),
+                s.cloudGate != null ? Optional.of(s.cloudGate) : base.cloudGate(),
+                s.cloudGateOptions != null ? flatten("cloud-gate-options", s.cloudGateOptions)
+                        : base.cloudGateOptions(),
+                s.partitions != null ? partitions(s.partitions, base.partitions()) : base.partitions());
+    }
+
+    /** The keys of {@code partitions}, each a {@link PartitionPolicy} field in kebab-case. */
+    static final List<String> PARTITION_KEYS = List.of("create-timeout", "ready-timeout", "create-attempts",
+            "retry-budget", "reconcile-interval", "orphan-grace", "idle-timeout", "max-in-flight");
+
+    /**
+     * {@code partitions}: durations in seconds as the file's other durations are, or with a unit ({@code 90s},
+     * {@code 20m}, {@code 2h}); counts as integers. Every value is checked here, so the error names the key.
+     */
+    private static PartitionPolicy partitions(Map<String, Object> raw, PartitionPolicy base) {
+        PartitionPolicy p = base;
+        for (Map.Entry<String, Object> e : raw.entrySet()) {
+            String key = "partitions." + e.getKey();
+            Object v = e.getValue();
+            p = switch (String.valueOf(e.getKey())) {
+                case "create-timeout" -> p.withCreateTimeout(duration(key, v, false));
+                case "ready-timeout" -> p.withReadyTimeout(duration(key, v, false));
+                case "create-attempts" -> p.withCreateAttempts(count(key, v));
+                case "retry-budget" -> p.withRetryBudget(duration(key, v, false));
+                case "reconcile-interval" -> p.withReconcileInterval(duration(key, v, false));
+                case "orphan-grace" -> p.withOrphanGrace(duration(key, v, false));
+                case "idle-timeout" -> p.withIdleTimeout(duration(key, v, true));
+                case "max-in-flight" -> p.withMaxInFlight(count(key, v));
+                default -> throw new ConfigException("partitions: unknown key '" + e.getKey() + "' (known: "
+                        + String.join(", ", PARTITION_KEYS) + ")");
+            };
+        }
+        return p;
+    }
+
+    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})\\s*([smhd]?)");
+    /** A partition phase measured in years is a typo (hours written as seconds?), not a plan. */
+    private static final Duration MAX_PARTITION_DURATION = Duration.ofDays(365);
+
+    private static Duration duration(String key, Object value, boolean zeroAllowed) {
+        String text = value instanceof Number || value instanceof String ? String.valueOf(value).strip() : "";
+        Matcher m = DURATION.matcher(text);
+        if (m.matches()) {
+            long n = Long.parseLong(m.group(1));
+            Duration d = switch (m.group(2)) {
+                case "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                case "d" -> Duration.ofDays(n);
+                default -> Duration.ofSeconds(n);
+            };
+            if ((zeroAllowed || !d.isZero()) && d.compareTo(MAX_PARTITION_DURATION) <= 0) {
+                return d;
+            }
+        }
+        throw new ConfigException(key + ": expected " + (zeroAllowed ? "0 or more" : "1 or more")
+                + " seconds (or with a unit: 90s, 20m, 2h; at most 365 days), got '" + value + "'");
+    }
+
+    private static int count(String key, Object value) {
+        if (value instanceof Integer n && n >= 1 && n <= 100_000) {
+            return n;
+        }
+        throw new ConfigException(key + ": expected an integer 1..100000, got '" + value + "'");
     }
 
     /**
@@ -214,17 +278,22 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
      * written.
      */
     static Map<String, String> flatten(Map<String, Object> options) {
+        return flatten("gate-options", options);
+    }
+
+    /** {@link #flatten(Map)} for the map under {@code key}, which its errors name. */
+    static Map<String, String> flatten(String key, Map<String, Object> options) {
         Map<String, String> flat = new LinkedHashMap<>();
-        flatten("", options, flat);
+        flatten(key, "", options, flat);
         return flat;
     }
 
-    private static void flatten(String prefix, Map<?, ?> options, Map<String, String> flat) {
+    private static void flatten(String owner, String prefix, Map<?, ?> options, Map<String, String> flat) {
         for (Map.Entry<?, ?> e : options.entrySet()) {
             String key = prefix + e.getKey();
             Object v = e.getValue();
             if (v instanceof Map<?, ?> nested) {
-                flatten(key + ".", nested, flat);
+                flatten(owner, key + ".", nested, flat);
                 continue;
             }
             String value;
@@ -234,10 +303,10 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
             } else if (v instanceof String || v instanceof Number || v instanceof Boolean) {
                 value = String.valueOf(v);
             } else {
-                throw new ConfigException("gate-options: '" + key + "' must be a value, a list of values or a map");
+                throw new ConfigException(owner + ": '" + key + "' must be a value, a list of values or a map");
             }
             if (flat.put(key, value) != null) {
-                throw new ConfigException("gate-options: '" + key + "' is given twice");
+                throw new ConfigException(owner + ": '" + key + "' is given twice");
             }
         }
     }
@@ -380,7 +449,8 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
                 "scheduler", "max-script-bytes", "max-active-jobs", "kill-grace-period", "local-cpus", "local-memory",
                 "admins", "max-requests-per-user", "max-connections-per-user", "min-data-rate", "request-timeout",
                 "idle-timeout", "job-isolation", "job-accounts", "default-job-account", "max-jobs-per-user",
-                "max-stored-bytes-per-user", "job-retention-hours", "max-streams-per-user", "max-waits-per-user");
+                "max-stored-bytes-per-user", "job-retention-hours", "max-streams-per-user", "max-waits-per-user",
+                "cloud-gate", "cloud-gate-options", "partitions");
         final Integer port;
         final String bind;
         final String spool;
@@ -407,6 +477,9 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
         final Integer jobRetentionHours;
         final Integer maxStreamsPerUser;
         final Integer maxWaitsPerUser;
+        final String cloudGate;
+        final Map<String, Object> cloudGateOptions;
+        final Map<String, Object> partitions;
 
         @JsonCreator
         FileSettings(@JsonProperty("port") Integer port, @JsonProperty("bind") String bind,
@@ -432,7 +505,10 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
                      @JsonProperty("max-stored-bytes-per-user") Long maxStoredBytesPerUser,
                      @JsonProperty("job-retention-hours") Integer jobRetentionHours,
                      @JsonProperty("max-streams-per-user") Integer maxStreamsPerUser,
-                     @JsonProperty("max-waits-per-user") Integer maxWaitsPerUser) {
+                     @JsonProperty("max-waits-per-user") Integer maxWaitsPerUser,
+                     @JsonProperty("cloud-gate") String cloudGate,
+                     @JsonProperty("cloud-gate-options") Map<String, Object> cloudGateOptions,
+                     @JsonProperty("partitions") Map<String, Object> partitions) {
             this.port = port;
             this.bind = bind;
             this.spool = spool;
@@ -459,6 +535,9 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
             this.jobRetentionHours = jobRetentionHours;
             this.maxStreamsPerUser = maxStreamsPerUser;
             this.maxWaitsPerUser = maxWaitsPerUser;
+            this.cloudGate = cloudGate;
+            this.cloudGateOptions = cloudGateOptions;
+            this.partitions = partitions;
         }
     }
 

@@ -3,6 +3,7 @@ package dev.skyport.samples.daemon;
 import dev.skyport.api.EmbeddedBuilder;
 import dev.skyport.api.JobIsolation;
 import dev.skyport.api.Limits;
+import dev.skyport.api.PartitionPolicy;
 import dev.skyport.api.SkyPort;
 import dev.skyport.gate.GateProvider;
 import dev.skyport.samples.daemon.DaemonConfig.ConfigException;
@@ -38,10 +39,15 @@ import java.util.function.Function;
  * @param jobIsolation      how jobs are kept from each other and from the daemon's files ({@code job-isolation})
  * @param jobAccounts       the OS account running each Sky Port user's jobs in account mode ({@code job-accounts})
  * @param defaultJobAccount the OS account for users {@code jobAccounts} does not name ({@code default-job-account})
+ * @param cloudGate         the gate that creates partitions for jobs, by its provider's name ({@code cloud-gate})
+ * @param cloudGateOptions  its settings ({@code cloud-gate-options}); only with a {@code cloudGate}
+ * @param partitions        how the engine runs those partitions ({@code partitions})
  */
 public record EngineSettings(String gate, Map<String, String> gateOptions, String scheduler, Limits limits,
                              OptionalInt localCpus, OptionalLong localMemoryBytes, JobIsolation jobIsolation,
-                             Map<String, String> jobAccounts, Optional<String> defaultJobAccount) {
+                             Map<String, String> jobAccounts, Optional<String> defaultJobAccount,
+                             Optional<String> cloudGate, Map<String, String> cloudGateOptions,
+                             PartitionPolicy partitions) {
     /** Gate options the builder derives from settings of their own, and the file key (or owner) of each. */
     private static final Map<String, String> DERIVED_OPTIONS = Map.of("job-isolation", "job-isolation",
             "job-accounts", "job-accounts", "job-account", "default-job-account", "cpus", "local-cpus",
@@ -60,6 +66,12 @@ public record EngineSettings(String gate, Map<String, String> gateOptions, Strin
         Objects.requireNonNull(defaultJobAccount, "defaultJobAccount");
         gateOptions = Collections.unmodifiableMap(new LinkedHashMap<>(gateOptions));
         jobAccounts = Collections.unmodifiableMap(new LinkedHashMap<>(jobAccounts));
+        Objects.requireNonNull(cloudGate, "cloudGate");
+        cloudGateOptions = Collections.unmodifiableMap(new LinkedHashMap<>(cloudGateOptions));
+        Objects.requireNonNull(partitions, "partitions");
+        if (cloudGate.isEmpty() && !cloudGateOptions.isEmpty()) {
+            throw new ConfigException("cloud-gate-options: set without a cloud-gate to take them");
+        }
         for (String option : gateOptions.keySet()) {
             String owner = DERIVED_OPTIONS.get(option);
             if (owner != null) {
@@ -76,48 +88,63 @@ public record EngineSettings(String gate, Map<String, String> gateOptions, Strin
                     + limits.jobRetention().toHours());
         }
         configure(SkyPort.embedded(), gate, gateOptions, scheduler, limits, localCpus, localMemoryBytes, jobIsolation,
-                jobAccounts, defaultJobAccount);
+                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, partitions);
         provided("gate", gate, GateProvider.class, GateProvider::name);
+        cloudGate.ifPresent(g -> provided("cloud-gate", g, GateProvider.class, GateProvider::name));
         provided("scheduler", scheduler, SchedulerProvider.class, SchedulerProvider::name);
     }
 
     /** The engine's defaults: the local gate with this machine's cpus and memory, backfill, automatic isolation. */
     public static EngineSettings defaults() {
         return new EngineSettings("local", Map.of(), "backfill", Limits.defaults(), OptionalInt.empty(),
-                OptionalLong.empty(), JobIsolation.AUTO, Map.of(), Optional.empty());
+                OptionalLong.empty(), JobIsolation.AUTO, Map.of(), Optional.empty(), Optional.empty(), Map.of(),
+                PartitionPolicy.defaults());
     }
 
     public EngineSettings withGate(String newGate) {
         return new EngineSettings(newGate, gateOptions, scheduler, limits, localCpus, localMemoryBytes, jobIsolation,
-                jobAccounts, defaultJobAccount);
+                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, partitions);
     }
 
     public EngineSettings withScheduler(String newScheduler) {
         return new EngineSettings(gate, gateOptions, newScheduler, limits, localCpus, localMemoryBytes, jobIsolation,
-                jobAccounts, defaultJobAccount);
+                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, partitions);
     }
 
     public EngineSettings withLimits(Limits newLimits) {
         return new EngineSettings(gate, gateOptions, scheduler, newLimits, localCpus, localMemoryBytes, jobIsolation,
-                jobAccounts, defaultJobAccount);
+                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, partitions);
     }
 
     public EngineSettings withJobIsolation(JobIsolation mode) {
         return new EngineSettings(gate, gateOptions, scheduler, limits, localCpus, localMemoryBytes, mode,
-                jobAccounts, defaultJobAccount);
+                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, partitions);
+    }
+
+    /** These settings with {@code name} as the cloud gate, configured with {@code options}. */
+    public EngineSettings withCloudGate(String name, Map<String, String> options) {
+        return new EngineSettings(gate, gateOptions, scheduler, limits, localCpus, localMemoryBytes, jobIsolation,
+                jobAccounts, defaultJobAccount, Optional.of(name), options, partitions);
+    }
+
+    public EngineSettings withPartitions(PartitionPolicy policy) {
+        return new EngineSettings(gate, gateOptions, scheduler, limits, localCpus, localMemoryBytes, jobIsolation,
+                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, policy);
     }
 
     /** Gives {@code builder} these settings and returns it. */
     public EmbeddedBuilder configure(EmbeddedBuilder builder) {
         return configure(builder, gate, gateOptions, scheduler, limits, localCpus, localMemoryBytes, jobIsolation,
-                jobAccounts, defaultJobAccount);
+                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, partitions);
     }
 
     /** One path for checking and for configuring: what passes here when the file is read passes at start. */
     private static EmbeddedBuilder configure(EmbeddedBuilder b, String gate, Map<String, String> gateOptions,
                                              String scheduler, Limits limits, OptionalInt localCpus,
                                              OptionalLong localMemoryBytes, JobIsolation jobIsolation,
-                                             Map<String, String> jobAccounts, Optional<String> defaultJobAccount) {
+                                             Map<String, String> jobAccounts, Optional<String> defaultJobAccount,
+                                             Optional<String> cloudGate, Map<String, String> cloudGateOptions,
+                                             PartitionPolicy partitions) {
         DaemonConfig.setting("gate", () -> b.gate(gate));
         gateOptions.forEach((k, v) -> DaemonConfig.setting("gate-options", () -> b.gateOption(k, v)));
         DaemonConfig.setting("scheduler", () -> b.scheduler(scheduler));
@@ -127,6 +154,9 @@ public record EngineSettings(String gate, Map<String, String> gateOptions, Strin
         b.jobIsolation(jobIsolation);
         jobAccounts.forEach((user, account) -> DaemonConfig.setting("job-accounts", () -> b.jobAccount(user, account)));
         defaultJobAccount.ifPresent(a -> DaemonConfig.setting("default-job-account", () -> b.defaultJobAccount(a)));
+        cloudGate.ifPresent(g -> DaemonConfig.setting("cloud-gate", () -> b.cloudGate(g)));
+        cloudGateOptions.forEach((k, v) -> DaemonConfig.setting("cloud-gate-options", () -> b.cloudGateOption(k, v)));
+        b.partitionPolicy(partitions);
         return b;
     }
 

@@ -11,6 +11,7 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * The real daemon on a random loopback port with real certificates, set up the way {@code skyport certs init} does
@@ -34,6 +35,11 @@ public final class ClientDaemon implements AutoCloseable {
     }
 
     public static ClientDaemon start(Path dir) {
+        return start(dir, UnaryOperator.identity());
+    }
+
+    /** {@link #start(Path)} with the daemon's settings changed by {@code settings} (e.g. a cloud gate). */
+    public static ClientDaemon start(Path dir, UnaryOperator<DaemonConfig> settings) {
         Path home = dir.resolve("home");
         Path spool = home.resolve(".swm").resolve("spool");
         ClusterPki pki = ClusterPki.init(spool, List.of("localhost", "127.0.0.1"));
@@ -41,8 +47,9 @@ public final class ClientDaemon implements AutoCloseable {
         ClusterPki.installClientFiles(admin, home, false);
         // The contract's jobs report their pids to the test and signal their wrapper (kill -9 0, standing for a lost
         // node): they must see this machine as the test does, as in EmbeddedSkyPortTest.
-        Daemon daemon = Daemon.start(DaemonConfig.defaults().withPort(0).withBind("127.0.0.1").withSpool(spool)
-                .withDataDir(dir.resolve("data")).withAdmins(List.of(ADMIN)).withJobIsolation(JobIsolation.NONE));
+        Daemon daemon = Daemon.start(settings.apply(DaemonConfig.defaults().withPort(0).withBind("127.0.0.1")
+                .withSpool(spool).withDataDir(dir.resolve("data")).withAdmins(List.of(ADMIN))
+                .withJobIsolation(JobIsolation.NONE)));
         return new ClientDaemon(dir, home, pki, daemon);
     }
 

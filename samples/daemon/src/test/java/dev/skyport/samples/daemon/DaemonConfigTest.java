@@ -3,6 +3,7 @@ package dev.skyport.samples.daemon;
 import dev.skyport.api.EmbeddedConfig;
 import dev.skyport.api.JobIsolation;
 import dev.skyport.api.Limits;
+import dev.skyport.api.PartitionPolicy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -251,6 +252,61 @@ class DaemonConfigTest {
                 .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("SKYPORT_PORT");
         assertThatThrownBy(() -> DaemonConfig.load(Optional.of(dir.resolve("missing.yaml")), Map.of()))
                 .isInstanceOf(DaemonConfig.ConfigException.class).hasMessageContaining("no such file");
+    }
+
+    @Test
+    void theCloudGateItsNestedOptionsAndThePartitionPolicyReachTheEngine() throws IOException {
+        Path file = write("""
+                job-isolation: none
+                cloud-gate: loopback
+                cloud-gate-options:
+                  remote: lab
+                  images: [ubuntu-24.04, alma-9]
+                  pricing: {cache: {ttl: 1h}}
+                partitions:
+                  create-timeout: 15m
+                  ready-timeout: 300
+                  create-attempts: 7
+                  retry-budget: 2h
+                  reconcile-interval: 30s
+                  orphan-grace: 20m
+                  idle-timeout: 0
+                  max-in-flight: 100
+                """);
+        DaemonConfig c = DaemonConfig.load(Optional.of(file), Map.of());
+        assertThat(c.engine().cloudGateOptions()).containsExactly(Map.entry("remote", "lab"),
+                Map.entry("images", "ubuntu-24.04,alma-9"), Map.entry("pricing.cache.ttl", "1h"));
+        EmbeddedConfig engine = c.embedded().config();
+        assertThat(engine.cloudGate()).contains("loopback");
+        assertThat(engine.cloudGateOptions()).isEqualTo(c.engine().cloudGateOptions());
+        assertThat(engine.partitions()).isEqualTo(new PartitionPolicy(Duration.ofMinutes(15), Duration.ofMinutes(5),
+                7, Duration.ofHours(2), Duration.ofSeconds(30), Duration.ofMinutes(20), Duration.ZERO, 100));
+        assertThat(DaemonConfig.defaults().engine().cloudGate()).isEmpty();
+        assertThat(DaemonConfig.defaults().embedded().config().partitions()).isEqualTo(PartitionPolicy.defaults());
+    }
+
+    @Test
+    void aBadCloudGateOrPartitionSettingIsRefusedNamingTheKey() {
+        Map<String, String> refused = new LinkedHashMap<>();
+        refused.put("cloud-gate: nosuch", "cloud-gate: no cloud-gate named 'nosuch'; available: ");
+        refused.put("cloud-gate: \"\"", "cloud-gate: cloudGate must not be blank");
+        refused.put("cloud-gate-options: {remote: lab}", "cloud-gate-options: set without a cloud-gate");
+        refused.put("cloud-gate: loopback\ncloud-gate-options: {\"\": x}",
+                "cloud-gate-options: cloudGateOption must not be blank");
+        refused.put("cloud-gate: loopback\ncloud-gate-options: {a: {b: x}, a.b: y}",
+                "cloud-gate-options: 'a.b' is given twice");
+        refused.put("partitions: {create-timeout: 0}", "partitions.create-timeout: expected 1 or more seconds");
+        refused.put("partitions: {ready-timeout: soon}", "partitions.ready-timeout: expected 1 or more seconds");
+        refused.put("partitions: {retry-budget: -5}", "partitions.retry-budget: expected 1 or more seconds");
+        refused.put("partitions: {reconcile-interval: 1.5}", "partitions.reconcile-interval: expected");
+        refused.put("partitions: {orphan-grace: 400d}", "partitions.orphan-grace: expected");
+        refused.put("partitions: {idle-timeout: -1}", "partitions.idle-timeout: expected 0 or more seconds");
+        refused.put("partitions: {create-attempts: 0}", "partitions.create-attempts: expected an integer 1..100000");
+        refused.put("partitions: {max-in-flight: many}", "partitions.max-in-flight: expected an integer");
+        refused.put("partitions: {create-timout: 5m}",
+                "partitions: unknown key 'create-timout' (known: create-timeout");
+        refused.forEach((yaml, message) -> assertThatThrownBy(() -> DaemonConfig.load(Optional.of(write(yaml + "\n")),
+                Map.of())).as(yaml).isInstanceOf(DaemonConfig.ConfigException.class).hasMessageStartingWith(message));
     }
 
     private Path write(String yaml) throws IOException {

@@ -22,7 +22,8 @@ public final class Cli {
     private static final List<Class<?>> COMMANDS = List.of(SubmitCommand.class, JobsCommand.class,
             ShowCommand.class, JobActionCommand.Cancel.class, JobActionCommand.Requeue.class, LogsCommand.class,
             WatchCommand.class, ResourceCommands.Nodes.class, ResourceCommands.Flavors.class,
-            ResourceCommands.Images.class, ResourceCommands.Remotes.class, CompletionCommand.class);
+            ResourceCommands.Images.class, ResourceCommands.Remotes.class, ResourceCommands.Partitions.class,
+            CompletionCommand.class);
 
     /**
      * A command line for {@code root} with the client commands added (they use {@code context}), and the exit code

@@ -3,6 +3,7 @@ package dev.skyport.samples.daemon.cli;
 import dev.skyport.api.Flavor;
 import dev.skyport.api.Image;
 import dev.skyport.api.Node;
+import dev.skyport.api.Partition;
 import dev.skyport.api.RemoteSite;
 import dev.skyport.client.internal.wire.WireJson;
 import picocli.CommandLine.Command;
@@ -13,7 +14,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
 
-/** {@code nodes}, {@code flavors}, {@code images} and {@code remotes}: what jobs can run on, as tables or JSON. */
+/**
+ * {@code nodes}, {@code flavors}, {@code images}, {@code remotes} and {@code partitions}: what jobs can run on, as
+ * tables or JSON.
+ */
 final class ResourceCommands {
     private ResourceCommands() {
     }
@@ -95,6 +99,33 @@ final class ResourceCommands {
             }
             Table table = new Table("NAME", "GATE", "LOCATION");
             remotes.forEach(r -> table.row(r.name(), r.gate(), r.location()));
+            table.print(out(), style());
+            return 0;
+        }
+    }
+
+    @Command(name = "partitions", mixinStandardHelpOptions = true,
+            description = "Lists the partitions the gates created for jobs (cloud machines), with their state, nodes "
+                    + "and the job and owner their tags name.")
+    static final class Partitions extends Listing {
+        /* The tags every partition the engine creates carries (PartitionSpec's TAG_JOB, TAG_OWNER, TAG_CREATED). */
+        private static final String JOB = "skyport-job";
+        private static final String OWNER = "skyport-owner";
+        private static final String CREATED = "skyport-created";
+
+        @Override
+        int run(Connection connection) {
+            List<Partition> partitions = connection.sky().partitions();
+            if (json) {
+                JsonOutput.printArray(out(), partitions, WireJson::writePartition);
+                return 0;
+            }
+            Table table = new Table("NAME", "GATE", "STATE", "NODES", "JOB", "OWNER", "CREATED");
+            for (Partition p : partitions) {
+                table.row(p.name(), p.gate(), p.state(), p.nodes().isEmpty() ? "-" : String.join(",", p.nodes()),
+                        p.tags().getOrDefault(JOB, "-"), p.tags().getOrDefault(OWNER, "-"),
+                        p.tags().getOrDefault(CREATED, "-"));
+            }
             table.print(out(), style());
             return 0;
         }

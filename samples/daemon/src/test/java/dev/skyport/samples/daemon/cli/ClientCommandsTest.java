@@ -456,8 +456,8 @@ class ClientCommandsTest {
     }
 
     @Test
-    void flavorsImagesAndRemotesAreTablesAndJson() throws Exception {
-        for (String command : List.of("flavors", "images", "remotes")) {
+    void flavorsImagesRemotesAndPartitionsAreTablesAndJson() throws Exception {
+        for (String command : List.of("flavors", "images", "remotes", "partitions")) {
             Result table = cli.run(newUser(), command);
             assertThat(table.exit()).as(command).isZero();
             assertThat(table.out().lines().findFirst().orElseThrow()).as(command).startsWith("NAME");
@@ -466,6 +466,7 @@ class ClientCommandsTest {
             int expected = switch (command) {
                 case "flavors" -> cli.sky.flavors().size();
                 case "images" -> cli.sky.images().size();
+                case "partitions" -> cli.sky.partitions().size();
                 default -> cli.sky.remotes().size();
             };
             assertThat(json).as(command).hasSize(expected);

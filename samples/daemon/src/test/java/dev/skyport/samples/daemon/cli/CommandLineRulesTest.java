@@ -60,8 +60,8 @@ class CommandLineRulesTest {
     void everyCommandHasHelpThatExitsZero() {
         List<List<String>> commands = everyCommand();
         assertThat(commands).extracting(words -> String.join(" ", words)).contains("submit", "jobs", "show",
-                "cancel", "requeue", "logs", "watch", "nodes", "flavors", "images", "remotes", "completion",
-                "certs", "certs init", "daemon");
+                "cancel", "requeue", "logs", "watch", "nodes", "flavors", "images", "remotes", "partitions",
+                "completion", "certs", "certs init", "daemon");
         for (List<String> words : commands) {
             if (words.equals(List.of("help"))) {
                 continue; // picocli's help command has no --help of its own: `skyport help` is the help

@@ -170,7 +170,7 @@ class EndToEndTest {
 
     @Test
     void catalogueAndWatchOverTheWire() throws Exception {
-        for (String command : List.of("nodes", "flavors", "images", "remotes")) {
+        for (String command : List.of("nodes", "flavors", "images", "remotes", "partitions")) {
             Result table = run("alice", command);
             assertThat(table.exit()).as(command + ": " + table.err()).isZero();
             assertThat(table.out()).as(command).startsWith("NAME");
