@@ -7,7 +7,7 @@ import dev.skyport.api.NodeState;
 import dev.skyport.api.Partition;
 import dev.skyport.api.RemoteSite;
 import dev.skyport.core.internal.ssh.SshConnections;
-import dev.skyport.core.internal.ssh.SshNodeAccess;
+import dev.skyport.core.internal.ssh.SshGate;
 import dev.skyport.core.internal.ssh.SshTarget;
 import dev.skyport.gate.Gate;
 import dev.skyport.gate.GateException;
@@ -39,13 +39,16 @@ final class EngineGate implements Gate {
     /** The nodes of READY partitions, by partition name. */
     private final Map<String, Registered> partitions = new ConcurrentHashMap<>();
     /** The access to each partition node, by node name. */
-    private final Map<String, SshNodeAccess> access = new ConcurrentHashMap<>();
+    private final Map<String, NodeAccess> access = new ConcurrentHashMap<>();
 
     private record Registered(PartitionHandle handle, String job, List<Node> nodes) {
     }
 
-    EngineGate(Gate main, Optional<Gate> cloud) {
+    private final java.time.Clock clock;
+
+    EngineGate(Gate main, Optional<Gate> cloud, java.time.Clock clock) {
         this.main = main;
+        this.clock = clock;
         this.cloud = cloud.filter(c -> c != main);
     }
 
@@ -80,7 +83,8 @@ final class EngineGate implements Gate {
     void register(PartitionHandle handle, String job) {
         List<Node> nodes = new ArrayList<>();
         for (PartitionNode n : handle.nodes()) {
-            access.computeIfAbsent(n.name(), k -> new SshNodeAccess(n.name(), target(handle, n), connections));
+            access.computeIfAbsent(n.name(), k -> SshGate.partitionNode(n.name(), target(handle, n), connections,
+                    clock));
             nodes.add(new Node(n.name(), handle.name(), n.cpus(), n.memoryBytes(), n.gpus(), NodeState.UP,
                     Map.of(PartitionSpec.TAG_JOB, job, "skyport-gate", handle.gate())));
         }
@@ -92,9 +96,13 @@ final class EngineGate implements Gate {
         Registered r = partitions.remove(name);
         if (r != null) {
             for (PartitionNode n : r.handle().nodes()) {
-                SshNodeAccess a = access.remove(n.name());
-                if (a != null) {
-                    a.close();
+                NodeAccess a = access.remove(n.name());
+                if (a instanceof AutoCloseable c) {
+                    try {
+                        c.close();
+                    } catch (Exception ex) {
+                        // its connections go with the engine's; nothing is left to free
+                    }
                 }
             }
         }
@@ -176,8 +184,8 @@ final class EngineGate implements Gate {
 
     /** Whether a run on {@code node} is started in its job's container image. */
     boolean runsContainerImagesOn(String node) {
-        SshNodeAccess a = access.get(node);
-        return a != null ? a.runsContainerImages() : main.runsContainerImages();
+        // A partition node runs images with its podman or docker (the ssh gate's way).
+        return access.containsKey(node) || main.runsContainerImages();
     }
 
     @Override

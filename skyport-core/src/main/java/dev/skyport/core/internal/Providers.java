@@ -55,7 +55,7 @@ final class Providers {
                 cloud.get().close();
                 throw new SkyPortException("the cloud gate '" + name + "' creates no partitions");
             }
-            return new EngineGate(main, cloud);
+            return new EngineGate(main, cloud, config.clock());
         } catch (RuntimeException e) {
             main.close();
             throw e;

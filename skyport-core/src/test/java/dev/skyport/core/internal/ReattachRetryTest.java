@@ -90,7 +90,7 @@ class ReattachRetryTest {
     private static void probesFail(int times, boolean transientFailure) {
         SwitchableGate.probeFails = transientFailure
                 ? GateException.transientFailure("injected: the node is unreachable", null, Optional.empty())
-                : GateException.permanent("injected: the node refuses", null);
+                : GateException.permanent("injected: the node refuses");
         SwitchableGate.probeFailuresLeft.set(times);
     }
 
