@@ -245,6 +245,14 @@ final class CloudPartitions implements PartitionLifecycle {
                 return;
             }
             taken = takeIdle(fresh.shape());
+            if (taken == null && parts.get(name) != null) {
+                // The partition of an earlier attempt (same name) is still being deleted: a creation now would be
+                // taken for it, and its deletion would delete the new one.
+                e.placing = false;
+                e.notBefore = now.plus(RunSupervisor.FINISH_RETRY);
+                loop.addTimer(e.notBefore, loop::markDirty);
+                return;
+            }
             Part p = taken != null ? taken : fresh;
             int number = job.attempts().size() + 1;
             String details = taken != null
