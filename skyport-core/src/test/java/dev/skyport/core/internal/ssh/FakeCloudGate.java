@@ -120,9 +120,31 @@ public final class FakeCloudGate implements Gate {
     }
 
     private final Path workDir;
+    /**
+     * External mode, for an engine in a child JVM that is killed: every partition is the one SSH server the test's JVM
+     * runs (option {@code external-port}, with the key file {@code external-key} and host key fingerprint
+     * {@code external-fingerprint}); a creation writes {@code <external-dir>/<name>.entered} and, while
+     * {@code <external-dir>/hold} exists, waits; a deletion appends the name to {@code <external-dir>/deletes.log}.
+     */
+    private final Optional<Path> external;
+    private final Map<String, String> options;
 
     private FakeCloudGate(GateConfig config) {
         this.workDir = config.workDir();
+        this.options = config.options();
+        this.external = Optional.ofNullable(config.options().get("external-dir")).map(Path::of);
+    }
+
+    private PartitionHandle createExternal(Path dir, PartitionSpec spec) throws InterruptedException, IOException {
+        Files.writeString(dir.resolve(spec.name() + ".entered"), "");
+        while (Files.exists(dir.resolve("hold"))) {
+            Thread.sleep(20); // the fake cloud's own pace; interrupted by a deadline, a cancel or a close
+        }
+        PartitionNode node = new PartitionNode(spec.name() + "-0", "head", "127.0.0.1",
+                Integer.parseInt(options.get("external-port")), Set.of(options.get("external-fingerprint")), 2,
+                SMALL.memoryBytes(), 0);
+        return new PartitionHandle(spec.name(), NAME, PartitionState.READY, List.of(node), "skyport",
+                Optional.of(Path.of(options.get("external-key"))), spec.tags(), Instant.now(), Optional.empty());
     }
 
     public static final class Provider implements GateProvider {
@@ -183,6 +205,9 @@ public final class FakeCloudGate implements Gate {
         maxInFlight.accumulateAndGet(now, Math::max);
         entered.add(spec.name());
         try {
+            if (external.isPresent()) {
+                return createExternal(external.get(), spec);
+            }
             CountDownLatch h = hold;
             if (h != null) {
                 h.await();
@@ -199,6 +224,8 @@ public final class FakeCloudGate implements Gate {
             }
             Made m = made.computeIfAbsent(spec.name(), n -> make(spec));
             return m.handle();
+        } catch (IOException e) {
+            throw GateException.transientFailure("fake cloud: " + e, e, Optional.empty());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw GateException.transientFailure("creation of " + spec.name() + " interrupted", e, Optional.empty());
@@ -244,6 +271,15 @@ public final class FakeCloudGate implements Gate {
     @Override
     public void deletePartition(String name) {
         deletes.add(name);
+        if (external.isPresent()) {
+            try {
+                Files.writeString(external.get().resolve("deletes.log"), name + "\n",
+                        java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+            } catch (IOException e) {
+                throw GateException.transientFailure("fake cloud: " + e, e, Optional.empty());
+            }
+            return;
+        }
         extra.removeIf(h -> h.name().equals(name));
         stopAll(made.remove(name));
     }
