@@ -348,6 +348,39 @@ class CloudPartitionsTest {
     }
 
     @Test
+    void aFailingListingShowsInHealthAndIsRetried() throws Exception {
+        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        FakeCloudGate.listFails = true;
+        try (SkyPort sky = start(fast(), b -> b.clock(clock))) {
+            poll("the reconciler's problem in health", () -> sky.health().problems().stream()
+                    .anyMatch(p -> p.component().equals(CloudPartitions.RECONCILER)
+                            && p.message().contains("API is down")));
+            FakeCloudGate.listFails = false;
+            int before = FakeCloudGate.lists.get();
+            clock.advance(Backoff.MAX);
+            poll("a listing after the back-off", () -> FakeCloudGate.lists.get() > before);
+            poll("the problem gone", () -> sky.health().problems().stream()
+                    .noneMatch(p -> p.component().equals(CloudPartitions.RECONCILER)));
+        }
+    }
+
+    @Test
+    void aTransientFailureWithoutRetryAfterWaitsForTheJitteredBackoffOnTheEngineClock() throws Exception {
+        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        FakeCloudGate.transientFailures.set(1);
+        try (SkyPort sky = start(fast(), b -> b.clock(clock))) {
+            Job job = sky.jobs().submit(script("true").flavor(FakeCloudGate.SMALL.name()).build());
+            poll("the first try", () -> FakeCloudGate.creates.size() == 1 && FakeCloudGate.inFlight.get() == 0);
+            assertThat(sky.jobs().get(job.id()).state()).isEqualTo(JobState.PROVISIONING);
+            assertThat(FakeCloudGate.creates).hasSize(1); // the clock stands still: the back-off has not passed
+            clock.advance(Backoff.INITIAL);
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(FakeCloudGate.creates).hasSize(2);
+        }
+    }
+
+    @Test
     void anIdlePartitionIsTakenBySameShapeJobsAndDeletedAfterTheIdleTimeout() throws Exception {
         EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
         try (SkyPort sky = start(fast().withIdleTimeout(Duration.ofMinutes(10)), b -> b.clock(clock))) {

@@ -70,6 +70,8 @@ public final class FakeCloudGate implements Gate {
     public static final List<String> creates = new CopyOnWriteArrayList<>();
     public static final List<String> deletes = new CopyOnWriteArrayList<>();
     public static final AtomicInteger inFlight = new AtomicInteger();
+    /** While set, listing the partitions fails transiently, as a cloud API that is down would. */
+    public static volatile boolean listFails;
     /** How many times the partitions were listed. */
     public static final AtomicInteger lists = new AtomicInteger();
     private static final Map<String, Map<String, String>> tags = new ConcurrentHashMap<>();
@@ -97,6 +99,7 @@ public final class FakeCloudGate implements Gate {
         deletes.clear();
         inFlight.set(0);
         lists.set(0);
+        listFails = false;
         tags.clear();
         maxInFlight.set(0);
         entered.clear();
@@ -192,6 +195,9 @@ public final class FakeCloudGate implements Gate {
     @Override
     public List<PartitionHandle> listPartitions() {
         lists.incrementAndGet();
+        if (listFails) {
+            throw GateException.transientFailure("the fake cloud's API is down", null, Optional.empty());
+        }
         List<PartitionHandle> all = new ArrayList<>(extra);
         made.values().forEach(m -> all.add(m.handle()));
         return all;
