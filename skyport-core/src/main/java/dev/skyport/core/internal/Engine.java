@@ -63,7 +63,9 @@ public final class Engine implements SkyPort {
     private final Clock clock;
     private final DataDirectory dir;
     private final JobStore store;
-    private final Gate gate;
+    private final EngineGate gate;
+    /** The partitions made for jobs through the cloud gate; absent without one. */
+    private final Optional<CloudPartitions> partitions;
     private final Scheduler scheduler;
     private final EventHub events;
     private final EngineJobs jobs;
@@ -88,10 +90,10 @@ public final class Engine implements SkyPort {
         this.health = new EngineHealth(clock);
         this.dir = DataDirectory.lock(config.dataDir());
         JobStore openedStore = null;
-        Gate openedGate = null;
+        EngineGate openedGate = null;
         try {
             openedStore = Providers.openStore(dir.root);
-            openedGate = Providers.openGate(config, dir.root);
+            openedGate = Providers.openGates(config, dir.root);
             this.scheduler = Providers.openScheduler(config.scheduler());
         } catch (RuntimeException e) {
             if (openedGate != null) {
@@ -114,7 +116,9 @@ public final class Engine implements SkyPort {
         // Back-off and retry jitter draw from splits of the injected source, one per user (the splits are independent).
         this.loop = new SchedulingLoop(clock, health, new Backoff(Backoff.INITIAL, Backoff.MAX, random.split()));
         List<Entry> holding;
+        List<Entry> provisioning = new ArrayList<>();
         NodeWatch nodeWatch;
+        CloudPartitions cloud = null;
         try {
             this.transitions = new Transitions(store, table, events, quotas, loop);
             this.staging = new Staging(config.inputRoot(), this::jobDir);
@@ -122,7 +126,18 @@ public final class Engine implements SkyPort {
             this.runs = new RunSupervisor(gate, table, transitions, loop, workers, new RetryDecisions(random.split()),
                     usage, config.limits().killGracePeriod(), this::jobDir, () -> closed, staging,
                     PortForwards.outPorts(Optional.ofNullable(config.gateOptions().get(PortForwards.OUT_PORTS_OPTION))));
-            holding = load();
+            holding = load(provisioning);
+            if (gate.createsPartitions()) {
+                // Before runs are re-attached: a job running on a partition is reached through its nodes' access.
+                cloud = new CloudPartitions(gate, store, table, transitions, runs, loop, health, config.partitions(),
+                        CloudPartitions.engineId(dir.root), random.split(), () -> closed);
+                runs.partitions(cloud);
+                cloud.load(provisioning);
+            } else {
+                for (Entry e : provisioning) {
+                    CloudPartitions.requeue(e, transitions, table, "no gate here creates partitions any more");
+                }
+            }
         } catch (RuntimeException e) {
             workers.shutdown(Duration.ZERO);
             gate.close();
@@ -141,9 +156,11 @@ public final class Engine implements SkyPort {
         } catch (RuntimeException ex) {
             LOG.debug("the gate cannot list its nodes yet; the scheduling loop will: {}", ex.toString());
         }
+        this.partitions = Optional.ofNullable(cloud);
         SchedulingPass pass = new SchedulingPass(gate, scheduler, table, usage, health, loop, runs, workers,
-                PartitionLifecycle.NONE, nodeWatch);
+                cloud != null ? cloud : PartitionLifecycle.NONE, nodeWatch);
         loop.start(() -> replay.replay(started), pass, EngineWorkers::uncaught);
+        partitions.ifPresent(CloudPartitions::start);
         new Purger(store, table, quotas, loop, workers, config.limits().jobRetention(), this::jobDir, () -> closed)
                 .start();
         for (Entry e : holding) {
@@ -165,7 +182,7 @@ public final class Engine implements SkyPort {
     }
 
     /** Builds the in-memory index from the store; returns the entries that hold resources, to re-attach. */
-    private List<Entry> load() {
+    private List<Entry> load(List<Entry> provisioning) {
         List<Entry> holding = new ArrayList<>();
         for (ActiveJob row : store.active()) {
             Entry e = new Entry(row);
@@ -184,6 +201,11 @@ public final class Engine implements SkyPort {
                 e.attemptStart = runStart(e, last);
                 e.allocatedNodes = last.nodes();
                 e.stopIntent = stored.stopIntent().orElse(null);
+                if (e.state == JobState.PROVISIONING || (e.state == JobState.CANCELING && last.nodes().isEmpty()
+                        && last.partition().isPresent())) {
+                    provisioning.add(e); // waits for its partition, which holds no node of the scheduler's
+                    continue;
+                }
                 runs.allocate(e);
                 holding.add(e);
             }
@@ -275,7 +297,7 @@ public final class Engine implements SkyPort {
         return clock;
     }
 
-    Gate gate() {
+    EngineGate gate() {
         return gate;
     }
 
@@ -581,6 +603,7 @@ public final class Engine implements SkyPort {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        partitions.ifPresent(CloudPartitions::close);
         staging.close();
         workers.shutdown(Duration.ofSeconds(30));
         events.close();

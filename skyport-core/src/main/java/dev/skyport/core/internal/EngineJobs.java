@@ -2,6 +2,7 @@ package dev.skyport.core.internal;
 
 import dev.skyport.api.AwaitTimeoutException;
 import dev.skyport.api.Flavor;
+import dev.skyport.api.Image;
 import dev.skyport.api.InvalidJobSpecException;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
@@ -157,10 +158,23 @@ final class EngineJobs implements Jobs {
                         + (remotes.get().isEmpty() ? "none" : remotes.get().stream().map(RemoteSite::name).toList()));
             }
         }
+        if (spec.cloudImage().isPresent() && engine.gate().createsPartitions()) {
+            Optional<List<Image>> images = listed(engine.gate()::images, "images", unchecked);
+            String name = spec.cloudImage().get();
+            if (images.isPresent() && images.get().stream().noneMatch(i -> i.name().equals(name))) {
+                throw new InvalidJobSpecException("cloudImage", "unknown cloud image '" + name + "'; the gates offer "
+                        + (images.get().isEmpty() ? "none" : images.get().stream().map(Image::name).toList()));
+            }
+        }
         // A job on a gate with fixed nodes runs on those nodes whatever flavor it names (the flavors describe them).
         if (spec.flavor().isEmpty() || !engine.gate().createsPartitions()) {
-            Optional<List<Node>> nodes = listed(engine.gate()::nodes, "nodes", unchecked);
-            if (nodes.isPresent()) {
+            Optional<List<Node>> nodes = listed(engine.gate()::mainNodes, "nodes", unchecked);
+            // With a cloud gate, a job no node can hold gets a partition of a flavor that can.
+            JobSpec asked = spec;
+            boolean flavorFits = engine.gate().createsPartitions() && listed(engine.gate()::cloudFlavors, "flavors",
+                    unchecked).map(fs -> fs.stream().anyMatch(f -> f.cpus() >= asked.cpus()
+                    && f.memoryBytes() >= asked.memoryBytes() && f.gpus() >= asked.gpus())).orElse(true);
+            if (nodes.isPresent() && !flavorFits) {
                 checkFits(spec, nodes.get());
             }
         }

@@ -55,6 +55,12 @@ final class Entry {
     /** The transfer of its files while it is STAGING_IN or STAGING_OUT; cancelled (interrupted) by a stop. */
     Future<?> transfer;
     StopIntent stopIntent;
+    /** The partition made for its current attempt, while it holds one. */
+    String partition;
+    /** Whether its spec names a flavor, cloud image or remote site (a candidate for the cloud); null until looked at. */
+    volatile Boolean namesCloudChoice;
+    /** Its current attempt waits for its partition (PROVISIONING, or CANCELING from there). */
+    boolean provisioning;
     /** Why the scheduler cannot place it, if it said so. */
     volatile String infeasibleReason;
     /**

@@ -17,4 +17,11 @@ interface PartitionLifecycle {
      * @return whether new nodes are on their way; false leaves the job waiting, with the reason logged
      */
     boolean provide(Plan.CloudPlacement placement);
+
+    /**
+     * Job {@code e} lets go of {@code partition}: its attempt ended (or it was requeued or canceled). Called under the
+     * entry's lock: must not block.
+     */
+    default void released(Entry e, String partition) {
+    }
 }

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.ServiceLoader;
 
 /** Finds the store, gate and scheduler an engine is configured with among the providers on the class path. */
@@ -34,13 +35,38 @@ final class Providers {
     }
 
     static Gate openGate(EmbeddedConfig config, Path dataDir) {
+        Map<String, String> options = new LinkedHashMap<>(config.gateOptions());
+        config.localCpus().ifPresent(c -> options.putIfAbsent("cpus", Integer.toString(c)));
+        config.localMemoryBytes().ifPresent(m -> options.putIfAbsent("memoryBytes", Long.toString(m)));
+        return open(config.gate(), options, config, dataDir);
+    }
+
+    /**
+     * The gate the engine sees: the main gate and, when the config names one, the cloud gate that creates partitions
+     * (opened with its own options and work directory {@code gates/<name>}).
+     */
+    static EngineGate openGates(EmbeddedConfig config, Path dataDir) {
+        Gate main = openGate(config, dataDir);
+        try {
+            Optional<Gate> cloud = config.cloudGate().map(name -> open(name, config.cloudGateOptions(), config,
+                    dataDir));
+            if (cloud.isPresent() && !cloud.get().createsPartitions()) {
+                String name = cloud.get().name();
+                cloud.get().close();
+                throw new SkyPortException("the cloud gate '" + name + "' creates no partitions");
+            }
+            return new EngineGate(main, cloud, config.clock());
+        } catch (RuntimeException e) {
+            main.close();
+            throw e;
+        }
+    }
+
+    private static Gate open(String name, Map<String, String> options, EmbeddedConfig config, Path dataDir) {
         List<String> names = new ArrayList<>();
         for (GateProvider p : ServiceLoader.load(GateProvider.class)) {
             names.add(p.name());
-            if (p.name().equals(config.gate())) {
-                Map<String, String> options = new LinkedHashMap<>(config.gateOptions());
-                config.localCpus().ifPresent(c -> options.putIfAbsent("cpus", Integer.toString(c)));
-                config.localMemoryBytes().ifPresent(m -> options.putIfAbsent("memoryBytes", Long.toString(m)));
+            if (p.name().equals(name)) {
                 Path gateDir = dataDir.resolve("gates").resolve(p.name());
                 try {
                     Files.createDirectories(gateDir);
@@ -50,7 +76,7 @@ final class Providers {
                 return p.create(new GateConfig(gateDir, options, config.clock()));
             }
         }
-        throw new SkyPortException("no gate named '" + config.gate() + "'; available: " + names);
+        throw new SkyPortException("no gate named '" + name + "'; available: " + names);
     }
 
     static Scheduler openScheduler(String name) {

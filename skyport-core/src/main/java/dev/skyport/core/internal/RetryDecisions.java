@@ -46,6 +46,9 @@ final class RetryDecisions {
             case NODE_LOST -> "Node lost: " + outcome.detail();
             case SYSTEM_ERROR -> "System error: " + outcome.detail();
             case STAGING_FAILED -> "Staging failed: " + outcome.detail();
+            case QUOTA_EXCEEDED -> "Quota exceeded: " + outcome.detail();
+            case NO_CAPACITY -> "No capacity: " + outcome.detail();
+            case PARTITION_FAILED -> "Partition failed: " + outcome.detail();
             default -> reason.name();
         };
     }

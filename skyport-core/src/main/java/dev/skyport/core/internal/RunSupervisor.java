@@ -41,7 +41,9 @@ final class RunSupervisor {
     /** How soon a failed recording of a run's end is tried again. */
     static final Duration FINISH_RETRY = Duration.ofSeconds(1);
 
-    private final Gate gate;
+    private final EngineGate gate;
+    /** Told when a job lets go of its partition; set once, before any job is placed. */
+    private volatile PartitionLifecycle partitions = PartitionLifecycle.NONE;
     private final JobTable table;
     private final Transitions transitions;
     private final SchedulingLoop loop;
@@ -54,7 +56,7 @@ final class RunSupervisor {
     private final PortForwards ports;
     private final Staging staging;
 
-    RunSupervisor(Gate gate, JobTable table, Transitions transitions, SchedulingLoop loop, EngineWorkers workers,
+    RunSupervisor(EngineGate gate, JobTable table, Transitions transitions, SchedulingLoop loop, EngineWorkers workers,
                   RetryDecisions retries, AccountUsage usage, Duration killGracePeriod,
                   Function<dev.skyport.api.JobId, Path> jobDir, BooleanSupplier closed, Staging staging,
                   java.util.function.IntPredicate outPortsAllowed) {
@@ -142,6 +144,73 @@ final class RunSupervisor {
         followOrEnd(e, node, number, started);
     }
 
+    void partitions(PartitionLifecycle partitions) {
+        this.partitions = partitions;
+    }
+
+    /**
+     * Starts attempt {@code number} of {@code e}, PROVISIONING until now, on the nodes of its partition ({@code nodes},
+     * the head first: the run starts there): STAGING_IN or RUNNING, as {@link #launch} does for a placed job.
+     *
+     * @return false when the job no longer waits for this partition (stopped, or ended meanwhile)
+     */
+    boolean launchProvisioned(Entry e, int number, List<String> nodes) {
+        NodeAccess node;
+        Started started;
+        synchronized (e) {
+            if (closed.getAsBoolean() || table.active.get(e.id) != e || e.state != JobState.PROVISIONING
+                    || e.attempt != number || e.stopIntent != null) {
+                return false;
+            }
+            Instant now = loop.now();
+            JobTransitioned event;
+            boolean stageIn;
+            try {
+                Job job = table.get(e.id);
+                stageIn = staging.needsStageIn(job.spec());
+                event = transitions.transition(e, stageIn ? JobState.STAGING_IN : JobState.RUNNING, Optional.empty(),
+                        stageIn ? "Staging in" : "Running", j -> withLastAttemptNodes(j, nodes), Optional.empty(),
+                        Optional.empty());
+            } catch (RuntimeException ex) {
+                LOG.error("cannot record the start of job {} on its partition", e.id, ex);
+                return false;
+            }
+            e.provisioning = false;
+            e.attemptStart = now;
+            e.request = null;
+            e.allocatedNodes = List.copyOf(nodes);
+            allocate(e);
+            node = access(e);
+            if (stageIn) {
+                startStageIn(e, node);
+                transitions.settle(e, event);
+                return true;
+            }
+            started = startRun(e, node, number);
+            transitions.settle(e, event);
+        }
+        followOrEnd(e, node, number, started);
+        return true;
+    }
+
+    private static Job withLastAttemptNodes(Job job, List<String> nodes) {
+        List<Attempt> attempts = new java.util.ArrayList<>(job.attempts());
+        Attempt a = attempts.get(attempts.size() - 1);
+        attempts.set(attempts.size() - 1, new Attempt(a.number(), List.copyOf(nodes), a.partition(), a.startTime(),
+                a.endTime(), a.exitCode(), a.signal(), a.endReason()));
+        return new Job(job.id(), job.owner(), job.ownerName(), job.spec(), job.state(), job.stateDetails(),
+                job.endReason(), job.submitTime(), job.updateTime(), attempts);
+    }
+
+    /**
+     * Ends attempt {@code number} of {@code e}, PROVISIONING, because its partition could not be made: {@code reason}
+     * with the gate's {@code message}; the job's retry policy decides what comes next. Its partition is let go (and
+     * deleted) with the attempt.
+     */
+    void partitionFailed(Entry e, int number, EndReason reason, String message) {
+        finishOrRetry(e, number, RunOutcome.lost(message), reason, Optional.empty());
+    }
+
     /** How {@link #startRun} went: the run, or why there is none. */
     private record Started(RunHandle handle, Optional<GateException> refused, EndReason reason, String why) {
     }
@@ -219,7 +288,7 @@ final class RunSupervisor {
         JobSpec spec = job.spec();
         String dir = node.directoryOf(job.id(), jobDir.apply(job.id()));
         String workdir = spec.workdir().map(w -> w.startsWith("/") ? w : dir + "/" + w).orElse(dir);
-        Optional<String> image = gate.runsContainerImages() ? spec.containerImage() : Optional.empty();
+        Optional<String> image = gate.runsContainerImagesOn(node.node()) ? spec.containerImage() : Optional.empty();
         return new RunRequest(job.id(), attempt, dir, spec.script(), spec.command(), workdir, spec.env(),
                 job.ownerName(), spec.cpus(), spec.memoryBytes(), image, spec.ports());
     }
@@ -628,6 +697,13 @@ final class RunSupervisor {
                     EndReason.CANCELED, Optional.empty()));
             return;
         }
+        if (e.provisioning) {
+            // Its partition is still being made: the attempt ends now, and with it the creation (interrupted).
+            int number = e.attempt;
+            workers.execute(() -> finishOrRetry(e, number, RunOutcome.lost("stopped while its partition was made"),
+                    EndReason.CANCELED, Optional.empty()));
+            return;
+        }
         RunHandle run = e.run;
         if (run == null) {
             return; // not started yet, or being re-attached: the re-attach sees the intent
@@ -680,6 +756,12 @@ final class RunSupervisor {
         }
         e.allocatedNodes = List.of();
         e.run = null;
+        e.provisioning = false;
+        if (e.partition != null) {
+            String partition = e.partition;
+            e.partition = null;
+            partitions.released(e, partition);
+        }
         if (e.transfer != null) {
             e.transfer.cancel(true);
             e.transfer = null;

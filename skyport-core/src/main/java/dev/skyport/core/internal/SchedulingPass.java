@@ -41,7 +41,7 @@ final class SchedulingPass {
      */
     static final int PLANNING_WINDOW = 1000;
 
-    private final Gate gate;
+    private final EngineGate gate;
     private final Scheduler scheduler;
     private final JobTable table;
     private final AccountUsage usage;
@@ -60,7 +60,7 @@ final class SchedulingPass {
     /** Each node's partition as the last pass saw it, to say where a waiting job waits. */
     private Map<String, String> partitionOf = Map.of();
 
-    SchedulingPass(Gate gate, Scheduler scheduler, JobTable table, AccountUsage usage, EngineHealth health,
+    SchedulingPass(EngineGate gate, Scheduler scheduler, JobTable table, AccountUsage usage, EngineHealth health,
                    SchedulingLoop loop, RunSupervisor runs, EngineWorkers workers, PartitionLifecycle partitions,
                    NodeWatch nodeWatch) {
         this.gate = gate;
@@ -93,11 +93,15 @@ final class SchedulingPass {
         }
         List<QueuedJob> waiting = new ArrayList<>();
         Map<JobId, Entry> byId = new HashMap<>();
+        CloudChoices choices = partitions == PartitionLifecycle.NONE ? null : new CloudChoices();
         for (Entry e : table.queue.values()) {
             if (waiting.size() == PLANNING_WINDOW) {
                 break;
             }
             if (e.placing || e.state != JobState.QUEUED || (e.notBefore != null && e.notBefore.isAfter(now))) {
+                continue;
+            }
+            if (choices != null && toCloud(e, choices)) {
                 continue;
             }
             waiting.add(new QueuedJob(e.id, e.nodes, e.cpus, e.memoryBytes, e.gpus,
@@ -110,11 +114,92 @@ final class SchedulingPass {
         act(scheduler.plan(cluster, waiting, now), byId, waiting);
     }
 
+    /**
+     * The cloud gate's flavors, images and remote sites, listed once per pass and only when a queued job names one of
+     * them.
+     */
+    private final class CloudChoices {
+        private List<Flavor> flavors;
+        private java.util.Set<String> images;
+        private java.util.Set<String> remotes;
+
+        List<Flavor> flavors() {
+            if (flavors == null) {
+                flavors = gate.cloudFlavors();
+            }
+            return flavors;
+        }
+
+        boolean image(String name) {
+            if (images == null) {
+                images = gate.cloudGate().map(g -> g.images().stream().map(dev.skyport.api.Image::name)
+                        .collect(java.util.stream.Collectors.toSet())).orElse(java.util.Set.of());
+            }
+            return images.contains(name);
+        }
+
+        boolean remote(String name) {
+            if (remotes == null) {
+                remotes = gate.cloudGate().map(g -> g.remotes().stream().map(dev.skyport.api.RemoteSite::name)
+                        .collect(java.util.stream.Collectors.toSet())).orElse(java.util.Set.of());
+            }
+            return remotes.contains(name);
+        }
+    }
+
+    /**
+     * Hands {@code e} to the partition lifecycle when it names a flavor, cloud image or remote site of the cloud gate:
+     * it runs on a partition of its flavor (or the cheapest that fits), never on the main gate's nodes.
+     *
+     * @return whether {@code e} is the cloud's (placed there or waiting for it), so not to be planned here
+     */
+    private boolean toCloud(Entry e, CloudChoices choices) {
+        Boolean names = e.namesCloudChoice;
+        if (names == null) {
+            var spec = table.get(e.id).spec();
+            names = spec.flavor().isPresent() || spec.cloudImage().isPresent() || spec.remoteSite().isPresent();
+            e.namesCloudChoice = names;
+        }
+        if (!names) {
+            return false;
+        }
+        try {
+            var spec = table.get(e.id).spec();
+            List<Flavor> flavors = choices.flavors();
+            Optional<Flavor> named = spec.flavor().flatMap(n -> flavors.stream().filter(f -> f.name().equals(n))
+                    .findFirst());
+            boolean cloud = named.isPresent() || spec.cloudImage().map(choices::image).orElse(false)
+                    || spec.remoteSite().map(choices::remote).orElse(false);
+            if (!cloud) {
+                return false;
+            }
+            Optional<Flavor> flavor = named.isPresent() ? named : flavors.stream()
+                    .filter(f -> f.cpus() >= e.cpus && f.memoryBytes() >= e.memoryBytes && f.gpus() >= e.gpus)
+                    .min(java.util.Comparator.comparingDouble(Flavor::pricePerHour));
+            if (flavor.isEmpty()) {
+                waitsBecause(e, "no flavor of the cloud gate has " + e.cpus + " cpus, " + Sizes.human(e.memoryBytes)
+                        + " and " + e.gpus + " gpus per node");
+                return true;
+            }
+            Flavor f = flavor.get();
+            if (!partitions.provide(new Plan.CloudPlacement(e.id, f.name(), e.nodes, f.pricePerHour()))) {
+                waitsBecause(e, "its partition cannot be created now");
+            }
+            health.recovered("gate-flavors");
+            return true;
+        } catch (RuntimeException ex) {
+            health.failed("gate-flavors", "listing the cloud gate's flavors", ex, 0, Optional.empty());
+            return true;
+        }
+    }
+
     /** The cluster as the scheduler sees it: the gate's nodes and flavors, what runs, and past usage. */
     private ClusterView cluster(Instant now) {
-        List<Node> nodes = gate.nodes();
-        lastNodes = nodes;
-        nodeWatch.observe(nodes);
+        List<Node> all = gate.nodes();
+        lastNodes = all;
+        nodeWatch.observe(all);
+        // A partition's nodes are its job's alone: the scheduler never sees them.
+        List<Node> nodes = all.stream().filter(n -> !gate.isPartitionNode(n.name())).toList();
         List<NodeView> views = new ArrayList<>(nodes.size());
         Map<String, NodeMode> modes = new HashMap<>();
         Map<String, String> partitions = new HashMap<>();
@@ -129,7 +214,7 @@ final class SchedulingPass {
         try {
             // A gate that creates no partitions (the local gate) offers flavors of the nodes it has: they are no cloud
             // placements, and a pass must not think a full cluster could grow.
-            for (Flavor f : gate.createsPartitions() ? gate.flavors() : List.<Flavor>of()) {
+            for (Flavor f : gate.cloudFlavors()) {
                 flavors.add(new FlavorView(f.name(), f.cpus(), f.memoryBytes(), f.gpus(), f.pricePerHour()));
             }
             health.recovered("gate-flavors");
@@ -138,8 +223,13 @@ final class SchedulingPass {
             health.failed("gate-flavors", "listing the gate's flavors (planning without them)", ex, 0,
                     Optional.empty());
         }
-        return new ClusterView(views, new ArrayList<>(table.allocations.values()), modes, flavors,
-                usage.snapshot(now));
+        List<Allocation> running = new ArrayList<>(table.allocations.size());
+        for (Allocation a : table.allocations.values()) {
+            if (a.nodes().stream().allMatch(partitions::containsKey)) {
+                running.add(a); // not those on a partition's nodes, which the scheduler does not see
+            }
+        }
+        return new ClusterView(views, running, modes, flavors, usage.snapshot(now));
     }
 
     private void act(Plan plan, Map<JobId, Entry> byId, List<QueuedJob> waiting) {
@@ -163,8 +253,9 @@ final class SchedulingPass {
         for (Plan.CloudPlacement c : plan.cloud()) {
             if (!partitions.provide(c)) {
                 waitsBecause(byId.get(c.job()), "needs " + c.nodes() + " new node(s) of flavor " + c.flavor() + " at "
-                        + c.pricePerHour() + " per hour, the cheapest that fits; this engine does not create"
-                        + " partitions for jobs yet");
+                        + c.pricePerHour() + " per hour, the cheapest that fits; "
+                        + (partitions == PartitionLifecycle.NONE ? "no gate here creates partitions"
+                        : "its partition cannot be created now"));
             }
         }
         for (Plan.Placement p : plan.startNow()) {

@@ -103,6 +103,15 @@ public interface JobStore extends AutoCloseable {
      */
     long lastSequence();
 
+    /** Stores (inserts or replaces) the row of a partition the engine manages. */
+    void putPartition(StoredPartition partition);
+
+    /** Deletes the row of partition {@code name}; deleting a row that is not there is no error. */
+    void deletePartition(String name);
+
+    /** Every stored partition row, by name. */
+    List<StoredPartition> partitions();
+
     @Override
     void close();
 }

@@ -36,6 +36,19 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class SshGate implements Gate {
     public static final String NAME = "ssh";
+
+    /**
+     * Access to one node of a cloud partition, as the ssh gate reaches its hosts: job directories under
+     * {@code .skyport/jobs} in the login's home, container images with the node's podman or docker, no sandbox. It is
+     * {@link AutoCloseable}: the engine closes it when the partition goes.
+     */
+    public static NodeAccess partitionNode(String name, SshTarget target, SshConnections connections,
+                                           java.time.Clock clock) {
+        return new SshNode(new SshGateConfig.NodeSpec(name, target, 1, 0, 0, java.util.Map.of(), name),
+                connections, ".skyport/jobs", java.time.Duration.ofSeconds(60), clock,
+                java.util.Optional.of(dev.skyport.gate.ContainerRuntime.auto()), dev.skyport.gate.RunIsolation.none(),
+                false);
+    }
     private static final Logger LOG = LoggerFactory.getLogger(SshGate.class);
     private static final int MAX_PROBE_THREADS = 8;
 

@@ -34,7 +34,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code <remote-root>/<job id>}; the engine's stage-out brings a run's {@code stdout.log} and {@code stderr.log} back
  * into the job's directory on the engine's machine.
  */
-final class SshNode implements NodeAccess {
+final class SshNode implements NodeAccess, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SshGate.class);
     private static final String NOT_PROBED = "not reached yet";
 
@@ -235,7 +235,8 @@ final class SshNode implements NodeAccess {
         return access.forwardFromNode(remotePort, localPort);
     }
 
-    void close() {
+    @Override
+    public void close() {
         access.close();
     }
 }

@@ -102,7 +102,16 @@ final class Schema {
                         + " details TEXT NOT NULL)",
                 "CREATE INDEX node_events_node ON node_events(node, seq)",
                 "CREATE TABLE purged_sequence (seq INTEGER NOT NULL)",
-                "INSERT INTO purged_sequence(seq) VALUES (0)"));
+                "INSERT INTO purged_sequence(seq) VALUES (0)"),
+            // 5: the cloud partitions the engine creates, uses and deletes for jobs, one row per partition with its
+            // phase, so that an engine killed in any phase resumes it (and deletes what it created) on the next start.
+            sql(
+                "CREATE TABLE partitions ("
+                        + " name TEXT PRIMARY KEY NOT NULL,"
+                        + " job_id TEXT NOT NULL,"
+                        + " phase TEXT NOT NULL,"
+                        + " doc TEXT NOT NULL,"
+                        + " updated_ms INTEGER NOT NULL)"));
 
     private Schema() {
     }

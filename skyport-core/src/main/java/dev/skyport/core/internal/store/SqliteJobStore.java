@@ -15,6 +15,7 @@ import dev.skyport.core.store.ActiveJob;
 import dev.skyport.core.store.JobStore;
 import dev.skyport.core.store.StoredEvent;
 import dev.skyport.core.store.StoredJob;
+import dev.skyport.core.store.StoredPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -75,6 +76,8 @@ public final class SqliteJobStore implements JobStore {
     private final PreparedStatement purgeEvents;
     private final PreparedStatement keepPurgedSequence;
     private final PreparedStatement insertNodeEvent;
+    private final PreparedStatement putPartition;
+    private final PreparedStatement deletePartition;
     private final PreparedStatement purgeNodeEvents;
     private final BlockingQueue<Write> queue = new LinkedBlockingQueue<>();
     private final BlockingQueue<Connection> readers = new ArrayBlockingQueue<>(READERS);
@@ -110,6 +113,9 @@ public final class SqliteJobStore implements JobStore {
         purgeEvents = writer.prepareStatement("DELETE FROM events WHERE job_id = ?");
         keepPurgedSequence = writer.prepareStatement("UPDATE purged_sequence SET seq = max(seq,"
                 + " coalesce((SELECT max(seq) FROM events WHERE job_id = ?), 0))");
+        putPartition = writer.prepareStatement("INSERT OR REPLACE INTO partitions(name, job_id, phase, doc, updated_ms)"
+                + " VALUES (?,?,?,?,?)");
+        deletePartition = writer.prepareStatement("DELETE FROM partitions WHERE name = ?");
         insertNodeEvent = writer.prepareStatement("INSERT INTO node_events(seq, node, partition, at_ms, from_state,"
                 + " to_state, details) VALUES (?,?,?,?,?,?,?)");
         purgeNodeEvents = writer.prepareStatement("DELETE FROM node_events WHERE at_ms < ?"
@@ -184,7 +190,14 @@ public final class SqliteJobStore implements JobStore {
 
     // ---------------------------------------------------------------- writes
 
-    private sealed interface Op permits Insert, Update, Purge, NodeEvent, PurgeNodeEvents {
+    private sealed interface Op permits Insert, Update, Purge, NodeEvent, PurgeNodeEvents, PutPartition,
+            DeletePartition {
+    }
+
+    private record PutPartition(StoredPartition partition) implements Op {
+    }
+
+    private record DeletePartition(String name) implements Op {
     }
 
     private record NodeEvent(NodeTransitioned event) implements Op {
@@ -408,6 +421,17 @@ public final class SqliteJobStore implements JobStore {
                 insertNodeEvent.setString(6, StoredNames.of(e.to()));
                 insertNodeEvent.setString(7, e.details());
                 insertNodeEvent.executeUpdate();
+            } else if (op instanceof PutPartition put) {
+                StoredPartition p = put.partition;
+                putPartition.setString(1, p.name());
+                putPartition.setString(2, p.job().toString());
+                putPartition.setString(3, p.phase());
+                putPartition.setString(4, p.document());
+                putPartition.setLong(5, p.updated().toEpochMilli());
+                putPartition.executeUpdate();
+            } else if (op instanceof DeletePartition del) {
+                deletePartition.setString(1, del.name);
+                deletePartition.executeUpdate();
             } else if (op instanceof PurgeNodeEvents p) {
                 purgeNodeEvents.setLong(1, p.beforeMs);
                 p.deleted[0] = purgeNodeEvents.executeUpdate();
@@ -663,6 +687,31 @@ public final class SqliteJobStore implements JobStore {
                     return rs.next() ? Optional.of(JobId.parse(rs.getString(1))) : Optional.empty();
                 }
             }
+        });
+    }
+
+    @Override
+    public void putPartition(StoredPartition partition) {
+        submit(List.of(new PutPartition(partition)));
+    }
+
+    @Override
+    public void deletePartition(String name) {
+        submit(List.of(new DeletePartition(name)));
+    }
+
+    @Override
+    public List<StoredPartition> partitions() {
+        return read(c -> {
+            List<StoredPartition> out = new ArrayList<>();
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                    "SELECT name, job_id, phase, doc, updated_ms FROM partitions ORDER BY name")) {
+                while (rs.next()) {
+                    out.add(new StoredPartition(rs.getString(1), JobId.parse(rs.getString(2)), rs.getString(3),
+                            rs.getString(4), Instant.ofEpochMilli(rs.getLong(5))));
+                }
+            }
+            return out;
         });
     }
 

@@ -39,6 +39,13 @@ final class MinaSshServer implements AutoCloseable {
 
     static MinaSshServer start(int port, KeyPair hostKey, PublicKey clientKey, Optional<SftpEventListener> listener)
             throws IOException {
+        return start(port, hostKey, clientKey, listener, Optional.empty());
+    }
+
+    /** As above; commands run with {@code HOME} set to {@code home} when given, as on a machine of its own. */
+    static MinaSshServer start(int port, KeyPair hostKey, PublicKey clientKey, Optional<SftpEventListener> listener,
+                               Optional<Path> home) throws IOException {
+        String prefix = home.map(h -> "HOME='" + h + "'; export HOME; cd; ").orElse("");
         SshServer s = SshServer.setUpDefaultServer();
         s.setHost("127.0.0.1");
         s.setPort(port);
@@ -46,7 +53,7 @@ final class MinaSshServer implements AutoCloseable {
         s.setPublickeyAuthenticator((user, key, session) -> KeyUtils.compareKeys(key, clientKey));
         s.setPasswordAuthenticator(null);
         s.setKeyboardInteractiveAuthenticator(null);
-        s.setCommandFactory((channel, command) -> new ProcessShellFactory("/bin/sh", "/bin/sh", "-c", command)
+        s.setCommandFactory((channel, command) -> new ProcessShellFactory("/bin/sh", "/bin/sh", "-c", prefix + command)
                 .createShell(channel));
         SftpSubsystemFactory sftp = new SftpSubsystemFactory();
         listener.ifPresent(sftp::addSftpEventListener);

@@ -88,6 +88,7 @@ class SqliteJobStoreTest extends JobStoreContractTest {
                     List.of("index", "jobs_owner", "jobs"),
                     List.of("table", "node_events", "node_events"),
                     List.of("index", "node_events_node", "node_events"),
+                    List.of("table", "partitions", "partitions"),
                     List.of("table", "purged_sequence", "purged_sequence"),
                     List.of("table", "scripts", "scripts"));
             assertThat(rows(c, "SELECT name FROM pragma_table_info('jobs') ORDER BY cid").stream().map(r -> r.get(0)))
@@ -100,11 +101,29 @@ class SqliteJobStoreTest extends JobStoreContractTest {
             assertThat(rows(c, "SELECT name FROM pragma_table_info('node_events') ORDER BY cid").stream()
                     .map(r -> r.get(0)))
                     .containsExactly("seq", "node", "partition", "at_ms", "from_state", "to_state", "details");
+            assertThat(rows(c, "SELECT name FROM pragma_table_info('partitions') ORDER BY cid").stream()
+                    .map(r -> r.get(0)))
+                    .containsExactly("name", "job_id", "phase", "doc", "updated_ms");
             assertThat(rows(c, "SELECT pk FROM pragma_table_info('jobs') WHERE name = 'id'")).containsExactly(
                     List.of("1"));
             assertThat(rows(c, "SELECT pk FROM pragma_table_info('events') WHERE name = 'seq'")).containsExactly(
                     List.of("1"));
         }
+    }
+
+    @Test
+    void partitionRowsAreStoredReplacedListedAndDeleted() {
+        dev.skyport.api.JobId job = newId();
+        var first = new dev.skyport.core.store.StoredPartition("swm-0000abcd", job, "CREATING", "{\"a\":1}", T0);
+        store.putPartition(first);
+        assertThat(store.partitions()).containsExactly(first);
+        var ready = new dev.skyport.core.store.StoredPartition("swm-0000abcd", job, "READY", "{\"a\":2}",
+                T0.plusSeconds(5));
+        store.putPartition(ready);
+        assertThat(store.partitions()).containsExactly(ready);
+        store.deletePartition("swm-0000abcd");
+        store.deletePartition("swm-0000abcd"); // not there: no error
+        assertThat(store.partitions()).isEmpty();
     }
 
     @Test

@@ -1,0 +1,80 @@
+package dev.skyport.core.internal;
+
+import dev.skyport.api.EmbeddedBuilder;
+import dev.skyport.api.EndReason;
+import dev.skyport.api.Job;
+import dev.skyport.api.JobIsolation;
+import dev.skyport.api.JobSpec;
+import dev.skyport.api.JobState;
+import dev.skyport.api.JobTransitioned;
+import dev.skyport.api.PartitionPolicy;
+import dev.skyport.api.RetryPolicy;
+import dev.skyport.api.SkyPort;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The whole cloud path through the {@code loopback} test gate of the gate SPI's test-jar (its partitions are MINA SSH
+ * servers on loopback with their own host keys, homes and generated client keys): create, connect with pinned host keys,
+ * stage in, run, stage out, delete; and a creation fault ending with nothing left.
+ */
+class LoopbackCloudTest {
+    private static final Duration WAIT = Duration.ofSeconds(90);
+
+    @TempDir
+    Path data;
+    @TempDir
+    Path files;
+
+    private SkyPort start(Map<String, String> options) {
+        EmbeddedBuilder b = SkyPort.embedded().dataDir(data).localCpus(2).jobIsolation(JobIsolation.NONE)
+                .cloudGate("loopback").partitionPolicy(PartitionPolicy.defaults()
+                        .withReadyTimeout(Duration.ofSeconds(30)));
+        options.forEach(b::cloudGateOption);
+        return b.start();
+    }
+
+    @Test
+    void aJobOnALoopbackPartitionStagesRunsStagesOutAndThePartitionIsDeleted() throws Exception {
+        Path input = files.resolve("in.txt");
+        Files.writeString(input, "42\n");
+        try (SkyPort sky = start(Map.of())) {
+            assertThat(sky.flavors()).anyMatch(f -> f.name().equals("small"));
+            Job job = sky.jobs().submit(JobSpec.builder().script("#!/bin/sh\nexpr $(cat in.txt) + 1 > out.txt\n")
+                    .flavor("small").nodes(2).inputFile(input.toString()).outputFile("out.txt")
+                    .retryPolicy(RetryPolicy.none()).build());
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(sky.events().history(job.id()).stream().map(JobTransitioned::to)).containsSubsequence(
+                    JobState.PROVISIONING, JobState.STAGING_IN, JobState.RUNNING, JobState.STAGING_OUT,
+                    JobState.SUCCEEDED);
+            assertThat(data.resolve("jobs").resolve(job.id().toString()).resolve("out.txt")).hasContent("43");
+            assertThat(done.attempts().get(0).nodes()).hasSize(2);
+            CloudPartitionsTest.poll("no partition left", () -> sky.partitions().stream()
+                    .noneMatch(p -> p.name().startsWith("swm-"))
+                    && ((Engine) sky).store().partitions().isEmpty());
+        }
+    }
+
+    @Test
+    void aQuotaFaultFailsTheJobWithItsReasonAndLeavesNothing() throws Exception {
+        try (SkyPort sky = start(Map.of("fail-create", "quota"))) {
+            Job job = sky.jobs().submit(JobSpec.builder().script("#!/bin/sh\ntrue\n").flavor("small")
+                    .retryPolicy(RetryPolicy.none()).build());
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).isEqualTo(JobState.FAILED);
+            assertThat(done.endReason()).hasValue(EndReason.QUOTA_EXCEEDED);
+            assertThat(done.stateDetails()).contains("quota exceeded");
+            CloudPartitionsTest.poll("no partition left", () -> sky.partitions().stream()
+                    .noneMatch(p -> p.name().startsWith("swm-"))
+                    && ((Engine) sky).store().partitions().isEmpty());
+        }
+    }
+}

@@ -1,0 +1,41 @@
+package dev.skyport.core.internal.ssh;
+
+import dev.skyport.api.Job;
+import dev.skyport.api.JobIsolation;
+import dev.skyport.api.JobSpec;
+import dev.skyport.api.RetryPolicy;
+import dev.skyport.api.SkyPort;
+
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * An engine with the {@code fakecloud} gate in external mode, in a JVM of its own, for {@code kill -9}:
+ * {@code <dataDir> <script> key=value...} starts it with those cloud gate options, submits the script once naming a
+ * cloud flavor and prints {@code ACK <id>}, then idles until killed.
+ */
+public final class CloudChildEngine {
+    private CloudChildEngine() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        var b = engine(Path.of(args[0]));
+        for (int i = 2; i < args.length; i++) {
+            int eq = args[i].indexOf('=');
+            b.cloudGateOption(args[i].substring(0, eq), args[i].substring(eq + 1));
+        }
+        SkyPort sky = b.start();
+        Job job = sky.jobs().submit(JobSpec.builder().retryPolicy(RetryPolicy.none()).script(args[1])
+                .flavor(FakeCloudGate.SMALL.name()).build());
+        out.println("ACK " + job.id());
+        new CountDownLatch(1).await();
+    }
+
+    static dev.skyport.api.EmbeddedBuilder engine(Path data) {
+        return SkyPort.embedded().dataDir(data).localCpus(2).jobIsolation(JobIsolation.NONE)
+                .cloudGate(FakeCloudGate.NAME);
+    }
+}
