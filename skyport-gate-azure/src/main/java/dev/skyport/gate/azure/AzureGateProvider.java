@@ -39,6 +39,12 @@ public final class AzureGateProvider implements GateProvider {
         }
     }
 
+    /*
+     * Test seam: how create() connects. Tests in other modules (the engine end to end, the partition benchmark) point
+     * the gate at the fake Resource Manager over plain HTTP (spec 4.2 option A); nothing in production sets it.
+     */
+    static volatile Function<AzureGateConfig, AzureResourceManager> connector = AzureClients::connect;
+
     @Override
     public String name() {
         return NAME;
@@ -46,7 +52,7 @@ public final class AzureGateProvider implements GateProvider {
 
     @Override
     public Gate create(GateConfig config) {
-        Parts parts = parts(config, AzureClients::connect, ForkJoinPool.commonPool());
+        Parts parts = parts(config, connector, ForkJoinPool.commonPool());
         return new AzureGate(NAME, parts.azure(), parts.catalogue(), parts.settings());
     }
 

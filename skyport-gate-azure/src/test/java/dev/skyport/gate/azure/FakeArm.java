@@ -102,16 +102,54 @@ final class FakeArm implements AutoCloseable {
     private final Map<Pattern, CountDownLatch> watchers = new LinkedHashMap<>();
     private final List<String> deletedGroups = new ArrayList<>();
     private AzureResourceManager client;
+    private volatile Hooks hooks = new Hooks() {
+    };
+    private java.util.function.IntFunction<String> publicIps = n -> "20.30.40." + n;
     private int nextOperation = 1;
     private int nextPrivateIp = 4;
     private int nextPublicIp = 10;
 
+    /**
+     * What a wrapper of the fake (real SSH servers for the heads, held requests) is told. {@link #beforeServe} runs
+     * outside the fake's lock, so it may block a request without blocking the others; the rest run under it.
+     */
+    interface Hooks {
+        default void beforeServe(String method, String path) {
+        }
+
+        /** A VM was PUT (created or updated) in {@code group}; {@code body} is the request's JSON. */
+        default void vmPut(String group, String vm, JsonNode body) {
+        }
+
+        /** The deletion of {@code group} finished: it and everything in it are gone. */
+        default void groupDeleted(String group) {
+        }
+    }
+
     FakeArm() {
-        server = new WireMockServer(options().dynamicPort().extensions(new Transformer()));
+        this(0);
+    }
+
+    /** @param threads WireMock's request threads (0: its default), more when a test holds many requests at once */
+    FakeArm(int threads) {
+        var options = options().dynamicPort().extensions(new Transformer());
+        if (threads > 0) {
+            options.containerThreads(threads);
+        }
+        server = new WireMockServer(options);
         server.start();
         for (Pattern p : List.of(GROUPS, GROUP, RESOURCE, RESOURCES, ASYNC, OPERATION)) {
             server.stubFor(any(urlPathMatching(p.pattern())).willReturn(aResponse().withTransformers("fake-arm")));
         }
+    }
+
+    void hooks(Hooks hooks) {
+        this.hooks = hooks;
+    }
+
+    /** Public IPs are {@code addresses.apply(n)} for n = 10, 11, ... instead of 20.30.40.n. */
+    synchronized void publicIps(java.util.function.IntFunction<String> addresses) {
+        this.publicIps = addresses;
     }
 
     String baseUrl() {
@@ -260,6 +298,7 @@ final class FakeArm implements AutoCloseable {
 
         @Override
         public ResponseDefinition transform(ServeEvent event) {
+            hooks.beforeServe(event.getRequest().getMethod().getName(), path(event.getRequest()));
             synchronized (FakeArm.this) {
                 return serve(event.getRequest());
             }
@@ -396,6 +435,7 @@ final class FakeArm implements AutoCloseable {
         if (g != null) {
             String prefix = (SUB + "/resourceGroups/" + g.get("name").asText() + "/").toLowerCase(Locale.ROOT);
             resources.keySet().removeIf(k -> k.startsWith(prefix));
+            hooks.groupDeleted(g.get("name").asText());
         }
         return aResponse().withStatus(200);
     }
@@ -427,7 +467,10 @@ final class FakeArm implements AutoCloseable {
         }
         if (type.equals("Microsoft.Network/publicIPAddresses")) {
             String ip = existing == null ? null : existing.at("/properties/ipAddress").asText(null);
-            props.put("ipAddress", ip != null ? ip : "20.30.40." + nextPublicIp++);
+            props.put("ipAddress", ip != null ? ip : publicIps.apply(nextPublicIp++));
+        }
+        if (type.equals("Microsoft.Compute/virtualMachines")) {
+            hooks.vmPut(group, name, body);
         }
         resources.put(key, r);
         int id = nextOperation++;
