@@ -468,6 +468,9 @@ final class CloudPartitions implements PartitionLifecycle {
         GateException failure = null;
         try {
             gate.connections().exec(EngineGate.target(handle, head), "true");
+            if (handle.nodes().size() > 1) {
+                placeKey(handle, head);
+            }
         } catch (GateException ex) {
             failure = ex;
         } catch (RuntimeException ex) {
@@ -508,6 +511,22 @@ final class CloudPartitions implements PartitionLifecycle {
             return;
         }
         ready(p);
+    }
+
+    /**
+     * Gives the head the partition's private key ({@code ~/.ssh/<its file name>}, 0600) so that it logs in to its
+     * compute nodes (MPI launchers, a job's own ssh): every node accepts that key, and the head knows the compute
+     * nodes' host keys from its cloud-init. Only for partitions of more than one node: a single node needs none.
+     */
+    private void placeKey(PartitionHandle handle, PartitionNode head) {
+        Path key = handle.sshKey().orElseThrow();
+        byte[] content;
+        try {
+            content = Files.readAllBytes(key);
+        } catch (IOException e) {
+            throw GateException.permanent("cannot read the key of partition " + handle.name() + ": " + e.getMessage());
+        }
+        gate.connections().writeSshFile(EngineGate.target(handle, head), key.getFileName().toString(), content);
     }
 
     /** The partition answers: its nodes become reachable and its job starts on them, the head first. */

@@ -64,6 +64,20 @@ class LoopbackCloudTest {
     }
 
     @Test
+    void theHeadOfAMultiNodePartitionHoldsThePartitionKeyOwnerOnly() throws Exception {
+        try (SkyPort sky = start(Map.of())) {
+            String key = "$HOME/.ssh/" + dev.skyport.gate.loopback.LoopbackGate.CLIENT_KEY_FILE;
+            Job job = sky.jobs().submit(JobSpec.builder().script("#!/bin/sh\n{ stat -c %a " + key + "; stat -c %a "
+                    + "$HOME/.ssh; head -1 " + key + "; } > key.txt\n").flavor("small").nodes(2)
+                    .outputFile("key.txt").retryPolicy(RetryPolicy.none()).build());
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(Files.readAllLines(data.resolve("jobs").resolve(job.id().toString()).resolve("key.txt")))
+                    .containsExactly("600", "700", "-----BEGIN OPENSSH PRIVATE KEY-----");
+        }
+    }
+
+    @Test
     void aQuotaFaultFailsTheJobWithItsReasonAndLeavesNothing() throws Exception {
         try (SkyPort sky = start(Map.of("fail-create", "quota"))) {
             Job job = sky.jobs().submit(JobSpec.builder().script("#!/bin/sh\ntrue\n").flavor("small")

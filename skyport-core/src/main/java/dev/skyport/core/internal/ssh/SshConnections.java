@@ -8,6 +8,10 @@ import net.schmizz.sshj.common.Factory;
 import net.schmizz.sshj.common.IOUtils;
 import net.schmizz.sshj.common.SSHException;
 import net.schmizz.sshj.connection.channel.direct.Session;
+import net.schmizz.sshj.sftp.FileAttributes;
+import net.schmizz.sshj.sftp.OpenMode;
+import net.schmizz.sshj.sftp.RemoteFile;
+import net.schmizz.sshj.sftp.SFTPClient;
 import net.schmizz.sshj.transport.cipher.Cipher;
 import net.schmizz.sshj.transport.verification.HostKeyVerifier;
 import net.schmizz.sshj.transport.verification.OpenSSHKnownHosts;
@@ -26,6 +30,7 @@ import java.security.PublicKey;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -234,6 +239,33 @@ public final class SshConnections implements AutoCloseable {
             invalidate(target, c);
             throw GateException.transientFailure(COMMAND_FAILED + target.address() + ": " + e.getMessage(), e,
                     Optional.empty());
+        }
+    }
+
+    /**
+     * Writes {@code content} to {@code ~/.ssh/<name>} on {@code target} over SFTP, created owner-only (0600, in a
+     * {@code .ssh} made 0700 when missing) so that it is never readable by others, not even for a moment, and never
+     * on a command line (where other users of the node could see it in the process list).
+     */
+    public void writeSshFile(SshTarget target, String name, byte[] content) {
+        SSHClient c = client(target);
+        try (SFTPClient sftp = c.newSFTPClient()) {
+            if (sftp.statExistence(".ssh") == null) {
+                sftp.getSFTPEngine().makeDir(".ssh", new FileAttributes.Builder().withPermissions(0700).build());
+            }
+            String path = ".ssh/" + name;
+            FileAttributes owner = new FileAttributes.Builder().withPermissions(0600).build();
+            if (sftp.statExistence(path) != null) {
+                sftp.setattr(path, owner); // before its content is replaced: it may have been readable
+            }
+            try (RemoteFile f = sftp.open(path, EnumSet.of(OpenMode.WRITE, OpenMode.CREAT, OpenMode.TRUNC), owner)) {
+                f.write(0, content, 0, content.length);
+            }
+            sftp.setattr(path, owner); // a umask or a server that ignores open's attributes
+        } catch (IOException e) {
+            invalidate(target, c);
+            throw GateException.transientFailure("cannot write ~/.ssh/" + name + " on " + target.address() + ": "
+                    + e.getMessage(), e, Optional.empty());
         }
     }
 
