@@ -8,6 +8,8 @@ import org.apache.sshd.common.config.keys.AuthorizedKeyEntry;
 import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.config.keys.PublicKeyEntryResolver;
 import org.apache.sshd.common.keyprovider.KeyPairProvider;
+import org.apache.sshd.common.session.Session;
+import org.apache.sshd.common.session.SessionListener;
 import org.apache.sshd.common.util.security.SecurityUtils;
 import org.apache.sshd.server.SshServer;
 import org.apache.sshd.server.channel.ChannelSession;
@@ -35,6 +37,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -77,6 +80,42 @@ public final class FakeAzure implements AutoCloseable {
     private volatile int holdUntil;
     private volatile long holdNanos;
     private final Object holdLock = new Object();
+    private final Map<String, Timeline> timelines = new ConcurrentHashMap<>();
+    private static final Pattern GROUP_OF = Pattern.compile("(?i)/resourceGroups/([^/]+)");
+
+    /**
+     * When things happened to one partition's group, in {@link System#nanoTime()} (0: not yet): its PUT, the last
+     * request about it before the first SSH session on its head (the gate's final read), that session, the DELETE,
+     * and the end of the deletion.
+     */
+    public static final class Timeline {
+        private volatile long groupPut;
+        private volatile long lastRequest;
+        private volatile long lastBeforeSsh;
+        private volatile long sshSession;
+        private volatile long deleteRequested;
+        private volatile long deleted;
+
+        public long groupPut() {
+            return groupPut;
+        }
+
+        public long lastBeforeSsh() {
+            return lastBeforeSsh;
+        }
+
+        public long sshSession() {
+            return sshSession;
+        }
+
+        public long deleteRequested() {
+            return deleteRequested;
+        }
+
+        public long deleted() {
+            return deleted;
+        }
+    }
 
     private FakeAzure(FakeArm arm, Path homes, int sshPort) {
         this.arm = arm;
@@ -141,6 +180,15 @@ public final class FakeAzure implements AutoCloseable {
         holdNanos = max.toNanos();
         holdUntil = pending;
         return this;
+    }
+
+    /** The timeline of {@code group} (created on its first request). */
+    public Optional<Timeline> timeline(String group) {
+        return Optional.ofNullable(timelines.get(group.toLowerCase(java.util.Locale.ROOT)));
+    }
+
+    public void forgetTimelines() {
+        timelines.clear();
     }
 
     public int peakVmPutsHeld() {
@@ -228,6 +276,19 @@ public final class FakeAzure implements AutoCloseable {
     private final class Heads implements FakeArm.Hooks {
         @Override
         public void beforeServe(String method, String path) {
+            Matcher g = GROUP_OF.matcher(path);
+            if (g.find()) {
+                long now = System.nanoTime();
+                Timeline t = timelines.computeIfAbsent(g.group(1).toLowerCase(java.util.Locale.ROOT),
+                        k -> new Timeline());
+                if (method.equals("PUT") && t.groupPut == 0 && path.matches("(?i).*/resourceGroups/[^/]+")) {
+                    t.groupPut = now;
+                }
+                if (method.equals("DELETE") && t.deleteRequested == 0) {
+                    t.deleteRequested = now;
+                }
+                t.lastRequest = now;
+            }
             if (holdUntil <= 0 || !method.equals("PUT") || !path.contains("/virtualMachines/")) {
                 return;
             }
@@ -260,7 +321,7 @@ public final class FakeAzure implements AutoCloseable {
             }
             String address = publicAddress(group);
             try {
-                SshServer s = server(address, vm, body);
+                SshServer s = server(group, address, vm, body);
                 heads.put(group, s);
                 serversStarted.incrementAndGet();
             } catch (IOException | java.security.GeneralSecurityException e) {
@@ -270,6 +331,10 @@ public final class FakeAzure implements AutoCloseable {
 
         @Override
         public void groupDeleted(String group) {
+            Timeline t = timelines.get(group.toLowerCase(java.util.Locale.ROOT));
+            if (t != null) {
+                t.deleted = System.nanoTime();
+            }
             SshServer s = heads.remove(group);
             if (s != null) {
                 stop(s);
@@ -289,7 +354,7 @@ public final class FakeAzure implements AutoCloseable {
         throw new IllegalStateException("group " + group + " has no public IP");
     }
 
-    private SshServer server(String address, String vm, JsonNode body)
+    private SshServer server(String group, String address, String vm, JsonNode body)
             throws IOException, java.security.GeneralSecurityException {
         String cloudConfig = new String(Base64.getDecoder().decode(body.at("/properties/osProfile/customData")
                 .asText()), StandardCharsets.UTF_8);
@@ -307,9 +372,8 @@ public final class FakeAzure implements AutoCloseable {
                     hostKeys.add(k);
                 }
             }
-            if (hostKeys.size() != 2) {
-                throw new IllegalStateException("custom data of " + vm + " carries " + hostKeys.size()
-                        + " host keys, not the ed25519 and the RSA one");
+            if (hostKeys.isEmpty()) {
+                throw new IllegalStateException("custom data of " + vm + " carries no host key");
             }
         }
         List<PublicKey> accepted = new ArrayList<>();
@@ -330,6 +394,16 @@ public final class FakeAzure implements AutoCloseable {
         s.setCommandFactory((channel, command) -> new ProcessShellFactory("/bin/sh",
                 "/bin/sh", "-c", IN_HOME, vm, dir, command).createShell(channel));
         s.setSubsystemFactories(List.of(new HomeSftp(home)));
+        Timeline t = timelines.computeIfAbsent(group.toLowerCase(java.util.Locale.ROOT), k -> new Timeline());
+        s.addSessionListener(new SessionListener() {
+            @Override
+            public void sessionCreated(Session session) {
+                if (t.sshSession == 0) {
+                    t.lastBeforeSsh = t.lastRequest;
+                    t.sshSession = System.nanoTime();
+                }
+            }
+        });
         try {
             s.start();
         } catch (IOException | RuntimeException e) {
