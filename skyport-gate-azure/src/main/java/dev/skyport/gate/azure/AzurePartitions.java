@@ -92,8 +92,15 @@ final class AzurePartitions {
     private final ResourceGroupsClient groups;
     private final NetworkManagementClient network;
     private final VirtualMachinesClient vms;
+    private final RsaKeyPool keyPool;
 
     AzurePartitions(String gate, AzureResourceManager azure, Catalogue catalogue, PartitionSettings settings) {
+        this(gate, azure, catalogue, settings, new RsaKeyPool(gate, 0));
+    }
+
+    AzurePartitions(String gate, AzureResourceManager azure, Catalogue catalogue, PartitionSettings settings,
+                    RsaKeyPool keyPool) {
+        this.keyPool = keyPool;
         this.gate = gate;
         this.subscription = azure.subscriptionId();
         this.catalogue = catalogue;
@@ -130,7 +137,8 @@ final class AzurePartitions {
         ImageRef image = image(spec);
         checkInterrupted(name);
         List<String> vmNames = vmNames(name, spec.nodeCount());
-        PartitionKeys keys = PartitionKeys.loadOrCreate(settings.workDir(), name, vmNames, settings.clock().instant());
+        PartitionKeys keys = PartitionKeys.loadOrCreate(settings.workDir(), name, vmNames, settings.clock().instant(),
+                keyPool);
         checkCustomDataFits(name, keys, vmNames);
         Map<String, String> tags = new TreeMap<>(spec.tags());
         tags.putIfAbsent(PartitionSpec.TAG_PARTITION, name);

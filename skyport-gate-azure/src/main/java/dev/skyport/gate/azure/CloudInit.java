@@ -5,7 +5,7 @@ import java.util.Base64;
 import java.util.List;
 
 /**
- * The cloud-init custom data of one VM: its host keys (so the fingerprints are known before it boots), key-only SSH,
+ * The cloud-init custom data of one VM: its ed25519 host key (so the fingerprints are known before it boots), key-only SSH,
  * no root login and, on the head, the compute nodes' host public keys in {@code /etc/ssh/ssh_known_hosts} so that
  * head-to-compute logins are pinned too. Nothing secret beyond the VM's own host keys: Microsoft advises against
  * secrets in custom data, and the partition's private key is the engine's to place on the head over SSH.
@@ -35,8 +35,6 @@ final class CloudInit {
         y.append("ssh_keys:\n");
         block(y, "  ed25519_private", keys.ed25519Private());
         y.append("  ed25519_public: ").append(keys.ed25519Public().trim()).append('\n');
-        block(y, "  rsa_private", keys.rsaPrivate());
-        y.append("  rsa_public: ").append(keys.rsaPublic().trim()).append('\n');
         if (!knownHosts.isEmpty()) {
             y.append("write_files:\n");
             y.append("  - path: /etc/ssh/ssh_known_hosts\n");

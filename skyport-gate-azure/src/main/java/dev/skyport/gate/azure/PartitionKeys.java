@@ -32,13 +32,15 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
  * The key material of one partition, kept under {@code <workDir>/partitions/<name>/}, owner-only: the partition's SSH
- * key pair (RSA 3072, what Azure's {@code ssh.publicKeys} takes; every VM accepts it) and per VM an ed25519 and an RSA
- * host key pair that cloud-init installs, so the engine pins host keys it generated itself instead of trusting the
- * first key a VM shows. Keys are made once and read back afterwards: a second create of a half-made partition, or one
+ * key pair (RSA 3072, what Azure's {@code ssh.publicKeys} takes; every VM accepts it) and per VM an ed25519 host key
+ * pair that cloud-init installs, so the engine pins host keys it generated itself instead of trusting the first key a
+ * VM shows. Host keys are ed25519 only: the engine's SSHJ and the head's OpenSSH both take it, and an RSA 3072 host key
+ * per VM cost 0.5-1.4 s of key generation each on the 2-core test machine (the partition lifecycle's largest part). Keys are made once and read back afterwards: a second create of a half-made partition, or one
  * after a gate restart, must inject the same host keys as the VMs that may already run with them.
  */
 final class PartitionKeys {
@@ -47,19 +49,18 @@ final class PartitionKeys {
     private static final int RSA_BITS = 3072;
     private static final ConcurrentHashMap<String, Object> LOCKS = new ConcurrentHashMap<>();
 
-    /** One VM's host keys: the private keys as cloud-init wants them (PEM text), the public ones as OpenSSH lines. */
-    record HostKeys(String ed25519Private, String ed25519Public, String rsaPrivate, String rsaPublic) {
-        /** {@code SHA256:} fingerprints of both public keys, as {@code ssh-keygen -l} prints them. */
+    /** One VM's host key: the private key as cloud-init wants it (PEM text), the public one as an OpenSSH line. */
+    record HostKeys(String ed25519Private, String ed25519Public) {
+        /** {@code SHA256:} fingerprint of the public key, as {@code ssh-keygen -l} prints it. */
         Set<String> fingerprints() {
             Set<String> out = new LinkedHashSet<>();
             out.add(fingerprint(ed25519Public));
-            out.add(fingerprint(rsaPublic));
             return out;
         }
 
         @Override
         public String toString() {
-            return "HostKeys[" + ed25519Public + ", " + rsaPublic + "]";
+            return "HostKeys[" + ed25519Public + "]";
         }
     }
 
@@ -80,14 +81,21 @@ final class PartitionKeys {
      * {@code vms}); {@code now} is recorded as the partition's creation time the first time.
      */
     static PartitionKeys loadOrCreate(Path workDir, String partition, List<String> vms, Instant now) {
+        return loadOrCreate(workDir, partition, vms, now, PartitionKeys::rsa);
+    }
+
+    /** As above, the partition's RSA key pair taken from {@code rsa} (a pool of pre-generated ones) when made. */
+    static PartitionKeys loadOrCreate(Path workDir, String partition, List<String> vms, Instant now,
+                                      Supplier<KeyPair> rsa) {
         Path dir = directory(workDir, partition);
         // two creates of one partition at once must not each make keys and leave VMs with the loser's
         synchronized (LOCKS.computeIfAbsent(dir.toAbsolutePath().normalize().toString(), k -> new Object())) {
-            return loadOrCreateLocked(dir, partition, vms, now);
+            return loadOrCreateLocked(dir, partition, vms, now, rsa);
         }
     }
 
-    private static PartitionKeys loadOrCreateLocked(Path dir, String partition, List<String> vms, Instant now) {
+    private static PartitionKeys loadOrCreateLocked(Path dir, String partition, List<String> vms, Instant now,
+                                                    Supplier<KeyPair> rsaKeys) {
         try {
             Files.createDirectories(dir.getParent());
             if (!Files.isDirectory(dir)) {
@@ -103,7 +111,7 @@ final class PartitionKeys {
                 writeAtomically(createdFile, now.toString());
             }
             if (!Files.exists(dir.resolve(PRIVATE_KEY))) {
-                KeyPair rsa = rsa();
+                KeyPair rsa = rsaKeys.get();
                 writeAtomically(dir.resolve(PRIVATE_KEY + ".pub"), publicLine(rsa.getPublic().getEncoded(), partition));
                 writeAtomically(dir.resolve(PRIVATE_KEY), rsaPrivatePem(rsa));
             }
@@ -115,12 +123,6 @@ final class PartitionKeys {
                     writeAtomically(dir.resolve("host-" + vm + "-ed25519.pub"), publicLine(ed.getPublic(), vm));
                     writeAtomically(dir.resolve("host-" + vm + "-ed25519"),
                             pem("OPENSSH PRIVATE KEY", OpenSSHPrivateKeyUtil.encodePrivateKey(ed.getPrivate()), 70));
-                }
-                if (!Files.exists(dir.resolve("host-" + vm + "-rsa"))) {
-                    KeyPair rsa = rsa();
-                    writeAtomically(dir.resolve("host-" + vm + "-rsa.pub"),
-                            publicLine(rsa.getPublic().getEncoded(), vm));
-                    writeAtomically(dir.resolve("host-" + vm + "-rsa"), rsaPrivatePem(rsa));
                 }
             }
             return new PartitionKeys(dir, Instant.parse(Files.readString(createdFile).trim()));
@@ -173,11 +175,10 @@ final class PartitionKeys {
 
     /** The host keys of {@code vm}, if this partition made them. */
     Optional<HostKeys> host(String vm) {
-        if (!Files.exists(dir.resolve("host-" + vm + "-ed25519.pub")) || !Files.exists(dir.resolve("host-" + vm + "-rsa.pub"))) {
+        if (!Files.exists(dir.resolve("host-" + vm + "-ed25519.pub"))) {
             return Optional.empty();
         }
-        return Optional.of(new HostKeys(read("host-" + vm + "-ed25519"), read("host-" + vm + "-ed25519.pub"),
-                read("host-" + vm + "-rsa"), read("host-" + vm + "-rsa.pub")));
+        return Optional.of(new HostKeys(read("host-" + vm + "-ed25519"), read("host-" + vm + "-ed25519.pub")));
     }
 
     /** {@code SHA256:} and the unpadded base64 of the SHA-256 of the key's SSH wire encoding. */
@@ -199,7 +200,7 @@ final class PartitionKeys {
         }
     }
 
-    private static KeyPair rsa() {
+    static KeyPair rsa() {
         try {
             KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
             g.initialize(RSA_BITS, RANDOM);

@@ -269,21 +269,18 @@ class AzurePartitionsTest {
             assertThat(config).contains("\nssh_pwauth: false\n").contains("\ndisable_root: true\n");
             assertThat(config.toLowerCase()).doesNotContain("password").doesNotContain("secret");
             assertThat(config).doesNotContain(partitionKey.strip().split("\n")[1]);
-            assertThat(count(config, "PRIVATE KEY-----\n")).as("two private keys, begin and end each").isEqualTo(4);
+            assertThat(count(config, "PRIVATE KEY-----\n")).as("one private key, begin and end").isEqualTo(2);
+            assertThat(config).as("host keys are ed25519 only").doesNotContain("rsa_");
 
             String edPublic = line(config, "  ed25519_public: ");
-            String rsaPublic = line(config, "  rsa_public: ");
-            assertThat(Set.of(fingerprint(edPublic), fingerprint(rsaPublic)))
-                    .as("the pinned fingerprints of %s are those of its injected keys", node.name())
+            assertThat(Set.of(fingerprint(edPublic)))
+                    .as("the pinned fingerprint of %s is that of its injected key", node.name())
                     .isEqualTo(node.hostKeyFingerprints());
 
-            // each private key is the pair of its public key (read by SSHJ, the engine's SSH client)
+            // the private key is the pair of its public key (read by SSHJ, the engine's SSH client)
             OpenSSHKeyV1KeyFile ed = new OpenSSHKeyV1KeyFile();
             ed.init(new StringReader(block(config, "  ed25519_private: |")), (net.schmizz.sshj.userauth.password.PasswordFinder) null);
             assertThat(Base64.getEncoder().encodeToString(wire(ed.getPublic()))).isEqualTo(edPublic.split(" ")[1]);
-            PKCS8KeyFile rsa = new PKCS8KeyFile();
-            rsa.init(new StringReader(block(config, "  rsa_private: |")), (net.schmizz.sshj.userauth.password.PasswordFinder) null);
-            assertThat(Base64.getEncoder().encodeToString(wire(rsa.getPublic()))).isEqualTo(rsaPublic.split(" ")[1]);
 
             if (node.role().equals("head")) {
                 for (PartitionNode other : p.nodes().subList(1, 3)) {

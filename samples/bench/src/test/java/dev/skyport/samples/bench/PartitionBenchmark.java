@@ -5,6 +5,7 @@ import dev.skyport.api.JobId;
 import dev.skyport.api.JobIsolation;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
+import dev.skyport.api.JobTransitioned;
 import dev.skyport.api.PartitionPolicy;
 import dev.skyport.api.RetryPolicy;
 import dev.skyport.api.SkyPort;
@@ -83,6 +84,7 @@ public final class PartitionBenchmark {
              SkyPort sky = engine(dir, azure)) {
             long[] total = new long[jobs];
             long[][] parts = new long[5][jobs];
+            long[][] states = new long[4][jobs]; // time in PROVISIONING, STAGING_IN, RUNNING, STAGING_OUT
             CpuUse cpu = null;
             for (int i = 0; i < warmup + jobs; i++) {
                 if (i == warmup) {
@@ -112,6 +114,20 @@ public final class PartitionBenchmark {
                     parts[2][k] = t.sshSession() - t.lastBeforeSsh();
                     parts[3][k] = t.deleteRequested() - t.sshSession();
                     parts[4][k] = t.deleted() - t.deleteRequested();
+                    List<JobTransitioned> h = sky.events().history(job.id());
+                    JobState[] order = {JobState.PROVISIONING, JobState.STAGING_IN, JobState.RUNNING,
+                            JobState.STAGING_OUT, JobState.SUCCEEDED};
+                    for (int s = 0; s < 4; s++) {
+                        // a state the job skipped (no files to stage) took no time
+                        var from = at(h, order[s]);
+                        int next = s + 1;
+                        while (next < order.length - 1 && at(h, order[next]).isEmpty()) {
+                            next++;
+                        }
+                        var to = at(h, order[next]);
+                        states[s][k] = from.isPresent() && to.isPresent()
+                                ? Duration.between(from.get(), to.get()).toNanos() : 0;
+                    }
                 }
             }
             String[] names = {"keys+scheduling (submit to group PUT)", "create at the gate (group PUT to its last read)",
@@ -120,6 +136,11 @@ public final class PartitionBenchmark {
             for (int p = 0; p < names.length; p++) {
                 System.err.printf(Locale.ROOT, "  %-50s p50 %7.1f ms  p95 %7.1f ms%n", names[p], pct(parts[p], 50),
                         pct(parts[p], 95));
+            }
+            String[] stateNames = {"in PROVISIONING", "in STAGING_IN", "in RUNNING", "in STAGING_OUT"};
+            for (int p = 0; p < stateNames.length; p++) {
+                System.err.printf(Locale.ROOT, "  %-50s p50 %7.1f ms  p95 %7.1f ms%n", stateNames[p],
+                        pct(states[p], 50), pct(states[p], 95));
             }
             System.err.printf(Locale.ROOT, "%d lifecycles after %d warm-up: p50 %.1f ms, p95 %.1f ms, max %.1f ms; %s%n",
                     jobs, warmup, pct(total, 50), pct(total, 95), pct(total, 100), cpu.since());
@@ -146,7 +167,7 @@ public final class PartitionBenchmark {
             double seconds = (System.nanoTime() - start) / 1e9;
             System.err.printf(Locale.ROOT, "%d jobs at once: %d succeeded in %.1f s, peak %d VM creations waiting"
                     + " together; %s%n", burst, succeeded, seconds, azure.peakVmPutsHeld(), cpu.since());
-            figure("partitions_in_flight", azure.peakVmPutsHeld(), "");
+            System.out.println("figure partitions_in_flight " + azure.peakVmPutsHeld());
         }
     }
 
@@ -160,6 +181,10 @@ public final class PartitionBenchmark {
 
     private static JobSpec.Builder job() {
         return JobSpec.builder().script("#!/bin/sh\ntrue\n").flavor(FakeAzure.SIZE).retryPolicy(RetryPolicy.none());
+    }
+
+    private static java.util.Optional<java.time.Instant> at(List<JobTransitioned> history, JobState state) {
+        return history.stream().filter(e -> e.to() == state).findFirst().map(JobTransitioned::time);
     }
 
     private static FakeAzure.Timeline timeline(FakeAzure azure) {
