@@ -83,6 +83,17 @@ public final class SshConnections implements AutoCloseable {
         return locks.computeIfAbsent(target, t -> new Object());
     }
 
+    /** Closes the connection to {@code target}, if any: before its node goes away (a partition being deleted). */
+    public void disconnect(SshTarget target) {
+        synchronized (lock(target)) {
+            SSHClient c = clients.remove(target);
+            if (c != null) {
+                IOUtils.closeQuietly(c);
+            }
+        }
+        locks.remove(target);
+    }
+
     /** Drops the connection to {@code target} after a failure; the next call opens a new one. */
     public void invalidate(SshTarget target, SSHClient failed) {
         if (clients.remove(target, failed)) {
