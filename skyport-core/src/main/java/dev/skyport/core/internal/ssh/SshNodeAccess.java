@@ -26,7 +26,9 @@ import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -109,12 +111,23 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
             "echo \"$p\"", "");
 
     private static final long POLL_MILLIS = 250;
+    /**
+     * The poll interval during the first second of a run. Short runs (a partition's first command, a quick task) mostly
+     * end then, and at 250 ms each one waited 125 ms on average for its end to be seen; a run that lasts pays for the
+     * quick polls only during that second.
+     */
+    private static final long FAST_POLL_MILLIS = 40;
+    private static final long FAST_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final String node;
     private final SshTarget target;
     private final SshConnections connections;
     private final Map<RunHandle, CompletableFuture<RunOutcome>> watched = new ConcurrentHashMap<>();
     private final ScheduledExecutorService poller;
+    /** Until when (System.nanoTime) runs are polled every FAST_POLL_MILLIS: one second after the last run was watched. */
+    private volatile long fastUntil;
+    /** The next poll; replaced by an earlier one when a new run is watched. Guarded by {@code this}. */
+    private ScheduledFuture<?> nextPoll;
     private final Optional<ContainerRuntime> containers;
     private final RunIsolation isolation;
     private final boolean sandboxRequired;
@@ -162,7 +175,32 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
         });
         this.transfers = new SftpTransfers(node, target, connections);
         this.forwards = new SshForwards(node, target, connections, poller);
-        poller.scheduleWithFixedDelay(this::poll, POLL_MILLIS, POLL_MILLIS, TimeUnit.MILLISECONDS);
+        fastUntil = System.nanoTime();
+        schedulePoll(POLL_MILLIS);
+    }
+
+    private synchronized void schedulePoll(long delayMillis) {
+        try {
+            nextPoll = poller.schedule(this::pollAndReschedule, delayMillis, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closed) {
+            // the access was closed: no more polls
+        }
+    }
+
+    private void pollAndReschedule() {
+        try {
+            poll();
+        } finally {
+            schedulePoll(System.nanoTime() - fastUntil < 0 ? FAST_POLL_MILLIS : POLL_MILLIS);
+        }
+    }
+
+    /** A run was just watched: poll soon and often for a second, instead of at the next slow tick. */
+    private synchronized void hurry() {
+        fastUntil = System.nanoTime() + FAST_WINDOW_NANOS;
+        if (nextPoll != null && nextPoll.getDelay(TimeUnit.MILLISECONDS) > FAST_POLL_MILLIS && nextPoll.cancel(false)) {
+            schedulePoll(FAST_POLL_MILLIS);
+        }
     }
 
     @Override
@@ -230,12 +268,18 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
 
     @Override
     public CompletableFuture<RunOutcome> watch(RunHandle handle) {
-        return watched.computeIfAbsent(handle, h -> {
+        CompletableFuture<RunOutcome> existing = watched.get(handle);
+        if (existing != null) {
+            return existing;
+        }
+        CompletableFuture<RunOutcome> watch = watched.computeIfAbsent(handle, h -> {
             CompletableFuture<RunOutcome> f = new CompletableFuture<>();
             // Completed from outside (the ssh gate declares the node lost): stop polling the run.
             f.whenComplete((o, t) -> watched.remove(h, f));
             return f;
         });
+        hurry();
+        return watch;
     }
 
     private void poll() {
