@@ -197,7 +197,7 @@ final class SchedulingPass {
     private ClusterView cluster(Instant now) {
         List<Node> all = gate.nodes();
         lastNodes = all;
-        nodeWatch.observe(all);
+        nodeWatch.observe(EngineGate.withoutPartitionNodes(all));
         // A partition's nodes are its job's alone: the scheduler never sees them.
         List<Node> nodes = all.stream().filter(n -> !gate.isPartitionNode(n.name())).toList();
         List<NodeView> views = new ArrayList<>(nodes.size());
@@ -303,7 +303,7 @@ final class SchedulingPass {
         try {
             List<Node> nodes = gate.nodes();
             health.recovered("gate-nodes");
-            nodeWatch.observe(nodes); // with an idle queue, this is where a node's change is noticed
+            nodeWatch.observe(EngineGate.withoutPartitionNodes(nodes)); // with an idle queue, this is where a node's change is noticed
             return !nodes.equals(lastNodes);
         } catch (RuntimeException ex) {
             health.failed("gate-nodes", "listing the gate's nodes", ex, 0, Optional.empty());
