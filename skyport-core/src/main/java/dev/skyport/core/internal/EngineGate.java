@@ -82,8 +82,13 @@ final class EngineGate implements Gate {
      */
     void register(PartitionHandle handle, String job) {
         List<Node> nodes = new ArrayList<>();
+        // Every target first: one that cannot be made (a node without host keys) leaves nothing half registered.
+        Map<String, SshTarget> targets = new java.util.LinkedHashMap<>();
         for (PartitionNode n : handle.nodes()) {
-            access.computeIfAbsent(n.name(), k -> SshGate.partitionNode(n.name(), target(handle, n), connections,
+            targets.put(n.name(), target(handle, n));
+        }
+        for (PartitionNode n : handle.nodes()) {
+            access.computeIfAbsent(n.name(), k -> SshGate.partitionNode(n.name(), targets.get(n.name()), connections,
                     clock));
             nodes.add(new Node(n.name(), handle.name(), n.cpus(), n.memoryBytes(), n.gpus(), NodeState.UP,
                     Map.of(PartitionSpec.TAG_JOB, job, "skyport-gate", handle.gate())));

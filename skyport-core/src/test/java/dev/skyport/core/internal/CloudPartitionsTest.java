@@ -421,6 +421,92 @@ class CloudPartitionsTest {
         }
     }
 
+    @Test
+    void aNodeThatCannotBeReachedSafelyFailsThePartitionInsteadOfLeavingTheJobProvisioning() throws Exception {
+        FakeCloudGate.computeWithoutHostKeys = true;
+        try (SkyPort sky = start(fast())) {
+            Job job = sky.jobs().submit(script("true").flavor(FakeCloudGate.SMALL.name()).nodes(2).build());
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).isEqualTo(JobState.FAILED);
+            assertThat(done.endReason()).hasValue(EndReason.PARTITION_FAILED);
+            assertThat(done.stateDetails()).contains("cannot be reached");
+            String name = CloudPartitions.nameOf(job.id());
+            deleted(name);
+            Engine engine = (Engine) sky;
+            assertThat(engine.gate().isPartitionNode(name + "-0")).as("nothing half registered").isFalse();
+            poll("the head's SSH connection closed", () -> engine.gate().connections().size() == 0);
+        }
+    }
+
+    @Test
+    void theSshConnectionsOfADeletedPartitionAreClosed() throws Exception {
+        try (SkyPort sky = start(fast())) {
+            Job job = sky.jobs().submit(script("true").flavor(FakeCloudGate.SMALL.name()).nodes(2).build());
+            assertThat(sky.jobs().await(job.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
+            deleted(CloudPartitions.nameOf(job.id()));
+            poll("no SSH connection left", () -> ((Engine) sky).gate().connections().size() == 0);
+        }
+    }
+
+    @Test
+    void partitionNodesLeaveNoNodeEventsBehind() throws Exception {
+        try (SkyPort sky = start(fast())) {
+            Job job = sky.jobs().submit(script("sleep 1").flavor(FakeCloudGate.SMALL.name()).nodes(2).build());
+            assertThat(sky.jobs().await(job.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
+            String name = CloudPartitions.nameOf(job.id());
+            deleted(name);
+            Engine engine = (Engine) sky;
+            poll("the partition's nodes unlisted", () -> sky.nodes().stream().noneMatch(n -> n.partition().equals(name)));
+            Job local = sky.jobs().submit(script("true").build()); // one more pass over the gate's nodes
+            assertThat(sky.jobs().await(local.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(engine.store().lastNodeEvents().keySet()).noneMatch(n -> n.startsWith(name));
+            assertThat(engine.store().lastNodeEvents()).isNotEmpty(); // the local node's are there
+        }
+    }
+
+    @Test
+    void theApiShowsThisEnginesPartitionsFromItsRecordsWithoutListingTheCloud() throws Exception {
+        FakeCloudGate.hang = true;
+        FakeCloudGate.extra.add(handle("swm-f0reign0", "engine-b", Instant.now().minus(Duration.ofDays(1))));
+        try (SkyPort sky = start(fast())) {
+            poll("the reconciler's first listing", () -> FakeCloudGate.lists.get() >= 1);
+            Job job = sky.jobs().submit(script("true").flavor(FakeCloudGate.SMALL.name()).build());
+            String name = CloudPartitions.nameOf(job.id());
+            assertThat(FakeCloudGate.entered.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo(name);
+            int lists = FakeCloudGate.lists.get();
+            List<dev.skyport.api.Partition> shown = sky.partitions().stream()
+                    .filter(p -> p.gate().equals(FakeCloudGate.NAME)).toList();
+            assertThat(shown).extracting(dev.skyport.api.Partition::name).containsExactly(name);
+            assertThat(shown.get(0).state()).isEqualTo("creating");
+            assertThat(shown.get(0).gate()).isEqualTo(FakeCloudGate.NAME);
+            assertThat(shown.get(0).tags()).containsEntry(PartitionSpec.TAG_JOB, job.id().toString());
+            assertThat(FakeCloudGate.lists.get()).as("no live listing for the API").isEqualTo(lists);
+            sky.jobs().cancel(job.id());
+            sky.jobs().await(job.id(), WAIT);
+            deleted(name);
+            poll("the partition gone from the API", () -> sky.partitions().stream()
+                    .noneMatch(p -> p.gate().equals(FakeCloudGate.NAME)));
+        }
+    }
+
+    @Test
+    void anIdlePartitionIsNotTakenByAJobAskingOtherInPorts() throws Exception {
+        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        try (SkyPort sky = start(fast().withIdleTimeout(Duration.ofMinutes(10)), b -> b.clock(clock))) {
+            Job first = sky.jobs().submit(script("echo one").flavor(FakeCloudGate.SMALL.name()).build());
+            assertThat(sky.jobs().await(first.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
+            String name = CloudPartitions.nameOf(first.id());
+            poll("the partition idle", () -> ((Engine) sky).store().partitions().stream()
+                    .anyMatch(p -> p.name().equals(name) && p.phase().equals("IDLE")));
+            Job second = sky.jobs().submit(script("echo two").flavor(FakeCloudGate.SMALL.name())
+                    .ports(List.of(dev.skyport.api.PortSpec.parse("8888/tcp/in"))).build());
+            Job done = sky.jobs().await(second.id(), WAIT);
+            assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(done.attempts().get(0).partition()).hasValue(CloudPartitions.nameOf(second.id()));
+            assertThat(FakeCloudGate.creates).containsExactly(name, CloudPartitions.nameOf(second.id()));
+        }
+    }
+
     private static PartitionHandle handle(String name, String engine, Instant created) {
         return new PartitionHandle(name, FakeCloudGate.NAME, PartitionState.READY,
                 List.of(new PartitionNode(name + "-0", "head", "127.0.0.1", 22, Set.of(FakeCloudGate.hostFingerprint()),
