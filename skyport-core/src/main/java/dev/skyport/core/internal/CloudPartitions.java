@@ -720,6 +720,15 @@ final class CloudPartitions implements PartitionLifecycle {
 
     // ---------------------------------------------------------------- rows
 
+    /** The row document of a partition, as {@link #persist} writes it: for tests that leave rows behind. */
+    static String document(Doc doc) {
+        try {
+            return JSON.writeValueAsString(doc);
+        } catch (IOException ex) {
+            throw new IllegalStateException("cannot write partition " + doc, ex);
+        }
+    }
+
     private void persist(Part p) {
         Doc doc = new Doc(p.spec, p.owner, Optional.ofNullable(p.handle));
         String text;

@@ -507,6 +507,40 @@ class CloudPartitionsTest {
         }
     }
 
+    @Test
+    void aReadyRowOfAJobBackInTheQueueIsDeletedAtRestartAndTheJobRunsAgain() throws Exception {
+        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        FakeCloudGate.permanentFailure.set(GateException.permanent("no such size here", EndReason.NO_CAPACITY));
+        JobId id;
+        String name;
+        try (SkyPort sky = start(fast(), b -> b.clock(clock))) {
+            id = sky.jobs().submit(script("echo again").flavor(FakeCloudGate.SMALL.name())
+                    .retryPolicy(new RetryPolicy(2, Duration.ofHours(1), Duration.ofHours(1), Duration.ofDays(1),
+                            false)).build()).id();
+            name = CloudPartitions.nameOf(id);
+            poll("the first attempt failed and its partition gone", () -> sky.jobs().get(id).state() == JobState.QUEUED
+                    && sky.jobs().get(id).attempts().size() == 1 && FakeCloudGate.deletes.contains(name)
+                    && ((Engine) sky).store().partitions().isEmpty());
+            // As a crash between the partition's READY row and the job's requeue would leave it.
+            PartitionHandle h = handle(name, "engine-a", clock.instant());
+            ((Engine) sky).store().putPartition(new dev.skyport.core.store.StoredPartition(name, id, "READY",
+                    CloudPartitions.document(new CloudPartitions.Doc(new PartitionSpec(name,
+                            Optional.of(FakeCloudGate.SMALL.name()), 1, Optional.empty(), Optional.empty(), List.of(),
+                            h.tags()), "someone", Optional.of(h))), clock.instant()));
+        }
+        FakeCloudGate.permanentFailure.set(null);
+        FakeCloudGate.deletes.clear();
+        try (SkyPort sky = start(fast(), b -> b.clock(clock))) {
+            poll("the row's partition deleted", () -> FakeCloudGate.deletes.contains(name)
+                    && ((Engine) sky).store().partitions().isEmpty());
+            clock.advance(Duration.ofHours(2));
+            Job done = sky.jobs().await(id, WAIT);
+            assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(done.attempts()).hasSize(2);
+            assertThat(sky.jobs().stdout(id)).isEqualTo("again\n");
+        }
+    }
+
     private static PartitionHandle handle(String name, String engine, Instant created) {
         return new PartitionHandle(name, FakeCloudGate.NAME, PartitionState.READY,
                 List.of(new PartitionNode(name + "-0", "head", "127.0.0.1", 22, Set.of(FakeCloudGate.hostFingerprint()),
