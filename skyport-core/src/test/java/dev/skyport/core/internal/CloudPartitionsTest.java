@@ -541,6 +541,23 @@ class CloudPartitionsTest {
         }
     }
 
+    @Test
+    void aRowWithAnUnknownPhaseIsDeletedInsteadOfStoppingTheStart() throws Exception {
+        String name = "swm-fa11ed00";
+        try (SkyPort sky = start(fast())) {
+            PartitionHandle h = handle(name, "engine-a", Instant.now());
+            ((Engine) sky).store().putPartition(new dev.skyport.core.store.StoredPartition(name,
+                    new JobId(java.util.UUID.randomUUID()), "HIBERNATING", CloudPartitions.document(
+                    new CloudPartitions.Doc(null, "someone", Optional.of(h))), Instant.now()));
+        }
+        try (SkyPort sky = start(fast())) {
+            deleted(name);
+            poll("its row gone", () -> ((Engine) sky).store().partitions().isEmpty());
+            Job job = sky.jobs().submit(script("true").build());
+            assertThat(sky.jobs().await(job.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
+        }
+    }
+
     private static PartitionHandle handle(String name, String engine, Instant created) {
         return new PartitionHandle(name, FakeCloudGate.NAME, PartitionState.READY,
                 List.of(new PartitionNode(name + "-0", "head", "127.0.0.1", 22, Set.of(FakeCloudGate.hostFingerprint()),
