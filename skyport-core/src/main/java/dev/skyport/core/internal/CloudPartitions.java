@@ -66,6 +66,11 @@ final class CloudPartitions implements PartitionLifecycle {
     private static final Logger LOG = LoggerFactory.getLogger(CloudPartitions.class);
     /** How soon a head node that does not answer over SSH yet is asked again. */
     static final Duration CONNECT_POLL = Duration.ofSeconds(1);
+    /**
+     * The most nodes one partition has. A cloud-gate-independent cap, checked at submission: a typo (1000 for 10)
+     * must not become a thousand VMs on a bill, and no upstream job asks more than a few dozen.
+     */
+    static final int MAX_NODES_PER_PARTITION = 64;
     /** The health component of the reconciler's listing. */
     static final String RECONCILER = "partition-reconciler";
     /** The file in the data directory holding this engine's instance id (its partitions' {@code TAG_ENGINE}). */

@@ -182,6 +182,17 @@ final class SchedulingPass {
                 return true;
             }
             Flavor f = flavor.get();
+            // Checked at submission too; a job queued before a catalogue changed is told here.
+            if (f.cpus() < e.cpus || f.memoryBytes() < e.memoryBytes || f.gpus() < e.gpus) {
+                waitsBecause(e, "flavor " + f.name() + " has " + f.cpus() + " cpus, " + Sizes.human(f.memoryBytes())
+                        + " and " + f.gpus() + " gpus per node, less than the job asks");
+                return true;
+            }
+            if (e.nodes > CloudPartitions.MAX_NODES_PER_PARTITION) {
+                waitsBecause(e, "it asks " + e.nodes + " nodes; a partition has at most "
+                        + CloudPartitions.MAX_NODES_PER_PARTITION);
+                return true;
+            }
             if (!partitions.provide(new Plan.CloudPlacement(e.id, f.name(), e.nodes, f.pricePerHour()))) {
                 waitsBecause(e, "its partition cannot be created now");
             }

@@ -188,6 +188,28 @@ class CloudPartitionsTest {
     }
 
     @Test
+    void aJobLargerThanItsNamedFlavorOrThanAPartitionIsRefusedWithTheFlavorsThatHoldIt() {
+        try (SkyPort sky = start(fast())) {
+            assertThatThrownBy(() -> sky.jobs().submit(script("true").flavor(FakeCloudGate.SMALL.name()).cpus(4)
+                    .build())).isInstanceOfSatisfying(InvalidJobSpecException.class, e -> {
+                        assertThat(e.field()).isEqualTo("flavor");
+                        assertThat(e.getMessage()).contains("'cloud.small' has 2 cpus", "hold it: [cloud.large]");
+                    });
+            assertThatThrownBy(() -> sky.jobs().submit(script("true").flavor(FakeCloudGate.LARGE.name()).gpus(1)
+                    .build())).isInstanceOfSatisfying(InvalidJobSpecException.class,
+                    e -> assertThat(e.getMessage()).contains("hold it: none"));
+            assertThatThrownBy(() -> sky.jobs().submit(script("true").flavor(FakeCloudGate.SMALL.name())
+                    .nodes(CloudPartitions.MAX_NODES_PER_PARTITION + 1).build()))
+                    .isInstanceOfSatisfying(InvalidJobSpecException.class, e -> {
+                        assertThat(e.field()).isEqualTo("nodes");
+                        assertThat(e.getMessage()).contains("at most " + CloudPartitions.MAX_NODES_PER_PARTITION);
+                    });
+            assertThat(sky.jobs().list(dev.skyport.api.JobQuery.all()).items()).isEmpty();
+            assertThat(FakeCloudGate.creates).isEmpty();
+        }
+    }
+
+    @Test
     void transientFailuresAreRetriedAfterTheirRetryAfter() throws Exception {
         FakeCloudGate.transientFailures.set(2);
         FakeCloudGate.retryAfter = Optional.of(Duration.ofMillis(50));
