@@ -370,6 +370,26 @@ class CloudPartitionsTest {
     }
 
     @Test
+    void theReconcilerAndDeletionsDoNotWaitBehindCreationsHoldingEveryThread() throws Exception {
+        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        Files.writeString(data.resolve(CloudPartitions.ENGINE_ID_FILE), "engine-a\n");
+        FakeCloudGate.hang = true;
+        PartitionPolicy policy = fast().withMaxInFlight(1).withOrphanGrace(Duration.ofMinutes(15))
+                .withReconcileInterval(Duration.ofMinutes(5));
+        try (SkyPort sky = start(policy, b -> b.clock(clock))) {
+            Job job = sky.jobs().submit(script("true").flavor(FakeCloudGate.SMALL.name()).build());
+            assertThat(FakeCloudGate.entered.poll(WAIT.toSeconds(), TimeUnit.SECONDS))
+                    .isEqualTo(CloudPartitions.nameOf(job.id())); // the one creation thread is taken
+            FakeCloudGate.extra.add(handle("swm-0rphan00", "engine-a", clock.instant().minus(Duration.ofHours(1))));
+            int before = FakeCloudGate.lists.get();
+            clock.advance(Duration.ofMinutes(5));
+            poll("a listing while the creation hangs", () -> FakeCloudGate.lists.get() > before);
+            deleted("swm-0rphan00");
+            assertThat(sky.jobs().get(job.id()).state()).isEqualTo(JobState.PROVISIONING);
+        }
+    }
+
+    @Test
     void aFailingListingShowsInHealthAndIsRetried() throws Exception {
         EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
         FakeCloudGate.listFails = true;
