@@ -155,6 +155,8 @@ final class CloudPartitions implements PartitionLifecycle {
     private final ThreadPoolExecutor chores;
     private final Map<String, Part> parts = new ConcurrentHashMap<>();
     private final Backoff reconcileBackoff;
+    /** This engine's partitions in the reconciler's last listing: those without a part are shown as the cloud has them. */
+    private volatile List<PartitionHandle> listed = List.of();
 
     CloudPartitions(EngineGate gate, JobStore store, JobTable table, Transitions transitions, RunSupervisor runs,
                     SchedulingLoop loop, EngineHealth health, PartitionPolicy policy, String engineId,
@@ -919,6 +921,7 @@ final class CloudPartitions implements PartitionLifecycle {
         List<PartitionHandle> found;
         try {
             found = cloud.listPartitions();
+            listed = found.stream().filter(h -> engineId.equals(h.tags().get(PartitionSpec.TAG_ENGINE))).toList();
             reconcileBackoff.reset();
             health.recovered(RECONCILER);
         } catch (RuntimeException ex) {
@@ -997,7 +1000,10 @@ final class CloudPartitions implements PartitionLifecycle {
         }
     }
 
-    /** This engine's partitions as its records have them (those it found orphaned, being deleted, included). */
+    /**
+     * This engine's partitions as its records have them (those it found orphaned, being deleted, included), and those
+     * of its id the reconciler's last listing found without a record; never another engine's.
+     */
     List<dev.skyport.api.Partition> records() {
         List<dev.skyport.api.Partition> out = new ArrayList<>();
         for (Part p : parts.values()) {
@@ -1007,6 +1013,12 @@ final class CloudPartitions implements PartitionLifecycle {
                 Map<String, String> tags = p.spec != null ? p.spec.tags()
                         : p.handle != null ? p.handle.tags() : Map.of();
                 out.add(new dev.skyport.api.Partition(p.name, cloud.name(), stateOf(p.phase), nodes, tags));
+            }
+        }
+        for (PartitionHandle h : listed) {
+            // Left by an earlier life (an orphan within its grace, or one the reconciler is about to delete).
+            if (!parts.containsKey(h.name())) {
+                out.add(h.toPartition());
             }
         }
         out.sort(java.util.Comparator.comparing(dev.skyport.api.Partition::name));
