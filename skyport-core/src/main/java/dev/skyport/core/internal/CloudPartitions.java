@@ -157,6 +157,13 @@ final class CloudPartitions implements PartitionLifecycle {
     private final Backoff reconcileBackoff;
     /** This engine's partitions in the reconciler's last listing: those without a part are shown as the cloud has them. */
     private volatile List<PartitionHandle> listed = List.of();
+    /**
+     * Orders deletions against listings, so that a partition deleted after the last listing began is not shown from it:
+     * {@link #listedEpoch} is the epoch a listing began in, {@link #deletedEpoch} the epoch of each deletion since.
+     */
+    private final java.util.concurrent.atomic.AtomicLong epoch = new java.util.concurrent.atomic.AtomicLong();
+    private volatile long listedEpoch;
+    private final Map<String, Long> deletedEpoch = new ConcurrentHashMap<>();
 
     CloudPartitions(EngineGate gate, JobStore store, JobTable table, Transitions transitions, RunSupervisor runs,
                     SchedulingLoop loop, EngineHealth health, PartitionPolicy policy, String engineId,
@@ -721,6 +728,7 @@ final class CloudPartitions implements PartitionLifecycle {
                 LOG.warn("partition {} is deleted but its row is not; the next start deletes it again", p.name, ex);
             }
         }
+        deletedEpoch.put(p.name, epoch.incrementAndGet());
         parts.remove(p.name, p);
         LOG.info("partition {} deleted", p.name);
     }
@@ -919,9 +927,12 @@ final class CloudPartitions implements PartitionLifecycle {
         }
         Instant now = loop.now();
         List<PartitionHandle> found;
+        long began = epoch.incrementAndGet();
         try {
             found = cloud.listPartitions();
             listed = found.stream().filter(h -> engineId.equals(h.tags().get(PartitionSpec.TAG_ENGINE))).toList();
+            listedEpoch = began;
+            deletedEpoch.values().removeIf(e -> e < began);
             reconcileBackoff.reset();
             health.recovered(RECONCILER);
         } catch (RuntimeException ex) {
@@ -1017,7 +1028,7 @@ final class CloudPartitions implements PartitionLifecycle {
         }
         for (PartitionHandle h : listed) {
             // Left by an earlier life (an orphan within its grace, or one the reconciler is about to delete).
-            if (!parts.containsKey(h.name())) {
+            if (!parts.containsKey(h.name()) && deletedEpoch.getOrDefault(h.name(), 0L) < listedEpoch) {
                 out.add(h.toPartition());
             }
         }
