@@ -48,4 +48,14 @@ public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gate
         cloudGateOptions = Map.copyOf(cloudGateOptions);
         Objects.requireNonNull(partitions, "partitions");
     }
+
+    /** As a record's, with the values of secret options redacted ({@link Secrets}). */
+    @Override
+    public String toString() {
+        return "EmbeddedConfig[dataDir=" + dataDir + ", gate=" + gate + ", gateOptions=" + Secrets.redacted(gateOptions)
+                + ", scheduler=" + scheduler + ", clock=" + clock + ", limits=" + limits + ", owner=" + owner
+                + ", localCpus=" + localCpus + ", localMemoryBytes=" + localMemoryBytes + ", randomSeed=" + randomSeed
+                + ", inputRoot=" + inputRoot + ", cloudGate=" + cloudGate + ", cloudGateOptions="
+                + Secrets.redacted(cloudGateOptions) + ", partitions=" + partitions + "]";
+    }
 }

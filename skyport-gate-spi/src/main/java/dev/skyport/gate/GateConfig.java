@@ -17,6 +17,13 @@ public record GateConfig(Path workDir, Map<String, String> options, Clock clock)
         Objects.requireNonNull(clock, "clock");
     }
 
+    /** As a record's, with the values of secret options redacted ({@link dev.skyport.api.Secrets}). */
+    @Override
+    public String toString() {
+        return "GateConfig[workDir=" + workDir + ", options=" + dev.skyport.api.Secrets.redacted(options) + ", clock="
+                + clock + "]";
+    }
+
     public Optional<String> option(String key) {
         return Optional.ofNullable(options.get(key));
     }

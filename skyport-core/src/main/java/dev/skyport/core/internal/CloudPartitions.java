@@ -66,6 +66,11 @@ final class CloudPartitions implements PartitionLifecycle {
     private static final Logger LOG = LoggerFactory.getLogger(CloudPartitions.class);
     /** How soon a head node that does not answer over SSH yet is asked again. */
     static final Duration CONNECT_POLL = Duration.ofSeconds(1);
+    /**
+     * The most nodes one partition has. A cloud-gate-independent cap, checked at submission: a typo (1000 for 10)
+     * must not become a thousand VMs on a bill, and no upstream job asks more than a few dozen.
+     */
+    static final int MAX_NODES_PER_PARTITION = 64;
     /** The health component of the reconciler's listing. */
     static final String RECONCILER = "partition-reconciler";
     /** The file in the data directory holding this engine's instance id (its partitions' {@code TAG_ENGINE}). */
@@ -119,8 +124,15 @@ final class CloudPartitions implements PartitionLifecycle {
         /** Which later placement may take it when idle: same owner, flavor, size and cloud image. */
         String shape() {
             return spec == null ? "" : owner + "|" + spec.flavor().orElse("") + "|" + spec.nodeCount() + "|"
-                    + spec.cloudImage().orElse("");
+                    + spec.cloudImage().orElse("") + "|" + inPorts(spec);
         }
+    }
+
+    /** The sorted IN ports of {@code spec}: a partition is opened for those, so only a job asking the same may reuse it. */
+    static String inPorts(PartitionSpec spec) {
+        return spec.ports().stream().filter(ps -> ps.direction() == dev.skyport.api.PortSpec.Direction.IN)
+                .map(ps -> ps.port() + "/" + ps.protocol()).sorted().distinct()
+                .collect(java.util.stream.Collectors.joining(","));
     }
 
     private final EngineGate gate;
@@ -136,8 +148,22 @@ final class CloudPartitions implements PartitionLifecycle {
     private final RandomGenerator.SplittableGenerator random;
     private final BooleanSupplier closed;
     private final ThreadPoolExecutor pool;
+    /**
+     * Deletions, the reconciler, connect polls and idle stops: short steps that must not wait behind creations, which
+     * can hold every thread of {@link #pool} for their whole deadline.
+     */
+    private final ThreadPoolExecutor chores;
     private final Map<String, Part> parts = new ConcurrentHashMap<>();
     private final Backoff reconcileBackoff;
+    /** This engine's partitions in the reconciler's last listing: those without a part are shown as the cloud has them. */
+    private volatile List<PartitionHandle> listed = List.of();
+    /**
+     * Orders deletions against listings, so that a partition deleted after the last listing began is not shown from it:
+     * {@link #listedEpoch} is the epoch a listing began in, {@link #deletedEpoch} the epoch of each deletion since.
+     */
+    private final java.util.concurrent.atomic.AtomicLong epoch = new java.util.concurrent.atomic.AtomicLong();
+    private volatile long listedEpoch;
+    private final Map<String, Long> deletedEpoch = new ConcurrentHashMap<>();
 
     CloudPartitions(EngineGate gate, JobStore store, JobTable table, Transitions transitions, RunSupervisor runs,
                     SchedulingLoop loop, EngineHealth health, PartitionPolicy policy, String engineId,
@@ -163,6 +189,15 @@ final class CloudPartitions implements PartitionLifecycle {
                     return t;
                 });
         pool.allowCoreThreadTimeOut(true);
+        int choreThreads = Math.max(2, Math.min(8, policy.maxInFlight()));
+        AtomicInteger c = new AtomicInteger();
+        this.chores = new ThreadPoolExecutor(choreThreads, choreThreads, 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "skyport-partition-chore-" + c.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        chores.allowCoreThreadTimeOut(true);        gate.madePartitions(this::records);
     }
 
     /** This engine's instance id, kept in {@code dataDir}: created on the first start, the same ever after. */
@@ -245,7 +280,9 @@ final class CloudPartitions implements PartitionLifecycle {
                 return;
             }
             taken = takeIdle(fresh.shape());
-            if (taken == null && parts.get(name) != null) {
+            // The name is reserved before anything is recorded, so that a reconciler acting on an older listing
+            // cannot take the name between the check and the row (every attempt of a job has the same name).
+            if (taken == null && parts.putIfAbsent(name, fresh) != null) {
                 // The partition of an earlier attempt (same name) is still being deleted: a creation now would be
                 // taken for it, and its deletion would delete the new one.
                 e.placing = false;
@@ -279,10 +316,12 @@ final class CloudPartitions implements PartitionLifecycle {
                     p.entry = null;
                     if (taken != null) {
                         p.phase = Phase.IDLE;
+                        armIdleStop(p); // takeIdle cancelled it
                     }
                 }
                 if (taken == null) {
                     forgetRow(name);
+                    parts.remove(name, fresh);
                 }
                 e.placing = false;
                 e.notBefore = now.plus(RunSupervisor.FINISH_RETRY);
@@ -347,8 +386,17 @@ final class CloudPartitions implements PartitionLifecycle {
     // ---------------------------------------------------------------- creating
 
     private void submit(Runnable step) {
+        execute(pool, step);
+    }
+
+    /** Runs a short step (deletion, listing, poll, idle stop) on the pool creations never hold. */
+    private void background(Runnable step) {
+        execute(chores, step);
+    }
+
+    private void execute(ThreadPoolExecutor on, Runnable step) {
         try {
-            pool.execute(step);
+            on.execute(step);
         } catch (RejectedExecutionException ex) {
             if (!closed.getAsBoolean()) {
                 LOG.error("cannot schedule a partition step", ex);
@@ -494,7 +542,7 @@ final class CloudPartitions implements PartitionLifecycle {
                 Instant now = loop.now();
                 if (failure.isTransient() && now.isBefore(p.connectDeadline)) {
                     LOG.debug("the head node of partition {} does not answer yet: {}", p.name, failure.getMessage());
-                    p.timer = loop.addTimer(now.plus(CONNECT_POLL), () -> submit(() -> connect(p)));
+                    p.timer = loop.addTimer(now.plus(CONNECT_POLL), () -> background(() -> connect(p)));
                     return;
                 }
                 message = failure.isTransient()
@@ -540,7 +588,6 @@ final class CloudPartitions implements PartitionLifecycle {
             }
             e = p.entry;
             attempt = p.attempt;
-            gate.register(p.handle, p.job.toString());
             PartitionNode head = head(p.handle);
             nodes.add(head.name());
             for (PartitionNode n : p.handle.nodes()) {
@@ -549,9 +596,36 @@ final class CloudPartitions implements PartitionLifecycle {
                 }
             }
         }
+        try {
+            synchronized (p) {
+                if (p.phase != Phase.READY || p.entry != e) {
+                    return;
+                }
+                gate.register(p.handle, p.job.toString());
+            }
+        } catch (RuntimeException ex) {
+            // e.g. a node listed without host keys: it can never be reached safely
+            fail(p, EndReason.PARTITION_FAILED, "the nodes of partition " + p.name + " cannot be reached: "
+                    + ex.getMessage());
+            return;
+        }
         LOG.info("partition {} is ready; starting job {} on {}", p.name, e.id, nodes);
-        runs.launchProvisioned(e, attempt, nodes);
-        // When the job stopped meanwhile, its release deletes the partition.
+        if (!runs.launchProvisioned(e, attempt, nodes)) {
+            boolean waiting;
+            synchronized (e) {
+                waiting = !closed.getAsBoolean() && table.active.get(e.id) == e && e.state == JobState.PROVISIONING
+                        && e.attempt == attempt && e.stopIntent == null;
+            }
+            if (waiting) {
+                // The start could not be recorded (the store failed): the job still waits for this partition.
+                LOG.warn("cannot start job {} on partition {} yet; trying again in {}", e.id, p.name,
+                        RunSupervisor.FINISH_RETRY);
+                synchronized (p) {
+                    p.timer = loop.addTimer(loop.now().plus(RunSupervisor.FINISH_RETRY), () -> submit(() -> ready(p)));
+                }
+            }
+            // Otherwise the job stopped meanwhile: its release deletes the partition.
+        }
     }
 
     private static PartitionNode head(PartitionHandle h) {
@@ -562,7 +636,9 @@ final class CloudPartitions implements PartitionLifecycle {
     private void fail(Part p, EndReason reason, String message) {
         Entry e;
         int attempt;
+        PartitionHandle handle;
         synchronized (p) {
+            handle = p.handle;
             e = p.entry;
             attempt = p.attempt;
             p.entry = null;
@@ -570,6 +646,9 @@ final class CloudPartitions implements PartitionLifecycle {
             startDelete(p);
         }
         LOG.warn("partition {} failed ({}): {}", p.name, reason, message);
+        if (handle != null) {
+            gate.forgetConnections(handle); // the connect polls' SSH clients, never registered
+        }
         if (e != null) {
             runs.partitionFailed(e, attempt, reason, message);
         }
@@ -615,7 +694,7 @@ final class CloudPartitions implements PartitionLifecycle {
     }
 
     private void armIdleStop(Part p) {
-        p.timer = loop.addTimer(p.idleSince.plus(policy.idleTimeout()), () -> submit(() -> {
+        p.timer = loop.addTimer(p.idleSince.plus(policy.idleTimeout()), () -> background(() -> {
             synchronized (p) {
                 if (p.phase == Phase.IDLE && !loop.now().isBefore(p.idleSince.plus(policy.idleTimeout()))) {
                     LOG.info("partition {} was idle for {}: deleting it (idle stop)", p.name, policy.idleTimeout());
@@ -641,8 +720,8 @@ final class CloudPartitions implements PartitionLifecycle {
         }
         gate.unregister(p.name);
         persistQuietly(p);
-        parts.put(p.name, p);
-        submit(() -> delete(p));
+        parts.putIfAbsent(p.name, p);
+        background(() -> delete(p));
     }
 
     private void delete(Part p) {
@@ -656,20 +735,33 @@ final class CloudPartitions implements PartitionLifecycle {
                     : p.backoff.next();
             LOG.warn("cannot delete partition {} yet ({}); trying again in {}", p.name, ex.getMessage(), wait);
             synchronized (p) {
-                p.timer = loop.addTimer(loop.now().plus(wait), () -> submit(() -> delete(p)));
+                p.timer = loop.addTimer(loop.now().plus(wait), () -> background(() -> delete(p)));
             }
             return;
         }
-        try {
-            store.deletePartition(p.name);
-        } catch (RuntimeException ex) {
-            LOG.warn("partition {} is deleted but its row is not; the next start deletes it again", p.name, ex);
+        // While p holds the name no other attempt can reserve it, so the row is p's own.
+        if (parts.get(p.name) == p) {
+            try {
+                store.deletePartition(p.name);
+            } catch (RuntimeException ex) {
+                LOG.warn("partition {} is deleted but its row is not; the next start deletes it again", p.name, ex);
+            }
         }
+        deletedEpoch.put(p.name, epoch.incrementAndGet());
         parts.remove(p.name, p);
         LOG.info("partition {} deleted", p.name);
     }
 
     // ---------------------------------------------------------------- rows
+
+    /** The row document of a partition, as {@link #persist} writes it: for tests that leave rows behind. */
+    static String document(Doc doc) {
+        try {
+            return JSON.writeValueAsString(doc);
+        } catch (IOException ex) {
+            throw new IllegalStateException("cannot write partition " + doc, ex);
+        }
+    }
 
     private void persist(Part p) {
         Doc doc = new Doc(p.spec, p.owner, Optional.ofNullable(p.handle));
@@ -717,7 +809,14 @@ final class CloudPartitions implements PartitionLifecycle {
                 LOG.error("cannot read the row of partition {}; deleting the partition", row.name(), ex);
                 doc = new Doc(null, "", Optional.empty());
             }
-            Phase phase = Phase.valueOf(row.phase());
+            Phase phase;
+            try {
+                phase = Phase.valueOf(row.phase());
+            } catch (IllegalArgumentException ex) {
+                // A row written by a later version, or damaged: the partition is deleted rather than the start refused.
+                LOG.error("partition {} has an unknown phase {}; deleting it", row.name(), row.phase());
+                phase = Phase.DELETING;
+            }
             Part p = new Part(row.name(), doc.spec(), doc.owner(), row.job(), phase);
             p.handle = doc.handle().orElse(null);
             parts.put(p.name, p);
@@ -752,11 +851,15 @@ final class CloudPartitions implements PartitionLifecycle {
                             next.add(() -> submit(() -> connect(p)));
                         }
                     }
-                } else if (phase == Phase.READY && p.handle != null) {
+                } else if (phase == Phase.READY && p.handle != null && runsOn(e, p.handle)) {
                     p.entry = e;
                     p.attempt = e.attempt;
                     e.partition = p.name;
-                    gate.register(p.handle, row.job().toString());
+                    try {
+                        gate.register(p.handle, row.job().toString());
+                    } catch (RuntimeException ex) {
+                        LOG.error("cannot reach the nodes of partition {} again", p.name, ex);
+                    }
                 } else {
                     next.add(() -> { synchronized (p) { startDelete(p); } });
                 }
@@ -771,6 +874,25 @@ final class CloudPartitions implements PartitionLifecycle {
     }
 
     private List<Runnable> deferred = List.of();
+
+    /**
+     * Whether {@code e} is past PROVISIONING on {@code handle}: holding its nodes in an open attempt. A READY row of a
+     * job that went back to the queue (or never got that far) is not adopted: its job would wait for it forever.
+     */
+    private boolean runsOn(Entry e, PartitionHandle handle) {
+        if (e.state != JobState.STAGING_IN && e.state != JobState.RUNNING && e.state != JobState.STAGING_OUT
+                && e.state != JobState.CANCELING) {
+            return false;
+        }
+        try {
+            Optional<Attempt> open = table.get(e.id).lastAttempt().filter(a -> a.endTime().isEmpty());
+            java.util.Set<String> names = new java.util.HashSet<>();
+            handle.nodes().forEach(n -> names.add(n.name()));
+            return open.isPresent() && !open.get().nodes().isEmpty() && names.containsAll(open.get().nodes());
+        } catch (RuntimeException ex) {
+            return false;
+        }
+    }
 
     private String partitionOf(Entry e) {
         try {
@@ -809,7 +931,7 @@ final class CloudPartitions implements PartitionLifecycle {
             r.run();
         }
         deferred = List.of();
-        loop.addTimer(loop.now(), () -> submit(this::reconcile));
+        loop.addTimer(loop.now(), () -> background(this::reconcile));
     }
 
     // ---------------------------------------------------------------- reconciler
@@ -824,15 +946,19 @@ final class CloudPartitions implements PartitionLifecycle {
         }
         Instant now = loop.now();
         List<PartitionHandle> found;
+        long began = epoch.incrementAndGet();
         try {
             found = cloud.listPartitions();
+            listed = found.stream().filter(h -> engineId.equals(h.tags().get(PartitionSpec.TAG_ENGINE))).toList();
+            listedEpoch = began;
+            deletedEpoch.values().removeIf(e -> e < began);
             reconcileBackoff.reset();
             health.recovered(RECONCILER);
         } catch (RuntimeException ex) {
             Duration wait = reconcileBackoff.next();
             health.failed(RECONCILER, "listing the partitions of the " + cloud.name() + " gate", ex, 0,
                     Optional.of(now.plus(wait)));
-            loop.addTimer(now.plus(wait), () -> submit(this::reconcile));
+            loop.addTimer(now.plus(wait), () -> background(this::reconcile));
             return;
         }
         for (PartitionHandle h : found) {
@@ -843,16 +969,45 @@ final class CloudPartitions implements PartitionLifecycle {
             if (now.isBefore(created.plus(policy.orphanGrace()))) {
                 continue;
             }
-            LOG.warn("partition {} belongs to no live job of this engine (created {}): deleting it", h.name(), created);
             JobId job = parseJob(h.tags().get(PartitionSpec.TAG_JOB));
-            Part p = new Part(h.name(), null, h.tags().getOrDefault(PartitionSpec.TAG_OWNER, ""), job, Phase.CREATING);
-            if (parts.putIfAbsent(h.name(), p) == null) {
-                synchronized (p) {
-                    startDelete(p);
+            Entry e = table.active.get(job);
+            if (e == null) {
+                deleteOrphan(h, job, created);
+            } else {
+                // The job's lock orders this against start(), which reserves the name under it: a job being placed
+                // or PROVISIONING owns its partition (its creation is idempotent and finishes it).
+                synchronized (e) {
+                    if (e.placing || e.state == JobState.PROVISIONING && h.name().equals(e.partition)) {
+                        LOG.debug("partition {} is its job's, being made: left to its creation", h.name());
+                    } else {
+                        deleteOrphan(h, job, created);
+                    }
                 }
             }
         }
-        loop.addTimer(now.plus(policy.reconcileInterval()), () -> submit(this::reconcile));
+        loop.addTimer(now.plus(policy.reconcileInterval()), () -> background(this::reconcile));
+    }
+
+    /** Deletes {@code h} unless an attempt reserved its name or recorded a row for it since the listing. */
+    private void deleteOrphan(PartitionHandle h, JobId job, Instant created) {
+        Part p = new Part(h.name(), null, h.tags().getOrDefault(PartitionSpec.TAG_OWNER, ""), job, Phase.CREATING);
+        if (parts.putIfAbsent(h.name(), p) != null) {
+            return;
+        }
+        synchronized (p) {
+            boolean row;
+            try {
+                row = store.partitions().stream().anyMatch(r -> r.name().equals(h.name()));
+            } catch (RuntimeException ex) {
+                row = true; // unsure: the next listing decides
+            }
+            if (row) {
+                parts.remove(h.name(), p);
+                return;
+            }
+            LOG.warn("partition {} belongs to no live job of this engine (created {}): deleting it", h.name(), created);
+            startDelete(p);
+        }
     }
 
     private static Instant created(PartitionHandle h) {
@@ -875,6 +1030,41 @@ final class CloudPartitions implements PartitionLifecycle {
         }
     }
 
+    /**
+     * This engine's partitions as its records have them (those it found orphaned, being deleted, included), and those
+     * of its id the reconciler's last listing found without a record; never another engine's.
+     */
+    List<dev.skyport.api.Partition> records() {
+        List<dev.skyport.api.Partition> out = new ArrayList<>();
+        for (Part p : parts.values()) {
+            synchronized (p) {
+                List<String> nodes = p.handle == null ? List.of()
+                        : p.handle.nodes().stream().map(PartitionNode::name).toList();
+                Map<String, String> tags = p.spec != null ? p.spec.tags()
+                        : p.handle != null ? p.handle.tags() : Map.of();
+                out.add(new dev.skyport.api.Partition(p.name, cloud.name(), stateOf(p.phase), nodes, tags));
+            }
+        }
+        for (PartitionHandle h : listed) {
+            // Left by an earlier life (an orphan within its grace, or one the reconciler is about to delete).
+            if (!parts.containsKey(h.name()) && deletedEpoch.getOrDefault(h.name(), 0L) < listedEpoch) {
+                out.add(h.toPartition());
+            }
+        }
+        out.sort(java.util.Comparator.comparing(dev.skyport.api.Partition::name));
+        return out;
+    }
+
+    /** The phase as the gate's states read ({@link PartitionState}, lower case), with {@code idle} of its own. */
+    private static String stateOf(Phase phase) {
+        return switch (phase) {
+            case CREATING, CONNECTING -> "creating";
+            case READY -> "ready";
+            case IDLE -> "idle";
+            case DELETING -> "deleting";
+        };
+    }
+
     /** Partitions known to this engine, by phase name, for tests and diagnostics. */
     Map<String, String> phases() {
         Map<String, String> out = new LinkedHashMap<>();
@@ -889,8 +1079,10 @@ final class CloudPartitions implements PartitionLifecycle {
     /** Stops every step (interrupting creations) without deleting anything: the next start resumes them. */
     void close() {
         pool.shutdownNow();
+        chores.shutdownNow();
         try {
             pool.awaitTermination(10, TimeUnit.SECONDS);
+            chores.awaitTermination(10, TimeUnit.SECONDS);
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
         }

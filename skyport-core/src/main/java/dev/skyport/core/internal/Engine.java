@@ -152,7 +152,7 @@ public final class Engine implements SkyPort {
         try {
             // Before anyone can subscribe: what a start finds is stored (and replayed to ordered subscribers), and a
             // plain subscription, which can only begin later, never gets a restart's "first seen" of every node.
-            nodeWatch.observe(gate.nodes());
+            nodeWatch.observe(EngineGate.withoutPartitionNodes(gate.nodes()));
         } catch (RuntimeException ex) {
             LOG.debug("the gate cannot list its nodes yet; the scheduling loop will: {}", ex.toString());
         }

@@ -82,8 +82,13 @@ final class EngineGate implements Gate {
      */
     void register(PartitionHandle handle, String job) {
         List<Node> nodes = new ArrayList<>();
+        // Every target first: one that cannot be made (a node without host keys) leaves nothing half registered.
+        Map<String, SshTarget> targets = new java.util.LinkedHashMap<>();
         for (PartitionNode n : handle.nodes()) {
-            access.computeIfAbsent(n.name(), k -> SshGate.partitionNode(n.name(), target(handle, n), connections,
+            targets.put(n.name(), target(handle, n));
+        }
+        for (PartitionNode n : handle.nodes()) {
+            access.computeIfAbsent(n.name(), k -> SshGate.partitionNode(n.name(), targets.get(n.name()), connections,
                     clock));
             nodes.add(new Node(n.name(), handle.name(), n.cpus(), n.memoryBytes(), n.gpus(), NodeState.UP,
                     Map.of(PartitionSpec.TAG_JOB, job, "skyport-gate", handle.gate())));
@@ -91,7 +96,7 @@ final class EngineGate implements Gate {
         partitions.put(handle.name(), new Registered(handle, job, List.copyOf(nodes)));
     }
 
-    /** Forgets the nodes of partition {@code name} and closes their access. */
+    /** Forgets the nodes of partition {@code name} and closes their access and SSH connections. */
     void unregister(String name) {
         Registered r = partitions.remove(name);
         if (r != null) {
@@ -107,12 +112,33 @@ final class EngineGate implements Gate {
                 // closed by us before the VM goes: else every deletion ends in the SSH client's "broken transport"
                 connections.disconnect(target(r.handle(), n));
             }
+            forgetConnections(r.handle());
+        }
+    }
+
+    /** Closes the SSH connections to the nodes of {@code handle}: its partition is gone or going. */
+    void forgetConnections(PartitionHandle handle) {
+        for (PartitionNode n : handle.nodes()) {
+            try {
+                connections.close(target(handle, n));
+            } catch (RuntimeException ex) {
+                // a node without a key or host keys never had a connection
+            }
         }
     }
 
     /** Whether {@code node} belongs to a partition made for a job (never offered to the scheduler). */
     boolean isPartitionNode(String node) {
         return access.containsKey(node);
+    }
+
+    /**
+     * {@code all} without the nodes of partitions: those come and go with their jobs, and a record of each (as node
+     * events keep) would only pile up. Told by their label, so that a partition unregistered since the listing still
+     * counts as one.
+     */
+    static List<Node> withoutPartitionNodes(List<Node> all) {
+        return all.stream().filter(n -> !n.labels().containsKey(PartitionSpec.TAG_JOB)).toList();
     }
 
     /** The main gate's nodes only: those the scheduler shares among jobs. */
@@ -154,10 +180,20 @@ final class EngineGate implements Gate {
         return union(main.remotes(), cloud.map(Gate::remotes), RemoteSite::name);
     }
 
+    /**
+     * The partitions the engine made, from its own records: asking the cloud would cost calls on every request, and
+     * would show other engines' partitions with their owners' tags. Only the reconciler lists the cloud.
+     */
+    private volatile java.util.function.Supplier<List<Partition>> made = List::of;
+
+    void madePartitions(java.util.function.Supplier<List<Partition>> source) {
+        this.made = source;
+    }
+
     @Override
     public List<Partition> partitions() {
         List<Partition> all = new ArrayList<>(main.partitions());
-        cloud.ifPresent(c -> all.addAll(c.partitions()));
+        all.addAll(made.get());
         return all;
     }
 

@@ -148,6 +148,7 @@ final class EngineJobs implements Jobs {
                         + " gate has " + (flavors.get().isEmpty() ? "none"
                         : flavors.get().stream().map(Flavor::name).toList()));
             }
+            checkCloudFlavor(spec, name);
         }
         if (spec.remoteSite().isPresent()) {
             Optional<List<RemoteSite>> remotes = listed(engine.gate()::remotes, "remote sites", unchecked);
@@ -165,6 +166,11 @@ final class EngineJobs implements Jobs {
                 throw new InvalidJobSpecException("cloudImage", "unknown cloud image '" + name + "'; the gates offer "
                         + (images.get().isEmpty() ? "none" : images.get().stream().map(Image::name).toList()));
             }
+        }
+        if (engine.gate().createsPartitions() && spec.nodes() > CloudPartitions.MAX_NODES_PER_PARTITION
+                && (spec.flavor().isPresent() || spec.cloudImage().isPresent() || spec.remoteSite().isPresent())) {
+            throw new InvalidJobSpecException("nodes", "asks " + spec.nodes() + " nodes; a partition has at most "
+                    + CloudPartitions.MAX_NODES_PER_PARTITION);
         }
         // A job on a gate with fixed nodes runs on those nodes whatever flavor it names (the flavors describe them).
         if (spec.flavor().isEmpty() || !engine.gate().createsPartitions()) {
@@ -187,6 +193,33 @@ final class EngineJobs implements Jobs {
                     + engine.gate().name() + " gate: the script runs directly on its nodes").build();
         }
         return spec;
+    }
+
+    /**
+     * A job naming a flavor of the cloud gate gets nodes of that flavor: one that cannot hold the job's per-node cpus,
+     * memory or gpus is refused now, naming the flavors that can, rather than made and failed later.
+     */
+    private void checkCloudFlavor(JobSpec spec, String name) {
+        List<Flavor> cloud;
+        try {
+            cloud = engine.gate().cloudFlavors();
+        } catch (RuntimeException e) {
+            return; // the union listing that just answered has them; a cloud that cannot answer now is told elsewhere
+        }
+        Optional<Flavor> named = cloud.stream().filter(f -> f.name().equals(name)).findFirst();
+        if (named.isEmpty() || holds(named.get(), spec)) {
+            return;
+        }
+        Flavor f = named.get();
+        List<String> fit = cloud.stream().filter(c -> holds(c, spec)).map(Flavor::name).toList();
+        throw new InvalidJobSpecException("flavor", "flavor '" + name + "' has " + f.cpus() + " cpus, "
+                + Sizes.human(f.memoryBytes()) + " and " + f.gpus() + " gpus per node; the job asks " + spec.cpus()
+                + " cpus, " + Sizes.human(spec.memoryBytes()) + " and " + spec.gpus() + " gpus per node; flavors that "
+                + "hold it: " + (fit.isEmpty() ? "none" : fit));
+    }
+
+    static boolean holds(Flavor f, JobSpec spec) {
+        return f.cpus() >= spec.cpus() && f.memoryBytes() >= spec.memoryBytes() && f.gpus() >= spec.gpus();
     }
 
     private static <T> Optional<List<T>> listed(java.util.function.Supplier<List<T>> list, String what,

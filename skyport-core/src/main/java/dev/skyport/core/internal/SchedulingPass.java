@@ -182,6 +182,17 @@ final class SchedulingPass {
                 return true;
             }
             Flavor f = flavor.get();
+            // Checked at submission too; a job queued before a catalogue changed is told here.
+            if (f.cpus() < e.cpus || f.memoryBytes() < e.memoryBytes || f.gpus() < e.gpus) {
+                waitsBecause(e, "flavor " + f.name() + " has " + f.cpus() + " cpus, " + Sizes.human(f.memoryBytes())
+                        + " and " + f.gpus() + " gpus per node, less than the job asks");
+                return true;
+            }
+            if (e.nodes > CloudPartitions.MAX_NODES_PER_PARTITION) {
+                waitsBecause(e, "it asks " + e.nodes + " nodes; a partition has at most "
+                        + CloudPartitions.MAX_NODES_PER_PARTITION);
+                return true;
+            }
             if (!partitions.provide(new Plan.CloudPlacement(e.id, f.name(), e.nodes, f.pricePerHour()))) {
                 waitsBecause(e, "its partition cannot be created now");
             }
@@ -197,7 +208,7 @@ final class SchedulingPass {
     private ClusterView cluster(Instant now) {
         List<Node> all = gate.nodes();
         lastNodes = all;
-        nodeWatch.observe(all);
+        nodeWatch.observe(EngineGate.withoutPartitionNodes(all));
         // A partition's nodes are its job's alone: the scheduler never sees them.
         List<Node> nodes = all.stream().filter(n -> !gate.isPartitionNode(n.name())).toList();
         List<NodeView> views = new ArrayList<>(nodes.size());
@@ -303,7 +314,7 @@ final class SchedulingPass {
         try {
             List<Node> nodes = gate.nodes();
             health.recovered("gate-nodes");
-            nodeWatch.observe(nodes); // with an idle queue, this is where a node's change is noticed
+            nodeWatch.observe(EngineGate.withoutPartitionNodes(nodes)); // with an idle queue, this is where a node's change is noticed
             return !nodes.equals(lastNodes);
         } catch (RuntimeException ex) {
             health.failed("gate-nodes", "listing the gate's nodes", ex, 0, Optional.empty());

@@ -188,6 +188,28 @@ class CloudPartitionsTest {
     }
 
     @Test
+    void aJobLargerThanItsNamedFlavorOrThanAPartitionIsRefusedWithTheFlavorsThatHoldIt() {
+        try (SkyPort sky = start(fast())) {
+            assertThatThrownBy(() -> sky.jobs().submit(script("true").flavor(FakeCloudGate.SMALL.name()).cpus(4)
+                    .build())).isInstanceOfSatisfying(InvalidJobSpecException.class, e -> {
+                        assertThat(e.field()).isEqualTo("flavor");
+                        assertThat(e.getMessage()).contains("'cloud.small' has 2 cpus", "hold it: [cloud.large]");
+                    });
+            assertThatThrownBy(() -> sky.jobs().submit(script("true").flavor(FakeCloudGate.LARGE.name()).gpus(1)
+                    .build())).isInstanceOfSatisfying(InvalidJobSpecException.class,
+                    e -> assertThat(e.getMessage()).contains("hold it: none"));
+            assertThatThrownBy(() -> sky.jobs().submit(script("true").flavor(FakeCloudGate.SMALL.name())
+                    .nodes(CloudPartitions.MAX_NODES_PER_PARTITION + 1).build()))
+                    .isInstanceOfSatisfying(InvalidJobSpecException.class, e -> {
+                        assertThat(e.field()).isEqualTo("nodes");
+                        assertThat(e.getMessage()).contains("at most " + CloudPartitions.MAX_NODES_PER_PARTITION);
+                    });
+            assertThat(sky.jobs().list(dev.skyport.api.JobQuery.all()).items()).isEmpty();
+            assertThat(FakeCloudGate.creates).isEmpty();
+        }
+    }
+
+    @Test
     void transientFailuresAreRetriedAfterTheirRetryAfter() throws Exception {
         FakeCloudGate.transientFailures.set(2);
         FakeCloudGate.retryAfter = Optional.of(Duration.ofMillis(50));
@@ -348,6 +370,26 @@ class CloudPartitionsTest {
     }
 
     @Test
+    void theReconcilerAndDeletionsDoNotWaitBehindCreationsHoldingEveryThread() throws Exception {
+        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        Files.writeString(data.resolve(CloudPartitions.ENGINE_ID_FILE), "engine-a\n");
+        FakeCloudGate.hang = true;
+        PartitionPolicy policy = fast().withMaxInFlight(1).withOrphanGrace(Duration.ofMinutes(15))
+                .withReconcileInterval(Duration.ofMinutes(5));
+        try (SkyPort sky = start(policy, b -> b.clock(clock))) {
+            Job job = sky.jobs().submit(script("true").flavor(FakeCloudGate.SMALL.name()).build());
+            assertThat(FakeCloudGate.entered.poll(WAIT.toSeconds(), TimeUnit.SECONDS))
+                    .isEqualTo(CloudPartitions.nameOf(job.id())); // the one creation thread is taken
+            FakeCloudGate.extra.add(handle("swm-0rphan00", "engine-a", clock.instant().minus(Duration.ofHours(1))));
+            int before = FakeCloudGate.lists.get();
+            clock.advance(Duration.ofMinutes(5));
+            poll("a listing while the creation hangs", () -> FakeCloudGate.lists.get() > before);
+            deleted("swm-0rphan00");
+            assertThat(sky.jobs().get(job.id()).state()).isEqualTo(JobState.PROVISIONING);
+        }
+    }
+
+    @Test
     void aFailingListingShowsInHealthAndIsRetried() throws Exception {
         EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
         FakeCloudGate.listFails = true;
@@ -418,6 +460,143 @@ class CloudPartitionsTest {
             assertThat(done.attempts()).hasSize(1);
             assertThat(sky.jobs().stdout(id)).isEqualTo("resumed\n");
             deleted(CloudPartitions.nameOf(id));
+        }
+    }
+
+    @Test
+    void aNodeThatCannotBeReachedSafelyFailsThePartitionInsteadOfLeavingTheJobProvisioning() throws Exception {
+        FakeCloudGate.computeWithoutHostKeys = true;
+        try (SkyPort sky = start(fast())) {
+            Job job = sky.jobs().submit(script("true").flavor(FakeCloudGate.SMALL.name()).nodes(2).build());
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).isEqualTo(JobState.FAILED);
+            assertThat(done.endReason()).hasValue(EndReason.PARTITION_FAILED);
+            assertThat(done.stateDetails()).contains("cannot be reached");
+            String name = CloudPartitions.nameOf(job.id());
+            deleted(name);
+            Engine engine = (Engine) sky;
+            assertThat(engine.gate().isPartitionNode(name + "-0")).as("nothing half registered").isFalse();
+            poll("the head's SSH connection closed", () -> engine.gate().connections().size() == 0);
+        }
+    }
+
+    @Test
+    void theSshConnectionsOfADeletedPartitionAreClosed() throws Exception {
+        try (SkyPort sky = start(fast())) {
+            Job job = sky.jobs().submit(script("true").flavor(FakeCloudGate.SMALL.name()).nodes(2).build());
+            assertThat(sky.jobs().await(job.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
+            deleted(CloudPartitions.nameOf(job.id()));
+            poll("no SSH connection left", () -> ((Engine) sky).gate().connections().size() == 0);
+        }
+    }
+
+    @Test
+    void partitionNodesLeaveNoNodeEventsBehind() throws Exception {
+        try (SkyPort sky = start(fast())) {
+            Job job = sky.jobs().submit(script("sleep 1").flavor(FakeCloudGate.SMALL.name()).nodes(2).build());
+            assertThat(sky.jobs().await(job.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
+            String name = CloudPartitions.nameOf(job.id());
+            deleted(name);
+            Engine engine = (Engine) sky;
+            poll("the partition's nodes unlisted", () -> sky.nodes().stream().noneMatch(n -> n.partition().equals(name)));
+            Job local = sky.jobs().submit(script("true").build()); // one more pass over the gate's nodes
+            assertThat(sky.jobs().await(local.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(engine.store().lastNodeEvents().keySet()).noneMatch(n -> n.startsWith(name));
+            assertThat(engine.store().lastNodeEvents()).isNotEmpty(); // the local node's are there
+        }
+    }
+
+    @Test
+    void theApiShowsThisEnginesPartitionsFromItsRecordsWithoutListingTheCloud() throws Exception {
+        FakeCloudGate.hang = true;
+        FakeCloudGate.extra.add(handle("swm-f0reign0", "engine-b", Instant.now().minus(Duration.ofDays(1))));
+        try (SkyPort sky = start(fast())) {
+            poll("the reconciler's first listing", () -> FakeCloudGate.lists.get() >= 1);
+            Job job = sky.jobs().submit(script("true").flavor(FakeCloudGate.SMALL.name()).build());
+            String name = CloudPartitions.nameOf(job.id());
+            assertThat(FakeCloudGate.entered.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo(name);
+            int lists = FakeCloudGate.lists.get();
+            List<dev.skyport.api.Partition> shown = sky.partitions().stream()
+                    .filter(p -> p.gate().equals(FakeCloudGate.NAME)).toList();
+            assertThat(shown).extracting(dev.skyport.api.Partition::name).containsExactly(name);
+            assertThat(shown.get(0).state()).isEqualTo("creating");
+            assertThat(shown.get(0).gate()).isEqualTo(FakeCloudGate.NAME);
+            assertThat(shown.get(0).tags()).containsEntry(PartitionSpec.TAG_JOB, job.id().toString());
+            assertThat(FakeCloudGate.lists.get()).as("no live listing for the API").isEqualTo(lists);
+            sky.jobs().cancel(job.id());
+            sky.jobs().await(job.id(), WAIT);
+            deleted(name);
+            poll("the partition gone from the API", () -> sky.partitions().stream()
+                    .noneMatch(p -> p.gate().equals(FakeCloudGate.NAME)));
+        }
+    }
+
+    @Test
+    void anIdlePartitionIsNotTakenByAJobAskingOtherInPorts() throws Exception {
+        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        try (SkyPort sky = start(fast().withIdleTimeout(Duration.ofMinutes(10)), b -> b.clock(clock))) {
+            Job first = sky.jobs().submit(script("echo one").flavor(FakeCloudGate.SMALL.name()).build());
+            assertThat(sky.jobs().await(first.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
+            String name = CloudPartitions.nameOf(first.id());
+            poll("the partition idle", () -> ((Engine) sky).store().partitions().stream()
+                    .anyMatch(p -> p.name().equals(name) && p.phase().equals("IDLE")));
+            Job second = sky.jobs().submit(script("echo two").flavor(FakeCloudGate.SMALL.name())
+                    .ports(List.of(dev.skyport.api.PortSpec.parse("8888/tcp/in"))).build());
+            Job done = sky.jobs().await(second.id(), WAIT);
+            assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(done.attempts().get(0).partition()).hasValue(CloudPartitions.nameOf(second.id()));
+            assertThat(FakeCloudGate.creates).containsExactly(name, CloudPartitions.nameOf(second.id()));
+        }
+    }
+
+    @Test
+    void aReadyRowOfAJobBackInTheQueueIsDeletedAtRestartAndTheJobRunsAgain() throws Exception {
+        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        FakeCloudGate.permanentFailure.set(GateException.permanent("no such size here", EndReason.NO_CAPACITY));
+        JobId id;
+        String name;
+        try (SkyPort sky = start(fast(), b -> b.clock(clock))) {
+            id = sky.jobs().submit(script("echo again").flavor(FakeCloudGate.SMALL.name())
+                    .retryPolicy(new RetryPolicy(2, Duration.ofHours(1), Duration.ofHours(1), Duration.ofDays(1),
+                            false)).build()).id();
+            name = CloudPartitions.nameOf(id);
+            poll("the first attempt failed and its partition gone", () -> sky.jobs().get(id).state() == JobState.QUEUED
+                    && sky.jobs().get(id).attempts().size() == 1 && FakeCloudGate.deletes.contains(name)
+                    && ((Engine) sky).store().partitions().isEmpty());
+            // As a crash between the partition's READY row and the job's requeue would leave it.
+            PartitionHandle h = handle(name, "engine-a", clock.instant());
+            ((Engine) sky).store().putPartition(new dev.skyport.core.store.StoredPartition(name, id, "READY",
+                    CloudPartitions.document(new CloudPartitions.Doc(new PartitionSpec(name,
+                            Optional.of(FakeCloudGate.SMALL.name()), 1, Optional.empty(), Optional.empty(), List.of(),
+                            h.tags()), "someone", Optional.of(h))), clock.instant()));
+        }
+        FakeCloudGate.permanentFailure.set(null);
+        FakeCloudGate.deletes.clear();
+        try (SkyPort sky = start(fast(), b -> b.clock(clock))) {
+            poll("the row's partition deleted", () -> FakeCloudGate.deletes.contains(name)
+                    && ((Engine) sky).store().partitions().isEmpty());
+            clock.advance(Duration.ofHours(2));
+            Job done = sky.jobs().await(id, WAIT);
+            assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(done.attempts()).hasSize(2);
+            assertThat(sky.jobs().stdout(id)).isEqualTo("again\n");
+        }
+    }
+
+    @Test
+    void aRowWithAnUnknownPhaseIsDeletedInsteadOfStoppingTheStart() throws Exception {
+        String name = "swm-fa11ed00";
+        try (SkyPort sky = start(fast())) {
+            PartitionHandle h = handle(name, "engine-a", Instant.now());
+            ((Engine) sky).store().putPartition(new dev.skyport.core.store.StoredPartition(name,
+                    new JobId(java.util.UUID.randomUUID()), "HIBERNATING", CloudPartitions.document(
+                    new CloudPartitions.Doc(null, "someone", Optional.of(h))), Instant.now()));
+        }
+        try (SkyPort sky = start(fast())) {
+            deleted(name);
+            poll("its row gone", () -> ((Engine) sky).store().partitions().isEmpty());
+            Job job = sky.jobs().submit(script("true").build());
+            assertThat(sky.jobs().await(job.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
         }
     }
 

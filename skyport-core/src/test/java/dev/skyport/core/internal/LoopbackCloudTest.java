@@ -13,10 +13,21 @@ import dev.skyport.api.SkyPort;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.skyport.api.JobId;
+import dev.skyport.gate.loopback.LoopbackGate;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -34,9 +45,13 @@ class LoopbackCloudTest {
     Path files;
 
     private SkyPort start(Map<String, String> options) {
+        return start(options, Duration.ofSeconds(30));
+    }
+
+    private SkyPort start(Map<String, String> options, Duration readyTimeout) {
         EmbeddedBuilder b = SkyPort.embedded().dataDir(data).localCpus(2).jobIsolation(JobIsolation.NONE)
                 .cloudGate("loopback").partitionPolicy(PartitionPolicy.defaults()
-                        .withReadyTimeout(Duration.ofSeconds(30)));
+                        .withReadyTimeout(readyTimeout));
         options.forEach(b::cloudGateOption);
         return b.start();
     }
@@ -89,6 +104,80 @@ class LoopbackCloudTest {
             CloudPartitionsTest.poll("no partition left", () -> sky.partitions().stream()
                     .noneMatch(p -> p.name().startsWith("swm-"))
                     && ((Engine) sky).store().partitions().isEmpty());
+        }
+    }
+
+    /** The loopback gate's partitions in the engine's work directory: what a cloud would still bill. */
+    private List<Path> partitionDirs() throws IOException {
+        Path root = data.resolve("gates").resolve(LoopbackGate.NAME).resolve("partitions");
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        try (Stream<Path> dirs = Files.list(root)) {
+            return dirs.toList();
+        }
+    }
+
+    private void nothingLeft(SkyPort sky) throws InterruptedException {
+        CloudPartitionsTest.poll("no partition left", () -> {
+            try {
+                return partitionDirs().isEmpty() && ((Engine) sky).store().partitions().isEmpty()
+                        && sky.partitions().stream().noneMatch(p -> p.name().startsWith("swm-"));
+            } catch (IOException e) {
+                return false;
+            }
+        });
+    }
+
+    @Test
+    void nodesThatNeverAnswerFailTheJobAfterTheReadyTimeoutAndLeaveNothing() throws Exception {
+        LoopbackGate.resetCounters();
+        try (SkyPort sky = start(Map.of("unreachable-nodes", "true"), Duration.ofSeconds(2))) {
+            Job job = sky.jobs().submit(JobSpec.builder().script("#!/bin/sh\ntrue\n").flavor("small").nodes(2)
+                    .retryPolicy(RetryPolicy.none()).build());
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).isEqualTo(JobState.FAILED);
+            assertThat(done.endReason()).hasValue(EndReason.PARTITION_FAILED);
+            assertThat(done.stateDetails()).contains("did not answer over SSH");
+            nothingLeft(sky);
+            LoopbackGate.Counters c = LoopbackGate.counters();
+            assertThat(c.partitionsCreated()).isEqualTo(1);
+            assertThat(c.partitionsDeleted()).isEqualTo(1);
+            assertThat(c.inFlight()).isZero();
+        }
+    }
+
+    @Test
+    void anEngineThatDiesMidCreateResumesTheCreationAfterARestartAndLeavesNothing() throws Exception {
+        LoopbackGate.resetCounters();
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "-Xmx256m", LoopbackChildEngine.class.getName(),
+                data.toString(), "2", "crash-mid-create=true"));
+        Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String ack;
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(child.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            ack = in.lines().filter(l -> l.startsWith("ACK ")).findFirst().orElseThrow().substring(4);
+        } finally {
+            if (!child.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)) {
+                child.destroyForcibly();
+            }
+        }
+        assertThat(child.exitValue()).as("halted mid-create").isEqualTo(LoopbackGate.CRASH_STATUS);
+        JobId id = JobId.parse(ack);
+        assertThat(partitionDirs()).as("half a partition left by the crash").hasSize(1);
+
+        try (SkyPort sky = LoopbackChildEngine.engine(data).start()) {
+            Job done = sky.jobs().await(id, WAIT);
+            assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(done.attempts()).hasSize(1);
+            assertThat(done.attempts().get(0).nodes()).hasSize(2);
+            assertThat(sky.jobs().stdout(id)).isEqualTo("survived\n");
+            nothingLeft(sky);
+            LoopbackGate.Counters c = LoopbackGate.counters();
+            assertThat(c.partitionsCreated()).as("the creation resumed, not redone").isEqualTo(1);
+            assertThat(c.partitionsDeleted()).isEqualTo(1);
         }
     }
 }

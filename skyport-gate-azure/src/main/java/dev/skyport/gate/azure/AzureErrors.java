@@ -1,5 +1,6 @@
 package dev.skyport.gate.azure;
 
+import com.azure.core.exception.ClientAuthenticationException;
 import com.azure.core.exception.HttpResponseException;
 import com.azure.core.http.HttpResponse;
 import com.azure.core.management.exception.ManagementError;
@@ -34,13 +35,16 @@ final class AzureErrors {
     private static final Set<String> THROTTLED = Set.of("toomanyrequests", "retryableerrorduetoanotheroperation");
     private static final Set<String> TRANSIENT = Set.of("conflict", "anotheroperationinprogress",
             "resourcegroupbeingdeleted", "internalservererror", "serviceunavailable", "gatewaytimeout",
-            "retryableerror", "missingsubscriptionregistration");
+            "retryableerror");
     private static final Set<String> INVALID = Set.of("invalidparameter", "badrequest", "invalidtemplate",
             "invalidtemplatedeployment", "invalidresourcename", "invalidresourcegrouplocation",
             "osprovisioningtimedout", "osprovisioningclienterror", "vmextensionprovisioningerror",
             "authorizationfailed", "linkedauthorizationfailed", "requestdisallowedbypolicy",
             "invalidauthenticationtoken", "expiredauthenticationtoken", "authenticationfailed",
-            "propertychangenotallowed");
+            "propertychangenotallowed",
+            // A resource provider the subscription is not registered for stays unregistered until someone registers
+            // it: retrying only spends the retry budget.
+            "missingsubscriptionregistration");
 
     private AzureErrors() {
     }
@@ -54,6 +58,12 @@ final class AzureErrors {
         if (isInterrupted(e)) {
             Thread.currentThread().interrupt();
             return GateException.transientFailure(doing + ": interrupted", null, Optional.empty());
+        }
+        if (causedBy(e, ClientAuthenticationException.class)) {
+            // A credential that is refused (or that cannot get a token at all, answered or not) stays so until the
+            // configuration changes; its message names what was tried, never the secret.
+            return GateException.permanent(doing + ": the Azure credential was refused: " + rootMessage(e),
+                    EndReason.PARTITION_FAILED);
         }
         if (e instanceof ManagementException m) {
             return classify(doing, m);

@@ -35,7 +35,7 @@ final class AzureGateConfig {
 
     static final Set<String> KEYS = Set.of("subscription-id", "tenant-id", "client-id", "client-secret",
             "client-certificate", "client-certificate-password", "credential", "region", "vm-sizes", "images",
-            "admin-user", "ssh-sources", "ssh-sources-any", "ssh-port", "price-currency", "price-cache-ttl",
+            "admin-user", "ssh-sources", "ssh-port", "price-currency", "price-cache-ttl",
             "prices-url", "endpoint", "authority-host");
     /**
      * Options the engine builder derives from settings of its own and hands to every gate it opens (as the ssh gate
@@ -149,8 +149,7 @@ final class AzureGateConfig {
         vmSizes = vmSizes(required(o, "vm-sizes"));
         images = images(optional(o, "images").orElse(DEFAULT_IMAGE));
         adminUser = adminUser(optional(o, "admin-user").orElse("skyport"));
-        boolean any = bool(o, "ssh-sources-any", false);
-        sshSources = sshSources(required(o, "ssh-sources"), any);
+        sshSources = sshSources(required(o, "ssh-sources"));
         sshPort = port(o, "ssh-port", 22);
         String currency = optional(o, "price-currency").orElse("USD").toUpperCase(Locale.ROOT);
         if (!CURRENCIES.contains(currency)) {
@@ -344,7 +343,11 @@ final class AzureGateConfig {
         return user;
     }
 
-    private static List<String> sshSources(String raw, boolean any) {
+    /**
+     * The CIDRs allowed to reach SSH and the job ports. The whole internet is refused, with no way around: the engine's
+     * address ranges are always known to whoever runs it, and a partition open to everyone is never what is meant.
+     */
+    private static List<String> sshSources(String raw) {
         List<String> sources = new ArrayList<>();
         for (String s : raw.split(",")) {
             String source = s.strip();
@@ -357,11 +360,11 @@ final class AzureGateConfig {
                 int prefix = cidrPrefix(source);
                 everyone = prefix == 0;
             }
-            if (everyone && !any) {
+            if (everyone) {
                 throw refused("ssh-sources", "'" + source + "' opens SSH and the job ports to the whole internet; "
-                        + "name the address ranges of the engine, or set ssh-sources-any: true to mean it");
+                        + "name the address ranges of the engine");
             }
-            sources.add(everyone ? "*" : source);
+            sources.add(source);
         }
         return List.copyOf(sources);
     }

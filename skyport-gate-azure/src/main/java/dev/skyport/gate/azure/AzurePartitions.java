@@ -235,7 +235,15 @@ final class AzurePartitions {
                 if (partition == null || !g.name().equalsIgnoreCase(group(partition))) {
                     continue; // tagged by hand or by another tool: not a partition of this layout
                 }
-                out.add(inspect(g));
+                try {
+                    out.add(inspect(g));
+                } catch (RuntimeException e) {
+                    if (!AzureErrors.isNotFound(e)) {
+                        throw e;
+                    }
+                    // Deleted between the listing of the groups and that of its resources: it is gone, not an error.
+                    LOG.debug("partition {}: its group went while it was listed", partition);
+                }
             }
         } catch (GateException e) {
             throw e;

@@ -1,5 +1,6 @@
 package dev.skyport.gate.azure;
 
+import com.azure.core.exception.ClientAuthenticationException;
 import com.azure.core.management.exception.ManagementError;
 import com.azure.core.management.exception.ManagementException;
 import com.azure.core.management.polling.PollResult;
@@ -33,6 +34,7 @@ class AzureErrorsTest {
             "InvalidTemplateDeployment, false, PARTITION_FAILED",
             "OperationNotAllowed, false, PARTITION_FAILED",
             "OSProvisioningTimedOut, false, PARTITION_FAILED",
+            "MissingSubscriptionRegistration, false, PARTITION_FAILED",
     })
     void aCodeIsClassifiedOuterOrInTheDetailsOfAFailedOperation(String code, boolean transientError,
                                                                  EndReason reason) {
@@ -47,6 +49,18 @@ class AzureErrorsTest {
                         + "\"details\":[{\"code\":\"" + code + "\",\"message\":\"" + code + " happened\"}]}}"));
         assertThat(nested.isTransient()).isEqualTo(transientError);
         assertThat(nested.reason()).contains(reason);
+    }
+
+    @Test
+    void aRefusedCredentialIsPermanentWithOrWithoutAResponse() {
+        GateException bare = AzureErrors.classify("list partitions", new ClientAuthenticationException(
+                "ClientSecretCredential authentication failed: AADSTS7000215 invalid client secret", null));
+        assertThat(bare.isTransient()).isFalse();
+        assertThat(bare.reason()).contains(EndReason.PARTITION_FAILED);
+        assertThat(bare.getMessage()).contains("credential was refused", "AADSTS7000215");
+        GateException wrapped = AzureErrors.classify("create", new RuntimeException(
+                new com.azure.identity.CredentialUnavailableException("no managed identity endpoint")));
+        assertThat(wrapped.isTransient()).isFalse();
     }
 
     @Test

@@ -334,6 +334,28 @@ class AzurePartitionsTest {
     }
 
     @Test
+    void aGroupThatVanishesWhileListedIsSkippedAndTheOthersAreListed() {
+        gate.createPartition(spec(1));
+        String other = "swm-0ther000";
+        arm.azure().resourceGroups().manager().serviceClient().getResourceGroups().createOrUpdate(
+                other + AzurePartitions.GROUP_SUFFIX,
+                new com.azure.resourcemanager.resources.fluent.models.ResourceGroupInner().withLocation("eastus")
+                        .withTags(Map.of(PartitionSpec.TAG_PARTITION, other, "skyport-nodes", "1")));
+        // The group is deleted between the listing of the groups and that of its VMs.
+        arm.fault("GET", "(?i)/resourcegroups/" + other + AzurePartitions.GROUP_SUFFIX + "/providers/", 1,
+                error(404, "ResourceGroupNotFound"));
+        assertThat(gate.listPartitions()).singleElement().satisfies(p -> {
+            assertThat(p.name()).isEqualTo(name);
+            assertThat(p.state()).isEqualTo(PartitionState.READY);
+        });
+        // Any other failure still fails the listing: the reconciler must not act on half an answer.
+        arm.fault("GET", "(?i)/resourcegroups/" + other + AzurePartitions.GROUP_SUFFIX + "/providers/", 1,
+                error(500, "InternalServerError"));
+        assertThatThrownBy(() -> gate.listPartitions()).isInstanceOfSatisfying(GateException.class,
+                e -> assertThat(e.isTransient()).isTrue());
+    }
+
+    @Test
     void aGroupWithoutItsVmsIsListedCreatingAndAFailedVmFailed() {
         arm.azure().resourceGroups().manager().serviceClient().getResourceGroups().createOrUpdate(rg(),
                 new com.azure.resourcemanager.resources.fluent.models.ResourceGroupInner().withLocation("eastus")

@@ -121,6 +121,16 @@ public record EngineSettings(String gate, Map<String, String> gateOptions, Strin
                 jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, partitions);
     }
 
+    /** As a record's, with the values of secret options redacted ({@link dev.skyport.api.Secrets}). */
+    @Override
+    public String toString() {
+        return "EngineSettings[gate=" + gate + ", gateOptions=" + dev.skyport.api.Secrets.redacted(gateOptions)
+                + ", scheduler=" + scheduler + ", limits=" + limits + ", localCpus=" + localCpus + ", localMemoryBytes="
+                + localMemoryBytes + ", jobIsolation=" + jobIsolation + ", jobAccounts=" + jobAccounts
+                + ", defaultJobAccount=" + defaultJobAccount + ", cloudGate=" + cloudGate + ", cloudGateOptions="
+                + dev.skyport.api.Secrets.redacted(cloudGateOptions) + ", partitions=" + partitions + "]";
+    }
+
     /** These settings with {@code name} as the cloud gate, configured with {@code options}. */
     public EngineSettings withCloudGate(String name, Map<String, String> options) {
         return new EngineSettings(gate, gateOptions, scheduler, limits, localCpus, localMemoryBytes, jobIsolation,

@@ -80,15 +80,26 @@ class CloudGateApiTest {
      * A partition the cloud gate holds when the daemon starts, as one an earlier life left: the loopback gate keeps its
      * partitions in the engine's directory for it ({@code gates/loopback}), so the daemon's gate finds it there.
      */
+    static final String ENGINE_ID = "engine-under-test";
+
     static void createPartitionLeftByAnEarlierLife(Path data, DaemonConfig config) {
         Map<String, String> options = new HashMap<>(config.engine().cloudGateOptions());
         LoopbackGate gate = new LoopbackGate(new GateConfig(data.resolve("gates").resolve("loopback"), options,
                 Clock.systemUTC()));
         try {
+            Files.createDirectories(data);
+            Files.writeString(data.resolve("engine-id"), ENGINE_ID + "\n");
             gate.createPartition(new PartitionSpec("swm-0badc0de", Optional.of("small"), 2, Optional.empty(),
                     Optional.empty(), List.of(), Map.of(PartitionSpec.TAG_PARTITION, "swm-0badc0de",
                     PartitionSpec.TAG_JOB, "0badc0de-0000-7000-8000-000000000000", PartitionSpec.TAG_OWNER, "alice",
-                    PartitionSpec.TAG_CREATED, Instant.now().toString())));
+                    PartitionSpec.TAG_ENGINE, ENGINE_ID, PartitionSpec.TAG_CREATED, Instant.now().toString())));
+            // Another engine's, sharing the cloud: never shown (its owner's tags are not this daemon's to tell).
+            gate.createPartition(new PartitionSpec("swm-0the4e00", Optional.of("small"), 1, Optional.empty(),
+                    Optional.empty(), List.of(), Map.of(PartitionSpec.TAG_PARTITION, "swm-0the4e00",
+                    PartitionSpec.TAG_JOB, "0the4e00-0000-7000-8000-000000000000", PartitionSpec.TAG_OWNER, "bob",
+                    PartitionSpec.TAG_ENGINE, "another-engine", PartitionSpec.TAG_CREATED, Instant.now().toString())));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         } finally {
             gate.close();
         }
@@ -157,7 +168,11 @@ class CloudGateApiTest {
         assertThat(gpu.get("remoteSite").asText()).isEqualTo("lab");
         assertThat(find(body("/api/v1/images").get("items"), "alma-9").get("remoteSite").asText()).isEqualTo("lab");
         assertThat(find(body("/api/v1/remotes").get("items"), "lab").get("gate").asText()).isEqualTo("loopback");
-        JsonNode partition = find(body("/api/v1/partitions").get("items"), "swm-0badc0de");
+        // Shown from the reconciler's listing at start, this engine's only.
+        JsonNode items = eventually(() -> body("/api/v1/partitions").get("items"),
+                list -> list.findValuesAsText("name").contains("swm-0badc0de"));
+        assertThat(items.findValuesAsText("name")).doesNotContain("swm-0the4e00");
+        JsonNode partition = find(items, "swm-0badc0de");
         assertThat(partition.get("gate").asText()).isEqualTo("loopback");
         assertThat(partition.get("state").asText()).isEqualTo("ready");
         assertThat(JSON.convertValue(partition.get("nodes"), List.class))
@@ -184,6 +199,26 @@ class CloudGateApiTest {
             assertThat(r.code()).as(path + " -> " + text).isEqualTo(200);
             return JSON.readTree(text);
         }
+    }
+
+    private interface Read {
+        JsonNode get() throws IOException;
+    }
+
+    /** {@code read} until {@code done} holds of it, within a minute; the last answer. */
+    private static JsonNode eventually(Read read, java.util.function.Predicate<JsonNode> done) throws IOException {
+        long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+        JsonNode last = read.get();
+        while (!done.test(last) && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(50); // a poll's pace
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            last = read.get();
+        }
+        return last;
     }
 
     private static JsonNode find(JsonNode list, String name) {

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -283,6 +284,28 @@ class DaemonConfigTest {
                 7, Duration.ofHours(2), Duration.ofSeconds(30), Duration.ofMinutes(20), Duration.ZERO, 100));
         assertThat(DaemonConfig.defaults().engine().cloudGate()).isEmpty();
         assertThat(DaemonConfig.defaults().embedded().config().partitions()).isEqualTo(PartitionPolicy.defaults());
+    }
+
+    @Test
+    void theConfigurationPrintsTheKeysOfSecretOptionsButNeverTheirValues() throws IOException {
+        Path file = write("""
+                job-isolation: none
+                gate-options:
+                  api-token: tok-value
+                cloud-gate: loopback
+                cloud-gate-options:
+                  client-id: the-client-id
+                  client-secret: s3cr3t-value
+                  client-certificate-password: pw-value
+                """);
+        DaemonConfig c = DaemonConfig.load(Optional.of(file), Map.of());
+        for (String text : List.of(c.toString(), c.engine().toString(), c.embedded().config().toString())) {
+            assertThat(text).doesNotContain("s3cr3t-value", "pw-value", "tok-value")
+                    .contains("client-secret=" + dev.skyport.api.Secrets.REDACTED, "client-id=the-client-id",
+                            "api-token=" + dev.skyport.api.Secrets.REDACTED);
+        }
+        assertThat(new dev.skyport.gate.GateConfig(dir, c.engine().cloudGateOptions(), java.time.Clock.systemUTC())
+                .toString()).doesNotContain("s3cr3t-value", "pw-value").contains("client-id=the-client-id");
     }
 
     @Test

@@ -101,6 +101,25 @@ public final class SshConnections implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes and forgets the connection to {@code target}, if any: for a target that is gone for good (the node of a
+     * deleted partition), whose client would otherwise be kept until the engine stops.
+     */
+    public void close(SshTarget target) {
+        synchronized (lock(target)) {
+            SSHClient c = clients.remove(target);
+            if (c != null) {
+                IOUtils.closeQuietly(c);
+            }
+        }
+        locks.remove(target);
+    }
+
+    /** How many targets have a client now, for tests. */
+    public int size() {
+        return clients.size();
+    }
+
     private SSHClient connect(SshTarget target) {
         SSHClient c = new SSHClient(config());
         int millis = (int) timeout.toMillis();

@@ -62,6 +62,8 @@ public final class FakeCloudGate implements Gate {
     public static volatile CountDownLatch hold;
     /** The nodes' host key is not the one the handle pins. */
     public static volatile boolean wrongHostKey;
+    /** The compute nodes (not the head) are listed without host keys, as a broken gate might. */
+    public static volatile boolean computeWithoutHostKeys;
     /** The nodes are listed at a port where nothing listens. */
     public static volatile boolean unreachable;
     /** Listed besides the partitions it made: as left by an earlier life or by another engine. */
@@ -94,6 +96,7 @@ public final class FakeCloudGate implements Gate {
         hold = null;
         wrongHostKey = false;
         unreachable = false;
+        computeWithoutHostKeys = false;
         extra.clear();
         creates.clear();
         deletes.clear();
@@ -261,7 +264,8 @@ public final class FakeCloudGate implements Gate {
                     servers.add(server);
                     port = server.port();
                 }
-                nodes.add(new PartitionNode(name, i == 0 ? "head" : "compute", "127.0.0.1", port, Set.of(fingerprint),
+                Set<String> hostKeys = i > 0 && computeWithoutHostKeys ? Set.of() : Set.of(fingerprint);
+                nodes.add(new PartitionNode(name, i == 0 ? "head" : "compute", "127.0.0.1", port, hostKeys,
                         SMALL.cpus() * (spec.flavor().orElse("").equals(LARGE.name()) ? 32 : 1), SMALL.memoryBytes(),
                         0));
             }

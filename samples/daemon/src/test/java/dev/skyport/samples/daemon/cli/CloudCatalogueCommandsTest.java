@@ -40,15 +40,18 @@ class CloudCatalogueCommandsTest {
     private ClientDaemon daemon;
 
     @BeforeAll
-    void start(@TempDir Path dir) {
+    void start(@TempDir Path dir) throws java.io.IOException {
         // a partition the cloud gate finds when the daemon starts (the loopback gate keeps them in gates/loopback)
         LoopbackGate gate = new LoopbackGate(new GateConfig(dir.resolve("data/gates/loopback"), CLOUD,
                 Clock.systemUTC()));
+        // the engine's id, as an earlier life of it left it: the partitions it shows are its own
+        java.nio.file.Files.createDirectories(dir.resolve("data"));
+        java.nio.file.Files.writeString(dir.resolve("data/engine-id"), "engine-under-test\n");
         try {
             gate.createPartition(new PartitionSpec("swm-5eed0001", Optional.of("gpu"), 1, Optional.empty(),
                     Optional.empty(), List.of(), Map.of(PartitionSpec.TAG_PARTITION, "swm-5eed0001",
                     PartitionSpec.TAG_JOB, "5eed0001-0000-7000-8000-000000000000", PartitionSpec.TAG_OWNER, "alice",
-                    PartitionSpec.TAG_CREATED, created)));
+                    PartitionSpec.TAG_ENGINE, "engine-under-test", PartitionSpec.TAG_CREATED, created)));
         } finally {
             gate.close();
         }
@@ -92,7 +95,13 @@ class CloudCatalogueCommandsTest {
 
     @Test
     void partitionsShowsWhatTheCloudGateHoldsWithItsJobAndOwner() throws Exception {
+        // the engine's partitions as its reconciler's first listing (at start) found them
+        long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
         String table = run("partitions").out();
+        while (!table.contains("swm-5eed0001") && System.nanoTime() < deadline) {
+            Thread.sleep(50); // a poll's pace
+            table = run("partitions").out();
+        }
         assertThat(table.lines().findFirst().orElseThrow()).containsSubsequence("NAME", "GATE", "STATE", "NODES",
                 "JOB", "OWNER", "CREATED");
         assertThat(line(table, "swm-5eed0001")).containsSubsequence("swm-5eed0001", "loopback", "ready",
