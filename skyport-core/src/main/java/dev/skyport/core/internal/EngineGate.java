@@ -109,8 +109,6 @@ final class EngineGate implements Gate {
                         // its connections go with the engine's; nothing is left to free
                     }
                 }
-                // closed by us before the VM goes: else every deletion ends in the SSH client's "broken transport"
-                connections.disconnect(target(r.handle(), n));
             }
             forgetConnections(r.handle());
         }

@@ -83,17 +83,6 @@ public final class SshConnections implements AutoCloseable {
         return locks.computeIfAbsent(target, t -> new Object());
     }
 
-    /** Closes the connection to {@code target}, if any: before its node goes away (a partition being deleted). */
-    public void disconnect(SshTarget target) {
-        synchronized (lock(target)) {
-            SSHClient c = clients.remove(target);
-            if (c != null) {
-                IOUtils.closeQuietly(c);
-            }
-        }
-        locks.remove(target);
-    }
-
     /** Drops the connection to {@code target} after a failure; the next call opens a new one. */
     public void invalidate(SshTarget target, SSHClient failed) {
         if (clients.remove(target, failed)) {
@@ -103,7 +92,8 @@ public final class SshConnections implements AutoCloseable {
 
     /**
      * Closes and forgets the connection to {@code target}, if any: for a target that is gone for good (the node of a
-     * deleted partition), whose client would otherwise be kept until the engine stops.
+     * deleted partition), whose client would otherwise be kept until the engine stops. Called before the node goes, so
+     * that its deletion does not end in the SSH client's "broken transport".
      */
     public void close(SshTarget target) {
         synchronized (lock(target)) {
