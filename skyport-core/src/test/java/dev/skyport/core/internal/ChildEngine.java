@@ -53,8 +53,9 @@ public final class ChildEngine {
             case "submit-keyed" -> submitKeyed(sky, out);
             case "run-one" -> {
                 Job job = sky.jobs().submit(JobSpec.builder().retryPolicy(RetryPolicy.none()).script(
-                        "#!/bin/sh\necho start\nwhile [ ! -e \"$SKYPORT_JOB_DIR/release\" ]; do sleep 0.02; done\n"
-                                + "echo end\n").build());
+                        // Gone with its test's directory: a run the test left must not poll for ever.
+                        "#!/bin/sh\necho start\nwhile [ ! -e \"$SKYPORT_JOB_DIR/release\" ]; do\n"
+                                + "[ -d \"$SKYPORT_JOB_DIR\" ] || exit 1; sleep 0.02; done\necho end\n").build());
                 out.println("ACK " + job.id());
             }
             case "time-limit" -> {

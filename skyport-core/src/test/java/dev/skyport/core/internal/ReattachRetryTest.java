@@ -29,7 +29,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ReattachRetryTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final String WAITS_FOR_RELEASE = "#!/bin/sh\necho start\n"
-            + "while [ ! -e \"$SKYPORT_JOB_DIR/release\" ]; do sleep 0.02; done\necho end\n";
+            + "while [ ! -e \"$SKYPORT_JOB_DIR/release\" ]; do\n"
+            // Gone with its test's directory: a run the test left must not poll for ever.
+            + "[ -d \"$SKYPORT_JOB_DIR\" ] || exit 1; sleep 0.02; done\necho end\n";
 
     @TempDir
     Path data;
