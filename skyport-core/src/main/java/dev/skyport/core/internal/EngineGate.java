@@ -32,6 +32,13 @@ import java.util.concurrent.ConcurrentHashMap;
 final class EngineGate implements Gate {
     /** How long one SSH connection or command to a partition node may take. */
     static final Duration SSH_TIMEOUT = Duration.ofSeconds(30);
+    /**
+     * How often the head of each READY partition is probed over SSH. A head that fails every probe for
+     * {@link SshGate#PARTITION_NODE_LOST_AFTER} (on the engine's clock) ends its runs as lost, so that a VM that died
+     * or was deleted behind the engine's back ends its job NODE_LOST (retried by policy) and the partition is deleted,
+     * instead of the job following a run that no poll can reach until its time limit. Tests shorten it.
+     */
+    static volatile Duration healthInterval = Duration.ofSeconds(15);
 
     private final Gate main;
     private final Optional<Gate> cloud;
@@ -45,11 +52,59 @@ final class EngineGate implements Gate {
     }
 
     private final java.time.Clock clock;
+    /** Runs the probes of partition heads, one at a time per head; created with the first partition. */
+    private final java.util.concurrent.ScheduledExecutorService health =
+            java.util.concurrent.Executors.newScheduledThreadPool(2, r -> {
+                Thread t = new Thread(r, "skyport-partition-health");
+                t.setDaemon(true);
+                return t;
+            });
+    /** Heads whose probe is under way: a head that times out is not probed twice at once. */
+    private final java.util.Set<String> probing = ConcurrentHashMap.newKeySet();
 
     EngineGate(Gate main, Optional<Gate> cloud, java.time.Clock clock) {
         this.main = main;
         this.clock = clock;
         this.cloud = cloud.filter(c -> c != main);
+        scheduleHealth();
+    }
+
+    private void scheduleHealth() {
+        try {
+            health.schedule(() -> {
+                try {
+                    probeHeads();
+                } finally {
+                    scheduleHealth();
+                }
+            }, healthInterval.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            // closed: no more probes
+        }
+    }
+
+    /** Probes the head of every registered partition (the only node the engine reaches) on the health pool. */
+    void probeHeads() {
+        for (Registered r : partitions.values()) {
+            PartitionNode head = r.handle().nodes().stream().filter(n -> n.role().equals("head")).findFirst()
+                    .orElse(r.handle().nodes().get(0));
+            NodeAccess a = access.get(head.name());
+            if (a == null || !probing.add(head.name())) {
+                continue;
+            }
+            try {
+                health.execute(() -> {
+                    try {
+                        SshGate.probePartitionNode(a);
+                    } finally {
+                        probing.remove(head.name());
+                    }
+                });
+            } catch (java.util.concurrent.RejectedExecutionException closed) {
+                probing.remove(head.name());
+                return;
+            }
+        }
     }
 
     /** The gate that creates partitions: the cloud gate, or the main gate when it does so itself. */
@@ -231,6 +286,7 @@ final class EngineGate implements Gate {
 
     @Override
     public void close() {
+        health.shutdownNow();
         for (String name : List.copyOf(partitions.keySet())) {
             unregister(name);
         }

@@ -99,6 +99,35 @@ class CloudPartitionsTest {
     }
 
     @Test
+    void aHeadThatStopsAnsweringEndsItsJobNodeLostAndThePartitionIsDeleted() throws Exception {
+        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        Duration interval = EngineGate.healthInterval;
+        EngineGate.healthInterval = Duration.ofMillis(50);
+        try (SkyPort sky = start(fast(), b -> b.clock(clock))) {
+            Path started = files.resolve("started"); // the node shares this machine's file system
+            Job job = sky.jobs().submit(script("touch '" + started + "'; exec sleep 600")
+                    .flavor(FakeCloudGate.SMALL.name()).build());
+            String name = CloudPartitions.nameOf(job.id());
+            poll("the job running", () -> sky.jobs().get(job.id()).state() == JobState.RUNNING
+                    && Files.exists(started));
+            FakeCloudGate.killNodes(name); // the VM died: nothing answers on its address any more
+            // The head must fail its probes for SshGate.PARTITION_NODE_LOST_AFTER on the engine's clock; a healthy head
+            // (the same clock moves in the other tests) never ends its job this way.
+            poll("the job ended", () -> {
+                clock.advance(Duration.ofSeconds(20));
+                return sky.jobs().get(job.id()).state().isTerminal();
+            });
+            Job done = sky.jobs().get(job.id());
+            assertThat(done.state()).isEqualTo(JobState.FAILED);
+            assertThat(done.attempts().get(0).endReason()).hasValue(EndReason.NODE_LOST);
+            assertThat(done.stateDetails()).contains("unreachable since");
+            deleted(name);
+        } finally {
+            EngineGate.healthInterval = interval;
+        }
+    }
+
+    @Test
     void aJobNamingACloudFlavorRunsOnItsPartitionWithItsFilesAndThePartitionGoes() throws Exception {
         Path input = files.resolve("in.txt");
         Files.writeString(input, "hello from the engine\n");

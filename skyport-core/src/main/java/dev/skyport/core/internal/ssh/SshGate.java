@@ -45,10 +45,23 @@ public final class SshGate implements Gate {
     public static NodeAccess partitionNode(String name, SshTarget target, SshConnections connections,
                                            java.time.Clock clock) {
         return new SshNode(new SshGateConfig.NodeSpec(name, target, 1, 0, 0, java.util.Map.of(), name),
-                connections, ".skyport/jobs", java.time.Duration.ofSeconds(60), clock,
+                connections, ".skyport/jobs", PARTITION_NODE_LOST_AFTER, clock,
                 java.util.Optional.of(dev.skyport.gate.ContainerRuntime.auto()), dev.skyport.gate.RunIsolation.none(),
                 false);
     }
+    /** How long a partition node may fail every health probe before its runs are lost. */
+    public static final java.time.Duration PARTITION_NODE_LOST_AFTER = java.time.Duration.ofSeconds(60);
+
+    /**
+     * One health probe of a node made by {@link #partitionNode}: after {@link #PARTITION_NODE_LOST_AFTER} of failed
+     * probes its runs end as lost. Blocks for at most the connection's timeouts.
+     */
+    public static void probePartitionNode(NodeAccess node) {
+        if (node instanceof SshNode n) {
+            n.probeHealth();
+        }
+    }
+
     private static final Logger LOG = LoggerFactory.getLogger(SshGate.class);
     private static final int MAX_PROBE_THREADS = 8;
 

@@ -111,6 +111,19 @@ public final class FakeCloudGate implements Gate {
         }
     }
 
+    /**
+     * Stops the SSH servers of partition {@code name} as a VM dies or is deleted behind the engine's back; the partition
+     * stays listed until the engine deletes it.
+     */
+    public static void killNodes(String name) throws java.io.IOException {
+        Made m = made.get(name);
+        if (m != null) {
+            for (MinaSshServer s : m.servers()) {
+                s.stop();
+            }
+        }
+    }
+
     /** The partitions that exist now (created and not deleted). */
     public static Set<String> live() {
         return Set.copyOf(made.keySet());
