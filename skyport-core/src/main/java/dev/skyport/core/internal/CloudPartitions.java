@@ -445,8 +445,10 @@ final class CloudPartitions implements PartitionLifecycle {
         if (closed.getAsBoolean()) {
             return; // the next start resumes the creation (createPartition is idempotent)
         }
-        EndReason reason;
-        String message;
+        EndReason reason = null;
+        String message = null;
+        String retrying = null;
+        Entry retryingJob = null;
         synchronized (p) {
             if (p.released) {
                 startDelete(p);
@@ -463,10 +465,13 @@ final class CloudPartitions implements PartitionLifecycle {
                     LOG.info("creating partition {} failed ({}); trying again in {} (try {} of {})", p.name,
                             failure.getMessage(), wait, p.tries + 1, policy.createAttempts());
                     p.timer = loop.addTimer(now.plus(wait), () -> submit(() -> create(p)));
-                    return;
+                    retrying = "Creating partition " + p.name + ": try " + p.tries + " of " + policy.createAttempts()
+                            + " failed (" + failure.getMessage() + "); trying again at " + now.plus(wait);
+                    retryingJob = p.entry;
+                } else {
+                    reason = failure.reason().orElse(EndReason.PARTITION_FAILED);
+                    message = failure.getMessage();
                 }
-                reason = failure.reason().orElse(EndReason.PARTITION_FAILED);
-                message = failure.getMessage();
             } else if (handle == null || handle.state() != PartitionState.READY || handle.nodes().isEmpty()) {
                 reason = EndReason.PARTITION_FAILED;
                 message = "the " + cloud.name() + " gate returned partition " + p.name + " "
@@ -477,15 +482,39 @@ final class CloudPartitions implements PartitionLifecycle {
                 p.phase = Phase.CONNECTING;
                 p.connectDeadline = loop.now().plus(policy.readyTimeout());
                 persistQuietly(p);
-                reason = null;
-                message = null;
             }
+        }
+        if (retrying != null) {
+            if (retryingJob != null) {
+                retryDetails(retryingJob, p.name, retrying); // outside p's lock: the order is job entry, then partition
+            }
+            return;
         }
         if (reason != null) {
             fail(p, reason, message);
             return;
         }
         connect(p);
+    }
+
+    /**
+     * Tells the job why it still waits: a PROVISIONING self-transition whose details name the failed try and the next
+     * one (what {@code skyport show} and the job's history show), as a stop intent is recorded on RUNNING.
+     */
+    private void retryDetails(Entry e, String partition, String details) {
+        synchronized (e) {
+            if (closed.getAsBoolean() || table.active.get(e.id) != e || e.state != JobState.PROVISIONING
+                    || !partition.equals(e.partition)) {
+                return;
+            }
+            try {
+                JobTransitioned event = transitions.transition(e, JobState.PROVISIONING, Optional.empty(), details,
+                        j -> j, Optional.empty(), Optional.empty());
+                transitions.settle(e, event);
+            } catch (RuntimeException ex) {
+                LOG.warn("cannot record on job {} that its partition is tried again: {}", e.id, ex.toString());
+            }
+        }
     }
 
     private void timedOut(Part p, int attemptNo) {

@@ -27,7 +27,8 @@ final class Lifecycle {
 
     static {
         allow(QUEUED, PROVISIONING, STAGING_IN, RUNNING, CANCELED, FAILED);
-        allow(PROVISIONING, STAGING_IN, RUNNING, QUEUED, FAILED, CANCELING, CANCELED);
+        // PROVISIONING to itself: a failed try at creating the job's partition, recorded with when the next one comes.
+        allow(PROVISIONING, STAGING_IN, RUNNING, QUEUED, FAILED, CANCELING, CANCELED, PROVISIONING);
         allow(STAGING_IN, RUNNING, QUEUED, FAILED, CANCELING);
         // QUEUED from RUNNING: an infrastructure failure being retried. RUNNING to itself: a stop intent recorded
         // without a change of state (the time limit was reached), persisted so a restart ends the attempt that way.

@@ -249,6 +249,14 @@ class CloudPartitionsTest {
             assertThat(done.attempts()).hasSize(1);
             String name = CloudPartitions.nameOf(job.id());
             assertThat(FakeCloudGate.creates).containsExactly(name, name, name);
+            // Each failed try is on the job, with when the next one comes: a user sees why it still provisions.
+            List<String> tries = sky.events().history(job.id()).stream()
+                    .filter(t -> t.from().equals(Optional.of(JobState.PROVISIONING)) && t.to() == JobState.PROVISIONING)
+                    .map(JobTransitioned::details).toList();
+            assertThat(tries).hasSize(2);
+            assertThat(tries.get(0)).startsWith("Creating partition " + name + ": try 1 of 5 failed (")
+                    .contains("trying again at");
+            assertThat(tries.get(1)).startsWith("Creating partition " + name + ": try 2 of 5 failed (");
             deleted(name);
         }
     }

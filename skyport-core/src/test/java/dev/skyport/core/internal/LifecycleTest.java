@@ -49,6 +49,7 @@ class LifecycleTest {
             new Move(PROVISIONING, FAILED),
             new Move(PROVISIONING, CANCELING),
             new Move(PROVISIONING, CANCELED),
+            new Move(PROVISIONING, PROVISIONING),
 
             new Move(STAGING_IN, RUNNING),
             new Move(STAGING_IN, QUEUED),
@@ -127,10 +128,12 @@ class LifecycleTest {
                 .containsExactlyInAnyOrder(SUCCEEDED, FAILED, CANCELED);
     }
 
+    /** RUNNING and CANCELING record a stop intent that way; PROVISIONING a failed try at creating its partition. */
     @Test
-    void onlyTheStatesThatRecordAStopIntentMoveToThemselves() {
+    void onlyTheStatesThatRecordAStopIntentOrAPartitionRetryMoveToThemselves() {
         for (JobState s : JobState.values()) {
-            assertThat(Lifecycle.isAllowed(s, s)).as("%s -> %s", s, s).isEqualTo(s == RUNNING || s == CANCELING);
+            assertThat(Lifecycle.isAllowed(s, s)).as("%s -> %s", s, s)
+                    .isEqualTo(s == RUNNING || s == CANCELING || s == PROVISIONING);
         }
     }
 }
