@@ -52,7 +52,7 @@ final class EngineGate implements Gate {
     }
 
     private final java.time.Clock clock;
-    /** Runs the probes of partition heads, one at a time per head; created with the first partition. */
+    /** Runs the probes of partition heads, one at a time per head; its threads start with the first probe. */
     private final java.util.concurrent.ScheduledExecutorService health =
             java.util.concurrent.Executors.newScheduledThreadPool(2, r -> {
                 Thread t = new Thread(r, "skyport-partition-health");
@@ -66,7 +66,9 @@ final class EngineGate implements Gate {
         this.main = main;
         this.clock = clock;
         this.cloud = cloud.filter(c -> c != main);
-        scheduleHealth();
+        if (cloudGate().isPresent()) {
+            scheduleHealth(); // only partitions have heads to probe: an engine without a cloud gate starts no thread
+        }
     }
 
     private void scheduleHealth() {
