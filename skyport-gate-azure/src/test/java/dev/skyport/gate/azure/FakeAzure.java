@@ -2,21 +2,15 @@ package dev.skyport.gate.azure;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.skyport.gate.loopback.LoopbackNodeServer;
 import org.apache.sshd.common.config.keys.AuthorizedKeyEntry;
 import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.config.keys.PublicKeyEntryResolver;
-import org.apache.sshd.common.keyprovider.KeyPairProvider;
 import org.apache.sshd.common.session.Session;
 import org.apache.sshd.common.session.SessionListener;
 import org.apache.sshd.common.util.security.SecurityUtils;
 import org.apache.sshd.server.SshServer;
-import org.apache.sshd.server.channel.ChannelSession;
-import org.apache.sshd.server.command.Command;
-import org.apache.sshd.server.shell.ProcessShellFactory;
-import org.apache.sshd.sftp.server.SftpSubsystem;
-import org.apache.sshd.sftp.server.SftpSubsystemFactory;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -25,7 +19,6 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
@@ -65,8 +58,6 @@ public final class FakeAzure implements AutoCloseable {
     private static final String TENANT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern BLOCK = Pattern.compile("(?m)^  (ed25519_private|rsa_private): \\|\\n((?:    .*\\n)+)");
-    // as a login on a VM: the command runs in the node's home with HOME set to it, parsed as `sh -c` parses it
-    private static final String IN_HOME = "cd -- \"$1\" && HOME=\"$1\" && export HOME && exec /bin/sh -c \"$2\"";
 
     private final FakeArm arm;
     private final Path homes;
@@ -382,18 +373,8 @@ public final class FakeAzure implements AutoCloseable {
                     .resolvePublicKey(null, PublicKeyEntryResolver.FAILING));
         }
         Path home = Files.createDirectories(homes.resolve(vm));
-        SshServer s = SshServer.setUpDefaultServer();
-        s.setHost(address);
-        s.setPort(sshPort);
-        s.setKeyPairProvider(KeyPairProvider.wrap(hostKeys));
-        s.setPublickeyAuthenticator((user, key, session) -> accepted.stream().anyMatch(a -> KeyUtils.compareKeys(a,
-                key)));
-        s.setPasswordAuthenticator(null);
-        s.setKeyboardInteractiveAuthenticator(null);
-        String dir = home.toString();
-        s.setCommandFactory((channel, command) -> new ProcessShellFactory("/bin/sh",
-                "/bin/sh", "-c", IN_HOME, vm, dir, command).createShell(channel));
-        s.setSubsystemFactories(List.of(new HomeSftp(home)));
+        SshServer s = LoopbackNodeServer.configure(address, sshPort, hostKeys,
+                key -> accepted.stream().anyMatch(a -> KeyUtils.compareKeys(a, key)), home);
         Timeline t = timelines.computeIfAbsent(group.toLowerCase(java.util.Locale.ROOT), k -> new Timeline());
         s.addSessionListener(new SessionListener() {
             @Override
@@ -418,32 +399,6 @@ public final class FakeAzure implements AutoCloseable {
             s.stop(true);
         } catch (IOException ignored) {
             // stopping immediately closes the sockets; nothing is left to report
-        }
-    }
-
-    /** SFTP whose relative paths resolve in the node's home, as on a VM. */
-    private static final class HomeSftp extends SftpSubsystemFactory {
-        private final Path home;
-
-        HomeSftp(Path home) {
-            this.home = home;
-        }
-
-        @Override
-        public Command createSubsystem(ChannelSession channel) throws IOException {
-            SftpSubsystem subsystem = new SftpSubsystem(channel, this) {
-                {
-                    defaultDir = home;
-                }
-
-                @Override
-                public void setFileSystem(FileSystem fileSystem) {
-                    super.setFileSystem(fileSystem);
-                    defaultDir = home;
-                }
-            };
-            getRegisteredListeners().forEach(subsystem::addSftpEventListener);
-            return subsystem;
         }
     }
 }

@@ -16,13 +16,16 @@ import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.PublicKey;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * One node of a loopback partition: Apache MINA SSHD on 127.0.0.1 with the node's own host key, accepting only the
  * partition's client key, running exec requests through {@code /bin/sh -c} in the node's home directory (also its
- * {@code HOME} and the SFTP default directory), with SFTP and TCP forwarding both ways.
+ * {@code HOME} and the SFTP default directory), with SFTP and TCP forwarding both ways. {@link #configure} and
+ * {@link HomeSftp} also serve the other modules' test servers that stand for a machine of its own (the fake Azure's
+ * heads, skyport-core's MINA helper).
  */
-final class LoopbackNodeServer implements AutoCloseable {
+public final class LoopbackNodeServer implements AutoCloseable {
     /*
      * Every command starts in the node's home with HOME set to it, as a login on a VM would: the engine's relative job
      * directories and "$HOME" then name this node's directory, so two nodes of one partition never share a job
@@ -38,18 +41,7 @@ final class LoopbackNodeServer implements AutoCloseable {
 
     /** Starts a server on {@code port} (0: a free one) and returns once it listens. */
     static LoopbackNodeServer start(int port, KeyPair hostKey, PublicKey clientKey, Path home) throws IOException {
-        SshServer s = SshServer.setUpDefaultServer();
-        s.setHost("127.0.0.1");
-        s.setPort(port);
-        s.setKeyPairProvider(KeyPairProvider.wrap(hostKey));
-        s.setPublickeyAuthenticator((user, key, session) -> KeyUtils.compareKeys(key, clientKey));
-        s.setPasswordAuthenticator(null);
-        s.setKeyboardInteractiveAuthenticator(null);
-        String dir = home.toString();
-        s.setCommandFactory((channel, command) -> new ProcessShellFactory("/bin/sh",
-                "/bin/sh", "-c", IN_HOME, "loopback-node", dir, command).createShell(channel));
-        s.setSubsystemFactories(List.of(new HomeSftp(home)));
-        s.setForwardingFilter(AcceptAllForwardingFilter.INSTANCE);
+        SshServer s = configure("127.0.0.1", port, List.of(hostKey), key -> KeyUtils.compareKeys(key, clientKey), home);
         try {
             s.start();
         } catch (IOException | RuntimeException e) {
@@ -57,6 +49,28 @@ final class LoopbackNodeServer implements AutoCloseable {
             throw e;
         }
         return new LoopbackNodeServer(s);
+    }
+
+    /**
+     * A server, not yet started, on {@code host}:{@code port} with {@code hostKeys}, accepting the client keys
+     * {@code accepted} takes (no password or keyboard-interactive login), running exec requests in {@code home} with
+     * {@code HOME} set to it, SFTP relative to it, and TCP forwarding both ways.
+     */
+    public static SshServer configure(String host, int port, List<KeyPair> hostKeys, Predicate<PublicKey> accepted,
+                                      Path home) {
+        SshServer s = SshServer.setUpDefaultServer();
+        s.setHost(host);
+        s.setPort(port);
+        s.setKeyPairProvider(KeyPairProvider.wrap(hostKeys));
+        s.setPublickeyAuthenticator((user, key, session) -> accepted.test(key));
+        s.setPasswordAuthenticator(null);
+        s.setKeyboardInteractiveAuthenticator(null);
+        String dir = home.toString();
+        s.setCommandFactory((channel, command) -> new ProcessShellFactory("/bin/sh",
+                "/bin/sh", "-c", IN_HOME, "loopback-node", dir, command).createShell(channel));
+        s.setSubsystemFactories(List.of(new HomeSftp(home)));
+        s.setForwardingFilter(AcceptAllForwardingFilter.INSTANCE);
+        return s;
     }
 
     int port() {
@@ -73,10 +87,10 @@ final class LoopbackNodeServer implements AutoCloseable {
     }
 
     /** SFTP whose relative paths resolve in the node's home, while absolute paths stay what they say. */
-    private static final class HomeSftp extends SftpSubsystemFactory {
+    public static final class HomeSftp extends SftpSubsystemFactory {
         private final Path home;
 
-        HomeSftp(Path home) {
+        public HomeSftp(Path home) {
             this.home = home;
         }
 

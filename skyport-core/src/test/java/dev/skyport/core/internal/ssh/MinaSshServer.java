@@ -1,5 +1,6 @@
 package dev.skyport.core.internal.ssh;
 
+import dev.skyport.gate.loopback.LoopbackNodeServer;
 import net.schmizz.sshj.common.Buffer;
 import net.schmizz.sshj.common.KeyType;
 import org.apache.sshd.common.config.keys.KeyUtils;
@@ -55,7 +56,7 @@ final class MinaSshServer implements AutoCloseable {
         s.setKeyboardInteractiveAuthenticator(null);
         s.setCommandFactory((channel, command) -> new ProcessShellFactory("/bin/sh", "/bin/sh", "-c", prefix + command)
                 .createShell(channel));
-        SftpSubsystemFactory sftp = home.<SftpSubsystemFactory>map(HomeSftp::new).orElseGet(SftpSubsystemFactory::new);
+        SftpSubsystemFactory sftp = home.<SftpSubsystemFactory>map(LoopbackNodeServer.HomeSftp::new).orElseGet(SftpSubsystemFactory::new);
         listener.ifPresent(sftp::addSftpEventListener);
         s.setSubsystemFactories(List.of(sftp));
         s.setForwardingFilter(AcceptAllForwardingFilter.INSTANCE);
@@ -110,33 +111,5 @@ final class MinaSshServer implements AutoCloseable {
     /** From now on only {@code user} may log in (with the client key); the server accepts any user by default. */
     void onlyUser(String user) {
         server.setPublickeyAuthenticator((u, key, session) -> u.equals(user) && KeyUtils.compareKeys(key, clientKey));
-    }
-
-    /** SFTP whose relative paths resolve in the node's home, as on a machine of its own, not in the JVM's directory. */
-    private static final class HomeSftp extends SftpSubsystemFactory {
-        private final Path home;
-
-        HomeSftp(Path home) {
-            this.home = home;
-        }
-
-        @Override
-        public org.apache.sshd.server.command.Command createSubsystem(
-                org.apache.sshd.server.channel.ChannelSession channel) throws IOException {
-            org.apache.sshd.sftp.server.SftpSubsystem subsystem = new org.apache.sshd.sftp.server.SftpSubsystem(
-                    channel, this) {
-                {
-                    defaultDir = home;
-                }
-
-                @Override
-                public void setFileSystem(java.nio.file.FileSystem fileSystem) {
-                    super.setFileSystem(fileSystem);
-                    defaultDir = home;
-                }
-            };
-            getRegisteredListeners().forEach(subsystem::addSftpEventListener);
-            return subsystem;
-        }
     }
 }
