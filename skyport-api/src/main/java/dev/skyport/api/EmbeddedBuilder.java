@@ -25,6 +25,7 @@ public final class EmbeddedBuilder {
     private Optional<String> cloudGate = Optional.empty();
     private final Map<String, String> cloudGateOptions = new LinkedHashMap<>();
     private PartitionPolicy partitionPolicy = PartitionPolicy.defaults();
+    private final Map<String, BatchSite> batchSites = new LinkedHashMap<>();
     private String scheduler = "backfill";
     private Clock clock = Clock.systemUTC();
     private Limits limits = Limits.defaults();
@@ -196,6 +197,21 @@ public final class EmbeddedBuilder {
         return this;
     }
 
+    /**
+     * Adds a site whose own scheduler runs the jobs Sky Port hands it, e.g. {@code batchSite("hpc", "slurm", Map.of(
+     * "rest-url", "https://slurm:6820", ...))}. Sky Port's scheduler then picks the site (this machine's nodes, a cloud
+     * partition or a batch site) by fit and cost; the site's scheduler picks its nodes.
+     *
+     * @throws IllegalArgumentException when the name is blank or holds '/', or a site of that name was added
+     */
+    public EmbeddedBuilder batchSite(String name, String gate, Map<String, String> options) {
+        BatchSite site = new BatchSite(requireName("batchSite", name), requireName("batchSite gate", gate), options);
+        if (batchSites.putIfAbsent(name, site) != null) {
+            throw new IllegalArgumentException("a batch site named '" + name + "' was already added");
+        }
+        return this;
+    }
+
     /** How partitions are created, retried, reconciled and deleted; {@link PartitionPolicy#defaults()} by default. */
     public EmbeddedBuilder partitionPolicy(PartitionPolicy policy) {
         this.partitionPolicy = Objects.requireNonNull(policy, "partitionPolicy");
@@ -205,7 +221,8 @@ public final class EmbeddedBuilder {
     /** The collected settings. */
     public EmbeddedConfig config() {
         return new EmbeddedConfig(dataDir, gate, gateOptions, scheduler, clock, limits, owner, localCpus,
-                localMemoryBytes, randomSeed, inputRoot, cloudGate, cloudGateOptions, partitionPolicy);
+                localMemoryBytes, randomSeed, inputRoot, cloudGate, cloudGateOptions, partitionPolicy,
+                java.util.List.copyOf(batchSites.values()));
     }
 
     /**

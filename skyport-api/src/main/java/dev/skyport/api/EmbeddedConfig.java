@@ -31,7 +31,8 @@ import java.util.OptionalLong;
 public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gateOptions, String scheduler, Clock clock,
                              Limits limits, String owner, OptionalInt localCpus, OptionalLong localMemoryBytes,
                              OptionalLong randomSeed, Optional<Path> inputRoot, Optional<String> cloudGate,
-                             Map<String, String> cloudGateOptions, PartitionPolicy partitions) {
+                             Map<String, String> cloudGateOptions, PartitionPolicy partitions,
+                             java.util.List<BatchSite> batchSites) {
     public EmbeddedConfig {
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(gate, "gate");
@@ -47,6 +48,19 @@ public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gate
         Objects.requireNonNull(cloudGate, "cloudGate");
         cloudGateOptions = Map.copyOf(cloudGateOptions);
         Objects.requireNonNull(partitions, "partitions");
+        batchSites = java.util.List.copyOf(batchSites);
+        if (batchSites.stream().map(BatchSite::name).distinct().count() != batchSites.size()) {
+            throw new IllegalArgumentException("batch site names must be distinct");
+        }
+    }
+
+    /** A configuration without batch sites. */
+    public EmbeddedConfig(Path dataDir, String gate, Map<String, String> gateOptions, String scheduler, Clock clock,
+                          Limits limits, String owner, OptionalInt localCpus, OptionalLong localMemoryBytes,
+                          OptionalLong randomSeed, Optional<Path> inputRoot, Optional<String> cloudGate,
+                          Map<String, String> cloudGateOptions, PartitionPolicy partitions) {
+        this(dataDir, gate, gateOptions, scheduler, clock, limits, owner, localCpus, localMemoryBytes, randomSeed,
+                inputRoot, cloudGate, cloudGateOptions, partitions, java.util.List.of());
     }
 
     /** As a record's, with the values of secret options redacted ({@link Secrets}). */
@@ -56,6 +70,6 @@ public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gate
                 + ", scheduler=" + scheduler + ", clock=" + clock + ", limits=" + limits + ", owner=" + owner
                 + ", localCpus=" + localCpus + ", localMemoryBytes=" + localMemoryBytes + ", randomSeed=" + randomSeed
                 + ", inputRoot=" + inputRoot + ", cloudGate=" + cloudGate + ", cloudGateOptions="
-                + Secrets.redacted(cloudGateOptions) + ", partitions=" + partitions + "]";
+                + Secrets.redacted(cloudGateOptions) + ", partitions=" + partitions + ", batchSites=" + batchSites + "]";
     }
 }

@@ -7,11 +7,18 @@ package dev.skyport.api;
  * QUEUED -> PROVISIONING -> STAGING_IN -> RUNNING -> STAGING_OUT -> SUCCEEDED | FAILED | CANCELED
  *                      (any non-terminal) -> CANCELING -> CANCELED
  * </pre>
+ *
+ * A job handed to a batch site (a Slurm cluster) stages in first and then waits in PROVISIONING while the site's own
+ * scheduler finds its nodes: QUEUED -> STAGING_IN -> PROVISIONING -> RUNNING, with the site's reason and expected
+ * start in {@link Job#stateDetails()}.
  */
 public enum JobState {
     /** Waiting for the scheduler to place it. */
     QUEUED,
-    /** Placed; its partition (cloud or on-prem resources) is being created or prepared. */
+    /**
+     * Placed; its partition (cloud or on-prem resources) is being created or prepared, or it waits in a batch site's
+     * queue.
+     */
     PROVISIONING,
     /** Input files are being copied to its nodes. */
     STAGING_IN,

@@ -89,6 +89,15 @@ public interface Gate extends AutoCloseable {
     NodeAccess access(String nodeName);
 
     /**
+     * The queue of a site whose own scheduler places and runs jobs (a Slurm cluster); empty (the default) for gates
+     * whose nodes Sky Port's scheduler places jobs on. A gate with a queue lists the site's nodes in {@link #nodes()}
+     * for users to see, but the engine never places a job on them itself.
+     */
+    default java.util.Optional<BatchQueue> batchQueue() {
+        return java.util.Optional.empty();
+    }
+
+    /**
      * Whether a job's {@code container-image} is honoured. False by default, for gates that run scripts directly on
      * their nodes: the engine then keeps such a job with a warning that says so, rather than knowing gates by name.
      */

@@ -29,7 +29,8 @@ final class Lifecycle {
         allow(QUEUED, PROVISIONING, STAGING_IN, RUNNING, CANCELED, FAILED);
         // PROVISIONING to itself: a failed try at creating the job's partition, recorded with when the next one comes.
         allow(PROVISIONING, STAGING_IN, RUNNING, QUEUED, FAILED, CANCELING, CANCELED, PROVISIONING);
-        allow(STAGING_IN, RUNNING, QUEUED, FAILED, CANCELING);
+        // PROVISIONING from STAGING_IN: a job at a batch site (Slurm) waits in the site's queue once its inputs are there.
+        allow(STAGING_IN, RUNNING, QUEUED, FAILED, CANCELING, PROVISIONING);
         // QUEUED from RUNNING: an infrastructure failure being retried. RUNNING to itself: a stop intent recorded
         // without a change of state (the time limit was reached), persisted so a restart ends the attempt that way.
         allow(RUNNING, STAGING_OUT, SUCCEEDED, FAILED, QUEUED, CANCELING, RUNNING);

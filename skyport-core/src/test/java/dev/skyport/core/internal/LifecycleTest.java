@@ -55,6 +55,7 @@ class LifecycleTest {
             new Move(STAGING_IN, QUEUED),
             new Move(STAGING_IN, FAILED),
             new Move(STAGING_IN, CANCELING),
+            new Move(STAGING_IN, PROVISIONING),
 
             new Move(RUNNING, STAGING_OUT),
             new Move(RUNNING, SUCCEEDED),

@@ -1,0 +1,30 @@
+package dev.skyport.api;
+
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A site whose own scheduler places and runs the jobs Sky Port hands it, such as a Slurm cluster: its name (what a
+ * job's {@code remoteSite} names, e.g. {@code hpc}, or {@code hpc/gpu} for one of its partitions), the gate that
+ * reaches it ({@code slurm}) and that gate's options.
+ */
+public record BatchSite(String name, String gate, Map<String, String> options) {
+    public BatchSite {
+        Objects.requireNonNull(name, "name");
+        if (name.isBlank() || name.contains("/") || name.chars().anyMatch(Character::isISOControl)) {
+            throw new IllegalArgumentException("batch site name must be non-blank, without '/' or control characters, got '"
+                    + Text.abbreviate(name) + "'");
+        }
+        Objects.requireNonNull(gate, "gate");
+        if (gate.isBlank()) {
+            throw new IllegalArgumentException("batch site gate must not be blank");
+        }
+        options = Map.copyOf(options);
+    }
+
+    /** As a record's, with the values of secret options redacted ({@link Secrets}). */
+    @Override
+    public String toString() {
+        return "BatchSite[name=" + name + ", gate=" + gate + ", options=" + Secrets.redacted(options) + "]";
+    }
+}

@@ -1,0 +1,19 @@
+package dev.skyport.gate;
+
+import dev.skyport.api.JobId;
+
+import java.util.Objects;
+
+/** A job in a {@link BatchQueue}: the backend's id (Slurm's job id) for attempt {@code attempt} of {@code job}. */
+public record BatchJob(String id, JobId job, int attempt) {
+    public BatchJob {
+        Objects.requireNonNull(id, "id");
+        if (id.isBlank()) {
+            throw new IllegalArgumentException("id must not be blank");
+        }
+        Objects.requireNonNull(job, "job");
+        if (attempt < 1) {
+            throw new IllegalArgumentException("attempt must be >= 1");
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package dev.skyport.gate;
+
+import dev.skyport.api.JobId;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * One attempt of a Sky Port job handed to a {@link BatchQueue}. {@code directory} is the job's directory on the
+ * site's shared file system (from {@link NodeAccess#directoryOf} of {@link BatchQueue#files()}), where the script,
+ * the logs and the attempt's run directory live; {@code script} is the job's script (its {@code #SWM} lines are
+ * comments to the backend: every resource comes from the fields here). {@code nodes}, {@code cpusPerNode},
+ * {@code memoryPerNode} (0: the partition's default) and {@code gpusPerNode} are the job's request;
+ * {@code timeLimit} its wall-clock limit; {@code partition} and {@code account} the site's partition and account
+ * (empty: the site's default).
+ */
+public record BatchRequest(JobId job, int attempt, String name, String directory, String script, String workdir,
+                           Map<String, String> env, String owner, int nodes, int cpusPerNode, long memoryPerNode,
+                           int gpusPerNode, Duration timeLimit, Optional<String> partition, Optional<String> account) {
+    /** The prefix of {@link #tag()}: what the backend's job comment or name starts with for a Sky Port job. */
+    public static final String TAG_PREFIX = "skyport:";
+
+    public BatchRequest {
+        Objects.requireNonNull(job, "job");
+        if (attempt < 1) {
+            throw new IllegalArgumentException("attempt must be >= 1");
+        }
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(directory, "directory");
+        Objects.requireNonNull(script, "script");
+        Objects.requireNonNull(workdir, "workdir");
+        env = Map.copyOf(env);
+        Objects.requireNonNull(owner, "owner");
+        if (nodes < 1 || cpusPerNode < 1) {
+            throw new IllegalArgumentException("nodes and cpusPerNode must be >= 1");
+        }
+        if (memoryPerNode < 0 || gpusPerNode < 0) {
+            throw new IllegalArgumentException("memoryPerNode and gpusPerNode must not be negative");
+        }
+        Objects.requireNonNull(timeLimit, "timeLimit");
+        if (timeLimit.isNegative() || timeLimit.isZero()) {
+            throw new IllegalArgumentException("timeLimit must be positive");
+        }
+        Objects.requireNonNull(partition, "partition");
+        Objects.requireNonNull(account, "account");
+    }
+
+    /** {@code skyport:<job id>:<attempt>}: the tag by which {@link BatchQueue#find} finds the backend job. */
+    public String tag() {
+        return tag(job, attempt);
+    }
+
+    public static String tag(JobId job, int attempt) {
+        return TAG_PREFIX + job + ":" + attempt;
+    }
+
+    /** The control directory of this attempt, where the exit-code file is written. */
+    public String runDirectory() {
+        return directory + "/" + DetachedRun.runDirectoryName(attempt);
+    }
+
+    /** The variables the job sees, as {@link RunRequest#environment()} gives them on every gate. */
+    public Map<String, String> environment() {
+        Map<String, String> all = new java.util.LinkedHashMap<>(env);
+        all.put("SKYPORT_JOB_ID", job.toString());
+        all.put("SWM_JOB_ID", job.toString());
+        all.put("SKYPORT_ATTEMPT", Integer.toString(attempt));
+        all.put("SKYPORT_JOB_DIR", directory);
+        all.put("USER", owner);
+        all.put("LOGNAME", owner);
+        return all;
+    }
+}
