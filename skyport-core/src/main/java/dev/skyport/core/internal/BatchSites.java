@@ -276,6 +276,11 @@ final class BatchSites {
         if (closed.getAsBoolean()) {
             return;
         }
+        refresh(s);
+        loop.addTimer(loop.now().plus(LISTING_INTERVAL), () -> background(() -> list(s)));
+    }
+
+    private void refresh(Site s) {
         try {
             s.partitions = List.copyOf(s.queue.partitions());
             List<Node> nodes = new ArrayList<>();
@@ -291,7 +296,6 @@ final class BatchSites {
             health.failed(s.health() + "-listing", "listing the partitions and nodes of batch site " + s.name, ex, 0,
                     Optional.of(loop.now().plus(LISTING_INTERVAL)));
         }
-        loop.addTimer(loop.now().plus(LISTING_INTERVAL), () -> background(() -> list(s)));
     }
 
     // ---------------------------------------------------------------- site choice and checks
@@ -1162,21 +1166,20 @@ final class BatchSites {
     /** Starts the listings, the polls and what {@link #load} found to do. */
     void start() {
         for (Site s : sites.values()) {
-            background(() -> list(s));
+            loop.addTimer(loop.now().plus(LISTING_INTERVAL), () -> background(() -> list(s)));
             schedulePoll(s, s.poll);
         }
         deferred.forEach(Runnable::run);
         deferred = List.of();
     }
 
-    /** Lists every site's partitions and nodes once, now: a start that can be checked against at once. */
+    /**
+     * Lists every site's partitions and nodes once, now: submissions right after the start are checked against them,
+     * and the nodes are shown at once. A site that cannot answer is listed again in the background.
+     */
     void listNow() {
         for (Site s : sites.values()) {
-            try {
-                s.partitions = List.copyOf(s.queue.partitions());
-            } catch (RuntimeException ex) {
-                LOG.warn("batch site {} cannot list its partitions yet: {}", s.name, ex.toString());
-            }
+            refresh(s);
         }
     }
 
