@@ -866,6 +866,9 @@ final class BatchSites {
     /** The backend job ended: its outputs and logs come back (STAGING_OUT), then its end is recorded. */
     private void ended(Run r, BatchStatus b) {
         Entry e = r.entry;
+        if (r.directory == null) {
+            directory(r); // a restart's lookup may not have answered yet: the logs are still to come back
+        }
         Ending ending = ending(r.site.name, b);
         JobTransitioned event = null;
         synchronized (e) {
@@ -943,18 +946,20 @@ final class BatchSites {
                 runs.remove(e.id, r);
                 e.allocatedNodes = List.of();
                 e.placing = false;
+                // Before the lock is let go: a retry's next attempt (which takes it) must not lose its own row.
+                if (r.backend != null) {
+                    try {
+                        store.deleteBatchJob(e.id);
+                    } catch (RuntimeException ex) {
+                        LOG.warn("cannot delete the batch row of job {}; the next start does", e.id, ex);
+                    }
+                }
                 transitions.settle(e, event);
             } catch (RuntimeException ex) {
                 LOG.error("cannot record the end of job {}; trying again in {}", e.id, RunSupervisor.FINISH_RETRY, ex);
                 loop.addTimer(loop.now().plus(RunSupervisor.FINISH_RETRY),
                         () -> background(() -> end(r, reason, outcome, refused)));
-                return;
             }
-        }
-        try {
-            store.deleteBatchJob(e.id);
-        } catch (RuntimeException ex) {
-            LOG.warn("cannot delete the batch row of job {}; the next start does", e.id, ex);
         }
     }
 

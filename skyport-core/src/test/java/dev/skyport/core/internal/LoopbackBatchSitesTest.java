@@ -122,6 +122,18 @@ class LoopbackBatchSitesTest {
     }
 
     @Test
+    void aJobKilledAtItsTimeLimitByTheSiteEndsTimeLimitAndIsNotRetried() throws Exception {
+        SkyPort sky = engine(Map.of());
+        Job job = sky.jobs().submit(JobSpec.builder().remoteSite("hpc").timeLimit(Duration.ofSeconds(1))
+                .script("#!/bin/sh\necho begun\nsleep 600\n").build());
+        Job done = sky.jobs().await(job.id(), WAIT);
+        assertThat(done.state()).isEqualTo(JobState.FAILED);
+        assertThat(done.endReason()).contains(EndReason.TIME_LIMIT);
+        assertThat(done.attempts()).hasSize(1);
+        assertThat(sky.jobs().stdout(job.id())).isEqualTo("begun\n");
+    }
+
+    @Test
     void aReplyLostOnItsWayBackLeavesOneJobAtTheSite() throws Exception {
         SkyPort sky = engine(Map.of("fail-submit", "lost-reply:1"));
         Job job = sky.jobs().submit(JobSpec.builder().remoteSite("hpc").script("#!/bin/sh\necho once\n").build());
