@@ -230,7 +230,32 @@ class BatchSitesTest {
         List<String> calls = ProcessBatchGate.calls(state());
         assertThat(calls.stream().filter(c -> c.startsWith("submit")).count()).isEqualTo(submitsBefore);
         assertThat(calls).noneMatch(c -> c.startsWith("find"));
+        assertThat(calls).as("closing the engine cancels nothing").noneMatch(c -> c.startsWith("cancel"));
         assertThat(ProcessBatchGate.backendJobs(state())).hasSize(1);
+    }
+
+    @Test
+    void theStatusOfEveryJobOfTheSiteComesFromOneCallPerPoll() throws Exception {
+        SkyPort sky = engine();
+        ProcessBatchGate.hold(state(), "Priority", Instant.parse("2030-01-01T12:00:00Z"));
+        List<Job> jobs = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            jobs.add(sky.jobs().submit(JobSpec.builder().remoteSite("hpc").script("#!/bin/sh\ntrue\n").build()));
+        }
+        for (Job j : jobs) {
+            waitFor(() -> sky.jobs().get(j.id()).stateDetails().startsWith("pending at"), "job " + j.id() + " pending");
+        }
+        waitFor(() -> {
+            try {
+                return ProcessBatchGate.calls(state()).contains("status 3");
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, "one status call for the three jobs");
+        ProcessBatchGate.release(state());
+        for (Job j : jobs) {
+            assertThat(sky.jobs().await(j.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
+        }
     }
 
     @Test
