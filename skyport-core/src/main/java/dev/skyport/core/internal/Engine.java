@@ -67,6 +67,8 @@ public final class Engine implements SkyPort {
     /** The partitions made for jobs through the cloud gate; absent without one. */
     private final Optional<CloudPartitions> partitions;
     private final Scheduler scheduler;
+    /** The batch sites (Slurm clusters) jobs are handed to; empty without any. */
+    private final BatchSites batch;
     private final EventHub events;
     private final EngineJobs jobs;
     private final TimeBasedEpochGenerator ids = Generators.timeBasedEpochGenerator();
@@ -91,11 +93,14 @@ public final class Engine implements SkyPort {
         this.dir = DataDirectory.lock(config.dataDir());
         JobStore openedStore = null;
         EngineGate openedGate = null;
+        java.util.Map<String, Gate> openedSites = java.util.Map.of();
         try {
             openedStore = Providers.openStore(dir.root);
             openedGate = Providers.openGates(config, dir.root);
+            openedSites = Providers.openBatchSites(config, dir.root);
             this.scheduler = Providers.openScheduler(config.scheduler());
         } catch (RuntimeException e) {
+            openedSites.values().forEach(Gate::close);
             if (openedGate != null) {
                 openedGate.close();
             }
@@ -117,6 +122,7 @@ public final class Engine implements SkyPort {
         this.loop = new SchedulingLoop(clock, health, new Backoff(Backoff.INITIAL, Backoff.MAX, random.split()));
         List<Entry> holding;
         List<Entry> provisioning = new ArrayList<>();
+        List<Entry> atSites = new ArrayList<>();
         NodeWatch nodeWatch;
         CloudPartitions cloud = null;
         try {
@@ -126,7 +132,13 @@ public final class Engine implements SkyPort {
             this.runs = new RunSupervisor(gate, table, transitions, loop, workers, new RetryDecisions(random.split()),
                     usage, config.limits().killGracePeriod(), this::jobDir, () -> closed, staging,
                     PortForwards.outPorts(Optional.ofNullable(config.gateOptions().get(PortForwards.OUT_PORTS_OPTION))));
-            holding = load(provisioning);
+            RetryDecisions siteRetries = new RetryDecisions(random.split());
+            java.util.Map<String, dev.skyport.api.BatchSite> siteConfig = new java.util.LinkedHashMap<>();
+            config.batchSites().forEach(b -> siteConfig.put(b.name(), b));
+            this.batch = new BatchSites(openedSites, siteConfig, store, table, transitions, loop, health, staging,
+                    siteRetries, this::jobDir, () -> closed, random.split());
+            holding = load(provisioning, atSites);
+            batch.load(atSites);
             if (gate.createsPartitions()) {
                 // Before runs are re-attached: a job running on a partition is reached through its nodes' access.
                 cloud = new CloudPartitions(gate, store, table, transitions, runs, loop, health, config.partitions(),
@@ -140,6 +152,7 @@ public final class Engine implements SkyPort {
             }
         } catch (RuntimeException e) {
             workers.shutdown(Duration.ZERO);
+            openedSites.values().forEach(Gate::close);
             gate.close();
             store.close();
             dir.close();
@@ -157,10 +170,12 @@ public final class Engine implements SkyPort {
             LOG.debug("the gate cannot list its nodes yet; the scheduling loop will: {}", ex.toString());
         }
         this.partitions = Optional.ofNullable(cloud);
+        batch.listNow(); // before submissions: their checks read the sites' partitions
         SchedulingPass pass = new SchedulingPass(gate, scheduler, table, usage, health, loop, runs, workers,
-                cloud != null ? cloud : PartitionLifecycle.NONE, nodeWatch);
+                cloud != null ? cloud : PartitionLifecycle.NONE, nodeWatch, batch);
         loop.start(() -> replay.replay(started), pass, EngineWorkers::uncaught);
         partitions.ifPresent(CloudPartitions::start);
+        batch.start();
         new Purger(store, table, quotas, loop, workers, config.limits().jobRetention(), this::jobDir, () -> closed)
                 .start();
         for (Entry e : holding) {
@@ -182,7 +197,7 @@ public final class Engine implements SkyPort {
     }
 
     /** Builds the in-memory index from the store; returns the entries that hold resources, to re-attach. */
-    private List<Entry> load(List<Entry> provisioning) {
+    private List<Entry> load(List<Entry> provisioning, List<Entry> atSites) {
         List<Entry> holding = new ArrayList<>();
         for (ActiveJob row : store.active()) {
             Entry e = new Entry(row);
@@ -201,6 +216,10 @@ public final class Engine implements SkyPort {
                 e.attemptStart = runStart(e, last);
                 e.allocatedNodes = last.nodes();
                 e.stopIntent = stored.stopIntent().orElse(null);
+                if (BatchSites.isBatch(last)) {
+                    atSites.add(e); // its site runs it; it holds none of the scheduler's nodes
+                    continue;
+                }
                 if (e.state == JobState.PROVISIONING || (e.state == JobState.CANCELING && last.nodes().isEmpty()
                         && last.partition().isPresent())) {
                     provisioning.add(e); // waits for its partition, which holds no node of the scheduler's
@@ -245,7 +264,12 @@ public final class Engine implements SkyPort {
 
     @Override
     public List<Node> nodes() {
-        return gate.nodes();
+        if (batch.isEmpty()) {
+            return gate.nodes();
+        }
+        List<Node> all = new ArrayList<>(gate.nodes());
+        all.addAll(batch.nodes());
+        return all;
     }
 
     @Override
@@ -260,12 +284,22 @@ public final class Engine implements SkyPort {
 
     @Override
     public List<RemoteSite> remotes() {
-        return gate.remotes();
+        if (batch.isEmpty()) {
+            return gate.remotes();
+        }
+        List<RemoteSite> all = new ArrayList<>(gate.remotes());
+        all.addAll(batch.remotes());
+        return all;
     }
 
     @Override
     public List<Partition> partitions() {
-        return gate.partitions();
+        if (batch.isEmpty()) {
+            return gate.partitions();
+        }
+        List<Partition> all = new ArrayList<>(gate.partitions());
+        all.addAll(batch.partitions());
+        return all;
     }
 
     @Override
@@ -299,6 +333,10 @@ public final class Engine implements SkyPort {
 
     EngineGate gate() {
         return gate;
+    }
+
+    BatchSites batchSites() {
+        return batch;
     }
 
     JobStore store() {
@@ -504,7 +542,9 @@ public final class Engine implements SkyPort {
         } else {
             event = transitions.transition(e, JobState.CANCELING, Optional.empty(), "Cancel requested",
                     UnaryOperator.identity(), Optional.of(StopIntent.CANCEL), Optional.empty());
-            runs.stop(e);
+            if (!batch.stop(e)) {
+                runs.stop(e);
+            }
         }
         transitions.settle(e, event);
     }
@@ -564,7 +604,9 @@ public final class Engine implements SkyPort {
         } else {
             event = transitions.transition(e, JobState.CANCELING, Optional.empty(), "Requeue requested",
                     UnaryOperator.identity(), Optional.of(StopIntent.REQUEUE), Optional.empty());
-            runs.stop(e);
+            if (!batch.stop(e)) {
+                runs.stop(e);
+            }
         }
         transitions.settle(e, event);
     }
@@ -604,6 +646,7 @@ public final class Engine implements SkyPort {
             Thread.currentThread().interrupt();
         }
         partitions.ifPresent(CloudPartitions::close);
+        batch.close();
         staging.close();
         workers.shutdown(Duration.ofSeconds(30));
         events.close();

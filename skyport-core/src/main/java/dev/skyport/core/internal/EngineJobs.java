@@ -150,13 +150,22 @@ final class EngineJobs implements Jobs {
             }
             checkCloudFlavor(spec, name);
         }
-        if (spec.remoteSite().isPresent()) {
+        boolean atSite = spec.remoteSite().isPresent() && engine.batchSites().names(spec.remoteSite().get());
+        if (atSite) {
+            // The site's own scheduler places it: checked against the site's partitions, not the nodes here.
+            Optional<String> warning = engine.batchSites().check(spec);
+            if (warning.isPresent()) {
+                spec = spec.toBuilder().warning(warning.get()).build();
+            }
+        } else if (spec.remoteSite().isPresent()) {
             Optional<List<RemoteSite>> remotes = listed(engine.gate()::remotes, "remote sites", unchecked);
             String name = spec.remoteSite().get();
             if (remotes.isPresent() && remotes.get().stream().noneMatch(r -> r.name().equals(name))) {
                 throw new InvalidJobSpecException("remoteSite", "unknown remote site '" + name + "'; the "
                         + engine.gate().name() + " gate has "
-                        + (remotes.get().isEmpty() ? "none" : remotes.get().stream().map(RemoteSite::name).toList()));
+                        + (remotes.get().isEmpty() ? "none" : remotes.get().stream().map(RemoteSite::name).toList())
+                        + (engine.batchSites().isEmpty() ? "" : "; the batch sites are "
+                        + engine.batchSites().remotes().stream().map(RemoteSite::name).toList()));
             }
         }
         if (spec.cloudImage().isPresent() && engine.gate().createsPartitions()) {
@@ -173,14 +182,15 @@ final class EngineJobs implements Jobs {
                     + CloudPartitions.MAX_NODES_PER_PARTITION);
         }
         // A job on a gate with fixed nodes runs on those nodes whatever flavor it names (the flavors describe them).
-        if (spec.flavor().isEmpty() || !engine.gate().createsPartitions()) {
+        if (!atSite && (spec.flavor().isEmpty() || !engine.gate().createsPartitions())) {
             Optional<List<Node>> nodes = listed(engine.gate()::mainNodes, "nodes", unchecked);
             // With a cloud gate, a job no node can hold gets a partition of a flavor that can.
             JobSpec asked = spec;
             boolean flavorFits = engine.gate().createsPartitions() && listed(engine.gate()::cloudFlavors, "flavors",
                     unchecked).map(fs -> fs.stream().anyMatch(f -> f.cpus() >= asked.cpus()
                     && f.memoryBytes() >= asked.memoryBytes() && f.gpus() >= asked.gpus())).orElse(true);
-            if (nodes.isPresent() && !flavorFits) {
+            // A job no node here holds goes to a batch site whose partition does (the sites' cached listing).
+            if (nodes.isPresent() && !flavorFits && !engine.batchSites().anyHolds(asked)) {
                 checkFits(spec, nodes.get());
             }
         }

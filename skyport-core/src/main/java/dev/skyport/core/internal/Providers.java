@@ -62,12 +62,52 @@ final class Providers {
         }
     }
 
+    /**
+     * The gates of the configured batch sites, by site name, each opened with its options (those the engine reads
+     * itself taken out) and work directory {@code gates/<gate>/<site>}.
+     *
+     * @throws SkyPortException naming the site whose gate is unknown or has no batch queue; nothing stays open then
+     */
+    static Map<String, Gate> openBatchSites(EmbeddedConfig config, Path dataDir) {
+        Map<String, Gate> opened = new LinkedHashMap<>();
+        try {
+            for (dev.skyport.api.BatchSite site : config.batchSites()) {
+                Gate gate;
+                try {
+                    gate = openIn(site.gate(), BatchSites.gateOptions(site), config,
+                            dataDir.resolve("gates").resolve(site.gate()).resolve(site.name()));
+                } catch (RuntimeException e) {
+                    throw new SkyPortException("batch site '" + site.name() + "': " + e.getMessage(), e);
+                }
+                opened.put(site.name(), gate);
+                if (gate.batchQueue().isEmpty()) {
+                    throw new SkyPortException("batch site '" + site.name() + "': the gate '" + site.gate()
+                            + "' has no batch queue; a batch site needs a gate whose own scheduler runs jobs, such as"
+                            + " slurm");
+                }
+            }
+            return opened;
+        } catch (RuntimeException e) {
+            opened.values().forEach(g -> {
+                try {
+                    g.close();
+                } catch (RuntimeException ignored) {
+                    // the start fails with the first error
+                }
+            });
+            throw e;
+        }
+    }
+
     private static Gate open(String name, Map<String, String> options, EmbeddedConfig config, Path dataDir) {
+        return openIn(name, options, config, dataDir.resolve("gates").resolve(name));
+    }
+
+    private static Gate openIn(String name, Map<String, String> options, EmbeddedConfig config, Path gateDir) {
         List<String> names = new ArrayList<>();
         for (GateProvider p : ServiceLoader.load(GateProvider.class)) {
             names.add(p.name());
             if (p.name().equals(name)) {
-                Path gateDir = dataDir.resolve("gates").resolve(p.name());
                 try {
                     Files.createDirectories(gateDir);
                 } catch (IOException e) {

@@ -51,6 +51,8 @@ final class SchedulingPass {
     private final EngineWorkers workers;
     private final PartitionLifecycle partitions;
     private final NodeWatch nodeWatch;
+    /** The batch sites: jobs naming one go there, and jobs no node here holds may. */
+    private final BatchSites batch;
     /** The nodes the last pass saw, so that a change in the gate's nodes triggers a pass. */
     private volatile List<Node> lastNodes = List.of();
     /** How often a pass plans a cluster where nothing can start, only to update why jobs wait. */
@@ -62,7 +64,7 @@ final class SchedulingPass {
 
     SchedulingPass(EngineGate gate, Scheduler scheduler, JobTable table, AccountUsage usage, EngineHealth health,
                    SchedulingLoop loop, RunSupervisor runs, EngineWorkers workers, PartitionLifecycle partitions,
-                   NodeWatch nodeWatch) {
+                   NodeWatch nodeWatch, BatchSites batch) {
         this.gate = gate;
         this.scheduler = scheduler;
         this.table = table;
@@ -73,6 +75,7 @@ final class SchedulingPass {
         this.workers = workers;
         this.partitions = partitions;
         this.nodeWatch = nodeWatch;
+        this.batch = batch;
     }
 
     void run() {
@@ -99,6 +102,9 @@ final class SchedulingPass {
                 break;
             }
             if (e.placing || e.state != JobState.QUEUED || (e.notBefore != null && e.notBefore.isAfter(now))) {
+                continue;
+            }
+            if (!batch.isEmpty() && toSite(e)) {
                 continue;
             }
             if (choices != null && toCloud(e, choices)) {
@@ -204,6 +210,59 @@ final class SchedulingPass {
         }
     }
 
+    /**
+     * Hands {@code e} to the batch site its {@code remoteSite} names ({@code hpc}: the site's default partition, or the
+     * first that holds the job; {@code hpc/gpu}: that partition). The site's scheduler places it there.
+     *
+     * @return whether {@code e} names a batch site, so is not planned here
+     */
+    private boolean toSite(Entry e) {
+        Boolean names = e.namesCloudChoice;
+        if (names == null) {
+            var spec = table.get(e.id).spec();
+            names = spec.flavor().isPresent() || spec.cloudImage().isPresent() || spec.remoteSite().isPresent();
+            e.namesCloudChoice = names;
+        }
+        if (!names) {
+            return false;
+        }
+        var spec = table.get(e.id).spec();
+        if (spec.remoteSite().isEmpty() || !batch.names(spec.remoteSite().get())) {
+            return false;
+        }
+        Optional<BatchSites.Target> target = batch.named(spec);
+        if (target.isEmpty()) {
+            waitsBecause(e, "batch site " + spec.remoteSite().get() + " has listed no partition that holds it (yet)");
+        } else if (!batch.provide(e, target.get())) {
+            waitsBecause(e, "batch site " + spec.remoteSite().get() + " cannot take it now");
+        }
+        return true;
+    }
+
+    /**
+     * Where a job that no node here can hold goes when a batch site can: the site, unless the cloud's placement
+     * ({@code cloud}, may be null) is cheaper; a tie goes to the site.
+     *
+     * @return whether it went to a site
+     */
+    private boolean toSiteByFit(Entry e, Plan.CloudPlacement cloud) {
+        if (e == null || batch.isEmpty()) {
+            return false;
+        }
+        var spec = table.get(e.id).spec();
+        var cheapest = batch.cheapest(spec);
+        if (cheapest.isEmpty()) {
+            return false;
+        }
+        if (cloud != null && cloud.pricePerHour() * cloud.nodes() < cheapest.get().getValue()) {
+            return false;
+        }
+        if (!batch.provide(e, cheapest.get().getKey())) {
+            waitsBecause(e, "batch site " + cheapest.get().getKey().qualified() + " cannot take it now");
+        }
+        return true;
+    }
+
     /** The cluster as the scheduler sees it: the gate's nodes and flavors, what runs, and past usage. */
     private ClusterView cluster(Instant now) {
         List<Node> all = gate.nodes();
@@ -259,9 +318,14 @@ final class SchedulingPass {
             }
         }
         for (Plan.Infeasible inf : plan.infeasible()) {
-            waitsBecause(byId.get(inf.job()), inf.reason());
+            if (!toSiteByFit(byId.get(inf.job()), null)) {
+                waitsBecause(byId.get(inf.job()), inf.reason());
+            }
         }
         for (Plan.CloudPlacement c : plan.cloud()) {
+            if (toSiteByFit(byId.get(c.job()), c)) {
+                continue;
+            }
             if (!partitions.provide(c)) {
                 waitsBecause(byId.get(c.job()), "needs " + c.nodes() + " new node(s) of flavor " + c.flavor() + " at "
                         + c.pricePerHour() + " per hour, the cheapest that fits; "

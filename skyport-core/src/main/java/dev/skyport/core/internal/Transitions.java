@@ -46,6 +46,16 @@ final class Transitions {
      */
     JobTransitioned transition(Entry e, JobState to, Optional<EndReason> reason, String details,
                                UnaryOperator<Job> change, Optional<StopIntent> intent, Optional<Instant> notBefore) {
+        return transition(e, to, reason, details, change, intent, notBefore, Optional.empty());
+    }
+
+    /**
+     * As {@link #transition(Entry, JobState, Optional, String, UnaryOperator, Optional, Optional)}, storing
+     * {@code batch} (the backend job of a job at a batch site) in the same atomic write.
+     */
+    JobTransitioned transition(Entry e, JobState to, Optional<EndReason> reason, String details,
+                               UnaryOperator<Job> change, Optional<StopIntent> intent, Optional<Instant> notBefore,
+                               Optional<dev.skyport.core.store.StoredBatchJob> batch) {
         StoredJob cur = table.snapshot(e.id);
         JobState from = cur.job().state();
         Lifecycle.check(from, to);
@@ -57,7 +67,11 @@ final class Transitions {
         try {
             JobTransitioned event = new JobTransitioned(seq, now, e.id, Optional.of(from), to, reason, details);
             StoredJob stored = new StoredJob(next, intent, notBefore);
-            store.update(stored, event);
+            if (batch.isPresent()) {
+                store.update(stored, event, batch.get());
+            } else {
+                store.update(stored, event);
+            }
             table.cache(stored);
             e.state = to;
             e.stopIntent = intent.orElse(null);

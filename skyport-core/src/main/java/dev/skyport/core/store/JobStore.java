@@ -51,6 +51,20 @@ public interface JobStore extends AutoCloseable {
      */
     void update(StoredJob job, JobTransitioned event);
 
+    /**
+     * As {@link #update(StoredJob, JobTransitioned)}, storing (inserting or replacing) the job's batch row in the same
+     * atomic write: a restarted engine sees both the transition and the backend id, or neither.
+     *
+     * @throws IllegalArgumentException when there is no such job; nothing is written then
+     */
+    void update(StoredJob job, JobTransitioned event, StoredBatchJob batch);
+
+    /** Every stored batch row, one per job, in job id order. */
+    List<StoredBatchJob> batchJobs();
+
+    /** Deletes the batch row of {@code job}; deleting a row that is not there is no error. */
+    void deleteBatchJob(JobId job);
+
     Optional<StoredJob> find(JobId id);
 
     /** Jobs matching the query in submission (id) order, a page at a time. */

@@ -395,6 +395,52 @@ public abstract class JobStoreContractTest {
     }
 
     @Test
+    void anUpdateWithABatchRowStoresBothAndSurvivesAReopen() {
+        Job queued = newQueuedJob("alice", 0);
+        store.insert(StoredJob.of(queued), submitted(queued));
+        Job provisioning = inState(queued, PROVISIONING, T0.plusSeconds(10));
+        JobTransitioned e2 = moved(QUEUED, provisioning);
+        StoredBatchJob row = new StoredBatchJob(queued.id(), 1, "hpc", "4711", T0.plusSeconds(10));
+        store.update(StoredJob.of(provisioning), e2, row);
+
+        reopen();
+        assertThat(store.find(queued.id())).contains(StoredJob.of(provisioning));
+        assertThat(store.history(queued.id())).endsWith(e2);
+        assertThat(store.batchJobs()).containsExactly(row);
+
+        StoredBatchJob next = new StoredBatchJob(queued.id(), 2, "hpc", "4712", T0.plusSeconds(20));
+        Job again = inState(queued, PROVISIONING, T0.plusSeconds(20));
+        store.update(StoredJob.of(again), moved(PROVISIONING, again), next);
+        assertThat(store.batchJobs()).as("one row per job, the last attempt's").containsExactly(next);
+
+        store.deleteBatchJob(queued.id());
+        store.deleteBatchJob(queued.id());
+        assertThat(store.batchJobs()).isEmpty();
+    }
+
+    @Test
+    void anUpdateWithABatchRowOfAnUnknownJobWritesNeither() {
+        Job ghost = inState(newQueuedJob("alice", 1), PROVISIONING, T0.plusSeconds(5));
+        assertThatThrownBy(() -> store.update(StoredJob.of(ghost), moved(QUEUED, ghost),
+                new StoredBatchJob(ghost.id(), 1, "hpc", "1", T0))).isInstanceOf(IllegalArgumentException.class);
+        assertThat(store.batchJobs()).isEmpty();
+        assertThat(store.history(ghost.id())).isEmpty();
+    }
+
+    @Test
+    void aPurgeDeletesTheJobsBatchRow() {
+        Job queued = newQueuedJob("alice", 0);
+        store.insert(StoredJob.of(queued), submitted(queued));
+        Job provisioning = inState(queued, PROVISIONING, T0.plusSeconds(10));
+        store.update(StoredJob.of(provisioning), moved(QUEUED, provisioning),
+                new StoredBatchJob(queued.id(), 1, "hpc", "7", T0.plusSeconds(10)));
+        Job failed = inState(queued, FAILED, T0.plusSeconds(20));
+        store.update(StoredJob.of(failed), moved(PROVISIONING, failed));
+        assertThat(store.purge(queued.id())).isTrue();
+        assertThat(store.batchJobs()).isEmpty();
+    }
+
+    @Test
     void updatingAnUnknownIdThrowsAndChangesNothing() {
         StoredJob existing = storeIn(RUNNING, "alice", 0);
         long last = store.lastSequence();

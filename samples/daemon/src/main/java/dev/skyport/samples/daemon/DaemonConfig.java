@@ -210,7 +210,45 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
                 s.cloudGate != null ? Optional.of(s.cloudGate) : base.cloudGate(),
                 s.cloudGateOptions != null ? flatten("cloud-gate-options", s.cloudGateOptions)
                         : base.cloudGateOptions(),
-                s.partitions != null ? partitions(s.partitions, base.partitions()) : base.partitions());
+                s.partitions != null ? partitions(s.partitions, base.partitions()) : base.partitions(),
+                s.batchSites != null ? batchSites(s.batchSites) : base.batchSites());
+    }
+
+    /**
+     * {@code batch-sites}: each site by its name, with the {@code gate} that reaches it and that gate's
+     * {@code options}; any other key is refused, naming the site.
+     */
+    private static List<dev.skyport.api.BatchSite> batchSites(Map<String, Object> raw) {
+        List<dev.skyport.api.BatchSite> sites = new java.util.ArrayList<>();
+        for (Map.Entry<String, Object> e : raw.entrySet()) {
+            String key = "batch-sites." + e.getKey();
+            if (!(e.getValue() instanceof Map<?, ?> site)) {
+                throw new ConfigException(key + ": expected a map with 'gate' and 'options'");
+            }
+            Object gate = null;
+            Map<String, Object> options = Map.of();
+            for (Map.Entry<?, ?> field : site.entrySet()) {
+                String name = String.valueOf(field.getKey());
+                switch (name) {
+                    case "gate" -> gate = field.getValue();
+                    case "options" -> {
+                        if (!(field.getValue() instanceof Map<?, ?> m)) {
+                            throw new ConfigException(key + ".options: expected a map of the gate's settings");
+                        }
+                        Map<String, Object> typed = new LinkedHashMap<>();
+                        m.forEach((k, v) -> typed.put(String.valueOf(k), v));
+                        options = typed;
+                    }
+                    default -> throw new ConfigException(key + ": unknown key '" + name + "' (known: gate, options)");
+                }
+            }
+            if (!(gate instanceof String g) || g.isBlank()) {
+                throw new ConfigException(key + ".gate: expected the name of a gate, such as slurm");
+            }
+            Map<String, String> flat = flatten(key + ".options", options);
+            sites.add(setting(key, () -> new dev.skyport.api.BatchSite(e.getKey(), g, flat)));
+        }
+        return sites;
     }
 
     /** The keys of {@code partitions}, each a {@link PartitionPolicy} field in kebab-case. */
@@ -450,7 +488,7 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
                 "admins", "max-requests-per-user", "max-connections-per-user", "min-data-rate", "request-timeout",
                 "idle-timeout", "job-isolation", "job-accounts", "default-job-account", "max-jobs-per-user",
                 "max-stored-bytes-per-user", "job-retention-hours", "max-streams-per-user", "max-waits-per-user",
-                "cloud-gate", "cloud-gate-options", "partitions");
+                "cloud-gate", "cloud-gate-options", "partitions", "batch-sites");
         final Integer port;
         final String bind;
         final String spool;
@@ -480,6 +518,7 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
         final String cloudGate;
         final Map<String, Object> cloudGateOptions;
         final Map<String, Object> partitions;
+        final Map<String, Object> batchSites;
 
         @JsonCreator
         FileSettings(@JsonProperty("port") Integer port, @JsonProperty("bind") String bind,
@@ -508,7 +547,8 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
                      @JsonProperty("max-waits-per-user") Integer maxWaitsPerUser,
                      @JsonProperty("cloud-gate") String cloudGate,
                      @JsonProperty("cloud-gate-options") Map<String, Object> cloudGateOptions,
-                     @JsonProperty("partitions") Map<String, Object> partitions) {
+                     @JsonProperty("partitions") Map<String, Object> partitions,
+                     @JsonProperty("batch-sites") Map<String, Object> batchSites) {
             this.port = port;
             this.bind = bind;
             this.spool = spool;
@@ -538,6 +578,7 @@ public record DaemonConfig(int port, String bind, Path spool, Path dataDir, List
             this.cloudGate = cloudGate;
             this.cloudGateOptions = cloudGateOptions;
             this.partitions = partitions;
+            this.batchSites = batchSites;
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.skyport.samples.daemon;
 
+import dev.skyport.api.BatchSite;
 import dev.skyport.api.EmbeddedBuilder;
 import dev.skyport.api.JobIsolation;
 import dev.skyport.api.Limits;
@@ -42,12 +43,14 @@ import java.util.function.Function;
  * @param cloudGate         the gate that creates partitions for jobs, by its provider's name ({@code cloud-gate})
  * @param cloudGateOptions  its settings ({@code cloud-gate-options}); only with a {@code cloudGate}
  * @param partitions        how the engine runs those partitions ({@code partitions})
+ * @param batchSites        sites whose own scheduler runs the jobs handed to them, such as Slurm clusters
+ *                          ({@code batch-sites: {<name>: {gate: slurm, options: {...}}}})
  */
 public record EngineSettings(String gate, Map<String, String> gateOptions, String scheduler, Limits limits,
                              OptionalInt localCpus, OptionalLong localMemoryBytes, JobIsolation jobIsolation,
                              Map<String, String> jobAccounts, Optional<String> defaultJobAccount,
                              Optional<String> cloudGate, Map<String, String> cloudGateOptions,
-                             PartitionPolicy partitions) {
+                             PartitionPolicy partitions, List<BatchSite> batchSites) {
     /** Gate options the builder derives from settings of their own, and the file key (or owner) of each. */
     private static final Map<String, String> DERIVED_OPTIONS = Map.of("job-isolation", "job-isolation",
             "job-accounts", "job-accounts", "job-account", "default-job-account", "cpus", "local-cpus",
@@ -69,6 +72,7 @@ public record EngineSettings(String gate, Map<String, String> gateOptions, Strin
         Objects.requireNonNull(cloudGate, "cloudGate");
         cloudGateOptions = Collections.unmodifiableMap(new LinkedHashMap<>(cloudGateOptions));
         Objects.requireNonNull(partitions, "partitions");
+        batchSites = List.copyOf(batchSites);
         if (cloudGate.isEmpty() && !cloudGateOptions.isEmpty()) {
             throw new ConfigException("cloud-gate-options: set without a cloud-gate to take them");
         }
@@ -88,10 +92,29 @@ public record EngineSettings(String gate, Map<String, String> gateOptions, Strin
                     + limits.jobRetention().toHours());
         }
         configure(SkyPort.embedded(), gate, gateOptions, scheduler, limits, localCpus, localMemoryBytes, jobIsolation,
-                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, partitions);
+                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, partitions, batchSites);
         provided("gate", gate, GateProvider.class, GateProvider::name);
+        for (BatchSite site : batchSites) {
+            provided("batch-sites." + site.name() + ".gate", site.gate(), GateProvider.class, GateProvider::name);
+        }
         cloudGate.ifPresent(g -> provided("cloud-gate", g, GateProvider.class, GateProvider::name));
         provided("scheduler", scheduler, SchedulerProvider.class, SchedulerProvider::name);
+    }
+
+    /** Settings without batch sites. */
+    public EngineSettings(String gate, Map<String, String> gateOptions, String scheduler, Limits limits,
+                          OptionalInt localCpus, OptionalLong localMemoryBytes, JobIsolation jobIsolation,
+                          Map<String, String> jobAccounts, Optional<String> defaultJobAccount,
+                          Optional<String> cloudGate, Map<String, String> cloudGateOptions,
+                          PartitionPolicy partitions) {
+        this(gate, gateOptions, scheduler, limits, localCpus, localMemoryBytes, jobIsolation, jobAccounts,
+                defaultJobAccount, cloudGate, cloudGateOptions, partitions, List.of());
+    }
+
+    /** These settings with {@code sites} as the batch sites. */
+    public EngineSettings withBatchSites(List<BatchSite> sites) {
+        return new EngineSettings(gate, gateOptions, scheduler, limits, localCpus, localMemoryBytes, jobIsolation,
+                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, partitions, sites);
     }
 
     /** The engine's defaults: the local gate with this machine's cpus and memory, backfill, automatic isolation. */
@@ -103,22 +126,22 @@ public record EngineSettings(String gate, Map<String, String> gateOptions, Strin
 
     public EngineSettings withGate(String newGate) {
         return new EngineSettings(newGate, gateOptions, scheduler, limits, localCpus, localMemoryBytes, jobIsolation,
-                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, partitions);
+                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, partitions, batchSites);
     }
 
     public EngineSettings withScheduler(String newScheduler) {
         return new EngineSettings(gate, gateOptions, newScheduler, limits, localCpus, localMemoryBytes, jobIsolation,
-                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, partitions);
+                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, partitions, batchSites);
     }
 
     public EngineSettings withLimits(Limits newLimits) {
         return new EngineSettings(gate, gateOptions, scheduler, newLimits, localCpus, localMemoryBytes, jobIsolation,
-                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, partitions);
+                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, partitions, batchSites);
     }
 
     public EngineSettings withJobIsolation(JobIsolation mode) {
         return new EngineSettings(gate, gateOptions, scheduler, limits, localCpus, localMemoryBytes, mode,
-                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, partitions);
+                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, partitions, batchSites);
     }
 
     /** As a record's, with the values of secret options redacted ({@link dev.skyport.api.Secrets}). */
@@ -128,24 +151,25 @@ public record EngineSettings(String gate, Map<String, String> gateOptions, Strin
                 + ", scheduler=" + scheduler + ", limits=" + limits + ", localCpus=" + localCpus + ", localMemoryBytes="
                 + localMemoryBytes + ", jobIsolation=" + jobIsolation + ", jobAccounts=" + jobAccounts
                 + ", defaultJobAccount=" + defaultJobAccount + ", cloudGate=" + cloudGate + ", cloudGateOptions="
-                + dev.skyport.api.Secrets.redacted(cloudGateOptions) + ", partitions=" + partitions + "]";
+                + dev.skyport.api.Secrets.redacted(cloudGateOptions) + ", partitions=" + partitions + ", batchSites="
+                + batchSites + "]";
     }
 
     /** These settings with {@code name} as the cloud gate, configured with {@code options}. */
     public EngineSettings withCloudGate(String name, Map<String, String> options) {
         return new EngineSettings(gate, gateOptions, scheduler, limits, localCpus, localMemoryBytes, jobIsolation,
-                jobAccounts, defaultJobAccount, Optional.of(name), options, partitions);
+                jobAccounts, defaultJobAccount, Optional.of(name), options, partitions, batchSites);
     }
 
     public EngineSettings withPartitions(PartitionPolicy policy) {
         return new EngineSettings(gate, gateOptions, scheduler, limits, localCpus, localMemoryBytes, jobIsolation,
-                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, policy);
+                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, policy, batchSites);
     }
 
     /** Gives {@code builder} these settings and returns it. */
     public EmbeddedBuilder configure(EmbeddedBuilder builder) {
         return configure(builder, gate, gateOptions, scheduler, limits, localCpus, localMemoryBytes, jobIsolation,
-                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, partitions);
+                jobAccounts, defaultJobAccount, cloudGate, cloudGateOptions, partitions, batchSites);
     }
 
     /** One path for checking and for configuring: what passes here when the file is read passes at start. */
@@ -154,7 +178,7 @@ public record EngineSettings(String gate, Map<String, String> gateOptions, Strin
                                              OptionalLong localMemoryBytes, JobIsolation jobIsolation,
                                              Map<String, String> jobAccounts, Optional<String> defaultJobAccount,
                                              Optional<String> cloudGate, Map<String, String> cloudGateOptions,
-                                             PartitionPolicy partitions) {
+                                             PartitionPolicy partitions, List<BatchSite> batchSites) {
         DaemonConfig.setting("gate", () -> b.gate(gate));
         gateOptions.forEach((k, v) -> DaemonConfig.setting("gate-options", () -> b.gateOption(k, v)));
         DaemonConfig.setting("scheduler", () -> b.scheduler(scheduler));
@@ -167,6 +191,10 @@ public record EngineSettings(String gate, Map<String, String> gateOptions, Strin
         cloudGate.ifPresent(g -> DaemonConfig.setting("cloud-gate", () -> b.cloudGate(g)));
         cloudGateOptions.forEach((k, v) -> DaemonConfig.setting("cloud-gate-options", () -> b.cloudGateOption(k, v)));
         b.partitionPolicy(partitions);
+        for (BatchSite site : batchSites) {
+            DaemonConfig.setting("batch-sites." + site.name(), () -> b.batchSite(site.name(), site.gate(),
+                    site.options()));
+        }
         return b;
     }
 

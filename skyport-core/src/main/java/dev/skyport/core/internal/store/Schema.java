@@ -111,7 +111,16 @@ final class Schema {
                         + " job_id TEXT NOT NULL,"
                         + " phase TEXT NOT NULL,"
                         + " doc TEXT NOT NULL,"
-                        + " updated_ms INTEGER NOT NULL)"));
+                        + " updated_ms INTEGER NOT NULL)"),
+            // 6: the backend job (Slurm's job id) of each job handed to a batch site, written with the job's move to
+            // PROVISIONING, so that a restarted engine follows it by id instead of submitting the attempt again.
+            sql(
+                "CREATE TABLE batch_jobs ("
+                        + " job_id TEXT PRIMARY KEY NOT NULL,"
+                        + " attempt INTEGER NOT NULL,"
+                        + " site TEXT NOT NULL,"
+                        + " backend_id TEXT NOT NULL,"
+                        + " submitted_ms INTEGER NOT NULL)"));
 
     private Schema() {
     }

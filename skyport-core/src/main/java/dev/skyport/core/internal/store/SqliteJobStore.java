@@ -15,6 +15,7 @@ import dev.skyport.core.store.ActiveJob;
 import dev.skyport.core.store.JobStore;
 import dev.skyport.core.store.StoredEvent;
 import dev.skyport.core.store.StoredJob;
+import dev.skyport.core.store.StoredBatchJob;
 import dev.skyport.core.store.StoredPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -79,6 +80,8 @@ public final class SqliteJobStore implements JobStore {
     private final PreparedStatement putPartition;
     private final PreparedStatement deletePartition;
     private final PreparedStatement purgeNodeEvents;
+    private final PreparedStatement putBatchJob;
+    private final PreparedStatement deleteBatchJob;
     private final BlockingQueue<Write> queue = new LinkedBlockingQueue<>();
     private final BlockingQueue<Connection> readers = new ArrayBlockingQueue<>(READERS);
     private final Thread writerThread;
@@ -116,6 +119,9 @@ public final class SqliteJobStore implements JobStore {
         putPartition = writer.prepareStatement("INSERT OR REPLACE INTO partitions(name, job_id, phase, doc, updated_ms)"
                 + " VALUES (?,?,?,?,?)");
         deletePartition = writer.prepareStatement("DELETE FROM partitions WHERE name = ?");
+        putBatchJob = writer.prepareStatement("INSERT OR REPLACE INTO batch_jobs(job_id, attempt, site, backend_id,"
+                + " submitted_ms) VALUES (?,?,?,?,?)");
+        deleteBatchJob = writer.prepareStatement("DELETE FROM batch_jobs WHERE job_id = ?");
         insertNodeEvent = writer.prepareStatement("INSERT INTO node_events(seq, node, partition, at_ms, from_state,"
                 + " to_state, details) VALUES (?,?,?,?,?,?,?)");
         purgeNodeEvents = writer.prepareStatement("DELETE FROM node_events WHERE at_ms < ?"
@@ -191,7 +197,13 @@ public final class SqliteJobStore implements JobStore {
     // ---------------------------------------------------------------- writes
 
     private sealed interface Op permits Insert, Update, Purge, NodeEvent, PurgeNodeEvents, PutPartition,
-            DeletePartition {
+            DeletePartition, PutBatchJob, DeleteBatchJob {
+    }
+
+    private record PutBatchJob(StoredBatchJob batch) implements Op {
+    }
+
+    private record DeleteBatchJob(JobId job) implements Op {
     }
 
     private record PutPartition(StoredPartition partition) implements Op {
@@ -249,6 +261,35 @@ public final class SqliteJobStore implements JobStore {
     @Override
     public void update(StoredJob job, JobTransitioned event) {
         submit(List.of(new Update(job, JobDocument.write(job.job()), event)));
+    }
+
+    @Override
+    public void update(StoredJob job, JobTransitioned event, StoredBatchJob batch) {
+        if (!batch.job().equals(job.job().id())) {
+            throw new IllegalArgumentException("the batch row of job " + batch.job() + " given with job "
+                    + job.job().id());
+        }
+        submit(List.of(new Update(job, JobDocument.write(job.job()), event), new PutBatchJob(batch)));
+    }
+
+    @Override
+    public void deleteBatchJob(JobId job) {
+        submit(List.of(new DeleteBatchJob(job)));
+    }
+
+    @Override
+    public List<StoredBatchJob> batchJobs() {
+        return read(c -> {
+            List<StoredBatchJob> out = new ArrayList<>();
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                    "SELECT job_id, attempt, site, backend_id, submitted_ms FROM batch_jobs ORDER BY job_id")) {
+                while (rs.next()) {
+                    out.add(new StoredBatchJob(JobId.parse(rs.getString(1)), rs.getInt(2), rs.getString(3),
+                            rs.getString(4), Instant.ofEpochMilli(rs.getLong(5))));
+                }
+            }
+            return out;
+        });
     }
 
     @Override
@@ -409,6 +450,8 @@ public final class SqliteJobStore implements JobStore {
                     purgeScript.executeUpdate();
                     purgeEvents.setString(1, purge.id.toString());
                     purgeEvents.executeUpdate();
+                    deleteBatchJob.setString(1, purge.id.toString());
+                    deleteBatchJob.executeUpdate();
                     purge.deleted[0] = true;
                 }
             } else if (op instanceof NodeEvent node) {
@@ -429,6 +472,17 @@ public final class SqliteJobStore implements JobStore {
                 putPartition.setString(4, p.document());
                 putPartition.setLong(5, p.updated().toEpochMilli());
                 putPartition.executeUpdate();
+            } else if (op instanceof PutBatchJob put) {
+                StoredBatchJob b = put.batch;
+                putBatchJob.setString(1, b.job().toString());
+                putBatchJob.setInt(2, b.attempt());
+                putBatchJob.setString(3, b.site());
+                putBatchJob.setString(4, b.backendId());
+                putBatchJob.setLong(5, b.submitted().toEpochMilli());
+                putBatchJob.executeUpdate();
+            } else if (op instanceof DeleteBatchJob del) {
+                deleteBatchJob.setString(1, del.job.toString());
+                deleteBatchJob.executeUpdate();
             } else if (op instanceof DeletePartition del) {
                 deletePartition.setString(1, del.name);
                 deletePartition.executeUpdate();

@@ -139,6 +139,18 @@ final class GoldenJobs {
     }
 
     /** The node transitions of the golden files, written after the job events, sharing their sequence. */
+    /** The first schema that stores the backend jobs of batch sites. */
+    static final int BATCH_JOBS = 6;
+
+    /** The batch rows of the golden file of {@code schema}: the stopping job's backend job at a batch site. */
+    static List<dev.skyport.core.store.StoredBatchJob> batchJobs(int schema) {
+        if (schema < BATCH_JOBS) {
+            return List.of();
+        }
+        return List.of(new dev.skyport.core.store.StoredBatchJob(STOPPING, 1, "hpc", "4711",
+                T0.plusSeconds(90).plusMillis(125)));
+    }
+
     static List<NodeTransitioned> nodeEvents(int schema) {
         if (schema < KEYS_AND_NODE_EVENTS) {
             return List.of();

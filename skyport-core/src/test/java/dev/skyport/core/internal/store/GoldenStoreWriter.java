@@ -38,8 +38,14 @@ final class GoldenStoreWriter {
                 List<JobTransitioned> events = GoldenJobs.events().stream()
                         .filter(e -> e.jobId().equals(job.job().id())).toList();
                 store.insert(job, events.get(0));
+                List<dev.skyport.core.store.StoredBatchJob> batch = GoldenJobs.batchJobs(Schema.current()).stream()
+                        .filter(b -> b.job().equals(job.job().id())).toList();
                 for (JobTransitioned e : events.subList(1, events.size())) {
-                    store.update(job, e);
+                    if (!batch.isEmpty()) {
+                        store.update(job, e, batch.get(0));
+                    } else {
+                        store.update(job, e);
+                    }
                 }
             }
             for (NodeTransitioned e : GoldenJobs.nodeEvents(Schema.current())) {

@@ -79,6 +79,7 @@ class SqliteJobStoreTest extends JobStoreContractTest {
         try (Connection c = connect(dir.resolve(FILE))) {
             assertThat(rows(c, "SELECT type, name, tbl_name FROM sqlite_master"
                     + " WHERE name NOT LIKE 'sqlite_%' ORDER BY name")).containsExactly(
+                    List.of("table", "batch_jobs", "batch_jobs"),
                     List.of("table", "events", "events"),
                     List.of("index", "events_job", "events"),
                     List.of("table", "jobs", "jobs"),

@@ -98,6 +98,7 @@ class StoredFormatTest {
             Map<String, NodeTransitioned> lastOfEachNode = new LinkedHashMap<>();
             nodeEvents.forEach(e -> lastOfEachNode.put(e.node(), e));
             assertThat(store.lastNodeEvents()).isEqualTo(lastOfEachNode);
+            assertThat(store.batchJobs()).isEqualTo(GoldenJobs.batchJobs(version));
             assertThat(store.findByIdempotencyKey(GoldenJobs.OWNER_ID, GoldenJobs.FULL_KEY))
                     .isEqualTo(version >= GoldenJobs.KEYS_AND_NODE_EVENTS ? Optional.of(GoldenJobs.FULL)
                             : Optional.empty());
@@ -195,6 +196,30 @@ class StoredFormatTest {
                     .as("the components of %s: map a new or renamed one in JobDocument (keeping stored names), then"
                             + " update this list", e.getKey().getSimpleName())
                     .containsExactlyElementsOf(e.getValue());
+        }
+    }
+
+    /**
+     * Schema 6 adds the batch rows: a version 5 file migrates to an empty table that then takes rows in the same write
+     * as the job's transition, and keeps everything it held.
+     */
+    @Test
+    void migratingTheVersionFiveFileAddsAnEmptyBatchTableThatTakesRows() throws Exception {
+        Path data = copyGolden(5);
+        try (SqliteJobStore store = SqliteJobStore.open(data)) {
+            assertThat(store.batchJobs()).isEmpty();
+            StoredJob stopping = store.find(GoldenJobs.STOPPING).orElseThrow();
+            JobTransitioned note = new JobTransitioned(store.lastSequence() + 1, GoldenJobs.T0.plusSeconds(900),
+                    GoldenJobs.STOPPING, Optional.of(stopping.job().state()), stopping.job().state(), Optional.empty(),
+                    "noted");
+            dev.skyport.core.store.StoredBatchJob row = new dev.skyport.core.store.StoredBatchJob(GoldenJobs.STOPPING,
+                    1, "hpc", "99", GoldenJobs.T0.plusSeconds(900));
+            store.update(stopping, note, row);
+            assertThat(store.batchJobs()).containsExactly(row);
+            assertThat(store.find(GoldenJobs.FULL)).contains(GoldenJobs.full(5));
+        }
+        try (Connection c = connect(data)) {
+            assertThat(single(c, "PRAGMA user_version")).isEqualTo(String.valueOf(Schema.current()));
         }
     }
 
