@@ -1,0 +1,476 @@
+package dev.skyport.scheduler.internal;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Where a job of a given shape can start, kept up to date for every node as reservations are made, so that a pass on
+ * shared nodes finds a one-node job's earliest start without visiting the nodes that cannot have it.
+ * <p>
+ * A <em>shape</em> rounds a job's cpus, memory and gpus down to a grid of two cells per power of two (a job asking
+ * for 1, 4, 8, 16, 32 cpus or 1, 8, 32, 64 GiB is its own shape). Per shape and node it keeps two facts about the
+ * steps in which the shape fits:
+ * <ul>
+ * <li>the start of the <em>final run</em>: from there on the shape fits for ever, so a job of the shape (and of any
+ * duration) can start there. On a busy cluster this is where almost every job starts (95 % of the one-node jobs of
+ * the bench's 10k and 100k runs);</li>
+ * <li>the longest <em>gap</em>: a run of steps in which the shape fits that ends before the final run. A job that
+ * lasts longer than every gap of a node can start there only in the final run. On the bench 1 to 3 nodes per job
+ * have a gap long enough, against 400 to 800 nodes with some room somewhere before the earliest final run.</li>
+ * </ul>
+ * The job's earliest start on a node is at least the earlier of the two (the final run's start when its duration
+ * exceeds the longest gap), and is exactly that when the job is its shape. Per shape a min-tree over the nodes of
+ * {@code max(final run start, notBefore)} and a max-tree of longest gaps find the node with the earliest final run
+ * and the few nodes with a gap long enough, each in a few steps; the timetable is walked only on those.
+ * <p>
+ * A reservation changes these facts only where it makes steps that held the shape stop holding it, which it can do
+ * only inside its own time span: {@link #reserved} walks those few steps per shape. Where such a step lies after the
+ * final run's start, the final run now starts after the reservation's last such step and the runs between the old
+ * and the new start become gaps (exactly measured). Where it lies before, a gap shrank or split: the longest gap is
+ * then kept as a bound that may be too long, and measured again only when a job's duration does not exceed it.
+ * Reservations only ever add use, so final runs only move later and gaps only shrink or appear behind a moved final
+ * run, which is what makes this incremental upkeep exact.
+ */
+final class ShapeIndex {
+    /** Cells per power of two, as a power of two, for cpus, memory and gpus. */
+    private static final int SIZE_BITS = 1;
+    /** Past this many shapes a job gets no index (its search visits every node), so upkeep per reservation stays bounded. */
+    private static final int MAX_SHAPES = 64;
+
+    private final Timetable table;
+    /** Per node, no job starts there earlier (fcfs); zeros otherwise. Read when a node's entry is updated. */
+    private final long[] notBefore;
+    private final int leaves;
+    private final Map<Long, Integer> ids = new HashMap<>();
+    private Shape[] shapes = new Shape[8];
+    private int count;
+
+    ShapeIndex(Timetable table, long[] notBefore) {
+        this.table = table;
+        this.notBefore = notBefore;
+        leaves = Math.max(1, Integer.highestOneBit(Math.max(1, table.nodeCount - 1)) << 1);
+    }
+
+    /** One shape's facts per node and its two trees over the nodes. */
+    private final class Shape {
+        final int cpus;
+        final long memory;
+        final int gpus;
+        /** Per node, the start of the final run, or {@link Timetable#NONE} when the node cannot hold the shape. */
+        final long[] finalRun;
+        /** Per node, the longest gap, or a bound above it when {@link #gapStale}; -1 when it cannot hold the shape. */
+        final long[] longestGap;
+        final boolean[] gapStale;
+        /** Min-tree (heap layout, leaves from {@link #leaves}) of max(final run, notBefore), with its node. */
+        final long[] minKey;
+        final int[] minNode;
+        /** Max-tree of {@link #longestGap}. */
+        final long[] maxGap;
+
+        Shape(int cpus, long memory, int gpus) {
+            this.cpus = cpus;
+            this.memory = memory;
+            this.gpus = gpus;
+            int n = table.nodeCount;
+            finalRun = new long[n];
+            longestGap = new long[n];
+            gapStale = new boolean[n];
+            minKey = new long[2 * leaves];
+            minNode = new int[2 * leaves];
+            maxGap = new long[2 * leaves];
+            Arrays.fill(minKey, Timetable.NONE);
+            Arrays.fill(minNode, Integer.MAX_VALUE);
+            Arrays.fill(maxGap, -1);
+            for (int j = 0; j < n; j++) {
+                if (table.canHold(j, cpus, memory, gpus)) {
+                    finalRun[j] = table.finalRunStart(j, cpusOn(j), memoryOn(j), gpusOn(j));
+                    longestGap[j] = measureGaps(j);
+                } else {
+                    finalRun[j] = Timetable.NONE;
+                    longestGap[j] = -1;
+                }
+                minKey[leaves + j] = key(j);
+                minNode[leaves + j] = j;
+                maxGap[leaves + j] = longestGap[j];
+            }
+            for (int i = leaves - 1; i >= 1; i--) {
+                minKey[i] = -1; // so that pullMin writes it
+                pullMin(i);
+                maxGap[i] = Math.max(maxGap[2 * i], maxGap[2 * i + 1]);
+            }
+        }
+
+        /** What the shape takes of node j: all of it when the node is exclusive. */
+        int cpusOn(int j) {
+            return table.exclusive[j] ? table.capCpus[j] : cpus;
+        }
+
+        long memoryOn(int j) {
+            return table.exclusive[j] ? table.capMem[j] : memory;
+        }
+
+        int gpusOn(int j) {
+            return table.exclusive[j] ? table.capGpus[j] : gpus;
+        }
+
+        long key(int j) {
+            return finalRun[j] == Timetable.NONE ? Timetable.NONE : Math.max(finalRun[j], notBefore[j]);
+        }
+
+        /** Recomputes tree node i from its children; returns whether it changed. */
+        private boolean pullMin(int i) {
+            int a = 2 * i;
+            int b = a + 1;
+            int from = minKey[b] < minKey[a] || (minKey[b] == minKey[a] && minNode[b] < minNode[a]) ? b : a;
+            if (minKey[i] == minKey[from] && minNode[i] == minNode[from]) {
+                return false;
+            }
+            minKey[i] = minKey[from];
+            minNode[i] = minNode[from];
+            return true;
+        }
+
+        void updateKey(int j) {
+            int i = leaves + j;
+            long k = key(j);
+            if (minKey[i] == k) {
+                return;
+            }
+            minKey[i] = k;
+            for (i >>= 1; i >= 1 && pullMin(i); i >>= 1) {
+                // An unchanged node leaves its ancestors as they are.
+            }
+        }
+
+        void updateGap(int j, long gap) {
+            longestGap[j] = gap;
+            int i = leaves + j;
+            maxGap[i] = gap;
+            for (i >>= 1; i >= 1; i >>= 1) {
+                long m = Math.max(maxGap[2 * i], maxGap[2 * i + 1]);
+                if (maxGap[i] == m) {
+                    break;
+                }
+                maxGap[i] = m;
+            }
+        }
+
+        /** The longest run of steps before the final run in which the shape fits node j, walking all of them. */
+        long measureGaps(int j) {
+            long[] ts = table.times[j];
+            int[] usedCpus = table.usedCpus[j];
+            long[] usedMemory = table.usedMemory[j];
+            int[] usedGpus = table.usedGpus[j];
+            int maxCpus = table.capCpus[j] - cpusOn(j);
+            long maxMemory = table.capMem[j] - memoryOn(j);
+            int maxGpus = table.capGpus[j] - gpusOn(j);
+            long longest = 0;
+            long runStart = -1;
+            for (int i = 0; i < table.size[j] && ts[i] < finalRun[j]; i++) {
+                if (usedCpus[i] <= maxCpus && usedMemory[i] <= maxMemory && usedGpus[i] <= maxGpus) {
+                    if (runStart < 0) {
+                        runStart = ts[i];
+                    }
+                } else if (runStart >= 0) {
+                    longest = Math.max(longest, ts[i] - runStart);
+                    runStart = -1;
+                }
+            }
+            return longest;
+        }
+
+        /**
+         * Brings node j up to date after {@code cpus, memory, gpus} were added to it during {@code [start, end)}, which
+         * begins in step {@code first} and in which the steps now use at most {@code peakCpus, peakMemory, peakGpus}.
+         */
+        void reserved(int j, long start, long end, int addedCpus, long addedMemory, int addedGpus, int first,
+                      int peakCpus, long peakMemory, int peakGpus) {
+            long oldFinal = finalRun[j];
+            // Where the shape still fits every step of the reservation, nothing about it changed.
+            if (oldFinal != Timetable.NONE && (peakCpus > table.capCpus[j] - cpusOn(j)
+                    || peakMemory > table.capMem[j] - memoryOn(j) || peakGpus > table.capGpus[j] - gpusOn(j))) {
+                long[] ts = table.times[j];
+                int[] usedCpus = table.usedCpus[j];
+                long[] usedMemory = table.usedMemory[j];
+                int[] usedGpus = table.usedGpus[j];
+                int maxCpus = table.capCpus[j] - cpusOn(j);
+                long maxMemory = table.capMem[j] - memoryOn(j);
+                int maxGpus = table.capGpus[j] - gpusOn(j);
+                int n = table.size[j];
+                long newFinal = oldFinal;
+                long gap = longestGap[j];
+                // The old final run held the shape throughout, so a run of it that the reservation leaves open
+                // starts at the old final run's start.
+                long runStart = oldFinal < start ? oldFinal : -1;
+                for (int i = first; i < n && ts[i] < end; i++) {
+                    long from = Math.max(ts[i], start);
+                    long to = i + 1 < n ? Math.min(ts[i + 1], end) : end;
+                    boolean fits = usedCpus[i] <= maxCpus && usedMemory[i] <= maxMemory && usedGpus[i] <= maxGpus;
+                    if (from < oldFinal) {
+                        // Before the final run: a step that held the shape until now shortens a gap.
+                        if (!fits && usedCpus[i] - addedCpus <= maxCpus && usedMemory[i] - addedMemory <= maxMemory
+                                && usedGpus[i] - addedGpus <= maxGpus) {
+                            gapStale[j] = true;
+                        }
+                    } else if (fits) {
+                        if (runStart < 0) {
+                            runStart = from;
+                        }
+                    } else {
+                        if (runStart >= 0) {
+                            gap = Math.max(gap, from - runStart);
+                            runStart = -1;
+                        }
+                        newFinal = to;
+                    }
+                }
+                if (newFinal != oldFinal) {
+                    finalRun[j] = newFinal;
+                    if (gap != longestGap[j]) {
+                        updateGap(j, gap);
+                    }
+                }
+            }
+            updateKey(j);
+        }
+
+        /** The longest gap of node j, measured again first when a reservation may have shortened it. */
+        long longestGap(int j) {
+            if (gapStale[j]) {
+                gapStale[j] = false;
+                long measured = measureGaps(j);
+                if (measured != longestGap[j]) {
+                    updateGap(j, measured);
+                }
+            }
+            return longestGap[j];
+        }
+    }
+
+    /** The shape of a job asking {@code cpus, memory, gpus} per node, or -1 when there are too many shapes. */
+    int shape(int cpus, long memory, int gpus) {
+        long key = (grid(cpus, SIZE_BITS) << 16) | (grid(memory, SIZE_BITS) << 8) | grid(gpus, SIZE_BITS);
+        Integer id = ids.get(key);
+        if (id != null) {
+            return id;
+        }
+        if (count == MAX_SHAPES) {
+            return -1;
+        }
+        if (count == shapes.length) {
+            shapes = Arrays.copyOf(shapes, count * 2);
+        }
+        shapes[count] = new Shape((int) roundDown(cpus, SIZE_BITS), roundDown(memory, SIZE_BITS),
+                (int) roundDown(gpus, SIZE_BITS));
+        ids.put(key, count);
+        return count++;
+    }
+
+    /**
+     * Takes note of a reservation just added to node {@code j}'s timetable, and of the node's {@code notBefore}
+     * as it is now.
+     */
+    void reserved(int j, long start, long end, int cpus, long memory, int gpus) {
+        if (table.exclusive[j]) {
+            cpus = table.capCpus[j];
+            memory = table.capMem[j];
+            gpus = table.capGpus[j];
+        }
+        int first = table.indexAt(j, start);
+        int peakCpus = 0;
+        long peakMemory = 0;
+        int peakGpus = 0;
+        for (int i = first; i < table.size[j] && table.times[j][i] < end; i++) {
+            peakCpus = Math.max(peakCpus, table.usedCpus[j][i]);
+            peakMemory = Math.max(peakMemory, table.usedMemory[j][i]);
+            peakGpus = Math.max(peakGpus, table.usedGpus[j][i]);
+        }
+        for (int p = 0; p < count; p++) {
+            shapes[p].reserved(j, start, end, cpus, memory, gpus, first, peakCpus, peakMemory, peakGpus);
+        }
+    }
+
+    /**
+     * No job of shape {@code p} starts on node {@code j} before this: its final run's start, or its notBefore if
+     * later, unless it has a gap of {@code millis} or longer; {@link Timetable#NONE} when it cannot hold the shape.
+     */
+    long lowerBound(int p, int j, long millis) {
+        Shape s = shapes[p];
+        if (s.finalRun[j] == Timetable.NONE) {
+            return Timetable.NONE;
+        }
+        // The kept longest gap is never too short: measure it only when it does not rule the gaps out.
+        return s.longestGap[j] >= millis && s.longestGap(j) >= millis ? notBefore[j] : s.key(j);
+    }
+
+    /**
+     * The {@code k}-th smallest of {@code max(final run start, notBefore)} over the nodes that {@code fits} for
+     * shape p: by then k of them are free for good. {@link Timetable#NONE} when fewer than k fit.
+     */
+    long kthFinalRun(int p, int k, Fits fits, long[] smallest) {
+        Shape s = shapes[p];
+        int filled = kSmallest(s, 1, k, fits, smallest, 0);
+        return filled < k ? Timetable.NONE : smallest[k - 1];
+    }
+
+    private int kSmallest(Shape s, int i, int k, Fits fits, long[] smallest, int filled) {
+        if (s.minKey[i] == Timetable.NONE || (filled == k && s.minKey[i] >= smallest[k - 1])) {
+            return filled;
+        }
+        if (i >= leaves) {
+            return fits.fits(i - leaves) ? TimetableScheduler.insertSmallest(smallest, filled, k, s.minKey[i]) : filled;
+        }
+        boolean rightFirst = s.minKey[2 * i + 1] < s.minKey[2 * i];
+        filled = kSmallest(s, rightFirst ? 2 * i + 1 : 2 * i, k, fits, smallest, filled);
+        return kSmallest(s, rightFirst ? 2 * i : 2 * i + 1, k, fits, smallest, filled);
+    }
+
+    /**
+     * Writes to {@code out} (from index 0) the nodes where a job of shape p lasting {@code millis} may have a start
+     * at or before {@code horizon}: those whose final run starts by then and those with a gap as long as the job;
+     * returns how many. Each node appears once; {@code out} holds every node.
+     */
+    int nodesStartingBy(int p, long millis, long horizon, int[] out) {
+        Shape s = shapes[p];
+        int m = byFinalRun(s, 1, horizon, out, 0);
+        return byGap(s, 1, millis, horizon, out, m);
+    }
+
+    private int byFinalRun(Shape s, int i, long horizon, int[] out, int m) {
+        if (s.minKey[i] > horizon) {
+            return m;
+        }
+        if (i >= leaves) {
+            out[m] = i - leaves;
+            return m + 1;
+        }
+        return byFinalRun(s, 2 * i + 1, horizon, out, byFinalRun(s, 2 * i, horizon, out, m));
+    }
+
+    private int byGap(Shape s, int i, long millis, long horizon, int[] out, int m) {
+        if (s.maxGap[i] < millis) {
+            return m;
+        }
+        if (i >= leaves) {
+            int j = i - leaves;
+            // Nodes whose final run starts by the horizon are in already.
+            if (s.minKey[i] > horizon && s.longestGap(j) >= millis && notBefore[j] <= horizon) {
+                out[m++] = j;
+            }
+            return m;
+        }
+        return byGap(s, 2 * i + 1, millis, horizon, out, byGap(s, 2 * i, millis, horizon, out, m));
+    }
+
+    /** Decides, per node, whether a job may run there; the index knows only the shape. */
+    interface Fits {
+        boolean fits(int j);
+    }
+
+    /**
+     * The earliest start of a one-node job of shape {@code p} asking {@code cpus, memory, gpus} for {@code millis}
+     * on a node that {@code fits}, ties to the lower node index; writes the node to {@code picked[0]}. The nodes
+     * with the earliest final run come first, then those with a gap long enough; a node is walked only when it
+     * could still beat the best start found.
+     */
+    long placeOne(int p, Fits fits, int cpus, long memory, int gpus, long millis, int[] picked) {
+        Search search = new Search(shapes[p], fits, cpus, memory, gpus, millis);
+        search.byFinalRun(1);
+        search.byGap(1);
+        picked[0] = search.bestNode;
+        return search.best;
+    }
+
+    /** One one-node search: the best start found so far and the job it is for. */
+    private final class Search {
+        final Shape shape;
+        final Fits fits;
+        final int cpus;
+        final long memory;
+        final int gpus;
+        final long millis;
+        long best = Timetable.NONE;
+        int bestNode = Integer.MAX_VALUE;
+
+        Search(Shape shape, Fits fits, int cpus, long memory, int gpus, long millis) {
+            this.shape = shape;
+            this.fits = fits;
+            this.cpus = cpus;
+            this.memory = memory;
+            this.gpus = gpus;
+            this.millis = millis;
+        }
+
+        private boolean beats(long t, int j) {
+            return t < best || (t == best && j < bestNode);
+        }
+
+        /** Tries node j from {@code from} on: the job's earliest start there, if it beats the best. */
+        private void tryNode(int j, long from) {
+            if (!fits.fits(j)) {
+                return;
+            }
+            long limit = j < bestNode ? best + 1 : best;
+            long t = table.earliestFrom(j, cpus, memory, gpus, millis, from, Math.min(limit, Timetable.NONE));
+            if (t != Timetable.NONE && beats(t, j)) {
+                best = t;
+                bestNode = j;
+            }
+        }
+
+        /** The min-tree's nodes whose final run could beat the best, smallest first. */
+        void byFinalRun(int i) {
+            if (!beats(shape.minKey[i], shape.minNode[i])) {
+                return;
+            }
+            if (i >= leaves) {
+                tryNode(i - leaves, shape.minKey[i]);
+                return;
+            }
+            int a = 2 * i;
+            int b = a + 1;
+            boolean bFirst = shape.minKey[b] < shape.minKey[a]
+                    || (shape.minKey[b] == shape.minKey[a] && shape.minNode[b] < shape.minNode[a]);
+            byFinalRun(bFirst ? b : a);
+            byFinalRun(bFirst ? a : b);
+        }
+
+        /** The max-tree's nodes with a gap as long as the job, walked from their notBefore. */
+        void byGap(int i) {
+            if (shape.maxGap[i] < millis) {
+                return;
+            }
+            if (i >= leaves) {
+                int j = i - leaves;
+                if (shape.longestGap(j) >= millis && beats(notBefore[j], j)) {
+                    tryNode(j, notBefore[j]);
+                }
+                return;
+            }
+            byGap(2 * i);
+            byGap(2 * i + 1);
+        }
+    }
+
+    /**
+     * The grid cell of {@code x >= 0} with {@code 2^bits} cells per power of two: x itself while below
+     * {@code 2^(bits+1)}, where every cell is one value wide.
+     */
+    static long grid(long x, int bits) {
+        if (x < (2L << bits)) {
+            return x;
+        }
+        int e = 63 - Long.numberOfLeadingZeros(x);
+        return (2L << bits) + ((long) (e - bits - 1) << bits) + ((x >>> (e - bits)) - (1L << bits));
+    }
+
+    /** The smallest value in {@code x}'s grid cell: at most x, and more than x / (1 + 2^-bits). */
+    static long roundDown(long x, int bits) {
+        if (x < (2L << bits)) {
+            return x;
+        }
+        int e = 63 - Long.numberOfLeadingZeros(x);
+        return (x >>> (e - bits)) << (e - bits);
+    }
+}
