@@ -41,7 +41,6 @@ final class ShapeIndex {
     private final Timetable table;
     /** Per node, no job starts there earlier (fcfs); zeros otherwise. Read when a node's entry is updated. */
     private final long[] notBefore;
-    private final int leaves;
     private final Map<Long, Integer> ids = new HashMap<>();
     private Shape[] shapes = new Shape[8];
     private int count;
@@ -49,10 +48,9 @@ final class ShapeIndex {
     ShapeIndex(Timetable table, long[] notBefore) {
         this.table = table;
         this.notBefore = notBefore;
-        leaves = Math.max(1, Integer.highestOneBit(Math.max(1, table.nodeCount - 1)) << 1);
     }
 
-    /** One shape's facts per node and its two trees over the nodes. */
+    /** One shape's facts per node. */
     private final class Shape {
         final int cpus;
         final long memory;
@@ -62,11 +60,10 @@ final class ShapeIndex {
         /** Per node, the longest gap, or a bound above it when {@link #gapStale}; -1 when it cannot hold the shape. */
         final long[] longestGap;
         final boolean[] gapStale;
-        /** Min-tree (heap layout, leaves from {@link #leaves}) of max(final run, notBefore), with its node. */
-        final long[] minKey;
-        final int[] minNode;
-        /** Max-tree of {@link #longestGap}. */
-        final long[] maxGap;
+        /** Per node, max(final run, notBefore): where a job of the shape can start for sure. */
+        final MinBlocks key;
+        /** Per node, minus the longest gap, so that the blocks' minima are their longest gaps. */
+        final MinBlocks minusGap;
 
         Shape(int cpus, long memory, int gpus) {
             this.cpus = cpus;
@@ -76,12 +73,8 @@ final class ShapeIndex {
             finalRun = new long[n];
             longestGap = new long[n];
             gapStale = new boolean[n];
-            minKey = new long[2 * leaves];
-            minNode = new int[2 * leaves];
-            maxGap = new long[2 * leaves];
-            Arrays.fill(minKey, Timetable.NONE);
-            Arrays.fill(minNode, Integer.MAX_VALUE);
-            Arrays.fill(maxGap, -1);
+            key = new MinBlocks(n, Timetable.NONE);
+            minusGap = new MinBlocks(n, 1);
             for (int j = 0; j < n; j++) {
                 if (table.canHold(j, cpus, memory, gpus)) {
                     finalRun[j] = table.finalRunStart(j, cpusOn(j), memoryOn(j), gpusOn(j));
@@ -90,14 +83,8 @@ final class ShapeIndex {
                     finalRun[j] = Timetable.NONE;
                     longestGap[j] = -1;
                 }
-                minKey[leaves + j] = key(j);
-                minNode[leaves + j] = j;
-                maxGap[leaves + j] = longestGap[j];
-            }
-            for (int i = leaves - 1; i >= 1; i--) {
-                minKey[i] = -1; // so that pullMin writes it
-                pullMin(i);
-                maxGap[i] = Math.max(maxGap[2 * i], maxGap[2 * i + 1]);
+                key.set(j, key(j));
+                minusGap.set(j, -longestGap[j]);
             }
         }
 
@@ -116,44 +103,6 @@ final class ShapeIndex {
 
         long key(int j) {
             return finalRun[j] == Timetable.NONE ? Timetable.NONE : Math.max(finalRun[j], notBefore[j]);
-        }
-
-        /** Recomputes tree node i from its children; returns whether it changed. */
-        private boolean pullMin(int i) {
-            int a = 2 * i;
-            int b = a + 1;
-            int from = minKey[b] < minKey[a] || (minKey[b] == minKey[a] && minNode[b] < minNode[a]) ? b : a;
-            if (minKey[i] == minKey[from] && minNode[i] == minNode[from]) {
-                return false;
-            }
-            minKey[i] = minKey[from];
-            minNode[i] = minNode[from];
-            return true;
-        }
-
-        void updateKey(int j) {
-            int i = leaves + j;
-            long k = key(j);
-            if (minKey[i] == k) {
-                return;
-            }
-            minKey[i] = k;
-            for (i >>= 1; i >= 1 && pullMin(i); i >>= 1) {
-                // An unchanged node leaves its ancestors as they are.
-            }
-        }
-
-        void updateGap(int j, long gap) {
-            longestGap[j] = gap;
-            int i = leaves + j;
-            maxGap[i] = gap;
-            for (i >>= 1; i >= 1; i >>= 1) {
-                long m = Math.max(maxGap[2 * i], maxGap[2 * i + 1]);
-                if (maxGap[i] == m) {
-                    break;
-                }
-                maxGap[i] = m;
-            }
         }
 
         /** The longest run of steps before the final run in which the shape fits node j, walking all of them. */
@@ -227,24 +176,26 @@ final class ShapeIndex {
                 }
                 if (newFinal != oldFinal) {
                     finalRun[j] = newFinal;
-                    if (gap != longestGap[j]) {
-                        updateGap(j, gap);
-                    }
+                    longestGap[j] = gap;
+                    minusGap.set(j, -gap);
                 }
             }
-            updateKey(j);
+            key.set(j, key(j));
         }
 
         /** The longest gap of node j, measured again first when a reservation may have shortened it. */
         long longestGap(int j) {
             if (gapStale[j]) {
                 gapStale[j] = false;
-                long measured = measureGaps(j);
-                if (measured != longestGap[j]) {
-                    updateGap(j, measured);
-                }
+                longestGap[j] = measureGaps(j);
+                minusGap.set(j, -longestGap[j]);
             }
             return longestGap[j];
+        }
+
+        /** Whether node j may have a gap of {@code millis} or longer: measured again only if the bound says so. */
+        boolean hasGap(int j, long millis) {
+            return longestGap[j] >= millis && longestGap(j) >= millis;
         }
     }
 
@@ -292,16 +243,16 @@ final class ShapeIndex {
     }
 
     /**
-     * No job of shape {@code p} starts on node {@code j} before this: its final run's start, or its notBefore if
-     * later, unless it has a gap of {@code millis} or longer; {@link Timetable#NONE} when it cannot hold the shape.
+     * No job of shape {@code p} lasting {@code millis} starts on node {@code j} before this: its notBefore when it
+     * has a gap as long, else its final run's start or its notBefore if later; {@link Timetable#NONE} when it cannot
+     * hold the shape.
      */
     long lowerBound(int p, int j, long millis) {
         Shape s = shapes[p];
         if (s.finalRun[j] == Timetable.NONE) {
             return Timetable.NONE;
         }
-        // The kept longest gap is never too short: measure it only when it does not rule the gaps out.
-        return s.longestGap[j] >= millis && s.longestGap(j) >= millis ? notBefore[j] : s.key(j);
+        return s.hasGap(j, millis) ? notBefore[j] : s.key.value[j];
     }
 
     /**
@@ -309,21 +260,36 @@ final class ShapeIndex {
      * shape p: by then k of them are free for good. {@link Timetable#NONE} when fewer than k fit.
      */
     long kthFinalRun(int p, int k, Fits fits, long[] smallest) {
-        Shape s = shapes[p];
-        int filled = kSmallest(s, 1, k, fits, smallest, 0);
-        return filled < k ? Timetable.NONE : smallest[k - 1];
+        MinBlocks key = shapes[p].key;
+        int filled = 0;
+        // Blocks by their minimum, smallest first, until no block can hold a smaller value than the k-th so far.
+        long visitedBelow = Long.MIN_VALUE;
+        int visitedNode = -1;
+        while (true) {
+            int next = -1;
+            for (int b = 0; b < key.blocks; b++) {
+                if (after(key.blockMin[b], key.blockNode[b], visitedBelow, visitedNode)
+                        && (next < 0 || key.blockMin[b] < key.blockMin[next])) {
+                    next = b;
+                }
+            }
+            if (next < 0 || key.blockMin[next] == Timetable.NONE
+                    || (filled == k && key.blockMin[next] >= smallest[k - 1])) {
+                return filled < k ? Timetable.NONE : smallest[k - 1];
+            }
+            for (int j = key.first(next), e = key.end(next); j < e; j++) {
+                if (key.value[j] != Timetable.NONE && fits.fits(j)) {
+                    filled = TimetableScheduler.insertSmallest(smallest, filled, k, key.value[j]);
+                }
+            }
+            visitedBelow = key.blockMin[next];
+            visitedNode = key.blockNode[next];
+        }
     }
 
-    private int kSmallest(Shape s, int i, int k, Fits fits, long[] smallest, int filled) {
-        if (s.minKey[i] == Timetable.NONE || (filled == k && s.minKey[i] >= smallest[k - 1])) {
-            return filled;
-        }
-        if (i >= leaves) {
-            return fits.fits(i - leaves) ? TimetableScheduler.insertSmallest(smallest, filled, k, s.minKey[i]) : filled;
-        }
-        boolean rightFirst = s.minKey[2 * i + 1] < s.minKey[2 * i];
-        filled = kSmallest(s, rightFirst ? 2 * i + 1 : 2 * i, k, fits, smallest, filled);
-        return kSmallest(s, rightFirst ? 2 * i : 2 * i + 1, k, fits, smallest, filled);
+    /** Whether (v, j) comes after (v0, j0): blocks are visited in (minimum, node) order. */
+    private static boolean after(long v, int j, long v0, int j0) {
+        return v > v0 || (v == v0 && j > j0);
     }
 
     /**
@@ -333,34 +299,20 @@ final class ShapeIndex {
      */
     int nodesStartingBy(int p, long millis, long horizon, int[] out) {
         Shape s = shapes[p];
-        int m = byFinalRun(s, 1, horizon, out, 0);
-        return byGap(s, 1, millis, horizon, out, m);
-    }
-
-    private int byFinalRun(Shape s, int i, long horizon, int[] out, int m) {
-        if (s.minKey[i] > horizon) {
-            return m;
-        }
-        if (i >= leaves) {
-            out[m] = i - leaves;
-            return m + 1;
-        }
-        return byFinalRun(s, 2 * i + 1, horizon, out, byFinalRun(s, 2 * i, horizon, out, m));
-    }
-
-    private int byGap(Shape s, int i, long millis, long horizon, int[] out, int m) {
-        if (s.maxGap[i] < millis) {
-            return m;
-        }
-        if (i >= leaves) {
-            int j = i - leaves;
-            // Nodes whose final run starts by the horizon are in already.
-            if (s.minKey[i] > horizon && s.longestGap(j) >= millis && notBefore[j] <= horizon) {
-                out[m++] = j;
+        MinBlocks key = s.key;
+        int m = 0;
+        for (int b = 0; b < key.blocks; b++) {
+            boolean byFinalRun = key.blockMin[b] <= horizon;
+            boolean byGap = -s.minusGap.blockMin[b] >= millis;
+            if (byFinalRun || byGap) {
+                for (int j = key.first(b), e = key.end(b); j < e; j++) {
+                    if (key.value[j] <= horizon || (byGap && s.hasGap(j, millis) && notBefore[j] <= horizon)) {
+                        out[m++] = j;
+                    }
+                }
             }
-            return m;
         }
-        return byGap(s, 2 * i + 1, millis, horizon, out, byGap(s, 2 * i, millis, horizon, out, m));
+        return m;
     }
 
     /** Decides, per node, whether a job may run there; the index knows only the shape. */
@@ -370,21 +322,42 @@ final class ShapeIndex {
 
     /**
      * The earliest start of a one-node job of shape {@code p} asking {@code cpus, memory, gpus} for {@code millis}
-     * on a node that {@code fits}, ties to the lower node index; writes the node to {@code picked[0]}. The nodes
-     * with the earliest final run come first, then those with a gap long enough; a node is walked only when it
-     * could still beat the best start found.
+     * on a node that {@code fits}, ties to the lower node index; writes the node to {@code picked[0]}. The node with
+     * the earliest final run comes first, then those with a gap long enough, then (only when the job is not its
+     * shape) any other whose final run could still beat the best start found; only those are walked.
      */
     long placeOne(int p, Fits fits, int cpus, long memory, int gpus, long millis, int[] picked) {
-        Search search = new Search(shapes[p], fits, cpus, memory, gpus, millis);
-        search.byFinalRun(1);
-        search.byGap(1);
+        Shape s = shapes[p];
+        MinBlocks key = s.key;
+        Search search = new Search(fits, cpus, memory, gpus, millis);
+        int first = key.smallestBlock();
+        if (key.blockMin[first] != Timetable.NONE) {
+            search.tryNode(key.blockNode[first], key.blockMin[first]);
+        }
+        for (int b = 0; b < key.blocks; b++) {
+            if (-s.minusGap.blockMin[b] >= millis) {
+                for (int j = key.first(b), e = key.end(b); j < e; j++) {
+                    if (s.hasGap(j, millis) && search.beats(notBefore[j], j)) {
+                        search.tryNode(j, notBefore[j]);
+                    }
+                }
+            }
+        }
+        for (int b = 0; b < key.blocks; b++) {
+            if (search.beats(key.blockMin[b], key.blockNode[b])) {
+                for (int j = key.first(b), e = key.end(b); j < e; j++) {
+                    if (search.beats(key.value[j], j)) {
+                        search.tryNode(j, key.value[j]);
+                    }
+                }
+            }
+        }
         picked[0] = search.bestNode;
         return search.best;
     }
 
     /** One one-node search: the best start found so far and the job it is for. */
     private final class Search {
-        final Shape shape;
         final Fits fits;
         final int cpus;
         final long memory;
@@ -393,8 +366,7 @@ final class ShapeIndex {
         long best = Timetable.NONE;
         int bestNode = Integer.MAX_VALUE;
 
-        Search(Shape shape, Fits fits, int cpus, long memory, int gpus, long millis) {
-            this.shape = shape;
+        Search(Fits fits, int cpus, long memory, int gpus, long millis) {
             this.fits = fits;
             this.cpus = cpus;
             this.memory = memory;
@@ -402,12 +374,12 @@ final class ShapeIndex {
             this.millis = millis;
         }
 
-        private boolean beats(long t, int j) {
+        boolean beats(long t, int j) {
             return t < best || (t == best && j < bestNode);
         }
 
         /** Tries node j from {@code from} on: the job's earliest start there, if it beats the best. */
-        private void tryNode(int j, long from) {
+        void tryNode(int j, long from) {
             if (!fits.fits(j)) {
                 return;
             }
@@ -417,39 +389,6 @@ final class ShapeIndex {
                 best = t;
                 bestNode = j;
             }
-        }
-
-        /** The min-tree's nodes whose final run could beat the best, smallest first. */
-        void byFinalRun(int i) {
-            if (!beats(shape.minKey[i], shape.minNode[i])) {
-                return;
-            }
-            if (i >= leaves) {
-                tryNode(i - leaves, shape.minKey[i]);
-                return;
-            }
-            int a = 2 * i;
-            int b = a + 1;
-            boolean bFirst = shape.minKey[b] < shape.minKey[a]
-                    || (shape.minKey[b] == shape.minKey[a] && shape.minNode[b] < shape.minNode[a]);
-            byFinalRun(bFirst ? b : a);
-            byFinalRun(bFirst ? a : b);
-        }
-
-        /** The max-tree's nodes with a gap as long as the job, walked from their notBefore. */
-        void byGap(int i) {
-            if (shape.maxGap[i] < millis) {
-                return;
-            }
-            if (i >= leaves) {
-                int j = i - leaves;
-                if (shape.longestGap(j) >= millis && beats(notBefore[j], j)) {
-                    tryNode(j, notBefore[j]);
-                }
-                return;
-            }
-            byGap(2 * i);
-            byGap(2 * i + 1);
         }
     }
 
