@@ -67,13 +67,16 @@ final class MinBlocks {
     }
 
     private void rescan(int b) {
-        int min = first(b);
-        for (int j = min + 1, e = end(b); j < e; j++) {
-            if (value[j] < value[min]) {
-                min = j;
+        int at = first(b);
+        long min = value[at];
+        for (int j = at + 1, e = end(b); j < e; j++) {
+            long v = value[j];
+            if (v < min) {
+                min = v;
+                at = j;
             }
         }
-        blockMin[b] = value[min];
-        blockNode[b] = min;
+        blockMin[b] = min;
+        blockNode[b] = at;
     }
 }

@@ -242,6 +242,20 @@ final class ShapeIndex {
         }
     }
 
+    /** Whether node j may have a gap of shape p as long as {@code millis}; see {@link Shape#hasGap}. */
+    boolean hasGap(int p, int j, long millis) {
+        return shapes[p].hasGap(j, millis);
+    }
+
+    /**
+     * Whether a job asking {@code cpus, memory, gpus} is shape {@code p} itself, not only in its cell: then a node
+     * without a gap as long as the job has exactly one window for it, from {@link #lowerBound} on for ever.
+     */
+    boolean isExactly(int p, int cpus, long memory, int gpus) {
+        Shape s = shapes[p];
+        return s.cpus == cpus && s.memory == memory && s.gpus == gpus;
+    }
+
     /**
      * No job of shape {@code p} lasting {@code millis} starts on node {@code j} before this: its notBefore when it
      * has a gap as long, else its final run's start or its notBefore if later; {@link Timetable#NONE} when it cannot
@@ -330,9 +344,14 @@ final class ShapeIndex {
         Shape s = shapes[p];
         MinBlocks key = s.key;
         Search search = new Search(fits, cpus, memory, gpus, millis);
+        boolean exact = isExactly(p, cpus, memory, gpus);
         int first = key.smallestBlock();
         if (key.blockMin[first] != Timetable.NONE) {
-            search.tryNode(key.blockNode[first], key.blockMin[first]);
+            if (exact) {
+                search.takeFinalRun(key.blockNode[first], key.blockMin[first]);
+            } else {
+                search.tryNode(key.blockNode[first], key.blockMin[first]);
+            }
         }
         for (int b = 0; b < key.blocks; b++) {
             if (-s.minusGap.blockMin[b] >= millis) {
@@ -387,6 +406,14 @@ final class ShapeIndex {
             long t = table.earliestFrom(j, cpus, memory, gpus, millis, from, Math.min(limit, Timetable.NONE));
             if (t != Timetable.NONE && beats(t, j)) {
                 best = t;
+                bestNode = j;
+            }
+        }
+
+        /** Takes node j's final run, which starts at {@code from}: the job is its shape, so it starts there. */
+        void takeFinalRun(int j, long from) {
+            if (fits.fits(j) && beats(from, j)) {
+                best = from;
                 bestNode = j;
             }
         }

@@ -266,12 +266,18 @@ class TimetableScheduler implements Scheduler {
             while (true) {
                 windows.clear();
                 if (shape >= 0) {
+                    boolean exact = index.isExactly(shape, r.cpus(), r.memoryBytes(), r.gpus());
                     int m = index.nodesStartingBy(shape, r.millis(), horizon, candidates);
                     for (int i = 0; i < m; i++) {
                         int j = candidates[i];
                         // The index's bound says where the job's windows begin: no gap before it is long enough.
                         long from = index.lowerBound(shape, j, r.millis());
-                        if (fits(j) && from <= horizon) {
+                        if (!fits(j) || from > horizon) {
+                            continue;
+                        }
+                        if (exact && !index.hasGap(shape, j, r.millis())) {
+                            windows.add(j, from, Timetable.NONE);
+                        } else {
                             table.windowsFrom(j, r.cpus(), r.memoryBytes(), r.gpus(), r.millis(), from, horizon,
                                     windows);
                         }
