@@ -41,13 +41,17 @@ final class ShapeIndex {
     private final Timetable table;
     /** Per node, no job starts there earlier (fcfs); zeros otherwise. Read when a node's entry is updated. */
     private final long[] notBefore;
+    /** The shortest job of the pass: gaps shorter than this can hold no job, so they are not listed. */
+    private final long shortest;
     private final Map<Long, Integer> ids = new HashMap<>();
     private Shape[] shapes = new Shape[8];
     private int count;
 
-    ShapeIndex(Timetable table, long[] notBefore) {
+    /** {@code shortest} is the shortest duration of any job the pass will place, in timetable milliseconds. */
+    ShapeIndex(Timetable table, long[] notBefore, long shortest) {
         this.table = table;
         this.notBefore = notBefore;
+        this.shortest = Math.max(1, shortest);
     }
 
     /** One shape's facts per node. */
@@ -60,6 +64,13 @@ final class ShapeIndex {
         /** Per node, the longest gap, or a bound above it when {@link #gapStale}; -1 when it cannot hold the shape. */
         final long[] longestGap;
         final boolean[] gapStale;
+        /**
+         * Per node, its gaps of at least {@link #shortest} in time order: {@code [gapFrom[j][i], gapTo[j][i])} for
+         * i below {@code gapCount[j]}; rebuilt with {@link #longestGap} when stale.
+         */
+        final long[][] gapFrom;
+        final long[][] gapTo;
+        final int[] gapCount;
         /** Per node, max(final run, notBefore): where a job of the shape can start for sure. */
         final MinBlocks key;
         /** Per node, minus the longest gap, so that the blocks' minima are their longest gaps. */
@@ -73,6 +84,9 @@ final class ShapeIndex {
             finalRun = new long[n];
             longestGap = new long[n];
             gapStale = new boolean[n];
+            gapFrom = new long[n][];
+            gapTo = new long[n][];
+            gapCount = new int[n];
             key = new MinBlocks(n, Timetable.NONE);
             minusGap = new MinBlocks(n, 1);
             for (int j = 0; j < n; j++) {
@@ -105,8 +119,9 @@ final class ShapeIndex {
             return finalRun[j] == Timetable.NONE ? Timetable.NONE : Math.max(finalRun[j], notBefore[j]);
         }
 
-        /** The longest run of steps before the final run in which the shape fits node j, walking all of them. */
+        /** Lists node j's gaps afresh and returns the longest, walking every step before the final run. */
         long measureGaps(int j) {
+            gapCount[j] = 0;
             long[] ts = table.times[j];
             int[] usedCpus = table.usedCpus[j];
             long[] usedMemory = table.usedMemory[j];
@@ -122,11 +137,43 @@ final class ShapeIndex {
                         runStart = ts[i];
                     }
                 } else if (runStart >= 0) {
-                    longest = Math.max(longest, ts[i] - runStart);
+                    longest = Math.max(longest, listGap(j, runStart, ts[i]));
                     runStart = -1;
                 }
             }
             return longest;
+        }
+
+        /** Appends gap {@code [from, to)} of node j to its list if a job may fit it; returns its length or 0. */
+        long listGap(int j, long from, long to) {
+            if (to - from < shortest) {
+                return 0;
+            }
+            int c = gapCount[j];
+            if (gapFrom[j] == null || c == gapFrom[j].length) {
+                int size = c == 0 ? 4 : c * 2;
+                gapFrom[j] = gapFrom[j] == null ? new long[size] : Arrays.copyOf(gapFrom[j], size);
+                gapTo[j] = gapTo[j] == null ? new long[size] : Arrays.copyOf(gapTo[j], size);
+            }
+            gapFrom[j][c] = from;
+            gapTo[j][c] = to;
+            gapCount[j] = c + 1;
+            return to - from;
+        }
+
+        /**
+         * The earliest start at or after node j's notBefore of a job lasting {@code millis} in one of its listed gaps,
+         * or {@link Timetable#NONE}. The list must be fresh.
+         */
+        long firstGapStart(int j, long millis) {
+            long nb = notBefore[j];
+            for (int i = 0; i < gapCount[j]; i++) {
+                long from = Math.max(gapFrom[j][i], nb);
+                if (gapTo[j][i] - from >= millis) {
+                    return from;
+                }
+            }
+            return Timetable.NONE;
         }
 
         /**
@@ -168,7 +215,8 @@ final class ShapeIndex {
                         }
                     } else {
                         if (runStart >= 0) {
-                            gap = Math.max(gap, from - runStart);
+                            // Every listed gap lies before the old final run, so the list stays in time order.
+                            gap = Math.max(gap, listGap(j, runStart, from));
                             runStart = -1;
                         }
                         newFinal = to;
@@ -266,7 +314,27 @@ final class ShapeIndex {
         if (s.finalRun[j] == Timetable.NONE) {
             return Timetable.NONE;
         }
-        return s.hasGap(j, millis) ? notBefore[j] : s.key.value[j];
+        return s.hasGap(j, millis) ? Math.min(s.firstGapStart(j, millis), s.key.value[j]) : s.key.value[j];
+    }
+
+    /**
+     * Appends node j's windows for a job that is exactly shape {@code p} (see {@link #isExactly}) and lasts
+     * {@code millis}: those in its gaps, then its final run's, each if it opens by {@code horizon}.
+     */
+    void exactWindows(int p, int j, long millis, long horizon, Timetable.Windows out) {
+        Shape s = shapes[p];
+        if (s.hasGap(j, millis)) {
+            long nb = notBefore[j];
+            for (int i = 0; i < s.gapCount[j] && s.gapFrom[j][i] <= horizon; i++) {
+                long from = Math.max(s.gapFrom[j][i], nb);
+                if (from <= horizon && s.gapTo[j][i] - from >= millis) {
+                    out.add(j, from, s.gapTo[j][i] - millis);
+                }
+            }
+        }
+        if (s.key.value[j] <= horizon) {
+            out.add(j, s.key.value[j], Timetable.NONE);
+        }
     }
 
     /**
@@ -320,7 +388,8 @@ final class ShapeIndex {
             boolean byGap = -s.minusGap.blockMin[b] >= millis;
             if (byFinalRun || byGap) {
                 for (int j = key.first(b), e = key.end(b); j < e; j++) {
-                    if (key.value[j] <= horizon || (byGap && s.hasGap(j, millis) && notBefore[j] <= horizon)) {
+                    if (key.value[j] <= horizon
+                            || (byGap && s.hasGap(j, millis) && s.firstGapStart(j, millis) <= horizon)) {
                         out[m++] = j;
                     }
                 }
@@ -348,7 +417,7 @@ final class ShapeIndex {
         int first = key.smallestBlock();
         if (key.blockMin[first] != Timetable.NONE) {
             if (exact) {
-                search.takeFinalRun(key.blockNode[first], key.blockMin[first]);
+                search.take(key.blockNode[first], key.blockMin[first]);
             } else {
                 search.tryNode(key.blockNode[first], key.blockMin[first]);
             }
@@ -356,8 +425,17 @@ final class ShapeIndex {
         for (int b = 0; b < key.blocks; b++) {
             if (-s.minusGap.blockMin[b] >= millis) {
                 for (int j = key.first(b), e = key.end(b); j < e; j++) {
-                    if (s.hasGap(j, millis) && search.beats(notBefore[j], j)) {
-                        search.tryNode(j, notBefore[j]);
+                    if (s.hasGap(j, millis)) {
+                        long from = s.firstGapStart(j, millis);
+                        if (from == Timetable.NONE || !search.beats(from, j)) {
+                            continue;
+                        }
+                        // The job that is its shape starts in that gap; another may need a later step of it.
+                        if (exact) {
+                            search.take(j, from);
+                        } else {
+                            search.tryNode(j, from);
+                        }
                     }
                 }
             }
@@ -410,10 +488,10 @@ final class ShapeIndex {
             }
         }
 
-        /** Takes node j's final run, which starts at {@code from}: the job is its shape, so it starts there. */
-        void takeFinalRun(int j, long from) {
-            if (fits.fits(j) && beats(from, j)) {
-                best = from;
+        /** Takes start {@code t} on node j if it beats the best: the caller knows the job can start there. */
+        void take(int j, long t) {
+            if (fits.fits(j) && beats(t, j)) {
+                best = t;
                 bestNode = j;
             }
         }

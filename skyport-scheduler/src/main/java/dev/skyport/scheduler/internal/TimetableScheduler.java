@@ -33,8 +33,8 @@ import java.util.Map;
  * that fits it, else is infeasible with a reason; it never holds up the jobs behind it.
  * <p>
  * Not final only so that tests can override its package-private seams ({@link #request}, {@link #order}, ...) with
- * deliberate bugs and check that the differential test catches each; each seam is called once per job or per pass,
- * never in a hot loop, and in production no subclass is loaded, so the calls stay monomorphic.
+ * deliberate bugs and check that the differential test catches each; each seam is called at most twice per job or
+ * once per pass, never in a hot loop, and in production no subclass is loaded, so the calls stay monomorphic.
  */
 class TimetableScheduler implements Scheduler {
     enum Policy { FCFS, BACKFILL, FAIR_SHARE }
@@ -145,11 +145,21 @@ class TimetableScheduler implements Scheduler {
             exclusiveBackfill = !fcfs && nodes.allExclusive
                     ? new ExclusiveBackfill(table, nodes.nodeClass, nodes.classCount) : null;
             notBefore = new long[n];
-            index = freeTimes == null && exclusiveBackfill == null ? new ShapeIndex(table, notBefore) : null;
+            index = freeTimes == null && exclusiveBackfill == null
+                    ? new ShapeIndex(table, notBefore, shortestJob(queue)) : null;
             candidates = new int[n];
             classFits = new boolean[nodes.classCount];
             starts = new long[queue.size()];
             placedOn = new int[queue.size()][];
+        }
+
+        /** The shortest duration in the queue, in timetable milliseconds. */
+        private long shortestJob(List<QueuedJob> queue) {
+            long shortest = Timetable.FOREVER;
+            for (QueuedJob job : queue) {
+                shortest = Math.min(shortest, request(job).millis());
+            }
+            return shortest;
         }
 
         private FreeTimeHeaps freeTimeHeaps() {
@@ -275,8 +285,8 @@ class TimetableScheduler implements Scheduler {
                         if (!fits(j) || from > horizon) {
                             continue;
                         }
-                        if (exact && !index.hasGap(shape, j, r.millis())) {
-                            windows.add(j, from, Timetable.NONE);
+                        if (exact) {
+                            index.exactWindows(shape, j, r.millis(), horizon, windows);
                         } else {
                             table.windowsFrom(j, r.cpus(), r.memoryBytes(), r.gpus(), r.millis(), from, horizon,
                                     windows);
