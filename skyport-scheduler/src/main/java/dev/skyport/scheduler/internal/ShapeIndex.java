@@ -46,6 +46,16 @@ final class ShapeIndex {
     private final Map<Long, Integer> ids = new HashMap<>();
     private Shape[] shapes = new Shape[8];
     private int count;
+    /*
+     * The steps of the reservation being noted, clipped to it: read from the timetable once, then compared with each
+     * shape's room.
+     */
+    private int steps;
+    private long[] stepFrom = new long[16];
+    private long[] stepTo = new long[16];
+    private int[] stepCpus = new int[16];
+    private long[] stepMemory = new long[16];
+    private int[] stepGpus = new int[16];
 
     /** {@code shortest} is the shortest duration of any job the pass will place, in timetable milliseconds. */
     ShapeIndex(Timetable table, long[] notBefore, long shortest) {
@@ -177,36 +187,30 @@ final class ShapeIndex {
         }
 
         /**
-         * Brings node j up to date after {@code cpus, memory, gpus} were added to it during {@code [start, end)}, which
-         * begins in step {@code first} and in which the steps now use at most {@code peakCpus, peakMemory, peakGpus}.
+         * Brings node j up to date after {@code cpus, memory, gpus} were added to it during {@code [start, end)}, whose
+         * steps are in {@link #stepFrom} and the rest, and which now use at most {@code peakCpus, peakMemory,
+         * peakGpus}.
          */
-        void reserved(int j, long start, long end, int addedCpus, long addedMemory, int addedGpus, int first,
-                      int peakCpus, long peakMemory, int peakGpus) {
+        void reserved(int j, long start, int addedCpus, long addedMemory, int addedGpus, int peakCpus,
+                      long peakMemory, int peakGpus) {
             long oldFinal = finalRun[j];
+            int maxCpus = table.capCpus[j] - cpusOn(j);
+            long maxMemory = table.capMem[j] - memoryOn(j);
+            int maxGpus = table.capGpus[j] - gpusOn(j);
             // Where the shape still fits every step of the reservation, nothing about it changed.
-            if (oldFinal != Timetable.NONE && (peakCpus > table.capCpus[j] - cpusOn(j)
-                    || peakMemory > table.capMem[j] - memoryOn(j) || peakGpus > table.capGpus[j] - gpusOn(j))) {
-                long[] ts = table.times[j];
-                int[] usedCpus = table.usedCpus[j];
-                long[] usedMemory = table.usedMemory[j];
-                int[] usedGpus = table.usedGpus[j];
-                int maxCpus = table.capCpus[j] - cpusOn(j);
-                long maxMemory = table.capMem[j] - memoryOn(j);
-                int maxGpus = table.capGpus[j] - gpusOn(j);
-                int n = table.size[j];
+            if (oldFinal != Timetable.NONE && (peakCpus > maxCpus || peakMemory > maxMemory || peakGpus > maxGpus)) {
                 long newFinal = oldFinal;
                 long gap = longestGap[j];
                 // The old final run held the shape throughout, so a run of it that the reservation leaves open
                 // starts at the old final run's start.
                 long runStart = oldFinal < start ? oldFinal : -1;
-                for (int i = first; i < n && ts[i] < end; i++) {
-                    long from = Math.max(ts[i], start);
-                    long to = i + 1 < n ? Math.min(ts[i + 1], end) : end;
-                    boolean fits = usedCpus[i] <= maxCpus && usedMemory[i] <= maxMemory && usedGpus[i] <= maxGpus;
+                for (int i = 0; i < steps; i++) {
+                    long from = stepFrom[i];
+                    boolean fits = stepCpus[i] <= maxCpus && stepMemory[i] <= maxMemory && stepGpus[i] <= maxGpus;
                     if (from < oldFinal) {
                         // Before the final run: a step that held the shape until now shortens a gap.
-                        if (!fits && usedCpus[i] - addedCpus <= maxCpus && usedMemory[i] - addedMemory <= maxMemory
-                                && usedGpus[i] - addedGpus <= maxGpus) {
+                        if (!fits && stepCpus[i] - addedCpus <= maxCpus && stepMemory[i] - addedMemory <= maxMemory
+                                && stepGpus[i] - addedGpus <= maxGpus) {
                             gapStale[j] = true;
                         }
                     } else if (fits) {
@@ -219,7 +223,7 @@ final class ShapeIndex {
                             gap = Math.max(gap, listGap(j, runStart, from));
                             runStart = -1;
                         }
-                        newFinal = to;
+                        newFinal = stepTo[i];
                     }
                 }
                 if (newFinal != oldFinal) {
@@ -276,17 +280,33 @@ final class ShapeIndex {
             memory = table.capMem[j];
             gpus = table.capGpus[j];
         }
-        int first = table.indexAt(j, start);
+        long[] ts = table.times[j];
+        int n = table.size[j];
         int peakCpus = 0;
         long peakMemory = 0;
         int peakGpus = 0;
-        for (int i = first; i < table.size[j] && table.times[j][i] < end; i++) {
-            peakCpus = Math.max(peakCpus, table.usedCpus[j][i]);
-            peakMemory = Math.max(peakMemory, table.usedMemory[j][i]);
-            peakGpus = Math.max(peakGpus, table.usedGpus[j][i]);
+        steps = 0;
+        for (int i = table.indexAt(j, start); i < n && ts[i] < end; i++) {
+            if (steps == stepFrom.length) {
+                int size = steps * 2;
+                stepFrom = Arrays.copyOf(stepFrom, size);
+                stepTo = Arrays.copyOf(stepTo, size);
+                stepCpus = Arrays.copyOf(stepCpus, size);
+                stepMemory = Arrays.copyOf(stepMemory, size);
+                stepGpus = Arrays.copyOf(stepGpus, size);
+            }
+            stepFrom[steps] = Math.max(ts[i], start);
+            stepTo[steps] = i + 1 < n ? Math.min(ts[i + 1], end) : end;
+            stepCpus[steps] = table.usedCpus[j][i];
+            stepMemory[steps] = table.usedMemory[j][i];
+            stepGpus[steps] = table.usedGpus[j][i];
+            peakCpus = Math.max(peakCpus, stepCpus[steps]);
+            peakMemory = Math.max(peakMemory, stepMemory[steps]);
+            peakGpus = Math.max(peakGpus, stepGpus[steps]);
+            steps++;
         }
         for (int p = 0; p < count; p++) {
-            shapes[p].reserved(j, start, end, cpus, memory, gpus, first, peakCpus, peakMemory, peakGpus);
+            shapes[p].reserved(j, start, cpus, memory, gpus, peakCpus, peakMemory, peakGpus);
         }
     }
 
