@@ -6,7 +6,7 @@ import java.util.Map;
 
 /**
  * Where a job of a given shape can start, kept up to date for every node as reservations are made, so that a pass on
- * shared nodes finds a one-node job's earliest start without visiting the nodes that cannot have it.
+ * shared nodes finds a job's earliest start without visiting the nodes that cannot have it.
  * <p>
  * A <em>shape</em> rounds a job's cpus, memory and gpus down to a grid of two cells per power of two (a job asking
  * for 1, 4, 8, 16, 32 cpus or 1, 8, 32, 64 GiB is its own shape). Per shape and node it keeps two facts about the
@@ -15,27 +15,28 @@ import java.util.Map;
  * <li>the start of the <em>final run</em>: from there on the shape fits for ever, so a job of the shape (and of any
  * duration) can start there. On a busy cluster this is where almost every job starts (95 % of the one-node jobs of
  * the bench's 10k and 100k runs);</li>
- * <li>the longest <em>gap</em>: a run of steps in which the shape fits that ends before the final run. A job that
- * lasts longer than every gap of a node can start there only in the final run. On the bench 1 to 3 nodes per job
- * have a gap long enough, against 400 to 800 nodes with some room somewhere before the earliest final run.</li>
+ * <li>the <em>gaps</em>: runs of steps in which the shape fits that end before the final run, listed when a job of
+ * the pass could fit one, and the longest. A job that lasts longer than every gap of a node can start there only in
+ * the final run. On the bench 1 to 3 nodes per job have a gap long enough, against 400 to 800 nodes with some room
+ * somewhere before the earliest final run.</li>
  * </ul>
- * The job's earliest start on a node is at least the earlier of the two (the final run's start when its duration
- * exceeds the longest gap), and is exactly that when the job is its shape. Per shape a min-tree over the nodes of
- * {@code max(final run start, notBefore)} and a max-tree of longest gaps find the node with the earliest final run
- * and the few nodes with a gap long enough, each in a few steps; the timetable is walked only on those.
+ * A job's earliest start on a node is at least the earlier of its final run's start and the first gap long enough,
+ * and is exactly that when the job is its shape. Per shape the final-run starts (or notBefore, if later) and the
+ * longest gaps sit in {@link MinBlocks}, so the node with the earliest final run and the few nodes with a gap long
+ * enough are found by reading the blocks' minima; the timetable is walked only where the job is not its shape.
  * <p>
  * A reservation changes these facts only where it makes steps that held the shape stop holding it, which it can do
- * only inside its own time span: {@link #reserved} walks those few steps per shape. Where such a step lies after the
- * final run's start, the final run now starts after the reservation's last such step and the runs between the old
- * and the new start become gaps (exactly measured). Where it lies before, a gap shrank or split: the longest gap is
- * then kept as a bound that may be too long, and measured again only when a job's duration does not exceed it.
- * Reservations only ever add use, so final runs only move later and gaps only shrink or appear behind a moved final
- * run, which is what makes this incremental upkeep exact.
+ * only inside its own time span: {@link #reserved} compares those few steps with each shape's room. Where such a step
+ * lies after the final run's start, the final run now starts after the reservation's last such step and the runs
+ * between the old and the new start become gaps (exactly measured). Where it lies before, a gap shrank or split: the
+ * node's gaps are then listed again, but only once a job's duration does not exceed the kept longest gap. Reservations
+ * only ever add use, so final runs only move later and gaps only shrink or appear behind a moved final run, which is
+ * what makes this incremental upkeep exact.
  */
 final class ShapeIndex {
     /** Cells per power of two, as a power of two, for cpus, memory and gpus. */
     private static final int SIZE_BITS = 1;
-    /** Past this many shapes a job gets no index (its search visits every node), so upkeep per reservation stays bounded. */
+    /** Past this many shapes a job gets no index (its search walks every node): upkeep per reservation is bounded. */
     private static final int MAX_SHAPES = 64;
 
     private final Timetable table;
