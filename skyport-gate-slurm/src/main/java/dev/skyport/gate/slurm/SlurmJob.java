@@ -1,0 +1,36 @@
+package dev.skyport.gate.slurm;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * A Slurm job as Slurm reports it. {@code state} is Slurm's base job state name ({@code PENDING}, {@code RUNNING},
+ * {@code COMPLETED}, {@code FAILED}, {@code CANCELLED}, {@code TIMEOUT}, {@code NODE_FAIL}, {@code PREEMPTED},
+ * {@code OUT_OF_MEMORY}, {@code BOOT_FAIL}, {@code DEADLINE}, also {@code COMPLETING}, {@code CONFIGURING},
+ * {@code SUSPENDED}, {@code REQUEUED}...), {@code reason} Slurm's state reason ({@code Resources}, {@code Priority},
+ * {@code NonZeroExitCode}; empty for {@code None}); {@code startTime} the start, or for a pending job the start Slurm
+ * expects (empty when Slurm has no estimate); {@code nodes} the nodes it was given (expanded from Slurm's hostlist);
+ * {@code exitStatus} the raw wait status of the batch script ({@code exit code << 8 | signal}, as slurmrestd reports it
+ * and as {@code ExitCode=3:0} of {@code scontrol} means 768), empty while the job has not ended.
+ */
+record SlurmJob(String id, String name, String comment, String state, String reason, Optional<Instant> startTime,
+                List<String> nodes, OptionalInt exitStatus) {
+    SlurmJob {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(comment, "comment");
+        Objects.requireNonNull(state, "state");
+        Objects.requireNonNull(reason, "reason");
+        Objects.requireNonNull(startTime, "startTime");
+        nodes = List.copyOf(nodes);
+        Objects.requireNonNull(exitStatus, "exitStatus");
+    }
+
+    /** Whether the job carries {@code tag} in its comment or its job name. */
+    boolean isTagged(String tag) {
+        return tag.equals(comment) || tag.equals(name);
+    }
+}
