@@ -50,6 +50,15 @@ interface SlurmBackend extends AutoCloseable {
     /** Every job Slurm knows whose comment or job name is {@code tag}, in any state. */
     List<SlurmJob> jobsTagged(String tag);
 
+    /**
+     * Every job Slurm knows whose comment starts with {@code prefix}, in one call, when the backend can list them so
+     * (empty when it cannot: the queue then looks for each tag with {@link #jobsTagged} before each submit). The
+     * queue reads it once, then remembers what it submits itself, so that a submit costs no listing of the whole queue.
+     */
+    default java.util.Optional<List<SlurmJob>> jobsTaggedWith(String prefix) {
+        return java.util.Optional.empty();
+    }
+
     /** Cancels job {@code id} (pending or running); a job that has ended or that Slurm has forgotten is not an error. */
     void cancel(String id);
 
