@@ -1,6 +1,7 @@
 package dev.skyport.gate;
 
 import dev.skyport.api.JobId;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -36,6 +37,27 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 public abstract class BatchGateContractTest extends GateContractTest {
     /** How long a trivial job may take from submit to its end: a real scheduler starts jobs every second or so. */
     protected static final Duration WAIT = Duration.ofSeconds(60);
+
+    private final List<BatchJob> submitted = new ArrayList<>();
+
+    /** Cancels what the test submitted, so that a failed test leaves no job behind. */
+    @AfterEach
+    void cancelWhatTheTestSubmitted() {
+        for (BatchJob j : submitted) {
+            try {
+                queue().cancel(j);
+            } catch (GateException e) {
+                // the queue may be unreachable on purpose; its own test cleans up
+            }
+        }
+    }
+
+    /** Submits {@code r}, to be cancelled when the test ends. */
+    protected BatchJob submit(BatchRequest r) {
+        BatchJob j = queue().submit(r);
+        submitted.add(j);
+        return j;
+    }
 
     protected BatchQueue queue() {
         return gate.batchQueue().orElseThrow(() -> new AssertionError("gate " + gate.name() + " has no batch queue"));
@@ -244,7 +266,7 @@ public abstract class BatchGateContractTest extends GateContractTest {
     void aScriptThatPrintsAndExitsZeroCompletesWithItsOutputAndExitCodeFile() throws Exception {
         BatchRequest r = staged("#!/bin/sh\necho hello from batch\necho to stderr >&2\nexit 0\n");
         queue().check(r);
-        BatchJob job = queue().submit(r);
+        BatchJob job = submit(r);
         assertThat(job.job()).isEqualTo(r.job());
         assertThat(job.attempt()).isEqualTo(r.attempt());
         BatchStatus end = awaitEnd(job);
@@ -259,7 +281,7 @@ public abstract class BatchGateContractTest extends GateContractTest {
     @Test
     void aNonZeroExitEndsTheJobWithThatExitCode() throws Exception {
         BatchRequest r = staged("#!/bin/sh\necho failing\nexit 3\n");
-        BatchJob job = queue().submit(r);
+        BatchJob job = submit(r);
         BatchStatus end = awaitEnd(job);
         assertThat(end.state()).isNotIn(BatchStatus.State.COMPLETED, BatchStatus.State.CANCELLED);
         assertThat(end.exitCode()).hasValue(3);
@@ -272,7 +294,7 @@ public abstract class BatchGateContractTest extends GateContractTest {
                 + "echo here > here.txt\n", Map.of("GREETING", "hello batch"));
         upload("marker\n", base.directory() + "/sub/marker.txt");
         BatchRequest r = withWorkdir(base, base.directory() + "/sub");
-        BatchJob job = queue().submit(r);
+        BatchJob job = submit(r);
         assertThat(awaitEnd(job).exitCode()).hasValue(0);
         assertThat(readOnSite(r.directory() + "/" + DetachedRun.STDOUT))
                 .isEqualTo("hello batch|" + r.job() + "|1|" + r.directory() + "\n");
@@ -282,16 +304,12 @@ public abstract class BatchGateContractTest extends GateContractTest {
     @Test
     void submittingTheSameAttemptTwiceReturnsTheSameJobWhichFindFinds() throws Exception {
         BatchRequest r = staged(waitingScript());
-        BatchJob first = queue().submit(r);
-        try {
-            BatchJob again = queue().submit(r);
-            assertThat(again).isEqualTo(first);
-            assertThat(queue().find(r.job(), r.attempt())).hasValue(first);
-            assertThat(queue().find(r.job(), r.attempt() + 1)).as("another attempt is another job").isEmpty();
-            assertThat(queue().find(new JobId(UUID.randomUUID()), 1)).isEmpty();
-        } finally {
-            queue().cancel(first);
-        }
+        BatchJob first = submit(r);
+        BatchJob again = submit(r);
+        assertThat(again).isEqualTo(first);
+        assertThat(queue().find(r.job(), r.attempt())).hasValue(first);
+        assertThat(queue().find(r.job(), r.attempt() + 1)).as("another attempt is another job").isEmpty();
+        assertThat(queue().find(new JobId(UUID.randomUUID()), 1)).isEmpty();
     }
 
     @Test
@@ -301,13 +319,13 @@ public abstract class BatchGateContractTest extends GateContractTest {
         BatchRequest blocker0 = staged(waitingScript());
         BatchRequest blocker = resized(blocker0, p.maxNodes(), p.maxCpusPerNode(), 0, 0, blocker0.timeLimit(),
                 Optional.empty());
-        BatchJob running = queue().submit(blocker);
+        BatchJob running = submit(blocker);
         awaitStatus(running, s -> s.state() == BatchStatus.State.RUNNING, "RUNNING");
         long pid = Long.parseLong(awaitContent(blocker.directory() + "/job.pid").trim());
         assertThat(processRuns(pid)).isTrue();
 
         BatchRequest waiting = staged(waitingScript());
-        BatchJob pending = queue().submit(waiting);
+        BatchJob pending = submit(waiting);
         BatchStatus queued = queue().status(List.of(pending)).get(pending);
         assertThat(queued.state()).isEqualTo(BatchStatus.State.PENDING);
         awaitStatus(pending, s -> !s.reason().isBlank(), "a reason to pend");
@@ -336,7 +354,7 @@ public abstract class BatchGateContractTest extends GateContractTest {
     void theStatusOfSeveralJobsComesInOneCallAndAnUnknownJobIsGone() throws Exception {
         List<BatchJob> jobs = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            jobs.add(queue().submit(staged("#!/bin/sh\nexit " + i + "\n")));
+            jobs.add(submit(staged("#!/bin/sh\nexit " + i + "\n")));
         }
         BatchJob unknown = new BatchJob("987654321", new JobId(UUID.randomUUID()), 1);
         List<BatchJob> asked = new ArrayList<>(jobs);
@@ -362,7 +380,7 @@ public abstract class BatchGateContractTest extends GateContractTest {
     @Test
     void aJobSubmittedBeforeAReopenIsFoundFollowedAndCancelledAfterIt() throws Exception {
         BatchRequest r = staged(waitingScript());
-        BatchJob job = queue().submit(r);
+        BatchJob job = submit(r);
         long pid = Long.parseLong(awaitContent(r.directory() + "/job.pid").trim());
         reopen();
         assertThat(queue().find(r.job(), r.attempt())).hasValue(job);
