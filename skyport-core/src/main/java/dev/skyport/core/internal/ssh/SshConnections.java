@@ -235,13 +235,24 @@ public final class SshConnections implements AutoCloseable {
      * a watchdog fails the channel's streams at the deadline.
      */
     public Result exec(SshTarget target, String command, Duration deadline) {
+        return exec(target, command, new byte[0], deadline);
+    }
+
+    /**
+     * Runs {@code command} as {@link #exec(SshTarget, String, Duration)} does, with {@code stdin} as its standard input
+     * (closed after it): for content that must not be on a command line, such as a batch script handed to
+     * {@code sbatch}. Meant for commands that read their input whole before they write much.
+     */
+    public Result exec(SshTarget target, String command, byte[] stdin, Duration deadline) {
         SSHClient c = client(target);
         try (Session session = c.startSession()) {
             ScheduledFuture<?> watchdog = WATCHDOG.schedule(() -> session.notifyError(
                     new SSHException("no answer within " + deadline)), deadline.toMillis(), TimeUnit.MILLISECONDS);
             try {
                 Session.Command cmd = session.exec(command);
-                cmd.getOutputStream().close();
+                try (var in = cmd.getOutputStream()) {
+                    in.write(stdin);
+                }
                 // Both streams are read whole before the exit status: a small command's output is small.
                 byte[] out = readAll(cmd.getInputStream());
                 byte[] err = readAll(cmd.getErrorStream());
