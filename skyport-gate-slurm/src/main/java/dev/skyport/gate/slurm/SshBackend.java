@@ -47,10 +47,10 @@ final class SshBackend implements SlurmBackend {
     /** Ends every field of squeue's and sinfo's lines: a character no job name or comment the gate submits holds. */
     static final char SEP = '\u001f';
     private static final String S = String.valueOf(SEP);
-    private static final String SQUEUE_FIELDS = String.join(S, "JobID:", "Name:", "Comment:", "State:", "Reason:",
+    private static final String SQUEUE_FIELDS = String.join(S + ",", "JobID:", "Name:", "Comment:", "State:", "Reason:",
             "StartTime:", "NodeList:", "exit_code:") + S;
     private static final int SQUEUE_COUNT = 8;
-    private static final String SINFO_FIELDS = String.join(S, "NodeList:", "PartitionName:", "CPUs:", "Memory:",
+    private static final String SINFO_FIELDS = String.join(S + ",", "NodeList:", "PartitionName:", "CPUs:", "Memory:",
             "Gres:", "StateComplete:", "Reason:") + S;
     /** Messages of Slurm's commands (and of munge under them) that say slurmctld could not be reached now. */
     private static final List<String> UNREACHABLE = List.of("socket timed out", "unable to contact slurm controller",

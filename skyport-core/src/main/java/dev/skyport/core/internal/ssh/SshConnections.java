@@ -251,7 +251,13 @@ public final class SshConnections implements AutoCloseable {
             try {
                 Session.Command cmd = session.exec(command);
                 try (var in = cmd.getOutputStream()) {
-                    in.write(stdin);
+                    if (stdin.length > 0) {
+                        in.write(stdin);
+                    }
+                } catch (IOException endedBeforeReadingIt) {
+                    // A command may end without reading its input (a bad option): its exit status and stderr say
+                    // why, and a connection that broke fails the reads below.
+                    LOG.debug("{} did not take its whole input: {}", target.address(), endedBeforeReadingIt.getMessage());
                 }
                 // Both streams are read whole before the exit status: a small command's output is small.
                 byte[] out = readAll(cmd.getInputStream());
