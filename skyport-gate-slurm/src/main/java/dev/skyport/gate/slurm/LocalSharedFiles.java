@@ -21,7 +21,7 @@ import java.util.stream.Stream;
  * to a temporary name beside their target and renamed over it, so nothing half-written is ever seen. Directories made
  * under {@code work-root} take its permission bits: where the engine and the Slurm user differ, an administrator makes
  * {@code work-root} writable by the group (or by all) both share, and the job, running as the Slurm user, can then
- * write its logs and exit status into the directories the engine made.
+ * write its logs and exit status into the directories the engine made. Files take the same bits without execute.
  */
 final class LocalSharedFiles extends SharedFiles {
     private final Path root;
@@ -88,9 +88,14 @@ final class LocalSharedFiles extends SharedFiles {
         makeDirectories(parent);
         Path temp = parent.resolve("." + to.getFileName() + ".skyport-" + UUID.randomUUID());
         try {
-            Files.copy(from, temp, StandardCopyOption.COPY_ATTRIBUTES);
+            Files.copy(from, temp);
             if (Files.size(temp) != Files.size(from)) {
                 throw new IOException("copied " + Files.size(temp) + " of " + Files.size(from) + " bytes");
+            }
+            if (temp.toAbsolutePath().normalize().startsWith(root)) {
+                // Readable (and writable) by whom the work root is: the job runs as the Slurm user, who may not be
+                // the engine's, and reads its script and inputs.
+                Files.setPosixFilePermissions(temp, fileMode());
             }
             Files.move(temp, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (NoSuchFileException e) {
@@ -105,6 +110,19 @@ final class LocalSharedFiles extends SharedFiles {
                 // A leftover temp name is harmless: it is never the target.
             }
         }
+    }
+
+    /** The work root's permission bits without the execute bits. */
+    private Set<PosixFilePermission> fileMode() throws IOException {
+        Set<PosixFilePermission> mode = java.util.EnumSet.noneOf(PosixFilePermission.class);
+        for (PosixFilePermission p : Files.getPosixFilePermissions(root)) {
+            if (!p.name().endsWith("_EXECUTE")) {
+                mode.add(p);
+            }
+        }
+        mode.add(PosixFilePermission.OWNER_READ);
+        mode.add(PosixFilePermission.OWNER_WRITE);
+        return mode;
     }
 
     /** Makes {@code dir} and its missing parents; those under the work root get the work root's permission bits. */

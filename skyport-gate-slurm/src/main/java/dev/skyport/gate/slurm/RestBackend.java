@@ -186,7 +186,9 @@ final class RestBackend implements SlurmBackend {
         s.account().ifPresent(a -> job.put("account", a));
         job.put("requeue", false);
         Request.Builder post = new Request.Builder().url(api("job/submit"))
-                .post(RequestBody.create(body.toString(), JSON));
+                // Bytes, not a String: OkHttp would add "; charset=utf-8", and slurmrestd 22.05 answers such a
+                // content type with an empty HTTP 400.
+                .post(RequestBody.create(body.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8), JSON));
         JsonNode root = call(post, "submit " + s.comment(), true);
         String id = root.path("job_id").asText("");
         List<SlurmError> errors = errors(root);
@@ -339,7 +341,7 @@ final class RestBackend implements SlurmBackend {
             }
             Optional<Duration> retryAfter = retryAfter(response.header("Retry-After"));
             String message = describe() + ": " + what + " failed (HTTP " + response.code() + ")"
-                    + (errors.isEmpty() ? "" : ": " + describe(errors));
+                    + (errors.isEmpty() ? text.isBlank() ? "" : ": " + abbreviate(text) : ": " + describe(errors));
             boolean slurmRefused = !errors.isEmpty() && errors.stream().allMatch(SlurmError::isPermanent);
             if (response.code() == 429 || response.code() >= 500 && !slurmRefused) {
                 if (errors.stream().anyMatch(e -> e.code == -1 && e.text.contains("unable to load"))) {
@@ -355,6 +357,11 @@ final class RestBackend implements SlurmBackend {
                     + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : " " + e.getMessage()), e,
                     Optional.empty());
         }
+    }
+
+    private static String abbreviate(String text) {
+        String t = text.strip().replaceAll("\\s+", " ");
+        return t.length() <= 200 ? t : t.substring(0, 200) + "...";
     }
 
     private static Optional<Duration> retryAfter(String header) {

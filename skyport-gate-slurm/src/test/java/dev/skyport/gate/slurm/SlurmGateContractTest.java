@@ -1,0 +1,43 @@
+package dev.skyport.gate.slurm;
+
+import dev.skyport.gate.BatchGateContractTest;
+import dev.skyport.gate.Gate;
+import dev.skyport.gate.GateConfig;
+import dev.skyport.gate.GateProvider;
+import dev.skyport.gate.slurm.testing.SlurmCluster;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Map;
+import java.util.ServiceLoader;
+
+/** The slurm gate, found as the engine finds it, against a real Slurm on loopback, passes the batch gate contract. */
+class SlurmGateContractTest extends BatchGateContractTest {
+    private static SlurmCluster cluster;
+
+    @BeforeAll
+    static void startCluster() {
+        cluster = SlurmCluster.start();
+    }
+
+    @AfterAll
+    static void stopCluster() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    @Override
+    protected Gate createGate(Path workDir) {
+        GateProvider provider = ServiceLoader.load(GateProvider.class).stream().map(ServiceLoader.Provider::get)
+                .filter(p -> p.name().equals("slurm")).findFirst().orElseThrow();
+        return provider.create(new GateConfig(workDir, Map.of(
+                "rest-url", cluster.restUrl(),
+                "user", SlurmCluster.REST_USER,
+                "jwt-key-file", cluster.jwtKeyFile().toString(),
+                "work-root", cluster.workRoot().toString(),
+                "poll-interval", "1s"), Clock.systemUTC()));
+    }
+}
