@@ -184,6 +184,9 @@ final class RestBackend implements SlurmBackend {
         job.put("time_limit", s.timeLimitMinutes());
         s.partition().ifPresent(p -> job.put("partition", p));
         s.account().ifPresent(a -> job.put("account", a));
+        // Measured on slurmrestd 22.05: v0.0.38 ignores "requeue": false (the job shows Requeue=1, also after an
+        // update with it), so Slurm may requeue the job after a node failure; the queue and the wrapper deal with
+        // that (SlurmQueue.status, the wrapper's SLURM_RESTART_COUNT guard). Sent anyway, for servers that honour it.
         job.put("requeue", false);
         Request.Builder post = new Request.Builder().url(api("job/submit"))
                 // Bytes, not a String: OkHttp would add "; charset=utf-8", and slurmrestd 22.05 answers such a
@@ -279,7 +282,7 @@ final class RestBackend implements SlurmBackend {
             jobs.add(new SlurmJob(j.path("job_id").asText(), j.path("name").asText(""),
                     j.path("comment").asText(""), state, reason.equals("None") ? "" : reason,
                     start > 0 ? Optional.of(Instant.ofEpochSecond(start)) : Optional.empty(),
-                    Hostlist.expand(j.path("nodes").asText("")), exit));
+                    Hostlist.expand(j.path("nodes").asText("")), exit, Math.max(0, j.path("restart_cnt").asInt(0))));
         }
         return jobs;
     }
@@ -344,7 +347,7 @@ final class RestBackend implements SlurmBackend {
                     + (errors.isEmpty() ? text.isBlank() ? "" : ": " + abbreviate(text) : ": " + describe(errors));
             boolean slurmRefused = !errors.isEmpty() && errors.stream().allMatch(SlurmError::isPermanent);
             if (response.code() == 429 || response.code() >= 500 && !slurmRefused) {
-                if (errors.stream().anyMatch(e -> e.code == -1 && e.text.contains("unable to load"))) {
+                if (errors.stream().anyMatch(e -> e.code == -1)) {
                     message += " (slurmrestd could not talk to slurmctld for user " + user + ": slurmctld is down, or"
                             + " the token from " + tokens.describe() + " is expired, signed with another key or for"
                             + " another user)";

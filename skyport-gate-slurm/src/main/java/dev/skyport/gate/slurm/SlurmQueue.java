@@ -45,6 +45,8 @@ final class SlurmQueue implements BatchQueue {
     private static final Duration SHAPE_TTL = Duration.ofSeconds(5);
     /** What the job's {@code /bin/sh} wrapper gets as PATH when the job's environment has none. */
     private static final String DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
+    /** The exit status of a requeued copy of a job, which the wrapper does not run. */
+    static final int REQUEUED_STATUS = 202;
 
     private final SlurmBackend backend;
     private final SharedFiles files;
@@ -268,6 +270,10 @@ final class SlurmQueue implements BatchQueue {
         return String.join("\n",
                 "#!/bin/sh",
                 "# Sky Port " + request.tag() + ": runs the job's script and records its exit status.",
+                // A copy Slurm requeued (see RestBackend.submit) must not run the job a second time.
+                "if [ \"${SLURM_RESTART_COUNT:-0}\" != 0 ]; then",
+                "  echo \"skyport: Slurm requeued this job; Sky Port retries by its own policy\" >&2; exit " + REQUEUED_STATUS,
+                "fi",
                 "mkdir -p " + r + " || exit 1",
                 "trap : TERM INT HUP",
                 "if cd " + SshConnections.quote(request.workdir()) + "; then",
@@ -312,6 +318,12 @@ final class SlurmQueue implements BatchQueue {
         Map<BatchJob, BatchStatus> out = new LinkedHashMap<>();
         for (BatchJob job : jobs) {
             SlurmJob s = known.get(job.id());
+            if (s != null && s.restarts() > 0 && !SlurmStates.hasEnded(s.state())) {
+                // Slurm requeued it (after a node failure; slurmrestd 22.05 ignores requeue=false): the engine, not
+                // Slurm, decides whether the job runs again, so the requeued copy is canceled before it can start.
+                LOG.warn("Slurm requeued job {} ({}); canceling the requeued copy", s.id(), s.comment());
+                backend.cancel(s.id());
+            }
             out.put(job, s == null ? gone(job) : toStatus(s));
         }
         return out;
@@ -319,6 +331,11 @@ final class SlurmQueue implements BatchQueue {
 
     static BatchStatus toStatus(SlurmJob job) {
         BatchStatus.State state = SlurmStates.toBatch(job.state());
+        if (job.restarts() > 0 && (!state.isTerminal() || state == BatchStatus.State.CANCELLED)) {
+            return new BatchStatus(BatchStatus.State.NODE_FAIL, "Slurm requeued the job (restart " + job.restarts()
+                    + (job.reason().isEmpty() ? "" : ", " + job.reason()) + "); Sky Port retries it by its own policy",
+                    Optional.empty(), job.nodes(), OptionalInt.empty(), OptionalInt.empty());
+        }
         OptionalInt exitCode = OptionalInt.empty();
         OptionalInt signal = OptionalInt.empty();
         if (state.isTerminal() && job.exitStatus().isPresent()) {

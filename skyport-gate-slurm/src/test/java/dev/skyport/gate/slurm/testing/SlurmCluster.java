@@ -278,7 +278,16 @@ public final class SlurmCluster implements AutoCloseable {
         if (!state.equalsIgnoreCase("RESUME")) {
             args.add("Reason=" + reason);
         }
-        scontrol(args.toArray(String[]::new));
+        try {
+            scontrol(args.toArray(String[]::new));
+        } catch (IllegalStateException e) {
+            // ReturnToService=2 brings a DOWN node whose slurmd answers back by itself; RESUME then finds it idle.
+            boolean alreadyBack = state.equalsIgnoreCase("RESUME") && e.getMessage().contains("Invalid node state")
+                    && !scontrol("show", "node", node).matches("(?s).*State=\\S*(DOWN|DRAIN).*");
+            if (!alreadyBack) {
+                throw e;
+            }
+        }
     }
 
     /** The ids of every job slurmctld knows now, in any state. */
