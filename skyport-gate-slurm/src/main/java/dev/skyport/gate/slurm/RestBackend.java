@@ -29,7 +29,7 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Slurm through slurmrestd's API {@value #VERSION} (Slurm 20.11 to 23.02 serve it), authenticated with a JWT in
+ * Slurm through slurmrestd's API {@value #VERSION} (slurmrestd 22.05 and 23.02 serve it), authenticated with a JWT in
  * {@code X-SLURM-USER-TOKEN}. Other API versions are not yet supported: {@link #ping()} refuses a server that does not
  * serve this one.
  *
