@@ -30,8 +30,8 @@ import java.util.Optional;
  * <p><b>Nodes and partitions.</b> Option {@code partitions} lists them as {@code name:maxNodes:cpus:memoryMiB:maxMinutes
  * [:gpus]}, comma-separated, the first being the default (default {@value LoopbackBatchSettings#DEFAULT_PARTITIONS}).
  * A partition has {@code maxNodes} nodes of its own, named {@code <partition>-n1}, {@code -n2}... each with those cpus,
- * memory and gpus; {@link #nodes()} lists them (always UP) and {@link #flavors()} lists one flavor per partition
- * (price 0). A job takes {@code nodes} nodes of its partition, each with its cpus, memory (0 asks for the node's share
+ * memory and gpus; {@link #nodes()} lists them (UP, or DOWN once {@link #nodeDown} set them so) and
+ * {@link #flavors()} lists one flavor per partition (price 0). A job takes {@code nodes} nodes of its partition, each with its cpus, memory (0 asks for the node's share
  * per cpu, as Slurm's {@code DefMemPerCPU}) and gpus free; a job that does not fit now pends with reason
  * {@code Resources} and, as expected start, the earliest time limit of the partition's running jobs. Pending jobs start
  * oldest first where they fit (a small job passes a big one, as backfill lets it).
@@ -45,7 +45,7 @@ import java.util.Optional;
  *
  * <p><b>Runs.</b> {@code submit} writes the script to {@code <directory>/script} (sbatch keeps its copy too) and the
  * job runs through {@link dev.skyport.gate.DetachedRun#command} in its own session: stdout.log, stderr.log and
- * {@code run.<attempt>/exitcode} land in its directory; its environment is PATH, {@code BatchRequest.environment()}
+ * {@code run.<attempt>/exitcode} land in its directory; its environment is PATH, HOME, {@code BatchRequest.environment()}
  * and {@code SKYPORT_BATCH_JOB_ID}, {@code SKYPORT_BATCH_PARTITION}, {@code SKYPORT_BATCH_NODES}. Exit 0 is COMPLETED,
  * another status FAILED ({@code NonZeroExitCode}; above 128 also the signal), processes gone without an exit status
  * NODE_FAIL. Cancel reports CANCELLED at once, sends SIGTERM to the job's process group and SIGKILL after
@@ -68,13 +68,16 @@ import java.util.Optional;
  * go on running and the shared files stay reachable. {@code fail-submit=transient:<n>} makes the first n submits of
  * this gate transient errors that queue nothing; {@code fail-submit=lost-reply:<n>} queues the job and then throws a
  * transient error, as a reply lost on its way back does (a retried submit must find it, not queue it twice:
- * {@link #submittedCount()} counts every job ever queued). Option {@code remote} names the remote site (default
+ * {@link #submittedCount()} counts every job ever queued). {@link #nodeDown} sets a node down as {@code scontrol}
+ * does: its running jobs end as NODE_FAIL and are killed, and nothing starts there until it is up again. Option {@code remote} names the remote site (default
  * {@code loopback-batch}). Unknown options are a permanent error naming the key.
  */
 public final class LoopbackBatchGate implements Gate {
     public static final String NAME = "loopback-batch";
     /** In the queue directory: while it exists, the queue cannot be reached. */
     public static final String UNREACHABLE_FILE = "unreachable";
+    /** In the queue directory: a file named after each node that is down. */
+    public static final String DOWN_DIRECTORY = "down";
 
     private final LoopbackBatchSettings settings;
     private final Path sharedRoot;
@@ -116,6 +119,31 @@ public final class LoopbackBatchGate implements Gate {
         }
     }
 
+    /**
+     * Sets node {@code node} of the queue at {@code queueDirectory} down (or up again), as {@code scontrol update
+     * NodeName=... State=DOWN} does: the jobs running on it end as NODE_FAIL (reason {@code NodeFail}) and their
+     * processes are killed, no job starts there, and {@link #nodes()} shows it DOWN.
+     */
+    public static void nodeDown(Path queueDirectory, String node, boolean down) {
+        Path marker = queueDirectory.resolve(DOWN_DIRECTORY).resolve(node);
+        try {
+            if (down) {
+                Files.createDirectories(marker.getParent());
+                Files.writeString(marker, "set down by a test\n");
+            } else {
+                Files.deleteIfExists(marker);
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** {@link #nodeDown(Path, String, boolean)} for this gate's queue. */
+    public void nodeDown(String node, boolean down) {
+        access(node); // refuses a node the site does not have
+        nodeDown(settings.queueDir(), node, down);
+    }
+
     /** {@link #unreachable(Path, boolean)} for this gate's queue. */
     public void unreachable(boolean unreachable) {
         unreachable(settings.queueDir(), unreachable);
@@ -134,10 +162,11 @@ public final class LoopbackBatchGate implements Gate {
     @Override
     public List<Node> nodes() {
         List<Node> out = new ArrayList<>();
+        java.util.Set<String> down = queue.downNodes();
         for (BatchPartition p : settings.partitions()) {
             for (String n : p.nodes()) {
                 out.add(new Node(n, p.name(), p.maxCpusPerNode(), p.maxMemoryPerNode(), p.maxGpusPerNode(),
-                        NodeState.UP, Map.of("site", settings.remote())));
+                        down.contains(n) ? NodeState.DOWN : NodeState.UP, Map.of("site", settings.remote())));
             }
         }
         return out;

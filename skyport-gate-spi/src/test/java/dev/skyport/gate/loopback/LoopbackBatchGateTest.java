@@ -245,6 +245,40 @@ class LoopbackBatchGateTest {
     }
 
     @Test
+    void aNodeSetDownFailsItsJobKillsItsProcessesAndTakesNoMoreWork() throws Exception {
+        LoopbackBatchGate g = gate(Map.of("partitions", "two:2:1:1024:10"));
+        BatchQueue q = g.batchQueue().orElseThrow();
+        BatchRequest r = request(g, WAITING);
+        BatchJob job = q.submit(r);
+        String node = await(q, job, s -> s.state() == BatchStatus.State.RUNNING).nodes().get(0);
+        Path pidFile = Path.of(r.directory(), "job.pid");
+        Instant deadline = Instant.now().plus(WAIT);
+        while (!Files.exists(pidFile) || !Files.readString(pidFile).endsWith("\n")) {
+            assertThat(Instant.now()).isBefore(deadline);
+            TimeUnit.MILLISECONDS.sleep(20);
+        }
+        long pid = Long.parseLong(Files.readString(pidFile).trim());
+        g.nodeDown(node, true);
+        BatchStatus end = await(q, job, s -> s.state().isTerminal());
+        assertThat(end.state()).isEqualTo(BatchStatus.State.NODE_FAIL);
+        assertThat(end.reason()).isEqualTo("NodeFail");
+        assertThat(g.nodes()).filteredOn(n -> n.name().equals(node)).singleElement()
+                .satisfies(n -> assertThat(n.state()).isEqualTo(dev.skyport.api.NodeState.DOWN));
+        while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)
+                && !Files.readString(Path.of("/proc", Long.toString(pid), "stat")).contains(") Z")) {
+            assertThat(Instant.now()).as("the job's processes died with the node").isBefore(deadline);
+            TimeUnit.MILLISECONDS.sleep(20);
+        }
+        BatchRequest both = request(g, "#!/bin/sh\nexit 0\n");
+        BatchJob wide = q.submit(new BatchRequest(both.job(), 1, "wide", both.directory(), both.script(),
+                both.workdir(), Map.of(), "alice", 2, 1, 0, 0, Duration.ofMinutes(1), Optional.empty(),
+                Optional.empty()));
+        assertThat(q.status(List.of(wide)).get(wide).reason()).isEqualTo("Resources");
+        g.nodeDown(node, false);
+        assertThat(await(q, wide, s -> s.state().isTerminal()).state()).isEqualTo(BatchStatus.State.COMPLETED);
+    }
+
+    @Test
     void anEndedJobIsForgottenAfterTheMinimumAgeAndThenGoneWithItsExitCode() throws Exception {
         LoopbackBatchGate g = gate(Map.of("min-job-age", "200ms"));
         BatchQueue q = g.batchQueue().orElseThrow();

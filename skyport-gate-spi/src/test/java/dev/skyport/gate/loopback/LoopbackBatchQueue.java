@@ -89,11 +89,30 @@ final class LoopbackBatchQueue implements BatchQueue {
     }
 
     void close() {
-        timer.shutdownNow();
+        timer.shutdown(); // not shutdownNow: an interrupt would cut a pass's file operations half way
+        try {
+            // a pass still writing would race with whoever deletes the directory after close
+            timer.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     Path directory() {
         return dir;
+    }
+
+    /** The nodes marked down ({@code down/<node>} in the queue directory). */
+    java.util.Set<String> downNodes() {
+        Path down = dir.resolve(LoopbackBatchGate.DOWN_DIRECTORY);
+        if (!Files.isDirectory(down)) {
+            return java.util.Set.of();
+        }
+        try (var list = Files.list(down)) {
+            return list.map(p -> p.getFileName().toString()).collect(java.util.stream.Collectors.toSet());
+        } catch (IOException e) {
+            return java.util.Set.of();
+        }
     }
 
     Path unreachableMarker() {
@@ -186,15 +205,23 @@ final class LoopbackBatchQueue implements BatchQueue {
         });
     }
 
+    /**
+     * Marks the job CANCELLED and sends SIGTERM to its process group, then waits (outside the lock) until the group's
+     * leader is gone, sending SIGKILL after the kill wait. scancel returns at once; waiting here means that when cancel
+     * returns the job writes nothing more, so a test may delete its directory (JUnit's temporary directories) at once.
+     */
     @Override
     public void cancel(BatchJob job) {
         reachable();
-        locked(() -> {
+        long group = locked(() -> {
             Optional<BatchJobFile> found = load(job);
-            if (found.isEmpty() || found.get().state.isTerminal()) {
-                return null;
+            if (found.isEmpty() || found.get().forgotten) {
+                return 0L;
             }
             BatchJobFile f = found.get();
+            if (f.state.isTerminal()) {
+                return f.holdsNodes ? f.processGroup : 0L;
+            }
             long now = clock.millis();
             f.state = BatchStatus.State.CANCELLED;
             f.endedBy = Optional.of(BatchStatus.State.CANCELLED);
@@ -207,9 +234,32 @@ final class LoopbackBatchQueue implements BatchQueue {
                 f.killAtMillis = now + settings.killWait().toMillis();
             }
             f.store(jobsDir);
+            return f.holdsNodes ? f.processGroup : 0L;
+        });
+        if (group > 0) {
+            awaitGone(group);
+        }
+        locked(() -> {
             pass();
             return null;
         });
+    }
+
+    private void awaitGone(long group) {
+        long killAt = System.nanoTime() + settings.killWait().toNanos();
+        long giveUp = killAt + Duration.ofSeconds(5).toNanos();
+        boolean killed = false;
+        try {
+            while (alive(group) && System.nanoTime() < giveUp) {
+                if (!killed && System.nanoTime() >= killAt) {
+                    signal(group, "KILL");
+                    killed = true;
+                }
+                TimeUnit.MILLISECONDS.sleep(10);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Override
@@ -334,11 +384,26 @@ final class LoopbackBatchQueue implements BatchQueue {
     private void pass() throws IOException {
         long now = clock.millis();
         List<BatchJobFile> jobs = BatchJobFile.loadAll(jobsDir);
+        java.util.Set<String> down = downNodes();
         for (BatchJobFile f : jobs) {
             if (f.forgotten) {
                 continue;
             }
             boolean changed = false;
+            if (!f.state.isTerminal() && f.holdsNodes && f.allocated.stream().anyMatch(down::contains)) {
+                // a node that dies takes its processes with it; the job is not requeued (Slurm's requeue=false)
+                f.state = BatchStatus.State.NODE_FAIL;
+                f.endedBy = Optional.of(BatchStatus.State.NODE_FAIL);
+                f.reason = "NodeFail";
+                f.endMillis = now;
+                if (f.processGroup > 0) {
+                    signal(f.processGroup, "KILL");
+                    f.killAtMillis = now + settings.killWait().toMillis();
+                } else {
+                    f.holdsNodes = false;
+                }
+                changed = true;
+            }
             if (f.state == BatchStatus.State.RUNNING && f.processGroup == 0) {
                 launch(f);
                 changed = true;
@@ -380,7 +445,7 @@ final class LoopbackBatchQueue implements BatchQueue {
                 }
                 continue;
             }
-            List<String> free = p.nodes().stream().filter(n -> {
+            List<String> free = p.nodes().stream().filter(n -> !down.contains(n)).filter(n -> {
                 int[] u = used.getOrDefault(n, new int[2]);
                 return p.maxCpusPerNode() - u[0] >= f.cpusPerNode && p.maxGpusPerNode() - u[1] >= f.gpusPerNode
                         && p.maxMemoryPerNode() - usedMemory.getOrDefault(n, 0L) >= f.memoryPerNode;
@@ -472,8 +537,10 @@ final class LoopbackBatchQueue implements BatchQueue {
             ProcessBuilder pb = new ProcessBuilder(DetachedRun.command(rr, DetachedRun.program(rr)));
             Map<String, String> env = pb.environment();
             String path = env.getOrDefault("PATH", "/usr/local/bin:/usr/bin:/bin");
+            String home = env.getOrDefault("HOME", System.getProperty("user.home"));
             env.clear();
             env.put("PATH", path);
+            env.put("HOME", home);
             env.putAll(f.environment);
             env.put("SKYPORT_BATCH_JOB_ID", Long.toString(f.id));
             env.put("SKYPORT_BATCH_PARTITION", f.partition);
