@@ -31,8 +31,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * directory the site's {@link BatchQueue#files()} reaches and its job's user can write; by default under
  * {@link NodeAccess#directoryOf} of the files) and {@link #readOnSite} (by default a download through the files).
  * Each test creates its job directories by uploading a file into them first, as the engine stages inputs in before it
- * submits. The site's nodes must be able to run a few small jobs at once, and the tests assume its job processes run on
- * this machine ({@link #processRuns}), as they do on loopback.
+ * submits. A refusal for size names the partition's limits as {@link BatchPartition#describe()} writes them, and one
+ * for an unknown partition names every partition. The site's nodes must be able to run a few small jobs at once, and
+ * the tests assume its job processes run on this machine ({@link #processRuns}), as they do on loopback. Every job a
+ * test submits through {@link #submit} is cancelled when the test ends, also when it fails.
  */
 public abstract class BatchGateContractTest extends GateContractTest {
     /** How long a trivial job may take from submit to its end: a real scheduler starts jobs every second or so. */

@@ -27,14 +27,15 @@ import java.util.Optional;
  * queues jobs, places them on the nodes of their partition when there is room, runs them as detached processes and
  * reports them as Slurm would. Registered for tests only, as provider {@code loopback-batch}.
  *
- * <p><b>Nodes and partitions.</b> Option {@code partitions} lists them as {@code name:maxNodes:cpus:memoryMiB:maxMinutes
- * [:gpus]}, comma-separated, the first being the default (default {@value LoopbackBatchSettings#DEFAULT_PARTITIONS}).
- * A partition has {@code maxNodes} nodes of its own, named {@code <partition>-n1}, {@code -n2}... each with those cpus,
- * memory and gpus; {@link #nodes()} lists them (UP, or DOWN once {@link #nodeDown} set them so) and
- * {@link #flavors()} lists one flavor per partition (price 0). A job takes {@code nodes} nodes of its partition, each with its cpus, memory (0 asks for the node's share
- * per cpu, as Slurm's {@code DefMemPerCPU}) and gpus free; a job that does not fit now pends with reason
- * {@code Resources} and, as expected start, the earliest time limit of the partition's running jobs. Pending jobs start
- * oldest first where they fit (a small job passes a big one, as backfill lets it).
+ * <p><b>Nodes and partitions.</b> Option {@code partitions} lists them as {@code
+ * name:maxNodes:cpus:memoryMiB:maxMinutes[:gpus]}, comma-separated, the first being the default (default {@value
+ * LoopbackBatchSettings#DEFAULT_PARTITIONS}). A partition has {@code maxNodes} nodes of its own, named {@code
+ * <partition>-n1}, {@code -n2}... each with those cpus, memory and gpus; {@link #nodes()} lists them (UP, or DOWN once
+ * {@link #nodeDown} set them so) and {@link #flavors()} lists one flavor per partition (price 0). A job takes {@code
+ * nodes} nodes of its partition, each with its cpus, memory (0 asks for the node's share per cpu, as Slurm's {@code
+ * DefMemPerCPU}) and gpus free; a job that does not fit now pends with reason {@code Resources} and, as expected start,
+ * the earliest time limit of the partition's running jobs. Pending jobs start oldest first where they fit (a small job
+ * passes a big one, as backfill lets it).
  *
  * <p><b>Refusals.</b> {@code check} and {@code submit} refuse, permanently, an unknown partition (naming the
  * partitions) and a job beyond its partition's nodes, cpus, memory, gpus or time (naming the partition's limits with
@@ -44,33 +45,35 @@ import java.util.Optional;
  * lets them pass, and the partitions list no allowed accounts. Without the option every account is accepted.
  *
  * <p><b>Runs.</b> {@code submit} writes the script to {@code <directory>/script} (sbatch keeps its copy too) and the
- * job runs through {@link dev.skyport.gate.DetachedRun#command} in its own session: stdout.log, stderr.log and
- * {@code run.<attempt>/exitcode} land in its directory; its environment is PATH, HOME, {@code BatchRequest.environment()}
- * and {@code SKYPORT_BATCH_JOB_ID}, {@code SKYPORT_BATCH_PARTITION}, {@code SKYPORT_BATCH_NODES}. Exit 0 is COMPLETED,
+ * job runs through {@link dev.skyport.gate.DetachedRun#command} in its own session: stdout.log, stderr.log and {@code
+ * run.<attempt>/exitcode} land in its directory; its environment is PATH, HOME, {@code BatchRequest.environment()} and
+ * {@code SKYPORT_BATCH_JOB_ID}, {@code SKYPORT_BATCH_PARTITION}, {@code SKYPORT_BATCH_NODES}. Exit 0 is COMPLETED,
  * another status FAILED ({@code NonZeroExitCode}; above 128 also the signal), processes gone without an exit status
- * NODE_FAIL. Cancel reports CANCELLED at once, sends SIGTERM to the job's process group and SIGKILL after
- * {@code kill-wait} (default 2s); the nodes stay taken until its processes are gone. A job past its time limit (exact,
- * not rounded to minutes as Slurm's are) is TIMEOUT and signalled the same way. An ended job is reported for
- * {@code min-job-age} (default 5m, Slurm's MinJobAge) and then GONE, with the exit code of its exit-code file.
+ * NODE_FAIL. Cancel reports CANCELLED at once, sends SIGTERM to the job's process group and SIGKILL after {@code
+ * kill-wait} (default 2s), and returns once the group's leader is gone (scancel returns at once; this lets a test
+ * delete the job's directory right after). A timed-out job is signalled the same way by the scheduling pass; its nodes
+ * stay taken until its processes are gone. A job past its time limit (exact, not rounded to minutes as Slurm's are) is
+ * TIMEOUT. An ended job is reported for {@code min-job-age} (default 5m, Slurm's MinJobAge) and then GONE, with the
+ * exit code of its exit-code file.
  *
  * <p><b>State on disk.</b> The queue lives in {@code queue-dir} (default {@code <workDir>/queue}): one properties file
- * per job under {@code jobs/} keyed by its numeric id (1, 2, ...), {@code tags/} mapping each tag
- * ({@code skyport:<job>:<attempt>}) to its id, and the shared file system under {@code shared/} ({@link #files()}: local
- * copies to a temporary name and an atomic rename; {@code directoryOf} answers {@code <queue-dir>/shared/<job id>}).
- * Every call and a 100 ms timer run a scheduling pass under the queue's lock (a lock in this JVM plus a file lock), so
- * any number of gates, in this JVM or others, over one directory share one queue: a gate created after an engine's
- * {@code kill -9} finds, follows and cancels the jobs of the earlier one, whose processes went on running. While no
- * gate is open the queue stands still (no job starts, no time limit is enforced) and catches up on the next pass.
+ * per job under {@code jobs/} keyed by its numeric id (1, 2, ...), {@code tags/} mapping each tag ({@code
+ * skyport:<job>:<attempt>}) to its id, and the shared file system under {@code shared/} ({@link #files()}: local copies
+ * to a temporary name and an atomic rename; {@code directoryOf} answers {@code <queue-dir>/shared/<job id>}). Every
+ * call and a 100 ms timer run a scheduling pass under the queue's lock (a lock in this JVM plus a file lock), so any
+ * number of gates, in this JVM or others, over one directory share one queue: a gate created after an engine's {@code
+ * kill -9} finds, follows and cancels the jobs of the earlier one, whose processes went on running. While no gate is
+ * open the queue stands still (no job starts, no time limit is enforced) and catches up on the next pass.
  *
- * <p><b>Faults.</b> {@code unreachable=true}, or the file {@value #UNREACHABLE_FILE} in the queue directory
- * ({@link #unreachable(boolean)}, {@link #unreachable(Path, boolean)}, seen by every gate over it at once), makes every
- * call of the queue (partitions, check, submit, find, status, cancel) a transient error, as slurmrestd down does; jobs
- * go on running and the shared files stay reachable. {@code fail-submit=transient:<n>} makes the first n submits of
- * this gate transient errors that queue nothing; {@code fail-submit=lost-reply:<n>} queues the job and then throws a
- * transient error, as a reply lost on its way back does (a retried submit must find it, not queue it twice:
- * {@link #submittedCount()} counts every job ever queued). {@link #nodeDown} sets a node down as {@code scontrol}
- * does: its running jobs end as NODE_FAIL and are killed, and nothing starts there until it is up again. Option {@code remote} names the remote site (default
- * {@code loopback-batch}). Unknown options are a permanent error naming the key.
+ * <p><b>Faults.</b> {@code unreachable=true}, or the file {@value #UNREACHABLE_FILE} in the queue directory ({@link
+ * #unreachable(boolean)}, {@link #unreachable(Path, boolean)}, seen by every gate over it at once), makes every call of
+ * the queue (partitions, check, submit, find, status, cancel) a transient error, as slurmrestd down does; jobs go on
+ * running and the shared files stay reachable. {@code fail-submit=transient:<n>} makes the first n submits of this gate
+ * transient errors that queue nothing; {@code fail-submit=lost-reply:<n>} queues the job and then throws a transient
+ * error, as a reply lost on its way back does (a retried submit must find it, not queue it twice: {@link
+ * #submittedCount()} counts every job ever queued). {@link #nodeDown} sets a node down as {@code scontrol} does: its
+ * running jobs end as NODE_FAIL and are killed, and nothing starts there until it is up again. Option {@code remote}
+ * names the remote site (default {@code loopback-batch}). Unknown options are a permanent error naming the key.
  */
 public final class LoopbackBatchGate implements Gate {
     public static final String NAME = "loopback-batch";
