@@ -48,8 +48,8 @@ final class SshBackend implements SlurmBackend {
     static final char SEP = '\u001f';
     private static final String S = String.valueOf(SEP);
     private static final String SQUEUE_FIELDS = String.join(S + ",", "JobID:", "Name:", "Comment:", "State:", "Reason:",
-            "StartTime:", "NodeList:", "exit_code:") + S;
-    private static final int SQUEUE_COUNT = 8;
+            "StartTime:", "NodeList:", "exit_code:", "RestartCnt:") + S;
+    private static final int SQUEUE_COUNT = 9;
     private static final String SINFO_FIELDS = String.join(S + ",", "NodeList:", "PartitionName:", "CPUs:", "Memory:",
             "Gres:", "StateComplete:", "Reason:") + S;
     /** Messages of Slurm's commands (and of munge under them) that say slurmctld could not be reached now. */
@@ -326,8 +326,9 @@ final class SshBackend implements SlurmBackend {
             if (SlurmStates.hasEnded(state) && f[7].strip().matches("\\d{1,9}")) {
                 exit = OptionalInt.of(Integer.parseInt(f[7].strip()));
             }
+            // A job Slurm requeued although it was submitted with --no-requeue (the queue cancels such a copy).
             jobs.add(new SlurmJob(f[0].strip(), f[1], nullable(f[2]), state, reason(f[4]), epoch(f[5]),
-                    nodes(f[6]), exit));
+                    nodes(f[6]), exit, parseInt(f[8])));
         }
         return jobs;
     }
