@@ -155,11 +155,12 @@ abstract class SlurmBackendContractTest {
         awaitJob(running, j -> j.state().equals("RUNNING"), "the first job running");
         String pending = submit(submission(dir, "#!/bin/sh\nsleep 300\n", "cancel-pending").nodes(2).cpus(2)
                 .build());
-        SlurmJob waiting = awaitJob(pending, j -> j.state().equals("PENDING") && !j.reason().isEmpty(),
-                "the second job pending with a reason");
+        SlurmJob waiting = awaitJob(pending, j -> j.state().equals("PENDING") && !j.reason().isEmpty()
+                && j.startTime().isPresent(), "the second job pending with a reason and an expected start");
         assertThat(waiting.reason()).isIn("Resources", "Priority");
         assertThat(waiting.exitStatus()).isEmpty();
         assertThat(SlurmQueue.toStatus(waiting).state()).isEqualTo(BatchStatus.State.PENDING);
+        assertThat(SlurmQueue.toStatus(waiting).expectedStart()).isEqualTo(waiting.startTime());
 
         backend.cancel(pending);
         assertThat(awaitJob(pending, j -> SlurmStates.hasEnded(j.state()), "the pending job's end").state())

@@ -48,6 +48,29 @@ class SshBackendContractTest extends SlurmBackendContractTest {
     }
 
     @Test
+    void jobsPartitionsAndNodesReadTheSameOverSshAsOverRest() throws Exception {
+        try (RestBackend rest = new RestBackend(okhttp3.HttpUrl.get(cluster.restUrl()),
+                dev.skyport.gate.slurm.testing.SlurmCluster.REST_USER,
+                JwtTokens.signed(cluster.jwtKeyFile(), dev.skyport.gate.slurm.testing.SlurmCluster.REST_USER,
+                        Duration.ofMinutes(30), java.time.Clock.systemUTC()), Duration.ofSeconds(30))) {
+            assertThat(backend.partitions()).containsExactlyInAnyOrderElementsOf(rest.partitions());
+            assertThat(backend.nodes()).containsExactlyInAnyOrderElementsOf(rest.nodes());
+            Path dir = jobDirectory("same");
+            String failed = submit(submission(dir, "#!/bin/sh\nexit 3\n", "same-failed").build());
+            String running = submit(submission(dir, "#!/bin/sh\nsleep 300\n", "same-cancelled").build());
+            awaitJob(failed, j -> SlurmStates.hasEnded(j.state()), "the failing job's end");
+            awaitJob(running, j -> j.state().equals("RUNNING"), "the other job running");
+            assertThat(backend.jobs(List.of(running))).isEqualTo(rest.jobs(List.of(running)));
+            backend.cancel(running);
+            awaitJob(running, j -> SlurmStates.hasEnded(j.state()), "the cancelled job's end");
+            for (String id : List.of(failed, running)) {
+                assertThat(backend.jobs(List.of(id))).as("job " + id).isEqualTo(rest.jobs(List.of(id)))
+                        .hasSize(1);
+            }
+        }
+    }
+
+    @Test
     void theSiteKeepsNoAccountingWhichSacctSaysOnce() {
         SshBackend ssh = (SshBackend) backend;
         assertThat(ssh.accounting()).isFalse();
