@@ -241,7 +241,8 @@ public final class SshConnections implements AutoCloseable {
     /**
      * Runs {@code command} as {@link #exec(SshTarget, String, Duration)} does, with {@code stdin} as its standard input
      * (closed after it): for content that must not be on a command line, such as a batch script handed to
-     * {@code sbatch}. Meant for commands that read their input whole before they write much.
+     * {@code sbatch}. Meant for small inputs that fit the channel's window (about 2 MiB): measured against MINA SSHD,
+     * 4 MiB to a command that exits without reading them block the write until the deadline.
      */
     public Result exec(SshTarget target, String command, byte[] stdin, Duration deadline) {
         SSHClient c = client(target);
@@ -255,9 +256,10 @@ public final class SshConnections implements AutoCloseable {
                         in.write(stdin);
                     }
                 } catch (IOException endedBeforeReadingIt) {
-                    // A command may end without reading its input (a bad option): its exit status and stderr say
-                    // why, and a connection that broke fails the reads below.
-                    LOG.debug("{} did not take its whole input: {}", target.address(), endedBeforeReadingIt.getMessage());
+                    // A command may end without reading its input (sbatch refusing an option): its exit status and
+                    // stderr say why, and a connection that broke fails the reads below.
+                    LOG.debug("{}: the command did not take its whole input: {}", target.address(),
+                            endedBeforeReadingIt.getMessage());
                 }
                 // Both streams are read whole before the exit status: a small command's output is small.
                 byte[] out = readAll(cmd.getInputStream());
