@@ -50,7 +50,8 @@ class SshConnectionsStdinTest {
         Arrays.fill(large, (byte) 'x');
         SshConnections.Result r = connections.exec(target, "echo refused >&2; exit 3", large, Duration.ofSeconds(10));
         assertThat(r.status()).isEqualTo(3);
-        assertThat(r.stderr()).isEqualTo("refused\n");
+        // Its stderr is not asserted: MINA SSHD, failing to pass the rest of the input to the ended process, may
+        // close the channel before it has sent the process's stderr (seen under load); the status always comes.
         // The connection is still good for the next command.
         assertThat(connections.exec(target, "echo ok", new byte[0], Duration.ofSeconds(10)).stdout()).isEqualTo("ok\n");
     }
