@@ -25,14 +25,14 @@ import java.util.regex.Pattern;
 
 /**
  * Slurm through its commands on a login node over SSH, for sites without slurmrestd: {@code sbatch}, {@code squeue},
- * {@code sinfo}, {@code scontrol}, {@code scancel}, and {@code sacct} for jobs {@code squeue} has forgotten when the site
+ * {@code scontrol}, {@code scancel}, and {@code sacct} for jobs {@code squeue} has forgotten when the site
  * keeps accounting.
  *
  * <p>Every command line is built from words each quoted for the shell ({@link SshConnections#commandLine}); the batch
  * script goes to {@code sbatch} on stdin, with the job's environment as {@code export} lines in it (never on a command
  * line, where other users of the login node would see it). Output is read in machine-readable forms: {@code squeue -O}
- * and {@code sinfo -O} fields each ended by the ASCII unit separator, which the gate refuses in the names and comments
- * it submits; {@code scontrol show partition -o}, whose fields hold no spaces; times as epoch seconds
+ * fields each ended by the ASCII unit separator, which the gate refuses in the names and comments it submits;
+ * {@code scontrol show partition -o} and {@code show node -o} key=value fields; times as epoch seconds
  * ({@code SLURM_TIME_FORMAT=%s}), so that the login node's time zone does not matter. {@code squeue --json} is not
  * used: it loads Slurm's openapi plugins, which a site without slurmrestd need not have installed.
  *
@@ -44,14 +44,12 @@ import java.util.regex.Pattern;
  */
 final class SshBackend implements SlurmBackend {
     private static final Logger LOG = LoggerFactory.getLogger(SshBackend.class);
-    /** Ends every field of squeue's and sinfo's lines: a character no job name or comment the gate submits holds. */
+    /** Ends every field of squeue's lines: a character no job name or comment the gate submits holds. */
     static final char SEP = '\u001f';
     private static final String S = String.valueOf(SEP);
     private static final String SQUEUE_FIELDS = String.join(S + ",", "JobID:", "Name:", "Comment:", "State:", "Reason:",
             "StartTime:", "NodeList:", "exit_code:", "RestartCnt:") + S;
     private static final int SQUEUE_COUNT = 9;
-    private static final String SINFO_FIELDS = String.join(S + ",", "NodeList:", "PartitionName:", "CPUs:", "Memory:",
-            "Gres:", "StateComplete:", "Reason:") + S;
     /** Messages of Slurm's commands (and of munge under them) that say slurmctld could not be reached now. */
     private static final List<String> UNREACHABLE = List.of("socket timed out", "unable to contact slurm controller",
             "slurm temporarily unable", "resource temporarily unavailable", "connection refused",
@@ -149,23 +147,28 @@ final class SshBackend implements SlurmBackend {
         return partitions;
     }
 
+    /**
+     * The nodes from {@code scontrol show node -o}, whose {@code Partitions=} keeps the configuration's order (as
+     * slurmrestd's does; sinfo's per-partition lines come in no stable order) and whose free-text {@code Reason=},
+     * measured on 22.05, is the line's last field, ended by {@code [user@time]}.
+     */
     @Override
     public List<SlurmNode> nodes() {
-        String out = run("list nodes", List.of("sinfo", "--noheader", "--Node", "-O", SINFO_FIELDS), new byte[0]);
-        // sinfo --Node prints a node once per partition: merged into one node with every partition.
-        Map<String, SlurmNode> nodes = new LinkedHashMap<>();
+        String out = run("list nodes", List.of("scontrol", "show", "node", "--oneliner"), new byte[0]);
+        List<SlurmNode> nodes = new ArrayList<>();
         for (String line : out.split("\n")) {
-            String[] p = line.split(S, 7);
-            if (p.length < 7) {
+            if (!line.startsWith("NodeName=")) {
                 continue;
             }
-            String name = p[0].strip();
-            String reason = strip(p[6]);
-            String state = p[5].strip().toLowerCase(Locale.ROOT);
+            int at = line.indexOf(" Reason=");
+            String reason = at < 0 ? "" : line.substring(at + " Reason=".length())
+                    .replaceFirst("\\s*\\[[^\\]]*@[^\\]]*\\]\\s*$", "").strip();
+            Map<String, String> f = keyValues(at < 0 ? line : line.substring(0, at));
+            String state = f.getOrDefault("State", "UNKNOWN").toLowerCase(Locale.ROOT);
             List<String> flags = new ArrayList<>();
             String[] parts = state.split("\\+");
             String base = parts[0];
-            // A base state ending in '*' is one whose node does not respond (sinfo's compact marks).
+            // A state ending in '*' is one whose node does not respond, as Slurm's compact marks write it.
             if (base.endsWith("*")) {
                 flags.add("NOT_RESPONDING");
             }
@@ -176,16 +179,17 @@ final class SshBackend implements SlurmBackend {
                     flags.add(flag);
                 }
             }
-            SlurmNode seen = nodes.get(name);
-            List<String> partitions = new ArrayList<>(seen == null ? List.of() : seen.partitions());
-            String partition = p[1].strip();
-            if (!partition.isEmpty() && !partition.equals("(null)") && !partitions.contains(partition)) {
-                partitions.add(partition);
+            List<String> partitions = new ArrayList<>();
+            for (String p : f.getOrDefault("Partitions", "").split(",")) {
+                if (!p.isBlank() && !p.equals("(null)")) {
+                    partitions.add(p.strip());
+                }
             }
-            nodes.put(name, new SlurmNode(name, partitions, parseInt(p[2]), parseLong(p[3]), nullable(p[4]),
+            nodes.add(new SlurmNode(f.get("NodeName"), partitions, parseInt(f.getOrDefault("CPUTot", "0")),
+                    parseLong(f.getOrDefault("RealMemory", "0")), nullable(f.getOrDefault("Gres", "")),
                     base.isEmpty() ? "unknown" : base, flags, reason.equalsIgnoreCase("none") ? "" : reason));
         }
-        return List.copyOf(nodes.values());
+        return nodes;
     }
 
     @Override
@@ -386,7 +390,7 @@ final class SshBackend implements SlurmBackend {
         String said = slurmSays(r);
         if (r.status() == 127) {
             return GateException.permanent(describe() + ": " + what + " failed: a Slurm command is not found on the"
-                    + " login node (" + said + "); the gate needs sbatch, squeue, sinfo, scontrol and scancel on the"
+                    + " login node (" + said + "); the gate needs sbatch, squeue, scontrol and scancel on the"
                     + " PATH of a non-interactive login");
         }
         if (isUnreachable(said.toLowerCase(Locale.ROOT))) {
@@ -472,7 +476,7 @@ final class SshBackend implements SlurmBackend {
         return s.equals("(null)") || s.equals("N/A") ? "" : s;
     }
 
-    /** The value without the separator and the spaces sinfo may pad it with. */
+    /** The value without the separator and the spaces around it. */
     private static String strip(String raw) {
         return raw.replace(S, "").strip();
     }

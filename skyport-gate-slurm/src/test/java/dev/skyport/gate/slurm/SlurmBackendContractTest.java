@@ -104,11 +104,13 @@ abstract class SlurmBackendContractTest {
 
     @Test
     void aDrainedNodeShowsItsFlagAndReason() {
-        cluster.setNodeState("n2", "DRAIN", "disk check: sda x=1");
+        // A reason with words that look like fields of scontrol's line.
+        cluster.setNodeState("n2", "DRAIN", "disk check: sda  x=1 Partitions=zz");
         try {
             SlurmNode n2 = backend.nodes().stream().filter(n -> n.name().equals("n2")).findFirst().orElseThrow();
             assertThat(n2.flags()).contains("DRAIN");
-            assertThat(n2.reason()).startsWith("disk check: sda x=1");
+            assertThat(n2.reason()).isEqualTo("disk check: sda  x=1 Partitions=zz");
+            assertThat(n2.partitions()).containsExactly("debug");
             assertThat(SlurmGate.state(n2)).isIn(dev.skyport.api.NodeState.DOWN, dev.skyport.api.NodeState.DRAINING);
         } finally {
             cluster.setNodeState("n2", "RESUME", "");
