@@ -10,6 +10,7 @@ import org.slf4j.LoggerFactory;
 import javax.net.ssl.CertPathTrustManagerParameters;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSessionContext;
 import javax.net.ssl.TrustManagerFactory;
 import java.security.GeneralSecurityException;
@@ -95,7 +96,17 @@ final class ServerTls {
      */
     static ServerTls create(ServerCredentials credentials, Choice choice) {
         Optional<Provider> provider = choice == Choice.JDK ? Optional.empty() : nativeProvider(choice);
-        SslContextFactory.Server tls = new SslContextFactory.Server();
+        SslContextFactory.Server tls = new SslContextFactory.Server() {
+            @Override
+            public void customize(SSLEngine engine) {
+                super.customize(engine);
+                // Conscrypt sends no session tickets unless asked per engine (without them, TLS 1.3 cannot resume);
+                // the JDK's server sends them by default.
+                if (Conscrypt.isConscrypt(engine)) {
+                    Conscrypt.setUseSessionTickets(engine, true);
+                }
+            }
+        };
         tls.setSslContext(context(credentials, provider));
         tls.setNeedClientAuth(true);
         tls.setIncludeProtocols("TLSv1.3", "TLSv1.2");
