@@ -1,7 +1,7 @@
 """Submits jobs to the daemon over a new TLS connection per call, as the upstream Python client does, but offering the
 previous connection's session (which the upstream client does not), and prints one JSON line per call:
 {"reused": <whether the session was resumed>, "status": <HTTP status>, "body": <reply>}.
-Arguments: port cert key ca calls."""
+Arguments: port cert key ca calls max_version (TLSv1_2 or TLSv1_3)."""
 import http.client
 import json
 import ssl
@@ -20,9 +20,10 @@ class Resuming(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host, session=Resuming.session)
 
 
-port, cert, key, ca, calls = sys.argv[1:6]
+port, cert, key, ca, calls, max_version = sys.argv[1:7]
 context = ssl.create_default_context(cafile=ca)
 context.load_cert_chain(cert, key)
+context.maximum_version = ssl.TLSVersion[max_version]
 for _ in range(int(calls)):
     connection = Resuming("localhost", int(port), context=context, timeout=10)
     connection.request("POST", "/user/job", body=BODY,

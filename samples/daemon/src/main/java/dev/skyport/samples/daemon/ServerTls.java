@@ -10,7 +10,6 @@ import org.slf4j.LoggerFactory;
 import javax.net.ssl.CertPathTrustManagerParameters;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSessionContext;
 import javax.net.ssl.TrustManagerFactory;
 import java.security.GeneralSecurityException;
@@ -36,9 +35,14 @@ import java.util.Optional;
  * default.
  *
  * <p>Session resumption: a client that keeps its TLS session (the JDK's and OkHttp's clients do; Python's
- * {@code requests} does not) resumes from a session ticket for {@link #SESSION_LIFETIME}, which skips the certificate
- * signatures and checks; the identity is the certificate of the full handshake, kept in the session. A user retired
- * meanwhile is still refused, since {@code Callers} checks the registration per request.
+ * {@code requests} does not) resumes it for {@link #SESSION_LIFETIME}, which skips the certificate signatures and
+ * checks; the identity is the certificate of the full handshake, kept in the session. A user retired meanwhile is still
+ * refused, since {@code Callers} checks the registration per request. On the JDK's TLS that is TLS 1.3 (stateless
+ * tickets) and 1.2; on Conscrypt only TLS 1.2 (its session cache), because Conscrypt sends no TLS 1.3 tickets by
+ * default and turning them on ({@code Conscrypt.setUseSessionTickets}) broke the JDK 17 clients: BoringSSL sends the
+ * tickets together with the first reply, and a JDK client whose first reply was ~15 KB (a 25-job {@code submitAll})
+ * then blocked reading it until its timeout, every time ({@code ClientContractTest}, OkHttp over the JDK's TLS).
+ * The upstream clients never resume, so what they pay is the full handshake either way.
  */
 final class ServerTls {
     private static final Logger LOG = LoggerFactory.getLogger(ServerTls.class);
@@ -96,17 +100,7 @@ final class ServerTls {
      */
     static ServerTls create(ServerCredentials credentials, Choice choice) {
         Optional<Provider> provider = choice == Choice.JDK ? Optional.empty() : nativeProvider(choice);
-        SslContextFactory.Server tls = new SslContextFactory.Server() {
-            @Override
-            public void customize(SSLEngine engine) {
-                super.customize(engine);
-                // Conscrypt sends no session tickets unless asked per engine (without them, TLS 1.3 cannot resume);
-                // the JDK's server sends them by default.
-                if (Conscrypt.isConscrypt(engine)) {
-                    Conscrypt.setUseSessionTickets(engine, true);
-                }
-            }
-        };
+        SslContextFactory.Server tls = new SslContextFactory.Server();
         tls.setSslContext(context(credentials, provider));
         tls.setNeedClientAuth(true);
         tls.setIncludeProtocols("TLSv1.3", "TLSv1.2");
