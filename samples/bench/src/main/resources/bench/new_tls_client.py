@@ -1,8 +1,9 @@
 """Calls the daemon as the upstream Python client does: a new TLS connection for every call (http.client, the layer
 under requests), from several processes at once (one process has one core's worth of Python).
 
-Arguments: port cert key ca resume processes seconds. With resume 1 each connection offers the previous one's session
-(the upstream client does not). Prints one JSON object: calls, per_s, p50_ms, p99_ms, resumed (connections that
+Arguments: port cert key ca resume processes seconds max_version. With resume 1 each connection offers the previous
+one's session (the upstream client does not); max_version is TLSv1_2 or TLSv1_3 (the daemon on Conscrypt resumes
+TLS 1.2 sessions only, see ServerTls). Prints one JSON object: calls, per_s, p50_ms, p99_ms, resumed (connections that
 resumed), client_cpu_ms_per_call (the worker processes' CPU)."""
 import http.client
 import json
@@ -26,9 +27,10 @@ class Resuming(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host, session=Resuming.session)
 
 
-def worker(port, cert, key, ca, resume, end, results):
+def worker(port, cert, key, ca, resume, max_version, end, results):
     context = ssl.create_default_context(cafile=ca)
     context.load_cert_chain(cert, key)
+    context.maximum_version = ssl.TLSVersion[max_version]
     latencies = []
     resumed = 0
     while time.time() < end:
@@ -49,11 +51,12 @@ def worker(port, cert, key, ca, resume, end, results):
 
 
 def main():
-    port, cert, key, ca, resume, processes, seconds = sys.argv[1:8]
+    port, cert, key, ca, resume, processes, seconds, max_version = sys.argv[1:9]
     seconds = float(seconds)
     results = multiprocessing.Queue()
     end = time.time() + seconds
-    workers = [multiprocessing.Process(target=worker, args=(int(port), cert, key, ca, resume == "1", end, results))
+    workers = [multiprocessing.Process(target=worker, args=(int(port), cert, key, ca, resume == "1", max_version, end,
+                                                                results))
                for _ in range(int(processes))]
     before = os.times()
     for w in workers:
