@@ -10,6 +10,7 @@ import org.slf4j.LoggerFactory;
 import javax.net.ssl.CertPathTrustManagerParameters;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSessionContext;
 import javax.net.ssl.TrustManagerFactory;
 import java.security.GeneralSecurityException;
@@ -100,13 +101,38 @@ final class ServerTls {
      */
     static ServerTls create(ServerCredentials credentials, Choice choice) {
         Optional<Provider> provider = choice == Choice.JDK ? Optional.empty() : nativeProvider(choice);
-        SslContextFactory.Server tls = new SslContextFactory.Server();
+        SslContextFactory.Server tls = provider.isEmpty() ? new SslContextFactory.Server() : new NativeFactory();
         tls.setSslContext(context(credentials, provider));
         tls.setNeedClientAuth(true);
         tls.setIncludeProtocols("TLSv1.3", "TLSv1.2");
         // Clients check the server's name themselves; the server has one certificate for every name it answers to.
         tls.setSniRequired(false);
         return new ServerTls(tls, provider.map(Provider::getName).orElse("JDK"));
+    }
+
+    /**
+     * Engines with TLS 1.3 session tickets on (Conscrypt sends none unless asked per engine), wrapped so that the
+     * tickets' bytes leave with the reply they came with ({@link DrainingSslEngine}).
+     */
+    private static final class NativeFactory extends SslContextFactory.Server {
+        @Override
+        public SSLEngine newSSLEngine() {
+            return new DrainingSslEngine(super.newSSLEngine());
+        }
+
+        @Override
+        public SSLEngine newSSLEngine(String host, int port) {
+            return new DrainingSslEngine(super.newSSLEngine(host, port));
+        }
+
+        @Override
+        public void customize(SSLEngine engine) {
+            super.customize(engine);
+            SSLEngine conscrypt = engine instanceof DrainingSslEngine draining ? draining.delegate() : engine;
+            if (Conscrypt.isConscrypt(conscrypt)) {
+                Conscrypt.setUseSessionTickets(conscrypt, true);
+            }
+        }
     }
 
     SslContextFactory.Server factory() {
