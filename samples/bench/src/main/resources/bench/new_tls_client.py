@@ -2,9 +2,8 @@
 under requests), from several processes at once (one process has one core's worth of Python).
 
 Arguments: port cert key ca resume processes seconds max_version. With resume 1 each connection offers the previous
-one's session (the upstream client does not); max_version is TLSv1_2 or TLSv1_3 (the daemon on Conscrypt resumes
-TLS 1.2 sessions only, see ServerTls). Prints one JSON object: calls, per_s, p50_ms, p99_ms, resumed (connections that
-resumed), client_cpu_ms_per_call (the worker processes' CPU)."""
+one's session (the upstream client does not); max_version is TLSv1_2 or TLSv1_3. Prints one JSON object: calls,
+per_s, p50_ms, p99_ms, resumed (connections that resumed), client_cpu_ms_per_call (the worker processes' CPU)."""
 import http.client
 import json
 import multiprocessing

@@ -180,8 +180,8 @@ public final class DaemonBenchmark {
     /**
      * Multipart submits as the upstream Python client makes them, a new TLS connection per call, from
      * {@link #PYTHON_PROCESSES} Python processes ({@code new_tls_client.py}): without resumption as upstream does,
-     * then offering the previous session over TLS 1.2 (the version both of the daemon's TLS providers resume). Prints rate, latencies, the CPU per call of the daemon and of the clients,
-     * and the cores that other programs kept busy meanwhile (the machine is shared). Without python3 it says so.
+     * then offering the previous session (a TLS 1.3 ticket). Prints rate, latencies, the CPU per call of the daemon and
+     * of the clients, and the cores that other programs kept busy meanwhile (the machine is shared). Without python3 it says so.
      */
     private static void pythonNewTls(Process daemon, int port, Path dir, IssuedUser user, Path ca) throws Exception {
         Path script = dir.resolve("new_tls_client.py");
@@ -198,7 +198,7 @@ public final class DaemonBenchmark {
             return;
         }
         for (boolean resume : List.of(false, true)) {
-            String name = resume ? "submit_resumed_tls12_python" : "submit_new_tls_python";
+            String name = resume ? "submit_resumed_tls_python" : "submit_new_tls_python";
             long daemonBefore = cpuNanos(daemon.toHandle());
             long benchBefore = cpuNanos(ProcessHandle.current());
             long machineBefore = machineCpuNanos();
@@ -224,7 +224,7 @@ public final class DaemonBenchmark {
     private static JsonNode python(List<String> command, boolean resume, long seconds) throws Exception {
         List<String> full = new ArrayList<>(command);
         full.addAll(List.of(resume ? "1" : "0", String.valueOf(PYTHON_PROCESSES), String.valueOf(seconds),
-                resume ? "TLSv1_2" : "TLSv1_3"));
+                "TLSv1_3"));
         Process python = new ProcessBuilder(full).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String out = new String(python.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!python.waitFor(seconds + 60, TimeUnit.SECONDS) || python.exitValue() != 0) {

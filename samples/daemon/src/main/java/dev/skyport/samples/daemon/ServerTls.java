@@ -38,12 +38,9 @@ import java.util.Optional;
  * <p>Session resumption: a client that keeps its TLS session (the JDK's and OkHttp's clients do; Python's
  * {@code requests} does not) resumes it for {@link #SESSION_LIFETIME}, which skips the certificate signatures and
  * checks; the identity is the certificate of the full handshake, kept in the session. A user retired meanwhile is still
- * refused, since {@code Callers} checks the registration per request. On the JDK's TLS that is TLS 1.3 (stateless
- * tickets) and 1.2; on Conscrypt only TLS 1.2 (its session cache), because Conscrypt sends no TLS 1.3 tickets by
- * default and turning them on ({@code Conscrypt.setUseSessionTickets}) broke the JDK 17 clients: BoringSSL sends the
- * tickets together with the first reply, and a JDK client whose first reply was ~15 KB (a 25-job {@code submitAll})
- * then blocked reading it until its timeout, every time ({@code ClientContractTest}, OkHttp over the JDK's TLS).
- * The upstream clients never resume, so what they pay is the full handshake either way.
+ * refused, since {@code Callers} checks the registration per request. TLS 1.3 resumes from stateless session tickets,
+ * TLS 1.2 from the server's session cache; on Conscrypt the tickets are asked for per engine and its output is drained
+ * on every wrap ({@link DrainingSslEngine}). The upstream clients never resume, so they pay the full handshake.
  */
 final class ServerTls {
     private static final Logger LOG = LoggerFactory.getLogger(ServerTls.class);
@@ -55,7 +52,7 @@ final class ServerTls {
      * every few seconds almost every full handshake.
      */
     static final Duration SESSION_LIFETIME = Duration.ofMinutes(10);
-    /** Sessions kept by the server (only TLS 1.2 sessions live here; TLS 1.3 ones travel in the ticket). */
+    /** Sessions kept by the server (TLS 1.2 sessions live here; TLS 1.3 ones travel in the ticket). */
     private static final int SESSION_CACHE_SIZE = 20_000;
     private static final String NATIVE_NAME = "Conscrypt";
     /** Whether the fallback was announced: once per JVM, as for the daemon's other optional features. */
