@@ -31,6 +31,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -47,7 +48,8 @@ final class SlurmQueue implements BatchQueue {
     private static final String DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
     /** The exit status of a requeued copy of a job, which the wrapper does not run. */
     static final int REQUEUED_STATUS = 202;
-    private static final java.util.regex.Pattern UNIX_USER = java.util.regex.Pattern.compile("[a-z_][a-z0-9_.-]{0,31}");
+    /** A Unix user name as Debian's adduser accepts it: the owners run-as-owner can run jobs as. */
+    private static final Pattern UNIX_USER = Pattern.compile("[a-z_][a-z0-9_.-]{0,31}");
 
     private final SlurmBackend backend;
     private final SharedFiles files;

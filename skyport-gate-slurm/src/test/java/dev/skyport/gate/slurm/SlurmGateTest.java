@@ -697,7 +697,8 @@ class SlurmGateTest {
                     }
                 });
         SlurmQueue q = new SlurmQueue(counted, new LocalSharedFiles("test-files", cluster.workRoot().toString()),
-                Optional.empty(), "slurm", workDir.resolve("scratch"), Clock.fixed(Instant.now(), java.time.ZoneOffset.UTC));
+                Optional.empty(), "slurm", workDir.resolve("scratch"),
+                Clock.fixed(Instant.now(), java.time.ZoneOffset.UTC));
         return new Instrumented(q, calls, failCancels, rest);
     }
 
