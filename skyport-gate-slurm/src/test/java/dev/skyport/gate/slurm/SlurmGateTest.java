@@ -646,6 +646,31 @@ class SlurmGateTest {
     }
 
     @Test
+    void aPartitionsMaxCpusAndMemoryPerNodeAreItsLimitsAndCheckedBeforeSlurmSees() throws Exception {
+        // A partition of its own, deleted after: scontrol cannot set MaxMemPerNode back to UNLIMITED.
+        cluster.scontrol("create", "PartitionName=capped", "Nodes=n2", "MaxCPUsPerNode=1", "MaxMemPerNode=1000",
+                "MaxTime=10", "State=UP");
+        try {
+            BatchPartition capped = queue.partitions().stream().filter(p -> p.name().equals("capped")).findFirst()
+                    .orElseThrow();
+            assertThat(capped.maxCpusPerNode()).isEqualTo(1);
+            assertThat(capped.maxMemoryPerNode()).isEqualTo(1000L << 20);
+            BatchRequest r = staged("#!/bin/sh\ntrue\n", Map.of());
+            assertThatThrownBy(() -> queue.check(sized(r, 1, 2, 0, Duration.ofMinutes(5), Optional.of("capped"))))
+                    .isInstanceOfSatisfying(GateException.class, e -> {
+                        assertThat(e.isTransient()).isFalse();
+                        assertThat(e.getMessage()).contains("MaxCPUsPerNode 1");
+                    });
+            assertThatThrownBy(() -> queue.check(sized(r, 1, 1, 1500L << 20, Duration.ofMinutes(5),
+                    Optional.of("capped")))).isInstanceOfSatisfying(GateException.class,
+                    e -> assertThat(e.getMessage()).contains("MaxMemPerNode 1000 MiB"));
+            queue.check(sized(r, 1, 1, 500L << 20, Duration.ofMinutes(5), Optional.of("capped")));
+        } finally {
+            cluster.scontrol("delete", "PartitionName=capped");
+        }
+    }
+
+    @Test
     void checkUsesTheCachedListingAndMakesNoCallToSlurm() throws Exception {
         Instrumented i = instrumented();
         try {
