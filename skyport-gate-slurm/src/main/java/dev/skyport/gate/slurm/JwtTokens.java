@@ -41,6 +41,12 @@ abstract class JwtTokens {
         return new Signed(keyFile, user, lifetime, clock);
     }
 
+    /** Tokens signed for any user with the key in {@code keyFile}, each user's renewed on its own. */
+    static java.util.function.Function<String, JwtTokens> signedForEach(Path keyFile, Duration lifetime, Clock clock) {
+        java.util.Map<String, JwtTokens> byUser = new java.util.concurrent.ConcurrentHashMap<>();
+        return user -> byUser.computeIfAbsent(user, u -> new Signed(keyFile, u, lifetime, clock));
+    }
+
     private static final class FromFile extends JwtTokens {
         private final Path file;
         private FileTime modified;

@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -54,9 +55,17 @@ final class RestBackend implements SlurmBackend {
     private final HttpUrl base;
     private final String user;
     private final JwtTokens tokens;
+    /** Tokens for the job owners' users (run-as-owner), signed with the cluster's key; empty without the option. */
+    private final Optional<java.util.function.Function<String, JwtTokens>> ownerTokens;
     private final OkHttpClient http;
 
     RestBackend(HttpUrl restUrl, String user, JwtTokens tokens, Duration timeout) {
+        this(restUrl, user, tokens, Optional.empty(), timeout);
+    }
+
+    RestBackend(HttpUrl restUrl, String user, JwtTokens tokens,
+                Optional<java.util.function.Function<String, JwtTokens>> ownerTokens, Duration timeout) {
+        this.ownerTokens = ownerTokens;
         HttpUrl.Builder b = restUrl.newBuilder();
         // A path prefix (slurmrestd behind a proxy) is kept; the API's path follows it.
         String path = restUrl.encodedPath();
@@ -82,7 +91,7 @@ final class RestBackend implements SlurmBackend {
     public void ping() {
         JsonNode root;
         try {
-            root = send(get("ping"), "ping", false);
+            root = send(get("ping"), "ping", false, user);
         } catch (NotServed e) {
             throw GateException.permanent(describe() + ": the server does not serve the API " + VERSION
                     + served() + "; the slurm gate supports only " + VERSION + " (start slurmrestd with -s openapi/"
@@ -104,7 +113,7 @@ final class RestBackend implements SlurmBackend {
     /** The API versions the server lists in its OpenAPI document, for the message of an unsupported one. */
     private String served() {
         try {
-            JsonNode doc = send(new Request.Builder().url(base.resolve("openapi/v3")).get(), "openapi", false);
+            JsonNode doc = send(new Request.Builder().url(base.resolve("openapi/v3")).get(), "openapi", false, user);
             Set<String> versions = new TreeSet<>();
             for (Iterator<String> paths = doc.path("paths").fieldNames(); paths.hasNext(); ) {
                 String[] parts = paths.next().split("/");
@@ -135,11 +144,16 @@ final class RestBackend implements SlurmBackend {
                     accounts.add(a.strip());
                 }
             }
+            long maxCpus = p.path("maximum_cpus_per_node").asLong(-1);
+            // Negative when Slurm's MEM_PER_CPU flag (the top bit) is set: a per-cpu limit, not checked here.
+            long maxMemory = p.path("maximum_memory_per_node").asLong(-1);
             partitions.add(new SlurmPartition(p.path("name").asText(), isDefault,
                     p.path("state").asText("").equalsIgnoreCase("UP"),
                     maxNodes > 0 && maxNodes < INFINITE ? OptionalInt.of((int) maxNodes) : OptionalInt.empty(),
                     maxTime > 0 && maxTime < INFINITE ? Optional.of(Duration.ofMinutes(maxTime)) : Optional.empty(),
-                    accounts, Hostlist.expand(p.path("nodes").asText(""))));
+                    accounts, Hostlist.expand(p.path("nodes").asText("")),
+                    maxCpus > 0 && maxCpus < INFINITE ? OptionalInt.of((int) maxCpus) : OptionalInt.empty(),
+                    maxMemory > 0 && maxMemory < INFINITE ? OptionalLong.of(maxMemory) : OptionalLong.empty()));
         }
         return partitions;
     }
@@ -162,6 +176,18 @@ final class RestBackend implements SlurmBackend {
 
     @Override
     public String submit(SlurmSubmission s) {
+        return submit(user, s);
+    }
+
+    @Override
+    public String submitAs(String owner, SlurmSubmission s) {
+        if (ownerTokens.isEmpty()) {
+            return SlurmBackend.super.submitAs(owner, s);
+        }
+        return submit(owner, s);
+    }
+
+    private String submit(String as, SlurmSubmission s) {
         ObjectNode body = MAPPER.createObjectNode();
         body.put("script", s.script());
         ObjectNode job = body.putObject("job");
@@ -192,7 +218,7 @@ final class RestBackend implements SlurmBackend {
                 // Bytes, not a String: OkHttp would add "; charset=utf-8", and slurmrestd 22.05 answers such a
                 // content type with an empty HTTP 400.
                 .post(RequestBody.create(body.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8), JSON));
-        JsonNode root = call(post, "submit " + s.comment(), true);
+        JsonNode root = call(post, "submit " + s.comment(), true, as);
         String id = root.path("job_id").asText("");
         List<SlurmError> errors = errors(root);
         if (id.isEmpty() || id.equals("0")) {
@@ -245,7 +271,10 @@ final class RestBackend implements SlurmBackend {
     @Override
     public void cancel(String id) {
         try {
-            call(new Request.Builder().url(api("job/" + id)).delete(), "cancel job " + id);
+            // Only its owner (or an operator, which needs slurmdbd) may cancel a job: with run-as-owner, as that user.
+            String as = ownerTokens.isEmpty() ? user
+                    : call(get("job/" + id), "job " + id).path("jobs").path(0).path("user_name").asText(user);
+            call(new Request.Builder().url(api("job/" + id)).delete(), "cancel job " + id, false, as);
         } catch (UnknownJob e) {
             LOG.debug("Slurm job {} to cancel is not known (any more)", id);
         } catch (GateException e) {
@@ -296,7 +325,11 @@ final class RestBackend implements SlurmBackend {
     }
 
     private JsonNode call(Request.Builder request, String what) {
-        return call(request, what, false);
+        return call(request, what, false, user);
+    }
+
+    private JsonNode call(Request.Builder request, String what, boolean acceptJobId) {
+        return call(request, what, acceptJobId, user);
     }
 
     /**
@@ -305,17 +338,19 @@ final class RestBackend implements SlurmBackend {
      * 2017, {@link NotServed} for a path the server does not serve. With {@code acceptJobId}, an answer that carries
      * a job id is returned even with errors beside it (the caller decides).
      */
-    private JsonNode call(Request.Builder request, String what, boolean acceptJobId) {
+    private JsonNode call(Request.Builder request, String what, boolean acceptJobId, String as) {
         try {
-            return send(request, what, acceptJobId);
+            return send(request, what, acceptJobId, as);
         } catch (NotServed e) {
             throw GateException.permanent(describe() + ": " + what + " failed: the server does not serve "
                     + request.build().url().encodedPath());
         }
     }
 
-    private JsonNode send(Request.Builder request, String what, boolean acceptJobId) {
-        Request r = request.header("X-SLURM-USER-NAME", user).header("X-SLURM-USER-TOKEN", tokens.token())
+    /** Sends {@code request} as the Slurm user {@code as}: the gate's {@code user}, or a job owner's (run-as-owner). */
+    private JsonNode send(Request.Builder request, String what, boolean acceptJobId, String as) {
+        JwtTokens tokens = as.equals(user) ? this.tokens : ownerTokens.orElseThrow().apply(as);
+        Request r = request.header("X-SLURM-USER-NAME", as).header("X-SLURM-USER-TOKEN", tokens.token())
                 .header("Accept", "application/json").build();
         long started = System.nanoTime();
         try (Response response = http.newCall(r).execute()) {
@@ -348,7 +383,7 @@ final class RestBackend implements SlurmBackend {
             boolean slurmRefused = !errors.isEmpty() && errors.stream().allMatch(SlurmError::isPermanent);
             if (response.code() == 429 || response.code() >= 500 && !slurmRefused) {
                 if (errors.stream().anyMatch(e -> e.code == -1)) {
-                    message += " (slurmrestd could not talk to slurmctld for user " + user + ": slurmctld is down, or"
+                    message += " (slurmrestd could not talk to slurmctld for user " + as + ": slurmctld is down, or"
                             + " the token from " + tokens.describe() + " is expired, signed with another key or for"
                             + " another user)";
                 }

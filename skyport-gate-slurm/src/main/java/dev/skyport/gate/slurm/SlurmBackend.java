@@ -42,6 +42,15 @@ interface SlurmBackend extends AutoCloseable {
     String submit(SlurmSubmission submission);
 
     /**
+     * Submits as the Unix user {@code user} (the {@code run-as-owner} option), so that the job runs as that user.
+     *
+     * @throws GateException permanent when the backend cannot submit as another user
+     */
+    default String submitAs(String user, SlurmSubmission submission) {
+        throw GateException.permanent(describe() + " cannot submit as another user (run-as-owner)");
+    }
+
+    /**
      * The jobs among {@code ids} that Slurm still knows (pending, running, or ended within its {@code MinJobAge}); an id
      * Slurm has forgotten is absent from the answer, not an error.
      */

@@ -98,9 +98,10 @@ final class SlurmGate implements Gate {
         return queue.partitions().stream().map(this::flavor).toList();
     }
 
+    /** Priced 0: a batch site's price is the engine's option (price-per-cpu-hour), which the gate never sees. */
     private Flavor flavor(BatchPartition p) {
         return new Flavor(p.name(), config.site, Math.max(1, p.maxCpusPerNode()), p.maxMemoryPerNode(), 0,
-                p.maxGpusPerNode(), p.maxCpusPerNode() * config.pricePerCpuHour, "USD");
+                p.maxGpusPerNode(), 0, "USD");
     }
 
     @Override

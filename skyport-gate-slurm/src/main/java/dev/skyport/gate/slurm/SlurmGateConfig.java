@@ -43,8 +43,7 @@ final class SlurmGateConfig {
 
     static final Set<String> KEYS = Set.of("backend", "rest-url", "user", "jwt-token-file", "jwt-key-file",
             "jwt-lifetime", "work-root", "files", "ssh-host", "ssh-port", "ssh-user", "ssh-key", "known-hosts",
-            "host-key-fingerprints", "poll-interval", "price-per-cpu-hour", "default-partition", "request-timeout",
-            "site");
+            "host-key-fingerprints", "default-partition", "request-timeout", "site", "run-as-owner");
     /** Options the engine builder derives from settings of its own and passes to every gate. */
     static final Set<String> ENGINE_KEYS = Set.of("job-isolation", "job-isolation-required", "job-isolation-hide",
             "job-accounts", "job-account", "forward-out-ports", "cpus", "memoryBytes");
@@ -66,9 +65,9 @@ final class SlurmGateConfig {
     final Files files;
     /** The login node, for {@code files=ssh} and {@code backend=ssh}. */
     final Optional<SshTarget> login;
-    final Duration pollInterval;
     final Duration requestTimeout;
-    final double pricePerCpuHour;
+    /** Each job is submitted as, and runs as, the Unix user of its owner's name (tokens signed per owner). */
+    final boolean runAsOwner;
     final Optional<String> defaultPartition;
     /** The site's name as the engine lists it ({@link dev.skyport.api.RemoteSite#name()}). */
     final String site;
@@ -132,19 +131,16 @@ final class SlurmGateConfig {
             throw refused("work-root", "must be an absolute path of letters, digits and . _ / + -, without '..', got '"
                     + workRoot + "'");
         }
-        pollInterval = duration(o, "poll-interval", Duration.ofSeconds(5));
         requestTimeout = duration(o, "request-timeout", Duration.ofSeconds(30));
-        pricePerCpuHour = optional(o, "price-per-cpu-hour").map(raw -> {
-            try {
-                double v = Double.parseDouble(raw);
-                if (v >= 0 && Double.isFinite(v)) {
-                    return v;
-                }
-            } catch (NumberFormatException ignored) {
-                // reported below
-            }
-            throw refused("price-per-cpu-hour", "must be a number >= 0, got '" + raw + "'");
-        }).orElse(0.0);
+        runAsOwner = optional(o, "run-as-owner").map(v -> switch (v.toLowerCase(Locale.ROOT)) {
+            case "true", "yes" -> true;
+            case "false", "no" -> false;
+            default -> throw refused("run-as-owner", "must be true or false, got '" + v + "'");
+        }).orElse(false);
+        if (runAsOwner && jwtKeyFile.isEmpty()) {
+            throw refused("run-as-owner", "needs jwt-key-file: the gate signs a token for each job's owner with the"
+                    + " cluster's jwt_key, and a jwt-token-file holds one user's token only");
+        }
         defaultPartition = optional(o, "default-partition").map(p -> {
             if (!NAME.matcher(p).matches()) {
                 throw refused("default-partition", "must be a partition name, got '" + p + "'");

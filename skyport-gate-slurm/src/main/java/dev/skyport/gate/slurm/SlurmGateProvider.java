@@ -3,17 +3,24 @@ package dev.skyport.gate.slurm;
 import dev.skyport.core.internal.ssh.SshConnections;
 import dev.skyport.gate.Gate;
 import dev.skyport.gate.GateConfig;
+import dev.skyport.gate.GateException;
 import dev.skyport.gate.GateProvider;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * Creates the {@code slurm} gate (found with {@link java.util.ServiceLoader}). Its options are checked first, each
  * error naming the option; then the backend is asked once, so that a server that does not serve the supported API
- * version is refused at start.
+ * version is refused at start (a server that cannot be reached now is only logged: that passes).
  */
 public final class SlurmGateProvider implements GateProvider {
+    private static final Logger LOG = LoggerFactory.getLogger(SlurmGateProvider.class);
+
     @Override
     public String name() {
         return SlurmGate.NAME;
@@ -31,9 +38,19 @@ public final class SlurmGateProvider implements GateProvider {
                 case SSH -> new LoginNodeFiles(c.site + "-login", c.workRoot, c.login.orElseThrow(), connections);
             };
             backend = backend(c, connections);
-            backend.ping();
+            try {
+                backend.ping();
+            } catch (GateException e) {
+                if (!e.isTransient()) {
+                    throw e;
+                }
+                // Cluster in maintenance or slurmrestd restarting: the engine (local jobs too) still starts, and the
+                // site's listings and submits retry until Slurm answers.
+                LOG.warn("The Slurm site {} does not answer now; its jobs wait until it does: {}", c.site,
+                        e.getMessage());
+            }
             SlurmQueue queue = new SlurmQueue(backend, files, c.defaultPartition, c.site,
-                    config.workDir().resolve("slurm-scratch"), Clock.systemUTC());
+                    config.workDir().resolve("slurm-scratch"), Clock.systemUTC(), c.runAsOwner);
             return new SlurmGate(c, backend, queue, files, () -> {
                 if (connections != null) {
                     connections.close();
@@ -56,7 +73,9 @@ public final class SlurmGateProvider implements GateProvider {
     /** The way to Slurm the options name: slurmrestd, or Slurm's commands on the login node over SSH. */
     static SlurmBackend backend(SlurmGateConfig c, SshConnections connections) {
         return switch (c.backend) {
-            case REST -> new RestBackend(c.restUrl.orElseThrow(), c.user, tokens(c), c.requestTimeout);
+            case REST -> new RestBackend(c.restUrl.orElseThrow(), c.user, tokens(c), c.runAsOwner
+                    ? Optional.of(JwtTokens.signedForEach(c.jwtKeyFile.orElseThrow(), c.jwtLifetime, Clock.systemUTC()))
+                    : Optional.empty(), c.requestTimeout);
             case SSH -> new SshBackend(c.login.orElseThrow(), connections, c.requestTimeout);
         };
     }

@@ -10,6 +10,7 @@ import dev.skyport.gate.BatchStatus;
 import dev.skyport.gate.DetachedRun;
 import dev.skyport.gate.GateException;
 import dev.skyport.gate.NodeAccess;
+import dev.skyport.gate.RunOutcome;
 import dev.skyport.gate.RunRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +32,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -47,6 +49,8 @@ final class SlurmQueue implements BatchQueue {
     private static final String DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
     /** The exit status of a requeued copy of a job, which the wrapper does not run. */
     static final int REQUEUED_STATUS = 202;
+    /** A Unix user name as Debian's adduser accepts it: the owners run-as-owner can run jobs as. */
+    private static final Pattern UNIX_USER = Pattern.compile("[a-z_][a-z0-9_.-]{0,31}");
 
     private final SlurmBackend backend;
     private final SharedFiles files;
@@ -54,6 +58,8 @@ final class SlurmQueue implements BatchQueue {
     private final String site;
     private final Path scratch;
     private final Clock clock;
+    /** run-as-owner: each job is submitted as (and so runs as) the Unix user named by its owner. */
+    private final boolean runAsOwner;
     private final Map<String, Object> submitting = new ConcurrentHashMap<>();
     /**
      * Slurm job ids by tag, of the jobs Slurm knew when this queue first submitted and of those it submitted since;
@@ -70,6 +76,12 @@ final class SlurmQueue implements BatchQueue {
 
     SlurmQueue(SlurmBackend backend, SharedFiles files, Optional<String> defaultPartition, String site, Path scratch,
                Clock clock) {
+        this(backend, files, defaultPartition, site, scratch, clock, false);
+    }
+
+    SlurmQueue(SlurmBackend backend, SharedFiles files, Optional<String> defaultPartition, String site, Path scratch,
+               Clock clock, boolean runAsOwner) {
+        this.runAsOwner = runAsOwner;
         this.backend = backend;
         this.files = files;
         this.defaultPartition = defaultPartition;
@@ -101,8 +113,10 @@ final class SlurmQueue implements BatchQueue {
 
     static BatchPartition toBatch(SlurmPartition p, Map<String, SlurmNode> nodes) {
         List<SlurmNode> members = p.nodes().stream().map(nodes::get).filter(java.util.Objects::nonNull).toList();
-        int cpus = members.stream().mapToInt(SlurmNode::cpus).max().orElse(0);
-        long memory = members.stream().mapToLong(SlurmNode::memoryMiB).max().orElse(0) << 20;
+        int cpus = Math.min(members.stream().mapToInt(SlurmNode::cpus).max().orElse(0),
+                p.maxCpusPerNode().orElse(Integer.MAX_VALUE));
+        long memory = Math.min(members.stream().mapToLong(SlurmNode::memoryMiB).max().orElse(0),
+                p.maxMemoryPerNodeMiB().orElse(Long.MAX_VALUE >> 20)) << 20;
         int gpus = members.stream().mapToInt(n -> Gres.gpus(n.gres())).max().orElse(0);
         int maxNodes = p.maxNodes().orElse(p.nodes().size());
         return new BatchPartition(p.name(), p.isDefault(), p.up(), Math.min(maxNodes, p.nodes().size()), cpus,
@@ -111,7 +125,8 @@ final class SlurmQueue implements BatchQueue {
 
     @Override
     public void check(BatchRequest request) {
-        check(request, shape(true));
+        // The cached listing: the engine checks on every submit and retry, and submit checks again anyway.
+        check(request, shape(false));
     }
 
     private SlurmPartition check(BatchRequest request, Shape s) {
@@ -133,6 +148,15 @@ final class SlurmQueue implements BatchQueue {
                 + minutes(request.timeLimit()) + " min";
         if (request.nodes() > limits.maxNodes()) {
             throw tooLarge(ask, "more nodes than the partition allows", limits);
+        }
+        if (partition.maxCpusPerNode().isPresent() && request.cpusPerNode() > partition.maxCpusPerNode().getAsInt()) {
+            throw tooLarge(ask, "more cpus per node than the partition's MaxCPUsPerNode "
+                    + partition.maxCpusPerNode().getAsInt(), limits);
+        }
+        if (partition.maxMemoryPerNodeMiB().isPresent()
+                && mib(request.memoryPerNode()) > partition.maxMemoryPerNodeMiB().getAsLong()) {
+            throw tooLarge(ask, "more memory per node than the partition's MaxMemPerNode "
+                    + partition.maxMemoryPerNodeMiB().getAsLong() + " MiB", limits);
         }
         long fitting = partition.nodes().stream().map(s.nodes::get).filter(java.util.Objects::nonNull)
                 .filter(n -> n.cpus() >= request.cpusPerNode()
@@ -178,11 +202,13 @@ final class SlurmQueue implements BatchQueue {
                     return existing.get();
                 }
                 SlurmPartition partition = check(request, shape(false));
+                String owner = runAsOwner ? unixUser(request) : "";
                 uploadScript(request);
                 String id;
                 try {
-                    id = backend.submit(submission(request, request.partition().isPresent()
-                            || defaultPartition.isPresent() ? Optional.of(partition.name()) : Optional.empty()));
+                    SlurmSubmission submission = submission(request, request.partition().isPresent()
+                            || defaultPartition.isPresent() ? Optional.of(partition.name()) : Optional.empty());
+                    id = runAsOwner ? backend.submitAs(owner, submission) : backend.submit(submission);
                 } catch (GateException e) {
                     if (e.isTransient()) {
                         uncertain.add(tag);
@@ -200,6 +226,16 @@ final class SlurmQueue implements BatchQueue {
         } finally {
             submitting.remove(tag, lock);
         }
+    }
+
+    /** The owner of {@code request} as the Unix user its job is to run as (run-as-owner). */
+    private String unixUser(BatchRequest request) {
+        String owner = request.owner();
+        if (!UNIX_USER.matcher(owner).matches() || owner.equals("root")) {
+            throw GateException.permanent("the Slurm site " + site + " runs each job as its owner's Unix user"
+                    + " (run-as-owner), and '" + owner + "' is not a user name it can run jobs as");
+        }
+        return owner;
     }
 
     /** The Slurm job of {@code request}'s tag, if there is one, without listing Slurm's queue when it can. */
@@ -280,7 +316,7 @@ final class SlurmQueue implements BatchQueue {
                 "  " + program,
                 "  rc=$?",
                 "else",
-                "  echo \"skyport: no work directory " + request.workdir().replace("\"", "") + "\" >&2",
+                "  echo \"skyport: no work directory\" " + SshConnections.quote(request.workdir()) + " >&2",
                 "  rc=" + DetachedRun.NO_WORKDIR_STATUS,
                 "fi",
                 "echo \"$rc\" > " + r + "/" + DetachedRun.EXIT_CODE + ".$$ && mv -f " + r + "/" + DetachedRun.EXIT_CODE
@@ -322,16 +358,42 @@ final class SlurmQueue implements BatchQueue {
                 // Slurm requeued it (after a node failure; slurmrestd 22.05 ignores requeue=false): the engine, not
                 // Slurm, decides whether the job runs again, so the requeued copy is canceled before it can start.
                 LOG.warn("Slurm requeued job {} ({}); canceling the requeued copy", s.id(), s.comment());
-                backend.cancel(s.id());
+                cancelQuietly(s);
+            }
+            Optional<String> never = s == null || s.restarts() > 0 ? Optional.empty() : SlurmStates.neverStarts(s);
+            if (never.isPresent()) {
+                // Slurm would keep it pending for ever: canceled here, and the attempt ends FAILED with the reason.
+                if (SlurmStates.toBatch(s.state()) == BatchStatus.State.PENDING) {
+                    LOG.warn("Slurm job {} ({}) pends with {}, which never clears; canceling it", s.id(),
+                            s.comment(), never.get());
+                    cancelQuietly(s);
+                }
+                out.put(job, new BatchStatus(BatchStatus.State.FAILED, "Slurm cannot ever start the job ("
+                        + never.get() + "): the partition's limits, the account or the job's constraints do not allow"
+                        + " it; the gate canceled it", Optional.empty(), List.of(), OptionalInt.empty(),
+                        OptionalInt.empty()));
+                continue;
             }
             out.put(job, s == null ? gone(job) : toStatus(s));
         }
         return out;
     }
 
+    /** Cancels {@code job}; a failure is logged and the next poll tries again, so no status is lost to it. */
+    private void cancelQuietly(SlurmJob job) {
+        try {
+            backend.cancel(job.id());
+        } catch (GateException | UncheckedIOException e) {
+            LOG.warn("Could not cancel Slurm job {} ({}), trying again at the next status: {}", job.id(),
+                    job.comment(), e.getMessage());
+        }
+    }
+
     static BatchStatus toStatus(SlurmJob job) {
         BatchStatus.State state = SlurmStates.toBatch(job.state());
-        if (job.restarts() > 0 && (!state.isTerminal() || state == BatchStatus.State.CANCELLED)) {
+        // A requeued copy ends CANCELLED (the gate cancels it) or FAILED (its wrapper's guard exited 202): either way
+        // the attempt was lost to the node failure, and the engine's retry policy decides.
+        if (job.restarts() > 0 && state != BatchStatus.State.COMPLETED) {
             return new BatchStatus(BatchStatus.State.NODE_FAIL, "Slurm requeued the job (restart " + job.restarts()
                     + (job.reason().isEmpty() ? "" : ", " + job.reason()) + "); Sky Port retries it by its own policy",
                     Optional.empty(), job.nodes(), OptionalInt.empty(), OptionalInt.empty());
@@ -339,14 +401,22 @@ final class SlurmQueue implements BatchQueue {
         OptionalInt exitCode = OptionalInt.empty();
         OptionalInt signal = OptionalInt.empty();
         if (state.isTerminal() && job.exitStatus().isPresent()) {
-            int raw = job.exitStatus().getAsInt();
-            exitCode = OptionalInt.of((raw >> 8) & 0xff);
-            if ((raw & 0x7f) != 0) {
-                signal = OptionalInt.of(raw & 0x7f);
-            }
+            RunOutcome outcome = outcome(job.exitStatus().getAsInt());
+            exitCode = outcome.exitCode();
+            signal = outcome.signal();
         }
         Optional<Instant> expected = state == BatchStatus.State.PENDING ? job.startTime() : Optional.empty();
         return new BatchStatus(state, job.reason(), expected, job.nodes(), exitCode, signal);
+    }
+
+    /**
+     * Slurm's raw wait status as every gate reports an exit: the wrapper exits with the script's shell status, so a
+     * script killed by signal N shows as exit 128+N with no signal bits ({@link RunOutcome#exited}'s rule); a wrapper
+     * itself killed by a signal (the time limit's SIGKILL) has the signal bits set and shows as 128+N too.
+     */
+    static RunOutcome outcome(int raw) {
+        int signal = raw & 0x7f;
+        return RunOutcome.exited(signal != 0 ? 128 + signal : (raw >> 8) & 0xff);
     }
 
     /** A job Slurm has forgotten: its outcome is what its wrapper wrote, if it got that far. */
@@ -371,8 +441,7 @@ final class SlurmQueue implements BatchQueue {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        OptionalInt signal = status.isPresent() && status.getAsInt() > 128
-                ? OptionalInt.of(status.getAsInt() - 128) : OptionalInt.empty();
+        OptionalInt signal = status.isPresent() ? RunOutcome.exited(status.getAsInt()).signal() : OptionalInt.empty();
         return new BatchStatus(BatchStatus.State.GONE, "Slurm no longer knows job " + job.id(), Optional.empty(),
                 List.of(), status, signal);
     }

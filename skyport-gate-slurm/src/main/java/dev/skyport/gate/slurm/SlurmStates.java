@@ -12,7 +12,27 @@ final class SlurmStates {
     private static final Set<String> ACTIVE = Set.of("RUNNING", "COMPLETING", "CONFIGURING", "SUSPENDED", "STOPPED",
             "RESIZING", "SIGNALING", "STAGE_OUT", "POWER_UP_NODE", "UPDATE_DB");
 
+    /**
+     * Pending reasons Slurm keeps for ever (measured or from Slurm's job_reason table): the job outgrows its partition
+     * after a change, or its account or QOS is refused where no slurmdbd checks at submit.
+     */
+    private static final Set<String> NEVER_CLEAR = Set.of("PARTITIONCONFIG", "PARTITIONTIMELIMIT",
+            "PARTITIONNODELIMIT", "INVALIDACCOUNT", "INVALIDQOS", "BADCONSTRAINTS", "DEPENDENCYNEVERSATISFIED");
+
     private SlurmStates() {
+    }
+
+    /** Why Slurm will never start the pending (or since canceled) {@code job}, if its reason says so. */
+    static java.util.Optional<String> neverStarts(SlurmJob job) {
+        // CANCELLED too: the gate's own cancel of such a job, seen again at a later poll, still ends it FAILED.
+        BatchStatus.State state = toBatch(job.state());
+        if (state != BatchStatus.State.PENDING && state != BatchStatus.State.CANCELLED || job.reason().isBlank()) {
+            return java.util.Optional.empty();
+        }
+        String reason = job.reason().strip();
+        boolean never = NEVER_CLEAR.contains(reason.toUpperCase(Locale.ROOT))
+                || reason.toLowerCase(Locale.ROOT).contains("account not known");
+        return never ? java.util.Optional.of(reason) : java.util.Optional.empty();
     }
 
     /** Whether {@code state} (Slurm's name, any case, possibly with {@code +FLAGS}) is one the job does not leave. */

@@ -38,6 +38,6 @@ class SlurmGateContractTest extends BatchGateContractTest {
                 "user", SlurmCluster.REST_USER,
                 "jwt-key-file", cluster.jwtKeyFile().toString(),
                 "work-root", cluster.workRoot().toString(),
-                "poll-interval", "1s"), Clock.systemUTC()));
+                "request-timeout", "30s"), Clock.systemUTC()));
     }
 }

@@ -88,7 +88,6 @@ class SlurmGateTest {
         o.put("user", SlurmCluster.REST_USER);
         o.put("jwt-key-file", cluster.jwtKeyFile().toString());
         o.put("work-root", cluster.workRoot().toString());
-        o.put("price-per-cpu-hour", "0.05");
         return o;
     }
 
@@ -112,12 +111,21 @@ class SlurmGateTest {
         assertRefused(badUrl, "rest-url", "http or https URL");
 
         Map<String, String> badDuration = options();
-        badDuration.put("poll-interval", "often");
-        assertRefused(badDuration, "poll-interval", "positive duration");
+        badDuration.put("request-timeout", "often");
+        assertRefused(badDuration, "request-timeout", "positive duration");
 
-        Map<String, String> badPrice = options();
-        badPrice.put("price-per-cpu-hour", "-1");
-        assertRefused(badPrice, "price-per-cpu-hour", "number >= 0");
+        // The engine's options for a batch site: it reads them and never hands them to the gate.
+        Map<String, String> enginesOwn = options();
+        enginesOwn.put("price-per-cpu-hour", "0.05");
+        assertRefused(enginesOwn, "price-per-cpu-hour", "is not an option of the slurm gate");
+
+        Map<String, String> ownerWithTokenFile = options();
+        ownerWithTokenFile.remove("jwt-key-file");
+        Path ownerToken = workDir.resolve("owner-token");
+        Files.writeString(ownerToken, "SLURM_JWT=" + cluster.token(SlurmCluster.REST_USER) + "\n");
+        ownerWithTokenFile.put("jwt-token-file", ownerToken.toString());
+        ownerWithTokenFile.put("run-as-owner", "true");
+        assertRefused(ownerWithTokenFile, "run-as-owner", "needs jwt-key-file");
 
         Map<String, String> both = options();
         Path tokenFile = workDir.resolve("token");
@@ -162,15 +170,20 @@ class SlurmGateTest {
     }
 
     @Test
-    void aServerThatCannotBeReachedAtStartIsATransientError() throws Exception {
+    void aServerThatCannotBeReachedAtStartOpensTheGateAndItsCallsFailTransiently() throws Exception {
         Map<String, String> o = options();
         int closed;
         try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             closed = socket.getLocalPort();
         }
         o.put("rest-url", "http://127.0.0.1:" + closed);
-        assertThatThrownBy(() -> create(o)).isInstanceOfSatisfying(GateException.class,
-                e -> assertThat(e.isTransient()).isTrue());
+        // A cluster in maintenance must not keep the engine (and its local jobs) from starting.
+        try (Gate g = create(o)) {
+            assertThatThrownBy(g::nodes).isInstanceOfSatisfying(GateException.class,
+                    e -> assertThat(e.isTransient()).isTrue());
+            assertThatThrownBy(() -> g.batchQueue().orElseThrow().partitions())
+                    .isInstanceOfSatisfying(GateException.class, e -> assertThat(e.isTransient()).isTrue());
+        }
     }
 
     private void assertRefused(Map<String, String> options, String key, String why) {
@@ -203,7 +216,7 @@ class SlurmGateTest {
                         List.of(), List.of("n1")));
 
         assertThat(gate.flavors()).extracting(f -> f.name() + " " + f.cpus() + " " + f.pricePerHour())
-                .containsExactlyInAnyOrder("debug 2 0.1", "small 2 0.1");
+                .containsExactlyInAnyOrder("debug 2 0.0", "small 2 0.0");
         assertThat(gate.remotes()).singleElement().satisfies(r -> {
             assertThat(r.name()).isEqualTo("slurm");
             assertThat(r.gate()).isEqualTo("slurm");
@@ -278,7 +291,11 @@ class SlurmGateTest {
         BatchStatus queued = awaitStatus(pending, s -> s.state() == BatchStatus.State.PENDING
                 && s.expectedStart().isPresent() && !s.reason().isEmpty(), "PENDING with a reason and a start");
         assertThat(queued.reason()).isIn("Resources", "Priority");
-        assertThat(queued.expectedStart().orElseThrow()).isAfter(Instant.now().minusSeconds(5));
+        // Slurm's own estimate, against Slurm's own clock: when the running blocker (time limit 5 min) ends at last.
+        Instant blockerStart = java.time.LocalDateTime.parse(cluster.scontrol("show", "job", running.id())
+                .replaceAll("(?s).*\\bStartTime=(\\S+).*", "$1")).atZone(java.time.ZoneId.systemDefault()).toInstant();
+        assertThat(queued.expectedStart().orElseThrow())
+                .isBetween(blockerStart, blockerStart.plus(Duration.ofMinutes(6)));
 
         queue.cancel(pending);
         assertThat(awaitEnd(pending).state()).isEqualTo(BatchStatus.State.CANCELLED);
@@ -481,11 +498,12 @@ class SlurmGateTest {
         List<String> messages = new ArrayList<>();
         System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
         try {
-            try {
-                create(o).close();
-            } catch (GateException e) {
-                assertThat(e.isTransient()).isTrue();
-                messages.add(e.getMessage());
+            // A rejected token is transient at start too: the gate opens, and its calls fail until the file is good.
+            try (Gate g = create(o)) {
+                assertThatThrownBy(g::nodes).isInstanceOfSatisfying(GateException.class, e -> {
+                    assertThat(e.isTransient()).isTrue();
+                    messages.add(e.getMessage());
+                });
             }
             Files.writeString(tokenFile, "SLURM_JWT=" + good + "\n");
             // A different size, so that the change is seen even within the file system's timestamp resolution.
@@ -507,6 +525,228 @@ class SlurmGateTest {
         assertThat(String.join("\n", messages)).doesNotContain(good).doesNotContain(bad);
     }
 
+
+    @Test
+    void linksAJobPutInItsDirectoryAreNeverFollowed() throws Exception {
+        BatchRequest r = staged("#!/bin/sh\ntrue\n", Map.of());
+        Path jobDir = Path.of(r.directory());
+        // What a job (which may write its own directory) could do: its stdout a link to one of the engine's files.
+        Path secret = workDir.resolve("engine-tls.key");
+        Files.writeString(secret, "the engine's secret\n");
+        Files.createSymbolicLink(jobDir.resolve("stdout.log"), secret);
+        assertThatThrownBy(() -> read(r.directory() + "/stdout.log")).isInstanceOfSatisfying(GateException.class,
+                e -> {
+                    assertThat(e.isTransient()).isFalse();
+                    assertThat(e.getMessage()).contains("symbolic link").doesNotContain("the engine's secret");
+                });
+        assertThat(workDir.toFile().list()).noneMatch(name -> name.startsWith("down-"));
+
+        // A directory swapped for a link out of work-root: nothing is written there, for a file or a tree.
+        Path outside = Files.createDirectories(workDir.resolve("outside"));
+        Files.createSymbolicLink(jobDir.resolve("inputs"), outside);
+        assertThatThrownBy(() -> upload("x\n", r.directory() + "/inputs/data.txt"))
+                .isInstanceOfSatisfying(GateException.class, e -> assertThat(e.isTransient()).isFalse());
+        Path tree = Files.createDirectories(workDir.resolve("tree"));
+        Files.writeString(tree.resolve("a.txt"), "a\n");
+        assertThatThrownBy(() -> queue.files().uploadTree(tree, r.directory() + "/inputs"))
+                .isInstanceOf(GateException.class);
+        assertThat(outside).isEmptyDirectory();
+        // A path leading out of every job directory is refused before anything is touched.
+        assertThatThrownBy(() -> upload("x\n", r.directory() + "/../../escaped.txt"))
+                .isInstanceOf(GateException.class);
+        assertThat(cluster.workRoot().getParent().resolve("escaped.txt")).doesNotExist();
+    }
+
+    @Test
+    void jobDirectoriesAndFilesBelongToWorkRootsGroupWithNothingForOthers() throws Exception {
+        BatchRequest r = staged("#!/bin/sh\necho made > made.txt\n", Map.of());
+        BatchStatus end = awaitEnd(submit(r));
+        assertThat(end.state()).as(diagnose(r)).isEqualTo(BatchStatus.State.COMPLETED);
+
+        Path dir = Path.of(r.directory());
+        assertThat(mode(dir)).as("job directory").isEqualTo(02770);
+        assertThat(mode(dir.resolve("input.txt"))).as("staged input").isEqualTo(0660);
+        assertThat(mode(dir.resolve(DetachedRun.SCRIPT))).as("script").isEqualTo(0660);
+        for (Path p : List.of(dir, dir.resolve("input.txt"), dir.resolve(DetachedRun.SCRIPT), dir.resolve("made.txt"),
+                Path.of(r.runDirectory(), DetachedRun.EXIT_CODE))) {
+            assertThat(Files.readAttributes(p, java.nio.file.attribute.PosixFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS).group().getName()).as("group of %s", p)
+                    .isEqualTo(SlurmCluster.REST_GROUP);
+        }
+    }
+
+    @Test
+    void withRunAsOwnerEachJobRunsAsItsOwnersUnixUserAndIsCanceledAsThem() throws Exception {
+        Map<String, String> o = options();
+        o.put("run-as-owner", "true");
+        gate.close();
+        gate = create(o);
+        queue = gate.batchQueue().orElseThrow();
+        // _apt: a user of this machine whose primary group is nogroup, work-root's group (see the isolation docs).
+        String owner = "_apt";
+        BatchRequest r = withOwner(staged("#!/bin/sh\nid -un\n", Map.of()), owner);
+        BatchStatus end = awaitEnd(submit(r));
+        assertThat(end.state()).as(diagnose(r)).isEqualTo(BatchStatus.State.COMPLETED);
+        assertThat(read(r.directory() + "/stdout.log")).isEqualTo(owner + "\n");
+
+        BatchRequest sleeper = withOwner(staged("#!/bin/sh\nsleep 300\n", Map.of()), owner);
+        BatchJob running = submit(sleeper);
+        awaitStatus(running, s -> s.state() == BatchStatus.State.RUNNING, "RUNNING");
+        queue.cancel(running);
+        assertThat(awaitEnd(running).state()).isEqualTo(BatchStatus.State.CANCELLED);
+
+        BatchRequest notAUser = withOwner(staged("#!/bin/sh\ntrue\n", Map.of()), "Alice Smith\",\"sun\":\"root");
+        assertThatThrownBy(() -> queue.submit(notAUser)).isInstanceOfSatisfying(GateException.class, e -> {
+            assertThat(e.isTransient()).isFalse();
+            assertThat(e.getMessage()).contains("run-as-owner", "not a user name");
+        });
+        assertThat(queue.find(notAUser.job(), 1)).isEmpty();
+    }
+
+    @Test
+    void aJobPendingForAReasonThatNeverClearsIsCanceledAndFailsAndAFailedCancelLosesNoStatus() throws Exception {
+        Instrumented i = instrumented();
+        try {
+            BatchRequest blocker = sized(staged("#!/bin/sh\nsleep 300\n", Map.of()), 1, 2, 0,
+                    Duration.ofMinutes(5), Optional.of("small"));
+            BatchJob running = submit(blocker);
+            awaitStatus(running, s -> s.state() == BatchStatus.State.RUNNING, "RUNNING");
+            BatchRequest r = sized(staged("#!/bin/sh\necho never\n", Map.of()), 1, 1, 0, Duration.ofMinutes(5),
+                    Optional.of("small"));
+            BatchJob job = submit(r);
+            // An administrator lowers the partition's MaxTime below the job's 5 min: Slurm keeps it pending for ever
+            // (an administrator's update of the job itself would not: Slurm exempts limits an administrator set).
+            cluster.scontrol("update", "PartitionName=small", "MaxTime=2");
+            try {
+                i.failCancels.set(1);
+                Instant deadline = Instant.now().plus(WAIT);
+                Map<BatchJob, BatchStatus> status = i.queue.status(List.of(job, running));
+                while (status.get(job).state() != BatchStatus.State.FAILED) {
+                    assertThat(Instant.now()).as("the job is seen pending for ever; last %s", status.get(job))
+                            .isBefore(deadline);
+                    Thread.sleep(100);
+                    status = i.queue.status(List.of(job, running));
+                }
+                assertThat(status.get(job).reason()).contains("PartitionTimeLimit", "canceled");
+                assertThat(status.get(running).state()).as("the other job's status, despite the failed cancel")
+                        .isEqualTo(BatchStatus.State.RUNNING);
+                assertThat(i.failCancels.get()).as("the injected cancel failure happened").isZero();
+                assertThat(cluster.scontrol("show", "job", job.id())).as("still pending after the failed cancel")
+                        .contains("JobState=PENDING");
+
+                assertThat(i.queue.status(List.of(job, running)).get(job).state()).isEqualTo(BatchStatus.State.FAILED);
+                assertThat(cluster.scontrol("show", "job", job.id())).as("canceled at the next status")
+                        .contains("JobState=CANCELLED");
+            } finally {
+                cluster.scontrol("update", "PartitionName=small", "MaxTime=10");
+            }
+        } finally {
+            i.close();
+        }
+    }
+
+    @Test
+    void aPartitionsMaxCpusAndMemoryPerNodeAreItsLimitsAndCheckedBeforeSlurmSees() throws Exception {
+        // A partition of its own, deleted after: scontrol cannot set MaxMemPerNode back to UNLIMITED.
+        cluster.scontrol("create", "PartitionName=capped", "Nodes=n2", "MaxCPUsPerNode=1", "MaxMemPerNode=1000",
+                "MaxTime=10", "State=UP");
+        try {
+            BatchPartition capped = queue.partitions().stream().filter(p -> p.name().equals("capped")).findFirst()
+                    .orElseThrow();
+            assertThat(capped.maxCpusPerNode()).isEqualTo(1);
+            assertThat(capped.maxMemoryPerNode()).isEqualTo(1000L << 20);
+            BatchRequest r = staged("#!/bin/sh\ntrue\n", Map.of());
+            assertThatThrownBy(() -> queue.check(sized(r, 1, 2, 0, Duration.ofMinutes(5), Optional.of("capped"))))
+                    .isInstanceOfSatisfying(GateException.class, e -> {
+                        assertThat(e.isTransient()).isFalse();
+                        assertThat(e.getMessage()).contains("MaxCPUsPerNode 1");
+                    });
+            assertThatThrownBy(() -> queue.check(sized(r, 1, 1, 1500L << 20, Duration.ofMinutes(5),
+                    Optional.of("capped")))).isInstanceOfSatisfying(GateException.class,
+                    e -> assertThat(e.getMessage()).contains("MaxMemPerNode 1000 MiB"));
+            queue.check(sized(r, 1, 1, 500L << 20, Duration.ofMinutes(5), Optional.of("capped")));
+        } finally {
+            cluster.scontrol("delete", "PartitionName=capped");
+        }
+    }
+
+    @Test
+    void checkUsesTheCachedListingAndMakesNoCallToSlurm() throws Exception {
+        Instrumented i = instrumented();
+        try {
+            BatchRequest r = staged("#!/bin/sh\ntrue\n", Map.of());
+            i.queue.partitions();
+            int before = i.calls();
+            for (int n = 0; n < 5; n++) {
+                i.queue.check(r);
+            }
+            assertThat(i.calls()).as("calls to Slurm for 5 checks").isEqualTo(before);
+            assertThatThrownBy(() -> i.queue.check(sized(r, 3, 1, 0, Duration.ofMinutes(5), Optional.empty())))
+                    .isInstanceOf(GateException.class);
+            assertThat(i.calls()).isEqualTo(before);
+        } finally {
+            i.close();
+        }
+    }
+
+    @Test
+    void aScriptKilledByASignalReportsTheSignal() throws Exception {
+        BatchRequest r = staged("#!/bin/sh\nkill -9 $$\n", Map.of());
+        BatchStatus end = awaitEnd(submit(r));
+        assertThat(end.state()).as(diagnose(r)).isEqualTo(BatchStatus.State.FAILED);
+        assertThat(end.exitCode()).hasValue(137);
+        assertThat(end.signal()).hasValue(9);
+    }
+
+    /**
+     * A queue over the real slurmrestd whose backend counts its calls and can fail a cancel on purpose, on a clock
+     * that stands still (its listing stays fresh).
+     */
+    private Instrumented instrumented() {
+        RestBackend rest = new RestBackend(okhttp3.HttpUrl.get(cluster.restUrl()), SlurmCluster.REST_USER,
+                JwtTokens.signed(cluster.jwtKeyFile(), SlurmCluster.REST_USER, Duration.ofMinutes(30),
+                        Clock.systemUTC()), Duration.ofSeconds(30));
+        Map<String, java.util.concurrent.atomic.AtomicInteger> calls = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.concurrent.atomic.AtomicInteger failCancels = new java.util.concurrent.atomic.AtomicInteger();
+        SlurmBackend counted = (SlurmBackend) java.lang.reflect.Proxy.newProxyInstance(
+                SlurmBackend.class.getClassLoader(), new Class<?>[]{SlurmBackend.class}, (proxy, method, args) -> {
+                    calls.computeIfAbsent(method.getName(), k -> new java.util.concurrent.atomic.AtomicInteger())
+                            .incrementAndGet();
+                    if (method.getName().equals("cancel") && failCancels.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                        throw GateException.transientFailure("cancel failed on purpose", null, Optional.empty());
+                    }
+                    try {
+                        return method.invoke(rest, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        SlurmQueue q = new SlurmQueue(counted, new LocalSharedFiles("test-files", cluster.workRoot().toString()),
+                Optional.empty(), "slurm", workDir.resolve("scratch"),
+                Clock.fixed(Instant.now(), java.time.ZoneOffset.UTC));
+        return new Instrumented(q, calls, failCancels, rest);
+    }
+
+    private record Instrumented(SlurmQueue queue, Map<String, java.util.concurrent.atomic.AtomicInteger> counts,
+                                java.util.concurrent.atomic.AtomicInteger failCancels, RestBackend rest) {
+        int calls() {
+            return counts.values().stream().mapToInt(java.util.concurrent.atomic.AtomicInteger::get).sum();
+        }
+
+        void close() {
+            rest.close();
+        }
+    }
+
+    private static int mode(Path p) throws Exception {
+        return (Integer) Files.getAttribute(p, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS) & 07777;
+    }
+
+    private static BatchRequest withOwner(BatchRequest r, String owner) {
+        return new BatchRequest(r.job(), r.attempt(), r.name(), r.directory(), r.script(), r.workdir(), r.env(),
+                owner, r.nodes(), r.cpusPerNode(), r.memoryPerNode(), r.gpusPerNode(), r.timeLimit(),
+                r.partition(), r.account());
+    }
 
     private BatchJob submit(BatchRequest r) {
         BatchJob job = queue.submit(r);

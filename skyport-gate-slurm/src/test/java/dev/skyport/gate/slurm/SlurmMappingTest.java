@@ -41,9 +41,44 @@ class SlurmMappingTest {
         assertThat(three.signal()).isEmpty();
         assertThat(three.reason()).isEqualTo("NonZeroExitCode");
 
+        // The wrapper itself killed (signal bits set): reported as every gate reports a signal, 128+N.
         BatchStatus killed = SlurmQueue.toStatus(job("CANCELLED", "", 9, 0));
-        assertThat(killed.exitCode()).hasValue(0);
+        assertThat(killed.exitCode()).hasValue(137);
         assertThat(killed.signal()).hasValue(9);
+
+        // The script killed by SIGSEGV: the wrapper exits 139 with no signal bits; a signal all the same.
+        BatchStatus segfault = SlurmQueue.toStatus(job("FAILED", "NonZeroExitCode", 139 << 8, 0));
+        assertThat(segfault.exitCode()).hasValue(139);
+        assertThat(segfault.signal()).hasValue(11);
+
+        // Beyond 128+64 it is an exit code, by the one rule every gate uses (RunOutcome.exited).
+        BatchStatus high = SlurmQueue.toStatus(job("FAILED", "NonZeroExitCode", 200 << 8, 0));
+        assertThat(high.exitCode()).hasValue(200);
+        assertThat(high.signal()).isEmpty();
+    }
+
+    @Test
+    void aRequeuedCopyThatRanItsGuardIsANodeFailureAndAPendingReasonThatNeverClearsIsNamed() {
+        BatchStatus guarded = SlurmQueue.toStatus(job("FAILED", "NonZeroExitCode",
+                SlurmQueue.REQUEUED_STATUS << 8, 1));
+        assertThat(guarded.state()).isEqualTo(BatchStatus.State.NODE_FAIL);
+        assertThat(SlurmQueue.toStatus(job("COMPLETED", "", 0, 1)).state()).isEqualTo(BatchStatus.State.COMPLETED);
+
+        assertThat(SlurmStates.neverStarts(job("PENDING", "PartitionTimeLimit", 0, 0))).hasValue("PartitionTimeLimit");
+        assertThat(SlurmStates.neverStarts(job("PENDING", "InvalidAccount", 0, 0))).hasValue("InvalidAccount");
+        assertThat(SlurmStates.neverStarts(job("PENDING", "Resources", 0, 0))).isEmpty();
+        assertThat(SlurmStates.neverStarts(job("RUNNING", "PartitionConfig", 0, 0))).isEmpty();
+        assertThat(SlurmStates.neverStarts(job("CANCELLED", "PartitionConfig", 0, 0))).hasValue("PartitionConfig");
+    }
+
+    @Test
+    void aPartitionsPerNodeLimitsBoundItsLargestNode() {
+        SlurmPartition p = new SlurmPartition("capped", true, true, OptionalInt.empty(), Optional.empty(), List.of(),
+                List.of("n1"), OptionalInt.of(1), java.util.OptionalLong.of(500));
+        SlurmNode n1 = new SlurmNode("n1", List.of("capped"), 2, 2000, "", "idle", List.of(), "");
+        var limits = SlurmQueue.toBatch(p, java.util.Map.of("n1", n1));
+        assertThat(limits.maxCpusPerNode()).isEqualTo(1);
+        assertThat(limits.maxMemoryPerNode()).isEqualTo(500L << 20);
     }
 
     @Test

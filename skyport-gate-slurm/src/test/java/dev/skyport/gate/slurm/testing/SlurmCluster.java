@@ -49,6 +49,8 @@ public final class SlurmCluster implements AutoCloseable {
     public static final List<String> ACCOUNTS = List.of("physics", "chem");
     /** The user slurmrestd runs as and tokens are made for by default: slurmrestd refuses root. */
     public static final String REST_USER = "nobody";
+    /** The primary group of {@link #REST_USER}: work-root's group, shared by the engine and the jobs. */
+    public static final String REST_GROUP = "nogroup";
     /** The REST API version the cluster's slurmrestd serves. */
     public static final String API_VERSION = "v0.0.38";
 
@@ -147,8 +149,11 @@ public final class SlurmCluster implements AutoCloseable {
             Files.createDirectories(dir.resolve("spool").resolve(node));
         }
         Files.createDirectories(workRoot);
-        // Jobs submitted over REST run as nobody and write their logs here.
-        Files.setPosixFilePermissions(workRoot, PosixFilePermissions.fromString("rwxrwxrwx"));
+        // Jobs submitted over REST run as nobody and write their logs here: its group (nogroup) is work-root's, with
+        // no bits for others, as docs/slurm-gate.md tells administrators (setgid: what jobs make joins the group).
+        Files.getFileAttributeView(workRoot, java.nio.file.attribute.PosixFileAttributeView.class).setGroup(
+                workRoot.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(REST_GROUP));
+        Files.setAttribute(workRoot, "unix:mode", 02770);
         Files.writeString(conf, slurmConf());
         Files.writeString(dir.resolve("job_submit.lua"), jobSubmitLua());
     }
@@ -473,7 +478,8 @@ public final class SlurmCluster implements AutoCloseable {
     }
 
     private CommandResult exec(List<String> command, Duration timeout) {
-        ProcessBuilder builder = new ProcessBuilder(command);
+        // In the cluster's directory: sbatch writes slurm-<id>.out where it runs.
+        ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile());
         builder.environment().putAll(env());
         try {
             Path out = Files.createTempFile(dir, "cmd-", ".out");
