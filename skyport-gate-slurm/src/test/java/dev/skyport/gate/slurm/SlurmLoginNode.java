@@ -94,7 +94,6 @@ final class SlurmLoginNode implements AutoCloseable {
         o.put("ssh-key", clientKeyFile.toString());
         o.put("host-key-fingerprints", fingerprint());
         o.put("work-root", cluster.workRoot().toString());
-        o.put("poll-interval", "1s");
         return o;
     }
 
