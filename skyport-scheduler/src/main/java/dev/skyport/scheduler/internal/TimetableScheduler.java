@@ -123,6 +123,8 @@ class TimetableScheduler implements Scheduler {
         private final long[] notBefore;
         private final boolean[] classFits;
         private final long[] starts;
+        /** Per queue entry, its {@link #request}: asked once per job, the shortest is needed before the first. */
+        private final Request[] requests;
         private final int[][] placedOn;
         private final List<Plan.Infeasible> infeasible = new ArrayList<>();
         private final List<Plan.CloudPlacement> cloud = new ArrayList<>();
@@ -145,8 +147,12 @@ class TimetableScheduler implements Scheduler {
             exclusiveBackfill = !fcfs && nodes.allExclusive
                     ? new ExclusiveBackfill(table, nodes.nodeClass, nodes.classCount) : null;
             notBefore = new long[n];
+            requests = new Request[queue.size()];
+            for (int q = 0; q < requests.length; q++) {
+                requests[q] = request(queue.get(q));
+            }
             index = freeTimes == null && exclusiveBackfill == null
-                    ? new ShapeIndex(table, notBefore, shortestJob(queue)) : null;
+                    ? new ShapeIndex(table, notBefore, shortestJob()) : null;
             candidates = new int[n];
             classFits = new boolean[nodes.classCount];
             starts = new long[queue.size()];
@@ -154,10 +160,10 @@ class TimetableScheduler implements Scheduler {
         }
 
         /** The shortest duration in the queue, in timetable milliseconds. */
-        private long shortestJob(List<QueuedJob> queue) {
+        private long shortestJob() {
             long shortest = Timetable.FOREVER;
-            for (QueuedJob job : queue) {
-                shortest = Math.min(shortest, request(job).millis());
+            for (Request r : requests) {
+                shortest = Math.min(shortest, r.millis());
             }
             return shortest;
         }
@@ -173,7 +179,7 @@ class TimetableScheduler implements Scheduler {
         /** Places queue entry {@code q}: a start and nodes, else a cloud flavor, else infeasible with why. */
         void place(int q) {
             QueuedJob job = queue.get(q);
-            Request r = request(job);
+            Request r = requests[q];
             int fitting = nodes.markFitting(r, classFits);
             if (r.nodes() <= 0 || fitting < r.nodes()) {
                 elsewhere(cluster.flavors(), job, fitting, infeasible, cloud);
