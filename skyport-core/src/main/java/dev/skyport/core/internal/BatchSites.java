@@ -3,7 +3,6 @@ package dev.skyport.core.internal;
 import dev.skyport.api.Attempt;
 import dev.skyport.api.BatchSite;
 import dev.skyport.api.EndReason;
-import dev.skyport.api.InvalidJobSpecException;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
 import dev.skyport.api.JobSpec;
@@ -12,6 +11,7 @@ import dev.skyport.api.JobTransitioned;
 import dev.skyport.api.Node;
 import dev.skyport.api.Partition;
 import dev.skyport.api.RemoteSite;
+import dev.skyport.core.internal.ssh.SshConnections;
 import dev.skyport.core.store.JobStore;
 import dev.skyport.core.store.StopIntent;
 import dev.skyport.core.store.StoredBatchJob;
@@ -20,7 +20,6 @@ import dev.skyport.gate.BatchPartition;
 import dev.skyport.gate.BatchQueue;
 import dev.skyport.gate.BatchRequest;
 import dev.skyport.gate.BatchStatus;
-import dev.skyport.gate.DetachedRun;
 import dev.skyport.gate.Gate;
 import dev.skyport.gate.GateException;
 import dev.skyport.gate.NodeAccess;
@@ -29,9 +28,6 @@ import dev.skyport.gate.RunRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -70,39 +66,28 @@ import java.util.random.RandomGenerator;
  */
 final class BatchSites {
     private static final Logger LOG = LoggerFactory.getLogger(BatchSites.class);
-    /** The option (read by the engine, not passed to the gate) that sets how often a site's jobs are polled. */
-    static final String POLL_INTERVAL = "poll-interval";
-    /** The option (read by the engine, not passed to the gate) with the site's price per cpu-hour; 0 by default. */
-    static final String PRICE = "price-per-cpu-hour";
     /** The label naming a site node's site. */
     static final String SITE_LABEL = "skyport-site";
-    static final Duration DEFAULT_POLL = Duration.ofSeconds(1);
     /** How often a site's partitions (the submit-time checks' source) and nodes (the listings') are asked again. */
     static final Duration LISTING_INTERVAL = Duration.ofSeconds(10);
-    /** Where a job's script is written, in its directory on the site (as detached runs have it). */
-    static final String SCRIPT = DetachedRun.SCRIPT;
-    /** A job without a time limit asks for its partition's longest, or this where the partition has none. */
-    static final Duration NO_LIMIT = Duration.ofDays(365);
 
     /** One configured site. */
-    final class Site {
+    static final class Site {
         final String name;
         final Gate gate;
         final BatchQueue queue;
-        final Duration poll;
-        final double pricePerCpuHour;
+        final BatchOptions options;
         /** The partitions of the last listing; null until one answered. */
         volatile List<BatchPartition> partitions;
         volatile List<Node> nodes = List.of();
         final Backoff backoff;
 
-        Site(String name, Gate gate, BatchQueue queue, Duration poll, double price) {
+        Site(String name, Gate gate, BatchQueue queue, BatchOptions options, Backoff backoff) {
             this.name = name;
             this.gate = gate;
             this.queue = queue;
-            this.poll = poll;
-            this.pricePerCpuHour = price;
-            this.backoff = newBackoff();
+            this.options = options;
+            this.backoff = backoff;
         }
 
         String health() {
@@ -130,6 +115,13 @@ final class BatchSites {
         String details;
         /** A submit (or a find before one) is under way. */
         boolean submitting;
+        /**
+         * A submit was sent: the site may have queued the job even when no reply came back (a timeout), so a stop
+         * without a backend id looks for the job by its tag and cancels it.
+         */
+        boolean submitTried;
+        /** When the submits that keep failing for now began to fail; null while none failed. */
+        Instant failingSince;
         /** The site said it ended: no more polls. */
         boolean ended;
         Future<?> transfer;
@@ -143,6 +135,7 @@ final class BatchSites {
     }
 
     private final Map<String, Site> sites = new LinkedHashMap<>();
+    private final BatchChoice choice = new BatchChoice(sites);
     private final Map<JobId, Run> runs = new ConcurrentHashMap<>();
     private final JobStore store;
     private final JobTable table;
@@ -171,11 +164,8 @@ final class BatchSites {
         this.jobDir = jobDir;
         this.closed = closed;
         this.random = random;
-        opened.forEach((name, gate) -> {
-            BatchSite site = config.get(name);
-            sites.put(name, new Site(name, gate, gate.batchQueue().orElseThrow(), pollInterval(site),
-                    price(site)));
-        });
+        opened.forEach((name, gate) -> sites.put(name, new Site(name, gate, gate.batchQueue().orElseThrow(),
+                BatchOptions.of(config.get(name)), newBackoff())));
         AtomicInteger n = new AtomicInteger();
         this.pool = new ThreadPoolExecutor(4, 4, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
             Thread t = new Thread(r, "skyport-batch-" + n.incrementAndGet());
@@ -192,57 +182,9 @@ final class BatchSites {
         }
     }
 
-    /** The options the engine reads itself and the gate never sees. */
-    static Map<String, String> gateOptions(BatchSite site) {
-        Map<String, String> options = new LinkedHashMap<>(site.options());
-        options.remove(POLL_INTERVAL);
-        options.remove(PRICE);
-        return options;
-    }
-
-    private static Duration pollInterval(BatchSite site) {
-        String text = site.options().get(POLL_INTERVAL);
-        if (text == null) {
-            return DEFAULT_POLL;
-        }
-        Duration d;
-        try {
-            d = text.endsWith("ms") ? Duration.ofMillis(Long.parseLong(text.substring(0, text.length() - 2).trim()))
-                    : text.endsWith("s") ? Duration.ofSeconds(Long.parseLong(text.substring(0, text.length() - 1)
-                    .trim())) : Duration.parse(text);
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("batch site '" + site.name() + "': " + POLL_INTERVAL
-                    + " must be a duration such as 500ms, 2s or PT2S, got '" + text + "'");
-        }
-        if (d.isNegative() || d.isZero()) {
-            throw new IllegalArgumentException("batch site '" + site.name() + "': " + POLL_INTERVAL
-                    + " must be positive, got '" + text + "'");
-        }
-        return d;
-    }
-
-    private static double price(BatchSite site) {
-        String text = site.options().get(PRICE);
-        if (text == null) {
-            return 0;
-        }
-        try {
-            double p = Double.parseDouble(text);
-            if (p >= 0 && Double.isFinite(p)) {
-                return p;
-            }
-        } catch (NumberFormatException ignored) {
-            // refused below
-        }
-        throw new IllegalArgumentException("batch site '" + site.name() + "': " + PRICE
-                + " must be a number >= 0, got '" + text + "'");
-    }
-
     boolean isEmpty() {
         return sites.isEmpty();
     }
-
-    // ---------------------------------------------------------------- what users see
 
     /** The sites' nodes from their last listing: {@code <site>/<node>}, partition {@code <site>/<partition>}. */
     List<Node> nodes() {
@@ -298,149 +240,31 @@ final class BatchSites {
         }
     }
 
-    // ---------------------------------------------------------------- site choice and checks
-
-    /** Whether {@code remoteSite} (a job's {@code remoteSite}) names one of the batch sites, with or without a partition. */
+    /** Whether {@code remoteSite} (a job's {@code remoteSite}) names one of the batch sites. */
     boolean names(String remoteSite) {
-        int slash = remoteSite.indexOf('/');
-        return sites.containsKey(slash < 0 ? remoteSite : remoteSite.substring(0, slash));
+        return choice.names(remoteSite);
     }
 
-    /**
-     * Refuses at submit a job naming a batch site that cannot take it, from the sites' cached partition lists: an
-     * unknown site or partition (the choices listed), a job larger than the named partition (its limits named), a site
-     * none of whose partitions holds the job, an account the partition does not allow.
-     *
-     * @return a warning when the site has not listed its partitions yet (nothing could be checked)
-     * @throws InvalidJobSpecException naming the field
-     */
+    /** See {@link BatchChoice#check}. */
     Optional<String> check(JobSpec spec) {
-        String remote = spec.remoteSite().orElseThrow();
-        int slash = remote.indexOf('/');
-        Site s = sites.get(slash < 0 ? remote : remote.substring(0, slash));
-        if (s == null) {
-            throw new InvalidJobSpecException("remoteSite", "unknown batch site '" + remote + "'; the sites are "
-                    + sites.keySet());
-        }
-        List<BatchPartition> ps = s.partitions;
-        if (ps == null) {
-            return Optional.of("not checked at submission: batch site " + s.name + " has not listed its partitions yet");
-        }
-        if (slash >= 0) {
-            String name = remote.substring(slash + 1);
-            BatchPartition p = ps.stream().filter(x -> x.name().equals(name)).findFirst().orElseThrow(() ->
-                    new InvalidJobSpecException("remoteSite", "batch site " + s.name + " has no partition '" + name
-                            + "'; its partitions are " + ps.stream().map(x -> s.name + "/" + x.name()).toList()));
-            checkHolds(spec, p);
-            return Optional.empty();
-        }
-        if (choose(s, spec).isEmpty()) {
-            throw new InvalidJobSpecException(tooLarge(spec, ps), "no partition of batch site " + s.name
-                    + " holds the job (" + asked(spec) + "); its partitions: "
-                    + String.join("; ", ps.stream().map(BatchPartition::describe).toList()));
-        }
-        return Optional.empty();
+        return choice.check(spec);
     }
 
-    private static void checkHolds(JobSpec spec, BatchPartition p) {
-        String field = misfit(spec, p);
-        if (field != null) {
-            throw new InvalidJobSpecException(field, "the job (" + asked(spec) + ") does not fit partition "
-                    + p.describe());
-        }
-        if (!p.allowedAccounts().isEmpty() && !p.allowedAccounts().contains(spec.account().orElse(""))) {
-            throw new InvalidJobSpecException("account", "account '" + spec.account().orElse("") + "' may not use "
-                    + "partition " + p.name() + "; it allows " + p.allowedAccounts());
-        }
-    }
-
-    /** The field of {@code spec} that {@code p} cannot hold, or null when it holds the job. */
-    private static String misfit(JobSpec spec, BatchPartition p) {
-        if (spec.nodes() > p.maxNodes()) {
-            return "nodes";
-        }
-        if (spec.cpus() > p.maxCpusPerNode()) {
-            return "cpus";
-        }
-        if (spec.memoryBytes() > p.maxMemoryPerNode()) {
-            return "memoryBytes";
-        }
-        if (spec.gpus() > p.maxGpusPerNode()) {
-            return "gpus";
-        }
-        if (spec.timeLimit().isPresent() && p.maxTime().isPresent()
-                && spec.timeLimit().get().compareTo(p.maxTime().get()) > 0) {
-            return "timeLimit";
-        }
-        return null;
-    }
-
-    private static boolean holds(JobSpec spec, BatchPartition p) {
-        return misfit(spec, p) == null && (p.allowedAccounts().isEmpty()
-                || p.allowedAccounts().contains(spec.account().orElse("")));
-    }
-
-    /** The field the job is too large in for every partition (the first a partition refuses it for). */
-    private static String tooLarge(JobSpec spec, List<BatchPartition> ps) {
-        return ps.stream().map(p -> misfit(spec, p)).filter(java.util.Objects::nonNull).findFirst().orElse("account");
-    }
-
-    private static String asked(JobSpec spec) {
-        return spec.nodes() + " node" + (spec.nodes() == 1 ? "" : "s") + " of " + spec.cpus() + " cpus, "
-                + (spec.memoryBytes() >> 20) + " MiB, " + spec.gpus() + " gpus"
-                + spec.timeLimit().map(t -> ", " + t.toMinutes() + " min").orElse("");
-    }
-
-    /** The partition of {@code s} for {@code spec}: its default when that holds the job, else the first that does. */
-    private static Optional<BatchPartition> choose(Site s, JobSpec spec) {
-        List<BatchPartition> ps = s.partitions;
-        if (ps == null) {
-            return Optional.empty();
-        }
-        return ps.stream().filter(p -> p.up() && holds(spec, p))
-                .min(java.util.Comparator.comparing((BatchPartition p) -> !p.isDefault()));
-    }
-
-    /** Where a job naming a batch site in its {@code remoteSite} goes; empty when it names none (or none holds it now). */
     Optional<Target> named(JobSpec spec) {
-        if (spec.remoteSite().isEmpty() || !names(spec.remoteSite().get())) {
-            return Optional.empty();
-        }
-        String remote = spec.remoteSite().get();
-        int slash = remote.indexOf('/');
-        Site s = sites.get(slash < 0 ? remote : remote.substring(0, slash));
-        List<BatchPartition> ps = s.partitions;
-        if (ps == null) {
-            return Optional.empty();
-        }
-        if (slash < 0) {
-            return choose(s, spec).map(p -> new Target(s, p));
-        }
-        String name = remote.substring(slash + 1);
-        return ps.stream().filter(p -> p.name().equals(name)).findFirst().map(p -> new Target(s, p));
+        return choice.named(spec);
     }
 
-    /** Whether some partition of some site could hold {@code spec}: it is not refused for being too large. */
+    String whyWaiting(JobSpec spec) {
+        return choice.whyWaiting(spec);
+    }
+
     boolean anyHolds(JobSpec spec) {
-        return sites.values().stream().anyMatch(s -> choose(s, spec).isPresent());
+        return choice.anyHolds(spec);
     }
 
-    /** The cheapest site partition that holds {@code spec}, with its price per hour for the whole job. */
     Optional<Map.Entry<Target, Double>> cheapest(JobSpec spec) {
-        Target best = null;
-        double cost = Double.MAX_VALUE;
-        for (Site s : sites.values()) {
-            Optional<BatchPartition> p = choose(s, spec);
-            double c = s.pricePerCpuHour * spec.cpus() * spec.nodes();
-            if (p.isPresent() && c < cost) {
-                best = new Target(s, p.get());
-                cost = c;
-            }
-        }
-        return best == null ? Optional.empty() : Optional.of(Map.entry(best, cost));
+        return choice.cheapest(spec);
     }
-
-    // ---------------------------------------------------------------- placing
 
     /**
      * Hands queued job {@code e} to {@code target}: STAGING_IN, then its submit, on this part's pool. Called from the
@@ -513,7 +337,10 @@ final class BatchSites {
                 job.ownerName(), spec.cpus(), spec.memoryBytes());
     }
 
-    /** Copies the script and the inputs to the site, then submits. Under the entry's lock. */
+    /**
+     * Copies the inputs to the site, then submits; the gate writes the script there itself with the submit
+     * ({@link BatchQueue#submit}). Under the entry's lock.
+     */
     private void stageIn(Run r) {
         Entry e = r.entry;
         Instant deadline = loop.now().plus(staging.timeout());
@@ -526,7 +353,6 @@ final class BatchSites {
                 synchronized (e) {
                     r.directory = dir;
                 }
-                uploadScript(job, files, dir);
                 staging.stageIn(job, files, request(r, job));
             } catch (GateException ex) {
                 failed = ex;
@@ -552,30 +378,9 @@ final class BatchSites {
         }));
     }
 
-    private void uploadScript(Job job, NodeAccess files, String dir) {
-        Path local = jobDir.apply(job.id()).resolve(SCRIPT);
-        try {
-            Files.createDirectories(local.getParent());
-            Files.writeString(local, scriptOf(job.spec()), StandardCharsets.UTF_8);
-        } catch (IOException ex) {
-            throw GateException.transientFailure("cannot write the script of job " + job.id() + ": "
-                    + IoErrors.reason(ex), ex, Optional.empty());
-        }
-        if (!dir.equals(local.getParent().toString())) {
-            files.upload(local, dir + "/" + SCRIPT);
-        }
-    }
-
     /** The job's script, or its command as one. */
     static String scriptOf(JobSpec spec) {
-        if (spec.script().isPresent()) {
-            return spec.script().get();
-        }
-        StringBuilder sb = new StringBuilder("#!/bin/sh\nexec");
-        for (String arg : spec.command()) {
-            sb.append(" '").append(arg.replace("'", "'\\''")).append('\'');
-        }
-        return sb.append('\n').toString();
+        return spec.script().orElseGet(() -> "#!/bin/sh\nexec " + SshConnections.commandLine(spec.command()) + "\n");
     }
 
     private void staged(Run r, GateException failed) {
@@ -596,7 +401,11 @@ final class BatchSites {
         submit(r);
     }
 
-    /** Checks and submits the attempt (idempotent by tag), then records the backend id with PROVISIONING. */
+    /**
+     * Submits the attempt (idempotent by tag), then records the backend id with PROVISIONING. No {@code check} before:
+     * the gate's submit checks the request against the partition itself and refuses it permanently, so a second call
+     * would only cost the site a round trip per submit.
+     */
     private void submit(Run r) {
         Entry e = r.entry;
         BatchRequest request;
@@ -605,17 +414,16 @@ final class BatchSites {
                 return;
             }
             if (e.stopIntent != null) {
-                background(() -> end(r, EndReason.CANCELED, RunOutcome.lost("stopped before it was submitted"),
-                        Optional.empty()));
+                background(() -> stopUnrecorded(r));
                 return;
             }
             r.submitting = true;
-            request = batchRequest(r, table.get(e.id));
+            r.submitTried = true;
+            request = batchRequest(table.get(e.id), r.attempt, r.directory, r.partition);
         }
         BatchJob job = null;
         GateException failure = null;
         try {
-            r.site.queue.check(request);
             job = r.site.queue.submit(request);
         } catch (GateException ex) {
             failure = ex;
@@ -633,32 +441,71 @@ final class BatchSites {
         submitted(r, job);
     }
 
-    private BatchRequest batchRequest(Run r, Job job) {
+    /** What the site is asked to run: the job as it is, no limit invented where it has none. */
+    static BatchRequest batchRequest(Job job, int attempt, String directory, String partition) {
         JobSpec spec = job.spec();
-        RunRequest run = request(r, job);
-        Optional<Duration> max = Optional.ofNullable(r.site.partitions).flatMap(ps -> ps.stream()
-                .filter(p -> p.name().equals(r.partition)).findFirst()).flatMap(BatchPartition::maxTime);
-        Duration limit = spec.timeLimit().orElse(max.orElse(NO_LIMIT));
-        return new BatchRequest(job.id(), r.attempt, spec.name(), r.directory, scriptOf(spec),
-                run.workdir(), spec.env(), job.ownerName(), spec.nodes(), spec.cpus(), spec.memoryBytes(), spec.gpus(),
-                limit, Optional.of(r.partition), spec.account());
+        String workdir = spec.workdir().map(w -> w.startsWith("/") ? w : directory + "/" + w).orElse(directory);
+        return new BatchRequest(job.id(), attempt, spec.name(), directory, scriptOf(spec), workdir, spec.env(),
+                job.ownerName(), spec.nodes(), spec.cpus(), spec.memoryBytes(), spec.gpus(), spec.timeLimit(),
+                Optional.of(partition), spec.account());
     }
 
-    /** A transient failure is tried again with back-off, the job staying STAGING_IN; a permanent one fails the job. */
+    /**
+     * A permanent failure fails the job. A transient one is tried again with back-off, the job's details saying why
+     * and when; once the submits have failed for the site's {@link BatchOptions#SUBMIT_TIMEOUT}, the attempt ends
+     * SYSTEM_ERROR and the job's retry policy decides.
+     */
     private void submitFailed(Run r, GateException failure) {
         if (closed.getAsBoolean()) {
             return;
         }
+        Entry e = r.entry;
         if (!failure.isTransient()) {
-            LOG.warn("batch site {} refused job {}: {}", r.site.name, r.entry.id, failure.getMessage());
+            LOG.warn("batch site {} refused job {}: {}", r.site.name, e.id, failure.getMessage());
             end(r, failure.reason().orElse(EndReason.SYSTEM_ERROR), RunOutcome.lost("refused by batch site "
                     + r.site.name + ": " + failure.getMessage()), Optional.of(failure));
             return;
         }
+        Instant now = loop.now();
         Duration wait = failure.retryAfter().orElseGet(r.backoff::next);
-        LOG.info("submitting job {} to batch site {} failed ({}); trying again in {}", r.entry.id, r.site.name,
+        Duration timeout = r.site.options.submitTimeout();
+        JobTransitioned event = null;
+        boolean expired;
+        synchronized (e) {
+            if (runs.get(e.id) != r) {
+                return;
+            }
+            if (e.stopIntent != null) {
+                background(() -> stopUnrecorded(r));
+                return;
+            }
+            if (r.failingSince == null) {
+                r.failingSince = now;
+            }
+            expired = !now.isBefore(r.failingSince.plus(timeout));
+            if (!expired && (e.state == JobState.STAGING_IN || e.state == JobState.PROVISIONING)) {
+                try {
+                    event = transitions.transition(e, e.state, Optional.empty(), "Submitting to batch site "
+                            + r.site.name + " failed: " + failure.getMessage() + "; trying again at " + now.plus(wait),
+                            UnaryOperator.identity(), Optional.empty(), Optional.empty());
+                } catch (RuntimeException ex) {
+                    LOG.warn("cannot record the failed submit of job {}: {}", e.id, ex.toString());
+                }
+            }
+        }
+        if (event != null) {
+            transitions.settle(e, event);
+        }
+        if (expired) {
+            LOG.warn("batch site {} did not take job {} within {}: {}", r.site.name, e.id, timeout,
+                    failure.getMessage());
+            end(r, EndReason.SYSTEM_ERROR, RunOutcome.lost("batch site " + r.site.name + " did not take the job"
+                    + " within " + timeout + " (" + failure.getMessage() + ")"), Optional.of(failure));
+            return;
+        }
+        LOG.info("submitting job {} to batch site {} failed ({}); trying again in {}", e.id, r.site.name,
                 failure.getMessage(), wait);
-        loop.addTimer(loop.now().plus(wait), () -> background(() -> submit(r)));
+        loop.addTimer(now.plus(wait), () -> background(() -> submit(r)));
     }
 
     /** Records the backend id and PROVISIONING in one write, or cancels the backend job when the job stopped. */
@@ -670,10 +517,11 @@ final class BatchSites {
                 return; // the next start finds it by its tag
             }
             if (runs.get(e.id) != r) {
-                cancelAtSite(r.site, job);
+                cancelOrphan(r.site, job, newBackoff());
                 return;
             }
             r.backoff.reset();
+            r.failingSince = null;
             StoredBatchJob row = new StoredBatchJob(e.id, r.attempt, r.site.name, job.id(), loop.now());
             String details = "Submitted to batch site " + r.site.name + "/" + r.partition + " as job " + job.id();
             JobTransitioned event;
@@ -696,14 +544,60 @@ final class BatchSites {
             r.backend = job;
             r.details = details;
             if (e.state == JobState.CANCELING) {
-                cancelAtSite(r.site, job);
+                cancelAtSite(r, job);
             }
             transitions.settle(e, event);
         }
         LOG.info("job {}: submitted to batch site {} as {}", e.id, r.site.name, job.id());
     }
 
-    private void cancelAtSite(Site s, BatchJob job) {
+    /**
+     * Cancels {@code job} of run {@code r} at its site, trying again with the run's back-off while the site cannot;
+     * a permanent refusal shows in the job's details (the job stays CANCELING until the site says it ended).
+     */
+    private void cancelAtSite(Run r, BatchJob job) {
+        background(() -> {
+            try {
+                r.site.queue.cancel(job);
+            } catch (RuntimeException ex) {
+                Entry e = r.entry;
+                if (closed.getAsBoolean() || runs.get(e.id) != r) {
+                    return;
+                }
+                Duration wait = ex instanceof GateException g ? g.retryAfter().orElseGet(r.backoff::next)
+                        : r.backoff.next();
+                LOG.warn("cannot cancel job {} at batch site {} yet ({}); trying again in {}", job.id(), r.site.name,
+                        ex.getMessage(), wait);
+                if (ex instanceof GateException g && !g.isTransient()) {
+                    cancelRefused(r, job, g, wait);
+                }
+                loop.addTimer(loop.now().plus(wait), () -> cancelAtSite(r, job));
+            }
+        });
+    }
+
+    private void cancelRefused(Run r, BatchJob job, GateException refusal, Duration wait) {
+        Entry e = r.entry;
+        JobTransitioned event;
+        synchronized (e) {
+            if (runs.get(e.id) != r || e.state != JobState.CANCELING) {
+                return;
+            }
+            try {
+                event = transitions.transition(e, JobState.CANCELING, Optional.empty(), "Batch site " + r.site.name
+                                + " refuses to cancel job " + job.id() + ": " + refusal.getMessage() + "; trying again at "
+                                + loop.now().plus(wait), UnaryOperator.identity(), Optional.ofNullable(e.stopIntent),
+                        Optional.empty());
+            } catch (RuntimeException ex) {
+                LOG.warn("cannot record the refused cancel of job {}: {}", e.id, ex.toString());
+                return;
+            }
+        }
+        transitions.settle(e, event);
+    }
+
+    /** A backend job no run of this engine follows (its job stopped while the reply was on its way): canceled. */
+    private void cancelOrphan(Site s, BatchJob job, Backoff backoff) {
         background(() -> {
             try {
                 s.queue.cancel(job);
@@ -711,16 +605,48 @@ final class BatchSites {
                 if (closed.getAsBoolean()) {
                     return;
                 }
-                Duration wait = ex instanceof GateException g ? g.retryAfter().orElse(Backoff.INITIAL)
-                        : Backoff.INITIAL;
+                Duration wait = ex instanceof GateException g ? g.retryAfter().orElseGet(backoff::next)
+                        : backoff.next();
                 LOG.warn("cannot cancel job {} at batch site {} yet ({}); trying again in {}", job.id(), s.name,
                         ex.getMessage(), wait);
-                loop.addTimer(loop.now().plus(wait), () -> cancelAtSite(s, job));
+                loop.addTimer(loop.now().plus(wait), () -> cancelOrphan(s, job, backoff));
             }
         });
     }
 
-    // ---------------------------------------------------------------- following
+    /**
+     * Stops a run that has no backend id. When a submit was sent, the site may hold the job all the same (a reply lost
+     * to a timeout): it is looked for by its tag and canceled before the attempt ends, so that no job runs at the site
+     * unsupervised. Tried again with back-off while the site cannot answer.
+     */
+    private void stopUnrecorded(Run r) {
+        Entry e = r.entry;
+        boolean tried;
+        synchronized (e) {
+            if (closed.getAsBoolean() || runs.get(e.id) != r || r.backend != null || r.submitting) {
+                return;
+            }
+            tried = r.submitTried;
+        }
+        if (tried) {
+            try {
+                Optional<BatchJob> found = r.site.queue.find(e.id, r.attempt);
+                if (found.isPresent()) {
+                    LOG.info("job {}: canceling backend job {} at batch site {}, found by its tag", e.id,
+                            found.get().id(), r.site.name);
+                    r.site.queue.cancel(found.get());
+                }
+            } catch (RuntimeException ex) {
+                Duration wait = ex instanceof GateException g ? g.retryAfter().orElseGet(r.backoff::next)
+                        : r.backoff.next();
+                LOG.info("cannot look for job {} at batch site {} to cancel it ({}); trying again in {}", e.id,
+                        r.site.name, ex.getMessage(), wait);
+                loop.addTimer(loop.now().plus(wait), () -> background(() -> stopUnrecorded(r)));
+                return;
+            }
+        }
+        end(r, EndReason.CANCELED, RunOutcome.lost("stopped before it was submitted"), Optional.empty());
+    }
 
     private void schedulePoll(Site s, Duration after) {
         loop.addTimer(loop.now().plus(after), () -> background(() -> poll(s)));
@@ -734,7 +660,7 @@ final class BatchSites {
         List<Run> followed = runs.values().stream().filter(r -> r.site == s && r.backend != null && !r.ended)
                 .toList();
         if (followed.isEmpty()) {
-            schedulePoll(s, s.poll);
+            schedulePoll(s, s.options.poll());
             return;
         }
         Map<BatchJob, BatchStatus> status;
@@ -761,7 +687,7 @@ final class BatchSites {
                 }
             }
         }
-        schedulePoll(s, s.poll);
+        schedulePoll(s, s.options.poll());
     }
 
     private void observe(Run r, BatchStatus b) {
@@ -787,8 +713,10 @@ final class BatchSites {
                 }
             } else {
                 r.ended = true;
-                if (e.state == JobState.PROVISIONING && e.stopIntent == null) {
-                    // Ended between two polls: it ran, on the nodes the site names.
+                if (e.state == JobState.PROVISIONING && e.stopIntent == null
+                        && (!b.nodes().isEmpty() || b.exitCode().isPresent())) {
+                    // Ended between two polls: it ran, on the nodes the site names. (One that never ran, refused
+                    // by the site after it queued it, goes from PROVISIONING to its end.)
                     transitions.settle(e, running(r, b));
                 }
             }
@@ -822,54 +750,13 @@ final class BatchSites {
                 job.endReason(), job.submitTime(), job.updateTime(), attempts);
     }
 
-    /** The outcome and end reason of a backend job that ended, by its state. */
-    record Ending(EndReason reason, RunOutcome outcome) {
-    }
-
-    static Ending ending(String site, BatchStatus b) {
-        String why = b.reason().isEmpty() ? "" : " (" + b.reason() + ")";
-        OptionalInt exit = b.exitCode();
-        return switch (b.state()) {
-            case COMPLETED, FAILED -> exit.isEmpty()
-                    ? new Ending(EndReason.SYSTEM_ERROR, RunOutcome.lost("batch site " + site + " says " + b.state()
-                    + why + " without an exit code"))
-                    : exit.getAsInt() == 0 && b.signal().isEmpty() ? new Ending(EndReason.COMPLETED,
-                    new RunOutcome(exit, OptionalInt.empty(), "exited with 0"))
-                    : b.signal().isPresent() ? new Ending(EndReason.SIGNALED, new RunOutcome(exit, b.signal(),
-                    "killed by signal " + b.signal().getAsInt() + " at batch site " + site + why))
-                    : new Ending(EndReason.NON_ZERO_EXIT, new RunOutcome(exit, OptionalInt.empty(),
-                    "exited with " + exit.getAsInt()));
-            case TIMEOUT -> new Ending(EndReason.TIME_LIMIT, new RunOutcome(exit.isPresent() ? exit
-                    : OptionalInt.of(-1), b.signal(), "killed at its time limit by batch site " + site));
-            case NODE_FAIL, BOOT_FAIL -> new Ending(EndReason.NODE_LOST, RunOutcome.lost("a node failed at batch site "
-                    + site + ": " + b.state() + why));
-            case PREEMPTED -> new Ending(EndReason.PREEMPTED, RunOutcome.lost("preempted at batch site " + site + why));
-            case OUT_OF_MEMORY -> new Ending(EndReason.SIGNALED, new RunOutcome(exit.isPresent() ? exit
-                    : OptionalInt.of(128 + 9), OptionalInt.of(b.signal().orElse(9)), "out of memory at batch site "
-                    + site + why));
-            case CANCELLED -> new Ending(EndReason.SIGNALED, new RunOutcome(exit.isPresent() ? exit
-                    : OptionalInt.of(128 + 15), OptionalInt.of(b.signal().orElse(15)), "canceled at batch site "
-                    + site + why));
-            case DEADLINE -> new Ending(EndReason.NO_CAPACITY, RunOutcome.lost("not started before its deadline at"
-                    + " batch site " + site + why));
-            case GONE -> exit.isEmpty()
-                    ? new Ending(EndReason.NODE_LOST, RunOutcome.lost("batch site " + site
-                    + " no longer knows the job and it left no exit code"))
-                    : exit.getAsInt() == 0 ? new Ending(EndReason.COMPLETED, new RunOutcome(exit, OptionalInt.empty(),
-                    "exited with 0"))
-                    : new Ending(EndReason.NON_ZERO_EXIT, new RunOutcome(exit, OptionalInt.empty(), "exited with "
-                    + exit.getAsInt()));
-            case PENDING, RUNNING -> throw new IllegalArgumentException("not ended: " + b.state());
-        };
-    }
-
     /** The backend job ended: its outputs and logs come back (STAGING_OUT), then its end is recorded. */
     private void ended(Run r, BatchStatus b) {
         Entry e = r.entry;
         if (r.directory == null) {
             directory(r); // a restart's lookup may not have answered yet: the logs are still to come back
         }
-        Ending ending = ending(r.site.name, b);
+        BatchEndings.Ending ending = BatchEndings.ending(r.site.name, b);
         JobTransitioned event = null;
         synchronized (e) {
             if (runs.get(e.id) != r) {
@@ -906,10 +793,10 @@ final class BatchSites {
                 return;
             }
         }
-        end(r, ending.reason(), ending.outcome(), Optional.empty());
+        end(r, ending.reason(), ending.outcome(), ending.refused());
     }
 
-    private void stagedOut(Run r, Ending ending, GateException failed) {
+    private void stagedOut(Run r, BatchEndings.Ending ending, GateException failed) {
         synchronized (r.entry) {
             if (runs.get(r.entry.id) != r || r.transfer == null) {
                 return;
@@ -921,7 +808,7 @@ final class BatchSites {
                     failed.getMessage()), Optional.of(failed));
             return;
         }
-        end(r, ending.reason(), ending.outcome(), Optional.empty());
+        end(r, ending.reason(), ending.outcome(), ending.refused());
     }
 
     /**
@@ -997,8 +884,6 @@ final class BatchSites {
                 Optional.empty());
     }
 
-    // ---------------------------------------------------------------- stopping
-
     /**
      * Stops job {@code e} if it is at a batch site (its stop intent is recorded): a transfer is interrupted and the
      * attempt ends, a submitted job is canceled at the site and ends once the site says so. Under the entry's lock.
@@ -1024,17 +909,15 @@ final class BatchSites {
             return true;
         }
         if (r.backend != null) {
-            cancelAtSite(r.site, r.backend);
+            cancelAtSite(r, r.backend);
         }
-        // Not submitted yet and no transfer: the submit under way (or its retry) sees the intent.
+        // Not submitted yet and no transfer: the submit under way sees the intent; else (waiting to try again) the
+        // job is looked for at the site when a submit was sent, and the attempt ends.
         else if (!r.submitting) {
-            background(() -> end(r, EndReason.CANCELED, RunOutcome.lost("stopped before it was submitted"),
-                    Optional.empty()));
+            background(() -> stopUnrecorded(r));
         }
         return true;
     }
-
-    // ---------------------------------------------------------------- restart
 
     /**
      * Whether {@code e}, loaded in a state that holds resources with {@code last} as its attempt, is a batch site's:
@@ -1078,7 +961,7 @@ final class BatchSites {
                     directory(r);
                     synchronized (e) {
                         if (e.stopIntent == StopIntent.CANCEL || e.stopIntent == StopIntent.REQUEUE) {
-                            cancelAtSite(s, r.backend);
+                            cancelAtSite(r, r.backend);
                         }
                     }
                 }));
@@ -1172,7 +1055,7 @@ final class BatchSites {
     void start() {
         for (Site s : sites.values()) {
             loop.addTimer(loop.now().plus(LISTING_INTERVAL), () -> background(() -> list(s)));
-            schedulePoll(s, s.poll);
+            schedulePoll(s, s.options.poll());
         }
         deferred.forEach(Runnable::run);
         deferred = List.of();
