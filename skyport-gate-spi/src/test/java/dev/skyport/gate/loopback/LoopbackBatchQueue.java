@@ -357,7 +357,8 @@ final class LoopbackBatchQueue implements BatchQueue {
 
     private BatchStatus status(BatchJobFile f) {
         Optional<Instant> expected = Optional.empty();
-        if (f.state == BatchStatus.State.PENDING) {
+        // a held job has no expected start, as Slurm shows none for it
+        if (f.state == BatchStatus.State.PENDING && !Files.exists(dir.resolve(LoopbackBatchGate.HOLD_FILE))) {
             expected = Optional.of(Instant.ofEpochMilli(expectedStart(f)));
         }
         return new BatchStatus(f.state, f.reason.equals("None") ? "" : f.reason, expected, f.allocated, f.exitCode,
