@@ -483,7 +483,7 @@ class BatchSitesTest {
                 Instant.EPOCH, Instant.EPOCH, List.of());
         BatchRequest r = BatchSites.batchRequest(job, 1, "/site/jobs/x", "debug");
         assertThat(r.timeLimit()).isEmpty();
-        assertThat(r.script()).isEqualTo("#!/bin/sh\nexec echo 'it'\\''s $HOME'\n");
+        assertThat(r.script()).isEqualTo("#!/bin/sh\nexec 'echo' 'it'\\''s $HOME'\n");
         assertThat(r.partition()).contains("debug");
     }
 
