@@ -481,7 +481,7 @@ class BatchSitesTest {
         Job job = new Job(new JobId(java.util.UUID.randomUUID()), "u1", "alice", JobSpec.builder().remoteSite("hpc")
                 .command(List.of("echo", "it's $HOME")).build(), JobState.STAGING_IN, "", Optional.empty(),
                 Instant.EPOCH, Instant.EPOCH, List.of());
-        BatchRequest r = BatchSites.batchRequest(job, 1, "/site/jobs/x", "debug");
+        BatchRequest r = BatchSubmits.batchRequest(job, 1, "/site/jobs/x", "debug");
         assertThat(r.timeLimit()).isEmpty();
         assertThat(r.script()).isEqualTo("#!/bin/sh\nexec 'echo' 'it'\\''s $HOME'\n");
         assertThat(r.partition()).contains("debug");
