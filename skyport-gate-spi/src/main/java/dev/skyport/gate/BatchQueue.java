@@ -34,7 +34,8 @@ public interface BatchQueue {
     void check(BatchRequest request);
 
     /**
-     * Submits {@code request} as one backend job, with its script in {@code request.directory()}, its stdout and stderr
+     * Submits {@code request} as one backend job, after checking it as {@link #check} does (the engine calls only
+     * this), writing its script as {@link DetachedRun#SCRIPT} in {@code request.directory()}, its stdout and stderr
      * going to {@link DetachedRun#STDOUT} and {@link DetachedRun#STDERR} there, and its exit status recorded in the
      * attempt's {@link DetachedRun#EXIT_CODE} file (so that the outcome is known after the backend forgets the job).
      * <b>Idempotent</b>: when a backend job tagged for the same job and attempt exists, it is returned and nothing is

@@ -13,12 +13,12 @@ import java.util.Optional;
  * the logs and the attempt's run directory live; {@code script} is the job's script (its {@code #SWM} lines are
  * comments to the backend: every resource comes from the fields here). {@code nodes}, {@code cpusPerNode},
  * {@code memoryPerNode} (0: the partition's default) and {@code gpusPerNode} are the job's request;
- * {@code timeLimit} its wall-clock limit; {@code partition} and {@code account} the site's partition and account
- * (empty: the site's default).
+ * {@code timeLimit} its wall-clock limit (empty: none asked, the partition's own applies; the engine never invents
+ * one); {@code partition} and {@code account} the site's partition and account (empty: the site's default).
  */
 public record BatchRequest(JobId job, int attempt, String name, String directory, String script, String workdir,
                            Map<String, String> env, String owner, int nodes, int cpusPerNode, long memoryPerNode,
-                           int gpusPerNode, Duration timeLimit, Optional<String> partition, Optional<String> account) {
+                           int gpusPerNode, Optional<Duration> timeLimit, Optional<String> partition, Optional<String> account) {
     /** The prefix of {@link #tag()}: what the backend's job comment or name starts with for a Sky Port job. */
     public static final String TAG_PREFIX = "skyport:";
 
@@ -40,7 +40,7 @@ public record BatchRequest(JobId job, int attempt, String name, String directory
             throw new IllegalArgumentException("memoryPerNode and gpusPerNode must not be negative");
         }
         Objects.requireNonNull(timeLimit, "timeLimit");
-        if (timeLimit.isNegative() || timeLimit.isZero()) {
+        if (timeLimit.isPresent() && (timeLimit.get().isNegative() || timeLimit.get().isZero())) {
             throw new IllegalArgumentException("timeLimit must be positive");
         }
         Objects.requireNonNull(partition, "partition");

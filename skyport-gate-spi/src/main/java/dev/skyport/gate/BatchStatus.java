@@ -22,7 +22,12 @@ public record BatchStatus(State state, String reason, Optional<Instant> expected
         RUNNING,
         /** Ended on its own with exit code 0 or not: see {@link BatchStatus#exitCode()}. */
         COMPLETED,
-        /** Ended on its own with a non-zero exit code or failed to launch. */
+        /**
+         * Ended on its own with a non-zero exit code; or, without an exit code, a job the site will never run (it
+         * failed to launch, or it would pend for ever: beyond its partition's limits, an account the site does not
+         * know...), which the gate has canceled at the site, with the reason saying why. The engine ends such a job
+         * FAILED with that reason and does not retry it.
+         */
         FAILED,
         /** Canceled by a user or an administrator at the site. */
         CANCELLED,

@@ -14,6 +14,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -73,7 +74,7 @@ public abstract class BatchGateContractTest extends GateContractTest {
     protected BatchRequest request(JobId job, String script, Map<String, String> env) {
         String dir = queue().files().directoryOf(job, workDir.resolve("engine-jobs").resolve(job.toString()));
         return new BatchRequest(job, 1, "contract-" + job.toString().substring(0, 8), dir, script, dir, env,
-                System.getProperty("user.name", "user"), 1, 1, 0, 0, Duration.ofMinutes(5), Optional.empty(),
+                System.getProperty("user.name", "user"), 1, 1, 0, 0, Optional.of(Duration.ofMinutes(5)), Optional.empty(),
                 Optional.empty());
     }
 
@@ -119,7 +120,7 @@ public abstract class BatchGateContractTest extends GateContractTest {
 
     /** {@code r} with other resources: nodes, cpus per node, memory per node (bytes), time and partition. */
     protected static BatchRequest resized(BatchRequest r, int nodes, int cpusPerNode, long memoryPerNode,
-                                          int gpusPerNode, Duration timeLimit, Optional<String> partition) {
+                                          int gpusPerNode, Optional<Duration> timeLimit, Optional<String> partition) {
         return new BatchRequest(r.job(), r.attempt(), r.name(), r.directory(), r.script(), r.workdir(), r.env(),
                 r.owner(), nodes, cpusPerNode, memoryPerNode, gpusPerNode, timeLimit, partition, r.account());
     }
@@ -176,6 +177,15 @@ public abstract class BatchGateContractTest extends GateContractTest {
             assertThat(Instant.now()).as("process %s of a cancelled job ended", pid).isBefore(deadline);
             TimeUnit.MILLISECONDS.sleep(50);
         }
+    }
+
+    /**
+     * How many status requests the site's backend has answered so far (Slurm: job-info RPCs), when the test can count
+     * them; {@link #theStatusOfSeveralJobsComesInOneCallAndAnUnknownJobIsGone} then checks that asking for several jobs
+     * is one request. Empty by default: that test then checks the answers only.
+     */
+    protected OptionalLong statusRequests() {
+        return OptionalLong.empty();
     }
 
     /** A script that records its process id, says it started and then waits (for at most five minutes). */
@@ -250,18 +260,28 @@ public abstract class BatchGateContractTest extends GateContractTest {
     }
 
     @Test
-    void aTimeLimitBeyondThePartitionsIsRefused() throws Exception {
-        BatchPartition p = queue().partitions().stream().filter(x -> x.maxTime().isPresent())
-                .min(Comparator.comparing(x -> x.maxTime().get())).orElse(null);
-        if (p == null) {
-            return; // no partition with a time limit: nothing to exceed
+    void aTimeLimitBeyondAPartitionsIsRefusedAndARequestWithoutOneRunsUnderThePartitions() throws Exception {
+        BatchRequest base = staged("#!/bin/sh\necho ran\n");
+        for (BatchPartition p : queue().partitions()) {
+            if (p.maxTime().isPresent()) {
+                BatchRequest r = resized(base, 1, 1, 0, 0, Optional.of(p.maxTime().get().plusMinutes(1)),
+                        Optional.of(p.name()));
+                assertThatThrownBy(() -> queue().check(r)).as("partition %s", p.name())
+                        .isInstanceOfSatisfying(GateException.class, e -> {
+                            assertThat(e.isTransient()).isFalse();
+                            assertThat(e.getMessage()).contains(p.describe());
+                        });
+            } else {
+                // no limit to exceed: a year is as good as a minute
+                queue().check(resized(base, 1, 1, 0, 0, Optional.of(Duration.ofDays(365)), Optional.of(p.name())));
+            }
         }
-        BatchRequest base = staged("#!/bin/sh\necho never\n");
-        BatchRequest r = resized(base, 1, 1, 0, 0, p.maxTime().get().plusMinutes(1), Optional.of(p.name()));
-        assertThatThrownBy(() -> queue().check(r)).isInstanceOfSatisfying(GateException.class, e -> {
-            assertThat(e.isTransient()).isFalse();
-            assertThat(e.getMessage()).contains(p.describe());
-        });
+        // The engine asks no limit for a job without one: never refused for its time, it gets the partition's.
+        BatchRequest none = resized(base, 1, 1, 0, 0, Optional.empty(), Optional.empty());
+        queue().check(none);
+        BatchStatus end = awaitEnd(submit(none));
+        assertThat(end.state()).isEqualTo(BatchStatus.State.COMPLETED);
+        assertThat(readOnSite(none.directory() + "/" + DetachedRun.STDOUT)).isEqualTo("ran\n");
     }
 
     @Test
@@ -375,6 +395,13 @@ public abstract class BatchGateContractTest extends GateContractTest {
         }
         for (int i = 0; i < 3; i++) {
             assertThat(all.get(jobs.get(i)).exitCode()).as("exit code of job %s", i).hasValue(i);
+        }
+        OptionalLong before = statusRequests();
+        assertThat(queue().status(asked)).containsOnlyKeys(asked);
+        OptionalLong after = statusRequests();
+        if (before.isPresent()) {
+            assertThat(after.getAsLong() - before.getAsLong()).as("backend requests for the status of %s jobs",
+                    asked.size()).isEqualTo(1);
         }
         assertThat(all.get(unknown).state()).isEqualTo(BatchStatus.State.GONE);
     }

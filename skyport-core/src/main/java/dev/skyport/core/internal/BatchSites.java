@@ -3,7 +3,6 @@ package dev.skyport.core.internal;
 import dev.skyport.api.Attempt;
 import dev.skyport.api.BatchSite;
 import dev.skyport.api.EndReason;
-import dev.skyport.api.InvalidJobSpecException;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
 import dev.skyport.api.JobSpec;
@@ -14,24 +13,16 @@ import dev.skyport.api.Partition;
 import dev.skyport.api.RemoteSite;
 import dev.skyport.core.store.JobStore;
 import dev.skyport.core.store.StopIntent;
-import dev.skyport.core.store.StoredBatchJob;
 import dev.skyport.gate.BatchJob;
 import dev.skyport.gate.BatchPartition;
 import dev.skyport.gate.BatchQueue;
-import dev.skyport.gate.BatchRequest;
-import dev.skyport.gate.BatchStatus;
-import dev.skyport.gate.DetachedRun;
 import dev.skyport.gate.Gate;
 import dev.skyport.gate.GateException;
-import dev.skyport.gate.NodeAccess;
 import dev.skyport.gate.RunOutcome;
 import dev.skyport.gate.RunRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -67,42 +58,36 @@ import java.util.random.RandomGenerator;
  *
  * <p>Concurrency: each job's {@link Run} is guarded by the lock of its entry; backend calls run on this part's pool,
  * never under a lock.
+ *
+ * <p>Parts: {@link BatchChoice} (which site and partition, submit-time checks), {@link BatchSubmits} (staging in,
+ * submit, cancel at the site), {@link BatchFollowing} (status polls and ends), {@link BatchRestart} (taking jobs over
+ * after a restart), {@link BatchEndings} (a site's end states as end reasons) and {@link BatchOptions} (the options the
+ * engine reads); this class keeps the sites, the runs, the listings and the end of an attempt.
  */
 final class BatchSites {
     private static final Logger LOG = LoggerFactory.getLogger(BatchSites.class);
-    /** The option (read by the engine, not passed to the gate) that sets how often a site's jobs are polled. */
-    static final String POLL_INTERVAL = "poll-interval";
-    /** The option (read by the engine, not passed to the gate) with the site's price per cpu-hour; 0 by default. */
-    static final String PRICE = "price-per-cpu-hour";
     /** The label naming a site node's site. */
     static final String SITE_LABEL = "skyport-site";
-    static final Duration DEFAULT_POLL = Duration.ofSeconds(1);
     /** How often a site's partitions (the submit-time checks' source) and nodes (the listings') are asked again. */
     static final Duration LISTING_INTERVAL = Duration.ofSeconds(10);
-    /** Where a job's script is written, in its directory on the site (as detached runs have it). */
-    static final String SCRIPT = DetachedRun.SCRIPT;
-    /** A job without a time limit asks for its partition's longest, or this where the partition has none. */
-    static final Duration NO_LIMIT = Duration.ofDays(365);
 
     /** One configured site. */
-    final class Site {
+    static final class Site {
         final String name;
         final Gate gate;
         final BatchQueue queue;
-        final Duration poll;
-        final double pricePerCpuHour;
+        final BatchOptions options;
         /** The partitions of the last listing; null until one answered. */
         volatile List<BatchPartition> partitions;
         volatile List<Node> nodes = List.of();
         final Backoff backoff;
 
-        Site(String name, Gate gate, BatchQueue queue, Duration poll, double price) {
+        Site(String name, Gate gate, BatchQueue queue, BatchOptions options, Backoff backoff) {
             this.name = name;
             this.gate = gate;
             this.queue = queue;
-            this.poll = poll;
-            this.pricePerCpuHour = price;
-            this.backoff = newBackoff();
+            this.options = options;
+            this.backoff = backoff;
         }
 
         String health() {
@@ -118,7 +103,7 @@ final class BatchSites {
     }
 
     /** A job at a site, guarded by its entry's lock. */
-    private final class Run {
+    final class Run {
         final Entry entry;
         final Site site;
         final String partition;
@@ -130,6 +115,13 @@ final class BatchSites {
         String details;
         /** A submit (or a find before one) is under way. */
         boolean submitting;
+        /**
+         * A submit was sent: the site may have queued the job even when no reply came back (a timeout), so a stop
+         * without a backend id looks for the job by its tag and cancels it.
+         */
+        boolean submitTried;
+        /** When the submits that keep failing for now began to fail; null while none failed. */
+        Instant failingSince;
         /** The site said it ended: no more polls. */
         boolean ended;
         Future<?> transfer;
@@ -142,20 +134,24 @@ final class BatchSites {
         }
     }
 
-    private final Map<String, Site> sites = new LinkedHashMap<>();
-    private final Map<JobId, Run> runs = new ConcurrentHashMap<>();
-    private final JobStore store;
-    private final JobTable table;
-    private final Transitions transitions;
-    private final SchedulingLoop loop;
-    private final EngineHealth health;
-    private final Staging staging;
+    final Map<String, Site> sites = new LinkedHashMap<>();
+    private final BatchChoice choice = new BatchChoice(sites);
+    final Map<JobId, Run> runs = new ConcurrentHashMap<>();
+    final JobStore store;
+    final JobTable table;
+    final Transitions transitions;
+    final SchedulingLoop loop;
+    final EngineHealth health;
+    final Staging staging;
     private final RetryDecisions retries;
-    private final Function<JobId, Path> jobDir;
-    private final BooleanSupplier closed;
+    final Function<JobId, Path> jobDir;
+    final BooleanSupplier closed;
     private final RandomGenerator.SplittableGenerator random;
     private final ThreadPoolExecutor pool;
-    private List<Runnable> deferred = List.of();
+    List<Runnable> deferred = List.of();
+    final BatchSubmits submits;
+    final BatchFollowing following;
+    final BatchRestart restart;
 
     BatchSites(Map<String, Gate> opened, Map<String, BatchSite> config, JobStore store, JobTable table,
                Transitions transitions, SchedulingLoop loop, EngineHealth health, Staging staging,
@@ -171,11 +167,8 @@ final class BatchSites {
         this.jobDir = jobDir;
         this.closed = closed;
         this.random = random;
-        opened.forEach((name, gate) -> {
-            BatchSite site = config.get(name);
-            sites.put(name, new Site(name, gate, gate.batchQueue().orElseThrow(), pollInterval(site),
-                    price(site)));
-        });
+        opened.forEach((name, gate) -> sites.put(name, new Site(name, gate, gate.batchQueue().orElseThrow(),
+                BatchOptions.of(config.get(name)), newBackoff())));
         AtomicInteger n = new AtomicInteger();
         this.pool = new ThreadPoolExecutor(4, 4, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
             Thread t = new Thread(r, "skyport-batch-" + n.incrementAndGet());
@@ -184,65 +177,20 @@ final class BatchSites {
             return t;
         });
         pool.allowCoreThreadTimeOut(true);
+        this.submits = new BatchSubmits(this);
+        this.following = new BatchFollowing(this);
+        this.restart = new BatchRestart(this);
     }
 
-    private Backoff newBackoff() {
+    Backoff newBackoff() {
         synchronized (random) {
             return new Backoff(Backoff.INITIAL, Backoff.MAX, random.split());
         }
     }
 
-    /** The options the engine reads itself and the gate never sees. */
-    static Map<String, String> gateOptions(BatchSite site) {
-        Map<String, String> options = new LinkedHashMap<>(site.options());
-        options.remove(POLL_INTERVAL);
-        options.remove(PRICE);
-        return options;
-    }
-
-    private static Duration pollInterval(BatchSite site) {
-        String text = site.options().get(POLL_INTERVAL);
-        if (text == null) {
-            return DEFAULT_POLL;
-        }
-        Duration d;
-        try {
-            d = text.endsWith("ms") ? Duration.ofMillis(Long.parseLong(text.substring(0, text.length() - 2).trim()))
-                    : text.endsWith("s") ? Duration.ofSeconds(Long.parseLong(text.substring(0, text.length() - 1)
-                    .trim())) : Duration.parse(text);
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("batch site '" + site.name() + "': " + POLL_INTERVAL
-                    + " must be a duration such as 500ms, 2s or PT2S, got '" + text + "'");
-        }
-        if (d.isNegative() || d.isZero()) {
-            throw new IllegalArgumentException("batch site '" + site.name() + "': " + POLL_INTERVAL
-                    + " must be positive, got '" + text + "'");
-        }
-        return d;
-    }
-
-    private static double price(BatchSite site) {
-        String text = site.options().get(PRICE);
-        if (text == null) {
-            return 0;
-        }
-        try {
-            double p = Double.parseDouble(text);
-            if (p >= 0 && Double.isFinite(p)) {
-                return p;
-            }
-        } catch (NumberFormatException ignored) {
-            // refused below
-        }
-        throw new IllegalArgumentException("batch site '" + site.name() + "': " + PRICE
-                + " must be a number >= 0, got '" + text + "'");
-    }
-
     boolean isEmpty() {
         return sites.isEmpty();
     }
-
-    // ---------------------------------------------------------------- what users see
 
     /** The sites' nodes from their last listing: {@code <site>/<node>}, partition {@code <site>/<partition>}. */
     List<Node> nodes() {
@@ -298,149 +246,31 @@ final class BatchSites {
         }
     }
 
-    // ---------------------------------------------------------------- site choice and checks
-
-    /** Whether {@code remoteSite} (a job's {@code remoteSite}) names one of the batch sites, with or without a partition. */
+    /** Whether {@code remoteSite} (a job's {@code remoteSite}) names one of the batch sites. */
     boolean names(String remoteSite) {
-        int slash = remoteSite.indexOf('/');
-        return sites.containsKey(slash < 0 ? remoteSite : remoteSite.substring(0, slash));
+        return choice.names(remoteSite);
     }
 
-    /**
-     * Refuses at submit a job naming a batch site that cannot take it, from the sites' cached partition lists: an
-     * unknown site or partition (the choices listed), a job larger than the named partition (its limits named), a site
-     * none of whose partitions holds the job, an account the partition does not allow.
-     *
-     * @return a warning when the site has not listed its partitions yet (nothing could be checked)
-     * @throws InvalidJobSpecException naming the field
-     */
+    /** See {@link BatchChoice#check}. */
     Optional<String> check(JobSpec spec) {
-        String remote = spec.remoteSite().orElseThrow();
-        int slash = remote.indexOf('/');
-        Site s = sites.get(slash < 0 ? remote : remote.substring(0, slash));
-        if (s == null) {
-            throw new InvalidJobSpecException("remoteSite", "unknown batch site '" + remote + "'; the sites are "
-                    + sites.keySet());
-        }
-        List<BatchPartition> ps = s.partitions;
-        if (ps == null) {
-            return Optional.of("not checked at submission: batch site " + s.name + " has not listed its partitions yet");
-        }
-        if (slash >= 0) {
-            String name = remote.substring(slash + 1);
-            BatchPartition p = ps.stream().filter(x -> x.name().equals(name)).findFirst().orElseThrow(() ->
-                    new InvalidJobSpecException("remoteSite", "batch site " + s.name + " has no partition '" + name
-                            + "'; its partitions are " + ps.stream().map(x -> s.name + "/" + x.name()).toList()));
-            checkHolds(spec, p);
-            return Optional.empty();
-        }
-        if (choose(s, spec).isEmpty()) {
-            throw new InvalidJobSpecException(tooLarge(spec, ps), "no partition of batch site " + s.name
-                    + " holds the job (" + asked(spec) + "); its partitions: "
-                    + String.join("; ", ps.stream().map(BatchPartition::describe).toList()));
-        }
-        return Optional.empty();
+        return choice.check(spec);
     }
 
-    private static void checkHolds(JobSpec spec, BatchPartition p) {
-        String field = misfit(spec, p);
-        if (field != null) {
-            throw new InvalidJobSpecException(field, "the job (" + asked(spec) + ") does not fit partition "
-                    + p.describe());
-        }
-        if (!p.allowedAccounts().isEmpty() && !p.allowedAccounts().contains(spec.account().orElse(""))) {
-            throw new InvalidJobSpecException("account", "account '" + spec.account().orElse("") + "' may not use "
-                    + "partition " + p.name() + "; it allows " + p.allowedAccounts());
-        }
-    }
-
-    /** The field of {@code spec} that {@code p} cannot hold, or null when it holds the job. */
-    private static String misfit(JobSpec spec, BatchPartition p) {
-        if (spec.nodes() > p.maxNodes()) {
-            return "nodes";
-        }
-        if (spec.cpus() > p.maxCpusPerNode()) {
-            return "cpus";
-        }
-        if (spec.memoryBytes() > p.maxMemoryPerNode()) {
-            return "memoryBytes";
-        }
-        if (spec.gpus() > p.maxGpusPerNode()) {
-            return "gpus";
-        }
-        if (spec.timeLimit().isPresent() && p.maxTime().isPresent()
-                && spec.timeLimit().get().compareTo(p.maxTime().get()) > 0) {
-            return "timeLimit";
-        }
-        return null;
-    }
-
-    private static boolean holds(JobSpec spec, BatchPartition p) {
-        return misfit(spec, p) == null && (p.allowedAccounts().isEmpty()
-                || p.allowedAccounts().contains(spec.account().orElse("")));
-    }
-
-    /** The field the job is too large in for every partition (the first a partition refuses it for). */
-    private static String tooLarge(JobSpec spec, List<BatchPartition> ps) {
-        return ps.stream().map(p -> misfit(spec, p)).filter(java.util.Objects::nonNull).findFirst().orElse("account");
-    }
-
-    private static String asked(JobSpec spec) {
-        return spec.nodes() + " node" + (spec.nodes() == 1 ? "" : "s") + " of " + spec.cpus() + " cpus, "
-                + (spec.memoryBytes() >> 20) + " MiB, " + spec.gpus() + " gpus"
-                + spec.timeLimit().map(t -> ", " + t.toMinutes() + " min").orElse("");
-    }
-
-    /** The partition of {@code s} for {@code spec}: its default when that holds the job, else the first that does. */
-    private static Optional<BatchPartition> choose(Site s, JobSpec spec) {
-        List<BatchPartition> ps = s.partitions;
-        if (ps == null) {
-            return Optional.empty();
-        }
-        return ps.stream().filter(p -> p.up() && holds(spec, p))
-                .min(java.util.Comparator.comparing((BatchPartition p) -> !p.isDefault()));
-    }
-
-    /** Where a job naming a batch site in its {@code remoteSite} goes; empty when it names none (or none holds it now). */
     Optional<Target> named(JobSpec spec) {
-        if (spec.remoteSite().isEmpty() || !names(spec.remoteSite().get())) {
-            return Optional.empty();
-        }
-        String remote = spec.remoteSite().get();
-        int slash = remote.indexOf('/');
-        Site s = sites.get(slash < 0 ? remote : remote.substring(0, slash));
-        List<BatchPartition> ps = s.partitions;
-        if (ps == null) {
-            return Optional.empty();
-        }
-        if (slash < 0) {
-            return choose(s, spec).map(p -> new Target(s, p));
-        }
-        String name = remote.substring(slash + 1);
-        return ps.stream().filter(p -> p.name().equals(name)).findFirst().map(p -> new Target(s, p));
+        return choice.named(spec);
     }
 
-    /** Whether some partition of some site could hold {@code spec}: it is not refused for being too large. */
+    String whyWaiting(JobSpec spec) {
+        return choice.whyWaiting(spec);
+    }
+
     boolean anyHolds(JobSpec spec) {
-        return sites.values().stream().anyMatch(s -> choose(s, spec).isPresent());
+        return choice.anyHolds(spec);
     }
 
-    /** The cheapest site partition that holds {@code spec}, with its price per hour for the whole job. */
     Optional<Map.Entry<Target, Double>> cheapest(JobSpec spec) {
-        Target best = null;
-        double cost = Double.MAX_VALUE;
-        for (Site s : sites.values()) {
-            Optional<BatchPartition> p = choose(s, spec);
-            double c = s.pricePerCpuHour * spec.cpus() * spec.nodes();
-            if (p.isPresent() && c < cost) {
-                best = new Target(s, p.get());
-                cost = c;
-            }
-        }
-        return best == null ? Optional.empty() : Optional.of(Map.entry(best, cost));
+        return choice.cheapest(spec);
     }
-
-    // ---------------------------------------------------------------- placing
 
     /**
      * Hands queued job {@code e} to {@code target}: STAGING_IN, then its submit, on this part's pool. Called from the
@@ -498,14 +328,14 @@ final class BatchSites {
             e.waitReason = null;
             run = new Run(e, target.site(), target.partition().name(), number);
             runs.put(e.id, run);
-            stageIn(run);
+            submits.stageIn(run);
             transitions.settle(e, event);
         }
         LOG.info("job {}: to batch site {}", e.id, target.qualified());
     }
 
     /** The run request staging uses: the job's directory and workdir on the site. */
-    private RunRequest request(Run r, Job job) {
+    RunRequest request(Run r, Job job) {
         JobSpec spec = job.spec();
         String dir = r.directory;
         String workdir = spec.workdir().map(w -> w.startsWith("/") ? w : dir + "/" + w).orElse(dir);
@@ -513,422 +343,11 @@ final class BatchSites {
                 job.ownerName(), spec.cpus(), spec.memoryBytes());
     }
 
-    /** Copies the script and the inputs to the site, then submits. Under the entry's lock. */
-    private void stageIn(Run r) {
-        Entry e = r.entry;
-        Instant deadline = loop.now().plus(staging.timeout());
-        r.transfer = staging.submit(e.id, () -> {
-            GateException failed = null;
-            try {
-                Job job = table.get(e.id);
-                NodeAccess files = r.site.queue.files();
-                String dir = files.directoryOf(e.id, jobDir.apply(e.id));
-                synchronized (e) {
-                    r.directory = dir;
-                }
-                uploadScript(job, files, dir);
-                staging.stageIn(job, files, request(r, job));
-            } catch (GateException ex) {
-                failed = ex;
-            } catch (RuntimeException ex) {
-                failed = GateException.transientFailure("staging failed: " + ex, ex, Optional.empty());
-            } finally {
-                Thread.interrupted();
-            }
-            GateException f = failed;
-            background(() -> staged(r, f));
-        });
-        loop.addTimer(deadline, () -> background(() -> {
-            synchronized (e) {
-                if (runs.get(e.id) != r || r.transfer == null || e.state != JobState.STAGING_IN) {
-                    return;
-                }
-                r.transfer.cancel(true);
-                r.transfer = null;
-            }
-            end(r, EndReason.STAGING_FAILED, RunOutcome.lost("the copies did not end within "
-                    + staging.timeout().toMinutes() + " min"), Optional.of(GateException.transientFailure(
-                    "staging timed out", null, Optional.empty())));
-        }));
-    }
-
-    private void uploadScript(Job job, NodeAccess files, String dir) {
-        Path local = jobDir.apply(job.id()).resolve(SCRIPT);
-        try {
-            Files.createDirectories(local.getParent());
-            Files.writeString(local, scriptOf(job.spec()), StandardCharsets.UTF_8);
-        } catch (IOException ex) {
-            throw GateException.transientFailure("cannot write the script of job " + job.id() + ": "
-                    + IoErrors.reason(ex), ex, Optional.empty());
-        }
-        if (!dir.equals(local.getParent().toString())) {
-            files.upload(local, dir + "/" + SCRIPT);
-        }
-    }
-
-    /** The job's script, or its command as one. */
-    static String scriptOf(JobSpec spec) {
-        if (spec.script().isPresent()) {
-            return spec.script().get();
-        }
-        StringBuilder sb = new StringBuilder("#!/bin/sh\nexec");
-        for (String arg : spec.command()) {
-            sb.append(" '").append(arg.replace("'", "'\\''")).append('\'');
-        }
-        return sb.append('\n').toString();
-    }
-
-    private void staged(Run r, GateException failed) {
-        Entry e = r.entry;
-        synchronized (e) {
-            if (runs.get(e.id) != r || r.transfer == null) {
-                return; // stopped or timed out meanwhile: that ended it
-            }
-            r.transfer = null;
-            if (e.stopIntent != null) {
-                failed = null; // the stop ends it below
-            }
-        }
-        if (failed != null) {
-            end(r, EndReason.STAGING_FAILED, RunOutcome.lost(failed.getMessage()), Optional.of(failed));
-            return;
-        }
-        submit(r);
-    }
-
-    /** Checks and submits the attempt (idempotent by tag), then records the backend id with PROVISIONING. */
-    private void submit(Run r) {
-        Entry e = r.entry;
-        BatchRequest request;
-        synchronized (e) {
-            if (closed.getAsBoolean() || runs.get(e.id) != r || r.backend != null || r.submitting) {
-                return;
-            }
-            if (e.stopIntent != null) {
-                background(() -> end(r, EndReason.CANCELED, RunOutcome.lost("stopped before it was submitted"),
-                        Optional.empty()));
-                return;
-            }
-            r.submitting = true;
-            request = batchRequest(r, table.get(e.id));
-        }
-        BatchJob job = null;
-        GateException failure = null;
-        try {
-            r.site.queue.check(request);
-            job = r.site.queue.submit(request);
-        } catch (GateException ex) {
-            failure = ex;
-        } catch (RuntimeException ex) {
-            failure = GateException.transientFailure("the " + r.site.gate.name() + " gate failed: " + ex, ex,
-                    Optional.empty());
-        }
-        if (failure != null) {
-            synchronized (e) {
-                r.submitting = false;
-            }
-            submitFailed(r, failure);
-            return;
-        }
-        submitted(r, job);
-    }
-
-    private BatchRequest batchRequest(Run r, Job job) {
-        JobSpec spec = job.spec();
-        RunRequest run = request(r, job);
-        Optional<Duration> max = Optional.ofNullable(r.site.partitions).flatMap(ps -> ps.stream()
-                .filter(p -> p.name().equals(r.partition)).findFirst()).flatMap(BatchPartition::maxTime);
-        Duration limit = spec.timeLimit().orElse(max.orElse(NO_LIMIT));
-        return new BatchRequest(job.id(), r.attempt, spec.name(), r.directory, scriptOf(spec),
-                run.workdir(), spec.env(), job.ownerName(), spec.nodes(), spec.cpus(), spec.memoryBytes(), spec.gpus(),
-                limit, Optional.of(r.partition), spec.account());
-    }
-
-    /** A transient failure is tried again with back-off, the job staying STAGING_IN; a permanent one fails the job. */
-    private void submitFailed(Run r, GateException failure) {
-        if (closed.getAsBoolean()) {
-            return;
-        }
-        if (!failure.isTransient()) {
-            LOG.warn("batch site {} refused job {}: {}", r.site.name, r.entry.id, failure.getMessage());
-            end(r, failure.reason().orElse(EndReason.SYSTEM_ERROR), RunOutcome.lost("refused by batch site "
-                    + r.site.name + ": " + failure.getMessage()), Optional.of(failure));
-            return;
-        }
-        Duration wait = failure.retryAfter().orElseGet(r.backoff::next);
-        LOG.info("submitting job {} to batch site {} failed ({}); trying again in {}", r.entry.id, r.site.name,
-                failure.getMessage(), wait);
-        loop.addTimer(loop.now().plus(wait), () -> background(() -> submit(r)));
-    }
-
-    /** Records the backend id and PROVISIONING in one write, or cancels the backend job when the job stopped. */
-    private void submitted(Run r, BatchJob job) {
-        Entry e = r.entry;
-        synchronized (e) {
-            r.submitting = false;
-            if (closed.getAsBoolean()) {
-                return; // the next start finds it by its tag
-            }
-            if (runs.get(e.id) != r) {
-                cancelAtSite(r.site, job);
-                return;
-            }
-            r.backoff.reset();
-            StoredBatchJob row = new StoredBatchJob(e.id, r.attempt, r.site.name, job.id(), loop.now());
-            String details = "Submitted to batch site " + r.site.name + "/" + r.partition + " as job " + job.id();
-            JobTransitioned event;
-            try {
-                if (e.state == JobState.CANCELING) {
-                    event = transitions.transition(e, JobState.CANCELING, Optional.empty(),
-                            details + "; canceling it", UnaryOperator.identity(), Optional.ofNullable(e.stopIntent),
-                            Optional.empty(), Optional.of(row));
-                } else {
-                    event = transitions.transition(e, JobState.PROVISIONING, Optional.empty(), details,
-                            UnaryOperator.identity(), Optional.empty(), Optional.empty(), Optional.of(row));
-                }
-            } catch (RuntimeException ex) {
-                // Not recorded: the backend job is found again by its tag (submit is idempotent) on the next try.
-                LOG.error("cannot record the backend id of job {}; trying again in {}", e.id,
-                        RunSupervisor.FINISH_RETRY, ex);
-                loop.addTimer(loop.now().plus(RunSupervisor.FINISH_RETRY), () -> background(() -> submit(r)));
-                return;
-            }
-            r.backend = job;
-            r.details = details;
-            if (e.state == JobState.CANCELING) {
-                cancelAtSite(r.site, job);
-            }
-            transitions.settle(e, event);
-        }
-        LOG.info("job {}: submitted to batch site {} as {}", e.id, r.site.name, job.id());
-    }
-
-    private void cancelAtSite(Site s, BatchJob job) {
-        background(() -> {
-            try {
-                s.queue.cancel(job);
-            } catch (RuntimeException ex) {
-                if (closed.getAsBoolean()) {
-                    return;
-                }
-                Duration wait = ex instanceof GateException g ? g.retryAfter().orElse(Backoff.INITIAL)
-                        : Backoff.INITIAL;
-                LOG.warn("cannot cancel job {} at batch site {} yet ({}); trying again in {}", job.id(), s.name,
-                        ex.getMessage(), wait);
-                loop.addTimer(loop.now().plus(wait), () -> cancelAtSite(s, job));
-            }
-        });
-    }
-
-    // ---------------------------------------------------------------- following
-
-    private void schedulePoll(Site s, Duration after) {
-        loop.addTimer(loop.now().plus(after), () -> background(() -> poll(s)));
-    }
-
-    /** One {@link BatchQueue#status} call for every submitted job of {@code s}, each acted on. */
-    private void poll(Site s) {
-        if (closed.getAsBoolean()) {
-            return;
-        }
-        List<Run> followed = runs.values().stream().filter(r -> r.site == s && r.backend != null && !r.ended)
-                .toList();
-        if (followed.isEmpty()) {
-            schedulePoll(s, s.poll);
-            return;
-        }
-        Map<BatchJob, BatchStatus> status;
-        try {
-            status = s.queue.status(followed.stream().map(r -> r.backend).toList());
-            s.backoff.reset();
-            health.recovered(s.health());
-        } catch (RuntimeException ex) {
-            Duration wait = ex instanceof GateException g ? g.retryAfter().orElseGet(s.backoff::next)
-                    : s.backoff.next();
-            health.failed(s.health(), "asking batch site " + s.name + " for the status of its jobs", ex, 0,
-                    Optional.of(loop.now().plus(wait)));
-            LOG.info("cannot ask batch site {} for its jobs ({}); asking again in {}", s.name, ex.getMessage(), wait);
-            schedulePoll(s, wait);
-            return;
-        }
-        for (Run r : followed) {
-            BatchStatus b = status.get(r.backend);
-            if (b != null) {
-                try {
-                    observe(r, b);
-                } catch (RuntimeException ex) {
-                    LOG.error("cannot act on the status of job {} at batch site {}", r.entry.id, s.name, ex);
-                }
-            }
-        }
-        schedulePoll(s, s.poll);
-    }
-
-    private void observe(Run r, BatchStatus b) {
-        Entry e = r.entry;
-        JobTransitioned event = null;
-        synchronized (e) {
-            if (runs.get(e.id) != r || r.ended) {
-                return;
-            }
-            if (b.state() == BatchStatus.State.PENDING) {
-                if (e.state == JobState.PROVISIONING) {
-                    String details = "pending at " + r.site.name + (b.reason().isEmpty() ? "" : ": " + b.reason())
-                            + b.expectedStart().map(t -> "; expected start " + t).orElse("");
-                    if (!details.equals(r.details)) {
-                        event = transitions.transition(e, JobState.PROVISIONING, Optional.empty(), details,
-                                UnaryOperator.identity(), Optional.empty(), Optional.empty());
-                        r.details = details;
-                    }
-                }
-            } else if (b.state() == BatchStatus.State.RUNNING) {
-                if (e.state == JobState.PROVISIONING) {
-                    event = running(r, b);
-                }
-            } else {
-                r.ended = true;
-                if (e.state == JobState.PROVISIONING && e.stopIntent == null) {
-                    // Ended between two polls: it ran, on the nodes the site names.
-                    transitions.settle(e, running(r, b));
-                }
-            }
-            if (event != null) {
-                transitions.settle(e, event);
-            }
-        }
-        if (b.state().isTerminal()) {
-            ended(r, b);
-        }
-    }
-
-    /** RUNNING on the nodes the site names. Under the lock. */
-    private JobTransitioned running(Run r, BatchStatus b) {
-        Entry e = r.entry;
-        List<String> nodes = b.nodes().stream().map(n -> r.site.name + "/" + n).toList();
-        JobTransitioned event = transitions.transition(e, JobState.RUNNING, Optional.empty(),
-                "Running at batch site " + r.site.name + (nodes.isEmpty() ? "" : " on " + String.join(",", nodes)),
-                j -> withLastAttemptNodes(j, nodes), Optional.empty(), Optional.empty());
-        e.attemptStart = loop.now();
-        e.allocatedNodes = nodes;
-        return event;
-    }
-
-    private static Job withLastAttemptNodes(Job job, List<String> nodes) {
-        List<Attempt> attempts = new ArrayList<>(job.attempts());
-        Attempt a = attempts.get(attempts.size() - 1);
-        attempts.set(attempts.size() - 1, new Attempt(a.number(), List.copyOf(nodes), a.partition(), a.startTime(),
-                a.endTime(), a.exitCode(), a.signal(), a.endReason()));
-        return new Job(job.id(), job.owner(), job.ownerName(), job.spec(), job.state(), job.stateDetails(),
-                job.endReason(), job.submitTime(), job.updateTime(), attempts);
-    }
-
-    /** The outcome and end reason of a backend job that ended, by its state. */
-    record Ending(EndReason reason, RunOutcome outcome) {
-    }
-
-    static Ending ending(String site, BatchStatus b) {
-        String why = b.reason().isEmpty() ? "" : " (" + b.reason() + ")";
-        OptionalInt exit = b.exitCode();
-        return switch (b.state()) {
-            case COMPLETED, FAILED -> exit.isEmpty()
-                    ? new Ending(EndReason.SYSTEM_ERROR, RunOutcome.lost("batch site " + site + " says " + b.state()
-                    + why + " without an exit code"))
-                    : exit.getAsInt() == 0 && b.signal().isEmpty() ? new Ending(EndReason.COMPLETED,
-                    new RunOutcome(exit, OptionalInt.empty(), "exited with 0"))
-                    : b.signal().isPresent() ? new Ending(EndReason.SIGNALED, new RunOutcome(exit, b.signal(),
-                    "killed by signal " + b.signal().getAsInt() + " at batch site " + site + why))
-                    : new Ending(EndReason.NON_ZERO_EXIT, new RunOutcome(exit, OptionalInt.empty(),
-                    "exited with " + exit.getAsInt()));
-            case TIMEOUT -> new Ending(EndReason.TIME_LIMIT, new RunOutcome(exit.isPresent() ? exit
-                    : OptionalInt.of(-1), b.signal(), "killed at its time limit by batch site " + site));
-            case NODE_FAIL, BOOT_FAIL -> new Ending(EndReason.NODE_LOST, RunOutcome.lost("a node failed at batch site "
-                    + site + ": " + b.state() + why));
-            case PREEMPTED -> new Ending(EndReason.PREEMPTED, RunOutcome.lost("preempted at batch site " + site + why));
-            case OUT_OF_MEMORY -> new Ending(EndReason.SIGNALED, new RunOutcome(exit.isPresent() ? exit
-                    : OptionalInt.of(128 + 9), OptionalInt.of(b.signal().orElse(9)), "out of memory at batch site "
-                    + site + why));
-            case CANCELLED -> new Ending(EndReason.SIGNALED, new RunOutcome(exit.isPresent() ? exit
-                    : OptionalInt.of(128 + 15), OptionalInt.of(b.signal().orElse(15)), "canceled at batch site "
-                    + site + why));
-            case DEADLINE -> new Ending(EndReason.NO_CAPACITY, RunOutcome.lost("not started before its deadline at"
-                    + " batch site " + site + why));
-            case GONE -> exit.isEmpty()
-                    ? new Ending(EndReason.NODE_LOST, RunOutcome.lost("batch site " + site
-                    + " no longer knows the job and it left no exit code"))
-                    : exit.getAsInt() == 0 ? new Ending(EndReason.COMPLETED, new RunOutcome(exit, OptionalInt.empty(),
-                    "exited with 0"))
-                    : new Ending(EndReason.NON_ZERO_EXIT, new RunOutcome(exit, OptionalInt.empty(), "exited with "
-                    + exit.getAsInt()));
-            case PENDING, RUNNING -> throw new IllegalArgumentException("not ended: " + b.state());
-        };
-    }
-
-    /** The backend job ended: its outputs and logs come back (STAGING_OUT), then its end is recorded. */
-    private void ended(Run r, BatchStatus b) {
-        Entry e = r.entry;
-        if (r.directory == null) {
-            directory(r); // a restart's lookup may not have answered yet: the logs are still to come back
-        }
-        Ending ending = ending(r.site.name, b);
-        JobTransitioned event = null;
-        synchronized (e) {
-            if (runs.get(e.id) != r) {
-                return;
-            }
-            boolean stopping = e.stopIntent != null;
-            Job job = table.get(e.id);
-            if (!stopping && !ending.outcome().isLost() && r.directory != null
-                    && (e.state == JobState.RUNNING || e.state == JobState.STAGING_OUT)
-                    && staging.needsStageOut(job, r.site.queue.files(), request(r, job), ending.outcome())) {
-                if (e.state == JobState.RUNNING) {
-                    event = transitions.transition(e, JobState.STAGING_OUT, Optional.empty(), "Staging out from "
-                            + "batch site " + r.site.name, UnaryOperator.identity(), Optional.empty(),
-                            Optional.empty());
-                }
-                RunRequest request = request(r, job);
-                r.transfer = staging.submit(e.id, () -> {
-                    GateException failed = null;
-                    try {
-                        staging.stageOut(job, r.site.queue.files(), request, ending.outcome());
-                    } catch (GateException ex) {
-                        failed = ex;
-                    } catch (RuntimeException ex) {
-                        failed = GateException.transientFailure("staging failed: " + ex, ex, Optional.empty());
-                    } finally {
-                        Thread.interrupted();
-                    }
-                    GateException f = failed;
-                    background(() -> stagedOut(r, ending, f));
-                });
-                if (event != null) {
-                    transitions.settle(e, event);
-                }
-                return;
-            }
-        }
-        end(r, ending.reason(), ending.outcome(), Optional.empty());
-    }
-
-    private void stagedOut(Run r, Ending ending, GateException failed) {
-        synchronized (r.entry) {
-            if (runs.get(r.entry.id) != r || r.transfer == null) {
-                return;
-            }
-            r.transfer = null;
-        }
-        if (failed != null && ending.reason() == EndReason.COMPLETED) {
-            end(r, EndReason.STAGING_FAILED, new RunOutcome(ending.outcome().exitCode(), ending.outcome().signal(),
-                    failed.getMessage()), Optional.of(failed));
-            return;
-        }
-        end(r, ending.reason(), ending.outcome(), Optional.empty());
-    }
-
     /**
      * Records the end of the attempt: by the stop that was asked, or by {@code reason} with the job's retry policy.
      * Tried again a little later when the store fails.
      */
-    private void end(Run r, EndReason reason, RunOutcome outcome, Optional<GateException> refused) {
+    void end(Run r, EndReason reason, RunOutcome outcome, Optional<GateException> refused) {
         Entry e = r.entry;
         synchronized (e) {
             if (closed.getAsBoolean() || runs.get(e.id) != r) {
@@ -997,8 +416,6 @@ final class BatchSites {
                 Optional.empty());
     }
 
-    // ---------------------------------------------------------------- stopping
-
     /**
      * Stops job {@code e} if it is at a batch site (its stop intent is recorded): a transfer is interrupted and the
      * attempt ends, a submitted job is canceled at the site and ends once the site says so. Under the entry's lock.
@@ -1024,17 +441,20 @@ final class BatchSites {
             return true;
         }
         if (r.backend != null) {
-            cancelAtSite(r.site, r.backend);
+            submits.cancelAtSite(r, r.backend);
         }
-        // Not submitted yet and no transfer: the submit under way (or its retry) sees the intent.
+        // Not submitted yet and no transfer: the submit under way sees the intent; else (waiting to try again) the
+        // job is looked for at the site when a submit was sent, and the attempt ends.
         else if (!r.submitting) {
-            background(() -> end(r, EndReason.CANCELED, RunOutcome.lost("stopped before it was submitted"),
-                    Optional.empty()));
+            background(() -> submits.stopUnrecorded(r));
         }
         return true;
     }
 
-    // ---------------------------------------------------------------- restart
+    /** See {@link BatchRestart#load}. */
+    void load(List<Entry> entries) {
+        restart.load(entries);
+    }
 
     /**
      * Whether {@code e}, loaded in a state that holds resources with {@code last} as its attempt, is a batch site's:
@@ -1044,68 +464,7 @@ final class BatchSites {
         return last.partition().map(p -> p.indexOf('/') > 0).orElse(false);
     }
 
-    /**
-     * Takes over the jobs a restart found at batch sites: those with a stored backend id are followed by it, the
-     * others are looked up by their tag before anything is submitted again. A job at a site no longer configured goes
-     * back to the queue.
-     */
-    void load(List<Entry> entries) {
-        Map<JobId, StoredBatchJob> rows = new LinkedHashMap<>();
-        for (StoredBatchJob row : store.batchJobs()) {
-            rows.put(row.job(), row);
-        }
-        List<Runnable> next = new ArrayList<>();
-        for (Entry e : entries) {
-            Attempt last = table.get(e.id).lastAttempt().orElseThrow();
-            String qualified = last.partition().orElseThrow();
-            int slash = qualified.indexOf('/');
-            Site s = sites.get(qualified.substring(0, slash));
-            if (s == null) {
-                next.add(() -> CloudPartitions.requeue(e, transitions, table, "batch site "
-                        + qualified.substring(0, slash) + " is no longer configured"));
-                continue;
-            }
-            Run r = new Run(e, s, qualified.substring(slash + 1), e.attempt);
-            StoredBatchJob row = rows.remove(e.id);
-            runs.put(e.id, r);
-            if (row != null && row.attempt() == e.attempt && row.site().equals(s.name)) {
-                r.backend = new BatchJob(row.backendId(), e.id, e.attempt);
-                r.details = table.get(e.id).stateDetails();
-                if (e.state == JobState.RUNNING || e.state == JobState.STAGING_OUT) {
-                    e.allocatedNodes = last.nodes();
-                }
-                next.add(() -> background(() -> {
-                    directory(r);
-                    synchronized (e) {
-                        if (e.stopIntent == StopIntent.CANCEL || e.stopIntent == StopIntent.REQUEUE) {
-                            cancelAtSite(s, r.backend);
-                        }
-                    }
-                }));
-                LOG.info("job {}: following backend job {} at batch site {} again", e.id, row.backendId(), s.name);
-            } else {
-                if (row != null) {
-                    rows.put(e.id, row); // an older attempt's: deleted below
-                }
-                next.add(() -> background(() -> findOrSubmit(r)));
-            }
-        }
-        for (StoredBatchJob stale : rows.values()) {
-            Entry e = table.active.get(stale.job());
-            if (e == null || e.attempt != stale.attempt()) {
-                next.add(() -> background(() -> {
-                    try {
-                        store.deleteBatchJob(stale.job());
-                    } catch (RuntimeException ex) {
-                        LOG.warn("cannot delete the stale batch row of job {}", stale.job(), ex);
-                    }
-                }));
-            }
-        }
-        deferred = next;
-    }
-
-    private void directory(Run r) {
+    void directory(Run r) {
         try {
             String dir = r.site.queue.files().directoryOf(r.entry.id, jobDir.apply(r.entry.id));
             synchronized (r.entry) {
@@ -1117,62 +476,11 @@ final class BatchSites {
         }
     }
 
-    /**
-     * A job found without a stored backend id: its attempt may have been submitted just before a crash, so the site is
-     * asked for it by tag first. Found, it is recorded and followed; not found, it is staged in again (or submitted,
-     * when it was past its staging) or, when it was being stopped, ended.
-     */
-    private void findOrSubmit(Run r) {
-        if (closed.getAsBoolean()) {
-            return;
-        }
-        Entry e = r.entry;
-        directory(r);
-        Optional<BatchJob> found;
-        try {
-            found = r.site.queue.find(e.id, r.attempt);
-        } catch (RuntimeException ex) {
-            Duration wait = ex instanceof GateException g ? g.retryAfter().orElseGet(r.backoff::next)
-                    : r.backoff.next();
-            LOG.info("cannot ask batch site {} for job {} yet ({}); asking again in {}", r.site.name, e.id,
-                    ex.getMessage(), wait);
-            loop.addTimer(loop.now().plus(wait), () -> background(() -> findOrSubmit(r)));
-            return;
-        }
-        if (found.isPresent()) {
-            LOG.info("job {}: found backend job {} at batch site {} by its tag", e.id, found.get().id(), r.site.name);
-            if (e.state == JobState.STAGING_IN || e.state == JobState.PROVISIONING || e.state == JobState.CANCELING) {
-                submitted(r, found.get());
-            } else {
-                synchronized (e) {
-                    r.backend = found.get();
-                }
-            }
-            return;
-        }
-        JobState state;
-        synchronized (e) {
-            state = e.state;
-            if (state == JobState.STAGING_IN && e.stopIntent == null) {
-                stageIn(r);
-                return;
-            }
-        }
-        if (state == JobState.PROVISIONING) {
-            submit(r);
-        } else if (state == JobState.CANCELING) {
-            end(r, EndReason.CANCELED, RunOutcome.lost("stopped before it was submitted"), Optional.empty());
-        } else {
-            end(r, EndReason.NODE_LOST, RunOutcome.lost("batch site " + r.site.name
-                    + " does not know the job after a restart"), Optional.empty());
-        }
-    }
-
     /** Starts the listings, the polls and what {@link #load} found to do. */
     void start() {
         for (Site s : sites.values()) {
             loop.addTimer(loop.now().plus(LISTING_INTERVAL), () -> background(() -> list(s)));
-            schedulePoll(s, s.poll);
+            following.schedulePoll(s, s.options.poll());
         }
         deferred.forEach(Runnable::run);
         deferred = List.of();
@@ -1188,7 +496,7 @@ final class BatchSites {
         }
     }
 
-    private void background(Runnable step) {
+    void background(Runnable step) {
         try {
             pool.execute(step);
         } catch (RejectedExecutionException ex) {

@@ -30,7 +30,8 @@ final class Lifecycle {
         // PROVISIONING to itself: a failed try at creating the job's partition, recorded with when the next one comes.
         allow(PROVISIONING, STAGING_IN, RUNNING, QUEUED, FAILED, CANCELING, CANCELED, PROVISIONING);
         // PROVISIONING from STAGING_IN: a job at a batch site (Slurm) waits in the site's queue once its inputs are there.
-        allow(STAGING_IN, RUNNING, QUEUED, FAILED, CANCELING, PROVISIONING);
+        // STAGING_IN to itself: a batch site's submit failed for now, recorded with the error and when the next try comes.
+        allow(STAGING_IN, RUNNING, QUEUED, FAILED, CANCELING, PROVISIONING, STAGING_IN);
         // QUEUED from RUNNING: an infrastructure failure being retried. RUNNING to itself: a stop intent recorded
         // without a change of state (the time limit was reached), persisted so a restart ends the attempt that way.
         allow(RUNNING, STAGING_OUT, SUCCEEDED, FAILED, QUEUED, CANCELING, RUNNING);

@@ -74,7 +74,7 @@ final class Providers {
             for (dev.skyport.api.BatchSite site : config.batchSites()) {
                 Gate gate;
                 try {
-                    gate = openIn(site.gate(), BatchSites.gateOptions(site), config,
+                    gate = openIn(site.gate(), BatchOptions.gateOptions(site), config,
                             dataDir.resolve("gates").resolve(site.gate()).resolve(site.name()));
                 } catch (RuntimeException e) {
                     throw new SkyPortException("batch site '" + site.name() + "': " + e.getMessage(), e);

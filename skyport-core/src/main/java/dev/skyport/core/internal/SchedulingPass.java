@@ -232,7 +232,7 @@ final class SchedulingPass {
         }
         Optional<BatchSites.Target> target = batch.named(spec);
         if (target.isEmpty()) {
-            waitsBecause(e, "batch site " + spec.remoteSite().get() + " has listed no partition that holds it (yet)");
+            waitsBecause(e, batch.whyWaiting(spec));
         } else if (!batch.provide(e, target.get())) {
             waitsBecause(e, "batch site " + spec.remoteSite().get() + " cannot take it now");
         }

@@ -13,7 +13,10 @@ import dev.skyport.api.Node;
 import dev.skyport.api.RetryPolicy;
 import dev.skyport.api.SkyPort;
 import dev.skyport.api.SkyPortException;
+import dev.skyport.gate.BatchRequest;
 import dev.skyport.gate.BatchStatus;
+import dev.skyport.gate.DetachedRun;
+import dev.skyport.gate.loopback.LoopbackBatchGate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,13 +38,15 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * Jobs handed to a batch site: a {@link ProcessBatchGate} whose jobs are real processes and whose state lives in
- * files, so that a restarted engine and a child JVM see the same site.
+ * Jobs handed to a batch site: the {@code loopback-batch} gate of the gate SPI's test-jar, whose jobs are real
+ * processes and whose queue lives in files, so that a restarted engine and a child JVM see the same site; its call log
+ * witnesses what the engine asked of the site. Every job left at the site is canceled when a test ends.
  */
 class BatchSitesTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
@@ -56,14 +61,19 @@ class BatchSitesTest {
     void close() {
         children.forEach(Process::destroyForcibly);
         engines.forEach(SkyPort::close);
+        LoopbackBatchGate.cancelAll(queue());
     }
 
-    private Path state() {
-        return dir.resolve("site");
+    private Path queue() {
+        return dir.resolve("queue");
     }
 
     private SkyPort engine() {
-        SkyPort sky = BatchChildEngine.engine(dir.resolve("data"), state());
+        return engine(Map.of());
+    }
+
+    private SkyPort engine(Map<String, String> options) {
+        SkyPort sky = BatchChildEngine.engine(dir.resolve("data"), queue(), options);
         engines.add(sky);
         return sky;
     }
@@ -84,7 +94,28 @@ class BatchSitesTest {
     }
 
     private Path siteDir(JobId id) {
-        return state().resolve("shared").resolve(id.toString());
+        return queue().resolve("shared").resolve(id.toString());
+    }
+
+    private List<String> calls() {
+        return LoopbackBatchGate.calls(queue());
+    }
+
+    /** How many backend jobs the site ever queued. */
+    private long backendJobs() {
+        Path jobs = queue().resolve("jobs");
+        if (!Files.isDirectory(jobs)) {
+            return 0;
+        }
+        try (Stream<Path> s = Files.list(jobs)) {
+            return s.filter(p -> p.getFileName().toString().endsWith(".properties")).count();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static Stream<String> details(SkyPort sky, JobId id) {
+        return sky.events().history(id).stream().map(JobTransitioned::details);
     }
 
     @Test
@@ -92,15 +123,15 @@ class BatchSitesTest {
         SkyPort sky = engine();
         Path input = dir.resolve("in.txt");
         Files.writeString(input, "forty-two\n");
+        String script = "#!/bin/sh\necho \"hello from $SKYPORT_JOB_ID\"\ncp in.txt result.txt\n";
         Job job = sky.jobs().submit(JobSpec.builder().remoteSite("hpc").inputFile(input.toString())
-                .outputFile("result.txt").script("#!/bin/sh\necho \"hello from $SKYPORT_JOB_ID\"\n"
-                        + "cp in.txt result.txt\n").build());
+                .outputFile("result.txt").script(script).build());
         Job done = sky.jobs().await(job.id(), WAIT);
 
         assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
         Attempt attempt = done.lastAttempt().orElseThrow();
         assertThat(attempt.partition()).contains("hpc/debug");
-        assertThat(attempt.nodes()).containsExactly("hpc/n1");
+        assertThat(attempt.nodes()).containsExactly("hpc/debug-n1");
         assertThat(attempt.exitCode()).hasValue(0);
         assertThat(sky.jobs().stdout(job.id())).isEqualTo("hello from " + job.id() + "\n");
         assertThat(dir.resolve("data").resolve("jobs").resolve(job.id().toString()).resolve("result.txt"))
@@ -108,7 +139,11 @@ class BatchSitesTest {
         assertThat(sky.events().history(job.id()).stream().map(JobTransitioned::to).distinct())
                 .containsExactly(JobState.QUEUED, JobState.STAGING_IN, JobState.PROVISIONING, JobState.RUNNING,
                         JobState.STAGING_OUT, JobState.SUCCEEDED);
-        assertThat(ProcessBatchGate.backendJobs(state())).hasSize(1);
+        assertThat(backendJobs()).isEqualTo(1);
+        // The gate's submit writes the script and checks the job itself: the engine neither uploads nor checks.
+        assertThat(siteDir(job.id()).resolve(DetachedRun.SCRIPT)).hasContent(script.strip());
+        assertThat(calls()).as("no check call besides the submit").noneMatch(c -> c.startsWith("check"))
+                .contains("submit " + BatchRequest.tag(job.id(), 1));
     }
 
     @Test
@@ -124,27 +159,25 @@ class BatchSitesTest {
         assertThat(smallDone.state()).isEqualTo(JobState.SUCCEEDED);
         assertThat(smallDone.lastAttempt().orElseThrow().partition()).isEmpty();
         assertThat(smallDone.lastAttempt().orElseThrow().nodes()).noneMatch(n -> n.startsWith("hpc/"));
-        assertThat(ProcessBatchGate.backendJobs(state())).hasSize(1);
+        assertThat(backendJobs()).isEqualTo(1);
     }
 
     @Test
-    void thePendingReasonAndExpectedStartAreShownUntilTheSiteStartsIt() throws Exception {
+    void thePendingReasonIsShownUntilTheSiteStartsIt() throws Exception {
         SkyPort sky = engine();
-        Instant expected = Instant.parse("2030-01-01T12:00:00Z");
-        ProcessBatchGate.hold(state(), "Resources", expected);
+        LoopbackBatchGate.hold(queue(), Optional.of("Priority"));
         Job job = sky.jobs().submit(JobSpec.builder().remoteSite("hpc/debug").script("#!/bin/sh\ntrue\n").build());
         waitFor(() -> sky.jobs().get(job.id()).stateDetails().startsWith("pending at hpc"), "pending details");
         Job pending = sky.jobs().get(job.id());
         assertThat(pending.state()).isEqualTo(JobState.PROVISIONING);
-        assertThat(pending.stateDetails()).isEqualTo("pending at hpc: Resources; expected start " + expected);
+        assertThat(pending.stateDetails()).isEqualTo("pending at hpc: Priority");
 
-        Instant later = Instant.parse("2030-01-01T13:00:00Z");
-        ProcessBatchGate.hold(state(), "Priority", later);
-        waitFor(() -> sky.jobs().get(job.id()).stateDetails().contains("Priority"), "new reason");
-        assertThat(sky.events().history(job.id()).stream().filter(t -> t.details().startsWith("pending at")).count())
+        LoopbackBatchGate.hold(queue(), Optional.of("JobHeldAdmin"));
+        waitFor(() -> sky.jobs().get(job.id()).stateDetails().contains("JobHeldAdmin"), "new reason");
+        assertThat(details(sky, job.id()).filter(d -> d.startsWith("pending at")).count())
                 .as("one transition per change, not per poll").isEqualTo(2);
 
-        ProcessBatchGate.release(state());
+        LoopbackBatchGate.hold(queue(), Optional.empty());
         assertThat(sky.jobs().await(job.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
     }
 
@@ -162,16 +195,27 @@ class BatchSitesTest {
     }
 
     @Test
+    void aScriptKilledByASignalEndsSignaledAsOnEveryGate() throws Exception {
+        SkyPort sky = engine();
+        Job job = sky.jobs().submit(JobSpec.builder().remoteSite("hpc").retryPolicy(RetryPolicy.none())
+                .script("#!/bin/sh\nkill -9 $$\n").build());
+        Job done = sky.jobs().await(job.id(), WAIT);
+        assertThat(done.state()).isEqualTo(JobState.FAILED);
+        assertThat(done.endReason()).contains(EndReason.SIGNALED);
+        assertThat(done.lastAttempt().orElseThrow().signal()).hasValue(9);
+    }
+
+    @Test
     void aJobPendingAtTheSiteIsCanceledThereAndEndsCanceled() throws Exception {
         SkyPort sky = engine();
-        ProcessBatchGate.hold(state(), "Resources", Instant.parse("2030-01-01T12:00:00Z"));
+        LoopbackBatchGate.hold(queue(), Optional.of("Priority"));
         Job job = sky.jobs().submit(JobSpec.builder().remoteSite("hpc").script("#!/bin/sh\ntrue\n").build());
         waitFor(() -> sky.jobs().get(job.id()).stateDetails().startsWith("pending at"), "pending");
         sky.jobs().cancel(job.id());
         Job done = sky.jobs().await(job.id(), WAIT);
         assertThat(done.state()).isEqualTo(JobState.CANCELED);
         assertThat(done.endReason()).contains(EndReason.CANCELED);
-        assertThat(ProcessBatchGate.calls(state())).contains("cancel 1");
+        assertThat(calls()).contains("cancel 1");
     }
 
     @Test
@@ -183,33 +227,96 @@ class BatchSitesTest {
         sky.jobs().cancel(job.id());
         Job done = sky.jobs().await(job.id(), WAIT);
         assertThat(done.state()).isEqualTo(JobState.CANCELED);
-        assertThat(ProcessBatchGate.calls(state())).contains("cancel 1");
-        // The site recorded no exit: the run was killed, it did not finish.
-        assertThat(siteDir(job.id()).resolve("run.1").resolve("exitcode")).doesNotExist();
+        assertThat(calls()).contains("cancel 1");
+        assertThat(sky.jobs().stdout(job.id())).doesNotContain("end");
     }
 
     @Test
-    void transientBackendErrorsAreRetriedWithoutFailingTheJob() throws Exception {
+    void aCancelTheSiteRefusesIsShownAndTriedAgainUntilItTakes() throws Exception {
         SkyPort sky = engine();
-        ProcessBatchGate.failNext(state(), 6);
+        Job job = sky.jobs().submit(BatchChildEngine.waitingJob());
+        awaitState(sky, job.id(), JobState.RUNNING);
+        LoopbackBatchGate.refuseCancel(queue(), Optional.of("Access/permission denied"));
+        sky.jobs().cancel(job.id());
+        waitFor(() -> sky.jobs().get(job.id()).stateDetails().contains("refuses to cancel"), "the refusal shown");
+        assertThat(sky.jobs().get(job.id()).state()).isEqualTo(JobState.CANCELING);
+        assertThat(sky.jobs().get(job.id()).stateDetails()).contains("Access/permission denied")
+                .contains("trying again at");
+        LoopbackBatchGate.refuseCancel(queue(), Optional.empty());
+        assertThat(sky.jobs().await(job.id(), WAIT).state()).isEqualTo(JobState.CANCELED);
+    }
+
+    @Test
+    void transientSubmitFailuresAreRetriedAndShownWithoutFailingTheJob() throws Exception {
+        SkyPort sky = engine(Map.of("fail-submit", "transient:3"));
         Job job = sky.jobs().submit(JobSpec.builder().remoteSite("hpc").script("#!/bin/sh\necho ok\n").build());
         Job done = sky.jobs().await(job.id(), WAIT);
         assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
         assertThat(done.attempts()).hasSize(1);
-        assertThat(Files.readString(state().resolve("fail-next")).trim()).isEqualTo("0");
-        assertThat(ProcessBatchGate.backendJobs(state())).hasSize(1);
+        assertThat(backendJobs()).isEqualTo(1);
+        assertThat(details(sky, job.id()).filter(d -> d.startsWith("Submitting to batch site hpc failed: ")))
+                .as("each failed submit, with when the next comes").hasSize(3)
+                .allMatch(d -> d.contains("injected transient failure") && d.contains("trying again at"));
+    }
+
+    @Test
+    void submitsThatFailForLongerThanTheSubmitTimeoutEndTheAttemptAsASystemError() throws Exception {
+        SkyPort sky = engine(Map.of("fail-submit", "transient:1000", "submit-timeout", "2s"));
+        Job job = sky.jobs().submit(JobSpec.builder().remoteSite("hpc").retryPolicy(RetryPolicy.none())
+                .script("#!/bin/sh\necho never\n").build());
+        Job done = sky.jobs().await(job.id(), WAIT);
+        assertThat(done.state()).isEqualTo(JobState.FAILED);
+        assertThat(done.endReason()).contains(EndReason.SYSTEM_ERROR);
+        assertThat(done.stateDetails()).contains("did not take the job within PT2S")
+                .contains("injected transient failure");
+        assertThat(backendJobs()).isZero();
+    }
+
+    @Test
+    void aJobStoppedWhileItsSubmitWaitsForARetryIsLookedForAndCanceledAtTheSite() throws Exception {
+        // Every reply is lost: the site queues the job, the engine hears only errors and waits to try again.
+        SkyPort sky = engine(Map.of("fail-submit", "lost-reply:1000"));
+        Job job = sky.jobs().submit(BatchChildEngine.waitingJob());
+        String tag = BatchRequest.tag(job.id(), 1);
+        waitFor(() -> calls().contains("submit " + tag) && backendJobs() == 1, "the site to queue the job");
+        sky.jobs().cancel(job.id());
+        Job done = sky.jobs().await(job.id(), WAIT);
+        assertThat(done.state()).isEqualTo(JobState.CANCELED);
+        List<String> calls = calls();
+        assertThat(calls).as("looked up by its tag, then canceled").contains("find " + tag, "cancel 1");
+        assertThat(calls.indexOf("cancel 1")).isGreaterThan(calls.indexOf("find " + tag));
     }
 
     @Test
     void anAccountTheSiteRefusesFailsTheJobAtOnceWithTheSitesMessage() throws Exception {
-        SkyPort sky = engine();
+        SkyPort sky = engine(Map.of("accounts", "physics"));
         Job job = sky.jobs().submit(JobSpec.builder().remoteSite("hpc").account("nosuch")
                 .script("#!/bin/sh\ntrue\n").build());
         Job done = sky.jobs().await(job.id(), WAIT);
         assertThat(done.state()).isEqualTo(JobState.FAILED);
         assertThat(done.attempts()).hasSize(1);
-        assertThat(done.stateDetails()).contains(ProcessBatchGate.INVALID_ACCOUNT);
-        assertThat(ProcessBatchGate.backendJobs(state())).isEmpty();
+        assertThat(done.stateDetails()).contains("Invalid account or account/partition combination specified");
+        assertThat(backendJobs()).isZero();
+    }
+
+    @Test
+    void aJobTheSiteWillNeverRunEndsFailedWithTheSitesReasonAndIsNotRetried() throws Exception {
+        SkyPort first = engine();
+        LoopbackBatchGate.hold(queue(), Optional.of("Priority"));
+        Job job = first.jobs().submit(JobSpec.builder().remoteSite("hpc/small")
+                .retryPolicy(RetryPolicy.defaults().withMaxAttempts(3)).script("#!/bin/sh\ntrue\n").build());
+        waitFor(() -> first.jobs().get(job.id()).stateDetails().startsWith("pending at"), "pending");
+        first.close();
+        engines.remove(first);
+
+        // The site's partition small is gone: its pending job would never start, and the site ends it FAILED.
+        SkyPort second = engine(Map.of("partitions", "debug:2:2:2048:60"));
+        Job done = second.jobs().await(job.id(), WAIT);
+        assertThat(done.state()).isEqualTo(JobState.FAILED);
+        assertThat(done.attempts()).as("a refusal is not retried").hasSize(1);
+        assertThat(done.stateDetails()).contains("refused by batch site hpc").contains("PartitionConfig");
+        assertThat(second.events().history(job.id()).stream().map(JobTransitioned::to))
+                .as("it never ran").doesNotContain(JobState.RUNNING);
     }
 
     @Test
@@ -219,7 +326,7 @@ class BatchSitesTest {
         awaitState(first, job.id(), JobState.RUNNING);
         first.close();
         engines.remove(first);
-        long submitsBefore = ProcessBatchGate.calls(state()).stream().filter(c -> c.startsWith("submit")).count();
+        long submitsBefore = calls().stream().filter(c -> c.startsWith("submit")).count();
 
         SkyPort second = engine();
         assertThat(second.jobs().get(job.id()).state()).isEqualTo(JobState.RUNNING);
@@ -227,17 +334,17 @@ class BatchSitesTest {
         Job done = second.jobs().await(job.id(), WAIT);
         assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
         assertThat(second.jobs().stdout(job.id())).isEqualTo("start\nend\n");
-        List<String> calls = ProcessBatchGate.calls(state());
+        List<String> calls = calls();
         assertThat(calls.stream().filter(c -> c.startsWith("submit")).count()).isEqualTo(submitsBefore);
         assertThat(calls).noneMatch(c -> c.startsWith("find"));
         assertThat(calls).as("closing the engine cancels nothing").noneMatch(c -> c.startsWith("cancel"));
-        assertThat(ProcessBatchGate.backendJobs(state())).hasSize(1);
+        assertThat(backendJobs()).isEqualTo(1);
     }
 
     @Test
     void theStatusOfEveryJobOfTheSiteComesFromOneCallPerPoll() throws Exception {
         SkyPort sky = engine();
-        ProcessBatchGate.hold(state(), "Priority", Instant.parse("2030-01-01T12:00:00Z"));
+        LoopbackBatchGate.hold(queue(), Optional.of("Priority"));
         List<Job> jobs = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             jobs.add(sky.jobs().submit(JobSpec.builder().remoteSite("hpc").script("#!/bin/sh\ntrue\n").build()));
@@ -245,14 +352,8 @@ class BatchSitesTest {
         for (Job j : jobs) {
             waitFor(() -> sky.jobs().get(j.id()).stateDetails().startsWith("pending at"), "job " + j.id() + " pending");
         }
-        waitFor(() -> {
-            try {
-                return ProcessBatchGate.calls(state()).contains("status 3");
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        }, "one status call for the three jobs");
-        ProcessBatchGate.release(state());
+        waitFor(() -> calls().contains("status 3"), "one status call for the three jobs");
+        LoopbackBatchGate.hold(queue(), Optional.empty());
         for (Job j : jobs) {
             assertThat(sky.jobs().await(j.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
         }
@@ -260,22 +361,22 @@ class BatchSitesTest {
 
     @Test
     void aCrashBetweenTheSitesReplyAndTheCommitFindsTheJobByItsTagAndSubmitsItOnce() throws Exception {
-        Files.createDirectories(state());
-        Files.writeString(state().resolve("halt-after-submit"), "");
+        Files.createDirectories(queue());
+        LoopbackBatchGate.haltAfterSubmit(queue(), true);
         Child child = new Child();
         String id = child.line("ACK ");
         assertThat(child.process.waitFor(60, TimeUnit.SECONDS)).as("the child halts in the submit").isTrue();
-        Files.delete(state().resolve("halt-after-submit"));
-        assertThat(ProcessBatchGate.backendJobs(state())).hasSize(1);
+        LoopbackBatchGate.haltAfterSubmit(queue(), false);
+        assertThat(backendJobs()).isEqualTo(1);
 
         SkyPort sky = engine();
         JobId job = JobId.parse(id);
         awaitState(sky, job, JobState.RUNNING);
         Files.writeString(siteDir(job).resolve("release"), "");
         assertThat(sky.jobs().await(job, WAIT).state()).isEqualTo(JobState.SUCCEEDED);
-        assertThat(ProcessBatchGate.backendJobs(state())).hasSize(1);
-        List<String> calls = ProcessBatchGate.calls(state());
-        int find = calls.indexOf("find " + "skyport:" + id + ":1");
+        assertThat(backendJobs()).isEqualTo(1);
+        List<String> calls = calls();
+        int find = calls.indexOf("find skyport:" + id + ":1");
         assertThat(find).as("looked up by its tag").isGreaterThan(calls.indexOf("submit skyport:" + id + ":1"));
         assertThat(calls.subList(find, calls.size())).noneMatch(c -> c.startsWith("submit"));
     }
@@ -294,8 +395,8 @@ class BatchSitesTest {
         Job done = sky.jobs().await(job, WAIT);
         assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
         assertThat(done.attempts()).hasSize(1);
-        assertThat(ProcessBatchGate.backendJobs(state())).hasSize(1);
-        assertThat(ProcessBatchGate.calls(state())).noneMatch(c -> c.startsWith("find"));
+        assertThat(backendJobs()).isEqualTo(1);
+        assertThat(calls()).noneMatch(c -> c.startsWith("find"));
     }
 
     @Test
@@ -305,14 +406,10 @@ class BatchSitesTest {
         assertThatThrownBy(() -> sky.jobs().submit(JobSpec.builder().remoteSite("hpc/gpu").script(script).build()))
                 .isInstanceOfSatisfying(InvalidJobSpecException.class, e -> assertThat(e.field()).isEqualTo("remoteSite"))
                 .hasMessageContaining("hpc/debug").hasMessageContaining("hpc/small");
-        assertThatThrownBy(() -> sky.jobs().submit(JobSpec.builder().remoteSite("hpc/small").nodes(2).account("physics")
+        assertThatThrownBy(() -> sky.jobs().submit(JobSpec.builder().remoteSite("hpc/small").nodes(2)
                 .script(script).build()))
                 .isInstanceOfSatisfying(InvalidJobSpecException.class, e -> assertThat(e.field()).isEqualTo("nodes"))
-                .hasMessageContaining("small: up to 1 node of 2 cpus, 1000 MiB, 0 gpus, 10 min");
-        assertThatThrownBy(() -> sky.jobs().submit(JobSpec.builder().remoteSite("hpc/small").account("biology")
-                .script(script).build()))
-                .isInstanceOfSatisfying(InvalidJobSpecException.class, e -> assertThat(e.field()).isEqualTo("account"))
-                .hasMessageContaining("physics");
+                .hasMessageContaining("small: up to 1 node of 1 cpus, 1024 MiB, 0 gpus, 10 min");
         assertThatThrownBy(() -> sky.jobs().submit(JobSpec.builder().remoteSite("hpc").cpus(64).script(script)
                 .build()))
                 .isInstanceOfSatisfying(InvalidJobSpecException.class, e -> assertThat(e.field()).isEqualTo("cpus"))
@@ -327,14 +424,35 @@ class BatchSitesTest {
         assertThatThrownBy(() -> sky.jobs().submit(JobSpec.builder().cpus(64).script(script).build()))
                 .isInstanceOfSatisfying(InvalidJobSpecException.class, e -> assertThat(e.field()).isEqualTo("cpus"));
         assertThat(sky.jobs().list(JobQuery.all()).items()).isEmpty();
-        assertThat(ProcessBatchGate.calls(state())).noneMatch(c -> c.startsWith("submit") || c.startsWith("check"));
+        assertThat(calls()).noneMatch(c -> c.startsWith("submit") || c.startsWith("check"));
+    }
+
+    @Test
+    void aJobForASiteWhosePartitionsAreAllDownIsAcceptedAndWaitsUntilOneIsUp() throws Exception {
+        Files.createDirectories(queue());
+        LoopbackBatchGate.partitionDown(queue(), "debug", true);
+        LoopbackBatchGate.partitionDown(queue(), "small", true);
+        SkyPort sky = engine();
+        String script = "#!/bin/sh\necho back\n";
+        assertThatThrownBy(() -> sky.jobs().submit(JobSpec.builder().remoteSite("hpc").cpus(64).script(script)
+                .build())).as("too large is too large, up or down")
+                .isInstanceOfSatisfying(InvalidJobSpecException.class, e -> assertThat(e.field()).isEqualTo("cpus"));
+        Job job = sky.jobs().submit(JobSpec.builder().remoteSite("hpc").script(script).build());
+        waitFor(() -> sky.jobs().get(job.id()).stateDetails().contains("are down"), "the wait to be explained");
+        assertThat(sky.jobs().get(job.id()).state()).isEqualTo(JobState.QUEUED);
+        assertThat(sky.jobs().get(job.id()).stateDetails()).contains("hpc/debug").contains("hpc/small");
+
+        LoopbackBatchGate.partitionDown(queue(), "debug", false);
+        Job done = sky.jobs().await(job.id(), WAIT);
+        assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(done.lastAttempt().orElseThrow().partition()).contains("hpc/debug");
     }
 
     @Test
     void theSitesNodesAreListedUnderItsNameAndNeverGetALocalJob() throws Exception {
         SkyPort sky = engine();
-        waitFor(() -> sky.nodes().stream().anyMatch(n -> n.name().equals("hpc/n1")), "the site's nodes");
-        Node n1 = sky.nodes().stream().filter(n -> n.name().equals("hpc/n1")).findFirst().orElseThrow();
+        waitFor(() -> sky.nodes().stream().anyMatch(n -> n.name().equals("hpc/debug-n1")), "the site's nodes");
+        Node n1 = sky.nodes().stream().filter(n -> n.name().equals("hpc/debug-n1")).findFirst().orElseThrow();
         assertThat(n1.partition()).isEqualTo("hpc/debug");
         assertThat(n1.labels()).containsEntry(BatchSites.SITE_LABEL, "hpc");
         assertThat(sky.partitions()).anySatisfy(p -> assertThat(p.name()).isEqualTo("hpc/small"));
@@ -343,7 +461,7 @@ class BatchSitesTest {
         Job b = sky.jobs().submit(JobSpec.builder().script("#!/bin/sh\ntrue\n").build());
         assertThat(sky.jobs().await(a.id(), WAIT).lastAttempt().orElseThrow().nodes()).noneMatch(n -> n.contains("/"));
         assertThat(sky.jobs().await(b.id(), WAIT).lastAttempt().orElseThrow().nodes()).noneMatch(n -> n.contains("/"));
-        assertThat(ProcessBatchGate.backendJobs(state())).isEmpty();
+        assertThat(backendJobs()).isZero();
     }
 
     @Test
@@ -359,6 +477,17 @@ class BatchSitesTest {
     }
 
     @Test
+    void aJobWithoutATimeLimitAsksTheSiteForNoneEvenBeforeTheSiteListedItsPartitions() {
+        Job job = new Job(new JobId(java.util.UUID.randomUUID()), "u1", "alice", JobSpec.builder().remoteSite("hpc")
+                .command(List.of("echo", "it's $HOME")).build(), JobState.STAGING_IN, "", Optional.empty(),
+                Instant.EPOCH, Instant.EPOCH, List.of());
+        BatchRequest r = BatchSubmits.batchRequest(job, 1, "/site/jobs/x", "debug");
+        assertThat(r.timeLimit()).isEmpty();
+        assertThat(r.script()).isEqualTo("#!/bin/sh\nexec 'echo' 'it'\\''s $HOME'\n");
+        assertThat(r.partition()).contains("debug");
+    }
+
+    @Test
     void everyEndStateOfTheSiteMapsOntoAnEndReason() {
         Map<BatchStatus.State, EndReason> expected = Map.of(
                 BatchStatus.State.TIMEOUT, EndReason.TIME_LIMIT,
@@ -368,23 +497,34 @@ class BatchSitesTest {
                 BatchStatus.State.OUT_OF_MEMORY, EndReason.SIGNALED,
                 BatchStatus.State.CANCELLED, EndReason.SIGNALED,
                 BatchStatus.State.DEADLINE, EndReason.NO_CAPACITY);
-        expected.forEach((state, reason) -> assertThat(BatchSites.ending("hpc", status(state, OptionalInt.empty()))
-                .reason()).as("%s", state).isEqualTo(reason));
-        assertThat(BatchSites.ending("hpc", status(BatchStatus.State.COMPLETED, OptionalInt.of(0))).reason())
-                .isEqualTo(EndReason.COMPLETED);
-        assertThat(BatchSites.ending("hpc", status(BatchStatus.State.FAILED, OptionalInt.of(3))).reason())
-                .isEqualTo(EndReason.NON_ZERO_EXIT);
-        assertThat(BatchSites.ending("hpc", status(BatchStatus.State.GONE, OptionalInt.of(0))).reason())
-                .isEqualTo(EndReason.COMPLETED);
-        assertThat(BatchSites.ending("hpc", status(BatchStatus.State.GONE, OptionalInt.empty())).reason())
+        expected.forEach((state, reason) -> assertThat(ending(state, OptionalInt.empty()).reason())
+                .as("%s", state).isEqualTo(reason));
+        assertThat(ending(BatchStatus.State.COMPLETED, OptionalInt.of(0)).reason()).isEqualTo(EndReason.COMPLETED);
+        assertThat(ending(BatchStatus.State.FAILED, OptionalInt.of(3)).reason()).isEqualTo(EndReason.NON_ZERO_EXIT);
+        assertThat(ending(BatchStatus.State.GONE, OptionalInt.of(0)).reason()).isEqualTo(EndReason.COMPLETED);
+        assertThat(ending(BatchStatus.State.GONE, OptionalInt.empty()).reason())
                 .as("gone without an exit code: lost, and retried").isEqualTo(EndReason.NODE_LOST);
         assertThat(EndReason.NODE_LOST.cause()).isEqualTo(EndReason.Cause.INFRASTRUCTURE);
-        assertThat(BatchSites.ending("hpc", status(BatchStatus.State.OUT_OF_MEMORY, OptionalInt.empty())).outcome()
-                .detail()).contains("out of memory");
+        assertThat(ending(BatchStatus.State.OUT_OF_MEMORY, OptionalInt.empty()).outcome().detail())
+                .contains("out of memory");
+        // The wrapper exits 128+N when the script dies by signal N, and the site reports no signal: read as exited().
+        for (BatchStatus.State state : List.of(BatchStatus.State.FAILED, BatchStatus.State.GONE)) {
+            BatchEndings.Ending killed = ending(state, OptionalInt.of(137));
+            assertThat(killed.reason()).as("%s 137", state).isEqualTo(EndReason.SIGNALED);
+            assertThat(killed.outcome().signal()).hasValue(9);
+            assertThat(ending(state, OptionalInt.of(128 + 65)).reason()).as("%s above 128+64", state)
+                    .isEqualTo(EndReason.NON_ZERO_EXIT);
+        }
+        // FAILED without an exit status: the site will never run it; a permanent refusal, not retried.
+        BatchEndings.Ending refused = BatchEndings.ending("hpc", new BatchStatus(BatchStatus.State.FAILED,
+                "PartitionConfig", Optional.empty(), List.of(), OptionalInt.empty(), OptionalInt.empty()));
+        assertThat(refused.outcome().detail()).isEqualTo("refused by batch site hpc: PartitionConfig");
+        assertThat(refused.refused()).hasValueSatisfying(g -> assertThat(g.isTransient()).isFalse());
     }
 
-    private static BatchStatus status(BatchStatus.State state, OptionalInt exit) {
-        return new BatchStatus(state, "", Optional.empty(), List.of(), exit, OptionalInt.empty());
+    private static BatchEndings.Ending ending(BatchStatus.State state, OptionalInt exit) {
+        return BatchEndings.ending("hpc", new BatchStatus(state, "", Optional.empty(), List.of(), exit,
+                OptionalInt.empty()));
     }
 
     /** A {@link BatchChildEngine} on this test's data directory and site. */
@@ -395,7 +535,7 @@ class BatchSitesTest {
         Child() throws IOException {
             List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
                     System.getProperty("java.class.path"), "-Xmx256m", BatchChildEngine.class.getName(),
-                    dir.resolve("data").toString(), state().toString());
+                    dir.resolve("data").toString(), queue().toString());
             process = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
             children.add(process);
             Thread reader = new Thread(() -> {

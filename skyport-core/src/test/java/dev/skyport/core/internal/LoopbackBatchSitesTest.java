@@ -35,9 +35,11 @@ class LoopbackBatchSitesTest {
 
     private final List<SkyPort> engines = new ArrayList<>();
 
+    /** Also when a test failed: no job of the site (some run {@code sleep 600}) outlives it. */
     @AfterEach
     void close() {
         engines.forEach(SkyPort::close);
+        LoopbackBatchGate.cancelAll(queue());
     }
 
     private Path queue() {

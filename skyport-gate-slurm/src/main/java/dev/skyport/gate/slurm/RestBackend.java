@@ -207,7 +207,9 @@ final class RestBackend implements SlurmBackend {
         if (s.gpusPerNode() > 0) {
             job.put("gres", "gpu:" + s.gpusPerNode());
         }
-        job.put("time_limit", s.timeLimitMinutes());
+        if (s.timeLimitMinutes() > 0) {
+            job.put("time_limit", s.timeLimitMinutes());
+        }
         s.partition().ifPresent(p -> job.put("partition", p));
         s.account().ifPresent(a -> job.put("account", a));
         // Measured on slurmrestd 22.05: v0.0.38 ignores "requeue": false (the job shows Requeue=1, also after an

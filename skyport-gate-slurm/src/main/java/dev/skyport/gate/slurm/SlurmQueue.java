@@ -145,7 +145,7 @@ final class SlurmQueue implements BatchQueue {
         BatchPartition limits = toBatch(partition, s.nodes);
         String ask = request.nodes() + " node" + (request.nodes() == 1 ? "" : "s") + " of " + request.cpusPerNode()
                 + " cpus, " + mib(request.memoryPerNode()) + " MiB, " + request.gpusPerNode() + " gpus, "
-                + minutes(request.timeLimit()) + " min";
+                + request.timeLimit().map(t -> minutes(t) + " min").orElse("the partition's time limit");
         if (request.nodes() > limits.maxNodes()) {
             throw tooLarge(ask, "more nodes than the partition allows", limits);
         }
@@ -170,7 +170,8 @@ final class SlurmQueue implements BatchQueue {
                     : "only " + fitting + " of its nodes are that large";
             throw tooLarge(ask, what, limits);
         }
-        if (partition.maxTime().isPresent() && minutes(request.timeLimit()) > partition.maxTime().get().toMinutes()) {
+        if (request.timeLimit().isPresent() && partition.maxTime().isPresent()
+                && minutes(request.timeLimit().get()) > partition.maxTime().get().toMinutes()) {
             throw tooLarge(ask, "a longer time limit than the partition's " + partition.maxTime().get().toMinutes()
                     + " min", limits);
         }
@@ -285,7 +286,7 @@ final class SlurmQueue implements BatchQueue {
         return new SlurmSubmission(wrapper(request), "skyport-" + job.substring(job.length() - 8), request.tag(),
                 request.directory(), request.directory() + "/" + DetachedRun.STDOUT,
                 request.directory() + "/" + DetachedRun.STDERR, env, request.nodes(), request.cpusPerNode(),
-                mib(request.memoryPerNode()), request.gpusPerNode(), minutes(request.timeLimit()), partition,
+                mib(request.memoryPerNode()), request.gpusPerNode(), request.timeLimit().map(SlurmQueue::minutes).orElse(0L), partition,
                 request.account());
     }
 

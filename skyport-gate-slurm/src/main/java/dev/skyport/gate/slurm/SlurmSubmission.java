@@ -9,7 +9,7 @@ import java.util.Optional;
  * the job name, {@code comment} the tag the gate finds the job by ({@link dev.skyport.gate.BatchRequest#tag()}),
  * {@code workdir} its working directory, {@code stdout}/{@code stderr} absolute paths, {@code env} the environment the
  * job sees (nothing else of the submitter's is exported), {@code nodes}, {@code cpusPerTask} (one task per node),
- * {@code memoryPerNodeMiB} (0: the partition's default), {@code gpusPerNode} (0: no gres), {@code timeLimitMinutes};
+ * {@code memoryPerNodeMiB} (0: the partition's default), {@code gpusPerNode} (0: no gres), {@code timeLimitMinutes} (0: none asked, the partition's applies);
  * partition and account empty for the cluster's defaults. Always submitted with requeue off: the engine, not Slurm,
  * decides whether a job that lost its node runs again.
  */

@@ -105,7 +105,7 @@ class SlurmGateSshFilesTest {
             Files.writeString(input, "data through ssh\n");
             queue.files().upload(input, dir + "/input.txt");
             BatchRequest r = new BatchRequest(id, 1, "ssh", dir, "#!/bin/sh\ncat input.txt\n", dir, Map.of(), "alice",
-                    1, 1, 0, 0, Duration.ofMinutes(5), Optional.empty(), Optional.empty());
+                    1, 1, 0, 0, Optional.of(Duration.ofMinutes(5)), Optional.empty(), Optional.empty());
 
             BatchJob job = queue.submit(r);
             Instant deadline = Instant.now().plusSeconds(60);

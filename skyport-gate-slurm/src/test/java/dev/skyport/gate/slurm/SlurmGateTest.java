@@ -270,7 +270,7 @@ class SlurmGateTest {
     void aMissingWorkdirEndsTheJobWithTheStatusEveryGateUses() throws Exception {
         BatchRequest base = staged("#!/bin/sh\necho never\n", Map.of());
         BatchRequest r = new BatchRequest(base.job(), 1, base.name(), base.directory(), base.script(),
-                base.directory() + "/no-such-dir", base.env(), base.owner(), 1, 1, 0, 0, Duration.ofMinutes(5),
+                base.directory() + "/no-such-dir", base.env(), base.owner(), 1, 1, 0, 0, Optional.of(Duration.ofMinutes(5)),
                 Optional.empty(), Optional.empty());
 
         BatchStatus end = awaitEnd(submit(r));
@@ -759,14 +759,14 @@ class SlurmGateTest {
         JobId job = new JobId(UUID.randomUUID());
         String dir = queue.files().directoryOf(job, workDir.resolve("engine").resolve(job.toString()));
         upload("input\n", dir + "/input.txt");
-        return new BatchRequest(job, 1, "test", dir, script, dir, env, "alice", 1, 1, 0, 0, Duration.ofMinutes(5),
+        return new BatchRequest(job, 1, "test", dir, script, dir, env, "alice", 1, 1, 0, 0, Optional.of(Duration.ofMinutes(5)),
                 Optional.empty(), Optional.empty());
     }
 
     private static BatchRequest sized(BatchRequest r, int nodes, int cpus, long memory, Duration time,
                                       Optional<String> partition) {
         return new BatchRequest(r.job(), r.attempt(), r.name(), r.directory(), r.script(), r.workdir(), r.env(),
-                r.owner(), nodes, cpus, memory, 0, time, partition, r.account());
+                r.owner(), nodes, cpus, memory, 0, Optional.of(time), partition, r.account());
     }
 
     private static BatchRequest withAccount(BatchRequest r, String account) {

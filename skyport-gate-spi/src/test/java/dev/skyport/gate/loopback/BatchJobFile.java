@@ -63,7 +63,8 @@ final class BatchJobFile {
     /** Past the minimum job age: the queue no longer reports it (GONE), as Slurm forgets old jobs. */
     boolean forgotten;
 
-    BatchJobFile(long id, BatchRequest r, String partition, long memoryPerNode, long submittedMillis) {
+    BatchJobFile(long id, BatchRequest r, String partition, long memoryPerNode, Duration timeLimit,
+                 long submittedMillis) {
         this.id = id;
         this.job = r.job();
         this.attempt = r.attempt();
@@ -78,7 +79,7 @@ final class BatchJobFile {
         this.cpusPerNode = r.cpusPerNode();
         this.memoryPerNode = memoryPerNode;
         this.gpusPerNode = r.gpusPerNode();
-        this.timeLimit = r.timeLimit();
+        this.timeLimit = timeLimit;
         this.submittedMillis = submittedMillis;
     }
 

@@ -74,6 +74,15 @@ import java.util.Optional;
  * #submittedCount()} counts every job ever queued). {@link #nodeDown} sets a node down as {@code scontrol} does: its
  * running jobs end as NODE_FAIL and are killed, and nothing starts there until it is up again. Option {@code remote}
  * names the remote site (default {@code loopback-batch}). Unknown options are a permanent error naming the key.
+ *
+ * <p><b>Test hooks</b> (files in the queue directory, seen by every gate over it, in any JVM): {@link #hold} keeps
+ * pending jobs pending with a reason (as {@code scontrol hold}); {@link #partitionDown} lists a partition as down, and
+ * its pending jobs wait with reason {@code PartitionDown}; {@link #refuseCancel} makes cancel a permanent error;
+ * {@link #haltAfterSubmit} halts the JVM right after a submit queued its job (a crash between the site's reply and the
+ * submitter's record of it); {@link #calls} reads the log of every call of the queue ({@code partitions}, {@code check
+ * <tag>}, {@code submit <tag>}, {@code find <tag>}, {@code status <number of jobs>}, {@code cancel <id>}); {@link
+ * #cancelAll} cancels every job, for a test's clean-up. A pending job whose partition the gate's options no longer
+ * list ends FAILED with reason {@code PartitionConfig...} and no exit code, as a job that would never start.
  */
 public final class LoopbackBatchGate implements Gate {
     public static final String NAME = "loopback-batch";
@@ -81,6 +90,12 @@ public final class LoopbackBatchGate implements Gate {
     public static final String UNREACHABLE_FILE = "unreachable";
     /** In the queue directory: a file named after each node that is down. */
     public static final String DOWN_DIRECTORY = "down";
+    /** In the queue directory: a file named after each partition that is down. */
+    static final String DOWN_PARTITIONS_DIRECTORY = "down-partitions";
+    static final String CALL_LOG = "calls.log";
+    static final String HOLD_FILE = "hold";
+    static final String REFUSE_CANCEL_FILE = "refuse-cancel";
+    static final String HALT_AFTER_SUBMIT_FILE = "halt-after-submit";
 
     private final LoopbackBatchSettings settings;
     private final Path sharedRoot;
@@ -133,6 +148,67 @@ public final class LoopbackBatchGate implements Gate {
             if (down) {
                 Files.createDirectories(marker.getParent());
                 Files.writeString(marker, "set down by a test\n");
+            } else {
+                Files.deleteIfExists(marker);
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Lists partition {@code partition} as down (or up again): its pending jobs wait with reason PartitionDown. */
+    public static void partitionDown(Path queueDirectory, String partition, boolean down) {
+        mark(queueDirectory.resolve(DOWN_PARTITIONS_DIRECTORY).resolve(partition), down ? Optional.of("down")
+                : Optional.empty());
+    }
+
+    /** Keeps every pending job pending with {@code reason} (Slurm's {@code JobHeldAdmin}...); empty releases them. */
+    public static void hold(Path queueDirectory, Optional<String> reason) {
+        mark(queueDirectory.resolve(HOLD_FILE), reason);
+    }
+
+    /** Makes every cancel a permanent error with {@code message}; empty lets cancels through again. */
+    public static void refuseCancel(Path queueDirectory, Optional<String> message) {
+        mark(queueDirectory.resolve(REFUSE_CANCEL_FILE), message);
+    }
+
+    /** While on, the JVM of any gate over the queue halts (exit 137) right after a submit queued its job. */
+    public static void haltAfterSubmit(Path queueDirectory, boolean halt) {
+        mark(queueDirectory.resolve(HALT_AFTER_SUBMIT_FILE), halt ? Optional.of("halt") : Optional.empty());
+    }
+
+    /** Every call made to the queue at {@code queueDirectory} so far, oldest first, by every gate over it. */
+    public static List<String> calls(Path queueDirectory) {
+        Path log = queueDirectory.resolve(CALL_LOG);
+        try {
+            return Files.exists(log) ? Files.readAllLines(log) : List.of();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Cancels every job of the queue at {@code queueDirectory} that has not ended, and waits until its processes are
+     * gone: a test's clean-up, so that a failed test leaves no process behind. Works while the queue is unreachable.
+     */
+    public static void cancelAll(Path queueDirectory) {
+        if (!Files.isDirectory(queueDirectory)) {
+            return;
+        }
+        LoopbackBatchGate g = new LoopbackBatchGate(new GateConfig(queueDirectory, Map.of(
+                LoopbackBatchSettings.QUEUE_DIR, queueDirectory.toString()), java.time.Clock.systemUTC()));
+        try {
+            g.queue.cancelAll();
+        } finally {
+            g.close();
+        }
+    }
+
+    private static void mark(Path marker, Optional<String> content) {
+        try {
+            if (content.isPresent()) {
+                Files.createDirectories(marker.getParent());
+                Files.writeString(marker, content.get() + "\n");
             } else {
                 Files.deleteIfExists(marker);
             }

@@ -74,13 +74,14 @@ class LoopbackBatchGateTest {
         JobId job = new JobId(UUID.randomUUID());
         String dir = gate.files().directoryOf(job, Path.of("/engine/jobs", job.toString()));
         Files.createDirectories(Path.of(dir));
-        return new BatchRequest(job, 1, "t", dir, script, dir, Map.of(), "alice", 1, 1, 0, 0, Duration.ofMinutes(5),
-                Optional.empty(), Optional.empty());
+        return new BatchRequest(job, 1, "t", dir, script, dir, Map.of(), "alice", 1, 1, 0, 0,
+                Optional.of(Duration.ofMinutes(5)), Optional.empty(), Optional.empty());
     }
 
     private static BatchRequest with(BatchRequest r, int cpus, Duration time, Optional<String> account) {
         return new BatchRequest(r.job(), r.attempt(), r.name(), r.directory(), r.script(), r.workdir(), r.env(),
-                r.owner(), r.nodes(), cpus, r.memoryPerNode(), r.gpusPerNode(), time, r.partition(), account);
+                r.owner(), r.nodes(), cpus, r.memoryPerNode(), r.gpusPerNode(), Optional.of(time), r.partition(),
+                account);
     }
 
     private static BatchStatus await(BatchQueue q, BatchJob job, Predicate<BatchStatus> until) throws Exception {
@@ -272,7 +273,7 @@ class LoopbackBatchGateTest {
         }
         BatchRequest both = request(g, "#!/bin/sh\nexit 0\n");
         BatchJob wide = q.submit(new BatchRequest(both.job(), 1, "wide", both.directory(), both.script(),
-                both.workdir(), Map.of(), "alice", 2, 1, 0, 0, Duration.ofMinutes(1), Optional.empty(),
+                both.workdir(), Map.of(), "alice", 2, 1, 0, 0, Optional.of(Duration.ofMinutes(1)), Optional.empty(),
                 Optional.empty()));
         assertThat(q.status(List.of(wide)).get(wide).reason()).isEqualTo("Resources");
         g.nodeDown(node, false);
@@ -333,7 +334,7 @@ class LoopbackBatchGateTest {
             Files.createDirectories(Path.of(dir));
             BatchQueue q = g.batchQueue().orElseThrow();
             BatchJob submitted = q.submit(new BatchRequest(job, 1, "child", dir, WAITING, dir, Map.of(), "alice", 1, 1,
-                    0, 0, Duration.ofMinutes(5), Optional.empty(), Optional.empty()));
+                    0, 0, Optional.of(Duration.ofMinutes(5)), Optional.empty(), Optional.empty()));
             await(q, submitted, s -> s.state() == BatchStatus.State.RUNNING);
             Runtime.getRuntime().halt(137);
         }

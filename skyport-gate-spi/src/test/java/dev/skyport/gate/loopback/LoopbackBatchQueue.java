@@ -104,7 +104,12 @@ final class LoopbackBatchQueue implements BatchQueue {
 
     /** The nodes marked down ({@code down/<node>} in the queue directory). */
     java.util.Set<String> downNodes() {
-        Path down = dir.resolve(LoopbackBatchGate.DOWN_DIRECTORY);
+        return marked(LoopbackBatchGate.DOWN_DIRECTORY);
+    }
+
+    /** The names of the files in {@code directory} of the queue directory (none when it is missing). */
+    private java.util.Set<String> marked(String directory) {
+        Path down = dir.resolve(directory);
         if (!Files.isDirectory(down)) {
             return java.util.Set.of();
         }
@@ -112,6 +117,16 @@ final class LoopbackBatchQueue implements BatchQueue {
             return list.map(p -> p.getFileName().toString()).collect(java.util.stream.Collectors.toSet());
         } catch (IOException e) {
             return java.util.Set.of();
+        }
+    }
+
+    /** Appends {@code call} to the queue's call log ({@link LoopbackBatchGate#calls}), as a test's witness. */
+    private void called(String call) {
+        try {
+            Files.writeString(dir.resolve(LoopbackBatchGate.CALL_LOG), call + "\n", StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            log.warn("loopback-batch: cannot log call {}: {}", call, e.toString());
         }
     }
 
@@ -128,20 +143,31 @@ final class LoopbackBatchQueue implements BatchQueue {
         });
     }
 
+    /** The partitions, those marked down ({@link LoopbackBatchGate#partitionDown}) as not up. */
+    List<BatchPartition> currentPartitions() {
+        java.util.Set<String> down = marked(LoopbackBatchGate.DOWN_PARTITIONS_DIRECTORY);
+        return settings.partitions().stream().map(p -> down.contains(p.name()) ? new BatchPartition(p.name(),
+                p.isDefault(), false, p.maxNodes(), p.maxCpusPerNode(), p.maxMemoryPerNode(), p.maxGpusPerNode(),
+                p.maxTime(), p.allowedAccounts(), p.nodes()) : p).toList();
+    }
+
     @Override
     public List<BatchPartition> partitions() {
+        called("partitions");
         reachable();
-        return settings.partitions();
+        return currentPartitions();
     }
 
     @Override
     public void check(BatchRequest request) {
+        called("check " + request.tag());
         reachable();
         partitionFor(request);
     }
 
     @Override
     public BatchJob submit(BatchRequest request) {
+        called("submit " + request.tag());
         reachable();
         BatchPartition partition = partitionFor(request);
         Optional<LoopbackBatchSettings.SubmitFault> fault = settings.submitFault()
@@ -164,7 +190,9 @@ final class LoopbackBatchQueue implements BatchQueue {
             long memory = request.memoryPerNode() > 0 ? request.memoryPerNode()
                     : request.cpusPerNode() * (partition.maxMemoryPerNode() / partition.maxCpusPerNode());
             long id = nextId();
-            BatchJobFile f = new BatchJobFile(id, request, partition.name(), memory, clock.millis());
+            // no limit asked: the partition's own, as Slurm gives a job without --time its partition's (Default/Max)Time
+            Duration limit = request.timeLimit().or(partition::maxTime).orElse(Duration.ofDays(3650));
+            BatchJobFile f = new BatchJobFile(id, request, partition.name(), memory, limit, clock.millis());
             // sbatch keeps its own copy of the script; here it lives where DetachedRun's program looks for it
             Path script = Path.of(request.directory(), DetachedRun.SCRIPT);
             Files.createDirectories(script.getParent());
@@ -175,6 +203,9 @@ final class LoopbackBatchQueue implements BatchQueue {
             pass();
             return batchJob(f);
         });
+        if (Files.exists(dir.resolve(LoopbackBatchGate.HALT_AFTER_SUBMIT_FILE))) {
+            Runtime.getRuntime().halt(137); // the site has queued the job; its submitter never hears the reply
+        }
         if (fault.isPresent()) {
             throw GateException.transientFailure("loopback-batch: injected lost reply to the submit of "
                     + request.tag() + " (queued as " + job.id() + ")", null, Optional.empty());
@@ -184,6 +215,7 @@ final class LoopbackBatchQueue implements BatchQueue {
 
     @Override
     public Optional<BatchJob> find(JobId job, int attempt) {
+        called("find " + BatchRequest.tag(job, attempt));
         reachable();
         return locked(() -> {
             pass();
@@ -193,6 +225,7 @@ final class LoopbackBatchQueue implements BatchQueue {
 
     @Override
     public Map<BatchJob, BatchStatus> status(Collection<BatchJob> jobs) {
+        called("status " + jobs.size());
         reachable();
         return locked(() -> {
             pass();
@@ -212,7 +245,24 @@ final class LoopbackBatchQueue implements BatchQueue {
      */
     @Override
     public void cancel(BatchJob job) {
+        called("cancel " + job.id());
         reachable();
+        Optional<String> refused = locked(() -> readIfThere(dir.resolve(LoopbackBatchGate.REFUSE_CANCEL_FILE)));
+        if (refused.isPresent()) {
+            throw GateException.permanent("loopback-batch: " + refused.get().trim());
+        }
+        cancelNow(job);
+    }
+
+    /** Cancels every job of the queue that has not ended or still holds its nodes, and waits for its processes. */
+    void cancelAll() {
+        List<BatchJob> live = locked(() -> BatchJobFile.loadAll(jobsDir).stream()
+                .filter(f -> !f.forgotten && (!f.state.isTerminal() || f.holdsNodes))
+                .map(LoopbackBatchQueue::batchJob).toList());
+        live.forEach(this::cancelNow);
+    }
+
+    private void cancelNow(BatchJob job) {
         long group = locked(() -> {
             Optional<BatchJobFile> found = load(job);
             if (found.isEmpty() || found.get().forgotten) {
@@ -294,8 +344,9 @@ final class LoopbackBatchQueue implements BatchQueue {
         if (r.gpusPerNode() > p.maxGpusPerNode()) {
             over.add(r.gpusPerNode() + " gpus per node");
         }
-        if (p.maxTime().isPresent() && r.timeLimit().compareTo(p.maxTime().get()) > 0) {
-            over.add("a time limit of " + r.timeLimit().toSeconds() + " s");
+        if (p.maxTime().isPresent() && r.timeLimit().isPresent()
+                && r.timeLimit().get().compareTo(p.maxTime().get()) > 0) {
+            over.add("a time limit of " + r.timeLimit().get().toSeconds() + " s");
         }
         if (!over.isEmpty()) {
             throw GateException.permanent("loopback-batch: the job asks for " + String.join(", ", over)
@@ -306,7 +357,8 @@ final class LoopbackBatchQueue implements BatchQueue {
 
     private BatchStatus status(BatchJobFile f) {
         Optional<Instant> expected = Optional.empty();
-        if (f.state == BatchStatus.State.PENDING) {
+        // a held job has no expected start, as Slurm shows none for it
+        if (f.state == BatchStatus.State.PENDING && !Files.exists(dir.resolve(LoopbackBatchGate.HOLD_FILE))) {
             expected = Optional.of(Instant.ofEpochMilli(expectedStart(f)));
         }
         return new BatchStatus(f.state, f.reason.equals("None") ? "" : f.reason, expected, f.allocated, f.exitCode,
@@ -385,6 +437,7 @@ final class LoopbackBatchQueue implements BatchQueue {
         long now = clock.millis();
         List<BatchJobFile> jobs = BatchJobFile.loadAll(jobsDir);
         java.util.Set<String> down = downNodes();
+        java.util.Set<String> downPartitions = marked(LoopbackBatchGate.DOWN_PARTITIONS_DIRECTORY);
         for (BatchJobFile f : jobs) {
             if (f.forgotten) {
                 continue;
@@ -438,9 +491,18 @@ final class LoopbackBatchQueue implements BatchQueue {
             BatchPartition p = settings.partitions().stream().filter(x -> x.name().equals(f.partition)).findFirst()
                     .orElse(null);
             if (p == null) {
-                // the gate was reconfigured without the job's partition: Slurm would keep it pending for ever
-                if (!f.reason.equals("PartitionDown")) {
-                    f.reason = "PartitionDown";
+                // The gate was reconfigured without the job's partition: Slurm would keep it pending for ever
+                // (PartitionConfig); like the slurm gate, this site ends such a job FAILED, without an exit code.
+                end(f, BatchStatus.State.FAILED, "PartitionConfig: partition " + f.partition + " no longer exists");
+                f.store(jobsDir);
+                continue;
+            }
+            Optional<String> held = readIfThere(dir.resolve(LoopbackBatchGate.HOLD_FILE)).map(String::trim);
+            String waits = held.isPresent() ? held.get()
+                    : downPartitions.contains(p.name()) ? "PartitionDown" : null;
+            if (waits != null) {
+                if (!f.reason.equals(waits)) {
+                    f.reason = waits;
                     f.store(jobsDir);
                 }
                 continue;
