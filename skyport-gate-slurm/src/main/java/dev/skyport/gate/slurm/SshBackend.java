@@ -205,7 +205,11 @@ final class SshBackend implements SlurmBackend {
         List<String> words = new ArrayList<>(List.of("sbatch", "--parsable", "--export=NONE", "--no-requeue",
                 "--job-name=" + s.name(), "--comment=" + s.comment(), "--chdir=" + s.workdir(),
                 "--output=" + s.stdout(), "--error=" + s.stderr(), "--nodes=" + s.nodes(), "--ntasks=" + s.nodes(),
-                "--cpus-per-task=" + s.cpusPerTask(), "--time=" + s.timeLimitMinutes()));
+                "--cpus-per-task=" + s.cpusPerTask()));
+        // No limit asked: leave --time out, so the partition's own limit applies (--time=0 would ask for none at all).
+        if (s.timeLimitMinutes() > 0) {
+            words.add("--time=" + s.timeLimitMinutes());
+        }
         if (s.memoryPerNodeMiB() > 0) {
             words.add("--mem=" + s.memoryPerNodeMiB());
         }
