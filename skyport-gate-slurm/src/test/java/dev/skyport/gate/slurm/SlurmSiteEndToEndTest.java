@@ -72,6 +72,8 @@ class SlurmSiteEndToEndTest {
         children.forEach(Process::destroyForcibly);
         engines.forEach(SkyPort::close);
         cluster.startRest();
+        // A failed test leaves its job running at Slurm, where it would hold a node from the next test.
+        cluster.run("scancel", "-u", SlurmCluster.REST_USER);
         if (!blockers.isEmpty()) {
             List<String> scancel = new ArrayList<>(List.of("scancel"));
             scancel.addAll(blockers);
