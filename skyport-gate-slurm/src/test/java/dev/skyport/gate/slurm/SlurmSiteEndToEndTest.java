@@ -9,6 +9,7 @@ import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
 import dev.skyport.api.RetryPolicy;
 import dev.skyport.api.SkyPort;
+import dev.skyport.core.internal.ChildJvm;
 import dev.skyport.gate.slurm.testing.SlurmCluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -16,10 +17,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,9 +25,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -52,7 +47,6 @@ class SlurmSiteEndToEndTest {
     @TempDir
     Path dir;
     private final List<SkyPort> engines = new ArrayList<>();
-    private final List<Process> children = new ArrayList<>();
     private final List<String> blockers = new ArrayList<>();
 
     @BeforeAll
@@ -69,7 +63,6 @@ class SlurmSiteEndToEndTest {
 
     @AfterEach
     void closeEngines() {
-        children.forEach(Process::destroyForcibly);
         engines.forEach(SkyPort::close);
         cluster.startRest();
         // A failed test leaves its job running at Slurm, where it would hold a node from the next test.
@@ -352,29 +345,14 @@ class SlurmSiteEndToEndTest {
     @Test
     void anEngineKilledWhileSlurmRunsItsJobReattachesByIdAndTheJobSucceedsWithOneSlurmJob() throws Exception {
         Path data = dir.resolve("data");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), "-Xmx256m", SlurmChildEngine.class.getName(),
-                data.toString(), WAITING));
-        options(cluster).forEach((k, v) -> cmd.add(k + "=" + v));
-        Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        children.add(child);
-        BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader in = new BufferedReader(new InputStreamReader(child.getInputStream(),
-                    StandardCharsets.UTF_8))) {
-                for (String line; (line = in.readLine()) != null; ) {
-                    lines.add(line);
-                }
-            } catch (IOException killed) {
-                // the child was killed
-            }
-        });
-        reader.setDaemon(true);
-        reader.start();
-        JobId id = JobId.parse(line(lines, "ACK "));
-        waitFor(() -> read(siteDir(id).resolve("stdout.log")).equals("start\n"), "Slurm to run the job");
-        child.destroyForcibly(); // SIGKILL
-        assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        List<String> args = new ArrayList<>(List.of(data.toString(), WAITING));
+        options(cluster).forEach((k, v) -> args.add(k + "=" + v));
+        JobId id;
+        try (ChildJvm child = ChildJvm.start(SlurmChildEngine.class, args)) {
+            id = JobId.parse(child.line("ACK ", WAIT));
+            waitFor(() -> read(siteDir(id).resolve("stdout.log")).equals("start\n"), "Slurm to run the job");
+            child.kill9();
+        }
         assertThat(slurmJobs(cluster, id)).singleElement().asString().endsWith(" RUNNING");
 
         SkyPort sky = engine(data, options(cluster));
@@ -387,17 +365,6 @@ class SlurmSiteEndToEndTest {
         assertThat(done.attempts()).hasSize(1);
         assertThat(sky.jobs().stdout(id)).isEqualTo("start\nend\n");
         assertThat(slurmJobs(cluster, id)).singleElement().asString().endsWith(" COMPLETED");
-    }
-
-    private static String line(BlockingQueue<String> lines, String prefix) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (System.nanoTime() < deadline) {
-            String line = lines.poll(100, TimeUnit.MILLISECONDS);
-            if (line != null && line.startsWith(prefix)) {
-                return line.substring(prefix.length());
-            }
-        }
-        throw new AssertionError("the child printed no " + prefix);
     }
 
     static String read(Path file) {
