@@ -84,8 +84,10 @@ final class SlurmGateConfig {
             throw refused(unknown.get(0), "is not an option of the slurm gate" + suggestion(unknown.get(0))
                     + "; the options are " + new TreeSet<>(KEYS));
         }
-        backend = choice(o, "backend", "rest", Backend.class);
-        files = choice(o, "files", "local", Files.class);
+        // Without backend: slurmrestd when its address is given, else Slurm's commands on the login node given.
+        backend = choice(o, "backend", !o.containsKey("rest-url") && o.containsKey("ssh-host") ? "ssh" : "rest",
+                Backend.class);
+        files = choice(o, "files", backend == Backend.SSH ? "ssh" : "local", Files.class);
         site = optional(o, "site").map(s -> {
             if (!NAME.matcher(s).matches()) {
                 throw refused("site", "must be a name of letters, digits and . _ -, got '" + s + "'");
@@ -97,11 +99,16 @@ final class SlurmGateConfig {
         } else {
             restUrl = optional(o, "rest-url").map(SlurmGateConfig::url);
         }
-        user = required(o, "user", "the Slurm user jobs are submitted as");
-        if (!USER.matcher(user).matches()) {
-            throw refused("user", "must be a user name, got '" + user + "'");
+        if (backend == Backend.SSH && !o.containsKey("user")) {
+            // Over SSH jobs are submitted as the login user.
+            user = required(o, "ssh-user", "the user to log in to the login node as (or give user)");
+        } else {
+            user = required(o, "user", "the Slurm user jobs are submitted as");
         }
-        if (user.equals("root")) {
+        if (!USER.matcher(user).matches()) {
+            throw refused(o.containsKey("user") ? "user" : "ssh-user", "must be a user name, got '" + user + "'");
+        }
+        if (backend == Backend.REST && user.equals("root")) {
             throw refused("user", "must not be root: slurmrestd refuses tokens for root; submit as a user of the"
                     + " cluster");
         }
@@ -145,6 +152,10 @@ final class SlurmGateConfig {
             return p;
         });
         login = login(o, files == Files.SSH || backend == Backend.SSH);
+        if (backend == Backend.SSH && !login.orElseThrow().user().equals(user)) {
+            throw refused("user", "must be the login user ssh-user '" + login.orElseThrow().user() + "' with backend"
+                    + " ssh, whose commands submit jobs as the user they log in as; got '" + user + "'");
+        }
     }
 
     static SlurmGateConfig parse(GateConfig config) {

@@ -3,7 +3,6 @@ package dev.skyport.gate.slurm;
 import dev.skyport.core.internal.ssh.SshConnections;
 import dev.skyport.gate.Gate;
 import dev.skyport.gate.GateConfig;
-import dev.skyport.gate.GateException;
 import dev.skyport.gate.GateProvider;
 
 import java.time.Clock;
@@ -54,12 +53,11 @@ public final class SlurmGateProvider implements GateProvider {
         }
     }
 
-    /** The way to Slurm the options name: slurmrestd, or (added separately) Slurm's commands over SSH. */
+    /** The way to Slurm the options name: slurmrestd, or Slurm's commands on the login node over SSH. */
     static SlurmBackend backend(SlurmGateConfig c, SshConnections connections) {
         return switch (c.backend) {
             case REST -> new RestBackend(c.restUrl.orElseThrow(), c.user, tokens(c), c.requestTimeout);
-            case SSH -> throw GateException.permanent("slurm gate option backend ssh is not available yet: use"
-                    + " backend=rest with slurmrestd");
+            case SSH -> new SshBackend(c.login.orElseThrow(), connections, c.requestTimeout);
         };
     }
 

@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -394,5 +395,11 @@ final class SlurmQueue implements BatchQueue {
     private static long minutes(Duration d) {
         long seconds = d.toSeconds() + (d.toNanosPart() > 0 ? 1 : 0);
         return Math.max(1, (seconds + 59) / 60);
+    }
+
+    static List<String> names(List<SlurmPartition> partitions) {
+        List<String> names = new ArrayList<>();
+        partitions.forEach(p -> names.add(p.name()));
+        return names;
     }
 }

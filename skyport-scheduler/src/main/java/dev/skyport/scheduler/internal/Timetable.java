@@ -127,13 +127,22 @@ final class Timetable {
      * {@code millis} milliseconds, or {@link #NONE} when there is none before {@code limit}.
      */
     long earliest(int j, int cpus, long memory, int gpus, long millis, long from, long limit) {
+        int asked = exclusive[j] ? capCpus[j] : cpus;
+        if (onlyInFinalRun(j, asked, millis)) {
+            from = Math.max(from, lastCpuFree[j]);
+        }
+        return earliestFrom(j, cpus, memory, gpus, millis, from, limit);
+    }
+
+    /**
+     * As {@link #earliest}, walking every step from {@code from}: for a caller that knows no gap before {@code from}
+     * matters, which spares the gap bound's upkeep.
+     */
+    long earliestFrom(int j, int cpus, long memory, int gpus, long millis, long from, long limit) {
         if (exclusive[j]) {
             cpus = capCpus[j];
             memory = capMem[j];
             gpus = capGpus[j];
-        }
-        if (onlyInFinalRun(j, cpus, millis)) {
-            from = Math.max(from, lastCpuFree[j]);
         }
         long[] ts = times[j];
         int[] cpusUsed = usedCpus[j];
@@ -173,13 +182,19 @@ final class Timetable {
      * count.
      */
     int windows(int j, int cpus, long memory, int gpus, long millis, long from, long limit, Windows out) {
+        int asked = exclusive[j] ? capCpus[j] : cpus;
+        if (onlyInFinalRun(j, asked, millis)) {
+            from = Math.max(from, lastCpuFree[j]);
+        }
+        return windowsFrom(j, cpus, memory, gpus, millis, from, limit, out);
+    }
+
+    /** As {@link #windows}, walking every step from {@code from}, as {@link #earliestFrom}. */
+    int windowsFrom(int j, int cpus, long memory, int gpus, long millis, long from, long limit, Windows out) {
         if (exclusive[j]) {
             cpus = capCpus[j];
             memory = capMem[j];
             gpus = capGpus[j];
-        }
-        if (onlyInFinalRun(j, cpus, millis)) {
-            from = Math.max(from, lastCpuFree[j]);
         }
         long[] ts = times[j];
         int[] cpusUsed = usedCpus[j];
@@ -231,7 +246,7 @@ final class Timetable {
     }
 
     /** The index of the step containing {@code t}. */
-    private int indexAt(int j, long t) {
+    int indexAt(int j, long t) {
         long[] ts = times[j];
         int lo = 0;
         int hi = size[j] - 1;

@@ -33,8 +33,8 @@ import java.util.Map;
  * that fits it, else is infeasible with a reason; it never holds up the jobs behind it.
  * <p>
  * Not final only so that tests can override its package-private seams ({@link #request}, {@link #order}, ...) with
- * deliberate bugs and check that the differential test catches each; each seam is called once per job or per pass,
- * never in a hot loop, and in production no subclass is loaded, so the calls stay monomorphic.
+ * deliberate bugs and check that the differential test catches each; each seam is called at most twice per job or
+ * once per pass, never in a hot loop, and in production no subclass is loaded, so the calls stay monomorphic.
  */
 class TimetableScheduler implements Scheduler {
     enum Policy { FCFS, BACKFILL, FAIR_SHARE }
@@ -116,7 +116,9 @@ class TimetableScheduler implements Scheduler {
         private final FreeTimeHeaps freeTimes;
         /** Backfill on exclusive nodes: only nodes with gaps are walked. Null otherwise. */
         private final ExclusiveBackfill exclusiveBackfill;
-        private final StartBounds bounds;
+        /** Shared or mixed nodes: where each job shape can start on each node. Null otherwise. */
+        private final ShapeIndex index;
+        private final ShapeIndex.Fits fitsJob = this::fits;
         /** Per node, the start of the last job fcfs placed on it: no later job starts there earlier. */
         private final long[] notBefore;
         private final boolean[] classFits;
@@ -126,7 +128,8 @@ class TimetableScheduler implements Scheduler {
         private final List<Plan.CloudPlacement> cloud = new ArrayList<>();
         // Scratch buffers for multi-node jobs, grown to the widest job seen.
         private final Timetable.Windows windows = new Timetable.Windows();
-        private final long[] lowerBound;
+        /** The nodes a multi-node job's search walks, from the shape index. */
+        private final int[] candidates;
         private long[] kSmallestBounds = new long[16];
         private int[] chosen = new int[16];
         private long[] chosenKey = new long[16];
@@ -141,12 +144,22 @@ class TimetableScheduler implements Scheduler {
             freeTimes = fcfs && nodes.allExclusive ? freeTimeHeaps() : null;
             exclusiveBackfill = !fcfs && nodes.allExclusive
                     ? new ExclusiveBackfill(table, nodes.nodeClass, nodes.classCount) : null;
-            bounds = new StartBounds(table);
             notBefore = new long[n];
-            lowerBound = new long[n];
+            index = freeTimes == null && exclusiveBackfill == null
+                    ? new ShapeIndex(table, notBefore, shortestJob(queue)) : null;
+            candidates = new int[n];
             classFits = new boolean[nodes.classCount];
             starts = new long[queue.size()];
             placedOn = new int[queue.size()][];
+        }
+
+        /** The shortest duration in the queue, in timetable milliseconds. */
+        private long shortestJob(List<QueuedJob> queue) {
+            long shortest = Timetable.FOREVER;
+            for (QueuedJob job : queue) {
+                shortest = Math.min(shortest, request(job).millis());
+            }
+            return shortest;
         }
 
         private FreeTimeHeaps freeTimeHeaps() {
@@ -180,13 +193,14 @@ class TimetableScheduler implements Scheduler {
                         r.millis(), picked);
                 return;
             }
-            int probe = bounds.probe(r.cpus(), r.memoryBytes(), r.millis());
-            long start = r.nodes() == 1 ? placeOnOneNode(r, probe, picked) : placeOnManyNodes(job, r, probe, picked);
+            int shape = index.shape(r.cpus(), r.memoryBytes(), r.gpus());
+            long start = r.nodes() == 1 ? placeOnOneNode(r, shape, picked) : placeOnManyNodes(job, r, shape, picked);
             for (int j : picked) {
                 table.add(j, start, start + r.millis(), r.cpus(), r.memoryBytes(), r.gpus());
                 if (closesGaps && start > notBefore[j]) {
                     notBefore[j] = start;
                 }
+                index.reserved(j, start, start + r.millis(), r.cpus(), r.memoryBytes(), r.gpus());
             }
             starts[q] = start;
         }
@@ -196,21 +210,23 @@ class TimetableScheduler implements Scheduler {
             return c >= 0 && classFits[c];
         }
 
-        /** The earliest start of a one-node job, ties to the lower node index; its node goes to {@code picked[0]}. */
-        private long placeOnOneNode(Request r, int probe, int[] picked) {
+        /**
+         * The earliest start of a one-node job, ties to the lower node index; its node goes to {@code picked[0]}.
+         * Without a shape index (too many shapes) every fitting node is walked.
+         */
+        private long placeOnOneNode(Request r, int shape, int[] picked) {
+            if (shape >= 0) {
+                return index.placeOne(shape, fitsJob, r.cpus(), r.memoryBytes(), r.gpus(), r.millis(), picked);
+            }
             long best = Timetable.NONE;
             int bestNode = -1;
             for (int j = 0; j < nodes.count; j++) {
-                // Ties go to the lower index, so a node whose bound is not below the best cannot win. A stale bound
-                // is a looser one: refresh it only when it does not rule the node out.
-                if (fits(j) && Math.max(notBefore[j], bounds.stale(probe, j)) < best) {
-                    long from = Math.max(notBefore[j], bounds.bound(probe, j));
-                    if (from < best) {
-                        long t = table.earliest(j, r.cpus(), r.memoryBytes(), r.gpus(), r.millis(), from, best);
-                        if (t < best) {
-                            best = t;
-                            bestNode = j;
-                        }
+                // Ties go to the lower index, so a node that cannot start the job before the best cannot win.
+                if (fits(j) && notBefore[j] < best) {
+                    long t = table.earliest(j, r.cpus(), r.memoryBytes(), r.gpus(), r.millis(), notBefore[j], best);
+                    if (t < best) {
+                        best = t;
+                        bestNode = j;
                     }
                 }
             }
@@ -219,32 +235,31 @@ class TimetableScheduler implements Scheduler {
         }
 
         /** The earliest start at which {@code r.nodes()} fitting nodes are free for the job, and which ones. */
-        private long placeOnManyNodes(QueuedJob job, Request r, int probe, int[] picked) {
+        private long placeOnManyNodes(QueuedJob job, Request r, int shape, int[] picked) {
             int k = r.nodes();
             if (kSmallestBounds.length < k) {
                 kSmallestBounds = new long[k];
                 chosen = new int[k];
                 chosenKey = new long[k];
             }
-            long start = earliestCommonStart(job, r, probe, boundFromBelow(k, probe));
+            long start = earliestCommonStart(job, r, shape, firstHorizon(k, shape));
             chooseNodes(k, start, picked);
             return start;
         }
 
         /**
-         * Fills {@link #lowerBound} for the fitting nodes and returns the k-th smallest: no start comes before k
-         * fitting nodes' bounds have passed. A stale bound is a looser one: it is refreshed only when it could be
-         * among the k smallest seen so far.
+         * Where the search for k overlapping windows starts: the k-th smallest final-run start of the job's shape
+         * on fitting nodes, by when k nodes are free for good (for a job that is its shape, the search's one and only
+         * horizon), or without an index the k-th smallest notBefore.
          */
-        private long boundFromBelow(int k, int probe) {
+        private long firstHorizon(int k, int shape) {
+            if (shape >= 0) {
+                return index.kthFinalRun(shape, k, fitsJob, kSmallestBounds);
+            }
             int filled = 0;
             for (int j = 0; j < nodes.count; j++) {
                 if (fits(j)) {
-                    lowerBound[j] = Math.max(notBefore[j], bounds.stale(probe, j));
-                    if (filled < k || lowerBound[j] < kSmallestBounds[k - 1]) {
-                        lowerBound[j] = Math.max(notBefore[j], bounds.bound(probe, j));
-                        filled = insertSmallest(kSmallestBounds, filled, k, lowerBound[j]);
-                    }
+                    filled = insertSmallest(kSmallestBounds, filled, k, notBefore[j]);
                 }
             }
             return kSmallestBounds[k - 1];
@@ -254,22 +269,35 @@ class TimetableScheduler implements Scheduler {
          * Sweeps the start windows that open up to a horizon, widening it until k windows overlap; leaves the last
          * sweep's windows in {@link #windows}. Every node's final free run is open-ended, so some horizon has them.
          */
-        private long earliestCommonStart(QueuedJob job, Request r, int probe, long firstHorizon) {
+        private long earliestCommonStart(QueuedJob job, Request r, int shape, long firstHorizon) {
             int k = r.nodes();
             long horizon = firstHorizon;
             long widen = Math.max(r.millis(), horizon / 8 + 1);
             while (true) {
                 windows.clear();
-                for (int j = 0; j < nodes.count; j++) {
-                    if (fits(j) && lowerBound[j] <= horizon) {
-                        if (!bounds.fresh(probe, j)) {
-                            lowerBound[j] = Math.max(notBefore[j], bounds.bound(probe, j));
-                            if (lowerBound[j] > horizon) {
-                                continue;
-                            }
+                if (shape >= 0) {
+                    boolean exact = index.isExactly(shape, r.cpus(), r.memoryBytes(), r.gpus());
+                    int m = index.nodesStartingBy(shape, r.millis(), horizon, candidates);
+                    for (int i = 0; i < m; i++) {
+                        int j = candidates[i];
+                        // The index's bound says where the job's windows begin: no gap before it is long enough.
+                        long from = index.lowerBound(shape, j, r.millis());
+                        if (!fits(j) || from > horizon) {
+                            continue;
                         }
-                        table.windows(j, r.cpus(), r.memoryBytes(), r.gpus(), r.millis(), lowerBound[j], horizon,
-                                windows);
+                        if (exact) {
+                            index.exactWindows(shape, j, r.millis(), horizon, windows);
+                        } else {
+                            table.windowsFrom(j, r.cpus(), r.memoryBytes(), r.gpus(), r.millis(), from, horizon,
+                                    windows);
+                        }
+                    }
+                } else {
+                    for (int j = 0; j < nodes.count; j++) {
+                        if (fits(j) && notBefore[j] <= horizon) {
+                            table.windows(j, r.cpus(), r.memoryBytes(), r.gpus(), r.millis(), notBefore[j], horizon,
+                                    windows);
+                        }
                     }
                 }
                 long start = windows.earliestOverlap(k);
@@ -372,7 +400,7 @@ class TimetableScheduler implements Scheduler {
     }
 
     /** Keeps {@code a[0..filled)} the up-to-{@code k} smallest values seen, ascending; returns the new fill. */
-    private static int insertSmallest(long[] a, int filled, int k, long t) {
+    static int insertSmallest(long[] a, int filled, int k, long t) {
         if (filled == k && t >= a[k - 1]) {
             return filled;
         }

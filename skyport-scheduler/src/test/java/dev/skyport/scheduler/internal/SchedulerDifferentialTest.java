@@ -31,8 +31,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The timetable scheduler against {@link NaiveScheduler}, the README's rules written down with plain loops and no
  * shared code: on seeded random workloads (exclusive, shared and mixed partitions, running allocations, multi-node
- * jobs, nodes that are not UP, many equal start times) every policy gives exactly the reference's plan, node choice
- * and infeasible reasons included. {@code InjectedBugsTest} proves the comparison can fail.
+ * jobs, nodes that are not UP, many equal start times, more job shapes than the shape index keeps) every policy gives
+ * exactly the reference's plan, node choice and infeasible reasons included. {@code InjectedBugsTest} proves the comparison can fail.
  */
 class SchedulerDifferentialTest {
     private static final Instant NOW = Instant.parse("2025-01-01T00:00:00Z");
@@ -90,6 +90,38 @@ class SchedulerDifferentialTest {
                     Duration.ofSeconds(60 + r.nextInt(7200)), r.nextInt(100), "account-" + i % 7, NOW));
         }
         return new Workload(new ClusterView(nodes, List.of(), modes, List.of(), Map.of()), queue);
+    }
+
+    static Stream<Arguments> manyShapes() {
+        return LongStream.range(0, 40).boxed().flatMap(seed -> Stream.of(TimetableScheduler.Policy.values())
+                .map(policy -> Arguments.of(policy, seed)));
+    }
+
+    /**
+     * Shared nodes with room for jobs of well over a hundred shapes: sizes off the index's grid (a job and the shape
+     * it is indexed under differ, so the index only bounds its starts) and more shapes than the index keeps (the
+     * jobs beyond are placed by walking every node).
+     */
+    @ParameterizedTest(name = "{0} seed {1}")
+    @MethodSource("manyShapes")
+    void samePlanAsTheReferenceWithManyJobShapes(TimetableScheduler.Policy policy, long seed) {
+        Random r = new Random(seed);
+        List<NodeView> nodes = new ArrayList<>();
+        Map<String, NodeMode> modes = Map.of("s", NodeMode.SHARED, "x", NodeMode.EXCLUSIVE);
+        for (int i = 0; i < 6 + r.nextInt(20); i++) {
+            int cpus = 64 + r.nextInt(200);
+            nodes.add(new NodeView("n" + i, seed % 4 == 3 && i % 5 == 0 ? "x" : "s", cpus, cpus * 3L, r.nextInt(3),
+                    r.nextInt(15) == 0 ? NodeState.DRAINING : NodeState.UP));
+        }
+        List<QueuedJob> queue = new ArrayList<>();
+        for (int i = 0; i < 200 + r.nextInt(300); i++) {
+            int k = r.nextInt(5) == 0 ? 2 + r.nextInt(4) : 1;
+            int cpus = 1 + r.nextInt(r.nextBoolean() ? 12 : 150);
+            queue.add(new QueuedJob(id(i), k, cpus, r.nextInt(3 * cpus + 1), r.nextInt(6) == 0 ? 1 : 0,
+                    Duration.ofSeconds(1 + r.nextInt(r.nextBoolean() ? 30 : 600)), r.nextInt(3), "acct" + r.nextInt(3),
+                    NOW));
+        }
+        check(policy, new Workload(new ClusterView(nodes, List.of(), modes, List.of(), Map.of()), queue));
     }
 
     record Workload(ClusterView cluster, List<QueuedJob> queue) {

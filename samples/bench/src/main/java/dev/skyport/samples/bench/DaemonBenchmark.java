@@ -59,6 +59,12 @@ public final class DaemonBenchmark {
     /** Concurrent clients of the separate-JVM figures, as the issue sets them. */
     private static final int CLIENTS = 16;
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final boolean TLS_ONLY = Boolean.getBoolean("bench.tls-only");
+    /**
+     * Python processes of the new-TLS figures: one process is one core's worth of Python, and 4 keep both cores of
+     * this machine busy with the daemon's share, as many upstream clients calling at once would.
+     */
+    private static final int PYTHON_PROCESSES = 4;
     private static final Pattern LISTENING = Pattern.compile("listening on port (\\d+)");
 
     private DaemonBenchmark() {
@@ -68,8 +74,9 @@ public final class DaemonBenchmark {
         Path dir = Files.createTempDirectory("skyport-daemon-bench");
         ClusterPki pki = ClusterPki.init(dir.resolve("spool"), List.of("localhost"));
         IssuedUser user = pki.issueUser("bench", false);
-        // -Dbench.separate-only=true: just the separate-JVM figures, e.g. while profiling the daemon
-        if (Boolean.getBoolean("bench.separate-only")) {
+        // -Dbench.separate-only=true: just the separate-JVM figures, e.g. while profiling the daemon;
+        // -Dbench.tls-only=true: just the new-TLS-per-call figures with Python clients
+        if (Boolean.getBoolean("bench.separate-only") || TLS_ONLY) {
             separateJvms(dir, pki, user);
             return;
         }
@@ -106,10 +113,21 @@ public final class DaemonBenchmark {
             command.addAll(List.of(extra.strip().split("\\s+")));
         }
         command.addAll(List.of(SkyportCommand.class.getName(), "daemon", "--config", config.toString()));
-        Process daemon = new ProcessBuilder(command)
-                .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("daemon.log").toFile())).start();
+        ProcessBuilder builder = new ProcessBuilder(command)
+                .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("daemon.log").toFile()));
+        // -Ddaemon.tls=jdk: the daemon on the JDK's TLS, to compare with the native provider (ServerTls)
+        String tlsProvider = System.getProperty("daemon.tls", "");
+        if (!tlsProvider.isBlank()) {
+            builder.environment().put("SKYPORT_TLS_PROVIDER", tlsProvider);
+        }
+        Process daemon = builder.start();
         try {
-            String base = "https://localhost:" + port(daemon);
+            int port = port(daemon);
+            if (TLS_ONLY) {
+                pythonNewTls(daemon, port, dir, user, pki.layout().caChain());
+                return;
+            }
+            String base = "https://localhost:" + port;
             BenchTls tls = BenchTls.of(user, pki.layout().caChain());
             OkHttpClient clients = tls.client(new ConnectionPool(CLIENTS, 1, TimeUnit.MINUTES)).newBuilder()
                     .dispatcher(dispatcher()).build();
@@ -127,6 +145,7 @@ public final class DaemonBenchmark {
             cpu("user_submits", daemon, () -> run("user_submits", clients, CLIENTS,
                     () -> new Request.Builder().url(base + "/user/job").post(multipart()).build(), 200).size());
             sseLag(clients, base, spec, json);
+            pythonNewTls(daemon, port, dir, user, pki.layout().caChain());
         } finally {
             daemon.destroy();
             daemon.waitFor(30, TimeUnit.SECONDS);
@@ -156,6 +175,73 @@ public final class DaemonBenchmark {
         figure(name + "_daemon_cores_busy", daemonCpu / (double) elapsed, "cores");
         figure(name + "_client_cores_busy", clientCpu / (double) elapsed, "cores of "
                 + Runtime.getRuntime().availableProcessors() + " in all");
+    }
+
+    /**
+     * Multipart submits as the upstream Python client makes them, a new TLS connection per call, from
+     * {@link #PYTHON_PROCESSES} Python processes ({@code new_tls_client.py}): without resumption as upstream does,
+     * then offering the previous session (a TLS 1.3 ticket). Prints rate, latencies, the CPU per call of the daemon and
+     * of the clients, and the cores that other programs kept busy meanwhile (the machine is shared). Without python3 it says so.
+     */
+    private static void pythonNewTls(Process daemon, int port, Path dir, IssuedUser user, Path ca) throws Exception {
+        Path script = dir.resolve("new_tls_client.py");
+        try (var in = DaemonBenchmark.class.getResourceAsStream("/bench/new_tls_client.py")) {
+            Files.write(script, in.readAllBytes());
+        }
+        List<String> command = List.of("python3", script.toString(), String.valueOf(port), user.cert().toString(),
+                user.key().toString(), ca.toString());
+        try {
+            // The handshake path (Jetty's SslConnection, the provider's engine) is not on the keep-alive path: warm it.
+            python(command, false, WARMUP_SECONDS);
+        } catch (IOException e) {
+            System.err.println("no new-TLS figures from Python clients: " + e.getMessage());
+            return;
+        }
+        for (boolean resume : List.of(false, true)) {
+            String name = resume ? "submit_resumed_tls_python" : "submit_new_tls_python";
+            long daemonBefore = cpuNanos(daemon.toHandle());
+            long benchBefore = cpuNanos(ProcessHandle.current());
+            long machineBefore = machineCpuNanos();
+            long start = System.nanoTime();
+            JsonNode r = python(command, resume, SECONDS);
+            long elapsed = System.nanoTime() - start;
+            long daemonCpu = cpuNanos(daemon.toHandle()) - daemonBefore;
+            long benchCpu = cpuNanos(ProcessHandle.current()) - benchBefore;
+            long calls = r.get("calls").asLong();
+            double clientCpu = r.get("client_cpu_ms_per_call").asDouble() * 1e6 * calls;
+            figure(name + "_per_s", r.get("per_s").asDouble(), "1/s");
+            figure(name + "_p50_ms", r.get("p50_ms").asDouble(), "ms");
+            figure(name + "_p99_ms", r.get("p99_ms").asDouble(), "ms");
+            figure(name + "_resumed_share", r.get("resumed").asDouble() / calls, "of the connections");
+            figure(name + "_daemon_cpu_us_per_call", daemonCpu / 1e3 / calls, "us");
+            figure(name + "_client_cpu_us_per_call", clientCpu / 1e3 / calls, "us");
+            figure(name + "_others_cores_busy", Math.max(0, machineCpuNanos() - machineBefore - daemonCpu - benchCpu
+                    - clientCpu) / (double) elapsed, "cores (other programs, the daemon's jobs among them)");
+        }
+    }
+
+    /** Runs {@code new_tls_client.py} for {@code seconds}; its JSON summary. */
+    private static JsonNode python(List<String> command, boolean resume, long seconds) throws Exception {
+        List<String> full = new ArrayList<>(command);
+        full.addAll(List.of(resume ? "1" : "0", String.valueOf(PYTHON_PROCESSES), String.valueOf(seconds),
+                "TLSv1_3"));
+        Process python = new ProcessBuilder(full).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(python.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!python.waitFor(seconds + 60, TimeUnit.SECONDS) || python.exitValue() != 0) {
+            python.destroyForcibly();
+            throw new IllegalStateException("the Python clients failed: " + out);
+        }
+        return JSON.readTree(out);
+    }
+
+    /** CPU time of every program on this machine (/proc/stat: user, nice, system, irq, softirq, steal). */
+    private static long machineCpuNanos() throws IOException {
+        String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+        long ticks = 0;
+        for (int i : new int[]{1, 2, 3, 6, 7, 8}) {
+            ticks += Long.parseLong(f[i]);
+        }
+        return ticks * 10_000_000L; // USER_HZ is 100 on Linux
     }
 
     private static long cpuNanos(ProcessHandle process) {

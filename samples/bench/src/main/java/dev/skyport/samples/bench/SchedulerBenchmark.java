@@ -34,8 +34,11 @@ import java.util.UUID;
  * Utilisation is requested cpu-time over the cluster's cpu-time up to the makespan. Per size it also prints a
  * {@code sched-ratio} line (mean waits against fcfs and upstream, pass-time speed-ups against upstream's reported
  * 40 ms and 3.3 s) and, for exclusive cases, a {@code sched-gaps} line: the node time left idle between jobs before
- * each node's last job ends, the most backfill could fill. Arguments: {@code --data=DIR}
- * (default {@code samples/bench/data/mixed}), {@code --passes=N}.
+ * each node's last job ends, the most backfill could fill. Each case also prints
+ * {@code figure sched_<policy>_<mode>_<jobs>_ms <median> ms} and, on standard error, where the machine's cpu went
+ * meanwhile (others' share makes figures of a shared machine comparable). Arguments: {@code --data=DIR}
+ * (default {@code samples/bench/data/mixed}), {@code --passes=N}, {@code --cases=policy/mode,...} (default all,
+ * e.g. {@code --cases=backfill/shared}; the {@code sched-ratio} lines need all).
  */
 public final class SchedulerBenchmark {
     private static final Instant T0 = Instant.parse("2025-01-01T00:00:00Z");
@@ -48,13 +51,17 @@ public final class SchedulerBenchmark {
     public static void main(String[] args) throws IOException {
         Path data = defaultData();
         int passes = 9;
+        List<String> only = List.of();
         for (String arg : args) {
             if (arg.startsWith("--data=")) {
                 data = Path.of(arg.substring("--data=".length()));
             } else if (arg.startsWith("--passes=")) {
                 passes = Integer.parseInt(arg.substring("--passes=".length()));
+            } else if (arg.startsWith("--cases=")) {
+                only = List.of(arg.substring("--cases=".length()).split(","));
             } else {
-                throw new IllegalArgumentException("unknown argument " + arg + "; use --data=DIR, --passes=N");
+                throw new IllegalArgumentException("unknown argument " + arg
+                        + "; use --data=DIR, --passes=N, --cases=policy/mode,...");
             }
         }
         List<NodeView> allNodes = readNodes(data.resolve("nodes.csv"));
@@ -72,8 +79,13 @@ public final class SchedulerBenchmark {
         for (int s = 0; s < sizes.length; s++) {
             Result[] r = new Result[cases.length];
             for (int c = 0; c < cases.length; c++) {
-                r[c] = run(schedulers.get(cases[c][0]), cases[c][1], allJobs.subList(0, sizes[s][0]),
-                        allNodes.subList(0, sizes[s][1]), passes);
+                if (selected(only, cases[c])) {
+                    r[c] = run(schedulers.get(cases[c][0]), cases[c][1], allJobs.subList(0, sizes[s][0]),
+                            allNodes.subList(0, sizes[s][1]), passes);
+                }
+            }
+            if (!only.isEmpty()) {
+                continue;
             }
             System.out.printf(Locale.ROOT, "sched-ratio jobs=%d nodes=%d fcfs_wait_vs_upstream=%.4f "
                             + "backfill_exclusive_wait_vs_fcfs=%.3f backfill_shared_wait_vs_fcfs=%.3f "
@@ -82,8 +94,15 @@ public final class SchedulerBenchmark {
                     r[2].meanWait / r[0].meanWait, upstream[s][1] / r[0].passMs, upstream[s][1] / r[1].passMs);
         }
         for (String[] c : cases) {
+            if (!selected(only, c)) {
+                continue;
+            }
             run(schedulers.get(c[0]), c[1], big, allNodes.subList(0, 1_000), Math.max(3, passes / 3));
         }
+    }
+
+    private static boolean selected(List<String> only, String[] c) {
+        return only.isEmpty() || only.contains(c[0] + "/" + c[1]);
     }
 
     private record Result(double passMs, double meanWait) {
@@ -99,6 +118,7 @@ public final class SchedulerBenchmark {
         // Warm-up: at least half the passes and at least a second, so that a short pass is measured compiled, as a
         // long-running engine runs it. Then at least the given passes and, for short ones, at least half a second.
         Plan plan = null;
+        CpuUse cpu = CpuUse.now();
         long warmUntil = System.nanoTime() + WARM_UP_NANOS;
         for (int i = 0; i < Math.max(2, passes / 2) || System.nanoTime() < warmUntil; i++) {
             plan = scheduler.plan(cluster, jobs, T0);
@@ -116,6 +136,7 @@ public final class SchedulerBenchmark {
         }
         nanos = Arrays.copyOf(nanos, measured);
         Arrays.sort(nanos);
+        String cpuUse = cpu.since();
         Map<JobId, QueuedJob> byId = new HashMap<>();
         for (QueuedJob j : jobs) {
             byId.put(j.id(), j);
@@ -151,6 +172,12 @@ public final class SchedulerBenchmark {
                 scheduler.name(), mode, jobs.size(), nodes.size(), nanos[measured / 2] / 1e6, planned,
                 plan.infeasible().size(), makespanS, planned == 0 ? 0 : waitSum / planned,
                 makespan == 0 ? 0 : used / (totalCpus * makespanS));
+        System.out.printf(Locale.ROOT, "figure sched_%s_%s_%s_ms %.2f ms%n", scheduler.name().replace('-', '_'), mode,
+                jobs.size() % 1000 == 0 ? jobs.size() / 1000 + "k" : Integer.toString(jobs.size()),
+                nanos[measured / 2] / 1e6);
+        System.err.printf(Locale.ROOT, "   %s %s %d x %d: min %.2f ms, median %.2f ms of %d passes; %s%n",
+                scheduler.name(), mode, jobs.size(), nodes.size(), nanos[0] / 1e6, nanos[measured / 2] / 1e6,
+                measured, cpuUse);
         if (mode.equals("exclusive")) {
             // The idle time between jobs on a node, before its last job ends: all that backfill could ever fill.
             double busy = 0;
@@ -164,6 +191,44 @@ public final class SchedulerBenchmark {
                     jobs.size(), nodes.size(), busy, idle, idle / (busy + idle));
         }
         return new Result(nanos[measured / 2] / 1e6, planned == 0 ? 0 : waitSum / planned);
+    }
+
+    /**
+     * Where the machine's cpu went since a point in time, from Linux's {@code /proc}: this JVM and everything else
+     * (other programs on a shared machine). Elsewhere it says nothing. A smaller cousin of EngineBenchmark's.
+     */
+    private record CpuUse(long machineTotal, long machineIdle, long self) {
+        static CpuUse now() {
+            try {
+                // cpu  user nice system idle iowait irq softirq steal ...; idle and iowait are idle time.
+                String[] machine = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+                long total = 0;
+                for (int i = 1; i <= 8; i++) {
+                    total += Long.parseLong(machine[i]);
+                }
+                String stat = Files.readString(Path.of("/proc/self/stat"));
+                // Fields after "(comm)": utime and stime are at 11 and 12.
+                String[] own = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+                return new CpuUse(total, Long.parseLong(machine[4]) + Long.parseLong(machine[5]),
+                        Long.parseLong(own[11]) + Long.parseLong(own[12]));
+            } catch (IOException | RuntimeException notLinux) {
+                return new CpuUse(-1, 0, 0);
+            }
+        }
+
+        /** E.g. "cpu (of 2 cores): this JVM 1.01, others 0.40, idle 0.59". */
+        String since() {
+            CpuUse end = now();
+            if (machineTotal < 0 || end.machineTotal <= machineTotal) {
+                return "cpu use unknown";
+            }
+            int cores = Runtime.getRuntime().availableProcessors();
+            double ticks = end.machineTotal - machineTotal;
+            double own = (end.self - self) / ticks * cores;
+            double idle = (end.machineIdle - machineIdle) / ticks * cores;
+            return String.format(Locale.ROOT, "cpu (of %d cores): this JVM %.2f, others %.2f, idle %.2f", cores,
+                    own, Math.max(0, cores - idle - own), idle);
+        }
     }
 
     /** The workload copied into this module ({@code data/mixed}), from the repository root or the module. */

@@ -12,7 +12,6 @@ import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.SslConnectionFactory;
-import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,9 +35,11 @@ public final class Daemon implements AutoCloseable {
     private final ServerConnector connector;
     private final ClientGuard guard;
     private final UserConnections connections;
+    private final String tlsProvider;
 
     private Daemon(SkyPort sky, Server server, ServerConnector connector, ClientGuard guard,
-                   UserConnections connections) {
+                   UserConnections connections, String tlsProvider) {
+        this.tlsProvider = tlsProvider;
         this.sky = sky;
         this.server = server;
         this.connector = connector;
@@ -53,19 +54,19 @@ public final class Daemon implements AutoCloseable {
      * @throws DaemonException                             when the port cannot be bound
      */
     public static Daemon start(DaemonConfig config) {
+        return start(config, ServerTls.Choice.fromEnvironment(System.getenv()));
+    }
+
+    /** {@link #start(DaemonConfig)} on the TLS implementation {@code tlsChoice}. */
+    static Daemon start(DaemonConfig config, ServerTls.Choice tlsChoice) {
         SpoolLayout layout = new SpoolLayout(config.spool());
-        SslContextFactory.Server tls = new SslContextFactory.Server();
         for (Path file : List.of(layout.serverCert(), layout.serverKey(), layout.clusterCert())) {
             if (!Files.isRegularFile(file)) {
                 throw new PkiException("missing " + file + " (create the certificates with `skyport certs init"
                         + " --spool " + layout.spool() + "`)");
             }
         }
-        tls.setSslContext(ServerCredentials.load(layout).sslContext());
-        tls.setNeedClientAuth(true);
-        tls.setIncludeProtocols("TLSv1.3", "TLSv1.2");
-        // Clients check the server's name themselves; the server has one certificate for every name it answers to.
-        tls.setSniRequired(false);
+        ServerTls tls = ServerTls.create(ServerCredentials.load(layout), tlsChoice);
 
         // Many users share this engine: without isolation a job could read other users' outputs and the keys in the
         // spool, so the daemon does not start without it unless the operator opted out (job-isolation: none).
@@ -85,7 +86,7 @@ public final class Daemon implements AutoCloseable {
         http.addCustomizer(secure);
         // HTTP/1.1 only: the upstream clients offer nothing else.
         ServerConnector connector = new ServerConnector(server,
-                new SslConnectionFactory(tls, HttpVersion.HTTP_1_1.asString()), new HttpConnectionFactory(http));
+                new SslConnectionFactory(tls.factory(), HttpVersion.HTTP_1_1.asString()), new HttpConnectionFactory(http));
         connector.setHost(config.bind());
         connector.setPort(config.port());
         // A peer that sends or takes nothing at all; slow ones are ClientGuard's business.
@@ -113,14 +114,19 @@ public final class Daemon implements AutoCloseable {
             }
             throw new DaemonException("cannot start the HTTPS listener: " + e.getMessage());
         }
-        LOG.info("Sky Port daemon listening on https://{}:{} (spool {}, data {})", config.bind(),
-                connector.getLocalPort(), config.spool(), config.dataDir());
-        return new Daemon(sky, server, connector, guard, connections);
+        LOG.info("Sky Port daemon listening on https://{}:{} (spool {}, data {}, TLS on {})", config.bind(),
+                connector.getLocalPort(), config.spool(), config.dataDir(), tls.provider());
+        return new Daemon(sky, server, connector, guard, connections, tls.provider());
     }
 
     /** The port the listener is bound to (the chosen one when the configuration said 0). */
     public int port() {
         return connector.getLocalPort();
+    }
+
+    /** Which TLS implementation serves the listener: {@code Conscrypt} or {@code JDK}. */
+    String tlsProvider() {
+        return tlsProvider;
     }
 
     /** The engine behind the daemon, seeing every user's jobs. */

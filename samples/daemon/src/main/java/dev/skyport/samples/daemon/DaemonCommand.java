@@ -17,7 +17,8 @@ import java.util.concurrent.CountDownLatch;
         description = {"Runs the Sky Port daemon: the engine behind HTTPS with client certificates (mTLS).",
                 "Settings come from skyport.yaml (--config, else ./skyport.yaml when present), then the",
                 "environment: SKYPORT_PORT, SKYPORT_BIND, SKYPORT_SPOOL, SKYPORT_DATA_DIR, SKYPORT_GATE,",
-                "SKYPORT_SCHEDULER, SKYPORT_MAX_SCRIPT_BYTES, SKYPORT_ADMINS (subjects separated by ';')."})
+                "SKYPORT_SCHEDULER, SKYPORT_MAX_SCRIPT_BYTES, SKYPORT_ADMINS (subjects separated by ';'),",
+                "SKYPORT_TLS_PROVIDER (auto, native or jdk: TLS on BoringSSL where it loads, else the JDK's)."})
 final class DaemonCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

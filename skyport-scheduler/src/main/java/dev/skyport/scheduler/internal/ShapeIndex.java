@@ -1,0 +1,541 @@
+package dev.skyport.scheduler.internal;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Where a job of a given shape can start, kept up to date for every node as reservations are made, so that a pass on
+ * shared nodes finds a job's earliest start without visiting the nodes that cannot have it.
+ * <p>
+ * A <em>shape</em> rounds a job's cpus, memory and gpus down to a grid of two cells per power of two (a job asking
+ * for 1, 4, 8, 16, 32 cpus or 1, 8, 32, 64 GiB is its own shape). Per shape and node it keeps two facts about the
+ * steps in which the shape fits:
+ * <ul>
+ * <li>the start of the <em>final run</em>: from there on the shape fits for ever, so a job of the shape (and of any
+ * duration) can start there. On a busy cluster this is where almost every job starts (95 % of the one-node jobs of
+ * the bench's 10k and 100k runs);</li>
+ * <li>the <em>gaps</em>: runs of steps in which the shape fits that end before the final run, listed when a job of
+ * the pass could fit one, and the longest. A job that lasts longer than every gap of a node can start there only in
+ * the final run. On the bench 1 to 3 nodes per job have a gap long enough, against 400 to 800 nodes with some room
+ * somewhere before the earliest final run.</li>
+ * </ul>
+ * A job's earliest start on a node is at least the earlier of its final run's start and the first gap long enough,
+ * and is exactly that when the job is its shape. Per shape the final-run starts (or notBefore, if later) and the
+ * longest gaps sit in {@link MinBlocks}, so the node with the earliest final run and the few nodes with a gap long
+ * enough are found by reading the blocks' minima; the timetable is walked only where the job is not its shape.
+ * <p>
+ * A reservation changes these facts only where it makes steps that held the shape stop holding it, which it can do
+ * only inside its own time span: {@link #reserved} compares those few steps with each shape's room. Where such a step
+ * lies after the final run's start, the final run now starts after the reservation's last such step and the runs
+ * between the old and the new start become gaps (exactly measured). Where it lies before, a gap shrank or split: the
+ * node's gaps are then listed again, but only once a job's duration does not exceed the kept longest gap. Reservations
+ * only ever add use, so final runs only move later and gaps only shrink or appear behind a moved final run, which is
+ * what makes this incremental upkeep exact.
+ */
+final class ShapeIndex {
+    /** Cells per power of two, as a power of two, for cpus, memory and gpus. */
+    private static final int SIZE_BITS = 1;
+    /** Past this many shapes a job gets no index (its search walks every node): upkeep per reservation is bounded. */
+    private static final int MAX_SHAPES = 64;
+
+    private final Timetable table;
+    /** Per node, no job starts there earlier (fcfs); zeros otherwise. Read when a node's entry is updated. */
+    private final long[] notBefore;
+    /** The shortest job of the pass: gaps shorter than this can hold no job, so they are not listed. */
+    private final long shortest;
+    private final Map<Long, Integer> ids = new HashMap<>();
+    private Shape[] shapes = new Shape[8];
+    private int count;
+    /*
+     * The steps of the reservation being noted, clipped to it: read from the timetable once, then compared with each
+     * shape's room.
+     */
+    private int steps;
+    private long[] stepFrom = new long[16];
+    private long[] stepTo = new long[16];
+    private int[] stepCpus = new int[16];
+    private long[] stepMemory = new long[16];
+    private int[] stepGpus = new int[16];
+
+    /** {@code shortest} is the shortest duration of any job the pass will place, in timetable milliseconds. */
+    ShapeIndex(Timetable table, long[] notBefore, long shortest) {
+        this.table = table;
+        this.notBefore = notBefore;
+        this.shortest = Math.max(1, shortest);
+    }
+
+    /** One shape's facts per node. */
+    private final class Shape {
+        final int cpus;
+        final long memory;
+        final int gpus;
+        /** Per node, the start of the final run, or {@link Timetable#NONE} when the node cannot hold the shape. */
+        final long[] finalRun;
+        /** Per node, the longest gap, or a bound above it when {@link #gapStale}; -1 when it cannot hold the shape. */
+        final long[] longestGap;
+        final boolean[] gapStale;
+        /**
+         * Per node, its gaps of at least {@link #shortest} in time order: {@code [gapFrom[j][i], gapTo[j][i])} for
+         * i below {@code gapCount[j]}; rebuilt with {@link #longestGap} when stale.
+         */
+        final long[][] gapFrom;
+        final long[][] gapTo;
+        final int[] gapCount;
+        /** Per node, max(final run, notBefore): where a job of the shape can start for sure. */
+        final MinBlocks key;
+        /** Per node, minus the longest gap, so that the blocks' minima are their longest gaps. */
+        final MinBlocks minusGap;
+
+        Shape(int cpus, long memory, int gpus) {
+            this.cpus = cpus;
+            this.memory = memory;
+            this.gpus = gpus;
+            int n = table.nodeCount;
+            finalRun = new long[n];
+            longestGap = new long[n];
+            gapStale = new boolean[n];
+            gapFrom = new long[n][];
+            gapTo = new long[n][];
+            gapCount = new int[n];
+            key = new MinBlocks(n, Timetable.NONE);
+            minusGap = new MinBlocks(n, 1);
+            for (int j = 0; j < n; j++) {
+                if (table.canHold(j, cpus, memory, gpus)) {
+                    finalRun[j] = table.finalRunStart(j, cpusOn(j), memoryOn(j), gpusOn(j));
+                    longestGap[j] = measureGaps(j);
+                } else {
+                    finalRun[j] = Timetable.NONE;
+                    longestGap[j] = -1;
+                }
+                key.set(j, key(j));
+                minusGap.set(j, -longestGap[j]);
+            }
+        }
+
+        /** What the shape takes of node j: all of it when the node is exclusive. */
+        int cpusOn(int j) {
+            return table.exclusive[j] ? table.capCpus[j] : cpus;
+        }
+
+        long memoryOn(int j) {
+            return table.exclusive[j] ? table.capMem[j] : memory;
+        }
+
+        int gpusOn(int j) {
+            return table.exclusive[j] ? table.capGpus[j] : gpus;
+        }
+
+        long key(int j) {
+            return finalRun[j] == Timetable.NONE ? Timetable.NONE : Math.max(finalRun[j], notBefore[j]);
+        }
+
+        /** Lists node j's gaps afresh and returns the longest, walking every step before the final run. */
+        long measureGaps(int j) {
+            gapCount[j] = 0;
+            long[] ts = table.times[j];
+            int[] usedCpus = table.usedCpus[j];
+            long[] usedMemory = table.usedMemory[j];
+            int[] usedGpus = table.usedGpus[j];
+            int maxCpus = table.capCpus[j] - cpusOn(j);
+            long maxMemory = table.capMem[j] - memoryOn(j);
+            int maxGpus = table.capGpus[j] - gpusOn(j);
+            long longest = 0;
+            long runStart = -1;
+            for (int i = 0; i < table.size[j] && ts[i] < finalRun[j]; i++) {
+                if (usedCpus[i] <= maxCpus && usedMemory[i] <= maxMemory && usedGpus[i] <= maxGpus) {
+                    if (runStart < 0) {
+                        runStart = ts[i];
+                    }
+                } else if (runStart >= 0) {
+                    longest = Math.max(longest, listGap(j, runStart, ts[i]));
+                    runStart = -1;
+                }
+            }
+            return longest;
+        }
+
+        /** Appends gap {@code [from, to)} of node j to its list if a job may fit it; returns its length or 0. */
+        long listGap(int j, long from, long to) {
+            if (to - from < shortest) {
+                return 0;
+            }
+            int c = gapCount[j];
+            if (gapFrom[j] == null || c == gapFrom[j].length) {
+                int size = c == 0 ? 4 : c * 2;
+                gapFrom[j] = gapFrom[j] == null ? new long[size] : Arrays.copyOf(gapFrom[j], size);
+                gapTo[j] = gapTo[j] == null ? new long[size] : Arrays.copyOf(gapTo[j], size);
+            }
+            gapFrom[j][c] = from;
+            gapTo[j][c] = to;
+            gapCount[j] = c + 1;
+            return to - from;
+        }
+
+        /**
+         * The earliest start at or after node j's notBefore of a job lasting {@code millis} in one of its listed gaps,
+         * or {@link Timetable#NONE}. The list must be fresh.
+         */
+        long firstGapStart(int j, long millis) {
+            long nb = notBefore[j];
+            for (int i = 0; i < gapCount[j]; i++) {
+                long from = Math.max(gapFrom[j][i], nb);
+                if (gapTo[j][i] - from >= millis) {
+                    return from;
+                }
+            }
+            return Timetable.NONE;
+        }
+
+        /**
+         * Brings node j up to date after {@code cpus, memory, gpus} were added to it during {@code [start, end)}, whose
+         * steps are in {@link #stepFrom} and the rest, and which now use at most {@code peakCpus, peakMemory,
+         * peakGpus}.
+         */
+        void reserved(int j, long start, int addedCpus, long addedMemory, int addedGpus, int peakCpus,
+                      long peakMemory, int peakGpus) {
+            long oldFinal = finalRun[j];
+            int maxCpus = table.capCpus[j] - cpusOn(j);
+            long maxMemory = table.capMem[j] - memoryOn(j);
+            int maxGpus = table.capGpus[j] - gpusOn(j);
+            // Where the shape still fits every step of the reservation, nothing about it changed.
+            if (oldFinal != Timetable.NONE && (peakCpus > maxCpus || peakMemory > maxMemory || peakGpus > maxGpus)) {
+                long newFinal = oldFinal;
+                long gap = longestGap[j];
+                // The old final run held the shape throughout, so a run of it that the reservation leaves open
+                // starts at the old final run's start.
+                long runStart = oldFinal < start ? oldFinal : -1;
+                for (int i = 0; i < steps; i++) {
+                    long from = stepFrom[i];
+                    boolean fits = stepCpus[i] <= maxCpus && stepMemory[i] <= maxMemory && stepGpus[i] <= maxGpus;
+                    if (from < oldFinal) {
+                        // Before the final run: a step that held the shape until now shortens a gap.
+                        if (!fits && stepCpus[i] - addedCpus <= maxCpus && stepMemory[i] - addedMemory <= maxMemory
+                                && stepGpus[i] - addedGpus <= maxGpus) {
+                            gapStale[j] = true;
+                        }
+                    } else if (fits) {
+                        if (runStart < 0) {
+                            runStart = from;
+                        }
+                    } else {
+                        if (runStart >= 0) {
+                            // Every listed gap lies before the old final run, so the list stays in time order.
+                            gap = Math.max(gap, listGap(j, runStart, from));
+                            runStart = -1;
+                        }
+                        newFinal = stepTo[i];
+                    }
+                }
+                if (newFinal != oldFinal) {
+                    finalRun[j] = newFinal;
+                    longestGap[j] = gap;
+                    minusGap.set(j, -gap);
+                }
+            }
+            key.set(j, key(j));
+        }
+
+        /** The longest gap of node j, measured again first when a reservation may have shortened it. */
+        long longestGap(int j) {
+            if (gapStale[j]) {
+                gapStale[j] = false;
+                longestGap[j] = measureGaps(j);
+                minusGap.set(j, -longestGap[j]);
+            }
+            return longestGap[j];
+        }
+
+        /** Whether node j may have a gap of {@code millis} or longer: measured again only if the bound says so. */
+        boolean hasGap(int j, long millis) {
+            return longestGap[j] >= millis && longestGap(j) >= millis;
+        }
+    }
+
+    /** The shape of a job asking {@code cpus, memory, gpus} per node, or -1 when there are too many shapes. */
+    int shape(int cpus, long memory, int gpus) {
+        long key = (grid(cpus, SIZE_BITS) << 16) | (grid(memory, SIZE_BITS) << 8) | grid(gpus, SIZE_BITS);
+        Integer id = ids.get(key);
+        if (id != null) {
+            return id;
+        }
+        if (count == MAX_SHAPES) {
+            return -1;
+        }
+        if (count == shapes.length) {
+            shapes = Arrays.copyOf(shapes, count * 2);
+        }
+        shapes[count] = new Shape((int) roundDown(cpus, SIZE_BITS), roundDown(memory, SIZE_BITS),
+                (int) roundDown(gpus, SIZE_BITS));
+        ids.put(key, count);
+        return count++;
+    }
+
+    /**
+     * Takes note of a reservation just added to node {@code j}'s timetable, and of the node's {@code notBefore}
+     * as it is now.
+     */
+    void reserved(int j, long start, long end, int cpus, long memory, int gpus) {
+        if (table.exclusive[j]) {
+            cpus = table.capCpus[j];
+            memory = table.capMem[j];
+            gpus = table.capGpus[j];
+        }
+        long[] ts = table.times[j];
+        int n = table.size[j];
+        int peakCpus = 0;
+        long peakMemory = 0;
+        int peakGpus = 0;
+        steps = 0;
+        for (int i = table.indexAt(j, start); i < n && ts[i] < end; i++) {
+            if (steps == stepFrom.length) {
+                int size = steps * 2;
+                stepFrom = Arrays.copyOf(stepFrom, size);
+                stepTo = Arrays.copyOf(stepTo, size);
+                stepCpus = Arrays.copyOf(stepCpus, size);
+                stepMemory = Arrays.copyOf(stepMemory, size);
+                stepGpus = Arrays.copyOf(stepGpus, size);
+            }
+            stepFrom[steps] = Math.max(ts[i], start);
+            stepTo[steps] = i + 1 < n ? Math.min(ts[i + 1], end) : end;
+            stepCpus[steps] = table.usedCpus[j][i];
+            stepMemory[steps] = table.usedMemory[j][i];
+            stepGpus[steps] = table.usedGpus[j][i];
+            peakCpus = Math.max(peakCpus, stepCpus[steps]);
+            peakMemory = Math.max(peakMemory, stepMemory[steps]);
+            peakGpus = Math.max(peakGpus, stepGpus[steps]);
+            steps++;
+        }
+        for (int p = 0; p < count; p++) {
+            shapes[p].reserved(j, start, cpus, memory, gpus, peakCpus, peakMemory, peakGpus);
+        }
+    }
+
+    /** Whether node j may have a gap of shape p as long as {@code millis}; see {@link Shape#hasGap}. */
+    boolean hasGap(int p, int j, long millis) {
+        return shapes[p].hasGap(j, millis);
+    }
+
+    /**
+     * Whether a job asking {@code cpus, memory, gpus} is shape {@code p} itself, not only in its cell: then a node
+     * without a gap as long as the job has exactly one window for it, from {@link #lowerBound} on for ever.
+     */
+    boolean isExactly(int p, int cpus, long memory, int gpus) {
+        Shape s = shapes[p];
+        return s.cpus == cpus && s.memory == memory && s.gpus == gpus;
+    }
+
+    /**
+     * No job of shape {@code p} lasting {@code millis} starts on node {@code j} before this: its notBefore when it
+     * has a gap as long, else its final run's start or its notBefore if later; {@link Timetable#NONE} when it cannot
+     * hold the shape.
+     */
+    long lowerBound(int p, int j, long millis) {
+        Shape s = shapes[p];
+        if (s.finalRun[j] == Timetable.NONE) {
+            return Timetable.NONE;
+        }
+        return s.hasGap(j, millis) ? Math.min(s.firstGapStart(j, millis), s.key.value[j]) : s.key.value[j];
+    }
+
+    /**
+     * Appends node j's windows for a job that is exactly shape {@code p} (see {@link #isExactly}) and lasts
+     * {@code millis}: those in its gaps, then its final run's, each if it opens by {@code horizon}.
+     */
+    void exactWindows(int p, int j, long millis, long horizon, Timetable.Windows out) {
+        Shape s = shapes[p];
+        if (s.hasGap(j, millis)) {
+            long nb = notBefore[j];
+            for (int i = 0; i < s.gapCount[j] && s.gapFrom[j][i] <= horizon; i++) {
+                long from = Math.max(s.gapFrom[j][i], nb);
+                if (from <= horizon && s.gapTo[j][i] - from >= millis) {
+                    out.add(j, from, s.gapTo[j][i] - millis);
+                }
+            }
+        }
+        if (s.key.value[j] <= horizon) {
+            out.add(j, s.key.value[j], Timetable.NONE);
+        }
+    }
+
+    /**
+     * The {@code k}-th smallest of {@code max(final run start, notBefore)} over the nodes that {@code fits} for
+     * shape p: by then k of them are free for good. {@link Timetable#NONE} when fewer than k fit.
+     */
+    long kthFinalRun(int p, int k, Fits fits, long[] smallest) {
+        MinBlocks key = shapes[p].key;
+        int filled = 0;
+        // Blocks by their minimum, smallest first, until no block can hold a smaller value than the k-th so far.
+        long visitedBelow = Long.MIN_VALUE;
+        int visitedNode = -1;
+        while (true) {
+            int next = -1;
+            for (int b = 0; b < key.blocks; b++) {
+                if (after(key.blockMin[b], key.blockNode[b], visitedBelow, visitedNode)
+                        && (next < 0 || key.blockMin[b] < key.blockMin[next])) {
+                    next = b;
+                }
+            }
+            if (next < 0 || key.blockMin[next] == Timetable.NONE
+                    || (filled == k && key.blockMin[next] >= smallest[k - 1])) {
+                return filled < k ? Timetable.NONE : smallest[k - 1];
+            }
+            for (int j = key.first(next), e = key.end(next); j < e; j++) {
+                if (key.value[j] != Timetable.NONE && fits.fits(j)) {
+                    filled = TimetableScheduler.insertSmallest(smallest, filled, k, key.value[j]);
+                }
+            }
+            visitedBelow = key.blockMin[next];
+            visitedNode = key.blockNode[next];
+        }
+    }
+
+    /** Whether (v, j) comes after (v0, j0): blocks are visited in (minimum, node) order. */
+    private static boolean after(long v, int j, long v0, int j0) {
+        return v > v0 || (v == v0 && j > j0);
+    }
+
+    /**
+     * Writes to {@code out} (from index 0) the nodes where a job of shape p lasting {@code millis} may have a start
+     * at or before {@code horizon}: those whose final run starts by then and those with a gap as long as the job;
+     * returns how many. Each node appears once; {@code out} holds every node.
+     */
+    int nodesStartingBy(int p, long millis, long horizon, int[] out) {
+        Shape s = shapes[p];
+        MinBlocks key = s.key;
+        int m = 0;
+        for (int b = 0; b < key.blocks; b++) {
+            boolean byFinalRun = key.blockMin[b] <= horizon;
+            boolean byGap = -s.minusGap.blockMin[b] >= millis;
+            if (byFinalRun || byGap) {
+                for (int j = key.first(b), e = key.end(b); j < e; j++) {
+                    if (key.value[j] <= horizon
+                            || (byGap && s.hasGap(j, millis) && s.firstGapStart(j, millis) <= horizon)) {
+                        out[m++] = j;
+                    }
+                }
+            }
+        }
+        return m;
+    }
+
+    /** Decides, per node, whether a job may run there; the index knows only the shape. */
+    interface Fits {
+        boolean fits(int j);
+    }
+
+    /**
+     * The earliest start of a one-node job of shape {@code p} asking {@code cpus, memory, gpus} for {@code millis}
+     * on a node that {@code fits}, ties to the lower node index; writes the node to {@code picked[0]}. The node with
+     * the earliest final run comes first, then those with a gap long enough, then (only when the job is not its
+     * shape) any other whose final run could still beat the best start found; only those are walked.
+     */
+    long placeOne(int p, Fits fits, int cpus, long memory, int gpus, long millis, int[] picked) {
+        Shape s = shapes[p];
+        MinBlocks key = s.key;
+        Search search = new Search(fits, cpus, memory, gpus, millis);
+        boolean exact = isExactly(p, cpus, memory, gpus);
+        int first = key.smallestBlock();
+        if (key.blockMin[first] != Timetable.NONE) {
+            if (exact) {
+                search.take(key.blockNode[first], key.blockMin[first]);
+            } else {
+                search.tryNode(key.blockNode[first], key.blockMin[first]);
+            }
+        }
+        for (int b = 0; b < key.blocks; b++) {
+            if (-s.minusGap.blockMin[b] >= millis) {
+                for (int j = key.first(b), e = key.end(b); j < e; j++) {
+                    if (s.hasGap(j, millis)) {
+                        long from = s.firstGapStart(j, millis);
+                        if (from == Timetable.NONE || !search.beats(from, j)) {
+                            continue;
+                        }
+                        // The job that is its shape starts in that gap; another may need a later step of it.
+                        if (exact) {
+                            search.take(j, from);
+                        } else {
+                            search.tryNode(j, from);
+                        }
+                    }
+                }
+            }
+        }
+        for (int b = 0; b < key.blocks; b++) {
+            if (search.beats(key.blockMin[b], key.blockNode[b])) {
+                for (int j = key.first(b), e = key.end(b); j < e; j++) {
+                    if (search.beats(key.value[j], j)) {
+                        search.tryNode(j, key.value[j]);
+                    }
+                }
+            }
+        }
+        picked[0] = search.bestNode;
+        return search.best;
+    }
+
+    /** One one-node search: the best start found so far and the job it is for. */
+    private final class Search {
+        final Fits fits;
+        final int cpus;
+        final long memory;
+        final int gpus;
+        final long millis;
+        long best = Timetable.NONE;
+        int bestNode = Integer.MAX_VALUE;
+
+        Search(Fits fits, int cpus, long memory, int gpus, long millis) {
+            this.fits = fits;
+            this.cpus = cpus;
+            this.memory = memory;
+            this.gpus = gpus;
+            this.millis = millis;
+        }
+
+        boolean beats(long t, int j) {
+            return t < best || (t == best && j < bestNode);
+        }
+
+        /** Tries node j from {@code from} on: the job's earliest start there, if it beats the best. */
+        void tryNode(int j, long from) {
+            if (!fits.fits(j)) {
+                return;
+            }
+            long limit = j < bestNode ? best + 1 : best;
+            long t = table.earliestFrom(j, cpus, memory, gpus, millis, from, Math.min(limit, Timetable.NONE));
+            if (t != Timetable.NONE && beats(t, j)) {
+                best = t;
+                bestNode = j;
+            }
+        }
+
+        /** Takes start {@code t} on node j if it beats the best: the caller knows the job can start there. */
+        void take(int j, long t) {
+            if (fits.fits(j) && beats(t, j)) {
+                best = t;
+                bestNode = j;
+            }
+        }
+    }
+
+    /**
+     * The grid cell of {@code x >= 0} with {@code 2^bits} cells per power of two: x itself while below
+     * {@code 2^(bits+1)}, where every cell is one value wide.
+     */
+    static long grid(long x, int bits) {
+        if (x < (2L << bits)) {
+            return x;
+        }
+        int e = 63 - Long.numberOfLeadingZeros(x);
+        return (2L << bits) + ((long) (e - bits - 1) << bits) + ((x >>> (e - bits)) - (1L << bits));
+    }
+
+    /** The smallest value in {@code x}'s grid cell: at most x, and more than x / (1 + 2^-bits). */
+    static long roundDown(long x, int bits) {
+        if (x < (2L << bits)) {
+            return x;
+        }
+        int e = 63 - Long.numberOfLeadingZeros(x);
+        return (x >>> (e - bits)) << (e - bits);
+    }
+}
