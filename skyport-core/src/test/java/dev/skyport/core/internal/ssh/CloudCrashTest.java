@@ -4,14 +4,12 @@ import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
 import dev.skyport.api.JobState;
 import dev.skyport.api.SkyPort;
+import dev.skyport.core.internal.ChildJvm;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
@@ -22,7 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -104,29 +101,10 @@ class CloudCrashTest {
 
     /** Runs the child engine until {@code until} holds for its job, then kills it with SIGKILL. */
     private static JobId runChildUntil(Path data, Cloud cloud, Until until) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), "-Xmx256m", CloudChildEngine.class.getName(),
-                data.toString(), SCRIPT));
-        cloud.options().forEach((k, v) -> cmd.add(k + "=" + v));
-        Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        AtomicReference<String> acked = new AtomicReference<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader in = new BufferedReader(
-                    new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = in.readLine()) != null; ) {
-                    if (line.startsWith("ACK ")) {
-                        acked.set(line.substring(4));
-                    }
-                }
-            } catch (IOException ignored) {
-                // killed
-            }
-        });
-        reader.start();
-        try {
-            poll(() -> acked.get() != null, "the child acknowledged its job");
-            JobId id = JobId.parse(acked.get());
+        List<String> args = new ArrayList<>(List.of(data.toString(), SCRIPT));
+        cloud.options().forEach((k, v) -> args.add(k + "=" + v));
+        try (ChildJvm child = ChildJvm.start(CloudChildEngine.class, args)) {
+            JobId id = JobId.parse(child.line("ACK ", WAIT));
             poll(() -> {
                 try {
                     return until.reached(id);
@@ -134,11 +112,8 @@ class CloudCrashTest {
                     return false;
                 }
             }, "the child reached the phase to kill it in");
+            child.kill9();
             return id;
-        } finally {
-            child.destroyForcibly(); // SIGKILL
-            assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
-            reader.join(TimeUnit.SECONDS.toMillis(30));
         }
     }
 
