@@ -117,6 +117,7 @@ final class SwmScriptParser {
                 case "account" -> text(d, "account", builder::account);
                 case "flavor" -> optionalText(d, "flavor", builder::flavor);
                 case "cloud-image" -> optionalText(d, "cloudImage", builder::cloudImage);
+                case "remote-site" -> text(d, "remoteSite", builder::remoteSite);
                 case "container-image" -> text(d, "containerImage", builder::containerImage);
                 case "submission-address" -> text(d, "submissionAddress", builder::submissionAddress);
                 case "workdir" -> text(d, "workdir", builder::workdir);

@@ -217,6 +217,11 @@ class SwmScriptParserTest {
         }
 
         @Test
+        void remoteSiteNamesABatchSiteOrOneOfItsPartitions() {
+            assertThat(parse("#SWM remote-site hpc/debug").remoteSite()).hasValue("hpc/debug");
+        }
+
+        @Test
         void containerImage() {
             assertThat(parse("#SWM container-image swmregistry.azurecr.io/jupyter/pytorch-notebook:cuda12-hub-5.2.1")
                     .containerImage()).hasValue("swmregistry.azurecr.io/jupyter/pytorch-notebook:cuda12-hub-5.2.1");
@@ -682,7 +687,7 @@ class SwmScriptParserTest {
     class RepeatsAndUnknowns {
         @ParameterizedTest
         @CsvSource({
-                "name, a, b", "comment, a, b", "account, a, b", "flavor, a, b", "cloud-image, a, b",
+                "name, a, b", "comment, a, b", "account, a, b", "flavor, a, b", "cloud-image, a, b", "remote-site, a, b",
                 "container-image, a, b", "submission-address, a, b", "workdir, a, b", "storage, a, b",
                 "ports, 1/tcp/in, 2/tcp/in", "gpus, 1, 2", "relocatable, yes, no", "nodes, 1, 2", "cpus, 1, 2",
                 "mem, 1G, 2G", "time, 10, 20", "priority, 1, 2"})
