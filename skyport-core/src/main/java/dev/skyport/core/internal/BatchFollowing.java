@@ -76,6 +76,9 @@ final class BatchFollowing {
             s.backoff.reset();
             health.recovered(s.health());
         } catch (RuntimeException ex) {
+            if (closed.getAsBoolean()) {
+                return; // the engine closing interrupted the call: nothing failed
+            }
             Duration wait = ex instanceof GateException g ? g.retryAfter().orElseGet(s.backoff::next)
                     : s.backoff.next();
             health.failed(s.health(), "asking batch site " + s.name + " for the status of its jobs", ex, 0,
