@@ -85,6 +85,7 @@ public final class Engine implements SkyPort {
     /** When this engine started: the end of the usage history it replays. */
     private final Instant started;
     private volatile boolean closed;
+    private final AsyncSubmits asyncSubmits = new AsyncSubmits();
 
     private Engine(EmbeddedConfig config, RandomGenerator.SplittableGenerator random) {
         this.config = config;
@@ -367,7 +368,7 @@ public final class Engine implements SkyPort {
     List<Job> submitAll(List<JobSpec> specs, Owner owner) {
         checkOpen();
         checkAvailable();
-        if (table.unfinished.get() + specs.size() > config.limits().maxActiveJobs()) {
+        if (table.unfinished.get() + asyncSubmits.queued() + specs.size() > config.limits().maxActiveJobs()) {
             throw new QueueFullException(config.limits().maxActiveJobs());
         }
         Instant now = loop.now();
@@ -412,6 +413,65 @@ public final class Engine implements SkyPort {
         }
         loop.markDirty();
         return stored.stream().map(StoredJob::job).toList();
+    }
+
+    /**
+     * As {@link #submit}, without waiting for the commit: the future completes once the job is durable and registered
+     * (as {@link #submit} returns), or exceptionally with what {@link #submit} throws. Waits while
+     * {@link AsyncSubmits#MAX_IN_FLIGHT} submissions are in flight.
+     */
+    CompletableFuture<Job> submitAsync(JobSpec spec, Owner owner) {
+        checkOpen();
+        checkAvailable();
+        asyncSubmits.enter();
+        boolean queued = false;
+        try {
+            // In-flight jobs count as unfinished: they are unfinished jobs the moment their commit ends.
+            if (table.unfinished.get() + asyncSubmits.queued() >= config.limits().maxActiveJobs()) {
+                throw new QueueFullException(config.limits().maxActiveJobs());
+            }
+            Instant now = loop.now();
+            JobId id = new JobId(ids.generate());
+            StoredJob stored = StoredJob.of(new Job(id, owner.id(), owner.name(), spec, JobState.QUEUED, "Submitted",
+                    Optional.empty(), now, now, List.of()));
+            long size = stored.size();
+            quotas.reserve(owner.id(), 1, size);
+            EventSequence sequence = events.sequence();
+            long number = sequence.allocate(1);
+            JobTransitioned event = new JobTransitioned(number, now, id, Optional.empty(), JobState.QUEUED,
+                    Optional.empty(), "Submitted");
+            CompletableFuture<Void> write;
+            try {
+                write = store.insertAsync(stored, event);
+            } catch (RuntimeException e) {
+                write = CompletableFuture.failedFuture(e);
+            }
+            queued = true;
+            // Completed off the store's writer thread, one at a time in commit order: the writer goes on to its next
+            // batch while these are registered, and ids reach subscribers in the order they were committed.
+            return write.handleAsync((ok, failure) -> {
+                try {
+                    if (failure != null) {
+                        quotas.release(owner.id(), 1, size);
+                        sequence.failed(number);
+                        throw AsyncSubmits.unwrap(failure);
+                    }
+                    try {
+                        admitAndPublish(stored, event);
+                    } finally {
+                        sequence.written(event, owner.id());
+                    }
+                    loop.markDirty();
+                    return stored.job();
+                } finally {
+                    asyncSubmits.leave();
+                }
+            }, asyncSubmits.completer());
+        } finally {
+            if (!queued) {
+                asyncSubmits.leave();
+            }
+        }
     }
 
     /**
@@ -640,6 +700,8 @@ public final class Engine implements SkyPort {
                 f.completeExceptionally(closedException());
             }
         }
+        // Submissions whose commit is under way end as they would have (their jobs are durable) before events close.
+        asyncSubmits.close(Duration.ofSeconds(30));
         try {
             loop.stop(Duration.ofSeconds(10));
         } catch (InterruptedException e) {
