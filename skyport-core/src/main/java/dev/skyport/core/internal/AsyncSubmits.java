@@ -40,11 +40,6 @@ final class AsyncSubmits {
         permits.release();
     }
 
-    /** Submissions in flight now: jobs that will be unfinished once committed. */
-    int queued() {
-        return MAX_IN_FLIGHT - permits.availablePermits();
-    }
-
     /** Runs completions one at a time in the order their commits ended. */
     Executor completer() {
         return completer;

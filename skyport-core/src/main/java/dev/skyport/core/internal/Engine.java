@@ -368,7 +368,7 @@ public final class Engine implements SkyPort {
     List<Job> submitAll(List<JobSpec> specs, Owner owner) {
         checkOpen();
         checkAvailable();
-        if (table.unfinished.get() + asyncSubmits.queued() + specs.size() > config.limits().maxActiveJobs()) {
+        if (table.unfinished.get() + specs.size() > config.limits().maxActiveJobs()) {
             throw new QueueFullException(config.limits().maxActiveJobs());
         }
         Instant now = loop.now();
@@ -399,7 +399,7 @@ public final class Engine implements SkyPort {
             }
             durable = true;
             for (int i = 0; i < stored.size(); i++) {
-                admitAndPublish(stored.get(i), evts.get(i));
+                admitAndPublish(stored.get(i), evts.get(i), false);
             }
         } finally {
             // Every number taken is settled (those already released are no-ops): ordered subscribers wait for none.
@@ -425,11 +425,15 @@ public final class Engine implements SkyPort {
         checkAvailable();
         asyncSubmits.enter();
         boolean queued = false;
+        boolean counted = false;
         try {
-            // In-flight jobs count as unfinished: they are unfinished jobs the moment their commit ends.
-            if (table.unfinished.get() + asyncSubmits.queued() >= config.limits().maxActiveJobs()) {
+            // An in-flight job counts as unfinished from here: it is one the moment its commit ends, and counting it
+            // only then would let a caller with thousands in flight pass the limit.
+            if (table.unfinished.incrementAndGet() > config.limits().maxActiveJobs()) {
+                table.unfinished.decrementAndGet();
                 throw new QueueFullException(config.limits().maxActiveJobs());
             }
+            counted = true;
             Instant now = loop.now();
             JobId id = new JobId(ids.generate());
             StoredJob stored = StoredJob.of(new Job(id, owner.id(), owner.name(), spec, JobState.QUEUED, "Submitted",
@@ -449,26 +453,30 @@ public final class Engine implements SkyPort {
             queued = true;
             // Completed off the store's writer thread, one at a time in commit order: the writer goes on to its next
             // batch while these are registered, and ids reach subscribers in the order they were committed.
-            return write.handleAsync((ok, failure) -> {
-                try {
-                    if (failure != null) {
-                        quotas.release(owner.id(), 1, size);
-                        sequence.failed(number);
-                        throw AsyncSubmits.unwrap(failure);
-                    }
-                    try {
-                        admitAndPublish(stored, event);
-                    } finally {
-                        sequence.written(event, owner.id());
-                    }
-                    loop.markDirty();
-                    return stored.job();
-                } finally {
-                    asyncSubmits.leave();
+            CompletableFuture<Job> job = write.handleAsync((ok, failure) -> {
+                if (failure != null) {
+                    table.unfinished.decrementAndGet();
+                    quotas.release(owner.id(), 1, size);
+                    sequence.failed(number);
+                    throw AsyncSubmits.unwrap(failure);
                 }
+                try {
+                    admitAndPublish(stored, event, true);
+                } finally {
+                    sequence.written(event, owner.id());
+                }
+                loop.markDirty();
+                return stored.job();
             }, asyncSubmits.completer());
+            // The place is given back once the caller's own callbacks on this future ran (they run first: a
+            // future runs its dependents last registered first), so the bound also covers that work.
+            job.whenComplete((j, e) -> asyncSubmits.leave());
+            return job;
         } finally {
             if (!queued) {
+                if (counted) {
+                    table.unfinished.decrementAndGet();
+                }
                 asyncSubmits.leave();
             }
         }
@@ -479,11 +487,13 @@ public final class Engine implements SkyPort {
      * from the event finds the job registered (a cancel then succeeds), and a launch, which takes the same lock,
      * cannot publish RUNNING before QUEUED has gone out.
      */
-    private void admitAndPublish(StoredJob stored, JobTransitioned event) {
+    private void admitAndPublish(StoredJob stored, JobTransitioned event, boolean counted) {
         Entry e = JobTable.entryFor(stored.job());
         synchronized (e) {
             table.cache(stored);
-            table.unfinished.incrementAndGet();
+            if (!counted) {
+                table.unfinished.incrementAndGet();
+            }
             table.active.put(e.id, e);
             table.queue.put(e.id, e);
             events.sequence().written(event, e.owner);
