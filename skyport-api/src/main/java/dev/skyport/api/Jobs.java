@@ -19,6 +19,31 @@ public interface Jobs {
     Job submit(JobSpec spec);
 
     /**
+     * As {@link #submit}, without blocking until the job is durable: one thread can keep many submissions in flight,
+     * and they share commits. The future completes only once the job is durable (a job it returns survives a crash
+     * of the process, as one {@link #submit} returns does), or exceptionally with the exception {@link #submit} would
+     * throw ({@link InvalidJobSpecException}, {@link QueueFullException}, {@link QuotaExceededException},
+     * {@link EngineUnavailableException}, ...); a spec refused is refused before anything is queued and nothing is
+     * stored then. Jobs submitted from one thread get ids, and complete, in the order of the calls.
+     *
+     * <p>Back-pressure: while the engine has many submissions in flight (thousands: several group commits' worth),
+     * this call waits until commits end before it queues another, so a caller submitting faster than the disk can
+     * commit is paced by it rather than filling memory. A spec with an {@linkplain JobSpec#idempotencyKey()
+     * idempotency key} is submitted as {@link #submit} does, on the calling thread, and the future is already
+     * complete when returned.
+     *
+     * <p>This default submits on the calling thread and returns a completed future; the embedded engine overrides it.
+     */
+    default CompletableFuture<Job> submitAsync(JobSpec spec) {
+        java.util.Objects.requireNonNull(spec, "spec");
+        try {
+            return CompletableFuture.completedFuture(submit(spec));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /**
      * Queues several jobs in one durable write: all are stored or none. Faster than one {@link #submit} per job when
      * a program has many jobs at hand (a parameter sweep, an array job).
      *

@@ -85,6 +85,7 @@ public final class Engine implements SkyPort {
     /** When this engine started: the end of the usage history it replays. */
     private final Instant started;
     private volatile boolean closed;
+    private final AsyncSubmits asyncSubmits = new AsyncSubmits();
 
     private Engine(EmbeddedConfig config, RandomGenerator.SplittableGenerator random) {
         this.config = config;
@@ -398,7 +399,7 @@ public final class Engine implements SkyPort {
             }
             durable = true;
             for (int i = 0; i < stored.size(); i++) {
-                admitAndPublish(stored.get(i), evts.get(i));
+                admitAndPublish(stored.get(i), evts.get(i), false);
             }
         } finally {
             // Every number taken is settled (those already released are no-ops): ordered subscribers wait for none.
@@ -415,15 +416,84 @@ public final class Engine implements SkyPort {
     }
 
     /**
+     * As {@link #submit}, without waiting for the commit: the future completes once the job is durable and registered
+     * (as {@link #submit} returns), or exceptionally with what {@link #submit} throws. Waits while
+     * {@link AsyncSubmits#MAX_IN_FLIGHT} submissions are in flight.
+     */
+    CompletableFuture<Job> submitAsync(JobSpec spec, Owner owner) {
+        checkOpen();
+        checkAvailable();
+        asyncSubmits.enter();
+        boolean queued = false;
+        boolean counted = false;
+        try {
+            // An in-flight job counts as unfinished from here: it is one the moment its commit ends, and counting it
+            // only then would let a caller with thousands in flight pass the limit.
+            if (table.unfinished.incrementAndGet() > config.limits().maxActiveJobs()) {
+                table.unfinished.decrementAndGet();
+                throw new QueueFullException(config.limits().maxActiveJobs());
+            }
+            counted = true;
+            Instant now = loop.now();
+            JobId id = new JobId(ids.generate());
+            StoredJob stored = StoredJob.of(new Job(id, owner.id(), owner.name(), spec, JobState.QUEUED, "Submitted",
+                    Optional.empty(), now, now, List.of()));
+            long size = stored.size();
+            quotas.reserve(owner.id(), 1, size);
+            EventSequence sequence = events.sequence();
+            long number = sequence.allocate(1);
+            JobTransitioned event = new JobTransitioned(number, now, id, Optional.empty(), JobState.QUEUED,
+                    Optional.empty(), "Submitted");
+            CompletableFuture<Void> write;
+            try {
+                write = store.insertAsync(stored, event);
+            } catch (RuntimeException e) {
+                write = CompletableFuture.failedFuture(e);
+            }
+            queued = true;
+            // Completed off the store's writer thread, one at a time in commit order: the writer goes on to its next
+            // batch while these are registered, and ids reach subscribers in the order they were committed.
+            CompletableFuture<Job> job = write.handleAsync((ok, failure) -> {
+                if (failure != null) {
+                    table.unfinished.decrementAndGet();
+                    quotas.release(owner.id(), 1, size);
+                    sequence.failed(number);
+                    throw AsyncSubmits.unwrap(failure);
+                }
+                try {
+                    admitAndPublish(stored, event, true);
+                } finally {
+                    sequence.written(event, owner.id());
+                }
+                loop.markDirty();
+                return stored.job();
+            }, asyncSubmits.completer());
+            // The place is given back once the caller's own callbacks on this future ran (they run first: a
+            // future runs its dependents last registered first), so the bound also covers that work.
+            job.whenComplete((j, e) -> asyncSubmits.leave());
+            return job;
+        } finally {
+            if (!queued) {
+                if (counted) {
+                    table.unfinished.decrementAndGet();
+                }
+                asyncSubmits.leave();
+            }
+        }
+    }
+
+    /**
      * Registers a stored submission and publishes its QUEUED event, under the new entry's lock: whoever learns the id
      * from the event finds the job registered (a cancel then succeeds), and a launch, which takes the same lock,
      * cannot publish RUNNING before QUEUED has gone out.
      */
-    private void admitAndPublish(StoredJob stored, JobTransitioned event) {
+    private void admitAndPublish(StoredJob stored, JobTransitioned event, boolean counted) {
         Entry e = JobTable.entryFor(stored.job());
         synchronized (e) {
             table.cache(stored);
-            table.unfinished.incrementAndGet();
+            if (!counted) {
+                table.unfinished.incrementAndGet();
+            }
             table.active.put(e.id, e);
             table.queue.put(e.id, e);
             events.sequence().written(event, e.owner);
@@ -640,6 +710,8 @@ public final class Engine implements SkyPort {
                 f.completeExceptionally(closedException());
             }
         }
+        // Submissions whose commit is under way end as they would have (their jobs are durable) before events close.
+        asyncSubmits.close(Duration.ofSeconds(30));
         try {
             loop.stop(Duration.ofSeconds(10));
         } catch (InterruptedException e) {

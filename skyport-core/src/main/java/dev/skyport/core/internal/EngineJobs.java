@@ -55,6 +55,32 @@ final class EngineJobs implements Jobs {
         return submitAll(specs, Owner.named(engine.config().owner()));
     }
 
+    @Override
+    public CompletableFuture<Job> submitAsync(JobSpec spec) {
+        return submitAsync(spec, Owner.named(engine.config().owner()));
+    }
+
+    /**
+     * As {@link #submit(JobSpec, Owner)} without waiting for the commit. The spec is checked on the calling thread, so
+     * a refusal comes back before anything is queued; a spec with an idempotency key goes the blocking way, whose
+     * look-up of the key must see every earlier commit.
+     */
+    CompletableFuture<Job> submitAsync(JobSpec spec, Owner owner) {
+        Objects.requireNonNull(spec, "spec");
+        try {
+            if (spec.idempotencyKey().isPresent()) {
+                return CompletableFuture.completedFuture(submit(spec, owner));
+            }
+            JobSpec valid = validate(spec);
+            engine.checkInputs(valid, owner);
+            CompletableFuture<Job> job = engine.submitAsync(valid, owner);
+            // A job's warnings are its spec's: most specs have none, and their futures need no further stage.
+            return valid.warnings().isEmpty() ? job : job.thenApply(EngineJobs::logWarnings);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
     /**
      * As {@link #submit(JobSpec)}, the job owned by {@code owner}: a user view submits this way. A spec with an
      * idempotency key the owner used before gets that job back as it is now ({@link IdempotencyKeys}).

@@ -154,6 +154,11 @@ final class UserView implements SkyPort {
         }
 
         @Override
+        public CompletableFuture<Job> submitAsync(JobSpec spec) {
+            return engineJobs.submitAsync(spec, owner);
+        }
+
+        @Override
         public Job get(JobId id) {
             return owned(id);
         }

@@ -11,6 +11,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Where the engine keeps jobs and their transitions. Implementations are thread-safe; every write returns only once
@@ -40,6 +41,20 @@ public interface JobStore extends AutoCloseable {
      *                                  jobs of the batch; nothing is written then
      */
     void insertAll(List<StoredJob> jobs, List<JobTransitioned> events);
+
+    /**
+     * As {@link #insert}, without blocking the caller: the future completes once the job is durable, or exceptionally
+     * with what {@link #insert} would throw. Inserts queued from one thread commit in the order they were queued. A
+     * store with a group commit lets one thread keep many inserts in flight this way; the default just inserts.
+     */
+    default CompletableFuture<Void> insertAsync(StoredJob job, JobTransitioned event) {
+        try {
+            insert(job, event);
+            return CompletableFuture.completedFuture(null);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
 
     /** The stored job that {@code owner} submitted with idempotency key {@code key}; empty once it is purged. */
     Optional<JobId> findByIdempotencyKey(String owner, String key);

@@ -310,6 +310,22 @@ public abstract class JobStoreContractTest {
     }
 
     @Test
+    void asyncInsertsCompleteOnceStoredInTheirOrderAndRefuseAnExistingId() throws Exception {
+        List<Job> jobs = IntStream.range(0, 200).mapToObj(i -> newQueuedJob("alice", i)).toList();
+        List<java.util.concurrent.CompletableFuture<Void>> done = jobs.stream()
+                .map(j -> store.insertAsync(StoredJob.of(j), submitted(j))).toList();
+        for (int i = 0; i < jobs.size(); i++) {
+            done.get(i).get(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(store.find(jobs.get(i).id())).contains(StoredJob.of(jobs.get(i)));
+        }
+        assertThat(ids(listAll(JobQuery.all()))).containsExactlyElementsOf(jobs.stream().map(Job::id).toList());
+        Job impostor = queuedJob(jobs.get(0).id(), "mallory", fullSpec(), T0.plusSeconds(99));
+        assertThatThrownBy(() -> store.insertAsync(StoredJob.of(impostor), submitted(impostor)).join())
+                .cause().isInstanceOf(IllegalArgumentException.class);
+        assertThat(store.find(jobs.get(0).id())).contains(StoredJob.of(jobs.get(0)));
+    }
+
+    @Test
     void insertAllStoresEveryJobAndItsEvent() {
         List<StoredJob> jobs = IntStream.range(0, 5).mapToObj(i -> StoredJob.of(newQueuedJob("alice", i))).toList();
         List<JobTransitioned> events = jobs.stream().map(s -> submitted(s.job())).toList();

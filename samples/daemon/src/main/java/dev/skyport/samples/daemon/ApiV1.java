@@ -43,6 +43,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletionException;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -301,17 +302,28 @@ final class ApiV1 extends Handler.Abstract {
             try {
                 JobSpec spec = json ? WireJson.readSpecRequest(WireJson.parse(body), "")
                         : JobSpec.script(UserApi.scriptText(body, "invalid_spec"));
-                spec = withRequestDefaults(spec, key, request);
-                Job job = acting.owner.jobs().submit(spec);
-                // A replay returns the job an earlier request made: it was submitted before this request began. (Two
-                // requests racing with one key may both answer 201; the job is one all the same.)
-                boolean replayed = spec.idempotencyKey().isPresent() && job.submitTime().isBefore(start);
-                if (replayed) {
-                    response.getHeaders().put("Idempotent-Replayed", "true");
-                } else {
-                    response.getHeaders().put(HttpHeader.LOCATION, PREFIX + "/jobs/" + job.id());
-                }
-                sendJob(response, callback, replayed ? 200 : 201, job);
+                JobSpec sent = withRequestDefaults(spec, key, request);
+                // Asynchronous: the request's thread goes back to Jetty while the job waits for its group commit, and
+                // the reply is written on Jetty's executor, never on the engine's completer thread.
+                acting.owner.jobs().submitAsync(sent).whenCompleteAsync((job, failure) -> {
+                    try {
+                        if (failure != null) {
+                            throw failure instanceof CompletionException && failure.getCause() != null
+                                    ? failure.getCause() : failure;
+                        }
+                        // A replay returns the job an earlier request made: it was submitted before this request
+                        // began. (Two requests racing with one key may both answer 201; the job is one all the same.)
+                        boolean replayed = sent.idempotencyKey().isPresent() && job.submitTime().isBefore(start);
+                        if (replayed) {
+                            response.getHeaders().put("Idempotent-Replayed", "true");
+                        } else {
+                            response.getHeaders().put(HttpHeader.LOCATION, PREFIX + "/jobs/" + job.id());
+                        }
+                        sendJob(response, callback, replayed ? 200 : 201, job);
+                    } catch (Throwable e) {
+                        Replies.answer(request, response, callback, mapped(e));
+                    }
+                }, request.getComponents().getExecutor());
             } catch (RuntimeException e) {
                 Replies.answer(request, response, callback, mapped(e));
             }

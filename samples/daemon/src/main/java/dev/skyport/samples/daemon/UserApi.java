@@ -258,13 +258,33 @@ final class UserApi extends Handler.Abstract {
                 // As upstream: the job reaches back to where it was submitted from.
                 spec.submissionAddress(Request.getRemoteAddr(request));
             }
-            Job job = view.jobs().submit(spec.build());
-            send(response, callback, 200, TEXT, job.id().toString());
-        } catch (InvalidJobSpecException e) {
-            throw new ApiError(HttpStatus.BAD_REQUEST_400, "invalid_script", e.getMessage(), e.field());
-        } catch (SkyPortException e) {
-            throw ApiError.fromEngine(e, false).orElseThrow(() -> e);
+        } catch (RuntimeException e) {
+            throw submitError(e);
         }
+        // Asynchronous: the request's thread goes back to Jetty while the job waits for its group commit, and the
+        // reply is written on Jetty's executor, never on the engine's completer thread.
+        view.jobs().submitAsync(spec.build()).whenCompleteAsync((job, failure) -> {
+            try {
+                if (failure != null) {
+                    Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                            ? failure.getCause() : failure;
+                    throw cause instanceof RuntimeException r ? submitError(r) : new IllegalStateException(cause);
+                }
+                send(response, callback, 200, TEXT, job.id().toString());
+            } catch (RuntimeException e) {
+                Replies.answer(request, response, callback, e);
+            }
+        }, request.getComponents().getExecutor());
+    }
+
+    private static RuntimeException submitError(RuntimeException e) {
+        if (e instanceof InvalidJobSpecException invalid) {
+            return new ApiError(HttpStatus.BAD_REQUEST_400, "invalid_script", invalid.getMessage(), invalid.field());
+        }
+        if (e instanceof SkyPortException sky) {
+            return ApiError.fromEngine(sky, false).map(RuntimeException.class::cast).orElse(sky);
+        }
+        return e;
     }
 
     /**

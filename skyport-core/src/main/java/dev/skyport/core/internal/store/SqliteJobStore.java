@@ -311,7 +311,36 @@ public final class SqliteJobStore implements JobStore {
         return deleted[0];
     }
 
+    @Override
+    public CompletableFuture<Void> insertAsync(StoredJob job, JobTransitioned event) {
+        Write write;
+        try {
+            write = enqueue(List.of(new Insert(job, JobDocument.write(job.job()), event)));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        write.done.whenComplete((v, e) -> {
+            if (e == null) {
+                done.complete(null);
+            } else {
+                done.completeExceptionally(callerException(e instanceof CompletionException ce ? ce.getCause() : e));
+            }
+        });
+        return done;
+    }
+
     private void submit(List<Op> ops) {
+        Write write = enqueue(ops);
+        try {
+            // Uninterruptible: the write is queued and will commit, so the caller must learn how it ended.
+            write.done.join();
+        } catch (CompletionException e) {
+            throw callerException(e.getCause());
+        }
+    }
+
+    private Write enqueue(List<Op> ops) {
         Write write = new Write(ops, new CompletableFuture<>());
         closeLock.readLock().lock();
         try {
@@ -322,19 +351,17 @@ public final class SqliteJobStore implements JobStore {
         } finally {
             closeLock.readLock().unlock();
         }
-        try {
-            // Uninterruptible: the write is queued and will commit, so the caller must learn how it ended.
-            write.done.join();
-        } catch (CompletionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof Rejected) {
-                throw new IllegalArgumentException(cause.getMessage());
-            }
-            if (cause instanceof StorageException se) {
-                throw se;
-            }
-            throw new StorageException("write failed: " + cause.getMessage(), cause);
+        return write;
+    }
+
+    private static RuntimeException callerException(Throwable cause) {
+        if (cause instanceof Rejected) {
+            return new IllegalArgumentException(cause.getMessage());
         }
+        if (cause instanceof StorageException se) {
+            return se;
+        }
+        return new StorageException("write failed: " + cause.getMessage(), cause);
     }
 
     private void writeLoop() {
