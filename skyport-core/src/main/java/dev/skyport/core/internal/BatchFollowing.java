@@ -8,7 +8,6 @@ import dev.skyport.api.JobState;
 import dev.skyport.api.JobTransitioned;
 import dev.skyport.core.internal.BatchSites.Run;
 import dev.skyport.core.internal.BatchSites.Site;
-import dev.skyport.core.store.JobStore;
 import dev.skyport.gate.BatchJob;
 import dev.skyport.gate.BatchQueue;
 import dev.skyport.gate.BatchStatus;
@@ -23,7 +22,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
 
 /**
@@ -31,28 +29,15 @@ import java.util.function.UnaryOperator;
  * site's reason and expected start, RUNNING on the site's nodes, and an end with the outputs and logs staged out. A
  * part of {@link BatchSites}, under each job's entry lock.
  */
-final class BatchFollowing {
+final class BatchFollowing extends BatchSitePart {
     private static final Logger LOG = LoggerFactory.getLogger(BatchFollowing.class);
-    private final BatchSites sites;
-    private final Map<JobId, Run> runs;
-    private final JobStore store;
-    private final JobTable table;
-    private final Transitions transitions;
-    private final SchedulingLoop loop;
     private final EngineHealth health;
     private final Staging staging;
-    private final BooleanSupplier closed;
 
     BatchFollowing(BatchSites sites) {
-        this.sites = sites;
-        this.runs = sites.runs;
-        this.store = sites.store;
-        this.table = sites.table;
-        this.transitions = sites.transitions;
-        this.loop = sites.loop;
+        super(sites);
         this.health = sites.health;
         this.staging = sites.staging;
-        this.closed = sites.closed;
     }
 
     void schedulePoll(Site s, Duration after) {

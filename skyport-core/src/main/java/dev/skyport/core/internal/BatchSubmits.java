@@ -9,7 +9,6 @@ import dev.skyport.api.JobTransitioned;
 import dev.skyport.core.internal.BatchSites.Run;
 import dev.skyport.core.internal.BatchSites.Site;
 import dev.skyport.core.internal.ssh.SshConnections;
-import dev.skyport.core.store.JobStore;
 import dev.skyport.core.store.StoredBatchJob;
 import dev.skyport.gate.BatchJob;
 import dev.skyport.gate.BatchQueue;
@@ -23,9 +22,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Map;
 import java.util.Optional;
-import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
@@ -35,28 +32,15 @@ import java.util.function.UnaryOperator;
  * details until the site's submit timeout, the backend id recorded with PROVISIONING, and cancels at the site (also of
  * a job whose submit was sent but never acknowledged). A part of {@link BatchSites}, under each job's entry lock.
  */
-final class BatchSubmits {
+final class BatchSubmits extends BatchSitePart {
     private static final Logger LOG = LoggerFactory.getLogger(BatchSubmits.class);
-    private final BatchSites sites;
-    private final Map<JobId, Run> runs;
-    private final JobStore store;
-    private final JobTable table;
-    private final Transitions transitions;
-    private final SchedulingLoop loop;
     private final Staging staging;
     private final Function<JobId, Path> jobDir;
-    private final BooleanSupplier closed;
 
     BatchSubmits(BatchSites sites) {
-        this.sites = sites;
-        this.runs = sites.runs;
-        this.store = sites.store;
-        this.table = sites.table;
-        this.transitions = sites.transitions;
-        this.loop = sites.loop;
+        super(sites);
         this.staging = sites.staging;
         this.jobDir = sites.jobDir;
-        this.closed = sites.closed;
     }
 
     /**
