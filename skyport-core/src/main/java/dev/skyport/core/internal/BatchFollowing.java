@@ -32,12 +32,10 @@ import java.util.function.UnaryOperator;
 final class BatchFollowing extends BatchSitePart {
     private static final Logger LOG = LoggerFactory.getLogger(BatchFollowing.class);
     private final EngineHealth health;
-    private final Staging staging;
 
     BatchFollowing(BatchSites sites) {
         super(sites);
         this.health = sites.health;
-        this.staging = sites.staging;
     }
 
     void schedulePoll(Site s, Duration after) {
@@ -168,20 +166,9 @@ final class BatchFollowing extends BatchSitePart {
                             Optional.empty());
                 }
                 RunRequest request = sites.request(r, job);
-                r.transfer = staging.submit(e.id, () -> {
-                    GateException failed = null;
-                    try {
-                        staging.stageOut(job, r.site.queue.files(), request, ending.outcome());
-                    } catch (GateException ex) {
-                        failed = ex;
-                    } catch (RuntimeException ex) {
-                        failed = GateException.transientFailure("staging failed: " + ex, ex, Optional.empty());
-                    } finally {
-                        Thread.interrupted();
-                    }
-                    GateException f = failed;
-                    sites.background(() -> stagedOut(r, ending, f));
-                });
+                r.transfer = stageThen(e.id,
+                        () -> staging.stageOut(job, r.site.queue.files(), request, ending.outcome()),
+                        f -> stagedOut(r, ending, f));
                 if (event != null) {
                     transitions.settle(e, event);
                 }

@@ -34,12 +34,10 @@ import java.util.function.UnaryOperator;
  */
 final class BatchSubmits extends BatchSitePart {
     private static final Logger LOG = LoggerFactory.getLogger(BatchSubmits.class);
-    private final Staging staging;
     private final Function<JobId, Path> jobDir;
 
     BatchSubmits(BatchSites sites) {
         super(sites);
-        this.staging = sites.staging;
         this.jobDir = sites.jobDir;
     }
 
@@ -50,26 +48,15 @@ final class BatchSubmits extends BatchSitePart {
     void stageIn(Run r) {
         Entry e = r.entry;
         Instant deadline = loop.now().plus(staging.timeout());
-        r.transfer = staging.submit(e.id, () -> {
-            GateException failed = null;
-            try {
-                Job job = table.get(e.id);
-                NodeAccess files = r.site.queue.files();
-                String dir = files.directoryOf(e.id, jobDir.apply(e.id));
-                synchronized (e) {
-                    r.directory = dir;
-                }
-                staging.stageIn(job, files, sites.request(r, job));
-            } catch (GateException ex) {
-                failed = ex;
-            } catch (RuntimeException ex) {
-                failed = GateException.transientFailure("staging failed: " + ex, ex, Optional.empty());
-            } finally {
-                Thread.interrupted();
+        r.transfer = stageThen(e.id, () -> {
+            Job job = table.get(e.id);
+            NodeAccess files = r.site.queue.files();
+            String dir = files.directoryOf(e.id, jobDir.apply(e.id));
+            synchronized (e) {
+                r.directory = dir;
             }
-            GateException f = failed;
-            sites.background(() -> staged(r, f));
-        });
+            staging.stageIn(job, files, sites.request(r, job));
+        }, f -> staged(r, f));
         loop.addTimer(deadline, () -> sites.background(() -> {
             synchronized (e) {
                 if (runs.get(e.id) != r || r.transfer == null || e.state != JobState.STAGING_IN) {
