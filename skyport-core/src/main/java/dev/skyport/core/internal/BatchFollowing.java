@@ -8,7 +8,6 @@ import dev.skyport.api.JobState;
 import dev.skyport.api.JobTransitioned;
 import dev.skyport.core.internal.BatchSites.Run;
 import dev.skyport.core.internal.BatchSites.Site;
-import dev.skyport.core.store.JobStore;
 import dev.skyport.gate.BatchJob;
 import dev.skyport.gate.BatchQueue;
 import dev.skyport.gate.BatchStatus;
@@ -23,7 +22,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
 
 /**
@@ -31,28 +29,13 @@ import java.util.function.UnaryOperator;
  * site's reason and expected start, RUNNING on the site's nodes, and an end with the outputs and logs staged out. A
  * part of {@link BatchSites}, under each job's entry lock.
  */
-final class BatchFollowing {
+final class BatchFollowing extends BatchSitePart {
     private static final Logger LOG = LoggerFactory.getLogger(BatchFollowing.class);
-    private final BatchSites sites;
-    private final Map<JobId, Run> runs;
-    private final JobStore store;
-    private final JobTable table;
-    private final Transitions transitions;
-    private final SchedulingLoop loop;
     private final EngineHealth health;
-    private final Staging staging;
-    private final BooleanSupplier closed;
 
     BatchFollowing(BatchSites sites) {
-        this.sites = sites;
-        this.runs = sites.runs;
-        this.store = sites.store;
-        this.table = sites.table;
-        this.transitions = sites.transitions;
-        this.loop = sites.loop;
+        super(sites);
         this.health = sites.health;
-        this.staging = sites.staging;
-        this.closed = sites.closed;
     }
 
     void schedulePoll(Site s, Duration after) {
@@ -183,20 +166,9 @@ final class BatchFollowing {
                             Optional.empty());
                 }
                 RunRequest request = sites.request(r, job);
-                r.transfer = staging.submit(e.id, () -> {
-                    GateException failed = null;
-                    try {
-                        staging.stageOut(job, r.site.queue.files(), request, ending.outcome());
-                    } catch (GateException ex) {
-                        failed = ex;
-                    } catch (RuntimeException ex) {
-                        failed = GateException.transientFailure("staging failed: " + ex, ex, Optional.empty());
-                    } finally {
-                        Thread.interrupted();
-                    }
-                    GateException f = failed;
-                    sites.background(() -> stagedOut(r, ending, f));
-                });
+                r.transfer = stageThen(e.id,
+                        () -> staging.stageOut(job, r.site.queue.files(), request, ending.outcome()),
+                        f -> stagedOut(r, ending, f));
                 if (event != null) {
                     transitions.settle(e, event);
                 }

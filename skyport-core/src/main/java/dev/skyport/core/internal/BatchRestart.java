@@ -6,7 +6,6 @@ import dev.skyport.api.JobId;
 import dev.skyport.api.JobState;
 import dev.skyport.core.internal.BatchSites.Run;
 import dev.skyport.core.internal.BatchSites.Site;
-import dev.skyport.core.store.JobStore;
 import dev.skyport.core.store.StopIntent;
 import dev.skyport.core.store.StoredBatchJob;
 import dev.skyport.gate.BatchJob;
@@ -21,30 +20,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.BooleanSupplier;
 
 /**
  * Takes over, after a restart, the jobs found at batch sites: those with a stored backend id are followed by it, the
  * others are looked up by their tag before anything is submitted again. A part of {@link BatchSites}.
  */
-final class BatchRestart {
+final class BatchRestart extends BatchSitePart {
     private static final Logger LOG = LoggerFactory.getLogger(BatchRestart.class);
-    private final BatchSites sites;
-    private final Map<JobId, Run> runs;
-    private final JobStore store;
-    private final JobTable table;
-    private final Transitions transitions;
-    private final SchedulingLoop loop;
-    private final BooleanSupplier closed;
 
     BatchRestart(BatchSites sites) {
-        this.sites = sites;
-        this.runs = sites.runs;
-        this.store = sites.store;
-        this.table = sites.table;
-        this.transitions = sites.transitions;
-        this.loop = sites.loop;
-        this.closed = sites.closed;
+        super(sites);
     }
 
     /**

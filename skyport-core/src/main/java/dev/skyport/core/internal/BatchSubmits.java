@@ -9,7 +9,6 @@ import dev.skyport.api.JobTransitioned;
 import dev.skyport.core.internal.BatchSites.Run;
 import dev.skyport.core.internal.BatchSites.Site;
 import dev.skyport.core.internal.ssh.SshConnections;
-import dev.skyport.core.store.JobStore;
 import dev.skyport.core.store.StoredBatchJob;
 import dev.skyport.gate.BatchJob;
 import dev.skyport.gate.BatchQueue;
@@ -23,9 +22,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Map;
 import java.util.Optional;
-import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
@@ -35,28 +32,13 @@ import java.util.function.UnaryOperator;
  * details until the site's submit timeout, the backend id recorded with PROVISIONING, and cancels at the site (also of
  * a job whose submit was sent but never acknowledged). A part of {@link BatchSites}, under each job's entry lock.
  */
-final class BatchSubmits {
+final class BatchSubmits extends BatchSitePart {
     private static final Logger LOG = LoggerFactory.getLogger(BatchSubmits.class);
-    private final BatchSites sites;
-    private final Map<JobId, Run> runs;
-    private final JobStore store;
-    private final JobTable table;
-    private final Transitions transitions;
-    private final SchedulingLoop loop;
-    private final Staging staging;
     private final Function<JobId, Path> jobDir;
-    private final BooleanSupplier closed;
 
     BatchSubmits(BatchSites sites) {
-        this.sites = sites;
-        this.runs = sites.runs;
-        this.store = sites.store;
-        this.table = sites.table;
-        this.transitions = sites.transitions;
-        this.loop = sites.loop;
-        this.staging = sites.staging;
+        super(sites);
         this.jobDir = sites.jobDir;
-        this.closed = sites.closed;
     }
 
     /**
@@ -66,26 +48,15 @@ final class BatchSubmits {
     void stageIn(Run r) {
         Entry e = r.entry;
         Instant deadline = loop.now().plus(staging.timeout());
-        r.transfer = staging.submit(e.id, () -> {
-            GateException failed = null;
-            try {
-                Job job = table.get(e.id);
-                NodeAccess files = r.site.queue.files();
-                String dir = files.directoryOf(e.id, jobDir.apply(e.id));
-                synchronized (e) {
-                    r.directory = dir;
-                }
-                staging.stageIn(job, files, sites.request(r, job));
-            } catch (GateException ex) {
-                failed = ex;
-            } catch (RuntimeException ex) {
-                failed = GateException.transientFailure("staging failed: " + ex, ex, Optional.empty());
-            } finally {
-                Thread.interrupted();
+        r.transfer = stageThen(e.id, () -> {
+            Job job = table.get(e.id);
+            NodeAccess files = r.site.queue.files();
+            String dir = files.directoryOf(e.id, jobDir.apply(e.id));
+            synchronized (e) {
+                r.directory = dir;
             }
-            GateException f = failed;
-            sites.background(() -> staged(r, f));
-        });
+            staging.stageIn(job, files, sites.request(r, job));
+        }, f -> staged(r, f));
         loop.addTimer(deadline, () -> sites.background(() -> {
             synchronized (e) {
                 if (runs.get(e.id) != r || r.transfer == null || e.state != JobState.STAGING_IN) {

@@ -37,9 +37,9 @@ import java.util.OptionalInt;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
+import static dev.skyport.core.internal.LoopbackQueues.waitFor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -49,7 +49,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * witnesses what the engine asked of the site. Every job left at the site is canceled when a test ends.
  */
 class BatchSitesTest {
-    private static final Duration WAIT = Duration.ofSeconds(60);
+    private static final Duration WAIT = LoopbackQueues.WAIT;
 
     @TempDir
     Path dir;
@@ -78,23 +78,13 @@ class BatchSitesTest {
         return sky;
     }
 
-    private static void waitFor(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(20);
-        }
-    }
-
     private static Job awaitState(SkyPort sky, JobId id, JobState state) throws InterruptedException {
         waitFor(() -> sky.jobs().get(id).state() == state, "job " + id + " to be " + state);
         return sky.jobs().get(id);
     }
 
     private Path siteDir(JobId id) {
-        return queue().resolve("shared").resolve(id.toString());
+        return LoopbackQueues.siteDir(queue(), id);
     }
 
     private List<String> calls() {

@@ -1,14 +1,20 @@
 package dev.skyport.core.internal;
 
+import dev.skyport.api.JobId;
+
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -36,6 +42,25 @@ public final class ChildJvm implements AutoCloseable {
         }, "child-jvm-" + process.pid());
         reader.setDaemon(true);
         reader.start();
+    }
+
+    /** In the child's {@code main}: its {@code key=value} arguments from {@code from} on, in their order. */
+    public static Map<String, String> options(String[] args, int from) {
+        Map<String, String> options = new LinkedHashMap<>();
+        for (int i = from; i < args.length; i++) {
+            int eq = args[i].indexOf('=');
+            options.put(args[i].substring(0, eq), args[i].substring(eq + 1));
+        }
+        return options;
+    }
+
+    /**
+     * In the child's {@code main}: prints {@code ACK <id>} once the submit of {@code jobId} returned, then idles until
+     * the test kills the JVM.
+     */
+    public static void acknowledgeAndIdle(JobId jobId) throws InterruptedException {
+        new PrintStream(System.out, true, StandardCharsets.UTF_8).println("ACK " + jobId);
+        new CountDownLatch(1).await();
     }
 
     /** Starts {@code main} with {@code args} and a 256 MiB heap. */

@@ -19,8 +19,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 
+import static dev.skyport.core.internal.LoopbackQueues.waitFor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -28,7 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * jobs on its partitions' nodes as Slurm would): what a site's own placement decides, the engine shows.
  */
 class LoopbackBatchSitesTest {
-    private static final Duration WAIT = Duration.ofSeconds(60);
+    private static final Duration WAIT = LoopbackQueues.WAIT;
 
     @TempDir
     Path dir;
@@ -57,16 +57,6 @@ class LoopbackBatchSitesTest {
         return sky;
     }
 
-    private static void waitFor(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(20);
-        }
-    }
-
     private static JobSpec waiting(String site) {
         return JobSpec.builder().remoteSite(site).retryPolicy(RetryPolicy.none()).script(
                 "#!/bin/sh\necho start\nwhile [ ! -e \"$SKYPORT_JOB_DIR/release\" ]; do\n"
@@ -74,7 +64,7 @@ class LoopbackBatchSitesTest {
     }
 
     private Path siteDir(JobId id) {
-        return queue().resolve("shared").resolve(id.toString());
+        return LoopbackQueues.siteDir(queue(), id);
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.skyport.gate.azure;
 
 import dev.skyport.gate.GateException;
+import dev.skyport.gate.GateOptions;
 
 import java.net.InetAddress;
 import java.net.URI;
@@ -518,33 +519,15 @@ final class AzureGateConfig {
 
     /** A near miss of a known key (one edit apart, or a different separator), to name in the error. */
     private static String suggestion(String key) {
-        String normal = key.toLowerCase(Locale.ROOT).replace('_', '-').replace('.', '-');
+        String normal = GateOptions.normalKey(key);
         for (String known : new TreeSet<>(KEYS)) {
-            if (known.equals(normal) || editDistance(known, normal) <= 2) {
+            if (known.equals(normal) || GateOptions.editDistance(known, normal) <= 2) {
                 return " (did you mean " + known + "?)";
             }
         }
         return "";
     }
 
-    private static int editDistance(String a, String b) {
-        int[] prev = new int[b.length() + 1];
-        int[] cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            prev[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-            }
-            int[] t = prev;
-            prev = cur;
-            cur = t;
-        }
-        return prev[b.length()];
-    }
 
     static GateException refused(String key, String why) {
         return GateException.permanent("azure gate option " + key + " " + why);

@@ -3,6 +3,7 @@ package dev.skyport.gate.slurm;
 import dev.skyport.core.internal.ssh.SshTarget;
 import dev.skyport.gate.GateConfig;
 import dev.skyport.gate.GateException;
+import dev.skyport.gate.GateOptions;
 import okhttp3.HttpUrl;
 
 import java.io.IOException;
@@ -17,7 +18,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -48,7 +48,6 @@ final class SlurmGateConfig {
     static final Set<String> ENGINE_KEYS = Set.of("job-isolation", "job-isolation-required", "job-isolation-hide",
             "job-accounts", "job-account", "forward-out-ports", "cpus", "memoryBytes");
 
-    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})\\s*(ms|s|m|h)?");
     private static final Pattern USER = Pattern.compile("[A-Za-z_][A-Za-z0-9._-]{0,63}");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
     private static final Pattern PATH = Pattern.compile("/[A-Za-z0-9._/+-]*");
@@ -263,26 +262,16 @@ final class SlurmGateConfig {
         if (raw == null) {
             return otherwise;
         }
-        Matcher m = DURATION.matcher(raw.strip());
-        if (m.matches() && Long.parseLong(m.group(1)) > 0) {
-            long n = Long.parseLong(m.group(1));
-            String unit = m.group(2) == null ? "s" : m.group(2);
-            return switch (unit) {
-                case "ms" -> Duration.ofMillis(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "h" -> Duration.ofHours(n);
-                default -> Duration.ofSeconds(n);
-            };
-        }
-        throw refused(key, "must be a positive duration such as 30, 30s, 500ms, 5m or 1h, got '" + raw + "'");
+        return GateOptions.positiveDuration(raw).orElseThrow(() -> refused(key,
+                "must be a positive duration such as 30, 30s, 500ms, 5m or 1h, got '" + raw + "'"));
     }
 
     private static String suggestion(String key) {
-        String normal = key.toLowerCase(Locale.ROOT).replace('_', '-').replace('.', '-');
+        String normal = GateOptions.normalKey(key);
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
         for (String known : new TreeSet<>(KEYS)) {
-            int d = editDistance(known, normal);
+            int d = GateOptions.editDistance(known, normal);
             if (d < bestDistance) {
                 best = known;
                 bestDistance = d;
@@ -291,24 +280,6 @@ final class SlurmGateConfig {
         return best != null && bestDistance <= 3 ? " (did you mean " + best + "?)" : "";
     }
 
-    private static int editDistance(String a, String b) {
-        int[] prev = new int[b.length() + 1];
-        int[] cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            prev[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-            }
-            int[] t = prev;
-            prev = cur;
-            cur = t;
-        }
-        return prev[b.length()];
-    }
 
     static GateException refused(String key, String why) {
         return GateException.permanent("slurm gate option " + key + " " + why);

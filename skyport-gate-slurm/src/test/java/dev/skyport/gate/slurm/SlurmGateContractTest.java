@@ -33,11 +33,8 @@ class SlurmGateContractTest extends BatchGateContractTest {
     protected Gate createGate(Path workDir) {
         GateProvider provider = ServiceLoader.load(GateProvider.class).stream().map(ServiceLoader.Provider::get)
                 .filter(p -> p.name().equals("slurm")).findFirst().orElseThrow();
-        return provider.create(new GateConfig(workDir, Map.of(
-                "rest-url", cluster.restUrl(),
-                "user", SlurmCluster.REST_USER,
-                "jwt-key-file", cluster.jwtKeyFile().toString(),
-                "work-root", cluster.workRoot().toString(),
-                "request-timeout", "30s"), Clock.systemUTC()));
+        Map<String, String> options = cluster.restGateOptions();
+        options.put("request-timeout", "30s");
+        return provider.create(new GateConfig(workDir, options, Clock.systemUTC()));
     }
 }

@@ -28,7 +28,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -78,11 +77,7 @@ class SlurmGateSshFilesTest {
     }
 
     private Map<String, String> options() {
-        Map<String, String> o = new HashMap<>();
-        o.put("rest-url", cluster.restUrl());
-        o.put("user", SlurmCluster.REST_USER);
-        o.put("jwt-key-file", cluster.jwtKeyFile().toString());
-        o.put("work-root", cluster.workRoot().toString());
+        Map<String, String> o = cluster.restGateOptions();
         o.put("files", "ssh");
         o.put("ssh-host", "127.0.0.1");
         o.put("ssh-port", Integer.toString(login.getPort()));

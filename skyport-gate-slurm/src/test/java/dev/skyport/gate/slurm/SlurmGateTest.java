@@ -29,7 +29,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -83,11 +82,7 @@ class SlurmGateTest {
     }
 
     private Map<String, String> options() {
-        Map<String, String> o = new HashMap<>();
-        o.put("rest-url", cluster.restUrl());
-        o.put("user", SlurmCluster.REST_USER);
-        o.put("jwt-key-file", cluster.jwtKeyFile().toString());
-        o.put("work-root", cluster.workRoot().toString());
+        Map<String, String> o = cluster.restGateOptions();
         return o;
     }
 

@@ -22,7 +22,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
@@ -79,11 +78,7 @@ class SlurmSiteEndToEndTest {
 
     /** The site's options as a user writes them: the gate's, and the engine's {@code poll-interval}. */
     static Map<String, String> options(SlurmCluster cluster) {
-        Map<String, String> o = new LinkedHashMap<>();
-        o.put("rest-url", cluster.restUrl());
-        o.put("user", SlurmCluster.REST_USER);
-        o.put("jwt-key-file", cluster.jwtKeyFile().toString());
-        o.put("work-root", cluster.workRoot().toString());
+        Map<String, String> o = cluster.restGateOptions();
         o.put("poll-interval", "200ms");
         o.put("request-timeout", "5s");
         return o;

@@ -2,6 +2,7 @@ package dev.skyport.samples.bench;
 
 import dev.skyport.api.JobId;
 import dev.skyport.api.NodeState;
+import dev.skyport.samples.bench.BenchFigures.CpuUse;
 import dev.skyport.scheduler.ClusterView;
 import dev.skyport.scheduler.NodeMode;
 import dev.skyport.scheduler.NodeView;
@@ -197,39 +198,6 @@ public final class SchedulerBenchmark {
      * Where the machine's cpu went since a point in time, from Linux's {@code /proc}: this JVM and everything else
      * (other programs on a shared machine). Elsewhere it says nothing. A smaller cousin of EngineBenchmark's.
      */
-    private record CpuUse(long machineTotal, long machineIdle, long self) {
-        static CpuUse now() {
-            try {
-                // cpu  user nice system idle iowait irq softirq steal ...; idle and iowait are idle time.
-                String[] machine = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
-                long total = 0;
-                for (int i = 1; i <= 8; i++) {
-                    total += Long.parseLong(machine[i]);
-                }
-                String stat = Files.readString(Path.of("/proc/self/stat"));
-                // Fields after "(comm)": utime and stime are at 11 and 12.
-                String[] own = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
-                return new CpuUse(total, Long.parseLong(machine[4]) + Long.parseLong(machine[5]),
-                        Long.parseLong(own[11]) + Long.parseLong(own[12]));
-            } catch (IOException | RuntimeException notLinux) {
-                return new CpuUse(-1, 0, 0);
-            }
-        }
-
-        /** E.g. "cpu (of 2 cores): this JVM 1.01, others 0.40, idle 0.59". */
-        String since() {
-            CpuUse end = now();
-            if (machineTotal < 0 || end.machineTotal <= machineTotal) {
-                return "cpu use unknown";
-            }
-            int cores = Runtime.getRuntime().availableProcessors();
-            double ticks = end.machineTotal - machineTotal;
-            double own = (end.self - self) / ticks * cores;
-            double idle = (end.machineIdle - machineIdle) / ticks * cores;
-            return String.format(Locale.ROOT, "cpu (of %d cores): this JVM %.2f, others %.2f, idle %.2f", cores,
-                    own, Math.max(0, cores - idle - own), idle);
-        }
-    }
 
     /** The workload copied into this module ({@code data/mixed}), from the repository root or the module. */
     private static Path defaultData() {

@@ -10,18 +10,19 @@ import dev.skyport.api.PartitionPolicy;
 import dev.skyport.api.RetryPolicy;
 import dev.skyport.api.SkyPort;
 import dev.skyport.gate.azure.FakeAzure;
+import dev.skyport.samples.bench.BenchFigures.CpuUse;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPairGenerator;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.stream.Stream;
+
+import static dev.skyport.samples.bench.BenchFigures.deleteTree;
+import static dev.skyport.samples.bench.BenchFigures.figure;
+import static dev.skyport.samples.bench.BenchFigures.pct;
 
 /**
  * The engine's cost per cloud partition: an embedded engine with the local gate and {@code cloudGate("azure")} (the
@@ -73,7 +74,7 @@ public final class PartitionBenchmark {
                 inFlight(dir.resolve("burst"), burst);
             }
         } finally {
-            delete(dir);
+            deleteTree(dir);
         }
         // the engine's and SSHD's non-daemon threads are closed; the SDK's reactor threads are not ours to stop
         System.exit(0);
@@ -143,7 +144,7 @@ public final class PartitionBenchmark {
                         pct(states[p], 50), pct(states[p], 95));
             }
             System.err.printf(Locale.ROOT, "%d lifecycles after %d warm-up: p50 %.1f ms, p95 %.1f ms, max %.1f ms; %s%n",
-                    jobs, warmup, pct(total, 50), pct(total, 95), pct(total, 100), cpu.since());
+                    jobs, warmup, pct(total, 50), pct(total, 95), pct(total, 100), cpu.sinceWithJobs());
             figure("partition_overhead_ms", pct(total, 50), "ms");
         }
     }
@@ -166,7 +167,7 @@ public final class PartitionBenchmark {
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             System.err.printf(Locale.ROOT, "%d jobs at once: %d succeeded in %.1f s, peak %d VM creations waiting"
-                    + " together; %s%n", burst, succeeded, seconds, azure.peakVmPutsHeld(), cpu.since());
+                    + " together; %s%n", burst, succeeded, seconds, azure.peakVmPutsHeld(), cpu.sinceWithJobs());
             System.out.println("figure partitions_in_flight " + azure.peakVmPutsHeld());
         }
     }
@@ -202,58 +203,5 @@ public final class PartitionBenchmark {
             t[i] = System.nanoTime() - s;
         }
         return pct(t, 50);
-    }
-
-    private static double pct(long[] nanos, double pct) {
-        long[] sorted = nanos.clone();
-        Arrays.sort(sorted);
-        int rank = (int) Math.ceil(pct / 100 * sorted.length);
-        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))] / 1e6;
-    }
-
-    private static void figure(String name, double value, String unit) {
-        System.out.println(String.format(Locale.ROOT, "figure %s %.1f %s", name, value, unit).trim());
-    }
-
-    private static void delete(Path dir) throws IOException {
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
-
-    /** Where the machine's cpu went since a point in time (Linux {@code /proc}), as EngineBenchmark reports it. */
-    private record CpuUse(long machineTotal, long machineIdle, long self, long children) {
-        static CpuUse now() {
-            try {
-                String[] machine = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
-                long total = 0;
-                for (int i = 1; i <= 8; i++) {
-                    total += Long.parseLong(machine[i]);
-                }
-                long idle = Long.parseLong(machine[4]) + Long.parseLong(machine[5]);
-                String stat = Files.readString(Path.of("/proc/self/stat"));
-                String[] own = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
-                return new CpuUse(total, idle, Long.parseLong(own[11]) + Long.parseLong(own[12]),
-                        Long.parseLong(own[13]) + Long.parseLong(own[14]));
-            } catch (IOException | RuntimeException notLinux) {
-                return new CpuUse(-1, 0, 0, 0);
-            }
-        }
-
-        String since() {
-            CpuUse end = now();
-            if (machineTotal < 0 || end.machineTotal <= machineTotal) {
-                return "cpu use unknown";
-            }
-            int cores = Runtime.getRuntime().availableProcessors();
-            double ticks = end.machineTotal - machineTotal;
-            double own = (end.self - self) / ticks * cores;
-            double jobs = (end.children - children) / ticks * cores;
-            double idle = (end.machineIdle - machineIdle) / ticks * cores;
-            return String.format(Locale.ROOT, "cpu (of %d cores): this JVM %.2f, its jobs %.2f, others %.2f, idle %.2f",
-                    cores, own, jobs, Math.max(0, cores - idle - own - jobs), idle);
-        }
     }
 }

@@ -8,19 +8,21 @@ import dev.skyport.api.JobTransitioned;
 import dev.skyport.api.RetryPolicy;
 import dev.skyport.api.SkyPort;
 import dev.skyport.gate.slurm.testing.SlurmCluster;
+import dev.skyport.samples.bench.BenchFigures.CpuUse;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+
+import static dev.skyport.samples.bench.BenchFigures.deleteTree;
+import static dev.skyport.samples.bench.BenchFigures.figure;
+import static dev.skyport.samples.bench.BenchFigures.pct;
 
 /**
  * Sky Port in front of a real Slurm: an embedded engine with batch site {@code hpc} (the slurm gate over slurmrestd,
@@ -74,17 +76,13 @@ public final class SlurmBenchmark {
                 submits(cluster, dir.resolve("burst"), jobs);
             }
         } finally {
-            delete(dir);
+            deleteTree(dir);
         }
         System.exit(0);
     }
 
     private static SkyPort engine(SlurmCluster cluster, Path data, String pollInterval) {
-        Map<String, String> o = new LinkedHashMap<>();
-        o.put("rest-url", cluster.restUrl());
-        o.put("user", SlurmCluster.REST_USER);
-        o.put("jwt-key-file", cluster.jwtKeyFile().toString());
-        o.put("work-root", cluster.workRoot().toString());
+        Map<String, String> o = cluster.restGateOptions();
         o.put("poll-interval", pollInterval);
         return SkyPort.embedded().dataDir(data).localCpus(1).batchSite("hpc", "slurm", o).start();
     }
@@ -114,7 +112,7 @@ public final class SlurmBenchmark {
                 throw new IllegalStateException("only " + handed.size() + " of " + n + " jobs reached Slurm");
             }
             long end = System.nanoTime();
-            String use = cpu.since();
+            String use = cpu.since("others (Slurm, its jobs, other programs)");
             long atSlurm = cluster.run("squeue", "-h", "-a", "-t", "all", "-o", "%k").lines()
                     .filter(l -> l.trim().startsWith("skyport:")).count();
             long failed = sky.jobs().list(dev.skyport.api.JobQuery.inStates(JobState.FAILED)).items().size();
@@ -138,7 +136,7 @@ public final class SlurmBenchmark {
                 slurm[i] = sbatchToDone(cluster, out);
                 skyport[i] = skyPortToDone(sky);
             }
-            String use = cpu.since();
+            String use = cpu.since("others (Slurm, its jobs, other programs)");
             System.err.printf(Locale.ROOT, "%d jobs each way, one at a time: sbatch p50 %.0f ms p90 %.0f ms; Sky Port"
                             + " p50 %.0f ms p90 %.0f ms; %s%n", n, pct(slurm, 50), pct(slurm, 90), pct(skyport, 50),
                     pct(skyport, 90), use);
@@ -171,58 +169,5 @@ public final class SlurmBenchmark {
             throw new IllegalStateException("job " + job.id() + " ended " + done.state() + ": " + done.stateDetails());
         }
         return System.nanoTime() - start;
-    }
-
-    private static double pct(long[] nanos, double pct) {
-        long[] sorted = nanos.clone();
-        Arrays.sort(sorted);
-        int rank = (int) Math.ceil(pct / 100 * sorted.length);
-        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))] / 1e6;
-    }
-
-    private static void figure(String name, double value, String unit) {
-        System.out.println(String.format(Locale.ROOT, "figure %s %.1f %s", name, value, unit).trim());
-    }
-
-    private static void delete(Path dir) throws IOException {
-        try (var files = Files.walk(dir)) {
-            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
-
-    /** Where the machine's cpu went since a point in time (Linux {@code /proc}), as EngineBenchmark reports it. */
-    private record CpuUse(long machineTotal, long machineIdle, long self, long children) {
-        static CpuUse now() {
-            try {
-                String[] machine = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
-                long total = 0;
-                for (int i = 1; i <= 8; i++) {
-                    total += Long.parseLong(machine[i]);
-                }
-                long idle = Long.parseLong(machine[4]) + Long.parseLong(machine[5]);
-                String stat = Files.readString(Path.of("/proc/self/stat"));
-                String[] own = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
-                return new CpuUse(total, idle, Long.parseLong(own[11]) + Long.parseLong(own[12]),
-                        Long.parseLong(own[13]) + Long.parseLong(own[14]));
-            } catch (IOException | RuntimeException notLinux) {
-                return new CpuUse(-1, 0, 0, 0);
-            }
-        }
-
-        /** This JVM's share; Slurm's daemons and the jobs are not this JVM's children, so they count as others. */
-        String since() {
-            CpuUse end = now();
-            if (machineTotal < 0 || end.machineTotal <= machineTotal) {
-                return "cpu use unknown";
-            }
-            int cores = Runtime.getRuntime().availableProcessors();
-            double ticks = end.machineTotal - machineTotal;
-            double own = (end.self - self) / ticks * cores;
-            double idle = (end.machineIdle - machineIdle) / ticks * cores;
-            return String.format(Locale.ROOT, "cpu (of %d cores): this JVM %.2f, others (Slurm, its jobs, other"
-                    + " programs) %.2f, idle %.2f", cores, own, Math.max(0, cores - idle - own), idle);
-        }
     }
 }

@@ -1,14 +1,9 @@
 package dev.skyport.samples.daemon;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.skyport.api.BatchSite;
 import dev.skyport.samples.daemon.DaemonConfig.ConfigException;
 import dev.skyport.samples.daemon.pki.ClusterPki;
-import dev.skyport.samples.daemon.pki.IssuedUser;
-import okhttp3.OkHttpClient;
-import okhttp3.Request;
-import okhttp3.Response;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -18,7 +13,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -33,12 +27,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class BatchSiteApiTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     private Path dir;
     private Daemon daemon;
-    private OkHttpClient alice;
-    private String base;
+    private AliceOverTheWire alice;
 
     static String settings(Path queue) {
         return """
@@ -58,13 +49,11 @@ class BatchSiteApiTest {
         this.dir = dir;
         Path spool = dir.resolve("spool");
         ClusterPki pki = ClusterPki.init(spool, List.of("localhost", "127.0.0.1"));
-        IssuedUser a = pki.issueUser("alice", false);
-        alice = Mtls.client(a, pki.layout().caChain());
         Path file = Files.writeString(dir.resolve("skyport.yaml"), settings(dir.resolve("queue")));
         DaemonConfig config = DaemonConfig.load(Optional.of(file), Map.of()).withPort(0).withBind("127.0.0.1")
                 .withSpool(spool).withDataDir(dir.resolve("data"));
         daemon = Daemon.start(config);
-        base = "https://localhost:" + daemon.port();
+        alice = AliceOverTheWire.issue(pki, daemon.port());
     }
 
     @AfterAll
@@ -84,42 +73,19 @@ class BatchSiteApiTest {
 
     @Test
     void userNodeAndApiNodesListTheSitesNodesUnderItsName() throws IOException {
-        JsonNode nodes = body("/user/node");
-        List<String> names = new ArrayList<>();
-        nodes.forEach(n -> names.add(n.get("name").asText()));
+        List<String> names = alice.userNodeNames();
         assertThat(names).contains("hpc/debug-n1", "hpc/debug-n2", "hpc/small-n1");
         assertThat(names).as("the daemon's own node too").anyMatch(n -> !n.startsWith("hpc/"));
-        JsonNode v1 = body("/api/v1/nodes");
-        JsonNode items = v1.has("items") ? v1.get("items") : v1;
-        JsonNode small = null;
-        for (JsonNode n : items) {
-            if (n.get("name").asText().equals("hpc/small-n1")) {
-                small = n;
-            }
-        }
-        assertThat(small).as("hpc/small-n1 in " + v1).isNotNull();
+        JsonNode small = alice.apiNode("hpc/small-n1");
         assertThat(small.get("partition").asText()).isEqualTo("hpc/small");
         assertThat(small.get("labels").get("skyport-site").asText()).isEqualTo("hpc");
     }
 
     @Test
     void aJobNamingTheSiteRunsThere() throws Exception {
-        String body = dev.skyport.client.internal.wire.WireJson.writeSpecRequest(dev.skyport.api.JobSpec.builder()
-                .remoteSite("hpc").script("#!/bin/sh\necho at the site\n").build()).toString();
-        String id;
-        try (Response r = alice.newCall(new Request.Builder().url(base + "/api/v1/jobs")
-                .post(okhttp3.RequestBody.create(body, okhttp3.MediaType.get("application/json"))).build()).execute()) {
-            String text = r.body().string();
-            assertThat(r.code()).as(text).isBetween(200, 201);
-            id = JSON.readTree(text).get("id").asText();
-        }
-        long deadline = System.nanoTime() + java.time.Duration.ofMinutes(1).toNanos();
-        JsonNode job = body("/api/v1/jobs/" + id);
-        while (!job.get("state").asText().equals("SUCCEEDED") && System.nanoTime() < deadline) {
-            Thread.sleep(50); // a poll's pace
-            job = body("/api/v1/jobs/" + id);
-        }
-        assertThat(job.get("state").asText()).as(job.toString()).isEqualTo("SUCCEEDED");
+        String id = alice.submit(dev.skyport.api.JobSpec.builder().remoteSite("hpc")
+                .script("#!/bin/sh\necho at the site\n").build());
+        JsonNode job = alice.awaitSucceeded(id, java.time.Duration.ofMinutes(1), java.time.Duration.ofMillis(50));
         assertThat(job.toString()).contains("hpc/debug");
     }
 
@@ -136,15 +102,6 @@ class BatchSiteApiTest {
             Path file = Files.writeString(dir.resolve("bad.yaml"), e.getKey() + "\n");
             assertThatThrownBy(() -> DaemonConfig.load(Optional.of(file), Map.of())).as(e.getKey())
                     .isInstanceOf(ConfigException.class).hasMessageContaining(e.getValue());
-        }
-    }
-
-    private JsonNode body(String path) throws IOException {
-        try (Response r = alice.newCall(new Request.Builder().url(base + path).header("Accept", "application/json")
-                .build()).execute()) {
-            String text = r.body().string();
-            assertThat(r.code()).as(path + " -> " + text).isEqualTo(200);
-            return JSON.readTree(text);
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.skyport.core.internal.ssh;
 import dev.skyport.gate.ContainerRuntime;
 import dev.skyport.gate.GateConfig;
 import dev.skyport.gate.GateException;
+import dev.skyport.gate.GateOptions;
 import dev.skyport.gate.RunIsolation;
 
 import java.io.IOException;
@@ -44,7 +45,6 @@ final class SshGateConfig {
             "job-isolation-hide", "job-accounts", "job-account", "forward-out-ports");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
     private static final Pattern SIZE = Pattern.compile("(\\d{1,19})\\s*(?:([KMGTkmgt])(?:i?[Bb])?|[Bb])?");
-    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})\\s*(ms|s|m|h)?");
 
     /** One node as configured. */
     record NodeSpec(String name, SshTarget target, int cpus, long memoryBytes, int gpus, Map<String, String> labels,
@@ -375,18 +375,7 @@ final class SshGateConfig {
         if (raw == null) {
             return otherwise;
         }
-        Matcher m = DURATION.matcher(raw.strip());
-        if (m.matches() && Long.parseLong(m.group(1)) > 0) {
-            long n = Long.parseLong(m.group(1));
-            String unit = m.group(2) == null ? "s" : m.group(2);
-            return switch (unit) {
-                case "ms" -> Duration.ofMillis(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "h" -> Duration.ofHours(n);
-                default -> Duration.ofSeconds(n);
-            };
-        }
-        throw GateException.permanent("ssh gate option '" + key + "' must be a positive duration such as 30, 30s,"
-                + " 500ms, 5m or 1h, got '" + raw + "'");
+        return GateOptions.positiveDuration(raw).orElseThrow(() -> GateException.permanent("ssh gate option '" + key
+                + "' must be a positive duration such as 30, 30s, 500ms, 5m or 1h, got '" + raw + "'"));
     }
 }

@@ -5,11 +5,9 @@ import dev.skyport.api.JobIsolation;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.RetryPolicy;
 import dev.skyport.api.SkyPort;
+import dev.skyport.core.internal.ChildJvm;
 
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * An engine with the {@code fakecloud} gate in external mode, in a JVM of its own, for {@code kill -9}:
@@ -21,17 +19,12 @@ public final class CloudChildEngine {
     }
 
     public static void main(String[] args) throws Exception {
-        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         var b = engine(Path.of(args[0]));
-        for (int i = 2; i < args.length; i++) {
-            int eq = args[i].indexOf('=');
-            b.cloudGateOption(args[i].substring(0, eq), args[i].substring(eq + 1));
-        }
+        ChildJvm.options(args, 2).forEach(b::cloudGateOption);
         SkyPort sky = b.start();
         Job job = sky.jobs().submit(JobSpec.builder().retryPolicy(RetryPolicy.none()).script(args[1])
                 .flavor(FakeCloudGate.SMALL.name()).build());
-        out.println("ACK " + job.id());
-        new CountDownLatch(1).await();
+        ChildJvm.acknowledgeAndIdle(job.id());
     }
 
     static dev.skyport.api.EmbeddedBuilder engine(Path data) {

@@ -252,6 +252,20 @@ public final class SlurmCluster implements AutoCloseable {
         return workRoot;
     }
 
+    /**
+     * The slurm gate's options that reach this cluster over slurmrestd as {@link #REST_USER}, signing its own tokens
+     * with {@link #jwtKeyFile()}: {@code rest-url}, {@code user}, {@code jwt-key-file}, {@code work-root}, in a new
+     * map the caller may change.
+     */
+    public Map<String, String> restGateOptions() {
+        Map<String, String> o = new LinkedHashMap<>();
+        o.put("rest-url", restUrl());
+        o.put("user", REST_USER);
+        o.put("jwt-key-file", jwtKey.toString());
+        o.put("work-root", workRoot.toString());
+        return o;
+    }
+
     /** Runs {@code scontrol args...} and returns its output; throws with its stderr when it fails. */
     public String scontrol(String... args) {
         List<String> command = new ArrayList<>(List.of("scontrol"));

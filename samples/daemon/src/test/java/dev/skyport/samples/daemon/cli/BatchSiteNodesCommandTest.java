@@ -12,13 +12,10 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /** {@code skyport nodes} over the wire against a daemon with a batch site: the site's nodes under its name. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -42,12 +39,7 @@ class BatchSiteNodesCommandTest {
     }
 
     private Result run(String... args) {
-        Map<String, String> env = Map.of("SKYPORT_URL", daemon.url().toString(), "SKYPORT_SPOOL",
-                daemon.spool().toString());
-        Result r = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> CliHarness.run(
-                new RemoteConnector(env, daemon.homeOf("alice")), new byte[0], env, false, Optional.empty(), args));
-        assertThat(r.exit()).as(String.join(" ", args) + ": " + r.err()).isZero();
-        return r;
+        return CliHarness.runAsAlice(daemon, args);
     }
 
     @Test

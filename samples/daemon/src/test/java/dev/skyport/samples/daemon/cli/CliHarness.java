@@ -6,6 +6,7 @@ import dev.skyport.api.JobId;
 import dev.skyport.api.JobIsolation;
 import dev.skyport.api.JobState;
 import dev.skyport.api.SkyPort;
+import dev.skyport.samples.daemon.ClientDaemon;
 import dev.skyport.samples.daemon.SkyportCommand;
 import picocli.CommandLine;
 
@@ -26,6 +27,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Predicate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /**
  * A real embedded engine on a temporary data directory, and the {@code skyport} command line connected to it through
@@ -74,6 +78,19 @@ final class CliHarness implements AutoCloseable {
 
     Result run(Connector connector, String... args) {
         return run(connector, stdin, env, terminal, Optional.ofNullable(tee), args);
+    }
+
+    /**
+     * The {@code skyport} command line run once as {@code alice} against the real {@code daemon} over the wire, within
+     * a minute; fails unless it exits 0.
+     */
+    static Result runAsAlice(ClientDaemon daemon, String... args) {
+        Map<String, String> env = Map.of("SKYPORT_URL", daemon.url().toString(), "SKYPORT_SPOOL",
+                daemon.spool().toString());
+        Result r = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> run(
+                new RemoteConnector(env, daemon.homeOf("alice")), new byte[0], env, false, Optional.empty(), args));
+        assertThat(r.exit()).as(String.join(" ", args) + ": " + r.err()).isZero();
+        return r;
     }
 
     /**

@@ -23,7 +23,6 @@ import java.util.Map;
 import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /**
  * {@code skyport flavors}, {@code images}, {@code remotes} and {@code partitions} over the wire against a daemon with a
@@ -68,12 +67,7 @@ class CloudCatalogueCommandsTest {
     }
 
     private Result run(String... args) {
-        Map<String, String> env = Map.of("SKYPORT_URL", daemon.url().toString(), "SKYPORT_SPOOL",
-                daemon.spool().toString());
-        Result r = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> CliHarness.run(
-                new RemoteConnector(env, daemon.homeOf("alice")), new byte[0], env, false, Optional.empty(), args));
-        assertThat(r.exit()).as(String.join(" ", args) + ": " + r.err()).isZero();
-        return r;
+        return CliHarness.runAsAlice(daemon, args);
     }
 
     @Test

@@ -13,13 +13,9 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /** {@code skyport nodes} over the wire against a daemon whose batch site is a real Slurm: Slurm's nodes, by name. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -31,9 +27,7 @@ class SlurmSiteNodesCommandTest {
     @BeforeAll
     void start(@TempDir Path dir) {
         cluster = SlurmCluster.start();
-        BatchSite site = new BatchSite("hpc", "slurm", Map.of("rest-url", cluster.restUrl(),
-                "user", SlurmCluster.REST_USER, "jwt-key-file", cluster.jwtKeyFile().toString(),
-                "work-root", cluster.workRoot().toString()));
+        BatchSite site = new BatchSite("hpc", "slurm", cluster.restGateOptions());
         daemon = ClientDaemon.start(dir, c -> c.withEngine(c.engine().withBatchSites(List.of(site))));
         daemon.installUser("alice");
     }
@@ -52,12 +46,7 @@ class SlurmSiteNodesCommandTest {
     }
 
     private Result run(String... args) {
-        Map<String, String> env = Map.of("SKYPORT_URL", daemon.url().toString(), "SKYPORT_SPOOL",
-                daemon.spool().toString());
-        Result r = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> CliHarness.run(
-                new RemoteConnector(env, daemon.homeOf("alice")), new byte[0], env, false, Optional.empty(), args));
-        assertThat(r.exit()).as(String.join(" ", args) + ": " + r.err()).isZero();
-        return r;
+        return CliHarness.runAsAlice(daemon, args);
     }
 
     @Test
