@@ -118,8 +118,8 @@ class CloudPartitionsTest {
                 return sky.jobs().get(job.id()).state().isTerminal();
             });
             Job done = sky.jobs().get(job.id());
-            assertThat(done.state()).isEqualTo(JobState.FAILED);
-            assertThat(done.attempts().get(0).endReason()).hasValue(EndReason.NODE_LOST);
+            assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.FAILED);
+            assertThat(done.attempts().get(0).endReason()).as(done.stateDetails()).hasValue(EndReason.NODE_LOST);
             assertThat(done.stateDetails()).contains("unreachable since");
             deleted(name);
         } finally {
