@@ -305,24 +305,6 @@ class SlurmGateTest {
         queue.cancel(running);
     }
 
-    /** The one test that waits for Slurm's clock: its time limits are whole minutes (60-90 s here). */
-    @Test
-    void aJobBeyondItsTimeLimitEndsTimeout() throws Exception {
-        BatchRequest r = sized(staged("#!/bin/sh\necho started\nsleep 300\necho survived\n", Map.of()), 1, 1, 0,
-                Duration.ofSeconds(20), Optional.empty());
-        BatchJob job = submit(r);
-        Instant deadline = Instant.now().plus(Duration.ofSeconds(180));
-        BatchStatus s = queue.status(List.of(job)).get(job);
-        while (!s.state().isTerminal()) {
-            assertThat(Instant.now()).as("the job ends at its time limit (rounded up to 1 min)").isBefore(deadline);
-            Thread.sleep(500);
-            s = queue.status(List.of(job)).get(job);
-        }
-        assertThat(s.state()).as(diagnose(r)).isEqualTo(BatchStatus.State.TIMEOUT);
-        assertThat(cluster.scontrol("show", "job", job.id())).contains("TimeLimit=00:01:00");
-        assertThat(read(r.directory() + "/stdout.log")).isEqualTo("started\n");
-    }
-
     @Test
     void aJobLargerThanAPartitionIsRefusedNamingItsLimitsAndNothingIsSubmitted() throws Exception {
         List<String> before = cluster.jobIds();
