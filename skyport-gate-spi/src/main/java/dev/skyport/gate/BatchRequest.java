@@ -63,13 +63,6 @@ public record BatchRequest(JobId job, int attempt, String name, String directory
 
     /** The variables the job sees, as {@link RunRequest#environment()} gives them on every gate. */
     public Map<String, String> environment() {
-        Map<String, String> all = new java.util.LinkedHashMap<>(env);
-        all.put("SKYPORT_JOB_ID", job.toString());
-        all.put("SWM_JOB_ID", job.toString());
-        all.put("SKYPORT_ATTEMPT", Integer.toString(attempt));
-        all.put("SKYPORT_JOB_DIR", directory);
-        all.put("USER", owner);
-        all.put("LOGNAME", owner);
-        return all;
+        return RunRequest.environment(env, job, attempt, directory, owner);
     }
 }

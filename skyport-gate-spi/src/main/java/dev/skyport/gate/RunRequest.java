@@ -67,6 +67,12 @@ public record RunRequest(JobId job, int attempt, String directory, Optional<Stri
      * names the job's owner there whatever account runs it; its Jupyter spawner serves under {@code /user/$USER/}).
      */
     public Map<String, String> environment() {
+        return environment(env, job, attempt, directory, owner);
+    }
+
+    /** {@link #environment()} for any request of a job: a batch site's ({@link BatchRequest}) gives the same names. */
+    static Map<String, String> environment(Map<String, String> env, JobId job, int attempt, String directory,
+                                           String owner) {
         Map<String, String> all = new java.util.LinkedHashMap<>(env);
         all.put("SKYPORT_JOB_ID", job.toString());
         all.put("SWM_JOB_ID", job.toString());
