@@ -9,11 +9,12 @@ import java.util.OptionalInt;
 /**
  * One run of a job: where it ran, when, and how it ended. Retries add attempts; they never overwrite one.
  * {@code number} starts at 1. {@code exitCode} and {@code signal} are present once the process ended on its own or
- * by a signal.
+ * by a signal. {@code steps} and {@code outputs} are filled for a {@link ContainerSteps} job: a log per step that
+ * started, a log per output file copied; both are empty for other jobs.
  */
 public record Attempt(int number, List<String> nodes, Optional<String> partition, Instant startTime,
                       Optional<Instant> endTime, OptionalInt exitCode, OptionalInt signal,
-                      Optional<EndReason> endReason) {
+                      Optional<EndReason> endReason, List<StepLog> steps, List<OutputLog> outputs) {
     public Attempt {
         if (number < 1) {
             throw new IllegalArgumentException("attempt number must be >= 1");
@@ -25,6 +26,15 @@ public record Attempt(int number, List<String> nodes, Optional<String> partition
         Objects.requireNonNull(exitCode, "exitCode");
         Objects.requireNonNull(signal, "signal");
         Objects.requireNonNull(endReason, "endReason");
+        steps = List.copyOf(steps);
+        outputs = List.copyOf(outputs);
+    }
+
+    /** An attempt of a job without steps. */
+    public Attempt(int number, List<String> nodes, Optional<String> partition, Instant startTime,
+                   Optional<Instant> endTime, OptionalInt exitCode, OptionalInt signal,
+                   Optional<EndReason> endReason) {
+        this(number, nodes, partition, startTime, endTime, exitCode, signal, endReason, List.of(), List.of());
     }
 
     /** True while this attempt has not ended. */

@@ -53,7 +53,8 @@ public record JobSpec(
         Optional<String> storage,
         Optional<String> idempotencyKey,
         List<String> warnings,
-        boolean scriptOmitted) {
+        boolean scriptOmitted,
+        Optional<ContainerSteps> containerSteps) {
 
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     /** The longest time limit a job may ask for (ten years; "no limit" is no time limit at all). */
@@ -132,8 +133,13 @@ public record JobSpec(
         Objects.requireNonNull(storage, "storage");
         Objects.requireNonNull(idempotencyKey, "idempotencyKey");
         warnings = List.copyOf(warnings);
-        if (scriptOmitted ? script.isPresent() || !command.isEmpty() : script.isPresent() == !command.isEmpty()) {
-            throw new InvalidJobSpecException("script", "give exactly one of a script or a command");
+        Objects.requireNonNull(containerSteps, "containerSteps");
+        int given = (script.isPresent() ? 1 : 0) + (command.isEmpty() ? 0 : 1) + (containerSteps.isPresent() ? 1 : 0);
+        if (scriptOmitted ? script.isPresent() || !command.isEmpty() || containerSteps.isPresent() : given != 1) {
+            throw new InvalidJobSpecException("script", "give exactly one of a script, a command or container steps");
+        }
+        if (containerSteps.isPresent() && containerImage.isPresent()) {
+            throw new InvalidJobSpecException("containerImage", "a job with container steps has an image per step");
         }
         if (script.isPresent() && script.get().isBlank()) {
             throw new InvalidJobSpecException("script", "is empty");
@@ -151,6 +157,20 @@ public record JobSpec(
         if (gpus < 0) {
             throw new InvalidJobSpecException("gpus", "must not be negative, got " + gpus);
         }
+    }
+
+    /** A spec without {@linkplain #containerSteps() container steps}: a script or a command. */
+    public JobSpec(String name, Optional<String> script, List<String> command, Optional<String> containerImage,
+                   Optional<String> cloudImage, int nodes, int cpus, long memoryBytes, int gpus,
+                   Optional<String> flavor, Optional<String> remoteSite, boolean relocatable, List<PortSpec> ports,
+                   List<String> inputFiles, List<String> outputFiles, Optional<String> workdir,
+                   Map<String, String> env, Optional<String> account, int priority, Optional<Duration> timeLimit,
+                   RetryPolicy retryPolicy, Map<String, String> tags, String comment,
+                   Optional<String> submissionAddress, Optional<String> storage, Optional<String> idempotencyKey,
+                   List<String> warnings, boolean scriptOmitted) {
+        this(name, script, command, containerImage, cloudImage, nodes, cpus, memoryBytes, gpus, flavor, remoteSite,
+                relocatable, ports, inputFiles, outputFiles, workdir, env, account, priority, timeLimit, retryPolicy,
+                tags, comment, submissionAddress, storage, idempotencyKey, warnings, scriptOmitted, Optional.empty());
     }
 
     /**
@@ -188,7 +208,8 @@ public record JobSpec(
         }
         return new JobSpec(name, Optional.empty(), command, containerImage, cloudImage, nodes, cpus, memoryBytes, gpus,
                 flavor, remoteSite, relocatable, ports, inputFiles, outputFiles, workdir, env, account, priority,
-                timeLimit, retryPolicy, tags, comment, submissionAddress, storage, idempotencyKey, warnings, true);
+                timeLimit, retryPolicy, tags, comment, submissionAddress, storage, idempotencyKey, warnings, true,
+                containerSteps);
     }
 
     /**
@@ -203,6 +224,8 @@ public record JobSpec(
             b.append(", script=<").append(script.get().length()).append(" chars>");
         } else if (scriptOmitted) {
             b.append(", script=<omitted>");
+        } else if (containerSteps.isPresent()) {
+            b.append(", steps=").append(containerSteps.get().steps().size());
         } else {
             b.append(", command=[").append(command.get(0));
             if (command.size() > 1) {
@@ -267,6 +290,7 @@ public record JobSpec(
         b.storage = storage.orElse(null);
         b.idempotencyKey = idempotencyKey.orElse(null);
         b.warnings = new ArrayList<>(warnings);
+        b.containerSteps = containerSteps.orElse(null);
         return b;
     }
 
@@ -335,6 +359,7 @@ public record JobSpec(
         private String storage;
         private String idempotencyKey;
         private List<String> warnings = new ArrayList<>();
+        private ContainerSteps containerSteps;
         /** Warnings past {@link #MAX_WARNINGS}, counted instead of kept. */
         private int droppedWarnings;
 
@@ -346,14 +371,18 @@ public record JobSpec(
             return this;
         }
 
-        /** The script to run with {@code /bin/sh} semantics (its shebang line is honoured). Clears any command. */
+        /**
+         * The script to run with {@code /bin/sh} semantics (its shebang line is honoured). Clears any command and
+         * container steps.
+         */
         public Builder script(String script) {
             this.script = nonBlank("script", script);
             this.command = new ArrayList<>();
+            this.containerSteps = null;
             return this;
         }
 
-        /** A program and its arguments, run without a shell. Clears any script. */
+        /** A program and its arguments, run without a shell. Clears any script and container steps. */
         public Builder command(List<String> command) {
             if (command.isEmpty() || command.get(0).isBlank()) {
                 throw new InvalidJobSpecException("command", "must name a program");
@@ -361,6 +390,18 @@ public record JobSpec(
             checkCommand(command);
             this.command = new ArrayList<>(command);
             this.script = null;
+            this.containerSteps = null;
+            return this;
+        }
+
+        /**
+         * Steps to run, each in a container image of its own, with inputs, outputs and volumes at container paths;
+         * see {@link ContainerSteps}. Clears any script and command.
+         */
+        public Builder containerSteps(ContainerSteps steps) {
+            this.containerSteps = Objects.requireNonNull(steps, "containerSteps");
+            this.script = null;
+            this.command = new ArrayList<>();
             return this;
         }
 
@@ -670,11 +711,11 @@ public record JobSpec(
         }
 
         /**
-         * @throws InvalidJobSpecException when neither script nor command is set
+         * @throws InvalidJobSpecException when none of script, command and container steps is set
          */
         public JobSpec build() {
-            if (script == null && command.isEmpty()) {
-                throw new InvalidJobSpecException("script", "give a script or a command");
+            if (script == null && command.isEmpty() && containerSteps == null) {
+                throw new InvalidJobSpecException("script", "give a script, a command or container steps");
             }
             checkLimits();
             List<String> warnings = this.warnings;
@@ -688,7 +729,7 @@ public record JobSpec(
                     Optional.ofNullable(workdir), env, Optional.ofNullable(account),
                     priority, Optional.ofNullable(timeLimit), retryPolicy, tags, comment,
                     Optional.ofNullable(submissionAddress), Optional.ofNullable(storage),
-                    Optional.ofNullable(idempotencyKey), warnings, false);
+                    Optional.ofNullable(idempotencyKey), warnings, false, Optional.ofNullable(containerSteps));
         }
     }
 }

@@ -381,7 +381,7 @@ class JobSpecTest {
         void buildNeedsAScriptOrACommand() {
             InvalidJobSpecException e = rejected(() -> JobSpec.builder().build());
             assertThat(e.field()).isEqualTo("script");
-            assertThat(e.reason()).isEqualTo("give a script or a command");
+            assertThat(e.reason()).isEqualTo("give a script, a command or container steps");
         }
 
         @Test
@@ -411,10 +411,10 @@ class JobSpecTest {
             JobSpec base = scriptBuilder().build();
             InvalidJobSpecException both = rejected(() -> construct(base, Optional.of("echo"), List.of("echo"), 1, 1, 0, 0));
             assertThat(both.field()).isEqualTo("script");
-            assertThat(both.reason()).isEqualTo("give exactly one of a script or a command");
+            assertThat(both.reason()).isEqualTo("give exactly one of a script, a command or container steps");
             InvalidJobSpecException neither = rejected(() -> construct(base, Optional.empty(), List.of(), 1, 1, 0, 0));
             assertThat(neither.field()).isEqualTo("script");
-            assertThat(neither.reason()).isEqualTo("give exactly one of a script or a command");
+            assertThat(neither.reason()).isEqualTo("give exactly one of a script, a command or container steps");
         }
 
         @Test

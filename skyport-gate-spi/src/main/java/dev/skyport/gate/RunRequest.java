@@ -1,5 +1,6 @@
 package dev.skyport.gate;
 
+import dev.skyport.api.ContainerSteps;
 import dev.skyport.api.JobId;
 import dev.skyport.api.PortSpec;
 
@@ -17,10 +18,15 @@ import java.util.Optional;
  * are what the job asked for per node, enforced where the node can. {@code containerImage}, when given, is the image the
  * run is started in (with {@code directory} mounted at the same path), on gates whose {@link Gate#runsContainerImages()}
  * is true; {@code ports} are the job's {@code #SWM ports}, which such a run publishes.
+ *
+ * <p>{@code steps}, instead of a script or a command, is a job of {@link ContainerSteps}: the gate runs each step in
+ * its own container, in order, with the mounts {@link StepLayout} gives (the engine has placed the inputs there), and
+ * records each step in the run directory as {@link StepLayout} says. Only gates whose {@link Gate#runsContainerImages()}
+ * is true get such requests.
  */
 public record RunRequest(JobId job, int attempt, String directory, Optional<String> script, List<String> command,
                          String workdir, Map<String, String> env, String owner, int cpus, long memoryBytes,
-                         Optional<String> containerImage, List<PortSpec> ports) {
+                         Optional<String> containerImage, List<PortSpec> ports, Optional<ContainerSteps> steps) {
     public RunRequest {
         Objects.requireNonNull(job, "job");
         if (attempt < 1) {
@@ -29,8 +35,9 @@ public record RunRequest(JobId job, int attempt, String directory, Optional<Stri
         Objects.requireNonNull(directory, "directory");
         Objects.requireNonNull(script, "script");
         command = List.copyOf(command);
-        if (script.isPresent() == !command.isEmpty()) {
-            throw new IllegalArgumentException("exactly one of script and command");
+        Objects.requireNonNull(steps, "steps");
+        if ((script.isPresent() ? 1 : 0) + (command.isEmpty() ? 0 : 1) + (steps.isPresent() ? 1 : 0) != 1) {
+            throw new IllegalArgumentException("exactly one of script, command and steps");
         }
         Objects.requireNonNull(workdir, "workdir");
         env = Map.copyOf(env);
@@ -46,6 +53,14 @@ public record RunRequest(JobId job, int attempt, String directory, Optional<Stri
         }
         Objects.requireNonNull(containerImage, "containerImage");
         ports = List.copyOf(ports);
+    }
+
+    /** A run of a script or a command, in {@code containerImage} when given. */
+    public RunRequest(JobId job, int attempt, String directory, Optional<String> script, List<String> command,
+                      String workdir, Map<String, String> env, String owner, int cpus, long memoryBytes,
+                      Optional<String> containerImage, List<PortSpec> ports) {
+        this(job, attempt, directory, script, command, workdir, env, owner, cpus, memoryBytes, containerImage, ports,
+                Optional.empty());
     }
 
     /** A run of the script or command itself, in no container and with no ports. */

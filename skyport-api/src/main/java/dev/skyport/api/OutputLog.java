@@ -1,0 +1,17 @@
+package dev.skyport.api;
+
+import java.util.Objects;
+
+/**
+ * One file a {@link StepOutput} copied: its container {@code path}, where it was copied to on the engine's machine
+ * ({@code destination}) and its size. A directory output gives one log per file of the tree.
+ */
+public record OutputLog(String path, String destination, long sizeBytes) {
+    public OutputLog {
+        Objects.requireNonNull(path, "path");
+        Objects.requireNonNull(destination, "destination");
+        if (sizeBytes < 0) {
+            throw new IllegalArgumentException("sizeBytes must not be negative");
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package dev.skyport.api;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A file or directory placed at the absolute container path {@code path} of every step of a {@link ContainerSteps}
+ * job before the first step runs: either {@code content} (UTF-8 text, at most {@link #MAX_CONTENT_BYTES}) or a file or
+ * directory {@code source} on the engine's machine, which must lie under the engine's input root when one is set (as
+ * {@link JobSpec#inputFiles()} do). {@code directory} says that {@code source} is a directory, placed as a tree.
+ */
+public record StepInput(String path, Optional<String> content, Optional<String> source, boolean directory) {
+    /** The largest {@code content}, in UTF-8 bytes (GA4GH TES asks servers to accept at least 128 KiB). */
+    public static final int MAX_CONTENT_BYTES = 1024 * 1024;
+
+    public StepInput {
+        ContainerSteps.absolute("inputs.path", Optional.of(path));
+        Objects.requireNonNull(content, "content");
+        Objects.requireNonNull(source, "source");
+        if (content.isPresent() == source.isPresent()) {
+            throw new InvalidJobSpecException("inputs", "give exactly one of content and source for " + path);
+        }
+        if (content.isPresent()) {
+            if (directory) {
+                throw new InvalidJobSpecException("inputs", "content makes a file, not a directory, at " + path);
+            }
+            // Cheap bound first: a UTF-8 byte is at most 3 bytes per Java char.
+            if ((long) content.get().length() * 3 > MAX_CONTENT_BYTES) {
+                int bytes = content.get().getBytes(StandardCharsets.UTF_8).length;
+                if (bytes > MAX_CONTENT_BYTES) {
+                    throw new InvalidJobSpecException("inputs", "the content for " + path + " is " + bytes
+                            + " bytes; at most " + MAX_CONTENT_BYTES + " are allowed");
+                }
+            }
+        }
+        if (source.isPresent()) {
+            if (source.get().isBlank() || source.get().length() > JobSpec.MAX_PATH_LENGTH) {
+                throw new InvalidJobSpecException("inputs", "the source for " + path + " must be a path of 1 to "
+                        + JobSpec.MAX_PATH_LENGTH + " characters");
+            }
+        }
+    }
+
+    /** A file of {@code content} at {@code path}. */
+    public static StepInput content(String path, String content) {
+        return new StepInput(path, Optional.of(content), Optional.empty(), false);
+    }
+
+    /** The file {@code source} of the engine's machine at {@code path}. */
+    public static StepInput file(String path, String source) {
+        return new StepInput(path, Optional.empty(), Optional.of(source), false);
+    }
+
+    /** The directory tree {@code source} of the engine's machine at {@code path}. */
+    public static StepInput directory(String path, String source) {
+        return new StepInput(path, Optional.empty(), Optional.of(source), true);
+    }
+}
