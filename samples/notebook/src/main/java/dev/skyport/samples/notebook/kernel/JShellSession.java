@@ -62,7 +62,7 @@ final class JShellSession implements AutoCloseable {
                 remaining = info.completeness() == SourceCodeAnalysis.Completeness.UNKNOWN ? "" : info.remaining();
                 last = evalSnippet(source);
                 // As in Java, an expression the cell ends with ';' is a statement: its value is not shown.
-                if (info.completeness() != SourceCodeAnalysis.Completeness.COMPLETE_WITH_SEMI) {
+                if (source.strip().endsWith(";")) {
                     last = Optional.empty();
                 }
             }
