@@ -47,6 +47,10 @@ class KernelTest {
         cell(cells, "compile-error", "int b = 1;\nString s = b;");
         cell(cells, "exception", "Object o = null;\nthrow new IllegalStateException(\"boom \" + a);");
         cell(cells, "after-error", "\"still here with a = \" + a");
+        cell(cells, "interrupted", "System.out.println(\"waiting\");\nThread.sleep(600_000);").with("metadata")
+                .put("timeout", 5);
+        cell(cells, "after-interrupt", "System.out.println(\"still serving\");\n\"a = \" + a").with("metadata")
+                .put("timeout", 30);
         cell(cells, "classpath", "%classpath " + classes);
         cell(cells, "greet", "new extra.Greeter().greet(\"notebook\")");
         Path notebook = dir.resolve("kernel.ipynb");
@@ -92,6 +96,15 @@ class KernelTest {
     }
 
     @Test
+    void anInterruptEndsAWaitingCellAndTheKernelServesTheNext() {
+        // nbclient interrupts the kernel when the cell's 5 s pass; were the sleep not interrupted, the next cell would
+        // wait behind it past its own 30 s.
+        assertThat(streamText(run.cell("interrupted"))).isEqualTo("waiting\n");
+        assertThat(streamText(run.cell("after-interrupt"))).isEqualTo("still serving\n");
+        assertThat(data(only(run.cell("after-interrupt"), "execute_result"), "text/plain")).isEqualTo("a = 20");
+    }
+
+    @Test
     void classpathMagicAddsClassesForLaterCells() {
         assertThat(run.cell("classpath").get("outputs")).isEmpty();
         assertThat(data(only(run.cell("greet"), "execute_result"), "text/plain")).isEqualTo("hello, notebook");
@@ -101,12 +114,16 @@ class KernelTest {
         return StreamSupport.stream(error.get("traceback").spliterator(), false).map(JsonNode::asText).toList();
     }
 
-    private static void cell(ArrayNode cells, String tag, String source) {
+    private static ObjectNode cell(ArrayNode cells, String tag, String source) {
         ObjectNode c = cells.addObject();
         c.put("cell_type", "code").put("id", tag).putNull("execution_count");
-        c.putObject("metadata").putArray("tags").add(tag);
+        ObjectNode metadata = c.putObject("metadata");
+        metadata.putArray("tags").add(tag);
+        // Each cell takes well under a second; 30 s is for a loaded machine, and ends a hung kernel's run sooner.
+        metadata.put("timeout", 30);
         c.putArray("outputs");
         c.put("source", source);
+        return c;
     }
 
     /** A class the kernel's class path does not have, compiled here into {@code dir}. */

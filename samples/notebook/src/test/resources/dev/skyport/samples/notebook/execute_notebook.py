@@ -25,7 +25,9 @@ class RecordingClient(NotebookClient):
 def main(src, out, messages, kernel_name):
     nb = nbformat.read(src, as_version=4)
     # allow_errors: run every cell and keep error outputs, so the test can name each cell that failed.
-    client = RecordingClient(nb, kernel_name=kernel_name, timeout=180, startup_timeout=60, allow_errors=True)
+    # A cell's metadata "timeout" (seconds) bounds that cell; past it nbclient interrupts the kernel, as a user would.
+    client = RecordingClient(nb, kernel_name=kernel_name, timeout=180, startup_timeout=60, allow_errors=True,
+                             interrupt_on_timeout=True, timeout_func=lambda cell: cell.metadata.get("timeout", 180))
     try:
         client.execute()
     finally:

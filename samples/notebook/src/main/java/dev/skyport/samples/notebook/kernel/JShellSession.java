@@ -23,7 +23,8 @@ import java.util.Optional;
 final class JShellSession implements AutoCloseable {
     private final ValueKeepingExecutionControl.Values values = new ValueKeepingExecutionControl.Values();
     private final JShell shell;
-    private volatile Thread evaluating;
+    private final Object interruptLock = new Object();
+    private Thread evaluating;
 
     JShellSession(String classPath) {
         this.shell = JShell.builder().executionEngine(values.provider(), Map.of()).build();
@@ -49,7 +50,9 @@ final class JShellSession implements AutoCloseable {
         SourceCodeAnalysis analysis = shell.sourceCodeAnalysis();
         Optional<Object> last = Optional.empty();
         String remaining = code;
-        evaluating = Thread.currentThread();
+        synchronized (interruptLock) {
+            evaluating = Thread.currentThread();
+        }
         try {
             while (!remaining.isBlank()) {
                 SourceCodeAnalysis.CompletionInfo info = analysis.analyzeCompletion(remaining);
@@ -68,7 +71,12 @@ final class JShellSession implements AutoCloseable {
             }
             return last;
         } finally {
-            evaluating = null;
+            synchronized (interruptLock) {
+                evaluating = null;
+                // The cell runs on jjava-jupyter's shell loop thread, which stops for good when it finds itself
+                // interrupted: an interrupt the cell did not consume must not outlive the cell.
+                Thread.interrupted();
+            }
             values.clear();
         }
     }
@@ -169,11 +177,17 @@ final class JShellSession implements AutoCloseable {
     record Completions(List<String> replacements, int start) {
     }
 
-    /** Interrupts the cell being evaluated, if any: a cell waiting on jobs ends with an InterruptedException. */
+    /**
+     * Interrupts the cell being evaluated if it is waiting (on jobs, a queue, a sleep): it ends with an
+     * InterruptedException. A cell that is running is left alone: the thread also writes the kernel's ZeroMQ
+     * messages, and an interrupt during such a write closes the socket's NIO pipe for good (interruptible channels).
+     */
     void interrupt() {
-        Thread t = evaluating;
-        if (t != null) {
-            t.interrupt();
+        synchronized (interruptLock) {
+            Thread t = evaluating;
+            if (t != null && (t.getState() == Thread.State.WAITING || t.getState() == Thread.State.TIMED_WAITING)) {
+                t.interrupt();
+            }
         }
     }
 
