@@ -39,6 +39,15 @@ public final class Notebook {
         return sky;
     }
 
+    /**
+     * Shows {@code value} now, as a cell's last expression would be shown (a {@code Job} or {@code Page} as a table, a
+     * chart as an image), and goes on with the cell; outside a notebook prints it.
+     */
+    public static void display(Object value) {
+        LiveDisplay.notebookKernel().ifPresentOrElse(kernel -> kernel.display(kernel.getRenderer().render(value)),
+                () -> System.out.println(value));
+    }
+
     /** Closes every engine {@link #startEngine} started; closing one twice does nothing. */
     public static void closeEngines() {
         for (SkyPort sky : started) {

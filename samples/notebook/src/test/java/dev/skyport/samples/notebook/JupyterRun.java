@@ -65,7 +65,7 @@ final class JupyterRun {
     static Executed execute(Path notebook, Path dir) throws IOException, InterruptedException {
         String python = pythonWithNbclient();
         Path jupyterPath = dir.resolve("jupyter");
-        writeKernelspec(jupyterPath.resolve("kernels").resolve(KERNEL));
+        writeKernelspec(jupyterPath.resolve("kernels").resolve(KERNEL), Files.createDirectories(dir.resolve("tmp")));
         Path script = dir.resolve("execute_notebook.py");
         try (InputStream in = Objects.requireNonNull(JupyterRun.class.getResourceAsStream("execute_notebook.py"))) {
             Files.copy(in, script);
@@ -137,8 +137,11 @@ final class JupyterRun {
                 + "python3-jupyter-client, as .ci/run does) or point SKYPORT_PYTHON at a python that has it");
     }
 
-    /** The module's kernel.json, running the kernel on this test's class path. */
-    private static void writeKernelspec(Path dir) throws IOException {
+    /**
+     * The module's kernel.json, running the kernel on this test's class path, with its temporary files (the engine's
+     * data directory among them) in {@code tmp} so that they go when the test's directory does.
+     */
+    private static void writeKernelspec(Path dir, Path tmp) throws IOException {
         Path built = Path.of(System.getProperty("basedir", "."), "target", "kernelspec", KERNEL, "kernel.json");
         ObjectNode spec = (ObjectNode) JSON.readTree(built.toFile());
         ArrayNode argv = (ArrayNode) spec.get("argv");
@@ -152,6 +155,7 @@ final class JupyterRun {
         if (!replaced) {
             fail("kernel.json has no {resource_dir}/lib/* class path to replace: " + argv);
         }
+        argv.insert(1, "-Djava.io.tmpdir=" + tmp);
         Files.createDirectories(dir);
         JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("kernel.json").toFile(), spec);
     }

@@ -44,6 +44,9 @@ class KernelTest {
         cell(cells, "value", "int a = 20;\na + 22");
         cell(cells, "semicolon", "a + 22;");
         cell(cells, "print", "System.out.println(\"printed \" + a);");
+        cell(cells, "display", "import dev.skyport.samples.notebook.*;\n"
+                + "Notebook.display(new ResultTable(java.util.List.of(\"a\"), java.util.List.of(java.util.List.of(a))));\n"
+                + "\"then the value\"");
         cell(cells, "compile-error", "int b = 1;\nString s = b;");
         cell(cells, "exception", "Object o = null;\nthrow new IllegalStateException(\"boom \" + a);");
         cell(cells, "after-error", "\"still here with a = \" + a");
@@ -71,6 +74,15 @@ class KernelTest {
     @Test
     void standardOutputIsAStream() {
         assertThat(streamText(run.cell("print"))).isEqualTo("printed 20\n");
+    }
+
+    @Test
+    void displayShowsAValueRichlyInTheMiddleOfACell() {
+        JsonNode cell = run.cell("display");
+        assertThat(cell.get("outputs")).hasSize(2);
+        assertThat(cell.get("outputs").get(0).get("output_type").asText()).isEqualTo("display_data");
+        assertThat(data(cell.get("outputs").get(0), "text/html")).contains("<td>20</td>");
+        assertThat(data(only(cell, "execute_result"), "text/plain")).isEqualTo("then the value");
     }
 
     @Test
