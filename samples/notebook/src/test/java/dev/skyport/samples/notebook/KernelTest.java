@@ -41,8 +41,9 @@ class KernelTest {
         nb.putObject("metadata").putObject("kernelspec").put("name", JupyterRun.KERNEL)
                 .put("display_name", "Java (Sky Port)").put("language", "java");
         ArrayNode cells = nb.putArray("cells");
-        cell(cells, "value", "int a = 20;\na + 22");
+        cell(cells, "value", "// a comment first\nint a = 20;\na + 22\n// and one after");
         cell(cells, "semicolon", "a + 22;");
+        cell(cells, "comment", "// nothing to run\n");
         cell(cells, "print", "System.out.println(\"printed \" + a);");
         cell(cells, "display", "import dev.skyport.samples.notebook.*;\n"
                 + "Notebook.display(new ResultTable(java.util.List.of(\"a\"), java.util.List.of(java.util.List.of(a))));\n"
@@ -69,6 +70,11 @@ class KernelTest {
     @Test
     void aSemicolonMakesItAStatementThatShowsNothing() {
         assertThat(run.cell("semicolon").get("outputs")).isEmpty();
+    }
+
+    @Test
+    void aCellOfCommentsRunsAndShowsNothing() {
+        assertThat(run.cell("comment").get("outputs")).isEmpty();
     }
 
     @Test

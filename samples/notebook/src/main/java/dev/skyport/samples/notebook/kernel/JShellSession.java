@@ -41,8 +41,7 @@ final class JShellSession implements AutoCloseable {
     /**
      * Runs every snippet of {@code code} in order and returns the value of the last one when it is an expression
      * without a closing semicolon ({@code job}, {@code sky.jobs().list(...)}), empty for a declaration, a statement
-     * or {@code sweep.watch(timeout);}. Stops at the first snippet
-     * that does not compile or throws.
+     * or {@code sweep.watch(timeout);}. Stops at the first snippet that does not compile or throws.
      *
      * @throws CellException naming what failed, with the compiler's messages or the exception's frames
      */
@@ -56,6 +55,9 @@ final class JShellSession implements AutoCloseable {
         try {
             while (!remaining.isBlank()) {
                 SourceCodeAnalysis.CompletionInfo info = analysis.analyzeCompletion(remaining);
+                if (info.completeness() == SourceCodeAnalysis.Completeness.EMPTY) {
+                    break; // only comments and blanks are left
+                }
                 if (!info.completeness().isComplete() && info.completeness() != SourceCodeAnalysis.Completeness.UNKNOWN) {
                     throw new CellException("incomplete code", List.of("incomplete code at the end of the cell:",
                             info.remaining().strip()));
