@@ -87,11 +87,12 @@ public final class Sweep {
         long deadline = System.nanoTime() + timeout.toNanos();
         LiveDisplay display = LiveDisplay.open();
         // Subscribed before the first look, so no transition between the look and the wait is missed.
-        try (Subscription ignored = sky.events().subscribe(event -> {
+        Subscription subscription = sky.events().subscribe(event -> {
             if (event instanceof JobTransitioned t && mine.contains(t.jobId())) {
                 changed.add(t.jobId());
             }
-        })) {
+        });
+        try {
             while (true) {
                 List<Job> now = jobs();
                 SweepProgress progress = SweepProgress.of(name, now);
@@ -105,6 +106,8 @@ public final class Sweep {
                 }
                 changed.clear(); // a burst of transitions is one update
             }
+        } finally {
+            subscription.close();
         }
     }
 

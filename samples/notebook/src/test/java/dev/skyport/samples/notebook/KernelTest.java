@@ -51,10 +51,9 @@ class KernelTest {
         cell(cells, "compile-error", "int b = 1;\nString s = b;");
         cell(cells, "exception", "Object o = null;\nthrow new IllegalStateException(\"boom \" + a);");
         cell(cells, "after-error", "\"still here with a = \" + a");
-        cell(cells, "interrupted", "System.out.println(\"waiting\");\nThread.sleep(600_000);").with("metadata")
-                .put("timeout", 5);
-        cell(cells, "after-interrupt", "System.out.println(\"still serving\");\n\"a = \" + a").with("metadata")
-                .put("timeout", 30);
+        ((ObjectNode) cell(cells, "interrupted", "System.out.println(\"waiting\");\nThread.sleep(600_000);")
+                .get("metadata")).put("timeout", 5);
+        cell(cells, "after-interrupt", "System.out.println(\"still serving\");\n\"a = \" + a");
         cell(cells, "classpath", "%classpath " + classes);
         cell(cells, "greet", "new extra.Greeter().greet(\"notebook\")");
         Path notebook = dir.resolve("kernel.ipynb");
