@@ -177,6 +177,34 @@ final class EngineJobs implements Jobs {
             checkCloudFlavor(spec, name);
         }
         boolean atSite = spec.remoteSite().isPresent() && engine.batchSites().names(spec.remoteSite().get());
+        if (spec.containerSteps().isPresent()) {
+            // A containerImage only gets a warning where no gate runs images (its script runs without); steps have
+            // nothing to run without one.
+            if (atSite) {
+                throw new InvalidJobSpecException("containerSteps", "batch site '" + spec.remoteSite().get()
+                        + "' runs no container steps");
+            }
+            if (!spec.inputFiles().isEmpty() || !spec.outputFiles().isEmpty()) {
+                throw new InvalidJobSpecException(spec.inputFiles().isEmpty() ? "outputFiles" : "inputFiles",
+                        "a job of container steps takes its files as the inputs and outputs of its steps");
+            }
+            // Inputs' content lives in the job's stored document, rewritten at every transition: bounded together
+            // as a script is.
+            long content = 0;
+            for (var in : spec.containerSteps().get().inputs()) {
+                content += in.content().map(c -> c.getBytes(StandardCharsets.UTF_8).length).orElse(0);
+            }
+            int limit = engine.config().limits().maxScriptBytes();
+            if (content > limit) {
+                throw new InvalidJobSpecException("inputs", "the content of all inputs together is "
+                        + Sizes.human(content) + " (" + content + " bytes); the limit is " + Sizes.human(limit) + " ("
+                        + limit + " bytes)");
+            }
+            if (!engine.gate().runsContainerImages()) {
+                throw new InvalidJobSpecException("containerSteps", "the " + engine.gate().name()
+                        + " gate runs no container images, which every step needs (set its container-runtime)");
+            }
+        }
         if (atSite) {
             // The site's own scheduler places it: checked against the site's partitions, not the nodes here.
             Optional<String> warning = engine.batchSites().check(spec);
@@ -216,7 +244,8 @@ final class EngineJobs implements Jobs {
                     unchecked).map(fs -> fs.stream().anyMatch(f -> f.cpus() >= asked.cpus()
                     && f.memoryBytes() >= asked.memoryBytes() && f.gpus() >= asked.gpus())).orElse(true);
             // A job no node here holds goes to a batch site whose partition does (the sites' cached listing).
-            if (nodes.isPresent() && !flavorFits && !engine.batchSites().anyHolds(asked)) {
+            boolean siteHolds = asked.containerSteps().isEmpty() && engine.batchSites().anyHolds(asked);
+            if (nodes.isPresent() && !flavorFits && !siteHolds) {
                 checkFits(spec, nodes.get());
             }
         }
