@@ -26,8 +26,9 @@ import java.util.Optional;
 
 /**
  * The Sky Port daemon: the embedded engine behind HTTPS with client certificates. Serves its facades ({@link Routes}:
- * the upstream-compatible {@code /user} API, the native {@code /api/v1} and GA4GH TES {@code /ga4gh/tes/v1}) on one port (8443 by default). {@link #close()} stops the
- * listener, then the engine; running jobs keep running and are re-attached at the next start.
+ * the upstream-compatible {@code /user} API, the native {@code /api/v1} and GA4GH TES {@code /ga4gh/tes/v1}) on one
+ * port (8443 by default). {@link #close()} stops the listener, then the engine; running jobs keep running and are
+ * re-attached at the next start.
  */
 public final class Daemon implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
