@@ -60,6 +60,7 @@ class TesApiTest {
         IssuedUser a = pki.issueUser("alice", false);
         IssuedUser b = pki.issueUser("bob", false);
         IssuedUser carol = pki.issueUser("carol", false);
+        okhttp3.OkHttpClient carolClient = Mtls.client(carol, bundle);
         Files.delete(carol.cert()); // a certificate of the cluster CA that names no registered user
         Path config = dir.resolve("skyport.yaml");
         Files.writeString(config, """
@@ -72,7 +73,7 @@ class TesApiTest {
         String base = "https://localhost:" + daemon.port();
         alice = new TesHttp(Mtls.client(a, bundle), base);
         bob = new TesHttp(Mtls.client(b, bundle), base);
-        stranger = new TesHttp(Mtls.client(carol, bundle), base);
+        stranger = new TesHttp(carolClient, base);
         aliceStorage = spool.toAbsolutePath().normalize().resolve("inputs").resolve("alice");
         Files.createDirectories(aliceStorage);
         Files.writeString(aliceStorage.resolve("in.txt"), "input\n");
@@ -89,8 +90,12 @@ class TesApiTest {
 
     @AfterAll
     void stop() {
-        daemon.engine().jobs().cancel(blocker.id());
-        daemon.close();
+        if (daemon != null) {
+            if (blocker != null) {
+                daemon.engine().jobs().cancel(blocker.id());
+            }
+            daemon.close();
+        }
     }
 
     private static ObjectNode task(String name) {
@@ -379,7 +384,7 @@ class TesApiTest {
         bad.put("executors[0].command", t -> ((ObjectNode) t.get("executors").get(0)).remove("command"));
         bad.put("executors[0].command", t -> ((ObjectNode) t.get("executors").get(0)).put("command", "echo hi"));
         bad.put("executors[0].command", t -> ((ObjectNode) t.get("executors").get(0)).putArray("command"));
-        bad.put("executors[0].command[1]", t -> ((ArrayNode) t.get("executors").get(0).get("command")).add(1));
+        bad.put("executors[0].command[3]", t -> ((ArrayNode) t.get("executors").get(0).get("command")).add(1));
         bad.put("executors[0].workdir", t -> ((ObjectNode) t.get("executors").get(0)).put("workdir", "data"));
         bad.put("executors[0].stdout", t -> ((ObjectNode) t.get("executors").get(0)).put("stdout", "out.log"));
         bad.put("executors[0].ignore_error", t -> ((ObjectNode) t.get("executors").get(0)).put("ignore_error", "y"));

@@ -52,9 +52,10 @@ final class TaskView {
         if (!spec.comment().isEmpty()) {
             t.put("description", spec.comment());
         }
-        ContainerSteps steps = spec.containerSteps().orElseThrow(); // TES lists only jobs it made, which have steps
+        // TES lists only jobs it made, which have steps; empty lists keep a damaged one readable.
+        java.util.Optional<ContainerSteps> steps = spec.containerSteps();
         ArrayNode inputs = t.putArray("inputs");
-        for (StepInput i : steps.inputs()) {
+        for (StepInput i : steps.map(ContainerSteps::inputs).orElse(List.of())) {
             ObjectNode in = inputs.addObject();
             in.put("path", i.path());
             i.source().ifPresent(s -> in.put("url", fileUrl(s)));
@@ -64,7 +65,7 @@ final class TaskView {
             }
         }
         ArrayNode outputs = t.putArray("outputs");
-        for (StepOutput o : steps.outputs()) {
+        for (StepOutput o : steps.map(ContainerSteps::outputs).orElse(List.of())) {
             ObjectNode out = outputs.addObject();
             out.put("path", o.path());
             o.pathPrefix().ifPresent(p -> out.put("path_prefix", p));
@@ -73,7 +74,7 @@ final class TaskView {
         }
         t.set("resources", resources(spec));
         ArrayNode executors = t.putArray("executors");
-        for (ContainerStep s : steps.steps()) {
+        for (ContainerStep s : steps.map(ContainerSteps::steps).orElse(List.of())) {
             ObjectNode e = executors.addObject();
             e.put("image", s.image());
             ArrayNode command = e.putArray("command");
@@ -91,7 +92,7 @@ final class TaskView {
             }
         }
         ArrayNode volumes = t.putArray("volumes");
-        steps.volumes().forEach(volumes::add);
+        steps.map(ContainerSteps::volumes).orElse(List.of()).forEach(volumes::add);
         ObjectNode tags = t.putObject("tags");
         spec.tags().forEach((k, v) -> {
             if (!k.startsWith(TaskMapper.RESERVED)) {
