@@ -46,6 +46,36 @@ public record StoredJob(Job job, Optional<StopIntent> stopIntent, Optional<Insta
         for (String w : s.warnings()) {
             n += w.length() + 1;
         }
+        if (s.containerSteps().isPresent()) {
+            n += stepsSize(s.containerSteps().get());
+        }
+        return n;
+    }
+
+    /** What {@code steps} store: an input's content may be a megabyte, and counts as a script does. */
+    private static long stepsSize(dev.skyport.api.ContainerSteps steps) {
+        long n = 0;
+        for (dev.skyport.api.ContainerStep step : steps.steps()) {
+            n += step.image().length() + step.workdir().map(String::length).orElse(0)
+                    + step.stdin().map(String::length).orElse(0) + step.stdout().map(String::length).orElse(0)
+                    + step.stderr().map(String::length).orElse(0) + 16;
+            for (String arg : step.command()) {
+                n += arg.length() + 1;
+            }
+            for (Map.Entry<String, String> e : step.env().entrySet()) {
+                n += e.getKey().length() + e.getValue().length() + 2;
+            }
+        }
+        for (dev.skyport.api.StepInput in : steps.inputs()) {
+            n += in.path().length() + in.content().map(String::length).orElse(0)
+                    + in.source().map(String::length).orElse(0) + 8;
+        }
+        for (dev.skyport.api.StepOutput out : steps.outputs()) {
+            n += out.path().length() + out.pathPrefix().map(String::length).orElse(0) + out.destination().length() + 8;
+        }
+        for (String v : steps.volumes()) {
+            n += v.length() + 1;
+        }
         return n;
     }
 

@@ -7,10 +7,16 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.io.SegmentedStringWriter;
 import com.fasterxml.jackson.core.util.BufferRecycler;
 import dev.skyport.api.Attempt;
+import dev.skyport.api.ContainerStep;
+import dev.skyport.api.ContainerSteps;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobSpec;
+import dev.skyport.api.OutputLog;
 import dev.skyport.api.PortSpec;
 import dev.skyport.api.RetryPolicy;
+import dev.skyport.api.StepInput;
+import dev.skyport.api.StepLog;
+import dev.skyport.api.StepOutput;
 import dev.skyport.api.StorageException;
 
 import java.io.IOException;
@@ -32,8 +38,12 @@ import java.util.Optional;
  * dropped: a document from a newer version would otherwise lose it on the next rewrite.
  */
 final class JobDocument {
-    /** The format version this code writes and the newest it reads. */
-    static final int VERSION = 1;
+    /**
+     * The format version this code writes and the newest it reads. Version 2 adds a spec's {@code "kind": "steps"}
+     * with its {@code "container_steps"} and an attempt's {@code "steps"} and {@code "outputs"}; a version 1 document
+     * is a version 2 document without them, and reads as one.
+     */
+    static final int VERSION = 2;
 
     private static final JsonFactory JSON = new JsonFactory();
 
@@ -83,7 +93,11 @@ final class JobDocument {
     private static void writeSpec(JsonGenerator g, JobSpec s) throws IOException {
         g.writeStartObject();
         g.writeStringField("name", s.name());
-        if (s.command().isEmpty()) {
+        if (s.containerSteps().isPresent()) {
+            g.writeStringField("kind", "steps");
+            g.writeFieldName("container_steps");
+            writeSteps(g, s.containerSteps().get());
+        } else if (s.command().isEmpty()) {
             // A script job, or one given to the store with its script already omitted: either way its text, if any,
             // is in the scripts table.
             g.writeStringField("kind", "script");
@@ -137,6 +151,50 @@ final class JobDocument {
         g.writeEndObject();
     }
 
+    private static void writeSteps(JsonGenerator g, ContainerSteps steps) throws IOException {
+        g.writeStartObject();
+        g.writeArrayFieldStart("steps");
+        for (ContainerStep s : steps.steps()) {
+            g.writeStartObject();
+            g.writeStringField("image", s.image());
+            writeStrings(g, "command", s.command());
+            optional(g, "workdir", s.workdir());
+            optional(g, "stdin", s.stdin());
+            optional(g, "stdout", s.stdout());
+            optional(g, "stderr", s.stderr());
+            writeMap(g, "env", s.env());
+            g.writeBooleanField("ignore_error", s.ignoreError());
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+        if (!steps.inputs().isEmpty()) {
+            g.writeArrayFieldStart("inputs");
+            for (StepInput i : steps.inputs()) {
+                g.writeStartObject();
+                g.writeStringField("path", i.path());
+                optional(g, "content", i.content());
+                optional(g, "source", i.source());
+                g.writeBooleanField("directory", i.directory());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+        }
+        if (!steps.outputs().isEmpty()) {
+            g.writeArrayFieldStart("outputs");
+            for (StepOutput o : steps.outputs()) {
+                g.writeStartObject();
+                g.writeStringField("path", o.path());
+                optional(g, "path_prefix", o.pathPrefix());
+                g.writeStringField("destination", o.destination());
+                g.writeBooleanField("directory", o.directory());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+        }
+        writeStrings(g, "volumes", steps.volumes());
+        g.writeEndObject();
+    }
+
     private static void writeAttempt(JsonGenerator g, Attempt a) throws IOException {
         g.writeStartObject();
         g.writeNumberField("number", a.number());
@@ -154,6 +212,34 @@ final class JobDocument {
         }
         if (a.endReason().isPresent()) {
             g.writeStringField("end_reason", StoredNames.of(a.endReason().get()));
+        }
+        if (!a.steps().isEmpty()) {
+            g.writeArrayFieldStart("steps");
+            for (StepLog l : a.steps()) {
+                g.writeStartObject();
+                g.writeStringField("start_time", l.startTime().toString());
+                if (l.endTime().isPresent()) {
+                    g.writeStringField("end_time", l.endTime().get().toString());
+                }
+                if (l.exitCode().isPresent()) {
+                    g.writeNumberField("exit_code", l.exitCode().getAsInt());
+                }
+                g.writeStringField("stdout_tail", l.stdoutTail());
+                g.writeStringField("stderr_tail", l.stderrTail());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+        }
+        if (!a.outputs().isEmpty()) {
+            g.writeArrayFieldStart("outputs");
+            for (OutputLog o : a.outputs()) {
+                g.writeStartObject();
+                g.writeStringField("path", o.path());
+                g.writeStringField("destination", o.destination());
+                g.writeNumberField("size_bytes", o.sizeBytes());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
         }
         g.writeEndObject();
     }

@@ -3,14 +3,20 @@ package dev.skyport.core.internal.store;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.skyport.api.Attempt;
+import dev.skyport.api.ContainerStep;
+import dev.skyport.api.ContainerSteps;
 import dev.skyport.api.EndReason;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
+import dev.skyport.api.OutputLog;
 import dev.skyport.api.PortSpec;
 import dev.skyport.api.RetryPolicy;
 import dev.skyport.api.SkyPortException;
+import dev.skyport.api.StepInput;
+import dev.skyport.api.StepLog;
+import dev.skyport.api.StepOutput;
 import dev.skyport.api.StorageException;
 
 import java.io.IOException;
@@ -125,6 +131,7 @@ final class JobDocumentReader {
         Optional<String> storage = Optional.empty();
         Optional<String> idempotencyKey = Optional.empty();
         List<String> warnings = List.of();
+        Optional<ContainerSteps> containerSteps = Optional.empty();
         String f;
         while ((f = nextField()) != null) {
             switch (f) {
@@ -155,19 +162,25 @@ final class JobDocumentReader {
                 case "storage" -> storage = Optional.of(text(f));
                 case "idempotency_key" -> idempotencyKey = Optional.of(text(f));
                 case "warnings" -> warnings = strings(f);
+                case "container_steps" -> containerSteps = Optional.of(containerSteps());
                 default -> throw unknown(f);
             }
         }
-        boolean isScript = switch (required("kind", kind)) {
+        boolean isSteps = required("kind", kind).equals("steps");
+        boolean isScript = switch (kind) {
             case "script" -> true;
-            case "command" -> false;
-            default -> throw invalid("kind", "is '" + kind + "'; expected script or command");
+            case "command", "steps" -> false;
+            default -> throw invalid("kind", "is '" + kind + "'; expected script, command or steps");
         };
-        if (!isScript && command.isEmpty()) {
+        if (!isScript && !isSteps && command.isEmpty()) {
             throw invalid("command", "is missing for a command job");
         }
-        if (isScript && !command.isEmpty()) {
-            throw invalid("command", "is given for a script job");
+        if ((isScript || isSteps) && !command.isEmpty()) {
+            throw invalid("command", "is given for a " + kind + " job");
+        }
+        if (isSteps != containerSteps.isPresent()) {
+            throw invalid("container_steps", isSteps ? "is missing for a steps job" : "is given for a " + kind
+                    + " job");
         }
         Optional<String> text = isScript ? Optional.ofNullable(script) : Optional.empty();
         boolean omitted = isScript && script == null;
@@ -178,13 +191,178 @@ final class JobDocumentReader {
                     required("gpus", gpus), flavor, remoteSite, required("relocatable", relocatable), ports,
                     inputFiles, outputFiles, workdir, env, account, required("priority", priority), timeLimit,
                     required("retry", retry), tags, required("comment", comment), submissionAddress, storage,
-                    idempotencyKey, warnings, omitted);
+                    idempotencyKey, warnings, omitted, containerSteps);
         } catch (SkyPortException e) {
             where = "";
             throw invalid("spec", "is not a valid job spec: " + e.getMessage());
         }
         where = "";
         return spec;
+    }
+
+    private ContainerSteps containerSteps() throws IOException {
+        expect("container_steps", JsonToken.START_OBJECT);
+        where = "spec.container_steps";
+        List<ContainerStep> steps = List.of();
+        List<StepInput> inputs = List.of();
+        List<StepOutput> outputs = List.of();
+        List<String> volumes = List.of();
+        String f;
+        while ((f = nextField()) != null) {
+            switch (f) {
+                case "steps" -> steps = objects(f, this::step);
+                case "inputs" -> inputs = objects(f, this::stepInput);
+                case "outputs" -> outputs = objects(f, this::stepOutput);
+                case "volumes" -> volumes = strings(f);
+                default -> throw unknown(f);
+            }
+        }
+        ContainerSteps read;
+        try {
+            read = new ContainerSteps(steps, inputs, outputs, volumes);
+        } catch (SkyPortException e) {
+            throw invalid(null, "are not valid container steps: " + e.getMessage());
+        }
+        where = "spec";
+        return read;
+    }
+
+    /** Reads the objects of the list {@code field} of the object at {@code where} with {@code one}. */
+    private <T> List<T> objects(String field, ObjectReader<T> one) throws IOException {
+        expect(field, JsonToken.START_ARRAY);
+        String parent = where;
+        List<T> out = new ArrayList<>();
+        while (p.nextToken() != JsonToken.END_ARRAY) {
+            where = parent + "." + field + "[" + out.size() + "]";
+            expect(null, JsonToken.START_OBJECT);
+            out.add(one.read());
+        }
+        where = parent;
+        return out;
+    }
+
+    @FunctionalInterface
+    private interface ObjectReader<T> {
+        /** Reads the fields of the object the parser is on, up to its end. */
+        T read() throws IOException;
+    }
+
+    private ContainerStep step() throws IOException {
+        String image = null;
+        List<String> command = List.of();
+        Optional<String> workdir = Optional.empty();
+        Optional<String> stdin = Optional.empty();
+        Optional<String> stdout = Optional.empty();
+        Optional<String> stderr = Optional.empty();
+        Map<String, String> env = Map.of();
+        Boolean ignoreError = null;
+        String f;
+        while ((f = nextField()) != null) {
+            switch (f) {
+                case "image" -> image = text(f);
+                case "command" -> command = strings(f);
+                case "workdir" -> workdir = Optional.of(text(f));
+                case "stdin" -> stdin = Optional.of(text(f));
+                case "stdout" -> stdout = Optional.of(text(f));
+                case "stderr" -> stderr = Optional.of(text(f));
+                case "env" -> env = map(f);
+                case "ignore_error" -> ignoreError = bool(f);
+                default -> throw unknown(f);
+            }
+        }
+        try {
+            return new ContainerStep(required("image", image), command, workdir, stdin, stdout, stderr, env,
+                    required("ignore_error", ignoreError));
+        } catch (SkyPortException e) {
+            throw invalid(null, "is not a valid step: " + e.getMessage());
+        }
+    }
+
+    private StepInput stepInput() throws IOException {
+        String path = null;
+        Optional<String> content = Optional.empty();
+        Optional<String> source = Optional.empty();
+        Boolean directory = null;
+        String f;
+        while ((f = nextField()) != null) {
+            switch (f) {
+                case "path" -> path = text(f);
+                case "content" -> content = Optional.of(text(f));
+                case "source" -> source = Optional.of(text(f));
+                case "directory" -> directory = bool(f);
+                default -> throw unknown(f);
+            }
+        }
+        try {
+            return new StepInput(required("path", path), content, source, required("directory", directory));
+        } catch (SkyPortException e) {
+            throw invalid(null, "is not a valid input: " + e.getMessage());
+        }
+    }
+
+    private StepOutput stepOutput() throws IOException {
+        String path = null;
+        Optional<String> pathPrefix = Optional.empty();
+        String destination = null;
+        Boolean directory = null;
+        String f;
+        while ((f = nextField()) != null) {
+            switch (f) {
+                case "path" -> path = text(f);
+                case "path_prefix" -> pathPrefix = Optional.of(text(f));
+                case "destination" -> destination = text(f);
+                case "directory" -> directory = bool(f);
+                default -> throw unknown(f);
+            }
+        }
+        try {
+            return new StepOutput(required("path", path), pathPrefix, required("destination", destination),
+                    required("directory", directory));
+        } catch (SkyPortException e) {
+            throw invalid(null, "is not a valid output: " + e.getMessage());
+        }
+    }
+
+    private StepLog stepLog() throws IOException {
+        Instant start = null;
+        Optional<Instant> end = Optional.empty();
+        OptionalInt exitCode = OptionalInt.empty();
+        String stdoutTail = null;
+        String stderrTail = null;
+        String f;
+        while ((f = nextField()) != null) {
+            switch (f) {
+                case "start_time" -> start = instant(f);
+                case "end_time" -> end = Optional.of(instant(f));
+                case "exit_code" -> exitCode = OptionalInt.of(integer(f));
+                case "stdout_tail" -> stdoutTail = text(f);
+                case "stderr_tail" -> stderrTail = text(f);
+                default -> throw unknown(f);
+            }
+        }
+        return new StepLog(required("start_time", start), end, exitCode, required("stdout_tail", stdoutTail),
+                required("stderr_tail", stderrTail));
+    }
+
+    private OutputLog outputLog() throws IOException {
+        String path = null;
+        String destination = null;
+        Long size = null;
+        String f;
+        while ((f = nextField()) != null) {
+            switch (f) {
+                case "path" -> path = text(f);
+                case "destination" -> destination = text(f);
+                case "size_bytes" -> size = longInteger(f);
+                default -> throw unknown(f);
+            }
+        }
+        try {
+            return new OutputLog(required("path", path), required("destination", destination),
+                    required("size_bytes", size));
+        } catch (IllegalArgumentException e) {
+            throw invalid(null, "is not a valid output log: " + e.getMessage());
+        }
     }
 
     private RetryPolicy retry() throws IOException {
@@ -261,6 +439,8 @@ final class JobDocumentReader {
             OptionalInt exitCode = OptionalInt.empty();
             OptionalInt signal = OptionalInt.empty();
             Optional<EndReason> reason = Optional.empty();
+            List<StepLog> steps = List.of();
+            List<OutputLog> outputs = List.of();
             String f;
             while ((f = nextField()) != null) {
                 switch (f) {
@@ -272,12 +452,14 @@ final class JobDocumentReader {
                     case "exit_code" -> exitCode = OptionalInt.of(integer(f));
                     case "signal" -> signal = OptionalInt.of(integer(f));
                     case "end_reason" -> reason = Optional.of(endReason(f));
+                    case "steps" -> steps = objects(f, this::stepLog);
+                    case "outputs" -> outputs = objects(f, this::outputLog);
                     default -> throw unknown(f);
                 }
             }
             try {
                 attempts.add(new Attempt(required("number", number), nodes, partition,
-                        required("start_time", start), end, exitCode, signal, reason));
+                        required("start_time", start), end, exitCode, signal, reason, steps, outputs));
             } catch (IllegalArgumentException e) {
                 throw invalid(null, "is not a valid attempt: " + e.getMessage());
             }

@@ -120,7 +120,15 @@ final class Schema {
                         + " attempt INTEGER NOT NULL,"
                         + " site TEXT NOT NULL,"
                         + " backend_id TEXT NOT NULL,"
-                        + " submitted_ms INTEGER NOT NULL)"));
+                        + " submitted_ms INTEGER NOT NULL)"),
+            // 7: job documents of format 2 (JobDocument.VERSION), which add container steps to a spec and step and
+            // output logs to an attempt. A format 1 document is a format 2 one without them: only its "v" changes.
+            // The schema moves with it so that an older Sky Port refuses the whole file up front instead of failing
+            // on the first job with steps.
+            sql(
+                // A document that is not JSON is left to fail alone when read, as in schema 3.
+                "UPDATE jobs SET job_json = json_set(job_json, '$.v', 2) WHERE CASE WHEN json_valid(job_json)"
+                        + " THEN json_extract(job_json, '$.v') END = 1"));
 
     private Schema() {
     }

@@ -1,6 +1,8 @@
 package dev.skyport.core.internal.store;
 
 import dev.skyport.api.Attempt;
+import dev.skyport.api.ContainerStep;
+import dev.skyport.api.ContainerSteps;
 import dev.skyport.api.EndReason;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
@@ -9,14 +11,19 @@ import dev.skyport.api.JobState;
 import dev.skyport.api.JobTransitioned;
 import dev.skyport.api.NodeState;
 import dev.skyport.api.NodeTransitioned;
+import dev.skyport.api.OutputLog;
 import dev.skyport.api.PortSpec;
 import dev.skyport.api.RetryPolicy;
+import dev.skyport.api.StepInput;
+import dev.skyport.api.StepLog;
+import dev.skyport.api.StepOutput;
 import dev.skyport.core.store.StopIntent;
 import dev.skyport.core.store.StoredJob;
 
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 
@@ -36,6 +43,10 @@ final class GoldenJobs {
     static final JobId FULL = JobId.parse("0190a000-0000-7000-8000-00000000000a");
     static final JobId COMMAND = JobId.parse("0190a000-0000-7000-8000-00000000000b");
     static final JobId STOPPING = JobId.parse("0190a000-0000-7000-8000-00000000000c");
+    static final JobId STEPS = JobId.parse("0190a000-0000-7000-8000-00000000000d");
+    static final JobId STEPS_CANCELED = JobId.parse("0190a000-0000-7000-8000-00000000000e");
+    /** The first schema (document format 2) that stores container steps, step logs and output logs. */
+    static final int CONTAINER_STEPS = 7;
 
     static final String FULL_SCRIPT = "#!/bin/bash\n#SWM nodes 3\n#SWM frobnicate yes\necho \"héllo\" \\\n  && exit 3\n";
     static final String STOPPING_SCRIPT = "#!/bin/sh\nsleep 600\n";
@@ -135,7 +146,60 @@ final class GoldenJobs {
     }
 
     static List<StoredJob> all(int schema) {
+        if (schema >= CONTAINER_STEPS) {
+            return List.of(full(schema), command(), stopping(), steps(), stepsCanceled());
+        }
         return List.of(full(schema), command(), stopping());
+    }
+
+    /**
+     * A job of container steps with every field of its steps, inputs and outputs set somewhere, succeeded with a
+     * step log per step (one ignored a failure) and an output log per file copied.
+     */
+    static StoredJob steps() {
+        ContainerStep first = new ContainerStep("docker.io/library/python:3.12-slim",
+                List.of("python3", "-c", "import sys; print(sys.stdin.read().upper())"), Optional.of("/work"),
+                Optional.of("/inputs/in.txt"), Optional.of("/outputs/out.txt"), Optional.of("/outputs/err.txt"),
+                Map.of("LANG", "C.UTF-8"), true);
+        ContainerStep second = ContainerStep.of("busybox:1.36", "sh", "-c", "cp /outputs/out.txt /results/");
+        ContainerSteps steps = new ContainerSteps(List.of(first, second),
+                List.of(StepInput.content("/inputs/in.txt", "héllo \"world\"\n"),
+                        StepInput.directory("/data/reference", "/srv/skyport/carol/reference")),
+                List.of(StepOutput.file("/outputs/out.txt", "/srv/skyport/carol/out.txt"),
+                        new StepOutput("/outputs/*.csv", Optional.of("/outputs/"), "/srv/skyport/carol/tables",
+                                false),
+                        new StepOutput("/results", Optional.empty(), "/srv/skyport/carol/results", true)),
+                List.of("/scratch"));
+        JobSpec spec = JobSpec.builder().name("tes task").containerSteps(steps).build();
+        Instant submitted = T0.plusSeconds(500);
+        Attempt done = new Attempt(1, List.of("node-1"), Optional.empty(), submitted.plusSeconds(1),
+                Optional.of(submitted.plusSeconds(9)), OptionalInt.of(0), OptionalInt.empty(),
+                Optional.of(EndReason.COMPLETED),
+                List.of(new StepLog(submitted.plusSeconds(2), Optional.of(submitted.plusSeconds(4).plusMillis(500)),
+                                OptionalInt.of(3), "HÉLLO \"WORLD\"\n", "a warning\n"),
+                        new StepLog(submitted.plusSeconds(5), Optional.of(submitted.plusSeconds(6)), OptionalInt.of(0),
+                                "", "")),
+                List.of(new OutputLog("/outputs/out.txt", "/srv/skyport/carol/out.txt", 16),
+                        new OutputLog("/outputs/a.csv", "/srv/skyport/carol/tables/a.csv", 0),
+                        new OutputLog("/results/out.txt", "/srv/skyport/carol/results/out.txt", 16)));
+        Job job = new Job(STEPS, "carol", "carol", spec, JobState.SUCCEEDED, "Completed",
+                Optional.of(EndReason.COMPLETED), submitted, submitted.plusSeconds(9), List.of(done));
+        return new StoredJob(job, Optional.empty(), Optional.empty());
+    }
+
+    /** A job of one container step canceled while it ran: its step log has a start and nothing else. */
+    static StoredJob stepsCanceled() {
+        JobSpec spec = JobSpec.builder().containerSteps(ContainerSteps.of(ContainerStep.of("alpine", "sleep", "600")))
+                .build();
+        Instant submitted = T0.plusSeconds(600);
+        Attempt canceled = new Attempt(1, List.of("node-2"), Optional.empty(), submitted.plusSeconds(1),
+                Optional.of(submitted.plusSeconds(30)), OptionalInt.empty(), OptionalInt.of(15),
+                Optional.of(EndReason.CANCELED),
+                List.of(new StepLog(submitted.plusSeconds(2), Optional.empty(), OptionalInt.empty(), "", "")),
+                List.of());
+        Job job = new Job(STEPS_CANCELED, "carol", "carol", spec, JobState.CANCELED, "Canceled",
+                Optional.of(EndReason.CANCELED), submitted, submitted.plusSeconds(30), List.of(canceled));
+        return new StoredJob(job, Optional.empty(), Optional.empty());
     }
 
     /** The node transitions of the golden files, written after the job events, sharing their sequence. */
@@ -164,8 +228,32 @@ final class GoldenJobs {
                         NodeState.DRAINING, "First seen"));
     }
 
-    /** Every event of the golden jobs, in the order they were written. */
+    /** Every event of the golden jobs of the current schema, in the order they were written. */
     static List<JobTransitioned> events() {
+        return events(Schema.current());
+    }
+
+    /**
+     * Every event of the golden jobs of {@code schema}, in the order they were written; those of the jobs with steps
+     * come after the node events in the sequence.
+     */
+    static List<JobTransitioned> events(int schema) {
+        if (schema < CONTAINER_STEPS) {
+            return firstEvents();
+        }
+        Job steps = steps().job();
+        Job canceled = stepsCanceled().job();
+        List<JobTransitioned> all = new java.util.ArrayList<>(firstEvents());
+        all.add(event(13, steps, steps.submitTime(), null, JobState.QUEUED, null, "Submitted"));
+        all.add(event(14, steps, steps.updateTime(), JobState.STAGING_OUT, JobState.SUCCEEDED, EndReason.COMPLETED,
+                "Completed"));
+        all.add(event(15, canceled, canceled.submitTime(), null, JobState.QUEUED, null, "Submitted"));
+        all.add(event(16, canceled, canceled.updateTime(), JobState.CANCELING, JobState.CANCELED,
+                EndReason.CANCELED, "Canceled"));
+        return List.copyOf(all);
+    }
+
+    private static List<JobTransitioned> firstEvents() {
         Job full = full().job();
         Job command = command().job();
         Job stopping = stopping().job();

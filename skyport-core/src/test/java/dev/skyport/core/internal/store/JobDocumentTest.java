@@ -20,7 +20,7 @@ class JobDocumentTest {
         for (StoredJob stored : GoldenJobs.all()) {
             Job job = stored.job();
             String document = JobDocument.write(job);
-            assertThat(document).startsWith("{\"v\":1,").doesNotContain("null");
+            assertThat(document).startsWith("{\"v\":2,").doesNotContain("null");
             assertThat(JobDocument.read(document, job.spec().script().orElse(null))).isEqualTo(job);
             Job listed = JobDocument.read(document, null);
             assertThat(listed.spec()).isEqualTo(job.spec().withoutScript());
@@ -30,18 +30,18 @@ class JobDocumentTest {
 
     @Test
     void aDocumentOfANewerFormatIsRefusedNamingItsVersion() {
-        assertThatThrownBy(() -> JobDocument.read(DOCUMENT.replace("{\"v\":1,", "{\"v\":2,"), null))
+        assertThatThrownBy(() -> JobDocument.read(DOCUMENT.replace("{\"v\":2,", "{\"v\":3,"), null))
                 .isInstanceOf(StorageException.class)
-                .hasMessageContaining("stored job ?: field 'v' is format version 2; this Sky Port reads up to 1")
+                .hasMessageContaining("stored job ?: field 'v' is format version 3; this Sky Port reads up to 2")
                 .hasMessageContaining("newer Sky Port");
     }
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
         // what is changed | replaced | by | the message names
-        "unknown top-level field | \"owner_name\": | \"owner_email\":\"a@b\",\"owner_name\": | field 'owner_email' is not part of format version 1",
-        "unknown attempt field | \"signal\":9, | \"signal\":9,\"core_dumped\":true, | field 'attempts[0].core_dumped' is not part of format version 1",
-        "unknown port field | \"protocol\":\"udp\", | \"protocol\":\"udp\",\"host_port\":1, | field 'spec.ports[1].host_port' is not part of format version 1",
+        "unknown top-level field | \"owner_name\": | \"owner_email\":\"a@b\",\"owner_name\": | field 'owner_email' is not part of format version 2",
+        "unknown attempt field | \"signal\":9, | \"signal\":9,\"core_dumped\":true, | field 'attempts[0].core_dumped' is not part of format version 2",
+        "unknown port field | \"protocol\":\"udp\", | \"protocol\":\"udp\",\"host_port\":1, | field 'spec.ports[1].host_port' is not part of format version 2",
         "missing required field | \"owner_name\":\"alice\", | '' | field 'owner_name' is missing",
         "missing retry field | \"deadline\":\"PT6H\", | '' | field 'spec.retry.deadline' is missing",
         "wrong type | \"nodes\":3 | \"nodes\":\"3\" | field 'spec.nodes' is text; expected a number",
@@ -50,7 +50,7 @@ class JobDocumentTest {
         "bad instant | \"submit_time\":\"2026-03-01T10:00:00Z\" | \"submit_time\":\"yesterday\" | field 'submit_time' cannot be read",
         "out of range | \"cpus\":16 | \"cpus\":4294967296 | field 'spec.cpus' is 4294967296, out of range",
         "invalid spec | \"cpus\":16 | \"cpus\":0 | field 'spec' is not a valid job spec: cpus",
-        "bad kind | \"kind\":\"script\" | \"kind\":\"notebook\" | field 'spec.kind' is 'notebook'; expected script or command",
+        "bad kind | \"kind\":\"script\" | \"kind\":\"notebook\" | field 'spec.kind' is 'notebook'; expected script, command or steps",
     })
     void aDocumentThisVersionCannotTakeAsItIsIsRefusedNamingTheJobAndTheField(String what, String replaced,
                                                                               String by, String message) {
@@ -65,7 +65,7 @@ class JobDocumentTest {
 
     @Test
     void aDocumentWithoutItsVersionOrNotJsonIsRefused() {
-        assertThatThrownBy(() -> JobDocument.read(DOCUMENT.replace("{\"v\":1,", "{"), null))
+        assertThatThrownBy(() -> JobDocument.read(DOCUMENT.replace("{\"v\":2,", "{"), null))
                 .isInstanceOf(StorageException.class)
                 .hasMessageContaining("does not start with its format version");
         assertThatThrownBy(() -> JobDocument.read("{}", null)).isInstanceOf(StorageException.class)

@@ -1,14 +1,20 @@
 package dev.skyport.core.internal.store;
 
 import dev.skyport.api.Attempt;
+import dev.skyport.api.ContainerStep;
+import dev.skyport.api.ContainerSteps;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobId;
 import dev.skyport.api.JobQuery;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobTransitioned;
 import dev.skyport.api.NodeTransitioned;
+import dev.skyport.api.OutputLog;
 import dev.skyport.api.PortSpec;
 import dev.skyport.api.RetryPolicy;
+import dev.skyport.api.StepInput;
+import dev.skyport.api.StepLog;
+import dev.skyport.api.StepOutput;
 import dev.skyport.api.StorageException;
 import dev.skyport.core.store.ActiveJob;
 import dev.skyport.core.store.OwnerUsage;
@@ -76,7 +82,7 @@ class StoredFormatTest {
                 assertThat(List.copyOf(found.job().spec().tags().keySet()))
                         .containsExactlyElementsOf(expected.job().spec().tags().keySet());
                 assertThat(store.history(expected.job().id())).usingRecursiveFieldByFieldElementComparator()
-                        .containsExactlyElementsOf(events(expected.job().id()));
+                        .containsExactlyElementsOf(events(version, expected.job().id()));
             }
             List<Job> all = GoldenJobs.all(version).stream().map(StoredJob::job).toList();
             assertThat(store.list(JobQuery.all()).items()).containsExactlyElementsOf(all);
@@ -85,14 +91,15 @@ class StoredFormatTest {
             assertThat(store.active()).containsExactly(activeRow(GoldenJobs.command()),
                     activeRow(GoldenJobs.stopping()));
             List<NodeTransitioned> nodeEvents = GoldenJobs.nodeEvents(version);
-            assertThat(store.lastSequence()).isEqualTo(GoldenJobs.events().size() + nodeEvents.size());
+            assertThat(store.lastSequence()).isEqualTo(GoldenJobs.events(version).size() + nodeEvents.size());
             List<StoredEvent> expectedEvents = new ArrayList<>();
-            for (JobTransitioned e : GoldenJobs.events()) {
+            for (JobTransitioned e : GoldenJobs.events(version)) {
                 String owner = GoldenJobs.all(version).stream().map(StoredJob::job)
                         .filter(j -> j.id().equals(e.jobId())).findFirst().orElseThrow().owner();
                 expectedEvents.add(StoredEvent.of(e, owner));
             }
             nodeEvents.forEach(e -> expectedEvents.add(StoredEvent.of(e)));
+            expectedEvents.sort(java.util.Comparator.comparingLong(e -> e.event().sequence()));
             assertThat(store.eventsAfter(0, store.lastSequence(), 100)).usingRecursiveFieldByFieldElementComparator()
                     .containsExactlyElementsOf(expectedEvents);
             Map<String, NodeTransitioned> lastOfEachNode = new LinkedHashMap<>();
@@ -110,7 +117,8 @@ class StoredFormatTest {
         try (Connection c = connect(data)) {
             assertThat(single(c, "PRAGMA user_version")).isEqualTo(String.valueOf(Schema.current()));
             assertThat(single(c, "SELECT count(*) FROM jobs WHERE json_extract(job_json, '$.v') = "
-                    + JobDocument.VERSION)).as("documents in the current format").isEqualTo("3");
+                    + JobDocument.VERSION)).as("documents in the current format")
+                    .isEqualTo(String.valueOf(GoldenJobs.all(version).size()));
         }
     }
 
@@ -167,7 +175,8 @@ class StoredFormatTest {
         }
         assertThat(unused).as("components the golden jobs leave at one value or always empty").isEmpty();
         assertThat(instances.keySet()).contains(StoredJob.class, Job.class, JobSpec.class, RetryPolicy.class,
-                PortSpec.class, Attempt.class, JobTransitioned.class, NodeTransitioned.class);
+                PortSpec.class, Attempt.class, JobTransitioned.class, NodeTransitioned.class, ContainerSteps.class,
+                ContainerStep.class, StepInput.class, StepOutput.class, StepLog.class, OutputLog.class);
     }
 
     /**
@@ -183,9 +192,16 @@ class StoredFormatTest {
         known.put(JobSpec.class, List.of("name", "script", "command", "containerImage", "cloudImage", "nodes", "cpus",
                 "memoryBytes", "gpus", "flavor", "remoteSite", "relocatable", "ports", "inputFiles", "outputFiles",
                 "workdir", "env", "account", "priority", "timeLimit", "retryPolicy", "tags", "comment",
-                "submissionAddress", "storage", "idempotencyKey", "warnings", "scriptOmitted"));
+                "submissionAddress", "storage", "idempotencyKey", "warnings", "scriptOmitted", "containerSteps"));
         known.put(Attempt.class, List.of("number", "nodes", "partition", "startTime", "endTime", "exitCode", "signal",
-                "endReason"));
+                "endReason", "steps", "outputs"));
+        known.put(ContainerSteps.class, List.of("steps", "inputs", "outputs", "volumes"));
+        known.put(ContainerStep.class, List.of("image", "command", "workdir", "stdin", "stdout", "stderr", "env",
+                "ignoreError"));
+        known.put(StepInput.class, List.of("path", "content", "source", "directory"));
+        known.put(StepOutput.class, List.of("path", "pathPrefix", "destination", "directory"));
+        known.put(StepLog.class, List.of("startTime", "endTime", "exitCode", "stdoutTail", "stderrTail"));
+        known.put(OutputLog.class, List.of("path", "destination", "sizeBytes"));
         known.put(RetryPolicy.class, List.of("maxAttempts", "initialBackoff", "maxBackoff", "deadline",
                 "retryUserFailures"));
         known.put(PortSpec.class, List.of("port", "protocol", "direction"));
@@ -242,7 +258,8 @@ class StoredFormatTest {
         }
         try (Connection c = connect(data)) {
             assertThat(document(c, stopping)).isEqualTo(JobDocument.write(GoldenJobs.stopping().job()));
-            assertThat(single(c, "SELECT count(*) FROM jobs WHERE json_extract(job_json, '$.v') = 1")).isEqualTo("3");
+            assertThat(single(c, "SELECT count(*) FROM jobs WHERE json_extract(job_json, '$.v') = "
+                    + JobDocument.VERSION)).isEqualTo("3");
         }
     }
 
@@ -331,8 +348,8 @@ class StoredFormatTest {
         }
     }
 
-    private static List<JobTransitioned> events(JobId id) {
-        return GoldenJobs.events().stream().filter(e -> e.jobId().equals(id)).toList();
+    private static List<JobTransitioned> events(int version, JobId id) {
+        return GoldenJobs.events(version).stream().filter(e -> e.jobId().equals(id)).toList();
     }
 
     private static Job listedWithoutScript(Job job) {
