@@ -177,6 +177,18 @@ final class EngineJobs implements Jobs {
             checkCloudFlavor(spec, name);
         }
         boolean atSite = spec.remoteSite().isPresent() && engine.batchSites().names(spec.remoteSite().get());
+        if (spec.containerSteps().isPresent()) {
+            // A containerImage only gets a warning where no gate runs images (its script runs without); steps have
+            // nothing to run without one.
+            if (atSite) {
+                throw new InvalidJobSpecException("containerSteps", "batch site '" + spec.remoteSite().get()
+                        + "' runs no container steps");
+            }
+            if (!engine.gate().runsContainerImages()) {
+                throw new InvalidJobSpecException("containerSteps", "the " + engine.gate().name()
+                        + " gate runs no container images, which every step needs (set its container-runtime)");
+            }
+        }
         if (atSite) {
             // The site's own scheduler places it: checked against the site's partitions, not the nodes here.
             Optional<String> warning = engine.batchSites().check(spec);

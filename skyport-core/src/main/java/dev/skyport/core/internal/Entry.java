@@ -52,6 +52,13 @@ final class Entry {
      * end of the run and its stage-out use it again rather than ask a node that may be down.
      */
     dev.skyport.gate.RunRequest request;
+    /**
+     * What the run of attempt {@link #logsAttempt} of a steps job left to record with the attempt's end: a log per
+     * step that started, one per output file copied.
+     */
+    List<dev.skyport.api.StepLog> stepLogs = List.of();
+    List<dev.skyport.api.OutputLog> outputLogs = List.of();
+    int logsAttempt;
     /** The transfer of its files while it is STAGING_IN or STAGING_OUT; cancelled (interrupted) by a stop. */
     Future<?> transfer;
     StopIntent stopIntent;

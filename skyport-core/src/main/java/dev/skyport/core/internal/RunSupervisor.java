@@ -1,6 +1,7 @@
 package dev.skyport.core.internal;
 
 import dev.skyport.api.Attempt;
+import dev.skyport.api.ContainerSteps;
 import dev.skyport.api.EndReason;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobSpec;
@@ -16,6 +17,7 @@ import dev.skyport.gate.RunOutcome;
 import dev.skyport.gate.RunProbe;
 import dev.skyport.gate.RunRequest;
 import dev.skyport.gate.RunSignal;
+import dev.skyport.gate.StepLayout;
 import dev.skyport.scheduler.Allocation;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -288,9 +290,14 @@ final class RunSupervisor {
         JobSpec spec = job.spec();
         String dir = node.directoryOf(job.id(), jobDir.apply(job.id()));
         String workdir = spec.workdir().map(w -> w.startsWith("/") ? w : dir + "/" + w).orElse(dir);
-        Optional<String> image = gate.runsContainerImagesOn(node.node()) ? spec.containerImage() : Optional.empty();
+        boolean images = gate.runsContainerImagesOn(node.node());
+        if (spec.containerSteps().isPresent() && !images) {
+            throw GateException.permanent("node " + node.node() + " runs no container images, which a job of"
+                    + " container steps needs");
+        }
+        Optional<String> image = images ? spec.containerImage() : Optional.empty();
         return new RunRequest(job.id(), attempt, dir, spec.script(), spec.command(), workdir, spec.env(),
-                job.ownerName(), spec.cpus(), spec.memoryBytes(), image, spec.ports());
+                job.ownerName(), spec.cpus(), spec.memoryBytes(), image, spec.ports(), spec.containerSteps());
     }
 
     /**
@@ -467,6 +474,8 @@ final class RunSupervisor {
      */
     private void runEnded(Entry e, NodeAccess node, int number, RunOutcome outcome) {
         Started unknown;
+        Job stepsJob = null;
+        RunRequest stepsRequest = null;
         synchronized (e) {
             if (closed.getAsBoolean()) {
                 return;
@@ -481,6 +490,10 @@ final class RunSupervisor {
             } catch (RuntimeException ex) {
                 request = null;
                 unknown = unknownDirectory(e, node, ex);
+            }
+            if (request != null && job.spec().containerSteps().isPresent()) {
+                stepsJob = job;
+                stepsRequest = request;
             }
             if (request != null && current && !stopping && (e.state == JobState.RUNNING || e.state == JobState.STAGING_OUT)
                     && staging.needsStageOut(job, node, request, outcome)) {
@@ -497,10 +510,22 @@ final class RunSupervisor {
                     e.run = null; // ended: a stop from now on stops the transfer
                     RunRequest copied = request;
                     Instant deadline = loop.now().plus(staging.timeout());
-                    e.transfer = staging.submit(e.id, () -> {
-                        Optional<GateException> failed = transfer(() -> staging.stageOut(job, node, copied, outcome));
-                        afterwards(e, () -> stagedOut(e, number, outcome, failed));
-                    });
+                    if (job.spec().containerSteps().isPresent()) {
+                        e.transfer = staging.submit(e.id, () -> {
+                            Staging.StepsStagedOut[] found = {null};
+                            Optional<GateException> failed = transfer(() -> {
+                                found[0] = staging.stageOutSteps(job, node, copied, outcome);
+                                staging.stageOut(job, node, copied, outcome); // a remote node's stdout.log, stderr.log
+                            });
+                            afterwards(e, () -> stepsStagedOut(e, number, outcome, found[0], failed));
+                        });
+                    } else {
+                        e.transfer = staging.submit(e.id, () -> {
+                            Optional<GateException> failed = transfer(() -> staging.stageOut(job, node, copied,
+                                    outcome));
+                            afterwards(e, () -> stagedOut(e, number, outcome, failed));
+                        });
+                    }
                     armStagingTimeout(e, number, e.transfer, deadline,
                             ex -> stagedOut(e, number, outcome, Optional.of(ex)));
                     if (event != null) {
@@ -515,7 +540,66 @@ final class RunSupervisor {
                     unknown.reason(), unknown.refused());
             return;
         }
+        if (stepsRequest != null && !outcome.isLost()) {
+            // Stopped (or no longer current): whatever records the steps left are the attempt's log all the same.
+            keepLogs(e, number, staging.stepLogs(stepsJob, node, stepsRequest), List.of());
+        }
         finishOrRetry(e, number, outcome, null, Optional.empty());
+    }
+
+    /** Keeps the logs of attempt {@code number} on {@code e}, for the transition that ends the attempt. */
+    private static void keepLogs(Entry e, int number, List<dev.skyport.api.StepLog> steps,
+                                 List<dev.skyport.api.OutputLog> outputs) {
+        synchronized (e) {
+            if (e.attempt == number) {
+                e.stepLogs = steps;
+                e.outputLogs = outputs;
+                e.logsAttempt = number;
+            }
+        }
+    }
+
+    /**
+     * Ends attempt {@code number} of a steps job after its stage-out: a failed copy of the outputs after a success is
+     * STAGING_FAILED; a step the runtime could not start (status {@value StepLayout#RUNTIME_FAILURE}, e.g. its image
+     * is missing) is SYSTEM_ERROR and not retried, since retrying does not make an image appear; otherwise the run's
+     * outcome, which is that of the first failing step that does not ignore errors.
+     */
+    private void stepsStagedOut(Entry e, int number, RunOutcome outcome, Staging.StepsStagedOut found,
+                                Optional<GateException> failed) {
+        Job job = table.get(e.id);
+        ContainerSteps steps = job.spec().containerSteps().orElseThrow();
+        List<dev.skyport.api.StepLog> logs = found == null ? List.of() : found.steps();
+        keepLogs(e, number, logs, found == null ? List.of() : found.outputs());
+        Optional<GateException> problem = failed.isPresent() ? failed
+                : found == null ? Optional.empty() : found.failed();
+        if (outcome.exitCode().orElse(-1) == 0) {
+            stagedOut(e, number, outcome, problem);
+            return;
+        }
+        OptionalInt failing = StepStaging.failedStep(steps, logs);
+        if (e.stopIntent == null && failing.isPresent()
+                && logs.get(failing.getAsInt()).exitCode().getAsInt() == StepLayout.RUNTIME_FAILURE) {
+            int i = failing.getAsInt();
+            String why = "step " + (i + 1) + " of " + steps.steps().size() + " (image " + steps.steps().get(i).image()
+                    + ") could not be started by the container runtime (status " + StepLayout.RUNTIME_FAILURE + ")"
+                    + firstLine(logs.get(i).stderrTail()).map(l -> ": " + l).orElse("");
+            finishOrRetry(e, number, new RunOutcome(outcome.exitCode(), outcome.signal(), why),
+                    EndReason.SYSTEM_ERROR, Optional.of(GateException.permanent(why)));
+            return;
+        }
+        stagedOut(e, number, outcome, problem);
+    }
+
+    /** The first line of {@code text} that is not blank, cut to a length a state's details can show. */
+    private static Optional<String> firstLine(String text) {
+        for (String line : text.split("\n")) {
+            String l = line.strip();
+            if (!l.isEmpty()) {
+                return Optional.of(l.length() > 200 ? l.substring(0, 200) + "..." : l);
+            }
+        }
+        return Optional.empty();
     }
 
     /**
@@ -585,8 +669,10 @@ final class RunSupervisor {
     /** The transition that ends attempt {@code number} of {@code job}, by what was asked and how it ended. */
     private JobTransitioned recordEnd(Entry e, Job job, int number, RunOutcome outcome, EndReason reason,
                                       Instant now, Optional<GateException> refused) {
+        List<dev.skyport.api.StepLog> stepLogs = e.logsAttempt == number ? e.stepLogs : List.of();
+        List<dev.skyport.api.OutputLog> outputLogs = e.logsAttempt == number ? e.outputLogs : List.of();
         UnaryOperator<Job> closeAttempt = j -> Transitions.withLastAttemptEnded(j, now, outcome.exitCode(),
-                outcome.signal(), reason);
+                outcome.signal(), reason, stepLogs, outputLogs);
         if (e.stopIntent == StopIntent.CANCEL) {
             return transitions.transition(e, JobState.CANCELED, Optional.of(EndReason.CANCELED), "Canceled",
                     closeAttempt, Optional.empty(), Optional.empty());
@@ -594,7 +680,7 @@ final class RunSupervisor {
         if (e.stopIntent == StopIntent.REQUEUE) {
             return transitions.transition(e, JobState.QUEUED, Optional.empty(), "Requeued",
                     j -> Transitions.withLastAttemptEnded(j, now, outcome.exitCode(), outcome.signal(),
-                            EndReason.PREEMPTED), Optional.empty(), Optional.empty());
+                            EndReason.PREEMPTED, stepLogs, outputLogs), Optional.empty(), Optional.empty());
         }
         if (reason == EndReason.COMPLETED) {
             return transitions.transition(e, JobState.SUCCEEDED, Optional.of(reason), "Completed", closeAttempt,

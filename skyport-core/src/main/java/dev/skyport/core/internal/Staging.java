@@ -1,8 +1,13 @@
 package dev.skyport.core.internal;
 
+import dev.skyport.api.ContainerSteps;
 import dev.skyport.api.InvalidJobSpecException;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobSpec;
+import dev.skyport.api.OutputLog;
+import dev.skyport.api.StepInput;
+import dev.skyport.api.StepLog;
+import dev.skyport.api.StepOutput;
 import dev.skyport.gate.DetachedRun;
 import dev.skyport.gate.GateException;
 import dev.skyport.gate.NodeAccess;
@@ -120,14 +125,20 @@ final class Staging {
      * @throws InvalidJobSpecException naming {@code inputFiles} and the path
      */
     void checkSubmission(JobSpec spec, String owner) {
-        if (inputRoot.isEmpty() || spec.inputFiles().isEmpty()) {
+        boolean steps = spec.containerSteps().isPresent() && (!spec.containerSteps().get().inputs().isEmpty()
+                || !spec.containerSteps().get().outputs().isEmpty());
+        if (inputRoot.isEmpty() || (spec.inputFiles().isEmpty() && !steps)) {
             return;
         }
         Path root;
         try {
             root = root(owner);
         } catch (GateException e) {
-            throw new InvalidJobSpecException("inputFiles", e.getMessage());
+            throw new InvalidJobSpecException(spec.inputFiles().isEmpty() ? "containerSteps" : "inputFiles",
+                    e.getMessage());
+        }
+        if (steps) {
+            checkSteps(spec.containerSteps().get(), root, owner);
         }
         for (String input : spec.inputFiles()) {
             Path source = source(root, input);
@@ -141,9 +152,29 @@ final class Staging {
         }
     }
 
-    /** True when {@code job} has inputs to copy before it runs. */
+    /**
+     * Container steps' sources and destinations lie under the owner's input root, lexically (as input-files): where
+     * links lead is checked when the files are copied.
+     */
+    private static void checkSteps(ContainerSteps steps, Path root, String owner) {
+        for (StepInput in : steps.inputs()) {
+            if (in.source().isPresent() && !source(root, in.source().get()).startsWith(root)) {
+                throw new InvalidJobSpecException("inputs", "the source '" + in.source().get() + "' of " + in.path()
+                        + " lies outside the input directory " + root + " of user " + owner);
+            }
+        }
+        for (StepOutput out : steps.outputs()) {
+            Path d = Path.of(out.destination()).normalize();
+            if (!d.startsWith(root) || d.equals(root)) {
+                throw new InvalidJobSpecException("outputs", "the destination '" + out.destination() + "' of "
+                        + out.path() + " lies outside the input directory " + root + " of user " + owner);
+            }
+        }
+    }
+
+    /** True when {@code job} has inputs to copy, or a steps job's mounts to make, before it runs. */
     boolean needsStageIn(JobSpec spec) {
-        return !spec.inputFiles().isEmpty();
+        return !spec.inputFiles().isEmpty() || spec.containerSteps().isPresent();
     }
 
     /**
@@ -153,6 +184,11 @@ final class Staging {
      * @throws GateException naming the input; permanent for a missing input or one outside the input root
      */
     void stageIn(Job job, NodeAccess node, RunRequest request) {
+        if (job.spec().containerSteps().isPresent()) {
+            StepStaging.stageIn(job.spec().containerSteps().get(), job.ownerName(), node, request,
+                    realRoot(job.ownerName()), !isRemote(job, request));
+            return;
+        }
         Optional<Path> root = inputRoot.isEmpty() ? Optional.empty() : Optional.of(root(job.ownerName()));
         for (String input : job.spec().inputFiles()) {
             String target = request.workdir() + "/" + baseName(input);
@@ -193,6 +229,9 @@ final class Staging {
     boolean needsStageOut(Job job, NodeAccess node, RunRequest request, RunOutcome outcome) {
         if (outcome.isLost()) {
             return false;
+        }
+        if (job.spec().containerSteps().isPresent()) {
+            return true; // the step logs, whatever the outcome
         }
         return isRemote(job, request) || (outcome.exitCode().getAsInt() == 0 && !job.spec().outputFiles().isEmpty());
     }
@@ -301,6 +340,65 @@ final class Staging {
         }
     }
 
+    /** What the stage-out of a steps job found: the step logs, the outputs copied, and what went wrong. */
+    record StepsStagedOut(List<StepLog> steps, List<OutputLog> outputs, Optional<GateException> failed) {
+    }
+
+    /**
+     * The stage-out of a steps job: the logs of its steps (whatever the outcome), then, when the run succeeded, its
+     * outputs. Never throws: a failure to copy the outputs comes back with the logs.
+     */
+    StepsStagedOut stageOutSteps(Job job, NodeAccess node, RunRequest request, RunOutcome outcome) {
+        ContainerSteps steps = job.spec().containerSteps().orElseThrow();
+        boolean shared = !isRemote(job, request);
+        Path local = jobDir.apply(job.id());
+        List<StepLog> logs = StepStaging.readLogs(steps, node, request, shared, local);
+        if (outcome.isLost() || outcome.exitCode().orElse(-1) != 0) {
+            return new StepsStagedOut(logs, List.of(), Optional.empty());
+        }
+        try {
+            Optional<Path> root = realRoot(job.ownerName());
+            Optional<Path> lexical = root.isPresent() ? Optional.of(root(job.ownerName())) : Optional.empty();
+            return new StepsStagedOut(logs, StepStaging.collect(steps, job.ownerName(), node, request, root, lexical,
+                    shared, local), Optional.empty());
+        } catch (GateException e) {
+            return new StepsStagedOut(logs, List.of(), Optional.of(e));
+        } catch (RuntimeException e) {
+            return new StepsStagedOut(logs, List.of(), Optional.of(GateException.transientFailure(
+                    "staging failed: " + e, e, Optional.empty())));
+        }
+    }
+
+    /**
+     * The step logs of a run that ended without a stage-out (stopped, or its end settled at once): read where they
+     * are, or none when they cannot be.
+     */
+    List<StepLog> stepLogs(Job job, NodeAccess node, RunRequest request) {
+        if (job.spec().containerSteps().isEmpty()) {
+            return List.of();
+        }
+        try {
+            return StepStaging.readLogs(job.spec().containerSteps().get(), node, request, !isRemote(job, request),
+                    jobDir.apply(job.id()));
+        } catch (RuntimeException e) {
+            LOG.warn("cannot read the step logs of job {}: {}", job.id(), e.toString());
+            return List.of();
+        }
+    }
+
+    /** The real path of {@code owner}'s input root, when there is one. */
+    private Optional<Path> realRoot(String owner) {
+        if (inputRoot.isEmpty()) {
+            return Optional.empty();
+        }
+        Path root = root(owner);
+        try {
+            return Optional.of(root.toRealPath());
+        } catch (IOException e) {
+            throw GateException.permanent("the input directory " + root + " of user " + owner + " does not exist");
+        }
+    }
+
     /** The node keeps the job's directory somewhere else than the engine (a remote node): its logs come back. */
     private boolean isRemote(Job job, RunRequest request) {
         return !request.directory().equals(jobDir.apply(job.id()).toString());
@@ -332,7 +430,7 @@ final class Staging {
         return path.substring(path.lastIndexOf('/') + 1);
     }
 
-    private static GateException named(String what, GateException e) {
+    static GateException named(String what, GateException e) {
         String message = what + ": " + e.getMessage();
         return e.isTransient() ? GateException.transientFailure(message, e, e.retryAfter())
                 : GateException.permanent(message, e);

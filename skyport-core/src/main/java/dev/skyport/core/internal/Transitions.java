@@ -143,10 +143,16 @@ final class Transitions {
 
     /** {@code job} with its last attempt ended at {@code end} with {@code reason}. */
     static Job withLastAttemptEnded(Job job, Instant end, OptionalInt exit, OptionalInt signal, EndReason reason) {
+        return withLastAttemptEnded(job, end, exit, signal, reason, List.of(), List.of());
+    }
+
+    /** {@code job} with its last attempt ended at {@code end} with {@code reason}, the logs of its steps and outputs. */
+    static Job withLastAttemptEnded(Job job, Instant end, OptionalInt exit, OptionalInt signal, EndReason reason,
+                                    List<dev.skyport.api.StepLog> steps, List<dev.skyport.api.OutputLog> outputs) {
         List<Attempt> attempts = new ArrayList<>(job.attempts());
         Attempt a = attempts.get(attempts.size() - 1);
         attempts.set(attempts.size() - 1, new Attempt(a.number(), a.nodes(), a.partition(), a.startTime(),
-                Optional.of(end), exit, signal, Optional.of(reason)));
+                Optional.of(end), exit, signal, Optional.of(reason), steps, outputs));
         return new Job(job.id(), job.owner(), job.ownerName(), job.spec(), job.state(), job.stateDetails(),
                 job.endReason(), job.submitTime(), job.updateTime(), attempts);
     }
