@@ -171,12 +171,7 @@ public final class ContainerRun {
         a.addAll(List.of("-v", dir + ":" + dir, "-v", run + ":" + run + ":ro", "-v", out + ":" + out + ":ro",
                 "-v", err + ":" + err + ":ro", "-w", request.workdir()));
         a.addAll(List.of("--env-file", run + "/" + ENV_FILE));
-        if (isolation.mode() == RunIsolation.Mode.ACCOUNT) {
-            a.addAll(List.of("--user", isolation.uid() + ":" + isolation.gid()));
-        } else if (gateUser.isPresent() && runtimePath.substring(runtimePath.lastIndexOf('/') + 1)
-                .startsWith("docker")) {
-            a.addAll(List.of("--user", gateUser.get()));
-        }
+        a.addAll(userArguments(runtimePath, isolation, gateUser));
         a.addAll(List.of("--cpus", Integer.toString(request.cpus())));
         if (request.memoryBytes() > 0) {
             a.addAll(List.of("--memory", Long.toString(request.memoryBytes())));
@@ -205,6 +200,26 @@ public final class ContainerRun {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("HOME", request.directory());
         env.putAll(request.environment());
+        return envLines(env);
+    }
+
+    /** The {@code --user} of a container: the account's, else docker's {@code gateUser}; see {@link #program}. */
+    static List<String> userArguments(String runtimePath, RunIsolation isolation, Optional<String> gateUser) {
+        if (isolation.mode() == RunIsolation.Mode.ACCOUNT) {
+            return List.of("--user", isolation.uid() + ":" + isolation.gid());
+        }
+        if (gateUser.isPresent() && runtimePath.substring(runtimePath.lastIndexOf('/') + 1).startsWith("docker")) {
+            return List.of("--user", gateUser.get());
+        }
+        return List.of();
+    }
+
+    /**
+     * {@code env} as an environment file, one {@code NAME=value} a line.
+     *
+     * @throws GateException permanent for a name that is not one or a value with a line break
+     */
+    static String envLines(Map<String, String> env) {
         StringBuilder b = new StringBuilder();
         for (Map.Entry<String, String> e : env.entrySet()) {
             if (!e.getKey().matches("[A-Za-z_][A-Za-z0-9_]*")) {

@@ -3,9 +3,12 @@ package dev.skyport.gate;
 import dev.skyport.api.ContainerSteps;
 import dev.skyport.api.StepInput;
 
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * Where the files of a {@link ContainerSteps} run live on its node, the contract between the engine (which places the
@@ -95,6 +98,63 @@ public final class StepLayout {
     /** Where the standard error of step {@code index} goes unless its {@code stderr} maps to a mount. */
     public static String stderr(String runDirectory, int index) {
         return runDirectory + "/step." + index + ".stderr";
+    }
+
+    /**
+     * What a step's record ({@link #record}) says: when the step started, and when it ended with which status, once it
+     * has. {@code end} and {@code status} are both present or both absent.
+     */
+    public record StepRecord(Instant start, Optional<Instant> end, OptionalInt status) {
+        public StepRecord {
+            Objects.requireNonNull(start, "start");
+            Objects.requireNonNull(end, "end");
+            Objects.requireNonNull(status, "status");
+            if (end.isPresent() != status.isPresent()) {
+                throw new IllegalArgumentException("end and status go together");
+            }
+        }
+
+        /** True once the step has ended. */
+        public boolean ended() {
+            return end.isPresent();
+        }
+    }
+
+    /**
+     * Reads the content of a step's record. Only complete lines count (a line ends with a line feed): the last one may
+     * be half-written when the run is read while it goes on, or was killed while writing. Lines it does not know are
+     * skipped.
+     *
+     * @return empty when no complete {@code start} line is there yet (the step has not started, as far as anyone can
+     *         tell)
+     */
+    public static Optional<StepRecord> parseRecord(String content) {
+        Instant start = null;
+        Instant end = null;
+        int status = 0;
+        int done = content.lastIndexOf('\n');
+        if (done < 0) {
+            return Optional.empty();
+        }
+        for (String line : content.substring(0, done).split("\n")) {
+            String[] w = line.strip().split(" +");
+            try {
+                if (w.length == 2 && w[0].equals("start") && start == null) {
+                    start = Instant.ofEpochMilli(Long.parseLong(w[1]));
+                } else if (w.length == 3 && w[0].equals("end") && start != null && end == null) {
+                    int s = Integer.parseInt(w[2]);
+                    end = Instant.ofEpochMilli(Long.parseLong(w[1]));
+                    status = s;
+                }
+            } catch (NumberFormatException garbled) {
+                // not a line the driver wrote whole
+            }
+        }
+        if (start == null) {
+            return Optional.empty();
+        }
+        return Optional.of(end == null ? new StepRecord(start, Optional.empty(), OptionalInt.empty())
+                : new StepRecord(start, Optional.of(end), OptionalInt.of(status)));
     }
 
     private static int sharedOf(List<String> shared, String path) {

@@ -13,6 +13,8 @@ import dev.skyport.gate.RunOutcome;
 import dev.skyport.gate.RunProbe;
 import dev.skyport.gate.RunRequest;
 import dev.skyport.gate.RunSignal;
+import dev.skyport.gate.StepLayout;
+import dev.skyport.gate.StepsRun;
 
 import java.io.File;
 import java.io.IOException;
@@ -80,7 +82,9 @@ final class LocalNodeAccess implements NodeAccess {
         Path dir = Path.of(request.directory());
         Path runDir = Path.of(request.runDirectory());
         // Before anything is written: a machine without a runtime fails the job with a reason, and leaves nothing.
-        Optional<String> runtime = request.containerImage().isPresent() ? Optional.of(runtime()) : Optional.empty();
+        boolean steps = request.steps().isPresent();
+        Optional<String> runtime = request.containerImage().isPresent() || steps ? Optional.of(runtime())
+                : Optional.empty();
         try {
             // Scripts may carry secrets (the Jupyter spawner puts the hub's API token in its script): the job
             // directory and the script are the owner's only. The script is run by its interpreter, so it needs no x bit.
@@ -115,13 +119,34 @@ final class LocalNodeAccess implements NodeAccess {
                 Files.writeString(script, request.script().get(), StandardOpenOption.WRITE,
                         StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS);
             }
+            if (steps) {
+                // The engine has placed the inputs; a shared directory nothing was placed in may not exist yet, and
+                // the runtime refuses to mount a missing path.
+                for (StepLayout.Mount m : StepLayout.mounts(request.directory(), request.steps().get())) {
+                    if (m.directory() && !m.readOnly()) {
+                        Files.createDirectories(Path.of(m.host()));
+                    }
+                }
+            }
             RunIsolation runIsolation = isolation.forOwner(request.owner());
             if (runIsolation.mode() == RunIsolation.Mode.ACCOUNT) {
+                // The mounts are in the job directory: the account that runs the containers gets them too.
                 handOver(dir, runIsolation.uid(), runIsolation.gid());
             }
             Optional<Path> cgroup = isolation.cgroup(request.job(), request.attempt());
             List<String> argv;
-            if (runtime.isPresent()) {
+            if (steps) {
+                Files.writeString(runDir.resolve(ContainerRun.MARK), StepsRun.mark(request),
+                        StandardOpenOption.CREATE_NEW);
+                for (int i = 0; i < request.steps().get().steps().size(); i++) {
+                    Path envFile = runDir.resolve(StepsRun.envFileName(i));
+                    createPrivate(envFile, false);
+                    Files.writeString(envFile, StepsRun.envFile(request, i), StandardOpenOption.WRITE,
+                            StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS);
+                }
+                argv = DetachedRun.command(request, StepsRun.program(request, runtime.get(), containers.get(),
+                        runIsolation, Optional.of(engineUser())), RunIsolation.none(), cgroup.map(Path::toString));
+            } else if (runtime.isPresent()) {
                 // The container is the job's sandbox: bubblewrap around the runtime's client would only break it.
                 Files.writeString(runDir.resolve(ContainerRun.MARK),
                         ContainerRun.name(request.job(), request.attempt()) + "\n", StandardOpenOption.CREATE_NEW);
@@ -285,10 +310,7 @@ final class LocalNodeAccess implements NodeAccess {
         OptionalInt pid = awaitPid(runDir);
         if (pid.isPresent()) {
             // The arguments name the job directory: a process that reused the pid does not pass.
-            boolean ours = ProcessHandle.of(pid.getAsInt())
-                    .flatMap(p -> p.info().arguments())
-                    .map(args -> List.of(args).contains(request.directory()))
-                    .orElse(false);
+            boolean ours = arguments(pid.getAsInt()).contains(request.directory());
             if (ours && isRunning(pid.getAsInt())) {
                 return RunProbe.running(new RunHandle(request.job(), request.attempt(), request.directory(),
                         pid.getAsInt()));
@@ -298,12 +320,27 @@ final class LocalNodeAccess implements NodeAccess {
         isolation.cgroup(request.job(), request.attempt()).ifPresent(CgroupHierarchy::remove);
         if (Files.exists(runDir.resolve(ContainerRun.MARK), LinkOption.NOFOLLOW_LINKS)) {
             try {
-                stopContainer(request.job(), request.attempt(), RunSignal.KILL);
+                stopContainer(runDir, request.job(), request.attempt(), RunSignal.KILL);
             } catch (GateException e) {
                 // The run is lost either way; a container left behind has its name, and the next stop finds it.
             }
         }
         return RunProbe.ended(outcome(runDir));
+    }
+
+    /**
+     * The arguments of process {@code pid}, empty when it is gone. Read from {@code /proc} whole: the JDK's
+     * {@code ProcessHandle.Info.arguments()} reads one page of {@code /proc/<pid>/cmdline} and gives no arguments at all
+     * when they are longer, which a steps run's driver, with every step's command, is.
+     */
+    private static List<String> arguments(long pid) {
+        try {
+            String all = new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
+                    StandardCharsets.UTF_8);
+            return List.of(all.split("\0"));
+        } catch (IOException gone) {
+            return List.of();
+        }
     }
 
     @Override
@@ -338,15 +375,27 @@ final class LocalNodeAccess implements NodeAccess {
             Thread.currentThread().interrupt();
         }
         if (Files.exists(runDir(handle).resolve(ContainerRun.MARK), LinkOption.NOFOLLOW_LINKS)) {
-            stopContainer(handle.job(), handle.attempt(), signal);
+            stopContainer(runDir(handle), handle.job(), handle.attempt(), signal);
         }
     }
 
-    /** The container's share of a stop ({@link ContainerRun#stopCommands}); a container already gone is no error. */
-    private void stopContainer(JobId job, int attempt, RunSignal signal) {
+    /**
+     * The containers' share of a stop ({@link ContainerRun#stopCommands}, {@link StepsRun#stopCommands} when the mark
+     * in {@code runDir} is a steps run's); a container already gone is no error.
+     */
+    private void stopContainer(Path runDir, JobId job, int attempt, RunSignal signal) {
         String name = ContainerRun.name(job, attempt);
         try {
-            for (List<String> command : ContainerRun.stopCommands(runtime(), name, signal)) {
+            String mark;
+            try {
+                mark = Files.readString(runDir.resolve(ContainerRun.MARK));
+            } catch (IOException unreadable) {
+                mark = "";
+            }
+            List<List<String>> commands = StepsRun.isStepsMark(mark, job, attempt)
+                    ? StepsRun.stopCommands(runtime(), job, attempt, signal)
+                    : ContainerRun.stopCommands(runtime(), name, signal);
+            for (List<String> command : commands) {
                 Process p = new ProcessBuilder(command).redirectInput(DEV_NULL)
                         .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                         .redirectError(ProcessBuilder.Redirect.DISCARD).start();
