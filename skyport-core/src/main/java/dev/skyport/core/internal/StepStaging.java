@@ -27,7 +27,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -171,7 +170,7 @@ final class StepStaging {
         for (int i = 0; i < steps.steps().size(); i++) {
             ContainerStep step = steps.steps().get(i);
             Optional<String> record = read(node, StepLayout.record(runDir, i), shared, copies, "step." + i);
-            Optional<Record> parsed = record.flatMap(StepStaging::parseRecord);
+            Optional<StepLayout.StepRecord> parsed = record.flatMap(StepLayout::parseRecord);
             if (parsed.isEmpty()) {
                 break; // steps run in order: none after this one started
             }
@@ -179,7 +178,7 @@ final class StepStaging {
             String err = streamPath(request, steps, step.stderr(), StepLayout.stderr(runDir, i));
             String outTail = tail(node, out, shared, copies, "step." + i + ".stdout", request.directory());
             String errTail = tail(node, err, shared, copies, "step." + i + ".stderr", request.directory());
-            Record r = parsed.get();
+            StepLayout.StepRecord r = parsed.get();
             logs.add(new StepLog(r.start(), r.end(), r.status(), outTail, errTail));
             if (r.status().isEmpty()) {
                 break;
@@ -281,42 +280,6 @@ final class StepStaging {
             }
             return null; // permanent: there is no such file
         }
-    }
-
-    /** What a step's record says. */
-    record Record(Instant start, Optional<Instant> end, OptionalInt status) {
-    }
-
-    /**
-     * Reads a step record ({@code start <ms>}, then {@code end <ms> <status>}), complete lines only: the last may be
-     * half-written when the run was killed while writing it. Empty without a complete {@code start} line.
-     */
-    static Optional<Record> parseRecord(String content) {
-        Instant start = null;
-        Instant end = null;
-        int status = 0;
-        int done = content.lastIndexOf('\n');
-        if (done < 0) {
-            return Optional.empty();
-        }
-        for (String line : content.substring(0, done).split("\n")) {
-            String[] w = line.strip().split(" +");
-            try {
-                if (w.length == 2 && w[0].equals("start") && start == null) {
-                    start = Instant.ofEpochMilli(Long.parseLong(w[1]));
-                } else if (w.length == 3 && w[0].equals("end") && start != null && end == null) {
-                    status = Integer.parseInt(w[2]);
-                    end = Instant.ofEpochMilli(Long.parseLong(w[1]));
-                }
-            } catch (NumberFormatException garbled) {
-                // not a line written whole
-            }
-        }
-        if (start == null) {
-            return Optional.empty();
-        }
-        return Optional.of(end == null ? new Record(start, Optional.empty(), OptionalInt.empty())
-                : new Record(start, Optional.of(end), OptionalInt.of(status)));
     }
 
     /**
