@@ -93,11 +93,8 @@ final class TaskMapper {
         try {
             containerSteps = new ContainerSteps(steps, inputs, outputs, volumes);
         } catch (InvalidJobSpecException e) {
-            throw TesError.badRequest(switch (e.field()) {
-                case "steps", "stdin" -> "executors";
-                case "inputs", "outputs", "volumes" -> e.field();
-                default -> e.field();
-            }, e.reason());
+            throw TesError.badRequest(e.field().equals("steps") || e.field().equals("stdin") ? "executors" : e.field(),
+                    e.reason());
         }
         b.containerSteps(containerSteps);
 

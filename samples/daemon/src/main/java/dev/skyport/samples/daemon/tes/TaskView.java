@@ -18,7 +18,6 @@ import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A job as a {@code tesTask} in one of TES's views. Never writes JSON null: absent members are left out, arrays and
@@ -218,12 +217,5 @@ final class TaskView {
             }
         }
         return url.toString();
-    }
-
-    /** {@code map} without the server's own tags. */
-    static Map<String, String> userTags(Map<String, String> tags) {
-        Map<String, String> user = new java.util.LinkedHashMap<>(tags);
-        user.keySet().removeIf(k -> k.startsWith(TaskMapper.RESERVED));
-        return user;
     }
 }

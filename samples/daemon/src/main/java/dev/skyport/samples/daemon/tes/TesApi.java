@@ -306,8 +306,7 @@ public final class TesApi extends Handler.Abstract {
 
     private static void allow(String method, String... allowed) {
         if (!List.of(allowed).contains(method)) {
-            throw new TesError(405, "method_not_allowed", TesError.abbreviate(method) + " is not supported here; use "
-                    + String.join(" or ", allowed), Optional.empty());
+            throw TesError.methodNotAllowed(method, List.of(allowed));
         }
     }
 
@@ -340,13 +339,9 @@ public final class TesApi extends Handler.Abstract {
             return;
         }
         response.reset();
-        if (e.status == 405) {
-            response.getHeaders().put(HttpHeader.ALLOW, e.getMessage().replaceFirst(".*; use ", "")
-                    .replace(" or ", ", "));
-        }
-        TesError answer = e;
+        e.allow.ifPresent(methods -> response.getHeaders().put(HttpHeader.ALLOW, methods));
         e.retryAfter.ifPresent(s -> response.getHeaders().put(HttpHeader.RETRY_AFTER, String.valueOf(s)));
-        send(response, callback, answer.status, answer.body());
+        send(response, callback, e.status, e.body());
     }
 
     /** The TES answer to an exception; null for a fault of the daemon's own. */

@@ -3,6 +3,7 @@ package dev.skyport.samples.daemon.tes;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -17,6 +18,8 @@ final class TesError extends RuntimeException {
     final transient Optional<String> field;
     /** Seconds after which a retry may succeed (Retry-After), for refusals that pass. */
     transient Optional<Integer> retryAfter = Optional.empty();
+    /** The methods a path takes (Allow), for a 405. */
+    transient Optional<String> allow = Optional.empty();
 
     TesError(int status, String code, String message, Optional<String> field) {
         super(message, null, false, false);
@@ -35,6 +38,13 @@ final class TesError extends RuntimeException {
 
     static TesError notFound(String id) {
         return new TesError(404, "not_found", "no such task: " + abbreviate(id), Optional.empty());
+    }
+
+    static TesError methodNotAllowed(String method, List<String> allowed) {
+        TesError e = new TesError(405, "method_not_allowed", abbreviate(method) + " is not supported here; use "
+                + String.join(" or ", allowed), Optional.empty());
+        e.allow = Optional.of(String.join(", ", allowed));
+        return e;
     }
 
     TesError retryAfter(int seconds) {
