@@ -87,7 +87,7 @@ public final class TesStates {
         };
     }
 
-    /** True when {@code tesState} is a terminal TES state (COMPLETE, EXECUTOR_ERROR, SYSTEM_ERROR, CANCELED, PREEMPTED). */
+    /** True for the terminal TES states: COMPLETE, EXECUTOR_ERROR, SYSTEM_ERROR, CANCELED and PREEMPTED. */
     public static boolean isTerminal(String tesState) {
         return switch (tesState) {
             case "COMPLETE", "EXECUTOR_ERROR", "SYSTEM_ERROR", "CANCELED", "PREEMPTED" -> true;

@@ -49,8 +49,8 @@ final class TesHttp {
     }
 
     Reply post(String path, String body) {
-        return call(new Request.Builder().url(base + path).post(RequestBody.create(body.getBytes(StandardCharsets.UTF_8),
-                APPLICATION_JSON)).build());
+        RequestBody json = RequestBody.create(body.getBytes(StandardCharsets.UTF_8), APPLICATION_JSON);
+        return call(new Request.Builder().url(base + path).post(json).build());
     }
 
     /** Creates a task, which must be accepted; its id. */

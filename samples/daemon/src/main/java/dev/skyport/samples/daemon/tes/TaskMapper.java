@@ -101,7 +101,8 @@ final class TaskMapper {
         Map<String, String> tags = stringMap(task, "tags", "tags");
         for (Map.Entry<String, String> t : tags.entrySet()) {
             if (t.getKey().startsWith(RESERVED)) {
-                throw TesError.badRequest("tags", "keys beginning with '" + RESERVED + "' are reserved for the server ('"
+                throw TesError.badRequest("tags", "keys beginning with '" + RESERVED
+                        + "' are reserved for the server ('"
                         + TesError.abbreviate(t.getKey()) + "')");
             }
             spec("tags", () -> b.tag(t.getKey(), t.getValue()));
@@ -287,7 +288,8 @@ final class TaskMapper {
         if (disk.isPresent()) {
             String text = BigDecimal.valueOf(disk.get()).stripTrailingZeros().toPlainString();
             spec("resources.disk_gb", () -> b.tag(DISK_GB, text));
-            b.warning("resources.disk_gb (" + text + ") is recorded but not enforced: a task uses the disk of its node");
+            b.warning("resources.disk_gb (" + text + ") is recorded but not enforced: a task uses the disk of its"
+                    + " node");
         }
         Optional<Boolean> preemptible = bool(r, "preemptible", "resources.preemptible");
         if (preemptible.isPresent()) {

@@ -209,7 +209,9 @@ final class TaskView {
         StringBuilder url = new StringBuilder("file://");
         for (byte b : path.getBytes(StandardCharsets.UTF_8)) {
             int c = b & 0xff;
-            if (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "/-._~!$&'()*+,;=:@".indexOf(c) >= 0) {
+            boolean plain = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+                    || "/-._~!$&'()*+,;=:@".indexOf(c) >= 0;
+            if (plain) {
                 url.append((char) c);
             } else {
                 url.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
