@@ -216,6 +216,16 @@ class TesApiTest {
     }
 
     @Test
+    void ramGbComesBackAsSentThoughItIsRoundedUpToBytes() {
+        ObjectNode t = task("ram");
+        t.putObject("resources").put("ram_gb", 0.1);
+        String id = alice.create(t);
+        assertThat(alice.task(id, "BASIC").get("resources").get("ram_gb").asDouble()).isEqualTo(0.1);
+        assertThat(daemon.engine().jobs().get(dev.skyport.api.JobId.parse(id)).spec().memoryBytes())
+                .isEqualTo((long) Math.ceil(0.1 * (1L << 30)));
+    }
+
+    @Test
     void aTaskIsListedAndReadOnlyByItsOwnerAndOnlyTesJobsAreTasks() {
         String id = alice.create(task("mine-" + UUID.randomUUID()));
         assertThat(bob.get("/tasks/" + id).code()).isEqualTo(404);
@@ -443,7 +453,7 @@ class TesApiTest {
             assertThat(r.code()).as("%s: %s", body, r.body()).isEqualTo(400);
         }
         for (String query : List.of("view=full", "view=EVERYTHING", "state=DONE", "state=queued", "page_size=0",
-                "page_size=2048", "page_size=ten", "page_token=garbage", "page_token=" + URLEncoder.encode(
+                "page_size=2048", "page_size=ten", "page_token=garbage", "name_prefix=" + "n".repeat(300), "page_token=" + URLEncoder.encode(
                         java.util.Base64.getUrlEncoder().encodeToString("t1\n0\nnot-a-job".getBytes(
                                 StandardCharsets.UTF_8)), StandardCharsets.UTF_8), "view=BASIC&view=FULL")) {
             TesHttp.Reply r = alice.get("/tasks?" + query);

@@ -50,13 +50,18 @@ final class TaskListing {
         if (filter.state().isPresent() && states.isEmpty()) {
             return new Result(List.of(), Optional.empty()); // UNKNOWN and PAUSED: no job is ever in them
         }
-        JobQuery query = new JobQuery(states, Optional.empty(), Math.min(JobQuery.MAX_LIMIT, pageSize + 1),
-                Optional.empty(), false, filter.namePrefix().filter(p -> !p.isEmpty()), Map.of())
-                .withTag(TaskMapper.MARKER, TaskMapper.MARKER_VALUE);
-        for (Map.Entry<String, String> t : filter.tags().entrySet()) {
-            if (!t.getValue().isEmpty()) {
-                query = query.withTag(t.getKey(), t.getValue());
+        JobQuery query;
+        try {
+            query = new JobQuery(states, Optional.empty(), Math.min(JobQuery.MAX_LIMIT, pageSize + 1),
+                    Optional.empty(), false, filter.namePrefix().filter(p -> !p.isEmpty()), Map.of())
+                    .withTag(TaskMapper.MARKER, TaskMapper.MARKER_VALUE);
+            for (Map.Entry<String, String> t : filter.tags().entrySet()) {
+                if (!t.getValue().isEmpty()) {
+                    query = query.withTag(t.getKey(), t.getValue());
+                }
             }
+        } catch (InvalidJobSpecException e) {
+            throw TesError.badParameter(e.field().equals("name") ? "name_prefix" : "tag_key", e.reason());
         }
         List<Job> out = new ArrayList<>();
         Optional<String> cursor = at.engineToken();

@@ -110,7 +110,9 @@ final class TaskView {
         ObjectNode r = JsonNodeFactory.instance.objectNode();
         r.put("cpu_cores", spec.cpus());
         if (spec.memoryBytes() > 0) {
-            r.put("ram_gb", spec.memoryBytes() / TaskMapper.GB);
+            // Six decimals: what a client sent (0.1) comes back as sent, not as the bytes it was rounded up to.
+            r.put("ram_gb", BigDecimal.valueOf(spec.memoryBytes() / TaskMapper.GB)
+                    .setScale(6, java.math.RoundingMode.HALF_UP).stripTrailingZeros());
         }
         String disk = spec.tags().get(TaskMapper.DISK_GB);
         if (disk != null) {
