@@ -128,7 +128,7 @@ class TesApiTest {
             assertThat(info.get(required).asText()).as(required).isNotBlank();
         }
         assertThat(info.get("organization").get("name").asText()).isNotBlank();
-        assertThat(info.get("organization").get("url").asText()).startsWith("https://");
+        assertThat(info.get("organization").get("url").asText()).isEqualTo("https://localhost:" + daemon.port() + "/");
         assertThat(info.get("storage")).hasSize(1);
         assertThat(info.get("storage").get(0).asText()).isEqualTo("file://" + aliceStorage + "/");
         assertThat(bob.get("/service-info").json().get("storage").get(0).asText()).endsWith("/inputs/bob/");

@@ -22,6 +22,7 @@ import dev.skyport.api.TesStates;
 import org.eclipse.jetty.http.BadMessageException;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -154,8 +155,8 @@ public final class TesApi extends Handler.Abstract {
         type.put("group", "org.ga4gh").put("artifact", "tes").put("version", "1.1.0");
         info.put("description", "GA4GH TES 1.1 over the Sky Port workload manager: executors run as container steps"
                 + " of a job; files come from and go to your storage");
-        String self = request.getHttpURI().getScheme() + "://" + Request.getServerName(request) + ":"
-                + Request.getServerPort(request) + "/";
+        // This daemon's own address, as the client reached it (an IPv6 host keeps its brackets).
+        String self = HttpURI.build(request.getHttpURI(), "/", null, null).asString();
         info.putObject("organization").put("name", "Sky Port").put("url", self);
         info.put("version", version);
         info.putArray("storage").add(TaskView.fileUrl(storage(user)) + "/");
