@@ -276,6 +276,41 @@ public abstract class JobStoreContractTest {
         assertThat(store.find(id).orElseThrow().job().spec()).isEqualTo(fullSpec());
     }
 
+    /** A job of container steps with every field of its steps set somewhere, and the logs of an ended attempt. */
+    @Test
+    void aJobOfContainerStepsIsFoundEqualWithItsStepAndOutputLogsAlsoInListings() {
+        dev.skyport.api.ContainerSteps steps = new dev.skyport.api.ContainerSteps(List.of(
+                new dev.skyport.api.ContainerStep("docker.io/library/python:3.12", List.of("python3", "-c", "1"),
+                        Optional.of("/work"), Optional.of("/in/x"), Optional.of("/out/o"), Optional.of("/out/e"),
+                        Map.of("K", "v \"quoted\"\ttab"), true),
+                dev.skyport.api.ContainerStep.of("busybox", "true")),
+                List.of(dev.skyport.api.StepInput.content("/in/x", "héllo\n"),
+                        dev.skyport.api.StepInput.directory("/ref", "/srv/alice/ref")),
+                List.of(dev.skyport.api.StepOutput.file("/out/o", "/srv/alice/o"),
+                        new dev.skyport.api.StepOutput("/out/*.csv", Optional.of("/out/"), "/srv/alice/csv", false),
+                        new dev.skyport.api.StepOutput("/res", Optional.empty(), "/srv/alice/res", true)),
+                List.of("/scratch"));
+        JobId id = newId();
+        Instant submitted = T0.plusNanos(5_000_001);
+        Attempt done = new Attempt(1, List.of("node-1"), Optional.empty(), submitted.plusSeconds(1),
+                Optional.of(submitted.plusSeconds(9)), OptionalInt.of(0), OptionalInt.empty(),
+                Optional.of(EndReason.COMPLETED),
+                List.of(new dev.skyport.api.StepLog(submitted.plusSeconds(2), Optional.of(submitted.plusSeconds(3)),
+                                OptionalInt.of(7), "out \u00e9\n", "err\n"),
+                        new dev.skyport.api.StepLog(submitted.plusSeconds(4), Optional.empty(), OptionalInt.empty(),
+                                "", "")),
+                List.of(new dev.skyport.api.OutputLog("/out/a.csv", "/srv/alice/csv/a.csv", 12),
+                        new dev.skyport.api.OutputLog("/out/o", "/srv/alice/o", 0)));
+        JobSpec spec = JobSpec.builder().name("steps").containerSteps(steps).build();
+        Job job = new Job(id, "alice", "alice", spec, SUCCEEDED, "Completed", Optional.of(EndReason.COMPLETED),
+                submitted, submitted.plusSeconds(9), List.of(done));
+
+        store.insert(StoredJob.of(job), submitted(job));
+
+        assertThat(store.find(id)).contains(StoredJob.of(job));
+        assertThat(store.list(JobQuery.all().withoutScripts()).items()).contains(job);
+    }
+
     @Test
     void aJobWithEveryOptionalFieldAbsentIsFoundEqual() {
         Job job = queuedJob(newId(), "bob", minimalSpec(), T0);

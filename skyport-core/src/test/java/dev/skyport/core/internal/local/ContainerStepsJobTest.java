@@ -147,6 +147,9 @@ class ContainerStepsJobTest {
                     sh("echo never"))));
             Job ignoring = sky.jobs().submit(steps(ContainerSteps.of(sh("exit 4").withIgnoreError(true),
                     sh("echo after"))));
+            Job noOutput = sky.jobs().submit(steps(new ContainerSteps(List.of(sh("echo other > /out/other")),
+                    List.of(), List.of(StepOutput.file("/out/wanted", root.resolve("wanted").toString())),
+                    List.of())));
 
             Job failed = sky.jobs().await(failing.id(), WAIT);
             assertThat(failed.state()).as(failed.stateDetails()).isEqualTo(JobState.FAILED);
@@ -164,6 +167,14 @@ class ContainerStepsJobTest {
             List<StepLog> both = succeeded.attempts().get(0).steps();
             assertThat(both).extracting(l -> l.exitCode().orElse(-1)).containsExactly(4, 0);
             assertThat(both.get(1).stdoutTail()).isEqualTo("after\n");
+
+            Job missing = sky.jobs().await(noOutput.id(), WAIT);
+            assertThat(missing.state()).as(missing.stateDetails()).isEqualTo(JobState.FAILED);
+            assertThat(missing.endReason()).contains(EndReason.STAGING_FAILED);
+            assertThat(missing.stateDetails()).contains("/out/wanted");
+            assertThat(missing.attempts()).as("the steps will not write it on a retry either").hasSize(1);
+            assertThat(missing.attempts().get(0).steps()).hasSize(1);
+            assertThat(root.resolve("wanted")).doesNotExist();
         }
     }
 
