@@ -157,6 +157,7 @@ public final class WireJson {
             ArrayNode c = o.putArray("command");
             spec.command().forEach(c::add);
         }
+        spec.containerSteps().ifPresent(s -> o.set("containerSteps", WireSteps.write(s)));
         spec.containerImage().ifPresent(s -> o.put("containerImage", s));
         spec.cloudImage().ifPresent(s -> o.put("cloudImage", s));
         o.put("nodes", spec.nodes());
@@ -220,9 +221,11 @@ public final class WireJson {
         JobSpec.Builder b = JobSpec.builder();
         Optional<String> script = m.optString("script");
         Optional<List<String>> command = m.optStrings("command");
-        if (script.isPresent() && command.isPresent()) {
-            throw new InvalidJobSpecException("script", "give exactly one of a script or a command");
+        Optional<JsonNode> steps = m.optNode("containerSteps");
+        if ((script.isPresent() ? 1 : 0) + (command.isPresent() ? 1 : 0) + (steps.isPresent() ? 1 : 0) > 1) {
+            throw new InvalidJobSpecException("script", "give exactly one of a script, a command or container steps");
         }
+        steps.ifPresent(n -> b.containerSteps(WireSteps.read(n, m.path("containerSteps"), true)));
         m.optString("name").ifPresent(b::name);
         script.ifPresent(b::script);
         command.ifPresent(b::command);
@@ -291,7 +294,8 @@ public final class WireJson {
                 m.optString("storage"),
                 m.optString("idempotencyKey"),
                 m.strings("warnings"),
-                m.optBoolean("scriptOmitted").orElse(false));
+                m.optBoolean("scriptOmitted").orElse(false),
+                m.optNode("containerSteps").map(n -> WireSteps.read(n, m.path("containerSteps"), false)));
     }
 
     private static PortSpec readPort(JsonNode node, String where, boolean strict) {
@@ -440,6 +444,14 @@ public final class WireJson {
         if (a.endReason().isPresent()) {
             g.writeStringField("endReason", a.endReason().get().name());
         }
+        if (!a.steps().isEmpty()) {
+            g.writeFieldName("steps");
+            g.writeTree(WireSteps.writeStepLogs(a.steps()));
+        }
+        if (!a.outputs().isEmpty()) {
+            g.writeFieldName("outputs");
+            g.writeTree(WireSteps.writeOutputLogs(a.outputs()));
+        }
         g.writeEndObject();
     }
 
@@ -452,6 +464,10 @@ public final class WireJson {
         }
         if (!spec.command().isEmpty()) {
             writeStrings(g, "command", spec.command());
+        }
+        if (spec.containerSteps().isPresent()) {
+            g.writeFieldName("containerSteps");
+            g.writeTree(WireSteps.write(spec.containerSteps().get()));
         }
         optional(g, "containerImage", spec.containerImage());
         optional(g, "cloudImage", spec.cloudImage());
@@ -550,6 +566,12 @@ public final class WireJson {
         a.exitCode().ifPresent(c -> o.put("exitCode", c));
         a.signal().ifPresent(s -> o.put("signal", s));
         a.endReason().ifPresent(r -> o.put("endReason", r.name()));
+        if (!a.steps().isEmpty()) {
+            o.set("steps", WireSteps.writeStepLogs(a.steps()));
+        }
+        if (!a.outputs().isEmpty()) {
+            o.set("outputs", WireSteps.writeOutputLogs(a.outputs()));
+        }
         return o;
     }
 
@@ -561,7 +583,9 @@ public final class WireJson {
         }
         return new Attempt(number, m.strings("nodes"), m.optString("partition"), m.instant("startTime"),
                 m.optInstant("endTime"), m.optIntAsOptionalInt("exitCode"), m.optIntAsOptionalInt("signal"),
-                m.optEnum("endReason", EndReason.class));
+                m.optEnum("endReason", EndReason.class),
+                m.optArray("steps", WireSteps::readStepLog).orElse(List.of()),
+                m.optArray("outputs", WireSteps::readOutputLog).orElse(List.of()));
     }
 
     private static JobId readJobId(String text, String where) {

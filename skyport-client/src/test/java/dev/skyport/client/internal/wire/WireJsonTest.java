@@ -208,6 +208,40 @@ class WireJsonTest {
         }
     }
 
+    /** A job of container steps: its steps in the spec, and its step and output logs in the attempt. */
+    @Test
+    void aJobOfContainerStepsRoundTripsWithItsLogsAndItsRequestIsReadStrictly() {
+        dev.skyport.api.ContainerSteps steps = new dev.skyport.api.ContainerSteps(List.of(
+                new dev.skyport.api.ContainerStep("python:3.12", List.of("python3", "-c", "print(1)"),
+                        Optional.of("/work"), Optional.of("/in/x"), Optional.of("/out/o"), Optional.of("/out/e"),
+                        Map.of("K", "v\t\"q\""), true),
+                dev.skyport.api.ContainerStep.of("busybox", "true")),
+                List.of(dev.skyport.api.StepInput.content("/in/x", "h\u00e9llo\n"),
+                        dev.skyport.api.StepInput.directory("/ref", "/srv/alice/ref")),
+                List.of(dev.skyport.api.StepOutput.file("/out/o", "/srv/alice/o"),
+                        new dev.skyport.api.StepOutput("/out/*.csv", Optional.of("/out/"), "/srv/alice/csv", false)),
+                List.of("/scratch"));
+        JobSpec spec = JobSpec.builder().name("tes").containerSteps(steps).build();
+        Attempt attempt = new Attempt(1, List.of("local"), Optional.empty(), T0, Optional.of(T0.plusSeconds(5)),
+                OptionalInt.of(0), OptionalInt.empty(), Optional.of(EndReason.COMPLETED),
+                List.of(new dev.skyport.api.StepLog(T0.plusSeconds(1), Optional.of(T0.plusSeconds(2)),
+                                OptionalInt.of(3), "out\n", ""),
+                        new dev.skyport.api.StepLog(T0.plusSeconds(3), Optional.empty(), OptionalInt.empty(), "", "e")),
+                List.of(new dev.skyport.api.OutputLog("/out/a.csv", "/srv/alice/csv/a.csv", 42)));
+        Job job = new Job(new JobId(UUID.randomUUID()), "u", "u", spec, JobState.SUCCEEDED, "Completed",
+                Optional.of(EndReason.COMPLETED), T0, T0.plusSeconds(5), List.of(attempt));
+
+        assertThat(WireJson.readJob(WireJson.parse(WireJson.bytes(WireJson.writeJob(job))))).isEqualTo(job);
+        assertThat(new String(WireJson.jobBytes(job), StandardCharsets.UTF_8))
+                .isEqualTo(new String(WireJson.bytes(WireJson.writeJob(job)), StandardCharsets.UTF_8));
+        assertThat(WireJson.readSpecRequest(WireJson.parse(WireJson.bytes(WireJson.writeSpecRequest(spec))), ""))
+                .isEqualTo(spec);
+        assertField("{\"containerSteps\":{\"steps\":[{\"image\":\"a\",\"command\":[\"b\"],\"gpu\":1}]}}",
+                WireFormatException.UNKNOWN_FIELD, "containerSteps.steps[0].gpu");
+        assertSpecField("{\"command\":[\"x\"],\"containerSteps\":{\"steps\":[{\"image\":\"a\","
+                + "\"command\":[\"b\"]}]}}", "script");
+    }
+
     @Test
     void eventsRoundTrip() {
         List<SkyPortEvent> events = List.of(
