@@ -184,6 +184,10 @@ final class EngineJobs implements Jobs {
                 throw new InvalidJobSpecException("containerSteps", "batch site '" + spec.remoteSite().get()
                         + "' runs no container steps");
             }
+            if (!spec.inputFiles().isEmpty() || !spec.outputFiles().isEmpty()) {
+                throw new InvalidJobSpecException(spec.inputFiles().isEmpty() ? "outputFiles" : "inputFiles",
+                        "a job of container steps takes its files as the inputs and outputs of its steps");
+            }
             if (!engine.gate().runsContainerImages()) {
                 throw new InvalidJobSpecException("containerSteps", "the " + engine.gate().name()
                         + " gate runs no container images, which every step needs (set its container-runtime)");

@@ -238,6 +238,10 @@ class ContainerStepsJobTest {
                     .isInstanceOf(InvalidJobSpecException.class)
                     .satisfies(e -> assertThat(((InvalidJobSpecException) e).field()).isEqualTo("outputs"))
                     .hasMessageContaining("outside the input directory");
+            assertThatThrownBy(() -> sky.jobs().submit(JobSpec.builder().containerSteps(ContainerSteps.of(sh("true")))
+                    .inputFile("ref.txt").build()))
+                    .isInstanceOf(InvalidJobSpecException.class)
+                    .satisfies(e -> assertThat(((InvalidJobSpecException) e).field()).isEqualTo("inputFiles"));
             assertThat(sky.jobs().list(JobQuery.all()).items()).isEmpty();
         }
         try (SkyPort sky = start(false)) {
