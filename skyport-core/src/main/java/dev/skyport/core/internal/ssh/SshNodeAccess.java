@@ -13,6 +13,8 @@ import dev.skyport.gate.RunOutcome;
 import dev.skyport.gate.RunProbe;
 import dev.skyport.gate.RunRequest;
 import dev.skyport.gate.RunSignal;
+import dev.skyport.gate.StepLayout;
+import dev.skyport.gate.StepsRun;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -109,6 +111,12 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
             "o=$(\"$p\" --die-with-parent --unshare-pid --unshare-user --cap-drop ALL --ro-bind / / --proc /proc"
                     + " --dev /dev -- true 2>&1 </dev/null) || { echo \"$p failed: $o\"; exit " + BWRAP_UNUSABLE + "; }",
             "echo \"$p\"", "");
+
+    /**
+     * The longest launch command line: the node's sshd hands it to the login shell as one argument, and Linux takes at
+     * most 128 KiB for one (MAX_ARG_STRLEN); a longer one would fail every attempt the same way.
+     */
+    static final int MAX_LAUNCH_LINE = 120 * 1024;
 
     private static final long POLL_MILLIS = 250;
     /**
@@ -216,7 +224,9 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
     @Override
     public RunHandle launch(RunRequest request) {
         // Before anything is written: a node without a runtime fails the job with a reason, and is left as it was.
-        Optional<String> runtime = request.containerImage().isPresent() ? Optional.of(runtime()) : Optional.empty();
+        boolean steps = request.steps().isPresent();
+        Optional<String> runtime = request.containerImage().isPresent() || steps ? Optional.of(runtime())
+                : Optional.empty();
         // The container is the sandbox of a container run, as on the local gate.
         RunIsolation sandbox = runtime.isPresent() || isolation.mode() == RunIsolation.Mode.NONE
                 ? RunIsolation.none() : bwrap().map(b -> RunIsolation.sandbox(b, isolation.hiddenPaths()))
@@ -228,7 +238,20 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
                     request.script().get().getBytes(StandardCharsets.UTF_8));
         }
         List<String> argv = new ArrayList<>();
-        if (runtime.isPresent()) {
+        // What the launch line does before it starts the run: the mark, and for steps the shared directories the
+        // engine placed nothing in (the runtime refuses to mount a missing path).
+        StringBuilder before = new StringBuilder();
+        if (steps) {
+            for (int i = 0; i < request.steps().get().steps().size(); i++) {
+                transfers.writeSmallFile(request.runDirectory() + "/" + StepsRun.envFileName(i),
+                        StepsRun.envFile(request, i).getBytes(StandardCharsets.UTF_8));
+            }
+            for (StepLayout.Mount m : StepLayout.mounts(request.directory(), request.steps().get())) {
+                if (m.directory() && !m.readOnly()) {
+                    before.append("mkdir -p -- ").append(SshConnections.quote(m.host())).append(" && ");
+                }
+            }
+        } else if (runtime.isPresent()) {
             // The client runs as the node's user outside any sandbox: the job's variables reach the container only,
             // through a file of the owner's, never the client's environment nor a command line.
             transfers.writeSmallFile(request.runDirectory() + "/" + ContainerRun.ENV_FILE,
@@ -242,19 +265,27 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
                 argv.add(e.getKey() + "=" + e.getValue());
             }
         }
-        argv.addAll(DetachedRun.command(request, runtime.isPresent()
+        argv.addAll(DetachedRun.command(request, steps
+                ? StepsRun.program(request, runtime.get(), containers.orElseThrow(), RunIsolation.none(),
+                        Optional.empty())
+                : runtime.isPresent()
                 ? ContainerRun.program(request, runtime.get(), containers.orElseThrow(), RunIsolation.none())
                 : DetachedRun.program(request), sandbox, Optional.empty()));
         // The mark goes first: a stop or a probe after a restart must know the run is a container.
-        String mark = runtime.isEmpty() ? "" : "printf '%s\\n' " + SshConnections.quote(ContainerRun.name(
-                request.job(), request.attempt())) + " > " + SshConnections.quote(request.runDirectory() + "/"
-                + ContainerRun.MARK) + " && ";
+        String mark = runtime.isEmpty() ? "" : "printf '%s' " + SshConnections.quote(steps ? StepsRun.mark(request)
+                : ContainerRun.name(request.job(), request.attempt()) + "\n") + " > "
+                + SshConnections.quote(request.runDirectory() + "/" + ContainerRun.MARK) + " && ";
+        mark = before + mark;
         // In the background of a shell without job control, setsid needs no fork: $! is the wrapper, the group's
         // leader. Its descriptors leave the channel so the session ends now, not when the job does.
         // The cd stays out of the background: "cd d && cmd >/dev/null &" backgrounds a subshell that keeps the
         // channel's stdout open until the job ends, and OpenSSH (unlike MINA) holds the exec open until then.
         String line = mark + "cd " + SshConnections.quote(request.directory()) + " || exit 3; "
                 + SshConnections.commandLine(argv) + " </dev/null >/dev/null 2>&1 & echo $!";
+        if (line.length() > MAX_LAUNCH_LINE) {
+            throw GateException.permanent("job " + request.job() + " needs a command line of " + line.length()
+                    + " characters on node " + node + "; at most " + MAX_LAUNCH_LINE + " pass through SSH");
+        }
         SshConnections.Result r = connections.exec(target, line);
         check(r, "launch " + request.job());
         try {
@@ -377,18 +408,28 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
             return; // no need to know the runtime
         }
         List<List<String>> commands;
+        List<List<String>> stepCommands;
         try {
             commands = ContainerRun.stopCommands(runtime(), name, signal);
+            stepCommands = StepsRun.stopCommands(runtime(), job, attempt, signal);
         } catch (GateException e) {
             LOG.warn("cannot stop container {} on {}: {}", name, node, e.getMessage());
             return;
         }
-        StringBuilder line = new StringBuilder("if [ -e ").append(SshConnections.quote(directory + "/"
-                + DetachedRun.runDirectoryName(attempt) + "/" + ContainerRun.MARK)).append(" ]; then ");
+        // The mark of a steps run names its first step's container on its first line (StepsRun.mark).
+        String mark = SshConnections.quote(directory + "/" + DetachedRun.runDirectoryName(attempt) + "/"
+                + ContainerRun.MARK);
+        StringBuilder line = new StringBuilder("if [ -e ").append(mark).append(" ]; then if head -n 1 ").append(mark)
+                .append(" | grep -qxF -- ").append(SshConnections.quote(StepsRun.name(job, attempt, 0)))
+                .append("; then ");
+        for (List<String> command : stepCommands) {
+            line.append(SshConnections.commandLine(command)).append(" >/dev/null 2>&1; ");
+        }
+        line.append("else ");
         for (List<String> command : commands) {
             line.append(SshConnections.commandLine(command)).append(" >/dev/null 2>&1; ");
         }
-        connections.exec(target, line.append("fi; true").toString());
+        connections.exec(target, line.append("fi; fi; true").toString());
     }
 
     /**

@@ -1,6 +1,10 @@
 package dev.skyport.core.internal.ssh;
 
+import dev.skyport.api.ContainerStep;
+import dev.skyport.api.ContainerSteps;
 import dev.skyport.api.JobId;
+import dev.skyport.api.StepInput;
+import dev.skyport.api.StepOutput;
 import dev.skyport.core.internal.local.BusyboxImage;
 import dev.skyport.gate.ContainerRun;
 import dev.skyport.gate.ContainerRuntime;
@@ -11,6 +15,8 @@ import dev.skyport.gate.RunOutcome;
 import dev.skyport.gate.RunProbe;
 import dev.skyport.gate.RunRequest;
 import dev.skyport.gate.RunSignal;
+import dev.skyport.gate.StepLayout;
+import dev.skyport.gate.StepsRun;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -21,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
 import java.time.Duration;
 import java.util.List;
@@ -140,6 +147,64 @@ class SshContainerTest {
                     .hasMessage("no container runtime (skyport-no-such-runtime) on node node-1: "
                             + "skyport-no-such-runtime not found");
             assertThat(Path.of(dir)).doesNotExist();
+        }
+    }
+
+    private static RunRequest stepsRequest(String dir, ContainerSteps steps) {
+        return new RunRequest(new JobId(UUID.randomUUID()), 1, dir, Optional.empty(), List.of(), dir,
+                Map.of("GREETING", "hello over ssh"), "alice", 1, 0, Optional.empty(), List.of(), Optional.of(steps));
+    }
+
+    @Test
+    void stepsRunInOrderOverSshWithTheirMountsStreamsAndRecords() throws Exception {
+        ContainerSteps steps = new ContainerSteps(List.of(
+                ContainerStep.of(image.tag(), "sh", "-c", "echo \"$GREETING\" > /work/a; exit 2").withIgnoreError(true),
+                new ContainerStep(image.tag(), List.of("sh", "-c", "cat /work/a -"), Optional.empty(),
+                        Optional.of("/in/data"), Optional.of("/out/result"), Optional.empty(), Map.of(), false)),
+                List.of(StepInput.content("/in/data", "input\n")),
+                List.of(StepOutput.file("/out/result", "/dest/result")), List.of("/work"));
+        try (SshNodeAccess access = access("podman")) {
+            String dir = tmp.resolve("jobs/s").toString();
+            RunRequest req = stepsRequest(dir, steps);
+            // What staging does; the shared directories are the gate's to create when missing.
+            Files.writeString(Files.createDirectories(Path.of(dir, "mounts/inputs")).resolve("0"), "input\n");
+            RunHandle h = access.launch(req);
+            assertThat(await(access, h)).isEqualTo(RunOutcome.exited(0));
+            String run = req.runDirectory();
+            assertThat(StepLayout.parseRecord(Files.readString(Path.of(StepLayout.record(run, 0)))).orElseThrow()
+                    .status()).hasValue(2);
+            assertThat(StepLayout.parseRecord(Files.readString(Path.of(StepLayout.record(run, 1)))).orElseThrow()
+                    .status()).hasValue(0);
+            assertThat(Path.of(dir, "mounts/shared/1/result")).hasContent("hello over ssh\ninput");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(Path.of(run,
+                    StepsRun.envFileName(1))))).isEqualTo("rw-------");
+            assertThat(Path.of(run, ContainerRun.MARK)).hasContent(StepsRun.mark(req).strip());
+            for (int i = 0; i < 2; i++) {
+                assertThat(BusyboxImage.containersNamed(StepsRun.name(req.job(), 1, i))).isEmpty();
+            }
+        }
+    }
+
+    @Test
+    void aNewAccessFindsARunningStepAndItsSigkillRemovesTheContainer() throws Exception {
+        String dir = tmp.resolve("jobs/k").toString();
+        RunRequest req = stepsRequest(dir, ContainerSteps.of(ContainerStep.of(image.tag(), "sh", "-c",
+                "trap '' TERM; echo started; while :; do sleep 1; done"), ContainerStep.of(image.tag(), "true")));
+        String name = StepsRun.name(req.job(), 1, 0);
+        Path out = Path.of(StepLayout.stdout(req.runDirectory(), 0));
+        try (SshNodeAccess first = access("podman")) {
+            first.launch(req);
+            until(() -> !BusyboxImage.containersNamed(name).isEmpty() && Files.exists(out)
+                    && Files.readString(out).contains("started"));
+        }
+        try (SshNodeAccess again = access("podman")) {
+            RunProbe probe = again.probe(req);
+            assertThat(probe.state()).isEqualTo(RunProbe.State.RUNNING);
+            RunHandle h = probe.handle().orElseThrow();
+            again.signal(h, RunSignal.KILL);
+            assertThat(await(again, h).isLost()).isTrue();
+            until(() -> BusyboxImage.containersNamed(name).isEmpty());
+            assertThat(Path.of(StepLayout.record(req.runDirectory(), 1))).doesNotExist();
         }
     }
 
