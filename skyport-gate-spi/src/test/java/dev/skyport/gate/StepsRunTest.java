@@ -286,6 +286,8 @@ class StepsRunTest {
                         Optional.of("/out/a/b/copy"), Optional.of("/out/a/b/copy"), Map.of(), false),
                 new ContainerStep("img", List.of("echo", "overwrite"), Optional.empty(), Optional.empty(),
                         Optional.of("/out/link/x"), Optional.empty(), Map.of(), true),
+                new ContainerStep("img", List.of("echo", "blocked"), Optional.empty(), Optional.empty(),
+                        Optional.empty(), Optional.of("/out/fifo"), Map.of(), true),
                 new ContainerStep("img", List.of("cat"), Optional.empty(), Optional.of("/out/stolen"),
                         Optional.empty(), Optional.empty(), Map.of(), false)),
                 List.of(StepInput.content("/in/data", "input\n")),
@@ -295,13 +297,16 @@ class StepsRunTest {
         Files.writeString(Files.createDirectories(Path.of(r.directory(), "mounts/inputs")).resolve("0"), "input\n");
         Files.createSymbolicLink(out.resolve("link"), tmp);
         Files.createSymbolicLink(out.resolve("stolen"), victim);
+        assertThat(new ProcessBuilder("mkfifo", out.resolve("fifo").toString()).start().waitFor()).isZero();
         assertThat(drive(r, Optional.empty())).isEqualTo(StepLayout.RUNTIME_FAILURE);
         assertThat(out.resolve("a/b/copy")).hasContent("input");
         assertThat(record(r, 1).orElseThrow().status()).hasValue(StepLayout.RUNTIME_FAILURE);
         assertThat(tmp.resolve("x")).doesNotExist();
         assertThat(Path.of(StepLayout.stderr(r.runDirectory(), 1))).content().contains("symbolic link");
+        // Opening a FIFO would block the driver until someone reads it.
         assertThat(record(r, 2).orElseThrow().status()).hasValue(StepLayout.RUNTIME_FAILURE);
-        assertThat(Path.of(StepLayout.stdout(r.runDirectory(), 2))).doesNotExist();
+        assertThat(record(r, 3).orElseThrow().status()).hasValue(StepLayout.RUNTIME_FAILURE);
+        assertThat(Path.of(StepLayout.stdout(r.runDirectory(), 3))).doesNotExist();
         assertThat(victim).hasContent("the node's");
     }
 
