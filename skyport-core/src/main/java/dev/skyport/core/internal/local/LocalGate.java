@@ -29,7 +29,8 @@ import java.util.Optional;
  * {@code container-runtime} is set ({@code auto}, {@code podman}, {@code docker} or a path; absent or {@code none}: the
  * image is ignored with a warning, as before containers existed, so that a spawner's image line does not send every
  * local job to a registry). The runtime is looked for when the first such job starts, not at the gate's start: a
- * {@code podman info} costs a few hundred milliseconds that most engines never need.
+ * {@code podman info} costs a few hundred milliseconds that most engines never need. Jobs of container steps
+ * ({@link dev.skyport.gate.StepsRun}) need the option too; without it their launch fails with a permanent error.
  */
 public final class LocalGate implements Gate {
     public static final String NAME = "local";
