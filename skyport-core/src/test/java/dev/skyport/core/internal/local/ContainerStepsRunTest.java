@@ -32,6 +32,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -234,7 +235,10 @@ class ContainerStepsRunTest {
                     "the step's container runs");
             access.signal(h, RunSignal.KILL);
             RunOutcome outcome = access.watch(h).get(WAIT.toSeconds(), TimeUnit.SECONDS);
-            assertThat(outcome.isLost()).as(outcome.toString()).isTrue();
+            // The cgroup's members die first: whether the wrapper records the driver's 137 before its own SIGKILL
+            // arrives is a race, as for any run.
+            assertThat(outcome.isLost() || outcome.signal().equals(OptionalInt.of(9)))
+                    .as(outcome.toString()).isTrue();
             // signal() has killed and removed the containers before it returned.
             assertThat(BusyboxImage.containersNamed(name)).isEmpty();
             assertThat(Path.of(StepLayout.record(r.runDirectory(), 1))).doesNotExist();
