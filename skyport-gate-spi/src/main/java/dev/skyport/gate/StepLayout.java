@@ -26,7 +26,9 @@ import java.util.OptionalInt;
  *   line {@code end <epoch millis> <status>} after it ended, {@code <status>} as a shell gives it (128 + n for signal
  *   n, {@value #RUNTIME_FAILURE} when the runtime could not create the container, e.g. a missing image); and its
  *   standard output and error in {@code step.<i>.stdout} and {@code step.<i>.stderr}, unless the step's
- *   {@code stdout}/{@code stderr} path maps to a file of a mount ({@link #hostPath}), which then receives it.</li>
+ *   {@code stdout}/{@code stderr} path lies in a shared directory, whose file then receives it
+ *   ({@link #stdoutOf}, {@link #stderrOf}). A step the gate could not start (a stream path it refused, as
+ *   {@link StepsRun} does) ends with {@value #RUNTIME_FAILURE} and the reason in {@code step.<i>.stderr}.</li>
  * </ul>
  *
  * A step runs only when every step before it ended with 0 or ignores errors; the run's exit status is that of the
@@ -83,6 +85,32 @@ public final class StepLayout {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * Where step {@code index}'s standard output goes: the node path of its {@code stdout} when that lies in a shared
+     * directory, else {@link #stdout(String, int)} in the run directory {@code runDirectory}.
+     */
+    public static String stdoutOf(String directory, String runDirectory, ContainerSteps steps, int index) {
+        return sharedHostPath(directory, steps, steps.steps().get(index).stdout())
+                .orElse(stdout(runDirectory, index));
+    }
+
+    /** As {@link #stdoutOf} for standard error. */
+    public static String stderrOf(String directory, String runDirectory, ContainerSteps steps, int index) {
+        return sharedHostPath(directory, steps, steps.steps().get(index).stderr())
+                .orElse(stderr(runDirectory, index));
+    }
+
+    /**
+     * The node path of a step's {@code stdout} or {@code stderr}: only in a shared directory, never over an input
+     * (which is the engine's, mounted read-only).
+     */
+    static Optional<String> sharedHostPath(String directory, ContainerSteps steps, Optional<String> containerPath) {
+        if (containerPath.isEmpty() || sharedOf(steps.sharedDirectories(), containerPath.get()) < 0) {
+            return Optional.empty();
+        }
+        return hostPath(directory, steps, containerPath.get());
     }
 
     /** The record of step {@code index} (from 0) in the run directory {@code runDirectory}. */

@@ -230,8 +230,8 @@ public final class StepsRun {
             client.add(s.image());
             client.addAll(s.command());
             String[] in = split(mounts, s.stdin().flatMap(p -> StepLayout.hostPath(dir, steps, p)));
-            String[] out = split(mounts, shared(dir, steps, s.stdout()));
-            String[] err = split(mounts, shared(dir, steps, s.stderr()));
+            String[] out = split(mounts, StepLayout.sharedHostPath(dir, steps, s.stdout()));
+            String[] err = split(mounts, StepLayout.sharedHostPath(dir, steps, s.stderr()));
             a.addAll(List.of(Integer.toString(i), s.ignoreError() ? "1" : "0", name, in[0], in[1], out[0], out[1],
                     err[0], err[1], Integer.toString(client.size())));
             a.addAll(client);
@@ -262,15 +262,6 @@ public final class StepsRun {
 
     private static ContainerSteps steps(RunRequest request) {
         return request.steps().orElseThrow(() -> GateException.permanent("job " + request.job() + " has no steps"));
-    }
-
-    /** The node path of a stdout or stderr: only in a shared directory, never over an input. */
-    private static Optional<String> shared(String dir, ContainerSteps steps, Optional<String> containerPath) {
-        if (containerPath.isEmpty()
-                || steps.sharedDirectories().stream().noneMatch(d -> ContainerSteps.below(containerPath.get(), d))) {
-            return Optional.empty();
-        }
-        return StepLayout.hostPath(dir, steps, containerPath.get());
     }
 
     /** A node path as the mount that holds it and the path below that mount; two empty words for none. */

@@ -101,6 +101,12 @@ class StepsRunTest {
         assertThat(g1.subList(0, 9)).containsExactly("1", "1", StepsRun.name(JOB, 2, 1),
                 "/data/jobs/j/mounts/inputs/0", "", "/data/jobs/j/mounts/shared/1", "sub/r.txt",
                 "/data/jobs/j/mounts/shared/0", "err");
+        assertThat(StepLayout.stdoutOf("/data/jobs/j", r.runDirectory(), steps, 1))
+                .isEqualTo("/data/jobs/j/mounts/shared/1/sub/r.txt");
+        assertThat(StepLayout.stderrOf("/data/jobs/j", r.runDirectory(), steps, 1))
+                .isEqualTo("/data/jobs/j/mounts/shared/0/err");
+        assertThat(StepLayout.stdoutOf("/data/jobs/j", r.runDirectory(), steps, 0))
+                .isEqualTo(StepLayout.stdout(r.runDirectory(), 0));
         List<String> c1 = g1.subList(10, g1.size());
         assertThat(String.join(" ", c1)).contains("-w /work", "--label skyport-step=1",
                 "--env-file /data/jobs/j/run.2/step.1.env", "-i localhost/b:1 tr a-z A-Z");
@@ -123,6 +129,7 @@ class StepsRunTest {
         List<String> g = group(StepsRun.program(request("/j", steps), "podman", ContainerRuntime.auto(),
                 RunIsolation.none(), Optional.empty()), 0);
         assertThat(g.subList(3, 9)).containsExactly("/j/mounts/shared/0", "in", "", "", "", "");
+        assertThat(StepLayout.stdoutOf("/j", "/j/run.2", steps, 0)).isEqualTo("/j/run.2/step.0.stdout");
     }
 
     @Test
