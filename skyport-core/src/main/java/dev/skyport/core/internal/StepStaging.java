@@ -1,6 +1,5 @@
 package dev.skyport.core.internal;
 
-import dev.skyport.api.ContainerStep;
 import dev.skyport.api.ContainerSteps;
 import dev.skyport.api.OutputLog;
 import dev.skyport.api.StepInput;
@@ -168,14 +167,13 @@ final class StepStaging {
         Path copies = local.resolve("steps." + request.attempt());
         List<StepLog> logs = new ArrayList<>();
         for (int i = 0; i < steps.steps().size(); i++) {
-            ContainerStep step = steps.steps().get(i);
             Optional<String> record = read(node, StepLayout.record(runDir, i), shared, copies, "step." + i);
             Optional<StepLayout.StepRecord> parsed = record.flatMap(StepLayout::parseRecord);
             if (parsed.isEmpty()) {
                 break; // steps run in order: none after this one started
             }
-            String out = streamPath(request, steps, step.stdout(), StepLayout.stdout(runDir, i));
-            String err = streamPath(request, steps, step.stderr(), StepLayout.stderr(runDir, i));
+            String out = StepLayout.stdoutOf(request.directory(), runDir, steps, i);
+            String err = StepLayout.stderrOf(request.directory(), runDir, steps, i);
             String outTail = tail(node, out, shared, copies, "step." + i + ".stdout", request.directory());
             String errTail = tail(node, err, shared, copies, "step." + i + ".stderr", request.directory());
             StepLayout.StepRecord r = parsed.get();
@@ -185,12 +183,6 @@ final class StepStaging {
             }
         }
         return List.copyOf(logs);
-    }
-
-    /** Where a step's stream went: the mount file its {@code stdout}/{@code stderr} names, else the run directory. */
-    private static String streamPath(RunRequest request, ContainerSteps steps, Optional<String> containerPath,
-                                     String inRunDirectory) {
-        return containerPath.flatMap(p -> StepLayout.hostPath(request.directory(), steps, p)).orElse(inRunDirectory);
     }
 
     /** A small file of the node as text, empty when it is not there. */
