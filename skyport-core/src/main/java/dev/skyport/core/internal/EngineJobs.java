@@ -188,6 +188,18 @@ final class EngineJobs implements Jobs {
                 throw new InvalidJobSpecException(spec.inputFiles().isEmpty() ? "outputFiles" : "inputFiles",
                         "a job of container steps takes its files as the inputs and outputs of its steps");
             }
+            // Inputs' content lives in the job's stored document, rewritten at every transition: bounded together
+            // as a script is.
+            long content = 0;
+            for (var in : spec.containerSteps().get().inputs()) {
+                content += in.content().map(c -> c.getBytes(StandardCharsets.UTF_8).length).orElse(0);
+            }
+            int limit = engine.config().limits().maxScriptBytes();
+            if (content > limit) {
+                throw new InvalidJobSpecException("inputs", "the content of all inputs together is "
+                        + Sizes.human(content) + " (" + content + " bytes); the limit is " + Sizes.human(limit) + " ("
+                        + limit + " bytes)");
+            }
             if (!engine.gate().runsContainerImages()) {
                 throw new InvalidJobSpecException("containerSteps", "the " + engine.gate().name()
                         + " gate runs no container images, which every step needs (set its container-runtime)");

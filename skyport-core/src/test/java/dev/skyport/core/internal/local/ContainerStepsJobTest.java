@@ -220,6 +220,38 @@ class ContainerStepsJobTest {
     }
 
     @Test
+    void aRestartedEngineFollowsTheStepsItLeftRunningAndCollectsTheirOutputs() throws Exception {
+        Path release = Files.createDirectories(root.resolve("gate"));
+        Job job;
+        try (SkyPort sky = start()) {
+            // The step waits for a file the test writes once the engine that started it is gone.
+            job = sky.jobs().submit(steps(new ContainerSteps(List.of(
+                    sh("echo waiting; while [ ! -e /gate/go ]; do sleep 0.1; done; echo done > /out/r.txt")),
+                    List.of(StepInput.directory("/gate", release.toString())),
+                    List.of(StepOutput.file("/out/r.txt", root.resolve("r.txt").toString())), List.of())));
+            Path out = data.resolve("jobs").resolve(job.id().toString()).resolve(DetachedRun.runDirectoryName(1))
+                    .resolve("step.0.stdout");
+            Instant deadline = Instant.now().plus(WAIT);
+            while (!(Files.exists(out) && Files.readString(out).equals("waiting\n"))) {
+                assertThat(Instant.now()).as("step 0 starts").isBefore(deadline);
+                Thread.sleep(50); // polling a file with a deadline; nothing to wait on
+            }
+        }
+        // The input is the engine's copy in the job's mount, read-only for the step: write the go there.
+        Path mount = data.resolve("jobs").resolve(job.id().toString()).resolve(StepLayout.MOUNTS + "/inputs/0");
+        Files.writeString(mount.resolve("go"), "");
+        try (SkyPort again = start()) {
+            Job done = again.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(done.attempts()).hasSize(1);
+            assertThat(done.attempts().get(0).steps()).singleElement()
+                    .satisfies(l -> assertThat(l.stdoutTail()).isEqualTo("waiting\n"));
+            assertThat(done.attempts().get(0).outputs()).extracting(OutputLog::sizeBytes).containsExactly(5L);
+            assertThat(root.resolve("r.txt")).hasContent("done");
+        }
+    }
+
+    @Test
     void sourcesAndDestinationsOutsideTheInputDirectoryAndStepsWithoutARuntimeAreRefusedAndNothingIsStored()
             throws Exception {
         Path outside = Files.writeString(files.resolve("bob-secret.txt"), "secret");
@@ -242,6 +274,13 @@ class ContainerStepsJobTest {
                     .inputFile("ref.txt").build()))
                     .isInstanceOf(InvalidJobSpecException.class)
                     .satisfies(e -> assertThat(((InvalidJobSpecException) e).field()).isEqualTo("inputFiles"));
+            String half = "x".repeat(Limits.defaults().maxScriptBytes() / 2 + 1);
+            assertThatThrownBy(() -> sky.jobs().submit(steps(new ContainerSteps(List.of(sh("true")),
+                    List.of(StepInput.content("/in/a", half), StepInput.content("/in/b", half)), List.of(),
+                    List.of()))))
+                    .isInstanceOf(InvalidJobSpecException.class)
+                    .satisfies(e -> assertThat(((InvalidJobSpecException) e).field()).isEqualTo("inputs"))
+                    .hasMessageContaining("the content of all inputs together");
             assertThat(sky.jobs().list(JobQuery.all()).items()).isEmpty();
         }
         try (SkyPort sky = start(false)) {
