@@ -244,7 +244,8 @@ final class EngineJobs implements Jobs {
                     unchecked).map(fs -> fs.stream().anyMatch(f -> f.cpus() >= asked.cpus()
                     && f.memoryBytes() >= asked.memoryBytes() && f.gpus() >= asked.gpus())).orElse(true);
             // A job no node here holds goes to a batch site whose partition does (the sites' cached listing).
-            if (nodes.isPresent() && !flavorFits && !engine.batchSites().anyHolds(asked)) {
+            boolean siteHolds = asked.containerSteps().isEmpty() && engine.batchSites().anyHolds(asked);
+            if (nodes.isPresent() && !flavorFits && !siteHolds) {
                 checkFits(spec, nodes.get());
             }
         }

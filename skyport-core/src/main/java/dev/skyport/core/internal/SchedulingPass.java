@@ -250,6 +250,9 @@ final class SchedulingPass {
             return false;
         }
         var spec = table.get(e.id).spec();
+        if (spec.containerSteps().isPresent()) {
+            return false; // a batch site runs scripts, not container steps
+        }
         var cheapest = batch.cheapest(spec);
         if (cheapest.isEmpty()) {
             return false;

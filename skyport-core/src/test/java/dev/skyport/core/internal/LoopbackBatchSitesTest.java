@@ -22,6 +22,7 @@ import java.util.Map;
 
 import static dev.skyport.core.internal.LoopbackQueues.waitFor;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Batch sites on the {@code loopback-batch} gate of the gate SPI's test-jar (a small queue on this machine that places
@@ -77,6 +78,26 @@ class LoopbackBatchSitesTest {
         assertThat(done.lastAttempt().orElseThrow().nodes()).containsExactlyInAnyOrder("hpc/debug-n1", "hpc/debug-n2");
         assertThat(sky.jobs().stdout(job.id())).startsWith("on ");
         assertThat(sky.nodes()).anySatisfy(n -> assertThat(n.name()).isEqualTo("hpc/small-n1"));
+    }
+
+    /** A batch site runs scripts: container steps go neither to a site named nor to one that holds them by fit. */
+    @Test
+    void jobsOfContainerStepsNeverGoToABatchSite() throws Exception {
+        Map<String, String> options = Map.of("queue-dir", queue().toString(), "poll-interval", "100ms");
+        SkyPort sky = SkyPort.embedded().dataDir(dir.resolve("data")).localCpus(1)
+                .gateOption("container-runtime", "podman").batchSite("hpc", LoopbackBatchGate.NAME, options).start();
+        engines.add(sky);
+        var steps = dev.skyport.api.ContainerSteps.of(dev.skyport.api.ContainerStep.of("busybox", "true"));
+        assertThatThrownBy(() -> sky.jobs().submit(JobSpec.builder().remoteSite("hpc").containerSteps(steps)
+                .build())).isInstanceOfSatisfying(dev.skyport.api.InvalidJobSpecException.class,
+                        e -> assertThat(e.field()).isEqualTo("containerSteps"));
+        // Two cpus: no node here holds it; a script goes to the site by fit, steps are refused as too big.
+        Job script = sky.jobs().submit(JobSpec.builder().cpus(2).retryPolicy(RetryPolicy.none())
+                .script("#!/bin/sh\ntrue\n").build());
+        assertThat(sky.jobs().cancel(script.id()).id()).isEqualTo(script.id());
+        assertThatThrownBy(() -> sky.jobs().submit(JobSpec.builder().cpus(2).containerSteps(steps).build()))
+                .isInstanceOfSatisfying(dev.skyport.api.InvalidJobSpecException.class,
+                        e -> assertThat(e.field()).isEqualTo("cpus"));
     }
 
     @Test
