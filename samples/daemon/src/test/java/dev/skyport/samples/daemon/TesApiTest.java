@@ -410,6 +410,8 @@ class TesApiTest {
         bad.put("inputs[0].url", t -> t.putArray("inputs").addObject().put("path", "/x")
                 .put("url", "file://elsewhere" + storage + "/in.txt"));
         bad.put("inputs[0].url", t -> t.putArray("inputs").addObject().put("path", "/x").put("url", "in.txt"));
+        bad.put("inputs[0].url", t -> t.putArray("inputs").addObject().put("path", "/x")
+                .put("url", storage + "//in.txt"));
         bad.put("inputs[0].type", t -> t.putArray("inputs").addObject().put("path", "/x").put("content", "x")
                 .put("type", "BLOB"));
         bad.put("inputs[0]", t -> t.putArray("inputs").addObject().put("path", "/x")

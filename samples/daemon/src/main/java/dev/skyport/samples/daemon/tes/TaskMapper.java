@@ -249,12 +249,12 @@ final class TaskMapper {
         if (path.length() > JobSpec.MAX_PATH_LENGTH) {
             throw TesError.badRequest(field, "is longer than " + JobSpec.MAX_PATH_LENGTH + " characters");
         }
-        for (String segment : path.substring(1).split("/", -1)) {
-            if (segment.equals(".") || segment.equals("..") || segment.indexOf('\0') >= 0) {
-                throw TesError.badRequest(field, "must be a normalized path (no '.' or '..' segment)");
+        String trimmed = path.endsWith("/") && path.length() > 1 ? path.substring(0, path.length() - 1) : path;
+        for (String segment : trimmed.substring(1).split("/", -1)) {
+            if (segment.isEmpty() || segment.equals(".") || segment.equals("..") || segment.indexOf('\0') >= 0) {
+                throw TesError.badRequest(field, "must be a normalized path (no empty, '.' or '..' segment)");
             }
         }
-        String trimmed = path.endsWith("/") && path.length() > 1 ? path.substring(0, path.length() - 1) : path;
         if (!trimmed.equals(storage) && !trimmed.startsWith(storage + "/")) {
             throw TesError.badRequest(field, "'" + TesError.abbreviate(path) + "' is outside your storage, file://"
                     + storage + "/ (the only files of this server a task may read or write)");
