@@ -5,6 +5,7 @@ import dev.skyport.api.SkyPort;
 import dev.skyport.samples.daemon.pki.PkiException;
 import dev.skyport.samples.daemon.pki.ServerCredentials;
 import dev.skyport.samples.daemon.pki.SpoolLayout;
+import dev.skyport.samples.daemon.tes.TesApi;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -21,11 +22,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The Sky Port daemon: the embedded engine behind HTTPS with client certificates. Serves its facades ({@link Routes}:
- * the upstream-compatible {@code /user} API and the native {@code /api/v1}) on one port (8443 by default). {@link #close()} stops the
- * listener, then the engine; running jobs keep running and are re-attached at the next start.
+ * the upstream-compatible {@code /user} API, the native {@code /api/v1} and GA4GH TES {@code /ga4gh/tes/v1}) on one
+ * port (8443 by default). {@link #close()} stops the listener, then the engine; running jobs keep running and are
+ * re-attached at the next start.
  */
 public final class Daemon implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
@@ -98,7 +101,9 @@ public final class Daemon implements AutoCloseable {
         connector.addBean(connections);
         int maxScriptBytes = config.limits().maxScriptBytes();
         Routes routes = new Routes(Map.of("/user", new UserApi(sky, callers, maxScriptBytes, json),
-                ApiV1.PREFIX, new ApiV1(sky, callers, maxScriptBytes)), json);
+                ApiV1.PREFIX, new ApiV1(sky, callers, maxScriptBytes),
+                TesApi.PREFIX, new TesApi(sky, request -> tesUser(callers, request), layout.inputRoot(),
+                        maxScriptBytes)), json);
         ClientGuard guard = new ClientGuard(callers, config.clients(), json, routes);
         server.setHandler(guard);
         server.setErrorHandler(new JsonErrorHandler(json));
@@ -117,6 +122,15 @@ public final class Daemon implements AutoCloseable {
         LOG.info("Sky Port daemon listening on https://{}:{} (spool {}, data {}, TLS on {})", config.bind(),
                 connector.getLocalPort(), config.spool(), config.dataDir(), tls.provider());
         return new Daemon(sky, server, connector, guard, connections, tls.provider());
+    }
+
+    private static Optional<TesApi.User> tesUser(Callers callers, org.eclipse.jetty.server.Request request) {
+        try {
+            Callers.Caller caller = callers.identify(request);
+            return Optional.of(new TesApi.User(caller.id(), caller.user()));
+        } catch (Callers.UnregisteredException e) {
+            return Optional.empty();
+        }
     }
 
     /** The port the listener is bound to (the chosen one when the configuration said 0). */
