@@ -63,7 +63,7 @@ public final class MicrometerMetrics implements EngineMetrics {
     private MicrometerMetrics(MeterRegistry registry, Tags common) {
         this.registry = registry;
         this.common = common;
-        this.submitted = Counter.builder(SUBMITTED).description("Jobs submitted").baseUnit("jobs").tags(common)
+        this.submitted = Counter.builder(SUBMITTED).description("Jobs submitted").tags(common)
                 .register(registry);
         this.submit = Timer.builder(SUBMIT).description("Time of a submit call until its jobs are stored and queued")
                 .tags(common).register(registry);

@@ -2,9 +2,11 @@ package dev.skyport.samples.daemon;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.skyport.api.SkyPort;
+import dev.skyport.core.micrometer.MicrometerMetrics;
 import dev.skyport.samples.daemon.pki.PkiException;
 import dev.skyport.samples.daemon.pki.ServerCredentials;
 import dev.skyport.samples.daemon.pki.SpoolLayout;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -72,7 +74,8 @@ public final class Daemon implements AutoCloseable {
         // spool, so the daemon does not start without it unless the operator opted out (job-isolation: none).
         // Input files are read by the daemon, which can read its store and keys: each user stages only from a
         // directory of their own.
-        SkyPort sky = config.embedded().requireJobIsolation()
+        PrometheusMeterRegistry metrics = DaemonMetrics.registry();
+        SkyPort sky = config.embedded().requireJobIsolation().metrics(MicrometerMetrics.of(metrics))
                 .gateOption("job-isolation-hide", config.spool().toAbsolutePath().normalize().toString())
                 .inputRoot(layout.inputRoot()).start();
         QueuedThreadPool threads = new QueuedThreadPool(64, 4);
@@ -98,7 +101,8 @@ public final class Daemon implements AutoCloseable {
         connector.addBean(connections);
         int maxScriptBytes = config.limits().maxScriptBytes();
         Routes routes = new Routes(Map.of("/user", new UserApi(sky, callers, maxScriptBytes, json),
-                ApiV1.PREFIX, new ApiV1(sky, callers, maxScriptBytes)), json);
+                ApiV1.PREFIX, new ApiV1(sky, callers, maxScriptBytes),
+                MetricsEndpoint.PATH, new MetricsEndpoint(metrics, callers)), json);
         ClientGuard guard = new ClientGuard(callers, config.clients(), json, routes);
         server.setHandler(guard);
         server.setErrorHandler(new JsonErrorHandler(json));
