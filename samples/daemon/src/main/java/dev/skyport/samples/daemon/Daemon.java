@@ -26,8 +26,9 @@ import java.util.Map;
 
 /**
  * The Sky Port daemon: the embedded engine behind HTTPS with client certificates. Serves its facades ({@link Routes}:
- * the upstream-compatible {@code /user} API and the native {@code /api/v1}) on one port (8443 by default). {@link #close()} stops the
- * listener, then the engine; running jobs keep running and are re-attached at the next start.
+ * the upstream-compatible {@code /user} API and the native {@code /api/v1}) on one port (8443 by default); admins also
+ * read the engine's meters at {@code /metrics} ({@link MetricsEndpoint}). {@link #close()} stops the listener, then
+ * the engine; running jobs keep running and are re-attached at the next start.
  */
 public final class Daemon implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
