@@ -36,6 +36,7 @@ class EngineMetricsTest {
     @AfterEach
     void reset() {
         SwitchableGate.refuseNextLaunch.set(null);
+        SwitchableGate.separateDirectory = false;
     }
 
     private SkyPort start(EngineMetrics metrics) {
@@ -48,7 +49,7 @@ class EngineMetricsTest {
         MeterRegistry registry = new SimpleMeterRegistry();
         try (SkyPort sky = start(MicrometerMetrics.of(registry))) {
             // One cpu: the second job waits while the first holds it, so the gauge sees one queued and one running.
-            Job holder = sky.jobs().submit(JobSpec.builder().command(List.of("sh", "-c", "read x")).build());
+            Job holder = sky.jobs().submit(JobSpec.builder().command(List.of("sleep", "300")).build());
             Job failing = sky.jobs().submitAll(List.of(JobSpec.builder().command(List.of("false")).build())).get(0);
             Deadline.until(WAIT, () -> sky.jobs().get(holder.id()).state() == JobState.RUNNING);
             assertThat(gauge(registry, "queued")).isEqualTo(1.0);
@@ -92,6 +93,25 @@ class EngineMetricsTest {
             assertThat(registry.get(MicrometerMetrics.GATE_CALLS)
                     .tags("operation", "launch", "outcome", "permanent-error").timer().count()).isEqualTo(1);
             assertThat(transitions(registry, "failed", "system_error")).isEqualTo(1.0);
+        }
+    }
+
+    /** Staging goes through the metered node access too: the job's files still arrive and come back. */
+    @Test
+    void stagedFilesTravelThroughTheMeteredNodeAccess(@TempDir Path files) throws Exception {
+        MeterRegistry registry = new SimpleMeterRegistry();
+        SwitchableGate.separateDirectory = true; // the node's directory is not the engine's: files are copied
+        Path input = java.nio.file.Files.writeString(files.resolve("in.txt"), "42\n");
+        try (SkyPort sky = start(MicrometerMetrics.of(registry))) {
+            Job done = sky.jobs().await(sky.jobs().submit(JobSpec.builder()
+                    .script("#!/bin/sh\ncat in.txt > out.txt\n").inputFile(input.toString()).outputFile("out.txt")
+                    .build()).id(), WAIT);
+            assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(data.resolve("jobs").resolve(done.id().toString()).resolve("out.txt")).hasContent("42");
+            assertThat(registry.find(MicrometerMetrics.GATE_CALLS).tags("outcome", "success").timers())
+                    .extracting(t -> t.getId().getTag("operation")).contains("launch", "upload", "download");
+            assertThat(transitions(registry, "staging_in", "none")).isEqualTo(1.0);
+            assertThat(transitions(registry, "staging_out", "none")).isEqualTo(1.0);
         }
     }
 
