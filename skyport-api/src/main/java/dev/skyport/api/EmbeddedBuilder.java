@@ -34,6 +34,7 @@ public final class EmbeddedBuilder {
     private OptionalLong localMemoryBytes = OptionalLong.empty();
     private OptionalLong randomSeed = OptionalLong.empty();
     private Optional<Path> inputRoot = Optional.empty();
+    private EngineMetrics metrics = EngineMetrics.NONE;
 
     EmbeddedBuilder() {
     }
@@ -218,11 +219,21 @@ public final class EmbeddedBuilder {
         return this;
     }
 
+    /**
+     * Where the engine reports its meters (queue depth, transitions, submit and scheduling times, gate calls); none by
+     * default. For Micrometer: {@code metrics(MicrometerMetrics.of(registry))} from {@code skyport-core}, with
+     * {@code io.micrometer:micrometer-core} added to the application (the engine does not bring it).
+     */
+    public EmbeddedBuilder metrics(EngineMetrics metrics) {
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
+        return this;
+    }
+
     /** The collected settings. */
     public EmbeddedConfig config() {
         return new EmbeddedConfig(dataDir, gate, gateOptions, scheduler, clock, limits, owner, localCpus,
                 localMemoryBytes, randomSeed, inputRoot, cloudGate, cloudGateOptions, partitionPolicy,
-                java.util.List.copyOf(batchSites.values()));
+                java.util.List.copyOf(batchSites.values()), metrics);
     }
 
     /**

@@ -27,12 +27,14 @@ import java.util.OptionalLong;
  * @param cloudGate        a second gate, beside {@code gate}, that creates partitions for jobs that need them (a cloud)
  * @param cloudGateOptions its settings, passed to its provider
  * @param partitions       how partitions are created, retried, reconciled and deleted
+ * @param batchSites       sites whose own scheduler runs the jobs handed to them
+ * @param metrics          where the engine reports its meters; {@link EngineMetrics#NONE} for nowhere
  */
 public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gateOptions, String scheduler, Clock clock,
                              Limits limits, String owner, OptionalInt localCpus, OptionalLong localMemoryBytes,
                              OptionalLong randomSeed, Optional<Path> inputRoot, Optional<String> cloudGate,
                              Map<String, String> cloudGateOptions, PartitionPolicy partitions,
-                             java.util.List<BatchSite> batchSites) {
+                             java.util.List<BatchSite> batchSites, EngineMetrics metrics) {
     public EmbeddedConfig {
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(gate, "gate");
@@ -52,6 +54,17 @@ public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gate
         if (batchSites.stream().map(BatchSite::name).distinct().count() != batchSites.size()) {
             throw new IllegalArgumentException("batch site names must be distinct");
         }
+        Objects.requireNonNull(metrics, "metrics");
+    }
+
+    /** A configuration that reports no meters. */
+    public EmbeddedConfig(Path dataDir, String gate, Map<String, String> gateOptions, String scheduler, Clock clock,
+                          Limits limits, String owner, OptionalInt localCpus, OptionalLong localMemoryBytes,
+                          OptionalLong randomSeed, Optional<Path> inputRoot, Optional<String> cloudGate,
+                          Map<String, String> cloudGateOptions, PartitionPolicy partitions,
+                          java.util.List<BatchSite> batchSites) {
+        this(dataDir, gate, gateOptions, scheduler, clock, limits, owner, localCpus, localMemoryBytes, randomSeed,
+                inputRoot, cloudGate, cloudGateOptions, partitions, batchSites, EngineMetrics.NONE);
     }
 
     /** A configuration without batch sites. */
@@ -60,7 +73,7 @@ public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gate
                           OptionalLong randomSeed, Optional<Path> inputRoot, Optional<String> cloudGate,
                           Map<String, String> cloudGateOptions, PartitionPolicy partitions) {
         this(dataDir, gate, gateOptions, scheduler, clock, limits, owner, localCpus, localMemoryBytes, randomSeed,
-                inputRoot, cloudGate, cloudGateOptions, partitions, java.util.List.of());
+                inputRoot, cloudGate, cloudGateOptions, partitions, java.util.List.of(), EngineMetrics.NONE);
     }
 
     /** As a record's, with the values of secret options redacted ({@link Secrets}). */
@@ -70,6 +83,7 @@ public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gate
                 + ", scheduler=" + scheduler + ", clock=" + clock + ", limits=" + limits + ", owner=" + owner
                 + ", localCpus=" + localCpus + ", localMemoryBytes=" + localMemoryBytes + ", randomSeed=" + randomSeed
                 + ", inputRoot=" + inputRoot + ", cloudGate=" + cloudGate + ", cloudGateOptions="
-                + Secrets.redacted(cloudGateOptions) + ", partitions=" + partitions + ", batchSites=" + batchSites + "]";
+                + Secrets.redacted(cloudGateOptions) + ", partitions=" + partitions + ", batchSites=" + batchSites
+                + ", metrics=" + metrics + "]";
     }
 }

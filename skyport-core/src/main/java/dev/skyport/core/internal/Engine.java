@@ -86,19 +86,21 @@ public final class Engine implements SkyPort {
     private final Instant started;
     private volatile boolean closed;
     private final AsyncSubmits asyncSubmits = new AsyncSubmits();
+    private final EngineMeters meters;
 
     private Engine(EmbeddedConfig config, RandomGenerator.SplittableGenerator random) {
         this.config = config;
         this.clock = config.clock();
         this.health = new EngineHealth(clock);
+        this.meters = new EngineMeters(config.metrics());
         this.dir = DataDirectory.lock(config.dataDir());
         JobStore openedStore = null;
         EngineGate openedGate = null;
         java.util.Map<String, Gate> openedSites = java.util.Map.of();
         try {
             openedStore = Providers.openStore(dir.root);
-            openedGate = Providers.openGates(config, dir.root);
-            openedSites = Providers.openBatchSites(config, dir.root);
+            openedGate = Providers.openGates(config, dir.root, meters);
+            openedSites = Providers.openBatchSites(config, dir.root, meters);
             this.scheduler = Providers.openScheduler(config.scheduler());
         } catch (RuntimeException e) {
             openedSites.values().forEach(Gate::close);
@@ -120,14 +122,15 @@ public final class Engine implements SkyPort {
         this.idempotencyKeys = new IdempotencyKeys(store, this::get);
         this.workers = new EngineWorkers(health);
         // Back-off and retry jitter draw from splits of the injected source, one per user (the splits are independent).
-        this.loop = new SchedulingLoop(clock, health, new Backoff(Backoff.INITIAL, Backoff.MAX, random.split()));
+        this.loop = new SchedulingLoop(clock, health, new Backoff(Backoff.INITIAL, Backoff.MAX, random.split()),
+                meters);
         List<Entry> holding;
         List<Entry> provisioning = new ArrayList<>();
         List<Entry> atSites = new ArrayList<>();
         NodeWatch nodeWatch;
         CloudPartitions cloud = null;
         try {
-            this.transitions = new Transitions(store, table, events, quotas, loop);
+            this.transitions = new Transitions(store, table, events, quotas, loop, meters);
             this.staging = new Staging(config.inputRoot(), this::jobDir);
             nodeWatch = new NodeWatch(store, events, loop, health);
             this.runs = new RunSupervisor(gate, table, transitions, loop, workers, new RetryDecisions(random.split()),
@@ -182,6 +185,7 @@ public final class Engine implements SkyPort {
         for (Entry e : holding) {
             workers.execute(() -> runs.reattach(e));
         }
+        meters.started(table);
         LOG.info("Sky Port started: {} unfinished jobs, gate {}, scheduler {}, data {}", table.active.size(),
                 gate.name(), scheduler.name(), dir.root);
     }
@@ -366,6 +370,7 @@ public final class Engine implements SkyPort {
     }
 
     List<Job> submitAll(List<JobSpec> specs, Owner owner) {
+        long started = meters.start();
         checkOpen();
         checkAvailable();
         if (table.unfinished.get() + specs.size() > config.limits().maxActiveJobs()) {
@@ -412,6 +417,7 @@ public final class Engine implements SkyPort {
             }
         }
         loop.markDirty();
+        meters.submitted(stored.size(), started);
         return stored.stream().map(StoredJob::job).toList();
     }
 
@@ -421,6 +427,7 @@ public final class Engine implements SkyPort {
      * {@link AsyncSubmits#MAX_IN_FLIGHT} submissions are in flight.
      */
     CompletableFuture<Job> submitAsync(JobSpec spec, Owner owner) {
+        long started = meters.start();
         checkOpen();
         checkAvailable();
         asyncSubmits.enter();
@@ -466,6 +473,7 @@ public final class Engine implements SkyPort {
                     sequence.written(event, owner.id());
                 }
                 loop.markDirty();
+                meters.submitted(1, started);
                 return stored.job();
             }, asyncSubmits.completer());
             // The place is given back once the caller's own callbacks on this future ran (they run first: a
@@ -726,6 +734,7 @@ public final class Engine implements SkyPort {
         gate.close();
         store.close();
         dir.close();
+        meters.closed();
         LOG.info("Sky Port stopped; running jobs go on and are re-attached on the next start");
     }
 }

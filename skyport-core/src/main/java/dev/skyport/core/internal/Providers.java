@@ -34,22 +34,22 @@ final class Providers {
         throw new SkyPortException("no sqlite job store on the class path");
     }
 
-    static Gate openGate(EmbeddedConfig config, Path dataDir) {
+    static Gate openGate(EmbeddedConfig config, Path dataDir, EngineMeters meters) {
         Map<String, String> options = new LinkedHashMap<>(config.gateOptions());
         config.localCpus().ifPresent(c -> options.putIfAbsent("cpus", Integer.toString(c)));
         config.localMemoryBytes().ifPresent(m -> options.putIfAbsent("memoryBytes", Long.toString(m)));
-        return open(config.gate(), options, config, dataDir);
+        return open(config.gate(), options, config, dataDir, meters);
     }
 
     /**
      * The gate the engine sees: the main gate and, when the config names one, the cloud gate that creates partitions
      * (opened with its own options and work directory {@code gates/<name>}).
      */
-    static EngineGate openGates(EmbeddedConfig config, Path dataDir) {
-        Gate main = openGate(config, dataDir);
+    static EngineGate openGates(EmbeddedConfig config, Path dataDir, EngineMeters meters) {
+        Gate main = openGate(config, dataDir, meters);
         try {
             Optional<Gate> cloud = config.cloudGate().map(name -> open(name, config.cloudGateOptions(), config,
-                    dataDir));
+                    dataDir, meters));
             if (cloud.isPresent() && !cloud.get().createsPartitions()) {
                 String name = cloud.get().name();
                 cloud.get().close();
@@ -68,14 +68,14 @@ final class Providers {
      *
      * @throws SkyPortException naming the site whose gate is unknown or has no batch queue; nothing stays open then
      */
-    static Map<String, Gate> openBatchSites(EmbeddedConfig config, Path dataDir) {
+    static Map<String, Gate> openBatchSites(EmbeddedConfig config, Path dataDir, EngineMeters meters) {
         Map<String, Gate> opened = new LinkedHashMap<>();
         try {
             for (dev.skyport.api.BatchSite site : config.batchSites()) {
                 Gate gate;
                 try {
                     gate = openIn(site.gate(), BatchOptions.gateOptions(site), config,
-                            dataDir.resolve("gates").resolve(site.gate()).resolve(site.name()));
+                            dataDir.resolve("gates").resolve(site.gate()).resolve(site.name()), meters);
                 } catch (RuntimeException e) {
                     throw new SkyPortException("batch site '" + site.name() + "': " + e.getMessage(), e);
                 }
@@ -99,11 +99,13 @@ final class Providers {
         }
     }
 
-    private static Gate open(String name, Map<String, String> options, EmbeddedConfig config, Path dataDir) {
-        return openIn(name, options, config, dataDir.resolve("gates").resolve(name));
+    private static Gate open(String name, Map<String, String> options, EmbeddedConfig config, Path dataDir,
+                             EngineMeters meters) {
+        return openIn(name, options, config, dataDir.resolve("gates").resolve(name), meters);
     }
 
-    private static Gate openIn(String name, Map<String, String> options, EmbeddedConfig config, Path gateDir) {
+    private static Gate openIn(String name, Map<String, String> options, EmbeddedConfig config, Path gateDir,
+                               EngineMeters meters) {
         List<String> names = new ArrayList<>();
         for (GateProvider p : ServiceLoader.load(GateProvider.class)) {
             names.add(p.name());
@@ -113,7 +115,7 @@ final class Providers {
                 } catch (IOException e) {
                     throw new SkyPortException("cannot create " + gateDir + ": " + e.getMessage(), e);
                 }
-                return p.create(new GateConfig(gateDir, options, config.clock()));
+                return meters.gate(p.create(new GateConfig(gateDir, options, config.clock())));
             }
         }
         throw new SkyPortException("no gate named '" + name + "'; available: " + names);

@@ -42,6 +42,7 @@ final class SchedulingLoop {
     private final Clock clock;
     private final EngineHealth health;
     private final Backoff passBackoff;
+    private final EngineMeters meters;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wake = lock.newCondition();
     private final PriorityQueue<Timer> timers = new PriorityQueue<>();
@@ -52,8 +53,9 @@ final class SchedulingLoop {
     /** No pass before this, after a failed one; read and written by the scheduling thread only. */
     private Instant passNotBefore = Instant.MIN;
 
-    SchedulingLoop(Clock clock, EngineHealth health, Backoff passBackoff) {
+    SchedulingLoop(Clock clock, EngineHealth health, Backoff passBackoff, EngineMeters meters) {
         this.clock = clock;
+        this.meters = meters;
         this.health = health;
         this.passBackoff = passBackoff;
     }
@@ -181,6 +183,7 @@ final class SchedulingLoop {
         if (now().isBefore(passNotBefore)) {
             return; // a failed pass is backing off; its timer asks for the next pass
         }
+        long started = meters.start();
         try {
             pass.run();
         } catch (Throwable t) {
@@ -194,6 +197,7 @@ final class SchedulingLoop {
             addTimer(passNotBefore, this::markDirty);
             return;
         }
+        meters.pass(started);
         if (passNotBefore != Instant.MIN) {
             passNotBefore = Instant.MIN;
             passBackoff.reset();

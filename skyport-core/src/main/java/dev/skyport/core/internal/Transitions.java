@@ -30,14 +30,17 @@ final class Transitions {
     private final UserQuotas quotas;
     private final SchedulingLoop loop;
     private final EventSequence sequence;
+    private final EngineMeters meters;
 
-    Transitions(JobStore store, JobTable table, EventHub events, UserQuotas quotas, SchedulingLoop loop) {
+    Transitions(JobStore store, JobTable table, EventHub events, UserQuotas quotas, SchedulingLoop loop,
+                EngineMeters meters) {
         this.store = store;
         this.table = table;
         this.events = events;
         this.quotas = quotas;
         this.loop = loop;
         this.sequence = events.sequence();
+        this.meters = meters;
     }
 
     /**
@@ -77,6 +80,7 @@ final class Transitions {
             e.stopIntent = intent.orElse(null);
             e.notBefore = notBefore.orElse(null);
             sequence.written(event, e.owner);
+            meters.transitioned(from, to, reason);
             return event;
         } finally {
             sequence.failed(seq); // unless written: ordered subscribers must not wait for a number never stored

@@ -2,10 +2,12 @@ package dev.skyport.samples.daemon;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.skyport.api.SkyPort;
+import dev.skyport.core.micrometer.MicrometerMetrics;
 import dev.skyport.samples.daemon.pki.PkiException;
 import dev.skyport.samples.daemon.pki.ServerCredentials;
 import dev.skyport.samples.daemon.pki.SpoolLayout;
 import dev.skyport.samples.daemon.tes.TesApi;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -27,8 +29,9 @@ import java.util.Optional;
 /**
  * The Sky Port daemon: the embedded engine behind HTTPS with client certificates. Serves its facades ({@link Routes}:
  * the upstream-compatible {@code /user} API, the native {@code /api/v1} and GA4GH TES {@code /ga4gh/tes/v1}) on one
- * port (8443 by default). {@link #close()} stops the listener, then the engine; running jobs keep running and are
- * re-attached at the next start.
+ * port (8443 by default); admins also read the engine's meters at {@code /metrics} ({@link MetricsEndpoint}).
+ * {@link #close()} stops the listener, then the engine; running jobs keep running and are re-attached at the next
+ * start.
  */
 public final class Daemon implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
@@ -75,7 +78,8 @@ public final class Daemon implements AutoCloseable {
         // spool, so the daemon does not start without it unless the operator opted out (job-isolation: none).
         // Input files are read by the daemon, which can read its store and keys: each user stages only from a
         // directory of their own.
-        SkyPort sky = config.embedded().requireJobIsolation()
+        PrometheusMeterRegistry metrics = DaemonMetrics.registry();
+        SkyPort sky = config.embedded().requireJobIsolation().metrics(MicrometerMetrics.of(metrics))
                 .gateOption("job-isolation-hide", config.spool().toAbsolutePath().normalize().toString())
                 .inputRoot(layout.inputRoot()).start();
         QueuedThreadPool threads = new QueuedThreadPool(64, 4);
@@ -103,7 +107,8 @@ public final class Daemon implements AutoCloseable {
         Routes routes = new Routes(Map.of("/user", new UserApi(sky, callers, maxScriptBytes, json),
                 ApiV1.PREFIX, new ApiV1(sky, callers, maxScriptBytes),
                 TesApi.PREFIX, new TesApi(sky, request -> tesUser(callers, request), layout.inputRoot(),
-                        maxScriptBytes)), json);
+                        maxScriptBytes),
+                MetricsEndpoint.PATH, new MetricsEndpoint(metrics, callers)), json);
         ClientGuard guard = new ClientGuard(callers, config.clients(), json, routes);
         server.setHandler(guard);
         server.setErrorHandler(new JsonErrorHandler(json));
