@@ -65,6 +65,7 @@ class TesApiTest {
         Path config = dir.resolve("skyport.yaml");
         Files.writeString(config, """
                 local-cpus: 2
+                local-memory: 256G
                 gate-options:
                   container-runtime: podman
                 """);
@@ -77,7 +78,8 @@ class TesApiTest {
         aliceStorage = spool.toAbsolutePath().normalize().resolve("inputs").resolve("alice");
         Files.createDirectories(aliceStorage);
         Files.writeString(aliceStorage.resolve("in.txt"), "input\n");
-        // Every cpu of the node, held until the end: TES tasks asking one cpu wait behind it.
+        // Every cpu of the node, held until the end: TES tasks asking one cpu wait behind it. (The declared memory
+        // lets a task ask 100 GB without being refused as larger than every node; none of them runs.)
         SkyPort holder = daemon.engine().asUser("holder");
         blocker = holder.jobs().submit(JobSpec.builder().command(List.of("sleep", "3600")).cpus(2).build());
         Instant deadline = Instant.now().plus(WAIT);
@@ -226,6 +228,20 @@ class TesApiTest {
     }
 
     @Test
+    void ramGbAndDiskGbComeBackAsSentNeverInExponentForm() {
+        ObjectNode t = task("ram-100");
+        t.putObject("resources").put("ram_gb", 100).put("disk_gb", 250);
+        String id = alice.create(t);
+        TesHttp.Reply r = alice.get("/tasks/" + id + "?view=BASIC");
+        // The text, not the number: 1E+2 is valid JSON for 100 and a JSON reader would take it as equal.
+        assertThat(r.body()).containsPattern("\"ram_gb\":100[,}]").containsPattern("\"disk_gb\":250[,}]");
+        t = task("ram-1.5");
+        t.putObject("resources").put("ram_gb", 1.5).put("disk_gb", 0.25);
+        r = alice.get("/tasks/" + alice.create(t) + "?view=BASIC");
+        assertThat(r.body()).containsPattern("\"ram_gb\":1\\.5[,}]").containsPattern("\"disk_gb\":0\\.25[,}]");
+    }
+
+    @Test
     void aTaskIsListedAndReadOnlyByItsOwnerAndOnlyTesJobsAreTasks() {
         String id = alice.create(task("mine-" + UUID.randomUUID()));
         assertThat(bob.get("/tasks/" + id).code()).isEqualTo(404);
@@ -327,6 +343,35 @@ class TesApiTest {
         assertThat(basic.get("name").asText()).isEqualTo(p + "0");
         assertThat(basic.get("executors")).hasSize(1);
         assertThat(alice.get("/tasks?name_prefix=nothing-has-this-name").body()).isEqualTo("{\"tasks\":[]}");
+    }
+
+    @Test
+    void tasksLeavingTheStateBetweenPagesCostNoOtherTaskItsPlace() {
+        String p = "keyset-" + UUID.randomUUID() + "-";
+        List<String> made = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            made.add(alice.create(task(p + i)));
+        }
+        String q = "/tasks?name_prefix=" + p + "&state=QUEUED&page_size=1";
+        List<String> listed = new ArrayList<>();
+        JsonNode page = alice.get(q).json();
+        page.get("tasks").forEach(t -> listed.add(t.get("id").asText()));
+        // The task just listed leaves QUEUED: the next page still starts at the task after it.
+        cancel(made.get(0));
+        page = alice.get(q + "&page_token=" + page.get("next_page_token").asText()).json();
+        page.get("tasks").forEach(t -> listed.add(t.get("id").asText()));
+        // The task the token names leaves QUEUED before it is listed: the one after it comes next.
+        cancel(made.get(2));
+        while (page.has("next_page_token")) {
+            page = alice.get(q + "&page_token=" + page.get("next_page_token").asText()).json();
+            page.get("tasks").forEach(t -> listed.add(t.get("id").asText()));
+        }
+        assertThat(listed).containsExactly(made.get(0), made.get(1), made.get(3), made.get(4));
+    }
+
+    private void cancel(String id) {
+        assertThat(alice.post("/tasks/" + id + ":cancel", "{}").code()).isEqualTo(200);
+        alice.awaitTask(id, t -> t.get("state").asText().equals("CANCELED"), WAIT);
     }
 
     private static List<String> pages(TesHttp who, String query, List<Integer> sizes) {
@@ -455,16 +500,28 @@ class TesApiTest {
             assertThat(r.code()).as("%s: %s", body, r.body()).isEqualTo(400);
         }
         for (String query : List.of("view=full", "view=EVERYTHING", "state=DONE", "state=queued", "page_size=0",
-                "page_size=2048", "page_size=ten", "page_token=garbage", "name_prefix=" + "n".repeat(300), "page_token=" + URLEncoder.encode(
-                        java.util.Base64.getUrlEncoder().encodeToString("t1\n0\nnot-a-job".getBytes(
-                                StandardCharsets.UTF_8)), StandardCharsets.UTF_8), "view=BASIC&view=FULL")) {
+                "page_size=2048", "page_size=ten", "page_token=garbage", "name_prefix=" + "n".repeat(300),
+                "page_token=" + token("t2\n" + UUID.randomUUID() + "\nnot-a-job"), "page_token=" + token("t2\nnot-an-id\n"),
+                "page_token=" + token("t2\n" + UUID.randomUUID()), "page_token=" + token("t1\n0\n"),
+                "view=BASIC&view=FULL")) {
             TesHttp.Reply r = alice.get("/tasks?" + query);
             assertThat(r.code()).as("%s: %s", query, r.body()).isEqualTo(400);
         }
+        // A well-formed position is no secret: any task id (here bob's) only says where to start the caller's list.
+        String bobs = bob.create(task("bobs"));
+        TesHttp.Reply fromBobs = alice.get("/tasks?page_token=" + token("t2\n" + bobs + "\n"));
+        assertThat(fromBobs.code()).isEqualTo(200);
+        assertThat(fromBobs.body()).doesNotContain(bobs);
         String id = alice.create(task("for-view"));
         assertThat(alice.get("/tasks/" + id + "?view=ALL").code()).isEqualTo(400);
         assertThat(alice.get("/nowhere").code()).isEqualTo(404);
         assertThat(alice.post("/service-info", "{}").code()).isEqualTo(405);
         assertThat(listAll(alice, "").size()).as("nothing but the one good task was created").isEqualTo(before + 1);
+    }
+
+    /** A page token as this server writes them, holding {@code plain}. */
+    private static String token(String plain) {
+        return URLEncoder.encode(java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
+                plain.getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
     }
 }

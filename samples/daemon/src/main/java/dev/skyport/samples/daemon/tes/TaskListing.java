@@ -2,6 +2,7 @@ package dev.skyport.samples.daemon.tes;
 
 import dev.skyport.api.InvalidJobSpecException;
 import dev.skyport.api.Job;
+import dev.skyport.api.JobId;
 import dev.skyport.api.JobQuery;
 import dev.skyport.api.JobState;
 import dev.skyport.api.Jobs;
@@ -23,14 +24,19 @@ import java.util.Set;
  * {@code ""}, which asks only that the key exists, and the TES state of a FAILED job) is checked here, reading on
  * through engine pages until the page is full.
  *
- * <p>The page token is opaque to clients: the engine's token of the engine page the next task is on, and how many of
- * that page's jobs come before it. It is emitted only when a next matching task exists, which is looked for before
- * answering, so the last page never carries one.
+ * <p>The page token is opaque to clients: the id of the next matching task and the engine's token of the engine page
+ * it was found on. A resumed listing reads from that engine page on and skips every job whose id sorts before the
+ * named one: ids are the engine's keyset order, so the position holds whatever happens between two pages. A task
+ * before it that enters the filter (a requeue back to QUEUED) is not listed again, the named task leaving the filter
+ * (a cancel) or being purged takes nobody's place, and a new task lands after it. An offset into the engine page
+ * would not: the engine page is filtered again on resume, so one job leaving the state filter shifts every later one
+ * under the offset and one is skipped. A token is emitted only when a next matching task exists, which is looked
+ * for before answering, so the last page never carries one.
  */
 final class TaskListing {
     static final int DEFAULT_PAGE_SIZE = 256;
     static final int MAX_PAGE_SIZE = 2047;
-    private static final String TOKEN_VERSION = "t1";
+    private static final String TOKEN_VERSION = "t2";
 
     record Filter(Optional<String> namePrefix, Optional<String> state, Map<String, String> tags) {
     }
@@ -38,14 +44,15 @@ final class TaskListing {
     record Result(List<Job> tasks, Optional<String> nextPageToken) {
     }
 
-    private record Position(Optional<String> engineToken, int skip) {
+    /** Where a page starts: the engine page {@code engineToken} names, at the job {@code next} (or after it). */
+    private record Position(Optional<String> engineToken, Optional<JobId> next) {
     }
 
     private TaskListing() {
     }
 
     static Result page(Jobs jobs, Filter filter, int pageSize, Optional<String> pageToken) {
-        Position at = pageToken.map(TaskListing::decode).orElse(new Position(Optional.empty(), 0));
+        Position at = pageToken.map(TaskListing::decode).orElse(new Position(Optional.empty(), Optional.empty()));
         Set<JobState> states = filter.state().map(TesStates::jobStates).orElse(Set.of());
         if (filter.state().isPresent() && states.isEmpty()) {
             return new Result(List.of(), Optional.empty()); // UNKNOWN and PAUSED: no job is ever in them
@@ -65,7 +72,7 @@ final class TaskListing {
         }
         List<Job> out = new ArrayList<>();
         Optional<String> cursor = at.engineToken();
-        int skip = at.skip();
+        Optional<JobId> from = at.next();
         while (true) {
             Page<Job> page;
             try {
@@ -78,13 +85,12 @@ final class TaskListing {
                 throw TesError.badParameter(e.field().equals("name") ? "name_prefix" : e.field(), e.reason());
             }
             List<Job> items = page.items();
-            for (int i = skip; i < items.size(); i++) {
-                Job job = items.get(i);
-                if (!matches(job, filter)) {
+            for (Job job : items) {
+                if (from.isPresent() && job.id().compareTo(from.get()) < 0 || !matches(job, filter)) {
                     continue;
                 }
                 if (out.size() == pageSize) {
-                    return new Result(out, Optional.of(encode(new Position(cursor, i))));
+                    return new Result(out, Optional.of(encode(new Position(cursor, Optional.of(job.id())))));
                 }
                 out.add(job);
             }
@@ -92,7 +98,6 @@ final class TaskListing {
                 return new Result(out, Optional.empty());
             }
             cursor = page.nextPageToken();
-            skip = 0;
         }
     }
 
@@ -110,7 +115,7 @@ final class TaskListing {
     }
 
     private static String encode(Position p) {
-        String plain = TOKEN_VERSION + "\n" + p.skip() + "\n" + p.engineToken().orElse("");
+        String plain = TOKEN_VERSION + "\n" + p.next().orElseThrow() + "\n" + p.engineToken().orElse("");
         return Base64.getUrlEncoder().withoutPadding().encodeToString(plain.getBytes(StandardCharsets.UTF_8));
     }
 
@@ -119,13 +124,11 @@ final class TaskListing {
             String plain = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
             String[] parts = plain.split("\n", 3);
             if (parts.length == 3 && parts[0].equals(TOKEN_VERSION)) {
-                int skip = Integer.parseInt(parts[1]);
-                if (skip >= 0 && skip <= JobQuery.MAX_LIMIT) {
-                    return new Position(parts[2].isEmpty() ? Optional.empty() : Optional.of(parts[2]), skip);
-                }
+                return new Position(parts[2].isEmpty() ? Optional.empty() : Optional.of(parts[2]),
+                        Optional.of(JobId.parse(parts[1])));
             }
-        } catch (IllegalArgumentException e) {
-            // said below (NumberFormatException is one)
+        } catch (IllegalArgumentException | InvalidJobSpecException e) {
+            // said below: Base64's, or JobId.parse's
         }
         throw TesError.badParameter("page_token", "not a page token of this server");
     }

@@ -106,17 +106,26 @@ final class TaskView {
         return t;
     }
 
+    /**
+     * {@code n} without trailing zeros and never in exponent form: Jackson writes a BigDecimal's {@code toString()},
+     * which is {@code 1E+2} for 100 once its zeros are stripped (a negative scale); valid JSON, but not what was sent.
+     */
+    static BigDecimal plain(BigDecimal n) {
+        BigDecimal stripped = n.stripTrailingZeros();
+        return stripped.scale() < 0 ? stripped.setScale(0) : stripped;
+    }
+
     private static ObjectNode resources(JobSpec spec) {
         ObjectNode r = JsonNodeFactory.instance.objectNode();
         r.put("cpu_cores", spec.cpus());
         if (spec.memoryBytes() > 0) {
             // Six decimals: what a client sent (0.1) comes back as sent, not as the bytes it was rounded up to.
-            r.put("ram_gb", BigDecimal.valueOf(spec.memoryBytes() / TaskMapper.GB)
-                    .setScale(6, java.math.RoundingMode.HALF_UP).stripTrailingZeros());
+            r.put("ram_gb", plain(BigDecimal.valueOf(spec.memoryBytes() / TaskMapper.GB)
+                    .setScale(6, java.math.RoundingMode.HALF_UP)));
         }
         String disk = spec.tags().get(TaskMapper.DISK_GB);
         if (disk != null) {
-            r.put("disk_gb", new BigDecimal(disk));
+            r.put("disk_gb", plain(new BigDecimal(disk)));
         }
         String preemptible = spec.tags().get(TaskMapper.PREEMPTIBLE);
         if (preemptible != null) {
