@@ -88,25 +88,25 @@ public final class StepsRun {
             "    case $q in */*) c=${q%%/*}; q=${q#*/};; *) c=$q; q=;; esac",
             "    p=$p/$c",
             "    [ -L \"$p\" ] && return 1",
-            "    if [ -n \"$q\" ] && [ \"$3\" = mk ] && [ ! -d \"$p\" ]; then as mkdir \"$p\" || return 1; fi",
+            "    if [ -n \"$q\" ] && [ \"$3\" = mk ] && [ ! -d \"$p\" ]; then as mkdir \"$p\" 2>>\"$r/step.$i.stderr\" || return 1; fi",
             "  done",
             "  return 0",
             "}",
             // A mapped output: a regular file or none yet (a FIFO would block the driver), made by the account.
             "output() {",
-            "  inside \"$1\" \"$2\" mk && { [ -f \"$p\" ] || [ ! -e \"$p\" ]; } && as sh -c ': > \"$1\"' skyport \"$p\"",
+            "  inside \"$1\" \"$2\" mk && { [ -f \"$p\" ] || [ ! -e \"$p\" ]; } && as sh -c ': > \"$1\"' skyport \"$p\" 2>>\"$r/step.$i.stderr\"",
             "}",
             // Copies its input to the file $1: as the account in a mount ($2 not empty), else as the driver (the run
             // directory is the engine's). Signals are ignored: it ends when the client closes the pipe.
             "wr() {",
             "  trap '' TERM INT HUP",
-            "  if [ -n \"$2\" ]; then as sh -c 'cat > \"$1\"' skyport \"$1\"; else cat > \"$1\"; fi",
+            "  if [ -n \"$2\" ]; then as sh -c 'cat > \"$1\"' skyport \"$1\" 2>>\"$r/step.$i.stderr\"; else cat > \"$1\"; fi",
             "}",
             // The client attached to the created container, its status kept in $sf: it runs in a pipeline's
             // subshell, where a signal must not end the shell before the client has ended.
             "cl() {",
             "  trap : TERM INT HUP",
-            "  if [ -n \"$si\" ]; then { trap '' TERM INT HUP; as cat -- \"$si\"; } | \"$rt\" start -a -i \"$n\"",
+            "  if [ -n \"$si\" ]; then { trap '' TERM INT HUP; as cat -- \"$si\" 2>>\"$r/step.$i.stderr\"; } | \"$rt\" start -a -i \"$n\"",
             "  else \"$rt\" start -a \"$n\" </dev/null; fi",
             "  echo $? > \"$sf\"",
             "}",

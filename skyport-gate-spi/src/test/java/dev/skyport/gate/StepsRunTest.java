@@ -236,8 +236,12 @@ class StepsRunTest {
 
     /** Runs the driver to its end with {@code path} first in the PATH; its exit status. */
     private int drive(RunRequest r, Optional<Path> path) throws Exception {
-        List<String> argv = StepsRun.program(r, fakeRuntime().toString(), ContainerRuntime.auto(),
-                RunIsolation.none(), Optional.empty());
+        return drive(r, path, RunIsolation.none());
+    }
+
+    private int drive(RunRequest r, Optional<Path> path, RunIsolation isolation) throws Exception {
+        List<String> argv = StepsRun.program(r, fakeRuntime().toString(), ContainerRuntime.auto(), isolation,
+                Optional.empty());
         ProcessBuilder pb = new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(new java.io.File(
                 "/dev/null"))).redirectErrorStream(true);
         path.ifPresent(p -> pb.environment().put("PATH", p + ":" + System.getenv("PATH")));
@@ -367,6 +371,44 @@ class StepsRunTest {
             assertThat(Path.of(StepLayout.stdout(r.runDirectory(), refused))).doesNotExist();
         }
         assertThat(victim).hasContent("the node's");
+    }
+
+    @Test
+    void asAnAccountTheDriverOpensStreamPathsWithTheAccountsRightsOnly() throws Exception {
+        // A path the check finds clean may be swapped for a link by another process of the account right after it:
+        // what counts is that the open is the account's. A root-only directory inside the mount stands for wherever
+        // such a swap could point.
+        assertThat(new ProcessBuilder("id", "-u").start().inputReader().readLine()).as("runs as root").isEqualTo("0");
+        ContainerSteps steps = new ContainerSteps(List.of(
+                new ContainerStep("img", List.of("cat"), Optional.empty(), Optional.of("/out/secret/f"),
+                        Optional.of("/out/made/res"), Optional.empty(), Map.of(), false),
+                new ContainerStep("img", List.of("echo", "written"), Optional.empty(), Optional.empty(),
+                        Optional.of("/out/secret/g"), Optional.empty(), Map.of(), false)),
+                List.of(), List.of(), List.of("/out"));
+        RunRequest r = driverRequest(steps);
+        for (Path p = Path.of(r.directory()); p.startsWith(tmp); p = p.getParent()) {
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        Path out = Path.of(r.directory(), "mounts/shared/0");
+        Files.setPosixFilePermissions(Path.of(r.directory(), "mounts"), PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setPosixFilePermissions(out.getParent(), PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setAttribute(out, "unix:uid", 65534);
+        Files.setAttribute(out, "unix:gid", 65534);
+        Path secret = Files.createDirectory(out.resolve("secret"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Files.writeString(secret.resolve("f"), "root only\n");
+        Files.writeString(secret.resolve("g"), "kept\n");
+        int status = drive(r, Optional.empty(), RunIsolation.account("bwrap", 65534, 65534, List.of()));
+        Path res = out.resolve("made/res");
+        assertThat(res).as("made by the account").exists();
+        assertThat(Files.getAttribute(res, "unix:uid")).isEqualTo(65534);
+        assertThat(Files.getAttribute(res.getParent(), "unix:uid")).isEqualTo(65534);
+        assertThat(Files.readString(res)).doesNotContain("root only");
+        assertThat(Files.readString(Path.of(StepLayout.stderr(r.runDirectory(), 0)))).contains("ermission denied");
+        // The second step's stdout cannot be made in the root-only directory: it never starts, nothing is written.
+        assertThat(status).isEqualTo(StepLayout.RUNTIME_FAILURE);
+        assertThat(record(r, 1).orElseThrow().noContainer()).isTrue();
+        assertThat(secret.resolve("g")).hasContent("kept");
     }
 
     @Test

@@ -163,6 +163,20 @@ final class StepStaging {
      */
     static List<StepLog> readLogs(ContainerSteps steps, NodeAccess node, RunRequest request, boolean shared,
                                   Path local) {
+        return readSteps(steps, node, request, shared, local).logs();
+    }
+
+    /**
+     * The logs of {@link #readLogs}, and the first step whose command never ran because the runtime could not create
+     * or start its container ({@link StepLayout.StepRecord#noContainer()}).
+     */
+    record StepsRead(List<StepLog> logs, OptionalInt noContainer) {
+    }
+
+    /** As {@link #readLogs}, with the step that had no container. */
+    static StepsRead readSteps(ContainerSteps steps, NodeAccess node, RunRequest request, boolean shared,
+                               Path local) {
+        OptionalInt noContainer = OptionalInt.empty();
         String runDir = request.directory() + "/" + DetachedRun.runDirectoryName(request.attempt());
         Path copies = local.resolve("steps." + request.attempt());
         List<StepLog> logs = new ArrayList<>();
@@ -178,11 +192,14 @@ final class StepStaging {
             String errTail = tail(node, err, shared, copies, "step." + i + ".stderr", request.directory());
             StepLayout.StepRecord r = parsed.get();
             logs.add(new StepLog(r.start(), r.end(), r.status(), outTail, errTail));
+            if (r.noContainer() && noContainer.isEmpty()) {
+                noContainer = OptionalInt.of(i);
+            }
             if (r.status().isEmpty()) {
                 break;
             }
         }
-        return List.copyOf(logs);
+        return new StepsRead(List.copyOf(logs), noContainer);
     }
 
     /** A small file of the node as text, empty when it is not there. */
