@@ -211,6 +211,11 @@ final class Staging {
             } catch (IOException e) {
                 throw GateException.permanent("input '" + input + "' cannot be read: " + IoErrors.reason(e));
             }
+            if (!attrs.isDirectory() && !attrs.isRegularFile()) {
+                // Reading a FIFO blocks until someone writes it: one user could hold a staging thread of everyone's.
+                throw GateException.permanent("input '" + input + "' is " + NoFollow.kind(attrs)
+                        + "; only regular files and directories are staged");
+            }
             try {
                 if (attrs.isDirectory()) {
                     node.uploadTree(real, target);
