@@ -24,21 +24,33 @@ import java.util.OptionalInt;
  *   <li>In the run directory ({@link DetachedRun} {@code run.<attempt>}), per step {@code i} (from 0):
  *   {@code step.<i>} with the line {@code start <epoch millis>} written before the step's container starts and the
  *   line {@code end <epoch millis> <status>} after it ended, {@code <status>} as a shell gives it (128 + n for signal
- *   n, {@value #RUNTIME_FAILURE} when the runtime could not create the container, e.g. a missing image); and its
+ *   n), followed by the word {@value #NO_CONTAINER} when the command never ran (the runtime could not create or start
+ *   the container, e.g. a missing image: the status is then {@value #RUNTIME_FAILURE}); and its
  *   standard output and error in {@code step.<i>.stdout} and {@code step.<i>.stderr}, unless the step's
  *   {@code stdout}/{@code stderr} path lies in a shared directory, whose file then receives it
  *   ({@link #stdoutOf}, {@link #stderrOf}). A step the gate could not start (a stream path it refused, as
- *   {@link StepsRun} does) ends with {@value #RUNTIME_FAILURE} and the reason in {@code step.<i>.stderr}.</li>
+ *   {@link StepsRun} does) ends with {@value #RUNTIME_FAILURE} {@value #NO_CONTAINER} and the reason in
+ *   {@code step.<i>.stderr}.</li>
  * </ul>
  *
- * A step runs only when every step before it ended with 0 or ignores errors; the run's exit status is that of the
- * first failing step that does not ignore errors, else 0.
+ * A step runs only when every step before it ended with 0 or ignores errors and had its container (a step without one
+ * ends the run, whether or not it ignores errors); the run's exit status is that of the first step that ended it,
+ * else 0.
  */
 public final class StepLayout {
     /** Below the job directory: every mount of a steps run. */
     public static final String MOUNTS = "mounts";
-    /** The status podman and docker give when they could not create or start the container (not the command's). */
+    /**
+     * The status podman and docker give when they could not create or start the container, and which a command may
+     * also exit with: {@link StepRecord#noContainer()} tells the two apart.
+     */
     public static final int RUNTIME_FAILURE = 125;
+    /**
+     * The word after the status in a step's {@code end} line when the step's command never ran: the runtime could not
+     * create or start its container, or the gate refused to start it. Only then is {@value #RUNTIME_FAILURE} not the
+     * command's own status (podman and docker pass a command's 125 through).
+     */
+    public static final String NO_CONTAINER = "nocontainer";
 
     private StepLayout() {
     }
@@ -132,7 +144,7 @@ public final class StepLayout {
      * What a step's record ({@link #record}) says: when the step started, and when it ended with which status, once it
      * has. {@code end} and {@code status} are both present or both absent.
      */
-    public record StepRecord(Instant start, Optional<Instant> end, OptionalInt status) {
+    public record StepRecord(Instant start, Optional<Instant> end, OptionalInt status, boolean noContainer) {
         public StepRecord {
             Objects.requireNonNull(start, "start");
             Objects.requireNonNull(end, "end");
@@ -140,6 +152,14 @@ public final class StepLayout {
             if (end.isPresent() != status.isPresent()) {
                 throw new IllegalArgumentException("end and status go together");
             }
+            if (noContainer && end.isEmpty()) {
+                throw new IllegalArgumentException("only an ended step can have had no container");
+            }
+        }
+
+        /** A record of a step whose container was created and started, or has not ended yet. */
+        public StepRecord(Instant start, Optional<Instant> end, OptionalInt status) {
+            this(start, end, status, false);
         }
 
         /** True once the step has ended. */
@@ -160,6 +180,7 @@ public final class StepLayout {
         Instant start = null;
         Instant end = null;
         int status = 0;
+        boolean noContainer = false;
         int done = content.lastIndexOf('\n');
         if (done < 0) {
             return Optional.empty();
@@ -169,10 +190,12 @@ public final class StepLayout {
             try {
                 if (w.length == 2 && w[0].equals("start") && start == null) {
                     start = Instant.ofEpochMilli(Long.parseLong(w[1]));
-                } else if (w.length == 3 && w[0].equals("end") && start != null && end == null) {
+                } else if ((w.length == 3 || (w.length == 4 && w[3].equals(NO_CONTAINER))) && w[0].equals("end")
+                        && start != null && end == null) {
                     int s = Integer.parseInt(w[2]);
                     end = Instant.ofEpochMilli(Long.parseLong(w[1]));
                     status = s;
+                    noContainer = w.length == 4;
                 }
             } catch (NumberFormatException garbled) {
                 // not a line the driver wrote whole
@@ -182,7 +205,7 @@ public final class StepLayout {
             return Optional.empty();
         }
         return Optional.of(end == null ? new StepRecord(start, Optional.empty(), OptionalInt.empty())
-                : new StepRecord(start, Optional.of(end), OptionalInt.of(status)));
+                : new StepRecord(start, Optional.of(end), OptionalInt.of(status), noContainer));
     }
 
     private static int sharedOf(List<String> shared, String path) {

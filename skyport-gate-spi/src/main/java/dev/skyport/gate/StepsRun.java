@@ -18,31 +18,37 @@ import java.util.Optional;
  * own container, in order, and keeps the records {@link StepLayout} describes.
  *
  * <p>Step {@code i}'s container is {@code skyport-<job id>-<attempt>-<i>} ({@link #name}), labelled
- * {@code skyport-job}, {@code skyport-attempt} and {@code skyport-step}, started attached with the hardening of a
- * container run ({@code --rm --init --cap-drop=ALL}, no new privileges, {@link ContainerRun#PIDS_LIMIT}, cpus and
- * memory, the account's or docker's gate user), every mount of {@link StepLayout#mounts} ({@code :ro} for inputs),
- * the step's work directory, and its variables in {@code run.<attempt>/step.<i>.env} ({@link #envFile}, 0600). The
- * step's argv is the container's command: no shell is added. The job directory itself is not mounted: a step sees its
- * image, its mounts and nothing else.
+ * {@code skyport-job}, {@code skyport-attempt} and {@code skyport-step}, created with the hardening of a container run
+ * ({@code --init --cap-drop=ALL}, no new privileges, {@link ContainerRun#PIDS_LIMIT}, cpus and memory, the account's or
+ * docker's gate user), every mount of {@link StepLayout#mounts} ({@code :ro} for inputs), the step's work directory,
+ * and its variables in {@code run.<attempt>/step.<i>.env} ({@link #envFile}, 0600), then started attached
+ * ({@code start -a}) and removed after it ended. The step's argv is the container's command: no shell is added. The
+ * job directory itself is not mounted: a step sees its image, its mounts and nothing else.
  *
- * <p>Standard streams: stdin comes from the node path of the step's {@code stdin} (with {@code -i}), stdout and stderr
- * go to the node path of the step's {@code stdout}/{@code stderr} when it lies in a shared directory (missing
- * directories below the mount are created), else to {@link StepLayout#stdout}/{@link StepLayout#stderr}. The driver
- * opens those paths outside any container, as the engine's user (root where jobs run as accounts), so it refuses a
- * path where any part below the mount is a symbolic link: an earlier step could have planted one to make it read or
- * overwrite the node's files. No process of the job runs between two steps ({@code --init} takes the whole container
- * down with its main process), so that check cannot race. A refused path ends the step with
- * {@link StepLayout#RUNTIME_FAILURE} and a line {@code skyport: ...} in {@link StepLayout#stderr}; the container is not
- * started.
+ * <p>Create, then start: a command may itself exit {@value StepLayout#RUNTIME_FAILURE}, which podman and docker pass
+ * through, so that status alone does not say the runtime failed. A failed {@code create} (e.g. a missing image), or a
+ * container still {@code created} after {@code start} (its process never ran), is recorded as
+ * {@code end <ms> 125 nocontainer} ({@link StepLayout#NO_CONTAINER}) and ends the run even when the step ignores
+ * errors.
+ *
+ * <p>Standard streams: stdin comes from the node path of the step's {@code stdin}, stdout and stderr go to the node
+ * path of the step's {@code stdout}/{@code stderr} when it lies in a shared directory (missing directories below the
+ * mount are created), else to {@link StepLayout#stdout}/{@link StepLayout#stderr} in the run directory. Paths in the
+ * mounts are opened, and directories there made, by a {@code cat} or {@code mkdir} run as the job's account
+ * ({@code setpriv}) where jobs run as accounts, and piped to or from the runtime's client: the mounts are the
+ * account's, and any process of that account (another job of the same owner) may swap a part of such a path for a
+ * link at any moment, so only the account's own rights make the open safe. The driver still refuses a path where a
+ * part below the mount is a link, or an output that is no regular file, so that a step gets a clear error: a refused
+ * path ends the step with {@code 125 nocontainer} and a line {@code skyport: ...} in {@link StepLayout#stderr}; the
+ * container is not created.
  *
  * <p>Times: {@code date +%s%3N} gives milliseconds with GNU coreutils (Debian, Ubuntu, RHEL); a {@code date} without
  * {@code %N} (busybox, BSD) prints something else, and the driver then records whole seconds ({@code <s>000}).
  *
- * <p>Stopping: a SIGTERM to the run's group reaches the runtime's client, which passes it to the step's container; the
- * driver traps it, records the step's end and starts no further step (its exit status is the step's, else 143). A
+ * <p>Stopping: a SIGTERM to the run's group reaches the runtime's client, which passes it to the step's container (the
+ * stream copies ignore it and end with the client); the driver traps it, records the step's end and starts no further step (its exit status is the step's, else 143). A
  * SIGKILL kills the driver and the client with the group, so the gate also kills and removes every container of the
- * attempt by its labels ({@link #stopCommands}); after any other end of the client the driver removes a container it
- * left behind. The mark ({@link ContainerRun#MARK}) holds the names of all the steps' containers, one a line, and is
+ * attempt by its labels ({@link #stopCommands}); after any other end of the client the driver removes the container. The mark ({@link ContainerRun#MARK}) holds the names of all the steps' containers, one a line, and is
  * written before the start.
  */
 public final class StepsRun {
@@ -68,32 +74,53 @@ public final class StepsRun {
             "stop=; final=0",
             "trap 'stop=1' TERM INT HUP",
             "now() { t=$(date +%s%3N 2>/dev/null); case $t in ''|*[!0-9]*) t=$(date +%s)000;; esac; }",
+            // Runs a command as the job's account when there is one: what it opens is opened with the account's
+            // rights, so a link or a swap in the mounts reaches nothing the account could not reach itself.
+            "as() {",
+            "  if [ -n \"$own\" ]; then setpriv --reuid=\"${own%%:*}\" --regid=\"${own#*:}\" --clear-groups -- \"$@\"",
+            "  else \"$@\"; fi",
+            "}",
             // Sets p to the path $2 below the mount $1; fails where a part is a link; 'mk' creates directories.
+            // Runs $2... as the account in the mount $1: relative paths from there need no right on the directories
+            // above it, and whatever the mount turned into, the open is checked against the account's rights.
+            "at() { d=$1; shift; ( cd -- \"$d\" && as \"$@\" ) 2>>\"$r/step.$i.stderr\"; }",
             "inside() {",
-            "  p=$1; q=$2",
+            "  p=$1; q=$2; rp=",
             "  [ -L \"$p\" ] && return 1",
             "  while [ -n \"$q\" ]; do",
             "    case $q in */*) c=${q%%/*}; q=${q#*/};; *) c=$q; q=;; esac",
-            "    p=$p/$c",
+            "    p=$p/$c; rp=${rp:+$rp/}$c",
             "    [ -L \"$p\" ] && return 1",
-            "    if [ -n \"$q\" ] && [ \"$3\" = mk ] && [ ! -d \"$p\" ]; then",
-            "      mkdir \"$p\" || return 1",
-            "      [ -z \"$own\" ] || chown \"$own\" \"$p\" || return 1",
-            "    fi",
+            "    if [ -n \"$q\" ] && [ \"$3\" = mk ] && [ ! -d \"$p\" ]; then at \"$1\" mkdir -- \"$rp\" || return 1; fi",
             "  done",
             "  return 0",
             "}",
-            // Opens a mapped output: a regular file or none yet (a FIFO would block the driver), the account's.
+            // A mapped output: a regular file or none yet (a FIFO would block the driver), made by the account.
             "output() {",
-            "  inside \"$1\" \"$2\" mk && { [ -f \"$p\" ] || [ ! -e \"$p\" ]; } && : > \"$p\" || return 1",
-            "  [ -z \"$own\" ] || chown \"$own\" \"$p\"",
+            "  inside \"$1\" \"$2\" mk && { [ -f \"$p\" ] || [ ! -e \"$p\" ]; } && at \"$1\" sh -c ': > \"$1\"' skyport \"$2\"",
+            "}",
+            // Copies its input to the file $1, or to $3 in the mount $2 as the account (the run directory is the
+            // engine's). Signals are ignored: it ends when the client closes the pipe.
+            "wr() {",
+            "  trap '' TERM INT HUP",
+            "  if [ -n \"$2\" ]; then at \"$2\" sh -c 'cat > \"$1\"' skyport \"$3\"; else cat > \"$1\"; fi",
+            "}",
+            // The client attached to the created container, its status kept in $sf: it runs in a pipeline's
+            // subshell, where a signal must not end the shell before the client has ended.
+            // Reads stdin as the account: below its mount, or the mount itself when that is an input's file.
+            "src() { if [ -n \"$ip\" ]; then at \"$ir\" cat -- \"$ip\"; else at \"${ir%/*}\" cat -- \"${ir##*/}\"; fi; }",
+            "cl() {",
+            "  trap : TERM INT HUP",
+            "  if [ -n \"$si\" ]; then { trap '' TERM INT HUP; src; } | \"$rt\" start -a -i \"$n\"",
+            "  else \"$rt\" start -a \"$n\" </dev/null; fi",
+            "  echo $? > \"$sf\"",
             "}",
             "step() {",
-            "  f=$r/step.$i; o=$r/step.$i.stdout; e=$r/step.$i.stderr; si=/dev/null; m=",
+            "  f=$r/step.$i; o=$r/step.$i.stdout; e=$r/step.$i.stderr; sf=$r/step.$i.status; si=; m=; nc=",
             "  now; echo \"start $t\" > \"$f\"",
             "  if [ -n \"$ir\" ]; then",
-            "    if inside \"$ir\" \"$ip\" && [ -f \"$p\" ] && [ -r \"$p\" ]; then si=$p;",
-            "    else m='its stdin is not a readable regular file, or a part of its path is a symbolic link'; fi",
+            "    if inside \"$ir\" \"$ip\" && [ -f \"$p\" ]; then si=$p;",
+            "    else m='its stdin is not a regular file, or a part of its path is a symbolic link'; fi",
             "  fi",
             "  if [ -z \"$m\" ] && [ -n \"$om\" ]; then",
             "    if output \"$om\" \"$op\"; then o=$p;",
@@ -104,16 +131,21 @@ public final class StepsRun {
             "    else m='its stderr cannot be written there: not a regular file, or a part of its path is a symbolic link'; fi",
             "  fi",
             "  if [ -n \"$m\" ]; then",
-            "    echo \"skyport: step $i did not start: $m\" >> \"$r/step.$i.stderr\"; s=" + StepLayout.RUNTIME_FAILURE,
-            "  elif [ \"$o\" = \"$e\" ]; then \"$@\" <\"$si\" >\"$o\" 2>&1; s=$?",
-            "  else \"$@\" <\"$si\" >\"$o\" 2>\"$e\"; s=$?",
+            "    echo \"skyport: step $i did not start: $m\" >> \"$r/step.$i.stderr\"; s=" + StepLayout.RUNTIME_FAILURE + "; nc=1",
+            // Created first, then started: a failure of either is the runtime's, not the command's 125.
+            "  elif ! \"$@\" >/dev/null 2>\"$r/step.$i.create\"; then",
+            "    s=" + StepLayout.RUNTIME_FAILURE + "; nc=1; wr \"$e\" \"$em\" \"$ep\" < \"$r/step.$i.create\"",
+            "  else",
+            "    rm -f \"$sf\"",
+            "    if [ \"$o\" = \"$e\" ]; then cl 2>&1 | wr \"$o\" \"$om\" \"$op\"",
+            "    else { cl 2>&1 1>&3 3>&- | wr \"$e\" \"$em\" \"$ep\" 3>&-; } 3>&1 | wr \"$o\" \"$om\" \"$op\"; fi",
+            "    s=$(cat \"$sf\" 2>/dev/null); case $s in ''|*[!0-9]*) s=" + StepLayout.RUNTIME_FAILURE + ";; esac",
+            "    if [ $s -eq " + StepLayout.RUNTIME_FAILURE + " ] && [ \"$(\"$rt\" inspect --format '{{.State.Status}}' \"$n\" "
+                    + "2>/dev/null)\" = created ]; then nc=1; fi",
+            "    [ $s -lt " + StepLayout.RUNTIME_FAILURE + " ] || \"$rt\" kill --signal KILL \"$n\" >/dev/null 2>&1",
+            "    \"$rt\" rm -f \"$n\" >/dev/null 2>&1",
             "  fi",
-            // A client that ended normally has removed its container (--rm); one killed or failing may not have.
-            "  if [ -z \"$m\" ] && [ $s -ge " + StepLayout.RUNTIME_FAILURE + " ] "
-                    + "&& \"$rt\" inspect --format x \"$n\" >/dev/null 2>&1; then",
-            "    \"$rt\" kill --signal KILL \"$n\" >/dev/null 2>&1; \"$rt\" rm -f \"$n\" >/dev/null 2>&1",
-            "  fi",
-            "  now; echo \"end $t $s\" >> \"$f\"",
+            "  now; echo \"end $t $s${nc:+ " + StepLayout.NO_CONTAINER + "}\" >> \"$f\"",
             "  return $s",
             "}",
             "while [ $# -gt 0 ] && [ -z \"$stop\" ]; do",
@@ -122,7 +154,7 @@ public final class StepsRun {
             "  while [ $j -le \"$k\" ]; do w=\"$w \\\"\\${$j}\\\"\"; j=$((j+1)); done",
             "  eval \"step$w\"; s=$?",
             "  shift \"$k\"",
-            "  if [ $s -ne 0 ] && { [ \"$ign\" = 0 ] || [ -n \"$stop\" ]; }; then final=$s; break; fi",
+            "  if [ $s -ne 0 ] && { [ \"$ign\" = 0 ] || [ -n \"$stop\" ] || [ -n \"$nc\" ]; }; then final=$s; break; fi",
             "done",
             "[ -n \"$stop\" ] && [ $final -eq 0 ] && final=" + TERMINATED_STATUS,
             "exit $final",
@@ -208,7 +240,7 @@ public final class StepsRun {
                 throw GateException.permanent("'" + s.image() + "' is not a container image reference");
             }
             String name = name(request.job(), request.attempt(), i);
-            List<String> client = new ArrayList<>(List.of(runtimePath, "run", "--rm", "--init", "--name", name,
+            List<String> client = new ArrayList<>(List.of(runtimePath, "create", "--init", "--name", name,
                     "--log-driver", "none", "--security-opt", "no-new-privileges", "--cap-drop=ALL",
                     "--pids-limit", Integer.toString(ContainerRun.PIDS_LIMIT),
                     "--label", "skyport-job=" + request.job(), "--label", "skyport-attempt=" + request.attempt(),

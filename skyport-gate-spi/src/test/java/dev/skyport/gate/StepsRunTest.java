@@ -35,6 +35,7 @@ class StepsRunTest {
 
     @TempDir
     Path tmp;
+    private int jobs;
 
     private static ContainerStep step(String image, List<String> command, String workdir, String stdin, String stdout,
                                       String stderr, Map<String, String> env, boolean ignore) {
@@ -81,7 +82,7 @@ class StepsRunTest {
         assertThat(g0.subList(0, 10)).containsExactly("0", "0", name0, "", "", "", "", "", "",
                 Integer.toString(g0.size() - 10));
         List<String> c0 = g0.subList(10, g0.size());
-        assertThat(c0.subList(0, 6)).containsExactly("/usr/bin/podman", "run", "--rm", "--init", "--name", name0);
+        assertThat(c0.subList(0, 5)).containsExactly("/usr/bin/podman", "create", "--init", "--name", name0);
         String s0 = String.join(" ", c0);
         assertThat(s0).contains("--label skyport-job=" + JOB, "--label skyport-attempt=2", "--label skyport-step=0",
                 "--cap-drop=ALL", "--security-opt no-new-privileges", "--pids-limit " + ContainerRun.PIDS_LIMIT,
@@ -180,16 +181,34 @@ class StepsRunTest {
                 + "kill --signal KILL c1 c2\nrm -f c1 c2");
     }
 
-    /** Skips the runtime's options to the image and runs the rest; any other subcommand finds no container. */
+    /**
+     * A runtime on this machine: {@code create} keeps the command after the image (one word a line) under the
+     * container's name, refusing the image {@code missing} with 125; {@code start -a [-i] <name>} runs it, and a
+     * command {@code never-starts} leaves the container {@code created} with 125, as a failed start does;
+     * {@code inspect} gives that state; {@code rm} forgets the container.
+     */
     private Path fakeRuntime() throws IOException {
+        Path containers = Files.createDirectories(tmp.resolve("containers"));
         return script("fake-runtime", String.join("\n",
+                "c=" + containers,
                 "case $1 in",
-                "  run) shift",
+                "  create) shift",
                 "    while [ $# -gt 0 ]; do case $1 in",
+                "      --name) n=$2; shift 2;;",
                 "      --rm|--init|-i|--*=*) shift;;",
                 "      -*) shift 2;;",
                 "      *) break;; esac; done",
-                "    shift; exec \"$@\";;",
+                "    [ \"$1\" = missing ] && { echo \"Error: image missing not known\" >&2; exit 125; }",
+                "    shift; : > \"$c/$n\"; for w in \"$@\"; do printf '%s\\n' \"$w\" >> \"$c/$n\"; done",
+                "    echo id-$n;;",
+                "  start) shift; while [ \"$1\" = -a ] || [ \"$1\" = -i ]; do shift; done; n=$1",
+                "    [ -f \"$c/$n\" ] || exit 125",
+                "    set --; while IFS= read -r w; do set -- \"$@\" \"$w\"; done < \"$c/$n\"",
+                "    [ \"$1\" = never-starts ] && { echo created > \"$c/$n.state\"; echo \"Error: no such executable\" >&2;"
+                        + " exit 125; }",
+                "    exec \"$@\";;",
+                "  inspect) [ -f \"$c/$4.state\" ] && cat \"$c/$4.state\";;",
+                "  rm) rm -f \"$c/$3\" \"$c/$3.state\";;",
                 "  *) exit 1;;",
                 "esac", ""));
     }
@@ -203,7 +222,7 @@ class StepsRunTest {
     }
 
     private RunRequest driverRequest(ContainerSteps steps) throws IOException {
-        Path dir = Files.createDirectories(tmp.resolve("job"));
+        Path dir = Files.createDirectories(tmp.resolve("job" + (++jobs)));
         for (StepLayout.Mount m : StepLayout.mounts(dir.toString(), steps)) {
             if (m.directory()) {
                 Files.createDirectories(Path.of(m.host()));
@@ -217,8 +236,12 @@ class StepsRunTest {
 
     /** Runs the driver to its end with {@code path} first in the PATH; its exit status. */
     private int drive(RunRequest r, Optional<Path> path) throws Exception {
-        List<String> argv = StepsRun.program(r, fakeRuntime().toString(), ContainerRuntime.auto(),
-                RunIsolation.none(), Optional.empty());
+        return drive(r, path, RunIsolation.none());
+    }
+
+    private int drive(RunRequest r, Optional<Path> path, RunIsolation isolation) throws Exception {
+        List<String> argv = StepsRun.program(r, fakeRuntime().toString(), ContainerRuntime.auto(), isolation,
+                Optional.empty());
         ProcessBuilder pb = new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(new java.io.File(
                 "/dev/null"))).redirectErrorStream(true);
         path.ifPresent(p -> pb.environment().put("PATH", p + ":" + System.getenv("PATH")));
@@ -266,6 +289,33 @@ class StepsRunTest {
     }
 
     @Test
+    void aCommandsOwn125IsItsStatusAndAContainerNeverMadeEndsTheRunEvenWhenItIgnoresErrors() throws Exception {
+        ContainerStep missing = new ContainerStep("missing", List.of("true"), Optional.empty(), Optional.empty(),
+                Optional.empty(), Optional.empty(), Map.of(), true);
+        RunRequest r = driverRequest(ContainerSteps.of(sh("echo own; exit 125", true), missing, sh("echo never", true)));
+        assertThat(drive(r, Optional.empty())).isEqualTo(StepLayout.RUNTIME_FAILURE);
+        StepLayout.StepRecord own = record(r, 0).orElseThrow();
+        assertThat(own.status()).hasValue(125);
+        assertThat(own.noContainer()).as("the command's own 125").isFalse();
+        assertThat(Path.of(StepLayout.stdout(r.runDirectory(), 0))).hasContent("own");
+        StepLayout.StepRecord none = record(r, 1).orElseThrow();
+        assertThat(none.status()).hasValue(StepLayout.RUNTIME_FAILURE);
+        assertThat(none.noContainer()).isTrue();
+        assertThat(Path.of(StepLayout.stderr(r.runDirectory(), 1))).content().contains("image missing not known");
+        assertThat(record(r, 2)).as("no step after a container that could not be made").isEmpty();
+
+        RunRequest started = driverRequest(ContainerSteps.of(sh("exit 0", false),
+                new ContainerStep("img", List.of("never-starts"), Optional.empty(), Optional.empty(), Optional.empty(),
+                        Optional.empty(), Map.of(), false)));
+        assertThat(drive(started, Optional.empty())).isEqualTo(StepLayout.RUNTIME_FAILURE);
+        assertThat(record(started, 1).orElseThrow().noContainer()).as("created but never started").isTrue();
+        assertThat(record(started, 0).orElseThrow().noContainer()).isFalse();
+        try (var left = Files.list(tmp.resolve("containers"))) {
+            assertThat(left).as("every container removed").isEmpty();
+        }
+    }
+
+    @Test
     void allStepsIgnoringErrorsEndWithZero() throws Exception {
         RunRequest r = driverRequest(ContainerSteps.of(sh("exit 1", true), sh("exit 2", true)));
         assertThat(drive(r, Optional.empty())).isZero();
@@ -288,33 +338,77 @@ class StepsRunTest {
     @Test
     void streamsMapToTheirMountsAndALinkAnEarlierStepPlantedIsRefused() throws Exception {
         Path victim = Files.writeString(tmp.resolve("victim"), "the node's\n");
-        ContainerSteps steps = new ContainerSteps(List.of(
-                new ContainerStep("img", List.of("cat"), Optional.empty(), Optional.of("/in/data"),
-                        Optional.of("/out/a/b/copy"), Optional.of("/out/a/b/copy"), Map.of(), false),
-                new ContainerStep("img", List.of("echo", "overwrite"), Optional.empty(), Optional.empty(),
-                        Optional.of("/out/link/x"), Optional.empty(), Map.of(), true),
-                new ContainerStep("img", List.of("echo", "blocked"), Optional.empty(), Optional.empty(),
-                        Optional.empty(), Optional.of("/out/fifo"), Map.of(), true),
-                new ContainerStep("img", List.of("cat"), Optional.empty(), Optional.of("/out/stolen"),
-                        Optional.empty(), Optional.empty(), Map.of(), false)),
-                List.of(StepInput.content("/in/data", "input\n")),
-                List.of(StepOutput.file("/out/copy", "/dest/copy")), List.of());
-        RunRequest r = driverRequest(steps);
-        Path out = Path.of(r.directory(), "mounts/shared/0");
-        Files.writeString(Files.createDirectories(Path.of(r.directory(), "mounts/inputs")).resolve("0"), "input\n");
-        Files.createSymbolicLink(out.resolve("link"), tmp);
-        Files.createSymbolicLink(out.resolve("stolen"), victim);
-        assertThat(new ProcessBuilder("mkfifo", out.resolve("fifo").toString()).start().waitFor()).isZero();
-        assertThat(drive(r, Optional.empty())).isEqualTo(StepLayout.RUNTIME_FAILURE);
-        assertThat(out.resolve("a/b/copy")).hasContent("input");
-        assertThat(record(r, 1).orElseThrow().status()).hasValue(StepLayout.RUNTIME_FAILURE);
-        assertThat(tmp.resolve("x")).doesNotExist();
-        assertThat(Path.of(StepLayout.stderr(r.runDirectory(), 1))).content().contains("symbolic link");
-        // Opening a FIFO would block the driver until someone reads it.
-        assertThat(record(r, 2).orElseThrow().status()).hasValue(StepLayout.RUNTIME_FAILURE);
-        assertThat(record(r, 3).orElseThrow().status()).hasValue(StepLayout.RUNTIME_FAILURE);
-        assertThat(Path.of(StepLayout.stdout(r.runDirectory(), 3))).doesNotExist();
+        ContainerStep copy = new ContainerStep("img", List.of("cat"), Optional.empty(), Optional.of("/in/data"),
+                Optional.of("/out/a/b/copy"), Optional.of("/out/a/b/copy"), Map.of(), false);
+        ContainerStep overwrite = new ContainerStep("img", List.of("echo", "overwrite"), Optional.empty(),
+                Optional.empty(), Optional.of("/out/link/x"), Optional.empty(), Map.of(), true);
+        ContainerStep blocked = new ContainerStep("img", List.of("echo", "blocked"), Optional.empty(), Optional.empty(),
+                Optional.empty(), Optional.of("/out/fifo"), Map.of(), true);
+        ContainerStep steal = new ContainerStep("img", List.of("cat"), Optional.empty(), Optional.of("/out/stolen"),
+                Optional.empty(), Optional.empty(), Map.of(), false);
+        for (List<ContainerStep> list : List.of(List.of(copy, overwrite), List.of(blocked), List.of(steal))) {
+            ContainerSteps steps = new ContainerSteps(list, List.of(StepInput.content("/in/data", "input\n")),
+                    List.of(StepOutput.file("/out/copy", "/dest/copy")), List.of());
+            RunRequest r = driverRequest(steps);
+            Path out = Path.of(r.directory(), "mounts/shared/0");
+            Files.writeString(Files.createDirectories(Path.of(r.directory(), "mounts/inputs")).resolve("0"),
+                    "input\n");
+            Files.createSymbolicLink(out.resolve("link"), tmp);
+            Files.createSymbolicLink(out.resolve("stolen"), victim);
+            assertThat(new ProcessBuilder("mkfifo", out.resolve("fifo").toString()).start().waitFor()).isZero();
+            // A refused path is a step that never had a container: it ends the run even when it ignores errors.
+            assertThat(drive(r, Optional.empty())).isEqualTo(StepLayout.RUNTIME_FAILURE);
+            int refused = list.size() - 1;
+            assertThat(record(r, refused).orElseThrow().status()).hasValue(StepLayout.RUNTIME_FAILURE);
+            assertThat(record(r, refused).orElseThrow().noContainer()).isTrue();
+            if (list.get(0) == copy) {
+                assertThat(out.resolve("a/b/copy")).hasContent("input");
+                assertThat(record(r, 0).orElseThrow().status()).hasValue(0);
+                assertThat(tmp.resolve("x")).doesNotExist();
+                assertThat(Path.of(StepLayout.stderr(r.runDirectory(), 1))).content().contains("symbolic link");
+            }
+            // Opening a FIFO would block the driver until someone reads it; nothing is read through "stolen".
+            assertThat(Path.of(StepLayout.stdout(r.runDirectory(), refused))).doesNotExist();
+        }
         assertThat(victim).hasContent("the node's");
+    }
+
+    @Test
+    void asAnAccountTheDriverOpensStreamPathsWithTheAccountsRightsOnly() throws Exception {
+        // A path the check finds clean may be swapped for a link by another process of the account right after it:
+        // what counts is that the open is the account's. A root-only directory inside the mount stands for wherever
+        // such a swap could point.
+        assertThat(new ProcessBuilder("id", "-u").start().inputReader().readLine()).as("runs as root").isEqualTo("0");
+        ContainerSteps steps = new ContainerSteps(List.of(
+                new ContainerStep("img", List.of("cat"), Optional.empty(), Optional.of("/out/secret/f"),
+                        Optional.of("/out/made/res"), Optional.empty(), Map.of(), false),
+                new ContainerStep("img", List.of("echo", "written"), Optional.empty(), Optional.empty(),
+                        Optional.of("/out/secret/g"), Optional.empty(), Map.of(), false)),
+                List.of(), List.of(), List.of("/out"));
+        RunRequest r = driverRequest(steps);
+        for (Path p = Path.of(r.directory()); p.startsWith(tmp); p = p.getParent()) {
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        Path out = Path.of(r.directory(), "mounts/shared/0");
+        Files.setPosixFilePermissions(Path.of(r.directory(), "mounts"), PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setPosixFilePermissions(out.getParent(), PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setAttribute(out, "unix:uid", 65534);
+        Files.setAttribute(out, "unix:gid", 65534);
+        Path secret = Files.createDirectory(out.resolve("secret"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Files.writeString(secret.resolve("f"), "root only\n");
+        Files.writeString(secret.resolve("g"), "kept\n");
+        int status = drive(r, Optional.empty(), RunIsolation.account("bwrap", 65534, 65534, List.of()));
+        Path res = out.resolve("made/res");
+        assertThat(res).as("made by the account").exists();
+        assertThat(Files.getAttribute(res, "unix:uid")).isEqualTo(65534);
+        assertThat(Files.getAttribute(res.getParent(), "unix:uid")).isEqualTo(65534);
+        assertThat(Files.readString(res)).doesNotContain("root only");
+        assertThat(Files.readString(Path.of(StepLayout.stderr(r.runDirectory(), 0)))).contains("ermission denied");
+        // The second step's stdout cannot be made in the root-only directory: it never starts, nothing is written.
+        assertThat(status).isEqualTo(StepLayout.RUNTIME_FAILURE);
+        assertThat(record(r, 1).orElseThrow().noContainer()).isTrue();
+        assertThat(secret.resolve("g")).hasContent("kept");
     }
 
     @Test
@@ -343,6 +437,12 @@ class StepsRunTest {
     @Test
     void aRecordReadsWhateverIsCompleteOfIt() {
         assertThat(StepLayout.parseRecord("")).isEmpty();
+        assertThat(StepLayout.parseRecord("start 1700000000123\nend 1700000001000 125 nocontainer\n").orElseThrow()
+                .noContainer()).isTrue();
+        assertThat(StepLayout.parseRecord("start 1700000000123\nend 1700000001000 125\n").orElseThrow()
+                .noContainer()).isFalse();
+        assertThat(StepLayout.parseRecord("start 1700000000123\nend 1700000001000 125 other\n").orElseThrow()
+                .ended()).as("a word it does not know").isFalse();
         assertThat(StepLayout.parseRecord("start 17")).as("half-written").isEmpty();
         assertThat(StepLayout.parseRecord("start 1700000000123\n")).contains(new StepLayout.StepRecord(
                 Instant.ofEpochMilli(1700000000123L), Optional.empty(), OptionalInt.empty()));

@@ -561,7 +561,7 @@ final class RunSupervisor {
 
     /**
      * Ends attempt {@code number} of a steps job after its stage-out: a failed copy of the outputs after a success is
-     * STAGING_FAILED; a step the runtime could not start (status {@value StepLayout#RUNTIME_FAILURE}, e.g. its image
+     * STAGING_FAILED; a step the runtime could not create or start (flagged {@value StepLayout#NO_CONTAINER}, e.g. its image
      * is missing) is SYSTEM_ERROR and not retried, since retrying does not make an image appear; otherwise the run's
      * outcome, which is that of the first failing step that does not ignore errors.
      */
@@ -577,12 +577,13 @@ final class RunSupervisor {
             stagedOut(e, number, outcome, problem);
             return;
         }
-        OptionalInt failing = StepStaging.failedStep(steps, logs);
-        if (e.stopIntent == null && failing.isPresent()
-                && logs.get(failing.getAsInt()).exitCode().getAsInt() == StepLayout.RUNTIME_FAILURE) {
+        // Only the driver's flag says the runtime failed: a command may exit 125 itself. Ignoring errors does not
+        // cover it: failing to obtain the image or create the container is the system's failure, not the step's.
+        OptionalInt failing = found == null ? OptionalInt.empty() : found.noContainer();
+        if (e.stopIntent == null && failing.isPresent() && failing.getAsInt() < logs.size()) {
             int i = failing.getAsInt();
             String why = "step " + (i + 1) + " of " + steps.steps().size() + " (image " + steps.steps().get(i).image()
-                    + ") could not be started by the container runtime (status " + StepLayout.RUNTIME_FAILURE + ")"
+                    + ") could not be started: the container runtime could not create or start its container"
                     + firstLine(logs.get(i).stderrTail()).map(l -> ": " + l).orElse("");
             finishOrRetry(e, number, new RunOutcome(outcome.exitCode(), outcome.signal(), why),
                     EndReason.SYSTEM_ERROR, Optional.of(GateException.permanent(why)));

@@ -25,6 +25,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -210,6 +211,11 @@ final class Staging {
             } catch (IOException e) {
                 throw GateException.permanent("input '" + input + "' cannot be read: " + IoErrors.reason(e));
             }
+            if (!attrs.isDirectory() && !attrs.isRegularFile()) {
+                // Reading a FIFO blocks until someone writes it: one user could hold a staging thread of everyone's.
+                throw GateException.permanent("input '" + input + "' is " + NoFollow.kind(attrs)
+                        + "; only regular files and directories are staged");
+            }
             try {
                 if (attrs.isDirectory()) {
                     node.uploadTree(real, target);
@@ -341,7 +347,11 @@ final class Staging {
     }
 
     /** What the stage-out of a steps job found: the step logs, the outputs copied, and what went wrong. */
-    record StepsStagedOut(List<StepLog> steps, List<OutputLog> outputs, Optional<GateException> failed) {
+    record StepsStagedOut(List<StepLog> steps, List<OutputLog> outputs, Optional<GateException> failed,
+                          OptionalInt noContainer) {
+        StepsStagedOut(List<StepLog> steps, List<OutputLog> outputs, Optional<GateException> failed) {
+            this(steps, outputs, failed, OptionalInt.empty());
+        }
     }
 
     /**
@@ -352,9 +362,10 @@ final class Staging {
         ContainerSteps steps = job.spec().containerSteps().orElseThrow();
         boolean shared = !isRemote(job, request);
         Path local = jobDir.apply(job.id());
-        List<StepLog> logs = StepStaging.readLogs(steps, node, request, shared, local);
+        StepStaging.StepsRead read = StepStaging.readSteps(steps, node, request, shared, local);
+        List<StepLog> logs = read.logs();
         if (outcome.isLost() || outcome.exitCode().orElse(-1) != 0) {
-            return new StepsStagedOut(logs, List.of(), Optional.empty());
+            return new StepsStagedOut(logs, List.of(), Optional.empty(), read.noContainer());
         }
         try {
             Optional<Path> root = realRoot(job.ownerName());

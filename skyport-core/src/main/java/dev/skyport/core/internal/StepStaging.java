@@ -27,7 +27,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -42,12 +41,17 @@ import java.util.stream.Stream;
  *
  * <p>Everything goes over {@link NodeAccess}, so a remote node works as the local one does. On a node that shares the
  * engine's file system the engine reads the mounts itself, with its own rights, from directories the job's account
- * owns: no symbolic link is followed there (a step could plant {@code /outputs/x -> /etc/shadow}). On a remote node
- * the mounts are first copied into the engine's job directory ({@code collect.<attempt>}), where the same walk runs.
+ * owns, and any process of that account (another job of the same owner) may change them while the engine reads: the
+ * step logs' tails are read, and the outputs copied into a directory of the engine's ({@code .<job>.collect-*} beside
+ * the job directory), through {@link NoFollow}, which follows no link whenever it appears (a step could plant
+ * {@code /outputs/x -> /etc/shadow}). Only that private copy is then matched and placed. On a remote node the mounts
+ * are first copied into the engine's job directory ({@code collect.<attempt>}), where the same work runs.
  *
  * <p>Destinations are written with the engine's rights too: below the owner's input root (when one is set) every
- * directory on the way is checked to be a directory and no link, a missing one is created, and the file itself is
- * written beside and renamed over the last component, which is replaced, never followed.
+ * directory on the way is opened without following links ({@link NoFollow#place}), a missing one is created, and the
+ * file itself is written beside and renamed over the last component, which is replaced, never followed. Inputs from
+ * the owner's storage are likewise copied out of it without following links before they are uploaded; a FIFO, socket
+ * or device is refused as a source.
  */
 final class StepStaging {
     private static final Logger LOG = LoggerFactory.getLogger(StepStaging.class);
@@ -100,14 +104,31 @@ final class StepStaging {
                 continue;
             }
             Path real = source(in, owner, root);
+            Path snapshot = null;
             try {
+                if (root.isPresent()) {
+                    // The user may write their storage meanwhile: what is uploaded is a copy taken without following
+                    // any link from the root down, so a directory swapped for a link after the check adds nothing.
+                    snapshot = Files.createTempDirectory("skyport-input");
+                    Path copy = snapshot.resolve("x");
+                    NoFollow.copyOut(root.get(), NoFollow.names(root.get(), real), copy, false);
+                    real = copy;
+                }
                 if (in.directory()) {
                     node.uploadTree(real, target);
                 } else {
                     node.upload(real, target);
                 }
+            } catch (NoSuchFileException e) {
+                throw GateException.permanent("input '" + in.source().orElseThrow() + "' does not exist in the input "
+                        + "directory " + root.orElseThrow() + " of user " + owner);
+            } catch (IOException e) {
+                throw GateException.permanent("input '" + in.source().orElseThrow() + "' cannot be read: "
+                        + IoErrors.reason(e));
             } catch (GateException e) {
                 throw Staging.named("cannot stage in '" + in.path() + "'", e);
+            } finally {
+                deleteQuietly(snapshot);
             }
         }
     }
@@ -149,6 +170,11 @@ final class StepStaging {
         } catch (IOException e) {
             throw GateException.permanent("input '" + source + "' cannot be read: " + IoErrors.reason(e));
         }
+        if (!attrs.isDirectory() && !attrs.isRegularFile()) {
+            // Reading a FIFO blocks until someone writes it: one user could hold a staging thread of everyone's.
+            throw GateException.permanent("input '" + source + "' for " + in.path() + " is "
+                    + NoFollow.kind(attrs) + "; only regular files and directories are staged");
+        }
         if (in.directory() != attrs.isDirectory()) {
             throw GateException.permanent("input '" + source + "' for " + in.path() + " is "
                     + (attrs.isDirectory() ? "a directory; mark the input as one" : "not a directory"));
@@ -163,6 +189,20 @@ final class StepStaging {
      */
     static List<StepLog> readLogs(ContainerSteps steps, NodeAccess node, RunRequest request, boolean shared,
                                   Path local) {
+        return readSteps(steps, node, request, shared, local).logs();
+    }
+
+    /**
+     * The logs of {@link #readLogs}, and the first step whose command never ran because the runtime could not create
+     * or start its container ({@link StepLayout.StepRecord#noContainer()}).
+     */
+    record StepsRead(List<StepLog> logs, OptionalInt noContainer) {
+    }
+
+    /** As {@link #readLogs}, with the step that had no container. */
+    static StepsRead readSteps(ContainerSteps steps, NodeAccess node, RunRequest request, boolean shared,
+                               Path local) {
+        OptionalInt noContainer = OptionalInt.empty();
         String runDir = request.directory() + "/" + DetachedRun.runDirectoryName(request.attempt());
         Path copies = local.resolve("steps." + request.attempt());
         List<StepLog> logs = new ArrayList<>();
@@ -178,11 +218,14 @@ final class StepStaging {
             String errTail = tail(node, err, shared, copies, "step." + i + ".stderr", request.directory());
             StepLayout.StepRecord r = parsed.get();
             logs.add(new StepLog(r.start(), r.end(), r.status(), outTail, errTail));
+            if (r.noContainer() && noContainer.isEmpty()) {
+                noContainer = OptionalInt.of(i);
+            }
             if (r.status().isEmpty()) {
                 break;
             }
         }
-        return List.copyOf(logs);
+        return new StepsRead(List.copyOf(logs), noContainer);
     }
 
     /** A small file of the node as text, empty when it is not there. */
@@ -215,7 +258,12 @@ final class StepStaging {
             if (shared) {
                 file = Path.of(path);
                 if (file.startsWith(Path.of(jobDirectory, StepLayout.MOUNTS))) {
-                    Staging.checkNoLinks(Path.of(jobDirectory), file, path);
+                    List<String> names = NoFollow.names(Path.of(jobDirectory), file);
+                    String last = names.get(names.size() - 1);
+                    try (var dir = NoFollow.open(Path.of(jobDirectory), names.subList(0, names.size() - 1));
+                         SeekableByteChannel ch = NoFollow.openRegular(dir, last, path)) {
+                        return tail(ch);
+                    }
                 }
             } else {
                 file = fetch(node, path, copies, name);
@@ -236,16 +284,14 @@ final class StepStaging {
     static String tail(Path file) throws IOException {
         try (SeekableByteChannel ch = Files.newByteChannel(file, StandardOpenOption.READ,
                 LinkOption.NOFOLLOW_LINKS)) {
-            long size = ch.size();
-            int n = (int) Math.min(size, StepLog.MAX_TAIL_BYTES);
-            ch.position(size - n);
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(n);
-            while (buf.hasRemaining() && ch.read(buf) > 0) {
-                // read it all
-            }
-            byte[] bytes = Arrays.copyOf(buf.array(), buf.position());
-            return utf8Tail(bytes, size > n);
+            return tail(ch);
         }
+    }
+
+    private static String tail(SeekableByteChannel ch) throws IOException {
+        boolean[] cut = new boolean[1];
+        byte[] bytes = NoFollow.tail(ch, StepLog.MAX_TAIL_BYTES, cut);
+        return utf8Tail(bytes, cut[0]);
     }
 
     /** {@code bytes} as text; when {@code cut}, continuation bytes at the start (half a character) become one U+FFFD. */
@@ -297,7 +343,19 @@ final class StepStaging {
     static List<OutputLog> collect(ContainerSteps steps, String owner, NodeAccess node, RunRequest request,
                                    Optional<Path> root, Optional<Path> lexicalRoot, boolean shared, Path local) {
         String dir = request.directory();
-        Path view = local.resolve("collect." + request.attempt());
+        Path view;
+        if (shared) {
+            // The job directory is the account's: the copies go beside it, into the engine's own jobs directory.
+            try {
+                view = Files.createTempDirectory(local.toAbsolutePath().getParent(),
+                        "." + local.getFileName() + ".collect-");
+            } catch (IOException e) {
+                throw GateException.transientFailure("cannot make a directory to collect the outputs in: "
+                        + IoErrors.reason(e), e, Optional.empty());
+            }
+        } else {
+            view = local.resolve("collect." + request.attempt());
+        }
         List<OutputLog> logs = new ArrayList<>();
         try {
             List<StepOutput> outputs = steps.outputs();
@@ -312,9 +370,7 @@ final class StepStaging {
                 }
             }
         } finally {
-            if (!shared) {
-                deleteQuietly(view);
-            }
+            deleteQuietly(view);
         }
         return List.copyOf(logs);
     }
@@ -325,8 +381,16 @@ final class StepStaging {
         String host = StepLayout.hostPath(dir, steps, o.path()).orElseThrow();
         Path from;
         if (shared) {
-            from = Path.of(host);
-            Staging.checkNoLinks(Path.of(dir), from, o.path());
+            try {
+                NoFollow.copyOut(Path.of(dir), NoFollow.names(Path.of(dir), Path.of(host)), view, false);
+            } catch (NoSuchFileException e) {
+                throw missing(o, "no such " + (o.directory() ? "directory" : "file"));
+            } catch (NoFollow.Refused e) {
+                throw GateException.permanent("output '" + o.path() + "': " + e.getMessage());
+            } catch (IOException e) {
+                throw GateException.permanent("output '" + o.path() + "' cannot be read: " + IoErrors.reason(e));
+            }
+            from = view;
         } else {
             try {
                 if (o.directory()) {
@@ -394,9 +458,19 @@ final class StepStaging {
         String host = StepLayout.hostPath(dir, steps, base).orElseThrow();
         Path from;
         if (shared) {
-            from = Path.of(host);
-            // The base itself and every directory above it, up to the job's directory, must be no link.
-            Staging.checkNoLinks(Path.of(dir), from.resolve("x"), o.path());
+            // The base itself and every directory above it, up to the job's directory, must be no link; inside it,
+            // links and special files match nothing.
+            try {
+                NoFollow.copyOut(Path.of(dir), NoFollow.names(Path.of(dir), Path.of(host)), view, true);
+            } catch (NoSuchFileException e) {
+                LOG.debug("output {}: no directory {}; nothing matches", o.path(), base);
+                return;
+            } catch (NoFollow.Refused e) {
+                throw GateException.permanent("output '" + o.path() + "': " + e.getMessage());
+            } catch (IOException e) {
+                throw GateException.permanent("output '" + o.path() + "' cannot be read: " + IoErrors.reason(e));
+            }
+            from = view;
         } else {
             try {
                 node.downloadTree(host, view);
@@ -462,10 +536,16 @@ final class StepStaging {
     private static long place(Path from, Path to, String named, Optional<Path> root) {
         try {
             if (root.isPresent()) {
-                makeDirectories(root.get(), to.getParent(), named);
-            } else {
-                Files.createDirectories(to.getParent()); // a trusted embedding: wherever the engine may write
+                // The user may write their storage meanwhile: no link is followed from the root down, whenever it
+                // appears.
+                try (InputStream in = Files.newInputStream(from, LinkOption.NOFOLLOW_LINKS)) {
+                    return NoFollow.place(root.get(), NoFollow.names(root.get(), to), in);
+                } catch (NoFollow.Refused e) {
+                    throw GateException.permanent("output '" + named + "': " + e.getMessage()
+                            + "; nothing is written through it");
+                }
             }
+            Files.createDirectories(to.getParent()); // a trusted embedding: wherever the engine may write
             Path temp = to.resolveSibling("." + to.getFileName() + "." + UUID.randomUUID() + ".part");
             long size;
             try (InputStream in = Files.newInputStream(from, LinkOption.NOFOLLOW_LINKS);
@@ -490,32 +570,6 @@ final class StepStaging {
         } catch (IOException e) {
             throw GateException.permanent("output '" + named + "' cannot be copied to " + to + ": "
                     + IoErrors.reason(e));
-        }
-    }
-
-    /**
-     * Makes {@code dir} and its missing parents, each existing one checked without following links: a link on the way
-     * would have the engine write wherever it points.
-     */
-    private static void makeDirectories(Path root, Path dir, String named) throws IOException {
-        if (dir == null || !dir.startsWith(root) || dir.equals(root)) {
-            return; // the root's real path, or above it: the operator's, not the user's
-        }
-        BasicFileAttributes a;
-        try {
-            a = Files.readAttributes(dir, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException missing) {
-            makeDirectories(root, dir.getParent(), named);
-            try {
-                Files.createDirectory(dir);
-            } catch (FileAlreadyExistsException raced) {
-                makeDirectories(root, dir, named);
-            }
-            return;
-        }
-        if (a.isSymbolicLink() || !a.isDirectory()) {
-            throw GateException.permanent("output '" + named + "': " + dir + " is "
-                    + (a.isSymbolicLink() ? "a symbolic link" : "no directory") + "; nothing is written through it");
         }
     }
 

@@ -144,6 +144,21 @@ class StagingTest {
     }
 
     @Test
+    void aFifoInputFailsAtOnceInsteadOfHoldingAStagingThread() throws Exception {
+        Path fifo = files.resolve("pipe");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+        SwitchableGate.separateDirectory = true; // a node whose upload would open the source by itself
+        try (SkyPort sky = start()) {
+            Job job = sky.jobs().submit(script("echo ran").inputFile(fifo.toString()).build());
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(done.state()).isEqualTo(JobState.FAILED);
+            assertThat(done.endReason()).hasValue(EndReason.STAGING_FAILED);
+            assertThat(done.stateDetails()).contains("is not a regular file (a FIFO, socket or device)");
+            assertThat(done.attempts()).hasSize(1);
+        }
+    }
+
+    @Test
     void aMissingInputFailsPermanentlyBeforeAnyRun() throws Exception {
         Path missing = files.resolve("no-such-input.bin");
         try (SkyPort sky = start()) {

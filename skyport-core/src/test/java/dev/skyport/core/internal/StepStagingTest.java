@@ -127,6 +127,39 @@ class StepStagingTest {
 
     @ParameterizedTest(name = "shared={0}")
     @ValueSource(booleans = {true, false})
+    void aFifoAsASourceIsRefusedAtOnceWithAClearError(boolean shared) throws Exception {
+        assertThat(new ProcessBuilder("mkfifo", root.resolve("pipe").toString()).start().waitFor()).isZero();
+        Files.createDirectories(root.resolve("tree"));
+        assertThat(new ProcessBuilder("mkfifo", root.resolve("tree/pipe").toString()).start().waitFor()).isZero();
+        ContainerSteps file = new ContainerSteps(List.of(ContainerStep.of("busybox", "true")),
+                List.of(StepInput.file("/in/x", "pipe")), List.of(), List.of());
+        ContainerSteps tree = new ContainerSteps(List.of(ContainerStep.of("busybox", "true")),
+                List.of(StepInput.directory("/in/t", "tree")), List.of(), List.of());
+        // Nobody ever writes the FIFO: a copy that opened it would hang here, not fail.
+        java.util.concurrent.CompletableFuture<Throwable> f = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> thrown(() -> StepStaging.stageIn(file, "alice", node, request(file), Optional.of(root),
+                        shared)));
+        java.util.concurrent.CompletableFuture<Throwable> t = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> thrown(() -> StepStaging.stageIn(tree, "alice", node, request(tree), Optional.of(root),
+                        shared)));
+        assertThat(f.get(30, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(GateException.class)
+                .hasMessage("input 'pipe' for /in/x is not a regular file (a FIFO, socket or device); only regular "
+                        + "files and directories are staged");
+        assertThat(t.get(30, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(GateException.class)
+                .hasMessageContaining("tree/pipe is not a regular file (a FIFO, socket or device)");
+    }
+
+    private static Throwable thrown(Runnable r) {
+        try {
+            r.run();
+            return null;
+        } catch (RuntimeException e) {
+            return e;
+        }
+    }
+
+    @ParameterizedTest(name = "shared={0}")
+    @ValueSource(booleans = {true, false})
     void stepLogsComeFromTheRecordsAndKeepTheTailOfEachStreamUpToTheStepThatDidNotEnd(boolean shared)
             throws Exception {
         ContainerSteps steps = new ContainerSteps(List.of(ContainerStep.of("busybox", "a"),

@@ -179,7 +179,7 @@ class ContainerStepsJobTest {
     }
 
     @Test
-    void aMissingImageIsASystemErrorThatIsNotRetried() throws Exception {
+    void aMissingImageIsASystemErrorThatIsNotRetriedEvenIgnoringErrorsButACommandsOwn125IsItsExit() throws Exception {
         try (SkyPort sky = start()) {
             String missing = "localhost/skyport-no-such-image:1";
             Job job = sky.jobs().submit(steps(ContainerSteps.of(sh("echo first"),
@@ -191,6 +191,26 @@ class ContainerStepsJobTest {
             assertThat(done.attempts()).as("a missing image does not appear by retrying").hasSize(1);
             assertThat(done.attempts().get(0).steps()).extracting(l -> l.exitCode().orElse(-1))
                     .containsExactly(0, StepLayout.RUNTIME_FAILURE);
+
+            // Ignoring errors covers the command's failures, not a container that could not be made.
+            Job ignored = sky.jobs().submit(steps(ContainerSteps.of(ContainerStep.of(missing, "true")
+                    .withIgnoreError(true), sh("echo never"))));
+            Job ignoredDone = sky.jobs().await(ignored.id(), WAIT);
+            assertThat(ignoredDone.state()).as(ignoredDone.stateDetails()).isEqualTo(JobState.FAILED);
+            assertThat(ignoredDone.endReason()).contains(EndReason.SYSTEM_ERROR);
+            assertThat(ignoredDone.stateDetails()).contains("step 1 of 2").contains(missing);
+            assertThat(ignoredDone.attempts()).hasSize(1);
+            assertThat(ignoredDone.attempts().get(0).steps()).as("no step after it").hasSize(1);
+
+            // A command that exits 125 itself failed on its own: the runtime passes its status through.
+            Job own = sky.jobs().submit(steps(ContainerSteps.of(sh("echo mine >&2; exit 125"))));
+            Job ownDone = sky.jobs().await(own.id(), WAIT);
+            assertThat(ownDone.state()).as(ownDone.stateDetails()).isEqualTo(JobState.FAILED);
+            assertThat(ownDone.endReason()).contains(EndReason.NON_ZERO_EXIT);
+            assertThat(ownDone.attempts().get(0).steps()).singleElement().satisfies(l -> {
+                assertThat(l.exitCode()).hasValue(125);
+                assertThat(l.stderrTail()).isEqualTo("mine\n");
+            });
         }
     }
 

@@ -141,29 +141,44 @@ class ContainerStepsRunTest {
     }
 
     @Test
-    void aFailingStepEndsTheRunWithItsStatusUnlessItIgnoresErrorsAndAMissingImageIs125() throws Exception {
+    void aFailingStepEndsTheRunWithItsStatusUnlessItIgnoresErrorsAndOnlyAMissingImageIsNoContainer() throws Exception {
         ContainerSteps steps = ContainerSteps.of(
                 step(List.of("true")).withIgnoreError(true),
-                new ContainerStep("localhost/skyport-no-such-image:none", List.of("true"), Optional.empty(),
-                        Optional.empty(), Optional.empty(), Optional.empty(), Map.of(), true),
+                sh("echo own; exit 125").withIgnoreError(true),
                 sh("echo ignored; exit 3").withIgnoreError(true),
                 sh("echo failing; exit 4"),
                 sh("echo never"));
         JobId job = new JobId(UUID.randomUUID());
         RunRequest r = request(job, steps);
+        ContainerSteps missing = ContainerSteps.of(sh("true"),
+                new ContainerStep("localhost/skyport-no-such-image:none", List.of("true"), Optional.empty(),
+                        Optional.empty(), Optional.empty(), Optional.empty(), Map.of(), true),
+                sh("echo never"));
+        JobId job2 = new JobId(UUID.randomUUID());
+        RunRequest r2 = request(job2, missing);
         try (LocalGate gate = gate("podman")) {
             NodeAccess access = gate.access(LocalGate.NODE);
             RunOutcome outcome = access.watch(access.launch(r)).get(WAIT.toSeconds(), TimeUnit.SECONDS);
             assertThat(outcome.exitCode()).as(describe(r)).hasValue(4);
             assertThat(record(r, 0).status()).hasValue(0);
-            assertThat(record(r, 1).status()).hasValue(StepLayout.RUNTIME_FAILURE);
-            assertThat(Files.readString(Path.of(StepLayout.stderr(r.runDirectory(), 1)))).contains("no-such-image");
+            assertThat(record(r, 1).status()).hasValue(125);
+            assertThat(record(r, 1).noContainer()).as("the command's own 125").isFalse();
+            assertThat(Path.of(StepLayout.stdout(r.runDirectory(), 1))).hasContent("own");
             assertThat(record(r, 2).status()).hasValue(3);
             assertThat(record(r, 3).status()).hasValue(4);
             assertThat(Path.of(StepLayout.stdout(r.runDirectory(), 3))).hasContent("failing");
             assertThat(Path.of(StepLayout.record(r.runDirectory(), 4))).doesNotExist();
             assertThat(Path.of(StepLayout.stdout(r.runDirectory(), 4))).doesNotExist();
             assertNoContainers(job, 5);
+
+            RunOutcome none = access.watch(access.launch(r2)).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(none.exitCode()).as(describe(r2)).hasValue(StepLayout.RUNTIME_FAILURE);
+            assertThat(record(r2, 1).status()).hasValue(StepLayout.RUNTIME_FAILURE);
+            assertThat(record(r2, 1).noContainer()).isTrue();
+            assertThat(Files.readString(Path.of(StepLayout.stderr(r2.runDirectory(), 1)))).contains("no-such-image");
+            assertThat(Path.of(StepLayout.record(r2.runDirectory(), 2))).as("ignoring errors does not cover it")
+                    .doesNotExist();
+            assertNoContainers(job2, 3);
         }
     }
 
