@@ -167,7 +167,7 @@ class SshContainerTest {
             String dir = tmp.resolve("jobs/s").toString();
             RunRequest req = stepsRequest(dir, steps);
             // What staging does; the shared directories are the gate's to create when missing.
-            Files.writeString(Files.createDirectories(Path.of(dir, "mounts/inputs")).resolve("0"), "input\n");
+            Files.writeString(Files.createDirectories(Path.of(dir, "mounts/1/inputs")).resolve("0"), "input\n");
             RunHandle h = access.launch(req);
             assertThat(await(access, h)).isEqualTo(RunOutcome.exited(0));
             String run = req.runDirectory();
@@ -175,7 +175,7 @@ class SshContainerTest {
                     .status()).hasValue(2);
             assertThat(StepLayout.parseRecord(Files.readString(Path.of(StepLayout.record(run, 1)))).orElseThrow()
                     .status()).hasValue(0);
-            assertThat(Path.of(dir, "mounts/shared/1/result")).hasContent("hello over ssh\ninput");
+            assertThat(Path.of(dir, "mounts/1/shared/1/result")).hasContent("hello over ssh\ninput");
             assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(Path.of(run,
                     StepsRun.envFileName(1))))).isEqualTo("rw-------");
             assertThat(Path.of(run, ContainerRun.MARK)).hasContent(StepsRun.mark(req).strip());
