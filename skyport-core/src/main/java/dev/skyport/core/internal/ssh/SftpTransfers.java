@@ -605,6 +605,9 @@ final class SftpTransfers {
         if (!root.isEmpty() && (dir.equals(root) || dir.startsWith(root.endsWith("/") ? root : root + "/"))) {
             at = root;
             rest = dir.substring(root.length());
+            if (make && sftp.statExistence(root) == null) {
+                sftp.mkdirs(root); // the operator's directory, made on first use
+            }
         } else {
             // Outside the root every component counts: from "/" for an absolute path, else from the login's home.
             at = dir.startsWith("/") ? "" : null;

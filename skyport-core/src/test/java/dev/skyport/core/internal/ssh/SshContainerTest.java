@@ -4,7 +4,9 @@ import dev.skyport.api.ContainerStep;
 import dev.skyport.api.ContainerSteps;
 import dev.skyport.api.JobId;
 import dev.skyport.api.StepInput;
+import dev.skyport.api.StepLog;
 import dev.skyport.api.StepOutput;
+import dev.skyport.core.internal.StepStagingBridge;
 import dev.skyport.core.internal.local.BusyboxImage;
 import dev.skyport.gate.ContainerRun;
 import dev.skyport.gate.ContainerRuntime;
@@ -205,6 +207,63 @@ class SshContainerTest {
             assertThat(await(again, h).isLost()).isTrue();
             until(() -> BusyboxImage.containersNamed(name).isEmpty());
             assertThat(Path.of(StepLayout.record(req.runDirectory(), 1))).doesNotExist();
+        }
+    }
+
+    /**
+     * A step plants links where the engine collects: for a plain output, a directory output's root, a pattern's base
+     * directory and its own mapped stdout, all naming files of the node's account outside the job directory. Over
+     * SFTP the engine copies none of them: each output fails the stage-out naming its path (what ends the attempt
+     * STAGING_FAILED), and the stdout tail stays empty.
+     */
+    @Test
+    void linksAStepPlantsAreNeverFollowedByTheStageOutOverSftp() throws Exception {
+        Path secrets = Files.createDirectories(tmp.resolve("home/.ssh"));
+        Files.writeString(secrets.resolve("id_ed25519"), "PRIVATE KEY OF THE ACCOUNT");
+        Files.writeString(secrets.resolve("notes.txt"), "PRIVATE NOTES OF THE ACCOUNT");
+        String key = secrets.resolve("id_ed25519").toString();
+        String plant = "ln -s " + key + " /out/k && ln -s " + secrets + " /vol/d && ln -s " + secrets + " /vol/p"
+                + " && rm -f /vol/log && ln -s " + key + " /vol/log";
+        Path storage = Files.createDirectories(tmp.resolve("storage")).toRealPath();
+        List<StepOutput> outputs = List.of(StepOutput.file("/out/k", storage.resolve("k").toString()),
+                new StepOutput("/vol/d", Optional.empty(), storage.resolve("d").toString(), true),
+                new StepOutput("/vol/p/*.txt", Optional.of("/vol/p/"), storage.resolve("p").toString(), false));
+        ContainerSteps steps = new ContainerSteps(List.of(new ContainerStep(image.tag(), List.of("sh", "-c", plant),
+                Optional.empty(), Optional.empty(), Optional.of("/vol/log"), Optional.empty(), Map.of(), false)),
+                List.of(), outputs, List.of("/out", "/vol"));
+        String jobs = tmp.resolve("jobs").toString();
+        try (SshNodeAccess access = access("podman")) {
+            access.trustBelow(() -> jobs);
+            RunRequest req = stepsRequest(jobs + "/l", steps);
+            StepStagingBridge.stageIn(steps, access, req);
+            assertThat(await(access, access.launch(req))).isEqualTo(RunOutcome.exited(0));
+            String mounts = StepLayout.mountsOf(req.directory(), 1);
+            assertThat(Files.isSymbolicLink(Path.of(mounts, "shared/0/k"))).as("the step planted its links").isTrue();
+
+            Path local = Files.createDirectories(tmp.resolve("engine"));
+            List<StepLog> logs = StepStagingBridge.readLogs(steps, access, req, local);
+            assertThat(logs).hasSize(1);
+            assertThat(logs.get(0).stdoutTail()).isEmpty();
+            for (StepOutput o : outputs) {
+                ContainerSteps one = new ContainerSteps(steps.steps(), List.of(), List.of(o), List.of("/out", "/vol"));
+                assertThat(one.sharedDirectories()).isEqualTo(steps.sharedDirectories());
+                assertThatThrownBy(() -> StepStagingBridge.collect(one, access, req, storage, local))
+                        .as(o.path()).isInstanceOf(GateException.class)
+                        .matches(e -> !((GateException) e).isTransient())
+                        .hasMessageContaining("output '" + o.path() + "'")
+                        .hasMessageContaining("symbolic link")
+                        .hasMessageNotContaining("PRIVATE");
+            }
+            try (var copied = Files.walk(storage); var kept = Files.walk(local)) {
+                assertThat(copied.filter(Files::isRegularFile)).isEmpty();
+                assertThat(kept.filter(Files::isRegularFile).map(p -> {
+                    try {
+                        return Files.readString(p);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                })).noneMatch(text -> text.contains("PRIVATE"));
+            }
         }
     }
 
