@@ -267,6 +267,31 @@ class SshContainerTest {
         }
     }
 
+    /**
+     * docker's daemon would run a container as root, leaving root's files (a setuid program) in the job's mounts:
+     * docker on an ssh node runs steps and plain container runs as the login's {@code uid:gid}. "docker" here passes
+     * its arguments on to podman and keeps them.
+     */
+    @Test
+    void dockerRunsStepsAndContainerRunsAsTheLoginsUidAndGid() throws Exception {
+        Path bin = Files.createDirectories(tmp.resolve("bin"));
+        Path log = tmp.resolve("docker.log");
+        Path docker = bin.resolve("docker");
+        Files.writeString(docker, "#!/bin/sh\nprintf '%s\\n' \"$*\" >> " + log + "\nexec podman \"$@\"\n");
+        Files.setPosixFilePermissions(docker, PosixFilePermissions.fromString("rwx------"));
+        String login = Files.getAttribute(Path.of("/proc/self"), "unix:uid") + ":"
+                + Files.getAttribute(Path.of("/proc/self"), "unix:gid");
+        try (SshNodeAccess access = access(docker.toString())) {
+            RunRequest plain = request(tmp.resolve("jobs/d1").toString(), "id -u\n");
+            assertThat(await(access, access.launch(plain))).isEqualTo(RunOutcome.exited(0));
+            RunRequest steps = stepsRequest(tmp.resolve("jobs/d2").toString(),
+                    ContainerSteps.of(ContainerStep.of(image.tag(), "true")));
+            assertThat(await(access, access.launch(steps))).isEqualTo(RunOutcome.exited(0));
+        }
+        List<String> runs = Files.readAllLines(log).stream().filter(l -> l.startsWith("run ")).toList();
+        assertThat(runs).hasSize(2).allSatisfy(l -> assertThat(l).contains(" --user " + login + " "));
+    }
+
     private static RunOutcome await(SshNodeAccess access, RunHandle h) throws Exception {
         return access.watch(h).get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
     }
