@@ -18,11 +18,11 @@ import java.util.OptionalInt;
  * earlier attempt left (files, links) is written through or taken for a later attempt's outputs:
  *
  * <ul>
- *   <li>{@code mounts/<attempt>/shared/<k>}: the {@code k}-th of {@link ContainerSteps#sharedDirectories()}, mounted read-write
- *   at that container directory in every step. An input that lies in one is placed in it, at the same relative
- *   path.</li>
- *   <li>{@code mounts/<attempt>/inputs/<k>}: the {@code k}-th input (index in {@link ContainerSteps#inputs()}) when it lies in
- *   no shared directory, mounted read-only at its own path (a file or a directory tree).</li>
+ *   <li>{@code mounts/<attempt>/shared/<k>}: the {@code k}-th of {@link ContainerSteps#sharedDirectories()}, mounted
+ *   read-write at that container directory in every step. An input that lies in one is placed in it, at the same
+ *   relative path.</li>
+ *   <li>{@code mounts/<attempt>/inputs/<k>}: the {@code k}-th input (index in {@link ContainerSteps#inputs()}) when it
+ *   lies in no shared directory, mounted read-only at its own path (a file or a directory tree).</li>
  *   <li>In the run directory ({@link DetachedRun} {@code run.<attempt>}), per step {@code i} (from 0):
  *   {@code step.<i>} with the line {@code start <epoch millis>} written before the step's container starts and the
  *   line {@code end <epoch millis> <status>} after it ended, {@code <status>} as a shell gives it (128 + n for signal

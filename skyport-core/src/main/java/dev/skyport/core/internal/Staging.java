@@ -369,7 +369,9 @@ final class Staging {
         }
     }
 
-    /** As {@link #stageOutSteps(Job, NodeAccess, RunRequest, RunOutcome)}, keeping what it finds in {@code progress}. */
+    /**
+     * As {@link #stageOutSteps(Job, NodeAccess, RunRequest, RunOutcome)}, keeping what it finds in {@code progress}.
+     */
     StepsStagedOut stageOutSteps(Job job, NodeAccess node, RunRequest request, RunOutcome outcome,
                                  StepsProgress progress) {
         ContainerSteps steps = job.spec().containerSteps().orElseThrow();

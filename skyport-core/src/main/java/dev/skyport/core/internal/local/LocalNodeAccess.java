@@ -122,7 +122,8 @@ final class LocalNodeAccess implements NodeAccess {
             if (steps) {
                 // The engine has placed the inputs; a shared directory nothing was placed in may not exist yet, and
                 // the runtime refuses to mount a missing path.
-                for (StepLayout.Mount m : StepLayout.mounts(request.directory(), request.attempt(), request.steps().get())) {
+                for (StepLayout.Mount m : StepLayout.mounts(request.directory(), request.attempt(),
+                        request.steps().get())) {
                     if (m.directory() && !m.readOnly()) {
                         Files.createDirectories(Path.of(m.host()));
                     }

@@ -261,6 +261,15 @@ final class SftpTransfers {
     /** Writes {@code content} to {@code path} on the node, readable by its owner only; for small files (scripts). */
     void writeSmallFile(String path, byte[] content) {
         retrying("write " + node + ":" + path, () -> 0, sftp -> {
+            // A job's script left in its directory may have become a link (to ~/.bashrc): replaced, never written
+            // through.
+            FileAttributes there = lstatExistence(sftp, path);
+            if (there != null && there.getType() != FileMode.Type.REGULAR) {
+                if (there.getType() == FileMode.Type.DIRECTORY) {
+                    throw GateException.permanent("cannot write " + node + ":" + path + ": it is a directory");
+                }
+                sftp.rm(path);
+            }
             FileAttributes attrs = new FileAttributes.Builder().withPermissions(0600).build();
             try (RemoteFile f = sftp.open(path, EnumSet.of(OpenMode.WRITE, OpenMode.CREAT, OpenMode.TRUNC), attrs)) {
                 f.write(0, content, 0, content.length);

@@ -248,7 +248,8 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
                 transfers.writeSmallFile(request.runDirectory() + "/" + StepsRun.envFileName(i),
                         StepsRun.envFile(request, i).getBytes(StandardCharsets.UTF_8));
             }
-            for (StepLayout.Mount m : StepLayout.mounts(request.directory(), request.attempt(), request.steps().get())) {
+            for (StepLayout.Mount m : StepLayout.mounts(request.directory(), request.attempt(),
+                    request.steps().get())) {
                 if (m.directory() && !m.readOnly()) {
                     before.append("mkdir -p -- ").append(SshConnections.quote(m.host())).append(" && ");
                 }
