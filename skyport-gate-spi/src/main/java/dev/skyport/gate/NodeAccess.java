@@ -74,6 +74,16 @@ public interface NodeAccess {
     }
 
     /**
+     * Deletes {@code remotePath} on the node and everything below it, following no symbolic link (a link is removed,
+     * not what it names); nothing there is not an error. The engine empties what an earlier attempt may have left.
+     *
+     * @throws GateException permanent where the gate cannot delete; transient when the node is unreachable
+     */
+    default void deleteTree(String remotePath) {
+        throw GateException.permanent("the node " + node() + " cannot delete files");
+    }
+
+    /**
      * Opens a local port on the engine's machine that reaches {@code remotePort} on the node's loopback (what an
      * {@code out} port of {@code #SWM ports} needs, e.g. a notebook on the node). Closing the forward frees the port.
      *

@@ -13,14 +13,16 @@ import java.util.OptionalInt;
 /**
  * Where the files of a {@link ContainerSteps} run live on its node, the contract between the engine (which places the
  * inputs before the run, reads the step records and collects the outputs after it) and the gate (which mounts them
- * and writes the records). Everything is below the job's directory {@code directory}:
+ * and writes the records). Everything is below the job's directory {@code directory}; the mounts of each attempt
+ * are its own ({@code mounts/<attempt>/...}), made fresh by the engine before it places the inputs, so nothing an
+ * earlier attempt left (files, links) is written through or taken for a later attempt's outputs:
  *
  * <ul>
- *   <li>{@code mounts/shared/<k>}: the {@code k}-th of {@link ContainerSteps#sharedDirectories()}, mounted read-write
- *   at that container directory in every step. An input that lies in one is placed in it, at the same relative
- *   path.</li>
- *   <li>{@code mounts/inputs/<k>}: the {@code k}-th input (index in {@link ContainerSteps#inputs()}) when it lies in
- *   no shared directory, mounted read-only at its own path (a file or a directory tree).</li>
+ *   <li>{@code mounts/<attempt>/shared/<k>}: the {@code k}-th of {@link ContainerSteps#sharedDirectories()}, mounted
+ *   read-write at that container directory in every step. An input that lies in one is placed in it, at the same
+ *   relative path.</li>
+ *   <li>{@code mounts/<attempt>/inputs/<k>}: the {@code k}-th input (index in {@link ContainerSteps#inputs()}) when it
+ *   lies in no shared directory, mounted read-only at its own path (a file or a directory tree).</li>
  *   <li>In the run directory ({@link DetachedRun} {@code run.<attempt>}), per step {@code i} (from 0):
  *   {@code step.<i>} with the line {@code start <epoch millis>} written before the step's container starts and the
  *   line {@code end <epoch millis> <status>} after it ended, {@code <status>} as a shell gives it (128 + n for signal
@@ -38,7 +40,7 @@ import java.util.OptionalInt;
  * else 0.
  */
 public final class StepLayout {
-    /** Below the job directory: every mount of a steps run. */
+    /** Below the job directory: every mount of a steps run, in a directory per attempt ({@link #mountsOf}). */
     public static final String MOUNTS = "mounts";
     /**
      * The status podman and docker give when they could not create or start the container, and which a command may
@@ -62,18 +64,27 @@ public final class StepLayout {
     public record Mount(String host, String container, boolean readOnly, boolean directory) {
     }
 
-    /** The mounts of {@code steps} in the job directory {@code directory}: shared directories first, then inputs. */
-    public static List<Mount> mounts(String directory, ContainerSteps steps) {
+    /** The directory of attempt {@code attempt}'s mounts in the job directory {@code directory}. */
+    public static String mountsOf(String directory, int attempt) {
+        return directory + "/" + MOUNTS + "/" + attempt;
+    }
+
+    /**
+     * The mounts of {@code steps} for attempt {@code attempt} in the job directory {@code directory}: shared
+     * directories first, then inputs.
+     */
+    public static List<Mount> mounts(String directory, int attempt, ContainerSteps steps) {
+        String base = mountsOf(directory, attempt);
         List<Mount> mounts = new ArrayList<>();
         List<String> shared = steps.sharedDirectories();
         for (int k = 0; k < shared.size(); k++) {
-            mounts.add(new Mount(directory + "/" + MOUNTS + "/shared/" + k, shared.get(k), false, true));
+            mounts.add(new Mount(base + "/shared/" + k, shared.get(k), false, true));
         }
         List<StepInput> inputs = steps.inputs();
         for (int k = 0; k < inputs.size(); k++) {
             StepInput in = inputs.get(k);
             if (sharedOf(shared, in.path()) < 0) {
-                mounts.add(new Mount(directory + "/" + MOUNTS + "/inputs/" + k, in.path(), true, in.directory()));
+                mounts.add(new Mount(base + "/inputs/" + k, in.path(), true, in.directory()));
             }
         }
         return List.copyOf(mounts);
@@ -83,17 +94,19 @@ public final class StepLayout {
      * The node path behind the container path {@code containerPath}: in a shared directory's mount, or an input's own
      * mount when it is exactly that input's path; empty when no mount holds it.
      */
-    public static Optional<String> hostPath(String directory, ContainerSteps steps, String containerPath) {
+    public static Optional<String> hostPath(String directory, int attempt, ContainerSteps steps,
+                                            String containerPath) {
+        String base = mountsOf(directory, attempt);
         List<String> shared = steps.sharedDirectories();
         int k = sharedOf(shared, containerPath);
         if (k >= 0) {
             String rest = containerPath.substring(shared.get(k).length());
-            return Optional.of(directory + "/" + MOUNTS + "/shared/" + k + rest);
+            return Optional.of(base + "/shared/" + k + rest);
         }
         List<StepInput> inputs = steps.inputs();
         for (int i = 0; i < inputs.size(); i++) {
             if (inputs.get(i).path().equals(containerPath)) {
-                return Optional.of(directory + "/" + MOUNTS + "/inputs/" + i);
+                return Optional.of(base + "/inputs/" + i);
             }
         }
         return Optional.empty();
@@ -103,14 +116,16 @@ public final class StepLayout {
      * Where step {@code index}'s standard output goes: the node path of its {@code stdout} when that lies in a shared
      * directory, else {@link #stdout(String, int)} in the run directory {@code runDirectory}.
      */
-    public static String stdoutOf(String directory, String runDirectory, ContainerSteps steps, int index) {
-        return sharedHostPath(directory, steps, steps.steps().get(index).stdout())
+    public static String stdoutOf(String directory, int attempt, String runDirectory, ContainerSteps steps,
+                                  int index) {
+        return sharedHostPath(directory, attempt, steps, steps.steps().get(index).stdout())
                 .orElse(stdout(runDirectory, index));
     }
 
     /** As {@link #stdoutOf} for standard error. */
-    public static String stderrOf(String directory, String runDirectory, ContainerSteps steps, int index) {
-        return sharedHostPath(directory, steps, steps.steps().get(index).stderr())
+    public static String stderrOf(String directory, int attempt, String runDirectory, ContainerSteps steps,
+                                  int index) {
+        return sharedHostPath(directory, attempt, steps, steps.steps().get(index).stderr())
                 .orElse(stderr(runDirectory, index));
     }
 
@@ -118,11 +133,12 @@ public final class StepLayout {
      * The node path of a step's {@code stdout} or {@code stderr}: only in a shared directory, never over an input
      * (which is the engine's, mounted read-only).
      */
-    static Optional<String> sharedHostPath(String directory, ContainerSteps steps, Optional<String> containerPath) {
+    static Optional<String> sharedHostPath(String directory, int attempt, ContainerSteps steps,
+                                           Optional<String> containerPath) {
         if (containerPath.isEmpty() || sharedOf(steps.sharedDirectories(), containerPath.get()) < 0) {
             return Optional.empty();
         }
-        return hostPath(directory, steps, containerPath.get());
+        return hostPath(directory, attempt, steps, containerPath.get());
     }
 
     /** The record of step {@code index} (from 0) in the run directory {@code runDirectory}. */

@@ -230,7 +230,8 @@ public final class StepsRun {
             throw GateException.permanent("cannot mount below " + dir + " into a container: ':' and ',' are not "
                     + "allowed in its path");
         }
-        List<StepLayout.Mount> mounts = StepLayout.mounts(dir, steps);
+        int attempt = request.attempt();
+        List<StepLayout.Mount> mounts = StepLayout.mounts(dir, attempt, steps);
         String run = request.runDirectory();
         String owner = isolation.mode() == RunIsolation.Mode.ACCOUNT ? isolation.uid() + ":" + isolation.gid() : "";
         List<String> a = new ArrayList<>(List.of("/bin/sh", "-c", DRIVER, "skyport-steps", runtimePath, run, owner));
@@ -261,9 +262,9 @@ public final class StepsRun {
             }
             client.add(s.image());
             client.addAll(s.command());
-            String[] in = split(mounts, s.stdin().flatMap(p -> StepLayout.hostPath(dir, steps, p)));
-            String[] out = split(mounts, StepLayout.sharedHostPath(dir, steps, s.stdout()));
-            String[] err = split(mounts, StepLayout.sharedHostPath(dir, steps, s.stderr()));
+            String[] in = split(mounts, s.stdin().flatMap(p -> StepLayout.hostPath(dir, attempt, steps, p)));
+            String[] out = split(mounts, StepLayout.sharedHostPath(dir, attempt, steps, s.stdout()));
+            String[] err = split(mounts, StepLayout.sharedHostPath(dir, attempt, steps, s.stderr()));
             a.addAll(List.of(Integer.toString(i), s.ignoreError() ? "1" : "0", name, in[0], in[1], out[0], out[1],
                     err[0], err[1], Integer.toString(client.size())));
             a.addAll(client);

@@ -89,8 +89,8 @@ class StepsRunTest {
                 "--runtime runc", "--user 1234:5678", "--cpus 3", "--memory " + (64L << 20),
                 "--env-file /data/jobs/j/run.2/step.0.env",
                 // shared directories (volumes, outputs' directories) read-write, inputs outside them read-only
-                "-v /data/jobs/j/mounts/shared/0:/work -v /data/jobs/j/mounts/shared/1:/out "
-                        + "-v /data/jobs/j/mounts/inputs/0:/in/data.txt:ro");
+                "-v /data/jobs/j/mounts/2/shared/0:/work -v /data/jobs/j/mounts/2/shared/1:/out "
+                        + "-v /data/jobs/j/mounts/2/inputs/0:/in/data.txt:ro");
         assertThat(c0).doesNotContain("-w", "-i", "-e").noneMatch(w -> w.contains("secret") || w.contains("s3cret"));
         // The step's argv is the container's command, with no shell added.
         assertThat(c0.subList(c0.size() - 4, c0.size())).containsExactly("localhost/a:1", "sh", "-c",
@@ -100,13 +100,13 @@ class StepsRunTest {
 
         List<String> g1 = group(p, 1);
         assertThat(g1.subList(0, 9)).containsExactly("1", "1", StepsRun.name(JOB, 2, 1),
-                "/data/jobs/j/mounts/inputs/0", "", "/data/jobs/j/mounts/shared/1", "sub/r.txt",
-                "/data/jobs/j/mounts/shared/0", "err");
-        assertThat(StepLayout.stdoutOf("/data/jobs/j", r.runDirectory(), steps, 1))
-                .isEqualTo("/data/jobs/j/mounts/shared/1/sub/r.txt");
-        assertThat(StepLayout.stderrOf("/data/jobs/j", r.runDirectory(), steps, 1))
-                .isEqualTo("/data/jobs/j/mounts/shared/0/err");
-        assertThat(StepLayout.stdoutOf("/data/jobs/j", r.runDirectory(), steps, 0))
+                "/data/jobs/j/mounts/2/inputs/0", "", "/data/jobs/j/mounts/2/shared/1", "sub/r.txt",
+                "/data/jobs/j/mounts/2/shared/0", "err");
+        assertThat(StepLayout.stdoutOf("/data/jobs/j", 2, r.runDirectory(), steps, 1))
+                .isEqualTo("/data/jobs/j/mounts/2/shared/1/sub/r.txt");
+        assertThat(StepLayout.stderrOf("/data/jobs/j", 2, r.runDirectory(), steps, 1))
+                .isEqualTo("/data/jobs/j/mounts/2/shared/0/err");
+        assertThat(StepLayout.stdoutOf("/data/jobs/j", 2, r.runDirectory(), steps, 0))
                 .isEqualTo(StepLayout.stdout(r.runDirectory(), 0));
         List<String> c1 = g1.subList(10, g1.size());
         assertThat(String.join(" ", c1)).contains("-w /work", "--label skyport-step=1",
@@ -129,8 +129,8 @@ class StepsRunTest {
                 List.of(StepInput.content("/in/data.txt", "x")), List.of(), List.of("/work"));
         List<String> g = group(StepsRun.program(request("/j", steps), "podman", ContainerRuntime.auto(),
                 RunIsolation.none(), Optional.empty()), 0);
-        assertThat(g.subList(3, 9)).containsExactly("/j/mounts/shared/0", "in", "", "", "", "");
-        assertThat(StepLayout.stdoutOf("/j", "/j/run.2", steps, 0)).isEqualTo("/j/run.2/step.0.stdout");
+        assertThat(g.subList(3, 9)).containsExactly("/j/mounts/2/shared/0", "in", "", "", "", "");
+        assertThat(StepLayout.stdoutOf("/j", 2, "/j/run.2", steps, 0)).isEqualTo("/j/run.2/step.0.stdout");
     }
 
     @Test
@@ -223,7 +223,7 @@ class StepsRunTest {
 
     private RunRequest driverRequest(ContainerSteps steps) throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("job" + (++jobs)));
-        for (StepLayout.Mount m : StepLayout.mounts(dir.toString(), steps)) {
+        for (StepLayout.Mount m : StepLayout.mounts(dir.toString(), 1, steps)) {
             if (m.directory()) {
                 Files.createDirectories(Path.of(m.host()));
             }
@@ -350,8 +350,8 @@ class StepsRunTest {
             ContainerSteps steps = new ContainerSteps(list, List.of(StepInput.content("/in/data", "input\n")),
                     List.of(StepOutput.file("/out/copy", "/dest/copy")), List.of());
             RunRequest r = driverRequest(steps);
-            Path out = Path.of(r.directory(), "mounts/shared/0");
-            Files.writeString(Files.createDirectories(Path.of(r.directory(), "mounts/inputs")).resolve("0"),
+            Path out = Path.of(r.directory(), "mounts/1/shared/0");
+            Files.writeString(Files.createDirectories(Path.of(r.directory(), "mounts/1/inputs")).resolve("0"),
                     "input\n");
             Files.createSymbolicLink(out.resolve("link"), tmp);
             Files.createSymbolicLink(out.resolve("stolen"), victim);
@@ -389,8 +389,9 @@ class StepsRunTest {
         for (Path p = Path.of(r.directory()); p.startsWith(tmp); p = p.getParent()) {
             Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
         }
-        Path out = Path.of(r.directory(), "mounts/shared/0");
+        Path out = Path.of(r.directory(), "mounts/1/shared/0");
         Files.setPosixFilePermissions(Path.of(r.directory(), "mounts"), PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setPosixFilePermissions(Path.of(r.directory(), "mounts/1"), PosixFilePermissions.fromString("rwxr-xr-x"));
         Files.setPosixFilePermissions(out.getParent(), PosixFilePermissions.fromString("rwxr-xr-x"));
         Files.setAttribute(out, "unix:uid", 65534);
         Files.setAttribute(out, "unix:gid", 65534);

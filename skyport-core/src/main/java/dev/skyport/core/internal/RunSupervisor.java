@@ -511,23 +511,29 @@ final class RunSupervisor {
                     RunRequest copied = request;
                     Instant deadline = loop.now().plus(staging.timeout());
                     if (job.spec().containerSteps().isPresent()) {
+                        Staging.StepsProgress progress = new Staging.StepsProgress();
                         e.transfer = staging.submit(e.id, () -> {
                             Staging.StepsStagedOut[] found = {null};
                             Optional<GateException> failed = transfer(() -> {
-                                found[0] = staging.stageOutSteps(job, node, copied, outcome);
+                                found[0] = staging.stageOutSteps(job, node, copied, outcome, progress);
                                 staging.stageOut(job, node, copied, outcome); // a remote node's stdout.log, stderr.log
                             });
                             afterwards(e, () -> stepsStagedOut(e, number, outcome, found[0], failed));
                         });
+                        // Cut off: the step logs and outputs found so far are the attempt's, and a step the runtime
+                        // could not start still makes it a SYSTEM_ERROR.
+                        armStagingTimeout(e, number, e.transfer, deadline,
+                                ex -> stepsStagedOut(e, number, outcome, progress.now(Optional.empty()),
+                                        Optional.of(ex)));
                     } else {
                         e.transfer = staging.submit(e.id, () -> {
                             Optional<GateException> failed = transfer(() -> staging.stageOut(job, node, copied,
                                     outcome));
                             afterwards(e, () -> stagedOut(e, number, outcome, failed));
                         });
+                        armStagingTimeout(e, number, e.transfer, deadline,
+                                ex -> stagedOut(e, number, outcome, Optional.of(ex)));
                     }
-                    armStagingTimeout(e, number, e.transfer, deadline,
-                            ex -> stagedOut(e, number, outcome, Optional.of(ex)));
                     if (event != null) {
                         transitions.settle(e, event);
                     }

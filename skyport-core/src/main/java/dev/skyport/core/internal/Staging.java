@@ -23,6 +23,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -359,24 +360,52 @@ final class Staging {
      * outputs. Never throws: a failure to copy the outputs comes back with the logs.
      */
     StepsStagedOut stageOutSteps(Job job, NodeAccess node, RunRequest request, RunOutcome outcome) {
+        return stageOutSteps(job, node, request, outcome, new StepsProgress());
+    }
+
+    /**
+     * What a steps stage-out has found so far, for a stage-out cut off by the staging timeout: the step logs once
+     * read, and every output file already in place. Thread-safe.
+     */
+    static final class StepsProgress {
+        private volatile List<StepLog> steps = List.of();
+        private volatile OptionalInt noContainer = OptionalInt.empty();
+        private final List<OutputLog> outputs = java.util.Collections.synchronizedList(new ArrayList<>());
+
+        /** What was found until now, ended by {@code failed}. */
+        StepsStagedOut now(Optional<GateException> failed) {
+            synchronized (outputs) {
+                return new StepsStagedOut(steps, List.copyOf(outputs), failed, noContainer);
+            }
+        }
+    }
+
+    /**
+     * As {@link #stageOutSteps(Job, NodeAccess, RunRequest, RunOutcome)}, keeping what it finds in {@code progress}.
+     */
+    StepsStagedOut stageOutSteps(Job job, NodeAccess node, RunRequest request, RunOutcome outcome,
+                                 StepsProgress progress) {
         ContainerSteps steps = job.spec().containerSteps().orElseThrow();
         boolean shared = !isRemote(job, request);
         Path local = jobDir.apply(job.id());
         StepStaging.StepsRead read = StepStaging.readSteps(steps, node, request, shared, local);
-        List<StepLog> logs = read.logs();
+        progress.steps = read.logs();
+        progress.noContainer = read.noContainer();
         if (outcome.isLost() || outcome.exitCode().orElse(-1) != 0) {
-            return new StepsStagedOut(logs, List.of(), Optional.empty(), read.noContainer());
+            return progress.now(Optional.empty());
         }
         try {
             Optional<Path> root = realRoot(job.ownerName());
             Optional<Path> lexical = root.isPresent() ? Optional.of(root(job.ownerName())) : Optional.empty();
-            return new StepsStagedOut(logs, StepStaging.collect(steps, job.ownerName(), node, request, root, lexical,
-                    shared, local), Optional.empty());
+            StepStaging.collect(steps, job.ownerName(), node, request, root, lexical, shared, local,
+                    progress.outputs);
+            return progress.now(Optional.empty());
         } catch (GateException e) {
-            return new StepsStagedOut(logs, List.of(), Optional.of(e));
+            // The files copied before the failure are in the user's storage: they stay logged.
+            return progress.now(Optional.of(e));
         } catch (RuntimeException e) {
-            return new StepsStagedOut(logs, List.of(), Optional.of(GateException.transientFailure(
-                    "staging failed: " + e, e, Optional.empty())));
+            return progress.now(Optional.of(GateException.transientFailure("staging failed: " + e, e,
+                    Optional.empty())));
         }
     }
 

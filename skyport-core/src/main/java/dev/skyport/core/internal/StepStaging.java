@@ -69,20 +69,25 @@ final class StepStaging {
     static void stageIn(ContainerSteps steps, String owner, NodeAccess node, RunRequest request, Optional<Path> root,
                         boolean shared) {
         String dir = request.directory();
+        int attempt = request.attempt();
+        // Each attempt has mounts of its own, and they start empty: a stage-in tried again for the same attempt must
+        // neither write through links its steps could not have made yet nor find files of its own first try. What an
+        // earlier attempt left is in its own directory, never written through or collected for this one.
+        String mounts = StepLayout.mountsOf(dir, attempt);
         if (shared) {
-            // A retry starts from empty mounts: what an earlier attempt left there (perhaps links, made by the job's
-            // account) must neither be taken for this attempt's outputs nor written through.
             try {
-                FileTrees.delete(Path.of(dir, StepLayout.MOUNTS));
+                FileTrees.delete(Path.of(mounts));
             } catch (IOException e) {
                 throw GateException.transientFailure("cannot empty the mounts of the job: " + IoErrors.reason(e), e,
                         Optional.empty());
             }
+        } else {
+            node.deleteTree(mounts);
         }
         Path empty = null;
         try {
             empty = Files.createTempDirectory("skyport-mount");
-            for (StepLayout.Mount m : StepLayout.mounts(dir, steps)) {
+            for (StepLayout.Mount m : StepLayout.mounts(dir, attempt, steps)) {
                 if (!m.readOnly()) {
                     node.uploadTree(empty, m.host());
                 }
@@ -95,7 +100,7 @@ final class StepStaging {
         }
         List<StepInput> inputs = steps.inputs();
         for (StepInput in : inputs) {
-            String target = StepLayout.hostPath(dir, steps, in.path()).orElseThrow();
+            String target = StepLayout.hostPath(dir, attempt, steps, in.path()).orElseThrow();
             if (shared) {
                 Staging.checkNoLinks(Path.of(dir), Path.of(target), in.path());
             }
@@ -212,8 +217,8 @@ final class StepStaging {
             if (parsed.isEmpty()) {
                 break; // steps run in order: none after this one started
             }
-            String out = StepLayout.stdoutOf(request.directory(), runDir, steps, i);
-            String err = StepLayout.stderrOf(request.directory(), runDir, steps, i);
+            String out = StepLayout.stdoutOf(request.directory(), request.attempt(), runDir, steps, i);
+            String err = StepLayout.stderrOf(request.directory(), request.attempt(), runDir, steps, i);
             String outTail = tail(node, out, shared, copies, "step." + i + ".stdout", request.directory());
             String errTail = tail(node, err, shared, copies, "step." + i + ".stderr", request.directory());
             StepLayout.StepRecord r = parsed.get();
@@ -342,6 +347,19 @@ final class StepStaging {
      */
     static List<OutputLog> collect(ContainerSteps steps, String owner, NodeAccess node, RunRequest request,
                                    Optional<Path> root, Optional<Path> lexicalRoot, boolean shared, Path local) {
+        List<OutputLog> logs = new ArrayList<>();
+        collect(steps, owner, node, request, root, lexicalRoot, shared, local, logs);
+        return List.copyOf(logs);
+    }
+
+    /**
+     * As {@link #collect(ContainerSteps, String, NodeAccess, RunRequest, Optional, Optional, boolean, Path)}, adding
+     * each file's log to {@code logs} once it is in place: when a later output fails, the files already copied stay
+     * where they are and stay logged (the task's log shows every file written into the user's storage).
+     */
+    static void collect(ContainerSteps steps, String owner, NodeAccess node, RunRequest request, Optional<Path> root,
+                        Optional<Path> lexicalRoot, boolean shared, Path local, List<OutputLog> logs) {
+        int attempt = request.attempt();
         String dir = request.directory();
         Path view;
         if (shared) {
@@ -354,31 +372,29 @@ final class StepStaging {
                         + IoErrors.reason(e), e, Optional.empty());
             }
         } else {
-            view = local.resolve("collect." + request.attempt());
+            view = local.resolve("collect." + attempt);
         }
-        List<OutputLog> logs = new ArrayList<>();
         try {
             List<StepOutput> outputs = steps.outputs();
             for (int k = 0; k < outputs.size(); k++) {
                 StepOutput o = outputs.get(k);
                 if (o.isPattern()) {
-                    collectPattern(steps, owner, node, dir, o, root, lexicalRoot, shared, view.resolve(
+                    collectPattern(steps, owner, node, dir, attempt, o, root, lexicalRoot, shared, view.resolve(
                             Integer.toString(k)), logs);
                 } else {
-                    collectPath(steps, owner, node, dir, o, root, lexicalRoot, shared, view.resolve(
+                    collectPath(steps, owner, node, dir, attempt, o, root, lexicalRoot, shared, view.resolve(
                             Integer.toString(k)), logs);
                 }
             }
         } finally {
             deleteQuietly(view);
         }
-        return List.copyOf(logs);
     }
 
-    private static void collectPath(ContainerSteps steps, String owner, NodeAccess node, String dir, StepOutput o,
-                                    Optional<Path> root, Optional<Path> lexicalRoot, boolean shared, Path view,
-                                    List<OutputLog> logs) {
-        String host = StepLayout.hostPath(dir, steps, o.path()).orElseThrow();
+    private static void collectPath(ContainerSteps steps, String owner, NodeAccess node, String dir, int attempt,
+                                    StepOutput o, Optional<Path> root, Optional<Path> lexicalRoot, boolean shared,
+                                    Path view, List<OutputLog> logs) {
+        String host = StepLayout.hostPath(dir, attempt, steps, o.path()).orElseThrow();
         Path from;
         if (shared) {
             try {
@@ -450,12 +466,12 @@ final class StepStaging {
         }
     }
 
-    private static void collectPattern(ContainerSteps steps, String owner, NodeAccess node, String dir, StepOutput o,
-                                       Optional<Path> root, Optional<Path> lexicalRoot, boolean shared, Path view,
-                                       List<OutputLog> logs) {
+    private static void collectPattern(ContainerSteps steps, String owner, NodeAccess node, String dir, int attempt,
+                                       StepOutput o, Optional<Path> root, Optional<Path> lexicalRoot,
+                                       boolean shared, Path view, List<OutputLog> logs) {
         String base = ContainerSteps.directoryOf(o);
         List<String> segments = List.of(o.path().substring(base.length() + 1).split("/"));
-        String host = StepLayout.hostPath(dir, steps, base).orElseThrow();
+        String host = StepLayout.hostPath(dir, attempt, steps, base).orElseThrow();
         Path from;
         if (shared) {
             // The base itself and every directory above it, up to the job's directory, must be no link; inside it,
@@ -477,6 +493,10 @@ final class StepStaging {
             } catch (GateException e) {
                 if (e.isTransient()) {
                     throw Staging.named("cannot stage out '" + o.path() + "'", e);
+                }
+                if (!e.getMessage().contains("no such ")) {
+                    // a link or a file where the base directory should be: refused, never zero matches
+                    throw GateException.permanent("output '" + o.path() + "' cannot be matched: " + e.getMessage());
                 }
                 LOG.debug("output {}: {}; nothing matches", o.path(), e.getMessage());
                 return; // the directory is not there: zero matches

@@ -64,7 +64,11 @@ class StepStagingTest {
     }
 
     private RunRequest request(ContainerSteps steps) {
-        return new RunRequest(new JobId(UUID.randomUUID()), 1, jobDir.toString(), Optional.empty(), List.of(),
+        return request(steps, 1);
+    }
+
+    private RunRequest request(ContainerSteps steps, int attempt) {
+        return new RunRequest(new JobId(UUID.randomUUID()), attempt, jobDir.toString(), Optional.empty(), List.of(),
                 jobDir.toString(), Map.of(), "alice", 1, 0, Optional.empty(), List.of(), Optional.of(steps));
     }
 
@@ -73,7 +77,11 @@ class StepStagingTest {
     }
 
     private Path mount(ContainerSteps steps, String containerPath) {
-        return Path.of(StepLayout.hostPath(jobDir.toString(), steps, containerPath).orElseThrow());
+        return mount(steps, 1, containerPath);
+    }
+
+    private Path mount(ContainerSteps steps, int attempt, String containerPath) {
+        return Path.of(StepLayout.hostPath(jobDir.toString(), attempt, steps, containerPath).orElseThrow());
     }
 
     private List<OutputLog> collect(ContainerSteps steps, boolean shared) {
@@ -91,19 +99,48 @@ class StepStagingTest {
                 List.of(StepInput.content("/in/a.txt", "héllo"), StepInput.file("/data/ref.txt", "ref.txt"),
                         StepInput.directory("/tree", root.resolve("tree").toString())),
                 List.of(StepOutput.file("/out/r.txt", root.resolve("r.txt").toString())), List.of("/data"));
-        if (shared) {
-            // A retry on the engine's own files starts from empty mounts. (A remote node's are not emptied: the
-            // node access has no way to delete.)
-            Files.createDirectories(jobDir.resolve("mounts/shared/1"));
-            Files.writeString(jobDir.resolve("mounts/shared/1/r.txt"), "left by an earlier attempt");
-        }
+        // A stage-in tried again for the same attempt starts from empty mounts, on the engine's files or a node's.
+        Files.createDirectories(jobDir.resolve("mounts/1/shared/1"));
+        Files.writeString(jobDir.resolve("mounts/1/shared/1/r.txt"), "left by an earlier try");
 
         StepStaging.stageIn(steps, "alice", node, request(steps), Optional.of(root), shared);
 
         assertThat(mount(steps, "/in/a.txt")).hasContent("héllo");
-        assertThat(mount(steps, "/data/ref.txt")).hasContent("ref").startsWith(jobDir.resolve("mounts/shared"));
+        assertThat(mount(steps, "/data/ref.txt")).hasContent("ref").startsWith(jobDir.resolve("mounts/1/shared"));
         assertThat(mount(steps, "/tree").resolve("deep/x")).hasContent("x");
         assertThat(mount(steps, "/out")).isEmptyDirectory();
+    }
+
+    @ParameterizedTest(name = "shared={0}")
+    @ValueSource(booleans = {true, false})
+    void aRetryHasMountsOfItsOwnAndNeverSeesNorWritesThroughWhatAnEarlierAttemptLeft(boolean shared)
+            throws Exception {
+        Path victim = Files.writeString(tmp.resolve("authorized_keys"), "the account's keys");
+        ContainerSteps steps = new ContainerSteps(List.of(ContainerStep.of("busybox", "true")),
+                List.of(StepInput.content("/vol/x", "attacker key")),
+                List.of(StepOutput.file("/vol/result", root.resolve("result").toString())), List.of("/vol"));
+        StepStaging.stageIn(steps, "alice", node, request(steps, 1), Optional.of(root), shared);
+        // What attempt 1's steps left: an output, and links where attempt 2's upload would write.
+        Path first = mount(steps, 1, "/vol");
+        Files.writeString(first.resolve("result"), "stale, from attempt 1");
+        Files.delete(first.resolve("x"));
+        Files.createSymbolicLink(first.resolve("x"), victim);
+        Files.createSymbolicLink(first.resolve("x.skyport-part"), victim);
+
+        RunRequest second = request(steps, 2);
+        StepStaging.stageIn(steps, "alice", node, second, Optional.of(root), shared);
+
+        Path fresh = mount(steps, 2, "/vol");
+        assertThat(fresh).isNotEqualTo(first);
+        try (var listed = Files.list(fresh)) {
+            assertThat(listed.map(p -> p.getFileName().toString())).containsExactly("x");
+        }
+        assertThat(fresh.resolve("x")).isRegularFile().hasContent("attacker key");
+        assertThat(victim).hasContent("the account's keys");
+        assertThatThrownBy(() -> StepStaging.collect(steps, "alice", node, second, Optional.of(root),
+                Optional.of(root), shared, local)).isInstanceOf(GateException.class)
+                .hasMessageContaining("output '/vol/result' was not left by the steps");
+        assertThat(root.resolve("result")).doesNotExist();
     }
 
     @Test

@@ -122,7 +122,8 @@ final class LocalNodeAccess implements NodeAccess {
             if (steps) {
                 // The engine has placed the inputs; a shared directory nothing was placed in may not exist yet, and
                 // the runtime refuses to mount a missing path.
-                for (StepLayout.Mount m : StepLayout.mounts(request.directory(), request.steps().get())) {
+                for (StepLayout.Mount m : StepLayout.mounts(request.directory(), request.attempt(),
+                        request.steps().get())) {
                     if (m.directory() && !m.readOnly()) {
                         Files.createDirectories(Path.of(m.host()));
                     }
@@ -470,6 +471,16 @@ final class LocalNodeAccess implements NodeAccess {
     @Override
     public void downloadTree(String remotePath, Path local) {
         LocalTransfer.copyTree(Path.of(remotePath), local);
+    }
+
+    @Override
+    public void deleteTree(String remotePath) {
+        try {
+            FileTrees.delete(Path.of(remotePath));
+        } catch (IOException e) {
+            throw GateException.transientFailure("cannot delete " + remotePath + ": " + e.getMessage(), e,
+                    Optional.empty());
+        }
     }
 
     synchronized void close() {

@@ -39,6 +39,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.function.IntSupplier;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
@@ -47,6 +48,13 @@ import java.util.stream.Stream;
  * into place, so a destination is whole or absent. A transient failure (a dropped connection, a mismatch) is retried
  * up to {@value #ATTEMPTS} times, resuming the temporary file where it stopped; a tree's budget starts again whenever a
  * file of it completes. Symbolic links in a tree are refused before anything moves.
+ *
+ * <p>No transfer follows a link on the node below its trusted root ({@link #trustBelow}, the gate's job root): a job
+ * can plant links in its own directory (a step's {@code ln -s ~/.ssh/id_ed25519 /out/k}), and SFTP resolves them as
+ * the node's account. Every component of a path below that root is read with {@code lstat} and must be a directory
+ * (a file at the end), a link is refused with a permanent failure naming the path, and an opened file is compared with
+ * what {@code lstat} saw. SFTP has no O_NOFOLLOW: what is left is the race a process of the same account could win
+ * between the {@code lstat} and the open (docs/ssh-gate.md).
  */
 final class SftpTransfers {
     private static final Logger LOG = LoggerFactory.getLogger(SftpTransfers.class);
@@ -66,6 +74,9 @@ final class SftpTransfers {
     static final int WRITES_IN_FLIGHT = 32;
     static final int READS_IN_FLIGHT = 64;
 
+    /** The status of the scripts on the node when a path is a link: permanent, as the checks over SFTP. */
+    private static final int LINK_REFUSED = 4;
+
     /** The largest command line a batch (hashing, renaming) sends at once, well inside any server's packet limit. */
     private static final int BATCH_CHARS = 16 * 1024;
 
@@ -75,11 +86,15 @@ final class SftpTransfers {
      * was most of a loopback upload's time.
      */
     private static final String HASHES = String.join("\n",
+            "for f; do if [ -L \"$f\" ]; then echo \"$f is a symbolic link, never followed\" >&2; exit "
+                    + LINK_REFUSED + "; fi; done",
             "if command -v openssl >/dev/null 2>&1; then echo openssl; exec openssl dgst -sha256 -r -- \"$@\"; fi",
             "echo coreutils; exec sha256sum -- \"$@\"", "");
 
     /** $1 part, $2 destination, $3 expected SHA-256: renames a part that matches and prints ok, else removes it. */
     private static final String VERIFY_AND_RENAME = String.join("\n",
+            "for f in \"$1\" \"$2\"; do if [ -L \"$f\" ] || [ -d \"$f\" ]; then"
+                    + " echo \"$f is a symbolic link or a directory\" >&2; exit " + LINK_REFUSED + "; fi; done",
             "if command -v openssl >/dev/null 2>&1; then o=$(openssl dgst -sha256 -r -- \"$1\") || exit 3",
             "else o=$(sha256sum -- \"$1\") || exit 3; fi",
             // coreutils escapes an odd name and marks the line with a backslash; the hash is the first word
@@ -90,11 +105,21 @@ final class SftpTransfers {
     private final String node;
     private final SshTarget target;
     private final SshConnections connections;
+    /** The node directory whose components are trusted; empty: none is, every component is checked. */
+    private volatile Supplier<String> trustedRoot = () -> "";
 
     SftpTransfers(String node, SshTarget target, SshConnections connections) {
         this.node = node;
         this.target = target;
         this.connections = connections;
+    }
+
+    /**
+     * Trusts the components of {@code root} (a supplier: the root may need the node's home directory, learnt later):
+     * below it, no link is followed.
+     */
+    void trustBelow(Supplier<String> root) {
+        this.trustedRoot = root;
     }
 
     void upload(Path local, String remotePath) {
@@ -104,7 +129,7 @@ final class SftpTransfers {
         retrying("upload " + local + " to " + node + ":" + remotePath, () -> 0, sftp -> {
             String parent = parentOf(remotePath);
             if (!parent.isEmpty()) {
-                sftp.mkdirs(parent);
+                directories(sftp, parent, true);
             }
             Sent sent = send(sftp, local, remotePath);
             verifyAndRename(sent);
@@ -112,8 +137,13 @@ final class SftpTransfers {
     }
 
     void download(String remotePath, Path local) {
-        retrying("download " + node + ":" + remotePath + " to " + local, () -> 0,
-                sftp -> receive(sftp, remotePath, local, Optional.empty()));
+        retrying("download " + node + ":" + remotePath + " to " + local, () -> 0, sftp -> {
+            String parent = parentOf(remotePath);
+            if (!parent.isEmpty()) {
+                directories(sftp, parent, false);
+            }
+            receive(sftp, remotePath, local, Optional.empty());
+        });
     }
 
     void uploadTree(Path local, String remotePath) {
@@ -141,14 +171,17 @@ final class SftpTransfers {
         }
         Set<String> done = new HashSet<>();
         retrying("upload " + local + " to " + node + ":" + remotePath, done::size, sftp -> {
+            // dirs holds the tree's root first, then each directory after its parent
+            directories(sftp, remotePath, true);
             for (String d : dirs) {
                 String remote = join(remotePath, d);
-                FileAttributes a = sftp.statExistence(remote);
+                FileAttributes a = lstatExistence(sftp, remote);
                 if (a == null) {
-                    sftp.mkdirs(remote);
+                    sftp.mkdir(remote);
                 } else if (a.getType() != FileMode.Type.DIRECTORY) {
-                    throw GateException.permanent("cannot upload " + local + ": " + node + ":" + remote
-                            + " exists and is not a directory");
+                    throw GateException.permanent("cannot upload " + local + ": " + node + ":" + remote + " is "
+                            + (a.getType() == FileMode.Type.SYMLINK ? "a symbolic link, never followed"
+                            : "not a directory"));
                 }
             }
             List<Sent> sent = new ArrayList<>();
@@ -175,10 +208,7 @@ final class SftpTransfers {
             dirs.clear();
             files.clear();
             bytes[0] = 0;
-            FileAttributes root = sftp.stat(remotePath);
-            if (root.getType() != FileMode.Type.DIRECTORY) {
-                throw GateException.permanent("cannot " + what + ": not a directory");
-            }
+            directories(sftp, remotePath, false);
             scan(sftp, remotePath, "", dirs, files, bytes, what);
         });
         List<String> remoteFiles = files.stream().map(f -> join(remotePath, f)).toList();
@@ -231,6 +261,15 @@ final class SftpTransfers {
     /** Writes {@code content} to {@code path} on the node, readable by its owner only; for small files (scripts). */
     void writeSmallFile(String path, byte[] content) {
         retrying("write " + node + ":" + path, () -> 0, sftp -> {
+            // A job's script left in its directory may have become a link (to ~/.bashrc): replaced, never written
+            // through.
+            FileAttributes there = lstatExistence(sftp, path);
+            if (there != null && there.getType() != FileMode.Type.REGULAR) {
+                if (there.getType() == FileMode.Type.DIRECTORY) {
+                    throw GateException.permanent("cannot write " + node + ":" + path + ": it is a directory");
+                }
+                sftp.rm(path);
+            }
             FileAttributes attrs = new FileAttributes.Builder().withPermissions(0600).build();
             try (RemoteFile f = sftp.open(path, EnumSet.of(OpenMode.WRITE, OpenMode.CREAT, OpenMode.TRUNC), attrs)) {
                 f.write(0, content, 0, content.length);
@@ -249,7 +288,15 @@ final class SftpTransfers {
     private Sent send(SFTPClient sftp, Path local, String remotePath) throws IOException {
         String part = remotePath + PART_SUFFIX;
         long size = Files.size(local);
-        FileAttributes existing = sftp.statExistence(part);
+        // Opening the part would write through a link, and mv would move it into a directory a link names.
+        FileAttributes target = lstatExistence(sftp, remotePath);
+        if (target != null && target.getType() != FileMode.Type.REGULAR) {
+            throw notRegular(remotePath, target, "upload " + local);
+        }
+        FileAttributes existing = lstatExistence(sftp, part);
+        if (existing != null && existing.getType() != FileMode.Type.REGULAR) {
+            throw notRegular(part, existing, "upload " + local);
+        }
         long offset = existing != null && existing.getSize() <= size ? existing.getSize() : 0;
         EnumSet<OpenMode> modes = offset == 0 ? EnumSet.of(OpenMode.WRITE, OpenMode.CREAT, OpenMode.TRUNC)
                 : EnumSet.of(OpenMode.WRITE, OpenMode.CREAT);
@@ -304,7 +351,7 @@ final class SftpTransfers {
         List<String> wrong = new ArrayList<>();
         for (int i = 0; i < sent.size(); i++) {
             Sent s = sent.get(i);
-            long written = sftp.size(s.part);
+            long written = sftp.lstat(s.part).getSize();
             if (written != s.size || !hashes.get(i).equals(s.sha256)) {
                 sftp.rm(s.part);
                 wrong.add(s.local + " (" + written + " of " + s.size + " bytes)");
@@ -338,7 +385,11 @@ final class SftpTransfers {
      */
     private void receive(SFTPClient sftp, String remotePath, Path local, Optional<String> knownHash)
             throws IOException {
-        long size = sftp.size(remotePath);
+        FileAttributes seen = sftp.lstat(remotePath);
+        if (seen.getType() != FileMode.Type.REGULAR) {
+            throw notRegular(remotePath, seen, "download it");
+        }
+        long size = seen.getSize();
         CompletableFuture<String> remoteHash = knownHash.map(CompletableFuture::completedFuture).orElseGet(() ->
                 CompletableFuture.supplyAsync(() -> remoteHashes(List.of(remotePath), size).get(0),
                         SftpTransfers::daemon));
@@ -352,6 +403,17 @@ final class SftpTransfers {
             digestInto(sha, part);
         }
         RemoteFile f = sftp.open(remotePath, EnumSet.of(OpenMode.READ));
+        try {
+            FileAttributes opened = f.fetchAttributes();
+            if (opened.getType() != FileMode.Type.REGULAR || opened.getSize() != size
+                    || opened.getMtime() != seen.getMtime()) {
+                throw GateException.permanent("cannot download " + node + ":" + remotePath
+                        + ": it was replaced while it was opened");
+            }
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(f);
+            throw e;
+        }
         try (OutputStream out = offset == 0
                 ? Files.newOutputStream(part, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                         StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)
@@ -499,6 +561,9 @@ final class SftpTransfers {
         List<String> words = new ArrayList<>(List.of("/bin/sh", "-c", HASHES, "skyport-hash"));
         words.addAll(paths);
         SshConnections.Result r = connections.exec(target, SshConnections.commandLine(words), hashDeadline(bytes));
+        if (r.status() == LINK_REFUSED) {
+            throw GateException.permanent("cannot hash files on " + node + ": " + r.stderr().strip());
+        }
         if (r.status() != 0) {
             throw GateException.transientFailure("cannot hash files on " + node + ": " + r.stderr().strip(), null,
                     Optional.empty());
@@ -536,6 +601,72 @@ final class SftpTransfers {
             }
         }
         return hashes;
+    }
+
+    /**
+     * Checks with {@code lstat} that every component of {@code dir} below the trusted root is a directory and no link;
+     * a missing one is made when {@code make}, else is a missing file.
+     */
+    private void directories(SFTPClient sftp, String dir, boolean make) throws IOException {
+        String root = trustedRoot.get();
+        String rest;
+        String at;
+        if (!root.isEmpty() && (dir.equals(root) || dir.startsWith(root.endsWith("/") ? root : root + "/"))) {
+            at = root;
+            rest = dir.substring(root.length());
+            if (make && sftp.statExistence(root) == null) {
+                sftp.mkdirs(root); // the operator's directory, made on first use
+            }
+        } else {
+            // Outside the root every component counts: from "/" for an absolute path, else from the login's home.
+            at = dir.startsWith("/") ? "" : null;
+            rest = dir;
+        }
+        for (String name : rest.split("/")) {
+            if (name.isEmpty() || name.equals(".")) {
+                continue;
+            }
+            if (name.equals("..")) {
+                throw GateException.permanent("cannot use " + node + ":" + dir + ": it has a '..' component");
+            }
+            at = at == null ? name : at + "/" + name;
+            FileAttributes a = lstatExistence(sftp, at);
+            if (a == null) {
+                if (!make) {
+                    throw new NoSuchFileException(at);
+                }
+                try {
+                    sftp.mkdir(at);
+                } catch (SFTPException raced) {
+                    if (lstatExistence(sftp, at) == null) {
+                        throw raced;
+                    }
+                }
+                a = sftp.lstat(at);
+            }
+            if (a.getType() != FileMode.Type.DIRECTORY) {
+                throw GateException.permanent("cannot use " + node + ":" + dir + ": " + at + " is "
+                        + (a.getType() == FileMode.Type.SYMLINK ? "a symbolic link, never followed"
+                        : "not a directory"));
+            }
+        }
+    }
+
+    /** What {@code lstat} says of {@code path}, null when there is nothing. */
+    private static FileAttributes lstatExistence(SFTPClient sftp, String path) throws IOException {
+        try {
+            return sftp.lstat(path);
+        } catch (SFTPException e) {
+            if (e.getStatusCode() == Response.StatusCode.NO_SUCH_FILE) {
+                return null;
+            }
+            throw e;
+        }
+    }
+
+    private GateException notRegular(String path, FileAttributes a, String what) {
+        return GateException.permanent("cannot " + what + ": " + node + ":" + path + " is "
+                + (a.getType() == FileMode.Type.SYMLINK ? "a symbolic link, never followed" : "not a regular file"));
     }
 
     private interface Transfer {
@@ -611,6 +742,9 @@ final class SftpTransfers {
     }
 
     private void check(SshConnections.Result r, String what) {
+        if (r.status() == LINK_REFUSED) {
+            throw GateException.permanent("cannot " + what + " on " + node + ": " + r.stderr().strip());
+        }
         if (r.status() != 0) {
             throw GateException.transientFailure("cannot " + what + " on " + node + " (status " + r.status() + "): "
                     + r.stderr().strip(), null, Optional.empty());

@@ -62,6 +62,8 @@ final class SshNode implements NodeAccess, AutoCloseable {
         this.access = new SshNodeAccess(spec.name(), spec.target(), connections, containers, isolation,
                 sandboxRequired);
         this.remoteRoot = remoteRoot;
+        // The jobs' directories are below the root: no transfer follows a link a job may have planted there.
+        access.trustBelow(this::root);
         this.lostAfter = lostAfter;
         this.clock = clock;
         this.unreachableSince = Optional.of(clock.instant());
@@ -223,6 +225,11 @@ final class SshNode implements NodeAccess, AutoCloseable {
     @Override
     public void downloadTree(String remotePath, Path local) {
         access.downloadTree(remotePath, local);
+    }
+
+    @Override
+    public void deleteTree(String remotePath) {
+        access.deleteTree(remotePath);
     }
 
     @Override

@@ -143,6 +143,8 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
     private volatile String bwrapPath;
     /** The container runtime found on the node, once looked for with success. */
     private volatile String runtimePath;
+    /** The login's {@code uid:gid} on the node, once asked for. */
+    private volatile String loginUser;
     private final SftpTransfers transfers;
     private final SshForwards forwards;
 
@@ -246,7 +248,8 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
                 transfers.writeSmallFile(request.runDirectory() + "/" + StepsRun.envFileName(i),
                         StepsRun.envFile(request, i).getBytes(StandardCharsets.UTF_8));
             }
-            for (StepLayout.Mount m : StepLayout.mounts(request.directory(), request.steps().get())) {
+            for (StepLayout.Mount m : StepLayout.mounts(request.directory(), request.attempt(),
+                    request.steps().get())) {
                 if (m.directory() && !m.readOnly()) {
                     before.append("mkdir -p -- ").append(SshConnections.quote(m.host())).append(" && ");
                 }
@@ -267,9 +270,10 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
         }
         argv.addAll(DetachedRun.command(request, steps
                 ? StepsRun.program(request, runtime.get(), containers.orElseThrow(), RunIsolation.none(),
-                        Optional.empty())
+                        gateUser(runtime.get()))
                 : runtime.isPresent()
-                ? ContainerRun.program(request, runtime.get(), containers.orElseThrow(), RunIsolation.none())
+                ? ContainerRun.program(request, runtime.get(), containers.orElseThrow(), RunIsolation.none(),
+                        gateUser(runtime.get()))
                 : DetachedRun.program(request), sandbox, Optional.empty()));
         // The mark goes first: a stop or a probe after a restart must know the run is a container.
         String mark = runtime.isEmpty() ? "" : "printf '%s' " + SshConnections.quote(steps ? StepsRun.mark(request)
@@ -504,6 +508,40 @@ public final class SshNodeAccess implements NodeAccess, AutoCloseable {
     @Override
     public void downloadTree(String remotePath, Path local) {
         transfers.downloadTree(remotePath, local);
+    }
+
+    @Override
+    public void deleteTree(String remotePath) {
+        // rm removes a link itself and descends into no link
+        check(connections.exec(target, SshConnections.commandLine(List.of("rm", "-rf", "--", remotePath))),
+                "delete " + remotePath);
+    }
+
+    /** Trusts the components of {@code root}; below it no transfer follows a link (see {@link SftpTransfers}). */
+    void trustBelow(java.util.function.Supplier<String> root) {
+        transfers.trustBelow(root);
+    }
+
+    /**
+     * The {@code uid:gid} of the node's login, which a docker container runs as (docker's daemon would run it as root,
+     * and a step's files in the job's mounts would be root's: a setuid-root program left there is root on the node).
+     * Podman runs rootless as the login already.
+     */
+    private Optional<String> gateUser(String runtimePath) {
+        if (!runtimePath.substring(runtimePath.lastIndexOf('/') + 1).startsWith("docker")) {
+            return Optional.empty();
+        }
+        String found = loginUser;
+        if (found == null) {
+            SshConnections.Result r = connections.exec(target, "printf '%s:%s\\n' \"$(id -u)\" \"$(id -g)\"");
+            found = r.stdout().strip();
+            if (r.status() != 0 || !found.matches("[0-9]+:[0-9]+")) {
+                throw GateException.transientFailure("cannot find the user and group ids of " + target.user() + " on "
+                        + node + ": " + r.stderr().strip(), null, Optional.empty());
+            }
+            loginUser = found;
+        }
+        return Optional.of(found);
     }
 
     @Override

@@ -258,7 +258,8 @@ class ContainerStepsJobTest {
             }
         }
         // The input is the engine's copy in the job's mount, read-only for the step: write the go there.
-        Path mount = data.resolve("jobs").resolve(job.id().toString()).resolve(StepLayout.MOUNTS + "/inputs/0");
+        Path mount = Path.of(StepLayout.mountsOf(data.resolve("jobs").resolve(job.id().toString()).toString(), 1),
+                "inputs", "0");
         Files.writeString(mount.resolve("go"), "");
         try (SkyPort again = start()) {
             Job done = again.jobs().await(job.id(), WAIT);

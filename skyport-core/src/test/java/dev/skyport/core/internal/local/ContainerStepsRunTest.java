@@ -104,7 +104,7 @@ class ContainerStepsRunTest {
         JobId job = new JobId(UUID.randomUUID());
         RunRequest r = request(job, steps);
         // What staging does: the input at its mount; the shared directories are left to the gate.
-        Path input = Files.createDirectories(Path.of(r.directory(), "mounts", "inputs")).resolve("0");
+        Path input = Files.createDirectories(Path.of(r.directory(), "mounts", "1", "inputs")).resolve("0");
         Files.writeString(input, "line one\n");
         try (LocalGate gate = gate("podman")) {
             NodeAccess access = gate.access(LocalGate.NODE);
@@ -112,8 +112,8 @@ class ContainerStepsRunTest {
             RunOutcome outcome = access.watch(h).get(WAIT.toSeconds(), TimeUnit.SECONDS);
             String run = r.runDirectory();
             assertThat(outcome.exitCode()).as(describe(r)).hasValue(0);
-            Path work = Path.of(r.directory(), "mounts", "shared", "0");
-            Path out = Path.of(r.directory(), "mounts", "shared", "1");
+            Path work = Path.of(r.directory(), "mounts", "1", "shared", "0");
+            Path out = Path.of(r.directory(), "mounts", "1", "shared", "1");
             assertThat(Path.of(StepLayout.stdout(run, 0))).hasContent("hi there|the step's wins|1|" + NOBODY + "|/");
             assertThat(Path.of(StepLayout.stderr(run, 0))).hasContent("oops");
             assertThat(work.resolve("a.txt")).hasContent("from-step-0");
@@ -202,7 +202,7 @@ class ContainerStepsRunTest {
             assertThat(record(r, 1).status()).hasValue(StepLayout.RUNTIME_FAILURE);
             assertThat(Path.of(StepLayout.stderr(r.runDirectory(), 1))).content().contains("symbolic link");
             assertThat(Path.of(StepLayout.stdout(r.runDirectory(), 2))).doesNotExist();
-            assertThat(Files.isSymbolicLink(Path.of(r.directory(), "mounts/shared/0/log.txt"))).isTrue();
+            assertThat(Files.isSymbolicLink(Path.of(r.directory(), "mounts/1/shared/0/log.txt"))).isTrue();
         }
     }
 
@@ -216,6 +216,7 @@ class ContainerStepsRunTest {
             NodeAccess access = first.access(LocalGate.NODE);
             access.launch(r);
             awaitTrue(() -> !BusyboxImage.containersNamed(name).isEmpty()
+                    && Files.exists(Path.of(StepLayout.stdout(r.runDirectory(), 0)))
                     && Files.readString(Path.of(StepLayout.stdout(r.runDirectory(), 0))).contains("started"),
                     "the step's container runs");
         }
@@ -246,6 +247,7 @@ class ContainerStepsRunTest {
             NodeAccess access = gate.access(LocalGate.NODE);
             RunHandle h = access.launch(r);
             awaitTrue(() -> !BusyboxImage.containersNamed(name).isEmpty()
+                    && Files.exists(Path.of(StepLayout.stdout(r.runDirectory(), 0)))
                     && Files.readString(Path.of(StepLayout.stdout(r.runDirectory(), 0))).contains("started"),
                     "the step's container runs");
             access.signal(h, RunSignal.KILL);

@@ -4,7 +4,9 @@ import dev.skyport.api.ContainerStep;
 import dev.skyport.api.ContainerSteps;
 import dev.skyport.api.JobId;
 import dev.skyport.api.StepInput;
+import dev.skyport.api.StepLog;
 import dev.skyport.api.StepOutput;
+import dev.skyport.core.internal.StepStagingBridge;
 import dev.skyport.core.internal.local.BusyboxImage;
 import dev.skyport.gate.ContainerRun;
 import dev.skyport.gate.ContainerRuntime;
@@ -167,7 +169,7 @@ class SshContainerTest {
             String dir = tmp.resolve("jobs/s").toString();
             RunRequest req = stepsRequest(dir, steps);
             // What staging does; the shared directories are the gate's to create when missing.
-            Files.writeString(Files.createDirectories(Path.of(dir, "mounts/inputs")).resolve("0"), "input\n");
+            Files.writeString(Files.createDirectories(Path.of(dir, "mounts/1/inputs")).resolve("0"), "input\n");
             RunHandle h = access.launch(req);
             assertThat(await(access, h)).isEqualTo(RunOutcome.exited(0));
             String run = req.runDirectory();
@@ -175,7 +177,7 @@ class SshContainerTest {
                     .status()).hasValue(2);
             assertThat(StepLayout.parseRecord(Files.readString(Path.of(StepLayout.record(run, 1)))).orElseThrow()
                     .status()).hasValue(0);
-            assertThat(Path.of(dir, "mounts/shared/1/result")).hasContent("hello over ssh\ninput");
+            assertThat(Path.of(dir, "mounts/1/shared/1/result")).hasContent("hello over ssh\ninput");
             assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(Path.of(run,
                     StepsRun.envFileName(1))))).isEqualTo("rw-------");
             assertThat(Path.of(run, ContainerRun.MARK)).hasContent(StepsRun.mark(req).strip());
@@ -206,6 +208,88 @@ class SshContainerTest {
             until(() -> BusyboxImage.containersNamed(name).isEmpty());
             assertThat(Path.of(StepLayout.record(req.runDirectory(), 1))).doesNotExist();
         }
+    }
+
+    /**
+     * A step plants links where the engine collects: for a plain output, a directory output's root, a pattern's base
+     * directory and its own mapped stdout, all naming files of the node's account outside the job directory. Over
+     * SFTP the engine copies none of them: each output fails the stage-out naming its path (what ends the attempt
+     * STAGING_FAILED), and the stdout tail stays empty.
+     */
+    @Test
+    void linksAStepPlantsAreNeverFollowedByTheStageOutOverSftp() throws Exception {
+        Path secrets = Files.createDirectories(tmp.resolve("home/.ssh"));
+        Files.writeString(secrets.resolve("id_ed25519"), "PRIVATE KEY OF THE ACCOUNT");
+        Files.writeString(secrets.resolve("notes.txt"), "PRIVATE NOTES OF THE ACCOUNT");
+        String key = secrets.resolve("id_ed25519").toString();
+        String plant = "ln -s " + key + " /out/k && ln -s " + secrets + " /vol/d && ln -s " + secrets + " /vol/p"
+                + " && rm -f /vol/log && ln -s " + key + " /vol/log";
+        Path storage = Files.createDirectories(tmp.resolve("storage")).toRealPath();
+        List<StepOutput> outputs = List.of(StepOutput.file("/out/k", storage.resolve("k").toString()),
+                new StepOutput("/vol/d", Optional.empty(), storage.resolve("d").toString(), true),
+                new StepOutput("/vol/p/*.txt", Optional.of("/vol/p/"), storage.resolve("p").toString(), false));
+        ContainerSteps steps = new ContainerSteps(List.of(new ContainerStep(image.tag(), List.of("sh", "-c", plant),
+                Optional.empty(), Optional.empty(), Optional.of("/vol/log"), Optional.empty(), Map.of(), false)),
+                List.of(), outputs, List.of("/out", "/vol"));
+        String jobs = tmp.resolve("jobs").toString();
+        try (SshNodeAccess access = access("podman")) {
+            access.trustBelow(() -> jobs);
+            RunRequest req = stepsRequest(jobs + "/l", steps);
+            StepStagingBridge.stageIn(steps, access, req);
+            assertThat(await(access, access.launch(req))).isEqualTo(RunOutcome.exited(0));
+            String mounts = StepLayout.mountsOf(req.directory(), 1);
+            assertThat(Files.isSymbolicLink(Path.of(mounts, "shared/0/k"))).as("the step planted its links").isTrue();
+
+            Path local = Files.createDirectories(tmp.resolve("engine"));
+            List<StepLog> logs = StepStagingBridge.readLogs(steps, access, req, local);
+            assertThat(logs).hasSize(1);
+            assertThat(logs.get(0).stdoutTail()).isEmpty();
+            for (StepOutput o : outputs) {
+                ContainerSteps one = new ContainerSteps(steps.steps(), List.of(), List.of(o), List.of("/out", "/vol"));
+                assertThat(one.sharedDirectories()).isEqualTo(steps.sharedDirectories());
+                assertThatThrownBy(() -> StepStagingBridge.collect(one, access, req, storage, local))
+                        .as(o.path()).isInstanceOf(GateException.class)
+                        .matches(e -> !((GateException) e).isTransient())
+                        .hasMessageContaining("output '" + o.path() + "'")
+                        .hasMessageContaining("symbolic link")
+                        .hasMessageNotContaining("PRIVATE");
+            }
+            try (var copied = Files.walk(storage); var kept = Files.walk(local)) {
+                assertThat(copied.filter(Files::isRegularFile)).isEmpty();
+                assertThat(kept.filter(Files::isRegularFile).map(p -> {
+                    try {
+                        return Files.readString(p);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                })).noneMatch(text -> text.contains("PRIVATE"));
+            }
+        }
+    }
+
+    /**
+     * docker's daemon would run a container as root, leaving root's files (a setuid program) in the job's mounts:
+     * docker on an ssh node runs steps and plain container runs as the login's {@code uid:gid}. "docker" here passes
+     * its arguments on to podman and keeps them.
+     */
+    @Test
+    void dockerRunsStepsAndContainerRunsAsTheLoginsUidAndGid() throws Exception {
+        Path bin = Files.createDirectories(tmp.resolve("bin"));
+        Path log = tmp.resolve("docker.log");
+        Path docker = bin.resolve("docker");
+        Files.writeString(docker, "#!/bin/sh\nprintf '%s\\n' \"$*\" >> " + log + "\nexec podman \"$@\"\n");
+        Files.setPosixFilePermissions(docker, PosixFilePermissions.fromString("rwx------"));
+        String login = Files.getAttribute(Path.of("/proc/self"), "unix:uid") + ":"
+                + Files.getAttribute(Path.of("/proc/self"), "unix:gid");
+        try (SshNodeAccess access = access(docker.toString())) {
+            RunRequest plain = request(tmp.resolve("jobs/d1").toString(), "id -u\n");
+            assertThat(await(access, access.launch(plain))).isEqualTo(RunOutcome.exited(0));
+            RunRequest steps = stepsRequest(tmp.resolve("jobs/d2").toString(),
+                    ContainerSteps.of(ContainerStep.of(image.tag(), "true")));
+            assertThat(await(access, access.launch(steps))).isEqualTo(RunOutcome.exited(0));
+        }
+        List<String> runs = Files.readAllLines(log).stream().filter(l -> l.startsWith("run ")).toList();
+        assertThat(runs).hasSize(2).allSatisfy(l -> assertThat(l).contains(" --user " + login + " "));
     }
 
     private static RunOutcome await(SshNodeAccess access, RunHandle h) throws Exception {

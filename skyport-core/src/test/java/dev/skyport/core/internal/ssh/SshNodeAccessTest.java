@@ -330,6 +330,36 @@ class SshNodeAccessTest {
         }
     }
 
+    /**
+     * What a job left in its directory is never written through: a link at an upload's part, its destination or a
+     * directory on its way, or at the job's script, fails the upload (naming the path) or is replaced; the file the
+     * links name stays as it was.
+     */
+    @Test
+    void uploadsAndTheScriptNeverWriteThroughALinkTheJobLeft() throws Exception {
+        Path victim = Files.writeString(tmp.resolve("authorized_keys"), "the login's keys");
+        Path local = Files.writeString(tmp.resolve("key.pub"), "attacker key");
+        Path jobs = Files.createDirectories(tmp.resolve("jobs"));
+        Path dir = Files.createDirectories(jobs.resolve("j"));
+        Files.createSymbolicLink(dir.resolve("x" + SftpTransfers.PART_SUFFIX), victim);
+        Files.createSymbolicLink(dir.resolve("y"), victim);
+        Files.createSymbolicLink(dir.resolve("sub"), tmp);
+        Files.createSymbolicLink(dir.resolve(DetachedRun.SCRIPT), victim);
+        try (SshNodeAccess access = new SshNodeAccess("n1", target, connections)) {
+            access.trustBelow(jobs::toString);
+            for (String name : List.of("x", "y", "sub/authorized_keys")) {
+                String remote = dir.resolve(name).toString();
+                assertThatThrownBy(() -> access.upload(local, remote)).as(name).isInstanceOf(GateException.class)
+                        .matches(e -> !((GateException) e).isTransient()).hasMessageContaining("symbolic link");
+            }
+            RunRequest req = request(dir.toString(), "echo ran\n");
+            assertThat(await(access.watch(access.launch(req)))).isEqualTo(RunOutcome.exited(0));
+            assertThat(Path.of(dir.toString(), DetachedRun.STDOUT)).hasContent("ran");
+            assertThat(Files.isSymbolicLink(dir.resolve(DetachedRun.SCRIPT))).isFalse();
+        }
+        assertThat(victim).hasContent("the login's keys");
+    }
+
     @Test
     void aTreeGoesUpAndComesBackWhole() throws Exception {
         Path tree = tmp.resolve("tree");
