@@ -37,7 +37,7 @@ public record Attempt(int number, List<String> nodes, Optional<String> partition
         this(number, nodes, partition, startTime, endTime, exitCode, signal, endReason, List.of(), List.of());
     }
 
-    /** True while this attempt has not ended. */
+    /** {@return true while this attempt has not ended} */
     public boolean isOpen() {
         return endTime.isEmpty();
     }

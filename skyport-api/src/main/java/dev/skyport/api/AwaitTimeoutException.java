@@ -29,12 +29,12 @@ public class AwaitTimeoutException extends SkyPortException {
         return notEnded.size() == 1 ? text : text + " (" + notEnded.size() + " jobs had not ended)";
     }
 
-    /** The first job that had not ended, as it was when the wait ran out. */
+    /** {@return the first job that had not ended, as it was when the wait ran out} */
     public Job last() {
         return notEnded.get(0);
     }
 
-    /** Every job of the wait that had not ended, as they were when it ran out. */
+    /** {@return every job of the wait that had not ended, as they were when it ran out} */
     public List<Job> notEnded() {
         return notEnded;
     }

@@ -75,13 +75,13 @@ public record ContainerStep(String image, List<String> command, Optional<String>
         }
     }
 
-    /** A step running {@code command} in {@code image} with nothing else set. */
+    /** {@return a step running {@code command} in {@code image} with nothing else set} */
     public static ContainerStep of(String image, String... command) {
         return new ContainerStep(image, List.of(command), Optional.empty(), Optional.empty(), Optional.empty(),
                 Optional.empty(), Map.of(), false);
     }
 
-    /** This step, going on to the next one when it fails ({@code true}) or ending the job ({@code false}). */
+    /** {@return this step, going on to the next one when it fails ({@code true}) or ending the job ({@code false})} */
     public ContainerStep withIgnoreError(boolean ignore) {
         return new ContainerStep(image, command, workdir, stdin, stdout, stderr, env, ignore);
     }

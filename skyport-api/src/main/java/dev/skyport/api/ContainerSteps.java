@@ -70,20 +70,20 @@ public record ContainerSteps(List<ContainerStep> steps, List<StepInput> inputs, 
         }
     }
 
-    /** Steps with no inputs, outputs or volumes. */
+    /** {@return steps with no inputs, outputs or volumes} */
     public static ContainerSteps of(ContainerStep... steps) {
         return new ContainerSteps(List.of(steps), List.of(), List.of(), List.of());
     }
 
     /**
-     * The container directories every step shares, one mount each: the volumes and the outputs' directories, without
-     * those that lie inside another one, in the order first seen.
+     * {@return the container directories every step shares, one mount each: the volumes and the outputs' directories,
+     * without those that lie inside another one, in the order first seen}
      */
     public List<String> sharedDirectories() {
         return sharedDirectories(volumes, outputs);
     }
 
-    /** The container directory an output lives in; see the class comment. */
+    /** {@return the container directory an output lives in; see the class comment} */
     public static String directoryOf(StepOutput output) {
         String p = output.path();
         if (output.directory() && !output.isPattern()) {
@@ -99,7 +99,7 @@ public record ContainerSteps(List<ContainerStep> steps, List<StepInput> inputs, 
         return cut <= 0 ? "/" : p.substring(0, cut);
     }
 
-    /** True when {@code path} is {@code dir} or lies below it. */
+    /** {@return true when {@code path} is {@code dir} or lies below it} */
     public static boolean below(String path, String dir) {
         return path.equals(dir) || path.startsWith(dir.endsWith("/") ? dir : dir + "/");
     }

@@ -38,19 +38,31 @@ public final class EmbeddedBuilder {
     EmbeddedBuilder() {
     }
 
-    /** Directory of the store, the job directories and logs. Created when missing. */
+    /**
+     * Directory of the store, the job directories and logs. Created when missing.
+     *
+     * @return this builder
+     */
     public EmbeddedBuilder dataDir(Path dir) {
         this.dataDir = Objects.requireNonNull(dir, "dataDir");
         return this;
     }
 
-    /** The gate by name, as its {@code GateProvider} reports it ({@code local}, {@code ssh}, {@code azure}). */
+    /**
+     * The gate by name, as its {@code GateProvider} reports it ({@code local}, {@code ssh}, {@code azure}).
+     *
+     * @return this builder
+     */
     public EmbeddedBuilder gate(String name) {
         this.gate = requireName("gate", name);
         return this;
     }
 
-    /** A gate-specific setting, e.g. {@code hosts} for the ssh gate. */
+    /**
+     * A gate-specific setting, e.g. {@code hosts} for the ssh gate.
+     *
+     * @return this builder
+     */
     public EmbeddedBuilder gateOption(String key, String value) {
         gateOptions.put(requireName("gateOption", key), Objects.requireNonNull(value, "value"));
         return this;
@@ -59,13 +71,19 @@ public final class EmbeddedBuilder {
     /**
      * The scheduling policy by name: {@code backfill} (the default, conservative backfill), {@code fcfs} (upstream
      * first-come first-served) or {@code fair-share}, or another policy a scheduler provider adds.
+     *
+     * @return this builder
      */
     public EmbeddedBuilder scheduler(String name) {
         this.scheduler = requireName("scheduler", name);
         return this;
     }
 
-    /** The time source: tests pass a controllable clock. */
+    /**
+     * The time source: tests pass a controllable clock.
+     *
+     * @return this builder
+     */
     public EmbeddedBuilder clock(Clock clock) {
         this.clock = Objects.requireNonNull(clock, "clock");
         return this;
@@ -75,6 +93,8 @@ public final class EmbeddedBuilder {
      * Seeds every random choice the engine makes (the jitter of retry back-offs), as {@link #clock} fixes its time:
      * two engines with the same seed, clock and inputs choose the same delays. By default each engine draws a fresh
      * seed.
+     *
+     * @return this builder
      */
     public EmbeddedBuilder randomSeed(long seed) {
         this.randomSeed = OptionalLong.of(seed);
@@ -91,13 +111,18 @@ public final class EmbeddedBuilder {
      * including those of {@link SkyPort#asUser} views: not blank, no control characters.
      *
      * @throws IllegalArgumentException when {@code owner} breaks that rule
+     * @return this builder
      */
     public EmbeddedBuilder owner(String owner) {
         this.owner = requireName("owner", owner);
         return this;
     }
 
-    /** Cpus the local gate offers; by default the number of processors of this machine. */
+    /**
+     * Cpus the local gate offers; by default the number of processors of this machine.
+     *
+     * @return this builder
+     */
     public EmbeddedBuilder localCpus(int cpus) {
         if (cpus < 1) {
             throw new IllegalArgumentException("localCpus must be positive, got " + cpus);
@@ -106,7 +131,11 @@ public final class EmbeddedBuilder {
         return this;
     }
 
-    /** Memory the local gate offers; by default the physical memory of this machine. */
+    /**
+     * Memory the local gate offers; by default the physical memory of this machine.
+     *
+     * @return this builder
+     */
     public EmbeddedBuilder localMemoryBytes(long bytes) {
         if (bytes < 1) {
             throw new IllegalArgumentException("localMemoryBytes must be positive, got " + bytes);
@@ -119,6 +148,8 @@ public final class EmbeddedBuilder {
      * How jobs are kept from what is not theirs (see {@link JobIsolation}); default {@link JobIsolation#AUTO}, which
      * falls back to no isolation with one warning at start when this machine allows none, unless
      * {@link #requireJobIsolation()} was called. Passed to the gate as its option {@code job-isolation}.
+     *
+     * @return this builder
      */
     public EmbeddedBuilder jobIsolation(JobIsolation mode) {
         gateOptions.put("job-isolation", Objects.requireNonNull(mode, "jobIsolation").configName());
@@ -129,6 +160,8 @@ public final class EmbeddedBuilder {
      * Refuses to start when no job isolation is possible, instead of falling back to none; what a multi-user front
      * end (the daemon) sets. {@link JobIsolation#NONE} chosen explicitly still starts. Gate option
      * {@code job-isolation-required}.
+     *
+     * @return this builder
      */
     public EmbeddedBuilder requireJobIsolation() {
         gateOptions.put("job-isolation-required", "true");
@@ -139,8 +172,10 @@ public final class EmbeddedBuilder {
      * The OS account that runs the jobs of Sky Port user {@code user} in {@link JobIsolation#ACCOUNT} mode; users
      * without an entry use {@link #defaultJobAccount} ({@code nobody} unless set). Gate option {@code job-accounts}.
      *
-     * @throws IllegalArgumentException when either name is not a plain account name ({@code [A-Za-z0-9_][A-Za-z0-9._-]*},
+     * @throws IllegalArgumentException when either name is not a plain account name
+     *   ({@code [A-Za-z0-9_][A-Za-z0-9._-]*},
      *                                  at most 64 characters)
+     * @return this builder
      */
     public EmbeddedBuilder jobAccount(String user, String osAccount) {
         String entry = requireAccountName("jobAccount user", user) + "=" + requireAccountName("jobAccount", osAccount);
@@ -148,7 +183,11 @@ public final class EmbeddedBuilder {
         return this;
     }
 
-    /** The OS account that runs jobs of users {@link #jobAccount} does not map; {@code nobody} by default. */
+    /**
+     * The OS account that runs jobs of users {@link #jobAccount} does not map; {@code nobody} by default.
+     *
+     * @return this builder
+     */
     public EmbeddedBuilder defaultJobAccount(String osAccount) {
         gateOptions.put("job-account", requireAccountName("defaultJobAccount", osAccount));
         return this;
@@ -163,6 +202,7 @@ public final class EmbeddedBuilder {
      *
      * @throws IllegalArgumentException when {@code root} is not absolute or names {@code {owner}} other than as a
      *                                  whole path segment
+     * @return this builder
      */
     public EmbeddedBuilder inputRoot(Path root) {
         Objects.requireNonNull(root, "inputRoot");
@@ -185,13 +225,19 @@ public final class EmbeddedBuilder {
      * A gate that creates partitions ({@code azure}), beside {@link #gate(String)}: jobs that ask for one of its
      * flavors, images or remote sites, and jobs no node of the main gate can hold, get a partition of their own there,
      * created for them and deleted after them. With none (the default) such jobs wait as infeasible.
+     *
+     * @return this builder
      */
     public EmbeddedBuilder cloudGate(String name) {
         this.cloudGate = Optional.of(requireName("cloudGate", name));
         return this;
     }
 
-    /** A setting of the {@link #cloudGate(String)}, e.g. {@code subscription-id} for the azure gate. */
+    /**
+     * A setting of the {@link #cloudGate(String)}, e.g. {@code subscription-id} for the azure gate.
+     *
+     * @return this builder
+     */
     public EmbeddedBuilder cloudGateOption(String key, String value) {
         cloudGateOptions.put(requireName("cloudGateOption", key), Objects.requireNonNull(value, "value"));
         return this;
@@ -203,6 +249,7 @@ public final class EmbeddedBuilder {
      * partition or a batch site) by fit and cost; the site's scheduler picks its nodes.
      *
      * @throws IllegalArgumentException when the name is blank or holds '/', or a site of that name was added
+     * @return this builder
      */
     public EmbeddedBuilder batchSite(String name, String gate, Map<String, String> options) {
         BatchSite site = new BatchSite(requireName("batchSite", name), requireName("batchSite gate", gate), options);
@@ -212,13 +259,17 @@ public final class EmbeddedBuilder {
         return this;
     }
 
-    /** How partitions are created, retried, reconciled and deleted; {@link PartitionPolicy#defaults()} by default. */
+    /**
+     * How partitions are created, retried, reconciled and deleted; {@link PartitionPolicy#defaults()} by default.
+     *
+     * @return this builder
+     */
     public EmbeddedBuilder partitionPolicy(PartitionPolicy policy) {
         this.partitionPolicy = Objects.requireNonNull(policy, "partitionPolicy");
         return this;
     }
 
-    /** The collected settings. */
+    /** {@return the collected settings} */
     public EmbeddedConfig config() {
         return new EmbeddedConfig(dataDir, gate, gateOptions, scheduler, clock, limits, owner, localCpus,
                 localMemoryBytes, randomSeed, inputRoot, cloudGate, cloudGateOptions, partitionPolicy,

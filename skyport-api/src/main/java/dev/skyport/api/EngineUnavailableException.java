@@ -24,7 +24,7 @@ public class EngineUnavailableException extends SkyPortException {
                 .collect(Collectors.joining("; "));
     }
 
-    /** The engine's health when the submission was refused. */
+    /** {@return the engine's health when the submission was refused} */
     public Health health() {
         return health;
     }

@@ -30,16 +30,16 @@ public interface Events {
     Subscription subscribeAfter(long afterSequence, Consumer<? super SkyPortEvent> listener);
 
     /**
-     * The sequence up to which every event is durable or will never exist: a {@link #subscribeAfter} from here gets
-     * exactly the events that happen from now on. 0 before the first event.
+     * {@return the sequence up to which every event is durable or will never exist: a {@link #subscribeAfter} from here
+     * gets exactly the events that happen from now on} 0 before the first event.
      */
     long lastSequence();
 
     /**
-     * The recorded transitions of one job, oldest first.
+     * {@return the recorded transitions of one job, oldest first}
      *
      * @throws NoSuchJobException for an unknown id, and from a {@linkplain SkyPort#asUser user view} for an id it
-     *                            cannot see, known or not
+     *                          cannot see, known or not
      */
     List<JobTransitioned> history(JobId id);
 }

@@ -63,14 +63,17 @@ public record Health(Status status, List<Problem> problems) {
         return new Health(Status.UP, List.of());
     }
 
-    /** The health of these problems: {@code DOWN} if one stops scheduling, else {@code DEGRADED} if any, else UP. */
+    /**
+     * {@return the health of these problems: {@code DOWN} if one stops scheduling, else {@code DEGRADED} if any, else
+     * UP}
+     */
     public static Health of(List<Problem> problems) {
         Status status = problems.isEmpty() ? Status.UP
                 : problems.stream().anyMatch(Problem::stops) ? Status.DOWN : Status.DEGRADED;
         return new Health(status, problems);
     }
 
-    /** Whether jobs are taken and scheduled: {@code UP} or {@code DEGRADED}. */
+    /** {@return whether jobs are taken and scheduled: {@code UP} or {@code DEGRADED}} */
     public boolean isAvailable() {
         return status != Status.DOWN;
     }

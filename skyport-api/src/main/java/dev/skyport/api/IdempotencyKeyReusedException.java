@@ -27,7 +27,7 @@ public class IdempotencyKeyReusedException extends InvalidJobSpecException {
         return copy;
     }
 
-    /** The job the key was first used for. */
+    /** {@return the job the key was first used for} */
     public JobId existing() {
         return existing;
     }

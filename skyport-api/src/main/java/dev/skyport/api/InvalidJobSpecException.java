@@ -40,8 +40,8 @@ public class InvalidJobSpecException extends SkyPortException {
     }
 
     /**
-     * This problem, found in spec {@code index} (0-based) of a batch: a copy that says so in {@link #batchIndex()} and
-     * its message. Subclasses return their own type.
+     * {@return this problem, found in spec {@code index} (0-based) of a batch: a copy that says so in
+     * {@link #batchIndex()} and its message} Subclasses return their own type.
      *
      * @throws IllegalArgumentException when {@code index} is negative
      */
@@ -59,22 +59,24 @@ public class InvalidJobSpecException extends SkyPortException {
         }
     }
 
-    /** The 0-based index of the offending spec in the list given to {@link Jobs#submitAll}, when there is one. */
+    /**
+     * {@return the 0-based index of the offending spec in the list given to {@link Jobs#submitAll}, when there is one}
+     */
     public OptionalInt batchIndex() {
         return batchIndex >= 0 ? OptionalInt.of(batchIndex) : OptionalInt.empty();
     }
 
-    /** The field or directive that is wrong, e.g. {@code cpus} or {@code gpus}. */
+    /** {@return the field or directive that is wrong, e.g. {@code cpus} or {@code gpus}} */
     public String field() {
         return field;
     }
 
-    /** Why it is wrong, without the field name. */
+    /** {@return why it is wrong, without the field name} */
     public String reason() {
         return reason;
     }
 
-    /** The 1-based script line of the offending directive, when there is one. */
+    /** {@return the 1-based script line of the offending directive, when there is one} */
     public OptionalInt line() {
         return line > 0 ? OptionalInt.of(line) : OptionalInt.empty();
     }

@@ -44,12 +44,12 @@ public record Job(JobId id, String owner, String ownerName, JobSpec spec, JobSta
         return attempts.isEmpty() ? Optional.empty() : Optional.of(attempts.get(attempts.size() - 1));
     }
 
-    /** Start of the latest attempt. */
+    /** {@return start of the latest attempt} */
     public Optional<Instant> startTime() {
         return lastAttempt().map(Attempt::startTime);
     }
 
-    /** When the job reached its terminal state. */
+    /** {@return when the job reached its terminal state} */
     public Optional<Instant> endTime() {
         return state.isTerminal() ? Optional.of(lastAttempt().flatMap(Attempt::endTime).orElse(updateTime))
                 : Optional.empty();
@@ -80,7 +80,7 @@ public record Job(JobId id, String owner, String ownerName, JobSpec spec, JobSta
         return b.append(", ").append(spec).append(']').toString();
     }
 
-    /** The nodes of the latest attempt; empty before the job was placed. */
+    /** {@return the nodes of the latest attempt; empty before the job was placed} */
     public List<String> nodeNames() {
         return lastAttempt().map(Attempt::nodes).orElse(List.of());
     }

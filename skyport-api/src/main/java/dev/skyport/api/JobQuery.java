@@ -47,12 +47,12 @@ public record JobQuery(Set<JobState> states, Optional<String> owner, int limit, 
         tags = Map.copyOf(tags);
     }
 
-    /** Every job, first page of 100. */
+    /** {@return every job, first page of 100} */
     public static JobQuery all() {
         return new JobQuery(Set.of(), Optional.empty(), 100, Optional.empty());
     }
 
-    /** Jobs in any of {@code states}, first page of 100. */
+    /** {@return jobs in any of {@code states}, first page of 100} */
     public static JobQuery inStates(JobState first, JobState... more) {
         return new JobQuery(EnumSet.of(first, more), Optional.empty(), 100, Optional.empty());
     }
@@ -65,12 +65,14 @@ public record JobQuery(Set<JobState> states, Optional<String> owner, int limit, 
         return new JobQuery(states, Optional.of(owner), limit, pageToken, withScripts, namePrefix, tags);
     }
 
-    /** The same query keeping only jobs whose name starts with {@code prefix}. */
+    /** {@return the same query keeping only jobs whose name starts with {@code prefix}} */
     public JobQuery withNamePrefix(String prefix) {
         return new JobQuery(states, owner, limit, pageToken, withScripts, Optional.of(prefix), tags);
     }
 
-    /** The same query keeping only jobs tagged {@code key} with exactly {@code value} (and any other filter). */
+    /**
+     * {@return the same query keeping only jobs tagged {@code key} with exactly {@code value} (and any other filter)}
+     */
     public JobQuery withTag(String key, String value) {
         Map<String, String> more = new java.util.LinkedHashMap<>(tags);
         more.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
@@ -78,15 +80,15 @@ public record JobQuery(Set<JobState> states, Optional<String> owner, int limit, 
     }
 
     /**
-     * The same query listing each job's spec {@linkplain JobSpec#withoutScript() without its script}: a listing
-     * then costs the same whatever the scripts hold (TES's BASIC view leaves inputs' content out for the same
-     * reason). {@link Jobs#get} always has the script.
+     * {@return the same query listing each job's spec {@linkplain JobSpec#withoutScript() without its script}: a
+     * listing then costs the same whatever the scripts hold (TES's BASIC view leaves inputs' content out for the same
+     * reason)} {@link Jobs#get} always has the script.
      */
     public JobQuery withoutScripts() {
         return new JobQuery(states, owner, limit, pageToken, false, namePrefix, tags);
     }
 
-    /** The query for the page after {@code page}; call only when {@code page.nextPageToken()} is present. */
+    /** {@return the query for the page after {@code page}; call only when {@code page.nextPageToken()} is present} */
     public JobQuery after(Page<?> page) {
         return new JobQuery(states, owner, limit, Optional.of(page.nextPageToken().orElseThrow(
                 () -> new IllegalStateException("no next page"))), withScripts, namePrefix, tags);

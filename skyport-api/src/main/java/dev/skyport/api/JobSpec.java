@@ -183,12 +183,16 @@ public record JobSpec(
         return SwmScriptParser.parse(script).build();
     }
 
-    /** Parses a job script into a builder, to adjust the spec before building it. */
+    /**
+     * Parses a job script into a builder, to adjust the spec before building it.
+     *
+     * @return this builder
+     */
     public static Builder parseScript(String script) {
         return SwmScriptParser.parse(script);
     }
 
-    /** A spec that runs {@code command} (program and arguments, no shell) with default resources. */
+    /** {@return a spec that runs {@code command} (program and arguments, no shell) with default resources} */
     public static JobSpec command(String... command) {
         return builder().command(List.of(command)).build();
     }
@@ -198,9 +202,9 @@ public record JobSpec(
     }
 
     /**
-     * This spec as a listing shows it when asked to leave scripts out ({@link JobQuery#withoutScripts()}): the
+     * {@return this spec as a listing shows it when asked to leave scripts out ({@link JobQuery#withoutScripts()}): the
      * script's text is omitted ({@link #script()} is empty and {@link #scriptOmitted()} is true), everything else is
-     * kept. A spec with a command, or already without its script, is returned as it is.
+     * kept} A spec with a command, or already without its script, is returned as it is.
      */
     public JobSpec withoutScript() {
         if (script.isEmpty()) {
@@ -260,7 +264,11 @@ public record JobSpec(
         return b.append(']').toString();
     }
 
-    /** A builder holding this spec's values. */
+    /**
+     * A builder holding this spec's values.
+     *
+     * @return this builder
+     */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.name = name;
@@ -374,6 +382,8 @@ public record JobSpec(
         /**
          * The script to run with {@code /bin/sh} semantics (its shebang line is honoured). Clears any command and
          * container steps.
+         *
+         * @return this builder
          */
         public Builder script(String script) {
             this.script = nonBlank("script", script);
@@ -382,7 +392,11 @@ public record JobSpec(
             return this;
         }
 
-        /** A program and its arguments, run without a shell. Clears any script and container steps. */
+        /**
+         * A program and its arguments, run without a shell. Clears any script and container steps.
+         *
+         * @return this builder
+         */
         public Builder command(List<String> command) {
             if (command.isEmpty() || command.get(0).isBlank()) {
                 throw new InvalidJobSpecException("command", "must name a program");
@@ -397,6 +411,8 @@ public record JobSpec(
         /**
          * Steps to run, each in a container image of its own, with inputs, outputs and volumes at container paths;
          * see {@link ContainerSteps}. Clears any script and command.
+         *
+         * @return this builder
          */
         public Builder containerSteps(ContainerSteps steps) {
             this.containerSteps = Objects.requireNonNull(steps, "containerSteps");
@@ -440,7 +456,11 @@ public record JobSpec(
             return this;
         }
 
-        /** GPUs per node; 0 means no GPU request. */
+        /**
+         * GPUs per node; 0 means no GPU request.
+         *
+         * @return this builder
+         */
         public Builder gpus(int gpusPerNode) {
             if (gpusPerNode < 0) {
                 throw new InvalidJobSpecException("gpus", "must not be negative, got " + gpusPerNode);
@@ -482,6 +502,8 @@ public record JobSpec(
          * its base name, before the job runs. Relative paths are relative to the engine's input root. Refused: a
          * {@code ..} or empty segment, the base names the run writes itself ({@code stdout.log}, {@code stderr.log},
          * {@code script}, {@code run.*}); at {@link #build()}, two inputs with the same base name.
+         *
+         * @return this builder
          */
         public Builder inputFile(String path) {
             atMost("inputFiles", nonBlank("inputFiles", path), MAX_PATH_LENGTH);
@@ -496,6 +518,8 @@ public record JobSpec(
          * same relative path of the job's directory on the engine's machine; a trailing {@code /} names a directory,
          * copied back whole. Refused: an absolute path, an empty
          * segment, a {@code ..} that leaves the working directory (path traversal); at {@link #build()}, a repeat.
+         *
+         * @return this builder
          */
         public Builder outputFile(String path) {
             atMost("outputFiles", nonBlank("outputFiles", path), MAX_PATH_LENGTH);
@@ -510,7 +534,11 @@ public record JobSpec(
             return this;
         }
 
-        /** One environment variable for the job. The name must be a shell identifier. */
+        /**
+         * One environment variable for the job. The name must be a shell identifier.
+         *
+         * @return this builder
+         */
         public Builder env(String name, String value) {
             Objects.requireNonNull(name, "env name");
             Objects.requireNonNull(value, "env value");
@@ -542,13 +570,21 @@ public record JobSpec(
             return this;
         }
 
-        /** Higher runs first where the scheduler honours priorities. */
+        /**
+         * Higher runs first where the scheduler honours priorities.
+         *
+         * @return this builder
+         */
         public Builder priority(int priority) {
             this.priority = priority;
             return this;
         }
 
-        /** Wall-clock limit of one attempt; the job is killed with reason TIME_LIMIT past it. */
+        /**
+         * Wall-clock limit of one attempt; the job is killed with reason TIME_LIMIT past it.
+         *
+         * @return this builder
+         */
         public Builder timeLimit(Duration limit) {
             Objects.requireNonNull(limit, "timeLimit");
             if (limit.isNegative() || limit.isZero()) {
@@ -586,19 +622,27 @@ public record JobSpec(
             return this;
         }
 
-        /** Where {@code out} ports reach back to; the daemon defaults it to the submitting client's address. */
+        /**
+         * Where {@code out} ports reach back to; the daemon defaults it to the submitting client's address.
+         *
+         * @return this builder
+         */
         public Builder submissionAddress(String address) {
             this.submissionAddress = atMost("submissionAddress", nonBlank("submissionAddress", address),
                     MAX_IDENTIFIER_LENGTH);
             return this;
         }
 
-        /** True when a submission address is set. */
+        /** {@return true when a submission address is set} */
         public boolean hasSubmissionAddress() {
             return submissionAddress != null;
         }
 
-        /** Name of a storage container the job uses (upstream {@code #SWM storage}). */
+        /**
+         * Name of a storage container the job uses (upstream {@code #SWM storage}).
+         *
+         * @return this builder
+         */
         public Builder storage(String storage) {
             this.storage = atMost("storage", nonBlank("storage", storage), MAX_IDENTIFIER_LENGTH);
             return this;
@@ -610,6 +654,8 @@ public record JobSpec(
          * second job. Keys are per owner; a key names one job for as long as that job is kept. Submitting a
          * different spec under a key already used fails with {@link IdempotencyKeyReusedException}. Printable ASCII,
          * at most {@link #MAX_IDEMPOTENCY_KEY_LENGTH} characters; a UUID is a good key.
+         *
+         * @return this builder
          */
         public Builder idempotencyKey(String key) {
             atMost("idempotencyKey", nonBlank("idempotencyKey", key), MAX_IDEMPOTENCY_KEY_LENGTH);
@@ -624,7 +670,11 @@ public record JobSpec(
             return this;
         }
 
-        /** Adds a warning that will be shown on the job. */
+        /**
+         * Adds a warning that will be shown on the job.
+         *
+         * @return this builder
+         */
         public Builder warning(String warning) {
             atMost("warnings", nonBlank("warnings", warning), MAX_WARNING_LENGTH);
             if (warnings.size() < MAX_WARNINGS) {

@@ -51,10 +51,14 @@ public interface Jobs {
      */
     List<Job> submitAll(List<JobSpec> specs);
 
-    /** The job's current snapshot. @throws NoSuchJobException when there is none */
+    /**
+     * {@return the job's current snapshot}
+     *
+     * @throws NoSuchJobException when there is none
+     */
     Job get(JobId id);
 
-    /** Jobs matching {@code query}, in submission order. */
+    /** {@return jobs matching {@code query}, in submission order} */
     Page<Job> list(JobQuery query);
 
     /**
@@ -82,9 +86,9 @@ public interface Jobs {
     Job await(JobId id, Duration timeout) throws InterruptedException;
 
     /**
-     * A future of the job's final snapshot, for code that must not block a thread while a job runs (an event loop, a
-     * chain of {@code thenApply}, a stream of many jobs joined with {@link CompletableFuture#allOf}). Each call returns
-     * a new future: completing or cancelling it affects no one else's wait, and the job keeps running.
+     * {@return a future of the job's final snapshot, for code that must not block a thread while a job runs (an event
+     * loop, a chain of {@code thenApply}, a stream of many jobs joined with {@link CompletableFuture#allOf})} Each call
+     * returns a new future: completing or cancelling it affects no one else's wait, and the job keeps running.
      *
      * @throws NoSuchJobException when there is no such job (or the caller may not see it); checked at the call, not
      *                            later in the future
@@ -104,15 +108,15 @@ public interface Jobs {
         return AwaitAll.await(this, ids, timeout);
     }
 
-    /** The job's standard output so far (empty before it ran). */
+    /** {@return the job's standard output so far (empty before it ran)} */
     String stdout(JobId id);
 
-    /** The job's standard error so far. */
+    /** {@return the job's standard error so far} */
     String stderr(JobId id);
 
     /**
-     * The job's standard output so far as raw bytes, without decoding and without following: the stream ends where
-     * the file ended when it was opened or later. Empty before the job ran. The caller closes it.
+     * {@return the job's standard output so far as raw bytes, without decoding and without following: the stream ends
+     * where the file ended when it was opened or later} Empty before the job ran. The caller closes it.
      *
      * @throws NoSuchJobException when there is no such job (or the caller may not see it)
      */
@@ -122,8 +126,8 @@ public interface Jobs {
     InputStream openStderr(JobId id);
 
     /**
-     * A stream of the job's standard output that follows the file as it grows and ends when the job has ended and all
-     * of it was read. Close it to stop following.
+     * {@return a stream of the job's standard output that follows the file as it grows and ends when the job has ended
+     * and all of it was read} Close it to stop following.
      */
     InputStream followStdout(JobId id);
 

@@ -12,7 +12,7 @@ public class QuotaExceededException extends SkyPortException {
         this.limit = limit;
     }
 
-    /** The name of the limit that was reached, e.g. {@code maxActiveJobsPerUser}. */
+    /** {@return the name of the limit that was reached, e.g. {@code maxActiveJobsPerUser}} */
     public String limit() {
         return limit;
     }

@@ -36,39 +36,39 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
         }
     }
 
-    /** 3 attempts for infrastructure failures; see the class comment. */
+    /** {@return 3 attempts for infrastructure failures; see the class comment} */
     public static RetryPolicy defaults() {
         return DEFAULT;
     }
 
-    /** One attempt only: any failure ends the job. */
+    /** {@return one attempt only: any failure ends the job} */
     public static RetryPolicy none() {
         return NONE;
     }
 
-    /** The same policy with {@code n} attempts in all. */
+    /** {@return the same policy with {@code n} attempts in all} */
     public RetryPolicy withMaxAttempts(int n) {
         return new RetryPolicy(n, initialBackoff, maxBackoff, deadline, retryUserFailures);
     }
 
-    /** The same policy with other back-off bounds. */
+    /** {@return the same policy with other back-off bounds} */
     public RetryPolicy withBackoff(Duration initial, Duration max) {
         return new RetryPolicy(maxAttempts, initial, max, deadline, retryUserFailures);
     }
 
-    /** The same policy with another overall deadline, counted from submission. */
+    /** {@return the same policy with another overall deadline, counted from submission} */
     public RetryPolicy withDeadline(Duration d) {
         return new RetryPolicy(maxAttempts, initialBackoff, maxBackoff, d, retryUserFailures);
     }
 
-    /** The same policy, also retrying user failures when {@code retry} is true. */
+    /** {@return the same policy, also retrying user failures when {@code retry} is true} */
     public RetryPolicy withRetryUserFailures(boolean retry) {
         return new RetryPolicy(maxAttempts, initialBackoff, maxBackoff, deadline, retry);
     }
 
     /**
-     * The back-off before attempt {@code nextAttempt} (2 for the first retry), without jitter:
-     * {@code initialBackoff * 2^(nextAttempt-2)}, capped at {@code maxBackoff}.
+     * {@return the back-off before attempt {@code nextAttempt} (2 for the first retry), without jitter:
+     * {@code initialBackoff 2^(nextAttempt-2)}, capped at {@code maxBackoff}}
      */
     public Duration backoffBefore(int nextAttempt) {
         int exponent = Math.max(0, Math.min(30, nextAttempt - 2));

@@ -42,17 +42,17 @@ public record StepInput(String path, Optional<String> content, Optional<String> 
         }
     }
 
-    /** A file of {@code content} at {@code path}. */
+    /** {@return a file of {@code content} at {@code path}} */
     public static StepInput content(String path, String content) {
         return new StepInput(path, Optional.of(content), Optional.empty(), false);
     }
 
-    /** The file {@code source} of the engine's machine at {@code path}. */
+    /** {@return the file {@code source} of the engine's machine at {@code path}} */
     public static StepInput file(String path, String source) {
         return new StepInput(path, Optional.empty(), Optional.of(source), false);
     }
 
-    /** The directory tree {@code source} of the engine's machine at {@code path}. */
+    /** {@return the directory tree {@code source} of the engine's machine at {@code path}} */
     public static StepInput directory(String path, String source) {
         return new StepInput(path, Optional.empty(), Optional.of(source), true);
     }

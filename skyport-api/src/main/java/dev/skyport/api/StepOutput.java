@@ -40,17 +40,17 @@ public record StepOutput(String path, Optional<String> pathPrefix, String destin
         }
     }
 
-    /** The file at {@code path}, copied to {@code destination}. */
+    /** {@return the file at {@code path}, copied to {@code destination}} */
     public static StepOutput file(String path, String destination) {
         return new StepOutput(path, Optional.empty(), destination, false);
     }
 
-    /** True when {@code path} holds a POSIX wildcard ({@code *}, {@code ?} or {@code [}). */
+    /** {@return true when {@code path} holds a POSIX wildcard ({@code *}, {@code ?} or {@code [})} */
     public static boolean hasWildcard(String path) {
         return path.indexOf('*') >= 0 || path.indexOf('?') >= 0 || path.indexOf('[') >= 0;
     }
 
-    /** True when this output has wildcards. */
+    /** {@return true when this output has wildcards} */
     public boolean isPattern() {
         return hasWildcard(path);
     }

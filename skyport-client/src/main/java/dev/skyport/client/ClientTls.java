@@ -57,7 +57,7 @@ public final class ClientTls {
         return new ClientTls(cert, PemFiles.readPrivateKey(key), PemFiles.readCertificates(caBundle));
     }
 
-    /** The certificate, key and trusted CA certificates given as objects (e.g. from a key store). */
+    /** {@return the certificate, key and trusted CA certificates given as objects (e.g. from a key store)} */
     public static ClientTls of(X509Certificate certificate, PrivateKey key, List<X509Certificate> trusted) {
         Objects.requireNonNull(certificate, "certificate");
         Objects.requireNonNull(key, "key");
@@ -65,9 +65,10 @@ public final class ClientTls {
     }
 
     /**
-     * The identity {@code skyport certs} installs for a user: {@code <home>/.swm/cert.pem} and {@code key.pem}, with
-     * the CA bundle of the first spool that has one among {@code $SKYPORT_SPOOL}, {@code <home>/.swm/spool} (the
-     * {@code skyport certs} default) and {@code /opt/swm/spool} (where the upstream clients look).
+     * {@return the identity {@code skyport certs} installs for a user: {@code <home>/.swm/cert.pem} and
+     * {@code key.pem}, with the CA bundle of the first spool that has one among {@code $SKYPORT_SPOOL},
+     * {@code <home>/.swm/spool} (the {@code skyport certs} default) and {@code /opt/swm/spool} (where the upstream
+     * clients look)}
      *
      * @throws IllegalArgumentException when a file is missing or unusable; the message names the files looked for
      */
@@ -98,12 +99,12 @@ public final class ClientTls {
         return candidates;
     }
 
-    /** The client's certificate. */
+    /** {@return the client's certificate} */
     public X509Certificate certificate() {
         return certificate;
     }
 
-    /** The CA certificates the daemon's certificate must chain to. */
+    /** {@return the CA certificates the daemon's certificate must chain to} */
     public List<X509Certificate> trusted() {
         return trusted;
     }

@@ -21,7 +21,7 @@ public record BatchPartition(String name, boolean isDefault, boolean up, int max
         nodes = List.copyOf(nodes);
     }
 
-    /** The limits as a user reads them, e.g. {@code debug: up to 2 nodes of 2 cpus, 2000 MiB, 0 gpus, 1h}. */
+    /** {@return the limits as a user reads them, e.g. {@code debug: up to 2 nodes of 2 cpus, 2000 MiB, 0 gpus, 1h}} */
     public String describe() {
         return name + ": up to " + maxNodes + " node" + (maxNodes == 1 ? "" : "s") + " of " + maxCpusPerNode
                 + " cpus, " + (maxMemoryPerNode >> 20) + " MiB, " + maxGpusPerNode + " gpus, "

@@ -18,7 +18,7 @@ import java.util.Optional;
  */
 public interface BatchQueue {
     /**
-     * The site's partitions (queues) with their limits as the backend reports them now.
+     * {@return the site's partitions (queues) with their limits as the backend reports them now}
      *
      * @throws GateException transient when the backend cannot be reached now
      */
@@ -47,16 +47,17 @@ public interface BatchQueue {
     BatchJob submit(BatchRequest request);
 
     /**
-     * The backend job tagged for attempt {@code attempt} of {@code job}, pending, running or ended, if the backend still
-     * knows it.
+     * {@return the backend job tagged for attempt {@code attempt} of {@code job}, pending, running or ended, if the
+     * backend still knows it}
      *
      * @throws GateException transient when the backend cannot be reached now
      */
     Optional<BatchJob> find(JobId job, int attempt);
 
     /**
-     * The status of each of {@code jobs} (in one call to the backend where it can). A job the backend no longer knows
-     * is {@link BatchStatus.State#GONE}, with its exit status from the attempt's exit-code file when there is one.
+     * {@return the status of each of {@code jobs} (in one call to the backend where it can)} A job the backend no
+     * longer knows is {@link BatchStatus.State#GONE}, with its exit status from the attempt's exit-code file when there
+     * is one.
      *
      * @throws GateException transient when the backend cannot be reached now
      */
@@ -71,9 +72,9 @@ public interface BatchQueue {
     void cancel(BatchJob job);
 
     /**
-     * File access to the site's shared file system (where job directories live; usually through a login node): only
-     * {@link NodeAccess#upload}, {@link NodeAccess#download}, the tree variants and {@link NodeAccess#directoryOf} are
-     * used; it runs nothing.
+     * {@return file access to the site's shared file system (where job directories live; usually through a login node):
+     * only {@link NodeAccess#upload}, {@link NodeAccess#download}, the tree variants and {@link NodeAccess#directoryOf}
+     * are used; it runs nothing}
      */
     NodeAccess files();
 }

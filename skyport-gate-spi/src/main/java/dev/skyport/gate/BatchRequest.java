@@ -47,7 +47,7 @@ public record BatchRequest(JobId job, int attempt, String name, String directory
         Objects.requireNonNull(account, "account");
     }
 
-    /** {@code skyport:<job id>:<attempt>}: the tag by which {@link BatchQueue#find} finds the backend job. */
+    /** {@return {@code skyport:<job id>:<attempt>}: the tag by which {@link BatchQueue#find} finds the backend job} */
     public String tag() {
         return tag(job, attempt);
     }
@@ -56,12 +56,12 @@ public record BatchRequest(JobId job, int attempt, String name, String directory
         return TAG_PREFIX + job + ":" + attempt;
     }
 
-    /** The control directory of this attempt, where the exit-code file is written. */
+    /** {@return the control directory of this attempt, where the exit-code file is written} */
     public String runDirectory() {
         return directory + "/" + DetachedRun.runDirectoryName(attempt);
     }
 
-    /** The variables the job sees, as {@link RunRequest#environment()} gives them on every gate. */
+    /** {@return the variables the job sees, as {@link RunRequest#environment()} gives them on every gate} */
     public Map<String, String> environment() {
         return RunRequest.environment(env, job, attempt, directory, owner);
     }

@@ -42,14 +42,14 @@ public record ContainerRuntime(List<String> candidates, List<String> runArgument
         }
     }
 
-    /** Podman, else docker, with no extra arguments. */
+    /** {@return Podman, else docker, with no extra arguments} */
     public static ContainerRuntime auto() {
         return new ContainerRuntime(AUTO, List.of());
     }
 
     /**
-     * The runtime {@code config}'s options ask for, or {@code byDefault} (one of the option's values) when the option
-     * is absent; empty for {@code none}: the gate then runs no container images.
+     * {@return the runtime {@code config}'s options ask for, or {@code byDefault} (one of the option's values) when the
+     * option is absent; empty for {@code none}: the gate then runs no container images}
      *
      * @throws GateException (permanent) naming the option when a value is malformed
      */
@@ -75,7 +75,7 @@ public record ContainerRuntime(List<String> candidates, List<String> runArgument
         return Optional.of(new ContainerRuntime(names, args));
     }
 
-    /** How the candidates read in a message: {@code podman or docker}. */
+    /** {@return how the candidates read in a message: {@code podman or docker}} */
     public String describe() {
         return String.join(" or ", candidates);
     }

@@ -29,7 +29,7 @@ public record GateConfig(Path workDir, Map<String, String> options, Clock clock)
     }
 
     /**
-     * A positive integer option.
+     * {@return a positive integer option}
      *
      * @throws GateException (permanent) naming the option when it is not a positive integer
      */

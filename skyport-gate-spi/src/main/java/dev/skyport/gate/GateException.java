@@ -26,8 +26,8 @@ public class GateException extends SkyPortException {
     }
 
     /**
-     * A failure that may go away, of a known kind: {@link EndReason#NO_CAPACITY} (the cloud has no machines of that size
-     * now), {@link EndReason#PARTITION_FAILED}.
+     * {@return a failure that may go away, of a known kind: {@link EndReason#NO_CAPACITY} (the cloud has no machines of
+     * that size now), {@link EndReason#PARTITION_FAILED}}
      */
     public static GateException transientFailure(String message, Throwable cause, Optional<Duration> retryAfter,
                                                  EndReason reason) {
@@ -35,24 +35,24 @@ public class GateException extends SkyPortException {
     }
 
     /**
-     * A failure that will not go away, of a known kind: {@link EndReason#QUOTA_EXCEEDED} (the account's quota),
-     * {@link EndReason#NO_CAPACITY} (the size is not offered there), {@link EndReason#PARTITION_FAILED}.
+     * {@return a failure that will not go away, of a known kind: {@link EndReason#QUOTA_EXCEEDED} (the account's
+     * quota), {@link EndReason#NO_CAPACITY} (the size is not offered there), {@link EndReason#PARTITION_FAILED}}
      */
     public static GateException permanent(String message, EndReason reason) {
         return new GateException(message, null, false, Optional.empty(), Optional.of(reason));
     }
 
-    /** A failure that may go away: retry later, after {@code retryAfter} if given. */
+    /** {@return a failure that may go away: retry later, after {@code retryAfter} if given} */
     public static GateException transientFailure(String message, Throwable cause, Optional<Duration> retryAfter) {
         return new GateException(message, cause, true, retryAfter, Optional.empty());
     }
 
-    /** A failure that will not go away by retrying (bad request, unknown node, no such image). */
+    /** {@return a failure that will not go away by retrying (bad request, unknown node, no such image)} */
     public static GateException permanent(String message) {
         return new GateException(message, null, false, Optional.empty(), Optional.empty());
     }
 
-    /** A permanent failure caused by {@code cause}. */
+    /** {@return a permanent failure caused by {@code cause}} */
     public static GateException permanent(String message, Throwable cause) {
         return new GateException(message, cause, false, Optional.empty(), Optional.empty());
     }
@@ -65,7 +65,10 @@ public class GateException extends SkyPortException {
         return retryAfter;
     }
 
-    /** Why, as the end reason of the attempt it fails, when the gate knows; else the engine picks one for the call. */
+    /**
+     * {@return why, as the end reason of the attempt it fails, when the gate knows; else the engine picks one for the
+     * call}
+     */
     public Optional<EndReason> reason() {
         return reason;
     }

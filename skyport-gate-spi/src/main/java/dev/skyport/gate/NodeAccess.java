@@ -11,7 +11,7 @@ import java.util.concurrent.CompletableFuture;
  * once even when a crash races with its start. Thread-safe.
  */
 public interface NodeAccess {
-    /** The node's name. */
+    /** {@return the node's name} */
     String node();
 
     /**
@@ -50,9 +50,9 @@ public interface NodeAccess {
     void download(String remotePath, Path local);
 
     /**
-     * Where a job's directory is on this node, for a job whose directory on the engine's machine is {@code engineDirectory}.
-     * The engine uses it for every {@link RunRequest#directory()} and staged path of that job. Nodes that share the
-     * engine's file system (the local gate) answer {@code engineDirectory} itself, the default.
+     * {@return where a job's directory is on this node, for a job whose directory on the engine's machine is
+     * {@code engineDirectory}} The engine uses it for every {@link RunRequest#directory()} and staged path of that job.
+     * Nodes that share the engine's file system (the local gate) answer {@code engineDirectory} itself, the default.
      */
     default String directoryOf(JobId job, Path engineDirectory) {
         return engineDirectory.toString();

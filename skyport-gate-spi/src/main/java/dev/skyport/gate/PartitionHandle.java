@@ -32,7 +32,7 @@ public record PartitionHandle(String name, String gate, PartitionState state, Li
         }
     }
 
-    /** The partition as the public API lists it. */
+    /** {@return the partition as the public API lists it} */
     public dev.skyport.api.Partition toPartition() {
         return new dev.skyport.api.Partition(name, gate, state.name().toLowerCase(java.util.Locale.ROOT),
                 nodes.stream().map(PartitionNode::name).toList(), tags);

@@ -15,7 +15,8 @@ public record RunOutcome(OptionalInt exitCode, OptionalInt signal, String detail
     }
 
     /**
-     * The outcome for a shell exit status: above 128 (and up to 128+64) means killed by signal {@code status-128}.
+     * {@return the outcome for a shell exit status: above 128 (and up to 128+64) means killed by signal
+     * {@code status-128}}
      */
     public static RunOutcome exited(int status) {
         if (status > 128 && status <= 128 + 64) {
@@ -24,7 +25,7 @@ public record RunOutcome(OptionalInt exitCode, OptionalInt signal, String detail
         return new RunOutcome(OptionalInt.of(status), OptionalInt.empty(), "exited with " + status);
     }
 
-    /** The process disappeared without an exit code. */
+    /** {@return the process disappeared without an exit code} */
     public static RunOutcome lost(String why) {
         return new RunOutcome(OptionalInt.empty(), OptionalInt.empty(), why);
     }

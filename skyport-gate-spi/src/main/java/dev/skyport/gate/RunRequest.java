@@ -15,14 +15,15 @@ import java.util.Optional;
  * Exactly one of {@code script} (written to {@code directory/script} and executed) and {@code command} is given.
  * {@code owner} is the Sky Port user the job belongs to (what {@code USER} and {@code LOGNAME} say in the job, and
  * whose OS account runs it where jobs run as mapped accounts); {@code cpus} and {@code memoryBytes} (0: no request)
- * are what the job asked for per node, enforced where the node can. {@code containerImage}, when given, is the image the
- * run is started in (with {@code directory} mounted at the same path), on gates whose {@link Gate#runsContainerImages()}
- * is true; {@code ports} are the job's {@code #SWM ports}, which such a run publishes.
+ * are what the job asked for per node, enforced where the node can. {@code containerImage}, when given, is the image
+ * the run is started in (with {@code directory} mounted at the same path), on gates whose
+ * {@link Gate#runsContainerImages()} is true; {@code ports} are the job's {@code #SWM ports}, which such a run
+ * publishes.
  *
  * <p>{@code steps}, instead of a script or a command, is a job of {@link ContainerSteps}: the gate runs each step in
  * its own container, in order, with the mounts {@link StepLayout} gives (the engine has placed the inputs there), and
- * records each step in the run directory as {@link StepLayout} says. Only gates whose {@link Gate#runsContainerImages()}
- * is true get such requests.
+ * records each step in the run directory as {@link StepLayout} says. Only gates whose
+ * {@link Gate#runsContainerImages()} is true get such requests.
  */
 public record RunRequest(JobId job, int attempt, String directory, Optional<String> script, List<String> command,
                          String workdir, Map<String, String> env, String owner, int cpus, long memoryBytes,
@@ -77,9 +78,9 @@ public record RunRequest(JobId job, int attempt, String directory, Optional<Stri
     }
 
     /**
-     * The variables every gate gives a run: the job's own, then {@code SKYPORT_JOB_ID}, {@code SWM_JOB_ID},
+     * {@return the variables every gate gives a run: the job's own, then {@code SKYPORT_JOB_ID}, {@code SWM_JOB_ID},
      * {@code SKYPORT_ATTEMPT}, {@code SKYPORT_JOB_DIR}, and {@code USER} and {@code LOGNAME} naming the owner (upstream
-     * names the job's owner there whatever account runs it; its Jupyter spawner serves under {@code /user/$USER/}).
+     * names the job's owner there whatever account runs it; its Jupyter spawner serves under {@code /user/$USER/})}
      */
     public Map<String, String> environment() {
         return environment(env, job, attempt, directory, owner);
@@ -98,7 +99,7 @@ public record RunRequest(JobId job, int attempt, String directory, Optional<Stri
         return all;
     }
 
-    /** The control directory of this attempt. */
+    /** {@return the control directory of this attempt} */
     public String runDirectory() {
         return directory + "/" + DetachedRun.runDirectoryName(attempt);
     }

@@ -45,7 +45,10 @@ public final class StepLayout {
     public record Mount(String host, String container, boolean readOnly, boolean directory) {
     }
 
-    /** The mounts of {@code steps} in the job directory {@code directory}: shared directories first, then inputs. */
+    /**
+     * {@return the mounts of {@code steps} in the job directory {@code directory}: shared directories first, then
+     * inputs}
+     */
     public static List<Mount> mounts(String directory, ContainerSteps steps) {
         List<Mount> mounts = new ArrayList<>();
         List<String> shared = steps.sharedDirectories();
@@ -63,8 +66,8 @@ public final class StepLayout {
     }
 
     /**
-     * The node path behind the container path {@code containerPath}: in a shared directory's mount, or an input's own
-     * mount when it is exactly that input's path; empty when no mount holds it.
+     * {@return the node path behind the container path {@code containerPath}: in a shared directory's mount, or an
+     * input's own mount when it is exactly that input's path; empty when no mount holds it}
      */
     public static Optional<String> hostPath(String directory, ContainerSteps steps, String containerPath) {
         List<String> shared = steps.sharedDirectories();
@@ -82,17 +85,17 @@ public final class StepLayout {
         return Optional.empty();
     }
 
-    /** The record of step {@code index} (from 0) in the run directory {@code runDirectory}. */
+    /** {@return the record of step {@code index} (from 0) in the run directory {@code runDirectory}} */
     public static String record(String runDirectory, int index) {
         return runDirectory + "/step." + index;
     }
 
-    /** Where the standard output of step {@code index} goes unless its {@code stdout} maps to a mount. */
+    /** {@return where the standard output of step {@code index} goes unless its {@code stdout} maps to a mount} */
     public static String stdout(String runDirectory, int index) {
         return runDirectory + "/step." + index + ".stdout";
     }
 
-    /** Where the standard error of step {@code index} goes unless its {@code stderr} maps to a mount. */
+    /** {@return where the standard error of step {@code index} goes unless its {@code stderr} maps to a mount} */
     public static String stderr(String runDirectory, int index) {
         return runDirectory + "/step." + index + ".stderr";
     }

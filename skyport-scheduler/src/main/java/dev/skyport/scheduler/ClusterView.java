@@ -25,7 +25,7 @@ public record ClusterView(List<NodeView> nodes, List<Allocation> running, Map<St
         this(nodes, running, Map.of(), List.of(), Map.of());
     }
 
-    /** How {@code partition}'s nodes are shared: its entry in {@link #partitionModes()}, else shared. */
+    /** {@return how {@code partition}'s nodes are shared: its entry in {@link #partitionModes()}, else shared} */
     public NodeMode modeOf(String partition) {
         return partitionModes.getOrDefault(Objects.requireNonNull(partition, "partition"), NodeMode.SHARED);
     }

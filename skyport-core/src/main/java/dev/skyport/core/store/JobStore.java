@@ -24,9 +24,9 @@ import java.util.concurrent.CompletableFuture;
  */
 public interface JobStore extends AutoCloseable {
     /**
-     * Stores a new job with its first event. A job whose spec has an {@linkplain dev.skyport.api.JobSpec#idempotencyKey()
-     * idempotency key} is found by it ({@link #findByIdempotencyKey}) from the moment this returns, in the same
-     * atomic write, until the job is purged.
+     * Stores a new job with its first event. A job whose spec has an
+     * {@linkplain dev.skyport.api.JobSpec#idempotencyKey() idempotency key} is found by it
+     * ({@link #findByIdempotencyKey}) from the moment this returns, in the same atomic write, until the job is purged.
      *
      * @throws IllegalArgumentException when a job with that id exists, or its owner already has a stored job with
      *                                  its idempotency key; nothing is written then
@@ -56,7 +56,9 @@ public interface JobStore extends AutoCloseable {
         }
     }
 
-    /** The stored job that {@code owner} submitted with idempotency key {@code key}; empty once it is purged. */
+    /**
+     * {@return the stored job that {@code owner} submitted with idempotency key {@code key}; empty once it is purged}
+     */
     Optional<JobId> findByIdempotencyKey(String owner, String key);
 
     /**
@@ -74,7 +76,7 @@ public interface JobStore extends AutoCloseable {
      */
     void update(StoredJob job, JobTransitioned event, StoredBatchJob batch);
 
-    /** Every stored batch row, one per job, in job id order. */
+    /** {@return every stored batch row, one per job, in job id order} */
     List<StoredBatchJob> batchJobs();
 
     /** Deletes the batch row of {@code job}; deleting a row that is not there is no error. */
@@ -82,13 +84,13 @@ public interface JobStore extends AutoCloseable {
 
     Optional<StoredJob> find(JobId id);
 
-    /** Jobs matching the query in submission (id) order, a page at a time. */
+    /** {@return jobs matching the query in submission (id) order, a page at a time} */
     Page<Job> list(JobQuery query);
 
-    /** Every job that is not terminal, in submission order. */
+    /** {@return every job that is not terminal, in submission order} */
     List<ActiveJob> active();
 
-    /** A job's events, oldest first; empty for an unknown id. */
+    /** {@return a job's events, oldest first; empty for an unknown id} */
     List<JobTransitioned> history(JobId id);
 
     /**
@@ -99,16 +101,19 @@ public interface JobStore extends AutoCloseable {
      */
     boolean purge(JobId id);
 
-    /** Up to {@code max} ended jobs whose last change was before {@code before}, the longest-ended first. */
+    /** {@return up to {@code max} ended jobs whose last change was before {@code before}, the longest-ended first} */
     List<JobId> endedBefore(Instant before, int max);
 
-    /** Per owner id: how many jobs have not ended, and the total {@linkplain StoredJob#size() size} of their jobs. */
+    /**
+     * {@return per owner id: how many jobs have not ended, and the total {@linkplain StoredJob#size() size} of their
+     * jobs}
+     */
     Map<String, OwnerUsage> usageByOwner();
 
     /** Stores a node's transition; its sequence comes from the same space as the job events'. */
     void insertNodeEvent(NodeTransitioned event);
 
-    /** The last stored transition of each node that has one, by node name. */
+    /** {@return the last stored transition of each node that has one, by node name} */
     Map<String, NodeTransitioned> lastNodeEvents();
 
     /**
@@ -120,15 +125,15 @@ public interface JobStore extends AutoCloseable {
     int purgeNodeEvents(Instant before);
 
     /**
-     * Up to {@code max} stored events, job and node events alike, whose sequence is greater than {@code after} and at
-     * most {@code upTo}, in increasing sequence order; each job event comes with its job's owner. Events of purged
-     * jobs are gone.
+     * {@return up to {@code max} stored events, job and node events alike, whose sequence is greater than {@code after}
+     * and at most {@code upTo}, in increasing sequence order; each job event comes with its job's owner} Events of
+     * purged jobs are gone.
      */
     List<StoredEvent> eventsAfter(long after, long upTo, int max);
 
     /**
-     * The highest event sequence the store has held, job or node event, including those of jobs purged since; 0 for
-     * an empty store. An engine continues from here, so a sequence is never handed out twice.
+     * {@return the highest event sequence the store has held, job or node event, including those of jobs purged since;
+     * 0 for an empty store} An engine continues from here, so a sequence is never handed out twice.
      */
     long lastSequence();
 
@@ -138,7 +143,7 @@ public interface JobStore extends AutoCloseable {
     /** Deletes the row of partition {@code name}; deleting a row that is not there is no error. */
     void deletePartition(String name);
 
-    /** Every stored partition row, by name. */
+    /** {@return every stored partition row, by name} */
     List<StoredPartition> partitions();
 
     @Override

@@ -20,9 +20,9 @@ public record StoredJob(Job job, Optional<StopIntent> stopIntent, Optional<Insta
     }
 
     /**
-     * What the job costs its owner in the store, counted in characters: the script, the command, the environment,
-     * the tags and the other text of its spec, plus a fixed overhead for the row, its events and attempts. The same
-     * whatever store keeps it, so the engine can check a user's stored-bytes limit before the write.
+     * {@return what the job costs its owner in the store, counted in characters: the script, the command, the
+     * environment, the tags and the other text of its spec, plus a fixed overhead for the row, its events and attempts}
+     * The same whatever store keeps it, so the engine can check a user's stored-bytes limit before the write.
      */
     public long size() {
         JobSpec s = job.spec();
