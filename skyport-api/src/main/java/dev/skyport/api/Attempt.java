@@ -15,6 +15,11 @@ import java.util.OptionalInt;
 public record Attempt(int number, List<String> nodes, Optional<String> partition, Instant startTime,
                       Optional<Instant> endTime, OptionalInt exitCode, OptionalInt signal,
                       Optional<EndReason> endReason, List<StepLog> steps, List<OutputLog> outputs) {
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public Attempt {
         if (number < 1) {
             throw new IllegalArgumentException("attempt number must be >= 1");

@@ -9,6 +9,11 @@ import java.util.Objects;
  * reaches it ({@code slurm}) and that gate's options.
  */
 public record BatchSite(String name, String gate, Map<String, String> options) {
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public BatchSite {
         Objects.requireNonNull(name, "name");
         if (name.isBlank() || name.contains("/") || name.chars().anyMatch(Character::isISOControl)) {

@@ -24,6 +24,11 @@ public record ContainerStep(String image, List<String> command, Optional<String>
     private static final Pattern IMAGE_REFERENCE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._/:@-]*");
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @throws InvalidJobSpecException when a component is out of its range (the message names it)
+     */
     public ContainerStep {
         Objects.requireNonNull(image, "image");
         if (image.length() > JobSpec.MAX_IMAGE_LENGTH || !IMAGE_REFERENCE.matcher(image).matches()) {

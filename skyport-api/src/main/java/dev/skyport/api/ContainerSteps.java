@@ -28,6 +28,11 @@ public record ContainerSteps(List<ContainerStep> steps, List<StepInput> inputs, 
     /** Most {@link #volumes()}. */
     public static final int MAX_VOLUMES = 64;
 
+    /**
+     * Copies the collections, so an instance never changes.
+     *
+     * @throws InvalidJobSpecException when a component is out of its range (the message names it)
+     */
     public ContainerSteps {
         steps = List.copyOf(steps);
         inputs = List.copyOf(inputs);

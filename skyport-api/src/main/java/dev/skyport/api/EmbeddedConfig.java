@@ -33,6 +33,11 @@ public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gate
                              OptionalLong randomSeed, Optional<Path> inputRoot, Optional<String> cloudGate,
                              Map<String, String> cloudGateOptions, PartitionPolicy partitions,
                              java.util.List<BatchSite> batchSites) {
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public EmbeddedConfig {
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(gate, "gate");

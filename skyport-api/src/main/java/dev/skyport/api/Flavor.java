@@ -8,6 +8,7 @@ import java.util.Objects;
  */
 public record Flavor(String name, String remoteSite, int cpus, long memoryBytes, long storageBytes, int gpus,
                      double pricePerHour, String currency) {
+    /** Rejects null components. */
     public Flavor {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(remoteSite, "remoteSite");

@@ -38,6 +38,11 @@ public record Health(Status status, List<Problem> problems) {
      */
     public record Problem(String component, String message, Instant since, int failures, boolean stops,
                           Optional<Instant> retryAt) {
+        /**
+         * Rejects null components.
+         *
+         * @throws IllegalArgumentException when a component is out of its range (the message names it)
+         */
         public Problem {
             Objects.requireNonNull(component, "component");
             Objects.requireNonNull(message, "message");
@@ -49,6 +54,11 @@ public record Health(Status status, List<Problem> problems) {
         }
     }
 
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public Health {
         Objects.requireNonNull(status, "status");
         problems = List.copyOf(problems);

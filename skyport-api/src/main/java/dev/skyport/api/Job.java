@@ -19,6 +19,7 @@ import java.util.OptionalInt;
  */
 public record Job(JobId id, String owner, String ownerName, JobSpec spec, JobState state, String stateDetails,
                   Optional<EndReason> endReason, Instant submitTime, Instant updateTime, List<Attempt> attempts) {
+    /** Rejects null components and copies the collections, so an instance never changes. */
     public Job {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(owner, "owner");

@@ -8,6 +8,7 @@ import java.util.UUID;
  * time-ordered (version 7) UUIDs so that the store's index stays append-mostly.
  */
 public record JobId(UUID value) implements Comparable<JobId> {
+    /** Rejects null components. */
     public JobId {
         Objects.requireNonNull(value, "value");
     }

@@ -28,6 +28,11 @@ public record JobQuery(Set<JobState> states, Optional<String> owner, int limit, 
         this(states, owner, limit, pageToken, withScripts, Optional.empty(), Map.of());
     }
 
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @throws InvalidJobSpecException when a component is out of its range (the message names it)
+     */
     public JobQuery {
         states = states.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(states));
         Objects.requireNonNull(owner, "owner");

@@ -111,6 +111,11 @@ public record JobSpec(
     /** Longest {@link #idempotencyKey()}, in characters (Stripe's limit is 255; a UUID is 36). */
     public static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @throws InvalidJobSpecException when a component is out of its range (the message names it)
+     */
     public JobSpec {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(script, "script");

@@ -10,6 +10,7 @@ import java.util.Optional;
  */
 public record JobTransitioned(long sequence, Instant time, JobId jobId, Optional<JobState> from, JobState to,
                               Optional<EndReason> endReason, String details) implements SkyPortEvent {
+    /** Rejects null components. */
     public JobTransitioned {
         Objects.requireNonNull(time, "time");
         Objects.requireNonNull(jobId, "jobId");

@@ -22,6 +22,11 @@ import java.util.Objects;
  */
 public record Limits(int maxScriptBytes, int maxActiveJobs, Duration killGracePeriod, int maxActiveJobsPerUser,
                      long maxStoredBytesPerUser, Duration jobRetention) {
+    /**
+     * Rejects null components.
+     *
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public Limits {
         if (maxScriptBytes < 1) {
             throw new IllegalArgumentException("maxScriptBytes must be positive");

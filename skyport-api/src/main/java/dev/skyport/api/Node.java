@@ -9,6 +9,11 @@ import java.util.Objects;
  */
 public record Node(String name, String partition, int cpus, long memoryBytes, int gpus, NodeState state,
                    Map<String, String> labels) {
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public Node {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(partition, "partition");

@@ -10,6 +10,7 @@ import java.util.Optional;
  */
 public record NodeTransitioned(long sequence, Instant time, String node, String partition, Optional<NodeState> from,
                                NodeState to, String details) implements SkyPortEvent {
+    /** Rejects null components. */
     public NodeTransitioned {
         Objects.requireNonNull(time, "time");
         Objects.requireNonNull(node, "node");

@@ -7,6 +7,11 @@ import java.util.Objects;
  * ({@code destination}) and its size. A directory output gives one log per file of the tree.
  */
 public record OutputLog(String path, String destination, long sizeBytes) {
+    /**
+     * Rejects null components.
+     *
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public OutputLog {
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(destination, "destination");

@@ -6,6 +6,7 @@ import java.util.Optional;
 
 /** One page of a listing; {@code nextPageToken} is present when more items follow. */
 public record Page<T>(List<T> items, Optional<String> nextPageToken) {
+    /** Rejects null components and copies the collections, so an instance never changes. */
     public Page {
         items = List.copyOf(items);
         Objects.requireNonNull(nextPageToken, "nextPageToken");

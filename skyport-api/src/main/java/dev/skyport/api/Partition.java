@@ -9,6 +9,7 @@ import java.util.Objects;
  * {@code tags} are what the gate stamped on the resources so they can be reconciled and reaped.
  */
 public record Partition(String name, String gate, String state, List<String> nodes, Map<String, String> tags) {
+    /** Rejects null components and copies the collections, so an instance never changes. */
     public Partition {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(gate, "gate");

@@ -24,6 +24,11 @@ import java.util.Objects;
 public record PartitionPolicy(Duration createTimeout, Duration readyTimeout, int createAttempts, Duration retryBudget,
                               Duration reconcileInterval, Duration orphanGrace, Duration idleTimeout,
                               int maxInFlight) {
+    /**
+     * Rejects null components.
+     *
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public PartitionPolicy {
         positive("createTimeout", createTimeout);
         positive("readyTimeout", readyTimeout);

@@ -10,6 +10,11 @@ import java.util.Objects;
 public record PortSpec(int port, String protocol, Direction direction) {
     public enum Direction { IN, OUT }
 
+    /**
+     * Rejects null components.
+     *
+     * @throws InvalidJobSpecException when a component is out of its range (the message names it)
+     */
     public PortSpec {
         if (port < 1 || port > 65535) {
             throw new InvalidJobSpecException("ports", "port must be 1..65535, got " + port);

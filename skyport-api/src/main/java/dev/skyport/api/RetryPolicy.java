@@ -18,6 +18,11 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
     private static final RetryPolicy NONE =
             new RetryPolicy(1, Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofHours(1), false);
 
+    /**
+     * Rejects null components.
+     *
+     * @throws InvalidJobSpecException when a component is out of its range (the message names it)
+     */
     public RetryPolicy {
         Objects.requireNonNull(initialBackoff, "initialBackoff");
         Objects.requireNonNull(maxBackoff, "maxBackoff");

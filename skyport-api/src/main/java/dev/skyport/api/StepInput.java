@@ -14,6 +14,11 @@ public record StepInput(String path, Optional<String> content, Optional<String> 
     /** The largest {@code content}, in UTF-8 bytes (GA4GH TES asks servers to accept at least 128 KiB). */
     public static final int MAX_CONTENT_BYTES = 1024 * 1024;
 
+    /**
+     * Rejects null components.
+     *
+     * @throws InvalidJobSpecException when a component is out of its range (the message names it)
+     */
     public StepInput {
         ContainerSteps.absolute("inputs.path", Optional.of(path));
         Objects.requireNonNull(content, "content");

@@ -16,6 +16,7 @@ public record StepLog(Instant startTime, Optional<Instant> endTime, OptionalInt 
     /** How much of each stream a step log keeps, from its end. */
     public static final int MAX_TAIL_BYTES = 16 * 1024;
 
+    /** Rejects null components. */
     public StepLog {
         Objects.requireNonNull(startTime, "startTime");
         Objects.requireNonNull(endTime, "endTime");

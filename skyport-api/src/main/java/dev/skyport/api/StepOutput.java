@@ -14,6 +14,11 @@ import java.util.Optional;
  * does not.
  */
 public record StepOutput(String path, Optional<String> pathPrefix, String destination, boolean directory) {
+    /**
+     * Rejects null components.
+     *
+     * @throws InvalidJobSpecException when a component is out of its range (the message names it)
+     */
     public StepOutput {
         ContainerSteps.absolute("outputs.path", Optional.of(path));
         Objects.requireNonNull(pathPrefix, "pathPrefix");

@@ -6,6 +6,11 @@ import java.util.Objects;
 
 /** A job in a {@link BatchQueue}: the backend's id (Slurm's job id) for attempt {@code attempt} of {@code job}. */
 public record BatchJob(String id, JobId job, int attempt) {
+    /**
+     * Rejects null components.
+     *
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public BatchJob {
         Objects.requireNonNull(id, "id");
         if (id.isBlank()) {

@@ -14,6 +14,7 @@ import java.util.Optional;
 public record BatchPartition(String name, boolean isDefault, boolean up, int maxNodes, int maxCpusPerNode,
                              long maxMemoryPerNode, int maxGpusPerNode, Optional<Duration> maxTime,
                              List<String> allowedAccounts, List<String> nodes) {
+    /** Rejects null components and copies the collections, so an instance never changes. */
     public BatchPartition {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(maxTime, "maxTime");

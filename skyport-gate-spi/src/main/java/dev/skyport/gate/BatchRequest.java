@@ -22,6 +22,11 @@ public record BatchRequest(JobId job, int attempt, String name, String directory
     /** The prefix of {@link #tag()}: what the backend's job comment or name starts with for a Sky Port job. */
     public static final String TAG_PREFIX = "skyport:";
 
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public BatchRequest {
         Objects.requireNonNull(job, "job");
         if (attempt < 1) {

@@ -51,6 +51,7 @@ public record BatchStatus(State state, String reason, Optional<Instant> expected
         }
     }
 
+    /** Rejects null components and copies the collections, so an instance never changes. */
     public BatchStatus {
         Objects.requireNonNull(state, "state");
         Objects.requireNonNull(reason, "reason");

@@ -24,6 +24,11 @@ public record ContainerRuntime(List<String> candidates, List<String> runArgument
     /** What {@code auto} looks for, in order. */
     public static final List<String> AUTO = List.of("podman", "docker");
 
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public ContainerRuntime {
         candidates = List.copyOf(candidates);
         runArguments = List.copyOf(runArguments);

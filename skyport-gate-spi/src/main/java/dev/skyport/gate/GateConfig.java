@@ -11,6 +11,7 @@ import java.util.Optional;
  * {@code skyport.yaml}) and the engine's clock.
  */
 public record GateConfig(Path workDir, Map<String, String> options, Clock clock) {
+    /** Rejects null components and copies the collections, so an instance never changes. */
     public GateConfig {
         Objects.requireNonNull(workDir, "workDir");
         options = Map.copyOf(options);

@@ -17,6 +17,11 @@ import java.util.Optional;
 public record PartitionHandle(String name, String gate, PartitionState state, List<PartitionNode> nodes,
                               String sshUser, Optional<Path> sshKey, Map<String, String> tags, Instant created,
                               Optional<String> failure) {
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public PartitionHandle {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(gate, "gate");

@@ -10,6 +10,11 @@ import java.util.Set;
  */
 public record PartitionNode(String name, String role, String host, int port, Set<String> hostKeyFingerprints, int cpus,
                             long memoryBytes, int gpus) {
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public PartitionNode {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(role, "role");

@@ -24,6 +24,11 @@ public record PartitionSpec(String name, Optional<String> flavor, int nodeCount,
     /** Tag with the creation time, ISO-8601 UTC. */
     public static final String TAG_CREATED = "skyport-created";
 
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public PartitionSpec {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(flavor, "flavor");

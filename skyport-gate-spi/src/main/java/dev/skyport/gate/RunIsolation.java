@@ -27,6 +27,11 @@ public record RunIsolation(Mode mode, String bwrap, int uid, int gid, List<Strin
         ACCOUNT
     }
 
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public RunIsolation {
         Objects.requireNonNull(mode, "mode");
         Objects.requireNonNull(bwrap, "bwrap");

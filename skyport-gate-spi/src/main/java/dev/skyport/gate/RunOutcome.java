@@ -8,6 +8,7 @@ import java.util.OptionalInt;
  * process is gone and left no exit code.
  */
 public record RunOutcome(OptionalInt exitCode, OptionalInt signal, String detail) {
+    /** Rejects null components. */
     public RunOutcome {
         Objects.requireNonNull(exitCode, "exitCode");
         Objects.requireNonNull(signal, "signal");

@@ -11,6 +11,7 @@ import java.util.Optional;
 public record RunProbe(State state, Optional<RunHandle> handle, Optional<RunOutcome> outcome) {
     public enum State { RUNNING, ENDED, NEVER_STARTED }
 
+    /** Rejects null components. */
     public RunProbe {
         Objects.requireNonNull(state, "state");
         Objects.requireNonNull(handle, "handle");

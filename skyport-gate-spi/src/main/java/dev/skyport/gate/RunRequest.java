@@ -28,6 +28,11 @@ import java.util.Optional;
 public record RunRequest(JobId job, int attempt, String directory, Optional<String> script, List<String> command,
                          String workdir, Map<String, String> env, String owner, int cpus, long memoryBytes,
                          Optional<String> containerImage, List<PortSpec> ports, Optional<ContainerSteps> steps) {
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public RunRequest {
         Objects.requireNonNull(job, "job");
         if (attempt < 1) {

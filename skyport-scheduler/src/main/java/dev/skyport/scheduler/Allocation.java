@@ -11,6 +11,7 @@ import java.util.Objects;
  * {@code expectedEnd} (its start plus time limit; far in the future when it has none).
  */
 public record Allocation(JobId job, List<String> nodes, int cpus, long memoryBytes, int gpus, Instant expectedEnd) {
+    /** Rejects null components and copies the node list, so an instance never changes. */
     public Allocation {
         Objects.requireNonNull(job, "job");
         nodes = List.copyOf(nodes);

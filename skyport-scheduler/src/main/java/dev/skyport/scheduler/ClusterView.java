@@ -12,6 +12,7 @@ import java.util.Objects;
  */
 public record ClusterView(List<NodeView> nodes, List<Allocation> running, Map<String, NodeMode> partitionModes,
                           List<FlavorView> flavors, Map<String, Double> accountUsage) {
+    /** Copies the collections, so an instance never changes. */
     public ClusterView {
         nodes = List.copyOf(nodes);
         running = List.copyOf(running);
@@ -20,12 +21,21 @@ public record ClusterView(List<NodeView> nodes, List<Allocation> running, Map<St
         accountUsage = Map.copyOf(accountUsage);
     }
 
-    /** A fixed cluster of shared nodes, with no flavors and no usage history. */
+    /**
+     * A fixed cluster of shared nodes, with no flavors and no usage history.
+     *
+     * @param nodes the cluster's nodes
+     * @param running the jobs running on them
+     */
     public ClusterView(List<NodeView> nodes, List<Allocation> running) {
         this(nodes, running, Map.of(), List.of(), Map.of());
     }
 
-    /** {@return how {@code partition}'s nodes are shared: its entry in {@link #partitionModes()}, else shared} */
+    /**
+     * {@return how {@code partition}'s nodes are shared: its entry in {@link #partitionModes()}, else shared}
+     *
+     * @param partition a partition's name
+     */
     public NodeMode modeOf(String partition) {
         return partitionModes.getOrDefault(Objects.requireNonNull(partition, "partition"), NodeMode.SHARED);
     }

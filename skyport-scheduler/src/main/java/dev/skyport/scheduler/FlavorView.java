@@ -7,6 +7,11 @@ import java.util.Objects;
  * gate's currency; only the order of prices matters to a scheduler).
  */
 public record FlavorView(String name, int cpus, long memoryBytes, int gpus, double pricePerHour) {
+    /**
+     * Rejects null components.
+     *
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public FlavorView {
         Objects.requireNonNull(name, "name");
         if (cpus < 0 || memoryBytes < 0 || gpus < 0 || !(pricePerHour >= 0)) {

@@ -6,6 +6,7 @@ import java.util.Objects;
 
 /** A node as the scheduler sees it: total capacity, partition and whether it takes new work. */
 public record NodeView(String name, String partition, int cpus, long memoryBytes, int gpus, NodeState state) {
+    /** Rejects null components. */
     public NodeView {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(partition, "partition");

@@ -14,6 +14,7 @@ import java.util.Objects;
  */
 public record Plan(List<Placement> startNow, List<Placement> reservations, List<Infeasible> infeasible,
                    List<CloudPlacement> cloud) {
+    /** Copies the lists, so an instance never changes. */
     public Plan {
         startNow = List.copyOf(startNow);
         reservations = List.copyOf(reservations);
@@ -21,13 +22,20 @@ public record Plan(List<Placement> startNow, List<Placement> reservations, List<
         cloud = List.copyOf(cloud);
     }
 
-    /** A plan for a cluster that cannot grow. */
+    /**
+     * A plan for a cluster that cannot grow.
+     *
+     * @param startNow the jobs to start now, with their nodes
+     * @param reservations the jobs held back for later, with the nodes and start they are promised
+     * @param infeasible the jobs no node set can hold
+     */
     public Plan(List<Placement> startNow, List<Placement> reservations, List<Infeasible> infeasible) {
         this(startNow, reservations, infeasible, List.of());
     }
 
     /** A job on its nodes from {@code start}. */
     public record Placement(JobId job, Instant start, List<String> nodes) {
+        /** Rejects null components and copies the node list. */
         public Placement {
             Objects.requireNonNull(job, "job");
             Objects.requireNonNull(start, "start");
@@ -37,6 +45,7 @@ public record Plan(List<Placement> startNow, List<Placement> reservations, List<
 
     /** A job to run now on {@code nodes} new nodes of {@code flavor}, the cheapest flavor that fits it. */
     public record CloudPlacement(JobId job, String flavor, int nodes, double pricePerHour) {
+        /** Rejects null components. */
         public CloudPlacement {
             Objects.requireNonNull(job, "job");
             Objects.requireNonNull(flavor, "flavor");
@@ -45,6 +54,7 @@ public record Plan(List<Placement> startNow, List<Placement> reservations, List<
 
     /** A job no node set of the cluster (nor any flavor) can hold, with why. */
     public record Infeasible(JobId job, String reason) {
+        /** Rejects null components. */
         public Infeasible {
             Objects.requireNonNull(job, "job");
             Objects.requireNonNull(reason, "reason");

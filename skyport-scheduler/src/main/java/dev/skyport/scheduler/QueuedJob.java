@@ -12,6 +12,11 @@ import java.util.Objects;
  */
 public record QueuedJob(JobId id, int nodes, int cpus, long memoryBytes, int gpus, Duration expectedDuration,
                         int priority, String account, Instant submitTime) {
+    /**
+     * Rejects null components.
+     *
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public QueuedJob {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(expectedDuration, "expectedDuration");

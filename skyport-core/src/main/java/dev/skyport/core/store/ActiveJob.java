@@ -15,6 +15,7 @@ import java.util.Optional;
 public record ActiveJob(JobId id, String owner, JobState state, Instant submitTime, int priority, int nodes, int cpus,
                         long memoryBytes, int gpus, Optional<Duration> timeLimit, String account,
                         Optional<Instant> notBefore) {
+    /** Rejects null components. */
     public ActiveJob {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(owner, "owner");

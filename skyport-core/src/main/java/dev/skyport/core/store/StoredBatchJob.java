@@ -17,6 +17,11 @@ import java.util.Objects;
  * @param submitted when the backend accepted it
  */
 public record StoredBatchJob(JobId job, int attempt, String site, String backendId, Instant submitted) {
+    /**
+     * Rejects null components.
+     *
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public StoredBatchJob {
         Objects.requireNonNull(job, "job");
         if (attempt < 1) {

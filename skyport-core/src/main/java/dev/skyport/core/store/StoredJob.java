@@ -13,6 +13,7 @@ import java.util.Optional;
  * earliest time a queued job may be placed again (retry back-off).
  */
 public record StoredJob(Job job, Optional<StopIntent> stopIntent, Optional<Instant> notBefore) {
+    /** Rejects null components. */
     public StoredJob {
         Objects.requireNonNull(job, "job");
         Objects.requireNonNull(stopIntent, "stopIntent");
@@ -52,6 +53,12 @@ public record StoredJob(Job job, Optional<StopIntent> stopIntent, Optional<Insta
     /** A job row with its few events and attempts, without the text of its spec. */
     static final long ROW_OVERHEAD = 1024;
 
+    /**
+     * A job with no stop intent and no back-off: what a submit stores.
+     *
+     * @param job the job
+     * @return the stored job
+     */
     public static StoredJob of(Job job) {
         return new StoredJob(job, Optional.empty(), Optional.empty());
     }

@@ -17,6 +17,7 @@ import java.util.Objects;
  * @param updated  when the row last changed
  */
 public record StoredPartition(String name, JobId job, String phase, String document, Instant updated) {
+    /** Rejects null components. */
     public StoredPartition {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(job, "job");
