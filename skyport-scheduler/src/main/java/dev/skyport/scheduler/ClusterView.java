@@ -9,10 +9,24 @@ import java.util.Objects;
  * ({@code partitionModes}; a partition not listed is {@link NodeMode#SHARED}), the flavors new cloud nodes can be
  * created with (empty when the cluster cannot grow), and each account's decayed past usage in any consistent unit
  * (used by {@code fair-share}; an account not listed has used nothing). Immutable; never holds {@code null}.
+ *
+ * @param nodes every node, whatever its state
+ * @param running what the running jobs hold
+ * @param partitionModes how each listed partition shares its nodes
+ * @param flavors the sizes new cloud nodes can have; empty when the cluster cannot grow
+ * @param accountUsage each account's decayed past usage
  */
 public record ClusterView(List<NodeView> nodes, List<Allocation> running, Map<String, NodeMode> partitionModes,
                           List<FlavorView> flavors, Map<String, Double> accountUsage) {
-    /** Copies the collections, so an instance never changes. */
+    /**
+     * Copies the collections, so an instance never changes.
+     *
+     * @param nodes every node, whatever its state
+     * @param running what the running jobs hold
+     * @param partitionModes how each listed partition shares its nodes
+     * @param flavors the sizes new cloud nodes can have; empty when the cluster cannot grow
+     * @param accountUsage each account's decayed past usage
+     */
     public ClusterView {
         nodes = List.copyOf(nodes);
         running = List.copyOf(running);

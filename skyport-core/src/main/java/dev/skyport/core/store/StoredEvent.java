@@ -10,11 +10,16 @@ import java.util.Optional;
 /**
  * An event as {@link JobStore#eventsAfter} reads it back: a job's transition with the owner of its job (so a user's
  * view can keep its own without reading the job), or a node's transition, which belongs to no one.
+ *
+ * @param event the job's or the node's transition
+ * @param owner the job's owner's stable id for a job event; empty for a node event
  */
 public record StoredEvent(SkyPortEvent event, Optional<String> owner) {
     /**
      * Rejects null components.
      *
+     * @param event the job's or the node's transition
+     * @param owner the job's owner's stable id for a job event; empty for a node event
      * @throws IllegalArgumentException when a component is out of its range (the message names it)
      */
     public StoredEvent {

@@ -11,9 +11,19 @@ import java.util.Optional;
 /**
  * A job as the store keeps it: the public snapshot plus the engine's own bookkeeping: a stop in progress, and the
  * earliest time a queued job may be placed again (retry back-off).
+ *
+ * @param job the public snapshot
+ * @param stopIntent the stop in progress (cancel, requeue, time limit), when there is one
+ * @param notBefore the earliest time a queued job may be placed again (retry back-off)
  */
 public record StoredJob(Job job, Optional<StopIntent> stopIntent, Optional<Instant> notBefore) {
-    /** Rejects null components. */
+    /**
+     * Rejects null components.
+     *
+     * @param job the public snapshot
+     * @param stopIntent the stop in progress (cancel, requeue, time limit), when there is one
+     * @param notBefore the earliest time a queued job may be placed again (retry back-off)
+     */
     public StoredJob {
         Objects.requireNonNull(job, "job");
         Objects.requireNonNull(stopIntent, "stopIntent");
