@@ -11,6 +11,17 @@ import java.util.OptionalInt;
  * {@code number} starts at 1. {@code exitCode} and {@code signal} are present once the process ended on its own or
  * by a signal. {@code steps} and {@code outputs} are filled for a {@link ContainerSteps} job: a log per step that
  * started, a log per output file copied; both are empty for other jobs.
+ *
+ * @param number which attempt of the job this is, from 1
+ * @param nodes the names of the nodes it ran on
+ * @param partition the partition those nodes belong to, when a gate created one for it
+ * @param startTime when it was placed
+ * @param endTime when it ended; empty while it runs
+ * @param exitCode the exit code of the job's process, once it exited
+ * @param signal the signal that ended the process, when one did
+ * @param endReason why it ended; empty while it runs
+ * @param steps a log per step that started, for a container steps job
+ * @param outputs a log per output file copied, for a container steps job
  */
 public record Attempt(int number, List<String> nodes, Optional<String> partition, Instant startTime,
                       Optional<Instant> endTime, OptionalInt exitCode, OptionalInt signal,
@@ -18,6 +29,16 @@ public record Attempt(int number, List<String> nodes, Optional<String> partition
     /**
      * Rejects null components and copies the collections, so an instance never changes.
      *
+     * @param number which attempt of the job this is, from 1
+     * @param nodes the names of the nodes it ran on
+     * @param partition the partition those nodes belong to, when a gate created one for it
+     * @param startTime when it was placed
+     * @param endTime when it ended; empty while it runs
+     * @param exitCode the exit code of the job's process, once it exited
+     * @param signal the signal that ended the process, when one did
+     * @param endReason why it ended; empty while it runs
+     * @param steps a log per step that started, for a container steps job
+     * @param outputs a log per output file copied, for a container steps job
      * @throws IllegalArgumentException when a component is out of its range (the message names it)
      */
     public Attempt {

@@ -17,6 +17,15 @@ import java.util.regex.Pattern;
  * {@code ignoreError}: a non-zero exit of this step is recorded and the next step runs, instead of ending the job.
  *
  * <p>The checks (image reference, absolute paths, sizes) throw {@link InvalidJobSpecException} naming the field.
+ *
+ * @param image the container image the step runs in
+ * @param command program and arguments, run without a shell
+ * @param workdir the working directory inside the container; empty: the image's own
+ * @param stdin the container path read as standard input
+ * @param stdout the container path standard output is written to
+ * @param stderr the container path standard error is written to
+ * @param env the step's own environment variables
+ * @param ignoreError whether a non-zero exit goes on to the next step instead of ending the job
  */
 public record ContainerStep(String image, List<String> command, Optional<String> workdir, Optional<String> stdin,
                             Optional<String> stdout, Optional<String> stderr, Map<String, String> env,
@@ -27,6 +36,14 @@ public record ContainerStep(String image, List<String> command, Optional<String>
     /**
      * Rejects null components and copies the collections, so an instance never changes.
      *
+     * @param image the container image the step runs in
+     * @param command program and arguments, run without a shell
+     * @param workdir the working directory inside the container; empty: the image's own
+     * @param stdin the container path read as standard input
+     * @param stdout the container path standard output is written to
+     * @param stderr the container path standard error is written to
+     * @param env the step's own environment variables
+     * @param ignoreError whether a non-zero exit goes on to the next step instead of ending the job
      * @throws InvalidJobSpecException when a component is out of its range (the message names it)
      */
     public ContainerStep {

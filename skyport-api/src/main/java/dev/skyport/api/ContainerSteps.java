@@ -20,6 +20,11 @@ import java.util.Set;
  * container images. Paths are absolute, normalized (no {@code .} or {@code ..} segment, no {@code //}), hold no
  * {@code :} or {@code ,} (the container runtime's mount syntax) and lie outside {@code /proc}, {@code /sys} and
  * {@code /dev}.
+ *
+ * @param steps the steps, run in this order
+ * @param inputs what is placed in the containers before the first step
+ * @param outputs what is copied out after the last step succeeded
+ * @param volumes container directories shared, empty at first, by every step
  */
 public record ContainerSteps(List<ContainerStep> steps, List<StepInput> inputs, List<StepOutput> outputs,
                              List<String> volumes) {
@@ -31,6 +36,10 @@ public record ContainerSteps(List<ContainerStep> steps, List<StepInput> inputs, 
     /**
      * Copies the collections, so an instance never changes.
      *
+     * @param steps the steps, run in this order
+     * @param inputs what is placed in the containers before the first step
+     * @param outputs what is copied out after the last step succeeded
+     * @param volumes container directories shared, empty at first, by every step
      * @throws InvalidJobSpecException when a component is out of its range (the message names it)
      */
     public ContainerSteps {

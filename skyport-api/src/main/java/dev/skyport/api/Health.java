@@ -41,6 +41,12 @@ public record Health(Status status, List<Problem> problems) {
         /**
          * Rejects null components.
          *
+         * @param component what fails, e.g. {@code scheduler}, {@code usage-replay}, {@code workers}, {@code gate}
+         * @param message the last failure, without a stack trace (the engine's log has it, once per streak)
+         * @param since when the current streak of failures began
+         * @param failures how many times in a row it has failed, at least 1
+         * @param stops whether this problem stops scheduling ({@code DOWN}) or only degrades it
+         * @param retryAt when it is tried again, if it is retried on a timer
          * @throws IllegalArgumentException when a component is out of its range (the message names it)
          */
         public Problem {
@@ -57,6 +63,8 @@ public record Health(Status status, List<Problem> problems) {
     /**
      * Rejects null components and copies the collections, so an instance never changes.
      *
+     * @param status the worst of the problems, {@code UP} when there are none
+     * @param problems what is failing now, one per component, oldest first; empty when {@code UP}
      * @throws IllegalArgumentException when a component is out of its range (the message names it)
      */
     public Health {

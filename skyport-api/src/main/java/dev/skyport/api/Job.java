@@ -16,10 +16,34 @@ import java.util.OptionalInt;
  * name gets a new id and sees none of the old user's jobs. {@code ownerName} is the name to show (and the job's
  * {@code USER}); for a job submitted without a separate id (the embedded default, {@link SkyPort#asUser(String)}) the
  * two are equal.
+ *
+ * @param id the job's identity
+ * @param owner the owner's stable id
+ * @param ownerName the owner's name, as shown
+ * @param spec what was asked to run
+ * @param state where the job is in its lifecycle
+ * @param stateDetails a human-readable progress text
+ * @param endReason why the job ended; empty until it is terminal
+ * @param submitTime when the job was submitted
+ * @param updateTime when the job last changed
+ * @param attempts every run, oldest first
  */
 public record Job(JobId id, String owner, String ownerName, JobSpec spec, JobState state, String stateDetails,
                   Optional<EndReason> endReason, Instant submitTime, Instant updateTime, List<Attempt> attempts) {
-    /** Rejects null components and copies the collections, so an instance never changes. */
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @param id the job's identity
+     * @param owner the owner's stable id
+     * @param ownerName the owner's name, as shown
+     * @param spec what was asked to run
+     * @param state where the job is in its lifecycle
+     * @param stateDetails a human-readable progress text
+     * @param endReason why the job ended; empty until it is terminal
+     * @param submitTime when the job was submitted
+     * @param updateTime when the job last changed
+     * @param attempts every run, oldest first
+     */
     public Job {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(owner, "owner");

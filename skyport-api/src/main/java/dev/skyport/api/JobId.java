@@ -6,9 +6,15 @@ import java.util.UUID;
 /**
  * A job's identity: a UUID, written as the 36-character text the upstream clients expect. The engine issues
  * time-ordered (version 7) UUIDs so that the store's index stays append-mostly.
+ *
+ * @param value the UUID
  */
 public record JobId(UUID value) implements Comparable<JobId> {
-    /** Rejects null components. */
+    /**
+     * Rejects null components.
+     *
+     * @param value the UUID
+     */
     public JobId {
         Objects.requireNonNull(value, "value");
     }

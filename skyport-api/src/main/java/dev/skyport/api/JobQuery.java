@@ -11,6 +11,14 @@ import java.util.Set;
  * the opaque {@link Page#nextPageToken()} of the previous page. Filters combine with "and": an empty {@code states}
  * set means every state, {@code namePrefix} keeps jobs whose name starts with it (case-sensitive; a whole name
  * matches itself), and every entry of {@code tags} must be among the job's tags with that exact value.
+ *
+ * @param states the states to keep; empty for every state
+ * @param owner the owner whose jobs to keep; empty for every owner the caller may see
+ * @param limit the most jobs on one page
+ * @param pageToken where the page starts: the previous page's token; empty for the first page
+ * @param withScripts whether the specs carry their scripts' text
+ * @param namePrefix keep jobs whose name starts with it
+ * @param tags keep jobs that have every one of these tags with these values
  */
 public record JobQuery(Set<JobState> states, Optional<String> owner, int limit, Optional<String> pageToken,
                        boolean withScripts, Optional<String> namePrefix, Map<String, String> tags) {
@@ -31,6 +39,13 @@ public record JobQuery(Set<JobState> states, Optional<String> owner, int limit, 
     /**
      * Rejects null components and copies the collections, so an instance never changes.
      *
+     * @param states the states to keep; empty for every state
+     * @param owner the owner whose jobs to keep; empty for every owner the caller may see
+     * @param limit the most jobs on one page
+     * @param pageToken where the page starts: the previous page's token; empty for the first page
+     * @param withScripts whether the specs carry their scripts' text
+     * @param namePrefix keep jobs whose name starts with it
+     * @param tags keep jobs that have every one of these tags with these values
      * @throws InvalidJobSpecException when a component is out of its range (the message names it)
      */
     public JobQuery {

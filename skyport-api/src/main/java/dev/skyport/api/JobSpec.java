@@ -24,6 +24,36 @@ import java.util.regex.Pattern;
  * maps a maximum size, so that one submission cannot hold an unbounded amount of the engine's memory. The builder
  * (and so {@link #script(String)}) enforces them; the canonical constructor does not, so that jobs stored before a
  * limit existed stay readable. Front doors cite the constants in their documentation and errors.
+ *
+ * @param name the job's name
+ * @param script the script to run; exactly one of script, command and container steps is given
+ * @param command the program and arguments to run without a shell
+ * @param containerImage the container image the job runs in
+ * @param cloudImage the machine image new cloud nodes boot from
+ * @param nodes how many nodes the job needs
+ * @param cpus cpus per node
+ * @param memoryBytes memory per node, in bytes; 0 for no request
+ * @param gpus gpus per node
+ * @param flavor the size of machine to create for it
+ * @param remoteSite the site to run it at
+ * @param relocatable whether the scheduler may choose another site
+ * @param ports the ports it opens or reaches back to
+ * @param inputFiles files on the engine's machine copied to the job's directory before it runs
+ * @param outputFiles files copied back from the job's directory after it succeeded
+ * @param workdir the directory it runs in; empty: its job directory
+ * @param env environment variables of the job
+ * @param account the account its usage is charged to
+ * @param priority higher runs first where the scheduler honours priorities
+ * @param timeLimit the wall-clock limit of one attempt
+ * @param retryPolicy how failed attempts are retried
+ * @param tags labels to find the job by
+ * @param comment free text shown with the job
+ * @param submissionAddress where {@code out} ports reach back to
+ * @param storage a storage container the job uses
+ * @param idempotencyKey the client's key that makes a repeated submission return the first job
+ * @param warnings what the submission kept but did not understand
+ * @param scriptOmitted whether the script's text was left out of this copy (a listing without scripts)
+ * @param containerSteps the steps to run, each in a container image of its own
  */
 public record JobSpec(
         String name,
@@ -114,6 +144,35 @@ public record JobSpec(
     /**
      * Rejects null components and copies the collections, so an instance never changes.
      *
+     * @param name the job's name
+     * @param script the script to run; exactly one of script, command and container steps is given
+     * @param command the program and arguments to run without a shell
+     * @param containerImage the container image the job runs in
+     * @param cloudImage the machine image new cloud nodes boot from
+     * @param nodes how many nodes the job needs
+     * @param cpus cpus per node
+     * @param memoryBytes memory per node, in bytes; 0 for no request
+     * @param gpus gpus per node
+     * @param flavor the size of machine to create for it
+     * @param remoteSite the site to run it at
+     * @param relocatable whether the scheduler may choose another site
+     * @param ports the ports it opens or reaches back to
+     * @param inputFiles files on the engine's machine copied to the job's directory before it runs
+     * @param outputFiles files copied back from the job's directory after it succeeded
+     * @param workdir the directory it runs in; empty: its job directory
+     * @param env environment variables of the job
+     * @param account the account its usage is charged to
+     * @param priority higher runs first where the scheduler honours priorities
+     * @param timeLimit the wall-clock limit of one attempt
+     * @param retryPolicy how failed attempts are retried
+     * @param tags labels to find the job by
+     * @param comment free text shown with the job
+     * @param submissionAddress where {@code out} ports reach back to
+     * @param storage a storage container the job uses
+     * @param idempotencyKey the client's key that makes a repeated submission return the first job
+     * @param warnings what the submission kept but did not understand
+     * @param scriptOmitted whether the script's text was left out of this copy (a listing without scripts)
+     * @param containerSteps the steps to run, each in a container image of its own
      * @throws InvalidJobSpecException when a component is out of its range (the message names it)
      */
     public JobSpec {

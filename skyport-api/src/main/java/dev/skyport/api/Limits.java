@@ -25,6 +25,12 @@ public record Limits(int maxScriptBytes, int maxActiveJobs, Duration killGracePe
     /**
      * Rejects null components.
      *
+     * @param maxScriptBytes the largest script, in UTF-8 bytes
+     * @param maxActiveJobs jobs not yet ended, all users together
+     * @param killGracePeriod between SIGTERM and SIGKILL
+     * @param maxActiveJobsPerUser jobs not yet ended of one user
+     * @param maxStoredBytesPerUser the total size of one user's stored jobs, ended ones included until purged
+     * @param jobRetention how long an ended job is kept before it and its directory are purged
      * @throws IllegalArgumentException when a component is out of its range (the message names it)
      */
     public Limits {

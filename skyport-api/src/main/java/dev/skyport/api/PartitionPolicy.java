@@ -27,6 +27,14 @@ public record PartitionPolicy(Duration createTimeout, Duration readyTimeout, int
     /**
      * Rejects null components.
      *
+     * @param createTimeout how long one creation may take before it is abandoned (and what it made deleted)
+     * @param readyTimeout how long the nodes of a created partition may take to answer over SSH
+     * @param createAttempts creations tried per job placement on transient failures
+     * @param retryBudget the time within which those attempts are made
+     * @param reconcileInterval how often the reconciler lists the gate's partitions
+     * @param orphanGrace how old a partition of no live job must be before the reconciler deletes it
+     * @param idleTimeout how long a partition whose job ended waits for another job before it is deleted
+     * @param maxInFlight partitions created or deleted at the same time
      * @throws IllegalArgumentException when a component is out of its range (the message names it)
      */
     public PartitionPolicy {

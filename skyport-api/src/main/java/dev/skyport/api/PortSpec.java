@@ -6,6 +6,10 @@ import java.util.Objects;
 /**
  * A port a job uses: {@code IN} is opened on the job's node for clients to reach, {@code OUT} is tunnelled from the
  * node back to the submission address. Written {@code <port>/<protocol>/<in|out>} as in {@code #SWM ports}.
+ *
+ * @param port the port number, 1 to 65535
+ * @param protocol {@code tcp} or {@code udp}
+ * @param direction {@code IN} to open on the node, {@code OUT} to tunnel back to the submission address
  */
 public record PortSpec(int port, String protocol, Direction direction) {
     public enum Direction { IN, OUT }
@@ -13,6 +17,9 @@ public record PortSpec(int port, String protocol, Direction direction) {
     /**
      * Rejects null components.
      *
+     * @param port the port number, 1 to 65535
+     * @param protocol {@code tcp} or {@code udp}
+     * @param direction {@code IN} to open on the node, {@code OUT} to tunnel back to the submission address
      * @throws InvalidJobSpecException when a component is out of its range (the message names it)
      */
     public PortSpec {

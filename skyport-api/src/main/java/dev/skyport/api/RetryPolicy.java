@@ -10,6 +10,12 @@ import java.util.Objects;
  * signal, time limit) are retried only when {@code retryUserFailures} is set.
  *
  * <p>Default: 3 attempts, 1 s initial back-off doubling up to 1 min, 1 h deadline, user failures not retried.
+ *
+ * @param maxAttempts attempts in all, the first included
+ * @param initialBackoff the wait before the first retry
+ * @param maxBackoff the longest wait between two attempts
+ * @param deadline the time after submission past which no retry starts
+ * @param retryUserFailures whether user failures are retried too
  */
 public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration maxBackoff, Duration deadline,
                           boolean retryUserFailures) {
@@ -21,6 +27,11 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
     /**
      * Rejects null components.
      *
+     * @param maxAttempts attempts in all, the first included
+     * @param initialBackoff the wait before the first retry
+     * @param maxBackoff the longest wait between two attempts
+     * @param deadline the time after submission past which no retry starts
+     * @param retryUserFailures whether user failures are retried too
      * @throws InvalidJobSpecException when a component is out of its range (the message names it)
      */
     public RetryPolicy {

@@ -9,6 +9,11 @@ import java.util.Optional;
  * job before the first step runs: either {@code content} (UTF-8 text, at most {@link #MAX_CONTENT_BYTES}) or a file or
  * directory {@code source} on the engine's machine, which must lie under the engine's input root when one is set (as
  * {@link JobSpec#inputFiles()} do). {@code directory} says that {@code source} is a directory, placed as a tree.
+ *
+ * @param path the absolute container path it is placed at
+ * @param content its text, when given inline
+ * @param source the file or directory on the engine's machine it is copied from
+ * @param directory whether {@code source} is a directory
  */
 public record StepInput(String path, Optional<String> content, Optional<String> source, boolean directory) {
     /** The largest {@code content}, in UTF-8 bytes (GA4GH TES asks servers to accept at least 128 KiB). */
@@ -17,6 +22,10 @@ public record StepInput(String path, Optional<String> content, Optional<String> 
     /**
      * Rejects null components.
      *
+     * @param path the absolute container path it is placed at
+     * @param content its text, when given inline
+     * @param source the file or directory on the engine's machine it is copied from
+     * @param directory whether {@code source} is a directory
      * @throws InvalidJobSpecException when a component is out of its range (the message names it)
      */
     public StepInput {

@@ -12,11 +12,20 @@ import java.util.Optional;
  * {@code destination} is an absolute path on the engine's machine, which must lie under the engine's input root (the
  * owner's storage) when one is set. A missing output without wildcards fails the job; a pattern matching nothing
  * does not.
+ *
+ * @param path the absolute container path, maybe with wildcards in its last segments
+ * @param pathPrefix what is cut from each match's path before it is appended to {@code destination}
+ * @param destination the absolute path on the engine's machine it is copied to
+ * @param directory whether the output is a directory tree
  */
 public record StepOutput(String path, Optional<String> pathPrefix, String destination, boolean directory) {
     /**
      * Rejects null components.
      *
+     * @param path the absolute container path, maybe with wildcards in its last segments
+     * @param pathPrefix what is cut from each match's path before it is appended to {@code destination}
+     * @param destination the absolute path on the engine's machine it is copied to
+     * @param directory whether the output is a directory tree
      * @throws InvalidJobSpecException when a component is out of its range (the message names it)
      */
     public StepOutput {

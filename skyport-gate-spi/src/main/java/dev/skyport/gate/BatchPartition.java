@@ -10,11 +10,35 @@ import java.util.Optional;
  * ({@code maxNodes}), the cpus, memory and gpus of its largest node, the longest time a job may ask for (empty:
  * none), whether it is the site's default and takes jobs now ({@code up}), the accounts allowed to use it (empty:
  * any) and its nodes' names.
+ *
+ * @param name the partition's name at the site
+ * @param isDefault whether it is the site's default
+ * @param up whether it takes jobs now
+ * @param maxNodes the most nodes one job may take
+ * @param maxCpusPerNode the cpus of its largest node
+ * @param maxMemoryPerNode the memory of its largest node, in bytes
+ * @param maxGpusPerNode the gpus of its largest node
+ * @param maxTime the longest time a job may ask for; empty: no bound
+ * @param allowedAccounts the accounts allowed to use it; empty: any
+ * @param nodes its nodes' names
  */
 public record BatchPartition(String name, boolean isDefault, boolean up, int maxNodes, int maxCpusPerNode,
                              long maxMemoryPerNode, int maxGpusPerNode, Optional<Duration> maxTime,
                              List<String> allowedAccounts, List<String> nodes) {
-    /** Rejects null components and copies the collections, so an instance never changes. */
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @param name the partition's name at the site
+     * @param isDefault whether it is the site's default
+     * @param up whether it takes jobs now
+     * @param maxNodes the most nodes one job may take
+     * @param maxCpusPerNode the cpus of its largest node
+     * @param maxMemoryPerNode the memory of its largest node, in bytes
+     * @param maxGpusPerNode the gpus of its largest node
+     * @param maxTime the longest time a job may ask for; empty: no bound
+     * @param allowedAccounts the accounts allowed to use it; empty: any
+     * @param nodes its nodes' names
+     */
     public BatchPartition {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(maxTime, "maxTime");

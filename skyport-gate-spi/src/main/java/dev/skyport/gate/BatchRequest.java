@@ -15,6 +15,22 @@ import java.util.Optional;
  * {@code memoryPerNode} (0: the partition's default) and {@code gpusPerNode} are the job's request;
  * {@code timeLimit} its wall-clock limit (empty: none asked, the partition's own applies; the engine never invents
  * one); {@code partition} and {@code account} the site's partition and account (empty: the site's default).
+ *
+ * @param job the Sky Port job
+ * @param attempt the attempt this request runs
+ * @param name the job's name, for the backend's listings
+ * @param directory the job's directory on the site's shared file system
+ * @param script the job's script
+ * @param workdir the directory the job runs in
+ * @param env the job's environment
+ * @param owner the Sky Port user the job belongs to
+ * @param nodes how many nodes the job needs
+ * @param cpusPerNode cpus per node
+ * @param memoryPerNode memory per node, in bytes; 0: the partition's default
+ * @param gpusPerNode gpus per node
+ * @param timeLimit the wall-clock limit; empty: none asked
+ * @param partition the backend partition to submit to; empty: the site's default
+ * @param account the backend account to charge; empty: the user's default
  */
 public record BatchRequest(JobId job, int attempt, String name, String directory, String script, String workdir,
                            Map<String, String> env, String owner, int nodes, int cpusPerNode, long memoryPerNode,
@@ -25,6 +41,21 @@ public record BatchRequest(JobId job, int attempt, String name, String directory
     /**
      * Rejects null components and copies the collections, so an instance never changes.
      *
+     * @param job the Sky Port job
+     * @param attempt the attempt this request runs
+     * @param name the job's name, for the backend's listings
+     * @param directory the job's directory on the site's shared file system
+     * @param script the job's script
+     * @param workdir the directory the job runs in
+     * @param env the job's environment
+     * @param owner the Sky Port user the job belongs to
+     * @param nodes how many nodes the job needs
+     * @param cpusPerNode cpus per node
+     * @param memoryPerNode memory per node, in bytes; 0: the partition's default
+     * @param gpusPerNode gpus per node
+     * @param timeLimit the wall-clock limit; empty: none asked
+     * @param partition the backend partition to submit to; empty: the site's default
+     * @param account the backend account to charge; empty: the user's default
      * @throws IllegalArgumentException when a component is out of its range (the message names it)
      */
     public BatchRequest {

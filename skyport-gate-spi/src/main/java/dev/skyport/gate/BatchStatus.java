@@ -11,6 +11,13 @@ import java.util.OptionalInt;
  * Slurm's {@code Resources}, {@code Priority}, {@code NodeDown}...; empty when none), when the backend expects it to
  * start (pending jobs, where the backend estimates it), the nodes it runs or ran on, and for an ended job its exit
  * code and the signal that killed it.
+ *
+ * @param state where the backend job is
+ * @param reason the backend's reason, e.g. why it pends; empty when none
+ * @param expectedStart when the backend expects it to start, where it estimates that
+ * @param nodes the nodes it runs or ran on
+ * @param exitCode its exit code, once it ended
+ * @param signal the signal that killed it, when one did
  */
 public record BatchStatus(State state, String reason, Optional<Instant> expectedStart, List<String> nodes,
                           OptionalInt exitCode, OptionalInt signal) {
@@ -51,7 +58,16 @@ public record BatchStatus(State state, String reason, Optional<Instant> expected
         }
     }
 
-    /** Rejects null components and copies the collections, so an instance never changes. */
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @param state where the backend job is
+     * @param reason the backend's reason, e.g. why it pends; empty when none
+     * @param expectedStart when the backend expects it to start, where it estimates that
+     * @param nodes the nodes it runs or ran on
+     * @param exitCode its exit code, once it ended
+     * @param signal the signal that killed it, when one did
+     */
     public BatchStatus {
         Objects.requireNonNull(state, "state");
         Objects.requireNonNull(reason, "reason");

@@ -27,6 +27,8 @@ public record ContainerRuntime(List<String> candidates, List<String> runArgument
     /**
      * Rejects null components and copies the collections, so an instance never changes.
      *
+     * @param candidates the programs looked for, in order; never empty
+     * @param runArguments arguments added to every {@code run}, after the runtime's own and before the job's
      * @throws IllegalArgumentException when a component is out of its range (the message names it)
      */
     public ContainerRuntime {

@@ -9,9 +9,19 @@ import java.util.Optional;
 /**
  * What a gate is created with: a directory of its own for state and caches, its options (from the engine builder or
  * {@code skyport.yaml}) and the engine's clock.
+ *
+ * @param workDir a directory of the gate's own for state and caches
+ * @param options its settings
+ * @param clock the engine's clock
  */
 public record GateConfig(Path workDir, Map<String, String> options, Clock clock) {
-    /** Rejects null components and copies the collections, so an instance never changes. */
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @param workDir a directory of the gate's own for state and caches
+     * @param options its settings
+     * @param clock the engine's clock
+     */
     public GateConfig {
         Objects.requireNonNull(workDir, "workDir");
         options = Map.copyOf(options);

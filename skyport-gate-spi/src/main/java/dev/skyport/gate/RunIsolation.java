@@ -15,6 +15,8 @@ import java.util.Objects;
  * @param bwrap the bubblewrap program on the node ({@code bwrap} from the PATH unless configured)
  * @param uid the account's uid with {@link Mode#ACCOUNT}, else -1
  * @param gid the account's primary gid with {@link Mode#ACCOUNT}, else -1
+ * @param mode none, sandbox or account
+ * @param hiddenPaths directories the run must not see, hidden under empty ones
  */
 public record RunIsolation(Mode mode, String bwrap, int uid, int gid, List<String> hiddenPaths) {
     /** What fences a run off. */
@@ -30,6 +32,11 @@ public record RunIsolation(Mode mode, String bwrap, int uid, int gid, List<Strin
     /**
      * Rejects null components and copies the collections, so an instance never changes.
      *
+     * @param mode none, sandbox or account
+     * @param bwrap the bubblewrap program on the node ({@code bwrap} from the PATH unless configured)
+     * @param uid the account's uid with {@link Mode#ACCOUNT}, else -1
+     * @param gid the account's primary gid with {@link Mode#ACCOUNT}, else -1
+     * @param hiddenPaths directories the run must not see, hidden under empty ones
      * @throws IllegalArgumentException when a component is out of its range (the message names it)
      */
     public RunIsolation {

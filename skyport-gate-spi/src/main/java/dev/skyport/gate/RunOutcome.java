@@ -6,9 +6,19 @@ import java.util.OptionalInt;
 /**
  * How a run ended: with an exit code (and, when the shell reported death by a signal, that signal), or lost: the
  * process is gone and left no exit code.
+ *
+ * @param exitCode the exit code; empty for a lost run
+ * @param signal the signal that ended it, when the shell reported one
+ * @param detail what happened, for the job's state details
  */
 public record RunOutcome(OptionalInt exitCode, OptionalInt signal, String detail) {
-    /** Rejects null components. */
+    /**
+     * Rejects null components.
+     *
+     * @param exitCode the exit code; empty for a lost run
+     * @param signal the signal that ended it, when the shell reported one
+     * @param detail what happened, for the job's state details
+     */
     public RunOutcome {
         Objects.requireNonNull(exitCode, "exitCode");
         Objects.requireNonNull(signal, "signal");

@@ -7,11 +7,21 @@ import java.util.Optional;
  * What {@link NodeAccess#probe} found for a run after a restart: still {@code RUNNING} (with a handle to watch),
  * {@code ENDED} (with its outcome, possibly lost), or {@code NEVER_STARTED}: the run did not begin and now never will,
  * so it may be started again without running the job twice.
+ *
+ * @param state what was found
+ * @param handle the run to watch, when it is running
+ * @param outcome how it ended, when it ended
  */
 public record RunProbe(State state, Optional<RunHandle> handle, Optional<RunOutcome> outcome) {
     public enum State { RUNNING, ENDED, NEVER_STARTED }
 
-    /** Rejects null components. */
+    /**
+     * Rejects null components.
+     *
+     * @param state what was found
+     * @param handle the run to watch, when it is running
+     * @param outcome how it ended, when it ended
+     */
     public RunProbe {
         Objects.requireNonNull(state, "state");
         Objects.requireNonNull(handle, "handle");

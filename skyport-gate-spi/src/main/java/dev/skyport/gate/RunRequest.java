@@ -24,6 +24,20 @@ import java.util.Optional;
  * its own container, in order, with the mounts {@link StepLayout} gives (the engine has placed the inputs there), and
  * records each step in the run directory as {@link StepLayout} says. Only gates whose
  * {@link Gate#runsContainerImages()} is true get such requests.
+ *
+ * @param job the job
+ * @param attempt the attempt this run is
+ * @param directory the job's directory on the node
+ * @param script the script to run
+ * @param command the program and arguments to run without a shell
+ * @param workdir the directory the job runs in
+ * @param env the job's environment
+ * @param owner the Sky Port user the job belongs to
+ * @param cpus cpus the job asked for per node
+ * @param memoryBytes memory the job asked for per node, in bytes; 0: no request
+ * @param containerImage the container image to run the job in
+ * @param ports the ports the job uses
+ * @param steps the container steps to run instead of a script or command
  */
 public record RunRequest(JobId job, int attempt, String directory, Optional<String> script, List<String> command,
                          String workdir, Map<String, String> env, String owner, int cpus, long memoryBytes,
@@ -31,6 +45,19 @@ public record RunRequest(JobId job, int attempt, String directory, Optional<Stri
     /**
      * Rejects null components and copies the collections, so an instance never changes.
      *
+     * @param job the job
+     * @param attempt the attempt this run is
+     * @param directory the job's directory on the node
+     * @param script the script to run
+     * @param command the program and arguments to run without a shell
+     * @param workdir the directory the job runs in
+     * @param env the job's environment
+     * @param owner the Sky Port user the job belongs to
+     * @param cpus cpus the job asked for per node
+     * @param memoryBytes memory the job asked for per node, in bytes; 0: no request
+     * @param containerImage the container image to run the job in
+     * @param ports the ports the job uses
+     * @param steps the container steps to run instead of a script or command
      * @throws IllegalArgumentException when a component is out of its range (the message names it)
      */
     public RunRequest {

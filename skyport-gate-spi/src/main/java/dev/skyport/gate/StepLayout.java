@@ -41,6 +41,11 @@ public final class StepLayout {
     /**
      * One bind mount of a steps run: {@code host} (a path on the node) at {@code container}; {@code directory} when
      * it is a directory tree.
+     *
+     * @param host the path on the node
+     * @param container where it is mounted in the container
+     * @param readOnly whether it is mounted read-only
+     * @param directory whether it is a directory tree
      */
     public record Mount(String host, String container, boolean readOnly, boolean directory) {
     }
