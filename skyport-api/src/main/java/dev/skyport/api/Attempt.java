@@ -56,7 +56,18 @@ public record Attempt(int number, List<String> nodes, Optional<String> partition
         outputs = List.copyOf(outputs);
     }
 
-    /** An attempt of a job without steps. */
+    /**
+     * An attempt of a job without steps.
+     *
+     * @param endReason why it ended; empty while it runs
+     * @param endTime when it ended; empty while it runs
+     * @param exitCode the exit code of the job's process, once it exited
+     * @param nodes the names of the nodes it ran on
+     * @param number which attempt of the job this is, from 1
+     * @param partition the partition those nodes belong to, when a gate created one for it
+     * @param signal the signal that ended the process, when one did
+     * @param startTime when it was placed
+     */
     public Attempt(int number, List<String> nodes, Optional<String> partition, Instant startTime,
                    Optional<Instant> endTime, OptionalInt exitCode, OptionalInt signal,
                    Optional<EndReason> endReason) {

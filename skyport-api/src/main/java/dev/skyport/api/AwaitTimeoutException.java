@@ -10,6 +10,11 @@ import java.util.List;
 public class AwaitTimeoutException extends SkyPortException {
     private final transient List<Job> notEnded;
 
+    /**
+     * A wait that ran out while {@code last} had not ended.
+     *
+     * @param last the first job that had not ended, as it was then
+     */
     public AwaitTimeoutException(Job last) {
         this(List.of(last));
     }

@@ -97,13 +97,22 @@ public record ContainerStep(String image, List<String> command, Optional<String>
         }
     }
 
-    /** {@return a step running {@code command} in {@code image} with nothing else set} */
+    /**
+     * {@return a step running {@code command} in {@code image} with nothing else set}
+     *
+     * @param command program and arguments, run without a shell
+     * @param image the container image the step runs in
+     */
     public static ContainerStep of(String image, String... command) {
         return new ContainerStep(image, List.of(command), Optional.empty(), Optional.empty(), Optional.empty(),
                 Optional.empty(), Map.of(), false);
     }
 
-    /** {@return this step, going on to the next one when it fails ({@code true}) or ending the job ({@code false})} */
+    /**
+     * {@return this step, going on to the next one when it fails ({@code true}) or ending the job ({@code false})}
+     *
+     * @param ignore true to go on to the next step after a failure
+     */
     public ContainerStep withIgnoreError(boolean ignore) {
         return new ContainerStep(image, command, workdir, stdin, stdout, stderr, env, ignore);
     }

@@ -84,7 +84,11 @@ public record ContainerSteps(List<ContainerStep> steps, List<StepInput> inputs, 
         }
     }
 
-    /** {@return steps with no inputs, outputs or volumes} */
+    /**
+     * {@return steps with no inputs, outputs or volumes}
+     *
+     * @param steps the steps, run in this order
+     */
     public static ContainerSteps of(ContainerStep... steps) {
         return new ContainerSteps(List.of(steps), List.of(), List.of(), List.of());
     }
@@ -97,7 +101,11 @@ public record ContainerSteps(List<ContainerStep> steps, List<StepInput> inputs, 
         return sharedDirectories(volumes, outputs);
     }
 
-    /** {@return the container directory an output lives in; see the class comment} */
+    /**
+     * {@return the container directory an output lives in; see the class comment}
+     *
+     * @param output an output of these steps
+     */
     public static String directoryOf(StepOutput output) {
         String p = output.path();
         if (output.directory() && !output.isPattern()) {
@@ -113,7 +121,12 @@ public record ContainerSteps(List<ContainerStep> steps, List<StepInput> inputs, 
         return cut <= 0 ? "/" : p.substring(0, cut);
     }
 
-    /** {@return true when {@code path} is {@code dir} or lies below it} */
+    /**
+     * {@return true when {@code path} is {@code dir} or lies below it}
+     *
+     * @param path an absolute container path
+     * @param dir an absolute container directory
+     */
     public static boolean below(String path, String dir) {
         return path.equals(dir) || path.startsWith(dir.endsWith("/") ? dir : dir + "/");
     }

@@ -41,6 +41,7 @@ public final class EmbeddedBuilder {
     /**
      * Directory of the store, the job directories and logs. Created when missing.
      *
+     * @param dir the directory
      * @return this builder
      */
     public EmbeddedBuilder dataDir(Path dir) {
@@ -51,6 +52,7 @@ public final class EmbeddedBuilder {
     /**
      * The gate by name, as its {@code GateProvider} reports it ({@code local}, {@code ssh}, {@code azure}).
      *
+     * @param name the gate's name
      * @return this builder
      */
     public EmbeddedBuilder gate(String name) {
@@ -61,6 +63,8 @@ public final class EmbeddedBuilder {
     /**
      * A gate-specific setting, e.g. {@code hosts} for the ssh gate.
      *
+     * @param key the option's name
+     * @param value its value
      * @return this builder
      */
     public EmbeddedBuilder gateOption(String key, String value) {
@@ -72,6 +76,7 @@ public final class EmbeddedBuilder {
      * The scheduling policy by name: {@code backfill} (the default, conservative backfill), {@code fcfs} (upstream
      * first-come first-served) or {@code fair-share}, or another policy a scheduler provider adds.
      *
+     * @param name the policy's name
      * @return this builder
      */
     public EmbeddedBuilder scheduler(String name) {
@@ -82,6 +87,7 @@ public final class EmbeddedBuilder {
     /**
      * The time source: tests pass a controllable clock.
      *
+     * @param clock the clock
      * @return this builder
      */
     public EmbeddedBuilder clock(Clock clock) {
@@ -94,6 +100,7 @@ public final class EmbeddedBuilder {
      * two engines with the same seed, clock and inputs choose the same delays. By default each engine draws a fresh
      * seed.
      *
+     * @param seed the seed
      * @return this builder
      */
     public EmbeddedBuilder randomSeed(long seed) {
@@ -101,6 +108,12 @@ public final class EmbeddedBuilder {
         return this;
     }
 
+    /**
+     * Engine limits (script size, unfinished jobs, per-user bounds, retention); {@link Limits#defaults()} by default.
+     *
+     * @param limits the limits
+     * @return this builder
+     */
     public EmbeddedBuilder limits(Limits limits) {
         this.limits = Objects.requireNonNull(limits, "limits");
         return this;
@@ -110,6 +123,7 @@ public final class EmbeddedBuilder {
      * The user name recorded on jobs submitted through this instance. The same rule holds for every user name,
      * including those of {@link SkyPort#asUser} views: not blank, no control characters.
      *
+     * @param owner the user name
      * @throws IllegalArgumentException when {@code owner} breaks that rule
      * @return this builder
      */
@@ -121,6 +135,7 @@ public final class EmbeddedBuilder {
     /**
      * Cpus the local gate offers; by default the number of processors of this machine.
      *
+     * @param cpus at least 1
      * @return this builder
      */
     public EmbeddedBuilder localCpus(int cpus) {
@@ -134,6 +149,7 @@ public final class EmbeddedBuilder {
     /**
      * Memory the local gate offers; by default the physical memory of this machine.
      *
+     * @param bytes at least 1
      * @return this builder
      */
     public EmbeddedBuilder localMemoryBytes(long bytes) {
@@ -149,6 +165,7 @@ public final class EmbeddedBuilder {
      * falls back to no isolation with one warning at start when this machine allows none, unless
      * {@link #requireJobIsolation()} was called. Passed to the gate as its option {@code job-isolation}.
      *
+     * @param mode the isolation mode
      * @return this builder
      */
     public EmbeddedBuilder jobIsolation(JobIsolation mode) {
@@ -172,6 +189,8 @@ public final class EmbeddedBuilder {
      * The OS account that runs the jobs of Sky Port user {@code user} in {@link JobIsolation#ACCOUNT} mode; users
      * without an entry use {@link #defaultJobAccount} ({@code nobody} unless set). Gate option {@code job-accounts}.
      *
+     * @param user the Sky Port user's name
+     * @param osAccount the OS account's name
      * @throws IllegalArgumentException when either name is not a plain account name
      *   ({@code [A-Za-z0-9_][A-Za-z0-9._-]*},
      *                                  at most 64 characters)
@@ -186,6 +205,7 @@ public final class EmbeddedBuilder {
     /**
      * The OS account that runs jobs of users {@link #jobAccount} does not map; {@code nobody} by default.
      *
+     * @param osAccount the OS account's name
      * @return this builder
      */
     public EmbeddedBuilder defaultJobAccount(String osAccount) {
@@ -200,6 +220,7 @@ public final class EmbeddedBuilder {
      * sets so that a user cannot stage another user's files or the engine's own. By default (a trusted application)
      * any file the engine can read may be staged, and relative inputs are relative to the working directory.
      *
+     * @param root the directory; {@code {owner}} in it stands for the job owner's name
      * @throws IllegalArgumentException when {@code root} is not absolute or names {@code {owner}} other than as a
      *                                  whole path segment
      * @return this builder
@@ -226,6 +247,7 @@ public final class EmbeddedBuilder {
      * flavors, images or remote sites, and jobs no node of the main gate can hold, get a partition of their own there,
      * created for them and deleted after them. With none (the default) such jobs wait as infeasible.
      *
+     * @param name the gate's name
      * @return this builder
      */
     public EmbeddedBuilder cloudGate(String name) {
@@ -236,6 +258,8 @@ public final class EmbeddedBuilder {
     /**
      * A setting of the {@link #cloudGate(String)}, e.g. {@code subscription-id} for the azure gate.
      *
+     * @param key the option's name
+     * @param value its value
      * @return this builder
      */
     public EmbeddedBuilder cloudGateOption(String key, String value) {
@@ -248,6 +272,9 @@ public final class EmbeddedBuilder {
      * "rest-url", "https://slurm:6820", ...))}. Sky Port's scheduler then picks the site (this machine's nodes, a cloud
      * partition or a batch site) by fit and cost; the site's scheduler picks its nodes.
      *
+     * @param name the site's name, what jobs' {@code remoteSite} names
+     * @param gate the gate that reaches it
+     * @param options the gate's settings for this site
      * @throws IllegalArgumentException when the name is blank or holds '/', or a site of that name was added
      * @return this builder
      */
@@ -262,6 +289,7 @@ public final class EmbeddedBuilder {
     /**
      * How partitions are created, retried, reconciled and deleted; {@link PartitionPolicy#defaults()} by default.
      *
+     * @param policy the policy
      * @return this builder
      */
     public EmbeddedBuilder partitionPolicy(PartitionPolicy policy) {
@@ -280,6 +308,8 @@ public final class EmbeddedBuilder {
      * Starts the engine: opens (or creates) the store, re-attaches to jobs that were running, and starts scheduling.
      *
      * @throws SkyPortException when no engine is on the class path ({@code skyport-core} is missing) or it cannot start
+     * @return the running engine; close it to stop the engine (running jobs go on and are re-attached by the next
+     *   start)
      */
     public SkyPort start() {
         EmbeddedConfig config = config();

@@ -76,7 +76,25 @@ public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gate
         }
     }
 
-    /** A configuration without batch sites. */
+    /**
+     * A configuration without batch sites.
+     *
+     * @param clock the time source of every timestamp, deadline and back-off
+     * @param cloudGate a second gate, beside {@code gate}, that creates partitions for jobs that need them (a cloud)
+     * @param cloudGateOptions its settings, passed to its provider
+     * @param dataDir where the store, job directories and logs live
+     * @param gate the gate that provides nodes ({@code local} by default)
+     * @param gateOptions gate-specific settings, passed to the gate's provider
+     * @param inputRoot where every job's input files must lie, {@code {owner}} standing for the job owner's name;
+     *   empty: any file the engine can read
+     * @param limits engine limits
+     * @param localCpus cpus the local gate offers (default: the machine's)
+     * @param localMemoryBytes memory the local gate offers (default: the machine's)
+     * @param owner the user name recorded on jobs submitted through this instance
+     * @param partitions how partitions are created, retried, reconciled and deleted
+     * @param randomSeed the seed of every random choice the engine makes (retry jitter); empty: a fresh seed
+     * @param scheduler the scheduling policy by name
+     */
     public EmbeddedConfig(Path dataDir, String gate, Map<String, String> gateOptions, String scheduler, Clock clock,
                           Limits limits, String owner, OptionalInt localCpus, OptionalLong localMemoryBytes,
                           OptionalLong randomSeed, Optional<Path> inputRoot, Optional<String> cloudGate,

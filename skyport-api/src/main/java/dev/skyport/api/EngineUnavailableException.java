@@ -11,6 +11,11 @@ import java.util.stream.Collectors;
 public class EngineUnavailableException extends SkyPortException {
     private final transient Health health;
 
+    /**
+     * A refusal while the engine is {@link Health.Status#DOWN}.
+     *
+     * @param health the engine's health when it refused
+     */
     public EngineUnavailableException(Health health) {
         super(describe(health));
         this.health = health;

@@ -17,6 +17,7 @@ import java.util.Optional;
  * @param problems what is failing now, one per component, oldest first; empty when {@code UP}
  */
 public record Health(Status status, List<Problem> problems) {
+    /** The overall state: what a load balancer or a user's form decides by. */
     public enum Status {
         /** Everything works. */
         UP,
@@ -76,7 +77,11 @@ public record Health(Status status, List<Problem> problems) {
         }
     }
 
-    /** Nothing is failing. */
+    /**
+     * Nothing is failing.
+     *
+     * @return a health with status {@code UP} and no problems
+     */
     public static Health up() {
         return new Health(Status.UP, List.of());
     }
@@ -84,6 +89,8 @@ public record Health(Status status, List<Problem> problems) {
     /**
      * {@return the health of these problems: {@code DOWN} if one stops scheduling, else {@code DEGRADED} if any, else
      * UP}
+     *
+     * @param problems what is failing now, one per component, oldest first; empty when {@code UP}
      */
     public static Health of(List<Problem> problems) {
         Status status = problems.isEmpty() ? Status.UP

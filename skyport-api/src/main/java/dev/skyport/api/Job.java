@@ -57,14 +57,17 @@ public record Job(JobId id, String owner, String ownerName, JobSpec spec, JobSta
         attempts = List.copyOf(attempts);
     }
 
+    /** {@return the job's name, from its spec} */
     public String name() {
         return spec.name();
     }
 
+    /** {@return what the submission kept but did not understand, from its spec} */
     public List<String> warnings() {
         return spec.warnings();
     }
 
+    /** {@return the latest attempt; empty before the job was first placed} */
     public Optional<Attempt> lastAttempt() {
         return attempts.isEmpty() ? Optional.empty() : Optional.of(attempts.get(attempts.size() - 1));
     }
@@ -80,10 +83,12 @@ public record Job(JobId id, String owner, String ownerName, JobSpec spec, JobSta
                 : Optional.empty();
     }
 
+    /** {@return the exit code of the latest attempt, once its process exited} */
     public OptionalInt exitCode() {
         return lastAttempt().map(Attempt::exitCode).orElse(OptionalInt.empty());
     }
 
+    /** {@return the signal that ended the latest attempt's process, when one did} */
     public OptionalInt signal() {
         return lastAttempt().map(Attempt::signal).orElse(OptionalInt.empty());
     }

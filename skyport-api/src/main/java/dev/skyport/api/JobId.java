@@ -22,6 +22,8 @@ public record JobId(UUID value) implements Comparable<JobId> {
     /**
      * Parses the 36-character form.
      *
+     * @param text the 36-character form
+     * @return the id
      * @throws InvalidJobSpecException with field {@code id} when the text is not a UUID
      */
     public static JobId parse(String text) {

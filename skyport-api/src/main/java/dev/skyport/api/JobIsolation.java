@@ -27,6 +27,7 @@ public enum JobIsolation {
     /**
      * {@return the mode a configuration file names}
      *
+     * @param name the mode's configuration name, e.g. {@code sandbox}
      * @throws IllegalArgumentException naming the accepted values when {@code name} is none of them
      */
     public static JobIsolation parse(String name) {

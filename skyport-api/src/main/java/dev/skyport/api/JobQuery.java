@@ -25,12 +25,27 @@ public record JobQuery(Set<JobState> states, Optional<String> owner, int limit, 
     /** The largest page a query may ask for. */
     public static final int MAX_LIMIT = 1000;
 
-    /** A query that lists jobs with their scripts. */
+    /**
+     * A query that lists jobs with their scripts.
+     *
+     * @param limit the most jobs on one page
+     * @param owner the owner whose jobs to keep; empty for every owner the caller may see
+     * @param pageToken where the page starts: the previous page's token; empty for the first page
+     * @param states the states to keep; empty for every state
+     */
     public JobQuery(Set<JobState> states, Optional<String> owner, int limit, Optional<String> pageToken) {
         this(states, owner, limit, pageToken, true);
     }
 
-    /** A query without name or tag filters. */
+    /**
+     * A query without name or tag filters.
+     *
+     * @param limit the most jobs on one page
+     * @param owner the owner whose jobs to keep; empty for every owner the caller may see
+     * @param pageToken where the page starts: the previous page's token; empty for the first page
+     * @param states the states to keep; empty for every state
+     * @param withScripts whether the specs carry their scripts' text
+     */
     public JobQuery(Set<JobState> states, Optional<String> owner, int limit, Optional<String> pageToken,
                     boolean withScripts) {
         this(states, owner, limit, pageToken, withScripts, Optional.empty(), Map.of());
@@ -72,26 +87,48 @@ public record JobQuery(Set<JobState> states, Optional<String> owner, int limit, 
         return new JobQuery(Set.of(), Optional.empty(), 100, Optional.empty());
     }
 
-    /** {@return jobs in any of {@code states}, first page of 100} */
+    /**
+     * {@return jobs in any of {@code states}, first page of 100}
+     *
+     * @param first a state to keep
+     * @param more further states to keep
+     */
     public static JobQuery inStates(JobState first, JobState... more) {
         return new JobQuery(EnumSet.of(first, more), Optional.empty(), 100, Optional.empty());
     }
 
+    /**
+     * {@return this query with pages of at most {@code limit} jobs}
+     *
+     * @param limit the page size
+     */
     public JobQuery withLimit(int limit) {
         return new JobQuery(states, owner, limit, pageToken, withScripts, namePrefix, tags);
     }
 
+    /**
+     * {@return this query keeping the jobs of {@code owner} only}
+     *
+     * @param owner the owner's stable id
+     */
     public JobQuery withOwner(String owner) {
         return new JobQuery(states, Optional.of(owner), limit, pageToken, withScripts, namePrefix, tags);
     }
 
-    /** {@return the same query keeping only jobs whose name starts with {@code prefix}} */
+    /**
+     * {@return the same query keeping only jobs whose name starts with {@code prefix}}
+     *
+     * @param prefix the start of the names to keep
+     */
     public JobQuery withNamePrefix(String prefix) {
         return new JobQuery(states, owner, limit, pageToken, withScripts, Optional.of(prefix), tags);
     }
 
     /**
      * {@return the same query keeping only jobs tagged {@code key} with exactly {@code value} (and any other filter)}
+     *
+     * @param key the tag's key
+     * @param value the tag's value
      */
     public JobQuery withTag(String key, String value) {
         Map<String, String> more = new java.util.LinkedHashMap<>(tags);
@@ -108,7 +145,11 @@ public record JobQuery(Set<JobState> states, Optional<String> owner, int limit, 
         return new JobQuery(states, owner, limit, pageToken, false, namePrefix, tags);
     }
 
-    /** {@return the query for the page after {@code page}; call only when {@code page.nextPageToken()} is present} */
+    /**
+     * {@return the query for the page after {@code page}; call only when {@code page.nextPageToken()} is present}
+     *
+     * @param page the page just read
+     */
     public JobQuery after(Page<?> page) {
         return new JobQuery(states, owner, limit, Optional.of(page.nextPageToken().orElseThrow(
                 () -> new IllegalStateException("no next page"))), withScripts, namePrefix, tags);

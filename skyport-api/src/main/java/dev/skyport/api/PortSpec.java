@@ -12,7 +12,13 @@ import java.util.Objects;
  * @param direction {@code IN} to open on the node, {@code OUT} to tunnel back to the submission address
  */
 public record PortSpec(int port, String protocol, Direction direction) {
-    public enum Direction { IN, OUT }
+    /** Which way a port's connections go. */
+    public enum Direction {
+        /** Opened on the job's node for clients to reach. */
+        IN,
+        /** Tunnelled from the job's node back to the submission address. */
+        OUT
+    }
 
     /**
      * Rejects null components.
@@ -36,6 +42,8 @@ public record PortSpec(int port, String protocol, Direction direction) {
     /**
      * Parses one item such as {@code 8888/tcp/in}.
      *
+     * @param item the text, {@code <port>/<protocol>/<in|out>}
+     * @return the port
      * @throws InvalidJobSpecException with field {@code ports} when the item is malformed
      */
     public static PortSpec parse(String item) {

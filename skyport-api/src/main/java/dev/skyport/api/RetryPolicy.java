@@ -62,22 +62,39 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
         return NONE;
     }
 
-    /** {@return the same policy with {@code n} attempts in all} */
+    /**
+     * {@return the same policy with {@code n} attempts in all}
+     *
+     * @param n attempts in all, at least 1
+     */
     public RetryPolicy withMaxAttempts(int n) {
         return new RetryPolicy(n, initialBackoff, maxBackoff, deadline, retryUserFailures);
     }
 
-    /** {@return the same policy with other back-off bounds} */
+    /**
+     * {@return the same policy with other back-off bounds}
+     *
+     * @param initial the wait before the first retry
+     * @param max the longest wait
+     */
     public RetryPolicy withBackoff(Duration initial, Duration max) {
         return new RetryPolicy(maxAttempts, initial, max, deadline, retryUserFailures);
     }
 
-    /** {@return the same policy with another overall deadline, counted from submission} */
+    /**
+     * {@return the same policy with another overall deadline, counted from submission}
+     *
+     * @param d the deadline, from submission
+     */
     public RetryPolicy withDeadline(Duration d) {
         return new RetryPolicy(maxAttempts, initialBackoff, maxBackoff, d, retryUserFailures);
     }
 
-    /** {@return the same policy, also retrying user failures when {@code retry} is true} */
+    /**
+     * {@return the same policy, also retrying user failures when {@code retry} is true}
+     *
+     * @param retry true to retry user failures too
+     */
     public RetryPolicy withRetryUserFailures(boolean retry) {
         return new RetryPolicy(maxAttempts, initialBackoff, maxBackoff, deadline, retry);
     }
@@ -85,6 +102,8 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
     /**
      * {@return the back-off before attempt {@code nextAttempt} (2 for the first retry), without jitter:
      * {@code initialBackoff 2^(nextAttempt-2)}, capped at {@code maxBackoff}}
+     *
+     * @param nextAttempt the number of the attempt about to start, from 2
      */
     public Duration backoffBefore(int nextAttempt) {
         int exponent = Math.max(0, Math.min(30, nextAttempt - 2));

@@ -19,6 +19,7 @@ public interface SkyPort extends AutoCloseable {
         return new EmbeddedBuilder();
     }
 
+    /** {@return the jobs: submit, list, watch, cancel} */
     Jobs jobs();
 
     /** {@return nodes jobs can run on now, with their capacity} */
@@ -27,13 +28,16 @@ public interface SkyPort extends AutoCloseable {
     /** {@return sizes of machine the gates can create} */
     List<Flavor> flavors();
 
+    /** {@return the images the gates can start jobs from} */
     List<Image> images();
 
+    /** {@return the sites the gates create resources in} */
     List<RemoteSite> remotes();
 
     /** {@return partitions the gates manage now} */
     List<Partition> partitions();
 
+    /** {@return the event stream of job and node transitions} */
     Events events();
 
     /**
@@ -70,6 +74,9 @@ public interface SkyPort extends AutoCloseable {
      * {@code USER}. A server that identifies users by a certificate's UUID passes the UUID here, so a user deleted and
      * re-created under the same name (with a new id) sees none of the old user's jobs.
      *
+     * @param userId the user's stable id, which owns the jobs
+     * @param userName the name shown, and the jobs' {@code USER}
+     * @return a view that acts as that user
      * @throws IllegalArgumentException when either is blank or contains control characters
      * @throws IllegalStateException    when called on a view with a user id other than the view's own
      */

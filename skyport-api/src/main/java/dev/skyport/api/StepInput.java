@@ -56,17 +56,32 @@ public record StepInput(String path, Optional<String> content, Optional<String> 
         }
     }
 
-    /** {@return a file of {@code content} at {@code path}} */
+    /**
+     * {@return a file of {@code content} at {@code path}}
+     *
+     * @param content its text, when given inline
+     * @param path the absolute container path it is placed at
+     */
     public static StepInput content(String path, String content) {
         return new StepInput(path, Optional.of(content), Optional.empty(), false);
     }
 
-    /** {@return the file {@code source} of the engine's machine at {@code path}} */
+    /**
+     * {@return the file {@code source} of the engine's machine at {@code path}}
+     *
+     * @param path the absolute container path it is placed at
+     * @param source the file or directory on the engine's machine it is copied from
+     */
     public static StepInput file(String path, String source) {
         return new StepInput(path, Optional.empty(), Optional.of(source), false);
     }
 
-    /** {@return the directory tree {@code source} of the engine's machine at {@code path}} */
+    /**
+     * {@return the directory tree {@code source} of the engine's machine at {@code path}}
+     *
+     * @param path the absolute container path it is placed at
+     * @param source the file or directory on the engine's machine it is copied from
+     */
     public static StepInput directory(String path, String source) {
         return new StepInput(path, Optional.empty(), Optional.of(source), true);
     }

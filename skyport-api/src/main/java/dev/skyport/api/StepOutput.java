@@ -54,12 +54,21 @@ public record StepOutput(String path, Optional<String> pathPrefix, String destin
         }
     }
 
-    /** {@return the file at {@code path}, copied to {@code destination}} */
+    /**
+     * {@return the file at {@code path}, copied to {@code destination}}
+     *
+     * @param destination the absolute path on the engine's machine it is copied to
+     * @param path the absolute container path, maybe with wildcards in its last segments
+     */
     public static StepOutput file(String path, String destination) {
         return new StepOutput(path, Optional.empty(), destination, false);
     }
 
-    /** {@return true when {@code path} holds a POSIX wildcard ({@code *}, {@code ?} or {@code [})} */
+    /**
+     * {@return true when {@code path} holds a POSIX wildcard ({@code *}, {@code ?} or {@code [})}
+     *
+     * @param path the absolute container path, maybe with wildcards in its last segments
+     */
     public static boolean hasWildcard(String path) {
         return path.indexOf('*') >= 0 || path.indexOf('?') >= 0 || path.indexOf('[') >= 0;
     }

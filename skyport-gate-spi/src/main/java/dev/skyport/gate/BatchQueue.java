@@ -28,6 +28,7 @@ public interface BatchQueue {
      * Checks {@code request} against the site without submitting anything: the partition and account exist and are
      * allowed, and the job fits the partition's limits (nodes, cpus, memory and gpus per node, time).
      *
+     * @param request the attempt to check
      * @throws GateException permanent naming the limit, partition or account and what the site offers; transient when
      *                       the backend cannot be reached now
      */
@@ -41,6 +42,8 @@ public interface BatchQueue {
      * <b>Idempotent</b>: when a backend job tagged for the same job and attempt exists, it is returned and nothing is
      * submitted.
      *
+     * @param request the attempt to submit
+     * @return the backend job
      * @throws GateException permanent when the backend refuses the job (invalid account or partition, limits), with
      *                       the backend's reason; transient when it could not be reached or asked to retry
      */
@@ -50,6 +53,8 @@ public interface BatchQueue {
      * {@return the backend job tagged for attempt {@code attempt} of {@code job}, pending, running or ended, if the
      * backend still knows it}
      *
+     * @param job the Sky Port job
+     * @param attempt its attempt
      * @throws GateException transient when the backend cannot be reached now
      */
     Optional<BatchJob> find(JobId job, int attempt);
@@ -59,6 +64,7 @@ public interface BatchQueue {
      * longer knows is {@link BatchStatus.State#GONE}, with its exit status from the attempt's exit-code file when there
      * is one.
      *
+     * @param jobs the backend jobs to ask about
      * @throws GateException transient when the backend cannot be reached now
      */
     Map<BatchJob, BatchStatus> status(Collection<BatchJob> jobs);
@@ -67,6 +73,7 @@ public interface BatchQueue {
      * Cancels {@code job}, pending or running (the backend signals its processes and frees its nodes). Canceling a job
      * that has ended or that the backend no longer knows is not an error.
      *
+     * @param job the backend job
      * @throws GateException transient when the backend cannot be reached now
      */
     void cancel(BatchJob job);

@@ -88,6 +88,12 @@ public record BatchRequest(JobId job, int attempt, String name, String directory
         return tag(job, attempt);
     }
 
+    /**
+     * {@return the tag that names attempt {@code attempt} of {@code job} at the backend, so a restart can find it}
+     *
+     * @param job the Sky Port job
+     * @param attempt its attempt
+     */
     public static String tag(JobId job, int attempt) {
         return TAG_PREFIX + job + ":" + attempt;
     }

@@ -53,6 +53,7 @@ public record BatchStatus(State state, String reason, Optional<Instant> expected
         /** The backend does not know the job (any more); the exit code is the attempt's exit-code file's, if any. */
         GONE;
 
+        /** {@return whether the backend job has ended, for good} */
         public boolean isTerminal() {
             return this != PENDING && this != RUNNING;
         }

@@ -86,12 +86,21 @@ public final class ContainerRun {
     private ContainerRun() {
     }
 
-    /** {@return the container of attempt {@code attempt} of {@code job}: {@code skyport-<job id>-<attempt>}} */
+    /**
+     * {@return the container of attempt {@code attempt} of {@code job}: {@code skyport-<job id>-<attempt>}}
+     *
+     * @param job the job
+     * @param attempt the attempt
+     */
     public static String name(JobId job, int attempt) {
         return "skyport-" + job + "-" + attempt;
     }
 
-    /** {@return the command that runs {@link #DISCOVER} for {@code runtime}'s candidates} */
+    /**
+     * {@return the command that runs {@link #DISCOVER} for {@code runtime}'s candidates}
+     *
+     * @param runtime the runtimes to look for
+     */
     public static List<String> discoverCommand(ContainerRuntime runtime) {
         List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", DISCOVER, "skyport-discover",
                 Long.toString(CHECK_TIMEOUT.toSeconds())));
@@ -102,6 +111,9 @@ public final class ContainerRun {
     /**
      * {@return the runtime {@link #DISCOVER} found, from what it printed on {@code node}}
      *
+     * @param node the node's name, for the message
+     * @param runtime the runtimes looked for
+     * @param output what the discovery command printed
      * @throws GateException permanent, naming the node and why each candidate failed, when none works
      */
     public static String discovered(String node, ContainerRuntime runtime, String output) {
@@ -134,6 +146,10 @@ public final class ContainerRun {
      * its own: the container is the sandbox} With {@link RunIsolation.Mode#ACCOUNT} the container runs as that account.
      * *
      *
+     * @param request the run
+     * @param runtimePath the runtime's path on the node
+     * @param runtime the runtime's settings
+     * @param isolation how the run is fenced off
      * @throws GateException permanent when the request has no image or a path cannot be mounted
      */
     public static List<String> program(RunRequest request, String runtimePath, ContainerRuntime runtime,
@@ -146,6 +162,12 @@ public final class ContainerRun {
      * the user, a docker container runs as {@code gateUser} ({@code uid:gid}, the user the gate runs the client as)
      * rather than as root: docker's root is the host's} Podman's root is already the client's user when it runs
      * rootless.
+     *
+     * @param request the run
+     * @param runtimePath the runtime's path on the node
+     * @param runtime the runtime's settings
+     * @param isolation how the run is fenced off
+     * @param gateUser the account the gate runs as on the node
      */
     public static List<String> program(RunRequest request, String runtimePath, ContainerRuntime runtime,
                                        RunIsolation isolation, Optional<String> gateUser) {
@@ -202,6 +224,7 @@ public final class ContainerRun {
      * ({@code SKYPORT_JOB_ID}, {@code SWM_JOB_ID}, {@code SKYPORT_ATTEMPT}, {@code SKYPORT_JOB_DIR}, {@code USER},
      * {@code LOGNAME}), and {@code HOME} (the job's directory) unless the job sets it}
      *
+     * @param request the run
      * @throws GateException permanent for a name that is not one or a value with a line break, which the file cannot
      *                        hold
      */
@@ -228,6 +251,10 @@ public final class ContainerRun {
      * {@return what a gate runs besides signalling the run's process group, for a run that {@link #MARK} shows to be a
      * container: nothing for SIGTERM (the client passes it on), a kill and a removal by name for SIGKILL (the client
      * dies with the group and passes nothing)} A failure of these commands means the container is gone already.
+     *
+     * @param runtimePath the runtime's path on the node
+     * @param name the container's name
+     * @param signal what to send
      */
     public static List<List<String>> stopCommands(String runtimePath, String name, RunSignal signal) {
         if (signal != RunSignal.KILL) {

@@ -58,6 +58,8 @@ public record ContainerRuntime(List<String> candidates, List<String> runArgument
      * {@return the runtime {@code config}'s options ask for, or {@code byDefault} (one of the option's values) when the
      * option is absent; empty for {@code none}: the gate then runs no container images}
      *
+     * @param config the gate's configuration
+     * @param byDefault the value when {@code container-runtime} is not set
      * @throws GateException (permanent) naming the option when a value is malformed
      */
     public static Optional<ContainerRuntime> fromOptions(GateConfig config, String byDefault) {

@@ -55,12 +55,20 @@ public final class DetachedRun {
     /** In the run directory: the job's exit status, written when it ends. */
     public static final String EXIT_CODE = "exitcode";
 
-    /** {@return the name of attempt {@code attempt}'s run directory inside the job directory} */
+    /**
+     * {@return the name of attempt {@code attempt}'s run directory inside the job directory}
+     *
+     * @param attempt the attempt
+     */
     public static String runDirectoryName(int attempt) {
         return RUN_DIRECTORY_PREFIX + attempt;
     }
 
-    /** {@return whether {@code name}, a name in a job directory, is one of its attempts' run directories} */
+    /**
+     * {@return whether {@code name}, a name in a job directory, is one of its attempts' run directories}
+     *
+     * @param name a file name
+     */
     public static boolean isRunDirectoryName(String name) {
         return name.startsWith(RUN_DIRECTORY_PREFIX);
     }
@@ -110,7 +118,12 @@ public final class DetachedRun {
     private DetachedRun() {
     }
 
-    /** {@return the argument vector that starts {@code request} detached and neither isolated nor contained} */
+    /**
+     * {@return the argument vector that starts {@code request} detached and neither isolated nor contained}
+     *
+     * @param request the run
+     * @param program the program the run executes
+     */
     public static List<String> command(RunRequest request, List<String> program) {
         return command(request, program, RunIsolation.none(), Optional.empty());
     }
@@ -119,6 +132,11 @@ public final class DetachedRun {
      * {@return the argument vector that starts {@code request} detached, given the program that runs the job, isolated
      * as {@code isolation} says and contained in {@code cgroup} (a directory to create in the node's cgroup v2
      * hierarchy) when given}
+     *
+     * @param request the run
+     * @param program the program the run executes
+     * @param isolation how the run is fenced off
+     * @param cgroup the cgroup the run is placed in, when there is one
      */
     public static List<String> command(RunRequest request, List<String> program, RunIsolation isolation,
                                        Optional<String> cgroup) {
@@ -183,6 +201,8 @@ public final class DetachedRun {
      * its {@code #!} line names (with the line's one optional argument, as the kernel reads it), else by
      * {@code /bin/sh}, as upstream does} The script is never executed itself: exec of a file just written fails with
      * ETXTBSY when another thread's fork still holds the writer's descriptor.
+     *
+     * @param request the run
      */
     public static List<String> program(RunRequest request) {
         if (request.script().isEmpty()) {
@@ -208,7 +228,12 @@ public final class DetachedRun {
         return program;
     }
 
-    /** Parses the content of an {@code exitcode} file; empty when it is empty or partial. */
+    /**
+     * Parses the content of an {@code exitcode} file; empty when it is empty or partial.
+     *
+     * @param content the file's content
+     * @return the exit status
+     */
     public static OptionalInt parseStatus(String content) {
         String s = content.trim();
         if (s.isEmpty() || !content.endsWith("\n")) {

@@ -35,8 +35,10 @@ public interface Gate extends AutoCloseable {
         return false;
     }
 
+    /** {@return the images this gate can start jobs from} */
     List<Image> images();
 
+    /** {@return the sites this gate creates resources in} */
     List<RemoteSite> remotes();
 
     /**
@@ -67,6 +69,8 @@ public interface Gate extends AutoCloseable {
      * created by an earlier call or an earlier life of the engine) is completed and returned, not created twice. Every
      * resource carries {@code spec.tags()}.
      *
+     * @param spec what to create
+     * @return the ready partition
      * @throws GateException permanent when the spec cannot be met (unknown flavor or image, quota, size not available)
      *                       with the reason; transient (with {@link GateException#retryAfter()} when the backend said)
      *                       when the same call may succeed later. Gates with fixed nodes throw a permanent one.
@@ -77,6 +81,7 @@ public interface Gate extends AutoCloseable {
      * Deletes a partition and everything in it, and returns when it is gone. Deleting a partition that does not exist
      * is not an error; the call is idempotent and may be repeated after a failure or a restart.
      *
+     * @param name the partition's name
      * @throws GateException transient when the backend could not finish the deletion now (the engine retries)
      */
     void deletePartition(String name);
@@ -84,6 +89,7 @@ public interface Gate extends AutoCloseable {
     /**
      * {@return access to run and move files on one node}
      *
+     * @param nodeName the node's name
      * @throws GateException (permanent) when the gate has no such node
      */
     NodeAccess access(String nodeName);

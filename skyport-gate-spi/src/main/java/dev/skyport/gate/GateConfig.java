@@ -35,6 +35,11 @@ public record GateConfig(Path workDir, Map<String, String> options, Clock clock)
                 + clock + "]";
     }
 
+    /**
+     * {@return the option {@code key}, read under its normal spelling; empty when it is not set}
+     *
+     * @param key the option's name
+     */
     public Optional<String> option(String key) {
         return Optional.ofNullable(options.get(key));
     }
@@ -42,6 +47,7 @@ public record GateConfig(Path workDir, Map<String, String> options, Clock clock)
     /**
      * {@return a positive integer option}
      *
+     * @param key the option's name
      * @throws GateException (permanent) naming the option when it is not a positive integer
      */
     public Optional<Long> positiveLong(String key) {

@@ -28,6 +28,8 @@ public record RunOutcome(OptionalInt exitCode, OptionalInt signal, String detail
     /**
      * {@return the outcome for a shell exit status: above 128 (and up to 128+64) means killed by signal
      * {@code status-128}}
+     *
+     * @param status the exit status as the shell reported it
      */
     public static RunOutcome exited(int status) {
         if (status > 128 && status <= 128 + 64) {
@@ -36,11 +38,16 @@ public record RunOutcome(OptionalInt exitCode, OptionalInt signal, String detail
         return new RunOutcome(OptionalInt.of(status), OptionalInt.empty(), "exited with " + status);
     }
 
-    /** {@return the process disappeared without an exit code} */
+    /**
+     * {@return the process disappeared without an exit code}
+     *
+     * @param why what is known of the loss
+     */
     public static RunOutcome lost(String why) {
         return new RunOutcome(OptionalInt.empty(), OptionalInt.empty(), why);
     }
 
+    /** {@return whether the run left no exit code} */
     public boolean isLost() {
         return exitCode.isEmpty();
     }

@@ -88,7 +88,22 @@ public record RunRequest(JobId job, int attempt, String directory, Optional<Stri
         ports = List.copyOf(ports);
     }
 
-    /** A run of a script or a command, in {@code containerImage} when given. */
+    /**
+     * A run of a script or a command, in {@code containerImage} when given.
+     *
+     * @param attempt the attempt this run is
+     * @param command the program and arguments to run without a shell
+     * @param containerImage the container image to run the job in
+     * @param cpus cpus the job asked for per node
+     * @param directory the job's directory on the node
+     * @param env the job's environment
+     * @param job the job
+     * @param memoryBytes memory the job asked for per node, in bytes; 0: no request
+     * @param owner the Sky Port user the job belongs to
+     * @param ports the ports the job uses
+     * @param script the script to run
+     * @param workdir the directory the job runs in
+     */
     public RunRequest(JobId job, int attempt, String directory, Optional<String> script, List<String> command,
                       String workdir, Map<String, String> env, String owner, int cpus, long memoryBytes,
                       Optional<String> containerImage, List<PortSpec> ports) {
@@ -96,14 +111,37 @@ public record RunRequest(JobId job, int attempt, String directory, Optional<Stri
                 Optional.empty());
     }
 
-    /** A run of the script or command itself, in no container and with no ports. */
+    /**
+     * A run of the script or command itself, in no container and with no ports.
+     *
+     * @param attempt the attempt this run is
+     * @param command the program and arguments to run without a shell
+     * @param cpus cpus the job asked for per node
+     * @param directory the job's directory on the node
+     * @param env the job's environment
+     * @param job the job
+     * @param memoryBytes memory the job asked for per node, in bytes; 0: no request
+     * @param owner the Sky Port user the job belongs to
+     * @param script the script to run
+     * @param workdir the directory the job runs in
+     */
     public RunRequest(JobId job, int attempt, String directory, Optional<String> script, List<String> command,
                       String workdir, Map<String, String> env, String owner, int cpus, long memoryBytes) {
         this(job, attempt, directory, script, command, workdir, env, owner, cpus, memoryBytes, Optional.empty(),
                 List.of());
     }
 
-    /** A run owned by the OS user running Sky Port, asking for one cpu and no memory. */
+    /**
+     * A run owned by the OS user running Sky Port, asking for one cpu and no memory.
+     *
+     * @param attempt the attempt this run is
+     * @param command the program and arguments to run without a shell
+     * @param directory the job's directory on the node
+     * @param env the job's environment
+     * @param job the job
+     * @param script the script to run
+     * @param workdir the directory the job runs in
+     */
     public RunRequest(JobId job, int attempt, String directory, Optional<String> script, List<String> command,
                       String workdir, Map<String, String> env) {
         this(job, attempt, directory, script, command, workdir, env, System.getProperty("user.name", "user"), 1, 0);

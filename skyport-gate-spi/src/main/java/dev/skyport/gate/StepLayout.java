@@ -53,6 +53,9 @@ public final class StepLayout {
     /**
      * {@return the mounts of {@code steps} in the job directory {@code directory}: shared directories first, then
      * inputs}
+     *
+     * @param directory the job's directory on the node
+     * @param steps the job's steps
      */
     public static List<Mount> mounts(String directory, ContainerSteps steps) {
         List<Mount> mounts = new ArrayList<>();
@@ -73,6 +76,10 @@ public final class StepLayout {
     /**
      * {@return the node path behind the container path {@code containerPath}: in a shared directory's mount, or an
      * input's own mount when it is exactly that input's path; empty when no mount holds it}
+     *
+     * @param directory the job's directory on the node
+     * @param steps the job's steps
+     * @param containerPath an absolute container path
      */
     public static Optional<String> hostPath(String directory, ContainerSteps steps, String containerPath) {
         List<String> shared = steps.sharedDirectories();
@@ -90,17 +97,32 @@ public final class StepLayout {
         return Optional.empty();
     }
 
-    /** {@return the record of step {@code index} (from 0) in the run directory {@code runDirectory}} */
+    /**
+     * {@return the record of step {@code index} (from 0) in the run directory {@code runDirectory}}
+     *
+     * @param runDirectory the attempt's run directory
+     * @param index the step's index, from 0
+     */
     public static String record(String runDirectory, int index) {
         return runDirectory + "/step." + index;
     }
 
-    /** {@return where the standard output of step {@code index} goes unless its {@code stdout} maps to a mount} */
+    /**
+     * {@return where the standard output of step {@code index} goes unless its {@code stdout} maps to a mount}
+     *
+     * @param runDirectory the attempt's run directory
+     * @param index the step's index, from 0
+     */
     public static String stdout(String runDirectory, int index) {
         return runDirectory + "/step." + index + ".stdout";
     }
 
-    /** {@return where the standard error of step {@code index} goes unless its {@code stderr} maps to a mount} */
+    /**
+     * {@return where the standard error of step {@code index} goes unless its {@code stderr} maps to a mount}
+     *
+     * @param runDirectory the attempt's run directory
+     * @param index the step's index, from 0
+     */
     public static String stderr(String runDirectory, int index) {
         return runDirectory + "/step." + index + ".stderr";
     }
