@@ -58,11 +58,22 @@ public final class StepLayout {
     /**
      * One bind mount of a steps run: {@code host} (a path on the node) at {@code container}; {@code directory} when
      * it is a directory tree.
+     *
+     * @param host the path on the node
+     * @param container where it is mounted in the container
+     * @param readOnly whether it is mounted read-only
+     * @param directory whether it is a directory tree
      */
     public record Mount(String host, String container, boolean readOnly, boolean directory) {
     }
 
-    /** The mounts of {@code steps} in the job directory {@code directory}: shared directories first, then inputs. */
+    /**
+     * {@return the mounts of {@code steps} in the job directory {@code directory}: shared directories first, then
+     * inputs}
+     *
+     * @param directory the job's directory on the node
+     * @param steps the job's steps
+     */
     public static List<Mount> mounts(String directory, ContainerSteps steps) {
         List<Mount> mounts = new ArrayList<>();
         List<String> shared = steps.sharedDirectories();
@@ -80,8 +91,12 @@ public final class StepLayout {
     }
 
     /**
-     * The node path behind the container path {@code containerPath}: in a shared directory's mount, or an input's own
-     * mount when it is exactly that input's path; empty when no mount holds it.
+     * {@return the node path behind the container path {@code containerPath}: in a shared directory's mount, or an
+     * input's own mount when it is exactly that input's path; empty when no mount holds it}
+     *
+     * @param directory the job's directory on the node
+     * @param steps the job's steps
+     * @param containerPath an absolute container path
      */
     public static Optional<String> hostPath(String directory, ContainerSteps steps, String containerPath) {
         List<String> shared = steps.sharedDirectories();
@@ -102,13 +117,27 @@ public final class StepLayout {
     /**
      * Where step {@code index}'s standard output goes: the node path of its {@code stdout} when that lies in a shared
      * directory, else {@link #stdout(String, int)} in the run directory {@code runDirectory}.
+     *
+     * @param directory the job's directory on the node, where the mounts lie
+     * @param runDirectory the attempt's run directory
+     * @param steps the job's container steps
+     * @param index the step's index, from 0
+     * @return the node path the step's standard output is written to
      */
     public static String stdoutOf(String directory, String runDirectory, ContainerSteps steps, int index) {
         return sharedHostPath(directory, steps, steps.steps().get(index).stdout())
                 .orElse(stdout(runDirectory, index));
     }
 
-    /** As {@link #stdoutOf} for standard error. */
+    /**
+     * As {@link #stdoutOf} for standard error.
+     *
+     * @param directory the job's directory on the node, where the mounts lie
+     * @param runDirectory the attempt's run directory
+     * @param steps the job's container steps
+     * @param index the step's index, from 0
+     * @return the node path the step's standard error is written to
+     */
     public static String stderrOf(String directory, String runDirectory, ContainerSteps steps, int index) {
         return sharedHostPath(directory, steps, steps.steps().get(index).stderr())
                 .orElse(stderr(runDirectory, index));
@@ -125,17 +154,32 @@ public final class StepLayout {
         return hostPath(directory, steps, containerPath.get());
     }
 
-    /** The record of step {@code index} (from 0) in the run directory {@code runDirectory}. */
+    /**
+     * {@return the record of step {@code index} (from 0) in the run directory {@code runDirectory}}
+     *
+     * @param runDirectory the attempt's run directory
+     * @param index the step's index, from 0
+     */
     public static String record(String runDirectory, int index) {
         return runDirectory + "/step." + index;
     }
 
-    /** Where the standard output of step {@code index} goes unless its {@code stdout} maps to a mount. */
+    /**
+     * {@return where the standard output of step {@code index} goes unless its {@code stdout} maps to a mount}
+     *
+     * @param runDirectory the attempt's run directory
+     * @param index the step's index, from 0
+     */
     public static String stdout(String runDirectory, int index) {
         return runDirectory + "/step." + index + ".stdout";
     }
 
-    /** Where the standard error of step {@code index} goes unless its {@code stderr} maps to a mount. */
+    /**
+     * {@return where the standard error of step {@code index} goes unless its {@code stderr} maps to a mount}
+     *
+     * @param runDirectory the attempt's run directory
+     * @param index the step's index, from 0
+     */
     public static String stderr(String runDirectory, int index) {
         return runDirectory + "/step." + index + ".stderr";
     }
