@@ -187,8 +187,25 @@ public final class StepLayout {
     /**
      * What a step's record ({@link #record}) says: when the step started, and when it ended with which status, once it
      * has. {@code end} and {@code status} are both present or both absent.
+     *
+     * @param start       when the step started
+     * @param end         when it ended; empty while it runs
+     * @param status      its exit status once it ended
+     * @param noContainer true when the runtime could not create or start its container ({@link StepLayout#NO_CONTAINER}),
+     *                    so that a status of {@value StepLayout#RUNTIME_FAILURE} is the runtime's and not the command's
      */
     public record StepRecord(Instant start, Optional<Instant> end, OptionalInt status, boolean noContainer) {
+        /**
+         * Rejects null components, an end without a status or the reverse, and a missing container on a step that
+         * has not ended: a reader must never see a half-ended step.
+         *
+         * @param start       when the step started
+         * @param end         when it ended; empty while it runs
+         * @param status      its exit status once it ended
+         * @param noContainer true when the runtime could not create or start its container
+         * @throws IllegalArgumentException when {@code end} and {@code status} disagree, or {@code noContainer} is
+         *                                  set on a step that has not ended
+         */
         public StepRecord {
             Objects.requireNonNull(start, "start");
             Objects.requireNonNull(end, "end");
@@ -201,12 +218,18 @@ public final class StepLayout {
             }
         }
 
-        /** A record of a step whose container was created and started, or has not ended yet. */
+        /**
+         * A record of a step whose container was created and started, or has not ended yet.
+         *
+         * @param start  when the step started
+         * @param end    when it ended; empty while it runs
+         * @param status its exit status once it ended
+         */
         public StepRecord(Instant start, Optional<Instant> end, OptionalInt status) {
             this(start, end, status, false);
         }
 
-        /** True once the step has ended. */
+        /** {@return true once the step has ended} */
         public boolean ended() {
             return end.isPresent();
         }
@@ -217,6 +240,7 @@ public final class StepLayout {
      * be half-written when the run is read while it goes on, or was killed while writing. Lines it does not know are
      * skipped.
      *
+     * @param content the record file's content, as read so far
      * @return empty when no complete {@code start} line is there yet (the step has not started, as far as anyone can
      *         tell)
      */
