@@ -10,6 +10,11 @@ import java.util.List;
 public class AwaitTimeoutException extends SkyPortException {
     private final transient List<Job> notEnded;
 
+    /**
+     * A wait that ran out while {@code last} had not ended.
+     *
+     * @param last the first job that had not ended, as it was then
+     */
     public AwaitTimeoutException(Job last) {
         this(List.of(last));
     }
@@ -29,12 +34,12 @@ public class AwaitTimeoutException extends SkyPortException {
         return notEnded.size() == 1 ? text : text + " (" + notEnded.size() + " jobs had not ended)";
     }
 
-    /** The first job that had not ended, as it was when the wait ran out. */
+    /** {@return the first job that had not ended, as it was when the wait ran out} */
     public Job last() {
         return notEnded.get(0);
     }
 
-    /** Every job of the wait that had not ended, as they were when it ran out. */
+    /** {@return every job of the wait that had not ended, as they were when it ran out} */
     public List<Job> notEnded() {
         return notEnded;
     }

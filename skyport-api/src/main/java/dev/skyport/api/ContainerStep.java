@@ -17,6 +17,15 @@ import java.util.regex.Pattern;
  * {@code ignoreError}: a non-zero exit of this step is recorded and the next step runs, instead of ending the job.
  *
  * <p>The checks (image reference, absolute paths, sizes) throw {@link InvalidJobSpecException} naming the field.
+ *
+ * @param image the container image the step runs in
+ * @param command program and arguments, run without a shell
+ * @param workdir the working directory inside the container; empty: the image's own
+ * @param stdin the container path read as standard input
+ * @param stdout the container path standard output is written to
+ * @param stderr the container path standard error is written to
+ * @param env the step's own environment variables
+ * @param ignoreError whether a non-zero exit goes on to the next step instead of ending the job
  */
 public record ContainerStep(String image, List<String> command, Optional<String> workdir, Optional<String> stdin,
                             Optional<String> stdout, Optional<String> stderr, Map<String, String> env,
@@ -24,6 +33,19 @@ public record ContainerStep(String image, List<String> command, Optional<String>
     private static final Pattern IMAGE_REFERENCE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._/:@-]*");
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @param image the container image the step runs in
+     * @param command program and arguments, run without a shell
+     * @param workdir the working directory inside the container; empty: the image's own
+     * @param stdin the container path read as standard input
+     * @param stdout the container path standard output is written to
+     * @param stderr the container path standard error is written to
+     * @param env the step's own environment variables
+     * @param ignoreError whether a non-zero exit goes on to the next step instead of ending the job
+     * @throws InvalidJobSpecException when a component is out of its range (the message names it)
+     */
     public ContainerStep {
         Objects.requireNonNull(image, "image");
         if (image.length() > JobSpec.MAX_IMAGE_LENGTH || !IMAGE_REFERENCE.matcher(image).matches()) {
@@ -75,13 +97,22 @@ public record ContainerStep(String image, List<String> command, Optional<String>
         }
     }
 
-    /** A step running {@code command} in {@code image} with nothing else set. */
+    /**
+     * {@return a step running {@code command} in {@code image} with nothing else set}
+     *
+     * @param command program and arguments, run without a shell
+     * @param image the container image the step runs in
+     */
     public static ContainerStep of(String image, String... command) {
         return new ContainerStep(image, List.of(command), Optional.empty(), Optional.empty(), Optional.empty(),
                 Optional.empty(), Map.of(), false);
     }
 
-    /** This step, going on to the next one when it fails ({@code true}) or ending the job ({@code false}). */
+    /**
+     * {@return this step, going on to the next one when it fails ({@code true}) or ending the job ({@code false})}
+     *
+     * @param ignore true to go on to the next step after a failure
+     */
     public ContainerStep withIgnoreError(boolean ignore) {
         return new ContainerStep(image, command, workdir, stdin, stdout, stderr, env, ignore);
     }

@@ -20,6 +20,11 @@ import java.util.Set;
  * container images. Paths are absolute, normalized (no {@code .} or {@code ..} segment, no {@code //}), hold no
  * {@code :} or {@code ,} (the container runtime's mount syntax) and lie outside {@code /proc}, {@code /sys} and
  * {@code /dev}.
+ *
+ * @param steps the steps, run in this order
+ * @param inputs what is placed in the containers before the first step
+ * @param outputs what is copied out after the last step succeeded
+ * @param volumes container directories shared, empty at first, by every step
  */
 public record ContainerSteps(List<ContainerStep> steps, List<StepInput> inputs, List<StepOutput> outputs,
                              List<String> volumes) {
@@ -28,6 +33,15 @@ public record ContainerSteps(List<ContainerStep> steps, List<StepInput> inputs, 
     /** Most {@link #volumes()}. */
     public static final int MAX_VOLUMES = 64;
 
+    /**
+     * Copies the collections, so an instance never changes.
+     *
+     * @param steps the steps, run in this order
+     * @param inputs what is placed in the containers before the first step
+     * @param outputs what is copied out after the last step succeeded
+     * @param volumes container directories shared, empty at first, by every step
+     * @throws InvalidJobSpecException when a component is out of its range (the message names it)
+     */
     public ContainerSteps {
         steps = List.copyOf(steps);
         inputs = List.copyOf(inputs);
@@ -70,20 +84,28 @@ public record ContainerSteps(List<ContainerStep> steps, List<StepInput> inputs, 
         }
     }
 
-    /** Steps with no inputs, outputs or volumes. */
+    /**
+     * {@return steps with no inputs, outputs or volumes}
+     *
+     * @param steps the steps, run in this order
+     */
     public static ContainerSteps of(ContainerStep... steps) {
         return new ContainerSteps(List.of(steps), List.of(), List.of(), List.of());
     }
 
     /**
-     * The container directories every step shares, one mount each: the volumes and the outputs' directories, without
-     * those that lie inside another one, in the order first seen.
+     * {@return the container directories every step shares, one mount each: the volumes and the outputs' directories,
+     * without those that lie inside another one, in the order first seen}
      */
     public List<String> sharedDirectories() {
         return sharedDirectories(volumes, outputs);
     }
 
-    /** The container directory an output lives in; see the class comment. */
+    /**
+     * {@return the container directory an output lives in; see the class comment}
+     *
+     * @param output an output of these steps
+     */
     public static String directoryOf(StepOutput output) {
         String p = output.path();
         if (output.directory() && !output.isPattern()) {
@@ -99,7 +121,12 @@ public record ContainerSteps(List<ContainerStep> steps, List<StepInput> inputs, 
         return cut <= 0 ? "/" : p.substring(0, cut);
     }
 
-    /** True when {@code path} is {@code dir} or lies below it. */
+    /**
+     * {@return true when {@code path} is {@code dir} or lies below it}
+     *
+     * @param path an absolute container path
+     * @param dir an absolute container directory
+     */
     public static boolean below(String path, String dir) {
         return path.equals(dir) || path.startsWith(dir.endsWith("/") ? dir : dir + "/");
     }

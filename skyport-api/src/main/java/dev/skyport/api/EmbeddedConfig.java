@@ -27,7 +27,7 @@ import java.util.OptionalLong;
  * @param cloudGate        a second gate, beside {@code gate}, that creates partitions for jobs that need them (a cloud)
  * @param cloudGateOptions its settings, passed to its provider
  * @param partitions       how partitions are created, retried, reconciled and deleted
- * @param batchSites       sites whose own scheduler runs the jobs handed to them
+ * @param batchSites       the sites whose own schedulers run the jobs Sky Port hands them
  * @param metrics          where the engine reports its meters; {@link EngineMetrics#NONE} for nowhere
  */
 public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gateOptions, String scheduler, Clock clock,
@@ -35,6 +35,28 @@ public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gate
                              OptionalLong randomSeed, Optional<Path> inputRoot, Optional<String> cloudGate,
                              Map<String, String> cloudGateOptions, PartitionPolicy partitions,
                              java.util.List<BatchSite> batchSites, EngineMetrics metrics) {
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @param dataDir where the store, job directories and logs live
+     * @param gate the gate that provides nodes ({@code local} by default)
+     * @param gateOptions gate-specific settings, passed to the gate's provider
+     * @param scheduler the scheduling policy by name
+     * @param clock the time source of every timestamp, deadline and back-off
+     * @param limits engine limits
+     * @param owner the user name recorded on jobs submitted through this instance
+     * @param localCpus cpus the local gate offers (default: the machine's)
+     * @param localMemoryBytes memory the local gate offers (default: the machine's)
+     * @param randomSeed the seed of every random choice the engine makes (retry jitter); empty: a fresh seed
+     * @param inputRoot where every job's input files must lie, {@code {owner}} standing for the job owner's name;
+     *   empty: any file the engine can read
+     * @param cloudGate a second gate, beside {@code gate}, that creates partitions for jobs that need them (a cloud)
+     * @param cloudGateOptions its settings, passed to its provider
+     * @param partitions how partitions are created, retried, reconciled and deleted
+     * @param batchSites the sites whose own schedulers run the jobs Sky Port hands them
+     * @param metrics where the engine reports its meters; {@link EngineMetrics#NONE} for nowhere
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public EmbeddedConfig {
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(gate, "gate");
@@ -57,7 +79,26 @@ public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gate
         Objects.requireNonNull(metrics, "metrics");
     }
 
-    /** A configuration that reports no meters. */
+    /**
+     * A configuration that reports no meters; kept so that code written before metrics existed still compiles.
+     *
+     * @param dataDir where the store, job directories and logs live
+     * @param gate the gate that provides nodes ({@code local} by default)
+     * @param gateOptions gate-specific settings, passed to the gate's provider
+     * @param scheduler the scheduling policy by name
+     * @param clock the time source of every timestamp, deadline and back-off
+     * @param limits engine limits
+     * @param owner the user name recorded on jobs submitted through this instance
+     * @param localCpus cpus the local gate offers (default: the machine's)
+     * @param localMemoryBytes memory the local gate offers (default: the machine's)
+     * @param randomSeed the seed of every random choice the engine makes (retry jitter); empty: a fresh seed
+     * @param inputRoot where every job's input files must lie, {@code {owner}} standing for the job owner's name;
+     *   empty: any file the engine can read
+     * @param cloudGate a second gate, beside {@code gate}, that creates partitions for jobs that need them (a cloud)
+     * @param cloudGateOptions its settings, passed to its provider
+     * @param partitions how partitions are created, retried, reconciled and deleted
+     * @param batchSites the sites whose own schedulers run the jobs Sky Port hands them
+     */
     public EmbeddedConfig(Path dataDir, String gate, Map<String, String> gateOptions, String scheduler, Clock clock,
                           Limits limits, String owner, OptionalInt localCpus, OptionalLong localMemoryBytes,
                           OptionalLong randomSeed, Optional<Path> inputRoot, Optional<String> cloudGate,
@@ -67,7 +108,25 @@ public record EmbeddedConfig(Path dataDir, String gate, Map<String, String> gate
                 inputRoot, cloudGate, cloudGateOptions, partitions, batchSites, EngineMetrics.NONE);
     }
 
-    /** A configuration without batch sites. */
+    /**
+     * A configuration without batch sites.
+     *
+     * @param clock the time source of every timestamp, deadline and back-off
+     * @param cloudGate a second gate, beside {@code gate}, that creates partitions for jobs that need them (a cloud)
+     * @param cloudGateOptions its settings, passed to its provider
+     * @param dataDir where the store, job directories and logs live
+     * @param gate the gate that provides nodes ({@code local} by default)
+     * @param gateOptions gate-specific settings, passed to the gate's provider
+     * @param inputRoot where every job's input files must lie, {@code {owner}} standing for the job owner's name;
+     *   empty: any file the engine can read
+     * @param limits engine limits
+     * @param localCpus cpus the local gate offers (default: the machine's)
+     * @param localMemoryBytes memory the local gate offers (default: the machine's)
+     * @param owner the user name recorded on jobs submitted through this instance
+     * @param partitions how partitions are created, retried, reconciled and deleted
+     * @param randomSeed the seed of every random choice the engine makes (retry jitter); empty: a fresh seed
+     * @param scheduler the scheduling policy by name
+     */
     public EmbeddedConfig(Path dataDir, String gate, Map<String, String> gateOptions, String scheduler, Clock clock,
                           Limits limits, String owner, OptionalInt localCpus, OptionalLong localMemoryBytes,
                           OptionalLong randomSeed, Optional<Path> inputRoot, Optional<String> cloudGate,

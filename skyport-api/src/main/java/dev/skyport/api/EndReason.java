@@ -34,7 +34,16 @@ public enum EndReason {
     CANCELED(Cause.CANCEL);
 
     /** Who is to blame, which decides whether a retry may help. */
-    public enum Cause { NONE, USER, INFRASTRUCTURE, CANCEL }
+    public enum Cause {
+        /** The job succeeded: nobody is to blame. */
+        NONE,
+        /** The job's own doing (exit code, signal, time limit): retried only when its policy says so. */
+        USER,
+        /** The machinery failed (node, partition, capacity, engine): retried with back-off. */
+        INFRASTRUCTURE,
+        /** Someone canceled the job: never retried. */
+        CANCEL
+    }
 
     private final Cause cause;
 
@@ -42,6 +51,11 @@ public enum EndReason {
         this.cause = cause;
     }
 
+    /**
+     * Who is to blame for this reason, which decides whether a retry may help.
+     *
+     * @return the reason's cause
+     */
     public Cause cause() {
         return cause;
     }

@@ -27,6 +27,8 @@ public interface EngineMetrics {
      * The engine has started; {@code queue} counts its unfinished jobs per state whenever asked (a gauge's sample),
      * until {@link #closed()}. Each call walks the engine's in-memory index of unfinished jobs (about a millisecond per
      * 100,000 jobs), never the store.
+     *
+     * @param queue the live count of unfinished jobs per state, to sample until {@link #closed()}
      */
     default void started(QueueDepth queue) {
     }
@@ -34,6 +36,9 @@ public interface EngineMetrics {
     /**
      * {@code jobs} jobs were submitted in one call (one, or a batch of {@link Jobs#submitAll}) and are durable;
      * {@code took} is the call's time from its start until the jobs were stored and queued.
+     *
+     * @param jobs how many jobs the call submitted, at least one
+     * @param took the call's time until they were durable and queued
      */
     default void submitted(int jobs, Duration took) {
     }
@@ -41,11 +46,18 @@ public interface EngineMetrics {
     /**
      * A job moved to {@code to} after its submission, for {@code reason} when it ended (or stopped a try that is
      * retried). Moves from a state to itself (a retried partition creation, a stop intent) are not reported.
+     *
+     * @param to the state the job moved to
+     * @param reason why the job ended or its try stopped; empty for any other move
      */
     default void transitioned(JobState to, Optional<EndReason> reason) {
     }
 
-    /** One scheduling pass took {@code took}: building the scheduler's view, planning, and acting on the plan. */
+    /**
+     * One scheduling pass took {@code took}: building the scheduler's view, planning, and acting on the plan.
+     *
+     * @param took the pass's time, from building the view to the last action
+     */
     default void schedulingPass(Duration took) {
     }
 
@@ -68,12 +80,17 @@ public interface EngineMetrics {
     /** The engine's unfinished jobs per state; thread-safe. */
     @FunctionalInterface
     interface QueueDepth {
-        /** How many unfinished jobs are in {@code state} now; 0 for a terminal state. */
+        /**
+         * {@return how many unfinished jobs are in {@code state} now; 0 for a terminal state}
+         *
+         * @param state the state to count
+         */
         long jobs(JobState state);
     }
 
     /** How a gate call ended. */
     enum GateOutcome {
+        /** The call returned normally. */
         SUCCESS,
         /** The gate said the failure is transient: the engine retries. */
         TRANSIENT_ERROR,
@@ -82,7 +99,7 @@ public interface EngineMetrics {
         /** The gate failed with something other than a gate exception (a bug or an unclassified error). */
         UNEXPECTED_ERROR;
 
-        /** The lower-case name used as a tag: {@code success}, {@code transient-error}, ... */
+        /** {@return the lower-case name used as a tag: {@code success}, {@code transient-error}, ...} */
         public String tag() {
             return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
         }

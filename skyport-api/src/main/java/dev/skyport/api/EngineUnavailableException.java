@@ -11,6 +11,11 @@ import java.util.stream.Collectors;
 public class EngineUnavailableException extends SkyPortException {
     private final transient Health health;
 
+    /**
+     * A refusal while the engine is {@link Health.Status#DOWN}.
+     *
+     * @param health the engine's health when it refused
+     */
     public EngineUnavailableException(Health health) {
         super(describe(health));
         this.health = health;
@@ -24,7 +29,7 @@ public class EngineUnavailableException extends SkyPortException {
                 .collect(Collectors.joining("; "));
     }
 
-    /** The engine's health when the submission was refused. */
+    /** {@return the engine's health when the submission was refused} */
     public Health health() {
         return health;
     }

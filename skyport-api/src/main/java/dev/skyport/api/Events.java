@@ -15,7 +15,12 @@ import java.util.function.Consumer;
  * {@code Last-Event-ID} maps onto it).
  */
 public interface Events {
-    /** Delivers every event from now on to {@code listener} until the subscription is closed. */
+    /**
+     * Delivers every event from now on to {@code listener} until the subscription is closed.
+     *
+     * @param listener called once per event, on the engine's delivery thread; it must not block
+     * @return the subscription; close it to stop the deliveries
+     */
     Subscription subscribe(Consumer<? super SkyPortEvent> listener);
 
     /**
@@ -25,21 +30,25 @@ public interface Events {
      * (its write failed), so a subscriber that resumes after the last sequence it handled misses nothing. Events of
      * jobs purged meanwhile are not replayed. Pass {@link #lastSequence()} to start from now in that order.
      *
+     * @param afterSequence the sequence of the last event already seen; 0 for the oldest kept
+     * @param listener called once per event, in sequence order; it must not block
+     * @return the subscription; close it to stop the deliveries
      * @throws IllegalArgumentException when {@code afterSequence} is negative or greater than {@link #lastSequence()}
      */
     Subscription subscribeAfter(long afterSequence, Consumer<? super SkyPortEvent> listener);
 
     /**
-     * The sequence up to which every event is durable or will never exist: a {@link #subscribeAfter} from here gets
-     * exactly the events that happen from now on. 0 before the first event.
+     * {@return the sequence up to which every event is durable or will never exist: a {@link #subscribeAfter} from here
+     * gets exactly the events that happen from now on} 0 before the first event.
      */
     long lastSequence();
 
     /**
-     * The recorded transitions of one job, oldest first.
+     * {@return the recorded transitions of one job, oldest first}
      *
+     * @param id the job
      * @throws NoSuchJobException for an unknown id, and from a {@linkplain SkyPort#asUser user view} for an id it
-     *                            cannot see, known or not
+     *                          cannot see, known or not
      */
     List<JobTransitioned> history(JobId id);
 }

@@ -17,6 +17,7 @@ import java.util.Optional;
  * @param problems what is failing now, one per component, oldest first; empty when {@code UP}
  */
 public record Health(Status status, List<Problem> problems) {
+    /** The overall state: what a load balancer or a user's form decides by. */
     public enum Status {
         /** Everything works. */
         UP,
@@ -38,6 +39,17 @@ public record Health(Status status, List<Problem> problems) {
      */
     public record Problem(String component, String message, Instant since, int failures, boolean stops,
                           Optional<Instant> retryAt) {
+        /**
+         * Rejects null components.
+         *
+         * @param component what fails, e.g. {@code scheduler}, {@code usage-replay}, {@code workers}, {@code gate}
+         * @param message the last failure, without a stack trace (the engine's log has it, once per streak)
+         * @param since when the current streak of failures began
+         * @param failures how many times in a row it has failed, at least 1
+         * @param stops whether this problem stops scheduling ({@code DOWN}) or only degrades it
+         * @param retryAt when it is tried again, if it is retried on a timer
+         * @throws IllegalArgumentException when a component is out of its range (the message names it)
+         */
         public Problem {
             Objects.requireNonNull(component, "component");
             Objects.requireNonNull(message, "message");
@@ -49,6 +61,13 @@ public record Health(Status status, List<Problem> problems) {
         }
     }
 
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @param status the worst of the problems, {@code UP} when there are none
+     * @param problems what is failing now, one per component, oldest first; empty when {@code UP}
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public Health {
         Objects.requireNonNull(status, "status");
         problems = List.copyOf(problems);
@@ -58,19 +77,28 @@ public record Health(Status status, List<Problem> problems) {
         }
     }
 
-    /** Nothing is failing. */
+    /**
+     * Nothing is failing.
+     *
+     * @return a health with status {@code UP} and no problems
+     */
     public static Health up() {
         return new Health(Status.UP, List.of());
     }
 
-    /** The health of these problems: {@code DOWN} if one stops scheduling, else {@code DEGRADED} if any, else UP. */
+    /**
+     * {@return the health of these problems: {@code DOWN} if one stops scheduling, else {@code DEGRADED} if any, else
+     * UP}
+     *
+     * @param problems what is failing now, one per component, oldest first; empty when {@code UP}
+     */
     public static Health of(List<Problem> problems) {
         Status status = problems.isEmpty() ? Status.UP
                 : problems.stream().anyMatch(Problem::stops) ? Status.DOWN : Status.DEGRADED;
         return new Health(status, problems);
     }
 
-    /** Whether jobs are taken and scheduled: {@code UP} or {@code DEGRADED}. */
+    /** {@return whether jobs are taken and scheduled: {@code UP} or {@code DEGRADED}} */
     public boolean isAvailable() {
         return status != Status.DOWN;
     }

@@ -8,8 +8,14 @@ import java.util.Objects;
  * submission gets that job back instead of this exception.
  */
 public class IdempotencyKeyReusedException extends InvalidJobSpecException {
+    /** The job first submitted with the key. */
     private final JobId existing;
 
+    /**
+     * A submission whose idempotency key the owner already used for a different spec.
+     *
+     * @param existing the job first submitted with the key
+     */
     public IdempotencyKeyReusedException(JobId existing) {
         this(existing, -1);
     }
@@ -27,7 +33,7 @@ public class IdempotencyKeyReusedException extends InvalidJobSpecException {
         return copy;
     }
 
-    /** The job the key was first used for. */
+    /** {@return the job the key was first used for} */
     public JobId existing() {
         return existing;
     }

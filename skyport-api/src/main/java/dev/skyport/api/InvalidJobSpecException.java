@@ -10,22 +10,44 @@ import java.util.OptionalInt;
  * problem came from {@link Jobs#submitAll}.
  */
 public class InvalidJobSpecException extends SkyPortException {
+    /** The field at fault, as the API names it. */
     private final String field;
+    /** Why the value is wrong, without the field name. */
     private final String reason;
+    /** The script line at fault, from 1; 0 when the error is not on a line. */
     private final int line;
     /** The spec's index in a batch; -1 when the problem is not tied to one. */
     private final int batchIndex;
 
+    /**
+     * A wrong value that is not on a script line.
+     *
+     * @param field the field at fault
+     * @param reason why the value is wrong
+     */
     public InvalidJobSpecException(String field, String reason) {
         this(field, reason, 0);
     }
 
-    /** A problem at script line {@code line} (1-based); 0 when the problem is not tied to a line. */
+    /**
+     * A problem at script line {@code line} (1-based); 0 when the problem is not tied to a line.
+     *
+     * @param field the field at fault
+     * @param reason why the value is wrong
+     * @param line the script line at fault, from 1; 0 when it is not on a line
+     */
     public InvalidJobSpecException(String field, String reason, int line) {
         this(field, reason, line, -1);
     }
 
-    /** As the public constructors, for spec {@code batchIndex} of a batch (-1: none); for subclasses' copies. */
+    /**
+     * As the public constructors, for spec {@code batchIndex} of a batch (-1: none); for subclasses' copies.
+     *
+     * @param field the field at fault
+     * @param reason why the value is wrong
+     * @param line the script line at fault, from 1; 0 when it is not on a line
+     * @param batchIndex the index of the refused spec in a batch submission
+     */
     protected InvalidJobSpecException(String field, String reason, int line, int batchIndex) {
         super(format(field, reason, line, batchIndex));
         this.field = Objects.requireNonNull(field, "field");
@@ -40,9 +62,10 @@ public class InvalidJobSpecException extends SkyPortException {
     }
 
     /**
-     * This problem, found in spec {@code index} (0-based) of a batch: a copy that says so in {@link #batchIndex()} and
-     * its message. Subclasses return their own type.
+     * {@return this problem, found in spec {@code index} (0-based) of a batch: a copy that says so in
+     * {@link #batchIndex()} and its message} Subclasses return their own type.
      *
+     * @param index the index of this spec in the batch, from 0
      * @throws IllegalArgumentException when {@code index} is negative
      */
     public InvalidJobSpecException inBatchAt(int index) {
@@ -52,29 +75,35 @@ public class InvalidJobSpecException extends SkyPortException {
         return copy;
     }
 
-    /** For {@link #inBatchAt} of subclasses. */
+    /**
+     * For {@link #inBatchAt} of subclasses.
+     *
+     * @param index a batch index
+     */
     protected static void checkIndex(int index) {
         if (index < 0) {
             throw new IllegalArgumentException("a batch index is not negative, got " + index);
         }
     }
 
-    /** The 0-based index of the offending spec in the list given to {@link Jobs#submitAll}, when there is one. */
+    /**
+     * {@return the 0-based index of the offending spec in the list given to {@link Jobs#submitAll}, when there is one}
+     */
     public OptionalInt batchIndex() {
         return batchIndex >= 0 ? OptionalInt.of(batchIndex) : OptionalInt.empty();
     }
 
-    /** The field or directive that is wrong, e.g. {@code cpus} or {@code gpus}. */
+    /** {@return the field or directive that is wrong, e.g. {@code cpus} or {@code gpus}} */
     public String field() {
         return field;
     }
 
-    /** Why it is wrong, without the field name. */
+    /** {@return why it is wrong, without the field name} */
     public String reason() {
         return reason;
     }
 
-    /** The 1-based script line of the offending directive, when there is one. */
+    /** {@return the 1-based script line of the offending directive, when there is one} */
     public OptionalInt line() {
         return line > 0 ? OptionalInt.of(line) : OptionalInt.empty();
     }

@@ -6,8 +6,15 @@ import java.util.UUID;
 /**
  * A job's identity: a UUID, written as the 36-character text the upstream clients expect. The engine issues
  * time-ordered (version 7) UUIDs so that the store's index stays append-mostly.
+ *
+ * @param value the UUID
  */
 public record JobId(UUID value) implements Comparable<JobId> {
+    /**
+     * Rejects null components.
+     *
+     * @param value the UUID
+     */
     public JobId {
         Objects.requireNonNull(value, "value");
     }
@@ -15,6 +22,8 @@ public record JobId(UUID value) implements Comparable<JobId> {
     /**
      * Parses the 36-character form.
      *
+     * @param text the 36-character form
+     * @return the id
      * @throws InvalidJobSpecException with field {@code id} when the text is not a UUID
      */
     public static JobId parse(String text) {

@@ -19,14 +19,15 @@ public enum JobIsolation {
     /** No isolation: jobs see what the OS user running Sky Port sees. An explicit opt-out. */
     NONE;
 
-    /** The name used in configuration files and gate options. */
+    /** {@return the name used in configuration files and gate options} */
     public String configName() {
         return name().toLowerCase(Locale.ROOT);
     }
 
     /**
-     * The mode a configuration file names.
+     * {@return the mode a configuration file names}
      *
+     * @param name the mode's configuration name, e.g. {@code sandbox}
      * @throws IllegalArgumentException naming the accepted values when {@code name} is none of them
      */
     public static JobIsolation parse(String name) {

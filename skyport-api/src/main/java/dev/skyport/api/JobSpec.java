@@ -24,6 +24,36 @@ import java.util.regex.Pattern;
  * maps a maximum size, so that one submission cannot hold an unbounded amount of the engine's memory. The builder
  * (and so {@link #script(String)}) enforces them; the canonical constructor does not, so that jobs stored before a
  * limit existed stay readable. Front doors cite the constants in their documentation and errors.
+ *
+ * @param name the job's name
+ * @param script the script to run; exactly one of script, command and container steps is given
+ * @param command the program and arguments to run without a shell
+ * @param containerImage the container image the job runs in
+ * @param cloudImage the machine image new cloud nodes boot from
+ * @param nodes how many nodes the job needs
+ * @param cpus cpus per node
+ * @param memoryBytes memory per node, in bytes; 0 for no request
+ * @param gpus gpus per node
+ * @param flavor the size of machine to create for it
+ * @param remoteSite the site to run it at
+ * @param relocatable whether the scheduler may choose another site
+ * @param ports the ports it opens or reaches back to
+ * @param inputFiles files on the engine's machine copied to the job's directory before it runs
+ * @param outputFiles files copied back from the job's directory after it succeeded
+ * @param workdir the directory it runs in; empty: its job directory
+ * @param env environment variables of the job
+ * @param account the account its usage is charged to
+ * @param priority higher runs first where the scheduler honours priorities
+ * @param timeLimit the wall-clock limit of one attempt
+ * @param retryPolicy how failed attempts are retried
+ * @param tags labels to find the job by
+ * @param comment free text shown with the job
+ * @param submissionAddress where {@code out} ports reach back to
+ * @param storage a storage container the job uses
+ * @param idempotencyKey the client's key that makes a repeated submission return the first job
+ * @param warnings what the submission kept but did not understand
+ * @param scriptOmitted whether the script's text was left out of this copy (a listing without scripts)
+ * @param containerSteps the steps to run, each in a container image of its own
  */
 public record JobSpec(
         String name,
@@ -111,6 +141,40 @@ public record JobSpec(
     /** Longest {@link #idempotencyKey()}, in characters (Stripe's limit is 255; a UUID is 36). */
     public static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @param name the job's name
+     * @param script the script to run; exactly one of script, command and container steps is given
+     * @param command the program and arguments to run without a shell
+     * @param containerImage the container image the job runs in
+     * @param cloudImage the machine image new cloud nodes boot from
+     * @param nodes how many nodes the job needs
+     * @param cpus cpus per node
+     * @param memoryBytes memory per node, in bytes; 0 for no request
+     * @param gpus gpus per node
+     * @param flavor the size of machine to create for it
+     * @param remoteSite the site to run it at
+     * @param relocatable whether the scheduler may choose another site
+     * @param ports the ports it opens or reaches back to
+     * @param inputFiles files on the engine's machine copied to the job's directory before it runs
+     * @param outputFiles files copied back from the job's directory after it succeeded
+     * @param workdir the directory it runs in; empty: its job directory
+     * @param env environment variables of the job
+     * @param account the account its usage is charged to
+     * @param priority higher runs first where the scheduler honours priorities
+     * @param timeLimit the wall-clock limit of one attempt
+     * @param retryPolicy how failed attempts are retried
+     * @param tags labels to find the job by
+     * @param comment free text shown with the job
+     * @param submissionAddress where {@code out} ports reach back to
+     * @param storage a storage container the job uses
+     * @param idempotencyKey the client's key that makes a repeated submission return the first job
+     * @param warnings what the submission kept but did not understand
+     * @param scriptOmitted whether the script's text was left out of this copy (a listing without scripts)
+     * @param containerSteps the steps to run, each in a container image of its own
+     * @throws InvalidJobSpecException when a component is out of its range (the message names it)
+     */
     public JobSpec {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(script, "script");
@@ -159,7 +223,38 @@ public record JobSpec(
         }
     }
 
-    /** A spec without {@linkplain #containerSteps() container steps}: a script or a command. */
+    /**
+     * A spec without {@linkplain #containerSteps() container steps}: a script or a command.
+     *
+     * @param account the account its usage is charged to
+     * @param cloudImage the machine image new cloud nodes boot from
+     * @param command the program and arguments to run without a shell
+     * @param comment free text shown with the job
+     * @param containerImage the container image the job runs in
+     * @param cpus cpus per node
+     * @param env environment variables of the job
+     * @param flavor the size of machine to create for it
+     * @param gpus gpus per node
+     * @param idempotencyKey the client's key that makes a repeated submission return the first job
+     * @param inputFiles files on the engine's machine copied to the job's directory before it runs
+     * @param memoryBytes memory per node, in bytes; 0 for no request
+     * @param name the job's name
+     * @param nodes how many nodes the job needs
+     * @param outputFiles files copied back from the job's directory after it succeeded
+     * @param ports the ports it opens or reaches back to
+     * @param priority higher runs first where the scheduler honours priorities
+     * @param relocatable whether the scheduler may choose another site
+     * @param remoteSite the site to run it at
+     * @param retryPolicy how failed attempts are retried
+     * @param script the script to run; exactly one of script, command and container steps is given
+     * @param scriptOmitted whether the script's text was left out of this copy (a listing without scripts)
+     * @param storage a storage container the job uses
+     * @param submissionAddress where {@code out} ports reach back to
+     * @param tags labels to find the job by
+     * @param timeLimit the wall-clock limit of one attempt
+     * @param warnings what the submission kept but did not understand
+     * @param workdir the directory it runs in; empty: its job directory
+     */
     public JobSpec(String name, Optional<String> script, List<String> command, Optional<String> containerImage,
                    Optional<String> cloudImage, int nodes, int cpus, long memoryBytes, int gpus,
                    Optional<String> flavor, Optional<String> remoteSite, boolean relocatable, List<PortSpec> ports,
@@ -177,30 +272,44 @@ public record JobSpec(
      * Parses a job script: every {@code #SWM} directive sets the matching field, the whole script is what runs.
      * The directive grammar is in {@code docs/swm-directives.md}.
      *
+     * @param script the whole script, {@code #SWM} lines included
+     * @return the spec
      * @throws InvalidJobSpecException naming the line and directive when a directive is malformed
      */
     public static JobSpec script(String script) {
         return SwmScriptParser.parse(script).build();
     }
 
-    /** Parses a job script into a builder, to adjust the spec before building it. */
+    /**
+     * Parses a job script into a builder, to adjust the spec before building it.
+     *
+     * @param script the whole script, {@code #SWM} lines included
+     * @return this builder
+     */
     public static Builder parseScript(String script) {
         return SwmScriptParser.parse(script);
     }
 
-    /** A spec that runs {@code command} (program and arguments, no shell) with default resources. */
+    /**
+     * {@return a spec that runs {@code command} (program and arguments, no shell) with default resources}
+     *
+     * @param command the program and arguments to run without a shell
+     */
     public static JobSpec command(String... command) {
         return builder().command(List.of(command)).build();
     }
 
+    /**
+     * {@return a builder with every field at its default; set a script, a command or container steps before building}
+     */
     public static Builder builder() {
         return new Builder();
     }
 
     /**
-     * This spec as a listing shows it when asked to leave scripts out ({@link JobQuery#withoutScripts()}): the
+     * {@return this spec as a listing shows it when asked to leave scripts out ({@link JobQuery#withoutScripts()}): the
      * script's text is omitted ({@link #script()} is empty and {@link #scriptOmitted()} is true), everything else is
-     * kept. A spec with a command, or already without its script, is returned as it is.
+     * kept} A spec with a command, or already without its script, is returned as it is.
      */
     public JobSpec withoutScript() {
         if (script.isEmpty()) {
@@ -260,7 +369,11 @@ public record JobSpec(
         return b.append(']').toString();
     }
 
-    /** A builder holding this spec's values. */
+    /**
+     * A builder holding this spec's values.
+     *
+     * @return this builder
+     */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.name = name;
@@ -366,6 +479,12 @@ public record JobSpec(
         Builder() {
         }
 
+        /**
+         * The job's name, shown in listings; by default the script's {@code #SWM name} or the program's name.
+         *
+         * @param name the name
+         * @return this builder
+         */
         public Builder name(String name) {
             this.name = atMost("name", Objects.requireNonNull(name, "name"), MAX_NAME_LENGTH);
             return this;
@@ -374,6 +493,9 @@ public record JobSpec(
         /**
          * The script to run with {@code /bin/sh} semantics (its shebang line is honoured). Clears any command and
          * container steps.
+         *
+         * @param script the script to run; exactly one of script, command and container steps is given
+         * @return this builder
          */
         public Builder script(String script) {
             this.script = nonBlank("script", script);
@@ -382,7 +504,12 @@ public record JobSpec(
             return this;
         }
 
-        /** A program and its arguments, run without a shell. Clears any script and container steps. */
+        /**
+         * A program and its arguments, run without a shell. Clears any script and container steps.
+         *
+         * @param command the program and arguments to run without a shell
+         * @return this builder
+         */
         public Builder command(List<String> command) {
             if (command.isEmpty() || command.get(0).isBlank()) {
                 throw new InvalidJobSpecException("command", "must name a program");
@@ -397,6 +524,9 @@ public record JobSpec(
         /**
          * Steps to run, each in a container image of its own, with inputs, outputs and volumes at container paths;
          * see {@link ContainerSteps}. Clears any script and command.
+         *
+         * @param steps the steps to run, each in a container image of its own
+         * @return this builder
          */
         public Builder containerSteps(ContainerSteps steps) {
             this.containerSteps = Objects.requireNonNull(steps, "containerSteps");
@@ -405,6 +535,13 @@ public record JobSpec(
             return this;
         }
 
+        /**
+         * The container image the job runs in: a reference such as {@code docker.io/library/busybox:1.36}, never an
+         * option.
+         *
+         * @param image the image reference
+         * @return this builder
+         */
         public Builder containerImage(String image) {
             String checked = atMost("containerImage", nonBlank("containerImage", image), MAX_IMAGE_LENGTH);
             // The image is one word of the runtime's command line, which also takes options: '--privileged' must not
@@ -417,30 +554,59 @@ public record JobSpec(
             return this;
         }
 
+        /**
+         * The machine image new cloud nodes for this job boot from.
+         *
+         * @param image the image's name at the gate
+         * @return this builder
+         */
         public Builder cloudImage(String image) {
             this.cloudImage = atMost("cloudImage", nonBlank("cloudImage", image), MAX_IMAGE_LENGTH);
             return this;
         }
 
+        /**
+         * How many nodes the job runs on; 1 by default.
+         *
+         * @param nodes at least 1
+         * @return this builder
+         */
         public Builder nodes(int nodes) {
             positive("nodes", nodes);
             this.nodes = nodes;
             return this;
         }
 
+        /**
+         * Cpus the job needs on each node; 1 by default.
+         *
+         * @param cpusPerNode at least 1
+         * @return this builder
+         */
         public Builder cpus(int cpusPerNode) {
             positive("cpus", cpusPerNode);
             this.cpus = cpusPerNode;
             return this;
         }
 
+        /**
+         * Memory the job needs on each node; none requested by default.
+         *
+         * @param bytesPerNode in bytes, at least 1
+         * @return this builder
+         */
         public Builder memoryBytes(long bytesPerNode) {
             positive("memoryBytes", bytesPerNode);
             this.memoryBytes = bytesPerNode;
             return this;
         }
 
-        /** GPUs per node; 0 means no GPU request. */
+        /**
+         * GPUs per node; 0 means no GPU request.
+         *
+         * @param gpusPerNode gpus per node
+         * @return this builder
+         */
         public Builder gpus(int gpusPerNode) {
             if (gpusPerNode < 0) {
                 throw new InvalidJobSpecException("gpus", "must not be negative, got " + gpusPerNode);
@@ -449,21 +615,45 @@ public record JobSpec(
             return this;
         }
 
+        /**
+         * The machine size to create for the job, by the gate's name for it.
+         *
+         * @param flavor the flavor's name
+         * @return this builder
+         */
         public Builder flavor(String flavor) {
             this.flavor = atMost("flavor", nonBlank("flavor", flavor), MAX_IDENTIFIER_LENGTH);
             return this;
         }
 
+        /**
+         * The site (cloud location, batch site) to run the job at.
+         *
+         * @param remoteSite the site's name
+         * @return this builder
+         */
         public Builder remoteSite(String remoteSite) {
             this.remoteSite = atMost("remoteSite", nonBlank("remoteSite", remoteSite), MAX_IDENTIFIER_LENGTH);
             return this;
         }
 
+        /**
+         * Whether the scheduler may run the job at another site than the one named.
+         *
+         * @param relocatable true to allow it
+         * @return this builder
+         */
         public Builder relocatable(boolean relocatable) {
             this.relocatable = relocatable;
             return this;
         }
 
+        /**
+         * Adds a port the job opens or reaches back to.
+         *
+         * @param port the port
+         * @return this builder
+         */
         public Builder port(PortSpec port) {
             Objects.requireNonNull(port, "port");
             atMostItems("ports", ports.size() + 1, MAX_PORTS);
@@ -471,6 +661,12 @@ public record JobSpec(
             return this;
         }
 
+        /**
+         * The ports the job opens or reaches back to, replacing any added before.
+         *
+         * @param ports the ports
+         * @return this builder
+         */
         public Builder ports(List<PortSpec> ports) {
             atMostItems("ports", ports.size(), MAX_PORTS);
             this.ports = new ArrayList<>(ports);
@@ -482,6 +678,9 @@ public record JobSpec(
          * its base name, before the job runs. Relative paths are relative to the engine's input root. Refused: a
          * {@code ..} or empty segment, the base names the run writes itself ({@code stdout.log}, {@code stderr.log},
          * {@code script}, {@code run.*}); at {@link #build()}, two inputs with the same base name.
+         *
+         * @param path the file's path, relative to the input root or absolute
+         * @return this builder
          */
         public Builder inputFile(String path) {
             atMost("inputFiles", nonBlank("inputFiles", path), MAX_PATH_LENGTH);
@@ -496,6 +695,9 @@ public record JobSpec(
          * same relative path of the job's directory on the engine's machine; a trailing {@code /} names a directory,
          * copied back whole. Refused: an absolute path, an empty
          * segment, a {@code ..} that leaves the working directory (path traversal); at {@link #build()}, a repeat.
+         *
+         * @param path the path relative to the job's working directory; a trailing {@code /} for a directory
+         * @return this builder
          */
         public Builder outputFile(String path) {
             atMost("outputFiles", nonBlank("outputFiles", path), MAX_PATH_LENGTH);
@@ -505,12 +707,24 @@ public record JobSpec(
             return this;
         }
 
+        /**
+         * The directory the job runs in on its node; by default its job directory.
+         *
+         * @param workdir the directory
+         * @return this builder
+         */
         public Builder workdir(String workdir) {
             this.workdir = atMost("workdir", nonBlank("workdir", workdir), MAX_PATH_LENGTH);
             return this;
         }
 
-        /** One environment variable for the job. The name must be a shell identifier. */
+        /**
+         * One environment variable for the job. The name must be a shell identifier.
+         *
+         * @param name the variable's name
+         * @param value its value
+         * @return this builder
+         */
         public Builder env(String name, String value) {
             Objects.requireNonNull(name, "env name");
             Objects.requireNonNull(value, "env value");
@@ -537,18 +751,34 @@ public record JobSpec(
             return this;
         }
 
+        /**
+         * The account the job's usage is charged to (fair share, site accounting).
+         *
+         * @param account the account's name
+         * @return this builder
+         */
         public Builder account(String account) {
             this.account = atMost("account", nonBlank("account", account), MAX_ACCOUNT_LENGTH);
             return this;
         }
 
-        /** Higher runs first where the scheduler honours priorities. */
+        /**
+         * Higher runs first where the scheduler honours priorities.
+         *
+         * @param priority higher runs first where the scheduler honours priorities
+         * @return this builder
+         */
         public Builder priority(int priority) {
             this.priority = priority;
             return this;
         }
 
-        /** Wall-clock limit of one attempt; the job is killed with reason TIME_LIMIT past it. */
+        /**
+         * Wall-clock limit of one attempt; the job is killed with reason TIME_LIMIT past it.
+         *
+         * @param limit the wall-clock limit of one attempt
+         * @return this builder
+         */
         public Builder timeLimit(Duration limit) {
             Objects.requireNonNull(limit, "timeLimit");
             if (limit.isNegative() || limit.isZero()) {
@@ -562,11 +792,24 @@ public record JobSpec(
             return this;
         }
 
+        /**
+         * How failed attempts are retried; {@link RetryPolicy#defaults()} by default.
+         *
+         * @param policy the policy
+         * @return this builder
+         */
         public Builder retryPolicy(RetryPolicy policy) {
             this.retryPolicy = Objects.requireNonNull(policy, "retryPolicy");
             return this;
         }
 
+        /**
+         * Adds a tag, replacing the value of one with the same key; listings filter by tags.
+         *
+         * @param key the tag's key
+         * @param value its value
+         * @return this builder
+         */
         public Builder tag(String key, String value) {
             atMost("tags", nonBlank("tags", key), MAX_TAG_KEY_LENGTH);
             Objects.requireNonNull(value, "tag value");
@@ -581,24 +824,40 @@ public record JobSpec(
             return this;
         }
 
+        /**
+         * Free text shown with the job.
+         *
+         * @param comment the text
+         * @return this builder
+         */
         public Builder comment(String comment) {
             this.comment = atMost("comment", Objects.requireNonNull(comment, "comment"), MAX_COMMENT_LENGTH);
             return this;
         }
 
-        /** Where {@code out} ports reach back to; the daemon defaults it to the submitting client's address. */
+        /**
+         * Where {@code out} ports reach back to; the daemon defaults it to the submitting client's address.
+         *
+         * @param address where {@code out} ports reach back to
+         * @return this builder
+         */
         public Builder submissionAddress(String address) {
             this.submissionAddress = atMost("submissionAddress", nonBlank("submissionAddress", address),
                     MAX_IDENTIFIER_LENGTH);
             return this;
         }
 
-        /** True when a submission address is set. */
+        /** {@return true when a submission address is set} */
         public boolean hasSubmissionAddress() {
             return submissionAddress != null;
         }
 
-        /** Name of a storage container the job uses (upstream {@code #SWM storage}). */
+        /**
+         * Name of a storage container the job uses (upstream {@code #SWM storage}).
+         *
+         * @param storage a storage container the job uses
+         * @return this builder
+         */
         public Builder storage(String storage) {
             this.storage = atMost("storage", nonBlank("storage", storage), MAX_IDENTIFIER_LENGTH);
             return this;
@@ -610,6 +869,9 @@ public record JobSpec(
          * second job. Keys are per owner; a key names one job for as long as that job is kept. Submitting a
          * different spec under a key already used fails with {@link IdempotencyKeyReusedException}. Printable ASCII,
          * at most {@link #MAX_IDEMPOTENCY_KEY_LENGTH} characters; a UUID is a good key.
+         *
+         * @param key the client's key that makes a repeated submission return the first job
+         * @return this builder
          */
         public Builder idempotencyKey(String key) {
             atMost("idempotencyKey", nonBlank("idempotencyKey", key), MAX_IDEMPOTENCY_KEY_LENGTH);
@@ -624,7 +886,12 @@ public record JobSpec(
             return this;
         }
 
-        /** Adds a warning that will be shown on the job. */
+        /**
+         * Adds a warning that will be shown on the job.
+         *
+         * @param warning the text shown
+         * @return this builder
+         */
         public Builder warning(String warning) {
             atMost("warnings", nonBlank("warnings", warning), MAX_WARNING_LENGTH);
             if (warnings.size() < MAX_WARNINGS) {
@@ -712,6 +979,7 @@ public record JobSpec(
 
         /**
          * @throws InvalidJobSpecException when none of script, command and container steps is set
+         * @return the spec
          */
         public JobSpec build() {
             if (script == null && command.isEmpty() && containerSteps == null) {

@@ -35,12 +35,12 @@ public enum JobState {
     /** Canceled by a user. Terminal. */
     CANCELED;
 
-    /** True for SUCCEEDED, FAILED and CANCELED: nothing will happen to the job any more unless requeued. */
+    /** {@return true for SUCCEEDED, FAILED and CANCELED: nothing will happen to the job any more unless requeued} */
     public boolean isTerminal() {
         return this == SUCCEEDED || this == FAILED || this == CANCELED;
     }
 
-    /** True while the job holds (or is acquiring) nodes. */
+    /** {@return true while the job holds (or is acquiring) nodes} */
     public boolean holdsResources() {
         return this == PROVISIONING || this == STAGING_IN || this == RUNNING || this == STAGING_OUT || this == CANCELING;
     }

@@ -6,10 +6,28 @@ import java.util.Objects;
 /**
  * A port a job uses: {@code IN} is opened on the job's node for clients to reach, {@code OUT} is tunnelled from the
  * node back to the submission address. Written {@code <port>/<protocol>/<in|out>} as in {@code #SWM ports}.
+ *
+ * @param port the port number, 1 to 65535
+ * @param protocol {@code tcp} or {@code udp}
+ * @param direction {@code IN} to open on the node, {@code OUT} to tunnel back to the submission address
  */
 public record PortSpec(int port, String protocol, Direction direction) {
-    public enum Direction { IN, OUT }
+    /** Which way a port's connections go. */
+    public enum Direction {
+        /** Opened on the job's node for clients to reach. */
+        IN,
+        /** Tunnelled from the job's node back to the submission address. */
+        OUT
+    }
 
+    /**
+     * Rejects null components.
+     *
+     * @param port the port number, 1 to 65535
+     * @param protocol {@code tcp} or {@code udp}
+     * @param direction {@code IN} to open on the node, {@code OUT} to tunnel back to the submission address
+     * @throws InvalidJobSpecException when a component is out of its range (the message names it)
+     */
     public PortSpec {
         if (port < 1 || port > 65535) {
             throw new InvalidJobSpecException("ports", "port must be 1..65535, got " + port);
@@ -24,6 +42,8 @@ public record PortSpec(int port, String protocol, Direction direction) {
     /**
      * Parses one item such as {@code 8888/tcp/in}.
      *
+     * @param item the text, {@code <port>/<protocol>/<in|out>}
+     * @return the port
      * @throws InvalidJobSpecException with field {@code ports} when the item is malformed
      */
     public static PortSpec parse(String item) {

@@ -5,14 +5,21 @@ package dev.skyport.api;
  * nothing was stored. Other users are not affected. {@link #limit()} names the limit, as in {@link Limits}.
  */
 public class QuotaExceededException extends SkyPortException {
+    /** Which per-user limit was reached. */
     private final String limit;
 
+    /**
+     * A submission refused because the user reached a per-user limit.
+     *
+     * @param limit which limit, e.g. {@code maxActiveJobsPerUser}
+     * @param message what was counted against it
+     */
     public QuotaExceededException(String limit, String message) {
         super(message);
         this.limit = limit;
     }
 
-    /** The name of the limit that was reached, e.g. {@code maxActiveJobsPerUser}. */
+    /** {@return the name of the limit that was reached, e.g. {@code maxActiveJobsPerUser}} */
     public String limit() {
         return limit;
     }

@@ -10,6 +10,12 @@ import java.util.Objects;
  * signal, time limit) are retried only when {@code retryUserFailures} is set.
  *
  * <p>Default: 3 attempts, 1 s initial back-off doubling up to 1 min, 1 h deadline, user failures not retried.
+ *
+ * @param maxAttempts attempts in all, the first included
+ * @param initialBackoff the wait before the first retry
+ * @param maxBackoff the longest wait between two attempts
+ * @param deadline the time after submission past which no retry starts
+ * @param retryUserFailures whether user failures are retried too
  */
 public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration maxBackoff, Duration deadline,
                           boolean retryUserFailures) {
@@ -18,6 +24,16 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
     private static final RetryPolicy NONE =
             new RetryPolicy(1, Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofHours(1), false);
 
+    /**
+     * Rejects null components.
+     *
+     * @param maxAttempts attempts in all, the first included
+     * @param initialBackoff the wait before the first retry
+     * @param maxBackoff the longest wait between two attempts
+     * @param deadline the time after submission past which no retry starts
+     * @param retryUserFailures whether user failures are retried too
+     * @throws InvalidJobSpecException when a component is out of its range (the message names it)
+     */
     public RetryPolicy {
         Objects.requireNonNull(initialBackoff, "initialBackoff");
         Objects.requireNonNull(maxBackoff, "maxBackoff");
@@ -36,39 +52,58 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
         }
     }
 
-    /** 3 attempts for infrastructure failures; see the class comment. */
+    /** {@return 3 attempts for infrastructure failures; see the class comment} */
     public static RetryPolicy defaults() {
         return DEFAULT;
     }
 
-    /** One attempt only: any failure ends the job. */
+    /** {@return one attempt only: any failure ends the job} */
     public static RetryPolicy none() {
         return NONE;
     }
 
-    /** The same policy with {@code n} attempts in all. */
+    /**
+     * {@return the same policy with {@code n} attempts in all}
+     *
+     * @param n attempts in all, at least 1
+     */
     public RetryPolicy withMaxAttempts(int n) {
         return new RetryPolicy(n, initialBackoff, maxBackoff, deadline, retryUserFailures);
     }
 
-    /** The same policy with other back-off bounds. */
+    /**
+     * {@return the same policy with other back-off bounds}
+     *
+     * @param initial the wait before the first retry
+     * @param max the longest wait
+     */
     public RetryPolicy withBackoff(Duration initial, Duration max) {
         return new RetryPolicy(maxAttempts, initial, max, deadline, retryUserFailures);
     }
 
-    /** The same policy with another overall deadline, counted from submission. */
+    /**
+     * {@return the same policy with another overall deadline, counted from submission}
+     *
+     * @param d the deadline, from submission
+     */
     public RetryPolicy withDeadline(Duration d) {
         return new RetryPolicy(maxAttempts, initialBackoff, maxBackoff, d, retryUserFailures);
     }
 
-    /** The same policy, also retrying user failures when {@code retry} is true. */
+    /**
+     * {@return the same policy, also retrying user failures when {@code retry} is true}
+     *
+     * @param retry true to retry user failures too
+     */
     public RetryPolicy withRetryUserFailures(boolean retry) {
         return new RetryPolicy(maxAttempts, initialBackoff, maxBackoff, deadline, retry);
     }
 
     /**
-     * The back-off before attempt {@code nextAttempt} (2 for the first retry), without jitter:
-     * {@code initialBackoff * 2^(nextAttempt-2)}, capped at {@code maxBackoff}.
+     * {@return the back-off before attempt {@code nextAttempt} (2 for the first retry), without jitter:
+     * {@code initialBackoff 2^(nextAttempt-2)}, capped at {@code maxBackoff}}
+     *
+     * @param nextAttempt the number of the attempt about to start, from 2
      */
     public Duration backoffBefore(int nextAttempt) {
         int exponent = Math.max(0, Math.min(30, nextAttempt - 2));

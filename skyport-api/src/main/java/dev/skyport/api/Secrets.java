@@ -23,7 +23,12 @@ public final class Secrets {
     private Secrets() {
     }
 
-    /** Whether option {@code key} with {@code value} is a secret by the rule above. */
+    /**
+     * {@return whether option {@code key} with {@code value} is a secret by the rule above}
+     *
+     * @param key an option's or variable's name
+     * @param value its value
+     */
     public static boolean isSecret(String key, String value) {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(value, "value");
@@ -36,7 +41,11 @@ public final class Secrets {
         return value.contains("PRIVATE KEY");
     }
 
-    /** {@code options} in their order, each secret's value replaced by {@link #REDACTED}. */
+    /**
+     * {@return {@code options} in their order, each secret's value replaced by {@link #REDACTED}}
+     *
+     * @param options names and values
+     */
     public static Map<String, String> redacted(Map<String, String> options) {
         Map<String, String> out = new LinkedHashMap<>();
         options.forEach((k, v) -> out.put(k, isSecret(k, v) ? REDACTED : v));

@@ -7,7 +7,9 @@ import java.time.Instant;
  * along each job's history; a number taken by a write that failed is never used, so gaps carry no meaning.
  */
 public sealed interface SkyPortEvent permits JobTransitioned, NodeTransitioned {
+    /** {@return the event's place in the engine's event order, increasing} */
     long sequence();
 
+    /** {@return when it happened} */
     Instant time();
 }

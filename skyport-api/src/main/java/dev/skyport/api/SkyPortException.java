@@ -5,10 +5,21 @@ package dev.skyport.api;
  * and the subclasses say precisely what went wrong.
  */
 public class SkyPortException extends RuntimeException {
+    /**
+     * A failure with a message for the user.
+     *
+     * @param message what went wrong
+     */
     public SkyPortException(String message) {
         super(message);
     }
 
+    /**
+     * A failure with a message for the user and the exception behind it.
+     *
+     * @param message what went wrong
+     * @param cause the exception behind it
+     */
     public SkyPortException(String message, Throwable cause) {
         super(message, cause);
     }

@@ -12,8 +12,22 @@ import java.util.Optional;
  * {@code destination} is an absolute path on the engine's machine, which must lie under the engine's input root (the
  * owner's storage) when one is set. A missing output without wildcards fails the job; a pattern matching nothing
  * does not.
+ *
+ * @param path the absolute container path, maybe with wildcards in its last segments
+ * @param pathPrefix what is cut from each match's path before it is appended to {@code destination}
+ * @param destination the absolute path on the engine's machine it is copied to
+ * @param directory whether the output is a directory tree
  */
 public record StepOutput(String path, Optional<String> pathPrefix, String destination, boolean directory) {
+    /**
+     * Rejects null components.
+     *
+     * @param path the absolute container path, maybe with wildcards in its last segments
+     * @param pathPrefix what is cut from each match's path before it is appended to {@code destination}
+     * @param destination the absolute path on the engine's machine it is copied to
+     * @param directory whether the output is a directory tree
+     * @throws InvalidJobSpecException when a component is out of its range (the message names it)
+     */
     public StepOutput {
         ContainerSteps.absolute("outputs.path", Optional.of(path));
         Objects.requireNonNull(pathPrefix, "pathPrefix");
@@ -40,17 +54,26 @@ public record StepOutput(String path, Optional<String> pathPrefix, String destin
         }
     }
 
-    /** The file at {@code path}, copied to {@code destination}. */
+    /**
+     * {@return the file at {@code path}, copied to {@code destination}}
+     *
+     * @param destination the absolute path on the engine's machine it is copied to
+     * @param path the absolute container path, maybe with wildcards in its last segments
+     */
     public static StepOutput file(String path, String destination) {
         return new StepOutput(path, Optional.empty(), destination, false);
     }
 
-    /** True when {@code path} holds a POSIX wildcard ({@code *}, {@code ?} or {@code [}). */
+    /**
+     * {@return true when {@code path} holds a POSIX wildcard ({@code *}, {@code ?} or {@code [})}
+     *
+     * @param path the absolute container path, maybe with wildcards in its last segments
+     */
     public static boolean hasWildcard(String path) {
         return path.indexOf('*') >= 0 || path.indexOf('?') >= 0 || path.indexOf('[') >= 0;
     }
 
-    /** True when this output has wildcards. */
+    /** {@return true when this output has wildcards} */
     public boolean isPattern() {
         return hasWildcard(path);
     }

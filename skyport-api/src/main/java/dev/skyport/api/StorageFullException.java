@@ -5,6 +5,12 @@ package dev.skyport.api;
  * succeeds again once space is freed (ended jobs are purged after {@link Limits#jobRetention()}).
  */
 public class StorageFullException extends StorageException {
+    /**
+     * The store's disk is full; nothing was written.
+     *
+     * @param message what the store was doing
+     * @param cause the exception behind it
+     */
     public StorageFullException(String message, Throwable cause) {
         super(message, cause);
     }

@@ -40,7 +40,12 @@ public final class TesStates {
     private TesStates() {
     }
 
-    /** The TES state of a job in {@code state} that ended (if it did) for {@code reason}. */
+    /**
+     * {@return the TES state of a job in {@code state} that ended (if it did) for {@code reason}}
+     *
+     * @param state the job's state
+     * @param reason why it ended; empty while it runs or when no reason was recorded
+     */
     public static String of(JobState state, Optional<EndReason> reason) {
         Objects.requireNonNull(state, "state");
         Objects.requireNonNull(reason, "reason");
@@ -56,7 +61,12 @@ public final class TesStates {
         };
     }
 
-    /** The TES state of a job snapshot. */
+    /**
+     * {@return the TES state of a job snapshot, which unlike {@link #of(JobState, Optional)} shows a requeue in
+     * progress as RUNNING}
+     *
+     * @param job the snapshot
+     */
     public static String of(Job job) {
         if (job.state() == JobState.CANCELING && job.stateDetails().equals(UpstreamStates.REQUEUE_REQUESTED)) {
             return "RUNNING";
@@ -69,6 +79,8 @@ public final class TesStates {
      * job with {@link #of(Job)} (EXECUTOR_ERROR, SYSTEM_ERROR and PREEMPTED are all FAILED). Empty for
      * {@code UNKNOWN} and {@code PAUSED}, which no job shows.
      *
+     * @param tesState a TES state, one of {@link #ALL}
+     * @return the job states to filter with
      * @throws IllegalArgumentException when {@code tesState} is not one of {@link #ALL}
      */
     public static Set<JobState> jobStates(String tesState) {
@@ -87,7 +99,11 @@ public final class TesStates {
         };
     }
 
-    /** True for the terminal TES states: COMPLETE, EXECUTOR_ERROR, SYSTEM_ERROR, CANCELED and PREEMPTED. */
+    /**
+     * {@return true for the terminal TES states: COMPLETE, EXECUTOR_ERROR, SYSTEM_ERROR, CANCELED and PREEMPTED}
+     *
+     * @param tesState a TES state; any other string is not terminal
+     */
     public static boolean isTerminal(String tesState) {
         return switch (tesState) {
             case "COMPLETE", "EXECUTOR_ERROR", "SYSTEM_ERROR", "CANCELED", "PREEMPTED" -> true;

@@ -37,7 +37,12 @@ public final class UpstreamStates {
     private UpstreamStates() {
     }
 
-    /** The upstream letter for a job in {@code state} that ended (if it did) for {@code reason}. */
+    /**
+     * {@return the upstream letter for a job in {@code state} that ended (if it did) for {@code reason}}
+     *
+     * @param state the job's state
+     * @param reason why it ended, for a terminal state
+     */
     public static char letter(JobState state, Optional<EndReason> reason) {
         Objects.requireNonNull(state, "state");
         Objects.requireNonNull(reason, "reason");
@@ -52,7 +57,11 @@ public final class UpstreamStates {
         };
     }
 
-    /** The upstream letter of a job snapshot. */
+    /**
+     * {@return the upstream letter of a job snapshot}
+     *
+     * @param job the job
+     */
     public static char letter(Job job) {
         if (job.state() == JobState.CANCELING && job.stateDetails().equals(REQUEUE_REQUESTED)) {
             return 'R';

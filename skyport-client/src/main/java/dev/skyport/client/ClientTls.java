@@ -46,6 +46,10 @@ public final class ClientTls {
      * chain), its private key (unencrypted PKCS#8 {@code PRIVATE KEY}, or a traditional {@code RSA PRIVATE KEY} or
      * {@code EC PRIVATE KEY}) and the CA certificates that the daemon's certificate chains to.
      *
+     * @param certificate PEM file of the client certificate and its chain
+     * @param key PEM file of the certificate's private key
+     * @param caBundle PEM file of the CA certificates that sign the daemon's certificate
+     * @return the identity and trust read from the three files
      * @throws IllegalArgumentException when a file cannot be read or holds no usable certificate or key; the message
      *                                  names the file
      */
@@ -57,7 +61,13 @@ public final class ClientTls {
         return new ClientTls(cert, PemFiles.readPrivateKey(key), PemFiles.readCertificates(caBundle));
     }
 
-    /** The certificate, key and trusted CA certificates given as objects (e.g. from a key store). */
+    /**
+     * {@return the certificate, key and trusted CA certificates given as objects (e.g. from a key store)}
+     *
+     * @param certificate the client certificate
+     * @param key its private key
+     * @param trusted the CA certificates the daemon's certificate must chain to
+     */
     public static ClientTls of(X509Certificate certificate, PrivateKey key, List<X509Certificate> trusted) {
         Objects.requireNonNull(certificate, "certificate");
         Objects.requireNonNull(key, "key");
@@ -65,10 +75,12 @@ public final class ClientTls {
     }
 
     /**
-     * The identity {@code skyport certs} installs for a user: {@code <home>/.swm/cert.pem} and {@code key.pem}, with
-     * the CA bundle of the first spool that has one among {@code $SKYPORT_SPOOL}, {@code <home>/.swm/spool} (the
-     * {@code skyport certs} default) and {@code /opt/swm/spool} (where the upstream clients look).
+     * {@return the identity {@code skyport certs} installs for a user: {@code <home>/.swm/cert.pem} and
+     * {@code key.pem}, with the CA bundle of the first spool that has one among {@code $SKYPORT_SPOOL},
+     * {@code <home>/.swm/spool} (the {@code skyport certs} default) and {@code /opt/swm/spool} (where the upstream
+     * clients look)}
      *
+     * @param home the user's home directory, which holds {@code .swm/}
      * @throws IllegalArgumentException when a file is missing or unusable; the message names the files looked for
      */
     public static ClientTls fromSwmDirectory(Path home) {
@@ -98,12 +110,12 @@ public final class ClientTls {
         return candidates;
     }
 
-    /** The client's certificate. */
+    /** {@return the client's certificate} */
     public X509Certificate certificate() {
         return certificate;
     }
 
-    /** The CA certificates the daemon's certificate must chain to. */
+    /** {@return the CA certificates the daemon's certificate must chain to} */
     public List<X509Certificate> trusted() {
         return trusted;
     }

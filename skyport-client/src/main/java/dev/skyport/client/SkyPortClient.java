@@ -34,9 +34,11 @@ public final class SkyPortClient {
     }
 
     /**
-     * A client of the daemon at {@code url} ({@code https://host:port}; a path other than {@code /} is the API root,
-     * else {@code /api/v1}) with the default settings. No request is made until the first call.
+     * {@return a client of the daemon at {@code url} ({@code https://host:port}; a path other than {@code /} is the API
+     * root, else {@code /api/v1}) with the default settings} No request is made until the first call.
      *
+     * @param url where the daemon listens
+     * @param tls the client certificate and the CAs trusted for the daemon's
      * @throws IllegalArgumentException when {@code url} is not an https URL
      */
     public static SkyPort connect(URI url, ClientTls tls) {
@@ -44,8 +46,8 @@ public final class SkyPortClient {
     }
 
     /**
-     * A client of the daemon at {@code $SKYPORT_URL} with the identity {@code skyport certs} installed in
-     * {@code ~/.swm} ({@code ~} is {@code $HOME} when set, as for the upstream clients).
+     * {@return a client of the daemon at {@code $SKYPORT_URL} with the identity {@code skyport certs} installed in
+     * {@code ~/.swm} ({@code ~} is {@code $HOME} when set, as for the upstream clients)}
      *
      * @throws IllegalStateException    when {@code SKYPORT_URL} is not set
      * @throws IllegalArgumentException when it is not an https URL or the certificate files are unusable
@@ -73,7 +75,12 @@ public final class SkyPortClient {
         return connect(uri, ClientTls.fromSwmDirectory(homeDir, env));
     }
 
-    /** A builder for a client with settings other than the defaults. */
+    /**
+     * {@return a builder for a client with settings other than the defaults}
+     *
+     * @param url where the daemon listens
+     * @param tls the client certificate and the CAs trusted for the daemon's
+     */
     public static Builder builder(URI url, ClientTls tls) {
         return new Builder(url, tls);
     }
@@ -94,13 +101,24 @@ public final class SkyPortClient {
             this.tls = Objects.requireNonNull(tls, "tls");
         }
 
+        /**
+         * The longest a TCP and TLS connection to the daemon may take to open.
+         *
+         * @param timeout positive
+         * @return this builder
+         */
         public Builder connectTimeout(Duration timeout) {
             settings = new ClientSettings(timeout, settings.readTimeout(), settings.callTimeout(), settings.retries(),
                     settings.initialBackoff(), settings.maxBackoff(), settings.maxRetryAfter());
             return this;
         }
 
-        /** The longest silence while a reply is read (long polls add their own wait to it). */
+        /**
+         * The longest silence while a reply is read (long polls add their own wait to it).
+         *
+         * @param timeout positive
+         * @return this builder
+         */
         public Builder readTimeout(Duration timeout) {
             settings = new ClientSettings(settings.connectTimeout(), timeout, settings.callTimeout(),
                     settings.retries(), settings.initialBackoff(), settings.maxBackoff(), settings.maxRetryAfter());
@@ -110,6 +128,9 @@ public final class SkyPortClient {
         /**
          * The longest a plain request-reply call may take in all; {@link Duration#ZERO} for no bound. Waits, log
          * follows and event streams are not bounded by it.
+         *
+         * @param timeout zero or positive
+         * @return this builder
          */
         public Builder callTimeout(Duration timeout) {
             settings = new ClientSettings(settings.connectTimeout(), settings.readTimeout(), timeout,
@@ -117,28 +138,44 @@ public final class SkyPortClient {
             return this;
         }
 
-        /** How many times an idempotent call is tried again (0..100). */
+        /**
+         * How many times an idempotent call is tried again (0..100).
+         *
+         * @param retries tries after the first one
+         * @return this builder
+         */
         public Builder retries(int retries) {
             settings = new ClientSettings(settings.connectTimeout(), settings.readTimeout(), settings.callTimeout(),
                     retries, settings.initialBackoff(), settings.maxBackoff(), settings.maxRetryAfter());
             return this;
         }
 
-        /** The first retry waits about {@code initial}, each next one twice as long, never more than {@code max}. */
+        /**
+         * The first retry waits about {@code initial}, each next one twice as long, never more than {@code max}.
+         *
+         * @param initial the wait before the first retry
+         * @param max the longest wait between two tries
+         * @return this builder
+         */
         public Builder backoff(Duration initial, Duration max) {
             settings = new ClientSettings(settings.connectTimeout(), settings.readTimeout(), settings.callTimeout(),
                     settings.retries(), initial, max, settings.maxRetryAfter());
             return this;
         }
 
-        /** The longest {@code Retry-After} the client waits for before retrying; a longer one fails the call. */
+        /**
+         * The longest {@code Retry-After} the client waits for before retrying; a longer one fails the call.
+         *
+         * @param max the longest {@code Retry-After} honoured
+         * @return this builder
+         */
         public Builder maxRetryAfter(Duration max) {
             settings = new ClientSettings(settings.connectTimeout(), settings.readTimeout(), settings.callTimeout(),
                     settings.retries(), settings.initialBackoff(), settings.maxBackoff(), max);
             return this;
         }
 
-        /** The client. No request is made until the first call. */
+        /** {@return the client} No request is made until the first call. */
         public SkyPort build() {
             HandshakeCertificates certificates = tls.handshakeCertificates();
             return RemoteSkyPort.over(Transport.create(base, settings, Optional.of(certificates.sslSocketFactory()),

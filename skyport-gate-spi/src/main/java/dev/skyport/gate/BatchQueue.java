@@ -18,7 +18,7 @@ import java.util.Optional;
  */
 public interface BatchQueue {
     /**
-     * The site's partitions (queues) with their limits as the backend reports them now.
+     * {@return the site's partitions (queues) with their limits as the backend reports them now}
      *
      * @throws GateException transient when the backend cannot be reached now
      */
@@ -28,6 +28,7 @@ public interface BatchQueue {
      * Checks {@code request} against the site without submitting anything: the partition and account exist and are
      * allowed, and the job fits the partition's limits (nodes, cpus, memory and gpus per node, time).
      *
+     * @param request the attempt to check
      * @throws GateException permanent naming the limit, partition or account and what the site offers; transient when
      *                       the backend cannot be reached now
      */
@@ -41,23 +42,29 @@ public interface BatchQueue {
      * <b>Idempotent</b>: when a backend job tagged for the same job and attempt exists, it is returned and nothing is
      * submitted.
      *
+     * @param request the attempt to submit
+     * @return the backend job
      * @throws GateException permanent when the backend refuses the job (invalid account or partition, limits), with
      *                       the backend's reason; transient when it could not be reached or asked to retry
      */
     BatchJob submit(BatchRequest request);
 
     /**
-     * The backend job tagged for attempt {@code attempt} of {@code job}, pending, running or ended, if the backend still
-     * knows it.
+     * {@return the backend job tagged for attempt {@code attempt} of {@code job}, pending, running or ended, if the
+     * backend still knows it}
      *
+     * @param job the Sky Port job
+     * @param attempt its attempt
      * @throws GateException transient when the backend cannot be reached now
      */
     Optional<BatchJob> find(JobId job, int attempt);
 
     /**
-     * The status of each of {@code jobs} (in one call to the backend where it can). A job the backend no longer knows
-     * is {@link BatchStatus.State#GONE}, with its exit status from the attempt's exit-code file when there is one.
+     * {@return the status of each of {@code jobs} (in one call to the backend where it can)} A job the backend no
+     * longer knows is {@link BatchStatus.State#GONE}, with its exit status from the attempt's exit-code file when there
+     * is one.
      *
+     * @param jobs the backend jobs to ask about
      * @throws GateException transient when the backend cannot be reached now
      */
     Map<BatchJob, BatchStatus> status(Collection<BatchJob> jobs);
@@ -66,14 +73,15 @@ public interface BatchQueue {
      * Cancels {@code job}, pending or running (the backend signals its processes and frees its nodes). Canceling a job
      * that has ended or that the backend no longer knows is not an error.
      *
+     * @param job the backend job
      * @throws GateException transient when the backend cannot be reached now
      */
     void cancel(BatchJob job);
 
     /**
-     * File access to the site's shared file system (where job directories live; usually through a login node): only
-     * {@link NodeAccess#upload}, {@link NodeAccess#download}, the tree variants and {@link NodeAccess#directoryOf} are
-     * used; it runs nothing.
+     * {@return file access to the site's shared file system (where job directories live; usually through a login node):
+     * only {@link NodeAccess#upload}, {@link NodeAccess#download}, the tree variants and {@link NodeAccess#directoryOf}
+     * are used; it runs nothing}
      */
     NodeAccess files();
 }

@@ -15,6 +15,22 @@ import java.util.Optional;
  * {@code memoryPerNode} (0: the partition's default) and {@code gpusPerNode} are the job's request;
  * {@code timeLimit} its wall-clock limit (empty: none asked, the partition's own applies; the engine never invents
  * one); {@code partition} and {@code account} the site's partition and account (empty: the site's default).
+ *
+ * @param job the Sky Port job
+ * @param attempt the attempt this request runs
+ * @param name the job's name, for the backend's listings
+ * @param directory the job's directory on the site's shared file system
+ * @param script the job's script
+ * @param workdir the directory the job runs in
+ * @param env the job's environment
+ * @param owner the Sky Port user the job belongs to
+ * @param nodes how many nodes the job needs
+ * @param cpusPerNode cpus per node
+ * @param memoryPerNode memory per node, in bytes; 0: the partition's default
+ * @param gpusPerNode gpus per node
+ * @param timeLimit the wall-clock limit; empty: none asked
+ * @param partition the backend partition to submit to; empty: the site's default
+ * @param account the backend account to charge; empty: the user's default
  */
 public record BatchRequest(JobId job, int attempt, String name, String directory, String script, String workdir,
                            Map<String, String> env, String owner, int nodes, int cpusPerNode, long memoryPerNode,
@@ -22,6 +38,26 @@ public record BatchRequest(JobId job, int attempt, String name, String directory
     /** The prefix of {@link #tag()}: what the backend's job comment or name starts with for a Sky Port job. */
     public static final String TAG_PREFIX = "skyport:";
 
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @param job the Sky Port job
+     * @param attempt the attempt this request runs
+     * @param name the job's name, for the backend's listings
+     * @param directory the job's directory on the site's shared file system
+     * @param script the job's script
+     * @param workdir the directory the job runs in
+     * @param env the job's environment
+     * @param owner the Sky Port user the job belongs to
+     * @param nodes how many nodes the job needs
+     * @param cpusPerNode cpus per node
+     * @param memoryPerNode memory per node, in bytes; 0: the partition's default
+     * @param gpusPerNode gpus per node
+     * @param timeLimit the wall-clock limit; empty: none asked
+     * @param partition the backend partition to submit to; empty: the site's default
+     * @param account the backend account to charge; empty: the user's default
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public BatchRequest {
         Objects.requireNonNull(job, "job");
         if (attempt < 1) {
@@ -47,21 +83,27 @@ public record BatchRequest(JobId job, int attempt, String name, String directory
         Objects.requireNonNull(account, "account");
     }
 
-    /** {@code skyport:<job id>:<attempt>}: the tag by which {@link BatchQueue#find} finds the backend job. */
+    /** {@return {@code skyport:<job id>:<attempt>}: the tag by which {@link BatchQueue#find} finds the backend job} */
     public String tag() {
         return tag(job, attempt);
     }
 
+    /**
+     * {@return the tag that names attempt {@code attempt} of {@code job} at the backend, so a restart can find it}
+     *
+     * @param job the Sky Port job
+     * @param attempt its attempt
+     */
     public static String tag(JobId job, int attempt) {
         return TAG_PREFIX + job + ":" + attempt;
     }
 
-    /** The control directory of this attempt, where the exit-code file is written. */
+    /** {@return the control directory of this attempt, where the exit-code file is written} */
     public String runDirectory() {
         return directory + "/" + DetachedRun.runDirectoryName(attempt);
     }
 
-    /** The variables the job sees, as {@link RunRequest#environment()} gives them on every gate. */
+    /** {@return the variables the job sees, as {@link RunRequest#environment()} gives them on every gate} */
     public Map<String, String> environment() {
         return RunRequest.environment(env, job, attempt, directory, owner);
     }

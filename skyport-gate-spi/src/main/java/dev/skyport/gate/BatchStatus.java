@@ -11,6 +11,13 @@ import java.util.OptionalInt;
  * Slurm's {@code Resources}, {@code Priority}, {@code NodeDown}...; empty when none), when the backend expects it to
  * start (pending jobs, where the backend estimates it), the nodes it runs or ran on, and for an ended job its exit
  * code and the signal that killed it.
+ *
+ * @param state where the backend job is
+ * @param reason the backend's reason, e.g. why it pends; empty when none
+ * @param expectedStart when the backend expects it to start, where it estimates that
+ * @param nodes the nodes it runs or ran on
+ * @param exitCode its exit code, once it ended
+ * @param signal the signal that killed it, when one did
  */
 public record BatchStatus(State state, String reason, Optional<Instant> expectedStart, List<String> nodes,
                           OptionalInt exitCode, OptionalInt signal) {
@@ -46,11 +53,22 @@ public record BatchStatus(State state, String reason, Optional<Instant> expected
         /** The backend does not know the job (any more); the exit code is the attempt's exit-code file's, if any. */
         GONE;
 
+        /** {@return whether the backend job has ended, for good} */
         public boolean isTerminal() {
             return this != PENDING && this != RUNNING;
         }
     }
 
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @param state where the backend job is
+     * @param reason the backend's reason, e.g. why it pends; empty when none
+     * @param expectedStart when the backend expects it to start, where it estimates that
+     * @param nodes the nodes it runs or ran on
+     * @param exitCode its exit code, once it ended
+     * @param signal the signal that killed it, when one did
+     */
     public BatchStatus {
         Objects.requireNonNull(state, "state");
         Objects.requireNonNull(reason, "reason");

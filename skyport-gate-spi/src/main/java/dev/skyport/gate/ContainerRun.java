@@ -19,12 +19,13 @@ import java.util.Optional;
  * <p>The container is {@code skyport-<job id>-<attempt>} ({@link #name}), started with {@code --rm} and
  * {@code --init} (so that the job gets a SIGTERM with its default action: a shell as PID 1 of a namespace ignores
  * it). The job directory is mounted at the same path, with the run directory and the logs read-only over it as in the
- * bubblewrap sandbox; the work directory is the container's; the job's variables are passed in a file ({@link #ENV_FILE}: their values stay
- * off the command line, and the client, which runs as the gate's user outside any sandbox, does not get them); all
- * capabilities are dropped, no privileges can be gained and the processes are limited ({@link #PIDS_LIMIT}); cpus and memory become {@code --cpus} and {@code --memory}; {@code in} ports are published
- * on the node ({@code -p port:port}); a job with {@code out} ports gets the node's network ({@code --network host}),
- * because the forward that carries an {@code out} port listens on the node's loopback, which a container's own
- * network cannot reach.
+ * bubblewrap sandbox; the work directory is the container's; the job's variables are passed in a file
+ * ({@link #ENV_FILE}: their values stay off the command line, and the client, which runs as the gate's user outside any
+ * sandbox, does not get them); all capabilities are dropped, no privileges can be gained and the processes are limited
+ * ({@link #PIDS_LIMIT}); cpus and memory become {@code --cpus} and {@code --memory}; {@code in} ports are published on
+ * the node ({@code -p port:port}); a job with {@code out} ports gets the node's network ({@code --network host}),
+ * because the forward that carries an {@code out} port listens on the node's loopback, which a container's own network
+ * cannot reach.
  *
  * <p>Stopping: a SIGTERM to the run's process group reaches the runtime's client, which passes it to the container
  * (its signal proxy), exactly once. A SIGKILL kills the client with the group, so the gate also kills and removes the
@@ -54,7 +55,8 @@ public final class ContainerRun {
 
     /**
      * Looks for a working runtime; $1 the timeout in seconds, then the candidates. Prints {@code found <path>}, or per
-     * candidate {@code missing <name>}, {@code hung <name> <check> <seconds>} or {@code broken <name> <check> <message>}.
+     * candidate {@code missing <name>}, {@code hung <name> <check> <seconds>} or {@code broken <name> <check>
+     * <message>}.
      */
     public static final String DISCOVER = String.join("\n",
             "t=$1; shift",
@@ -84,12 +86,21 @@ public final class ContainerRun {
     private ContainerRun() {
     }
 
-    /** The container of attempt {@code attempt} of {@code job}: {@code skyport-<job id>-<attempt>}. */
+    /**
+     * {@return the container of attempt {@code attempt} of {@code job}: {@code skyport-<job id>-<attempt>}}
+     *
+     * @param job the job
+     * @param attempt the attempt
+     */
     public static String name(JobId job, int attempt) {
         return "skyport-" + job + "-" + attempt;
     }
 
-    /** The command that runs {@link #DISCOVER} for {@code runtime}'s candidates. */
+    /**
+     * {@return the command that runs {@link #DISCOVER} for {@code runtime}'s candidates}
+     *
+     * @param runtime the runtimes to look for
+     */
     public static List<String> discoverCommand(ContainerRuntime runtime) {
         List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", DISCOVER, "skyport-discover",
                 Long.toString(CHECK_TIMEOUT.toSeconds())));
@@ -98,8 +109,11 @@ public final class ContainerRun {
     }
 
     /**
-     * The runtime {@link #DISCOVER} found, from what it printed on {@code node}.
+     * {@return the runtime {@link #DISCOVER} found, from what it printed on {@code node}}
      *
+     * @param node the node's name, for the message
+     * @param runtime the runtimes looked for
+     * @param output what the discovery command printed
      * @throws GateException permanent, naming the node and why each candidate failed, when none works
      */
     public static String discovered(String node, ContainerRuntime runtime, String output) {
@@ -127,10 +141,15 @@ public final class ContainerRun {
     }
 
     /**
-     * The program that runs {@code request} in its image with {@code runtimePath} (what {@link #discovered} found), to
-     * be started by {@link DetachedRun#command(RunRequest, List, RunIsolation, Optional)} with no sandbox of its own:
-     * the container is the sandbox. With {@link RunIsolation.Mode#ACCOUNT} the container runs as that account.
+     * {@return the program that runs {@code request} in its image with {@code runtimePath} (what {@link #discovered}
+     * found), to be started by {@link DetachedRun#command(RunRequest, List, RunIsolation, Optional)} with no sandbox of
+     * its own: the container is the sandbox} With {@link RunIsolation.Mode#ACCOUNT} the container runs as that account.
+     * *
      *
+     * @param request the run
+     * @param runtimePath the runtime's path on the node
+     * @param runtime the runtime's settings
+     * @param isolation how the run is fenced off
      * @throws GateException permanent when the request has no image or a path cannot be mounted
      */
     public static List<String> program(RunRequest request, String runtimePath, ContainerRuntime runtime,
@@ -139,9 +158,16 @@ public final class ContainerRun {
     }
 
     /**
-     * {@link #program(RunRequest, String, ContainerRuntime, RunIsolation)}, and where no account mapping names the
-     * user, a docker container runs as {@code gateUser} ({@code uid:gid}, the user the gate runs the client as) rather
-     * than as root: docker's root is the host's. Podman's root is already the client's user when it runs rootless.
+     * {@return {@link #program(RunRequest, String, ContainerRuntime, RunIsolation)}, and where no account mapping names
+     * the user, a docker container runs as {@code gateUser} ({@code uid:gid}, the user the gate runs the client as)
+     * rather than as root: docker's root is the host's} Podman's root is already the client's user when it runs
+     * rootless.
+     *
+     * @param request the run
+     * @param runtimePath the runtime's path on the node
+     * @param runtime the runtime's settings
+     * @param isolation how the run is fenced off
+     * @param gateUser the account the gate runs as on the node
      */
     public static List<String> program(RunRequest request, String runtimePath, ContainerRuntime runtime,
                                        RunIsolation isolation, Optional<String> gateUser) {
@@ -189,12 +215,13 @@ public final class ContainerRun {
     }
 
     /**
-     * The content of {@link #ENV_FILE} for {@code request}: the job's variables, then those every gate sets
+     * {@return the content of {@link #ENV_FILE} for {@code request}: the job's variables, then those every gate sets
      * ({@code SKYPORT_JOB_ID}, {@code SWM_JOB_ID}, {@code SKYPORT_ATTEMPT}, {@code SKYPORT_JOB_DIR}, {@code USER},
-     * {@code LOGNAME}), and {@code HOME} (the job's directory) unless the job sets it.
+     * {@code LOGNAME}), and {@code HOME} (the job's directory) unless the job sets it}
      *
+     * @param request the run
      * @throws GateException permanent for a name that is not one or a value with a line break, which the file cannot
-     *                       hold
+     *                        hold
      */
     public static String envFile(RunRequest request) {
         Map<String, String> env = new LinkedHashMap<>();
@@ -236,9 +263,13 @@ public final class ContainerRun {
     }
 
     /**
-     * What a gate runs besides signalling the run's process group, for a run that {@link #MARK} shows to be a
+     * {@return what a gate runs besides signalling the run's process group, for a run that {@link #MARK} shows to be a
      * container: nothing for SIGTERM (the client passes it on), a kill and a removal by name for SIGKILL (the client
-     * dies with the group and passes nothing). A failure of these commands means the container is gone already.
+     * dies with the group and passes nothing)} A failure of these commands means the container is gone already.
+     *
+     * @param runtimePath the runtime's path on the node
+     * @param name the container's name
+     * @param signal what to send
      */
     public static List<List<String>> stopCommands(String runtimePath, String name, RunSignal signal) {
         if (signal != RunSignal.KILL) {

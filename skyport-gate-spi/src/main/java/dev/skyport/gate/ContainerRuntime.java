@@ -24,6 +24,13 @@ public record ContainerRuntime(List<String> candidates, List<String> runArgument
     /** What {@code auto} looks for, in order. */
     public static final List<String> AUTO = List.of("podman", "docker");
 
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @param candidates the programs looked for, in order; never empty
+     * @param runArguments arguments added to every {@code run}, after the runtime's own and before the job's
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public ContainerRuntime {
         candidates = List.copyOf(candidates);
         runArguments = List.copyOf(runArguments);
@@ -42,15 +49,17 @@ public record ContainerRuntime(List<String> candidates, List<String> runArgument
         }
     }
 
-    /** Podman, else docker, with no extra arguments. */
+    /** {@return Podman, else docker, with no extra arguments} */
     public static ContainerRuntime auto() {
         return new ContainerRuntime(AUTO, List.of());
     }
 
     /**
-     * The runtime {@code config}'s options ask for, or {@code byDefault} (one of the option's values) when the option
-     * is absent; empty for {@code none}: the gate then runs no container images.
+     * {@return the runtime {@code config}'s options ask for, or {@code byDefault} (one of the option's values) when the
+     * option is absent; empty for {@code none}: the gate then runs no container images}
      *
+     * @param config the gate's configuration
+     * @param byDefault the value when {@code container-runtime} is not set
      * @throws GateException (permanent) naming the option when a value is malformed
      */
     public static Optional<ContainerRuntime> fromOptions(GateConfig config, String byDefault) {
@@ -75,7 +84,7 @@ public record ContainerRuntime(List<String> candidates, List<String> runArgument
         return Optional.of(new ContainerRuntime(names, args));
     }
 
-    /** How the candidates read in a message: {@code podman or docker}. */
+    /** {@return how the candidates read in a message: {@code podman or docker}} */
     public String describe() {
         return String.join(" or ", candidates);
     }

@@ -32,9 +32,10 @@ import java.util.OptionalInt;
  *
  * <p>Isolation ({@link RunIsolation}): the job runs under bubblewrap, which sees only system paths, a private
  * {@code /tmp}, its own {@code /proc} and {@code /dev} and its job directory; {@code run.<attempt>} and the logs
- * are mounted read-only over themselves, so the job can neither write its control files nor rename or replace them. bubblewrap's own process ignores
- * SIGTERM (the job gets the default action back through {@code env --default-signal}): it dies when the job does,
- * and a group-wide SIGTERM must not kill it first, or the sandbox would take a job that handles SIGTERM down with it.
+ * are mounted read-only over themselves, so the job can neither write its control files nor rename or replace them.
+ * bubblewrap's own process ignores SIGTERM (the job gets the default action back through {@code env --default-signal}):
+ * it dies when the job does, and a group-wide SIGTERM must not kill it first, or the sandbox would take a job that
+ * handles SIGTERM down with it.
  *
  * <p>The wrapper runs as {@code setsid /bin/sh -c WRAPPER skyport-run <job dir> <attempt> <workdir> <cgroup>
  * <memory.max> <cpu.max> <program...>} (the cgroup and limits may be empty); only shell built-ins run before the
@@ -54,12 +55,20 @@ public final class DetachedRun {
     /** In the run directory: the job's exit status, written when it ends. */
     public static final String EXIT_CODE = "exitcode";
 
-    /** The name of attempt {@code attempt}'s run directory inside the job directory. */
+    /**
+     * {@return the name of attempt {@code attempt}'s run directory inside the job directory}
+     *
+     * @param attempt the attempt
+     */
     public static String runDirectoryName(int attempt) {
         return RUN_DIRECTORY_PREFIX + attempt;
     }
 
-    /** Whether {@code name}, a name in a job directory, is one of its attempts' run directories. */
+    /**
+     * {@return whether {@code name}, a name in a job directory, is one of its attempts' run directories}
+     *
+     * @param name a file name
+     */
     public static boolean isRunDirectoryName(String name) {
         return name.startsWith(RUN_DIRECTORY_PREFIX);
     }
@@ -109,15 +118,25 @@ public final class DetachedRun {
     private DetachedRun() {
     }
 
-    /** The argument vector that starts {@code request} detached and neither isolated nor contained. */
+    /**
+     * {@return the argument vector that starts {@code request} detached and neither isolated nor contained}
+     *
+     * @param request the run
+     * @param program the program the run executes
+     */
     public static List<String> command(RunRequest request, List<String> program) {
         return command(request, program, RunIsolation.none(), Optional.empty());
     }
 
     /**
-     * The argument vector that starts {@code request} detached, given the program that runs the job, isolated as
-     * {@code isolation} says and contained in {@code cgroup} (a directory to create in the node's cgroup v2
-     * hierarchy) when given.
+     * {@return the argument vector that starts {@code request} detached, given the program that runs the job, isolated
+     * as {@code isolation} says and contained in {@code cgroup} (a directory to create in the node's cgroup v2
+     * hierarchy) when given}
+     *
+     * @param request the run
+     * @param program the program the run executes
+     * @param isolation how the run is fenced off
+     * @param cgroup the cgroup the run is placed in, when there is one
      */
     public static List<String> command(RunRequest request, List<String> program, RunIsolation isolation,
                                        Optional<String> cgroup) {
@@ -178,10 +197,12 @@ public final class DetachedRun {
     }
 
     /**
-     * The program for a request: its command, or its script file ({@code <dir>/script}) run by the interpreter its
-     * {@code #!} line names (with the line's one optional argument, as the kernel reads it), else by {@code /bin/sh},
-     * as upstream does. The script is never executed itself: exec of a file just written fails with ETXTBSY when
-     * another thread's fork still holds the writer's descriptor.
+     * {@return the program for a request: its command, or its script file ({@code <dir>/script}) run by the interpreter
+     * its {@code #!} line names (with the line's one optional argument, as the kernel reads it), else by
+     * {@code /bin/sh}, as upstream does} The script is never executed itself: exec of a file just written fails with
+     * ETXTBSY when another thread's fork still holds the writer's descriptor.
+     *
+     * @param request the run
      */
     public static List<String> program(RunRequest request) {
         if (request.script().isEmpty()) {
@@ -207,7 +228,12 @@ public final class DetachedRun {
         return program;
     }
 
-    /** Parses the content of an {@code exitcode} file; empty when it is empty or partial. */
+    /**
+     * Parses the content of an {@code exitcode} file; empty when it is empty or partial.
+     *
+     * @param content the file's content
+     * @return the exit status
+     */
     public static OptionalInt parseStatus(String content) {
         String s = content.trim();
         if (s.isEmpty() || !content.endsWith("\n")) {

@@ -13,34 +13,36 @@ import java.util.List;
  * Every failure is a {@link GateException} that says whether it is transient.
  */
 public interface Gate extends AutoCloseable {
-    /** The name it was created under, e.g. {@code local}. */
+    /** {@return the name it was created under, e.g. {@code local}} */
     String name();
 
-    /** The nodes jobs can run on now, including those of partitions this gate created. */
+    /** {@return the nodes jobs can run on now, including those of partitions this gate created} */
     List<Node> nodes();
 
     /**
-     * The machine sizes this gate offers, with prices: those {@link #createPartition} accepts when
+     * {@return the machine sizes this gate offers, with prices: those {@link #createPartition} accepts when
      * {@link #createsPartitions()}, else the shapes of the fixed nodes it has, so that a user's form has a size to
-     * offer (the local gate lists its one node at price 0).
+     * offer (the local gate lists its one node at price 0)}
      */
     List<Flavor> flavors();
 
     /**
-     * Whether {@link #createPartition} adds nodes of the listed {@link #flavors()}. Only then does the scheduler plan
-     * new nodes for a job the present nodes cannot hold; a gate with fixed nodes (the default) lists flavors that
-     * describe what it has, and a job that fits none of its nodes waits as infeasible.
+     * {@return whether {@link #createPartition} adds nodes of the listed {@link #flavors()}} Only then does the
+     * scheduler plan new nodes for a job the present nodes cannot hold; a gate with fixed nodes (the default) lists
+     * flavors that describe what it has, and a job that fits none of its nodes waits as infeasible.
      */
     default boolean createsPartitions() {
         return false;
     }
 
+    /** {@return the images this gate can start jobs from} */
     List<Image> images();
 
+    /** {@return the sites this gate creates resources in} */
     List<RemoteSite> remotes();
 
     /**
-     * The partitions this gate manages now, with their tags, as the public API lists them. By default
+     * {@return the partitions this gate manages now, with their tags, as the public API lists them} By default
      * {@link #listPartitions()} seen through {@link PartitionHandle#toPartition()}.
      */
     default List<Partition> partitions() {
@@ -48,9 +50,9 @@ public interface Gate extends AutoCloseable {
     }
 
     /**
-     * Every partition this gate finds in its backend by its tags, including those an earlier life of the engine (or a
-     * crash in the middle of {@link #createPartition}) left: the engine's reconciler adopts those of live jobs and
-     * deletes the others. Gates with fixed nodes have none.
+     * {@return every partition this gate finds in its backend by its tags, including those an earlier life of the
+     * engine (or a crash in the middle of {@link #createPartition}) left: the engine's reconciler adopts those of live
+     * jobs and deletes the others} Gates with fixed nodes have none.
      *
      * @throws GateException transient when the backend cannot be listed now
      */
@@ -67,6 +69,8 @@ public interface Gate extends AutoCloseable {
      * created by an earlier call or an earlier life of the engine) is completed and returned, not created twice. Every
      * resource carries {@code spec.tags()}.
      *
+     * @param spec what to create
+     * @return the ready partition
      * @throws GateException permanent when the spec cannot be met (unknown flavor or image, quota, size not available)
      *                       with the reason; transient (with {@link GateException#retryAfter()} when the backend said)
      *                       when the same call may succeed later. Gates with fixed nodes throw a permanent one.
@@ -77,29 +81,32 @@ public interface Gate extends AutoCloseable {
      * Deletes a partition and everything in it, and returns when it is gone. Deleting a partition that does not exist
      * is not an error; the call is idempotent and may be repeated after a failure or a restart.
      *
+     * @param name the partition's name
      * @throws GateException transient when the backend could not finish the deletion now (the engine retries)
      */
     void deletePartition(String name);
 
     /**
-     * Access to run and move files on one node.
+     * {@return access to run and move files on one node}
      *
+     * @param nodeName the node's name
      * @throws GateException (permanent) when the gate has no such node
      */
     NodeAccess access(String nodeName);
 
     /**
-     * The queue of a site whose own scheduler places and runs jobs (a Slurm cluster); empty (the default) for gates
-     * whose nodes Sky Port's scheduler places jobs on. A gate with a queue lists the site's nodes in {@link #nodes()}
-     * for users to see, but the engine never places a job on them itself.
+     * {@return the queue of a site whose own scheduler places and runs jobs (a Slurm cluster); empty (the default) for
+     * gates whose nodes Sky Port's scheduler places jobs on} A gate with a queue lists the site's nodes in
+     * {@link #nodes()} for users to see, but the engine never places a job on them itself.
      */
     default java.util.Optional<BatchQueue> batchQueue() {
         return java.util.Optional.empty();
     }
 
     /**
-     * Whether a job's {@code container-image} is honoured. False by default, for gates that run scripts directly on
-     * their nodes: the engine then keeps such a job with a warning that says so, rather than knowing gates by name.
+     * {@return whether a job's {@code container-image} is honoured} False by default, for gates that run scripts
+     * directly on their nodes: the engine then keeps such a job with a warning that says so, rather than knowing gates
+     * by name.
      */
     default boolean runsContainerImages() {
         return false;

@@ -9,8 +9,19 @@ import java.util.Optional;
 /**
  * What a gate is created with: a directory of its own for state and caches, its options (from the engine builder or
  * {@code skyport.yaml}) and the engine's clock.
+ *
+ * @param workDir a directory of the gate's own for state and caches
+ * @param options its settings
+ * @param clock the engine's clock
  */
 public record GateConfig(Path workDir, Map<String, String> options, Clock clock) {
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @param workDir a directory of the gate's own for state and caches
+     * @param options its settings
+     * @param clock the engine's clock
+     */
     public GateConfig {
         Objects.requireNonNull(workDir, "workDir");
         options = Map.copyOf(options);
@@ -24,13 +35,19 @@ public record GateConfig(Path workDir, Map<String, String> options, Clock clock)
                 + clock + "]";
     }
 
+    /**
+     * {@return the option {@code key}, read under its normal spelling; empty when it is not set}
+     *
+     * @param key the option's name
+     */
     public Optional<String> option(String key) {
         return Optional.ofNullable(options.get(key));
     }
 
     /**
-     * A positive integer option.
+     * {@return a positive integer option}
      *
+     * @param key the option's name
      * @throws GateException (permanent) naming the option when it is not a positive integer
      */
     public Optional<Long> positiveLong(String key) {

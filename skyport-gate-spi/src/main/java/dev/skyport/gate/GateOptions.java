@@ -17,8 +17,10 @@ public final class GateOptions {
     }
 
     /**
-     * A positive duration: whole seconds, or a number with {@code ms}, {@code s}, {@code m} or {@code h}; empty when
-     * the text is not one (the caller names the option in its refusal).
+     * {@return a positive duration: whole seconds, or a number with {@code ms}, {@code s}, {@code m} or {@code h};
+     * empty when the text is not one (the caller names the option in its refusal)}
+     *
+     * @param raw the option's text
      */
     public static Optional<Duration> positiveDuration(String raw) {
         Matcher m = DURATION.matcher(raw.strip());
@@ -38,12 +40,22 @@ public final class GateOptions {
         });
     }
 
-    /** A key as users misspell it in other syntaxes ({@code Rest_URL}, {@code rest.url}) in the gates' own form. */
+    /**
+     * {@return a key as users misspell it in other syntaxes ({@code Rest_URL}, {@code rest.url}) in the gates' own
+     * form}
+     *
+     * @param key an option's name as written
+     */
     public static String normalKey(String key) {
         return key.toLowerCase(java.util.Locale.ROOT).replace('_', '-').replace('.', '-');
     }
 
-    /** The Levenshtein distance between two keys, for "did you mean" hints. */
+    /**
+     * {@return the Levenshtein distance between two keys, for "did you mean" hints}
+     *
+     * @param a one text
+     * @param b the other
+     */
     public static int editDistance(String a, String b) {
         int[] prev = new int[b.length() + 1];
         int[] cur = new int[b.length() + 1];

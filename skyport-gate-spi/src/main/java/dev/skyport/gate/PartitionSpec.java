@@ -10,6 +10,14 @@ import java.util.Optional;
 /**
  * A request for a partition: {@code nodeCount} nodes of {@code flavor}, booted from {@code cloudImage}, able to run
  * {@code containerImage}, with {@code ports} open, stamped with {@code tags} so they can be found and reaped.
+ *
+ * @param name the partition's name
+ * @param flavor the size of its nodes
+ * @param nodeCount how many nodes
+ * @param cloudImage the image its nodes boot from
+ * @param containerImage the container image its nodes must be able to run
+ * @param ports the ports to open
+ * @param tags the tags to stamp on its resources
  */
 public record PartitionSpec(String name, Optional<String> flavor, int nodeCount, Optional<String> cloudImage,
                             Optional<String> containerImage, List<PortSpec> ports, Map<String, String> tags) {
@@ -24,6 +32,18 @@ public record PartitionSpec(String name, Optional<String> flavor, int nodeCount,
     /** Tag with the creation time, ISO-8601 UTC. */
     public static final String TAG_CREATED = "skyport-created";
 
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @param name the partition's name
+     * @param flavor the size of its nodes
+     * @param nodeCount how many nodes
+     * @param cloudImage the image its nodes boot from
+     * @param containerImage the container image its nodes must be able to run
+     * @param ports the ports to open
+     * @param tags the tags to stamp on its resources
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public PartitionSpec {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(flavor, "flavor");

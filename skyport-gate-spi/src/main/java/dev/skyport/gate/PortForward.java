@@ -6,10 +6,10 @@ package dev.skyport.gate;
  * the connections it carries; closing twice is not an error.
  */
 public interface PortForward extends AutoCloseable {
-    /** The port on the engine's loopback. */
+    /** {@return the port on the engine's loopback} */
     int localPort();
 
-    /** The port on the node's loopback. */
+    /** {@return the port on the node's loopback} */
     int remotePort();
 
     @Override

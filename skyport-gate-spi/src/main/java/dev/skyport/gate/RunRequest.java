@@ -15,18 +15,51 @@ import java.util.Optional;
  * Exactly one of {@code script} (written to {@code directory/script} and executed) and {@code command} is given.
  * {@code owner} is the Sky Port user the job belongs to (what {@code USER} and {@code LOGNAME} say in the job, and
  * whose OS account runs it where jobs run as mapped accounts); {@code cpus} and {@code memoryBytes} (0: no request)
- * are what the job asked for per node, enforced where the node can. {@code containerImage}, when given, is the image the
- * run is started in (with {@code directory} mounted at the same path), on gates whose {@link Gate#runsContainerImages()}
- * is true; {@code ports} are the job's {@code #SWM ports}, which such a run publishes.
+ * are what the job asked for per node, enforced where the node can. {@code containerImage}, when given, is the image
+ * the run is started in (with {@code directory} mounted at the same path), on gates whose
+ * {@link Gate#runsContainerImages()} is true; {@code ports} are the job's {@code #SWM ports}, which such a run
+ * publishes.
  *
  * <p>{@code steps}, instead of a script or a command, is a job of {@link ContainerSteps}: the gate runs each step in
  * its own container, in order, with the mounts {@link StepLayout} gives (the engine has placed the inputs there), and
- * records each step in the run directory as {@link StepLayout} says. Only gates whose {@link Gate#runsContainerImages()}
- * is true get such requests.
+ * records each step in the run directory as {@link StepLayout} says. Only gates whose
+ * {@link Gate#runsContainerImages()} is true get such requests.
+ *
+ * @param job the job
+ * @param attempt the attempt this run is
+ * @param directory the job's directory on the node
+ * @param script the script to run
+ * @param command the program and arguments to run without a shell
+ * @param workdir the directory the job runs in
+ * @param env the job's environment
+ * @param owner the Sky Port user the job belongs to
+ * @param cpus cpus the job asked for per node
+ * @param memoryBytes memory the job asked for per node, in bytes; 0: no request
+ * @param containerImage the container image to run the job in
+ * @param ports the ports the job uses
+ * @param steps the container steps to run instead of a script or command
  */
 public record RunRequest(JobId job, int attempt, String directory, Optional<String> script, List<String> command,
                          String workdir, Map<String, String> env, String owner, int cpus, long memoryBytes,
                          Optional<String> containerImage, List<PortSpec> ports, Optional<ContainerSteps> steps) {
+    /**
+     * Rejects null components and copies the collections, so an instance never changes.
+     *
+     * @param job the job
+     * @param attempt the attempt this run is
+     * @param directory the job's directory on the node
+     * @param script the script to run
+     * @param command the program and arguments to run without a shell
+     * @param workdir the directory the job runs in
+     * @param env the job's environment
+     * @param owner the Sky Port user the job belongs to
+     * @param cpus cpus the job asked for per node
+     * @param memoryBytes memory the job asked for per node, in bytes; 0: no request
+     * @param containerImage the container image to run the job in
+     * @param ports the ports the job uses
+     * @param steps the container steps to run instead of a script or command
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public RunRequest {
         Objects.requireNonNull(job, "job");
         if (attempt < 1) {
@@ -55,7 +88,22 @@ public record RunRequest(JobId job, int attempt, String directory, Optional<Stri
         ports = List.copyOf(ports);
     }
 
-    /** A run of a script or a command, in {@code containerImage} when given. */
+    /**
+     * A run of a script or a command, in {@code containerImage} when given.
+     *
+     * @param attempt the attempt this run is
+     * @param command the program and arguments to run without a shell
+     * @param containerImage the container image to run the job in
+     * @param cpus cpus the job asked for per node
+     * @param directory the job's directory on the node
+     * @param env the job's environment
+     * @param job the job
+     * @param memoryBytes memory the job asked for per node, in bytes; 0: no request
+     * @param owner the Sky Port user the job belongs to
+     * @param ports the ports the job uses
+     * @param script the script to run
+     * @param workdir the directory the job runs in
+     */
     public RunRequest(JobId job, int attempt, String directory, Optional<String> script, List<String> command,
                       String workdir, Map<String, String> env, String owner, int cpus, long memoryBytes,
                       Optional<String> containerImage, List<PortSpec> ports) {
@@ -63,23 +111,46 @@ public record RunRequest(JobId job, int attempt, String directory, Optional<Stri
                 Optional.empty());
     }
 
-    /** A run of the script or command itself, in no container and with no ports. */
+    /**
+     * A run of the script or command itself, in no container and with no ports.
+     *
+     * @param attempt the attempt this run is
+     * @param command the program and arguments to run without a shell
+     * @param cpus cpus the job asked for per node
+     * @param directory the job's directory on the node
+     * @param env the job's environment
+     * @param job the job
+     * @param memoryBytes memory the job asked for per node, in bytes; 0: no request
+     * @param owner the Sky Port user the job belongs to
+     * @param script the script to run
+     * @param workdir the directory the job runs in
+     */
     public RunRequest(JobId job, int attempt, String directory, Optional<String> script, List<String> command,
                       String workdir, Map<String, String> env, String owner, int cpus, long memoryBytes) {
         this(job, attempt, directory, script, command, workdir, env, owner, cpus, memoryBytes, Optional.empty(),
                 List.of());
     }
 
-    /** A run owned by the OS user running Sky Port, asking for one cpu and no memory. */
+    /**
+     * A run owned by the OS user running Sky Port, asking for one cpu and no memory.
+     *
+     * @param attempt the attempt this run is
+     * @param command the program and arguments to run without a shell
+     * @param directory the job's directory on the node
+     * @param env the job's environment
+     * @param job the job
+     * @param script the script to run
+     * @param workdir the directory the job runs in
+     */
     public RunRequest(JobId job, int attempt, String directory, Optional<String> script, List<String> command,
                       String workdir, Map<String, String> env) {
         this(job, attempt, directory, script, command, workdir, env, System.getProperty("user.name", "user"), 1, 0);
     }
 
     /**
-     * The variables every gate gives a run: the job's own, then {@code SKYPORT_JOB_ID}, {@code SWM_JOB_ID},
+     * {@return the variables every gate gives a run: the job's own, then {@code SKYPORT_JOB_ID}, {@code SWM_JOB_ID},
      * {@code SKYPORT_ATTEMPT}, {@code SKYPORT_JOB_DIR}, and {@code USER} and {@code LOGNAME} naming the owner (upstream
-     * names the job's owner there whatever account runs it; its Jupyter spawner serves under {@code /user/$USER/}).
+     * names the job's owner there whatever account runs it; its Jupyter spawner serves under {@code /user/$USER/})}
      */
     public Map<String, String> environment() {
         return environment(env, job, attempt, directory, owner);
@@ -98,7 +169,7 @@ public record RunRequest(JobId job, int attempt, String directory, Optional<Stri
         return all;
     }
 
-    /** The control directory of this attempt. */
+    /** {@return the control directory of this attempt} */
     public String runDirectory() {
         return directory + "/" + DetachedRun.runDirectoryName(attempt);
     }

@@ -60,18 +60,32 @@ public final class StepLayout {
     /**
      * One bind mount of a steps run: {@code host} (a path on the node) at {@code container}; {@code directory} when
      * it is a directory tree.
+     *
+     * @param host the path on the node
+     * @param container where it is mounted in the container
+     * @param readOnly whether it is mounted read-only
+     * @param directory whether it is a directory tree
      */
     public record Mount(String host, String container, boolean readOnly, boolean directory) {
     }
 
-    /** The directory of attempt {@code attempt}'s mounts in the job directory {@code directory}. */
+    /**
+     * {@return the directory of attempt {@code attempt}'s mounts in the job directory {@code directory}}
+     *
+     * @param directory the job's directory on the node
+     * @param attempt the attempt, from 1
+     */
     public static String mountsOf(String directory, int attempt) {
         return directory + "/" + MOUNTS + "/" + attempt;
     }
 
     /**
-     * The mounts of {@code steps} for attempt {@code attempt} in the job directory {@code directory}: shared
-     * directories first, then inputs.
+     * {@return the mounts of {@code steps} for attempt {@code attempt} in the job directory {@code directory}: shared
+     * directories first, then inputs}
+     *
+     * @param directory the job's directory on the node
+     * @param attempt the attempt, from 1: each attempt has fresh mounts
+     * @param steps the job's steps
      */
     public static List<Mount> mounts(String directory, int attempt, ContainerSteps steps) {
         String base = mountsOf(directory, attempt);
@@ -91,8 +105,13 @@ public final class StepLayout {
     }
 
     /**
-     * The node path behind the container path {@code containerPath}: in a shared directory's mount, or an input's own
-     * mount when it is exactly that input's path; empty when no mount holds it.
+     * {@return the node path behind the container path {@code containerPath}: in a shared directory's mount, or an
+     * input's own mount when it is exactly that input's path; empty when no mount holds it}
+     *
+     * @param directory the job's directory on the node
+     * @param attempt the attempt, from 1
+     * @param steps the job's steps
+     * @param containerPath an absolute container path
      */
     public static Optional<String> hostPath(String directory, int attempt, ContainerSteps steps,
                                             String containerPath) {
@@ -115,6 +134,13 @@ public final class StepLayout {
     /**
      * Where step {@code index}'s standard output goes: the node path of its {@code stdout} when that lies in a shared
      * directory, else {@link #stdout(String, int)} in the run directory {@code runDirectory}.
+     *
+     * @param directory the job's directory on the node, where the mounts lie
+     * @param attempt the attempt, from 1
+     * @param runDirectory the attempt's run directory
+     * @param steps the job's container steps
+     * @param index the step's index, from 0
+     * @return the node path the step's standard output is written to
      */
     public static String stdoutOf(String directory, int attempt, String runDirectory, ContainerSteps steps,
                                   int index) {
@@ -122,7 +148,16 @@ public final class StepLayout {
                 .orElse(stdout(runDirectory, index));
     }
 
-    /** As {@link #stdoutOf} for standard error. */
+    /**
+     * As {@link #stdoutOf} for standard error.
+     *
+     * @param directory the job's directory on the node, where the mounts lie
+     * @param attempt the attempt, from 1
+     * @param runDirectory the attempt's run directory
+     * @param steps the job's container steps
+     * @param index the step's index, from 0
+     * @return the node path the step's standard error is written to
+     */
     public static String stderrOf(String directory, int attempt, String runDirectory, ContainerSteps steps,
                                   int index) {
         return sharedHostPath(directory, attempt, steps, steps.steps().get(index).stderr())
@@ -141,17 +176,32 @@ public final class StepLayout {
         return hostPath(directory, attempt, steps, containerPath.get());
     }
 
-    /** The record of step {@code index} (from 0) in the run directory {@code runDirectory}. */
+    /**
+     * {@return the record of step {@code index} (from 0) in the run directory {@code runDirectory}}
+     *
+     * @param runDirectory the attempt's run directory
+     * @param index the step's index, from 0
+     */
     public static String record(String runDirectory, int index) {
         return runDirectory + "/step." + index;
     }
 
-    /** Where the standard output of step {@code index} goes unless its {@code stdout} maps to a mount. */
+    /**
+     * {@return where the standard output of step {@code index} goes unless its {@code stdout} maps to a mount}
+     *
+     * @param runDirectory the attempt's run directory
+     * @param index the step's index, from 0
+     */
     public static String stdout(String runDirectory, int index) {
         return runDirectory + "/step." + index + ".stdout";
     }
 
-    /** Where the standard error of step {@code index} goes unless its {@code stderr} maps to a mount. */
+    /**
+     * {@return where the standard error of step {@code index} goes unless its {@code stderr} maps to a mount}
+     *
+     * @param runDirectory the attempt's run directory
+     * @param index the step's index, from 0
+     */
     public static String stderr(String runDirectory, int index) {
         return runDirectory + "/step." + index + ".stderr";
     }
@@ -159,8 +209,25 @@ public final class StepLayout {
     /**
      * What a step's record ({@link #record}) says: when the step started, and when it ended with which status, once it
      * has. {@code end} and {@code status} are both present or both absent.
+     *
+     * @param start       when the step started
+     * @param end         when it ended; empty while it runs
+     * @param status      its exit status once it ended
+     * @param noContainer true when the runtime could not create or start its container ({@link StepLayout#NO_CONTAINER}),
+     *                    so that a status of {@value StepLayout#RUNTIME_FAILURE} is the runtime's and not the command's
      */
     public record StepRecord(Instant start, Optional<Instant> end, OptionalInt status, boolean noContainer) {
+        /**
+         * Rejects null components, an end without a status or the reverse, and a missing container on a step that
+         * has not ended: a reader must never see a half-ended step.
+         *
+         * @param start       when the step started
+         * @param end         when it ended; empty while it runs
+         * @param status      its exit status once it ended
+         * @param noContainer true when the runtime could not create or start its container
+         * @throws IllegalArgumentException when {@code end} and {@code status} disagree, or {@code noContainer} is
+         *                                  set on a step that has not ended
+         */
         public StepRecord {
             Objects.requireNonNull(start, "start");
             Objects.requireNonNull(end, "end");
@@ -173,12 +240,18 @@ public final class StepLayout {
             }
         }
 
-        /** A record of a step whose container was created and started, or has not ended yet. */
+        /**
+         * A record of a step whose container was created and started, or has not ended yet.
+         *
+         * @param start  when the step started
+         * @param end    when it ended; empty while it runs
+         * @param status its exit status once it ended
+         */
         public StepRecord(Instant start, Optional<Instant> end, OptionalInt status) {
             this(start, end, status, false);
         }
 
-        /** True once the step has ended. */
+        /** {@return true once the step has ended} */
         public boolean ended() {
             return end.isPresent();
         }
@@ -189,6 +262,7 @@ public final class StepLayout {
      * be half-written when the run is read while it goes on, or was killed while writing. Lines it does not know are
      * skipped.
      *
+     * @param content the record file's content, as read so far
      * @return empty when no complete {@code start} line is there yet (the step has not started, as far as anyone can
      *         tell)
      */

@@ -174,12 +174,24 @@ public final class StepsRun {
     private StepsRun() {
     }
 
-    /** The container of step {@code step} (from 0) of attempt {@code attempt}: {@code skyport-<job>-<attempt>-<step>}. */
+    /**
+     * {@return the container of step {@code step} (from 0) of attempt {@code attempt}:
+     * {@code skyport-<job>-<attempt>-<step>}}
+     *
+     * @param job     the job
+     * @param attempt the attempt, from 1
+     * @param step    the step's index, from 0
+     */
     public static String name(JobId job, int attempt, int step) {
         return ContainerRun.name(job, attempt) + "-" + step;
     }
 
-    /** What {@link ContainerRun#MARK} holds for a steps run: the names of its containers, one a line. */
+    /**
+     * {@return what {@link ContainerRun#MARK} holds for a steps run: the names of its containers, one a line}
+     *
+     * @param request a request with steps
+     * @throws GateException permanent when the request has no steps
+     */
     public static String mark(RunRequest request) {
         StringBuilder b = new StringBuilder();
         int n = steps(request).steps().size();
@@ -189,12 +201,23 @@ public final class StepsRun {
         return b.toString();
     }
 
-    /** Whether the content of a run's {@link ContainerRun#MARK} is a steps run's ({@link #mark}). */
+    /**
+     * {@return whether the content of a run's {@link ContainerRun#MARK} is a steps run's ({@link #mark}), so that a
+     * gate re-attaching after a restart knows which containers to stop}
+     *
+     * @param content the mark's content
+     * @param job     the run's job
+     * @param attempt the run's attempt
+     */
     public static boolean isStepsMark(String content, JobId job, int attempt) {
         return content.startsWith(name(job, attempt, 0) + "\n");
     }
 
-    /** The name, in the run directory, of step {@code step}'s environment file. */
+    /**
+     * {@return the name, in the run directory, of step {@code step}'s environment file}
+     *
+     * @param step the step's index, from 0
+     */
     public static String envFileName(int step) {
         return "step." + step + ".env";
     }
@@ -204,6 +227,9 @@ public final class StepsRun {
      * ({@link RunRequest#environment()}), then the step's own, which win. {@code HOME} is the image's: the job
      * directory is not in the container.
      *
+     * @param request a request with steps
+     * @param step    the step's index, from 0
+     * @return the file's lines, {@code NAME=value} each
      * @throws GateException permanent for a name that is not one or a value with a line break
      */
     public static String envFile(RunRequest request, int step) {
@@ -219,6 +245,12 @@ public final class StepsRun {
      * in the mounts is the account's; else a docker container runs as {@code gateUser} when given (as in
      * {@link ContainerRun#program(RunRequest, String, ContainerRuntime, RunIsolation, Optional)}).
      *
+     * @param request     a request with steps
+     * @param runtimePath the runtime's client on the node
+     * @param runtime     which runtime that is, and the arguments it needs here
+     * @param isolation   how the job is isolated on the node
+     * @param gateUser    the user a docker container runs as without account isolation; empty: the image's
+     * @return the driver's argv
      * @throws GateException permanent when the request has no steps, an image or a path cannot be passed, or the
      *                       command line would be too long
      */
@@ -284,6 +316,12 @@ public final class StepsRun {
      * What a gate runs besides signalling the run's process group, for a steps run: nothing for SIGTERM (the client
      * passes it on, and the driver starts no further step), a kill and a removal of every container of the attempt,
      * found by its labels, for SIGKILL. Also stops a {@link ContainerRun}'s container, which has the same labels.
+     *
+     * @param runtimePath the runtime's client on the node
+     * @param job         the run's job
+     * @param attempt     the run's attempt
+     * @param signal      the signal sent to the run's process group
+     * @return the commands to run on the node, each an argv; none for SIGTERM
      */
     public static List<List<String>> stopCommands(String runtimePath, JobId job, int attempt, RunSignal signal) {
         if (signal != RunSignal.KILL) {

@@ -9,7 +9,7 @@ import java.util.List;
  * same plan.
  */
 public interface Scheduler {
-    /** The name the engine configuration selects it by, e.g. {@code fcfs}. */
+    /** {@return the name the engine configuration selects it by, e.g. {@code fcfs}} */
     String name();
 
     /**

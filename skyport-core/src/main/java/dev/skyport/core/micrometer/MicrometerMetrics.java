@@ -42,12 +42,19 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code permanent-error}, {@code unexpected-error}. Thread-safe; one instance per engine.
  */
 public final class MicrometerMetrics implements EngineMetrics {
+    /** The gauge of unfinished jobs, tagged with their state. */
     public static final String QUEUE = "skyport.queue.jobs";
+    /** The counter of submitted jobs (a batch counts each of its jobs). */
     public static final String SUBMITTED = "skyport.jobs.submitted";
+    /** The timer of submit calls, until their jobs are stored and queued. */
     public static final String SUBMIT = "skyport.jobs.submit";
+    /** The counter of jobs' moves into a state, tagged with the state and the end reason. */
     public static final String TRANSITIONS = "skyport.jobs.transitions";
+    /** The timer of scheduling passes. */
     public static final String PASS = "skyport.scheduler.pass";
+    /** The timer of every call to a gate, tagged with gate, operation and outcome. */
     public static final String GATE_CALLS = "skyport.gate.calls";
+    /** The counter of failed calls to a gate, tagged as {@link #GATE_CALLS} is. */
     public static final String GATE_ERRORS = "skyport.gate.errors";
 
     private final MeterRegistry registry;
@@ -70,7 +77,11 @@ public final class MicrometerMetrics implements EngineMetrics {
         this.pass = Timer.builder(PASS).description("Time of a scheduling pass").tags(common).register(registry);
     }
 
-    /** The engine's meters in {@code registry}. */
+    /**
+     * {@return the engine's meters in {@code registry}}
+     *
+     * @param registry where the meters are registered
+     */
     public static MicrometerMetrics of(MeterRegistry registry) {
         return new MicrometerMetrics(Objects.requireNonNull(registry, "registry"), Tags.empty());
     }
@@ -78,6 +89,10 @@ public final class MicrometerMetrics implements EngineMetrics {
     /**
      * The engine's meters in {@code registry}, each with {@code tags} added: for several engines in one registry
      * (e.g. {@code Tags.of("engine", "batch")}).
+     *
+     * @param registry where the meters are registered
+     * @param tags     added to every meter, to tell the engines apart
+     * @return the engine's meters
      */
     public static MicrometerMetrics of(MeterRegistry registry, Iterable<Tag> tags) {
         return new MicrometerMetrics(Objects.requireNonNull(registry, "registry"), Tags.of(tags));

@@ -24,10 +24,12 @@ import java.util.concurrent.CompletableFuture;
  */
 public interface JobStore extends AutoCloseable {
     /**
-     * Stores a new job with its first event. A job whose spec has an {@linkplain dev.skyport.api.JobSpec#idempotencyKey()
-     * idempotency key} is found by it ({@link #findByIdempotencyKey}) from the moment this returns, in the same
-     * atomic write, until the job is purged.
+     * Stores a new job with its first event. A job whose spec has an
+     * {@linkplain dev.skyport.api.JobSpec#idempotencyKey() idempotency key} is found by it
+     * ({@link #findByIdempotencyKey}) from the moment this returns, in the same atomic write, until the job is purged.
      *
+     * @param job the new job, in its first state
+     * @param event the transition that created it
      * @throws IllegalArgumentException when a job with that id exists, or its owner already has a stored job with
      *                                  its idempotency key; nothing is written then
      */
@@ -37,6 +39,8 @@ public interface JobStore extends AutoCloseable {
      * Stores several new jobs with their first events in one atomic write, with their idempotency keys as
      * {@link #insert} does.
      *
+     * @param jobs the new jobs, in their first state
+     * @param events their creating transitions, one per job in the same order
      * @throws IllegalArgumentException when any id exists, or any (owner, idempotency key) is taken, also by two
      *                                  jobs of the batch; nothing is written then
      */
@@ -46,6 +50,10 @@ public interface JobStore extends AutoCloseable {
      * As {@link #insert}, without blocking the caller: the future completes once the job is durable, or exceptionally
      * with what {@link #insert} would throw. Inserts queued from one thread commit in the order they were queued. A
      * store with a group commit lets one thread keep many inserts in flight this way; the default just inserts.
+     *
+     * @param job the new job, in its first state
+     * @param event the transition that created it
+     * @return completes when the job is durable
      */
     default CompletableFuture<Void> insertAsync(StoredJob job, JobTransitioned event) {
         try {
@@ -56,12 +64,19 @@ public interface JobStore extends AutoCloseable {
         }
     }
 
-    /** The stored job that {@code owner} submitted with idempotency key {@code key}; empty once it is purged. */
+    /**
+     * {@return the stored job that {@code owner} submitted with idempotency key {@code key}; empty once it is purged}
+     *
+     * @param owner the owner's stable id
+     * @param key the key the owner chose
+     */
     Optional<JobId> findByIdempotencyKey(String owner, String key);
 
     /**
      * Replaces a job's row and appends its event.
      *
+     * @param job the job as it is now
+     * @param event the transition that made it so
      * @throws IllegalArgumentException when there is no such job; nothing is written then
      */
     void update(StoredJob job, JobTransitioned event);
@@ -70,75 +85,122 @@ public interface JobStore extends AutoCloseable {
      * As {@link #update(StoredJob, JobTransitioned)}, storing (inserting or replacing) the job's batch row in the same
      * atomic write: a restarted engine sees both the transition and the backend id, or neither.
      *
+     * @param job the job as it is now
+     * @param event the transition that made it so
+     * @param batch the job's row at its batch site
      * @throws IllegalArgumentException when there is no such job; nothing is written then
      */
     void update(StoredJob job, JobTransitioned event, StoredBatchJob batch);
 
-    /** Every stored batch row, one per job, in job id order. */
+    /** {@return every stored batch row, one per job, in job id order} */
     List<StoredBatchJob> batchJobs();
 
-    /** Deletes the batch row of {@code job}; deleting a row that is not there is no error. */
+    /**
+     * Deletes the batch row of {@code job}; deleting a row that is not there is no error.
+     *
+     * @param job the job whose batch row goes
+     */
     void deleteBatchJob(JobId job);
 
+    /**
+     * The job with its stop intent and back-off, as last stored.
+     *
+     * @param id the job
+     * @return the stored job; empty when there is none
+     */
     Optional<StoredJob> find(JobId id);
 
-    /** Jobs matching the query in submission (id) order, a page at a time. */
+    /**
+     * {@return jobs matching the query in submission (id) order, a page at a time}
+     *
+     * @param query filters, page size and page token
+     */
     Page<Job> list(JobQuery query);
 
-    /** Every job that is not terminal, in submission order. */
+    /** {@return every job that is not terminal, in submission order} */
     List<ActiveJob> active();
 
-    /** A job's events, oldest first; empty for an unknown id. */
+    /**
+     * {@return a job's events, oldest first; empty for an unknown id}
+     *
+     * @param id the job
+     */
     List<JobTransitioned> history(JobId id);
 
     /**
      * Deletes an ended job with its events (and whatever else the store keeps of it). A job that is not there or has
      * not ended is left alone.
      *
+     * @param id the job
      * @return whether the job was deleted
      */
     boolean purge(JobId id);
 
-    /** Up to {@code max} ended jobs whose last change was before {@code before}, the longest-ended first. */
+    /**
+     * {@return up to {@code max} ended jobs whose last change was before {@code before}, the longest-ended first}
+     *
+     * @param before the instant the last change must precede
+     * @param max the most ids returned
+     */
     List<JobId> endedBefore(Instant before, int max);
 
-    /** Per owner id: how many jobs have not ended, and the total {@linkplain StoredJob#size() size} of their jobs. */
+    /**
+     * {@return per owner id: how many jobs have not ended, and the total {@linkplain StoredJob#size() size} of their
+     * jobs}
+     */
     Map<String, OwnerUsage> usageByOwner();
 
-    /** Stores a node's transition; its sequence comes from the same space as the job events'. */
+    /**
+     * Stores a node's transition; its sequence comes from the same space as the job events'.
+     *
+     * @param event the node's transition
+     */
     void insertNodeEvent(NodeTransitioned event);
 
-    /** The last stored transition of each node that has one, by node name. */
+    /** {@return the last stored transition of each node that has one, by node name} */
     Map<String, NodeTransitioned> lastNodeEvents();
 
     /**
      * Node transitions older than {@code before} that are not their node's last one are deleted (the last is what
      * a restart compares the gate's nodes with).
      *
+     * @param before the instant older transitions are deleted before
      * @return how many were deleted
      */
     int purgeNodeEvents(Instant before);
 
     /**
-     * Up to {@code max} stored events, job and node events alike, whose sequence is greater than {@code after} and at
-     * most {@code upTo}, in increasing sequence order; each job event comes with its job's owner. Events of purged
-     * jobs are gone.
+     * {@return up to {@code max} stored events, job and node events alike, whose sequence is greater than {@code after}
+     * and at most {@code upTo}, in increasing sequence order; each job event comes with its job's owner} Events of
+     * purged jobs are gone.
+     *
+     * @param after the sequence the events must follow
+     * @param upTo the last sequence returned
+     * @param max the most events returned
      */
     List<StoredEvent> eventsAfter(long after, long upTo, int max);
 
     /**
-     * The highest event sequence the store has held, job or node event, including those of jobs purged since; 0 for
-     * an empty store. An engine continues from here, so a sequence is never handed out twice.
+     * {@return the highest event sequence the store has held, job or node event, including those of jobs purged since;
+     * 0 for an empty store} An engine continues from here, so a sequence is never handed out twice.
      */
     long lastSequence();
 
-    /** Stores (inserts or replaces) the row of a partition the engine manages. */
+    /**
+     * Stores (inserts or replaces) the row of a partition the engine manages.
+     *
+     * @param partition the partition's row
+     */
     void putPartition(StoredPartition partition);
 
-    /** Deletes the row of partition {@code name}; deleting a row that is not there is no error. */
+    /**
+     * Deletes the row of partition {@code name}; deleting a row that is not there is no error.
+     *
+     * @param name the partition's name
+     */
     void deletePartition(String name);
 
-    /** Every stored partition row, by name. */
+    /** {@return every stored partition row, by name} */
     List<StoredPartition> partitions();
 
     @Override

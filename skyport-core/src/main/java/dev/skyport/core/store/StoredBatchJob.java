@@ -17,6 +17,16 @@ import java.util.Objects;
  * @param submitted when the backend accepted it
  */
 public record StoredBatchJob(JobId job, int attempt, String site, String backendId, Instant submitted) {
+    /**
+     * Rejects null components.
+     *
+     * @param job the Sky Port job, one row per job
+     * @param attempt its attempt that the backend job runs
+     * @param site the batch site's name
+     * @param backendId the backend's job id
+     * @param submitted when the backend accepted it
+     * @throws IllegalArgumentException when a component is out of its range (the message names it)
+     */
     public StoredBatchJob {
         Objects.requireNonNull(job, "job");
         if (attempt < 1) {

@@ -11,8 +11,19 @@ import java.util.Optional;
 /**
  * A job as the store keeps it: the public snapshot plus the engine's own bookkeeping: a stop in progress, and the
  * earliest time a queued job may be placed again (retry back-off).
+ *
+ * @param job the public snapshot
+ * @param stopIntent the stop in progress (cancel, requeue, time limit), when there is one
+ * @param notBefore the earliest time a queued job may be placed again (retry back-off)
  */
 public record StoredJob(Job job, Optional<StopIntent> stopIntent, Optional<Instant> notBefore) {
+    /**
+     * Rejects null components.
+     *
+     * @param job the public snapshot
+     * @param stopIntent the stop in progress (cancel, requeue, time limit), when there is one
+     * @param notBefore the earliest time a queued job may be placed again (retry back-off)
+     */
     public StoredJob {
         Objects.requireNonNull(job, "job");
         Objects.requireNonNull(stopIntent, "stopIntent");
@@ -20,9 +31,9 @@ public record StoredJob(Job job, Optional<StopIntent> stopIntent, Optional<Insta
     }
 
     /**
-     * What the job costs its owner in the store, counted in characters: the script, the command, the environment,
-     * the tags and the other text of its spec, plus a fixed overhead for the row, its events and attempts. The same
-     * whatever store keeps it, so the engine can check a user's stored-bytes limit before the write.
+     * {@return what the job costs its owner in the store, counted in characters: the script, the command, the
+     * environment, the tags and the other text of its spec, plus a fixed overhead for the row, its events and attempts}
+     * The same whatever store keeps it, so the engine can check a user's stored-bytes limit before the write.
      */
     public long size() {
         JobSpec s = job.spec();
@@ -82,6 +93,12 @@ public record StoredJob(Job job, Optional<StopIntent> stopIntent, Optional<Insta
     /** A job row with its few events and attempts, without the text of its spec. */
     static final long ROW_OVERHEAD = 1024;
 
+    /**
+     * A job with no stop intent and no back-off: what a submit stores.
+     *
+     * @param job the job
+     * @return the stored job
+     */
     public static StoredJob of(Job job) {
         return new StoredJob(job, Optional.empty(), Optional.empty());
     }

@@ -17,6 +17,15 @@ import java.util.Objects;
  * @param updated  when the row last changed
  */
 public record StoredPartition(String name, JobId job, String phase, String document, Instant updated) {
+    /**
+     * Rejects null components.
+     *
+     * @param name the partition's name, unique
+     * @param job the job it was created for (or, when idle and taken again, the job it now serves)
+     * @param phase the engine's phase: CREATING, CONNECTING, READY, IDLE or DELETING
+     * @param document the engine's JSON of the partition
+     * @param updated when the row last changed
+     */
     public StoredPartition {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(job, "job");

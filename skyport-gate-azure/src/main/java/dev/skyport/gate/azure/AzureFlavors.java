@@ -16,9 +16,9 @@ public final class AzureFlavors {
     }
 
     /**
-     * The upstream gate's flavor id of a VM size: the first 16 bytes of the SHA-256 of the UTF-8 name, as a UUID with
-     * the version nibble forced to 4 and the RFC 4122 variant bits set (so {@code flavor1} gives
-     * {@code 9348abe1-2a12-4ba7-9942-920a58fa887f}). Stable across restarts and hosts.
+     * {@return the upstream gate's flavor id of a VM size: the first 16 bytes of the SHA-256 of the UTF-8 name, as a
+     * UUID with the version nibble forced to 4 and the RFC 4122 variant bits set (so {@code flavor1} gives
+     * {@code 9348abe1-2a12-4ba7-9942-920a58fa887f})} Stable across restarts and hosts.
      *
      * @param name the VM size name, e.g. {@code Standard_D2s_v5}; not null
      */
