@@ -108,6 +108,7 @@ public interface NodeAccess {
      * Deletes {@code remotePath} on the node and everything below it, following no symbolic link (a link is removed,
      * not what it names); nothing there is not an error. The engine empties what an earlier attempt may have left.
      *
+     * @param remotePath the file or directory on the node
      * @throws GateException permanent where the gate cannot delete; transient when the node is unreachable
      */
     default void deleteTree(String remotePath) {
