@@ -138,7 +138,7 @@ class IdempotentSubmitTest {
 
     @Test
     void aPurgedJobFreesItsKey() throws Exception {
-        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
         Limits limits = Limits.defaults().withJobRetention(Duration.ofMinutes(1));
         try (SkyPort sky = SkyPort.embedded().dataDir(data).localCpus(1).limits(limits).clock(clock)
                 .jobIsolation(JobIsolation.NONE).start()) {

@@ -36,8 +36,8 @@ class ReattachRetryTest {
     @TempDir
     Path data;
 
-    private final EngineClockTest.MutableClock clock =
-            new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+    private final MutableClock clock =
+            new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
 
     @AfterEach
     void reset() {
