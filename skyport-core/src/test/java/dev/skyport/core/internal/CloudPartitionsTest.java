@@ -9,6 +9,7 @@ import dev.skyport.api.JobIsolation;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
 import dev.skyport.api.JobTransitioned;
+import dev.skyport.api.MutableClock;
 import dev.skyport.api.PartitionPolicy;
 import dev.skyport.api.RetryPolicy;
 import dev.skyport.api.SkyPort;

@@ -5,6 +5,7 @@ import dev.skyport.api.Job;
 import dev.skyport.api.JobIsolation;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
+import dev.skyport.api.MutableClock;
 import dev.skyport.api.RetryPolicy;
 import dev.skyport.api.SkyPort;
 import org.junit.jupiter.api.Test;

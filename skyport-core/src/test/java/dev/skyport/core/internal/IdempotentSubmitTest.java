@@ -8,6 +8,7 @@ import dev.skyport.api.JobQuery;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
 import dev.skyport.api.Limits;
+import dev.skyport.api.MutableClock;
 import dev.skyport.api.NoSuchJobException;
 import dev.skyport.api.SkyPort;
 import dev.skyport.api.SkyPortContractTest;

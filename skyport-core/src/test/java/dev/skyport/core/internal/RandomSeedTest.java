@@ -3,6 +3,7 @@ package dev.skyport.core.internal;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobIsolation;
 import dev.skyport.api.JobSpec;
+import dev.skyport.api.MutableClock;
 import dev.skyport.api.RetryPolicy;
 import dev.skyport.api.SkyPort;
 import dev.skyport.core.internal.store.SqliteJobStore;

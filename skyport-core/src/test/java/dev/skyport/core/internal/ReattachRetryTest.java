@@ -6,6 +6,7 @@ import dev.skyport.api.JobId;
 import dev.skyport.api.JobIsolation;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
+import dev.skyport.api.MutableClock;
 import dev.skyport.api.RetryPolicy;
 import dev.skyport.api.SkyPort;
 import dev.skyport.gate.GateException;

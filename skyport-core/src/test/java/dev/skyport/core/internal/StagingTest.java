@@ -8,6 +8,7 @@ import dev.skyport.api.JobQuery;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
 import dev.skyport.api.JobTransitioned;
+import dev.skyport.api.MutableClock;
 import dev.skyport.api.SkyPort;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

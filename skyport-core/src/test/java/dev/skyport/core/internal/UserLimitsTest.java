@@ -5,6 +5,7 @@ import dev.skyport.api.JobQuery;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
 import dev.skyport.api.Limits;
+import dev.skyport.api.MutableClock;
 import dev.skyport.api.NoSuchJobException;
 import dev.skyport.api.QuotaExceededException;
 import dev.skyport.api.SkyPort;

@@ -2,7 +2,7 @@ package dev.skyport.samples.daemon.cli;
 
 import dev.skyport.api.JobId;
 import dev.skyport.api.JobState;
-import dev.skyport.core.internal.MutableClock;
+import dev.skyport.api.MutableClock;
 import dev.skyport.samples.daemon.cli.CliHarness.Result;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
