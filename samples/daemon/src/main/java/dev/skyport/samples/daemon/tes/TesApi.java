@@ -20,6 +20,7 @@ import dev.skyport.api.SkyPort;
 import dev.skyport.api.StorageFullException;
 import dev.skyport.api.TesStates;
 import dev.skyport.samples.daemon.BodyReader;
+import dev.skyport.samples.daemon.QueryParameters;
 import org.eclipse.jetty.http.BadMessageException;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
@@ -292,16 +293,11 @@ public final class TesApi extends Handler.Abstract {
     }
 
     private static List<String> values(Fields q, String name) {
-        List<String> values = q.getValues(name);
-        return values == null ? List.of() : values;
+        return QueryParameters.values(q, name);
     }
 
     private static Optional<String> single(Fields q, String name) {
-        List<String> values = values(q, name);
-        if (values.size() > 1) {
-            throw TesError.badParameter(name, "must be given once");
-        }
-        return values.stream().findFirst();
+        return QueryParameters.single(q, name, message -> TesError.badParameter(name, message));
     }
 
     private static void allow(String method, String... allowed) {
