@@ -398,13 +398,9 @@ final class StepStaging {
         Path from;
         if (shared) {
             try {
-                NoFollow.copyOut(Path.of(dir), NoFollow.names(Path.of(dir), Path.of(host)), view, false);
+                copyOutShared(dir, host, view, false, o);
             } catch (NoSuchFileException e) {
                 throw missing(o, "no such " + (o.directory() ? "directory" : "file"));
-            } catch (NoFollow.Refused e) {
-                throw GateException.permanent("output '" + o.path() + "': " + e.getMessage());
-            } catch (IOException e) {
-                throw GateException.permanent("output '" + o.path() + "' cannot be read: " + IoErrors.reason(e));
             }
             from = view;
         } else {
@@ -477,14 +473,10 @@ final class StepStaging {
             // The base itself and every directory above it, up to the job's directory, must be no link; inside it,
             // links and special files match nothing.
             try {
-                NoFollow.copyOut(Path.of(dir), NoFollow.names(Path.of(dir), Path.of(host)), view, true);
+                copyOutShared(dir, host, view, true, o);
             } catch (NoSuchFileException e) {
                 LOG.debug("output {}: no directory {}; nothing matches", o.path(), base);
                 return;
-            } catch (NoFollow.Refused e) {
-                throw GateException.permanent("output '" + o.path() + "': " + e.getMessage());
-            } catch (IOException e) {
-                throw GateException.permanent("output '" + o.path() + "' cannot be read: " + IoErrors.reason(e));
             }
             from = view;
         } else {
@@ -601,6 +593,23 @@ final class StepStaging {
             FileTrees.delete(path);
         } catch (IOException e) {
             LOG.debug("cannot delete {}: {}", path, e.getMessage());
+        }
+    }
+
+    /**
+     * Copies {@code host} out of the job's shared directory without following links; a missing path is the caller's
+     * to judge (an error for a named output, no match for a pattern's base), any other failure is permanent.
+     */
+    private static void copyOutShared(String dir, String host, Path view, boolean skipOthers, StepOutput o)
+            throws NoSuchFileException {
+        try {
+            NoFollow.copyOut(Path.of(dir), NoFollow.names(Path.of(dir), Path.of(host)), view, skipOthers);
+        } catch (NoSuchFileException e) {
+            throw e;
+        } catch (NoFollow.Refused e) {
+            throw GateException.permanent("output '" + o.path() + "': " + e.getMessage());
+        } catch (IOException e) {
+            throw GateException.permanent("output '" + o.path() + "' cannot be read: " + IoErrors.reason(e));
         }
     }
 }

@@ -9,6 +9,7 @@ import dev.skyport.api.JobIsolation;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
 import dev.skyport.api.JobTransitioned;
+import dev.skyport.api.MutableClock;
 import dev.skyport.api.PartitionPolicy;
 import dev.skyport.api.RetryPolicy;
 import dev.skyport.api.SkyPort;
@@ -100,7 +101,7 @@ class CloudPartitionsTest {
 
     @Test
     void aHeadThatStopsAnsweringEndsItsJobNodeLostAndThePartitionIsDeleted() throws Exception {
-        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
         Duration interval = EngineGate.healthInterval;
         EngineGate.healthInterval = Duration.ofMillis(50);
         try (SkyPort sky = start(fast(), b -> b.clock(clock))) {
@@ -386,7 +387,7 @@ class CloudPartitionsTest {
 
     @Test
     void theReconcilerDeletesThisEnginesOrphansAfterTheGraceAndNeverAnotherEngines() throws Exception {
-        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
         Files.writeString(data.resolve(CloudPartitions.ENGINE_ID_FILE), "engine-a\n");
         FakeCloudGate.extra.add(handle("swm-0rphan00", "engine-a", clock.instant()));
         FakeCloudGate.extra.add(handle("swm-f0reign0", "engine-b", clock.instant().minus(Duration.ofDays(1))));
@@ -408,7 +409,7 @@ class CloudPartitionsTest {
 
     @Test
     void theReconcilerAndDeletionsDoNotWaitBehindCreationsHoldingEveryThread() throws Exception {
-        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
         Files.writeString(data.resolve(CloudPartitions.ENGINE_ID_FILE), "engine-a\n");
         FakeCloudGate.hang = true;
         PartitionPolicy policy = fast().withMaxInFlight(1).withOrphanGrace(Duration.ofMinutes(15))
@@ -428,7 +429,7 @@ class CloudPartitionsTest {
 
     @Test
     void aFailingListingShowsInHealthAndIsRetried() throws Exception {
-        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
         FakeCloudGate.listFails = true;
         try (SkyPort sky = start(fast(), b -> b.clock(clock))) {
             poll("the reconciler's problem in health", () -> sky.health().problems().stream()
@@ -445,7 +446,7 @@ class CloudPartitionsTest {
 
     @Test
     void aTransientFailureWithoutRetryAfterWaitsForTheJitteredBackoffOnTheEngineClock() throws Exception {
-        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
         FakeCloudGate.transientFailures.set(1);
         try (SkyPort sky = start(fast(), b -> b.clock(clock))) {
             Job job = sky.jobs().submit(script("true").flavor(FakeCloudGate.SMALL.name()).build());
@@ -461,7 +462,7 @@ class CloudPartitionsTest {
 
     @Test
     void anIdlePartitionIsTakenBySameShapeJobsAndDeletedAfterTheIdleTimeout() throws Exception {
-        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
         try (SkyPort sky = start(fast().withIdleTimeout(Duration.ofMinutes(10)), b -> b.clock(clock))) {
             Job first = sky.jobs().submit(script("echo one").flavor(FakeCloudGate.SMALL.name()).build());
             assertThat(sky.jobs().await(first.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
@@ -570,7 +571,7 @@ class CloudPartitionsTest {
 
     @Test
     void anIdlePartitionIsNotTakenByAJobAskingOtherInPorts() throws Exception {
-        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
         try (SkyPort sky = start(fast().withIdleTimeout(Duration.ofMinutes(10)), b -> b.clock(clock))) {
             Job first = sky.jobs().submit(script("echo one").flavor(FakeCloudGate.SMALL.name()).build());
             assertThat(sky.jobs().await(first.id(), WAIT).state()).isEqualTo(JobState.SUCCEEDED);
@@ -588,7 +589,7 @@ class CloudPartitionsTest {
 
     @Test
     void aReadyRowOfAJobBackInTheQueueIsDeletedAtRestartAndTheJobRunsAgain() throws Exception {
-        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
         FakeCloudGate.permanentFailure.set(GateException.permanent("no such size here", EndReason.NO_CAPACITY));
         JobId id;
         String name;

@@ -8,6 +8,7 @@ import dev.skyport.api.JobQuery;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
 import dev.skyport.api.Limits;
+import dev.skyport.api.MutableClock;
 import dev.skyport.api.NoSuchJobException;
 import dev.skyport.api.SkyPort;
 import dev.skyport.api.SkyPortContractTest;
@@ -138,7 +139,7 @@ class IdempotentSubmitTest {
 
     @Test
     void aPurgedJobFreesItsKey() throws Exception {
-        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
         Limits limits = Limits.defaults().withJobRetention(Duration.ofMinutes(1));
         try (SkyPort sky = SkyPort.embedded().dataDir(data).localCpus(1).limits(limits).clock(clock)
                 .jobIsolation(JobIsolation.NONE).start()) {

@@ -3,6 +3,7 @@ package dev.skyport.core.internal;
 import dev.skyport.api.Job;
 import dev.skyport.api.JobIsolation;
 import dev.skyport.api.JobSpec;
+import dev.skyport.api.MutableClock;
 import dev.skyport.api.RetryPolicy;
 import dev.skyport.api.SkyPort;
 import dev.skyport.core.internal.store.SqliteJobStore;
@@ -36,7 +37,7 @@ class RandomSeedTest {
 
     /** When an engine seeded with {@code seed} retries a job that failed once, read back from its store. */
     private static Instant retryAt(Path data, long seed) throws Exception {
-        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(T0);
+        MutableClock clock = new MutableClock(T0);
         Job job;
         try (SkyPort sky = SkyPort.embedded().dataDir(data).localCpus(1).clock(clock).randomSeed(seed)
                 .jobIsolation(JobIsolation.NONE).start()) {

@@ -6,6 +6,7 @@ import dev.skyport.api.JobId;
 import dev.skyport.api.JobIsolation;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
+import dev.skyport.api.MutableClock;
 import dev.skyport.api.RetryPolicy;
 import dev.skyport.api.SkyPort;
 import dev.skyport.gate.GateException;
@@ -36,8 +37,8 @@ class ReattachRetryTest {
     @TempDir
     Path data;
 
-    private final EngineClockTest.MutableClock clock =
-            new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+    private final MutableClock clock =
+            new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
 
     @AfterEach
     void reset() {

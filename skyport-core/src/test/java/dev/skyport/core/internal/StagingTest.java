@@ -8,6 +8,7 @@ import dev.skyport.api.JobQuery;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
 import dev.skyport.api.JobTransitioned;
+import dev.skyport.api.MutableClock;
 import dev.skyport.api.SkyPort;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -194,7 +195,7 @@ class StagingTest {
     void theTimeLimitCountsOnlyTheRunNotTheStaging() throws Exception {
         Path input = files.resolve("in.txt");
         Files.writeString(input, "in");
-        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
         SwitchableGate.uploadsHeld = new CountDownLatch(1);
         try (SkyPort sky = start(b -> b.clock(clock))) {
             Job job = sky.jobs().submit(script("sleep 1; cat in.txt").timeLimit(Duration.ofMinutes(10))
@@ -407,7 +408,7 @@ class StagingTest {
     void afterARestartTheTimeLimitStillCountsOnlyTheRun() throws Exception {
         Path input = Files.writeString(files.resolve("in.txt"), "in");
         Path go = files.resolve("go");
-        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
         SwitchableGate.uploadsHeld = new CountDownLatch(1);
         Job job;
         try (SkyPort sky = start(b -> b.clock(clock))) {
@@ -434,7 +435,7 @@ class StagingTest {
     @Test
     void aStagingThatDoesNotEndInItsTimeFailsTransiently() throws Exception {
         Path input = Files.writeString(files.resolve("in.txt"), "in");
-        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
         SwitchableGate.uploadsHeld = new CountDownLatch(1);
         try (SkyPort sky = start(b -> b.clock(clock))) {
             Job job = sky.jobs().submit(script("cat in.txt").inputFile(input.toString())

@@ -5,6 +5,7 @@ import dev.skyport.api.JobQuery;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.JobState;
 import dev.skyport.api.Limits;
+import dev.skyport.api.MutableClock;
 import dev.skyport.api.NoSuchJobException;
 import dev.skyport.api.QuotaExceededException;
 import dev.skyport.api.SkyPort;
@@ -88,7 +89,7 @@ class UserLimitsTest {
 
     @Test
     void endedJobsArePurgedWithTheirDirectoriesAfterTheRetentionAndTheirBytesCountNoMore() throws Exception {
-        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
         Limits limits = Limits.defaults().withJobRetention(Duration.ofHours(2)).withMaxStoredBytesPerUser(20_000);
         String big = "#!/bin/sh\n# " + "x".repeat(12_000) + "\necho done\n";
         try (SkyPort sky = SkyPort.embedded().dataDir(data).localCpus(1).limits(limits).clock(clock).start()) {
@@ -120,7 +121,7 @@ class UserLimitsTest {
 
     @Test
     void aRequeueRacingWithThePurgeEitherKeepsTheJobOrFindsItGone() throws Exception {
-        EngineClockTest.MutableClock clock = new EngineClockTest.MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+        MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
         Limits limits = Limits.defaults().withJobRetention(Duration.ofMinutes(1));
         try (SkyPort sky = SkyPort.embedded().dataDir(data).localCpus(2).limits(limits).clock(clock).start()) {
             List<Job> jobs = sky.jobs().submitAll(java.util.Collections.nCopies(40, JobSpec.command("true")));

@@ -2,6 +2,7 @@ package dev.skyport.gate.azure;
 
 import com.azure.resourcemanager.AzureResourceManager;
 import com.github.tomakehurst.wiremock.client.WireMock;
+import dev.skyport.api.MutableClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

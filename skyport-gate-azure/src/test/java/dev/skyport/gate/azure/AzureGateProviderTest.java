@@ -1,5 +1,6 @@
 package dev.skyport.gate.azure;
 
+import dev.skyport.api.MutableClock;
 import dev.skyport.gate.GateException;
 import dev.skyport.gate.GateProvider;
 import org.junit.jupiter.api.AfterEach;

@@ -3,6 +3,7 @@ package dev.skyport.gate.azure;
 import com.azure.core.http.HttpClient;
 import com.azure.core.http.netty.NettyAsyncHttpClientBuilder;
 import com.github.tomakehurst.wiremock.client.WireMock;
+import dev.skyport.api.MutableClock;
 import dev.skyport.gate.GateConfig;
 import dev.skyport.gate.GateException;
 import io.netty.handler.ssl.SslContextBuilder;

@@ -593,16 +593,11 @@ final class ApiV1 extends Handler.Abstract {
     // ---- parameters
 
     private static List<String> values(Fields q, String name) {
-        List<String> values = q.getValues(name);
-        return values == null ? List.of() : values;
+        return QueryParameters.values(q, name);
     }
 
     private static Optional<String> single(Fields q, String name) {
-        List<String> values = values(q, name);
-        if (values.size() > 1) {
-            throw invalidParameter(name, "must be given once");
-        }
-        return values.stream().findFirst();
+        return QueryParameters.single(q, name, message -> invalidParameter(name, message));
     }
 
     private static int intParameter(String name, String value, int min, int max) {

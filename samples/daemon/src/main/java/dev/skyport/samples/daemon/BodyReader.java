@@ -11,31 +11,33 @@ import java.nio.ByteBuffer;
 import java.util.Optional;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
  * Reads a request body without holding a thread while the client sends it (a slow client parks a demand callback,
  * and ClientGuard fails it when the client falls below the minimum rate or misses the deadline), then hands it on.
  * Accumulates up to one byte past its limit, which is enough to refuse the body; an error thrown by the consumer
- * becomes the reply.
+ * becomes the reply. The {@code /api/v1} and upstream APIs and the TES API share it, each with its own errors.
  */
-final class BodyReader implements Runnable {
+public final class BodyReader implements Runnable {
     private final Request request;
-    private final Response response;
-    private final Callback callback;
     private final int limit;
-    private final Supplier<ApiError> tooLarge;
+    private final Supplier<? extends RuntimeException> tooLarge;
+    private final Function<Throwable, ? extends RuntimeException> unreadable;
     private final Consumer<byte[]> then;
+    private final Consumer<RuntimeException> fail;
     private final ByteArrayOutputStream body = new ByteArrayOutputStream();
 
-    private BodyReader(Request request, Response response, Callback callback, int limit, Supplier<ApiError> tooLarge,
-                       Consumer<byte[]> then) {
+    private BodyReader(Request request, int limit, Supplier<? extends RuntimeException> tooLarge,
+                       Function<Throwable, ? extends RuntimeException> unreadable, Consumer<byte[]> then,
+                       Consumer<RuntimeException> fail) {
         this.request = request;
-        this.response = response;
-        this.callback = callback;
         this.limit = limit;
         this.tooLarge = tooLarge;
+        this.unreadable = unreadable;
         this.then = then;
+        this.fail = fail;
     }
 
     /**
@@ -43,12 +45,31 @@ final class BodyReader implements Runnable {
      */
     static void read(Request request, Response response, Callback callback, long limit, Supplier<ApiError> tooLarge,
                      Consumer<byte[]> then) {
+        read(request, limit, tooLarge, BodyReader::unreadable, then,
+                e -> Replies.answer(request, response, callback, e));
+    }
+
+    /**
+     * Starts reading with the errors of an API of its own; a declared length past {@code limit} is refused at once
+     * (thrown), before any byte is read.
+     *
+     * @param request the request whose body to read
+     * @param limit the most bytes the body may have
+     * @param tooLarge the error for a body past {@code limit}
+     * @param unreadable the error for a read that failed with the given cause (a timeout when the client is too slow)
+     * @param then takes the whole body
+     * @param fail answers an error raised after reading started, by the read or by {@code then}
+     */
+    public static void read(Request request, long limit, Supplier<? extends RuntimeException> tooLarge,
+                            Function<Throwable, ? extends RuntimeException> unreadable, Consumer<byte[]> then,
+                            Consumer<RuntimeException> fail) {
         if (request.getLength() > limit) {
             throw tooLarge.get();
         }
-        new BodyReader(request, response, callback, (int) Math.min(Integer.MAX_VALUE - 8, limit), tooLarge, then)
-                .run();
+        new BodyReader(request, (int) Math.min(Integer.MAX_VALUE - 8, limit), tooLarge, unreadable, then, fail).run();
     }
+
+    /** Reads what has arrived, then waits for more (a demand) or hands the body on; not for callers. */
 
     @Override
     public void run() {
@@ -60,7 +81,7 @@ final class BodyReader implements Runnable {
                     return;
                 }
                 if (Content.Chunk.isFailure(chunk)) {
-                    throw unreadable(chunk.getFailure());
+                    throw unreadable.apply(chunk.getFailure());
                 }
                 ByteBuffer bytes = chunk.getByteBuffer();
                 int n = Math.min(bytes.remaining(), limit + 1 - body.size());
@@ -78,7 +99,7 @@ final class BodyReader implements Runnable {
                 }
             }
         } catch (RuntimeException e) {
-            Replies.answer(request, response, callback, e);
+            fail.accept(e);
         }
     }
 

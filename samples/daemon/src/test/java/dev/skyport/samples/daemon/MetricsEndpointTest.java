@@ -32,6 +32,9 @@ class MetricsEndpointTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     private Daemon daemon;
+    private OkHttpClient root;
+    private OkHttpClient alice;
+    private String base;
 
     @AfterEach
     void stop() {
@@ -40,16 +43,20 @@ class MetricsEndpointTest {
         }
     }
 
-    @Test
-    void anAdminScrapesTheEnginesMetersAndTheyMoveWhenAJobRuns(@TempDir Path dir) throws Exception {
+    /** Starts the daemon with root as its one admin, and the clients of root and of alice, who is not an admin. */
+    private void start(Path dir) throws Exception {
         Path spool = dir.resolve("spool");
         ClusterPki pki = ClusterPki.init(spool, List.of("localhost", "127.0.0.1"));
-        OkHttpClient root = Mtls.client(pki.issueUser("root", false), pki.layout().caChain());
-        OkHttpClient alice = Mtls.client(pki.issueUser("alice", false), pki.layout().caChain());
-        DaemonConfig defaults = DaemonConfig.defaults();
-        daemon = Daemon.start(defaults.withPort(0).withBind("127.0.0.1").withSpool(spool)
+        root = Mtls.client(pki.issueUser("root", false), pki.layout().caChain());
+        alice = Mtls.client(pki.issueUser("alice", false), pki.layout().caChain());
+        daemon = Daemon.start(DaemonConfig.defaults().withPort(0).withBind("127.0.0.1").withSpool(spool)
                 .withDataDir(dir.resolve("data")).withAdmins(List.of("root")));
-        String base = "https://localhost:" + daemon.port();
+        base = "https://localhost:" + daemon.port();
+    }
+
+    @Test
+    void anAdminScrapesTheEnginesMetersAndTheyMoveWhenAJobRuns(@TempDir Path dir) throws Exception {
+        start(dir);
 
         String before = scrape(root, base);
         assertThat(before).contains("# TYPE skyport_queue_jobs gauge")
@@ -83,14 +90,7 @@ class MetricsEndpointTest {
 
     @Test
     void aUserWhoIsNotAnAdminGets403AsJson(@TempDir Path dir) throws Exception {
-        Path spool = dir.resolve("spool");
-        ClusterPki pki = ClusterPki.init(spool, List.of("localhost", "127.0.0.1"));
-        OkHttpClient alice = Mtls.client(pki.issueUser("alice", false), pki.layout().caChain());
-        OkHttpClient root = Mtls.client(pki.issueUser("root", false), pki.layout().caChain());
-        DaemonConfig defaults = DaemonConfig.defaults();
-        daemon = Daemon.start(defaults.withPort(0).withBind("127.0.0.1").withSpool(spool)
-                .withDataDir(dir.resolve("data")).withAdmins(List.of("root")));
-        String base = "https://localhost:" + daemon.port();
+        start(dir);
 
         try (Response r = alice.newCall(new Request.Builder().url(base + "/metrics").build()).execute()) {
             String text = r.body().string();

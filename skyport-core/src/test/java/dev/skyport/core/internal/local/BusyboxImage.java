@@ -1,5 +1,9 @@
 package dev.skyport.core.internal.local;
 
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -93,5 +97,40 @@ public final class BusyboxImage implements AutoCloseable {
     @Override
     public void close() throws IOException, InterruptedException {
         run(List.of("podman", "rmi", "-f", tag));
+    }
+
+    /**
+     * One image for all the tests of a class: register it as a static {@code @RegisterExtension} field; it imports the
+     * image before the first test, in a directory of its own, and removes both after the last.
+     */
+    public static final class PerClass implements BeforeAllCallback, AfterAllCallback {
+        private Path work;
+        private BusyboxImage image;
+
+        @Override
+        public void beforeAll(ExtensionContext context) throws Exception {
+            work = Files.createTempDirectory("skyport-busybox");
+            image = importNew(work);
+        }
+
+        @Override
+        public void afterAll(ExtensionContext context) throws Exception {
+            try {
+                if (image != null) {
+                    image.close();
+                }
+            } finally {
+                try (Stream<Path> paths = Files.walk(work)) {
+                    for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                        Files.deleteIfExists(p);
+                    }
+                }
+            }
+        }
+
+        /** The image's name with its tag. */
+        public String tag() {
+            return image.tag();
+        }
     }
 }

@@ -9,9 +9,8 @@ import dev.skyport.api.JobState;
 import dev.skyport.api.Limits;
 import dev.skyport.api.SkyPort;
 import dev.skyport.gate.ContainerRun;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -35,22 +34,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ContainerJobTest {
     private static final Duration WAIT = Duration.ofSeconds(90);
 
-    @TempDir
-    static Path shared;
-    private static BusyboxImage image;
+    @RegisterExtension
+    static final BusyboxImage.PerClass IMAGE = new BusyboxImage.PerClass();
 
     @TempDir
     Path data;
-
-    @BeforeAll
-    static void importImage() throws Exception {
-        image = BusyboxImage.importNew(shared);
-    }
-
-    @AfterAll
-    static void removeImage() throws Exception {
-        image.close();
-    }
 
     private SkyPort start(String runtime) {
         return SkyPort.embedded().dataDir(data).localCpus(4).jobIsolation(JobIsolation.ACCOUNT)
@@ -60,7 +48,7 @@ class ContainerJobTest {
     }
 
     private static String script(String body) {
-        return "#!/bin/sh\n#SWM container-image " + image.tag() + "\n" + body;
+        return "#!/bin/sh\n#SWM container-image " + IMAGE.tag() + "\n" + body;
     }
 
     @Test

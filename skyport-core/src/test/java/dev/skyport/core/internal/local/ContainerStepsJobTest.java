@@ -19,10 +19,9 @@ import dev.skyport.api.SkyPort;
 import dev.skyport.gate.DetachedRun;
 import dev.skyport.gate.StepLayout;
 import dev.skyport.gate.StepsRun;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -44,25 +43,14 @@ class ContainerStepsJobTest {
     private static final Duration WAIT = Duration.ofSeconds(120);
     private static final String OWNER = "alice";
 
-    @TempDir
-    static Path shared;
-    private static BusyboxImage image;
+    @RegisterExtension
+    static final BusyboxImage.PerClass IMAGE = new BusyboxImage.PerClass();
 
     @TempDir
     Path data;
     @TempDir
     Path files;
     Path root;
-
-    @BeforeAll
-    static void importImage() throws Exception {
-        image = BusyboxImage.importNew(shared);
-    }
-
-    @AfterAll
-    static void removeImage() throws Exception {
-        image.close();
-    }
 
     @BeforeEach
     void makeRoot() throws Exception {
@@ -85,7 +73,7 @@ class ContainerStepsJobTest {
     }
 
     private ContainerStep sh(String script) {
-        return ContainerStep.of(image.tag(), "sh", "-c", script);
+        return ContainerStep.of(IMAGE.tag(), "sh", "-c", script);
     }
 
     private static JobSpec steps(ContainerSteps steps) {

@@ -16,9 +16,8 @@ import dev.skyport.gate.RunRequest;
 import dev.skyport.gate.RunSignal;
 import dev.skyport.gate.StepLayout;
 import dev.skyport.gate.StepsRun;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -49,22 +48,11 @@ class ContainerStepsRunTest {
     private static final Duration WAIT = Duration.ofSeconds(90);
     private static final String NOBODY = "65534";
 
-    @TempDir
-    static Path shared;
-    private static BusyboxImage image;
+    @RegisterExtension
+    static final BusyboxImage.PerClass IMAGE = new BusyboxImage.PerClass();
 
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    static void importImage() throws Exception {
-        image = BusyboxImage.importNew(shared);
-    }
-
-    @AfterAll
-    static void removeImage() throws Exception {
-        image.close();
-    }
 
     private LocalGate gate(String runtime) {
         return new LocalGate(new GateConfig(tmp.resolve("gate"), Map.of("container-runtime", runtime,
@@ -80,7 +68,7 @@ class ContainerStepsRunTest {
     }
 
     private ContainerStep step(List<String> command) {
-        return new ContainerStep(image.tag(), command, Optional.empty(), Optional.empty(), Optional.empty(),
+        return new ContainerStep(IMAGE.tag(), command, Optional.empty(), Optional.empty(), Optional.empty(),
                 Optional.empty(), Map.of(), false);
     }
 
@@ -91,11 +79,11 @@ class ContainerStepsRunTest {
     @Test
     void stepsPassFilesThroughAVolumeReadAnInputOnStdinAndWriteStdoutToAnOutputDirectory() throws Exception {
         ContainerSteps steps = new ContainerSteps(List.of(
-                new ContainerStep(image.tag(), List.of("sh", "-c", "echo from-step-0 > /work/a.txt; "
+                new ContainerStep(IMAGE.tag(), List.of("sh", "-c", "echo from-step-0 > /work/a.txt; "
                         + "echo \"$GREETING|$JOB_LEVEL|$SKYPORT_ATTEMPT|$(id -u)|$(pwd)\"; echo oops >&2"),
                         Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
                         Map.of("GREETING", "hi there", "JOB_LEVEL", "the step's wins"), false),
-                new ContainerStep(image.tag(), List.of("sh", "-c", "cat a.txt; tr a-z A-Z; echo done >&2"),
+                new ContainerStep(IMAGE.tag(), List.of("sh", "-c", "cat a.txt; tr a-z A-Z; echo done >&2"),
                         Optional.of("/work"), Optional.of("/in/data.txt"), Optional.of("/out/sub/result.txt"),
                         Optional.of("/out/err.txt"), Map.of(), false)),
                 List.of(StepInput.content("/in/data.txt", "line one\n")),
@@ -187,9 +175,9 @@ class ContainerStepsRunTest {
         Path victim = Files.writeString(tmp.resolve("victim.txt"), "the node's file\n");
         ContainerSteps steps = new ContainerSteps(List.of(
                 sh("ln -s " + victim + " /out/log.txt"),
-                new ContainerStep(image.tag(), List.of("echo", "overwritten"), Optional.empty(), Optional.empty(),
+                new ContainerStep(IMAGE.tag(), List.of("echo", "overwritten"), Optional.empty(), Optional.empty(),
                         Optional.of("/out/log.txt"), Optional.empty(), Map.of(), true),
-                new ContainerStep(image.tag(), List.of("cat"), Optional.empty(), Optional.of("/out/log.txt"),
+                new ContainerStep(IMAGE.tag(), List.of("cat"), Optional.empty(), Optional.of("/out/log.txt"),
                         Optional.empty(), Optional.empty(), Map.of(), false)),
                 List.of(), List.of(StepOutput.file("/out/log.txt", tmp.resolve("log").toString())), List.of());
         JobId job = new JobId(UUID.randomUUID());

@@ -19,11 +19,10 @@ import dev.skyport.gate.RunRequest;
 import dev.skyport.gate.RunSignal;
 import dev.skyport.gate.StepLayout;
 import dev.skyport.gate.StepsRun;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -49,9 +48,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class SshContainerTest {
     private static final Duration DEADLINE = Duration.ofSeconds(60);
 
-    @TempDir
-    static Path shared;
-    private static BusyboxImage image;
+    @RegisterExtension
+    static final BusyboxImage.PerClass IMAGE = new BusyboxImage.PerClass();
 
     @TempDir
     Path tmp;
@@ -61,16 +59,6 @@ class SshContainerTest {
     private MinaSshServer server;
     private SshConnections connections;
     private SshTarget target;
-
-    @BeforeAll
-    static void importImage() throws Exception {
-        image = BusyboxImage.importNew(shared);
-    }
-
-    @AfterAll
-    static void removeImage() throws Exception {
-        image.close();
-    }
 
     @BeforeEach
     void start() throws IOException {
@@ -95,7 +83,7 @@ class SshContainerTest {
 
     private RunRequest request(String dir, String script) {
         return new RunRequest(new JobId(UUID.randomUUID()), 1, dir, Optional.of("#!/bin/sh\n" + script), List.of(),
-                dir, Map.of("GREETING", "hello over ssh"), "alice", 1, 32L << 20, Optional.of(image.tag()), List.of());
+                dir, Map.of("GREETING", "hello over ssh"), "alice", 1, 32L << 20, Optional.of(IMAGE.tag()), List.of());
     }
 
     @Test
@@ -160,8 +148,8 @@ class SshContainerTest {
     @Test
     void stepsRunInOrderOverSshWithTheirMountsStreamsAndRecords() throws Exception {
         ContainerSteps steps = new ContainerSteps(List.of(
-                ContainerStep.of(image.tag(), "sh", "-c", "echo \"$GREETING\" > /work/a; exit 2").withIgnoreError(true),
-                new ContainerStep(image.tag(), List.of("sh", "-c", "cat /work/a -"), Optional.empty(),
+                ContainerStep.of(IMAGE.tag(), "sh", "-c", "echo \"$GREETING\" > /work/a; exit 2").withIgnoreError(true),
+                new ContainerStep(IMAGE.tag(), List.of("sh", "-c", "cat /work/a -"), Optional.empty(),
                         Optional.of("/in/data"), Optional.of("/out/result"), Optional.empty(), Map.of(), false)),
                 List.of(StepInput.content("/in/data", "input\n")),
                 List.of(StepOutput.file("/out/result", "/dest/result")), List.of("/work"));
@@ -190,8 +178,8 @@ class SshContainerTest {
     @Test
     void aNewAccessFindsARunningStepAndItsSigkillRemovesTheContainer() throws Exception {
         String dir = tmp.resolve("jobs/k").toString();
-        RunRequest req = stepsRequest(dir, ContainerSteps.of(ContainerStep.of(image.tag(), "sh", "-c",
-                "trap '' TERM; echo started; while :; do sleep 1; done"), ContainerStep.of(image.tag(), "true")));
+        RunRequest req = stepsRequest(dir, ContainerSteps.of(ContainerStep.of(IMAGE.tag(), "sh", "-c",
+                "trap '' TERM; echo started; while :; do sleep 1; done"), ContainerStep.of(IMAGE.tag(), "true")));
         String name = StepsRun.name(req.job(), 1, 0);
         Path out = Path.of(StepLayout.stdout(req.runDirectory(), 0));
         try (SshNodeAccess first = access("podman")) {
@@ -228,7 +216,7 @@ class SshContainerTest {
         List<StepOutput> outputs = List.of(StepOutput.file("/out/k", storage.resolve("k").toString()),
                 new StepOutput("/vol/d", Optional.empty(), storage.resolve("d").toString(), true),
                 new StepOutput("/vol/p/*.txt", Optional.of("/vol/p/"), storage.resolve("p").toString(), false));
-        ContainerSteps steps = new ContainerSteps(List.of(new ContainerStep(image.tag(), List.of("sh", "-c", plant),
+        ContainerSteps steps = new ContainerSteps(List.of(new ContainerStep(IMAGE.tag(), List.of("sh", "-c", plant),
                 Optional.empty(), Optional.empty(), Optional.of("/vol/log"), Optional.empty(), Map.of(), false)),
                 List.of(), outputs, List.of("/out", "/vol"));
         String jobs = tmp.resolve("jobs").toString();
@@ -285,7 +273,7 @@ class SshContainerTest {
             RunRequest plain = request(tmp.resolve("jobs/d1").toString(), "id -u\n");
             assertThat(await(access, access.launch(plain))).isEqualTo(RunOutcome.exited(0));
             RunRequest steps = stepsRequest(tmp.resolve("jobs/d2").toString(),
-                    ContainerSteps.of(ContainerStep.of(image.tag(), "true")));
+                    ContainerSteps.of(ContainerStep.of(IMAGE.tag(), "true")));
             assertThat(await(access, access.launch(steps))).isEqualTo(RunOutcome.exited(0));
         }
         // A plain container run is one "run"; a step is "create", then "start -a".

@@ -19,11 +19,12 @@ import dev.skyport.api.QuotaExceededException;
 import dev.skyport.api.SkyPort;
 import dev.skyport.api.StorageFullException;
 import dev.skyport.api.TesStates;
+import dev.skyport.samples.daemon.BodyReader;
+import dev.skyport.samples.daemon.QueryParameters;
 import org.eclipse.jetty.http.BadMessageException;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpURI;
-import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -32,7 +33,6 @@ import org.eclipse.jetty.util.Fields;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -293,16 +293,11 @@ public final class TesApi extends Handler.Abstract {
     }
 
     private static List<String> values(Fields q, String name) {
-        List<String> values = q.getValues(name);
-        return values == null ? List.of() : values;
+        return QueryParameters.values(q, name);
     }
 
     private static Optional<String> single(Fields q, String name) {
-        List<String> values = values(q, name);
-        if (values.size() > 1) {
-            throw TesError.badParameter(name, "must be given once");
-        }
-        return values.stream().findFirst();
+        return QueryParameters.single(q, name, message -> TesError.badParameter(name, message));
     }
 
     private static void allow(String method, String... allowed) {
@@ -383,48 +378,14 @@ public final class TesApi extends Handler.Abstract {
      * 413, one that stops arriving in time (ClientGuard fails the read) a 408.
      */
     private void readBody(Request request, Response response, Callback callback, Consumer<byte[]> then) {
-        if (request.getLength() > maxBodyBytes) {
-            throw tooLarge();
-        }
-        ByteArrayOutputStream body = new ByteArrayOutputStream();
-        Runnable reader = new Runnable() {
-            @Override
-            public void run() {
-                try {
-                    while (true) {
-                        Content.Chunk chunk = request.read();
-                        if (chunk == null) {
-                            request.demand(this);
-                            return;
-                        }
-                        if (Content.Chunk.isFailure(chunk)) {
-                            throw chunk.getFailure() instanceof TimeoutException
-                                    ? new TesError(408, "request_timeout", "the request body did not arrive in time",
-                                    Optional.empty())
-                                    : new TesError(400, "unreadable_body", "the request body could not be read",
-                                    Optional.empty());
-                        }
-                        ByteBuffer bytes = chunk.getByteBuffer();
-                        int n = (int) Math.min(bytes.remaining(), maxBodyBytes + 1 - body.size());
-                        byte[] copy = new byte[n];
-                        bytes.get(copy);
-                        body.writeBytes(copy);
-                        boolean last = chunk.isLast();
-                        chunk.release();
-                        if (body.size() > maxBodyBytes) {
-                            throw tooLarge();
-                        }
-                        if (last) {
-                            then.accept(body.toByteArray());
-                            return;
-                        }
-                    }
-                } catch (RuntimeException e) {
-                    fail(request, response, callback, e);
-                }
-            }
-        };
-        reader.run();
+        BodyReader.read(request, maxBodyBytes, this::tooLarge, TesApi::unreadable, then,
+                e -> fail(request, response, callback, e));
+    }
+
+    private static TesError unreadable(Throwable failure) {
+        return failure instanceof TimeoutException
+                ? new TesError(408, "request_timeout", "the request body did not arrive in time", Optional.empty())
+                : new TesError(400, "unreadable_body", "the request body could not be read", Optional.empty());
     }
 
     private TesError tooLarge() {

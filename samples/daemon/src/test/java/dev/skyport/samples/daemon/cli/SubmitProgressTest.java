@@ -2,6 +2,7 @@ package dev.skyport.samples.daemon.cli;
 
 import dev.skyport.api.JobId;
 import dev.skyport.api.JobState;
+import dev.skyport.api.MutableClock;
 import dev.skyport.samples.daemon.cli.CliHarness.Result;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -12,11 +13,8 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -30,6 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
  */
 class SubmitProgressTest {
     private static final int JOBS = 25;
+    private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
 
     @TempDir
     Path dir;
@@ -129,7 +128,7 @@ class SubmitProgressTest {
 
     @Test
     void theLineIsRedrawnAtMostTenTimesASecondWithTheRate() {
-        MovingClock clock = new MovingClock();
+        MutableClock clock = new MutableClock(T0);
         StringWriter text = new StringWriter();
         Progress p = new Progress(new PrintWriter(text), Progress.Mode.LINE, clock, "ended", 1000);
         for (int i = 1; i <= 400; i++) {
@@ -146,7 +145,7 @@ class SubmitProgressTest {
     @Test
     void plainLinesComeAtEachTenthAndOnceAtTheEnd() {
         StringWriter text = new StringWriter();
-        Progress p = new Progress(new PrintWriter(text), Progress.Mode.PLAIN, new MovingClock(), "submitted", 1000);
+        Progress p = new Progress(new PrintWriter(text), Progress.Mode.PLAIN, new MutableClock(T0), "submitted", 1000);
         for (int i = 1; i <= 1000; i++) {
             p.update(i, "jobs");
         }
@@ -156,29 +155,5 @@ class SubmitProgressTest {
         assertThat(lines.get(0)).isEqualTo("submitted 1/1000 (0%) jobs");
         assertThat(lines.get(1)).isEqualTo("submitted 100/1000 (10%) jobs");
         assertThat(lines.get(10)).isEqualTo("submitted 1000/1000 (100%) jobs");
-    }
-
-    /** A clock a test moves by hand. */
-    private static final class MovingClock extends Clock {
-        private Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 }
