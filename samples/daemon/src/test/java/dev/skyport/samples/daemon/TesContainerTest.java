@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skyport.core.internal.local.BusyboxImage;
+import dev.skyport.gate.DetachedRun;
 import dev.skyport.samples.daemon.pki.ClusterPki;
 import dev.skyport.samples.daemon.pki.IssuedUser;
 import org.junit.jupiter.api.AfterAll;
@@ -31,7 +32,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the local gate, runs each executor in a container of a busybox image imported for the test (no registry here).
  * Checked through {@code /ga4gh/tes/v1} in the FULL view: executor logs with exit codes and output tails, outputs with
  * sizes and the files at their destinations in the caller's storage, EXECUTOR_ERROR against SYSTEM_ERROR, and cancel
- * of a running and of an ended task.
+ * of a running task (the killed executor keeps its entry) and of an ended task.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TesContainerTest {
@@ -42,11 +43,13 @@ class TesContainerTest {
     private TesHttp alice;
     private TesHttp bob;
     private Path storage;
+    private Path dataDir;
 
     @BeforeAll
     void start(@TempDir Path dir) throws IOException, InterruptedException {
         image = BusyboxImage.importNew(Files.createDirectories(dir.resolve("image")));
         Path spool = dir.resolve("spool");
+        dataDir = dir.resolve("data");
         ClusterPki pki = ClusterPki.init(spool, List.of("localhost", "127.0.0.1"));
         Path bundle = pki.layout().caChain();
         IssuedUser a = pki.issueUser("alice", false);
@@ -55,7 +58,7 @@ class TesContainerTest {
         Files.writeString(config, "gate-options:\n  container-runtime: podman\n  container-runtime-args: \""
                 + BusyboxImage.RUNTIME_ARGS + "\"\n");
         daemon = Daemon.start(DaemonConfig.load(Optional.of(config), Map.of()).withPort(0).withBind("127.0.0.1")
-                .withSpool(spool).withDataDir(dir.resolve("data")));
+                .withSpool(spool).withDataDir(dataDir));
         String base = "https://localhost:" + daemon.port();
         alice = new TesHttp(Mtls.client(a, bundle), base);
         bob = new TesHttp(Mtls.client(b, bundle), base);
@@ -182,9 +185,11 @@ class TesContainerTest {
     }
 
     @Test
-    void cancelOfARunningTaskStopsItAndOnlyItsOwnerMayCancel() {
+    void cancelOfARunningTaskStopsItKeepsTheKilledExecutorsLogAndOnlyItsOwnerMayCancel() throws Exception {
         ObjectNode t = JSON.createObjectNode();
-        executor(t.putArray("executors"), "echo started; sleep 300");
+        ArrayNode executors = t.putArray("executors");
+        executor(executors, "echo started; sleep 300");
+        executor(executors, "echo never");
         String id = alice.create(t);
         JsonNode running = alice.awaitTask(id, x -> x.get("state").asText().equals("RUNNING"), RUN);
         // The attempt is open. The engine reads the steps' records when the run ends, so no executor entry shows
@@ -194,12 +199,29 @@ class TesContainerTest {
         assertThat(attempt.has("end_time")).isFalse();
         assertThat(attempt.get("logs").isArray()).isTrue();
         assertThat(attempt.get("logs")).as("executor entries of a running attempt: %s", running).isEmpty();
+        // RUNNING means the run started, not that the first executor's container did: a cancel before that has no
+        // step record to keep. Wait until the executor itself has written, as a user watching its output would.
+        Path out = dataDir.resolve("jobs").resolve(id).resolve(DetachedRun.runDirectoryName(1))
+                .resolve("step.0.stdout");
+        Instant deadline = Instant.now().plus(RUN);
+        while (!(Files.exists(out) && Files.readString(out).equals("started\n"))) {
+            assertThat(Instant.now()).as("executor 0 starts").isBefore(deadline);
+            Thread.sleep(50); // polling a file with a deadline; nothing to wait on
+        }
         assertThat(bob.post("/tasks/" + id + ":cancel", "{}").code()).isEqualTo(404);
         assertThat(alice.state(id)).isEqualTo("RUNNING");
         assertThat(alice.post("/tasks/" + id + ":cancel", "{}").body()).isEqualTo("{}");
         assertThat(alice.state(id)).isIn("CANCELING", "CANCELED");
         JsonNode canceled = alice.awaitTask(id, x -> x.get("state").asText().equals("CANCELED"), RUN);
-        assertThat(canceled.get("logs").get(0).has("end_time")).isTrue();
+        JsonNode log = canceled.get("logs").get(0);
+        assertThat(log.has("end_time")).as(canceled.toString()).isTrue();
+        // The executor the cancel killed keeps its entry, ended by SIGTERM as a shell reports it; the one after it
+        // never started and has none.
+        JsonNode killed = log.get("logs");
+        assertThat(killed).as("executor entries of the canceled attempt: %s", canceled).hasSize(1);
+        assertThat(killed.get(0).has("end_time")).isTrue();
+        assertThat(killed.get(0).get("exit_code").asInt()).isEqualTo(143);
+        assertThat(killed.get(0).get("stdout").asText()).isEqualTo("started\n");
         assertThat(alice.post("/tasks/" + id + ":cancel", "").code()).isEqualTo(200);
         assertThat(alice.state(id)).isEqualTo("CANCELED");
     }
