@@ -25,9 +25,8 @@ module dev.skyport.core {
     exports dev.skyport.core.micrometer;
     exports dev.skyport.core.internal.ssh to dev.skyport.gate.slurm;
 
-    // Jackson binds the partition state (CloudPartitions.Doc) and the store's documents by reflection.
+    // Jackson binds the partition state (CloudPartitions.Doc) by reflection; the store streams its JSON by hand.
     opens dev.skyport.core.internal to com.fasterxml.jackson.databind;
-    opens dev.skyport.core.internal.store to com.fasterxml.jackson.databind;
 
     uses dev.skyport.core.store.JobStoreProvider;
     uses dev.skyport.gate.GateProvider;
