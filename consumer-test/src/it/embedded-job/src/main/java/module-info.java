@@ -1,6 +1,7 @@
-/** The consumer as a named module: Sky Port's jars must resolve as modules by their Automatic-Module-Name. */
+/**
+ * The consumer as a named module. It requires the API only: dev.skyport.api declares that it uses the embedded engine
+ * service, so the module system binds dev.skyport.core (which provides it) and everything core requires.
+ */
 module dev.skyport.consumer {
     requires dev.skyport.api;
-    // Nothing here names a core type; the requirement puts the engine (found by ServiceLoader) into the module graph.
-    requires dev.skyport.core;
 }
