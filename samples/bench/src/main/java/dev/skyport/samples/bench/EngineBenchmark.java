@@ -14,6 +14,7 @@ import dev.skyport.api.SkyPort;
 import dev.skyport.api.Subscription;
 import dev.skyport.gate.DetachedRun;
 import dev.skyport.gate.RunRequest;
+import dev.skyport.samples.bench.BenchFigures.CpuUse;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -155,7 +156,7 @@ public final class EngineBenchmark {
                     case "spawn" -> bench.spawn();
                     default -> throw new IllegalStateException(scenario);
                 }
-                progress("   %s took %.1f s; %s", scenario, seconds(System.nanoTime() - t0), cpu.since());
+                progress("   %s took %.1f s; %s", scenario, seconds(System.nanoTime() - t0), cpu.sinceWithJobs());
             }
         } catch (BenchmarkFailure e) {
             System.out.flush();
@@ -204,7 +205,7 @@ public final class EngineBenchmark {
             long t0 = System.nanoTime();
             Latencies latencies = asyncRun(sky, n);
             long t1 = System.nanoTime();
-            String cpuUse = cpu.since();
+            String cpuUse = cpu.sinceWithJobs();
             progress("   submitAsync: %d jobs in %.2f s from one thread; latency p50 %.2f ms, p99 %.2f ms, max %.2f ms;"
                     + " %s", n, seconds(t1 - t0), latencies.percentileMs(50), latencies.percentileMs(99),
                     latencies.percentileMs(100), cpuUse);
@@ -288,7 +289,7 @@ public final class EngineBenchmark {
         phase.set(2);
         long jobs1 = done.sum();
         long t1 = System.nanoTime();
-        String cpuUse = cpu.since();
+        String cpuUse = cpu.sinceWithJobs();
         for (Thread t : threads) {
             t.join();
         }
@@ -365,7 +366,7 @@ public final class EngineBenchmark {
                     + WAIT_LIMIT.toSeconds() + " s", null);
         }
         long t1 = System.nanoTime();
-        String cpuUse = cpu.since();
+        String cpuUse = cpu.sinceWithJobs();
         List<String> bad = new ArrayList<>();
         for (JobId id : ids) {
             JobTransitioned end = ends.get(id);
@@ -856,50 +857,6 @@ public final class EngineBenchmark {
 
         double meanMs() {
             return size == 0 ? Double.NaN : Arrays.stream(values, 0, size).average().orElseThrow() / 1e6;
-        }
-    }
-
-    /**
-     * Where the machine's cpu went since a point in time, from Linux's {@code /proc}: this JVM, the job processes it
-     * started and has reaped, and everything else (other programs on a shared machine). Elsewhere it says nothing.
-     */
-    private record CpuUse(long wallNanos, long machineTotal, long machineIdle, long self, long children) {
-        private static final CpuUse UNKNOWN = new CpuUse(0, -1, 0, 0, 0);
-
-        static CpuUse now() {
-            try {
-                // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is in user already)
-                String[] machine = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
-                long total = 0;
-                for (int i = 1; i <= 8; i++) {
-                    total += Long.parseLong(machine[i]);
-                }
-                long idle = Long.parseLong(machine[4]) + Long.parseLong(machine[5]);
-                String stat = Files.readString(Path.of("/proc/self/stat"));
-                // Fields after "(comm)": state is field 3, so utime (14), stime, cutime, cstime are at 11..14 here.
-                String[] own = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
-                long self = Long.parseLong(own[11]) + Long.parseLong(own[12]);
-                long children = Long.parseLong(own[13]) + Long.parseLong(own[14]);
-                return new CpuUse(System.nanoTime(), total, idle, self, children);
-            } catch (IOException | RuntimeException notLinux) {
-                return UNKNOWN;
-            }
-        }
-
-        /** E.g. "cpu (of 2 cores): this JVM 0.61, its jobs 0.93, others 0.40, idle 0.06". */
-        String since() {
-            CpuUse end = now();
-            if (machineTotal < 0 || end.machineTotal < 0 || end.machineTotal == machineTotal) {
-                return "cpu use unknown";
-            }
-            int cores = Runtime.getRuntime().availableProcessors();
-            double ticks = end.machineTotal - machineTotal;
-            double own = (end.self - self) / ticks * cores;
-            double jobs = (end.children - children) / ticks * cores;
-            double idle = (end.machineIdle - machineIdle) / ticks * cores;
-            double others = Math.max(0, cores - idle - own - jobs);
-            return String.format(Locale.ROOT, "cpu (of %d cores): this JVM %.2f, its jobs %.2f, others %.2f, idle %.2f",
-                    cores, own, jobs, others, idle);
         }
     }
 
