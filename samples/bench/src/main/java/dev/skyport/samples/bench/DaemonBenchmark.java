@@ -180,7 +180,8 @@ public final class DaemonBenchmark {
     /**
      * Multipart submits as the upstream Python client makes them, a new TLS connection per call, from
      * {@link #PYTHON_PROCESSES} Python processes ({@code new_tls_client.py}): without resumption as upstream does,
-     * then offering the previous session (a TLS 1.3 ticket). Prints rate, latencies, the CPU per call of the daemon and
+     * then offering the previous session (a TLS 1.3 ticket), then again without resumption while a job holds every cpu so
+     * that the submitted jobs stay queued (the daemon's own work per call, without their process starts). Prints rate, latencies, the CPU per call of the daemon and
      * of the clients, and the cores that other programs kept busy meanwhile (the machine is shared). Without python3 it says so.
      */
     private static void pythonNewTls(Process daemon, int port, Path dir, IssuedUser user, Path ca) throws Exception {
@@ -197,8 +198,11 @@ public final class DaemonBenchmark {
             System.err.println("no new-TLS figures from Python clients: " + e.getMessage());
             return;
         }
-        for (boolean resume : List.of(false, true)) {
-            String name = resume ? "submit_resumed_tls_python" : "submit_new_tls_python";
+        for (String name : List.of("submit_new_tls_python", "submit_resumed_tls_python", "submit_new_tls_python_queued")) {
+            boolean resume = name.equals("submit_resumed_tls_python");
+            if (name.endsWith("_queued")) {
+                holdEveryCpu(port, user, ca);
+            }
             long daemonBefore = cpuNanos(daemon.toHandle());
             long benchBefore = cpuNanos(ProcessHandle.current());
             long machineBefore = machineCpuNanos();
@@ -218,6 +222,39 @@ public final class DaemonBenchmark {
             figure(name + "_others_cores_busy", Math.max(0, machineCpuNanos() - machineBefore - daemonCpu - benchCpu
                     - clientCpu) / (double) elapsed, "cores (other programs, the daemon's jobs among them)");
         }
+    }
+
+    /**
+     * Submits a job that takes every cpu of the daemon's local node for an hour and waits until it runs, so that the
+     * jobs submitted next stay queued: the {@code _queued} figure is the daemon's handshake and submit alone, without
+     * the submitted jobs' process starts on the same two cores.
+     */
+    private static void holdEveryCpu(int port, IssuedUser user, Path ca) throws Exception {
+        String base = "https://localhost:" + port + "/api/v1/jobs";
+        OkHttpClient client = BenchTls.of(user, ca).client(new ConnectionPool(1, 1, TimeUnit.SECONDS));
+        byte[] spec = ("{\"command\":[\"sleep\",\"3600\"],\"cpus\":" + Runtime.getRuntime().availableProcessors()
+                + "}").getBytes(StandardCharsets.UTF_8);
+        String id;
+        try (Response r = client.newCall(new Request.Builder().url(base)
+                .post(RequestBody.create(spec, MediaType.get("application/json"))).build()).execute()) {
+            if (r.code() != 201) {
+                throw new IllegalStateException("the holding job was refused: " + r.code() + " " + r.body().string());
+            }
+            id = JSON.readTree(r.body().bytes()).get("id").asText();
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            try (Response r = client.newCall(new Request.Builder().url(base + "/" + id).build()).execute()) {
+                if ("RUNNING".equals(JSON.readTree(r.body().bytes()).get("state").asText())) {
+                    break;
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the holding job " + id + " did not start within a minute");
+            }
+            Thread.sleep(50); // polling for the job's start, bounded by the deadline
+        }
+        System.err.println("job " + id + " holds every cpu: the next submissions stay queued");
     }
 
     /** Runs {@code new_tls_client.py} for {@code seconds}; its JSON summary. */
