@@ -1,8 +1,6 @@
 package dev.skyport.scheduler.internal;
 
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * Where a job of a given shape can start, kept up to date for every node as reservations are made, so that a pass on
@@ -41,11 +39,16 @@ final class ShapeIndex {
     private static final int MAX_SHAPES = 64;
 
     private final Timetable table;
-    /** Per node, no job starts there earlier (fcfs); zeros otherwise. Read when a node's entry is updated. */
+    /** Per node, no job starts there earlier (fcfs); null when no policy sets one. Read when an entry is updated. */
     private final long[] notBefore;
     /** The shortest job of the pass: gaps shorter than this can hold no job, so they are not listed. */
     private final long shortest;
-    private final Map<Long, Integer> ids = new HashMap<>();
+    /**
+     * Shape ids by grid cell, open addressing: {@code cells} holds a cell's key plus one (0 is a free slot) and
+     * {@code cellIds} its shape. A HashMap of boxed keys took ~10 % of a 10k pass (JFR), once per job.
+     */
+    private final int[] cells = new int[2 * MAX_SHAPES];
+    private final int[] cellIds = new int[2 * MAX_SHAPES];
     private Shape[] shapes = new Shape[8];
     private int count;
     /*
@@ -58,12 +61,19 @@ final class ShapeIndex {
     private int[] stepCpus = new int[16];
     private long[] stepMemory = new long[16];
     private int[] stepGpus = new int[16];
+    /** The most any of those steps uses. */
+    private int peakCpus;
+    private long peakMemory;
+    private int peakGpus;
     /** The gaps {@link Shape#shrinkGaps} lists, before they replace the old ones. */
     private int fresh;
     private long[] freshFrom = new long[8];
     private long[] freshTo = new long[8];
 
-    /** {@code shortest} is the shortest duration of any job the pass will place, in timetable milliseconds. */
+    /**
+     * {@code notBefore} is the pass's per-node notBefore, or null when the policy sets none; {@code shortest} is the
+     * shortest duration of any job the pass will place, in timetable milliseconds.
+     */
     ShapeIndex(Timetable table, long[] notBefore, long shortest) {
         this.table = table;
         this.notBefore = notBefore;
@@ -75,10 +85,13 @@ final class ShapeIndex {
         final int cpus;
         final long memory;
         final int gpus;
-        /** Per node, the start of the final run, or {@link Timetable#NONE} when the node cannot hold the shape. */
+        /**
+         * Per node, the start of the final run, or {@link Timetable#NONE} when the node cannot hold the shape. Null
+         * when no node has a notBefore (every policy but fcfs): then the final run is the key, and keeping it once
+         * spares a reservation a cache miss per shape whose final run moved (the index outgrows the 1 MiB of L2 a
+         * core has here, and its upkeep waits on such loads).
+         */
         final long[] finalRun;
-        /** Per node, the longest listed gap (0 when none); -1 when it cannot hold the shape. */
-        final long[] longestGap;
         /**
          * Per node, its gaps of at least {@link #shortest} in time order: {@code [gapFrom[j][i], gapTo[j][i])} for
          * i below {@code gapCount[j]}.
@@ -96,24 +109,34 @@ final class ShapeIndex {
             this.memory = memory;
             this.gpus = gpus;
             int n = table.nodeCount;
-            finalRun = new long[n];
-            longestGap = new long[n];
+            finalRun = notBefore == null ? null : new long[n];
             gapFrom = new long[n][];
             gapTo = new long[n][];
             gapCount = new int[n];
             key = new MinBlocks(n, Timetable.NONE);
             minusGap = new MinBlocks(n, 1);
             for (int j = 0; j < n; j++) {
-                if (table.canHold(j, cpus, memory, gpus)) {
-                    finalRun[j] = table.finalRunStart(j, cpusOn(j), memoryOn(j), gpusOn(j));
-                    longestGap[j] = measureGaps(j);
-                } else {
-                    finalRun[j] = Timetable.NONE;
-                    longestGap[j] = -1;
+                boolean holds = table.canHold(j, cpus, memory, gpus);
+                long run = holds ? table.finalRunStart(j, cpusOn(j), memoryOn(j), gpusOn(j)) : Timetable.NONE;
+                if (finalRun != null) {
+                    finalRun[j] = run;
                 }
-                key.set(j, key(j));
-                minusGap.set(j, -longestGap[j]);
+                key.set(j, key(j, run));
+                minusGap.set(j, holds ? -measureGaps(j, run) : 1);
             }
+        }
+
+        /** Node j's final run start, or {@link Timetable#NONE} when it cannot hold the shape. */
+        long finalRun(int j) {
+            return finalRun == null ? key.value[j] : finalRun[j];
+        }
+
+        /**
+         * Node j's longest listed gap (0 when none; -1 when it cannot hold the shape), kept only negated in the
+         * blocks that find it.
+         */
+        long longestGap(int j) {
+            return -minusGap.value[j];
         }
 
         /** What the shape takes of node j: all of it when the node is exclusive. */
@@ -129,12 +152,13 @@ final class ShapeIndex {
             return table.exclusive[j] ? table.capGpus[j] : gpus;
         }
 
-        long key(int j) {
-            return finalRun[j] == Timetable.NONE ? Timetable.NONE : Math.max(finalRun[j], notBefore[j]);
+        /** Node j's key if its final run starts at {@code run}. */
+        long key(int j, long run) {
+            return run == Timetable.NONE ? Timetable.NONE : Math.max(run, notBefore(j));
         }
 
         /** Lists node j's gaps afresh and returns the longest, walking every step before the final run. */
-        long measureGaps(int j) {
+        long measureGaps(int j, long finalRun) {
             gapCount[j] = 0;
             long[] ts = table.times[j];
             int[] usedCpus = table.usedCpus[j];
@@ -145,7 +169,7 @@ final class ShapeIndex {
             int maxGpus = table.capGpus[j] - gpusOn(j);
             long longest = 0;
             long runStart = -1;
-            for (int i = 0; i < table.size[j] && ts[i] < finalRun[j]; i++) {
+            for (int i = 0; i < table.size[j] && ts[i] < finalRun; i++) {
                 if (usedCpus[i] <= maxCpus && usedMemory[i] <= maxMemory && usedGpus[i] <= maxGpus) {
                     if (runStart < 0) {
                         runStart = ts[i];
@@ -180,7 +204,7 @@ final class ShapeIndex {
          * or {@link Timetable#NONE}. The list must be fresh.
          */
         long firstGapStart(int j, long millis) {
-            long nb = notBefore[j];
+            long nb = notBefore(j);
             for (int i = 0; i < gapCount[j]; i++) {
                 long from = Math.max(gapFrom[j][i], nb);
                 if (gapTo[j][i] - from >= millis) {
@@ -191,41 +215,44 @@ final class ShapeIndex {
         }
 
         /**
-         * Brings node j up to date after {@code cpus, memory, gpus} were added to it during {@code [start, end)}, whose
-         * steps are in {@link #stepFrom} and the rest, and which now use at most {@code peakCpus, peakMemory,
-         * peakGpus}.
+         * Brings node j up to date after {@code addedCpus, addedMemory, addedGpus} were added to it from
+         * {@code start} on, whose steps are in {@link #stepFrom} and the rest; the node's capacity and whether it is
+         * exclusive are read once per reservation rather than once per shape.
          */
-        void reserved(int j, long start, int addedCpus, long addedMemory, int addedGpus, int peakCpus,
-                      long peakMemory, int peakGpus) {
-            long oldFinal = finalRun[j];
-            int maxCpus = table.capCpus[j] - cpusOn(j);
-            long maxMemory = table.capMem[j] - memoryOn(j);
-            int maxGpus = table.capGpus[j] - gpusOn(j);
+        void reserved(int j, long start, int addedCpus, long addedMemory, int addedGpus, boolean exclusive,
+                      int capCpus, long capMemory, int capGpus) {
+            long oldFinal = finalRun(j);
+            // What a step may use for the shape to fit it: nothing on an exclusive node, which a shape takes whole.
+            int maxCpus = exclusive ? 0 : capCpus - cpus;
+            long maxMemory = exclusive ? 0 : capMemory - memory;
+            int maxGpus = exclusive ? 0 : capGpus - gpus;
             // Where the shape still fits every step of the reservation, nothing about it changed.
             if (oldFinal != Timetable.NONE && (peakCpus > maxCpus || peakMemory > maxMemory || peakGpus > maxGpus)) {
                 long newFinal = oldFinal;
-                long gap = longestGap[j];
+                long gap = longestGap(j);
+                boolean gapShrank = false;
+                int i = 0;
+                // Steps before the final run: one that held the shape until now shortens a listed gap. Without a
+                // listed gap (the longest is 0, as for 2.4 of the 17 shapes a reservation walks on the bench) none
+                // can shrink, and the steps are skipped.
+                for (; i < steps && stepFrom[i] < oldFinal; i++) {
+                    if (gap > 0 && !fits(i, maxCpus, maxMemory, maxGpus)
+                            && fits(i, maxCpus + addedCpus, maxMemory + addedMemory, maxGpus + addedGpus)) {
+                        gapShrank = true;
+                    }
+                }
                 // The old final run held the shape throughout, so a run of it that the reservation leaves open
                 // starts at the old final run's start.
                 long runStart = oldFinal < start ? oldFinal : -1;
-                boolean gapShrank = false;
-                for (int i = 0; i < steps; i++) {
-                    long from = stepFrom[i];
-                    boolean fits = stepCpus[i] <= maxCpus && stepMemory[i] <= maxMemory && stepGpus[i] <= maxGpus;
-                    if (from < oldFinal) {
-                        // Before the final run: a step that held the shape until now shortens a gap.
-                        if (!fits && stepCpus[i] - addedCpus <= maxCpus && stepMemory[i] - addedMemory <= maxMemory
-                                && stepGpus[i] - addedGpus <= maxGpus) {
-                            gapShrank = true;
-                        }
-                    } else if (fits) {
+                for (; i < steps; i++) {
+                    if (fits(i, maxCpus, maxMemory, maxGpus)) {
                         if (runStart < 0) {
-                            runStart = from;
+                            runStart = stepFrom[i];
                         }
                     } else {
                         if (runStart >= 0) {
                             // Every listed gap lies before the old final run, so the list stays in time order.
-                            gap = Math.max(gap, listGap(j, runStart, from));
+                            gap = Math.max(gap, listGap(j, runStart, stepFrom[i]));
                             runStart = -1;
                         }
                         newFinal = stepTo[i];
@@ -235,16 +262,19 @@ final class ShapeIndex {
                     // Done after the loop, whose new gaps lie behind the old final run: the list stays in order.
                     gap = shrinkGaps(j, start, Math.min(stepTo[steps - 1], oldFinal));
                 }
-                if (newFinal != oldFinal || gapShrank) {
-                    finalRun[j] = newFinal;
-                    longestGap[j] = gap;
-                    minusGap.set(j, -gap);
+                minusGap.set(j, -gap);
+                if (newFinal != oldFinal) {
+                    if (finalRun != null) {
+                        finalRun[j] = newFinal;
+                    }
+                    key.set(j, key(j, newFinal));
+                    return;
                 }
             }
             // The key is max(final run, notBefore): with neither moved past the final run it stays, and reading it
             // for every shape of every reservation would cost a cache miss each.
-            if (finalRun[j] != oldFinal || notBefore[j] > oldFinal) {
-                key.set(j, key(j));
+            if (notBefore(j) > oldFinal) {
+                key.set(j, key(j, oldFinal));
             }
         }
 
@@ -320,16 +350,20 @@ final class ShapeIndex {
 
         /** Whether node j has a listed gap of {@code millis} or longer. */
         boolean hasGap(int j, long millis) {
-            return longestGap[j] >= millis;
+            return longestGap(j) >= millis;
         }
     }
 
     /** The shape of a job asking {@code cpus, memory, gpus} per node, or -1 when there are too many shapes. */
     int shape(int cpus, long memory, int gpus) {
-        long key = (grid(cpus, SIZE_BITS) << 16) | (grid(memory, SIZE_BITS) << 8) | grid(gpus, SIZE_BITS);
-        Integer id = ids.get(key);
-        if (id != null) {
-            return id;
+        // Each grid cell is below 256, so the key fits 24 bits.
+        int key = (int) ((grid(cpus, SIZE_BITS) << 16) | (grid(memory, SIZE_BITS) << 8) | grid(gpus, SIZE_BITS));
+        int slot = (key * 0x9E3779B9) >>> (32 - Integer.numberOfTrailingZeros(cells.length));
+        while (cells[slot] != 0) {
+            if (cells[slot] == key + 1) {
+                return cellIds[slot];
+            }
+            slot = (slot + 1) & (cells.length - 1);
         }
         if (count == MAX_SHAPES) {
             return -1;
@@ -339,7 +373,8 @@ final class ShapeIndex {
         }
         shapes[count] = new Shape((int) roundDown(cpus, SIZE_BITS), roundDown(memory, SIZE_BITS),
                 (int) roundDown(gpus, SIZE_BITS));
-        ids.put(key, count);
+        cells[slot] = key + 1;
+        cellIds[slot] = count;
         return count++;
     }
 
@@ -348,16 +383,23 @@ final class ShapeIndex {
      * as it is now.
      */
     void reserved(int j, long start, long end, int cpus, long memory, int gpus) {
-        if (table.exclusive[j]) {
-            cpus = table.capCpus[j];
-            memory = table.capMem[j];
-            gpus = table.capGpus[j];
+        boolean exclusive = table.exclusive[j];
+        int capCpus = table.capCpus[j];
+        long capMemory = table.capMem[j];
+        int capGpus = table.capGpus[j];
+        if (exclusive) {
+            cpus = capCpus;
+            memory = capMemory;
+            gpus = capGpus;
         }
         long[] ts = table.times[j];
         int n = table.size[j];
-        int peakCpus = 0;
-        long peakMemory = 0;
-        int peakGpus = 0;
+        int[] usedCpus = table.usedCpus[j];
+        long[] usedMemory = table.usedMemory[j];
+        int[] usedGpus = table.usedGpus[j];
+        peakCpus = 0;
+        peakMemory = 0;
+        peakGpus = 0;
         steps = 0;
         for (int i = table.indexAt(j, start); i < n && ts[i] < end; i++) {
             if (steps == stepFrom.length) {
@@ -370,17 +412,30 @@ final class ShapeIndex {
             }
             stepFrom[steps] = Math.max(ts[i], start);
             stepTo[steps] = i + 1 < n ? Math.min(ts[i + 1], end) : end;
-            stepCpus[steps] = table.usedCpus[j][i];
-            stepMemory[steps] = table.usedMemory[j][i];
-            stepGpus[steps] = table.usedGpus[j][i];
+            stepCpus[steps] = usedCpus[i];
+            stepMemory[steps] = usedMemory[i];
+            stepGpus[steps] = usedGpus[i];
             peakCpus = Math.max(peakCpus, stepCpus[steps]);
             peakMemory = Math.max(peakMemory, stepMemory[steps]);
             peakGpus = Math.max(peakGpus, stepGpus[steps]);
             steps++;
         }
         for (int p = 0; p < count; p++) {
-            shapes[p].reserved(j, start, cpus, memory, gpus, peakCpus, peakMemory, peakGpus);
+            shapes[p].reserved(j, start, cpus, memory, gpus, exclusive, capCpus, capMemory, capGpus);
         }
+    }
+
+    /**
+     * Whether step i of the reservation being noted uses at most {@code maxCpus, maxMemory, maxGpus}. Without
+     * short-circuits: the three comparisons cost less than a mispredicted branch.
+     */
+    private boolean fits(int i, int maxCpus, long maxMemory, int maxGpus) {
+        return stepCpus[i] <= maxCpus & stepMemory[i] <= maxMemory & stepGpus[i] <= maxGpus;
+    }
+
+    /** Node j's notBefore: 0 when there are none. */
+    private long notBefore(int j) {
+        return notBefore == null ? 0 : notBefore[j];
     }
 
     /** Appends {@code [from, to)} to the scratch list of {@link Shape#shrinkGaps} if a job may fit it. */
@@ -418,7 +473,7 @@ final class ShapeIndex {
      */
     long lowerBound(int p, int j, long millis) {
         Shape s = shapes[p];
-        if (s.finalRun[j] == Timetable.NONE) {
+        if (s.finalRun(j) == Timetable.NONE) {
             return Timetable.NONE;
         }
         return s.hasGap(j, millis) ? Math.min(s.firstGapStart(j, millis), s.key.value[j]) : s.key.value[j];
@@ -431,7 +486,7 @@ final class ShapeIndex {
     void exactWindows(int p, int j, long millis, long horizon, Timetable.Windows out) {
         Shape s = shapes[p];
         if (s.hasGap(j, millis)) {
-            long nb = notBefore[j];
+            long nb = notBefore(j);
             for (int i = 0; i < s.gapCount[j] && s.gapFrom[j][i] <= horizon; i++) {
                 long from = Math.max(s.gapFrom[j][i], nb);
                 if (from <= horizon && s.gapTo[j][i] - from >= millis) {

@@ -152,7 +152,7 @@ class TimetableScheduler implements Scheduler {
                 requests[q] = request(queue.get(q));
             }
             index = freeTimes == null && exclusiveBackfill == null
-                    ? new ShapeIndex(table, notBefore, shortestJob()) : null;
+                    ? new ShapeIndex(table, closesGaps ? notBefore : null, shortestJob()) : null;
             candidates = new int[n];
             classFits = new boolean[nodes.classCount];
             starts = new long[queue.size()];
