@@ -581,35 +581,29 @@ final class ShapeIndex {
      */
     long kthFinalRun(int p, int k, Fits fits, long[] smallest) {
         MinBlocks key = shapes[p].key;
-        int filled = 0;
-        // Blocks by their minimum, smallest first, until no block can hold a smaller value than the k-th so far.
-        long visitedBelow = Long.MIN_VALUE;
-        int visitedNode = -1;
-        while (true) {
-            int next = -1;
-            for (int b = 0; b < key.blocks; b++) {
-                if (after(key.blockMin[b], key.blockNode[b], visitedBelow, visitedNode)
-                        && (next < 0 || key.blockMin[b] < key.blockMin[next])) {
-                    next = b;
-                }
+        // The block with the smallest minimum first, for a bound; then every other block that may still hold a value
+        // below the k-th so far, in index order. The k-th smallest does not depend on the order the blocks are read
+        // in, and choosing each next block by its minimum cost a pass over all blocks per block read (~10 % of a
+        // 10k pass).
+        int first = key.smallestBlock();
+        int filled = addFitting(key, first, k, fits, smallest, 0);
+        for (int b = 0; b < key.blocks; b++) {
+            long min = key.blockMin[b];
+            if (b != first && min != Timetable.NONE && (filled < k || min < smallest[k - 1])) {
+                filled = addFitting(key, b, k, fits, smallest, filled);
             }
-            if (next < 0 || key.blockMin[next] == Timetable.NONE
-                    || (filled == k && key.blockMin[next] >= smallest[k - 1])) {
-                return filled < k ? Timetable.NONE : smallest[k - 1];
-            }
-            for (int j = key.first(next), e = key.end(next); j < e; j++) {
-                if (key.value[j] != Timetable.NONE && fits.fits(j)) {
-                    filled = TimetableScheduler.insertSmallest(smallest, filled, k, key.value[j]);
-                }
-            }
-            visitedBelow = key.blockMin[next];
-            visitedNode = key.blockNode[next];
         }
+        return filled < k ? Timetable.NONE : smallest[k - 1];
     }
 
-    /** Whether (v, j) comes after (v0, j0): blocks are visited in (minimum, node) order. */
-    private static boolean after(long v, int j, long v0, int j0) {
-        return v > v0 || (v == v0 && j > j0);
+    /** Keeps in {@code smallest} the k smallest keys seen, those of block b's fitting nodes added; returns the fill. */
+    private static int addFitting(MinBlocks key, int b, int k, Fits fits, long[] smallest, int filled) {
+        for (int j = key.first(b), e = key.end(b); j < e; j++) {
+            if (key.value[j] != Timetable.NONE && fits.fits(j)) {
+                filled = TimetableScheduler.insertSmallest(smallest, filled, k, key.value[j]);
+            }
+        }
+        return filled;
     }
 
     /**
