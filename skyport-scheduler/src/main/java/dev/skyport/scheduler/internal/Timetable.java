@@ -33,12 +33,20 @@ final class Timetable {
      */
     private final long[] gapBound;
     private final boolean[] gapDirty;
+    /**
+     * Whether {@link #add} keeps {@link #gapBound} and {@link #lastCpuFree}: only exclusive nodes are searched
+     * through them. On shared nodes the shape index finds starts, a cpu is free at almost every step, and the upkeep
+     * walked back over most of a node's steps per reservation; without it a search walks from where it was asked to.
+     */
+    private final boolean boundsGaps;
     /** The start of the final run of steps with a cpu free: {@link #finalRunStart}{@code (j, 1, 0, 0)}, kept. */
     private final long[] lastCpuFree;
     /** Per node, how many reservations it has taken: what {@link StartBounds} keeps its bounds with. */
     final int[] version;
 
-    Timetable(int[] capCpus, long[] capMem, int[] capGpus, boolean[] exclusive) {
+    /** Empty nodes of these capacities; {@code boundsGaps} says whether searches skip gaps (see {@link #boundsGaps}). */
+    Timetable(int[] capCpus, long[] capMem, int[] capGpus, boolean[] exclusive, boolean boundsGaps) {
+        this.boundsGaps = boundsGaps;
         this.nodeCount = capCpus.length;
         this.capCpus = capCpus;
         this.capMem = capMem;
@@ -99,7 +107,7 @@ final class Timetable {
         // gap; the reservation may fill steps in it, and then the final run starts later and the runs between its
         // old and its new start are new gaps.
         gapDirty[j] = true;
-        if (end >= lastCpuFree[j]) {
+        if (boundsGaps && end >= lastCpuFree[j]) {
             long old = lastCpuFree[j];
             lastCpuFree[j] = finalRunStart(j, 1, 0, 0);
             if (lastCpuFree[j] > old) {
@@ -119,7 +127,7 @@ final class Timetable {
 
     /** Whether a job asking for a cpu and lasting {@code millis} can fit node {@code j} only in its final run. */
     private boolean onlyInFinalRun(int j, int cpus, long millis) {
-        return cpus >= 1 && (gapBound[j] < millis || gapBound(j) < millis);
+        return boundsGaps && cpus >= 1 && (gapBound[j] < millis || gapBound(j) < millis);
     }
 
     /**

@@ -55,7 +55,7 @@ class TimetableScheduler implements Scheduler {
     @Override
     public Plan plan(ClusterView cluster, List<QueuedJob> queue, Instant now) {
         NodeTable nodes = new NodeTable(cluster, this);
-        Timetable table = new Timetable(nodes.cpus, nodes.memory, nodes.gpus, nodes.exclusive);
+        Timetable table = new Timetable(nodes.cpus, nodes.memory, nodes.gpus, nodes.exclusive, nodes.allExclusive);
         reserveRunning(table, nodes, cluster.running(), now);
         Pass pass = new Pass(cluster, queue, nodes, table);
         for (int q : order(cluster, queue)) {
