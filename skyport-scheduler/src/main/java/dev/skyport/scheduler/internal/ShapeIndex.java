@@ -477,7 +477,7 @@ final class ShapeIndex {
         peakMemory = 0;
         peakGpus = 0;
         steps = 0;
-        for (int i = table.indexAt(j, start); i < n && ts[i] < end; i++) {
+        for (int i = table.stepAt(j, start); i < n && ts[i] < end; i++) {
             if (steps == stepFrom.length) {
                 int size = steps * 2;
                 stepFrom = Arrays.copyOf(stepFrom, size);
