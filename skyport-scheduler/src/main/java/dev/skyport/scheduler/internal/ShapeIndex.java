@@ -528,6 +528,17 @@ final class ShapeIndex {
         fresh++;
     }
 
+    /** Whether any node may have a gap of shape p as long as {@code millis}: read from the blocks' longest gaps. */
+    boolean anyGap(int p, long millis) {
+        MinBlocks minusGap = shapes[p].minusGap;
+        for (int b = 0; b < minusGap.blocks; b++) {
+            if (-minusGap.blockMin[b] >= millis) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Whether node j may have a gap of shape p as long as {@code millis}; see {@link Shape#hasGap}. */
     boolean hasGap(int p, int j, long millis) {
         return shapes[p].hasGap(j, millis);
