@@ -641,6 +641,33 @@ final class ShapeIndex {
         return m;
     }
 
+    /**
+     * Writes to {@code chosen} the k nodes that {@code fits} with the smallest (key, node) among those whose key for
+     * shape p is at most {@code horizon}, negating keys when {@code latestFirst}, and their keys so ordered to
+     * {@code chosenKey}; returns how many were found. Nodes come in index order, so with the latest first, once k
+     * keys equal the horizon no later node can displace one and the walk stops.
+     */
+    int chooseByKey(int p, int k, long horizon, Fits fits, boolean latestFirst, int[] chosen, long[] chosenKey) {
+        MinBlocks key = shapes[p].key;
+        long best = latestFirst ? -horizon : Long.MIN_VALUE;
+        int filled = 0;
+        for (int b = 0; b < key.blocks; b++) {
+            if (key.blockMin[b] > horizon) {
+                continue;
+            }
+            for (int j = key.first(b), e = key.end(b); j < e; j++) {
+                long v = key.value[j];
+                if (v <= horizon && fits.fits(j)) {
+                    filled = TimetableScheduler.insertChosen(chosen, chosenKey, filled, k, j, latestFirst ? -v : v);
+                    if (filled == k && chosenKey[k - 1] == best) {
+                        return filled;
+                    }
+                }
+            }
+        }
+        return filled;
+    }
+
     /** Decides, per node, whether a job may run there; the index knows only the shape. */
     interface Fits {
         boolean fits(int j);

@@ -251,7 +251,7 @@ class TimetableScheduler implements Scheduler {
             long horizon = firstHorizon(k, shape);
             if (shape >= 0 && horizon < Timetable.NONE && index.isExactly(shape, r.cpus(), r.memoryBytes(), r.gpus())
                     && !index.anyGap(shape, r.millis())) {
-                chooseAmongFinalRuns(k, shape, r.millis(), horizon, picked);
+                chooseAmongFinalRuns(k, shape, horizon, picked);
                 return horizon;
             }
             long start = earliestCommonStart(job, r, shape, horizon);
@@ -264,19 +264,11 @@ class TimetableScheduler implements Scheduler {
          * open at the nodes' final runs and never close, so it starts at the k-th smallest final run
          * ({@code horizon}) and takes what {@link #chooseNodes} would take of those windows, without building and
          * sorting them. Early in a pass many idle nodes share that start: at 10k the first fifth of the queue's
-         * multi-node jobs went through ~500 windows each, 95 % of all the windows a pass built.
+         * multi-node jobs went through ~500 windows each, 95 % of all the windows a pass built; backfill now stops
+         * at the first k nodes free at the start.
          */
-        private void chooseAmongFinalRuns(int k, int shape, long millis, long horizon, int[] picked) {
-            int m = index.nodesStartingBy(shape, millis, horizon, candidates);
-            int filled = 0;
-            for (int i = 0; i < m; i++) {
-                int j = candidates[i];
-                if (fits(j)) {
-                    // Without a gap as long as the job, the index's bound is the node's final run.
-                    long from = index.lowerBound(shape, j, millis);
-                    filled = insertChosen(chosen, chosenKey, filled, k, j, fcfs ? from : -from);
-                }
-            }
+        private void chooseAmongFinalRuns(int k, int shape, long horizon, int[] picked) {
+            index.chooseByKey(shape, k, horizon, fitsJob, !fcfs, chosen, chosenKey);
             System.arraycopy(chosen, 0, picked, 0, k);
         }
 
