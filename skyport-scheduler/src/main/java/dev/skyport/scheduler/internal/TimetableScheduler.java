@@ -55,7 +55,7 @@ class TimetableScheduler implements Scheduler {
     @Override
     public Plan plan(ClusterView cluster, List<QueuedJob> queue, Instant now) {
         NodeTable nodes = new NodeTable(cluster, this);
-        Timetable table = new Timetable(nodes.cpus, nodes.memory, nodes.gpus, nodes.exclusive);
+        Timetable table = new Timetable(nodes.cpus, nodes.memory, nodes.gpus, nodes.exclusive, nodes.allExclusive);
         reserveRunning(table, nodes, cluster.running(), now);
         Pass pass = new Pass(cluster, queue, nodes, table);
         for (int q : order(cluster, queue)) {
@@ -152,7 +152,7 @@ class TimetableScheduler implements Scheduler {
                 requests[q] = request(queue.get(q));
             }
             index = freeTimes == null && exclusiveBackfill == null
-                    ? new ShapeIndex(table, notBefore, shortestJob()) : null;
+                    ? new ShapeIndex(table, closesGaps ? notBefore : null, shortestJob()) : null;
             candidates = new int[n];
             classFits = new boolean[nodes.classCount];
             starts = new long[queue.size()];
@@ -248,9 +248,28 @@ class TimetableScheduler implements Scheduler {
                 chosen = new int[k];
                 chosenKey = new long[k];
             }
-            long start = earliestCommonStart(job, r, shape, firstHorizon(k, shape));
+            long horizon = firstHorizon(k, shape);
+            if (shape >= 0 && horizon < Timetable.NONE && index.isExactly(shape, r.cpus(), r.memoryBytes(), r.gpus())
+                    && !index.anyGap(shape, r.millis())) {
+                chooseAmongFinalRuns(k, shape, horizon, picked);
+                return horizon;
+            }
+            long start = earliestCommonStart(job, r, shape, horizon);
             chooseNodes(k, start, picked);
             return start;
+        }
+
+        /**
+         * The nodes for a job that is exactly its shape when no node has a gap as long as the job: its only windows
+         * open at the nodes' final runs and never close, so it starts at the k-th smallest final run
+         * ({@code horizon}) and takes what {@link #chooseNodes} would take of those windows, without building and
+         * sorting them. Early in a pass many idle nodes share that start: at 10k the first fifth of the queue's
+         * multi-node jobs went through ~500 windows each, 95 % of all the windows a pass built; backfill now stops
+         * at the first k nodes free at the start.
+         */
+        private void chooseAmongFinalRuns(int k, int shape, long horizon, int[] picked) {
+            index.chooseByKey(shape, k, horizon, fitsJob, !fcfs, chosen, chosenKey);
+            System.arraycopy(chosen, 0, picked, 0, k);
         }
 
         /**

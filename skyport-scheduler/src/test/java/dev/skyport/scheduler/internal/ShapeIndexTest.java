@@ -26,4 +26,58 @@ class ShapeIndexTest {
         }
         assertThat(ShapeIndex.grid(Long.MAX_VALUE, bits)).isLessThan(256);
     }
+
+    /**
+     * A reservation over more than {@link ShapeIndex#MASKED_STEPS} steps is noted step by step, which the bench and
+     * most random plans never reach: an index noting every reservation that way must know what one noting them with
+     * bit masks knows, shape by shape and node by node.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3, 4, 5, 6})
+    void reservationsNotedStepByStepLeaveTheSameFactsAsThoseNotedWithMasks(int seed) {
+        Random r = new Random(seed);
+        int n = 5;
+        int[] cpus = {8, 16, 16, 32, 8};
+        long[] memory = {32, 64, 16, 128, 32};
+        int[] gpus = {0, 2, 0, 4, 0};
+        boolean[] exclusive = {false, false, false, false, seed % 3 == 0};
+        Timetable table = new Timetable(cpus, memory, gpus, exclusive, false);
+        // fcfs's notBefore on odd seeds, none on even ones: the index keeps final runs apart from keys only then.
+        long[] notBefore = seed % 2 == 1 ? new long[n] : null;
+        long shortest = 5;
+        ShapeIndex masked = new ShapeIndex(table, notBefore, shortest, ShapeIndex.MASKED_STEPS);
+        ShapeIndex stepwise = new ShapeIndex(table, notBefore, shortest, 0);
+        int[][] requests = {{1, 1, 0}, {2, 8, 0}, {4, 4, 1}, {8, 32, 0}, {16, 16, 2}, {3, 5, 0}, {32, 64, 4}};
+        int[] shapes = new int[requests.length];
+        for (int q = 0; q < requests.length; q++) {
+            shapes[q] = masked.shape(requests[q][0], requests[q][1], requests[q][2]);
+            assertThat(stepwise.shape(requests[q][0], requests[q][1], requests[q][2])).isEqualTo(shapes[q]);
+        }
+        long[] durations = {1, 5, 20, 60, 200, 1_000};
+        for (int step = 0; step < 600; step++) {
+            int q = r.nextInt(requests.length);
+            int j = r.nextInt(n);
+            if (!table.canHold(j, requests[q][0], requests[q][1], requests[q][2])) {
+                continue;
+            }
+            long millis = durations[r.nextInt(durations.length)];
+            long start = table.earliestFrom(j, requests[q][0], requests[q][1], requests[q][2], millis,
+                    r.nextInt(3_000), Timetable.NONE);
+            table.add(j, start, start + millis, requests[q][0], requests[q][1], requests[q][2]);
+            if (notBefore != null && r.nextInt(4) == 0) {
+                notBefore[j] = Math.max(notBefore[j], start);
+            }
+            masked.reserved(j, start, start + millis, requests[q][0], requests[q][1], requests[q][2]);
+            stepwise.reserved(j, start, start + millis, requests[q][0], requests[q][1], requests[q][2]);
+            for (int p : shapes) {
+                for (int node = 0; node < n; node++) {
+                    for (long d : durations) {
+                        assertThat(stepwise.lowerBound(p, node, d)).as("shape %d node %d %d ms after %d reservations",
+                                p, node, d, step + 1).isEqualTo(masked.lowerBound(p, node, d));
+                        assertThat(stepwise.hasGap(p, node, d)).isEqualTo(masked.hasGap(p, node, d));
+                    }
+                }
+            }
+        }
+    }
 }

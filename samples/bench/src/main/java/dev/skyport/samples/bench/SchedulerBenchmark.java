@@ -12,13 +12,19 @@ import dev.skyport.scheduler.Scheduler;
 import dev.skyport.scheduler.SchedulerProvider;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -124,19 +130,28 @@ public final class SchedulerBenchmark {
         for (int i = 0; i < Math.max(2, passes / 2) || System.nanoTime() < warmUntil; i++) {
             plan = scheduler.plan(cluster, jobs, T0);
         }
+        // The pass thread's own cpu time besides wall time: on a machine other programs share, wall time counts
+        // the time this thread waited for a core, its cpu time does not.
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         long[] nanos = new long[passes];
+        long[] cpuNanos = new long[passes];
         int measured = 0;
         long measureUntil = System.nanoTime() + MEASURE_NANOS;
         while (measured < passes || System.nanoTime() < measureUntil) {
             if (measured == nanos.length) {
                 nanos = Arrays.copyOf(nanos, measured * 2);
+                cpuNanos = Arrays.copyOf(cpuNanos, measured * 2);
             }
+            long c = threads.getCurrentThreadCpuTime();
             long t = System.nanoTime();
             plan = scheduler.plan(cluster, jobs, T0);
-            nanos[measured++] = System.nanoTime() - t;
+            nanos[measured] = System.nanoTime() - t;
+            cpuNanos[measured++] = threads.getCurrentThreadCpuTime() - c;
         }
         nanos = Arrays.copyOf(nanos, measured);
         Arrays.sort(nanos);
+        cpuNanos = Arrays.copyOf(cpuNanos, measured);
+        Arrays.sort(cpuNanos);
         String cpuUse = cpu.since();
         Map<JobId, QueuedJob> byId = new HashMap<>();
         for (QueuedJob j : jobs) {
@@ -176,9 +191,10 @@ public final class SchedulerBenchmark {
         System.out.printf(Locale.ROOT, "figure sched_%s_%s_%s_ms %.2f ms%n", scheduler.name().replace('-', '_'), mode,
                 jobs.size() % 1000 == 0 ? jobs.size() / 1000 + "k" : Integer.toString(jobs.size()),
                 nanos[measured / 2] / 1e6);
-        System.err.printf(Locale.ROOT, "   %s %s %d x %d: min %.2f ms, median %.2f ms of %d passes; %s%n",
+        System.err.printf(Locale.ROOT, "   %s %s %d x %d: min %.2f ms, median %.2f ms of %d passes; pass thread cpu "
+                        + "min %.2f ms, median %.2f ms; plan md5 %s; %s%n",
                 scheduler.name(), mode, jobs.size(), nodes.size(), nanos[0] / 1e6, nanos[measured / 2] / 1e6,
-                measured, cpuUse);
+                measured, cpuNanos[0] / 1e6, cpuNanos[measured / 2] / 1e6, md5(plan), cpuUse);
         if (mode.equals("exclusive")) {
             // The idle time between jobs on a node, before its last job ends: all that backfill could ever fill.
             double busy = 0;
@@ -195,9 +211,30 @@ public final class SchedulerBenchmark {
     }
 
     /**
-     * Where the machine's cpu went since a point in time, from Linux's {@code /proc}: this JVM and everything else
-     * (other programs on a shared machine). Elsewhere it says nothing. A smaller cousin of EngineBenchmark's.
+     * The MD5 of the whole plan (every placement's job, start and nodes, every cloud placement and infeasible
+     * reason, in the plan's order): a change to the planner that must not change plans is checked by comparing it.
      */
+    private static String md5(Plan plan) {
+        StringBuilder text = new StringBuilder();
+        for (List<Plan.Placement> list : List.of(plan.startNow(), plan.reservations())) {
+            for (Plan.Placement p : list) {
+                text.append(p.job()).append(' ').append(p.start()).append(' ').append(p.nodes()).append('\n');
+            }
+            text.append("--\n");
+        }
+        for (Plan.CloudPlacement c : plan.cloud()) {
+            text.append(c).append('\n');
+        }
+        for (Plan.Infeasible i : plan.infeasible()) {
+            text.append(i).append('\n');
+        }
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("MD5")
+                    .digest(text.toString().getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("no MD5 in this JVM", e);
+        }
+    }
 
     /** The workload copied into this module ({@code data/mixed}), from the repository root or the module. */
     private static Path defaultData() {
