@@ -146,8 +146,10 @@ final class SchedulingPass {
         }
         if (!wholeDue && more && !wholeQueueTimer && queueDepth > PLANNING_WINDOW) {
             // Jobs behind the window wait for the next whole-queue pass: make sure one comes even if no event does.
+            // A due timer is itself work for the loop, which then runs a pass: an action that also marked the loop
+            // dirty would run a second, window pass right after, which would set this timer again, every second.
             wholeQueueTimer = true;
-            loop.addTimer(nextWholeQueue, loop::markDirty);
+            loop.addTimer(nextWholeQueue, () -> { });
         }
         if (waiting.isEmpty()) {
             return;

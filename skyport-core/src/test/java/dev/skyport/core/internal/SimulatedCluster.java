@@ -32,7 +32,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A cluster that exists only in time: the gate {@code simulated} lists the nodes it was given, and a run "runs" for the
- * duration its job's environment names in {@link #DURATION_MS} on the engine's clock, starting no process. A run ends
+ * duration its job's environment names in {@link #DURATION_MS} (less a millisecond, so that it ends within a time limit
+ * of that duration) on the engine's clock, starting no process. A run ends
  * (exit 0) when {@link #endUntil} is called with a time at or past its start plus that duration, or with 143 when it is
  * signalled. For replays of a workload through the real engine with a clock moved by hand ({@link SimulatedReplay}),
  * where thousands of jobs run for hours of simulated time in seconds.
@@ -126,7 +127,9 @@ public final class SimulatedCluster {
         Instant start = clock.instant();
         synchronized (lock) {
             RunHandle handle = new RunHandle(request.job(), request.attempt(), request.directory(), ++launches);
-            Run run = new Run(handle, start.plus(Duration.ofMillis(Long.parseLong(ms))), launches,
+            // A millisecond early: the job's time limit is its duration, and a run must end before the engine's
+            // time-limit timer fires at the same instant, as a job that keeps within its limit does.
+            Run run = new Run(handle, start.plus(Duration.ofMillis(Long.parseLong(ms) - 1)), launches,
                     new CompletableFuture<>());
             byEnd.add(run);
             running.put(request.job(), run);

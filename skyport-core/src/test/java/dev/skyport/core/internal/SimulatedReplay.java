@@ -1,7 +1,9 @@
 package dev.skyport.core.internal;
 
 import dev.skyport.api.EngineMetrics;
+import dev.skyport.api.EndReason;
 import dev.skyport.api.JobId;
+import dev.skyport.api.JobState;
 import dev.skyport.api.JobSpec;
 import dev.skyport.api.Limits;
 import dev.skyport.api.MutableClock;
@@ -16,8 +18,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -45,7 +49,10 @@ public final class SimulatedReplay implements AutoCloseable {
     private final SchedulingLoop loop;
     private final JobTable table;
     private final Thread schedulingThread;
+    private long events;
+    private volatile boolean progress;
     private final AtomicLong passes = new AtomicLong();
+    private final Map<String, AtomicLong> transitions = new ConcurrentSkipListMap<>();
     private final AtomicLong passNanos = new AtomicLong();
     private final AtomicLong longestPassNanos = new AtomicLong();
 
@@ -60,6 +67,12 @@ public final class SimulatedReplay implements AutoCloseable {
         this.clock = new MutableClock(start);
         this.start = start;
         EngineMetrics metrics = new EngineMetrics() {
+            @Override
+            public void transitioned(JobState to, Optional<EndReason> reason) {
+                transitions.computeIfAbsent(to.name() + reason.map(r -> "/" + r).orElse(""), k -> new AtomicLong())
+                        .incrementAndGet();
+            }
+
             @Override
             public void schedulingPass(Duration took) {
                 passes.incrementAndGet();
@@ -151,7 +164,7 @@ public final class SimulatedReplay implements AutoCloseable {
                 throw new TimeoutException("the engine did not settle: scheduling idle " + loop.idle() + ", "
                         + table.allocations.size() + " allocations, " + cluster.running() + " runs");
             }
-            LockSupport.parkNanos(20_000);
+            LockSupport.parkNanos(100_000);
         }
     }
 
@@ -170,6 +183,7 @@ public final class SimulatedReplay implements AutoCloseable {
 
     /** Moves the clock to {@code time}, ends the runs due by then, and waits until the engine has acted. */
     public void advanceTo(Instant time) throws TimeoutException {
+        events++;
         Duration by = Duration.between(clock.instant(), time);
         if (!by.isNegative()) {
             clock.advance(by);
@@ -191,16 +205,21 @@ public final class SimulatedReplay implements AutoCloseable {
      * @return the time of the last event
      */
     public Instant runToEnd() throws TimeoutException {
-        while (true) {
+        Instant last = clock.instant();
+        while (!table.active.isEmpty()) { // the engine's own periodic timers go on after the last job
             Optional<Instant> next = nextEvent();
             if (next.isEmpty()) {
-                if (!table.active.isEmpty()) {
-                    throw new IllegalStateException(table.active.size() + " jobs remain with no run and no timer");
-                }
-                return clock.instant();
+                throw new IllegalStateException(table.active.size() + " jobs remain with no run and no timer");
             }
             advanceTo(next.get());
+            last = clock.instant();
+            if (progress && events % 1000 == 0) {
+                System.err.printf("   ... %d events, clock +%d s, %d passes, %d runs, %d jobs left%n", events,
+                        Duration.between(start, clock.instant()).toSeconds(), passes.get(), cluster.running(),
+                        table.active.size());
+            }
         }
+        return last;
     }
 
     /** {@return the seconds from the start to each job's start, in the order of {@code ids}; -1 for one not started} */
@@ -212,6 +231,21 @@ public final class SimulatedReplay implements AutoCloseable {
             out[i] = s == null ? -1 : Duration.between(start, s).toMillis() / 1000.0;
         }
         return out;
+    }
+
+    /** {@return the moves of jobs so far, by state entered (and end reason): e.g. {@code RUNNING=10}} */
+    public String transitions() {
+        return transitions.toString();
+    }
+
+    /** Prints a line on standard error every 1,000 events of {@link #runToEnd}. */
+    public void showProgress() {
+        progress = true;
+    }
+
+    /** {@return how many times the clock was moved to the next event} */
+    public long events() {
+        return events;
     }
 
     /** {@return the scheduling passes so far} */
