@@ -157,9 +157,10 @@ final class SchedulingPass {
         act(scheduler.plan(cluster, waiting, now), entries, waiting);
         if (wholeDue && waiting.size() > PLANNING_WINDOW) {
             Duration took = Duration.ofNanos(System.nanoTime() - started);
-            Duration spacing = took.multipliedBy(WHOLE_QUEUE_SPACING);
-            nextWholeQueue = now.plus(spacing.compareTo(WHOLE_QUEUE_MIN_INTERVAL) > 0 ? spacing
-                    : WHOLE_QUEUE_MIN_INTERVAL);
+            // In whole milliseconds, the loop's precision: a timer due between two of them would never be due.
+            long spacingMs = Math.max(WHOLE_QUEUE_MIN_INTERVAL.toMillis(),
+                    (took.toNanos() * WHOLE_QUEUE_SPACING + 999_999) / 1_000_000);
+            nextWholeQueue = now.plusMillis(spacingMs);
             wholeQueueTimer = false;
             LOG.debug("planned the whole queue ({} jobs{}) in {} ms", waiting.size(), more ? ", more behind" : "",
                     took.toMillis());

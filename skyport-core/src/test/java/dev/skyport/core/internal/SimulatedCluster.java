@@ -44,6 +44,11 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class SimulatedCluster {
     /** The job environment variable that says how long its run lasts, in milliseconds. */
     public static final String DURATION_MS = "SIM_DURATION_MS";
+    /**
+     * The job environment variable that orders runs ending at the same instant (the job's place in the workload), so
+     * that a replay ends them in the same order whatever order the engine's workers launched them in.
+     */
+    public static final String ORDER = "SIM_ORDER";
     private static final Map<String, SimulatedCluster> CLUSTERS = new ConcurrentHashMap<>();
 
     private record Run(RunHandle handle, Instant end, long order, CompletableFuture<RunOutcome> outcome) {
@@ -102,20 +107,31 @@ public final class SimulatedCluster {
         return Map.copyOf(starts);
     }
 
-    /** Ends, with exit code 0 and in order of their ends, every run that ends at or before {@code time}. */
-    public void endUntil(Instant time) {
-        while (true) {
-            Run next;
-            synchronized (lock) {
-                next = byEnd.peek();
-                if (next == null || next.end.isAfter(time)) {
-                    return;
-                }
-                byEnd.poll();
-                running.remove(next.handle.job(), next);
+    /**
+     * Ends, with exit code 0, the first run (by end, then by the job's {@link #ORDER}) that ends at or before
+     * {@code time}.
+     *
+     * @return whether one ended
+     */
+    public boolean endNext(Instant time) {
+        Run next;
+        synchronized (lock) {
+            next = byEnd.peek();
+            if (next == null || next.end.isAfter(time)) {
+                return false;
             }
-            // Outside the lock: the engine's handling of the end may call back into the gate.
-            next.outcome.complete(RunOutcome.exited(0));
+            byEnd.poll();
+            running.remove(next.handle.job(), next);
+        }
+        // Outside the lock: the engine's handling of the end may call back into the gate.
+        next.outcome.complete(RunOutcome.exited(0));
+        return true;
+    }
+
+    /** Ends, in the order of {@link #endNext}, every run that ends at or before {@code time}. */
+    public void endUntil(Instant time) {
+        while (endNext(time)) {
+            // next
         }
     }
 
@@ -129,7 +145,8 @@ public final class SimulatedCluster {
             RunHandle handle = new RunHandle(request.job(), request.attempt(), request.directory(), ++launches);
             // A millisecond early: the job's time limit is its duration, and a run must end before the engine's
             // time-limit timer fires at the same instant, as a job that keeps within its limit does.
-            Run run = new Run(handle, start.plus(Duration.ofMillis(Long.parseLong(ms) - 1)), launches,
+            long order = Long.parseLong(request.env().getOrDefault(ORDER, Long.toString(launches)));
+            Run run = new Run(handle, start.plus(Duration.ofMillis(Long.parseLong(ms) - 1)), order,
                     new CompletableFuture<>());
             byEnd.add(run);
             running.put(request.job(), run);

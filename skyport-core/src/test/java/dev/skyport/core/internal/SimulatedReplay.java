@@ -49,6 +49,7 @@ public final class SimulatedReplay implements AutoCloseable {
     private final SchedulingLoop loop;
     private final JobTable table;
     private final Thread schedulingThread;
+    private final java.util.concurrent.locks.ReentrantLock loopLock;
     private long events;
     private volatile boolean progress;
     private final AtomicLong passes = new AtomicLong();
@@ -88,6 +89,7 @@ public final class SimulatedReplay implements AutoCloseable {
         this.loop = field(sky, "loop");
         this.table = field(sky, "table");
         this.schedulingThread = field(loop, "thread");
+        this.loopLock = field(loop, "lock");
     }
 
     @SuppressWarnings("unchecked")
@@ -116,11 +118,15 @@ public final class SimulatedReplay implements AutoCloseable {
         return cluster;
     }
 
-    /** {@return the spec of {@code job}: a command that never runs, its size, and its duration as its time limit} */
-    public static JobSpec spec(SimJob job) {
+    /**
+     * {@return the spec of {@code job}, the {@code order}-th of its workload: a command that never runs, its size, and
+     * its duration as its time limit}
+     */
+    public static JobSpec spec(SimJob job, int order) {
         return JobSpec.builder().command(List.of("true")).nodes(job.nodes()).cpus(job.cpus())
                 .memoryBytes(job.memoryBytes()).timeLimit(job.duration())
-                .env(SimulatedCluster.DURATION_MS, Long.toString(job.duration().toMillis())).build();
+                .env(SimulatedCluster.DURATION_MS, Long.toString(job.duration().toMillis()))
+                .env(SimulatedCluster.ORDER, Integer.toString(order)).build();
     }
 
     /**
@@ -132,12 +138,21 @@ public final class SimulatedReplay implements AutoCloseable {
     public List<JobId> submit(List<SimJob> jobs) throws TimeoutException {
         List<JobId> ids = new ArrayList<>(jobs.size());
         int before = table.active.size();
-        for (int i = 0; i < jobs.size(); i += 1000) {
-            List<JobSpec> batch = new ArrayList<>();
-            for (SimJob j : jobs.subList(i, Math.min(jobs.size(), i + 1000))) {
-                batch.add(spec(j));
+        awaitSettled();
+        long passesBefore = passes.get();
+        // The whole workload arrives at once: no pass sees a part of it, however the batches' commits fall (the
+        // engine registers a batch on the caller's thread, which holds the loop's lock here, so it may signal it).
+        loopLock.lock();
+        try {
+            for (int i = 0; i < jobs.size(); i += 1000) {
+                List<JobSpec> batch = new ArrayList<>();
+                for (int k = i; k < Math.min(jobs.size(), i + 1000); k++) {
+                    batch.add(spec(jobs.get(k), k));
+                }
+                sky.jobs().submitAll(batch).forEach(j -> ids.add(j.id()));
             }
-            sky.jobs().submitAll(batch).forEach(j -> ids.add(j.id()));
+        } finally {
+            loopLock.unlock();
         }
         Instant deadline = Instant.now().plus(SETTLE_DEADLINE);
         while (table.active.size() < before + jobs.size()) {
@@ -146,16 +161,21 @@ public final class SimulatedReplay implements AutoCloseable {
             }
             LockSupport.parkNanos(100_000);
         }
-        awaitSettled();
+        awaitSettled(passesBefore);
         return ids;
     }
 
     /** Waits until the engine has acted on everything so far: see the type's comment. */
     public void awaitSettled() throws TimeoutException {
+        awaitSettled(-1);
+    }
+
+    /** As {@link #awaitSettled()}, and until a pass after the {@code passesBefore}-th has run. */
+    private void awaitSettled(long passesBefore) throws TimeoutException {
         Instant deadline = Instant.now().plus(SETTLE_DEADLINE);
         int inARow = 0;
         while (inARow < 2) { // twice, so that an end or launch between the two reads cannot pass unseen
-            if (loop.idle() && table.allocations.size() == cluster.running()) {
+            if (passes.get() > passesBefore && loop.idle() && table.allocations.size() == cluster.running()) {
                 inARow++;
             } else {
                 inARow = 0;
@@ -181,22 +201,58 @@ public final class SimulatedReplay implements AutoCloseable {
         return Optional.of(end.get().isBefore(timer.get()) ? end.get() : timer.get());
     }
 
-    /** Moves the clock to {@code time}, ends the runs due by then, and waits until the engine has acted. */
+    /**
+     * Moves the clock to {@code time} and ends the runs due by then one at a time, waiting after each until the engine
+     * has acted. The clock moves, and each end is released by the engine, while the scheduling loop's lock is held, so
+     * that no pass runs in between: every pass sees either all of a step or none of it, and a replay is deterministic.
+     */
     public void advanceTo(Instant time) throws TimeoutException {
         events++;
-        Duration by = Duration.between(clock.instant(), time);
-        if (!by.isNegative()) {
-            clock.advance(by);
+        boolean first = true;
+        boolean ended;
+        do {
+            long passesBefore;
+            loopLock.lock();
+            try {
+                passesBefore = passes.get();
+                Duration by = Duration.between(clock.instant(), time);
+                if (first && !by.isNegative()) {
+                    clock.advance(by);
+                }
+                ended = cluster.endNext(time);
+                if (ended) {
+                    awaitReleased();
+                }
+            } finally {
+                loopLock.unlock();
+            }
+            if (first || ended) {
+                // A due timer or an end always leads to a pass: wait for it, as the end's release may not have
+                // marked the loop dirty yet (it waited for the lock).
+                loop.clockMoved();
+                awaitSettled(passesBefore);
+            }
+            first = false;
+        } while (ended);
+    }
+
+    /**
+     * Waits until the engine has released the allocation of the run that just ended (a worker does it, needing no
+     * lock of the loop's for that); gives up after a few seconds, in case the end took a path that does (a time limit
+     * reached first: durations in whole seconds avoid that), so that the replay goes on, only no longer in lock-step.
+     */
+    private void awaitReleased() {
+        Instant deadline = Instant.now().plusSeconds(5);
+        while (table.allocations.size() != cluster.running() && Instant.now().isBefore(deadline)) {
+            LockSupport.parkNanos(20_000);
         }
-        cluster.endUntil(time);
-        loop.clockMoved();
-        awaitSettled();
     }
 
     /** Asks for a scheduling pass now, as an event would, and waits until the engine has acted. */
     public void pass() throws TimeoutException {
+        long passesBefore = passes.get();
         loop.markDirty();
-        awaitSettled();
+        awaitSettled(passesBefore);
     }
 
     /**
@@ -210,6 +266,10 @@ public final class SimulatedReplay implements AutoCloseable {
             Optional<Instant> next = nextEvent();
             if (next.isEmpty()) {
                 throw new IllegalStateException(table.active.size() + " jobs remain with no run and no timer");
+            }
+            if (!next.get().isAfter(clock.instant())) {
+                throw new IllegalStateException("the next event, at " + next.get() + ", is not after the clock, at "
+                        + clock.instant());
             }
             advanceTo(next.get());
             last = clock.instant();

@@ -102,7 +102,7 @@ class WholeQueuePassTest {
         // Deeper than the window for the first few hundred simulated seconds, so both kinds of pass plan.
         for (int i = 0; i < 1_050; i++) {
             jobs.add(new SimJob(1 + (random.nextInt(10) == 0 ? 1 : 0), 1 + random.nextInt(4),
-                    (1 + random.nextInt(4)) * GIB, Duration.ofMillis(500 + random.nextInt(20_000))));
+                    (1 + random.nextInt(4)) * GIB, Duration.ofSeconds(1 + random.nextInt(20))));
         }
         double[] first;
         double[] second;

@@ -108,14 +108,17 @@ public final class QueueDepthBenchmark {
             CpuUse machine = CpuUse.now();
             for (int r = 0; r <= rounds; r++) { // the first is a warm-up
                 // 10 s on: after the last whole-queue pass's spacing (4 x ~0.5 s) and before any run ends (61 s).
-                replay.advanceTo(replay.clock().instant().plusSeconds(10));
+                // The whole-queue pass runs on the timer a window pass set, or on the pass asked for after it (then
+                // the timer's pass was a window pass): the longest of the round is the whole-queue pass, and the
+                // round's cpu includes at most one window pass of the head (~5 ms) beside it.
                 replay.resetLongestPass();
                 long passesBefore = replay.passes();
                 long cpuBefore = replay.schedulingCpuNanos();
+                replay.advanceTo(replay.clock().instant().plusSeconds(10));
                 replay.pass();
                 cpu[r] = replay.schedulingCpuNanos() - cpuBefore;
                 wall[r] = replay.longestPassNanos();
-                if (replay.passes() - passesBefore != 1) {
+                if (replay.passes() - passesBefore > 2) {
                     System.err.printf("   round %d ran %d passes%n", r, replay.passes() - passesBefore);
                 }
             }
