@@ -212,9 +212,11 @@ public final class SimulatedReplay implements AutoCloseable {
         boolean ended;
         do {
             long passesBefore;
+            boolean timerDue;
             loopLock.lock();
             try {
                 passesBefore = passes.get();
+                timerDue = first && loop.nextTimer().map(t -> !t.isAfter(time)).orElse(false);
                 Duration by = Duration.between(clock.instant(), time);
                 if (first && !by.isNegative()) {
                     clock.advance(by);
@@ -230,7 +232,7 @@ public final class SimulatedReplay implements AutoCloseable {
                 // A due timer or an end always leads to a pass: wait for it, as the end's release may not have
                 // marked the loop dirty yet (it waited for the lock).
                 loop.clockMoved();
-                awaitSettled(passesBefore);
+                awaitSettled(timerDue || ended ? passesBefore : -1);
             }
             first = false;
         } while (ended);
