@@ -50,6 +50,8 @@ final class SchedulingLoop {
     private volatile boolean dirty = true;
     private volatile boolean stopped;
     private Thread thread;
+    /** Whether the scheduling thread waits for work, with nothing dirty and no timer due when it began to. */
+    private volatile boolean idle;
     /** No pass before this, after a failed one; read and written by the scheduling thread only. */
     private Instant passNotBefore = Instant.MIN;
 
@@ -218,10 +220,13 @@ final class SchedulingLoop {
                 }
                 if (!wait.isNegative() && !wait.isZero()) {
                     try {
+                        idle = true;
                         wake.awaitNanos(wait.toNanos());
                     } catch (InterruptedException ie) {
                         // Nobody but stop() may end the loop, and stop() does not interrupt: carry on.
                         LOG.debug("the scheduling thread was interrupted; it stops only when the engine closes");
+                    } finally {
+                        idle = false;
                     }
                 }
             }
@@ -232,6 +237,40 @@ final class SchedulingLoop {
             boolean work = dirty || !due.isEmpty();
             dirty = false;
             return work;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Whether the scheduling thread waits with nothing to do: no pass asked for and no timer due on the clock. For a
+     * simulation that moves a test clock by hand and must know when the engine has acted on the last move.
+     */
+    boolean idle() {
+        lock.lock();
+        try {
+            return idle && !dirty && !timerDue();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** {@return when the next timer is due} For a simulation that moves a test clock from event to event. */
+    Optional<Instant> nextTimer() {
+        lock.lock();
+        try {
+            Timer next = timers.peek();
+            return next == null ? Optional.empty() : Optional.of(next.due);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Wakes the scheduling thread to look at its timers again, after a test clock was moved by hand. */
+    void clockMoved() {
+        lock.lock();
+        try {
+            wake.signal();
         } finally {
             lock.unlock();
         }

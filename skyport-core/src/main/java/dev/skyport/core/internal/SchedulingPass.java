@@ -35,11 +35,24 @@ final class SchedulingPass {
     /** The duration the scheduler assumes for a job without a time limit. */
     private static final Duration DEFAULT_DURATION = Duration.ofHours(1);
     /**
-     * How many queued jobs, from the head of the queue, one pass plans. A timetable over the whole queue costs
-     * seconds at 100,000 jobs; like Slurm's default_queue_depth this bounds a pass, and jobs further back are
-     * considered as the head drains.
+     * How many queued jobs, from the head of the queue, a pass run for an event (a submit, an end) plans, like Slurm's
+     * default_queue_depth: such passes keep submit-to-running in milliseconds however deep the queue is. Jobs further
+     * back are planned by the whole-queue pass ({@link #queueDepth}).
      */
     static final int PLANNING_WINDOW = 1000;
+    /**
+     * The most queued jobs a whole-queue pass plans, like Slurm's bf_max_job_test; the queue beyond is considered as it
+     * drains. {@code skyport.scheduler.queue-depth} (a system property, for benchmarks and tests) lowers it; at or below
+     * {@link #PLANNING_WINDOW} every pass plans only the window, as before whole-queue passes.
+     */
+    static final int QUEUE_DEPTH = 100_000;
+    /** Whole-queue passes are at least this far apart on the engine's clock. */
+    static final Duration WHOLE_QUEUE_MIN_INTERVAL = Duration.ofSeconds(1);
+    /**
+     * And at least this many times their own last duration apart, so that they take at most a quarter of the scheduling
+     * thread whatever the queue's depth (a pass over 100,000 jobs takes about half a second).
+     */
+    static final int WHOLE_QUEUE_SPACING = 4;
 
     private final EngineGate gate;
     private final Scheduler scheduler;
@@ -61,6 +74,12 @@ final class SchedulingPass {
     private boolean fullPlanDue;
     /** Each node's partition as the last pass saw it, to say where a waiting job waits. */
     private Map<String, String> partitionOf = Map.of();
+    /** How many queued jobs a whole-queue pass plans: {@link #QUEUE_DEPTH} unless a system property lowers it. */
+    private final int queueDepth;
+    /** No whole-queue pass before this; the scheduling thread's only. */
+    private Instant nextWholeQueue = Instant.MIN;
+    /** Whether a timer already asks for the next whole-queue pass. */
+    private boolean wholeQueueTimer;
 
     SchedulingPass(EngineGate gate, Scheduler scheduler, JobTable table, AccountUsage usage, EngineHealth health,
                    SchedulingLoop loop, RunSupervisor runs, EngineWorkers workers, PartitionLifecycle partitions,
@@ -76,9 +95,12 @@ final class SchedulingPass {
         this.partitions = partitions;
         this.nodeWatch = nodeWatch;
         this.batch = batch;
+        this.queueDepth = Math.max(PLANNING_WINDOW, Math.min(QUEUE_DEPTH,
+                Integer.getInteger("skyport.scheduler.queue-depth", QUEUE_DEPTH)));
     }
 
     void run() {
+        long started = System.nanoTime();
         Instant now = loop.now();
         ClusterView cluster = cluster(now);
         if (cluster.flavors().isEmpty() && !hasFreeCpu(cluster)) {
@@ -94,11 +116,19 @@ final class SchedulingPass {
             lastFullPlan = now;
             fullPlanDue = false;
         }
-        List<QueuedJob> waiting = new ArrayList<>();
-        Map<JobId, Entry> byId = new HashMap<>();
+        // An event plans the head of the queue; the whole queue is planned at most every max(1 s, 4 x its last
+        // duration). With backfill in queue order a plan of the head decides for those jobs exactly what the whole plan
+        // decides (jobs behind never move a reservation of jobs ahead), so both kinds of pass agree; the whole-queue
+        // pass is what starts jobs deeper in the queue in the gaps the head leaves.
+        boolean wholeDue = queueDepth > PLANNING_WINDOW && !now.isBefore(nextWholeQueue);
+        int limit = wholeDue ? queueDepth : PLANNING_WINDOW;
+        List<QueuedJob> waiting = new ArrayList<>(PLANNING_WINDOW);
+        List<Entry> entries = new ArrayList<>(PLANNING_WINDOW);
+        boolean more = false;
         CloudChoices choices = partitions == PartitionLifecycle.NONE ? null : new CloudChoices();
         for (Entry e : table.queue.values()) {
-            if (waiting.size() == PLANNING_WINDOW) {
+            if (waiting.size() == limit) {
+                more = true; // jobs beyond what this pass plans (perhaps none that could be planned: a spare pass)
                 break;
             }
             if (e.placing || e.state != JobState.QUEUED || (e.notBefore != null && e.notBefore.isAfter(now))) {
@@ -112,12 +142,29 @@ final class SchedulingPass {
             }
             waiting.add(new QueuedJob(e.id, e.nodes, e.cpus, e.memoryBytes, e.gpus,
                     e.timeLimit().orElse(DEFAULT_DURATION), e.priority, e.account, e.submitTime));
-            byId.put(e.id, e);
+            entries.add(e);
+        }
+        if (!wholeDue && more && !wholeQueueTimer && queueDepth > PLANNING_WINDOW) {
+            // Jobs behind the window wait for the next whole-queue pass: make sure one comes even if no event does.
+            // A due timer is itself work for the loop, which then runs a pass: an action that also marked the loop
+            // dirty would run a second, window pass right after, which would set this timer again, every second.
+            wholeQueueTimer = true;
+            loop.addTimer(nextWholeQueue, () -> { });
         }
         if (waiting.isEmpty()) {
             return;
         }
-        act(scheduler.plan(cluster, waiting, now), byId, waiting);
+        act(scheduler.plan(cluster, waiting, now), entries, waiting);
+        if (wholeDue && waiting.size() > PLANNING_WINDOW) {
+            Duration took = Duration.ofNanos(System.nanoTime() - started);
+            // In whole milliseconds, the loop's precision: a timer due between two of them would never be due.
+            long spacingMs = Math.max(WHOLE_QUEUE_MIN_INTERVAL.toMillis(),
+                    (took.toNanos() * WHOLE_QUEUE_SPACING + 999_999) / 1_000_000);
+            nextWholeQueue = now.plusMillis(spacingMs);
+            wholeQueueTimer = false;
+            LOG.debug("planned the whole queue ({} jobs{}) in {} ms", waiting.size(), more ? ", more behind" : "",
+                    took.toMillis());
+        }
     }
 
     /**
@@ -305,39 +352,46 @@ final class SchedulingPass {
         return new ClusterView(views, running, modes, flavors, usage.snapshot(now));
     }
 
-    private void act(Plan plan, Map<JobId, Entry> byId, List<QueuedJob> waiting) {
-        Map<JobId, Integer> ahead = new HashMap<>();
+    private void act(Plan plan, List<Entry> entries, List<QueuedJob> waiting) {
+        // One map from id to queue position serves every list of the plan: at 100,000 jobs a pass must not build more.
+        Map<JobId, Integer> position = new HashMap<>(waiting.size() * 4 / 3 + 1);
         for (int i = 0; i < waiting.size(); i++) {
-            ahead.put(waiting.get(i).id(), i);
+            position.put(waiting.get(i).id(), i);
         }
+        java.util.function.Function<JobId, Entry> byId = id -> {
+            Integer i = position.get(id);
+            return i == null ? null : entries.get(i);
+        };
+        Map<String, String> partitionsNow = partitionOf;
         for (Plan.Placement r : plan.reservations()) {
-            Entry e = byId.get(r.job());
-            if (e != null) {
-                // Formatted only when someone reads it: a pass per batch of submits over a long queue would
-                // otherwise build a string for every queued job each time, most of them never shown.
-                Map<String, String> partitionsNow = partitionOf;
-                int jobsAhead = ahead.getOrDefault(r.job(), 0);
+            Integer i = position.get(r.job());
+            if (i != null) {
+                // Formatted only when someone reads it: a pass over a long queue would otherwise build a string for
+                // every queued job each time, most of them never shown. Jobs behind the window keep what the last
+                // whole-queue pass said.
+                Entry e = entries.get(i);
+                int jobsAhead = i;
                 e.waitReason = () -> waitReason(e, r, jobsAhead, partitionsNow);
             }
         }
         for (Plan.Infeasible inf : plan.infeasible()) {
-            if (!toSiteByFit(byId.get(inf.job()), null)) {
-                waitsBecause(byId.get(inf.job()), inf.reason());
+            if (!toSiteByFit(byId.apply(inf.job()), null)) {
+                waitsBecause(byId.apply(inf.job()), inf.reason());
             }
         }
         for (Plan.CloudPlacement c : plan.cloud()) {
-            if (toSiteByFit(byId.get(c.job()), c)) {
+            if (toSiteByFit(byId.apply(c.job()), c)) {
                 continue;
             }
             if (!partitions.provide(c)) {
-                waitsBecause(byId.get(c.job()), "needs " + c.nodes() + " new node(s) of flavor " + c.flavor() + " at "
+                waitsBecause(byId.apply(c.job()), "needs " + c.nodes() + " new node(s) of flavor " + c.flavor() + " at "
                         + c.pricePerHour() + " per hour, the cheapest that fits; "
                         + (partitions == PartitionLifecycle.NONE ? "no gate here creates partitions"
                         : "its partition cannot be created now"));
             }
         }
         for (Plan.Placement p : plan.startNow()) {
-            Entry e = byId.get(p.job());
+            Entry e = byId.apply(p.job());
             if (e == null) {
                 continue;
             }
