@@ -95,8 +95,22 @@ final class SchedulingPass {
         this.partitions = partitions;
         this.nodeWatch = nodeWatch;
         this.batch = batch;
-        this.queueDepth = Math.max(PLANNING_WINDOW, Math.min(QUEUE_DEPTH,
-                Integer.getInteger("skyport.scheduler.queue-depth", QUEUE_DEPTH)));
+        this.queueDepth = queueDepth(System.getProperty(QUEUE_DEPTH_PROPERTY));
+    }
+
+    private static final String QUEUE_DEPTH_PROPERTY = "skyport.scheduler.queue-depth";
+
+    /** The depth {@code value} of the system property asks for; a value that is not a number is refused, not ignored. */
+    static int queueDepth(String value) {
+        if (value == null) {
+            return QUEUE_DEPTH;
+        }
+        try {
+            return Math.max(PLANNING_WINDOW, Math.min(QUEUE_DEPTH, Integer.parseInt(value.strip())));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(QUEUE_DEPTH_PROPERTY + " must be a whole number of jobs, not \""
+                    + value + "\"", e);
+        }
     }
 
     void run() {

@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Passes for events plan the head of the queue ({@link SchedulingPass#PLANNING_WINDOW}); a whole-queue pass, at most
@@ -118,5 +119,15 @@ class WholeQueuePassTest {
         }
         assertThat(first).doesNotContain(-1.0);
         assertThat(second).containsExactly(first);
+    }
+
+    @Test
+    void theQueueDepthPropertyIsBoundedToTheWindowAndTheCapAndRefusesWhatIsNotANumber() {
+        assertThat(SchedulingPass.queueDepth(null)).isEqualTo(SchedulingPass.QUEUE_DEPTH);
+        assertThat(SchedulingPass.queueDepth("5000")).isEqualTo(5000);
+        assertThat(SchedulingPass.queueDepth("10")).isEqualTo(SchedulingPass.PLANNING_WINDOW);
+        assertThat(SchedulingPass.queueDepth("10000000")).isEqualTo(SchedulingPass.QUEUE_DEPTH);
+        assertThatThrownBy(() -> SchedulingPass.queueDepth("100k"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("skyport.scheduler.queue-depth");
     }
 }
