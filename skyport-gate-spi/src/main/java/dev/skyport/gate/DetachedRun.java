@@ -156,7 +156,25 @@ public final class DetachedRun {
             return List.of();
         }
         List<String> a = new ArrayList<>(List.of("/bin/sh", "-c", "trap '' TERM INT HUP; exec \"$@\"",
-                "skyport-sandbox", isolation.bwrap(), "--die-with-parent", "--unshare-pid", "--unshare-ipc"));
+                "skyport-sandbox"));
+        a.addAll(sandboxProgram(request, isolation));
+        return a;
+    }
+
+    /**
+     * {@return the sandbox's own argument vector (bubblewrap and what runs inside it up to the program), for a starter
+     * that itself execs it with SIGTERM, SIGINT and SIGHUP ignored, as {@link #command} does through a shell (see the
+     * class comment); empty for {@link RunIsolation.Mode#NONE}}
+     *
+     * @param request the run
+     * @param isolation how the run is fenced off
+     */
+    public static List<String> sandboxProgram(RunRequest request, RunIsolation isolation) {
+        if (isolation.mode() == RunIsolation.Mode.NONE) {
+            return List.of();
+        }
+        List<String> a = new ArrayList<>(List.of(isolation.bwrap(), "--die-with-parent", "--unshare-pid",
+                "--unshare-ipc"));
         if (isolation.mode() == RunIsolation.Mode.SANDBOX) {
             a.addAll(List.of("--unshare-user", "--cap-drop", "ALL"));
         }

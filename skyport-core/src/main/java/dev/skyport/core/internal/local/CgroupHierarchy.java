@@ -153,6 +153,34 @@ final class CgroupHierarchy {
         }
     }
 
+    /**
+     * Creates {@code cgroup} with the limits of a run ({@code memory.max} when {@code memoryBytes} is positive, and
+     * {@code cpu.max} for {@code cpus}) where the node's controllers offer those files, as the {@code DetachedRun}
+     * wrapper does for the runs it creates cgroups for.
+     */
+    static void create(Path cgroup, long memoryBytes, int cpus) throws IOException {
+        Files.createDirectories(cgroup);
+        Path memory = cgroup.resolve("memory.max");
+        if (memoryBytes > 0 && Files.exists(memory)) {
+            Files.writeString(memory, Long.toString(memoryBytes));
+        }
+        Path cpu = cgroup.resolve("cpu.max");
+        if (Files.exists(cpu)) {
+            Files.writeString(cpu, (cpus * 100_000L) + " 100000");
+        }
+    }
+
+    /** Removes {@code cgroup}, killing what is left in it, when that can be done at once; false when it is busy. */
+    static boolean tryRemove(Path cgroup) {
+        try {
+            Files.deleteIfExists(cgroup);
+            return true;
+        } catch (IOException busy) {
+            kill(cgroup);
+            return false;
+        }
+    }
+
     /** Kills what is left in {@code cgroup} and removes it, waiting a little for the kernel to empty it. */
     static void remove(Path cgroup) {
         if (!Files.isDirectory(cgroup)) {
