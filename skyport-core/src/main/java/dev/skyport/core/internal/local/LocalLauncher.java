@@ -24,7 +24,9 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 
@@ -135,6 +137,8 @@ final class LocalLauncher {
         final Optional<Path> cgroup;
         final CompletableFuture<RunOutcome> end = new CompletableFuture<>();
         final long queuedNanos = System.nanoTime();
+        /** Whether the gate was asked to watch it. */
+        volatile boolean watched;
         /** Its process group, once known; 0 before. */
         volatile long pid;
         volatile Generation sentTo;
@@ -172,6 +176,8 @@ final class LocalLauncher {
     private Generation current;
     private Thread writer;
     private volatile boolean closed;
+    private final CountDownLatch drained = new CountDownLatch(1);
+    private static final long CLOSE_WAIT_SECONDS = 10;
 
     /**
      * @param bash the bash program
@@ -307,12 +313,19 @@ final class LocalLauncher {
     private void writeLoop() {
         List<Run> batch = new ArrayList<>();
         byte[] buffer = new byte[PIPE_BUF];
-        while (!closed) {
+        while (true) {
+            Run first;
             try {
-                batch.add(queue.take());
+                // Once closed, what was queued still goes out: those runs were reported started.
+                first = closed ? queue.poll() : queue.take();
             } catch (InterruptedException e) {
+                continue;
+            }
+            if (first == null) {
+                drained.countDown();
                 return;
             }
+            batch.add(first);
             int length = 0;
             while (true) {
                 byte[] line = (batch.get(batch.size() - 1).runDir.resolve(LAUNCH_FILE) + "\n")
@@ -342,6 +355,10 @@ final class LocalLauncher {
             try {
                 g = generation();
             } catch (IOException e) {
+                if (closed) {
+                    drained.countDown();
+                    return;
+                }
                 for (Run r : batch) {
                     listener.failed(r, e);
                 }
@@ -381,9 +398,6 @@ final class LocalLauncher {
         synchronized (lock) {
             if (current != null && !current.dead) {
                 return current;
-            }
-            if (closed) {
-                throw new IOException("the gate is closed");
             }
             ProcessBuilder pb = new ProcessBuilder("setsid", bash, "-c", script, "skyport-launcher")
                     .redirectInput(ProcessBuilder.Redirect.PIPE)
@@ -482,14 +496,25 @@ final class LocalLauncher {
      * gate over the same directory finds them by probing.
      */
     void close() {
-        closed = true;
+        Thread w;
+        synchronized (lock) {
+            closed = true;
+            w = writer;
+        }
+        if (w != null) {
+            w.interrupt();
+            try {
+                if (!drained.await(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
+                    LOG.warn("the local launcher did not take every request in {} s", CLOSE_WAIT_SECONDS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         Generation g;
         synchronized (lock) {
             g = current;
             current = null;
-            if (writer != null) {
-                writer.interrupt();
-            }
         }
         if (g != null) {
             synchronized (g) {

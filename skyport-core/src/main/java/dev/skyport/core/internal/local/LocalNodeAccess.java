@@ -279,7 +279,12 @@ final class LocalNodeAccess implements NodeAccess {
             throw e;
         }
         launched.put(handle, run);
-        run.end.whenComplete((o, e) -> launched.remove(handle));
+        // Kept until watched: a run may end before the engine asks.
+        run.end.whenComplete((o, e) -> {
+            if (run.watched) {
+                launched.remove(handle);
+            }
+        });
         launcher.get().send(run);
         startChecks();
         return Optional.of(handle);
@@ -470,6 +475,10 @@ final class LocalNodeAccess implements NodeAccess {
     public CompletableFuture<RunOutcome> watch(RunHandle handle) {
         LocalLauncher.Run run = launched.get(handle);
         if (run != null) {
+            run.watched = true;
+            if (run.end.isDone()) {
+                launched.remove(handle);
+            }
             return run.end;
         }
         Process child = children.get(handle);
@@ -747,6 +756,11 @@ final class LocalNodeAccess implements NodeAccess {
             throw GateException.transientFailure("cannot delete " + remotePath + ": " + e.getMessage(), e,
                     Optional.empty());
         }
+    }
+
+    /** The pid of the launcher when one runs now (tests). */
+    Optional<Long> launcherPid() {
+        return launcher.flatMap(LocalLauncher::pid);
     }
 
     synchronized void close() {
