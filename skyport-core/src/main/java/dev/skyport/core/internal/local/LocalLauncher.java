@@ -109,7 +109,7 @@ final class LocalLauncher {
 
     private static final String LOOP = String.join("\n",
             "while IFS= read -r f; do",
-            "  ( . \"$f\" ) &",
+            "  ( . \"$f\" ) & disown",
             "done",
             "");
 

@@ -24,6 +24,8 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.attribute.FileAttribute;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -115,26 +117,29 @@ final class LocalNodeAccess implements NodeAccess {
         try {
             // Scripts may carry secrets (the Jupyter spawner puts the hub's API token in its script): the job
             // directory and the script are the owner's only. The script is run by its interpreter, so it needs no x bit.
-            if (!Files.exists(dir)) {
-                Files.createDirectories(dir.getParent());
-                createPrivate(dir, true);
-            }
-            // An earlier attempt of the job owned this directory: what it may have planted where the engine (root,
-            // when jobs run as mapped accounts) writes next must not redirect those writes.
-            for (String name : List.of(DetachedRun.SCRIPT, DetachedRun.STDOUT, DetachedRun.STDERR)) {
-                removePlanted(dir.resolve(name), false);
-            }
-            removePlanted(runDir, true);
-            Files.createDirectories(runDir);
-            // Only a probe's claim may be there before the launch (it fences a late launch off). Anything else was left
-            // by an earlier attempt of the job (in sandbox mode the job runs as the engine's uid, so ownership tells
-            // nothing), perhaps links where the wrapper, outside the sandbox, writes the pid and the exit code.
-            try (var entries = Files.list(runDir)) {
-                for (Path entry : entries.toList()) {
-                    boolean probeClaim = entry.getFileName().toString().equals(DetachedRun.CLAIM)
-                            && Files.isRegularFile(entry, LinkOption.NOFOLLOW_LINKS);
-                    if (!probeClaim) {
-                        FileTrees.delete(entry);
+            // A directory made here holds nothing yet: the checks below, a dozen system calls, are for one that was
+            // there before (an earlier attempt's, or one the engine staged files into).
+            boolean fresh = createJobDirectory(dir);
+            if (fresh) {
+                Files.createDirectory(runDir);
+            } else {
+                // An earlier attempt of the job owned this directory: what it may have planted where the engine (root,
+                // when jobs run as mapped accounts) writes next must not redirect those writes.
+                for (String name : List.of(DetachedRun.SCRIPT, DetachedRun.STDOUT, DetachedRun.STDERR)) {
+                    removePlanted(dir.resolve(name), false);
+                }
+                removePlanted(runDir, true);
+                Files.createDirectories(runDir);
+                // Only a probe's claim may be there before the launch (it fences a late launch off). Anything else was
+                // left by an earlier attempt of the job (in sandbox mode the job runs as the engine's uid, so ownership
+                // tells nothing), perhaps links where the wrapper, outside the sandbox, writes the pid and exit code.
+                try (var entries = Files.list(runDir)) {
+                    for (Path entry : entries.toList()) {
+                        boolean probeClaim = entry.getFileName().toString().equals(DetachedRun.CLAIM)
+                                && Files.isRegularFile(entry, LinkOption.NOFOLLOW_LINKS);
+                        if (!probeClaim) {
+                            FileTrees.delete(entry);
+                        }
                     }
                 }
             }
@@ -416,6 +421,26 @@ final class LocalNodeAccess implements NodeAccess {
             }
         };
         ex.schedule(self[0], 10, TimeUnit.MILLISECONDS);
+    }
+
+    /** Creates the job directory, the owner's only, with its parents; false when it was there already. */
+    private static boolean createJobDirectory(Path dir) throws IOException {
+        FileAttribute<?> owner = PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+        try {
+            Files.createDirectory(dir, owner);
+            return true;
+        } catch (FileAlreadyExistsException there) {
+            return false;
+        } catch (NoSuchFileException noParent) {
+            Files.createDirectories(dir.getParent());
+        }
+        try {
+            Files.createDirectory(dir, owner);
+            return true;
+        } catch (FileAlreadyExistsException raced) {
+            // another launch of the same job created it first, with the same permissions
+            return false;
+        }
     }
 
     private static void createPrivate(Path path, boolean directory) throws IOException {
