@@ -35,7 +35,8 @@ import java.util.Optional;
  *
  * <p>Runs are started by one long-lived launcher process ({@link LocalLauncher}) rather than by a process start of
  * this JVM's per run. Option {@code launcher}: {@code auto} (bash from {@code /bin} or {@code /usr/bin}, else none),
- * {@code none} (a process per run, as before the launcher) or the path of a bash. {@code launcher-check-ms} (default
+ * {@code none} (a process per run, as before the launcher) or the path of a bash; its default is the system
+ * property {@code skyport.local.launcher}, else {@code auto}. {@code launcher-check-ms} (default
  * 1000): how often runs are checked for an end their wrapper could not report (it was killed).
  */
 public final class LocalGate implements Gate {
@@ -68,7 +69,8 @@ public final class LocalGate implements Gate {
         this.containers = ContainerRuntime.fromOptions(config, "none");
         long checkMillis = config.positiveLong("launcher-check-ms").orElse(1000L);
         this.access = new LocalNodeAccess(NODE, LocalIsolation.resolve(config, dataDir(config.workDir())),
-                containers, LocalLauncher.bash(config.option("launcher").orElse("auto")),
+                containers, LocalLauncher.bash(config.option("launcher")
+                        .orElse(System.getProperty("skyport.local.launcher", "auto"))),
                 Duration.ofMillis(checkMillis));
     }
 

@@ -1,6 +1,7 @@
 package dev.skyport.core.internal.local;
 
 import dev.skyport.gate.DetachedRun;
+import dev.skyport.gate.GateException;
 import dev.skyport.gate.RunHandle;
 import dev.skyport.gate.RunOutcome;
 import dev.skyport.gate.RunRequest;
@@ -533,13 +534,21 @@ final class LocalLauncher {
         }
     }
 
-    /** The bash to run the launcher with: {@code option} ({@code auto}, {@code none} or a path). */
+    /**
+     * The bash to run the launcher with: {@code option} ({@code auto}, {@code none} or a path).
+     *
+     * @throws GateException (permanent) naming the option when it is none of those
+     */
     static Optional<String> bash(String option) {
         String o = option.strip().toLowerCase(Locale.ROOT);
         if (o.equals("none")) {
             return Optional.empty();
         }
         if (!o.equals("auto")) {
+            if (!option.strip().startsWith("/") || !Files.isExecutable(Path.of(option.strip()))) {
+                throw GateException.permanent("gate option launcher must be auto, none or the absolute path of a bash,"
+                        + " got '" + option.strip() + "'");
+            }
             return Optional.of(option.strip());
         }
         for (String p : List.of("/bin/bash", "/usr/bin/bash", "/usr/local/bin/bash")) {

@@ -46,11 +46,14 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs jobs on this machine as detached process groups, following the {@link DetachedRun} protocol. Runs started by
- * this JVM are watched through {@link Process#onExit()}. Runs found after a restart are no children of this JVM: their
- * end is polled, looking for the exit-code file or a process that is gone or a zombie. (ProcessHandle.onExit would
- * wait forever on a zombie, which is what an exited run becomes where PID 1 does not reap orphans, as in many
- * containers.)
+ * Runs jobs on this machine as detached process groups, following the {@link DetachedRun} protocol. Runs are started
+ * by the node's {@link LocalLauncher} and report their end through it; a check every {@code launcher-check-ms} finds
+ * those whose wrapper was killed (a SIGKILL reaches the whole group) and requests a dead or stuck launcher had not
+ * started. Without a launcher (no bash, or option {@code launcher: none}, or a request a launch file cannot carry)
+ * a run is a process of this JVM's, watched through {@link Process#onExit()}. Runs found after a restart are no
+ * children of this JVM: their end is polled, looking for the exit-code file or a process that is gone or a zombie.
+ * (ProcessHandle.onExit would wait forever on a zombie, which is what an exited run becomes where PID 1 does not reap
+ * orphans, as in many containers.)
  */
 final class LocalNodeAccess implements NodeAccess {
     private static final Logger LOG = LoggerFactory.getLogger(LocalNodeAccess.class);

@@ -3,6 +3,7 @@ package dev.skyport.core.internal.local;
 import dev.skyport.api.JobId;
 import dev.skyport.gate.DetachedRun;
 import dev.skyport.gate.GateConfig;
+import dev.skyport.gate.GateException;
 import dev.skyport.gate.RunHandle;
 import dev.skyport.gate.RunOutcome;
 import dev.skyport.gate.RunProbe;
@@ -26,6 +27,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The local gate's launcher with real processes: what reaches a job, how ends are reported, and what a {@code kill -9}
@@ -204,6 +206,21 @@ class LocalLauncherTest {
         Files.writeString(Path.of(req.directory(), "go"), "go");
         assertThat(again.watch(probe.handle().orElseThrow()).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode())
                 .hasValue(9);
+    }
+
+    @Test
+    void aLauncherThatIsNoBashIsRefusedByName() {
+        assertThatThrownBy(() -> node(Map.of("launcher", workDir.resolve("no-such-bash").toString())))
+                .isInstanceOf(GateException.class).hasMessageContaining("gate option launcher");
+    }
+
+    @Test
+    void withoutALauncherRunsAreProcessesOfTheEngine() throws Exception {
+        LocalNodeAccess node = node(Map.of("launcher", "none"));
+        RunRequest req = request("#!/bin/sh\nexit 2\n");
+        assertThat(node.watch(node.launch(req)).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(2);
+        assertThat(node.launcherPid()).isEmpty();
+        assertThat(Path.of(req.runDirectory(), LocalLauncher.LAUNCH_FILE)).doesNotExist();
     }
 
     private static void kill9(long pid) throws Exception {
