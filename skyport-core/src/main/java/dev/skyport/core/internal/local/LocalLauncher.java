@@ -286,11 +286,6 @@ final class LocalLauncher {
         }
     }
 
-    /** The runs whose end is not known yet. */
-    Collection<Run> runs() {
-        return runs.values();
-    }
-
     /** Ends the current launcher (it is restarted for the next request): for one that stopped reading. */
     void restart() {
         Generation g;

@@ -649,6 +649,14 @@ final class LocalNodeAccess implements NodeAccess {
                 checkSoon(run);
             }
         }
+        if (pid <= 0) {
+            // A launcher's run whose end is known (its handle has no pid): no group to signal, and `kill -- -0` would
+            // signal the engine's own. Its containers, if any, are stopped by name all the same.
+            if (Files.exists(runDir(handle).resolve(ContainerRun.MARK), LinkOption.NOFOLLOW_LINKS)) {
+                stopContainer(runDir(handle), handle.job(), handle.attempt(), signal);
+            }
+            return;
+        }
         // The group and its leader: right after launch the leader may not have called setsid() yet, and then only
         // its pid reaches it.
         String group = Long.toString(pid);

@@ -209,6 +209,19 @@ class LocalLauncherTest {
     }
 
     @Test
+    void stoppingARunThatEndedSignalsNothing() throws Exception {
+        LocalNodeAccess node = node(Map.of());
+        RunRequest req = request("#!/bin/sh\nexit 0\n");
+        RunHandle handle = node.launch(req);
+        assertThat(node.watch(handle).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(0);
+        // The handle of a launcher's run carries no pid: a signal must not become `kill -- -0`, the engine's group.
+        assertThat(handle.processGroup()).isZero();
+        node.signal(handle, dev.skyport.gate.RunSignal.TERM);
+        node.signal(handle, dev.skyport.gate.RunSignal.KILL);
+        assertThat(ProcessHandle.current().isAlive()).isTrue();
+    }
+
+    @Test
     void aLauncherThatIsNoBashIsRefusedByName() {
         assertThatThrownBy(() -> node(Map.of("launcher", workDir.resolve("no-such-bash").toString())))
                 .isInstanceOf(GateException.class).hasMessageContaining("gate option launcher");
