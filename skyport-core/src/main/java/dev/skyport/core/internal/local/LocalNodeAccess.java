@@ -170,11 +170,6 @@ final class LocalNodeAccess implements NodeAccess {
                 handOver(dir, runIsolation.uid(), runIsolation.gid());
             }
             Optional<Path> cgroup = isolation.cgroup(request.job(), request.attempt());
-            Optional<RunHandle> viaLauncher = launchThroughLauncher(request, runtime, runIsolation, cgroup);
-            if (viaLauncher.isPresent()) {
-                return viaLauncher.get();
-            }
-            List<String> argv;
             if (steps) {
                 Files.writeString(runDir.resolve(ContainerRun.MARK), StepsRun.mark(request),
                         StandardOpenOption.CREATE_NEW);
@@ -184,8 +179,6 @@ final class LocalNodeAccess implements NodeAccess {
                     Files.writeString(envFile, StepsRun.envFile(request, i), StandardOpenOption.WRITE,
                             StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS);
                 }
-                argv = DetachedRun.command(request, StepsRun.program(request, runtime.get(), containers.get(),
-                        runIsolation, Optional.of(engineUser())), RunIsolation.none(), cgroup.map(Path::toString));
             } else if (runtime.isPresent()) {
                 // The container is the job's sandbox: bubblewrap around the runtime's client would only break it.
                 Files.writeString(runDir.resolve(ContainerRun.MARK),
@@ -194,6 +187,16 @@ final class LocalNodeAccess implements NodeAccess {
                 createPrivate(envFile, false);
                 Files.writeString(envFile, ContainerRun.envFile(request), StandardOpenOption.WRITE,
                         StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS);
+            }
+            Optional<RunHandle> viaLauncher = launchThroughLauncher(request, runtime, runIsolation, cgroup);
+            if (viaLauncher.isPresent()) {
+                return viaLauncher.get();
+            }
+            List<String> argv;
+            if (steps) {
+                argv = DetachedRun.command(request, StepsRun.program(request, runtime.get(), containers.get(),
+                        runIsolation, Optional.of(engineUser())), RunIsolation.none(), cgroup.map(Path::toString));
+            } else if (runtime.isPresent()) {
                 argv = DetachedRun.command(request, ContainerRun.program(request, runtime.get(), containers.get(),
                         runIsolation, Optional.of(engineUser())), RunIsolation.none(), cgroup.map(Path::toString));
             } else {
