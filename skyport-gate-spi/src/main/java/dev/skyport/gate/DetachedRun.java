@@ -15,7 +15,9 @@ import java.util.OptionalInt;
  *   <li>{@code claim}: created with O_EXCL by whoever gets there first. The wrapper creates it before it runs the job;
  *       {@link NodeAccess#probe} creates it when the wrapper never started. Whoever loses backs off, so a run that
  *       a probe declared {@code NEVER_STARTED} can never start later.</li>
- *   <li>{@code pid}: the process group id (the wrapper is a session leader), written right after the claim.</li>
+ *   <li>{@code pid}: the process group id (the wrapper leads its process group: a session of its own through
+ *       {@code setsid}, or a group of its own in a launcher's session, as the local gate's launcher starts runs),
+ *       written right after the claim.</li>
  *   <li>{@code exitcode}: the job's exit status, written when it ends on its own.</li>
  * </ul>
  * stdout and stderr go to {@code stdout.log} and {@code stderr.log} in the job directory.
@@ -39,7 +41,9 @@ import java.util.OptionalInt;
  *
  * <p>The wrapper runs as {@code setsid /bin/sh -c WRAPPER skyport-run <job dir> <attempt> <workdir> <cgroup>
  * <memory.max> <cpu.max> <program...>} (the cgroup and limits may be empty); only shell built-ins run before the
- * job, so a start costs two process creations plus the sandbox's.
+ * job, so a start costs two process creations plus the sandbox's. The local gate starts its runs through a
+ * long-lived launcher that follows this protocol with its own copy of the steps (no {@code setsid}, no {@code sh} exec,
+ * cgroup made and removed by the engine); a change here must be made there too ({@code LocalLauncher}).
  */
 public final class DetachedRun {
     /** The job's standard output, in the job directory. */
@@ -156,7 +160,25 @@ public final class DetachedRun {
             return List.of();
         }
         List<String> a = new ArrayList<>(List.of("/bin/sh", "-c", "trap '' TERM INT HUP; exec \"$@\"",
-                "skyport-sandbox", isolation.bwrap(), "--die-with-parent", "--unshare-pid", "--unshare-ipc"));
+                "skyport-sandbox"));
+        a.addAll(sandboxProgram(request, isolation));
+        return a;
+    }
+
+    /**
+     * {@return the sandbox's own argument vector (bubblewrap and what runs inside it up to the program), for a starter
+     * that itself execs it with SIGTERM, SIGINT and SIGHUP ignored, as {@link #command} does through a shell (see the
+     * class comment); empty for {@link RunIsolation.Mode#NONE}}
+     *
+     * @param request the run
+     * @param isolation how the run is fenced off
+     */
+    public static List<String> sandboxProgram(RunRequest request, RunIsolation isolation) {
+        if (isolation.mode() == RunIsolation.Mode.NONE) {
+            return List.of();
+        }
+        List<String> a = new ArrayList<>(List.of(isolation.bwrap(), "--die-with-parent", "--unshare-pid",
+                "--unshare-ipc"));
         if (isolation.mode() == RunIsolation.Mode.SANDBOX) {
             a.addAll(List.of("--unshare-user", "--cap-drop", "ALL"));
         }

@@ -334,12 +334,16 @@ public final class EngineBenchmark {
                 TrivialRun run = runTrivialJobs(sky, jobs, ends, pending);
                 progress("   %d jobs: all submitted after %.2f s, all terminal after %.2f s; %s", jobs,
                         run.submitSeconds, run.seconds, run.cpu);
+                progress("   %s", run.perJob);
                 figure("jobs_per_s", jobs / run.seconds, "1/s");
+                // Steady whatever others take of the machine, unlike the rate: compare these between runs.
+                figure("jobs_jvm_cpu_ms_per_job", run.perJob.jvmMs(), "ms");
+                figure("jobs_process_cpu_ms_per_job", run.perJob.processesMs(), "ms");
             }
         }
     }
 
-    private record TrivialRun(double submitSeconds, double seconds, String cpu) {
+    private record TrivialRun(double submitSeconds, double seconds, String cpu, ProcessCpu.PerUnit perJob) {
     }
 
     /**
@@ -354,6 +358,7 @@ public final class EngineBenchmark {
         pending.set(allEnded);
         List<JobId> ids = new ArrayList<>(n);
         CpuUse cpu = CpuUse.now();
+        ProcessCpu processCpu = ProcessCpu.now();
         long t0 = System.nanoTime();
         for (int i = 0; i < n; i += SUBMIT_BATCH) {
             for (Job job : sky.jobs().submitAll(Collections.nCopies(Math.min(SUBMIT_BATCH, n - i), TRIVIAL))) {
@@ -367,6 +372,7 @@ public final class EngineBenchmark {
         }
         long t1 = System.nanoTime();
         String cpuUse = cpu.sinceWithJobs();
+        ProcessCpu.PerUnit perJob = processCpu.perUnitSince(n);
         List<String> bad = new ArrayList<>();
         for (JobId id : ids) {
             JobTransitioned end = ends.get(id);
@@ -378,7 +384,7 @@ public final class EngineBenchmark {
             throw new BenchmarkFailure(bad.size() + " of " + n + " trivial jobs did not succeed, e.g. " + bad.get(0)
                     + "; stderr: " + sky.jobs().stderr(JobId.parse(bad.get(0).substring(0, 36))).strip(), null);
         }
-        return new TrivialRun(seconds(submitted - t0), seconds(t1 - t0), cpuUse);
+        return new TrivialRun(seconds(submitted - t0), seconds(t1 - t0), cpuUse, perJob);
     }
 
     // ------------------------------------------------------------------ 3. latency

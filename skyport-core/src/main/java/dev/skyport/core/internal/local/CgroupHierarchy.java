@@ -5,11 +5,14 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -150,6 +153,42 @@ final class CgroupHierarchy {
             Files.writeString(cgroup.resolve("cgroup.kill"), "1");
         } catch (IOException e) {
             // gone already, or a kernel before 5.14: members are killed by the group signal and the wrapper
+        }
+    }
+
+    /**
+     * Creates {@code cgroup} with the limits of a run ({@code memory.max} when {@code memoryBytes} is positive, and
+     * {@code cpu.max} for {@code cpus}) where the node's controllers offer those files, as the {@code DetachedRun}
+     * wrapper does for the runs it creates cgroups for.
+     */
+    static void create(Path cgroup, long memoryBytes, int cpus) throws IOException {
+        try {
+            Files.createDirectory(cgroup);
+        } catch (FileAlreadyExistsException there) {
+            // made for a request that was lost, or by a wrapper
+        }
+        // Every run's cgroup has the same files, as the controllers enabled for the hierarchy say: looked at once.
+        boolean[] limits = LIMIT_FILES.computeIfAbsent(cgroup.getParent(), base -> new boolean[] {
+                Files.exists(cgroup.resolve("memory.max")), Files.exists(cgroup.resolve("cpu.max"))});
+        if (memoryBytes > 0 && limits[0]) {
+            Files.writeString(cgroup.resolve("memory.max"), Long.toString(memoryBytes));
+        }
+        if (limits[1]) {
+            Files.writeString(cgroup.resolve("cpu.max"), (cpus * 100_000L) + " 100000");
+        }
+    }
+
+    /** Per hierarchy: whether its runs' cgroups have {@code memory.max} and {@code cpu.max}. */
+    private static final Map<Path, boolean[]> LIMIT_FILES = new ConcurrentHashMap<>();
+
+    /** Removes {@code cgroup}, killing what is left in it, when that can be done at once; false when it is busy. */
+    static boolean tryRemove(Path cgroup) {
+        try {
+            Files.deleteIfExists(cgroup);
+            return true;
+        } catch (IOException busy) {
+            kill(cgroup);
+            return false;
         }
     }
 

@@ -16,6 +16,7 @@ import dev.skyport.gate.PartitionSpec;
 
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -31,6 +32,12 @@ import java.util.Optional;
  * local job to a registry). The runtime is looked for when the first such job starts, not at the gate's start: a
  * {@code podman info} costs a few hundred milliseconds that most engines never need. Jobs of container steps
  * ({@link dev.skyport.gate.StepsRun}) need the option too; without it their launch fails with a permanent error.
+ *
+ * <p>Runs are started by one long-lived launcher process ({@link LocalLauncher}) rather than by a process start of
+ * this JVM's per run. Option {@code launcher}: {@code auto} (bash from {@code /bin} or {@code /usr/bin}, else none),
+ * {@code none} (a process per run, as before the launcher) or the path of a bash; its default is the system
+ * property {@code skyport.local.launcher}, else {@code auto}. {@code launcher-check-ms} (default
+ * 1000): how often runs are checked for an end their wrapper could not report (it was killed).
  */
 public final class LocalGate implements Gate {
     public static final String NAME = "local";
@@ -60,8 +67,11 @@ public final class LocalGate implements Gate {
         this.site = new RemoteSite(NAME, NAME, "this machine");
         this.flavor = new Flavor(NAME, NAME, cpus, memory, 0, gpus, 0, "USD");
         this.containers = ContainerRuntime.fromOptions(config, "none");
+        long checkMillis = config.positiveLong("launcher-check-ms").orElse(1000L);
         this.access = new LocalNodeAccess(NODE, LocalIsolation.resolve(config, dataDir(config.workDir())),
-                containers);
+                containers, LocalLauncher.bash(config.option("launcher")
+                        .orElse(System.getProperty("skyport.local.launcher", "auto"))),
+                Duration.ofMillis(checkMillis));
     }
 
     /**

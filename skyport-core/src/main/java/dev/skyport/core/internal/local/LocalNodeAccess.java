@@ -15,20 +15,28 @@ import dev.skyport.gate.RunRequest;
 import dev.skyport.gate.RunSignal;
 import dev.skyport.gate.StepLayout;
 import dev.skyport.gate.StepsRun;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.File;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.attribute.FileAttribute;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
@@ -38,19 +46,25 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs jobs on this machine as detached process groups, following the {@link DetachedRun} protocol. Runs started by
- * this JVM are watched through {@link Process#onExit()}. Runs found after a restart are no children of this JVM: their
- * end is polled, looking for the exit-code file or a process that is gone or a zombie. (ProcessHandle.onExit would
- * wait forever on a zombie, which is what an exited run becomes where PID 1 does not reap orphans, as in many
- * containers.)
+ * Runs jobs on this machine as detached process groups, following the {@link DetachedRun} protocol. Runs are started
+ * by the node's {@link LocalLauncher} and report their end through it; a check every {@code launcher-check-ms} finds
+ * those whose wrapper was killed (a SIGKILL reaches the whole group) and requests a dead or stuck launcher had not
+ * started. Without a launcher (no bash, or option {@code launcher: none}, or a request a launch file cannot carry)
+ * a run is a process of this JVM's, watched through {@link Process#onExit()}. Runs found after a restart are no
+ * children of this JVM: their end is polled, looking for the exit-code file or a process that is gone or a zombie.
+ * (ProcessHandle.onExit would wait forever on a zombie, which is what an exited run becomes where PID 1 does not reap
+ * orphans, as in many containers.)
  */
 final class LocalNodeAccess implements NodeAccess {
+    private static final Logger LOG = LoggerFactory.getLogger(LocalNodeAccess.class);
     private static final File DEV_NULL = new File("/dev/null");
     /** How long a probe waits for a run that claimed its directory to record its process id. */
     private static final Duration PID_GRACE = Duration.ofSeconds(5);
 
     /** How often the end of a run found after a restart is checked. */
     private static final long POLL_MILLIS = 100;
+    /** How long a request may wait for the launcher to start it before the launcher is taken for stuck. */
+    private static final Duration STUCK_LAUNCHER = Duration.ofSeconds(60);
 
     /** What an isolated job keeps of the engine's environment: the rest may hold the engine's secrets. */
     private static final List<String> KEPT_ENV = List.of("PATH", "LANG", "LANGUAGE", "TZ");
@@ -64,12 +78,30 @@ final class LocalNodeAccess implements NodeAccess {
     private volatile String runtimePath;
     private final Map<RunHandle, Process> children = new ConcurrentHashMap<>();
     private final Map<RunHandle, CompletableFuture<RunOutcome>> polled = new ConcurrentHashMap<>();
+    /** Runs started through the launcher whose end is not known yet. */
+    private final Map<RunHandle, LocalLauncher.Run> launched = new ConcurrentHashMap<>();
+    private final Optional<LocalLauncher> launcher;
+    /** How often runs started through the launcher are checked, for those that ended without a word. */
+    private final Duration checkInterval;
     private ScheduledExecutorService poller;
+    private boolean polling;
+    private boolean checking;
 
     LocalNodeAccess(String node, LocalIsolation isolation, Optional<ContainerRuntime> containers) {
+        this(node, isolation, containers, Optional.empty(), Duration.ofSeconds(1));
+    }
+
+    /**
+     * @param bash the bash that runs the launcher; empty: every run is a process of this JVM's, as before the launcher
+     * @param checkInterval how often runs started through the launcher are checked for an end nobody reported
+     */
+    LocalNodeAccess(String node, LocalIsolation isolation, Optional<ContainerRuntime> containers,
+                    Optional<String> bash, Duration checkInterval) {
         this.node = node;
         this.isolation = isolation;
         this.containers = containers;
+        this.checkInterval = checkInterval;
+        this.launcher = bash.map(b -> new LocalLauncher(b, System.getenv(), KEPT_ENV, CLIENT_ENV, new Reports()));
     }
 
     @Override
@@ -88,26 +120,29 @@ final class LocalNodeAccess implements NodeAccess {
         try {
             // Scripts may carry secrets (the Jupyter spawner puts the hub's API token in its script): the job
             // directory and the script are the owner's only. The script is run by its interpreter, so it needs no x bit.
-            if (!Files.exists(dir)) {
-                Files.createDirectories(dir.getParent());
-                createPrivate(dir, true);
-            }
-            // An earlier attempt of the job owned this directory: what it may have planted where the engine (root,
-            // when jobs run as mapped accounts) writes next must not redirect those writes.
-            for (String name : List.of(DetachedRun.SCRIPT, DetachedRun.STDOUT, DetachedRun.STDERR)) {
-                removePlanted(dir.resolve(name), false);
-            }
-            removePlanted(runDir, true);
-            Files.createDirectories(runDir);
-            // Only a probe's claim may be there before the launch (it fences a late launch off). Anything else was left
-            // by an earlier attempt of the job (in sandbox mode the job runs as the engine's uid, so ownership tells
-            // nothing), perhaps links where the wrapper, outside the sandbox, writes the pid and the exit code.
-            try (var entries = Files.list(runDir)) {
-                for (Path entry : entries.toList()) {
-                    boolean probeClaim = entry.getFileName().toString().equals(DetachedRun.CLAIM)
-                            && Files.isRegularFile(entry, LinkOption.NOFOLLOW_LINKS);
-                    if (!probeClaim) {
-                        FileTrees.delete(entry);
+            // A directory made here holds nothing yet: the checks below, a dozen system calls, are for one that was
+            // there before (an earlier attempt's, or one the engine staged files into).
+            boolean fresh = createJobDirectory(dir);
+            if (fresh) {
+                Files.createDirectory(runDir);
+            } else {
+                // An earlier attempt of the job owned this directory: what it may have planted where the engine (root,
+                // when jobs run as mapped accounts) writes next must not redirect those writes.
+                for (String name : List.of(DetachedRun.SCRIPT, DetachedRun.STDOUT, DetachedRun.STDERR)) {
+                    removePlanted(dir.resolve(name), false);
+                }
+                removePlanted(runDir, true);
+                Files.createDirectories(runDir);
+                // Only a probe's claim may be there before the launch (it fences a late launch off). Anything else was
+                // left by an earlier attempt of the job (in sandbox mode the job runs as the engine's uid, so ownership
+                // tells nothing), perhaps links where the wrapper, outside the sandbox, writes the pid and exit code.
+                try (var entries = Files.list(runDir)) {
+                    for (Path entry : entries.toList()) {
+                        boolean probeClaim = entry.getFileName().toString().equals(DetachedRun.CLAIM)
+                                && Files.isRegularFile(entry, LinkOption.NOFOLLOW_LINKS);
+                        if (!probeClaim) {
+                            FileTrees.delete(entry);
+                        }
                     }
                 }
             }
@@ -135,7 +170,6 @@ final class LocalNodeAccess implements NodeAccess {
                 handOver(dir, runIsolation.uid(), runIsolation.gid());
             }
             Optional<Path> cgroup = isolation.cgroup(request.job(), request.attempt());
-            List<String> argv;
             if (steps) {
                 Files.writeString(runDir.resolve(ContainerRun.MARK), StepsRun.mark(request),
                         StandardOpenOption.CREATE_NEW);
@@ -145,8 +179,6 @@ final class LocalNodeAccess implements NodeAccess {
                     Files.writeString(envFile, StepsRun.envFile(request, i), StandardOpenOption.WRITE,
                             StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS);
                 }
-                argv = DetachedRun.command(request, StepsRun.program(request, runtime.get(), containers.get(),
-                        runIsolation, Optional.of(engineUser())), RunIsolation.none(), cgroup.map(Path::toString));
             } else if (runtime.isPresent()) {
                 // The container is the job's sandbox: bubblewrap around the runtime's client would only break it.
                 Files.writeString(runDir.resolve(ContainerRun.MARK),
@@ -155,6 +187,16 @@ final class LocalNodeAccess implements NodeAccess {
                 createPrivate(envFile, false);
                 Files.writeString(envFile, ContainerRun.envFile(request), StandardOpenOption.WRITE,
                         StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS);
+            }
+            Optional<RunHandle> viaLauncher = launchThroughLauncher(request, runtime, runIsolation, cgroup);
+            if (viaLauncher.isPresent()) {
+                return viaLauncher.get();
+            }
+            List<String> argv;
+            if (steps) {
+                argv = DetachedRun.command(request, StepsRun.program(request, runtime.get(), containers.get(),
+                        runIsolation, Optional.of(engineUser())), RunIsolation.none(), cgroup.map(Path::toString));
+            } else if (runtime.isPresent()) {
                 argv = DetachedRun.command(request, ContainerRun.program(request, runtime.get(), containers.get(),
                         runIsolation, Optional.of(engineUser())), RunIsolation.none(), cgroup.map(Path::toString));
             } else {
@@ -186,6 +228,224 @@ final class LocalNodeAccess implements NodeAccess {
         } catch (IOException e) {
             throw GateException.transientFailure("cannot start job " + request.job() + ": " + e.getMessage(), e,
                     Optional.empty());
+        }
+    }
+
+    /**
+     * Starts {@code request} through the launcher (its directories and files are in place), unless there is no
+     * launcher or the request holds what a launch file cannot carry; then empty, and the caller starts it itself.
+     */
+    private Optional<RunHandle> launchThroughLauncher(RunRequest request, Optional<String> runtime,
+                                                      RunIsolation runIsolation, Optional<Path> cgroup)
+            throws IOException {
+        if (launcher.isEmpty()) {
+            return Optional.empty();
+        }
+        Path runDir = Path.of(request.runDirectory());
+        List<String> program;
+        String envMode;
+        Map<String, String> exports = new LinkedHashMap<>();
+        boolean sandboxed = false;
+        if (request.steps().isPresent()) {
+            program = StepsRun.program(request, runtime.get(), containers.get(), runIsolation,
+                    Optional.of(engineUser()));
+            envMode = "client";
+        } else if (runtime.isPresent()) {
+            program = ContainerRun.program(request, runtime.get(), containers.get(), runIsolation,
+                    Optional.of(engineUser()));
+            envMode = "client";
+        } else {
+            program = new ArrayList<>(DetachedRun.sandboxProgram(request, runIsolation));
+            program.addAll(DetachedRun.program(request));
+            sandboxed = runIsolation.mode() != RunIsolation.Mode.NONE;
+            envMode = sandboxed ? "isolated" : "plain";
+            if (sandboxed) {
+                exports.put("HOME", request.directory());
+            }
+            exports.putAll(request.environment());
+        }
+        boolean expressible = runDir.toString().length() < 1024
+                && exports.keySet().stream().allMatch(LocalLauncher::canSet)
+                && exports.values().stream().allMatch(LocalLauncher::canQuote)
+                && program.stream().allMatch(LocalLauncher::canQuote)
+                && LocalLauncher.canQuote(request.workdir()) && LocalLauncher.canQuote(request.directory());
+        if (!expressible) {
+            return Optional.empty();
+        }
+        if (cgroup.isPresent()) {
+            // Made here rather than by a mkdir the run would spawn; removed when its end is known (ended, probe, sweep).
+            CgroupHierarchy.create(cgroup.get(), request.memoryBytes(), request.cpus());
+        }
+        RunHandle handle = new RunHandle(request.job(), request.attempt(), request.directory(), 0);
+        LocalLauncher.Run run = launcher.get().newRun(handle, request, cgroup);
+        String file = LocalLauncher.launchFile(run, envMode, exports, request.workdir(), cgroup, sandboxed, program);
+        // The file holds the job's variables: the engine's only, like the job's script.
+        try (var out = Files.newByteChannel(runDir.resolve(LocalLauncher.LAUNCH_FILE),
+                Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+            out.write(ByteBuffer.wrap(file.getBytes(StandardCharsets.UTF_8)));
+        } catch (IOException | RuntimeException e) {
+            run.end.complete(RunOutcome.lost("not started"));
+            cgroup.ifPresent(CgroupHierarchy::remove);
+            throw e;
+        }
+        launched.put(handle, run);
+        // Kept until watched: a run may end before the engine asks.
+        run.end.whenComplete((o, e) -> {
+            if (run.watched) {
+                launched.remove(handle);
+            }
+        });
+        launcher.get().send(run);
+        startChecks();
+        return Optional.of(handle);
+    }
+
+    /** What the launcher reports, settled. */
+    private final class Reports implements LocalLauncher.Listener {
+        @Override
+        public void ended(LocalLauncher.Run run) {
+            settle(run, outcome(run.runDir));
+        }
+
+        @Override
+        public void fenced(LocalLauncher.Run run) {
+            // As a run of its own process that found its claim taken: it exits without an exit code.
+            settle(run, RunOutcome.lost("the process ended without recording an exit code"));
+        }
+
+        @Override
+        public void launcherGone(Collection<LocalLauncher.Run> sent) {
+            for (LocalLauncher.Run run : sent) {
+                if (!run.end.isDone()) {
+                    fenceIfUnclaimed(run, "the launcher stopped before the run started; it never will");
+                }
+            }
+        }
+
+        @Override
+        public void failed(LocalLauncher.Run run, IOException why) {
+            LOG.warn("cannot start the local launcher for job {}: {}", run.request.job(), why.getMessage());
+            fenceIfUnclaimed(run, "the run could not be started: " + why.getMessage());
+        }
+    }
+
+    /**
+     * Takes the claim of {@code run} when nobody has: it never starts, and ends lost with {@code why}. A run that was
+     * claimed goes on; its end is reported or found by the checks. True when it was fenced off here.
+     */
+    private boolean fenceIfUnclaimed(LocalLauncher.Run run, String why) {
+        try {
+            Files.createFile(run.runDir.resolve(DetachedRun.CLAIM));
+        } catch (FileAlreadyExistsException claimed) {
+            return false;
+        } catch (IOException e) {
+            LOG.warn("cannot fence off the run of job {}: {}", run.request.job(), e.toString());
+            return false;
+        }
+        settle(run, RunOutcome.lost(why));
+        return true;
+    }
+
+    /** Completes {@code run} with {@code outcome}; its cgroup, emptied by the run, goes. */
+    private void settle(LocalLauncher.Run run, RunOutcome outcome) {
+        if (run.end.complete(outcome) && run.cgroup.isPresent() && !CgroupHierarchy.tryRemove(run.cgroup.get())) {
+            // Killed members are still exiting: wait for them off the reporting thread.
+            CompletableFuture.runAsync(() -> CgroupHierarchy.remove(run.cgroup.get()));
+        }
+    }
+
+    /** Looks at {@code run} for an end nobody reported: a wrapper killed, a launcher gone or stuck. */
+    private void check(LocalLauncher.Run run) {
+        if (run.end.isDone()) {
+            return;
+        }
+        long pid = pidOf(run);
+        if (pid > 0) {
+            if (!isRunning(pid)) {
+                settle(run, outcome(run.runDir));
+            }
+            return;
+        }
+        long age = System.nanoTime() - run.queuedNanos;
+        if (Files.exists(run.runDir.resolve(DetachedRun.CLAIM))) {
+            if (age > PID_GRACE.toNanos() * 6 && pidOf(run) == 0) {
+                // Claimed without a pid for long: the wrapper died right after its claim.
+                settle(run, outcome(run.runDir));
+            }
+            return;
+        }
+        LocalLauncher.Generation sentTo = run.sentTo;
+        if (sentTo != null && sentTo.dead) {
+            fenceIfUnclaimed(run, "the launcher stopped before the run started; it never will");
+        } else if (sentTo != null && age > STUCK_LAUNCHER.toNanos()) {
+            launcher.ifPresent(LocalLauncher::restart);
+        }
+    }
+
+    /** The process group of {@code run} from its pid file; 0 before the wrapper wrote it. */
+    private static long pidOf(LocalLauncher.Run run) {
+        long pid = run.pid;
+        if (pid == 0) {
+            try {
+                String text = Files.readString(run.runDir.resolve(DetachedRun.PID));
+                if (text.endsWith("\n")) {
+                    pid = Long.parseLong(text.trim());
+                    run.pid = pid;
+                }
+            } catch (IOException | NumberFormatException notYet) {
+                return 0;
+            }
+        }
+        return pid;
+    }
+
+    private synchronized void startChecks() {
+        if (!checking) {
+            checking = true;
+            executor().scheduleWithFixedDelay(() -> {
+                for (LocalLauncher.Run run : launched.values()) {
+                    try {
+                        check(run);
+                    } catch (RuntimeException e) {
+                        LOG.warn("cannot check the run of job {}: {}", run.request.job(), e.toString());
+                    }
+                }
+            }, checkInterval.toMillis(), checkInterval.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Checks {@code run} often for a while: a SIGKILL ends its wrapper too, which then reports nothing. */
+    private void checkSoon(LocalLauncher.Run run) {
+        long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        ScheduledExecutorService ex = executor();
+        Runnable[] self = new Runnable[1];
+        self[0] = () -> {
+            check(run);
+            if (!run.end.isDone() && System.nanoTime() < until) {
+                ex.schedule(self[0], 25, TimeUnit.MILLISECONDS);
+            }
+        };
+        ex.schedule(self[0], 10, TimeUnit.MILLISECONDS);
+    }
+
+    /** Creates the job directory, the owner's only, with its parents; false when it was there already. */
+    private static boolean createJobDirectory(Path dir) throws IOException {
+        FileAttribute<?> owner = PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+        try {
+            Files.createDirectory(dir, owner);
+            return true;
+        } catch (FileAlreadyExistsException there) {
+            return false;
+        } catch (NoSuchFileException noParent) {
+            Files.createDirectories(dir.getParent());
+        }
+        try {
+            Files.createDirectory(dir, owner);
+            return true;
+        } catch (FileAlreadyExistsException raced) {
+            // another launch of the same job created it first, with the same permissions
+            return false;
         }
     }
 
@@ -244,6 +504,14 @@ final class LocalNodeAccess implements NodeAccess {
 
     @Override
     public CompletableFuture<RunOutcome> watch(RunHandle handle) {
+        LocalLauncher.Run run = launched.get(handle);
+        if (run != null) {
+            run.watched = true;
+            if (run.end.isDone()) {
+                launched.remove(handle);
+            }
+            return run.end;
+        }
         Process child = children.get(handle);
         if (child != null) {
             return child.onExit().handle((ignored, error) -> {
@@ -257,14 +525,21 @@ final class LocalNodeAccess implements NodeAccess {
     }
 
     private synchronized void startPoller() {
+        if (!polling) {
+            polling = true;
+            executor().scheduleWithFixedDelay(this::poll, POLL_MILLIS, POLL_MILLIS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private synchronized ScheduledExecutorService executor() {
         if (poller == null) {
             poller = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "skyport-local-poller");
                 t.setDaemon(true);
                 return t;
             });
-            poller.scheduleWithFixedDelay(this::poll, POLL_MILLIS, POLL_MILLIS, TimeUnit.MILLISECONDS);
         }
+        return poller;
     }
 
     private void poll() {
@@ -302,6 +577,8 @@ final class LocalNodeAccess implements NodeAccess {
             removePlanted(runDir, true);
             Files.createDirectories(runDir);
             Files.createFile(runDir.resolve(DetachedRun.CLAIM));
+            // The engine makes a launcher's run's cgroup before the request, which was lost.
+            isolation.cgroup(request.job(), request.attempt()).ifPresent(CgroupHierarchy::remove);
             return RunProbe.neverStarted();
         } catch (FileAlreadyExistsException claimed) {
             // The wrapper got there first: the run started.
@@ -310,8 +587,10 @@ final class LocalNodeAccess implements NodeAccess {
         }
         OptionalInt pid = awaitPid(runDir);
         if (pid.isPresent()) {
-            // The arguments name the job directory: a process that reused the pid does not pass.
-            boolean ours = arguments(pid.getAsInt()).contains(request.directory());
+            // The arguments name the job directory, or (a launcher's fork has the launcher's arguments) its standard
+            // output is the job's log: a process that reused the pid does not pass.
+            boolean ours = arguments(pid.getAsInt()).contains(request.directory())
+                    || writesTo(pid.getAsInt(), Path.of(request.directory(), DetachedRun.STDOUT));
             if (ours && isRunning(pid.getAsInt())) {
                 return RunProbe.running(new RunHandle(request.job(), request.attempt(), request.directory(),
                         pid.getAsInt()));
@@ -344,11 +623,46 @@ final class LocalNodeAccess implements NodeAccess {
         }
     }
 
+    /** Whether the standard output of process {@code pid} is {@code file}. */
+    private static boolean writesTo(long pid, Path file) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "fd", "1")).equals(file);
+        } catch (IOException | UnsupportedOperationException gone) {
+            return false;
+        }
+    }
+
     @Override
     public void signal(RunHandle handle, RunSignal signal) {
+        LocalLauncher.Run run = launched.get(handle);
+        long pid = handle.processGroup();
+        if (run != null) {
+            pid = pidOf(run);
+            if (pid == 0 && fenceIfUnclaimed(run, "stopped before the run started")) {
+                return;
+            }
+            if (pid == 0) {
+                pid = awaitPid(run.runDir).orElse(0);
+            }
+            if (pid == 0) {
+                // Claimed, and no pid after the grace: the wrapper is gone; the checks settle the run.
+                return;
+            }
+            if (signal == RunSignal.KILL) {
+                checkSoon(run);
+            }
+        }
+        if (pid <= 0) {
+            // A launcher's run whose end is known (its handle has no pid): no group to signal, and `kill -- -0` would
+            // signal the engine's own. Its containers, if any, are stopped by name all the same.
+            if (Files.exists(runDir(handle).resolve(ContainerRun.MARK), LinkOption.NOFOLLOW_LINKS)) {
+                stopContainer(runDir(handle), handle.job(), handle.attempt(), signal);
+            }
+            return;
+        }
         // The group and its leader: right after launch the leader may not have called setsid() yet, and then only
         // its pid reaches it.
-        String group = Long.toString(handle.processGroup());
+        String group = Long.toString(pid);
         List<String> argv = new ArrayList<>(List.of("kill", "-s", signal.name(), "--", "-" + group, group));
         Optional<Path> cgroup = isolation.cgroup(handle.job(), handle.attempt());
         if (cgroup.isPresent()) {
@@ -483,9 +797,15 @@ final class LocalNodeAccess implements NodeAccess {
         }
     }
 
+    /** The pid of the launcher when one runs now (tests). */
+    Optional<Long> launcherPid() {
+        return launcher.flatMap(LocalLauncher::pid);
+    }
+
     synchronized void close() {
         // Runs are detached on purpose: they outlive the engine and are probed again on the next start.
         children.clear();
+        launcher.ifPresent(LocalLauncher::close);
         if (poller != null) {
             poller.shutdownNow();
         }

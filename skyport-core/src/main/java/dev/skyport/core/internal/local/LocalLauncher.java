@@ -1,0 +1,556 @@
+package dev.skyport.core.internal.local;
+
+import dev.skyport.gate.DetachedRun;
+import dev.skyport.gate.GateException;
+import dev.skyport.gate.RunHandle;
+import dev.skyport.gate.RunOutcome;
+import dev.skyport.gate.RunRequest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+
+/**
+ * One long-lived bash process that starts the local gate's detached runs on request, so that a run costs the engine
+ * no process start of its own (a JVM's {@code posix_spawn}, {@code jspawnhelper}, {@code setsid} and a new shell: about
+ * half of a trivial job's cpu, measured).
+ *
+ * <p>The engine writes a run's request as a small sh file, {@code run.<attempt>/launch}, in the run directory (the
+ * engine's, never writable by the job: read-only in its sandbox), and sends its path, one line, on the launcher's
+ * standard input, the only way requests reach it. Every user-controlled string in the file is single-quoted, so it
+ * reaches the run byte for byte and is never interpreted. The launcher forks a subshell per request that sources the
+ * file and runs {@link #SCRIPT}'s {@code skyport_run}: the {@link DetachedRun} protocol of the ssh gate's wrapper
+ * (claim with O_EXCL, pid, logs, exit code), with these differences: bash's job control ({@code set -m}) gives the run a
+ * process group of its own in the launcher's session (the launcher is started through {@code setsid}), where the
+ * wrapper calls {@code setsid} itself; the engine creates the run's cgroup (with its limits) before the request and
+ * removes it after the end, where the wrapper spawns {@code mkdir} and {@code rmdir}; and the wrapper ignores SIGTERM,
+ * SIGINT and SIGHUP itself before it execs bubblewrap, where the ssh gate's runs exec a shell to do that. A run tells
+ * the launcher's standard output {@code E <token>} when its exit code is written and {@code F <token>} when a probe
+ * fenced it off first; the engine reads those lines instead of polling. The job itself does not get that descriptor.
+ *
+ * <p>Runs are independent of the launcher: they keep running and write their exit code when it dies (they hold the
+ * reading end's pipe open, so their lines still arrive), and the launcher exits, leaving them, when the engine's end of
+ * its standard input closes. When the launcher dies, the requests it was sent and had not started yet are lost: the
+ * gate settles each through the claim, as a probe after a restart does ({@link Listener#launcherGone}), and the next
+ * request starts a new launcher. Requests go to the pipe from a thread of their own, so a launcher that stops reading
+ * never blocks the engine.
+ */
+final class LocalLauncher {
+    private static final Logger LOG = LoggerFactory.getLogger(LocalLauncher.class);
+
+    /** The name of a run's request file in its run directory. */
+    static final String LAUNCH_FILE = "launch";
+
+    /** A write of at most PIPE_BUF bytes to a pipe is atomic: it arrives whole or, when the reader is gone, not at all. */
+    private static final int PIPE_BUF = 4096;
+
+    private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+
+    /**
+     * What bash reads from its environment to change how it runs, and names it keeps read-only: never passed to the
+     * launcher, and never set for a job through the launcher (such a request starts as before, on a process of its own).
+     */
+    private static final Set<String> SHELL_VARIABLES = Set.of("BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "CDPATH",
+            "GLOBIGNORE", "IFS", "PS4", "BASH_XTRACEFD", "POSIXLY_CORRECT", "BASH_COMPAT", "EXECIGNORE", "FUNCNEST",
+            "TMOUT", "BASH_VERSINFO", "EUID", "UID", "PPID", "BASHPID", "SHLVL", "PWD", "OLDPWD", "_");
+
+    /** The launcher; see the class comment. The functions {@code skyport_*_env} are appended per engine. */
+    static final String SCRIPT = String.join("\n",
+            "set -m",
+            // Runs tell the engine through fd 3; nothing else may write there.
+            "exec 3>&1 1>/dev/null",
+            // A write to an engine that is gone must not kill the run (SIGPIPE); the job gets SIGPIPE's default back.
+            "skyport_tell() { trap '' PIPE; echo \"$1 $2\" >&3 2>/dev/null; trap - PIPE; }",
+            "skyport_run() {",
+            "  set +m",
+            "  t=$1 d=$2 r=$2/run.$3 w=$4 cg=$5 sb=$6; shift 6",
+            "  set -C",
+            "  { : > \"$r/claim\"; } 2>/dev/null || { skyport_tell F \"$t\"; exit 0; }",
+            "  set +C",
+            "  echo \"$BASHPID\" > \"$r/pid\"",
+            "  exec </dev/null >\"$d/stdout.log\" 2>\"$d/stderr.log\"",
+            "  trap : TERM INT HUP",
+            "  if cd \"$w\"; then",
+            "    ( if [ -n \"$cg\" ] && ! echo 0 > \"$cg/cgroup.procs\"; then",
+            "        echo \"skyport: cannot enter cgroup $cg\" >&2; exit " + DetachedRun.NO_CGROUP_STATUS + "; fi",
+            "      exec 3>&-",
+            // Ignored dispositions survive exec: bubblewrap must outlive a group-wide SIGTERM (DetachedRun).
+            "      if [ -n \"$sb\" ]; then trap '' TERM INT HUP; fi",
+            "      skyport_env",
+            "      exec \"$@\" ); rc=$?",
+            "  else rc=" + DetachedRun.NO_WORKDIR_STATUS + "; fi",
+            "  if [ -n \"$cg\" ]; then",
+            "    echo 1 > \"$cg/cgroup.kill\" 2>/dev/null || kill -KILL $(cat \"$cg/cgroup.procs\") 2>/dev/null",
+            "  fi",
+            "  echo \"$rc\" > \"$r/exitcode\"",
+            "  skyport_tell E \"$t\"",
+            "}",
+            "");
+
+    private static final String LOOP = String.join("\n",
+            "while IFS= read -r f; do",
+            "  ( . \"$f\" ) & disown",
+            "done",
+            "");
+
+    /** What the gate does when the launcher reports. Called from the launcher's reader threads. */
+    interface Listener {
+        /** The run wrote its exit code. */
+        void ended(Run run);
+
+        /** The run found its claim taken: it never starts. */
+        void fenced(Run run);
+
+        /** The launcher died after these runs' requests were sent to it; each may or may not have started. */
+        void launcherGone(Collection<Run> sent);
+
+        /** No launcher could be started for the run. */
+        void failed(Run run, IOException why);
+    }
+
+    /** A run sent through the launcher, until its end is known. */
+    static final class Run {
+        final long token;
+        final RunHandle handle;
+        final RunRequest request;
+        final Path runDir;
+        final Optional<Path> cgroup;
+        final CompletableFuture<RunOutcome> end = new CompletableFuture<>();
+        final long queuedNanos = System.nanoTime();
+        /** Whether the gate was asked to watch it. */
+        volatile boolean watched;
+        /** Its process group, once known; 0 before. */
+        volatile long pid;
+        volatile Generation sentTo;
+
+        Run(long token, RunHandle handle, RunRequest request, Optional<Path> cgroup) {
+            this.token = token;
+            this.handle = handle;
+            this.request = request;
+            this.runDir = Path.of(request.runDirectory());
+            this.cgroup = cgroup;
+        }
+    }
+
+    /** One launcher process, and what was sent to it. */
+    static final class Generation {
+        final Process process;
+        final OutputStream requests;
+        final Set<Run> sent = ConcurrentHashMap.newKeySet();
+        boolean dead;
+
+        Generation(Process process) {
+            this.process = process;
+            this.requests = process.getOutputStream();
+        }
+    }
+
+    private final String bash;
+    private final Map<String, String> environment;
+    private final String script;
+    private final Listener listener;
+    private final Map<Long, Run> runs = new ConcurrentHashMap<>();
+    private final AtomicLong tokens = new AtomicLong();
+    private final LinkedBlockingDeque<Run> queue = new LinkedBlockingDeque<>();
+    private final Object lock = new Object();
+    private Generation current;
+    private Thread writer;
+    private volatile boolean closed;
+    private final CountDownLatch drained = new CountDownLatch(1);
+    private static final long CLOSE_WAIT_SECONDS = 10;
+
+    /**
+     * @param bash the bash program
+     * @param engineEnvironment the engine's environment, from which the launcher's is made
+     * @param keptIsolated what an isolated job keeps of it (besides {@code LC_*})
+     * @param keptClient what a container runtime's client keeps of it (besides {@code LC_*})
+     */
+    LocalLauncher(String bash, Map<String, String> engineEnvironment, List<String> keptIsolated,
+                  List<String> keptClient, Listener listener) {
+        this.bash = bash;
+        this.listener = listener;
+        Map<String, String> env = new TreeMap<>();
+        engineEnvironment.forEach((k, v) -> {
+            if (NAME.matcher(k).matches() && !SHELL_VARIABLES.contains(k) && v.indexOf('\0') < 0) {
+                env.put(k, v);
+            }
+        });
+        this.environment = Map.copyOf(env);
+        StringBuilder s = new StringBuilder(SCRIPT);
+        // What bash itself sets (SHLVL, PWD, OLDPWD) goes back to what the engine had, as a process of its own got.
+        s.append("skyport_plain_env() {\n  unset -v SHLVL PWD OLDPWD\n");
+        for (String k : List.of("SHLVL", "PWD", "OLDPWD")) {
+            String v = engineEnvironment.get(k);
+            if (v != null && v.indexOf('\0') < 0) {
+                s.append("  export ").append(k).append('=').append(quote(v)).append('\n');
+            }
+        }
+        s.append("}\n");
+        s.append("skyport_isolated_env() {\n").append(unsetAllBut(env.keySet(), keptIsolated)).append("}\n");
+        List<String> client = new ArrayList<>(keptIsolated);
+        client.addAll(keptClient);
+        s.append("skyport_client_env() {\n").append(unsetAllBut(env.keySet(), client)).append("}\n");
+        s.append(LOOP);
+        this.script = s.toString();
+    }
+
+    private static String unsetAllBut(Collection<String> names, List<String> kept) {
+        StringBuilder b = new StringBuilder("  unset -v SHLVL PWD OLDPWD");
+        for (String n : names) {
+            if (!kept.contains(n) && !n.startsWith("LC_")) {
+                b.append(' ').append(n);
+            }
+        }
+        return b.append('\n').toString();
+    }
+
+    /** {@return whether {@code name}, a job's variable, can be set through the launcher} */
+    static boolean canSet(String name) {
+        return NAME.matcher(name).matches() && !SHELL_VARIABLES.contains(name);
+    }
+
+    /** {@return whether {@code s} can go through a launch file; a NUL cannot} */
+    static boolean canQuote(String s) {
+        return s.indexOf('\0') < 0;
+    }
+
+    /** {@code s} single-quoted for sh: nothing in it is interpreted. */
+    static String quote(String s) {
+        return "'" + s.replace("'", "'\\''") + "'";
+    }
+
+    /** A new run, not yet sent; {@link #send} it once its launch file is written. */
+    Run newRun(RunHandle handle, RunRequest request, Optional<Path> cgroup) {
+        Run run = new Run(tokens.incrementAndGet(), handle, request, cgroup);
+        runs.put(run.token, run);
+        run.end.whenComplete((o, e) -> {
+            runs.remove(run.token);
+            Generation g = run.sentTo;
+            if (g != null) {
+                g.sent.remove(run);
+            }
+        });
+        return run;
+    }
+
+    /**
+     * The launch file of {@code run}: {@code skyport_env} (the job's variables: {@code envMode} is {@code plain},
+     * {@code isolated} or {@code client}) and the call of {@code skyport_run}.
+     */
+    static String launchFile(Run run, String envMode, Map<String, String> exports, String workdir,
+                             Optional<Path> cgroup, boolean sandboxed, List<String> program) {
+        StringBuilder b = new StringBuilder(256);
+        b.append("skyport_env() {\n  skyport_").append(envMode).append("_env\n");
+        for (Map.Entry<String, String> e : exports.entrySet()) {
+            b.append("  export ").append(e.getKey()).append('=').append(quote(e.getValue())).append('\n');
+        }
+        b.append("}\nskyport_run ").append(run.token).append(' ').append(quote(run.request.directory())).append(' ')
+                .append(run.request.attempt()).append(' ').append(quote(workdir)).append(' ')
+                .append(quote(cgroup.map(Path::toString).orElse(""))).append(' ').append(sandboxed ? "1" : "''");
+        for (String arg : program) {
+            b.append(' ').append(quote(arg));
+        }
+        return b.append('\n').toString();
+    }
+
+    /** Queues {@code run}'s request for the launcher. */
+    void send(Run run) {
+        queue.add(run);
+        synchronized (lock) {
+            if (writer == null) {
+                writer = new Thread(this::writeLoop, "skyport-local-launch");
+                writer.setDaemon(true);
+                writer.start();
+            }
+        }
+    }
+
+    /** Ends the current launcher (it is restarted for the next request): for one that stopped reading. */
+    void restart() {
+        Generation g;
+        synchronized (lock) {
+            g = current;
+        }
+        if (g != null) {
+            LOG.warn("the local launcher (pid {}) has not started a run it was sent long ago; starting a new one",
+                    g.process.pid());
+            g.process.destroyForcibly();
+        }
+    }
+
+    /** The launcher's pid, when one runs (tests). */
+    Optional<Long> pid() {
+        synchronized (lock) {
+            return current == null || current.dead ? Optional.empty() : Optional.of(current.process.pid());
+        }
+    }
+
+    private void writeLoop() {
+        List<Run> batch = new ArrayList<>();
+        byte[] buffer = new byte[PIPE_BUF];
+        while (true) {
+            Run first;
+            try {
+                // Once closed, what was queued still goes out: those runs were reported started.
+                first = closed ? queue.poll() : queue.take();
+            } catch (InterruptedException e) {
+                continue;
+            }
+            if (first == null) {
+                drained.countDown();
+                return;
+            }
+            batch.add(first);
+            int length = 0;
+            while (true) {
+                byte[] line = (batch.get(batch.size() - 1).runDir.resolve(LAUNCH_FILE) + "\n")
+                        .getBytes(StandardCharsets.UTF_8);
+                if (length + line.length > PIPE_BUF) {
+                    Run last = batch.remove(batch.size() - 1);
+                    if (length == 0) {
+                        // The gate sends no such path; were it to, it could not go through the pipe whole.
+                        listener.failed(last, new IOException("the path of the launch file is too long"));
+                    } else {
+                        queue.addFirst(last);
+                    }
+                    break;
+                }
+                System.arraycopy(line, 0, buffer, length, line.length);
+                length += line.length;
+                Run next = queue.poll();
+                if (next == null) {
+                    break;
+                }
+                batch.add(next);
+            }
+            if (batch.isEmpty()) {
+                continue;
+            }
+            Generation g;
+            try {
+                g = generation();
+            } catch (IOException e) {
+                if (closed) {
+                    drained.countDown();
+                    return;
+                }
+                for (Run r : batch) {
+                    listener.failed(r, e);
+                }
+                batch.clear();
+                continue;
+            }
+            synchronized (g) {
+                boolean written = false;
+                if (!g.dead) {
+                    for (Run r : batch) {
+                        r.sentTo = g;
+                        g.sent.add(r);
+                    }
+                    try {
+                        g.requests.write(buffer, 0, length);
+                        g.requests.flush();
+                        written = true;
+                    } catch (IOException gone) {
+                        // Nothing of an atomic write reached a reader that is gone: these go to the next launcher.
+                        g.sent.removeAll(batch);
+                        g.process.destroyForcibly();
+                    }
+                }
+                if (!written) {
+                    for (int i = batch.size() - 1; i >= 0; i--) {
+                        queue.addFirst(batch.get(i));
+                    }
+                    gone(g);
+                }
+            }
+            batch.clear();
+        }
+    }
+
+    /** The running launcher, started when there is none. */
+    private Generation generation() throws IOException {
+        synchronized (lock) {
+            if (current != null && !current.dead) {
+                return current;
+            }
+            ProcessBuilder pb = new ProcessBuilder("setsid", bash, "-c", script, "skyport-launcher")
+                    .redirectInput(ProcessBuilder.Redirect.PIPE)
+                    .redirectOutput(ProcessBuilder.Redirect.PIPE)
+                    .redirectError(ProcessBuilder.Redirect.PIPE);
+            pb.environment().clear();
+            pb.environment().putAll(environment);
+            Generation g = new Generation(pb.start());
+            current = g;
+            LOG.debug("local launcher started, pid {}", g.process.pid());
+            daemon("skyport-local-launcher-" + g.process.pid(), () -> readLoop(g));
+            daemon("skyport-local-launcher-err-" + g.process.pid(), () -> logErrors(g));
+            g.process.onExit().thenRun(() -> gone(g));
+            return g;
+        }
+    }
+
+    private static void daemon(String name, Runnable body) {
+        Thread t = new Thread(body, name);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** Settles what was sent to {@code g}, once, when it has died. */
+    private void gone(Generation g) {
+        List<Run> sent;
+        synchronized (g) {
+            if (g.dead && g.sent.isEmpty()) {
+                return;
+            }
+            g.dead = true;
+            sent = List.copyOf(g.sent);
+            g.sent.clear();
+        }
+        synchronized (lock) {
+            if (current == g) {
+                current = null;
+            }
+        }
+        if (!closed && g.process.isAlive()) {
+            g.process.destroyForcibly();
+        }
+        if (!sent.isEmpty()) {
+            listener.launcherGone(sent);
+        }
+    }
+
+    /** Reads what runs tell until every holder of the pipe is gone: runs outlive their launcher. */
+    private void readLoop(Generation g) {
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(g.process.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                int space = line.indexOf(' ');
+                if (space != 1) {
+                    continue;
+                }
+                Run run;
+                try {
+                    run = runs.get(Long.parseLong(line.substring(2)));
+                } catch (NumberFormatException e) {
+                    continue;
+                }
+                if (run == null) {
+                    continue;
+                }
+                try {
+                    if (line.charAt(0) == 'E') {
+                        listener.ended(run);
+                    } else if (line.charAt(0) == 'F') {
+                        listener.fenced(run);
+                    }
+                } catch (RuntimeException e) {
+                    LOG.warn("cannot settle the end of job {}: {}", run.request.job(), e.toString());
+                }
+            }
+        } catch (IOException e) {
+            LOG.debug("the local launcher's output ended: {}", e.toString());
+        }
+    }
+
+    private void logErrors(Generation g) {
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(g.process.getErrorStream(),
+                StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                LOG.warn("local launcher: {}", line.length() > 500 ? line.substring(0, 500) + "..." : line);
+            }
+        } catch (IOException e) {
+            // closed with the launcher
+        }
+    }
+
+    /**
+     * Closes the launcher's standard input: it exits, and the runs go on. Their ends are no longer read: the next
+     * gate over the same directory finds them by probing.
+     */
+    void close() {
+        Thread w;
+        synchronized (lock) {
+            closed = true;
+            w = writer;
+        }
+        if (w != null) {
+            w.interrupt();
+            try {
+                if (!drained.await(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
+                    LOG.warn("the local launcher did not take every request in {} s", CLOSE_WAIT_SECONDS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        Generation g;
+        synchronized (lock) {
+            g = current;
+            current = null;
+        }
+        if (g != null) {
+            synchronized (g) {
+                g.dead = true;
+            }
+            try {
+                g.requests.close();
+            } catch (IOException e) {
+                // gone already
+            }
+            try {
+                g.process.getInputStream().close();
+            } catch (IOException e) {
+                // gone already
+            }
+        }
+    }
+
+    /**
+     * The bash to run the launcher with: {@code option} ({@code auto}, {@code none} or a path).
+     *
+     * @throws GateException (permanent) naming the option when it is none of those
+     */
+    static Optional<String> bash(String option) {
+        String o = option.strip().toLowerCase(Locale.ROOT);
+        if (o.equals("none")) {
+            return Optional.empty();
+        }
+        if (!o.equals("auto")) {
+            if (!option.strip().startsWith("/") || !Files.isExecutable(Path.of(option.strip()))) {
+                throw GateException.permanent("gate option launcher must be auto, none or the absolute path of a bash,"
+                        + " got '" + option.strip() + "'");
+            }
+            return Optional.of(option.strip());
+        }
+        for (String p : List.of("/bin/bash", "/usr/bin/bash", "/usr/local/bin/bash")) {
+            if (Files.isExecutable(Path.of(p))) {
+                return Optional.of(p);
+            }
+        }
+        return Optional.empty();
+    }
+}

@@ -1,0 +1,263 @@
+package dev.skyport.core.internal.local;
+
+import dev.skyport.api.JobId;
+import dev.skyport.gate.DetachedRun;
+import dev.skyport.gate.GateConfig;
+import dev.skyport.gate.GateException;
+import dev.skyport.gate.RunHandle;
+import dev.skyport.gate.RunOutcome;
+import dev.skyport.gate.RunProbe;
+import dev.skyport.gate.RunRequest;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The local gate's launcher with real processes: what reaches a job, how ends are reported, and what a {@code kill -9}
+ * of the launcher does to runs that are running and to requests it had not started yet.
+ */
+class LocalLauncherTest {
+    private static final long WAIT_SECONDS = 30;
+
+    @TempDir
+    Path workDir;
+
+    private final List<LocalGate> gates = new ArrayList<>();
+
+    @AfterEach
+    void closeGates() {
+        gates.forEach(LocalGate::close);
+    }
+
+    /** A gate whose runs are checked once an hour only: an end seen sooner was reported, not polled. */
+    private LocalNodeAccess node(Map<String, String> extra) {
+        Map<String, String> options = new HashMap<>(Map.of("cpus", "2", "job-isolation", "none",
+                "launcher-check-ms", Long.toString(Duration.ofHours(1).toMillis())));
+        options.putAll(extra);
+        LocalGate gate = new LocalGate(new GateConfig(workDir, options, Clock.systemUTC()));
+        gates.add(gate);
+        return (LocalNodeAccess) gate.access(LocalGate.NODE);
+    }
+
+    private RunRequest request(String script) {
+        JobId id = new JobId(UUID.randomUUID());
+        String dir = workDir.resolve("jobs").resolve(id.toString()).toString();
+        return new RunRequest(id, 1, dir, Optional.of(script), List.of(), dir, Map.of());
+    }
+
+    @Test
+    void argumentsVariablesAndWorkdirReachTheJobByteForByte() throws Exception {
+        LocalNodeAccess node = node(Map.of());
+        List<String> awkward = List.of("it's", "a\nb", "$HOME", "back\\slash", " spaced  out ", "\"dq\"", "`id`",
+                "$(id)", "*", "'", "", "\\'\n'\\", "tab\there", "-e", "ünï");
+        List<String> command = new ArrayList<>(List.of("/bin/sh", "-c",
+                "printf '%s\\0' \"$@\" > \"$OUT\"; printf '%s' \"$AWKWARD\" > \"$OUT.env\"; pwd > \"$OUT.pwd\"", "sh"));
+        command.addAll(awkward);
+        JobId id = new JobId(UUID.randomUUID());
+        String dir = workDir.resolve("jobs").resolve(id.toString()).toString();
+        Path workdir = workDir.resolve("work 'dir' $x\n`y`");
+        Files.createDirectories(workdir);
+        Path out = workDir.resolve("args.bin");
+        String value = "x'y\"z\n$PATH `id` \\ end";
+        RunRequest req = new RunRequest(id, 1, dir, Optional.empty(), command, workdir.toString(),
+                Map.of("OUT", out.toString(), "AWKWARD", value));
+
+        RunOutcome outcome = node.watch(node.launch(req)).get(WAIT_SECONDS, TimeUnit.SECONDS);
+
+        assertThat(outcome.exitCode()).as("stderr: %s", Files.readString(Path.of(dir, DetachedRun.STDERR)))
+                .hasValue(0);
+        assertThat(node.launcherPid()).as("started through the launcher").isPresent();
+        String expected = String.join("\0", awkward) + "\0";
+        assertThat(new String(Files.readAllBytes(out), StandardCharsets.UTF_8)).isEqualTo(expected);
+        assertThat(Files.readString(Path.of(out + ".env"))).isEqualTo(value);
+        assertThat(Files.readString(Path.of(out + ".pwd"))).isEqualTo(workdir + "\n");
+    }
+
+    @Test
+    void anEndIsReportedWithoutPolling() throws Exception {
+        LocalNodeAccess node = node(Map.of());
+        RunRequest req = request("#!/bin/sh\nsleep 0.2\nexit 3\n");
+        RunOutcome outcome = node.watch(node.launch(req)).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        assertThat(outcome.exitCode()).hasValue(3);
+        assertThat(node.launcherPid()).isPresent();
+    }
+
+    @Test
+    void theJobGetsNoneOfTheLaunchersDescriptors() throws Exception {
+        LocalNodeAccess node = node(Map.of());
+        RunRequest req = request("#!/bin/sh\nls /proc/self/fd\n");
+        assertThat(node.watch(node.launch(req)).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(0);
+        // ls itself opens one more to read the directory.
+        assertThat(Files.readString(Path.of(req.directory(), DetachedRun.STDOUT)).split("\n")).hasSizeLessThanOrEqualTo(4)
+                .contains("0", "1", "2").doesNotContain("255");
+    }
+
+    @Test
+    void runsOutliveAKilledLauncherAndANewOneStartsTheNextRuns() throws Exception {
+        LocalNodeAccess node = node(Map.of("launcher-check-ms", "200"));
+        RunRequest req = request("#!/bin/sh\nwhile [ ! -e go ]; do sleep 0.05; done\necho ran >> ran.txt\nexit 7\n");
+        RunHandle handle = node.launch(req);
+        awaitFile(Path.of(req.runDirectory(), DetachedRun.PID));
+        long first = node.launcherPid().orElseThrow();
+
+        kill9(first);
+        awaitGone(first);
+        Files.writeString(Path.of(req.directory(), "go"), "go");
+
+        RunOutcome outcome = node.watch(handle).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        assertThat(outcome.exitCode()).hasValue(7);
+        assertThat(Files.readString(Path.of(req.directory(), "ran.txt"))).isEqualTo("ran\n");
+
+        RunRequest next = request("#!/bin/sh\nexit 4\n");
+        assertThat(node.watch(node.launch(next)).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(4);
+        assertThat(node.launcherPid()).isPresent().isNotEqualTo(Optional.of(first));
+    }
+
+    @Test
+    void requestsALauncherLostEndNeverStartedAndNeverRun() throws Exception {
+        LocalNodeAccess node = node(Map.of());
+        // Started first: a launcher to stop.
+        RunRequest warm = request("#!/bin/sh\nexit 0\n");
+        assertThat(node.watch(node.launch(warm)).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(0);
+        long launcher = node.launcherPid().orElseThrow();
+        signal("STOP", launcher);
+        List<RunRequest> queued = new ArrayList<>();
+        List<RunHandle> handles = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            RunRequest r = request("#!/bin/sh\necho ran >> ran.txt\n");
+            queued.add(r);
+            handles.add(node.launch(r));
+        }
+        // The requests are in the pipe, unread: the launcher stopped.
+        awaitFile(Path.of(queued.get(4).runDirectory(), LocalLauncher.LAUNCH_FILE));
+        kill9(launcher);
+
+        for (int i = 0; i < queued.size(); i++) {
+            RunOutcome lost = node.watch(handles.get(i)).get(WAIT_SECONDS, TimeUnit.SECONDS);
+            assertThat(lost.exitCode()).as("never started").isEmpty();
+            assertThat(lost.detail()).contains("never");
+        }
+        RunRequest after = request("#!/bin/sh\nexit 5\n");
+        assertThat(node.watch(node.launch(after)).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(5);
+        for (RunRequest r : queued) {
+            assertThat(Path.of(r.directory(), "ran.txt")).as("a lost request did not run").doesNotExist();
+            assertThat(Path.of(r.runDirectory(), DetachedRun.CLAIM)).as("fenced off").exists();
+        }
+        // A later engine's probe agrees: the run ended without starting (after waiting for a pid, 5 s).
+        RunProbe probe = node.probe(queued.get(0));
+        assertThat(probe.state()).isEqualTo(RunProbe.State.ENDED);
+        assertThat(probe.outcome().orElseThrow().exitCode()).isEmpty();
+    }
+
+    @Test
+    void aRunStoppedBeforeTheLauncherStartedItNeverStarts() throws Exception {
+        LocalNodeAccess node = node(Map.of());
+        RunRequest warm = request("#!/bin/sh\nexit 0\n");
+        node.watch(node.launch(warm)).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        long launcher = node.launcherPid().orElseThrow();
+        signal("STOP", launcher);
+        try {
+            RunRequest r = request("#!/bin/sh\necho ran >> ran.txt\n");
+            RunHandle handle = node.launch(r);
+            node.signal(handle, dev.skyport.gate.RunSignal.TERM);
+            assertThat(node.watch(handle).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).isEmpty();
+            signal("CONT", launcher);
+            // The launcher now reads the request; its run finds the claim taken and reports so.
+            RunRequest after = request("#!/bin/sh\nexit 6\n");
+            assertThat(node.watch(node.launch(after)).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(6);
+            assertThat(Path.of(r.directory(), "ran.txt")).doesNotExist();
+        } finally {
+            signal("CONT", launcher);
+        }
+    }
+
+    @Test
+    void theLauncherExitsWhenTheGateClosesAndItsRunsGoOn() throws Exception {
+        LocalNodeAccess node = node(Map.of());
+        RunRequest req = request("#!/bin/sh\nwhile [ ! -e go ]; do sleep 0.05; done\nexit 9\n");
+        node.launch(req);
+        awaitFile(Path.of(req.runDirectory(), DetachedRun.PID));
+        long launcher = node.launcherPid().orElseThrow();
+        gates.remove(0).close();
+        awaitGone(launcher);
+        long wrapper = Long.parseLong(Files.readString(Path.of(req.runDirectory(), DetachedRun.PID)).trim());
+        assertThat(LocalNodeAccess.isRunning(wrapper)).as("the run goes on").isTrue();
+
+        LocalNodeAccess again = node(Map.of());
+        RunProbe probe = again.probe(req);
+        assertThat(probe.state()).isEqualTo(RunProbe.State.RUNNING);
+        Files.writeString(Path.of(req.directory(), "go"), "go");
+        assertThat(again.watch(probe.handle().orElseThrow()).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode())
+                .hasValue(9);
+    }
+
+    @Test
+    void stoppingARunThatEndedSignalsNothing() throws Exception {
+        LocalNodeAccess node = node(Map.of());
+        RunRequest req = request("#!/bin/sh\nexit 0\n");
+        RunHandle handle = node.launch(req);
+        assertThat(node.watch(handle).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(0);
+        // The handle of a launcher's run carries no pid: a signal must not become `kill -- -0`, the engine's group.
+        assertThat(handle.processGroup()).isZero();
+        node.signal(handle, dev.skyport.gate.RunSignal.TERM);
+        node.signal(handle, dev.skyport.gate.RunSignal.KILL);
+        assertThat(ProcessHandle.current().isAlive()).isTrue();
+    }
+
+    @Test
+    void aLauncherThatIsNoBashIsRefusedByName() {
+        assertThatThrownBy(() -> node(Map.of("launcher", workDir.resolve("no-such-bash").toString())))
+                .isInstanceOf(GateException.class).hasMessageContaining("gate option launcher");
+    }
+
+    @Test
+    void withoutALauncherRunsAreProcessesOfTheEngine() throws Exception {
+        LocalNodeAccess node = node(Map.of("launcher", "none"));
+        RunRequest req = request("#!/bin/sh\nexit 2\n");
+        assertThat(node.watch(node.launch(req)).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(2);
+        assertThat(node.launcherPid()).isEmpty();
+        assertThat(Path.of(req.runDirectory(), LocalLauncher.LAUNCH_FILE)).doesNotExist();
+    }
+
+    private static void kill9(long pid) throws Exception {
+        signal("KILL", pid);
+    }
+
+    private static void signal(String name, long pid) throws Exception {
+        Process p = new ProcessBuilder("kill", "-s", name, Long.toString(pid)).inheritIO().start();
+        assertThat(p.waitFor()).isZero();
+    }
+
+    private static void awaitGone(long pid) throws Exception {
+        Instant deadline = Instant.now().plusSeconds(WAIT_SECONDS);
+        while (LocalNodeAccess.isRunning(pid)) {
+            assertThat(Instant.now()).as("process %d ended", pid).isBefore(deadline);
+            TimeUnit.MILLISECONDS.sleep(10);
+        }
+    }
+
+    private static void awaitFile(Path file) throws Exception {
+        Instant deadline = Instant.now().plusSeconds(WAIT_SECONDS);
+        while (!Files.exists(file) || Files.size(file) == 0) {
+            assertThat(Instant.now()).as("%s written", file).isBefore(deadline);
+            TimeUnit.MILLISECONDS.sleep(10);
+        }
+    }
+}
