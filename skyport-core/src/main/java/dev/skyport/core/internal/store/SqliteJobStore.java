@@ -229,7 +229,14 @@ public final class SqliteJobStore implements JobStore {
     private record Update(StoredJob job, String json, JobTransitioned event) implements Op {
     }
 
-    private record Write(List<Op> ops, CompletableFuture<Void> done) {
+    /**
+     * Queued ops and how their caller learns the outcome. {@code async}: the caller holds {@code done} itself, so it
+     * fails with the caller's exception; a blocking caller's join translates the writer's.
+     */
+    private record Write(List<Op> ops, CompletableFuture<Void> done, boolean async) {
+        void fail(Throwable failure) {
+            done.completeExceptionally(async ? callerException(failure) : failure);
+        }
     }
 
     /** A write that must fail alone: the id or idempotency key exists (insert) or the id does not (update). */
@@ -313,25 +320,17 @@ public final class SqliteJobStore implements JobStore {
 
     @Override
     public CompletableFuture<Void> insertAsync(StoredJob job, JobTransitioned event) {
-        Write write;
         try {
-            write = enqueue(List.of(new Insert(job, JobDocument.write(job.job()), event)));
+            // The writer completes this future itself: a second future per job to translate failures cost the
+            // writer thread a completion more per job.
+            return enqueue(List.of(new Insert(job, JobDocument.write(job.job()), event)), true).done;
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        write.done.whenComplete((v, e) -> {
-            if (e == null) {
-                done.complete(null);
-            } else {
-                done.completeExceptionally(callerException(e instanceof CompletionException ce ? ce.getCause() : e));
-            }
-        });
-        return done;
     }
 
     private void submit(List<Op> ops) {
-        Write write = enqueue(ops);
+        Write write = enqueue(ops, false);
         try {
             // Uninterruptible: the write is queued and will commit, so the caller must learn how it ended.
             write.done.join();
@@ -340,8 +339,8 @@ public final class SqliteJobStore implements JobStore {
         }
     }
 
-    private Write enqueue(List<Op> ops) {
-        Write write = new Write(ops, new CompletableFuture<>());
+    private Write enqueue(List<Op> ops, boolean async) {
+        Write write = new Write(ops, new CompletableFuture<>(), async);
         closeLock.readLock().lock();
         try {
             if (closing) {
@@ -385,7 +384,7 @@ public final class SqliteJobStore implements JobStore {
                 return;
             } catch (RuntimeException | Error e) {
                 LOG.error("job store writer failed", e);
-                batch.forEach(w -> w.done.completeExceptionally(e));
+                batch.forEach(w -> w.fail(e));
             } finally {
                 batch.clear();
             }
@@ -404,7 +403,7 @@ public final class SqliteJobStore implements JobStore {
         } catch (SQLException | RuntimeException e) {
             rollbackQuietly();
             if (batch.size() == 1) {
-                batch.get(0).done.completeExceptionally(translate(e));
+                batch.get(0).fail(translate(e));
                 return;
             }
         }
@@ -416,7 +415,7 @@ public final class SqliteJobStore implements JobStore {
                 w.done.complete(null);
             } catch (SQLException | RuntimeException e) {
                 rollbackQuietly();
-                w.done.completeExceptionally(translate(e));
+                w.fail(translate(e));
             }
         }
     }
