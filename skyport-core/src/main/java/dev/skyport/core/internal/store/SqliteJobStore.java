@@ -61,6 +61,13 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 public final class SqliteJobStore implements JobStore {
     private static final Logger LOG = LoggerFactory.getLogger(SqliteJobStore.class);
     private static final int MAX_BATCH = 4096;
+    /**
+     * New jobs' rows (and their events') go in by statements of this many rows, the rest of a batch one by one.
+     * sqlite-jdbc crosses into native code for every statement's execution as well as for every bound value, so one
+     * statement of 64 rows does in one step what 64 did. 64 rows of 18 values stay far below SQLite's limit of 32,766
+     * bound values.
+     */
+    static final int ROWS_PER_STATEMENT = 64;
     private static final int READERS = 4;
     /** SQLite's primary result code for a full disk (or a file at its max_page_count). */
     private static final int SQLITE_FULL = 13;
@@ -70,6 +77,10 @@ public final class SqliteJobStore implements JobStore {
     private final PreparedStatement insertJob;
     private final PreparedStatement updateJob;
     private final PreparedStatement insertEvent;
+    private final PreparedStatement insertJobs;
+    private final PreparedStatement insertEvents;
+    /** The inserts of the writes being committed that have not been executed yet (writer thread only). */
+    private final List<Insert> pendingInserts = new ArrayList<>();
     private final Statement control;
     private final PreparedStatement insertScript;
     private final PreparedStatement purgeJob;
@@ -104,9 +115,7 @@ public final class SqliteJobStore implements JobStore {
         // when SQLite rolls a transaction back by itself, as it does on a full disk, and would then run the next
         // batch's statements one by one outside any transaction, storing a job row without its event.
         control = writer.createStatement();
-        insertJob = writer.prepareStatement("INSERT INTO jobs(id, owner, state, active, submit_ms, priority, nodes, cpus,"
-                + " mem, gpus, time_limit_ms, account, stop_intent, not_before_ms, job_json, bytes, updated_ms,"
-                + " idempotency_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        insertJob = writer.prepareStatement(INSERT_JOB + rows(1, 18));
         updateJob = writer.prepareStatement("UPDATE jobs SET owner=?, state=?, active=?, submit_ms=?, priority=?,"
                 + " nodes=?, cpus=?, mem=?, gpus=?, time_limit_ms=?, account=?, stop_intent=?, not_before_ms=?,"
                 + " job_json=?, bytes=?, updated_ms=? WHERE id=?");
@@ -126,8 +135,9 @@ public final class SqliteJobStore implements JobStore {
                 + " to_state, details) VALUES (?,?,?,?,?,?,?)");
         purgeNodeEvents = writer.prepareStatement("DELETE FROM node_events WHERE at_ms < ?"
                 + " AND seq NOT IN (SELECT max(seq) FROM node_events GROUP BY node)");
-        insertEvent = writer.prepareStatement("INSERT INTO events(seq, job_id, at_ms, from_state, to_state, reason,"
-                + " details) VALUES (?,?,?,?,?,?,?)");
+        insertEvent = writer.prepareStatement(INSERT_EVENT + rows(1, 7));
+        insertJobs = writer.prepareStatement(INSERT_JOB + rows(ROWS_PER_STATEMENT, 18));
+        insertEvents = writer.prepareStatement(INSERT_EVENT + rows(ROWS_PER_STATEMENT, 7));
         try {
             for (int i = 0; i < READERS; i++) {
                 readers.add(connect(file));
@@ -139,6 +149,18 @@ public final class SqliteJobStore implements JobStore {
         writerThread = new Thread(this::writeLoop, "skyport-store-writer");
         writerThread.setDaemon(true);
         writerThread.start();
+    }
+
+    private static final String INSERT_JOB = "INSERT INTO jobs(id, owner, state, active, submit_ms, priority, nodes,"
+            + " cpus, mem, gpus, time_limit_ms, account, stop_intent, not_before_ms, job_json, bytes, updated_ms,"
+            + " idempotency_key) VALUES ";
+    private static final String INSERT_EVENT = "INSERT INTO events(seq, job_id, at_ms, from_state, to_state, reason,"
+            + " details) VALUES ";
+
+    /** {@code (?,?,...),(?,?,...)...}: {@code rows} tuples of {@code columns} parameters. */
+    private static String rows(int rows, int columns) {
+        String row = "(" + "?,".repeat(columns - 1) + "?)";
+        return String.join(",", java.util.Collections.nCopies(rows, row));
     }
 
     /**
@@ -223,7 +245,11 @@ public final class SqliteJobStore implements JobStore {
     private record Purge(JobId id, boolean[] deleted) implements Op {
     }
 
-    private record Insert(StoredJob job, String json, JobTransitioned event) implements Op {
+    /** {@code json} and {@code id} are made on the caller's thread: the one writer thread only binds. */
+    private record Insert(StoredJob job, String json, JobTransitioned event, String id) implements Op {
+        static Insert of(StoredJob job, JobTransitioned event) {
+            return new Insert(job, JobDocument.write(job.job()), event, job.job().id().toString());
+        }
     }
 
     private record Update(StoredJob job, String json, JobTransitioned event) implements Op {
@@ -250,7 +276,7 @@ public final class SqliteJobStore implements JobStore {
 
     @Override
     public void insert(StoredJob job, JobTransitioned event) {
-        submit(List.of(new Insert(job, JobDocument.write(job.job()), event)));
+        submit(List.of(Insert.of(job, event)));
     }
 
     @Override
@@ -260,7 +286,7 @@ public final class SqliteJobStore implements JobStore {
         }
         List<Op> ops = new ArrayList<>(jobs.size());
         for (int i = 0; i < jobs.size(); i++) {
-            ops.add(new Insert(jobs.get(i), JobDocument.write(jobs.get(i).job()), events.get(i)));
+            ops.add(Insert.of(jobs.get(i), events.get(i)));
         }
         submit(ops);
     }
@@ -323,7 +349,7 @@ public final class SqliteJobStore implements JobStore {
         try {
             // The writer completes this future itself: a second future per job to translate failures cost the
             // writer thread a completion more per job.
-            return enqueue(List.of(new Insert(job, JobDocument.write(job.job()), event)), true).done;
+            return enqueue(List.of(Insert.of(job, event)), true).done;
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -397,6 +423,7 @@ public final class SqliteJobStore implements JobStore {
             for (Write w : batch) {
                 apply(w);
             }
+            flushInserts();
             control.execute("COMMIT");
             batch.forEach(w -> w.done.complete(null));
             return;
@@ -411,6 +438,7 @@ public final class SqliteJobStore implements JobStore {
             try {
                 control.execute("BEGIN IMMEDIATE");
                 apply(w);
+                flushInserts();
                 control.execute("COMMIT");
                 w.done.complete(null);
             } catch (SQLException | RuntimeException e) {
@@ -438,6 +466,7 @@ public final class SqliteJobStore implements JobStore {
     }
 
     private void rollbackQuietly() {
+        pendingInserts.clear();
         try {
             control.execute("ROLLBACK");
         } catch (SQLException e) {
@@ -451,21 +480,19 @@ public final class SqliteJobStore implements JobStore {
     private void apply(Write w) throws SQLException {
         for (Op op : w.ops) {
             if (op instanceof Insert ins) {
-                bindJob(insertJob, ins.job, ins.json, 1);
-                insertJob.executeUpdate();
-                if (ins.job.job().spec().script().isPresent()) {
-                    insertScript.setString(1, ins.job.job().id().toString());
-                    insertScript.setString(2, ins.job.job().spec().script().get());
-                    insertScript.executeUpdate();
-                }
-                bindEvent(ins.event);
-            } else if (op instanceof Update up) {
-                int next = bindJob(updateJob, up.job, up.json, 0);
+                // Kept to be inserted with the inserts that follow; any other op first executes those before it.
+                pendingInserts.add(ins);
+                continue;
+            }
+            flushInserts();
+            if (op instanceof Update up) {
+                int next = bindJob(updateJob, up.job, up.json, 1);
                 updateJob.setString(next, up.job.job().id().toString());
                 if (updateJob.executeUpdate() != 1) {
                     throw new Rejected("no job " + up.job.job().id());
                 }
-                bindEvent(up.event);
+                bindEvent(insertEvent, 1, up.event, up.event.jobId().toString());
+                insertEvent.executeUpdate();
             } else if (op instanceof Purge purge) {
                 // Before the job's events go: the next engine continues after the highest sequence ever stored.
                 keepPurgedSequence.setString(1, purge.id.toString());
@@ -519,14 +546,66 @@ public final class SqliteJobStore implements JobStore {
         }
     }
 
-    /** Binds the job columns from index {@code idIndex} on (the id first when {@code idIndex} is 1); returns the next index. */
-    private static int bindJob(PreparedStatement ps, StoredJob stored, String json, int idIndex) throws SQLException {
-        // The idempotency key is bound by the insert only: a job keeps the key it was submitted with.
-        Job job = stored.job();
-        int i = 1;
-        if (idIndex == 1) {
-            ps.setString(i++, job.id().toString());
+    /**
+     * Executes the pending inserts: their job rows, then scripts, then events, in statements of
+     * {@link #ROWS_PER_STATEMENT} rows while that many remain. A constraint that fails fails the statement, and so the
+     * transaction; {@link #commit} then retries each write alone.
+     */
+    private void flushInserts() throws SQLException {
+        List<Insert> inserts = pendingInserts;
+        if (inserts.isEmpty()) {
+            return;
         }
+        int n = inserts.size();
+        int i = 0;
+        for (; i + ROWS_PER_STATEMENT <= n; i += ROWS_PER_STATEMENT) {
+            int next = 1;
+            for (int k = i; k < i + ROWS_PER_STATEMENT; k++) {
+                next = bindNewJob(insertJobs, next, inserts.get(k));
+            }
+            insertJobs.executeUpdate();
+        }
+        for (; i < n; i++) {
+            bindNewJob(insertJob, 1, inserts.get(i));
+            insertJob.executeUpdate();
+        }
+        for (Insert ins : inserts) {
+            if (ins.job.job().spec().script().isPresent()) {
+                insertScript.setString(1, ins.id);
+                insertScript.setString(2, ins.job.job().spec().script().get());
+                insertScript.executeUpdate();
+            }
+        }
+        i = 0;
+        for (; i + ROWS_PER_STATEMENT <= n; i += ROWS_PER_STATEMENT) {
+            int next = 1;
+            for (int k = i; k < i + ROWS_PER_STATEMENT; k++) {
+                next = bindEvent(insertEvents, next, inserts.get(k).event, inserts.get(k).id);
+            }
+            insertEvents.executeUpdate();
+        }
+        for (; i < n; i++) {
+            bindEvent(insertEvent, 1, inserts.get(i).event, inserts.get(i).id);
+            insertEvent.executeUpdate();
+        }
+        inserts.clear();
+    }
+
+    /** Binds a new job's 18 columns from parameter {@code at} on; returns the next parameter's index. */
+    private static int bindNewJob(PreparedStatement ps, int at, Insert ins) throws SQLException {
+        ps.setString(at, ins.id);
+        int next = bindJob(ps, ins.job, ins.json, at + 1);
+        ps.setString(next, ins.job.job().spec().idempotencyKey().orElse(null));
+        return next + 1;
+    }
+
+    /**
+     * Binds a job's columns but its id and idempotency key (16 of them, in the order of the insert and the update) from
+     * parameter {@code at} on; returns the next parameter's index.
+     */
+    private static int bindJob(PreparedStatement ps, StoredJob stored, String json, int at) throws SQLException {
+        Job job = stored.job();
+        int i = at;
         ps.setString(i++, job.owner());
         ps.setString(i++, StoredNames.of(job.state()));
         ps.setInt(i++, job.state().isTerminal() ? 0 : 1);
@@ -551,21 +630,20 @@ public final class SqliteJobStore implements JobStore {
         ps.setString(i++, json);
         ps.setLong(i++, stored.size());
         ps.setLong(i++, job.updateTime().toEpochMilli());
-        if (idIndex == 1) {
-            ps.setString(i++, job.spec().idempotencyKey().orElse(null));
-        }
         return i;
     }
 
-    private void bindEvent(JobTransitioned e) throws SQLException {
-        insertEvent.setLong(1, e.sequence());
-        insertEvent.setString(2, e.jobId().toString());
-        insertEvent.setLong(3, e.time().toEpochMilli());
-        insertEvent.setString(4, e.from().map(StoredNames::of).orElse(null));
-        insertEvent.setString(5, StoredNames.of(e.to()));
-        insertEvent.setString(6, e.endReason().map(StoredNames::of).orElse(null));
-        insertEvent.setString(7, e.details());
-        insertEvent.executeUpdate();
+    /** Binds an event's 7 columns from parameter {@code at} on; returns the next parameter's index. */
+    private static int bindEvent(PreparedStatement ps, int at, JobTransitioned e, String jobId) throws SQLException {
+        int i = at;
+        ps.setLong(i++, e.sequence());
+        ps.setString(i++, jobId);
+        ps.setLong(i++, e.time().toEpochMilli());
+        ps.setString(i++, e.from().map(StoredNames::of).orElse(null));
+        ps.setString(i++, StoredNames.of(e.to()));
+        ps.setString(i++, e.endReason().map(StoredNames::of).orElse(null));
+        ps.setString(i++, e.details());
+        return i;
     }
 
     // ---------------------------------------------------------------- reads
