@@ -1,10 +1,13 @@
 package dev.skyport.core.internal.store;
 
+import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.io.SegmentedStringWriter;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import com.fasterxml.jackson.core.util.BufferRecycler;
 import dev.skyport.api.Attempt;
 import dev.skyport.api.ContainerStep;
@@ -45,7 +48,12 @@ final class JobDocument {
      */
     static final int VERSION = 2;
 
-    private static final JsonFactory JSON = new JsonFactory();
+    /**
+     * Surrogate pairs combined: the UTF-8 generator would otherwise write a character outside the BMP (an emoji in a
+     * name) as two escapes, where the text one writes the character, and the stored bytes would depend on the path.
+     */
+    private static final JsonFactory JSON = JsonFactory.builder()
+            .enable(JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8).build();
 
     private JobDocument() {
     }
@@ -56,31 +64,7 @@ final class JobDocument {
         BufferRecycler buffers = JSON._getBufferRecycler();
         try (SegmentedStringWriter out = new SegmentedStringWriter(buffers)) {
             try (JsonGenerator g = JSON.createGenerator(out)) {
-                g.writeStartObject();
-                g.writeNumberField("v", VERSION);
-                g.writeStringField("id", job.id().toString());
-                g.writeStringField("owner", job.owner());
-                g.writeStringField("owner_name", job.ownerName());
-                g.writeStringField("state", StoredNames.of(job.state()));
-                g.writeStringField("state_details", job.stateDetails());
-                if (job.endReason().isPresent()) {
-                    g.writeStringField("end_reason", StoredNames.of(job.endReason().get()));
-                }
-                String submitTime = job.submitTime().toString();
-                g.writeStringField("submit_time", submitTime);
-                // A new job was last updated when it was submitted: format the instant once.
-                g.writeStringField("update_time", job.updateTime().equals(job.submitTime()) ? submitTime
-                        : job.updateTime().toString());
-                g.writeFieldName("spec");
-                writeSpec(g, job.spec());
-                if (!job.attempts().isEmpty()) {
-                    g.writeArrayFieldStart("attempts");
-                    for (Attempt a : job.attempts()) {
-                        writeAttempt(g, a);
-                    }
-                    g.writeEndArray();
-                }
-                g.writeEndObject();
+                writeJob(g, job);
             }
             return out.getAndClear();
         } catch (IOException e) {
@@ -88,6 +72,52 @@ final class JobDocument {
         } finally {
             buffers.releaseToPool();
         }
+    }
+
+    /**
+     * As {@link #write}, the document's UTF-8 bytes: what SQLite stores. A new job's insert binds these (the store's
+     * writer thread then has no String to encode), where going through a String cost the writer a copy per job.
+     */
+    static byte[] writeUtf8(Job job) {
+        BufferRecycler buffers = JSON._getBufferRecycler();
+        try (ByteArrayBuilder out = new ByteArrayBuilder(buffers, 1024)) {
+            try (JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8)) {
+                writeJob(g, job);
+            }
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            buffers.releaseToPool();
+        }
+    }
+
+    private static void writeJob(JsonGenerator g, Job job) throws IOException {
+        g.writeStartObject();
+        g.writeNumberField("v", VERSION);
+        g.writeStringField("id", job.id().toString());
+        g.writeStringField("owner", job.owner());
+        g.writeStringField("owner_name", job.ownerName());
+        g.writeStringField("state", StoredNames.of(job.state()));
+        g.writeStringField("state_details", job.stateDetails());
+        if (job.endReason().isPresent()) {
+            g.writeStringField("end_reason", StoredNames.of(job.endReason().get()));
+        }
+        String submitTime = job.submitTime().toString();
+        g.writeStringField("submit_time", submitTime);
+        // A new job was last updated when it was submitted: format the instant once.
+        g.writeStringField("update_time", job.updateTime().equals(job.submitTime()) ? submitTime
+                : job.updateTime().toString());
+        g.writeFieldName("spec");
+        writeSpec(g, job.spec());
+        if (!job.attempts().isEmpty()) {
+            g.writeArrayFieldStart("attempts");
+            for (Attempt a : job.attempts()) {
+                writeAttempt(g, a);
+            }
+            g.writeEndArray();
+        }
+        g.writeEndObject();
     }
 
     private static void writeSpec(JsonGenerator g, JobSpec s) throws IOException {

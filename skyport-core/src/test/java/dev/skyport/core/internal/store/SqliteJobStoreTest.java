@@ -61,6 +61,28 @@ class SqliteJobStoreTest extends JobStoreContractTest {
         return rows(c, sql).get(0).get(0);
     }
 
+    /**
+     * A new job's document is bound as UTF-8 bytes and cast to text: what is stored is text, byte for byte the
+     * document (names in any script included), and SQLite's JSON functions read it, as listings by name do.
+     */
+    @Test
+    void aNewJobsDocumentIsStoredAsTextThatJsonFunctionsRead() throws Exception {
+        String name = "caf\u00e9 \u2713 \ud83d\ude00 \"quoted\"";
+        Job job = queuedJob(newId(), "alice", minimalSpec().toBuilder().name(name).build(), T0);
+        store.insertAsync(StoredJob.of(job), submitted(job)).get(30, java.util.concurrent.TimeUnit.SECONDS);
+        Job other = queuedJob(newId(), "alice", fullSpec(), T0.plusSeconds(1));
+        store.insert(StoredJob.of(other), submitted(other));
+
+        try (Connection c = connect(dir.resolve(FILE))) {
+            assertThat(rows(c, "SELECT typeof(job_json), json_extract(job_json, '$.spec.name'), job_json = ?"
+                    .replace("?", "'" + JobDocument.write(job).replace("'", "''") + "'")
+                    + " FROM jobs ORDER BY id"))
+                    .containsExactly(List.of("text", name, "1"), List.of("text", other.spec().name(), "0"));
+        }
+        assertThat(store.find(job.id())).contains(StoredJob.of(job));
+        assertThat(listAll(JobQuery.all().withNamePrefix("caf\u00e9 \u2713"))).containsExactly(job);
+    }
+
     /** Batch sizes around the number of rows one insert statement takes. */
     static List<Integer> sizesAroundTheRowsOfOneStatement() {
         int k = SqliteJobStore.ROWS_PER_STATEMENT;
