@@ -203,12 +203,14 @@ public final class EngineBenchmark {
             warmUp(sky, n / 4);
             CpuUse cpu = CpuUse.now();
             Map<String, Long> threads0 = threadCpuNanos();
+            long written0 = bytesWritten();
             long cpu0 = processCpuNanos();
             long t0 = System.nanoTime();
             Latencies latencies = asyncRun(sky, n);
             long t1 = System.nanoTime();
             long cpu1 = processCpuNanos();
             Map<String, Long> threads1 = threadCpuNanos();
+            long written1 = bytesWritten();
             String cpuUse = cpu.sinceWithJobs();
             progress("   submitAsync: %d jobs in %.2f s from one thread; latency p50 %.2f ms, p99 %.2f ms, max %.2f ms;"
                     + " %s", n, seconds(t1 - t0), latencies.percentileMs(50), latencies.percentileMs(99),
@@ -217,7 +219,8 @@ public final class EngineBenchmark {
             figure("submits_async_p99_ms", latencies.percentileMs(99), "ms");
             // The rate depends on what the others take of 2 cores; the cpu a job costs this JVM does not.
             if (cpu0 >= 0 && cpu1 >= 0) {
-                progress("   cpu per job by thread: %s", perJob(threads0, threads1, n));
+                progress("   cpu per job by thread: %s; %.0f bytes written a job", perJob(threads0, threads1, n),
+                        (written1 - written0) / (double) n);
                 figure("submits_async_cpu_us_per_job", (cpu1 - cpu0) / 1e3 / n, "us");
             }
         }
@@ -293,6 +296,20 @@ public final class EngineBenchmark {
         used.sort(Map.Entry.<String, Long>comparingByValue().reversed());
         return String.join(", ", used.stream().map(e -> String.format(Locale.ROOT, "%s %.1f us", e.getKey(),
                 e.getValue() / 1e3 / jobs)).toList());
+    }
+
+    /** What this process has passed to write calls (the WAL's pages, mostly), from /proc; 0 elsewhere. */
+    private static long bytesWritten() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/io"))) {
+                if (line.startsWith("wchar:")) {
+                    return Long.parseLong(line.substring("wchar:".length()).trim());
+                }
+            }
+        } catch (IOException | RuntimeException notLinux) {
+            // unknown
+        }
+        return 0;
     }
 
     /** This JVM's cpu time (all threads, the JIT and GC too), or -1 where the platform does not say. */
