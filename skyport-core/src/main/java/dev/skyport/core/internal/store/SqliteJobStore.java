@@ -434,6 +434,7 @@ public final class SqliteJobStore implements JobStore {
     private void commit(List<Write> batch) {
         try {
             control.execute("BEGIN IMMEDIATE");
+            pendingInserts.clear(); // none left by a batch that an Error ended
             for (Write w : batch) {
                 apply(w);
             }
