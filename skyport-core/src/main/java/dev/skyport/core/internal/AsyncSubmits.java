@@ -6,8 +6,9 @@ import java.time.Duration;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -24,7 +25,13 @@ final class AsyncSubmits {
     static final int MAX_IN_FLIGHT = 8192;
 
     private final Semaphore permits = new Semaphore(MAX_IN_FLIGHT);
-    private final ExecutorService completer = Executors.newSingleThreadExecutor(r -> {
+    /**
+     * One thread over a {@link LinkedTransferQueue}: the store's writer hands it every committed job, and this queue
+     * takes one without a lock and wakes the thread only when it waits, where a single-thread executor's
+     * LinkedBlockingQueue takes a lock and signals per job.
+     */
+    private final ExecutorService completer = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
+            new LinkedTransferQueue<>(), r -> {
         Thread t = new Thread(r, "skyport-submit-completer");
         t.setDaemon(true);
         return t;

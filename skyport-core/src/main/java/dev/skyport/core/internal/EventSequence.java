@@ -4,10 +4,6 @@ import dev.skyport.api.SkyPortEvent;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.NavigableMap;
-import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -40,6 +36,9 @@ final class EventSequence {
     record Batch(List<Released> events, long upTo) {
     }
 
+    /** A number whose write failed, in {@link #window}. */
+    private static final Released FAILED = new Released(null, null);
+
     /** Writers take numbers and settle them; subscribers, possibly hundreds, read the ring side by side. */
     private final ReentrantReadWriteLock locks = new ReentrantReadWriteLock();
     private final Lock lock = locks.writeLock();
@@ -47,10 +46,16 @@ final class EventSequence {
     private final int capacity;
     /** The highest number handed out. */
     private long allocated;
-    /** Numbers handed out and neither written nor failed yet. */
-    private final TreeSet<Long> inFlight = new TreeSet<>();
-    /** Written events above the watermark, waiting for a smaller number to settle. */
-    private final NavigableMap<Long, Released> held = new TreeMap<>();
+    /**
+     * The numbers above the watermark up to {@link #allocated}: slot {@code (s - watermark - 1)} of this circular
+     * window (from {@link #windowStart}) holds number {@code s}'s state: null while in flight, {@link #FAILED}, or
+     * the written event waiting for a smaller number to settle. Numbers are handed out in order and mostly settled in
+     * order, so an array indexed by distance from the watermark does in O(1) what a TreeSet of in-flight numbers and
+     * a TreeMap of held events did with boxing and rebalancing (with 8,192 asynchronous submissions in flight, those
+     * were a tenth of the completer's cpu).
+     */
+    private Released[] window = new Released[64];
+    private int windowStart;
     private volatile long watermark;
     private final Released[] ring;
     private int ringStart;
@@ -85,8 +90,9 @@ final class EventSequence {
         lock.lock();
         try {
             long first = allocated + 1;
-            for (long s = first; s < first + n; s++) {
-                inFlight.add(s);
+            long needed = allocated + n - watermark;
+            if (needed > window.length) {
+                grow(needed);
             }
             allocated += n;
             return first;
@@ -100,10 +106,9 @@ final class EventSequence {
         boolean advanced;
         lock.lock();
         try {
-            if (!inFlight.remove(event.sequence())) {
+            if (!settle(event.sequence(), new Released(event, owner))) {
                 return;
             }
-            held.put(event.sequence(), new Released(event, owner));
             advanced = advance();
         } finally {
             lock.unlock();
@@ -118,7 +123,7 @@ final class EventSequence {
         boolean advanced;
         lock.lock();
         try {
-            if (!inFlight.remove(sequence)) {
+            if (!settle(sequence, FAILED)) {
                 return;
             }
             advanced = advance();
@@ -182,14 +187,49 @@ final class EventSequence {
         return ring[(ringStart + i) % capacity];
     }
 
-    /** Under the lock: moves the watermark and releases the held events it passes; says whether it moved. */
-    private boolean advance() {
-        long next = inFlight.isEmpty() ? allocated : inFlight.first() - 1;
-        if (next == watermark) {
+    /** Under the lock: records how {@code sequence} ended; false when it is not in flight (settled, or never taken). */
+    private boolean settle(long sequence, Released state) {
+        if (sequence <= watermark || sequence > allocated) {
             return false;
         }
-        Map<Long, Released> passed = held.headMap(next, true);
-        for (Released r : passed.values()) {
+        int slot = (int) ((windowStart + sequence - watermark - 1) & (window.length - 1));
+        if (window[slot] != null) {
+            return false;
+        }
+        window[slot] = state;
+        return true;
+    }
+
+    /** Under the lock: a window of at least {@code needed} slots (a power of two), keeping each number's slot. */
+    private void grow(long needed) {
+        if (needed > 1 << 30) {
+            throw new IllegalStateException(needed + " event numbers in flight");
+        }
+        int size = window.length;
+        while (size < needed) {
+            size <<= 1;
+        }
+        Released[] bigger = new Released[size];
+        int inUse = (int) (allocated - watermark);
+        for (int i = 0; i < inUse; i++) {
+            bigger[i] = window[(windowStart + i) & (window.length - 1)];
+        }
+        window = bigger;
+        windowStart = 0;
+    }
+
+    /** Under the lock: moves the watermark and releases the held events it passes; says whether it moved. */
+    private boolean advance() {
+        long next = watermark;
+        int mask = window.length - 1;
+        while (next < allocated && window[windowStart] != null) {
+            Released r = window[windowStart];
+            window[windowStart] = null;
+            windowStart = (windowStart + 1) & mask;
+            next++;
+            if (r == FAILED) {
+                continue;
+            }
             if (ringSize == capacity) {
                 ringFloor = ring[ringStart].sequence();
                 ring[ringStart] = null;
@@ -199,7 +239,9 @@ final class EventSequence {
             ring[(ringStart + ringSize) % capacity] = r;
             ringSize++;
         }
-        passed.clear();
+        if (next == watermark) {
+            return false;
+        }
         watermark = next;
         return true;
     }

@@ -40,8 +40,13 @@ final class JobTable {
     final ConcurrentHashMap<JobId, CompletableFuture<Job>> terminal = new ConcurrentHashMap<>();
     final AtomicInteger unfinished = new AtomicInteger();
 
+    /**
+     * Maintenance (eviction) runs on the thread that wrote, not on the common pool: with submissions streaming in, the
+     * hand-off to a pool thread per few writes cost more cpu (1.1-1.5 us a submitted job) than the eviction itself.
+     */
     private final Cache<JobId, StoredJob> snapshots = Caffeine.newBuilder().maximumWeight(SNAPSHOT_CACHE_CHARS)
-            .weigher((JobId id, StoredJob job) -> (int) Math.min(Integer.MAX_VALUE, job.size())).build();
+            .weigher((JobId id, StoredJob job) -> (int) Math.min(Integer.MAX_VALUE, job.size()))
+            .executor(Runnable::run).build();
     private final JobStore store;
 
     JobTable(JobStore store) {

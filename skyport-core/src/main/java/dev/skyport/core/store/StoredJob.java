@@ -42,11 +42,16 @@ public record StoredJob(Job job, Optional<StopIntent> stopIntent, Optional<Insta
         for (String arg : s.command()) {
             n += arg.length() + 1;
         }
-        for (Map.Entry<String, String> e : s.env().entrySet()) {
-            n += e.getKey().length() + e.getValue().length() + 2;
+        // Most jobs have neither: an empty map's entry set still costs an iterator, and this runs several times a job.
+        if (!s.env().isEmpty()) {
+            for (Map.Entry<String, String> e : s.env().entrySet()) {
+                n += e.getKey().length() + e.getValue().length() + 2;
+            }
         }
-        for (Map.Entry<String, String> e : s.tags().entrySet()) {
-            n += e.getKey().length() + e.getValue().length() + 2;
+        if (!s.tags().isEmpty()) {
+            for (Map.Entry<String, String> e : s.tags().entrySet()) {
+                n += e.getKey().length() + e.getValue().length() + 2;
+            }
         }
         for (String f : s.inputFiles()) {
             n += f.length() + 1;

@@ -153,4 +153,50 @@ class EventSequenceTest {
         List<Long> all = seq.after(0, threads * each).events().stream().map(r -> r.event().sequence()).toList();
         assertThat(seen).extracting(SkyPortEvent::sequence).containsExactlyElementsOf(all);
     }
+
+    /**
+     * Thousands in flight at once (as asynchronous submissions keep them), settled in random order while more are
+     * taken, so the window grows and wraps: the watermark and the released events match a plain model, the smallest
+     * unsettled number minus one and every written number up to it.
+     */
+    @Test
+    void manyNumbersInFlightSettledInAnyOrderMatchAPlainModel() {
+        java.util.Random random = new java.util.Random(17);
+        for (int round = 0; round < 20; round++) {
+            EventSequence seq = new EventSequence(5, 1 << 16);
+            List<Long> open = new ArrayList<>();
+            java.util.TreeSet<Long> unsettled = new java.util.TreeSet<>();
+            java.util.TreeSet<Long> written = new java.util.TreeSet<>();
+            long highest = 5;
+            for (int step = 0; step < 3_000; step++) {
+                if (open.isEmpty() || random.nextInt(3) == 0) {
+                    int n = 1 + random.nextInt(random.nextInt(4) == 0 ? 400 : 3);
+                    long first = seq.allocate(n);
+                    assertThat(first).isEqualTo(highest + 1);
+                    for (long s = first; s < first + n; s++) {
+                        open.add(s);
+                        unsettled.add(s);
+                    }
+                    highest += n;
+                } else {
+                    // Mostly among the oldest, as commits end, so the watermark moves and the window wraps.
+                    int at = random.nextInt(4) == 0 ? random.nextInt(open.size())
+                            : random.nextInt(Math.min(open.size(), 8));
+                    long s = open.remove(at);
+                    if (random.nextInt(10) == 0) {
+                        seq.failed(s);
+                    } else {
+                        seq.written(event(s), "alice");
+                        written.add(s);
+                    }
+                    unsettled.remove(s);
+                }
+                long model = unsettled.isEmpty() ? highest : unsettled.first() - 1;
+                assertThat(seq.watermark()).isEqualTo(model);
+            }
+            seq.written(event(highest + 1), "alice"); // never taken: ignored
+            assertThat(sequences(seq.after(5, 1 << 16)))
+                    .containsExactlyElementsOf(written.headSet(seq.watermark(), true));
+        }
+    }
 }

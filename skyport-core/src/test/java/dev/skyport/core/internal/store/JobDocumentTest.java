@@ -7,6 +7,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.util.List;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -26,6 +28,40 @@ class JobDocumentTest {
             assertThat(listed.spec()).isEqualTo(job.spec().withoutScript());
         }
         assertThat(DOCUMENT).as("the script lives in its own table").doesNotContain("#!/bin/bash");
+    }
+
+    /** The texts of the last retry policy are reused: jobs alternating between policies each read back their own. */
+    @Test
+    void jobsAlternatingRetryPoliciesEachKeepTheirOwn() {
+        Job full = GoldenJobs.all().get(0).job();
+        List<dev.skyport.api.RetryPolicy> policies = List.of(dev.skyport.api.RetryPolicy.defaults(),
+                new dev.skyport.api.RetryPolicy(2, java.time.Duration.ofMillis(1500), java.time.Duration.ofHours(2),
+                        java.time.Duration.ofDays(3), true), dev.skyport.api.RetryPolicy.none());
+        for (int i = 0; i < 7; i++) {
+            dev.skyport.api.RetryPolicy policy = policies.get(i % policies.size());
+            Job job = new Job(full.id(), full.owner(), full.ownerName(), full.spec().toBuilder().retryPolicy(policy)
+                    .build(), full.state(), full.stateDetails(), full.endReason(), full.submitTime(),
+                    full.updateTime(), full.attempts());
+            assertThat(JobDocument.read(JobDocument.write(job), job.spec().script().orElse(null)).spec().retryPolicy())
+                    .isEqualTo(policy);
+            assertThat(JobDocument.read(new String(JobDocument.writeUtf8(job),
+                    java.nio.charset.StandardCharsets.UTF_8), null).spec().retryPolicy()).isEqualTo(policy);
+        }
+    }
+
+    /** A new job's insert binds the document's UTF-8 bytes: they must be the text's (golden jobs, any character). */
+    @Test
+    void theUtf8DocumentIsTheTextsBytes() {
+        List<Job> jobs = new java.util.ArrayList<>(GoldenJobs.all().stream().map(StoredJob::job).toList());
+        Job full = jobs.get(0);
+        jobs.add(new Job(full.id(), full.owner(), "\u00e9\ud83d\ude00", full.spec().toBuilder()
+                .name("caf\u00e9 \u2713 \ud83d\ude00 \"q\" \\ \u0001").build(), full.state(), "\ud83d\ude00",
+                full.endReason(), full.submitTime(), full.updateTime(), full.attempts()));
+        for (Job job : jobs) {
+            String text = JobDocument.write(job);
+            assertThat(new String(JobDocument.writeUtf8(job), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo(text);
+            assertThat(JobDocument.writeUtf8(job)).isEqualTo(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
     }
 
     @Test

@@ -61,6 +61,104 @@ class SqliteJobStoreTest extends JobStoreContractTest {
         return rows(c, sql).get(0).get(0);
     }
 
+    /**
+     * A new job's document is bound as UTF-8 bytes and cast to text: what is stored is text, byte for byte the
+     * document (names in any script included), and SQLite's JSON functions read it, as listings by name do.
+     */
+    @Test
+    void aNewJobsDocumentIsStoredAsTextThatJsonFunctionsRead() throws Exception {
+        String name = "caf\u00e9 \u2713 \ud83d\ude00 \"quoted\"";
+        Job job = queuedJob(newId(), "alice", minimalSpec().toBuilder().name(name).build(), T0);
+        store.insertAsync(StoredJob.of(job), submitted(job)).get(30, java.util.concurrent.TimeUnit.SECONDS);
+        Job other = queuedJob(newId(), "alice", fullSpec(), T0.plusSeconds(1));
+        store.insert(StoredJob.of(other), submitted(other));
+
+        try (Connection c = connect(dir.resolve(FILE))) {
+            assertThat(rows(c, "SELECT typeof(job_json), json_extract(job_json, '$.spec.name'), job_json = ?"
+                    .replace("?", "'" + JobDocument.write(job).replace("'", "''") + "'")
+                    + " FROM jobs ORDER BY id"))
+                    .containsExactly(List.of("text", name, "1"), List.of("text", other.spec().name(), "0"));
+        }
+        assertThat(store.find(job.id())).contains(StoredJob.of(job));
+        assertThat(listAll(JobQuery.all().withNamePrefix("caf\u00e9 \u2713"))).containsExactly(job);
+    }
+
+    /** Batch sizes around the number of rows one insert statement takes. */
+    static List<Integer> sizesAroundTheRowsOfOneStatement() {
+        int k = SqliteJobStore.ROWS_PER_STATEMENT;
+        return List.of(1, k - 1, k, k + 1, 2 * k + 1);
+    }
+
+    /** Alternates a command job, a script job (a row in scripts too) and a full spec with an idempotency key. */
+    private static JobSpec specNumber(int i) {
+        return switch (i % 3) {
+            case 0 -> minimalSpec();
+            case 1 -> JobSpec.script("#!/bin/sh\necho " + i + "\n");
+            default -> fullSpec().toBuilder().idempotencyKey("key-" + i).build();
+        };
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.MethodSource("sizesAroundTheRowsOfOneStatement")
+    void everyJobOfABatchReadsBackWithItsScriptAndEventWhateverItsSize(int size) {
+        List<StoredJob> jobs = new ArrayList<>();
+        for (int i = 0; i < size; i++) {
+            jobs.add(StoredJob.of(queuedJob(newId(), i % 2 == 0 ? "alice" : "bob", specNumber(i), T0.plusSeconds(i))));
+        }
+        List<dev.skyport.api.JobTransitioned> events = jobs.stream().map(j -> submitted(j.job())).toList();
+
+        store.insertAll(jobs, events);
+
+        for (int i = 0; i < size; i++) {
+            assertThat(store.find(jobs.get(i).job().id())).as("job %d of %d", i, size).contains(jobs.get(i));
+            assertThat(store.history(jobs.get(i).job().id())).containsExactly(events.get(i));
+        }
+        assertThat(listAll(JobQuery.all())).extracting(Job::id)
+                .containsExactlyElementsOf(jobs.stream().map(j -> j.job().id()).toList());
+        assertThat(store.lastSequence()).isEqualTo(events.get(size - 1).sequence());
+    }
+
+    /**
+     * Asynchronous inserts queued together share a commit and its statements of many rows: one whose id exists and
+     * one whose idempotency key its owner used fail, each alone, and every other is stored.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.MethodSource("sizesAroundTheRowsOfOneStatement")
+    void aRowThatBreaksAConstraintFailsOnlyItsOwnInsert(int size) throws Exception {
+        Job existing = queuedJob(newId(), "alice", fullSpec().toBuilder().idempotencyKey("taken").build(), T0);
+        store.insert(StoredJob.of(existing), submitted(existing));
+        List<Job> jobs = new ArrayList<>();
+        for (int i = 0; i < size; i++) {
+            jobs.add(queuedJob(newId(), "alice", specNumber(i), T0.plusSeconds(1 + i)));
+        }
+        int sameId = size / 2;
+        int sameKey = size - 1;
+        jobs.set(sameId, queuedJob(existing.id(), "alice", minimalSpec(), T0.plusSeconds(1 + sameId)));
+        if (size > 1) {
+            jobs.set(sameKey, queuedJob(newId(), "alice", minimalSpec().toBuilder().idempotencyKey("taken").build(),
+                    T0.plusSeconds(1 + sameKey)));
+        }
+        List<java.util.concurrent.CompletableFuture<Void>> done = new ArrayList<>();
+        for (Job j : jobs) {
+            done.add(store.insertAsync(StoredJob.of(j), submitted(j)));
+        }
+
+        for (int i = 0; i < size; i++) {
+            java.util.concurrent.CompletableFuture<Void> f = done.get(i);
+            if (i == sameId || (size > 1 && i == sameKey)) {
+                assertThatThrownBy(() -> f.get(30, java.util.concurrent.TimeUnit.SECONDS)).as("insert %d", i)
+                        .cause().isInstanceOf(IllegalArgumentException.class);
+            } else {
+                f.get(30, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(store.find(jobs.get(i).id())).as("insert %d", i).contains(StoredJob.of(jobs.get(i)));
+                assertThat(store.history(jobs.get(i).id())).hasSize(1);
+            }
+        }
+        assertThat(store.find(existing.id())).contains(StoredJob.of(existing));
+        assertThat(store.history(existing.id())).hasSize(1);
+        assertThat(listAll(JobQuery.all())).hasSize(1 + size - (size > 1 ? 2 : 1));
+    }
+
     @Test
     void theFileIsInWalModeAtTheCurrentSchemaVersion() throws Exception {
         Job job = queuedJob(newId(), "alice", JobSpec.command("true"), T0);
