@@ -88,20 +88,22 @@ final class LocalNodeAccess implements NodeAccess {
     private boolean checking;
 
     LocalNodeAccess(String node, LocalIsolation isolation, Optional<ContainerRuntime> containers) {
-        this(node, isolation, containers, Optional.empty(), Duration.ofSeconds(1));
+        this(node, isolation, containers, Optional.empty(), Duration.ofSeconds(1), Path.of("/nonexistent"));
     }
 
     /**
      * @param bash the bash that runs the launcher; empty: every run is a process of this JVM's, as before the launcher
      * @param checkInterval how often runs started through the launcher are checked for an end nobody reported
+     * @param launchFiles the engine's own directory for the launcher's request files, which no job may reach
      */
     LocalNodeAccess(String node, LocalIsolation isolation, Optional<ContainerRuntime> containers,
-                    Optional<String> bash, Duration checkInterval) {
+                    Optional<String> bash, Duration checkInterval, Path launchFiles) {
         this.node = node;
         this.isolation = isolation;
         this.containers = containers;
         this.checkInterval = checkInterval;
-        this.launcher = bash.map(b -> new LocalLauncher(b, System.getenv(), KEPT_ENV, CLIENT_ENV, new Reports()));
+        this.launcher = bash.map(b -> new LocalLauncher(b, System.getenv(), KEPT_ENV, CLIENT_ENV, launchFiles,
+                new Reports()));
     }
 
     @Override
@@ -277,10 +279,16 @@ final class LocalNodeAccess implements NodeAccess {
             CgroupHierarchy.create(cgroup.get(), request.memoryBytes(), request.cpus());
         }
         RunHandle handle = new RunHandle(request.job(), request.attempt(), request.directory(), 0);
-        LocalLauncher.Run run = launcher.get().newRun(handle, request, cgroup);
+        LocalLauncher.Run run;
+        try {
+            run = launcher.get().newRun(handle, request, cgroup);
+        } catch (IOException e) {
+            cgroup.ifPresent(CgroupHierarchy::remove);
+            throw e;
+        }
         String file = LocalLauncher.launchFile(run, envMode, exports, request.workdir(), cgroup, sandboxed, program);
         // The file holds the job's variables: the engine's only, like the job's script.
-        try (var out = Files.newByteChannel(runDir.resolve(LocalLauncher.LAUNCH_FILE),
+        try (var out = Files.newByteChannel(run.launchFile,
                 Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
             out.write(ByteBuffer.wrap(file.getBytes(StandardCharsets.UTF_8)));
@@ -795,6 +803,11 @@ final class LocalNodeAccess implements NodeAccess {
             throw GateException.transientFailure("cannot delete " + remotePath + ": " + e.getMessage(), e,
                     Optional.empty());
         }
+    }
+
+    /** The request file of a run started through the launcher whose end is not known yet (tests). */
+    Optional<Path> launchFile(RunHandle handle) {
+        return Optional.ofNullable(launched.get(handle)).map(r -> r.launchFile);
     }
 
     /** The pid of the launcher when one runs now (tests). */

@@ -146,7 +146,7 @@ class LocalLauncherTest {
             handles.add(node.launch(r));
         }
         // The requests are in the pipe, unread: the launcher stopped.
-        awaitFile(Path.of(queued.get(4).runDirectory(), LocalLauncher.LAUNCH_FILE));
+        awaitFile(node.launchFile(handles.get(4)).orElseThrow());
         kill9(launcher);
 
         for (int i = 0; i < queued.size(); i++) {
@@ -185,6 +185,60 @@ class LocalLauncherTest {
             assertThat(Path.of(r.directory(), "ran.txt")).doesNotExist();
         } finally {
             signal("CONT", launcher);
+        }
+    }
+
+    @Test
+    void aRunDirectorySwappedBeforeTheLauncherReadsTheRequestGetsNothingRun() throws Exception {
+        // In account mode the job's account owns the job directory: it can rename the engine's run directory and put
+        // one of its own there. What the launcher (the engine's user, root there) runs must not be found through it.
+        LocalNodeAccess node = node(Map.of());
+        RunRequest warm = request("#!/bin/sh\nexit 0\n");
+        node.watch(node.launch(warm)).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        long launcher = node.launcherPid().orElseThrow();
+        Path planted = workDir.resolve("planted-ran");
+        signal("STOP", launcher);
+        RunHandle handle;
+        try {
+            RunRequest r = request("#!/bin/sh\nexit 0\n");
+            handle = node.launch(r);
+            Path runDir = Path.of(r.runDirectory());
+            Files.move(runDir, Path.of(r.directory(), "moved"));
+            Files.createDirectory(runDir);
+            Files.writeString(runDir.resolve("launch"), "touch '" + planted + "'\n");
+        } finally {
+            signal("CONT", launcher);
+        }
+        var end = node.watch(handle);
+        Instant deadline = Instant.now().plusSeconds(WAIT_SECONDS);
+        while (!end.isDone() && !Files.exists(planted)) {
+            assertThat(Instant.now()).as("the run ended").isBefore(deadline);
+            TimeUnit.MILLISECONDS.sleep(10);
+        }
+        assertThat(planted).as("the planted request ran").doesNotExist();
+        assertThat(end.get().exitCode()).hasValue(0);
+    }
+
+    @Test
+    void endedRunsLeaveNoZombiesUnderTheLauncher() throws Exception {
+        LocalNodeAccess node = node(Map.of());
+        List<RunHandle> handles = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            handles.add(node.launch(request("#!/bin/sh\nexit 0\n")));
+        }
+        for (RunHandle h : handles) {
+            assertThat(node.watch(h).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(0);
+        }
+        long launcher = node.launcherPid().orElseThrow();
+        Instant deadline = Instant.now().plusSeconds(WAIT_SECONDS);
+        while (true) {
+            List<Long> zombies = ProcessHandle.of(launcher).orElseThrow().children()
+                    .filter(c -> isZombie(c.pid())).map(ProcessHandle::pid).toList();
+            if (zombies.isEmpty()) {
+                break;
+            }
+            assertThat(Instant.now()).as("zombies %s reaped", zombies).isBefore(deadline);
+            TimeUnit.MILLISECONDS.sleep(20);
         }
     }
 
@@ -233,7 +287,16 @@ class LocalLauncherTest {
         RunRequest req = request("#!/bin/sh\nexit 2\n");
         assertThat(node.watch(node.launch(req)).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(2);
         assertThat(node.launcherPid()).isEmpty();
-        assertThat(Path.of(req.runDirectory(), LocalLauncher.LAUNCH_FILE)).doesNotExist();
+        assertThat(workDir.resolve("launch")).doesNotExist();
+    }
+
+    private static boolean isZombie(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
+        } catch (java.io.IOException gone) {
+            return false;
+        }
     }
 
     private static void kill9(long pid) throws Exception {
