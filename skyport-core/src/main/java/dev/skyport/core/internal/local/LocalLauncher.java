@@ -428,6 +428,10 @@ final class LocalLauncher {
             if (current != null && !current.dead) {
                 return current;
             }
+            if (closed) {
+                // What is still queued stays unsent: the claim is free, so the next engine's probe fences it off.
+                throw new IOException("the launcher is closed");
+            }
             ProcessBuilder pb = new ProcessBuilder("setsid", bash, "-c", script, "skyport-launcher")
                     .redirectInput(ProcessBuilder.Redirect.PIPE)
                     .redirectOutput(ProcessBuilder.Redirect.PIPE)
@@ -530,14 +534,17 @@ final class LocalLauncher {
             closed = true;
             w = writer;
         }
+        boolean stuck = false;
         if (w != null) {
             w.interrupt();
             try {
                 if (!drained.await(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
-                    LOG.warn("the local launcher did not take every request in {} s", CLOSE_WAIT_SECONDS);
+                    LOG.warn("the local launcher did not take every request in {} s; ending it", CLOSE_WAIT_SECONDS);
+                    stuck = true;
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+                stuck = true;
             }
         }
         Generation g;
@@ -546,8 +553,15 @@ final class LocalLauncher {
             current = null;
         }
         if (g != null) {
-            synchronized (g) {
-                g.dead = true;
+            if (stuck) {
+                // The writer may be blocked in a write to a launcher that stopped reading, holding the stream's lock
+                // that closing it takes: only the launcher's end releases it. Its runs go on; what it had not read
+                // is fenced off (Listener#launcherGone) or, unsent, found by the next engine's probe.
+                g.process.destroyForcibly();
+            } else {
+                synchronized (g) {
+                    g.dead = true;
+                }
             }
             try {
                 g.requests.close();

@@ -220,6 +220,32 @@ class LocalLauncherTest {
     }
 
     @Test
+    void aGateClosesWhileItsLauncherIsStoppedWithAFullPipe() throws Exception {
+        LocalNodeAccess node = node(Map.of());
+        RunRequest warm = request("#!/bin/sh\nexit 0\n");
+        node.watch(node.launch(warm)).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        long launcher = node.launcherPid().orElseThrow();
+        signal("STOP", launcher);
+        try {
+            // More request lines than a pipe holds (64 KiB): the writer blocks in its write.
+            int bytes = 0;
+            while (bytes < 80 * 1024) {
+                RunHandle h = node.launch(request("#!/bin/sh\nexit 0\n"));
+                bytes += node.launchFile(h).orElseThrow().toString().length() + 1;
+            }
+            LocalGate gate = gates.remove(0);
+            var closed = java.util.concurrent.CompletableFuture.runAsync(gate::close);
+            // The gate waits 10 s for the launcher to take what was queued, then gives up on it.
+            closed.get(WAIT_SECONDS + 30, TimeUnit.SECONDS);
+            awaitGone(launcher);
+        } finally {
+            if (LocalNodeAccess.isRunning(launcher)) {
+                kill9(launcher);
+            }
+        }
+    }
+
+    @Test
     void endedRunsLeaveNoZombiesUnderTheLauncher() throws Exception {
         LocalNodeAccess node = node(Map.of());
         List<RunHandle> handles = new ArrayList<>();
