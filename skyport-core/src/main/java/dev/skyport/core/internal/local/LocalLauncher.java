@@ -62,6 +62,9 @@ import java.util.regex.Pattern;
 final class LocalLauncher {
     private static final Logger LOG = LoggerFactory.getLogger(LocalLauncher.class);
 
+    /** The descriptor a sandboxed run's bubblewrap reads the job's variables from ({@code --args}). */
+    static final int SANDBOX_ARGS_FD = 9;
+
     /** A write of at most PIPE_BUF bytes to a pipe is atomic: it arrives whole or, when the reader is gone, not at all. */
     private static final int PIPE_BUF = 4096;
 
@@ -141,6 +144,11 @@ final class LocalLauncher {
         final Path launchFile;
         final CompletableFuture<RunOutcome> end = new CompletableFuture<>();
         final long queuedNanos = System.nanoTime();
+        /** Its sandbox's {@code --setenv} arguments, NUL-separated, beside its request (a sandboxed run's only). */
+        Path sandboxArgsFile() {
+            return launchFile.resolveSibling(launchFile.getFileName() + ".args");
+        }
+
         /** Whether the gate was asked to watch it. */
         volatile boolean watched;
         /** Its process group, once known; 0 before. */
@@ -263,6 +271,7 @@ final class LocalLauncher {
             try {
                 // Claimed and ended, or fenced off: the launcher has no more use for it.
                 Files.deleteIfExists(run.launchFile);
+                Files.deleteIfExists(run.sandboxArgsFile());
             } catch (IOException ignored) {
                 // a file of a few hundred bytes in the engine's directory; gone with the directory's next cleanup
             }
@@ -282,6 +291,11 @@ final class LocalLauncher {
                              Optional<Path> cgroup, boolean sandboxed, List<String> program) {
         StringBuilder b = new StringBuilder(256);
         b.append("skyport_env() {\n  skyport_").append(envMode).append("_env\n");
+        if (sandboxed) {
+            // Only the job's own variables are in it: that the job inherits the descriptor gives it nothing.
+            b.append("  exec ").append(SANDBOX_ARGS_FD).append('<').append(quote(run.sandboxArgsFile().toString()))
+                    .append('\n');
+        }
         for (Map.Entry<String, String> e : exports.entrySet()) {
             b.append("  export ").append(e.getKey()).append('=').append(quote(e.getValue())).append('\n');
         }

@@ -247,6 +247,7 @@ final class LocalNodeAccess implements NodeAccess {
         List<String> program;
         String envMode;
         Map<String, String> exports = new LinkedHashMap<>();
+        Map<String, String> sandboxEnv = new LinkedHashMap<>();
         boolean sandboxed = false;
         if (request.steps().isPresent()) {
             program = StepsRun.program(request, runtime.get(), containers.get(), runIsolation,
@@ -258,17 +259,25 @@ final class LocalNodeAccess implements NodeAccess {
             envMode = "client";
         } else {
             program = new ArrayList<>(DetachedRun.sandboxProgram(request, runIsolation));
-            program.addAll(DetachedRun.program(request));
             sandboxed = runIsolation.mode() != RunIsolation.Mode.NONE;
             envMode = sandboxed ? "isolated" : "plain";
             if (sandboxed) {
-                exports.put("HOME", request.directory());
+                // bubblewrap runs outside the sandbox, as the engine (root in account mode): the job's variables
+                // (LD_PRELOAD, LD_AUDIT, GCONV_PATH...) must not be in its environment but set by it for the job. It
+                // reads them from a descriptor (--args), not its arguments, which every user of the machine can read.
+                sandboxEnv.put("HOME", request.directory());
+                sandboxEnv.putAll(request.environment());
+                program.addAll(1, List.of("--args", Integer.toString(LocalLauncher.SANDBOX_ARGS_FD)));
+            } else {
+                exports.putAll(request.environment());
             }
-            exports.putAll(request.environment());
+            program.addAll(DetachedRun.program(request));
         }
         boolean expressible = runDir.toString().length() < 1024
                 && exports.keySet().stream().allMatch(LocalLauncher::canSet)
                 && exports.values().stream().allMatch(LocalLauncher::canQuote)
+                && sandboxEnv.entrySet().stream().allMatch(e -> LocalLauncher.canQuote(e.getKey())
+                        && LocalLauncher.canQuote(e.getValue()))
                 && program.stream().allMatch(LocalLauncher::canQuote)
                 && LocalLauncher.canQuote(request.workdir()) && LocalLauncher.canQuote(request.directory());
         if (!expressible) {
@@ -287,11 +296,14 @@ final class LocalNodeAccess implements NodeAccess {
             throw e;
         }
         String file = LocalLauncher.launchFile(run, envMode, exports, request.workdir(), cgroup, sandboxed, program);
-        // The file holds the job's variables: the engine's only, like the job's script.
-        try (var out = Files.newByteChannel(run.launchFile,
-                Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
-            out.write(ByteBuffer.wrap(file.getBytes(StandardCharsets.UTF_8)));
+        // The files hold the job's variables: the engine's only, like the job's script.
+        try {
+            if (sandboxed) {
+                StringBuilder args = new StringBuilder();
+                sandboxEnv.forEach((k, v) -> args.append("--setenv\0").append(k).append('\0').append(v).append('\0'));
+                writePrivate(run.sandboxArgsFile(), args.toString());
+            }
+            writePrivate(run.launchFile, file);
         } catch (IOException | RuntimeException e) {
             run.end.complete(RunOutcome.lost("not started"));
             cgroup.ifPresent(CgroupHierarchy::remove);
@@ -307,6 +319,13 @@ final class LocalNodeAccess implements NodeAccess {
         launcher.get().send(run);
         startChecks();
         return Optional.of(handle);
+    }
+
+    private static void writePrivate(Path file, String text) throws IOException {
+        try (var out = Files.newByteChannel(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+            out.write(ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
+        }
     }
 
     /** What the launcher reports, settled. */

@@ -110,6 +110,36 @@ class LocalLauncherTest {
     }
 
     @Test
+    void aSandboxedJobSeesNoPipeOfTheLauncherInAnyProcess() throws Exception {
+        // The E/F lines and requests travel over pipes: a job holding one could forge an end or start a run.
+        LocalNodeAccess node = node(Map.of("job-isolation", "sandbox"));
+        RunRequest req = request("#!/bin/sh\nfor p in /proc/[0-9]*; do ls -l $p/fd/ 2>&1; done\n");
+        assertThat(node.watch(node.launch(req)).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(0);
+        assertThat(node.launcherPid()).as("started through the launcher").isPresent();
+        String fds = Files.readString(Path.of(req.directory(), DetachedRun.STDOUT));
+        assertThat(fds).contains("stdout.log").doesNotContain("pipe:");
+    }
+
+    @Test
+    void aSandboxedJobsVariablesReachNoProcessOutsideTheSandbox() throws Exception {
+        // LD_PRELOAD in bubblewrap's environment would run the job's code as the engine (root in account mode) outside
+        // the sandbox. The dynamic loader's debug output shows who got the variables: inside the sandbox /tmp is empty,
+        // so only a process outside can write where this points.
+        LocalNodeAccess node = node(Map.of("job-isolation", "sandbox"));
+        Path marks = Files.createDirectories(workDir.resolve("loader-marks"));
+        JobId id = new JobId(UUID.randomUUID());
+        String dir = workDir.resolve("jobs").resolve(id.toString()).toString();
+        RunRequest req = new RunRequest(id, 1, dir, Optional.of("#!/bin/sh\nprintf %s \"$MINE\" > mine.txt\n"), List.of(), dir,
+                Map.of("LD_DEBUG", "libs", "LD_DEBUG_OUTPUT", marks.resolve("ld").toString(), "MINE", "x'y"));
+        assertThat(node.watch(node.launch(req)).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(0);
+        assertThat(node.launcherPid()).as("started through the launcher").isPresent();
+        assertThat(Files.readString(Path.of(dir, "mine.txt"))).as("the job has its variables").isEqualTo("x'y");
+        try (var written = Files.list(marks)) {
+            assertThat(written.toList()).as("processes outside the sandbox that had the job's variables").isEmpty();
+        }
+    }
+
+    @Test
     void runsOutliveAKilledLauncherAndANewOneStartsTheNextRuns() throws Exception {
         LocalNodeAccess node = node(Map.of("launcher-check-ms", "200"));
         RunRequest req = request("#!/bin/sh\nwhile [ ! -e go ]; do sleep 0.05; done\necho ran >> ran.txt\nexit 7\n");
