@@ -71,7 +71,7 @@ public final class LocalGate implements Gate {
         this.access = new LocalNodeAccess(NODE, LocalIsolation.resolve(config, dataDir(config.workDir())),
                 containers, LocalLauncher.bash(config.option("launcher")
                         .orElse(System.getProperty("skyport.local.launcher", "auto"))),
-                Duration.ofMillis(checkMillis));
+                Duration.ofMillis(checkMillis), config.workDir().toAbsolutePath().resolve("launch"));
     }
 
     /**

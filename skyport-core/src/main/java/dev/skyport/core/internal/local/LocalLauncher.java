@@ -15,6 +15,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -36,9 +37,11 @@ import java.util.regex.Pattern;
  * no process start of its own (a JVM's {@code posix_spawn}, {@code jspawnhelper}, {@code setsid} and a new shell: about
  * half of a trivial job's cpu, measured).
  *
- * <p>The engine writes a run's request as a small sh file, {@code run.<attempt>/launch}, in the run directory (the
- * engine's, never writable by the job: read-only in its sandbox), and sends its path, one line, on the launcher's
- * standard input, the only way requests reach it. Every user-controlled string in the file is single-quoted, so it
+ * <p>The engine writes a run's request as a small sh file in a directory of this launcher's own under the gate's work
+ * directory (the engine's only, {@code 0700}), and sends its path, one line, on the launcher's standard input, the only
+ * way requests reach it. Not in the run directory: in account mode the job's account owns the job directory, so it can
+ * rename the run directory and put one of its own, with a request of its own, in its place before the launcher (root
+ * there) reads the path. Every user-controlled string in the file is single-quoted, so it
  * reaches the run byte for byte and is never interpreted. The launcher forks a subshell per request that sources the
  * file and runs {@link #SCRIPT}'s {@code skyport_run}: the {@link DetachedRun} protocol of the ssh gate's wrapper
  * (claim with O_EXCL, pid, logs, exit code), with these differences: bash's job control ({@code set -m}) gives the run a
@@ -59,8 +62,8 @@ import java.util.regex.Pattern;
 final class LocalLauncher {
     private static final Logger LOG = LoggerFactory.getLogger(LocalLauncher.class);
 
-    /** The name of a run's request file in its run directory. */
-    static final String LAUNCH_FILE = "launch";
+    /** The descriptor a sandboxed run's bubblewrap reads the job's variables from ({@code --args}). */
+    static final int SANDBOX_ARGS_FD = 9;
 
     /** A write of at most PIPE_BUF bytes to a pipe is atomic: it arrives whole or, when the reader is gone, not at all. */
     private static final int PIPE_BUF = 4096;
@@ -109,8 +112,9 @@ final class LocalLauncher {
             "");
 
     private static final String LOOP = String.join("\n",
+            // A request the engine fenced off and settled before it was read has had its file removed.
             "while IFS= read -r f; do",
-            "  ( . \"$f\" ) & disown",
+            "  [ -e \"$f\" ] && { ( . \"$f\" ) & disown; }",
             "done",
             "");
 
@@ -136,16 +140,24 @@ final class LocalLauncher {
         final RunRequest request;
         final Path runDir;
         final Optional<Path> cgroup;
+        /** Its request, in the launcher's directory. */
+        final Path launchFile;
         final CompletableFuture<RunOutcome> end = new CompletableFuture<>();
         final long queuedNanos = System.nanoTime();
+        /** Its sandbox's {@code --setenv} arguments, NUL-separated, beside its request (a sandboxed run's only). */
+        Path sandboxArgsFile() {
+            return launchFile.resolveSibling(launchFile.getFileName() + ".args");
+        }
+
         /** Whether the gate was asked to watch it. */
         volatile boolean watched;
         /** Its process group, once known; 0 before. */
         volatile long pid;
         volatile Generation sentTo;
 
-        Run(long token, RunHandle handle, RunRequest request, Optional<Path> cgroup) {
+        Run(long token, RunHandle handle, RunRequest request, Optional<Path> cgroup, Path launchFile) {
             this.token = token;
+            this.launchFile = launchFile;
             this.handle = handle;
             this.request = request;
             this.runDir = Path.of(request.runDirectory());
@@ -167,6 +179,9 @@ final class LocalLauncher {
     }
 
     private final String bash;
+    /** Where the launch files of this launcher go: a directory of its own (created on first use) in {@code base}. */
+    private final Path base;
+    private Path spool;
     private final Map<String, String> environment;
     private final String script;
     private final Listener listener;
@@ -185,10 +200,12 @@ final class LocalLauncher {
      * @param engineEnvironment the engine's environment, from which the launcher's is made
      * @param keptIsolated what an isolated job keeps of it (besides {@code LC_*})
      * @param keptClient what a container runtime's client keeps of it (besides {@code LC_*})
+     * @param base the engine's own directory in which this launcher makes the directory of its launch files
      */
     LocalLauncher(String bash, Map<String, String> engineEnvironment, List<String> keptIsolated,
-                  List<String> keptClient, Listener listener) {
+                  List<String> keptClient, Path base, Listener listener) {
         this.bash = bash;
+        this.base = base;
         this.listener = listener;
         Map<String, String> env = new TreeMap<>();
         engineEnvironment.forEach((k, v) -> {
@@ -240,12 +257,24 @@ final class LocalLauncher {
         return "'" + s.replace("'", "'\\''") + "'";
     }
 
-    /** A new run, not yet sent; {@link #send} it once its launch file is written. */
-    Run newRun(RunHandle handle, RunRequest request, Optional<Path> cgroup) {
-        Run run = new Run(tokens.incrementAndGet(), handle, request, cgroup);
+    /**
+     * A new run, not yet sent; {@link #send} it once its {@link Run#launchFile} is written.
+     *
+     * @throws IOException when the directory of the launch files cannot be made
+     */
+    Run newRun(RunHandle handle, RunRequest request, Optional<Path> cgroup) throws IOException {
+        long token = tokens.incrementAndGet();
+        Run run = new Run(token, handle, request, cgroup, spool().resolve(Long.toString(token)));
         runs.put(run.token, run);
         run.end.whenComplete((o, e) -> {
             runs.remove(run.token);
+            try {
+                // Claimed and ended, or fenced off: the launcher has no more use for it.
+                Files.deleteIfExists(run.launchFile);
+                Files.deleteIfExists(run.sandboxArgsFile());
+            } catch (IOException ignored) {
+                // a file of a few hundred bytes in the engine's directory; gone with the directory's next cleanup
+            }
             Generation g = run.sentTo;
             if (g != null) {
                 g.sent.remove(run);
@@ -262,6 +291,11 @@ final class LocalLauncher {
                              Optional<Path> cgroup, boolean sandboxed, List<String> program) {
         StringBuilder b = new StringBuilder(256);
         b.append("skyport_env() {\n  skyport_").append(envMode).append("_env\n");
+        if (sandboxed) {
+            // Only the job's own variables are in it: that the job inherits the descriptor gives it nothing.
+            b.append("  exec ").append(SANDBOX_ARGS_FD).append('<').append(quote(run.sandboxArgsFile().toString()))
+                    .append('\n');
+        }
         for (Map.Entry<String, String> e : exports.entrySet()) {
             b.append("  export ").append(e.getKey()).append('=').append(quote(e.getValue())).append('\n');
         }
@@ -272,6 +306,19 @@ final class LocalLauncher {
             b.append(' ').append(quote(arg));
         }
         return b.append('\n').toString();
+    }
+
+    /**
+     * This launcher's directory of launch files, {@code 0700}, of a random name: a previous engine's launcher may
+     * still be reading requests from its own, whose tokens this one's repeat.
+     */
+    private synchronized Path spool() throws IOException {
+        if (spool == null) {
+            Files.createDirectories(base, PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rwx------")));
+            spool = Files.createTempDirectory(base, "launcher-");
+        }
+        return spool;
     }
 
     /** Queues {@code run}'s request for the launcher. */
@@ -324,7 +371,7 @@ final class LocalLauncher {
             batch.add(first);
             int length = 0;
             while (true) {
-                byte[] line = (batch.get(batch.size() - 1).runDir.resolve(LAUNCH_FILE) + "\n")
+                byte[] line = (batch.get(batch.size() - 1).launchFile + "\n")
                         .getBytes(StandardCharsets.UTF_8);
                 if (length + line.length > PIPE_BUF) {
                     Run last = batch.remove(batch.size() - 1);
@@ -394,6 +441,10 @@ final class LocalLauncher {
         synchronized (lock) {
             if (current != null && !current.dead) {
                 return current;
+            }
+            if (closed) {
+                // What is still queued stays unsent: the claim is free, so the next engine's probe fences it off.
+                throw new IOException("the launcher is closed");
             }
             ProcessBuilder pb = new ProcessBuilder("setsid", bash, "-c", script, "skyport-launcher")
                     .redirectInput(ProcessBuilder.Redirect.PIPE)
@@ -497,14 +548,17 @@ final class LocalLauncher {
             closed = true;
             w = writer;
         }
+        boolean stuck = false;
         if (w != null) {
             w.interrupt();
             try {
                 if (!drained.await(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
-                    LOG.warn("the local launcher did not take every request in {} s", CLOSE_WAIT_SECONDS);
+                    LOG.warn("the local launcher did not take every request in {} s; ending it", CLOSE_WAIT_SECONDS);
+                    stuck = true;
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+                stuck = true;
             }
         }
         Generation g;
@@ -513,8 +567,15 @@ final class LocalLauncher {
             current = null;
         }
         if (g != null) {
-            synchronized (g) {
-                g.dead = true;
+            if (stuck) {
+                // The writer may be blocked in a write to a launcher that stopped reading, holding the stream's lock
+                // that closing it takes: only the launcher's end releases it. Its runs go on; what it had not read
+                // is fenced off (Listener#launcherGone) or, unsent, found by the next engine's probe.
+                g.process.destroyForcibly();
+            } else {
+                synchronized (g) {
+                    g.dead = true;
+                }
             }
             try {
                 g.requests.close();

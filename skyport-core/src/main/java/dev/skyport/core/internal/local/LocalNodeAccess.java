@@ -88,20 +88,22 @@ final class LocalNodeAccess implements NodeAccess {
     private boolean checking;
 
     LocalNodeAccess(String node, LocalIsolation isolation, Optional<ContainerRuntime> containers) {
-        this(node, isolation, containers, Optional.empty(), Duration.ofSeconds(1));
+        this(node, isolation, containers, Optional.empty(), Duration.ofSeconds(1), Path.of("/nonexistent"));
     }
 
     /**
      * @param bash the bash that runs the launcher; empty: every run is a process of this JVM's, as before the launcher
      * @param checkInterval how often runs started through the launcher are checked for an end nobody reported
+     * @param launchFiles the engine's own directory for the launcher's request files, which no job may reach
      */
     LocalNodeAccess(String node, LocalIsolation isolation, Optional<ContainerRuntime> containers,
-                    Optional<String> bash, Duration checkInterval) {
+                    Optional<String> bash, Duration checkInterval, Path launchFiles) {
         this.node = node;
         this.isolation = isolation;
         this.containers = containers;
         this.checkInterval = checkInterval;
-        this.launcher = bash.map(b -> new LocalLauncher(b, System.getenv(), KEPT_ENV, CLIENT_ENV, new Reports()));
+        this.launcher = bash.map(b -> new LocalLauncher(b, System.getenv(), KEPT_ENV, CLIENT_ENV, launchFiles,
+                new Reports()));
     }
 
     @Override
@@ -245,6 +247,7 @@ final class LocalNodeAccess implements NodeAccess {
         List<String> program;
         String envMode;
         Map<String, String> exports = new LinkedHashMap<>();
+        Map<String, String> sandboxEnv = new LinkedHashMap<>();
         boolean sandboxed = false;
         if (request.steps().isPresent()) {
             program = StepsRun.program(request, runtime.get(), containers.get(), runIsolation,
@@ -256,17 +259,25 @@ final class LocalNodeAccess implements NodeAccess {
             envMode = "client";
         } else {
             program = new ArrayList<>(DetachedRun.sandboxProgram(request, runIsolation));
-            program.addAll(DetachedRun.program(request));
             sandboxed = runIsolation.mode() != RunIsolation.Mode.NONE;
             envMode = sandboxed ? "isolated" : "plain";
             if (sandboxed) {
-                exports.put("HOME", request.directory());
+                // bubblewrap runs outside the sandbox, as the engine (root in account mode): the job's variables
+                // (LD_PRELOAD, LD_AUDIT, GCONV_PATH...) must not be in its environment but set by it for the job. It
+                // reads them from a descriptor (--args), not its arguments, which every user of the machine can read.
+                sandboxEnv.put("HOME", request.directory());
+                sandboxEnv.putAll(request.environment());
+                program.addAll(1, List.of("--args", Integer.toString(LocalLauncher.SANDBOX_ARGS_FD)));
+            } else {
+                exports.putAll(request.environment());
             }
-            exports.putAll(request.environment());
+            program.addAll(DetachedRun.program(request));
         }
         boolean expressible = runDir.toString().length() < 1024
                 && exports.keySet().stream().allMatch(LocalLauncher::canSet)
                 && exports.values().stream().allMatch(LocalLauncher::canQuote)
+                && sandboxEnv.entrySet().stream().allMatch(e -> LocalLauncher.canQuote(e.getKey())
+                        && LocalLauncher.canQuote(e.getValue()))
                 && program.stream().allMatch(LocalLauncher::canQuote)
                 && LocalLauncher.canQuote(request.workdir()) && LocalLauncher.canQuote(request.directory());
         if (!expressible) {
@@ -277,13 +288,22 @@ final class LocalNodeAccess implements NodeAccess {
             CgroupHierarchy.create(cgroup.get(), request.memoryBytes(), request.cpus());
         }
         RunHandle handle = new RunHandle(request.job(), request.attempt(), request.directory(), 0);
-        LocalLauncher.Run run = launcher.get().newRun(handle, request, cgroup);
+        LocalLauncher.Run run;
+        try {
+            run = launcher.get().newRun(handle, request, cgroup);
+        } catch (IOException e) {
+            cgroup.ifPresent(CgroupHierarchy::remove);
+            throw e;
+        }
         String file = LocalLauncher.launchFile(run, envMode, exports, request.workdir(), cgroup, sandboxed, program);
-        // The file holds the job's variables: the engine's only, like the job's script.
-        try (var out = Files.newByteChannel(runDir.resolve(LocalLauncher.LAUNCH_FILE),
-                Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
-            out.write(ByteBuffer.wrap(file.getBytes(StandardCharsets.UTF_8)));
+        // The files hold the job's variables: the engine's only, like the job's script.
+        try {
+            if (sandboxed) {
+                StringBuilder args = new StringBuilder();
+                sandboxEnv.forEach((k, v) -> args.append("--setenv\0").append(k).append('\0').append(v).append('\0'));
+                writePrivate(run.sandboxArgsFile(), args.toString());
+            }
+            writePrivate(run.launchFile, file);
         } catch (IOException | RuntimeException e) {
             run.end.complete(RunOutcome.lost("not started"));
             cgroup.ifPresent(CgroupHierarchy::remove);
@@ -299,6 +319,13 @@ final class LocalNodeAccess implements NodeAccess {
         launcher.get().send(run);
         startChecks();
         return Optional.of(handle);
+    }
+
+    private static void writePrivate(Path file, String text) throws IOException {
+        try (var out = Files.newByteChannel(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+            out.write(ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
+        }
     }
 
     /** What the launcher reports, settled. */
@@ -795,6 +822,11 @@ final class LocalNodeAccess implements NodeAccess {
             throw GateException.transientFailure("cannot delete " + remotePath + ": " + e.getMessage(), e,
                     Optional.empty());
         }
+    }
+
+    /** The request file of a run started through the launcher whose end is not known yet (tests). */
+    Optional<Path> launchFile(RunHandle handle) {
+        return Optional.ofNullable(launched.get(handle)).map(r -> r.launchFile);
     }
 
     /** The pid of the launcher when one runs now (tests). */

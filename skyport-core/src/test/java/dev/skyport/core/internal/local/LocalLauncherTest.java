@@ -110,6 +110,36 @@ class LocalLauncherTest {
     }
 
     @Test
+    void aSandboxedJobSeesNoPipeOfTheLauncherInAnyProcess() throws Exception {
+        // The E/F lines and requests travel over pipes: a job holding one could forge an end or start a run.
+        LocalNodeAccess node = node(Map.of("job-isolation", "sandbox"));
+        RunRequest req = request("#!/bin/sh\nfor p in /proc/[0-9]*; do ls -l $p/fd/ 2>&1; done\n");
+        assertThat(node.watch(node.launch(req)).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(0);
+        assertThat(node.launcherPid()).as("started through the launcher").isPresent();
+        String fds = Files.readString(Path.of(req.directory(), DetachedRun.STDOUT));
+        assertThat(fds).contains("stdout.log").doesNotContain("pipe:");
+    }
+
+    @Test
+    void aSandboxedJobsVariablesReachNoProcessOutsideTheSandbox() throws Exception {
+        // LD_PRELOAD in bubblewrap's environment would run the job's code as the engine (root in account mode) outside
+        // the sandbox. The dynamic loader's debug output shows who got the variables: inside the sandbox /tmp is empty,
+        // so only a process outside can write where this points.
+        LocalNodeAccess node = node(Map.of("job-isolation", "sandbox"));
+        Path marks = Files.createDirectories(workDir.resolve("loader-marks"));
+        JobId id = new JobId(UUID.randomUUID());
+        String dir = workDir.resolve("jobs").resolve(id.toString()).toString();
+        RunRequest req = new RunRequest(id, 1, dir, Optional.of("#!/bin/sh\nprintf %s \"$MINE\" > mine.txt\n"), List.of(), dir,
+                Map.of("LD_DEBUG", "libs", "LD_DEBUG_OUTPUT", marks.resolve("ld").toString(), "MINE", "x'y"));
+        assertThat(node.watch(node.launch(req)).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(0);
+        assertThat(node.launcherPid()).as("started through the launcher").isPresent();
+        assertThat(Files.readString(Path.of(dir, "mine.txt"))).as("the job has its variables").isEqualTo("x'y");
+        try (var written = Files.list(marks)) {
+            assertThat(written.toList()).as("processes outside the sandbox that had the job's variables").isEmpty();
+        }
+    }
+
+    @Test
     void runsOutliveAKilledLauncherAndANewOneStartsTheNextRuns() throws Exception {
         LocalNodeAccess node = node(Map.of("launcher-check-ms", "200"));
         RunRequest req = request("#!/bin/sh\nwhile [ ! -e go ]; do sleep 0.05; done\necho ran >> ran.txt\nexit 7\n");
@@ -146,7 +176,7 @@ class LocalLauncherTest {
             handles.add(node.launch(r));
         }
         // The requests are in the pipe, unread: the launcher stopped.
-        awaitFile(Path.of(queued.get(4).runDirectory(), LocalLauncher.LAUNCH_FILE));
+        awaitFile(node.launchFile(handles.get(4)).orElseThrow());
         kill9(launcher);
 
         for (int i = 0; i < queued.size(); i++) {
@@ -185,6 +215,86 @@ class LocalLauncherTest {
             assertThat(Path.of(r.directory(), "ran.txt")).doesNotExist();
         } finally {
             signal("CONT", launcher);
+        }
+    }
+
+    @Test
+    void aRunDirectorySwappedBeforeTheLauncherReadsTheRequestGetsNothingRun() throws Exception {
+        // In account mode the job's account owns the job directory: it can rename the engine's run directory and put
+        // one of its own there. What the launcher (the engine's user, root there) runs must not be found through it.
+        LocalNodeAccess node = node(Map.of());
+        RunRequest warm = request("#!/bin/sh\nexit 0\n");
+        node.watch(node.launch(warm)).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        long launcher = node.launcherPid().orElseThrow();
+        Path planted = workDir.resolve("planted-ran");
+        signal("STOP", launcher);
+        RunHandle handle;
+        try {
+            RunRequest r = request("#!/bin/sh\nexit 0\n");
+            handle = node.launch(r);
+            Path runDir = Path.of(r.runDirectory());
+            Files.move(runDir, Path.of(r.directory(), "moved"));
+            Files.createDirectory(runDir);
+            Files.writeString(runDir.resolve("launch"), "touch '" + planted + "'\n");
+        } finally {
+            signal("CONT", launcher);
+        }
+        var end = node.watch(handle);
+        Instant deadline = Instant.now().plusSeconds(WAIT_SECONDS);
+        while (!end.isDone() && !Files.exists(planted)) {
+            assertThat(Instant.now()).as("the run ended").isBefore(deadline);
+            TimeUnit.MILLISECONDS.sleep(10);
+        }
+        assertThat(planted).as("the planted request ran").doesNotExist();
+        assertThat(end.get().exitCode()).hasValue(0);
+    }
+
+    @Test
+    void aGateClosesWhileItsLauncherIsStoppedWithAFullPipe() throws Exception {
+        LocalNodeAccess node = node(Map.of());
+        RunRequest warm = request("#!/bin/sh\nexit 0\n");
+        node.watch(node.launch(warm)).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        long launcher = node.launcherPid().orElseThrow();
+        signal("STOP", launcher);
+        try {
+            // More request lines than a pipe holds (64 KiB): the writer blocks in its write.
+            int bytes = 0;
+            while (bytes < 80 * 1024) {
+                RunHandle h = node.launch(request("#!/bin/sh\nexit 0\n"));
+                bytes += node.launchFile(h).orElseThrow().toString().length() + 1;
+            }
+            LocalGate gate = gates.remove(0);
+            var closed = java.util.concurrent.CompletableFuture.runAsync(gate::close);
+            // The gate waits 10 s for the launcher to take what was queued, then gives up on it.
+            closed.get(WAIT_SECONDS + 30, TimeUnit.SECONDS);
+            awaitGone(launcher);
+        } finally {
+            if (LocalNodeAccess.isRunning(launcher)) {
+                kill9(launcher);
+            }
+        }
+    }
+
+    @Test
+    void endedRunsLeaveNoZombiesUnderTheLauncher() throws Exception {
+        LocalNodeAccess node = node(Map.of());
+        List<RunHandle> handles = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            handles.add(node.launch(request("#!/bin/sh\nexit 0\n")));
+        }
+        for (RunHandle h : handles) {
+            assertThat(node.watch(h).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(0);
+        }
+        long launcher = node.launcherPid().orElseThrow();
+        Instant deadline = Instant.now().plusSeconds(WAIT_SECONDS);
+        while (true) {
+            List<Long> zombies = ProcessHandle.of(launcher).orElseThrow().children()
+                    .filter(c -> isZombie(c.pid())).map(ProcessHandle::pid).toList();
+            if (zombies.isEmpty()) {
+                break;
+            }
+            assertThat(Instant.now()).as("zombies %s reaped", zombies).isBefore(deadline);
+            TimeUnit.MILLISECONDS.sleep(20);
         }
     }
 
@@ -233,7 +343,16 @@ class LocalLauncherTest {
         RunRequest req = request("#!/bin/sh\nexit 2\n");
         assertThat(node.watch(node.launch(req)).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(2);
         assertThat(node.launcherPid()).isEmpty();
-        assertThat(Path.of(req.runDirectory(), LocalLauncher.LAUNCH_FILE)).doesNotExist();
+        assertThat(workDir.resolve("launch")).doesNotExist();
+    }
+
+    private static boolean isZombie(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
+        } catch (java.io.IOException gone) {
+            return false;
+        }
     }
 
     private static void kill9(long pid) throws Exception {
