@@ -247,7 +247,7 @@ public final class SchedulerBenchmark {
                 + " --data=DIR");
     }
 
-    private static List<NodeView> readNodes(Path file) throws IOException {
+    static List<NodeView> readNodes(Path file) throws IOException {
         List<String> lines = Files.readAllLines(file);
         List<NodeView> nodes = new ArrayList<>();
         for (String line : lines.subList(1, lines.size())) {
@@ -257,7 +257,7 @@ public final class SchedulerBenchmark {
         return nodes;
     }
 
-    private static List<QueuedJob> readJobs(Path file) throws IOException {
+    static List<QueuedJob> readJobs(Path file) throws IOException {
         List<String> lines = Files.readAllLines(file);
         List<QueuedJob> jobs = new ArrayList<>();
         for (String line : lines.subList(1, lines.size())) {

@@ -220,23 +220,20 @@ public final class QueueDepthBenchmark {
         return sum / n;
     }
 
+    /** The workload's nodes as {@link SchedulerBenchmark} reads them, as the gate's nodes. */
     private static List<Node> readNodes(Path file) throws IOException {
-        List<String> lines = Files.readAllLines(file);
         List<Node> nodes = new ArrayList<>();
-        for (String line : lines.subList(1, lines.size())) {
-            String[] f = line.split(",");
-            nodes.add(new Node(f[0], f[1], Integer.parseInt(f[2]), Long.parseLong(f[3]), 0, NodeState.UP, Map.of()));
+        for (NodeView n : SchedulerBenchmark.readNodes(file)) {
+            nodes.add(new Node(n.name(), n.partition(), n.cpus(), n.memoryBytes(), n.gpus(), n.state(), Map.of()));
         }
         return nodes;
     }
 
+    /** The workload's jobs as {@link SchedulerBenchmark} reads them, as the simulated cluster's jobs. */
     private static List<SimJob> readJobs(Path file) throws IOException {
-        List<String> lines = Files.readAllLines(file);
         List<SimJob> jobs = new ArrayList<>();
-        for (String line : lines.subList(1, lines.size())) {
-            String[] f = line.split(",");
-            jobs.add(new SimJob(Integer.parseInt(f[1]), Integer.parseInt(f[2]), Long.parseLong(f[3]),
-                    Duration.ofSeconds(Long.parseLong(f[4]))));
+        for (QueuedJob j : SchedulerBenchmark.readJobs(file)) {
+            jobs.add(new SimJob(j.nodes(), j.cpus(), j.memoryBytes(), j.expectedDuration()));
         }
         return jobs;
     }
