@@ -481,7 +481,7 @@ final class LocalNodeAccess implements NodeAccess {
         LocalLauncher.Generation sentTo = run.sentTo;
         if (sentTo != null && sentTo.dead) {
             fenceIfUnclaimed(run, "the launcher stopped before the run started; it never will");
-        } else if (sentTo != null && age > STUCK_LAUNCHER.toNanos()) {
+        } else if (sentTo != null && System.nanoTime() - run.sentNanos > STUCK_LAUNCHER.toNanos()) {
             launcher.ifPresent(LocalLauncher::restart);
         }
     }
