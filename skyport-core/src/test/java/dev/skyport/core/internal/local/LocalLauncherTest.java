@@ -159,6 +159,20 @@ class LocalLauncherTest {
         assertVariablesStayInTheSandbox(node, deep.resolve(id.toString()), id);
     }
 
+    @Test
+    void aSandboxedJobsVariableWithANulIsRefusedAndNothingRuns() throws Exception {
+        // Split at the NUL, the rest would be bubblewrap options of the job's choosing (--bind / /...).
+        LocalNodeAccess node = node(Map.of("job-isolation", "sandbox", "launcher", "none"));
+        JobId id = new JobId(UUID.randomUUID());
+        String dir = workDir.resolve("jobs").resolve(id.toString()).toString();
+        RunRequest req = new RunRequest(id, 1, dir, Optional.of("#!/bin/sh\ntouch ran\n"), List.of(), dir,
+                Map.of("X", "a\0--bind\0/\0/host"));
+        assertThatThrownBy(() -> node.launch(req)).isInstanceOf(GateException.class)
+                .hasMessageContaining("cannot be set").matches(e -> !((GateException) e).isTransient());
+        assertThat(Path.of(dir, "ran")).doesNotExist();
+        assertThat(Path.of(req.runDirectory(), DetachedRun.CLAIM)).as("no wrapper started").doesNotExist();
+    }
+
     /**
      * Runs a sandboxed job whose variables ask the dynamic loader for its debug output in a directory the sandbox does
      * not show: a file there was written by a process outside the sandbox that had the job's variables.
