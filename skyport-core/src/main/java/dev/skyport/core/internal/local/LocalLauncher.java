@@ -153,7 +153,13 @@ final class LocalLauncher {
         volatile boolean watched;
         /** Its process group, once known; 0 before. */
         volatile long pid;
+        /** The launcher it was last written to; null before, and after a write that did not reach it. */
         volatile Generation sentTo;
+        /**
+         * When it was last written to a launcher ({@link System#nanoTime}), set before {@link #sentTo}: how long that
+         * launcher has had it. Its queueing time would count the time a stuck predecessor held it too.
+         */
+        volatile long sentNanos;
 
         Run(long token, RunHandle handle, RunRequest request, Optional<Path> cgroup, Path launchFile) {
             this.token = token;
@@ -411,7 +417,9 @@ final class LocalLauncher {
             synchronized (g) {
                 boolean written = false;
                 if (!g.dead) {
+                    long now = System.nanoTime();
                     for (Run r : batch) {
+                        r.sentNanos = now;
                         r.sentTo = g;
                         g.sent.add(r);
                     }
@@ -422,6 +430,8 @@ final class LocalLauncher {
                     } catch (IOException gone) {
                         // Nothing of an atomic write reached a reader that is gone: these go to the next launcher.
                         g.sent.removeAll(batch);
+                        // Not sent: the check must not fence them off as requests a dead launcher had not read.
+                        batch.forEach(r -> r.sentTo = null);
                         g.process.destroyForcibly();
                     }
                 }

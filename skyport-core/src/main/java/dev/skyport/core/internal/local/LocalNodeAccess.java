@@ -44,6 +44,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Runs jobs on this machine as detached process groups, following the {@link DetachedRun} protocol. Runs are started
@@ -70,6 +71,13 @@ final class LocalNodeAccess implements NodeAccess {
     private static final List<String> KEPT_ENV = List.of("PATH", "LANG", "LANGUAGE", "TZ");
     /** Besides {@link #KEPT_ENV}, what a container runtime's client keeps of the engine's environment. */
     private static final List<String> CLIENT_ENV = List.of("HOME", "XDG_RUNTIME_DIR", "USER", "LOGNAME");
+    /**
+     * How a sandboxed run started as a process of this JVM's execs bubblewrap: SIGTERM ignored (see
+     * {@link DetachedRun}), and the job's variables open on the descriptor bubblewrap reads its {@code --args} from.
+     * A failed open ends the shell before bubblewrap, which would otherwise wait for arguments on whatever fd 9 is.
+     */
+    private static final String SANDBOX_START = "trap '' TERM INT HUP; exec " + LocalLauncher.SANDBOX_ARGS_FD
+            + "<\"$1\" || exit 1; shift; exec \"$@\"";
 
     private final String node;
     private final LocalIsolation isolation;
@@ -81,6 +89,10 @@ final class LocalNodeAccess implements NodeAccess {
     /** Runs started through the launcher whose end is not known yet. */
     private final Map<RunHandle, LocalLauncher.Run> launched = new ConcurrentHashMap<>();
     private final Optional<LocalLauncher> launcher;
+    /** The engine's own directory, of which {@link #sandboxArgsDirectory} makes a private one once needed. */
+    private final Path launchFiles;
+    private Path sandboxArgsDirectory;
+    private final AtomicLong sandboxArgsTokens = new AtomicLong();
     /** How often runs started through the launcher are checked, for those that ended without a word. */
     private final Duration checkInterval;
     private ScheduledExecutorService poller;
@@ -102,6 +114,7 @@ final class LocalNodeAccess implements NodeAccess {
         this.isolation = isolation;
         this.containers = containers;
         this.checkInterval = checkInterval;
+        this.launchFiles = launchFiles;
         this.launcher = bash.map(b -> new LocalLauncher(b, System.getenv(), KEPT_ENV, CLIENT_ENV, launchFiles,
                 new Reports()));
     }
@@ -195,12 +208,26 @@ final class LocalNodeAccess implements NodeAccess {
                 return viaLauncher.get();
             }
             List<String> argv;
+            Optional<Path> sandboxArgs = Optional.empty();
             if (steps) {
                 argv = DetachedRun.command(request, StepsRun.program(request, runtime.get(), containers.get(),
                         runIsolation, Optional.of(engineUser())), RunIsolation.none(), cgroup.map(Path::toString));
             } else if (runtime.isPresent()) {
                 argv = DetachedRun.command(request, ContainerRun.program(request, runtime.get(), containers.get(),
                         runIsolation, Optional.of(engineUser())), RunIsolation.none(), cgroup.map(Path::toString));
+            } else if (runIsolation.mode() != RunIsolation.Mode.NONE) {
+                // As through the launcher: setsid, the wrappers and bubblewrap run outside the sandbox as the engine
+                // (root in account mode), so the job's variables (LD_PRELOAD of a .so it staged...) must not be in
+                // their environment. bubblewrap sets them for the job from a private file on a descriptor, not from
+                // its arguments, which every user of the machine can read.
+                sandboxArgs = Optional.of(writeSandboxArgs(request));
+                List<String> program = new ArrayList<>(List.of("/bin/sh", "-c", SANDBOX_START, "skyport-sandbox",
+                        sandboxArgs.get().toString()));
+                List<String> sandbox = new ArrayList<>(DetachedRun.sandboxProgram(request, runIsolation));
+                sandbox.addAll(1, List.of("--args", Integer.toString(LocalLauncher.SANDBOX_ARGS_FD)));
+                program.addAll(sandbox);
+                program.addAll(DetachedRun.program(request));
+                argv = DetachedRun.command(request, program, RunIsolation.none(), cgroup.map(Path::toString));
             } else {
                 argv = DetachedRun.command(request, DetachedRun.program(request), runIsolation,
                         cgroup.map(Path::toString));
@@ -216,14 +243,21 @@ final class LocalNodeAccess implements NodeAccess {
                 // PATH, DOCKER_HOST, CONTAINERS_CONF...) may reach it; the container gets them from the env file. It
                 // keeps what a rootless podman needs to find its storage (HOME, XDG_RUNTIME_DIR) and its user.
                 env.keySet().removeIf(k -> !KEPT_ENV.contains(k) && !CLIENT_ENV.contains(k) && !k.startsWith("LC_"));
+            } else if (sandboxArgs.isPresent()) {
+                // The job gets these and what is in its args file; the rest may hold the engine's secrets.
+                env.keySet().removeIf(k -> !KEPT_ENV.contains(k) && !k.startsWith("LC_"));
             } else {
-                if (runIsolation.mode() != RunIsolation.Mode.NONE) {
-                    env.keySet().removeIf(k -> !KEPT_ENV.contains(k) && !k.startsWith("LC_"));
-                    env.put("HOME", request.directory());
-                }
                 env.putAll(request.environment());
             }
-            Process process = pb.start();
+            Process process;
+            try {
+                process = pb.start();
+            } catch (IOException | RuntimeException e) {
+                sandboxArgs.ifPresent(LocalNodeAccess::deleteQuietly);
+                throw e;
+            }
+            // bubblewrap has read it by the time the run ends; a killed engine leaves its few, as the launcher does.
+            sandboxArgs.ifPresent(args -> process.onExit().whenComplete((p, e) -> deleteQuietly(args)));
             RunHandle handle = new RunHandle(request.job(), request.attempt(), request.directory(), process.pid());
             children.put(handle, process);
             return handle;
@@ -321,6 +355,48 @@ final class LocalNodeAccess implements NodeAccess {
         return Optional.of(handle);
     }
 
+    /**
+     * Writes the {@code --setenv} arguments of a sandboxed run started as a process of this JVM's to a new file of the
+     * engine's own, {@code 0600} in a {@code 0700} directory no job can reach; {@return its path}
+     */
+    private Path writeSandboxArgs(RunRequest request) throws IOException {
+        StringBuilder args = new StringBuilder();
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("HOME", request.directory());
+        env.putAll(request.environment());
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            // A NUL would end an argument early and make the rest bubblewrap options of the job's choosing.
+            if (e.getKey().isEmpty() || e.getKey().indexOf('=') >= 0 || e.getKey().indexOf('\0') >= 0
+                    || e.getValue().indexOf('\0') >= 0) {
+                throw GateException.permanent("job " + request.job() + " has a variable that cannot be set: its name "
+                        + "is empty or holds '=' or a NUL, or its value holds a NUL");
+            }
+            args.append("--setenv\0").append(e.getKey()).append('\0').append(e.getValue()).append('\0');
+        }
+        Path file = sandboxArgsDirectory().resolve(sandboxArgsTokens.incrementAndGet() + ".args");
+        writePrivate(file, args.toString());
+        return file;
+    }
+
+    /** Of a random name: a previous engine's runs may still be reading from its own, whose names this one's repeat. */
+    private synchronized Path sandboxArgsDirectory() throws IOException {
+        if (sandboxArgsDirectory == null) {
+            Files.createDirectories(launchFiles, PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rwx------")));
+            sandboxArgsDirectory = Files.createTempDirectory(launchFiles, "runs-", PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rwx------")));
+        }
+        return sandboxArgsDirectory;
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException ignored) {
+            // a few hundred bytes in the engine's own directory
+        }
+    }
+
     private static void writePrivate(Path file, String text) throws IOException {
         try (var out = Files.newByteChannel(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
@@ -405,7 +481,7 @@ final class LocalNodeAccess implements NodeAccess {
         LocalLauncher.Generation sentTo = run.sentTo;
         if (sentTo != null && sentTo.dead) {
             fenceIfUnclaimed(run, "the launcher stopped before the run started; it never will");
-        } else if (sentTo != null && age > STUCK_LAUNCHER.toNanos()) {
+        } else if (sentTo != null && System.nanoTime() - run.sentNanos > STUCK_LAUNCHER.toNanos()) {
             launcher.ifPresent(LocalLauncher::restart);
         }
     }

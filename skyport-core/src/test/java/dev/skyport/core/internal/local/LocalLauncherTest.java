@@ -140,6 +140,59 @@ class LocalLauncherTest {
     }
 
     @Test
+    void aSandboxedJobsVariablesReachNoProcessOutsideTheSandboxWithoutALauncher() throws Exception {
+        LocalNodeAccess node = node(Map.of("job-isolation", "sandbox", "launcher", "none"));
+        JobId id = new JobId(UUID.randomUUID());
+        assertVariablesStayInTheSandbox(node, workDir.resolve("jobs").resolve(id.toString()), id);
+        assertThat(node.launcherPid()).as("no launcher").isEmpty();
+    }
+
+    @Test
+    void aSandboxedJobsVariablesReachNoProcessOutsideTheSandboxWhenItsPathIsTooLongForTheLauncher() throws Exception {
+        // A user chooses how deep the job directory is: a path of 1 KiB or more goes down the process-per-run path.
+        LocalNodeAccess node = node(Map.of("job-isolation", "sandbox"));
+        JobId id = new JobId(UUID.randomUUID());
+        Path deep = workDir.resolve("jobs");
+        while (deep.toString().length() < 1100) {
+            deep = deep.resolve("d".repeat(200));
+        }
+        assertVariablesStayInTheSandbox(node, deep.resolve(id.toString()), id);
+    }
+
+    @Test
+    void aSandboxedJobsVariableWithANulIsRefusedAndNothingRuns() throws Exception {
+        // Split at the NUL, the rest would be bubblewrap options of the job's choosing (--bind / /...).
+        LocalNodeAccess node = node(Map.of("job-isolation", "sandbox", "launcher", "none"));
+        JobId id = new JobId(UUID.randomUUID());
+        String dir = workDir.resolve("jobs").resolve(id.toString()).toString();
+        RunRequest req = new RunRequest(id, 1, dir, Optional.of("#!/bin/sh\ntouch ran\n"), List.of(), dir,
+                Map.of("X", "a\0--bind\0/\0/host"));
+        assertThatThrownBy(() -> node.launch(req)).isInstanceOf(GateException.class)
+                .hasMessageContaining("cannot be set").matches(e -> !((GateException) e).isTransient());
+        assertThat(Path.of(dir, "ran")).doesNotExist();
+        assertThat(Path.of(req.runDirectory(), DetachedRun.CLAIM)).as("no wrapper started").doesNotExist();
+    }
+
+    /**
+     * Runs a sandboxed job whose variables ask the dynamic loader for its debug output in a directory the sandbox does
+     * not show: a file there was written by a process outside the sandbox that had the job's variables.
+     */
+    private void assertVariablesStayInTheSandbox(LocalNodeAccess node, Path jobDir, JobId id) throws Exception {
+        Path marks = Files.createDirectories(workDir.resolve("loader-marks"));
+        String dir = jobDir.toString();
+        RunRequest req = new RunRequest(id, 1, dir, Optional.of("#!/bin/sh\nprintf %s \"$MINE\" > mine.txt\n"),
+                List.of(), dir, Map.of("LD_DEBUG", "libs", "LD_DEBUG_OUTPUT", marks.resolve("ld").toString(),
+                "MINE", "x'y"));
+        RunHandle handle = node.launch(req);
+        assertThat(handle.processGroup()).as("started as a process of the engine's, not by the launcher").isPositive();
+        assertThat(node.watch(handle).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(0);
+        assertThat(Files.readString(jobDir.resolve("mine.txt"))).as("the job has its variables").isEqualTo("x'y");
+        try (var written = Files.list(marks)) {
+            assertThat(written.toList()).as("processes outside the sandbox that had the job's variables").isEmpty();
+        }
+    }
+
+    @Test
     void runsOutliveAKilledLauncherAndANewOneStartsTheNextRuns() throws Exception {
         LocalNodeAccess node = node(Map.of("launcher-check-ms", "200"));
         RunRequest req = request("#!/bin/sh\nwhile [ ! -e go ]; do sleep 0.05; done\necho ran >> ran.txt\nexit 7\n");
