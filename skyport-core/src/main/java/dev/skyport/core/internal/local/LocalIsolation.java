@@ -1,6 +1,7 @@
 package dev.skyport.core.internal.local;
 
 import dev.skyport.api.JobId;
+import dev.skyport.gate.DetachedRun;
 import dev.skyport.gate.GateConfig;
 import dev.skyport.gate.GateException;
 import dev.skyport.gate.RunIsolation;
@@ -177,7 +178,16 @@ final class LocalIsolation {
         if (mode == RunIsolation.Mode.SANDBOX) {
             argv.addAll(List.of("--unshare-user", "--cap-drop", "ALL"));
         }
-        argv.addAll(List.of("--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--"));
+        // The system paths a job's sandbox binds, not the whole root: binding "/" recursively copies every mount
+        // below it, and one that goes away meanwhile (a container's network namespace under /run/netns) failed the
+        // probe, and so the engine's start, with EINVAL.
+        argv.addAll(List.of("--ro-bind", "/usr", "/usr"));
+        for (String path : DetachedRun.SYSTEM_PATHS) {
+            if (!path.equals("/usr")) {
+                argv.addAll(List.of("--ro-bind-try", path, path));
+            }
+        }
+        argv.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--"));
         if (mode == RunIsolation.Mode.ACCOUNT) {
             argv.addAll(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"));
         }
