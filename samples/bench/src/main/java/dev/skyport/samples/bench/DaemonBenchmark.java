@@ -198,10 +198,11 @@ public final class DaemonBenchmark {
             System.err.println("no new-TLS figures from Python clients: " + e.getMessage());
             return;
         }
+        String holding = null;
         for (String name : List.of("submit_new_tls_python", "submit_resumed_tls_python", "submit_new_tls_python_queued")) {
             boolean resume = name.equals("submit_resumed_tls_python");
             if (name.endsWith("_queued")) {
-                holdEveryCpu(port, user, ca);
+                holding = holdEveryCpu(port, user, ca);
             }
             long daemonBefore = cpuNanos(daemon.toHandle());
             long benchBefore = cpuNanos(ProcessHandle.current());
@@ -222,6 +223,10 @@ public final class DaemonBenchmark {
             figure(name + "_others_cores_busy", Math.max(0, machineCpuNanos() - machineBefore - daemonCpu - benchCpu
                     - clientCpu) / (double) elapsed, "cores (other programs, the daemon's jobs among them)");
         }
+        if (holding != null) {
+            // A run outlives the daemon by design: the holding job would sleep on for the rest of its hour.
+            cancel(port, user, ca, holding);
+        }
     }
 
     /**
@@ -229,7 +234,7 @@ public final class DaemonBenchmark {
      * jobs submitted next stay queued: the {@code _queued} figure is the daemon's handshake and submit alone, without
      * the submitted jobs' process starts on the same two cores.
      */
-    private static void holdEveryCpu(int port, IssuedUser user, Path ca) throws Exception {
+    private static String holdEveryCpu(int port, IssuedUser user, Path ca) throws Exception {
         String base = "https://localhost:" + port + "/api/v1/jobs";
         OkHttpClient client = BenchTls.of(user, ca).client(new ConnectionPool(1, 1, TimeUnit.SECONDS));
         byte[] spec = ("{\"command\":[\"sleep\",\"3600\"],\"cpus\":" + Runtime.getRuntime().availableProcessors()
@@ -256,6 +261,18 @@ public final class DaemonBenchmark {
             Thread.sleep(50); // polling for the job's start, bounded by the deadline
         }
         System.err.println("job " + id + " holds every cpu: the next submissions stay queued");
+        return id;
+    }
+
+    /** Cancels job {@code id} ({@code DELETE /user/job/{id}}). */
+    private static void cancel(int port, IssuedUser user, Path ca, String id) throws Exception {
+        OkHttpClient client = BenchTls.of(user, ca).client(new ConnectionPool(1, 1, TimeUnit.SECONDS));
+        try (Response r = client.newCall(new Request.Builder().url("https://localhost:" + port + "/user/job/" + id)
+                .delete().build()).execute()) {
+            if (r.code() != 200) {
+                System.err.println("the holding job " + id + " was not canceled: " + r.code() + " " + r.body().string());
+            }
+        }
     }
 
     /** Runs {@code new_tls_client.py} for {@code seconds}; its JSON summary. */
