@@ -216,11 +216,7 @@ class LocalLauncherTest {
     @Test
     void requestsALauncherLostEndNeverStartedAndNeverRun() throws Exception {
         LocalNodeAccess node = node(Map.of());
-        // Started first: a launcher to stop.
-        RunRequest warm = request("#!/bin/sh\nexit 0\n");
-        assertThat(node.watch(node.launch(warm)).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(0);
-        long launcher = node.launcherPid().orElseThrow();
-        signal("STOP", launcher);
+        long launcher = stoppedLauncher(node);
         List<RunRequest> queued = new ArrayList<>();
         List<RunHandle> handles = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
@@ -252,10 +248,7 @@ class LocalLauncherTest {
     @Test
     void aRunStoppedBeforeTheLauncherStartedItNeverStarts() throws Exception {
         LocalNodeAccess node = node(Map.of());
-        RunRequest warm = request("#!/bin/sh\nexit 0\n");
-        node.watch(node.launch(warm)).get(WAIT_SECONDS, TimeUnit.SECONDS);
-        long launcher = node.launcherPid().orElseThrow();
-        signal("STOP", launcher);
+        long launcher = stoppedLauncher(node);
         try {
             RunRequest r = request("#!/bin/sh\necho ran >> ran.txt\n");
             RunHandle handle = node.launch(r);
@@ -276,11 +269,8 @@ class LocalLauncherTest {
         // In account mode the job's account owns the job directory: it can rename the engine's run directory and put
         // one of its own there. What the launcher (the engine's user, root there) runs must not be found through it.
         LocalNodeAccess node = node(Map.of());
-        RunRequest warm = request("#!/bin/sh\nexit 0\n");
-        node.watch(node.launch(warm)).get(WAIT_SECONDS, TimeUnit.SECONDS);
-        long launcher = node.launcherPid().orElseThrow();
         Path planted = workDir.resolve("planted-ran");
-        signal("STOP", launcher);
+        long launcher = stoppedLauncher(node);
         RunHandle handle;
         try {
             RunRequest r = request("#!/bin/sh\nexit 0\n");
@@ -305,10 +295,7 @@ class LocalLauncherTest {
     @Test
     void aGateClosesWhileItsLauncherIsStoppedWithAFullPipe() throws Exception {
         LocalNodeAccess node = node(Map.of());
-        RunRequest warm = request("#!/bin/sh\nexit 0\n");
-        node.watch(node.launch(warm)).get(WAIT_SECONDS, TimeUnit.SECONDS);
-        long launcher = node.launcherPid().orElseThrow();
-        signal("STOP", launcher);
+        long launcher = stoppedLauncher(node);
         try {
             // More request lines than a pipe holds (64 KiB): the writer blocks in its write.
             int bytes = 0;
@@ -410,6 +397,18 @@ class LocalLauncherTest {
 
     private static void kill9(long pid) throws Exception {
         signal("KILL", pid);
+    }
+
+    /**
+     * Starts {@code node}'s launcher with a run that must succeed, then stops it (SIGSTOP) and returns its pid: the
+     * launcher reads no request until it is continued.
+     */
+    private long stoppedLauncher(LocalNodeAccess node) throws Exception {
+        RunRequest warm = request("#!/bin/sh\nexit 0\n");
+        assertThat(node.watch(node.launch(warm)).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(0);
+        long launcher = node.launcherPid().orElseThrow();
+        signal("STOP", launcher);
+        return launcher;
     }
 
     private static void signal(String name, long pid) throws Exception {
