@@ -200,6 +200,8 @@ final class LocalLauncher {
     private volatile boolean closed;
     private final CountDownLatch drained = new CountDownLatch(1);
     private static final long CLOSE_WAIT_SECONDS = 10;
+    /** How long closing waits for the runs the launcher was sent to claim their run directories. */
+    private static final long CLAIM_WAIT_MILLIS = 5_000;
 
     /**
      * @param bash the bash program
@@ -497,7 +499,9 @@ final class LocalLauncher {
         if (!closed && g.process.isAlive()) {
             g.process.destroyForcibly();
         }
-        if (!sent.isEmpty()) {
+        // Once closed, the launcher exits at the end of its input, and runs it forked may not have claimed yet: they go
+        // on, and the next engine's probe follows or fences each. Fencing them here would lose runs about to start.
+        if (!sent.isEmpty() && !closed) {
             listener.launcherGone(sent);
         }
     }
@@ -548,6 +552,11 @@ final class LocalLauncher {
         }
     }
 
+    /** Whether {@link #close} was called: runs sent to it are settled by the next engine's probe, not here. */
+    boolean isClosed() {
+        return closed;
+    }
+
     /**
      * Closes the launcher's standard input: it exits, and the runs go on. Their ends are no longer read: the next
      * gate over the same directory finds them by probing.
@@ -592,11 +601,38 @@ final class LocalLauncher {
             } catch (IOException e) {
                 // gone already
             }
+            if (!stuck) {
+                awaitClaims(g);
+            }
             try {
                 g.process.getInputStream().close();
             } catch (IOException e) {
                 // gone already
             }
+        }
+    }
+
+    /**
+     * Waits, for at most {@link #CLAIM_WAIT_MILLIS}, until the launcher has read its last request (it exits at the end
+     * of its input) and every run sent to it has claimed its run directory or ended: a run that claimed is followed by
+     * the next engine's probe; one that had not yet would be fenced off by it and retried, though it was about to start.
+     */
+    private static void awaitClaims(Generation g) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLAIM_WAIT_MILLIS);
+        try {
+            if (!g.process.waitFor(CLAIM_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+                return;
+            }
+            for (Run r : List.copyOf(g.sent)) {
+                while (!r.end.isDone() && !Files.exists(r.runDir.resolve(DetachedRun.CLAIM))) {
+                    if (System.nanoTime() - deadline > 0) {
+                        return;
+                    }
+                    TimeUnit.MILLISECONDS.sleep(5);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

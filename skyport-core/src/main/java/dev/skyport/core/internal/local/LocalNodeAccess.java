@@ -479,6 +479,10 @@ final class LocalNodeAccess implements NodeAccess {
             return;
         }
         LocalLauncher.Generation sentTo = run.sentTo;
+        if (launcher.isPresent() && launcher.get().isClosed()) {
+            // Closing marks the launcher dead while it still reads what it was sent (LocalLauncher#close).
+            return;
+        }
         if (sentTo != null && sentTo.dead) {
             fenceIfUnclaimed(run, "the launcher stopped before the run started; it never will");
         } else if (sentTo != null && System.nanoTime() - run.sentNanos > STUCK_LAUNCHER.toNanos()) {

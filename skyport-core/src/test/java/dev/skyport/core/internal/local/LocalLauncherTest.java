@@ -359,6 +359,42 @@ class LocalLauncherTest {
     }
 
     @Test
+    void requestsTheLauncherHadNotReadWhenTheGateClosedStillRunAndTheNextEngineFollowsThem() throws Exception {
+        // Closing ends the launcher's input; what it had not read yet it still forks, and those runs claim after it
+        // exited. Nothing may fence them off meanwhile: they were reported started, and a restart would retry them.
+        LocalNodeAccess node = node(Map.of("launcher-check-ms", "50"));
+        long launcher = stoppedLauncher(node);
+        List<RunRequest> sent = new ArrayList<>();
+        RunHandle last = null;
+        java.util.concurrent.CompletableFuture<Void> closed = null;
+        try {
+            for (int i = 0; i < 20; i++) {
+                RunRequest r = request("#!/bin/sh\nwhile [ ! -e go ]; do sleep 0.05; done\necho ran > ran.txt\n");
+                sent.add(r);
+                last = node.launch(r);
+            }
+            awaitFile(node.launchFile(last).orElseThrow());
+            LocalGate gate = gates.remove(0);
+            closed = java.util.concurrent.CompletableFuture.runAsync(gate::close);
+            // Checks run every 50 ms while the gate closes; the launcher reads nothing yet.
+            TimeUnit.MILLISECONDS.sleep(300);
+        } finally {
+            signal("CONT", launcher);
+        }
+        closed.get(WAIT_SECONDS, TimeUnit.SECONDS);
+        awaitGone(launcher);
+        LocalNodeAccess again = node(Map.of());
+        for (RunRequest r : sent) {
+            RunProbe probe = again.probe(r);
+            assertThat(probe.state()).as("run %s", r.job()).isEqualTo(RunProbe.State.RUNNING);
+            Files.writeString(Path.of(r.directory(), "go"), "go");
+            assertThat(again.watch(probe.handle().orElseThrow()).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode())
+                    .hasValue(0);
+            assertThat(Path.of(r.directory(), "ran.txt")).exists();
+        }
+    }
+
+    @Test
     void stoppingARunThatEndedSignalsNothing() throws Exception {
         LocalNodeAccess node = node(Map.of());
         RunRequest req = request("#!/bin/sh\nexit 0\n");
