@@ -369,7 +369,9 @@ class LocalLauncherTest {
         java.util.concurrent.CompletableFuture<Void> closed = null;
         try {
             for (int i = 0; i < 20; i++) {
-                RunRequest r = request("#!/bin/sh\nwhile [ ! -e go ]; do sleep 0.05; done\necho ran > ran.txt\n");
+                // Ends by itself when the test's directory is gone, so a failed run leaves nothing polling.
+                RunRequest r = request("#!/bin/sh\nwhile [ ! -e go ] && [ -e \"$0\" ]; do sleep 0.05; done\n"
+                        + "echo ran > ran.txt\n");
                 sent.add(r);
                 last = node.launch(r);
             }
