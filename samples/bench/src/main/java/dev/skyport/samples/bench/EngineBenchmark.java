@@ -227,14 +227,16 @@ public final class EngineBenchmark {
     }
 
     /**
-     * Warm-up runs of {@code n} submissions until the JIT has settled: at most 5 runs, ending at the first in which the
+     * Warm-up runs of {@code n} submissions until the JIT has settled: at most 15 runs, ending at the first in which the
      * compilers worked less than a tenth of the run's time. On 2 cores shared with other programs, one run was too
      * little: the C2 compiler was still working through the engine's methods during the measurement, 9-16 us of cpu
-     * per measured job, a cost paid once per JVM and not per job.
+     * per measured job, a cost paid once per JVM and not per job. Five were too few as well: on 2 busy cores the
+     * compilers wait for cpu, and it took 8 to 13 runs of 50,000 (half a million submissions, a few seconds) until
+     * they were done; with five, the C2 compiler still took 6-8 us of each measured job's 19-25 us.
      */
     private static void warmUp(SkyPort sky, int n) throws InterruptedException {
         java.lang.management.CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
-        for (int run = 1; run <= 5; run++) {
+        for (int run = 1; run <= 15; run++) {
             long compiling = jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime()
                     : -1;
             long t0 = System.nanoTime();

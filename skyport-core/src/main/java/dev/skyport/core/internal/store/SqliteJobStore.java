@@ -57,6 +57,12 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * are retried one transaction each, so one bad write fails alone.
  *
  * <p>Reads use a small pool of separate connections; WAL lets them run alongside the writer.
+ *
+ * <p>Checkpoints (copying the WAL's pages into the database file) run on a thread and connection of their own, while
+ * the writer goes on with the next batch: on the writer they were a sixth of its cpu a job, and the writer is what
+ * bounds asynchronous submits. A checkpoint that runs while the writer appends cannot let SQLite restart the WAL from
+ * its beginning, so every {@link #WRITER_CHECKPOINT_EVERY}th time the writer checkpoints itself, between its commit
+ * and its next transaction: by then the other thread has copied nearly everything, and the WAL stays bounded.
  */
 public final class SqliteJobStore implements JobStore {
     private static final Logger LOG = LoggerFactory.getLogger(SqliteJobStore.class);
@@ -71,6 +77,13 @@ public final class SqliteJobStore implements JobStore {
     /** The writer connection's page cache: room for a full batch's dirty pages and the B-trees' hot pages. */
     private static final int WRITER_CACHE_KIB = 16 * 1024;
     private static final int READERS = 4;
+    /**
+     * Writes committed between two checkpoints: SQLite checkpoints by itself every 1,000 WAL pages, about as many as
+     * this many job inserts or updates write.
+     */
+    private static final int CHECKPOINT_WRITES = 1024;
+    /** Every how many checkpoints the writer runs one itself, so the WAL restarts (see the class comment). */
+    static final int WRITER_CHECKPOINT_EVERY = 4;
     /** SQLite's primary result code for a full disk (or a file at its max_page_count). */
     private static final int SQLITE_FULL = 13;
 
@@ -85,6 +98,7 @@ public final class SqliteJobStore implements JobStore {
     private final List<Insert> pendingInserts = new ArrayList<>();
     private final Statement control;
     private final PreparedStatement insertScript;
+    private final PreparedStatement insertScripts;
     private final PreparedStatement purgeJob;
     private final PreparedStatement purgeScript;
     private final PreparedStatement purgeEvents;
@@ -98,6 +112,19 @@ public final class SqliteJobStore implements JobStore {
     private final BlockingQueue<Write> queue = new LinkedBlockingQueue<>();
     private final BlockingQueue<Connection> readers = new ArrayBlockingQueue<>(READERS);
     private final Thread writerThread;
+    private final Connection checkpointer;
+    private final Thread checkpointThread;
+    /** Released by the writer when enough was committed since the last checkpoint; the checkpointer takes it. */
+    private final java.util.concurrent.Semaphore checkpointWanted = new java.util.concurrent.Semaphore(0);
+    private volatile boolean checkpointerStops;
+    /**
+     * Held while a checkpoint runs. SQLite lets one run at a time and refuses a second at once: the writer's would then
+     * copy nothing and the WAL would not restart, so it waits for the other thread's to end (copying what the writer
+     * would otherwise copy itself).
+     */
+    private final java.util.concurrent.locks.ReentrantLock checkpointing = new java.util.concurrent.locks.ReentrantLock();
+    private int writesSinceCheckpoint;
+    private long checkpoints;
     /** Held to enqueue a write, taken exclusively to close: no write is queued after the writer may have quit. */
     private final ReadWriteLock closeLock = new ReentrantReadWriteLock();
     private volatile boolean closing;
@@ -114,6 +141,8 @@ public final class SqliteJobStore implements JobStore {
             // read evicted ones back): pwrite was a third of its cpu. The cache is per connection, and only this one
             // writes.
             s.execute("PRAGMA cache_size = -" + WRITER_CACHE_KIB);
+            // The checkpointer's thread checkpoints instead (see the class comment).
+            s.execute("PRAGMA wal_autocheckpoint = 0");
             if (maxPages.isPresent()) {
                 s.execute("PRAGMA max_page_count = " + maxPages.getAsLong());
             }
@@ -126,7 +155,8 @@ public final class SqliteJobStore implements JobStore {
         updateJob = writer.prepareStatement("UPDATE jobs SET owner=?, state=?, active=?, submit_ms=?, priority=?,"
                 + " nodes=?, cpus=?, mem=?, gpus=?, time_limit_ms=?, account=?, stop_intent=?, not_before_ms=?,"
                 + " job_json=?, bytes=?, updated_ms=? WHERE id=?");
-        insertScript = writer.prepareStatement("INSERT INTO scripts(id, script) VALUES (?,?)");
+        insertScript = writer.prepareStatement(INSERT_SCRIPT + rows(1, SCRIPT_ROW));
+        insertScripts = writer.prepareStatement(INSERT_SCRIPT + rows(ROWS_PER_STATEMENT, SCRIPT_ROW));
         purgeJob = writer.prepareStatement("DELETE FROM jobs WHERE id = ? AND active = 0");
         purgeScript = writer.prepareStatement("DELETE FROM scripts WHERE id = ?");
         purgeEvents = writer.prepareStatement("DELETE FROM events WHERE job_id = ?");
@@ -149,6 +179,7 @@ public final class SqliteJobStore implements JobStore {
             for (int i = 0; i < READERS; i++) {
                 readers.add(connect(file));
             }
+            checkpointer = connect(file);
         } catch (SQLException e) {
             readers.forEach(SqliteJobStore::closeQuietly);
             throw e;
@@ -156,6 +187,9 @@ public final class SqliteJobStore implements JobStore {
         writerThread = new Thread(this::writeLoop, "skyport-store-writer");
         writerThread.setDaemon(true);
         writerThread.start();
+        checkpointThread = new Thread(this::checkpointLoop, "skyport-store-checkpointer");
+        checkpointThread.setDaemon(true);
+        checkpointThread.start();
     }
 
     private static final String INSERT_JOB = "INSERT INTO jobs(id, owner, state, active, submit_ms, priority, nodes,"
@@ -171,6 +205,8 @@ public final class SqliteJobStore implements JobStore {
      */
     private static final String JOB_ROW = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,CAST(? AS TEXT),?,?,?)";
     private static final String EVENT_ROW = "(?,?,?,?,?,?,?)";
+    private static final String INSERT_SCRIPT = "INSERT INTO scripts(id, script) VALUES ";
+    private static final String SCRIPT_ROW = "(?,?)";
 
     /** {@code row} repeated {@code rows} times, comma-separated. */
     private static String rows(int rows, String row) {
@@ -419,6 +455,7 @@ public final class SqliteJobStore implements JobStore {
                 commit(batch);
                 commits++;
                 writes += batch.size();
+                afterCommit(batch.size());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
@@ -427,6 +464,47 @@ public final class SqliteJobStore implements JobStore {
                 batch.forEach(w -> w.fail(e));
             } finally {
                 batch.clear();
+            }
+        }
+    }
+
+    /** Asks for a checkpoint once enough was written, and every so often runs it here (see the class comment). */
+    private void afterCommit(int written) {
+        writesSinceCheckpoint += written;
+        if (writesSinceCheckpoint < CHECKPOINT_WRITES) {
+            return;
+        }
+        writesSinceCheckpoint = 0;
+        if (++checkpoints % WRITER_CHECKPOINT_EVERY != 0) {
+            checkpointWanted.release();
+            return;
+        }
+        checkpointing.lock();
+        try (Statement s = writer.createStatement()) {
+            s.execute("PRAGMA wal_checkpoint(PASSIVE)");
+        } catch (SQLException e) {
+            LOG.warn("checkpoint of {} failed: {}", file, e.getMessage());
+        } finally {
+            checkpointing.unlock();
+        }
+    }
+
+    /** Checkpoints when the writer asks, until the store closes. */
+    private void checkpointLoop() {
+        while (true) {
+            checkpointWanted.acquireUninterruptibly();
+            checkpointWanted.drainPermits();
+            if (checkpointerStops) {
+                return;
+            }
+            checkpointing.lock();
+            try (Statement s = checkpointer.createStatement()) {
+                // PASSIVE never waits for the writer or readers: it copies what it can now.
+                s.execute("PRAGMA wal_checkpoint(PASSIVE)");
+            } catch (SQLException e) {
+                LOG.warn("checkpoint of {} failed: {}", file, e.getMessage());
+            } finally {
+                checkpointing.unlock();
             }
         }
     }
@@ -584,12 +662,25 @@ public final class SqliteJobStore implements JobStore {
             bindNewJob(insertJob, 1, inserts.get(i));
             insertJob.executeUpdate();
         }
+        // Most jobs have a script: a statement each was a third of the writer's statements.
+        List<Insert> scripted = new ArrayList<>(n);
         for (Insert ins : inserts) {
             if (ins.job.job().spec().script().isPresent()) {
-                insertScript.setString(1, ins.id);
-                insertScript.setString(2, ins.job.job().spec().script().get());
-                insertScript.executeUpdate();
+                scripted.add(ins);
             }
+        }
+        int m = scripted.size();
+        i = 0;
+        for (; i + ROWS_PER_STATEMENT <= m; i += ROWS_PER_STATEMENT) {
+            int next = 1;
+            for (int k = i; k < i + ROWS_PER_STATEMENT; k++) {
+                next = bindScript(insertScripts, next, scripted.get(k));
+            }
+            insertScripts.executeUpdate();
+        }
+        for (; i < m; i++) {
+            bindScript(insertScript, 1, scripted.get(i));
+            insertScript.executeUpdate();
         }
         i = 0;
         for (; i + ROWS_PER_STATEMENT <= n; i += ROWS_PER_STATEMENT) {
@@ -652,6 +743,13 @@ public final class SqliteJobStore implements JobStore {
         ps.setLong(i++, size);
         ps.setLong(i++, job.updateTime().toEpochMilli());
         return i;
+    }
+
+    /** Binds a new job's script row from parameter {@code at} on; returns the next parameter's index. */
+    private static int bindScript(PreparedStatement ps, int at, Insert ins) throws SQLException {
+        ps.setString(at, ins.id);
+        ps.setString(at + 1, ins.job.job().spec().script().orElseThrow());
+        return at + 2;
     }
 
     /** Binds an event's 7 columns from parameter {@code at} on; returns the next parameter's index. */
@@ -996,9 +1094,18 @@ public final class SqliteJobStore implements JobStore {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        checkpointerStops = true;
+        checkpointWanted.release();
+        try {
+            checkpointThread.join(TimeUnit.SECONDS.toMillis(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         LOG.debug("{}: {} writes in {} commits", file, writes, commits);
         List<Connection> all = new ArrayList<>();
         readers.drainTo(all);
+        all.add(checkpointer);
+        // Last: the last connection to close checkpoints what is left and removes the WAL.
         all.add(writer);
         for (Connection c : all) {
             try {

@@ -83,10 +83,37 @@ class SqliteJobStoreTest extends JobStoreContractTest {
         assertThat(listAll(JobQuery.all().withNamePrefix("caf\u00e9 \u2713"))).containsExactly(job);
     }
 
-    /** Batch sizes around the number of rows one insert statement takes. */
+    /**
+     * With every insert queued at once the writer begins each transaction right after its last commit, so a checkpoint
+     * on the other thread never catches up before it: only the writer's own checkpoints let SQLite restart the WAL.
+     * Without them the WAL held every job written.
+     */
+    @Test
+    void theWalStaysBoundedWhileTheWriterNeverPauses() throws Exception {
+        int n = 100_000;
+        List<java.util.concurrent.CompletableFuture<Void>> done = new ArrayList<>(n);
+        List<Job> jobs = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Job job = queuedJob(newId(), "alice", minimalSpec(), T0.plusMillis(i));
+            jobs.add(job);
+            done.add(store.insertAsync(StoredJob.of(job), submitted(job)));
+        }
+        java.util.concurrent.CompletableFuture.allOf(done.toArray(new java.util.concurrent.CompletableFuture[0]))
+                .get(120, java.util.concurrent.TimeUnit.SECONDS);
+        long wal = Files.size(dir.resolve(FILE + "-wal"));
+        long database = Files.size(dir.resolve(FILE));
+        assertThat(wal).as("the WAL's size beside the database's %d bytes", database).isLessThan(database / 2);
+        assertThat(store.find(jobs.get(n - 1).id())).contains(StoredJob.of(jobs.get(n - 1)));
+        assertThat(store.lastSequence()).isEqualTo(n);
+    }
+
+    /**
+     * Batch sizes around the number of rows one insert statement takes; every third job has a script ({@link
+     * #specNumber}), so the last two give exactly one and one more than a statement's worth of scripts.
+     */
     static List<Integer> sizesAroundTheRowsOfOneStatement() {
         int k = SqliteJobStore.ROWS_PER_STATEMENT;
-        return List.of(1, k - 1, k, k + 1, 2 * k + 1);
+        return List.of(1, k - 1, k, k + 1, 2 * k + 1, 3 * k + 1, 3 * k + 2);
     }
 
     /** Alternates a command job, a script job (a row in scripts too) and a full spec with an idempotency key. */
