@@ -649,52 +649,44 @@ public final class SqliteJobStore implements JobStore {
         if (inserts.isEmpty()) {
             return;
         }
-        int n = inserts.size();
-        int i = 0;
-        for (; i + ROWS_PER_STATEMENT <= n; i += ROWS_PER_STATEMENT) {
-            int next = 1;
-            for (int k = i; k < i + ROWS_PER_STATEMENT; k++) {
-                next = bindNewJob(insertJobs, next, inserts.get(k));
-            }
-            insertJobs.executeUpdate();
-        }
-        for (; i < n; i++) {
-            bindNewJob(insertJob, 1, inserts.get(i));
-            insertJob.executeUpdate();
-        }
+        insertRows(inserts, insertJobs, insertJob, SqliteJobStore::bindNewJob);
         // Most jobs have a script: a statement each was a third of the writer's statements.
-        List<Insert> scripted = new ArrayList<>(n);
+        List<Insert> scripted = new ArrayList<>(inserts.size());
         for (Insert ins : inserts) {
             if (ins.job.job().spec().script().isPresent()) {
                 scripted.add(ins);
             }
         }
-        int m = scripted.size();
-        i = 0;
-        for (; i + ROWS_PER_STATEMENT <= m; i += ROWS_PER_STATEMENT) {
-            int next = 1;
-            for (int k = i; k < i + ROWS_PER_STATEMENT; k++) {
-                next = bindScript(insertScripts, next, scripted.get(k));
-            }
-            insertScripts.executeUpdate();
-        }
-        for (; i < m; i++) {
-            bindScript(insertScript, 1, scripted.get(i));
-            insertScript.executeUpdate();
-        }
-        i = 0;
+        insertRows(scripted, insertScripts, insertScript, SqliteJobStore::bindScript);
+        insertRows(inserts, insertEvents, insertEvent, (ps, at, ins) -> bindEvent(ps, at, ins.event, ins.id));
+        inserts.clear();
+    }
+
+    /** Binds one row made from an insert from parameter {@code at} on; returns the next parameter's index. */
+    @FunctionalInterface
+    private interface RowBinder {
+        int bind(PreparedStatement ps, int at, Insert ins) throws SQLException;
+    }
+
+    /**
+     * Inserts a row per item of {@code rows}: {@code many} (a statement of {@link #ROWS_PER_STATEMENT} rows) while that
+     * many remain, then {@code one} for each of the rest.
+     */
+    private static void insertRows(List<Insert> rows, PreparedStatement many, PreparedStatement one, RowBinder binder)
+            throws SQLException {
+        int n = rows.size();
+        int i = 0;
         for (; i + ROWS_PER_STATEMENT <= n; i += ROWS_PER_STATEMENT) {
             int next = 1;
             for (int k = i; k < i + ROWS_PER_STATEMENT; k++) {
-                next = bindEvent(insertEvents, next, inserts.get(k).event, inserts.get(k).id);
+                next = binder.bind(many, next, rows.get(k));
             }
-            insertEvents.executeUpdate();
+            many.executeUpdate();
         }
         for (; i < n; i++) {
-            bindEvent(insertEvent, 1, inserts.get(i).event, inserts.get(i).id);
-            insertEvent.executeUpdate();
+            binder.bind(one, 1, rows.get(i));
+            one.executeUpdate();
         }
-        inserts.clear();
     }
 
     /** Binds a new job's 18 columns from parameter {@code at} on; returns the next parameter's index. */
