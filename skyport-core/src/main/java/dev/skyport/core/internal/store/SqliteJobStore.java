@@ -479,8 +479,16 @@ public final class SqliteJobStore implements JobStore {
             checkpointWanted.release();
             return;
         }
+        checkpoint(writer);
+    }
+
+    /**
+     * Copies what it can of the WAL into the database file through {@code connection}, after any other checkpoint:
+     * PASSIVE never waits for the writer or readers.
+     */
+    private void checkpoint(Connection connection) {
         checkpointing.lock();
-        try (Statement s = writer.createStatement()) {
+        try (Statement s = connection.createStatement()) {
             s.execute("PRAGMA wal_checkpoint(PASSIVE)");
         } catch (SQLException e) {
             LOG.warn("checkpoint of {} failed: {}", file, e.getMessage());
@@ -497,15 +505,7 @@ public final class SqliteJobStore implements JobStore {
             if (checkpointerStops) {
                 return;
             }
-            checkpointing.lock();
-            try (Statement s = checkpointer.createStatement()) {
-                // PASSIVE never waits for the writer or readers: it copies what it can now.
-                s.execute("PRAGMA wal_checkpoint(PASSIVE)");
-            } catch (SQLException e) {
-                LOG.warn("checkpoint of {} failed: {}", file, e.getMessage());
-            } finally {
-                checkpointing.unlock();
-            }
+            checkpoint(checkpointer);
         }
     }
 
