@@ -620,7 +620,8 @@ final class LocalLauncher {
     private static void awaitClaims(Generation g) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLAIM_WAIT_MILLIS);
         try {
-            if (!g.process.waitFor(CLAIM_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+            // Killed (a signal's status), it forked nothing more: what it had not started never claims.
+            if (!g.process.waitFor(CLAIM_WAIT_MILLIS, TimeUnit.MILLISECONDS) || g.process.exitValue() >= 128) {
                 return;
             }
             for (Run r : List.copyOf(g.sent)) {
