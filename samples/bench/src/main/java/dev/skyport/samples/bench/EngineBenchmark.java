@@ -226,27 +226,41 @@ public final class EngineBenchmark {
         }
     }
 
+    /** One warm-up run of a scenario. */
+    @FunctionalInterface
+    private interface WarmUpRun {
+        void run() throws InterruptedException;
+    }
+
     /**
-     * Warm-up runs of {@code n} submissions until the JIT has settled: at most 15 runs, ending at the first in which the
-     * compilers worked less than a tenth of the run's time. On 2 cores shared with other programs, one run was too
-     * little: the C2 compiler was still working through the engine's methods during the measurement, 9-16 us of cpu
-     * per measured job, a cost paid once per JVM and not per job. Five were too few as well: on 2 busy cores the
-     * compilers wait for cpu, and it took 8 to 13 runs of 50,000 (half a million submissions, a few seconds) until
-     * they were done; with five, the C2 compiler still took 6-8 us of each measured job's 19-25 us.
+     * Warm-up runs of {@code n} submissions until the JIT has settled (see {@link #untilTheJitSettles}). On 2 cores
+     * shared with other programs, one run was too little: the C2 compiler was still working through the engine's
+     * methods during the measurement, 9-16 us of cpu per measured job, a cost paid once per JVM and not per job. Five
+     * were too few as well: on 2 busy cores the compilers wait for cpu, and it took 8 to 13 runs of 50,000 (half a
+     * million submissions, a few seconds) until they were done; with five, the C2 compiler still took 6-8 us of each
+     * measured job's 19-25 us.
      */
     private static void warmUp(SkyPort sky, int n) throws InterruptedException {
+        untilTheJitSettles(n + " jobs", 15, () -> asyncRun(sky, n));
+    }
+
+    /**
+     * Runs {@code run} up to {@code maxRuns} times, ending at the first run in which the compilers worked less than a
+     * tenth of the run's time (once where the JVM does not tell compilation time).
+     */
+    private static void untilTheJitSettles(String what, int maxRuns, WarmUpRun run) throws InterruptedException {
         java.lang.management.CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
-        for (int run = 1; run <= 15; run++) {
+        for (int i = 1; i <= maxRuns; i++) {
             long compiling = jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime()
                     : -1;
             long t0 = System.nanoTime();
-            asyncRun(sky, n);
+            run.run();
             double ms = (System.nanoTime() - t0) / 1e6;
             if (compiling < 0) {
                 return;
             }
             long compiled = jit.getTotalCompilationTime() - compiling;
-            progress("   warm-up %d: %d jobs in %.0f ms, the JIT compiled for %d ms", run, n, ms, compiled);
+            progress("   warm-up %d: %s in %.0f ms, the JIT compiled for %d ms", i, what, ms, compiled);
             if (compiled < ms / 10) {
                 return;
             }
@@ -423,7 +437,7 @@ public final class EngineBenchmark {
     // ------------------------------------------------------------------ 2. end to end
 
     private void endToEnd() throws Exception {
-        int warmupJobs = quick ? 50 : 500;
+        int warmupJobs = quick ? 50 : 1000;
         int jobs = quick ? 300 : 2000;
         try (Workspace ws = new Workspace("e2e")) {
             SkyPort sky = ws.start(64);
@@ -435,8 +449,9 @@ public final class EngineBenchmark {
                     pending.get().countDown();
                 }
             })) {
-                TrivialRun warm = runTrivialJobs(sky, warmupJobs, ends, pending);
-                progress("   warm-up: %d jobs in %.2f s (%.0f/s)", warmupJobs, warm.seconds, warmupJobs / warm.seconds);
+                // As for submits: with one warm-up run of 500 jobs, the compilers' work while measuring was a quarter
+                // to a third of the JVM's cpu a job (2.45-3.1 ms against 1.8 after ten runs, when they still worked).
+                untilTheJitSettles(warmupJobs + " jobs", 12, () -> runTrivialJobs(sky, warmupJobs, ends, pending));
                 TrivialRun run = runTrivialJobs(sky, jobs, ends, pending);
                 progress("   %d jobs: all submitted after %.2f s, all terminal after %.2f s; %s", jobs,
                         run.submitSeconds, run.seconds, run.cpu);
