@@ -62,6 +62,9 @@ final class ShapeIndex {
     private final int[] cellIds = new int[2 * MAX_SHAPES];
     private Shape[] shapes = new Shape[8];
     private int count;
+    private final Levels cpuLevels = new Levels();
+    private final Levels memoryLevels = new Levels();
+    private final Levels gpuLevels = new Levels();
     /*
      * The steps of the reservation being noted, clipped to it: read from the timetable once, then compared with each
      * shape's room.
@@ -302,6 +305,15 @@ final class ShapeIndex {
             }
         }
 
+        /** As {@link #reserved} for a reservation that left every step as it was for the shape: only a moved
+         * notBefore can change the key. */
+        void notBeforeMoved(int j) {
+            long oldFinal = finalRun(j);
+            if (oldFinal != Timetable.NONE && notBefore(j) > oldFinal) {
+                key.set(j, key(j, oldFinal));
+            }
+        }
+
         /**
          * Records node j's new final run and longest gap; with {@code gapShrank}, lists again the gaps that the
          * reservation from {@code start} overlaps first.
@@ -453,8 +465,12 @@ final class ShapeIndex {
         if (count == shapes.length) {
             shapes = Arrays.copyOf(shapes, count * 2);
         }
-        shapes[count] = new Shape((int) roundDown(cpus, SIZE_BITS), roundDown(memory, SIZE_BITS),
+        Shape shape = new Shape((int) roundDown(cpus, SIZE_BITS), roundDown(memory, SIZE_BITS),
                 (int) roundDown(gpus, SIZE_BITS));
+        shapes[count] = shape;
+        cpuLevels.add(shape.cpus, count);
+        memoryLevels.add(shape.memory, count);
+        gpuLevels.add(shape.gpus, count);
         cells[slot] = key + 1;
         cellIds[slot] = count;
         return count++;
@@ -502,8 +518,54 @@ final class ShapeIndex {
             peakGpus = Math.max(peakGpus, stepGpus[steps]);
             steps++;
         }
+        // Only a shape that some step held before and holds no longer can have changed (see Levels); on an
+        // exclusive node every shape takes the whole node, so the levels do not tell.
+        long changed = -1L;
+        if (!exclusive) {
+            changed = 0;
+            for (int i = 0; i < steps; i++) {
+                long fitsNow = fitting(capCpus - stepCpus[i], capMemory - stepMemory[i], capGpus - stepGpus[i]);
+                long fitted = fitting(capCpus - stepCpus[i] + cpus, capMemory - stepMemory[i] + memory,
+                        capGpus - stepGpus[i] + gpus);
+                changed |= fitted & ~fitsNow;
+            }
+        }
         for (int p = 0; p < count; p++) {
-            shapes[p].reserved(j, start, cpus, memory, gpus, exclusive, capCpus, capMemory, capGpus);
+            if ((changed & (1L << p)) != 0) {
+                shapes[p].reserved(j, start, cpus, memory, gpus, exclusive, capCpus, capMemory, capGpus);
+            } else if (notBefore != null) {
+                shapes[p].notBeforeMoved(j);
+            }
+        }
+    }
+
+    /** The shapes (bit p for shape p) that fit in {@code cpus, memory, gpus}. */
+    private long fitting(int cpus, long memory, int gpus) {
+        return cpuLevels.atMost(cpus) & memoryLevels.atMost(memory) & gpuLevels.atMost(gpus);
+    }
+
+    /**
+     * Per grid cell of one dimension, the shapes (a bit each) whose size in it is at most that cell's smallest value,
+     * so that what a step with some room left holds is three lookups for all shapes at once. A shape's size is its
+     * cell's smallest value, and cells are ordered, so a shape fits {@code room} exactly when its cell is at most
+     * room's cell. A reservation changes a shape's facts on a node only where one of its steps held the shape before
+     * and holds it no more (a step that did not hold it before lies before the final run and in no gap): on the bench
+     * ~11.5 of 20 shapes per reservation, of which ~11 move their final run, against 17 with some step that does not
+     * hold them.
+     */
+    private static final class Levels {
+        /** Cells are below 256 (see {@link #grid}). */
+        private final long[] atMost = new long[256];
+
+        void add(long size, int p) {
+            for (int c = (int) grid(size, SIZE_BITS); c < atMost.length; c++) {
+                atMost[c] |= 1L << p;
+            }
+        }
+
+        /** The shapes of size at most {@code room}: none when it is negative (a node used beyond its capacity). */
+        long atMost(long room) {
+            return room < 0 ? 0 : atMost[(int) grid(room, SIZE_BITS)];
         }
     }
 
