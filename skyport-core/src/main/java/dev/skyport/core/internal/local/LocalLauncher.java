@@ -91,8 +91,10 @@ final class LocalLauncher {
             "  set -C",
             "  { : > \"$r/claim\"; } 2>/dev/null || { skyport_tell F \"$t\"; exit 0; }",
             "  set +C",
-            "  echo \"$BASHPID\" > \"$r/pid\"",
+            // The logs before the pid: a probe that finds the pid knows the run by its standard output, which until
+            // this exec is the launcher's (its arguments are the launcher's too, so it would be taken for another).
             "  exec </dev/null >\"$d/stdout.log\" 2>\"$d/stderr.log\"",
+            "  echo \"$BASHPID\" > \"$r/pid\"",
             "  trap : TERM INT HUP",
             "  if cd \"$w\"; then",
             "    ( if [ -n \"$cg\" ] && ! echo 0 > \"$cg/cgroup.procs\"; then",
@@ -588,13 +590,15 @@ final class LocalLauncher {
         if (g != null) {
             if (stuck) {
                 // The writer may be blocked in a write to a launcher that stopped reading, holding the stream's lock
-                // that closing it takes: only the launcher's end releases it. Its runs go on; what it had not read
-                // is fenced off (Listener#launcherGone) or, unsent, found by the next engine's probe.
+                // that closing it takes: only the launcher's end releases it. Its runs go on; what it had not read,
+                // like what was never sent, is fenced off by the next engine's probe.
                 g.process.destroyForcibly();
-            } else {
-                synchronized (g) {
-                    g.dead = true;
-                }
+            }
+            // Taken before the launcher can exit: its exit clears what was sent to it (gone).
+            List<Run> sent;
+            synchronized (g) {
+                g.dead = true;
+                sent = List.copyOf(g.sent);
             }
             try {
                 g.requests.close();
@@ -602,7 +606,7 @@ final class LocalLauncher {
                 // gone already
             }
             if (!stuck) {
-                awaitClaims(g);
+                awaitClaims(g, sent);
             }
             try {
                 g.process.getInputStream().close();
@@ -617,14 +621,14 @@ final class LocalLauncher {
      * of its input) and every run sent to it has claimed its run directory or ended: a run that claimed is followed by
      * the next engine's probe; one that had not yet would be fenced off by it and retried, though it was about to start.
      */
-    private static void awaitClaims(Generation g) {
+    private static void awaitClaims(Generation g, List<Run> sent) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLAIM_WAIT_MILLIS);
         try {
             // Killed (a signal's status), it forked nothing more: what it had not started never claims.
             if (!g.process.waitFor(CLAIM_WAIT_MILLIS, TimeUnit.MILLISECONDS) || g.process.exitValue() >= 128) {
                 return;
             }
-            for (Run r : List.copyOf(g.sent)) {
+            for (Run r : sent) {
                 while (!r.end.isDone() && !Files.exists(r.runDir.resolve(DetachedRun.CLAIM))) {
                     if (System.nanoTime() - deadline > 0) {
                         return;

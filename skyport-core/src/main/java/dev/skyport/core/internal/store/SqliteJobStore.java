@@ -79,9 +79,13 @@ public final class SqliteJobStore implements JobStore {
     private static final int READERS = 4;
     /**
      * Writes committed between two checkpoints: SQLite checkpoints by itself every 1,000 WAL pages, about as many as
-     * this many job inserts or updates write.
+     * this many job inserts or updates write, or as {@link #CHECKPOINT_BYTES} of documents and scripts (a script may
+     * be a megabyte).
      */
     private static final int CHECKPOINT_WRITES = 1024;
+    private static final long CHECKPOINT_BYTES = 4L << 20;
+    /** What a write adds to the WAL besides its document and script: rows, index entries, its event. */
+    private static final int WRITE_OVERHEAD_BYTES = 256;
     /** Every how many checkpoints the writer runs one itself, so the WAL restarts (see the class comment). */
     static final int WRITER_CHECKPOINT_EVERY = 4;
     /** SQLite's primary result code for a full disk (or a file at its max_page_count). */
@@ -124,7 +128,11 @@ public final class SqliteJobStore implements JobStore {
      */
     private final java.util.concurrent.locks.ReentrantLock checkpointing = new java.util.concurrent.locks.ReentrantLock();
     private int writesSinceCheckpoint;
+    private long bytesSinceCheckpoint;
     private long checkpoints;
+    /** The writer's last checkpoint did not copy every frame: the next one is the writer's again. */
+    private boolean writerCheckpointPending;
+    private volatile long lastCheckpointWarning;
     /** Held to enqueue a write, taken exclusively to close: no write is queued after the writer may have quit. */
     private final ReadWriteLock closeLock = new ReentrantReadWriteLock();
     private volatile boolean closing;
@@ -310,6 +318,20 @@ public final class SqliteJobStore implements JobStore {
      * fails with the caller's exception; a blocking caller's join translates the writer's.
      */
     private record Write(List<Op> ops, CompletableFuture<Void> done, boolean async) {
+        /** About what this write adds to the WAL: documents and scripts, and an allowance per op for the rest. */
+        long bytes() {
+            long n = 0;
+            for (Op op : ops) {
+                n += WRITE_OVERHEAD_BYTES;
+                if (op instanceof Insert ins) {
+                    n += ins.json.length + ins.job.job().spec().script().map(String::length).orElse(0);
+                } else if (op instanceof Update up) {
+                    n += up.json.length();
+                }
+            }
+            return n;
+        }
+
         void fail(Throwable failure) {
             done.completeExceptionally(async ? callerException(failure) : failure);
         }
@@ -455,7 +477,7 @@ public final class SqliteJobStore implements JobStore {
                 commit(batch);
                 commits++;
                 writes += batch.size();
-                afterCommit(batch.size());
+                afterCommit(batch);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
@@ -468,30 +490,61 @@ public final class SqliteJobStore implements JobStore {
         }
     }
 
-    /** Asks for a checkpoint once enough was written, and every so often runs it here (see the class comment). */
-    private void afterCommit(int written) {
-        writesSinceCheckpoint += written;
-        if (writesSinceCheckpoint < CHECKPOINT_WRITES) {
+    /**
+     * Asks for a checkpoint once enough was written, and every so often runs it here (see the class comment); a turn of
+     * the writer's that could not copy every frame (a reader's snapshot, the other thread's checkpoint running long) is
+     * taken again at the next one instead of the checkpointer's.
+     */
+    private void afterCommit(List<Write> batch) {
+        for (Write w : batch) {
+            if (!w.done.isCompletedExceptionally()) {
+                writesSinceCheckpoint++;
+                bytesSinceCheckpoint += w.bytes();
+            }
+        }
+        if (writesSinceCheckpoint < CHECKPOINT_WRITES && bytesSinceCheckpoint < CHECKPOINT_BYTES) {
             return;
         }
         writesSinceCheckpoint = 0;
-        if (++checkpoints % WRITER_CHECKPOINT_EVERY != 0) {
+        bytesSinceCheckpoint = 0;
+        if (!writerCheckpointPending && ++checkpoints % WRITER_CHECKPOINT_EVERY != 0) {
             checkpointWanted.release();
             return;
         }
-        checkpoint(writer);
+        writerCheckpointPending = !checkpoint(writer, CHECKPOINT_LOCK_WAIT_MILLIS);
     }
 
+    /** How long the writer waits for the other thread's checkpoint before it leaves its own for the next turn. */
+    private static final long CHECKPOINT_LOCK_WAIT_MILLIS = 1_000;
+
     /**
-     * Copies what it can of the WAL into the database file through {@code connection}, after any other checkpoint:
-     * PASSIVE never waits for the writer or readers.
+     * Copies what it can of the WAL into the database file through {@code connection}, after any other checkpoint
+     * (waiting at most {@code waitMillis} for it): PASSIVE never waits for the writer or readers. True when every frame
+     * was copied, so that the next write transaction restarts the WAL (unless a reader still reads from it).
      */
-    private void checkpoint(Connection connection) {
-        checkpointing.lock();
-        try (Statement s = connection.createStatement()) {
-            s.execute("PRAGMA wal_checkpoint(PASSIVE)");
+    private boolean checkpoint(Connection connection, long waitMillis) {
+        try {
+            if (!checkpointing.tryLock(waitMillis, TimeUnit.MILLISECONDS)) {
+                return false;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        try (Statement s = connection.createStatement();
+             ResultSet rs = s.executeQuery("PRAGMA wal_checkpoint(PASSIVE)")) {
+            // busy, frames in the WAL, frames copied
+            return rs.next() && rs.getInt(1) == 0 && rs.getLong(3) >= rs.getLong(2);
         } catch (SQLException e) {
-            LOG.warn("checkpoint of {} failed: {}", file, e.getMessage());
+            // A full or failing disk fails every checkpoint: once a minute is enough to tell.
+            long now = System.nanoTime();
+            if (now - lastCheckpointWarning > TimeUnit.MINUTES.toNanos(1) || lastCheckpointWarning == 0) {
+                lastCheckpointWarning = now;
+                LOG.warn("checkpoint of {} failed: {}", file, e.getMessage());
+            } else {
+                LOG.debug("checkpoint of {} failed: {}", file, e.getMessage());
+            }
+            return false;
         } finally {
             checkpointing.unlock();
         }
@@ -505,7 +558,7 @@ public final class SqliteJobStore implements JobStore {
             if (checkpointerStops) {
                 return;
             }
-            checkpoint(checkpointer);
+            checkpoint(checkpointer, Long.MAX_VALUE);
         }
     }
 

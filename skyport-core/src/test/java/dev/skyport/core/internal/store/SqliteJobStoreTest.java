@@ -108,6 +108,20 @@ class SqliteJobStoreTest extends JobStoreContractTest {
     }
 
     /**
+     * A checkpoint is due after as many bytes as SQLite's own would wait for, not only after a thousand writes: 48 jobs
+     * of 1 MiB scripts, each its own commit, left a WAL of all 48 MiB when only writes were counted.
+     */
+    @Test
+    void bigScriptsAreCheckpointedLongBeforeAThousandWrites() throws Exception {
+        String script = "#!/bin/sh\n" + "#".repeat(1 << 20) + "\n";
+        for (int i = 0; i < 48; i++) {
+            Job job = queuedJob(newId(), "alice", JobSpec.script(script), T0.plusSeconds(i));
+            store.insert(StoredJob.of(job), submitted(job));
+        }
+        assertThat(Files.size(dir.resolve(FILE + "-wal"))).isLessThan(24L << 20);
+    }
+
+    /**
      * Batch sizes around the number of rows one insert statement takes; every third job has a script ({@link
      * #specNumber}), so the last two give exactly one and one more than a statement's worth of scripts.
      */
