@@ -55,29 +55,13 @@ class ShapeIndexTest {
         }
         long[] durations = {1, 5, 20, 60, 200, 1_000};
         for (int step = 0; step < 600; step++) {
-            int q = r.nextInt(requests.length);
-            int j = r.nextInt(n);
-            if (!table.canHold(j, requests[q][0], requests[q][1], requests[q][2])) {
+            Reservation made = reserveAtRandom(r, table, notBefore, requests, durations, 3_000);
+            if (made == null) {
                 continue;
             }
-            long millis = durations[r.nextInt(durations.length)];
-            long start = table.earliestFrom(j, requests[q][0], requests[q][1], requests[q][2], millis,
-                    r.nextInt(3_000), Timetable.NONE);
-            table.add(j, start, start + millis, requests[q][0], requests[q][1], requests[q][2]);
-            if (notBefore != null && r.nextInt(4) == 0) {
-                notBefore[j] = Math.max(notBefore[j], start);
-            }
-            masked.reserved(j, start, start + millis, requests[q][0], requests[q][1], requests[q][2]);
-            stepwise.reserved(j, start, start + millis, requests[q][0], requests[q][1], requests[q][2]);
-            for (int p : shapes) {
-                for (int node = 0; node < n; node++) {
-                    for (long d : durations) {
-                        assertThat(stepwise.lowerBound(p, node, d)).as("shape %d node %d %d ms after %d reservations",
-                                p, node, d, step + 1).isEqualTo(masked.lowerBound(p, node, d));
-                        assertThat(stepwise.hasGap(p, node, d)).isEqualTo(masked.hasGap(p, node, d));
-                    }
-                }
-            }
+            made.noteIn(masked);
+            made.noteIn(stepwise);
+            assertSameFacts(masked, stepwise, shapes, n, durations, step);
         }
     }
 
@@ -111,30 +95,57 @@ class ShapeIndexTest {
         }
         long[] durations = {1, 3, 10, 40, 150, 700};
         for (int step = 0; step < 400; step++) {
-            int q = r.nextInt(requests.length);
-            int j = r.nextInt(n);
-            if (!table.canHold(j, requests[q][0], requests[q][1], requests[q][2])) {
+            Reservation made = reserveAtRandom(r, table, notBefore, requests, durations, 2_000);
+            if (made == null) {
                 continue;
             }
-            long millis = durations[r.nextInt(durations.length)];
-            long start = table.earliestFrom(j, requests[q][0], requests[q][1], requests[q][2], millis,
-                    r.nextInt(2_000), Timetable.NONE);
-            table.add(j, start, start + millis, requests[q][0], requests[q][1], requests[q][2]);
-            if (notBefore != null && r.nextInt(4) == 0) {
-                notBefore[j] = Math.max(notBefore[j], start);
-            }
-            index.reserved(j, start, start + millis, requests[q][0], requests[q][1], requests[q][2]);
+            made.noteIn(index);
             ShapeIndex fresh = new ShapeIndex(table, notBefore, shortest);
             for (int p = 0; p < requests.length; p++) {
                 assertThat(fresh.shape(requests[p][0], requests[p][1], requests[p][2])).isEqualTo(shapes[p]);
             }
-            for (int p : shapes) {
-                for (int node = 0; node < n; node++) {
-                    for (long d : durations) {
-                        assertThat(index.lowerBound(p, node, d)).as("shape %d node %d %d ms after %d reservations",
-                                p, node, d, step + 1).isEqualTo(fresh.lowerBound(p, node, d));
-                        assertThat(index.hasGap(p, node, d)).isEqualTo(fresh.hasGap(p, node, d));
-                    }
+            assertSameFacts(fresh, index, shapes, n, durations, step);
+        }
+    }
+
+    /** A reservation {@link #reserveAtRandom} added to a timetable, to be noted in indexes over it. */
+    private record Reservation(int node, long start, long end, int[] request) {
+        void noteIn(ShapeIndex index) {
+            index.reserved(node, start, end, request[0], request[1], request[2]);
+        }
+    }
+
+    /**
+     * Draws one of {@code requests}, a node and a duration; when the node can hold the request, adds it to
+     * {@code table} at its earliest start from a random time before {@code latest} and, one time in four, raises the
+     * node's fcfs notBefore (when there is one) to that start. Null when the node cannot hold it.
+     */
+    private static Reservation reserveAtRandom(Random r, Timetable table, long[] notBefore, int[][] requests,
+                                               long[] durations, int latest) {
+        int[] q = requests[r.nextInt(requests.length)];
+        int j = r.nextInt(table.nodeCount);
+        if (!table.canHold(j, q[0], q[1], q[2])) {
+            return null;
+        }
+        long millis = durations[r.nextInt(durations.length)];
+        long start = table.earliestFrom(j, q[0], q[1], q[2], millis, r.nextInt(latest), Timetable.NONE);
+        table.add(j, start, start + millis, q[0], q[1], q[2]);
+        if (notBefore != null && r.nextInt(4) == 0) {
+            notBefore[j] = Math.max(notBefore[j], start);
+        }
+        return new Reservation(j, start, start + millis, q);
+    }
+
+    /** {@code actual} knows, for each shape, node and duration, what {@code expected} knows after {@code step}. */
+    private static void assertSameFacts(ShapeIndex expected, ShapeIndex actual, int[] shapes, int nodes,
+                                        long[] durations, int step) {
+        for (int p : shapes) {
+            for (int node = 0; node < nodes; node++) {
+                for (long d : durations) {
+                    assertThat(actual.lowerBound(p, node, d)).as("shape %d node %d %d ms after %d reservations",
+                            p, node, d, step + 1).isEqualTo(expected.lowerBound(p, node, d));
+                    assertThat(actual.hasGap(p, node, d)).as("gap of shape %d node %d %d ms after %d reservations",
+                            p, node, d, step + 1).isEqualTo(expected.hasGap(p, node, d));
                 }
             }
         }
