@@ -8,10 +8,13 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 
 /**
  * The engine's data directory, held for the engine's lifetime through a lock file, so that two engines (in this JVM
@@ -43,7 +46,7 @@ final class DataDirectory implements AutoCloseable {
                 Files.createDirectories(root,
                         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             }
-            Files.createDirectories(root.resolve("jobs"));
+            privateJobsDirectory(root.resolve("jobs"));
             channel = FileChannel.open(root.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             lock = tryLock(channel, root);
         } catch (IOException e) {
@@ -54,6 +57,24 @@ final class DataDirectory implements AutoCloseable {
             throw new SkyPortException("data directory " + root + " is in use by another Sky Port engine");
         }
         return new DataDirectory(root, channel, lock);
+    }
+
+    /**
+     * Creates the jobs directory for the engine's user only, or takes group's and others' rights from one that had
+     * them. Nobody else may reach a job directory by its path: where jobs run as mapped accounts, the account must
+     * not get at its job directory from outside the sandbox, where the engine (root) writes run files and logs.
+     */
+    private static void privateJobsDirectory(Path jobs) throws IOException {
+        Set<PosixFilePermission> owner = PosixFilePermissions.fromString("rwx------");
+        try {
+            Files.createDirectory(jobs, PosixFilePermissions.asFileAttribute(owner));
+        } catch (FileAlreadyExistsException there) {
+            Set<PosixFilePermission> now = Files.getPosixFilePermissions(jobs);
+            if (!owner.containsAll(now)) {
+                Files.setPosixFilePermissions(jobs, owner);
+                LOG.info("Took group's and others' rights from {}: job directories are the engine's to reach", jobs);
+            }
+        }
     }
 
     private static FileLock tryLock(FileChannel channel, Path dataDir) throws IOException {

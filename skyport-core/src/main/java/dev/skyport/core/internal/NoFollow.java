@@ -38,14 +38,14 @@ import java.util.UUID;
  * <p>A file's kind is checked before it is opened: a FIFO would block the opening thread. A FIFO swapped in between
  * that check and the open still would; that window is one system call wide.
  */
-final class NoFollow {
+public final class NoFollow {
     private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
 
     private NoFollow() {
     }
 
     /** What was refused: a link, or something that is not a regular file or directory, on the way. */
-    static final class Refused extends IOException {
+    public static final class Refused extends IOException {
         Refused(String message) {
             super(message);
         }
@@ -84,7 +84,7 @@ final class NoFollow {
     }
 
     /** The names of {@code path} below {@code base}, which it must lie below (or be). */
-    static List<String> names(Path base, Path path) {
+    public static List<String> names(Path base, Path path) {
         Path b = base.toAbsolutePath().normalize();
         Path p = path.toAbsolutePath().normalize();
         if (!p.startsWith(b)) {
@@ -224,32 +224,13 @@ final class NoFollow {
      * @return the bytes written
      * @throws Refused where a directory on the way is a link or no directory
      */
-    static long place(Path root, List<String> names, InputStream from) throws IOException {
+    public static long place(Path root, List<String> names, InputStream from) throws IOException {
         if (names.isEmpty()) {
             throw new IllegalArgumentException("no file below " + root + " named");
         }
         String name = names.get(names.size() - 1);
-        SecureDirectoryStream<Path> dir = open(root, List.of());
-        Path byPath = root;
-        String shown = "";
+        SecureDirectoryStream<Path> dir = openMaking(root, names.subList(0, names.size() - 1));
         try {
-            for (String n : names.subList(0, names.size() - 1)) {
-                byPath = byPath.resolve(n);
-                shown = shown.isEmpty() ? n : shown + "/" + n;
-                SecureDirectoryStream<Path> next;
-                try {
-                    next = child(dir, n, shown);
-                } catch (NoSuchFileException missing) {
-                    try {
-                        Files.createDirectory(byPath);
-                    } catch (FileAlreadyExistsException raced) {
-                        // made meanwhile: opened below like any other
-                    }
-                    next = child(dir, n, shown);
-                }
-                dir.close();
-                dir = next;
-            }
             String temp = "." + name + "." + UUID.randomUUID() + ".part";
             Set<OpenOption> create = Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                     LinkOption.NOFOLLOW_LINKS);
@@ -269,6 +250,41 @@ final class NoFollow {
             return size;
         } finally {
             dir.close();
+        }
+    }
+
+    /**
+     * Opens the directory {@code names} below {@code root} as {@link #open} does, making each missing one on the way
+     * (by path, then opened without following links: see the class comment).
+     *
+     * @throws Refused where a name on the way is a link or no directory
+     */
+    public static SecureDirectoryStream<Path> openMaking(Path root, List<String> names) throws IOException {
+        SecureDirectoryStream<Path> dir = open(root, List.of());
+        Path byPath = root;
+        String shown = "";
+        try {
+            for (String n : names) {
+                byPath = byPath.resolve(n);
+                shown = shown.isEmpty() ? n : shown + "/" + n;
+                SecureDirectoryStream<Path> next;
+                try {
+                    next = child(dir, n, shown);
+                } catch (NoSuchFileException missing) {
+                    try {
+                        Files.createDirectory(byPath);
+                    } catch (FileAlreadyExistsException raced) {
+                        // made meanwhile: opened below like any other
+                    }
+                    next = child(dir, n, shown);
+                }
+                dir.close();
+                dir = next;
+            }
+            return dir;
+        } catch (IOException | RuntimeException e) {
+            dir.close();
+            throw e;
         }
     }
 

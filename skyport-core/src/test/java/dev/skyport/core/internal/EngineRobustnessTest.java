@@ -138,6 +138,24 @@ class EngineRobustnessTest {
                     .isEqualTo("rw-------");
             assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh.resolve("skyport.db-wal"))))
                     .isEqualTo("rw-------");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh.resolve("jobs"))))
+                    .isEqualTo("rwx------");
+        }
+    }
+
+    /**
+     * An operator's data directory may be open to others; its jobs directory must not be: where jobs run as mapped
+     * accounts, their job directories are written through the account's group.
+     */
+    @Test
+    void anExistingJobsDirectoryOpenToOthersBecomesTheEnginesOnly() throws Exception {
+        Path shared = Files.createDirectories(data.resolve("shared/jobs")).getParent();
+        Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setPosixFilePermissions(shared.resolve("jobs"), PosixFilePermissions.fromString("rwxrwxr-x"));
+        try (SkyPort sky = SkyPort.embedded().dataDir(shared).start()) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(shared.resolve("jobs"))))
+                    .isEqualTo("rwx------");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(shared))).isEqualTo("rwxr-xr-x");
         }
     }
 }

@@ -374,6 +374,32 @@ class StagingTest {
         }
     }
 
+    /**
+     * A job keeps its directory between attempts and may fill it with links: the next attempt's stage-in must not be
+     * turned through one of them into a directory outside (in account mode the engine is root and the input the
+     * user's, e.g. an authorized_keys file).
+     */
+    @Test
+    void aLinkAnAttemptLeftInItsDirectoryCannotTurnTheNextStageInElsewhere() throws Exception {
+        Path tree = Files.createDirectories(files.resolve("in/a/b"));
+        Files.writeString(tree.resolve("f.txt"), "STAGED");
+        Path elsewhere = Files.createDirectories(files.resolve("elsewhere/b"));
+        try (SkyPort sky = start()) {
+            Job job = sky.jobs().submit(script("if [ \"$SKYPORT_ATTEMPT\" = 1 ]; then rm -rf in/a; ln -s "
+                    + elsewhere.getParent() + " in/a; : > planted; exec sleep 300; fi\ncat in/a/b/f.txt")
+                    .inputFile(files.resolve("in").toString()).retryPolicy(dev.skyport.api.RetryPolicy.none())
+                    .build());
+            Path dir = data.resolve("jobs").resolve(job.id().toString());
+            awaitTrue(() -> Files.exists(dir.resolve("planted")), "the first attempt planted its link");
+            sky.jobs().requeue(job.id());
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(elsewhere).as("the directory the planted link led to").isEmptyDirectory();
+            assertThat(done.state()).as(done.stateDetails()).isEqualTo(JobState.FAILED);
+            assertThat(done.endReason()).hasValue(EndReason.STAGING_FAILED);
+            assertThat(done.stateDetails()).contains("in/a").contains("symbolic link");
+        }
+    }
+
     @Test
     void aNodeThatCannotTellTheJobsDirectoryBeforeStagingEndsTheAttemptAsLost() throws Exception {
         Path input = Files.writeString(files.resolve("in.txt"), "in");

@@ -68,10 +68,12 @@ public final class LocalGate implements Gate {
         this.flavor = new Flavor(NAME, NAME, cpus, memory, 0, gpus, 0, "USD");
         this.containers = ContainerRuntime.fromOptions(config, "none");
         long checkMillis = config.positiveLong("launcher-check-ms").orElse(1000L);
-        this.access = new LocalNodeAccess(NODE, LocalIsolation.resolve(config, dataDir(config.workDir())),
+        Path dataDir = dataDir(config.workDir());
+        this.access = new LocalNodeAccess(NODE, LocalIsolation.resolve(config, dataDir),
                 containers, LocalLauncher.bash(config.option("launcher")
                         .orElse(System.getProperty("skyport.local.launcher", "auto"))),
-                Duration.ofMillis(checkMillis), config.workDir().toAbsolutePath().resolve("launch"));
+                Duration.ofMillis(checkMillis), config.workDir().toAbsolutePath().resolve("launch"),
+                dataDir.resolve("jobs"));
     }
 
     /**

@@ -217,7 +217,13 @@ final class LocalIsolation {
             // Root in a sandbox without a user namespace keeps every capability and could undo the sandbox.
             throw GateException.permanent("job account '" + name + "' is root; map users to unprivileged accounts");
         }
-        return new Account(name, uid, id(name, "-g"));
+        int gid = id(name, "-g");
+        if (gid == 0) {
+            // The job directory is written through the account's group: group root would reach it besides the account.
+            throw GateException.permanent("job account '" + name + "' has group root; map users to accounts of an "
+                    + "unprivileged group");
+        }
+        return new Account(name, uid, gid);
     }
 
     private static int id(String account, String flag) {

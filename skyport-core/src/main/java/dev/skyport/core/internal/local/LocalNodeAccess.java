@@ -29,7 +29,12 @@ import java.nio.file.attribute.FileAttribute;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.SecureDirectoryStream;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
+import java.nio.file.attribute.UserPrincipalLookupService;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -76,6 +81,11 @@ final class LocalNodeAccess implements NodeAccess {
      * {@link DetachedRun}), and the job's variables open on the descriptor bubblewrap reads its {@code --args} from.
      * A failed open ends the shell before bubblewrap, which would otherwise wait for arguments on whatever fd 9 is.
      */
+    /** A job directory where jobs run as mapped accounts: the engine's, written by the account's group, sticky. */
+    private static final int JOB_DIRECTORY_MODE = 01770;
+    /** What the engine writes by path in a job directory and keeps its own, where jobs run as mapped accounts. */
+    private static final Set<String> ENGINE_FILES = Set.of(DetachedRun.SCRIPT, DetachedRun.STDOUT,
+            DetachedRun.STDERR);
     private static final String SANDBOX_START = "trap '' TERM INT HUP; exec " + LocalLauncher.SANDBOX_ARGS_FD
             + "<\"$1\" || exit 1; shift; exec \"$@\"";
 
@@ -91,6 +101,8 @@ final class LocalNodeAccess implements NodeAccess {
     private final Optional<LocalLauncher> launcher;
     /** The engine's own directory, of which {@link #sandboxArgsDirectory} makes a private one once needed. */
     private final Path launchFiles;
+    /** The directory of the job directories. */
+    private final Path jobs;
     private Path sandboxArgsDirectory;
     private final AtomicLong sandboxArgsTokens = new AtomicLong();
     /** How often runs started through the launcher are checked, for those that ended without a word. */
@@ -100,17 +112,20 @@ final class LocalNodeAccess implements NodeAccess {
     private boolean checking;
 
     LocalNodeAccess(String node, LocalIsolation isolation, Optional<ContainerRuntime> containers) {
-        this(node, isolation, containers, Optional.empty(), Duration.ofSeconds(1), Path.of("/nonexistent"));
+        this(node, isolation, containers, Optional.empty(), Duration.ofSeconds(1), Path.of("/nonexistent"),
+                Path.of("/nonexistent"));
     }
 
     /**
      * @param bash the bash that runs the launcher; empty: every run is a process of this JVM's, as before the launcher
      * @param checkInterval how often runs started through the launcher are checked for an end nobody reported
      * @param launchFiles the engine's own directory for the launcher's request files, which no job may reach
+     * @param jobs the directory of the job directories, which only the engine writes
      */
     LocalNodeAccess(String node, LocalIsolation isolation, Optional<ContainerRuntime> containers,
-                    Optional<String> bash, Duration checkInterval, Path launchFiles) {
+                    Optional<String> bash, Duration checkInterval, Path launchFiles, Path jobs) {
         this.node = node;
+        this.jobs = jobs.toAbsolutePath().normalize();
         this.isolation = isolation;
         this.containers = containers;
         this.checkInterval = checkInterval;
@@ -137,6 +152,8 @@ final class LocalNodeAccess implements NodeAccess {
             // directory and the script are the owner's only. The script is run by its interpreter, so it needs no x bit.
             // A directory made here holds nothing yet: the checks below, a dozen system calls, are for one that was
             // there before (an earlier attempt's, or one the engine staged files into).
+            RunIsolation runIsolation = isolation.forOwner(request.owner());
+            boolean accounts = runIsolation.mode() == RunIsolation.Mode.ACCOUNT;
             boolean fresh = createJobDirectory(dir);
             if (fresh) {
                 Files.createDirectory(runDir);
@@ -144,10 +161,10 @@ final class LocalNodeAccess implements NodeAccess {
                 // An earlier attempt of the job owned this directory: what it may have planted where the engine (root,
                 // when jobs run as mapped accounts) writes next must not redirect those writes.
                 for (String name : List.of(DetachedRun.SCRIPT, DetachedRun.STDOUT, DetachedRun.STDERR)) {
-                    removePlanted(dir.resolve(name), false);
+                    removePlantedFile(dir.resolve(name), accounts);
                 }
-                removePlanted(runDir, true);
-                Files.createDirectories(runDir);
+                removePlantedDirectory(runDir);
+                createRunDirectory(runDir);
                 // Only a probe's claim may be there before the launch (it fences a late launch off). Anything else was
                 // left by an earlier attempt of the job (in sandbox mode the job runs as the engine's uid, so ownership
                 // tells nothing), perhaps links where the wrapper, outside the sandbox, writes the pid and exit code.
@@ -179,8 +196,13 @@ final class LocalNodeAccess implements NodeAccess {
                     }
                 }
             }
-            RunIsolation runIsolation = isolation.forOwner(request.owner());
-            if (runIsolation.mode() == RunIsolation.Mode.ACCOUNT) {
+            if (accounts) {
+                // The logs are made here, the engine's, before any process of the account could make them its own.
+                for (String log : List.of(DetachedRun.STDOUT, DetachedRun.STDERR)) {
+                    if (!Files.exists(dir.resolve(log), LinkOption.NOFOLLOW_LINKS)) {
+                        createPrivate(dir.resolve(log), false);
+                    }
+                }
                 // The mounts are in the job directory: the account that runs the containers gets them too.
                 handOver(dir, runIsolation.uid(), runIsolation.gid());
             }
@@ -569,15 +591,42 @@ final class LocalNodeAccess implements NodeAccess {
     }
 
     /**
-     * Deletes {@code path} when it is a symbolic link, or not a directory ({@code directory}) or regular file, or a
-     * directory someone else than Sky Port made (a job running as a mapped account, forging its next run's files).
+     * Deletes {@code path} when it is a symbolic link or no regular file, or, where jobs run as mapped accounts
+     * ({@code accounts}), a file someone else than Sky Port made.
      */
-    private static void removePlanted(Path path, boolean directory) throws IOException {
-        boolean expected = directory
-                ? Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS) && ownedByUs(path)
-                : Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS);
-        if (!expected) {
+    private static void removePlantedFile(Path path, boolean accounts) throws IOException {
+        if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS) || (accounts && !ownedByUs(path))) {
             FileTrees.delete(path);
+        }
+    }
+
+    /**
+     * Deletes {@code path} when it is a symbolic link, no directory, or a directory someone else than Sky Port made (a
+     * job running as a mapped account, forging its next run's files).
+     */
+    private static void removePlantedDirectory(Path path) throws IOException {
+        if (!Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS) || !ownedByUs(path)) {
+            FileTrees.delete(path);
+        }
+    }
+
+    /**
+     * Creates a run directory (and the job directory when missing) where a planted one was just removed: a job's
+     * account may make one again in between (it can write the job directory), and one it made is refused rather
+     * than used.
+     */
+    private static void createRunDirectory(Path runDir) throws IOException {
+        try {
+            Files.createDirectory(runDir);
+        } catch (NoSuchFileException noJobDirectory) {
+            // a probe of a run whose launch never made the job directory (the engine was killed before)
+            createJobDirectory(runDir.getParent());
+            createRunDirectory(runDir);
+        } catch (FileAlreadyExistsException there) {
+            // a probe's, with its claim; or one made in between by someone else
+            if (!Files.isDirectory(runDir, LinkOption.NOFOLLOW_LINKS) || !ownedByUs(runDir)) {
+                throw new IOException(runDir + " was made by someone else than Sky Port");
+            }
         }
     }
 
@@ -593,18 +642,52 @@ final class LocalNodeAccess implements NodeAccess {
     }
 
     /**
-     * Gives the job directory and what is in it to the job's account; the run directories stay the engine's, so the
-     * job cannot write its own exit code.
+     * Gives what is in the job directory to the job's account, but not the directory itself nor what the engine (root)
+     * writes by path after the job ran: the run directories, the script and the logs stay the engine's (the account may
+     * read the script and the logs through the group). The directory becomes the engine's with the account's group
+     * and the sticky bit ({@code 1770}): the job writes it, but cannot rename or replace an entry it does not own,
+     * not even from outside the sandbox through {@code /proc/<pid>/cwd}, where the sandbox's read-only mounts do not
+     * apply. Nobody else in the group reaches the directory: the jobs directory is the engine's only. Entries are
+     * walked from open directories without following links, so an entry swapped for a link meanwhile hands nothing
+     * outside over.
      */
     private static void handOver(Path dir, int uid, int gid) throws IOException {
-        try (var paths = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) paths::iterator) {
-                Path rel = dir.relativize(p);
-                if (rel.getNameCount() > 0 && DetachedRun.isRunDirectoryName(rel.getName(0).toString())) {
+        UserPrincipalLookupService names = dir.getFileSystem().getUserPrincipalLookupService();
+        UserPrincipal user = names.lookupPrincipalByName(Integer.toString(uid));
+        GroupPrincipal group = names.lookupPrincipalByGroupName(Integer.toString(gid));
+        Files.setAttribute(dir, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(dir, "unix:mode", JOB_DIRECTORY_MODE, LinkOption.NOFOLLOW_LINKS);
+        try (var top = (SecureDirectoryStream<Path>) Files.newDirectoryStream(dir)) {
+            for (Path entry : top) {
+                String name = entry.getFileName().toString();
+                Path rel = entry.getFileName();
+                if (DetachedRun.isRunDirectoryName(name)) {
                     continue;
                 }
-                Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
-                Files.setAttribute(p, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
+                PosixFileAttributeView view = top.getFileAttributeView(rel, PosixFileAttributeView.class,
+                        LinkOption.NOFOLLOW_LINKS);
+                if (ENGINE_FILES.contains(name)) {
+                    view.setGroup(group);
+                    view.setPermissions(PosixFilePermissions.fromString("rw-r-----"));
+                } else {
+                    handOver(top, rel, view, user, group);
+                }
+            }
+        }
+    }
+
+    private static void handOver(SecureDirectoryStream<Path> parent, Path name, PosixFileAttributeView view,
+                                 UserPrincipal user, GroupPrincipal group) throws IOException {
+        view.setOwner(user);
+        view.setGroup(group);
+        if (!view.readAttributes().isDirectory()) {
+            return;
+        }
+        try (SecureDirectoryStream<Path> dir = parent.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS)) {
+            for (Path entry : dir) {
+                Path rel = entry.getFileName();
+                handOver(dir, rel, dir.getFileAttributeView(rel, PosixFileAttributeView.class,
+                        LinkOption.NOFOLLOW_LINKS), user, group);
             }
         }
     }
@@ -681,8 +764,8 @@ final class LocalNodeAccess implements NodeAccess {
             return RunProbe.ended(RunOutcome.exited(status.getAsInt()));
         }
         try {
-            removePlanted(runDir, true);
-            Files.createDirectories(runDir);
+            removePlantedDirectory(runDir);
+            createRunDirectory(runDir);
             Files.createFile(runDir.resolve(DetachedRun.CLAIM));
             // The engine makes a launcher's run's cgroup before the request, which was lost.
             isolation.cgroup(request.job(), request.attempt()).ifPresent(CgroupHierarchy::remove);
@@ -876,7 +959,7 @@ final class LocalNodeAccess implements NodeAccess {
 
     @Override
     public void upload(Path local, String remotePath) {
-        LocalTransfer.copyFile(local, Path.of(remotePath));
+        LocalTransfer.copyFile(local, Path.of(remotePath), jobDirectoryAbove(remotePath));
     }
 
     @Override
@@ -886,7 +969,18 @@ final class LocalNodeAccess implements NodeAccess {
 
     @Override
     public void uploadTree(Path local, String remotePath) {
-        LocalTransfer.copyTree(local, Path.of(remotePath));
+        LocalTransfer.copyTree(local, Path.of(remotePath), jobDirectoryAbove(remotePath));
+    }
+
+    /**
+     * The job directory {@code path} lies below, when it lies below one: what the engine writes there goes without
+     * following links, which an earlier attempt of the job may have planted to turn the copy elsewhere.
+     */
+    private Optional<Path> jobDirectoryAbove(String path) {
+        Path p = Path.of(path).toAbsolutePath().normalize();
+        int depth = jobs.getNameCount();
+        return p.startsWith(jobs) && p.getNameCount() > depth + 1
+                ? Optional.of(jobs.resolve(p.getName(depth))) : Optional.empty();
     }
 
     @Override

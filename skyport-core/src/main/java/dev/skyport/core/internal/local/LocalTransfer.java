@@ -1,8 +1,11 @@
 package dev.skyport.core.internal.local;
 
+import dev.skyport.core.internal.NoFollow;
 import dev.skyport.gate.GateException;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.Channels;
 import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
@@ -36,6 +39,15 @@ final class LocalTransfer {
     }
 
     static void copyFile(Path from, Path to) {
+        copyFile(from, to, Optional.empty());
+    }
+
+    /**
+     * Copies the regular file {@code from} to {@code to}; when {@code below} is given (a directory whose parent only the
+     * engine writes, e.g. a job directory, which a job may have filled with links), {@code to} lies below it and no
+     * link below it is followed ({@link NoFollow#place}): a link on the way refuses the copy.
+     */
+    static void copyFile(Path from, Path to, Optional<Path> below) {
         try {
             BasicFileAttributes attrs = attributes(from);
             if (!attrs.isRegularFile()) {
@@ -45,8 +57,14 @@ final class LocalTransfer {
             if (sameFile(from, to)) {
                 return;
             }
-            createPrivateDirectories(to.toAbsolutePath().getParent());
-            write(from, to, attrs.size());
+            if (below.isPresent()) {
+                place(from, below.get(), to, attrs.size());
+            } else {
+                createPrivateDirectories(to.toAbsolutePath().getParent());
+                write(from, to, attrs.size());
+            }
+        } catch (NoFollow.Refused e) {
+            throw GateException.permanent("cannot copy to " + to + ": " + e.getMessage());
         } catch (NoSuchFileException e) {
             throw GateException.permanent("no such file: " + from);
         } catch (AccessDeniedException e) {
@@ -65,6 +83,11 @@ final class LocalTransfer {
      * tree is checked before anything is copied: a symbolic link or a special file anywhere refuses it.
      */
     static void copyTree(Path from, Path to) {
+        copyTree(from, to, Optional.empty());
+    }
+
+    /** As {@link #copyTree(Path, Path)}, below {@code below} without following links as {@link #copyFile} does. */
+    static void copyTree(Path from, Path to, Optional<Path> below) {
         List<Path> files = new ArrayList<>();
         List<Path> dirs = new ArrayList<>();
         try {
@@ -88,8 +111,16 @@ final class LocalTransfer {
                 return;
             }
             for (Path d : dirs) {
-                createPrivateDirectories(to.resolve(from.relativize(d).toString()));
+                Path dir = to.resolve(from.relativize(d).toString());
+                if (below.isPresent()) {
+                    createPrivateDirectories(below.get());
+                    NoFollow.openMaking(below.get(), NoFollow.names(below.get(), dir)).close();
+                } else {
+                    createPrivateDirectories(dir);
+                }
             }
+        } catch (NoFollow.Refused e) {
+            throw GateException.permanent("cannot copy to " + to + ": " + e.getMessage());
         } catch (NoSuchFileException e) {
             throw GateException.permanent("no such directory: " + e.getFile());
         } catch (AccessDeniedException e) {
@@ -99,7 +130,7 @@ final class LocalTransfer {
                     Optional.empty());
         }
         for (Path f : files) {
-            copyFile(f, to.resolve(from.relativize(f).toString()));
+            copyFile(f, to.resolve(from.relativize(f).toString()), below);
         }
     }
 
@@ -110,6 +141,18 @@ final class LocalTransfer {
     private static boolean sameFile(Path from, Path to) throws IOException {
         return from.toAbsolutePath().normalize().equals(to.toAbsolutePath().normalize())
                 || (Files.exists(to, LinkOption.NOFOLLOW_LINKS) && Files.isSameFile(from, to));
+    }
+
+    private static void place(Path from, Path below, Path to, long size) throws IOException {
+        try (InputStream in = Channels.newInputStream(FileChannel.open(from, StandardOpenOption.READ,
+                LinkOption.NOFOLLOW_LINKS))) {
+            createPrivateDirectories(below);
+            long copied = NoFollow.place(below, NoFollow.names(below, to), in);
+            if (copied != size) {
+                throw new IOException(from + " changed while it was copied: " + size + " bytes expected, " + copied
+                        + " written");
+            }
+        }
     }
 
     private static void write(Path from, Path to, long size) throws IOException {

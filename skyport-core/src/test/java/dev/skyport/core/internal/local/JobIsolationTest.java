@@ -143,6 +143,42 @@ class JobIsolationTest {
         }
     }
 
+    /**
+     * A process of the job's mapped account outside any sandbox (a login of that account) reaches the running job's
+     * directory through {@code /proc/<pid>/cwd}, where the sandbox's read-only mounts do not apply: it must not be able
+     * to swap the run directory or a log for its own, through which the wrapper (root) would write the exit code and
+     * the engine read the log.
+     */
+    @Test
+    void anotherProcessOfTheMappedAccountCannotRedirectTheEnginesWrites() throws Exception {
+        Path victim = Files.writeString(root.resolve("victim"), "VICTIM\n");
+        Path key = spool.resolve("secure/users/admin/key.pem");
+        String ready = "ready-" + ThreadLocalRandom.current().nextInt(1_000_000_000);
+        try (SkyPort engine = start(JobIsolation.ACCOUNT)) {
+            SkyPort sky = engine.asUser("bob");
+            Job job = sky.jobs().submit(JobSpec.script("#!/bin/sh\n: > " + ready + "\n"
+                    + "while [ ! -e go ]; do sleep 0.02; done\necho attempt $SKYPORT_ATTEMPT\n"));
+            Path dir = data.resolve("jobs").resolve(job.id().toString());
+            await(() -> Files.exists(dir.resolve(ready)), "the job runs");
+            String attack = "for p in /proc/[0-9]*; do c=$p/cwd; [ -e \"$c/" + ready + "\" ] || continue\n"
+                    + "  mv \"$c/run.1\" \"$c/moved-run\" && mkdir \"$c/run.1\" && ln -s " + victim
+                    + " \"$c/run.1/exitcode\" && ln -s " + victim + " \"$c/run.1/pid\" && echo run swapped\n"
+                    + "  mv \"$c/stdout.log\" \"$c/moved-out\" && ln -s " + key
+                    + " \"$c/stdout.log\" && echo log swapped\n"
+                    + "  : > \"$c/go\" && echo reached; exit 0\ndone\nexit 3\n";
+            Process p = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+                    "/bin/sh", "-c", attack).redirectErrorStream(true).start();
+            String said = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(said).as("the account's process reached the job").contains("reached");
+            Job done = sky.jobs().await(job.id(), WAIT);
+            assertThat(Files.readString(victim)).as("a root file the planted links pointed at").isEqualTo("VICTIM\n");
+            assertThat(sky.jobs().stdout(job.id())).isEqualTo("attempt 1\n");
+            assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(said).doesNotContain("swapped");
+        }
+    }
+
     @Test
     void jobsOfOneUserRunAsTheirMappedAccount() throws Exception {
         try (SkyPort sky = SkyPort.embedded().dataDir(data).jobIsolation(JobIsolation.ACCOUNT)

@@ -17,4 +17,9 @@ class LocalGateSandboxContractTest extends LocalGateContractTest {
         return new LocalGate(new GateConfig(workDir, Map.of("cpus", "2", "job-isolation", "sandbox"),
                 Clock.systemUTC()));
     }
+
+    @Override
+    protected boolean jobsRunAsAccounts() {
+        return false;
+    }
 }
