@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -75,7 +76,8 @@ final class FollowingInputStream extends InputStream {
     private int readAvailable(byte[] b, int off, int len) throws IOException {
         if (channel == null) {
             try {
-                channel = FileChannel.open(file, StandardOpenOption.READ);
+                // A link there is not the engine's log: where jobs run as accounts, the engine is root.
+                channel = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
             } catch (NoSuchFileException notYet) {
                 return 0;
             }

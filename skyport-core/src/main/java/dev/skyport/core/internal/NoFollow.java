@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
@@ -147,7 +148,7 @@ public final class NoFollow {
      * @throws NoSuchFileException when there is nothing at {@code names}
      * @throws Refused             for a link on the way or at {@code names}, or a special file there
      */
-    static void copyOut(Path base, List<String> names, Path to, boolean skipOthers) throws IOException {
+    public static void copyOut(Path base, List<String> names, Path to, boolean skipOthers) throws IOException {
         if (names.isEmpty()) {
             throw new IllegalArgumentException("nothing below " + base + " named");
         }
@@ -237,6 +238,9 @@ public final class NoFollow {
             long size;
             try (SeekableByteChannel out = dir.newByteChannel(Path.of(temp), create)) {
                 size = from.transferTo(Channels.newOutputStream(out));
+                if (out instanceof FileChannel file) {
+                    file.force(false);
+                }
             } catch (IOException | RuntimeException e) {
                 deleteQuietly(dir, temp);
                 throw e;

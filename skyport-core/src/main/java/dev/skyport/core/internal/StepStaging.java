@@ -76,7 +76,10 @@ final class StepStaging {
         String mounts = StepLayout.mountsOf(dir, attempt);
         if (shared) {
             try {
-                FileTrees.delete(Path.of(mounts));
+                // From the job directory down: the directories on the way may have been the account's.
+                FileTrees.deleteBelow(Path.of(dir), Path.of(mounts));
+            } catch (NoFollow.Refused e) {
+                throw GateException.permanent("cannot empty the mounts of the job: " + e.getMessage());
             } catch (IOException e) {
                 throw GateException.transientFailure("cannot empty the mounts of the job: " + IoErrors.reason(e), e,
                         Optional.empty());

@@ -66,7 +66,9 @@ class AsyncSubmitCrashTest {
                     + " jobs").isTrue();
         } finally {
             // While it still submits: futures are in flight at the kill.
-            child.destroyForcibly();
+            // Through the handle: Process.destroyForcibly also closes our end of the child's output, losing the
+            // acknowledgements the reader had not read yet.
+            child.toHandle().destroyForcibly();
             assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
             reader.join(TimeUnit.SECONDS.toMillis(30));
         }

@@ -88,7 +88,9 @@ public final class ChildJvm implements AutoCloseable {
 
     /** SIGKILL, then waits until the process and its output are gone. */
     public void kill9() throws InterruptedException {
-        process.destroyForcibly();
+        // Through the handle: Process.destroyForcibly also closes our end of the child's output, and the lines it
+        // wrote just before the kill that the reader had not read yet were lost with it.
+        process.toHandle().destroyForcibly();
         if (!process.waitFor(30, TimeUnit.SECONDS)) {
             throw new AssertionError("the child did not die of SIGKILL within 30 s");
         }

@@ -94,7 +94,9 @@ class CrashTest {
 
         /** SIGKILL, then wait until the process and its output are gone. */
         void kill9() throws InterruptedException {
-            process.destroyForcibly();
+            // Through the handle: Process.destroyForcibly also closes our end of the child's output, and the lines it
+            // wrote just before the kill that the reader had not read yet (a TRY before a submit) were lost with it.
+            process.toHandle().destroyForcibly();
             assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
             reader.join(TimeUnit.SECONDS.toMillis(30));
         }

@@ -2,6 +2,7 @@ package dev.skyport.core.internal.local;
 
 import dev.skyport.api.JobId;
 import dev.skyport.core.internal.FileTrees;
+import dev.skyport.core.internal.NoFollow;
 import dev.skyport.gate.ContainerRun;
 import dev.skyport.gate.ContainerRuntime;
 import dev.skyport.gate.DetachedRun;
@@ -29,12 +30,7 @@ import java.nio.file.attribute.FileAttribute;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.SecureDirectoryStream;
-import java.nio.file.attribute.GroupPrincipal;
-import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.nio.file.attribute.UserPrincipal;
-import java.nio.file.attribute.UserPrincipalLookupService;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -83,6 +79,10 @@ final class LocalNodeAccess implements NodeAccess {
      */
     /** A job directory where jobs run as mapped accounts: the engine's, written by the account's group, sticky. */
     private static final int JOB_DIRECTORY_MODE = 01770;
+    /** The paths handed over by one chown. */
+    private static final int CHOWN_BATCH = 512;
+    /** The engine's uid. */
+    private static final int ENGINE_UID = engineUid();
     /** What the engine writes by path in a job directory and keeps its own, where jobs run as mapped accounts. */
     private static final Set<String> ENGINE_FILES = Set.of(DetachedRun.SCRIPT, DetachedRun.STDOUT,
             DetachedRun.STDERR);
@@ -155,6 +155,10 @@ final class LocalNodeAccess implements NodeAccess {
             RunIsolation runIsolation = isolation.forOwner(request.owner());
             boolean accounts = runIsolation.mode() == RunIsolation.Mode.ACCOUNT;
             boolean fresh = createJobDirectory(dir);
+            if (accounts) {
+                // Before anything in it is checked: a directory from before this layout was the account's.
+                claimJobDirectory(dir, runIsolation.gid());
+            }
             if (fresh) {
                 Files.createDirectory(runDir);
             } else {
@@ -180,9 +184,7 @@ final class LocalNodeAccess implements NodeAccess {
             }
             if (request.script().isPresent()) {
                 Path script = dir.resolve(DetachedRun.SCRIPT);
-                if (!Files.exists(script)) {
-                    createPrivate(script, false);
-                }
+                createEngineFile(script, accounts);
                 Files.writeString(script, request.script().get(), StandardOpenOption.WRITE,
                         StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS);
             }
@@ -192,19 +194,18 @@ final class LocalNodeAccess implements NodeAccess {
                 for (StepLayout.Mount m : StepLayout.mounts(request.directory(), request.attempt(),
                         request.steps().get())) {
                     if (m.directory() && !m.readOnly()) {
-                        Files.createDirectories(Path.of(m.host()));
+                        NoFollow.openMaking(dir, NoFollow.names(dir, Path.of(m.host()))).close();
                     }
                 }
             }
             if (accounts) {
                 // The logs are made here, the engine's, before any process of the account could make them its own.
                 for (String log : List.of(DetachedRun.STDOUT, DetachedRun.STDERR)) {
-                    if (!Files.exists(dir.resolve(log), LinkOption.NOFOLLOW_LINKS)) {
-                        createPrivate(dir.resolve(log), false);
-                    }
+                    createEngineFile(dir.resolve(log), true);
                 }
-                // The mounts are in the job directory: the account that runs the containers gets them too.
-                handOver(dir, runIsolation.uid(), runIsolation.gid());
+                List<Path> mounts = steps ? StepLayout.mounts(request.directory(), request.attempt(),
+                        request.steps().get()).stream().map(m -> Path.of(m.host())).toList() : List.of();
+                handOver(dir, mounts, runIsolation.uid(), runIsolation.gid());
             }
             Optional<Path> cgroup = isolation.cgroup(request.job(), request.attempt());
             if (steps) {
@@ -637,57 +638,101 @@ final class LocalNodeAccess implements NodeAccess {
     }
 
     private static boolean ownedByUs(Path path) throws IOException {
-        return Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS)
-                .equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
+        return ((Integer) Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS)) == ENGINE_UID;
+    }
+
+    private static int engineUid() {
+        try {
+            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        } catch (IOException | UnsupportedOperationException e) {
+            return -1;
+        }
     }
 
     /**
-     * Gives what is in the job directory to the job's account, but not the directory itself nor what the engine (root)
-     * writes by path after the job ran: the run directories, the script and the logs stay the engine's (the account may
-     * read the script and the logs through the group). The directory becomes the engine's with the account's group
-     * and the sticky bit ({@code 1770}): the job writes it, but cannot rename or replace an entry it does not own,
-     * not even from outside the sandbox through {@code /proc/<pid>/cwd}, where the sandbox's read-only mounts do not
-     * apply. Nobody else in the group reaches the directory: the jobs directory is the engine's only. Entries are
-     * walked from open directories without following links, so an entry swapped for a link meanwhile hands nothing
-     * outside over.
+     * Makes the job directory the engine's, written by the account's group, sticky ({@code 1770}): the job creates and
+     * removes its own files, but cannot rename or replace an entry it does not own, not even from outside the sandbox
+     * through {@code /proc/<pid>/cwd}, where the sandbox's read-only mounts do not apply. So the run directories, the
+     * script and the logs, which the wrapper (root) and the engine write and read by path, stay the engine's. Nobody
+     * else in the group reaches the directory: the jobs directory is the engine's only.
      */
-    private static void handOver(Path dir, int uid, int gid) throws IOException {
-        UserPrincipalLookupService names = dir.getFileSystem().getUserPrincipalLookupService();
-        UserPrincipal user = names.lookupPrincipalByName(Integer.toString(uid));
-        GroupPrincipal group = names.lookupPrincipalByGroupName(Integer.toString(gid));
+    private static void claimJobDirectory(Path dir, int gid) throws IOException {
+        Files.setAttribute(dir, "unix:uid", ENGINE_UID, LinkOption.NOFOLLOW_LINKS);
         Files.setAttribute(dir, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
         Files.setAttribute(dir, "unix:mode", JOB_DIRECTORY_MODE, LinkOption.NOFOLLOW_LINKS);
-        try (var top = (SecureDirectoryStream<Path>) Files.newDirectoryStream(dir)) {
-            for (Path entry : top) {
-                String name = entry.getFileName().toString();
-                Path rel = entry.getFileName();
-                if (DetachedRun.isRunDirectoryName(name)) {
-                    continue;
-                }
-                PosixFileAttributeView view = top.getFileAttributeView(rel, PosixFileAttributeView.class,
-                        LinkOption.NOFOLLOW_LINKS);
-                if (ENGINE_FILES.contains(name)) {
-                    view.setGroup(group);
-                    view.setPermissions(PosixFilePermissions.fromString("rw-r-----"));
-                } else {
-                    handOver(top, rel, view, user, group);
-                }
-            }
+    }
+
+    /**
+     * Makes {@code path}, a file the engine writes by path in the job directory, unless it is there, and refuses it
+     * when it is not the engine's regular file: where jobs run as accounts ({@code accounts}) the account writes the
+     * directory and may have made that name its own between the removal of a planted one and now.
+     */
+    private static void createEngineFile(Path path, boolean accounts) throws IOException {
+        createPrivate(path, false);
+        if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS) || (accounts && !ownedByUs(path))) {
+            throw new IOException(path + " was made by someone else than Sky Port");
         }
     }
 
-    private static void handOver(SecureDirectoryStream<Path> parent, Path name, PosixFileAttributeView view,
-                                 UserPrincipal user, GroupPrincipal group) throws IOException {
-        view.setOwner(user);
-        view.setGroup(group);
-        if (!view.readAttributes().isDirectory()) {
-            return;
+    /**
+     * Gives the job's account what the engine placed for it: its files and directories in the job directory besides
+     * the engine's own (run directories, script and logs, which only get the account's group to be read), and the
+     * mounts of a steps run ({@code mounts}), whose directories above stay the engine's. Only what the engine owns
+     * changes hands ({@code chown --from}), and GNU chown walks without following links, opening nothing that could
+     * block (a FIFO) and checking each entry is still the one it looked at: what a job made or swapped meanwhile
+     * hands nothing outside over.
+     */
+    private static void handOver(Path dir, List<Path> mounts, int uid, int gid) throws IOException {
+        for (String name : ENGINE_FILES) {
+            Path p = dir.resolve(name);
+            if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                Files.setAttribute(p, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
+                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-r-----"));
+            }
         }
-        try (SecureDirectoryStream<Path> dir = parent.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS)) {
-            for (Path entry : dir) {
-                Path rel = entry.getFileName();
-                handOver(dir, rel, dir.getFileAttributeView(rel, PosixFileAttributeView.class,
-                        LinkOption.NOFOLLOW_LINKS), user, group);
+        List<String> targets = new ArrayList<>();
+        try (var entries = Files.newDirectoryStream(dir)) {
+            for (Path entry : entries) {
+                String name = entry.getFileName().toString();
+                if (!DetachedRun.isRunDirectoryName(name) && !ENGINE_FILES.contains(name)
+                        && !name.equals(StepLayout.MOUNTS)) {
+                    targets.add("./" + name);
+                }
+            }
+        }
+        if (!mounts.isEmpty()) {
+            // chown resolves these paths by name: every directory on the way must be one the account cannot swap.
+            Path top = dir.resolve(StepLayout.MOUNTS);
+            if (Files.isDirectory(top, LinkOption.NOFOLLOW_LINKS) && !ownedByUs(top)) {
+                // the account's, in a job directory from before this layout
+                Files.setAttribute(top, "unix:uid", ENGINE_UID, LinkOption.NOFOLLOW_LINKS);
+                Files.setPosixFilePermissions(top, PosixFilePermissions.fromString("rwxr-xr-x"));
+            }
+            for (Path m : mounts) {
+                for (Path a = m.getParent(); a != null && !a.equals(dir); a = a.getParent()) {
+                    if (!Files.isDirectory(a, LinkOption.NOFOLLOW_LINKS) || !ownedByUs(a)) {
+                        throw new IOException(a + " was made by someone else than Sky Port");
+                    }
+                }
+                targets.add("./" + dir.relativize(m));
+            }
+        }
+        for (int from = 0; from < targets.size(); from += CHOWN_BATCH) {
+            List<String> argv = new ArrayList<>(List.of("chown", "-R", "-P", "--from=" + ENGINE_UID,
+                    uid + ":" + gid, "--"));
+            argv.addAll(targets.subList(from, Math.min(targets.size(), from + CHOWN_BATCH)));
+            Process p = new ProcessBuilder(argv).directory(dir.toFile()).redirectInput(DEV_NULL)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(false).start();
+            String err = new String(p.getErrorStream().readNBytes(2048), StandardCharsets.UTF_8).strip();
+            try {
+                if (p.waitFor() != 0) {
+                    // A file the job removed meanwhile; what was handed over is.
+                    LOG.warn("Not all of {} went to the job's account: {}", dir, err.lines().findFirst().orElse(""));
+                }
+            } catch (InterruptedException e) {
+                p.destroyForcibly();
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted handing " + dir + " over");
             }
         }
     }
@@ -964,7 +1009,7 @@ final class LocalNodeAccess implements NodeAccess {
 
     @Override
     public void download(String remotePath, Path local) {
-        LocalTransfer.copyFile(Path.of(remotePath), local);
+        copyOutOfJobDirectory(remotePath, local, false);
     }
 
     @Override
@@ -985,13 +1030,66 @@ final class LocalNodeAccess implements NodeAccess {
 
     @Override
     public void downloadTree(String remotePath, Path local) {
-        LocalTransfer.copyTree(Path.of(remotePath), local);
+        copyOutOfJobDirectory(remotePath, local, true);
+    }
+
+    /**
+     * Copies {@code remotePath} to {@code local}. From a job directory the source is read without following links
+     * (a job may swap a directory on the way for a link while the engine copies), into a private directory first,
+     * and from there to {@code local} as an upload goes (without following links where {@code local} lies in a job
+     * directory too).
+     */
+    private void copyOutOfJobDirectory(String remotePath, Path local, boolean tree) {
+        Path from = Path.of(remotePath);
+        Optional<Path> jobDir = jobDirectoryAbove(remotePath);
+        if (jobDir.isEmpty() || from.toAbsolutePath().normalize().equals(local.toAbsolutePath().normalize())) {
+            // Elsewhere, or onto itself (only checked to be there)
+            if (tree) {
+                LocalTransfer.copyTree(from, local, jobDirectoryAbove(local.toString()));
+            } else {
+                LocalTransfer.copyFile(from, local, jobDirectoryAbove(local.toString()));
+            }
+            return;
+        }
+        Path temp = null;
+        try {
+            temp = Files.createTempDirectory("skyport-copy");
+            Path copy = temp.resolve("copy");
+            NoFollow.copyOut(jobDir.get(), NoFollow.names(jobDir.get(), from), copy, false);
+            if (tree) {
+                LocalTransfer.copyTree(copy, local, jobDirectoryAbove(local.toString()));
+            } else {
+                LocalTransfer.copyFile(copy, local, jobDirectoryAbove(local.toString()));
+            }
+        } catch (NoSuchFileException e) {
+            throw GateException.permanent("no such " + (tree ? "directory" : "file") + ": " + remotePath);
+        } catch (NoFollow.Refused e) {
+            throw GateException.permanent("cannot copy " + remotePath + ": " + e.getMessage());
+        } catch (IOException e) {
+            throw GateException.transientFailure("cannot copy " + remotePath + " to " + local + ": " + e.getMessage(),
+                    e, Optional.empty());
+        } finally {
+            if (temp != null) {
+                try {
+                    FileTrees.delete(temp);
+                } catch (IOException e) {
+                    LOG.warn("cannot delete {}: {}", temp, e.getMessage());
+                }
+            }
+        }
     }
 
     @Override
     public void deleteTree(String remotePath) {
         try {
-            FileTrees.delete(Path.of(remotePath));
+            Optional<Path> jobDir = jobDirectoryAbove(remotePath);
+            if (jobDir.isPresent()) {
+                FileTrees.deleteBelow(jobDir.get(), Path.of(remotePath));
+            } else {
+                FileTrees.delete(Path.of(remotePath));
+            }
+        } catch (NoFollow.Refused e) {
+            throw GateException.permanent("cannot delete " + remotePath + ": " + e.getMessage());
         } catch (IOException e) {
             throw GateException.transientFailure("cannot delete " + remotePath + ": " + e.getMessage(), e,
                     Optional.empty());

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -147,22 +148,39 @@ class JobIsolationTest {
      * A process of the job's mapped account outside any sandbox (a login of that account) reaches the running job's
      * directory through {@code /proc/<pid>/cwd}, where the sandbox's read-only mounts do not apply: it must not be able
      * to swap the run directory or a log for its own, through which the wrapper (root) would write the exit code and
-     * the engine read the log.
+     * the engine read the log. Also in a job directory from before the engine kept it (the account's, as it was): the
+     * next attempt takes it back.
      */
-    @Test
-    void anotherProcessOfTheMappedAccountCannotRedirectTheEnginesWrites() throws Exception {
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void anotherProcessOfTheMappedAccountCannotRedirectTheEnginesWrites(boolean directoryWasTheAccounts)
+            throws Exception {
         Path victim = Files.writeString(root.resolve("victim"), "VICTIM\n");
         Path key = spool.resolve("secure/users/admin/key.pem");
-        String ready = "ready-" + ThreadLocalRandom.current().nextInt(1_000_000_000);
+        String tag = "ready-" + ThreadLocalRandom.current().nextInt(1_000_000_000);
         try (SkyPort engine = start(JobIsolation.ACCOUNT)) {
             SkyPort sky = engine.asUser("bob");
-            Job job = sky.jobs().submit(JobSpec.script("#!/bin/sh\n: > " + ready + "\n"
+            Job job = sky.jobs().submit(JobSpec.script("#!/bin/sh\n: > " + tag + "-$SKYPORT_ATTEMPT\n"
                     + "while [ ! -e go ]; do sleep 0.02; done\necho attempt $SKYPORT_ATTEMPT\n"));
             Path dir = data.resolve("jobs").resolve(job.id().toString());
-            await(() -> Files.exists(dir.resolve(ready)), "the job runs");
-            String attack = "for p in /proc/[0-9]*; do c=$p/cwd; [ -e \"$c/" + ready + "\" ] || continue\n"
-                    + "  mv \"$c/run.1\" \"$c/moved-run\" && mkdir \"$c/run.1\" && ln -s " + victim
-                    + " \"$c/run.1/exitcode\" && ln -s " + victim + " \"$c/run.1/pid\" && echo run swapped\n"
+            await(() -> Files.exists(dir.resolve(tag + "-1")), "the job runs");
+            int attempt = 1;
+            if (directoryWasTheAccounts) {
+                // As the engine left job directories before: the account's, run directories aside.
+                try (Stream<Path> paths = Files.walk(dir)) {
+                    for (Path p : paths.filter(p -> !dir.relativize(p).toString().startsWith("run.")).toList()) {
+                        Files.setAttribute(p, "unix:uid", 65534, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                        Files.setAttribute(p, "unix:gid", 65534, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                    }
+                }
+                sky.jobs().requeue(job.id());
+                attempt = 2;
+                await(() -> Files.exists(dir.resolve(tag + "-2")), "the second attempt runs");
+            }
+            String run = "run." + attempt;
+            String attack = "for p in /proc/[0-9]*; do c=$p/cwd; [ -e \"$c/" + tag + "-" + attempt + "\" ] || continue\n"
+                    + "  mv \"$c/" + run + "\" \"$c/moved-run\" && mkdir \"$c/" + run + "\" && ln -s " + victim
+                    + " \"$c/" + run + "/exitcode\" && ln -s " + victim + " \"$c/" + run + "/pid\" && echo run swapped\n"
                     + "  mv \"$c/stdout.log\" \"$c/moved-out\" && ln -s " + key
                     + " \"$c/stdout.log\" && echo log swapped\n"
                     + "  : > \"$c/go\" && echo reached; exit 0\ndone\nexit 3\n";
@@ -173,9 +191,36 @@ class JobIsolationTest {
             assertThat(said).as("the account's process reached the job").contains("reached");
             Job done = sky.jobs().await(job.id(), WAIT);
             assertThat(Files.readString(victim)).as("a root file the planted links pointed at").isEqualTo("VICTIM\n");
-            assertThat(sky.jobs().stdout(job.id())).isEqualTo("attempt 1\n");
+            assertThat(sky.jobs().stdout(job.id())).isEqualTo("attempt " + attempt + "\n");
             assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
             assertThat(said).doesNotContain("swapped");
+        }
+    }
+
+    /**
+     * What a job leaves in its directory, links (a virtualenv's) and FIFOs included, neither stops its next attempt
+     * nor holds the engine: the next launch hands over only what the engine placed, opening nothing that blocks.
+     */
+    @ParameterizedTest
+    @EnumSource(value = JobIsolation.class, names = {"ACCOUNT", "SANDBOX"})
+    void linksAndFifosAJobLeavesDoNotStopItsNextAttempt(JobIsolation mode) throws Exception {
+        Path input = Files.writeString(root.resolve("input.txt"), "input\n");
+        try (SkyPort engine = start(mode)) {
+            SkyPort sky = engine.asUser("bob");
+            Job job = sky.jobs().submit(JobSpec.builder().script("#!/bin/sh\n"
+                    + "if [ \"$SKYPORT_ATTEMPT\" = 1 ]; then\n"
+                    + "  mkdir -p venv/bin && ln -s /usr/bin/env venv/bin/python && ln -s lib venv/lib64\n"
+                    + "  ln -s /nowhere dangling; mkfifo pipe venv/pipe\n"
+                    + "  : > planted; exec sleep 300\nfi\n"
+                    + "cat input.txt; [ -p pipe ] && [ -L venv/bin/python ] && echo \"attempt $SKYPORT_ATTEMPT\"\n")
+                    .inputFile(input.toString()).build());
+            Path dir = data.resolve("jobs").resolve(job.id().toString());
+            await(() -> Files.exists(dir.resolve("planted")), "the first attempt made its links and FIFOs");
+            sky.jobs().requeue(job.id());
+            Job done = sky.jobs().await(job.id(), WAIT);
+            String seen = sky.jobs().stdout(job.id()) + sky.jobs().stderr(job.id());
+            assertThat(done.state()).as(seen + done.stateDetails()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(sky.jobs().stdout(job.id())).isEqualTo("input\nattempt 2\n");
         }
     }
 
