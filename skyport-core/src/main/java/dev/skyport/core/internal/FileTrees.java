@@ -95,7 +95,16 @@ public final class FileTrees {
                         levels.pop().stream.close();
                         delete(top.parent, top.name, true);
                     } else if (isDirectory(top.stream, next)) {
-                        levels.push(new Level(top.stream, next, top.stream.newDirectoryStream(next, NOFOLLOW)));
+                        SecureDirectoryStream<Path> inside;
+                        try {
+                            inside = top.stream.newDirectoryStream(next, NOFOLLOW);
+                        } catch (NoSuchFileException gone) {
+                            continue; // removed meanwhile: on with the rest
+                        } catch (IOException notADirectoryAnyMore) {
+                            delete(top.stream, next, false); // swapped for a link or a file meanwhile
+                            continue;
+                        }
+                        levels.push(new Level(top.stream, next, inside));
                     } else {
                         delete(top.stream, next, false);
                     }

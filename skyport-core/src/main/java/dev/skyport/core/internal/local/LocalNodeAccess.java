@@ -132,6 +132,39 @@ final class LocalNodeAccess implements NodeAccess {
         this.launchFiles = launchFiles;
         this.launcher = bash.map(b -> new LocalLauncher(b, System.getenv(), KEPT_ENV, CLIENT_ENV, launchFiles,
                 new Reports()));
+        if (isolation.mode() == RunIsolation.Mode.ACCOUNT) {
+            takeBackJobDirectories();
+        }
+    }
+
+    /**
+     * Makes every job directory from before the engine kept them (the account's) the engine's, as a launch does: also
+     * those of jobs that run now or have ended, whose run files and logs the account could otherwise still swap.
+     */
+    private void takeBackJobDirectories() {
+        if (!Files.isDirectory(jobs)) {
+            return;
+        }
+        try (var dirs = Files.newDirectoryStream(jobs)) {
+            for (Path dir : dirs) {
+                if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) || ownedByUs(dir)) {
+                    continue;
+                }
+                int gid = (Integer) Files.getAttribute(dir, "unix:gid", LinkOption.NOFOLLOW_LINKS);
+                claimJobDirectory(dir, gid);
+                for (String name : ENGINE_FILES) {
+                    Path p = dir.resolve(name);
+                    if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                        Files.setAttribute(p, "unix:uid", ENGINE_UID, LinkOption.NOFOLLOW_LINKS);
+                        if (!isEngines(p, false)) {
+                            FileTrees.delete(p); // a link or FIFO the account put there
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            LOG.warn("Cannot take back the job directories in {}: {}", jobs, e.getMessage());
+        }
     }
 
     @Override
@@ -683,19 +716,23 @@ final class LocalNodeAccess implements NodeAccess {
      * hands nothing outside over.
      */
     private static void handOver(Path dir, List<Path> mounts, int uid, int gid) throws IOException {
+        // Only the engine's own regular files: a name the account made (a link where a command job has no script) is
+        // left alone, and one of the engine's in this directory cannot be swapped between the check and the change.
         for (String name : ENGINE_FILES) {
             Path p = dir.resolve(name);
-            if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+            if (isEngines(p, false)) {
                 Files.setAttribute(p, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
                 Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-r-----"));
             }
         }
+        // Only entries the engine owns, which the account can neither swap nor write into until chown gets to them:
+        // a tree the account already owns is not walked (it could move a file of root's into it meanwhile).
         List<String> targets = new ArrayList<>();
         try (var entries = Files.newDirectoryStream(dir)) {
             for (Path entry : entries) {
                 String name = entry.getFileName().toString();
                 if (!DetachedRun.isRunDirectoryName(name) && !ENGINE_FILES.contains(name)
-                        && !name.equals(StepLayout.MOUNTS)) {
+                        && !name.equals(StepLayout.MOUNTS) && (isEngines(entry, true) || isEngines(entry, false))) {
                     targets.add("./" + name);
                 }
             }
@@ -704,17 +741,23 @@ final class LocalNodeAccess implements NodeAccess {
             // chown resolves these paths by name: every directory on the way must be one the account cannot swap.
             Path top = dir.resolve(StepLayout.MOUNTS);
             if (Files.isDirectory(top, LinkOption.NOFOLLOW_LINKS) && !ownedByUs(top)) {
-                // the account's, in a job directory from before this layout
+                // The account's, in a job directory from before this layout. Once the engine's, the account cannot
+                // swap it (sticky directory): only then, checked again, does it lose the account's rights.
                 Files.setAttribute(top, "unix:uid", ENGINE_UID, LinkOption.NOFOLLOW_LINKS);
+                if (!isEngines(top, true)) {
+                    throw new IOException(top + " was made by someone else than Sky Port");
+                }
                 Files.setPosixFilePermissions(top, PosixFilePermissions.fromString("rwxr-xr-x"));
             }
             for (Path m : mounts) {
                 for (Path a = m.getParent(); a != null && !a.equals(dir); a = a.getParent()) {
-                    if (!Files.isDirectory(a, LinkOption.NOFOLLOW_LINKS) || !ownedByUs(a)) {
+                    if (!isEngines(a, true)) {
                         throw new IOException(a + " was made by someone else than Sky Port");
                     }
                 }
-                targets.add("./" + dir.relativize(m));
+                if (isEngines(m, true) || isEngines(m, false)) {
+                    targets.add("./" + dir.relativize(m));
+                }
             }
         }
         for (int from = 0; from < targets.size(); from += CHOWN_BATCH) {
@@ -722,18 +765,29 @@ final class LocalNodeAccess implements NodeAccess {
                     uid + ":" + gid, "--"));
             argv.addAll(targets.subList(from, Math.min(targets.size(), from + CHOWN_BATCH)));
             Process p = new ProcessBuilder(argv).directory(dir.toFile()).redirectInput(DEV_NULL)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(false).start();
-            String err = new String(p.getErrorStream().readNBytes(2048), StandardCharsets.UTF_8).strip();
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .start();
             try {
-                if (p.waitFor() != 0) {
-                    // A file the job removed meanwhile; what was handed over is.
-                    LOG.warn("Not all of {} went to the job's account: {}", dir, err.lines().findFirst().orElse(""));
+                int status = p.waitFor();
+                if (status != 0) {
+                    // What was handed over is; the rest stays readable to the job through the directories' modes.
+                    LOG.warn("Not all of {} went to the job's account: chown exited {}", dir, status);
                 }
             } catch (InterruptedException e) {
                 p.destroyForcibly();
                 Thread.currentThread().interrupt();
                 throw new java.io.InterruptedIOException("interrupted handing " + dir + " over");
             }
+        }
+    }
+
+    /** Whether {@code path} is a directory ({@code directory}) or regular file of the engine's, not a link. */
+    private static boolean isEngines(Path path, boolean directory) throws IOException {
+        try {
+            return (directory ? Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)
+                    : Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)) && ownedByUs(path);
+        } catch (NoSuchFileException gone) {
+            return false; // the job removed it meanwhile
         }
     }
 
@@ -1061,6 +1115,8 @@ final class LocalNodeAccess implements NodeAccess {
             } else {
                 LocalTransfer.copyFile(copy, local, jobDirectoryAbove(local.toString()));
             }
+        } catch (StackOverflowError tooDeep) {
+            throw GateException.permanent("cannot copy " + remotePath + ": its tree is too deep");
         } catch (NoSuchFileException e) {
             throw GateException.permanent("no such " + (tree ? "directory" : "file") + ": " + remotePath);
         } catch (NoFollow.Refused e) {

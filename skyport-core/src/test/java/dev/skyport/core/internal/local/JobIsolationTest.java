@@ -198,6 +198,36 @@ class JobIsolationTest {
     }
 
     /**
+     * Job directories from before the engine kept them were the account's: an engine that starts takes them all
+     * back, those of ended jobs too, whose logs the account could otherwise swap for a link the engine serves.
+     */
+    @Test
+    void anEngineTakesBackTheJobDirectoriesItsAccountsOwned() throws Exception {
+        JobId id;
+        try (SkyPort engine = start(JobIsolation.ACCOUNT)) {
+            Job job = engine.asUser("bob").jobs().submit(JobSpec.script("#!/bin/sh\necho done\n"));
+            id = job.id();
+            awaitSucceeded(engine, id);
+        }
+        Path dir = data.resolve("jobs").resolve(id.toString());
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.filter(p -> !dir.relativize(p).toString().startsWith("run.")).toList()) {
+                Files.setAttribute(p, "unix:uid", 65534, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            }
+        }
+        Files.delete(dir.resolve("stderr.log"));
+        Files.createSymbolicLink(dir.resolve("stderr.log"), spool.resolve("secure/users/admin/key.pem"));
+        try (SkyPort engine = start(JobIsolation.ACCOUNT)) {
+            assertThat(Files.getAttribute(dir, "unix:uid")).isEqualTo(0);
+            assertThat(Integer.toOctalString((Integer) Files.getAttribute(dir, "unix:mode") & 07777)).isEqualTo("1770");
+            assertThat(Files.getAttribute(dir.resolve("stdout.log"), "unix:uid")).isEqualTo(0);
+            assertThat(dir.resolve("stderr.log")).doesNotExist();
+            assertThat(engine.jobs().stdout(id)).isEqualTo("done\n");
+            assertThat(engine.jobs().stderr(id)).isEmpty();
+        }
+    }
+
+    /**
      * What a job leaves in its directory, links (a virtualenv's) and FIFOs included, neither stops its next attempt
      * nor holds the engine: the next launch hands over only what the engine placed, opening nothing that blocks.
      */
