@@ -103,7 +103,9 @@ public final class StepsRun {
             // engine's). Signals are ignored: it ends when the client closes the pipe.
             "wr() {",
             "  trap '' TERM INT HUP",
-            "  if [ -n \"$2\" ]; then at \"$2\" sh -c 'cat > \"$1\"' skyport \"$3\"; else cat > \"$1\"; fi",
+            // In the run directory (fresh each attempt) it appends: the stdin reader beside it in the pipeline may
+            // already have written why it could not open the step's stdin to the same file.
+            "  if [ -n \"$2\" ]; then at \"$2\" sh -c 'cat > \"$1\"' skyport \"$3\"; else cat >> \"$1\"; fi",
             "}",
             // The client attached to the created container, its status kept in $sf: it runs in a pipeline's
             // subshell, where a signal must not end the shell before the client has ended.
