@@ -54,24 +54,19 @@ public final class FileTrees {
         } catch (NoSuchFileException gone) {
             return;
         }
-        if (!(opened instanceof SecureDirectoryStream<Path> above)) {
+        if (!(opened instanceof SecureDirectoryStream<Path> trusted)) {
             opened.close();
             deleteByPath(path);
             return;
         }
+        SecureDirectoryStream<Path> above;
         try {
-            String shown = "";
-            for (String n : names.subList(0, names.size() - 1)) {
-                shown = shown.isEmpty() ? n : shown + "/" + n;
-                SecureDirectoryStream<Path> next = NoFollow.child(above, n, shown);
-                above.close();
-                above = next;
-            }
-            deleteEntry(above, Path.of(names.get(names.size() - 1)));
+            above = NoFollow.descend(trusted, names.subList(0, names.size() - 1));
         } catch (NoSuchFileException gone) {
-            // nothing there
-        } finally {
-            above.close();
+            return; // nothing there
+        }
+        try (above) {
+            deleteEntry(above, Path.of(names.get(names.size() - 1)));
         }
     }
 

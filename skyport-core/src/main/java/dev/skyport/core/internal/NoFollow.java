@@ -68,7 +68,19 @@ public final class NoFollow {
             d.close();
             throw new IOException("this platform cannot open directories without following links");
         }
-        SecureDirectoryStream<Path> current = dir;
+        return descend(dir, names);
+    }
+
+    /**
+     * Opens the directory {@code names} below the open directory {@code from}, one name at a time, following no link;
+     * {@code from} is closed on the way (also when that fails).
+     *
+     * @throws NoSuchFileException where a name is missing
+     * @throws Refused             where a name is a link or no directory
+     */
+    static SecureDirectoryStream<Path> descend(SecureDirectoryStream<Path> from, List<String> names)
+            throws IOException {
+        SecureDirectoryStream<Path> current = from;
         String shown = "";
         try {
             for (String name : names) {

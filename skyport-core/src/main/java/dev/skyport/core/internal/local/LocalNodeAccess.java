@@ -1058,7 +1058,7 @@ final class LocalNodeAccess implements NodeAccess {
 
     @Override
     public void upload(Path local, String remotePath) {
-        LocalTransfer.copyFile(local, Path.of(remotePath), jobDirectoryAbove(remotePath));
+        copyOnThisMachine(local, Path.of(remotePath), false);
     }
 
     @Override
@@ -1068,7 +1068,7 @@ final class LocalNodeAccess implements NodeAccess {
 
     @Override
     public void uploadTree(Path local, String remotePath) {
-        LocalTransfer.copyTree(local, Path.of(remotePath), jobDirectoryAbove(remotePath));
+        copyOnThisMachine(local, Path.of(remotePath), true);
     }
 
     /**
@@ -1098,11 +1098,7 @@ final class LocalNodeAccess implements NodeAccess {
         Optional<Path> jobDir = jobDirectoryAbove(remotePath);
         if (jobDir.isEmpty() || from.toAbsolutePath().normalize().equals(local.toAbsolutePath().normalize())) {
             // Elsewhere, or onto itself (only checked to be there)
-            if (tree) {
-                LocalTransfer.copyTree(from, local, jobDirectoryAbove(local.toString()));
-            } else {
-                LocalTransfer.copyFile(from, local, jobDirectoryAbove(local.toString()));
-            }
+            copyOnThisMachine(from, local, tree);
             return;
         }
         Path temp = null;
@@ -1110,11 +1106,7 @@ final class LocalNodeAccess implements NodeAccess {
             temp = Files.createTempDirectory("skyport-copy");
             Path copy = temp.resolve("copy");
             NoFollow.copyOut(jobDir.get(), NoFollow.names(jobDir.get(), from), copy, false);
-            if (tree) {
-                LocalTransfer.copyTree(copy, local, jobDirectoryAbove(local.toString()));
-            } else {
-                LocalTransfer.copyFile(copy, local, jobDirectoryAbove(local.toString()));
-            }
+            copyOnThisMachine(copy, local, tree);
         } catch (StackOverflowError tooDeep) {
             throw GateException.permanent("cannot copy " + remotePath + ": its tree is too deep");
         } catch (NoSuchFileException e) {
@@ -1132,6 +1124,16 @@ final class LocalNodeAccess implements NodeAccess {
                     LOG.warn("cannot delete {}: {}", temp, e.getMessage());
                 }
             }
+        }
+    }
+
+    /** Copies the file or tree {@code from} to {@code to}, without following links where {@code to} is a job's. */
+    private void copyOnThisMachine(Path from, Path to, boolean tree) {
+        Optional<Path> below = jobDirectoryAbove(to.toString());
+        if (tree) {
+            LocalTransfer.copyTree(from, to, below);
+        } else {
+            LocalTransfer.copyFile(from, to, below);
         }
     }
 

@@ -38,10 +38,6 @@ final class LocalTransfer {
     private LocalTransfer() {
     }
 
-    static void copyFile(Path from, Path to) {
-        copyFile(from, to, Optional.empty());
-    }
-
     /**
      * Copies the regular file {@code from} to {@code to}; when {@code below} is given (a directory whose parent only the
      * engine writes, e.g. a job directory, which a job may have filled with links), {@code to} lies below it and no
@@ -79,14 +75,10 @@ final class LocalTransfer {
     }
 
     /**
-     * Copies the tree {@code from} into {@code to} (created if missing), each file as {@link #copyFile} does. The whole
-     * tree is checked before anything is copied: a symbolic link or a special file anywhere refuses it.
+     * Copies the tree {@code from} into {@code to} (created if missing), each file as {@link #copyFile} does, also below
+     * {@code below} when given. The whole tree is checked before anything is copied: a symbolic link or a special file
+     * anywhere refuses it.
      */
-    static void copyTree(Path from, Path to) {
-        copyTree(from, to, Optional.empty());
-    }
-
-    /** As {@link #copyTree(Path, Path)}, below {@code below} without following links as {@link #copyFile} does. */
     static void copyTree(Path from, Path to, Optional<Path> below) {
         List<Path> files = new ArrayList<>();
         List<Path> dirs = new ArrayList<>();
