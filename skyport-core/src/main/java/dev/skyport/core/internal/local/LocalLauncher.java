@@ -37,19 +37,21 @@ import java.util.regex.Pattern;
  * no process start of its own (a JVM's {@code posix_spawn}, {@code jspawnhelper}, {@code setsid} and a new shell: about
  * half of a trivial job's cpu, measured).
  *
- * <p>The engine writes a run's request as a small sh file in a directory of this launcher's own under the gate's work
- * directory (the engine's only, {@code 0700}), and sends its path, one line, on the launcher's standard input, the only
- * way requests reach it. Not in the run directory: in account mode the job's account owns the job directory, so it can
- * rename the run directory and put one of its own, with a request of its own, in its place before the launcher (root
- * there) reads the path. Every user-controlled string in the file is single-quoted, so it
- * reaches the run byte for byte and is never interpreted. The launcher forks a subshell per request that sources the
- * file and runs {@link #SCRIPT}'s {@code skyport_run}: the {@link DetachedRun} protocol of the ssh gate's wrapper
- * (claim with O_EXCL, pid, logs, exit code), with these differences: bash's job control ({@code set -m}) gives the run a
- * process group of its own in the launcher's session (the launcher is started through {@code setsid}), where the
- * wrapper calls {@code setsid} itself; the engine creates the run's cgroup (with its limits) before the request and
- * removes it after the end, where the wrapper spawns {@code mkdir} and {@code rmdir}; and the wrapper ignores SIGTERM,
- * SIGINT and SIGHUP itself before it execs bubblewrap, where the ssh gate's runs exec a shell to do that. A run tells
- * the launcher's standard output {@code E <token>} when its exit code is written and {@code F <token>} when a probe
+ * <p>The engine sends a run's request, a few lines of sh, over the launcher's standard input, the only way requests
+ * reach it: a line with its length, then the request. Neither a file in the run directory (in account mode the job's
+ * account could put a request of its own in its place before the launcher, root there, reads it) nor one in a
+ * directory of the engine's: a file a run costs an inode's creation and removal, which on a filesystem without a
+ * journal is a third of the engine's own cpu on a trivial job (measured). Every user-controlled string in a request is
+ * quoted, in printable ASCII only, so it reaches the run byte for byte, is never interpreted, and its length in bytes is
+ * its length in characters whatever the locale (bash's {@code read -N} counts characters). The launcher forks a
+ * subshell per request that evaluates it and runs {@link #SCRIPT}'s {@code skyport_run}: the {@link DetachedRun}
+ * protocol of the ssh gate's wrapper (claim with O_EXCL, pid, logs, exit code), with these differences: bash's job
+ * control ({@code set -m}) gives the run a process group of its own in the launcher's session (the launcher is started
+ * through {@code setsid}), where the wrapper calls {@code setsid} itself; the engine creates the run's cgroup (with its
+ * limits) before the request and removes it after the end, where the wrapper spawns {@code mkdir} and {@code rmdir};
+ * and the wrapper ignores SIGTERM, SIGINT and SIGHUP itself before it execs bubblewrap, where the ssh gate's runs exec a
+ * shell to do that. A run tells the launcher's standard output {@code E <token>} when its exit code is written and
+ * {@code F <token>} when a probe
  * fenced it off first; the engine reads those lines instead of polling. The job itself does not get that descriptor.
  *
  * <p>Runs are independent of the launcher: they keep running and write their exit code when it dies (they hold the
@@ -57,7 +59,9 @@ import java.util.regex.Pattern;
  * its standard input closes. When the launcher dies, the requests it was sent and had not started yet are lost: the
  * gate settles each through the claim, as a probe after a restart does ({@link Listener#launcherGone}), and the next
  * request starts a new launcher. Requests go to the pipe from a thread of their own, so a launcher that stops reading
- * never blocks the engine.
+ * never blocks the engine, in writes of at most {@code PIPE_BUF} bytes where they fit: such a write reaches the
+ * launcher whole or, when it is gone, not at all, so what it did not take goes to the next one. A longer request is
+ * written alone; when that write fails, the run is settled through the claim like the others sent to that launcher.
  */
 final class LocalLauncher {
     private static final Logger LOG = LoggerFactory.getLogger(LocalLauncher.class);
@@ -114,9 +118,10 @@ final class LocalLauncher {
             "");
 
     private static final String LOOP = String.join("\n",
-            // A request the engine fenced off and settled before it was read has had its file removed.
-            "while IFS= read -r f; do",
-            "  [ -e \"$f\" ] && { ( . \"$f\" ) & disown; }",
+            // The length's line is read a byte at a time, the request in one read (bash reads -N on a pipe in bulk,
+            // never past what it was asked for). A request cut short by the end of the input is not run.
+            "while IFS= read -r n && IFS= read -r -N \"$n\" q; do",
+            "  ( eval \"$q\" ) & disown",
             "done",
             "");
 
@@ -142,14 +147,17 @@ final class LocalLauncher {
         final RunRequest request;
         final Path runDir;
         final Optional<Path> cgroup;
-        /** Its request, in the launcher's directory. */
-        final Path launchFile;
+        /**
+         * Its sandbox's {@code --setenv} arguments, NUL-separated (a sandboxed run's only: a shell variable cannot hold
+         * a NUL), in the launcher's directory.
+         */
+        final Optional<Path> sandboxArgsFile;
         final CompletableFuture<RunOutcome> end = new CompletableFuture<>();
         final long queuedNanos = System.nanoTime();
-        /** Its sandbox's {@code --setenv} arguments, NUL-separated, beside its request (a sandboxed run's only). */
-        Path sandboxArgsFile() {
-            return launchFile.resolveSibling(launchFile.getFileName() + ".args");
-        }
+        /** What goes to the launcher: the length's line and the request; null once written. */
+        volatile byte[] message;
+        /** How many bytes {@link #message} has (tests). */
+        volatile int messageLength;
 
         /** Whether the gate was asked to watch it. */
         volatile boolean watched;
@@ -163,9 +171,9 @@ final class LocalLauncher {
          */
         volatile long sentNanos;
 
-        Run(long token, RunHandle handle, RunRequest request, Optional<Path> cgroup, Path launchFile) {
+        Run(long token, RunHandle handle, RunRequest request, Optional<Path> cgroup, Optional<Path> sandboxArgsFile) {
             this.token = token;
-            this.launchFile = launchFile;
+            this.sandboxArgsFile = sandboxArgsFile;
             this.handle = handle;
             this.request = request;
             this.runDir = Path.of(request.runDirectory());
@@ -187,7 +195,7 @@ final class LocalLauncher {
     }
 
     private final String bash;
-    /** Where the launch files of this launcher go: a directory of its own (created on first use) in {@code base}. */
+    /** Where the sandbox arguments of this launcher's runs go: a directory of its own (made on first use) in {@code base}. */
     private final Path base;
     private Path spool;
     private final Map<String, String> environment;
@@ -210,7 +218,7 @@ final class LocalLauncher {
      * @param engineEnvironment the engine's environment, from which the launcher's is made
      * @param keptIsolated what an isolated job keeps of it (besides {@code LC_*})
      * @param keptClient what a container runtime's client keeps of it (besides {@code LC_*})
-     * @param base the engine's own directory in which this launcher makes the directory of its launch files
+     * @param base the engine's own directory in which this launcher makes the directory of its runs' sandbox arguments
      */
     LocalLauncher(String bash, Map<String, String> engineEnvironment, List<String> keptIsolated,
                   List<String> keptClient, Path base, Listener listener) {
@@ -257,34 +265,59 @@ final class LocalLauncher {
         return NAME.matcher(name).matches() && !SHELL_VARIABLES.contains(name);
     }
 
-    /** {@return whether {@code s} can go through a launch file; a NUL cannot} */
+    /** {@return whether {@code s} can go in a request; a NUL cannot} */
     static boolean canQuote(String s) {
         return s.indexOf('\0') < 0;
     }
 
-    /** {@code s} single-quoted for sh: nothing in it is interpreted. */
+    /**
+     * {@code s} quoted for bash in printable ASCII: nothing in it is interpreted. Single quotes when it is printable ASCII
+     * already; else ANSI-C quotes, with every other byte of its UTF-8 form as an octal escape, which bash turns back into
+     * that byte in any locale.
+     */
     static String quote(String s) {
-        return "'" + s.replace("'", "'\\''") + "'";
+        byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+        boolean printable = true;
+        for (byte b : bytes) {
+            printable &= b >= 0x20 && b < 0x7f;
+        }
+        if (printable) {
+            return "'" + s.replace("'", "'\\''") + "'";
+        }
+        StringBuilder q = new StringBuilder(bytes.length + 16).append("$'");
+        for (byte b : bytes) {
+            int c = b & 0xff;
+            if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
+                q.append((char) c);
+            } else {
+                q.append('\\').append((char) ('0' + (c >> 6))).append((char) ('0' + ((c >> 3) & 7)))
+                        .append((char) ('0' + (c & 7)));
+            }
+        }
+        return q.append('\'').toString();
     }
 
     /**
-     * A new run, not yet sent; {@link #send} it once its {@link Run#launchFile} is written.
+     * A new run, not yet sent; {@link #send} it once its sandbox arguments, when {@code sandboxed}, are written.
      *
-     * @throws IOException when the directory of the launch files cannot be made
+     * @throws IOException when the directory of the sandbox arguments cannot be made
      */
-    Run newRun(RunHandle handle, RunRequest request, Optional<Path> cgroup) throws IOException {
+    Run newRun(RunHandle handle, RunRequest request, Optional<Path> cgroup, boolean sandboxed) throws IOException {
         long token = tokens.incrementAndGet();
-        Run run = new Run(token, handle, request, cgroup, spool().resolve(Long.toString(token)));
+        Optional<Path> args = sandboxed ? Optional.of(spool().resolve(token + ".args")) : Optional.empty();
+        Run run = new Run(token, handle, request, cgroup, args);
         runs.put(run.token, run);
         run.end.whenComplete((o, e) -> {
             runs.remove(run.token);
-            try {
-                // Claimed and ended, or fenced off: the launcher has no more use for it.
-                Files.deleteIfExists(run.launchFile);
-                Files.deleteIfExists(run.sandboxArgsFile());
-            } catch (IOException ignored) {
-                // a file of a few hundred bytes in the engine's directory; gone with the directory's next cleanup
-            }
+            run.message = null;
+            // Claimed and ended, or fenced off: nothing reads it any more.
+            run.sandboxArgsFile.ifPresent(f -> {
+                try {
+                    Files.deleteIfExists(f);
+                } catch (IOException ignored) {
+                    // a file of a few hundred bytes in the engine's directory; gone with the directory's next cleanup
+                }
+            });
             Generation g = run.sentTo;
             if (g != null) {
                 g.sent.remove(run);
@@ -294,24 +327,23 @@ final class LocalLauncher {
     }
 
     /**
-     * The launch file of {@code run}: {@code skyport_env} (the job's variables: {@code envMode} is {@code plain},
-     * {@code isolated} or {@code client}) and the call of {@code skyport_run}.
+     * The request of {@code run}: {@code skyport_env} (the job's variables: {@code envMode} is {@code plain},
+     * {@code isolated} or {@code client}) and the call of {@code skyport_run}; printable ASCII and newlines only.
      */
-    static String launchFile(Run run, String envMode, Map<String, String> exports, String workdir,
-                             Optional<Path> cgroup, boolean sandboxed, List<String> program) {
+    static String request(Run run, String envMode, Map<String, String> exports, String workdir,
+                          Optional<Path> cgroup, List<String> program) {
         StringBuilder b = new StringBuilder(256);
         b.append("skyport_env() {\n  skyport_").append(envMode).append("_env\n");
-        if (sandboxed) {
-            // Only the job's own variables are in it: that the job inherits the descriptor gives it nothing.
-            b.append("  exec ").append(SANDBOX_ARGS_FD).append('<').append(quote(run.sandboxArgsFile().toString()))
-                    .append('\n');
-        }
+        run.sandboxArgsFile.ifPresent(args ->
+                // Only the job's own variables are in it: that the job inherits the descriptor gives it nothing.
+                b.append("  exec ").append(SANDBOX_ARGS_FD).append('<').append(quote(args.toString())).append('\n'));
         for (Map.Entry<String, String> e : exports.entrySet()) {
             b.append("  export ").append(e.getKey()).append('=').append(quote(e.getValue())).append('\n');
         }
         b.append("}\nskyport_run ").append(run.token).append(' ').append(quote(run.request.directory())).append(' ')
                 .append(run.request.attempt()).append(' ').append(quote(workdir)).append(' ')
-                .append(quote(cgroup.map(Path::toString).orElse(""))).append(' ').append(sandboxed ? "1" : "''");
+                .append(quote(cgroup.map(Path::toString).orElse(""))).append(' ')
+                .append(run.sandboxArgsFile.isPresent() ? "1" : "''");
         for (String arg : program) {
             b.append(' ').append(quote(arg));
         }
@@ -319,8 +351,8 @@ final class LocalLauncher {
     }
 
     /**
-     * This launcher's directory of launch files, {@code 0700}, of a random name: a previous engine's launcher may
-     * still be reading requests from its own, whose tokens this one's repeat.
+     * This launcher's directory of sandbox arguments, {@code 0700}, of a random name: a previous engine's runs may
+     * still be reading their own, whose tokens this one's repeat.
      */
     private synchronized Path spool() throws IOException {
         if (spool == null) {
@@ -331,8 +363,15 @@ final class LocalLauncher {
         return spool;
     }
 
-    /** Queues {@code run}'s request for the launcher. */
-    void send(Run run) {
+    /** Queues {@code request}, made by {@link #request}, for the launcher to start {@code run} with. */
+    void send(Run run, String request) {
+        byte[] body = request.getBytes(StandardCharsets.US_ASCII);
+        byte[] length = (body.length + "\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] message = new byte[length.length + body.length];
+        System.arraycopy(length, 0, message, 0, length.length);
+        System.arraycopy(body, 0, message, length.length, body.length);
+        run.message = message;
+        run.messageLength = message.length;
         queue.add(run);
         synchronized (lock) {
             if (writer == null) {
@@ -378,31 +417,30 @@ final class LocalLauncher {
                 drained.countDown();
                 return;
             }
-            batch.add(first);
-            int length = 0;
-            while (true) {
-                byte[] line = (batch.get(batch.size() - 1).launchFile + "\n")
-                        .getBytes(StandardCharsets.UTF_8);
-                if (length + line.length > PIPE_BUF) {
-                    Run last = batch.remove(batch.size() - 1);
-                    if (length == 0) {
-                        // The gate sends no such path; were it to, it could not go through the pipe whole.
-                        listener.failed(last, new IOException("the path of the launch file is too long"));
-                    } else {
-                        queue.addFirst(last);
-                    }
-                    break;
-                }
-                System.arraycopy(line, 0, buffer, length, line.length);
-                length += line.length;
-                Run next = queue.poll();
-                if (next == null) {
-                    break;
-                }
-                batch.add(next);
-            }
-            if (batch.isEmpty()) {
+            byte[] bytes = first.message;
+            if (bytes == null) {
+                // settled before it was sent (its end was known: a stop before the start)
                 continue;
+            }
+            batch.add(first);
+            int length = bytes.length;
+            boolean atomic = length <= PIPE_BUF;
+            if (atomic) {
+                System.arraycopy(bytes, 0, buffer, 0, length);
+                bytes = buffer;
+                // Only this thread takes from the queue: what it peeks at is what it polls.
+                for (Run next = queue.peekFirst(); next != null; next = queue.peekFirst()) {
+                    byte[] m = next.message;
+                    if (m != null && length + m.length > PIPE_BUF) {
+                        break;
+                    }
+                    queue.pollFirst();
+                    if (m != null) {
+                        System.arraycopy(m, 0, buffer, length, m.length);
+                        length += m.length;
+                        batch.add(next);
+                    }
+                }
             }
             Generation g;
             try {
@@ -428,14 +466,21 @@ final class LocalLauncher {
                         g.sent.add(r);
                     }
                     try {
-                        g.requests.write(buffer, 0, length);
+                        g.requests.write(bytes, 0, length);
                         g.requests.flush();
                         written = true;
+                        batch.forEach(r -> r.message = null);
                     } catch (IOException gone) {
-                        // Nothing of an atomic write reached a reader that is gone: these go to the next launcher.
-                        g.sent.removeAll(batch);
-                        // Not sent: the check must not fence them off as requests a dead launcher had not read.
-                        batch.forEach(r -> r.sentTo = null);
+                        if (atomic) {
+                            // Nothing of an atomic write reached a reader that is gone: these go to the next launcher.
+                            g.sent.removeAll(batch);
+                            // Not sent: the check must not fence them off as requests a dead launcher had not read.
+                            batch.forEach(r -> r.sentTo = null);
+                        } else {
+                            // Part of it may have been read: the run stays sent, and is settled through its claim.
+                            written = true;
+                            batch.forEach(r -> r.message = null);
+                        }
                         g.process.destroyForcibly();
                     }
                 }

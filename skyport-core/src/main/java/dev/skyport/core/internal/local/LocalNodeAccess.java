@@ -51,7 +51,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * Runs jobs on this machine as detached process groups, following the {@link DetachedRun} protocol. Runs are started
  * by the node's {@link LocalLauncher} and report their end through it; a check every {@code launcher-check-ms} finds
  * those whose wrapper was killed (a SIGKILL reaches the whole group) and requests a dead or stuck launcher had not
- * started. Without a launcher (no bash, or option {@code launcher: none}, or a request a launch file cannot carry)
+ * started. Without a launcher (no bash, or option {@code launcher: none}, or a request that cannot go through it)
  * a run is a process of this JVM's, watched through {@link Process#onExit()}. Runs found after a restart are no
  * children of this JVM: their end is polled, looking for the exit-code file or a process that is gone or a zombie.
  * (ProcessHandle.onExit would wait forever on a zombie, which is what an exited run becomes where PID 1 does not reap
@@ -100,7 +100,7 @@ final class LocalNodeAccess implements NodeAccess {
     private final Map<RunHandle, LocalLauncher.Run> launched = new ConcurrentHashMap<>();
     private final Optional<LocalLauncher> launcher;
     /** The engine's own directory, of which {@link #sandboxArgsDirectory} makes a private one once needed. */
-    private final Path launchFiles;
+    private final Path argsBase;
     /** The directory of the job directories. */
     private final Path jobs;
     private Path sandboxArgsDirectory;
@@ -119,18 +119,18 @@ final class LocalNodeAccess implements NodeAccess {
     /**
      * @param bash the bash that runs the launcher; empty: every run is a process of this JVM's, as before the launcher
      * @param checkInterval how often runs started through the launcher are checked for an end nobody reported
-     * @param launchFiles the engine's own directory for the launcher's request files, which no job may reach
+     * @param argsBase the engine's own directory for the files of sandbox arguments, which no job may reach
      * @param jobs the directory of the job directories, which only the engine writes
      */
     LocalNodeAccess(String node, LocalIsolation isolation, Optional<ContainerRuntime> containers,
-                    Optional<String> bash, Duration checkInterval, Path launchFiles, Path jobs) {
+                    Optional<String> bash, Duration checkInterval, Path argsBase, Path jobs) {
         this.node = node;
         this.jobs = jobs.toAbsolutePath().normalize();
         this.isolation = isolation;
         this.containers = containers;
         this.checkInterval = checkInterval;
-        this.launchFiles = launchFiles;
-        this.launcher = bash.map(b -> new LocalLauncher(b, System.getenv(), KEPT_ENV, CLIENT_ENV, launchFiles,
+        this.argsBase = argsBase;
+        this.launcher = bash.map(b -> new LocalLauncher(b, System.getenv(), KEPT_ENV, CLIENT_ENV, argsBase,
                 new Reports()));
         if (isolation.mode() == RunIsolation.Mode.ACCOUNT) {
             takeBackJobDirectories();
@@ -325,7 +325,7 @@ final class LocalNodeAccess implements NodeAccess {
 
     /**
      * Starts {@code request} through the launcher (its directories and files are in place), unless there is no
-     * launcher or the request holds what a launch file cannot carry; then empty, and the caller starts it itself.
+     * launcher or the request holds what a request to it cannot carry; then empty, and the caller starts it itself.
      */
     private Optional<RunHandle> launchThroughLauncher(RunRequest request, Optional<String> runtime,
                                                       RunIsolation runIsolation, Optional<Path> cgroup)
@@ -380,24 +380,23 @@ final class LocalNodeAccess implements NodeAccess {
         RunHandle handle = new RunHandle(request.job(), request.attempt(), request.directory(), 0);
         LocalLauncher.Run run;
         try {
-            run = launcher.get().newRun(handle, request, cgroup);
+            run = launcher.get().newRun(handle, request, cgroup, sandboxed);
         } catch (IOException e) {
             cgroup.ifPresent(CgroupHierarchy::remove);
             throw e;
         }
-        String file = LocalLauncher.launchFile(run, envMode, exports, request.workdir(), cgroup, sandboxed, program);
-        // The files hold the job's variables: the engine's only, like the job's script.
-        try {
-            if (sandboxed) {
-                StringBuilder args = new StringBuilder();
-                sandboxEnv.forEach((k, v) -> args.append("--setenv\0").append(k).append('\0').append(v).append('\0'));
-                writePrivate(run.sandboxArgsFile(), args.toString());
+        String launch = LocalLauncher.request(run, envMode, exports, request.workdir(), cgroup, program);
+        if (sandboxed) {
+            // The job's variables: the engine's only, like the job's script.
+            StringBuilder args = new StringBuilder();
+            sandboxEnv.forEach((k, v) -> args.append("--setenv\0").append(k).append('\0').append(v).append('\0'));
+            try {
+                writePrivate(run.sandboxArgsFile.orElseThrow(), args.toString());
+            } catch (IOException | RuntimeException e) {
+                run.end.complete(RunOutcome.lost("not started"));
+                cgroup.ifPresent(CgroupHierarchy::remove);
+                throw e;
             }
-            writePrivate(run.launchFile, file);
-        } catch (IOException | RuntimeException e) {
-            run.end.complete(RunOutcome.lost("not started"));
-            cgroup.ifPresent(CgroupHierarchy::remove);
-            throw e;
         }
         launched.put(handle, run);
         // Kept until watched: a run may end before the engine asks.
@@ -406,7 +405,7 @@ final class LocalNodeAccess implements NodeAccess {
                 launched.remove(handle);
             }
         });
-        launcher.get().send(run);
+        launcher.get().send(run, launch);
         startChecks();
         return Optional.of(handle);
     }
@@ -437,9 +436,9 @@ final class LocalNodeAccess implements NodeAccess {
     /** Of a random name: a previous engine's runs may still be reading from its own, whose names this one's repeat. */
     private synchronized Path sandboxArgsDirectory() throws IOException {
         if (sandboxArgsDirectory == null) {
-            Files.createDirectories(launchFiles, PosixFilePermissions.asFileAttribute(
+            Files.createDirectories(argsBase, PosixFilePermissions.asFileAttribute(
                     PosixFilePermissions.fromString("rwx------")));
-            sandboxArgsDirectory = Files.createTempDirectory(launchFiles, "runs-", PosixFilePermissions.asFileAttribute(
+            sandboxArgsDirectory = Files.createTempDirectory(argsBase, "runs-", PosixFilePermissions.asFileAttribute(
                     PosixFilePermissions.fromString("rwx------")));
         }
         return sandboxArgsDirectory;
@@ -1154,9 +1153,15 @@ final class LocalNodeAccess implements NodeAccess {
         }
     }
 
-    /** The request file of a run started through the launcher whose end is not known yet (tests). */
-    Optional<Path> launchFile(RunHandle handle) {
-        return Optional.ofNullable(launched.get(handle)).map(r -> r.launchFile);
+    /** The bytes the request of a run started through the launcher takes in its pipe, until its end is known (tests). */
+    int requestBytes(RunHandle handle) {
+        return launched.get(handle).messageLength;
+    }
+
+    /** Whether the request of a run started through the launcher was written to it (tests). */
+    boolean sentToLauncher(RunHandle handle) {
+        LocalLauncher.Run run = launched.get(handle);
+        return run != null && run.message == null && run.sentTo != null;
     }
 
     /** The pid of the launcher when one runs now (tests). */

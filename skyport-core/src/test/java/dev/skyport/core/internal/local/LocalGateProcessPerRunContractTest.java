@@ -9,7 +9,7 @@ import java.util.Map;
 
 /**
  * The gate contract for the local gate without its launcher ({@code launcher: none}): every run a process of the
- * engine's JVM, the path taken where there is no bash or a request a launch file cannot carry.
+ * engine's JVM, the path taken where there is no bash or a request the launcher cannot carry.
  */
 class LocalGateProcessPerRunContractTest extends LocalGateContractTest {
     @Override

@@ -91,6 +91,81 @@ class LocalLauncherTest {
     }
 
     @Test
+    void aRequestLongerThanAnAtomicPipeWriteStartsThroughTheLauncherWhole() throws Exception {
+        LocalNodeAccess node = node(Map.of());
+        // Over PIPE_BUF (4 KiB) several times, with what quoting must keep: quotes, newlines, non-ASCII.
+        String big = ("line 'q' \"dq\" $x ü €\n").repeat(3_000);
+        JobId id = new JobId(UUID.randomUUID());
+        String dir = workDir.resolve("jobs").resolve(id.toString()).toString();
+        RunRequest req = new RunRequest(id, 1, dir, Optional.of("#!/bin/sh\nprintf %s \"$BIG\" > big.txt\n"),
+                List.of(), dir, Map.of("BIG", big));
+        RunHandle handle = node.launch(req);
+        assertThat(handle.processGroup()).as("started by the launcher").isZero();
+        assertThat(node.requestBytes(handle)).isGreaterThan(4 * 4096);
+        assertThat(node.watch(handle).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(0);
+        assertThat(Files.readString(Path.of(dir, "big.txt"))).isEqualTo(big);
+        // Nothing of it was left in the pipe to be taken for the next request.
+        RunRequest next = request("#!/bin/sh\nexit 4\n");
+        assertThat(node.watch(node.launch(next)).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(4);
+    }
+
+    @Test
+    void everyCharacterReachesTheJobWhenTheLauncherRunsInAUtf8Locale() throws Exception {
+        // bash reads a request by its length in characters, which in a UTF-8 locale are not bytes: requests are ASCII.
+        StringBuilder all = new StringBuilder();
+        for (char c = 1; c < 0x80; c++) {
+            all.append(c);
+        }
+        String value = all.append("ünï € \uD834\uDD1E é").toString();
+        JobId id = new JobId(UUID.randomUUID());
+        Path dir = Files.createDirectories(workDir.resolve("jobs").resolve(id.toString()));
+        Path out = workDir.resolve("out");
+        List<String> program = List.of("/bin/sh", "-c", "printf '%s' \"$1\" > \"$OUT\"; printf '%s' \"$V\" > \"$OUT.env\"",
+                "sh", value);
+        RunRequest req = new RunRequest(id, 1, dir.toString(), Optional.empty(), program, dir.toString(), Map.of());
+        Files.createDirectories(Path.of(req.runDirectory()));
+        var ended = new java.util.concurrent.CompletableFuture<String>();
+        LocalLauncher launcher = new LocalLauncher("/bin/bash", Map.of("PATH", System.getenv("PATH"),
+                "LC_ALL", "C.UTF-8"), List.of(), List.of(), workDir.resolve("launch"), new LocalLauncher.Listener() {
+                    @Override
+                    public void ended(LocalLauncher.Run run) {
+                        ended.complete("ended");
+                    }
+
+                    @Override
+                    public void fenced(LocalLauncher.Run run) {
+                        ended.complete("fenced");
+                    }
+
+                    @Override
+                    public void launcherGone(java.util.Collection<LocalLauncher.Run> sent) {
+                        ended.complete("launcher gone");
+                    }
+
+                    @Override
+                    public void failed(LocalLauncher.Run run, java.io.IOException why) {
+                        ended.complete("failed: " + why);
+                    }
+                });
+        try {
+            LocalLauncher.Run run = launcher.newRun(new RunHandle(id, 1, dir.toString(), 0), req, Optional.empty(),
+                    false);
+            Map<String, String> exports = new java.util.LinkedHashMap<>();
+            exports.put("OUT", out.toString());
+            exports.put("V", value);
+            launcher.send(run, LocalLauncher.request(run, "plain", exports, dir.toString(), Optional.empty(), program));
+            assertThat(ended.get(WAIT_SECONDS, TimeUnit.SECONDS)).isEqualTo("ended");
+        } finally {
+            launcher.close();
+        }
+        assertThat(Files.readString(Path.of(req.runDirectory(), DetachedRun.EXIT_CODE)).strip())
+                .as("stderr: %s", Files.readString(dir.resolve(DetachedRun.STDERR))).isEqualTo("0");
+        byte[] expected = value.getBytes(StandardCharsets.UTF_8);
+        assertThat(Files.readAllBytes(out)).isEqualTo(expected);
+        assertThat(Files.readAllBytes(Path.of(out + ".env"))).isEqualTo(expected);
+    }
+
+    @Test
     void anEndIsReportedWithoutPolling() throws Exception {
         LocalNodeAccess node = node(Map.of());
         RunRequest req = request("#!/bin/sh\nsleep 0.2\nexit 3\n");
@@ -225,7 +300,7 @@ class LocalLauncherTest {
             handles.add(node.launch(r));
         }
         // The requests are in the pipe, unread: the launcher stopped.
-        awaitFile(node.launchFile(handles.get(4)).orElseThrow());
+        awaitSent(node, handles.get(4));
         kill9(launcher);
 
         for (int i = 0; i < queued.size(); i++) {
@@ -297,11 +372,11 @@ class LocalLauncherTest {
         LocalNodeAccess node = node(Map.of());
         long launcher = stoppedLauncher(node);
         try {
-            // More request lines than a pipe holds (64 KiB): the writer blocks in its write.
+            // More requests than a pipe holds (64 KiB): the writer blocks in its write.
             int bytes = 0;
             while (bytes < 80 * 1024) {
                 RunHandle h = node.launch(request("#!/bin/sh\nexit 0\n"));
-                bytes += node.launchFile(h).orElseThrow().toString().length() + 1;
+                bytes += node.requestBytes(h);
             }
             LocalGate gate = gates.remove(0);
             var closed = java.util.concurrent.CompletableFuture.runAsync(gate::close);
@@ -375,7 +450,7 @@ class LocalLauncherTest {
                 sent.add(r);
                 last = node.launch(r);
             }
-            awaitFile(node.launchFile(last).orElseThrow());
+            awaitSent(node, last);
             LocalGate gate = gates.remove(0);
             closed = java.util.concurrent.CompletableFuture.runAsync(gate::close);
             // Checks run every 50 ms while the gate closes; the launcher reads nothing yet.
@@ -458,6 +533,14 @@ class LocalLauncherTest {
         Instant deadline = Instant.now().plusSeconds(WAIT_SECONDS);
         while (LocalNodeAccess.isRunning(pid)) {
             assertThat(Instant.now()).as("process %d ended", pid).isBefore(deadline);
+            TimeUnit.MILLISECONDS.sleep(10);
+        }
+    }
+
+    private static void awaitSent(LocalNodeAccess node, RunHandle handle) throws Exception {
+        Instant deadline = Instant.now().plusSeconds(WAIT_SECONDS);
+        while (!node.sentToLauncher(handle)) {
+            assertThat(Instant.now()).as("the request written to the launcher").isBefore(deadline);
             TimeUnit.MILLISECONDS.sleep(10);
         }
     }
