@@ -61,7 +61,8 @@ import java.util.regex.Pattern;
  * request starts a new launcher. Requests go to the pipe from a thread of their own, so a launcher that stops reading
  * never blocks the engine, in writes of at most {@code PIPE_BUF} bytes where they fit: such a write reaches the
  * launcher whole or, when it is gone, not at all, so what it did not take goes to the next one. A longer request is
- * written alone; when that write fails, the run is settled through the claim like the others sent to that launcher.
+ * written alone: when that write fails the launcher got no whole request of it (one cut short is not run), so it too
+ * goes to the next one.
  */
 final class LocalLauncher {
     private static final Logger LOG = LoggerFactory.getLogger(LocalLauncher.class);
@@ -91,37 +92,38 @@ final class LocalLauncher {
             "skyport_tell() { trap '' PIPE; echo \"$1 $2\" >&3 2>/dev/null; trap - PIPE; }",
             "skyport_run() {",
             "  set +m",
-            "  t=$1 d=$2 r=$2/run.$3 w=$4 cg=$5 sb=$6; shift 6",
+            "  skyport_t=$1 skyport_d=$2 skyport_r=$2/run.$3 skyport_w=$4 skyport_cg=$5 skyport_sb=$6; shift 6",
             "  set -C",
-            "  { : > \"$r/claim\"; } 2>/dev/null || { skyport_tell F \"$t\"; exit 0; }",
+            "  { : > \"$skyport_r/claim\"; } 2>/dev/null || { skyport_tell F \"$skyport_t\"; exit 0; }",
             "  set +C",
             // The logs before the pid: a probe that finds the pid knows the run by its standard output, which until
             // this exec is the launcher's (its arguments are the launcher's too, so it would be taken for another).
-            "  exec </dev/null >\"$d/stdout.log\" 2>\"$d/stderr.log\"",
-            "  echo \"$BASHPID\" > \"$r/pid\"",
+            "  exec </dev/null >\"$skyport_d/stdout.log\" 2>\"$skyport_d/stderr.log\"",
+            "  echo \"$BASHPID\" > \"$skyport_r/pid\"",
             "  trap : TERM INT HUP",
-            "  if cd \"$w\"; then",
-            "    ( if [ -n \"$cg\" ] && ! echo 0 > \"$cg/cgroup.procs\"; then",
-            "        echo \"skyport: cannot enter cgroup $cg\" >&2; exit " + DetachedRun.NO_CGROUP_STATUS + "; fi",
+            "  if cd \"$skyport_w\"; then",
+            "    ( if [ -n \"$skyport_cg\" ] && ! echo 0 > \"$skyport_cg/cgroup.procs\"; then",
+            "        echo \"skyport: cannot enter cgroup $skyport_cg\" >&2; exit " + DetachedRun.NO_CGROUP_STATUS + "; fi",
             "      exec 3>&-",
             // Ignored dispositions survive exec: bubblewrap must outlive a group-wide SIGTERM (DetachedRun).
-            "      if [ -n \"$sb\" ]; then trap '' TERM INT HUP; fi",
+            "      if [ -n \"$skyport_sb\" ]; then trap '' TERM INT HUP; fi",
             "      skyport_env",
-            "      exec \"$@\" ); rc=$?",
-            "  else rc=" + DetachedRun.NO_WORKDIR_STATUS + "; fi",
-            "  if [ -n \"$cg\" ]; then",
-            "    echo 1 > \"$cg/cgroup.kill\" 2>/dev/null || kill -KILL $(cat \"$cg/cgroup.procs\") 2>/dev/null",
+            "      exec \"$@\" ); skyport_rc=$?",
+            "  else skyport_rc=" + DetachedRun.NO_WORKDIR_STATUS + "; fi",
+            "  if [ -n \"$skyport_cg\" ]; then",
+            "    echo 1 > \"$skyport_cg/cgroup.kill\" 2>/dev/null ||",
+            "      kill -KILL $(cat \"$skyport_cg/cgroup.procs\") 2>/dev/null",
             "  fi",
-            "  echo \"$rc\" > \"$r/exitcode\"",
-            "  skyport_tell E \"$t\"",
+            "  echo \"$skyport_rc\" > \"$skyport_r/exitcode\"",
+            "  skyport_tell E \"$skyport_t\"",
             "}",
             "");
 
     private static final String LOOP = String.join("\n",
-            // The length's line is read a byte at a time, the request in one read (bash reads -N on a pipe in bulk,
-            // never past what it was asked for). A request cut short by the end of the input is not run.
-            "while IFS= read -r n && IFS= read -r -N \"$n\" q; do",
-            "  ( eval \"$q\" ) & disown",
+            // The length's line is read a byte at a time, the request in reads of up to 4 KiB (bash reads -N from a
+            // pipe in bulk, never past what it was asked for). A request cut short by the end of the input is not run.
+            "while IFS= read -r skyport_n && IFS= read -r -N \"$skyport_n\" skyport_q; do",
+            "  ( eval \"$skyport_q\" ) & disown",
             "done",
             "");
 
@@ -227,7 +229,10 @@ final class LocalLauncher {
         this.listener = listener;
         Map<String, String> env = new TreeMap<>();
         engineEnvironment.forEach((k, v) -> {
-            if (NAME.matcher(k).matches() && !SHELL_VARIABLES.contains(k) && v.indexOf('\0') < 0) {
+            // The script's own variables are skyport_*: one of those exported from here would reach plain jobs with the
+            // launcher's value (a variable a function sets keeps the export attribute the environment gave it).
+            if (NAME.matcher(k).matches() && !SHELL_VARIABLES.contains(k) && !k.startsWith("skyport_")
+                    && v.indexOf('\0') < 0) {
                 env.put(k, v);
             }
         });
@@ -424,8 +429,9 @@ final class LocalLauncher {
             }
             batch.add(first);
             int length = bytes.length;
-            boolean atomic = length <= PIPE_BUF;
-            if (atomic) {
+            // Several requests go in one write only while it stays atomic: a write that fails part way may have given
+            // the launcher the first requests of it whole, and those it runs. A longer request is written alone.
+            if (length <= PIPE_BUF) {
                 System.arraycopy(bytes, 0, buffer, 0, length);
                 bytes = buffer;
                 // Only this thread takes from the queue: what it peeks at is what it polls.
@@ -469,18 +475,20 @@ final class LocalLauncher {
                         g.requests.write(bytes, 0, length);
                         g.requests.flush();
                         written = true;
-                        batch.forEach(r -> r.message = null);
-                    } catch (IOException gone) {
-                        if (atomic) {
-                            // Nothing of an atomic write reached a reader that is gone: these go to the next launcher.
-                            g.sent.removeAll(batch);
-                            // Not sent: the check must not fence them off as requests a dead launcher had not read.
-                            batch.forEach(r -> r.sentTo = null);
-                        } else {
-                            // Part of it may have been read: the run stays sent, and is settled through its claim.
-                            written = true;
-                            batch.forEach(r -> r.message = null);
+                        for (Run r : batch) {
+                            r.message = null;
+                            if (r.end.isDone()) {
+                                // settled while it was written: its completion may have looked before sentTo was set
+                                g.sent.remove(r);
+                            }
                         }
+                    } catch (IOException gone) {
+                        // The launcher's end of the pipe is closed: it did not read all of this write. Of an atomic one
+                        // it read nothing; of a longer one, one request, cut short, which it does not run. These go to
+                        // the next launcher.
+                        g.sent.removeAll(batch);
+                        // Not sent: the check must not fence them off as requests a dead launcher had not read.
+                        batch.forEach(r -> r.sentTo = null);
                         g.process.destroyForcibly();
                     }
                 }
@@ -697,17 +705,53 @@ final class LocalLauncher {
             return Optional.empty();
         }
         if (!o.equals("auto")) {
-            if (!option.strip().startsWith("/") || !Files.isExecutable(Path.of(option.strip()))) {
+            String path = option.strip();
+            if (!path.startsWith("/") || !Files.isExecutable(Path.of(path))) {
                 throw GateException.permanent("gate option launcher must be auto, none or the absolute path of a bash,"
-                        + " got '" + option.strip() + "'");
+                        + " got '" + path + "'");
             }
-            return Optional.of(option.strip());
+            if (!readsByLength(path)) {
+                throw GateException.permanent("gate option launcher: " + path + " is not bash " + MIN_BASH
+                        + " or later (the launcher reads its requests with read -N)");
+            }
+            return Optional.of(path);
         }
         for (String p : List.of("/bin/bash", "/usr/bin/bash", "/usr/local/bin/bash")) {
             if (Files.isExecutable(Path.of(p))) {
-                return Optional.of(p);
+                if (readsByLength(p)) {
+                    return Optional.of(p);
+                }
+                LOG.warn("{} is older than bash {}: local runs start as processes of the engine, without a launcher",
+                        p, MIN_BASH);
+                return Optional.empty();
             }
         }
         return Optional.empty();
+    }
+
+    /** The first bash whose {@code read} has {@code -N}. */
+    private static final String MIN_BASH = "4.1";
+
+    /** Per path: whether that bash is {@link #MIN_BASH} or later. */
+    private static final Map<String, Boolean> BASH_CHECKED = new ConcurrentHashMap<>();
+
+    private static boolean readsByLength(String bash) {
+        Boolean known = BASH_CHECKED.get(bash);
+        if (known != null) {
+            return known;
+        }
+        try {
+            Process p = new ProcessBuilder(bash, "-c", "printf ab | { read -r -N 1 x && [ \"$x\" = a ]; }")
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            boolean ok = p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+            p.destroyForcibly();
+            BASH_CHECKED.put(bash, ok);
+            return ok;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 }

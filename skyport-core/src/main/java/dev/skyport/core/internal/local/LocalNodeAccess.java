@@ -333,7 +333,6 @@ final class LocalNodeAccess implements NodeAccess {
         if (launcher.isEmpty()) {
             return Optional.empty();
         }
-        Path runDir = Path.of(request.runDirectory());
         List<String> program;
         String envMode;
         Map<String, String> exports = new LinkedHashMap<>();
@@ -363,8 +362,7 @@ final class LocalNodeAccess implements NodeAccess {
             }
             program.addAll(DetachedRun.program(request));
         }
-        boolean expressible = runDir.toString().length() < 1024
-                && exports.keySet().stream().allMatch(LocalLauncher::canSet)
+        boolean expressible = exports.keySet().stream().allMatch(LocalLauncher::canSet)
                 && exports.values().stream().allMatch(LocalLauncher::canQuote)
                 && sandboxEnv.entrySet().stream().allMatch(e -> LocalLauncher.canQuote(e.getKey())
                         && LocalLauncher.canQuote(e.getValue()))
@@ -1155,7 +1153,8 @@ final class LocalNodeAccess implements NodeAccess {
 
     /** The bytes the request of a run started through the launcher takes in its pipe, until its end is known (tests). */
     int requestBytes(RunHandle handle) {
-        return launched.get(handle).messageLength;
+        LocalLauncher.Run run = launched.get(handle);
+        return run == null ? 0 : run.messageLength;
     }
 
     /** Whether the request of a run started through the launcher was written to it (tests). */

@@ -112,57 +112,83 @@ class LocalLauncherTest {
     @Test
     void everyCharacterReachesTheJobWhenTheLauncherRunsInAUtf8Locale() throws Exception {
         // bash reads a request by its length in characters, which in a UTF-8 locale are not bytes: requests are ASCII.
+        // Three at once, so that some share a write: a request's length must end exactly where the next one starts.
         StringBuilder all = new StringBuilder();
         for (char c = 1; c < 0x80; c++) {
             all.append(c);
         }
         String value = all.append("ünï € \uD834\uDD1E é").toString();
-        JobId id = new JobId(UUID.randomUUID());
-        Path dir = Files.createDirectories(workDir.resolve("jobs").resolve(id.toString()));
-        Path out = workDir.resolve("out");
-        List<String> program = List.of("/bin/sh", "-c", "printf '%s' \"$1\" > \"$OUT\"; printf '%s' \"$V\" > \"$OUT.env\"",
-                "sh", value);
-        RunRequest req = new RunRequest(id, 1, dir.toString(), Optional.empty(), program, dir.toString(), Map.of());
-        Files.createDirectories(Path.of(req.runDirectory()));
-        var ended = new java.util.concurrent.CompletableFuture<String>();
+        Map<Long, java.util.concurrent.CompletableFuture<String>> ends = new java.util.concurrent.ConcurrentHashMap<>();
+        // The launcher's own variables are skyport_*: one the engine exports must not carry a request to the job.
         LocalLauncher launcher = new LocalLauncher("/bin/bash", Map.of("PATH", System.getenv("PATH"),
-                "LC_ALL", "C.UTF-8"), List.of(), List.of(), workDir.resolve("launch"), new LocalLauncher.Listener() {
+                "LC_ALL", "C.UTF-8", "skyport_q", "the engine's"), List.of(), List.of(), workDir.resolve("launch"),
+                new LocalLauncher.Listener() {
                     @Override
                     public void ended(LocalLauncher.Run run) {
-                        ended.complete("ended");
+                        ends.get(run.token).complete("ended");
                     }
 
                     @Override
                     public void fenced(LocalLauncher.Run run) {
-                        ended.complete("fenced");
+                        ends.get(run.token).complete("fenced");
                     }
 
                     @Override
                     public void launcherGone(java.util.Collection<LocalLauncher.Run> sent) {
-                        ended.complete("launcher gone");
+                        sent.forEach(run -> ends.get(run.token).complete("launcher gone"));
                     }
 
                     @Override
                     public void failed(LocalLauncher.Run run, java.io.IOException why) {
-                        ended.complete("failed: " + why);
+                        ends.get(run.token).complete("failed: " + why);
                     }
                 });
+        List<RunRequest> requests = new ArrayList<>();
+        List<LocalLauncher.Run> runs = new ArrayList<>();
+        List<String> requestTexts = new ArrayList<>();
         try {
-            LocalLauncher.Run run = launcher.newRun(new RunHandle(id, 1, dir.toString(), 0), req, Optional.empty(),
-                    false);
-            Map<String, String> exports = new java.util.LinkedHashMap<>();
-            exports.put("OUT", out.toString());
-            exports.put("V", value);
-            launcher.send(run, LocalLauncher.request(run, "plain", exports, dir.toString(), Optional.empty(), program));
-            assertThat(ended.get(WAIT_SECONDS, TimeUnit.SECONDS)).isEqualTo("ended");
+            for (int i = 0; i < 3; i++) {
+                JobId id = new JobId(UUID.randomUUID());
+                Path dir = Files.createDirectories(workDir.resolve("jobs").resolve(id.toString()));
+                Path out = dir.resolve("out");
+                String mine = value + "ß".repeat(i);
+                List<String> program = List.of("/bin/sh", "-c",
+                        "printf '%s' \"$1\" > \"$OUT\"; printf '%s' \"$V\" > \"$OUT.env\"; env > \"$OUT.all\"", "sh",
+                        mine);
+                RunRequest req = new RunRequest(id, 1, dir.toString(), Optional.empty(), program, dir.toString(),
+                        Map.of());
+                Files.createDirectories(Path.of(req.runDirectory()));
+                LocalLauncher.Run run = launcher.newRun(new RunHandle(id, 1, dir.toString(), 0), req,
+                        Optional.empty(), false);
+                ends.put(run.token, new java.util.concurrent.CompletableFuture<>());
+                Map<String, String> exports = new java.util.LinkedHashMap<>();
+                exports.put("OUT", out.toString());
+                exports.put("V", mine);
+                requests.add(req);
+                runs.add(run);
+                requestTexts.add(LocalLauncher.request(run, "plain", exports, dir.toString(), Optional.empty(),
+                        program));
+            }
+            for (int i = 0; i < 3; i++) {
+                launcher.send(runs.get(i), requestTexts.get(i));
+            }
+            for (LocalLauncher.Run run : runs) {
+                assertThat(ends.get(run.token).get(WAIT_SECONDS, TimeUnit.SECONDS)).isEqualTo("ended");
+            }
         } finally {
             launcher.close();
         }
-        assertThat(Files.readString(Path.of(req.runDirectory(), DetachedRun.EXIT_CODE)).strip())
-                .as("stderr: %s", Files.readString(dir.resolve(DetachedRun.STDERR))).isEqualTo("0");
-        byte[] expected = value.getBytes(StandardCharsets.UTF_8);
-        assertThat(Files.readAllBytes(out)).isEqualTo(expected);
-        assertThat(Files.readAllBytes(Path.of(out + ".env"))).isEqualTo(expected);
+        for (int i = 0; i < 3; i++) {
+            RunRequest req = requests.get(i);
+            Path dir = Path.of(req.directory());
+            assertThat(Files.readString(Path.of(req.runDirectory(), DetachedRun.EXIT_CODE)).strip())
+                    .as("stderr: %s", Files.readString(dir.resolve(DetachedRun.STDERR))).isEqualTo("0");
+            byte[] expected = (value + "ß".repeat(i)).getBytes(StandardCharsets.UTF_8);
+            assertThat(Files.readAllBytes(dir.resolve("out"))).isEqualTo(expected);
+            assertThat(Files.readAllBytes(dir.resolve("out.env"))).isEqualTo(expected);
+            assertThat(Files.readAllLines(dir.resolve("out.all"), StandardCharsets.ISO_8859_1))
+                    .noneMatch(line -> line.startsWith("skyport_"));
+        }
     }
 
     @Test
@@ -218,20 +244,20 @@ class LocalLauncherTest {
     void aSandboxedJobsVariablesReachNoProcessOutsideTheSandboxWithoutALauncher() throws Exception {
         LocalNodeAccess node = node(Map.of("job-isolation", "sandbox", "launcher", "none"));
         JobId id = new JobId(UUID.randomUUID());
-        assertVariablesStayInTheSandbox(node, workDir.resolve("jobs").resolve(id.toString()), id);
+        assertVariablesStayInTheSandbox(node, workDir.resolve("jobs").resolve(id.toString()), id, false);
         assertThat(node.launcherPid()).as("no launcher").isEmpty();
     }
 
     @Test
-    void aSandboxedJobsVariablesReachNoProcessOutsideTheSandboxWhenItsPathIsTooLongForTheLauncher() throws Exception {
-        // A user chooses how deep the job directory is: a path of 1 KiB or more goes down the process-per-run path.
+    void aSandboxedJobInADirectoryOfAPathLongerThanAnAtomicPipeWriteStartsThroughTheLauncher() throws Exception {
+        // A user chooses how deep the job directory is; its path is in the request several times.
         LocalNodeAccess node = node(Map.of("job-isolation", "sandbox"));
         JobId id = new JobId(UUID.randomUUID());
         Path deep = workDir.resolve("jobs");
-        while (deep.toString().length() < 1100) {
+        while (deep.toString().length() < 2000) {
             deep = deep.resolve("d".repeat(200));
         }
-        assertVariablesStayInTheSandbox(node, deep.resolve(id.toString()), id);
+        assertVariablesStayInTheSandbox(node, deep.resolve(id.toString()), id, true);
     }
 
     @Test
@@ -252,14 +278,21 @@ class LocalLauncherTest {
      * Runs a sandboxed job whose variables ask the dynamic loader for its debug output in a directory the sandbox does
      * not show: a file there was written by a process outside the sandbox that had the job's variables.
      */
-    private void assertVariablesStayInTheSandbox(LocalNodeAccess node, Path jobDir, JobId id) throws Exception {
+    private void assertVariablesStayInTheSandbox(LocalNodeAccess node, Path jobDir, JobId id, boolean throughLauncher)
+            throws Exception {
         Path marks = Files.createDirectories(workDir.resolve("loader-marks"));
         String dir = jobDir.toString();
         RunRequest req = new RunRequest(id, 1, dir, Optional.of("#!/bin/sh\nprintf %s \"$MINE\" > mine.txt\n"),
                 List.of(), dir, Map.of("LD_DEBUG", "libs", "LD_DEBUG_OUTPUT", marks.resolve("ld").toString(),
                 "MINE", "x'y"));
         RunHandle handle = node.launch(req);
-        assertThat(handle.processGroup()).as("started as a process of the engine's, not by the launcher").isPositive();
+        if (throughLauncher) {
+            assertThat(handle.processGroup()).as("started by the launcher").isZero();
+            assertThat(node.requestBytes(handle)).isGreaterThan(4096);
+        } else {
+            assertThat(handle.processGroup()).as("started as a process of the engine's, not by the launcher")
+                    .isPositive();
+        }
         assertThat(node.watch(handle).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(0);
         assertThat(Files.readString(jobDir.resolve("mine.txt"))).as("the job has its variables").isEqualTo("x'y");
         try (var written = Files.list(marks)) {
@@ -341,8 +374,9 @@ class LocalLauncherTest {
 
     @Test
     void aRunDirectorySwappedBeforeTheLauncherReadsTheRequestGetsNothingRun() throws Exception {
-        // In account mode the job's account owns the job directory: it can rename the engine's run directory and put
-        // one of its own there. What the launcher (the engine's user, root there) runs must not be found through it.
+        // Before the job directory was the engine's (1770), a job's account could rename the engine's run directory and
+        // put one of its own there, and the first launcher read its requests from `run.<n>/launch`: nothing the
+        // launcher (the engine's user, root in account mode) runs may come from the run directory.
         LocalNodeAccess node = node(Map.of());
         Path planted = workDir.resolve("planted-ran");
         long launcher = stoppedLauncher(node);
@@ -488,6 +522,16 @@ class LocalLauncherTest {
     void aLauncherThatIsNoBashIsRefusedByName() {
         assertThatThrownBy(() -> node(Map.of("launcher", workDir.resolve("no-such-bash").toString())))
                 .isInstanceOf(GateException.class).hasMessageContaining("gate option launcher");
+    }
+
+    @Test
+    void aBashWhoseReadCannotTakeALengthIsRefusedByName() throws Exception {
+        // As bash 3.2 answers `read -N` (the launcher reads each request by its length).
+        Path old = workDir.resolve("bash-3.2");
+        Files.writeString(old, "#!/bin/sh\necho \"bash: read: -N: invalid option\" >&2\nexit 2\n");
+        Files.setPosixFilePermissions(old, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        assertThatThrownBy(() -> node(Map.of("launcher", old.toString()))).isInstanceOf(GateException.class)
+                .hasMessageContaining("gate option launcher").hasMessageContaining("bash 4.1 or later");
     }
 
     @Test
