@@ -459,9 +459,11 @@ class TimetableScheduler implements Scheduler {
     }
 
     /**
-     * {@link Duration#between} and {@link #toMillis}, without the {@link ArithmeticException} that {@code between}
-     * throws and catches inside for every end past 292 years (a running job without a time limit), once per running
-     * job and pass: 4 % of the engine's cpu on trivial jobs (profiled).
+     * The whole milliseconds from {@code now} to {@code end}: 0 when {@code end} is not after {@code now},
+     * {@link Timetable#FOREVER} from {@code FOREVER / 1000} seconds on. What {@link Duration#between} and
+     * {@link #toMillis} gave, without the {@link ArithmeticException} that {@code between} throws and catches inside
+     * for every end past 292 years (a running job without a time limit), once per running job and pass: 4 % of the
+     * engine's cpu on trivial jobs (profiled).
      */
     static long millisUntil(Instant now, Instant end) {
         if (!end.isAfter(now)) {

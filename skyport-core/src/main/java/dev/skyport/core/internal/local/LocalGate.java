@@ -34,8 +34,9 @@ import java.util.Optional;
  * ({@link dev.skyport.gate.StepsRun}) need the option too; without it their launch fails with a permanent error.
  *
  * <p>Runs are started by one long-lived launcher process ({@link LocalLauncher}) rather than by a process start of
- * this JVM's per run. Option {@code launcher}: {@code auto} (bash from {@code /bin} or {@code /usr/bin}, else none),
- * {@code none} (a process per run, as before the launcher) or the path of a bash; its default is the system
+ * this JVM's per run. Option {@code launcher}: {@code auto} (the first bash 4.1 or later in {@code /bin},
+ * {@code /usr/bin} or {@code /usr/local/bin}, else none), {@code none} (a process per run, as before the launcher) or
+ * the path of a bash 4.1 or later (it reads requests with {@code read -N}); its default is the system
  * property {@code skyport.local.launcher}, else {@code auto}. {@code launcher-check-ms} (default
  * 1000): how often runs are checked for an end their wrapper could not report (it was killed).
  */

@@ -39,20 +39,20 @@ import java.util.regex.Pattern;
  *
  * <p>The engine sends a run's request, a few lines of sh, over the launcher's standard input, the only way requests
  * reach it: a line with its length, then the request. Neither a file in the run directory (in account mode the job's
- * account could put a request of its own in its place before the launcher, root there, reads it) nor one in a
- * directory of the engine's: a file a run costs an inode's creation and removal, which on a filesystem without a
- * journal is a third of the engine's own cpu on a trivial job (measured). Every user-controlled string in a request is
- * quoted, in printable ASCII only, so it reaches the run byte for byte, is never interpreted, and its length in bytes is
- * its length in characters whatever the locale (bash's {@code read -N} counts characters). The launcher forks a
- * subshell per request that evaluates it and runs {@link #SCRIPT}'s {@code skyport_run}: the {@link DetachedRun}
+ * account could put a request of its own in its place before the launcher, root there, reads it) nor one in a directory
+ * of the engine's: a file a run costs an inode's creation and removal, which on ext4 without a journal after many
+ * deletions was 12 % of the engine's cpu samples on trivial jobs (profiled). Every user-controlled string in a request
+ * is quoted, in printable ASCII only, so it reaches the run byte for byte, is never interpreted, and its length in
+ * bytes is its length in characters whatever the locale (bash's {@code read -N} counts characters). The launcher forks
+ * a subshell per request that evaluates it and runs {@link #SCRIPT}'s {@code skyport_run}: the {@link DetachedRun}
  * protocol of the ssh gate's wrapper (claim with O_EXCL, pid, logs, exit code), with these differences: bash's job
  * control ({@code set -m}) gives the run a process group of its own in the launcher's session (the launcher is started
  * through {@code setsid}), where the wrapper calls {@code setsid} itself; the engine creates the run's cgroup (with its
  * limits) before the request and removes it after the end, where the wrapper spawns {@code mkdir} and {@code rmdir};
- * and the wrapper ignores SIGTERM, SIGINT and SIGHUP itself before it execs bubblewrap, where the ssh gate's runs exec a
- * shell to do that. A run tells the launcher's standard output {@code E <token>} when its exit code is written and
- * {@code F <token>} when a probe
- * fenced it off first; the engine reads those lines instead of polling. The job itself does not get that descriptor.
+ * and the wrapper ignores SIGTERM, SIGINT and SIGHUP itself before it execs bubblewrap, where the ssh gate's runs exec
+ * a shell to do that. A run tells the launcher's standard output {@code E <token>} when its exit code is written and
+ * {@code F <token>} when a probe fenced it off first; the engine reads those lines instead of polling. The job itself
+ * does not get that descriptor.
  *
  * <p>Runs are independent of the launcher: they keep running and write their exit code when it dies (they hold the
  * reading end's pipe open, so their lines still arrive), and the launcher exits, leaving them, when the engine's end of
@@ -74,6 +74,15 @@ final class LocalLauncher {
     private static final int PIPE_BUF = 4096;
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+
+    /** The prefix of the script's own variables. */
+    private static final String OWN_PREFIX = "skyport_";
+
+    /** The first bash whose {@code read} has {@code -N}. */
+    private static final String MIN_BASH = "4.1";
+
+    /** Per bash: whether its {@code read} has {@code -N}, once known. */
+    private static final Map<String, Boolean> BASH_CHECKED = new ConcurrentHashMap<>();
 
     /**
      * What bash reads from its environment to change how it runs, and names it keeps read-only: never passed to the
@@ -103,7 +112,8 @@ final class LocalLauncher {
             "  trap : TERM INT HUP",
             "  if cd \"$skyport_w\"; then",
             "    ( if [ -n \"$skyport_cg\" ] && ! echo 0 > \"$skyport_cg/cgroup.procs\"; then",
-            "        echo \"skyport: cannot enter cgroup $skyport_cg\" >&2; exit " + DetachedRun.NO_CGROUP_STATUS + "; fi",
+            "        echo \"skyport: cannot enter cgroup $skyport_cg\" >&2",
+            "        exit " + DetachedRun.NO_CGROUP_STATUS + "; fi",
             "      exec 3>&-",
             // Ignored dispositions survive exec: bubblewrap must outlive a group-wide SIGTERM (DetachedRun).
             "      if [ -n \"$skyport_sb\" ]; then trap '' TERM INT HUP; fi",
@@ -158,7 +168,7 @@ final class LocalLauncher {
         final long queuedNanos = System.nanoTime();
         /** What goes to the launcher: the length's line and the request; null once written. */
         volatile byte[] message;
-        /** How many bytes {@link #message} has (tests). */
+        /** How many bytes {@link #message} had when it was made (tests). */
         volatile int messageLength;
 
         /** Whether the gate was asked to watch it. */
@@ -197,7 +207,7 @@ final class LocalLauncher {
     }
 
     private final String bash;
-    /** Where the sandbox arguments of this launcher's runs go: a directory of its own (made on first use) in {@code base}. */
+    /** Where this launcher's runs' sandbox arguments go: a directory of its own (made on first use) in {@code base}. */
     private final Path base;
     private Path spool;
     private final Map<String, String> environment;
@@ -229,12 +239,20 @@ final class LocalLauncher {
         this.listener = listener;
         Map<String, String> env = new TreeMap<>();
         engineEnvironment.forEach((k, v) -> {
-            // The script's own variables are skyport_*: one of those exported from here would reach plain jobs with the
-            // launcher's value (a variable a function sets keeps the export attribute the environment gave it).
-            if (NAME.matcher(k).matches() && !SHELL_VARIABLES.contains(k) && !k.startsWith("skyport_")
-                    && v.indexOf('\0') < 0) {
+            if (NAME.matcher(k).matches() && !SHELL_VARIABLES.contains(k) && v.indexOf('\0') < 0) {
                 env.put(k, v);
             }
+        });
+        // The script's own variables are skyport_*: one exported from here would reach plain jobs with the launcher's
+        // value (a variable the script sets keeps the export attribute the environment gave it, a local one too).
+        // Such engine variables are not passed to the launcher; skyport_plain_env gives plain jobs their values back.
+        Map<String, String> own = new TreeMap<>();
+        env.keySet().removeIf(k -> {
+            if (k.startsWith(OWN_PREFIX)) {
+                own.put(k, env.get(k));
+                return true;
+            }
+            return false;
         });
         this.environment = Map.copyOf(env);
         StringBuilder s = new StringBuilder(SCRIPT);
@@ -246,6 +264,7 @@ final class LocalLauncher {
                 s.append("  export ").append(k).append('=').append(quote(v)).append('\n');
             }
         }
+        own.forEach((k, v) -> s.append("  export ").append(k).append('=').append(quote(v)).append('\n'));
         s.append("}\n");
         s.append("skyport_isolated_env() {\n").append(unsetAllBut(env.keySet(), keptIsolated)).append("}\n");
         List<String> client = new ArrayList<>(keptIsolated);
@@ -276,9 +295,9 @@ final class LocalLauncher {
     }
 
     /**
-     * {@code s} quoted for bash in printable ASCII: nothing in it is interpreted. Single quotes when it is printable ASCII
-     * already; else ANSI-C quotes, with every other byte of its UTF-8 form as an octal escape, which bash turns back into
-     * that byte in any locale.
+     * {@code s} quoted for bash in printable ASCII: nothing in it is interpreted. Single quotes when it is printable
+     * ASCII already; else ANSI-C quotes, with every other byte of its UTF-8 form as an octal escape, which bash turns
+     * back into that byte in any locale.
      */
     static String quote(String s) {
         byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
@@ -711,29 +730,20 @@ final class LocalLauncher {
                         + " got '" + path + "'");
             }
             if (!readsByLength(path)) {
-                throw GateException.permanent("gate option launcher: " + path + " is not bash " + MIN_BASH
-                        + " or later (the launcher reads its requests with read -N)");
+                throw GateException.permanent("gate option launcher: " + path + " has no read -N (bash " + MIN_BASH
+                        + " or later has it; the launcher reads its requests by their length)");
             }
             return Optional.of(path);
         }
         for (String p : List.of("/bin/bash", "/usr/bin/bash", "/usr/local/bin/bash")) {
-            if (Files.isExecutable(Path.of(p))) {
-                if (readsByLength(p)) {
-                    return Optional.of(p);
-                }
-                LOG.warn("{} is older than bash {}: local runs start as processes of the engine, without a launcher",
-                        p, MIN_BASH);
-                return Optional.empty();
+            if (Files.isExecutable(Path.of(p)) && readsByLength(p)) {
+                return Optional.of(p);
             }
         }
+        LOG.warn("no bash {} or later in /bin, /usr/bin or /usr/local/bin: local runs start as processes of the engine",
+                MIN_BASH);
         return Optional.empty();
     }
-
-    /** The first bash whose {@code read} has {@code -N}. */
-    private static final String MIN_BASH = "4.1";
-
-    /** Per path: whether that bash is {@link #MIN_BASH} or later. */
-    private static final Map<String, Boolean> BASH_CHECKED = new ConcurrentHashMap<>();
 
     private static boolean readsByLength(String bash) {
         Boolean known = BASH_CHECKED.get(bash);
@@ -741,10 +751,18 @@ final class LocalLauncher {
             return known;
         }
         try {
-            Process p = new ProcessBuilder(bash, "-c", "printf ab | { read -r -N 1 x && [ \"$x\" = a ]; }")
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            boolean ok = p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
-            p.destroyForcibly();
+            ProcessBuilder pb = new ProcessBuilder(bash, "-c", "printf ab | { read -r -N 1 x && [ \"$x\" = a ]; }")
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            // Nothing of the engine's environment (BASH_ENV, SHELLOPTS) may change the answer.
+            pb.environment().clear();
+            pb.environment().put("PATH", "/usr/bin:/bin");
+            Process p = pb.start();
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                // not known: asked again next time
+                p.destroyForcibly();
+                return false;
+            }
+            boolean ok = p.exitValue() == 0;
             BASH_CHECKED.put(bash, ok);
             return ok;
         } catch (IOException e) {

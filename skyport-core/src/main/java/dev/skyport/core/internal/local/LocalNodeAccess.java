@@ -1151,7 +1151,7 @@ final class LocalNodeAccess implements NodeAccess {
         }
     }
 
-    /** The bytes the request of a run started through the launcher takes in its pipe, until its end is known (tests). */
+    /** The bytes a launcher run's request takes in the launcher's pipe, until the run's end is known (tests). */
     int requestBytes(RunHandle handle) {
         LocalLauncher.Run run = launched.get(handle);
         return run == null ? 0 : run.messageLength;
@@ -1161,6 +1161,12 @@ final class LocalNodeAccess implements NodeAccess {
     boolean sentToLauncher(RunHandle handle) {
         LocalLauncher.Run run = launched.get(handle);
         return run != null && run.message == null && run.sentTo != null;
+    }
+
+    /** Whether the request of a run started through the launcher is being written to it, not yet whole (tests). */
+    boolean beingSentToLauncher(RunHandle handle) {
+        LocalLauncher.Run run = launched.get(handle);
+        return run != null && run.message != null && run.sentTo != null;
     }
 
     /** The pid of the launcher when one runs now (tests). */

@@ -24,6 +24,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -112,14 +114,18 @@ class LocalLauncherTest {
     @Test
     void everyCharacterReachesTheJobWhenTheLauncherRunsInAUtf8Locale() throws Exception {
         // bash reads a request by its length in characters, which in a UTF-8 locale are not bytes: requests are ASCII.
-        // Three at once, so that some share a write: a request's length must end exactly where the next one starts.
+        // Three sent back to back, which may share a write: a request's length must end where the next one starts.
+        ProcessBuilder counts = new ProcessBuilder("/bin/bash", "-c", "x=$'\\303\\274'; [ ${#x} = 1 ]").inheritIO();
+        counts.environment().put("LC_ALL", "C.UTF-8");
+        assertThat(counts.start().waitFor()).as("bash counts characters in C.UTF-8 (else this test proves nothing)")
+                .isZero();
         StringBuilder all = new StringBuilder();
         for (char c = 1; c < 0x80; c++) {
             all.append(c);
         }
         String value = all.append("ünï € \uD834\uDD1E é").toString();
-        Map<Long, java.util.concurrent.CompletableFuture<String>> ends = new java.util.concurrent.ConcurrentHashMap<>();
-        // The launcher's own variables are skyport_*: one the engine exports must not carry a request to the job.
+        Map<Long, CompletableFuture<String>> ends = new ConcurrentHashMap<>();
+        // The launcher's own variables are skyport_*: one the engine exports reaches a plain job with its own value.
         LocalLauncher launcher = new LocalLauncher("/bin/bash", Map.of("PATH", System.getenv("PATH"),
                 "LC_ALL", "C.UTF-8", "skyport_q", "the engine's"), List.of(), List.of(), workDir.resolve("launch"),
                 new LocalLauncher.Listener() {
@@ -160,7 +166,7 @@ class LocalLauncherTest {
                 Files.createDirectories(Path.of(req.runDirectory()));
                 LocalLauncher.Run run = launcher.newRun(new RunHandle(id, 1, dir.toString(), 0), req,
                         Optional.empty(), false);
-                ends.put(run.token, new java.util.concurrent.CompletableFuture<>());
+                ends.put(run.token, new CompletableFuture<>());
                 Map<String, String> exports = new java.util.LinkedHashMap<>();
                 exports.put("OUT", out.toString());
                 exports.put("V", mine);
@@ -187,7 +193,7 @@ class LocalLauncherTest {
             assertThat(Files.readAllBytes(dir.resolve("out"))).isEqualTo(expected);
             assertThat(Files.readAllBytes(dir.resolve("out.env"))).isEqualTo(expected);
             assertThat(Files.readAllLines(dir.resolve("out.all"), StandardCharsets.ISO_8859_1))
-                    .noneMatch(line -> line.startsWith("skyport_"));
+                    .filteredOn(line -> line.startsWith("skyport_")).containsExactly("skyport_q=the engine's");
         }
     }
 
@@ -351,6 +357,38 @@ class LocalLauncherTest {
         RunProbe probe = node.probe(queued.get(0));
         assertThat(probe.state()).isEqualTo(RunProbe.State.ENDED);
         assertThat(probe.outcome().orElseThrow().exitCode()).isEmpty();
+    }
+
+    @Test
+    void aLongRequestWhoseLauncherDiedInItsWriteGoesWholeToTheNextLauncherAndRunsOnce() throws Exception {
+        LocalNodeAccess node = node(Map.of());
+        long launcher = stoppedLauncher(node);
+        JobId id = new JobId(UUID.randomUUID());
+        String dir = workDir.resolve("jobs").resolve(id.toString()).toString();
+        // More than the pipe holds (64 KiB), less than one variable may hold (128 KiB): the write blocks part way.
+        RunRequest req = new RunRequest(id, 1, dir, Optional.of("#!/bin/sh\necho ran >> ran.txt\nexit 3\n"),
+                List.of(), dir, Map.of("BIG", "x".repeat(100_000)));
+        RunHandle handle;
+        try {
+            handle = node.launch(req);
+            Instant deadline = Instant.now().plusSeconds(WAIT_SECONDS);
+            while (!node.beingSentToLauncher(handle)) {
+                assertThat(Instant.now()).as("the write begun").isBefore(deadline);
+                TimeUnit.MILLISECONDS.sleep(10);
+            }
+            // Still blocked: a stopped launcher reads nothing.
+            TimeUnit.MILLISECONDS.sleep(200);
+            assertThat(node.beingSentToLauncher(handle)).isTrue();
+            kill9(launcher);
+        } finally {
+            if (LocalNodeAccess.isRunning(launcher)) {
+                signal("CONT", launcher);
+            }
+        }
+        // The launcher got part of it, which it never runs; the next one gets it whole.
+        assertThat(node.watch(handle).get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).hasValue(3);
+        assertThat(Files.readString(Path.of(dir, "ran.txt"))).isEqualTo("ran\n");
+        assertThat(node.launcherPid()).isPresent().isNotEqualTo(Optional.of(launcher));
     }
 
     @Test
