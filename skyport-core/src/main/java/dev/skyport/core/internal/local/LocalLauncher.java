@@ -15,7 +15,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -161,7 +160,7 @@ final class LocalLauncher {
         final Optional<Path> cgroup;
         /**
          * Its sandbox's {@code --setenv} arguments, NUL-separated (a sandboxed run's only: a shell variable cannot hold
-         * a NUL), in the launcher's directory.
+         * a NUL), in a directory of the engine's.
          */
         final Optional<Path> sandboxArgsFile;
         final CompletableFuture<RunOutcome> end = new CompletableFuture<>();
@@ -207,9 +206,6 @@ final class LocalLauncher {
     }
 
     private final String bash;
-    /** Where this launcher's runs' sandbox arguments go: a directory of its own (made on first use) in {@code base}. */
-    private final Path base;
-    private Path spool;
     private final Map<String, String> environment;
     private final String script;
     private final Listener listener;
@@ -230,12 +226,10 @@ final class LocalLauncher {
      * @param engineEnvironment the engine's environment, from which the launcher's is made
      * @param keptIsolated what an isolated job keeps of it (besides {@code LC_*})
      * @param keptClient what a container runtime's client keeps of it (besides {@code LC_*})
-     * @param base the engine's own directory in which this launcher makes the directory of its runs' sandbox arguments
      */
     LocalLauncher(String bash, Map<String, String> engineEnvironment, List<String> keptIsolated,
-                  List<String> keptClient, Path base, Listener listener) {
+                  List<String> keptClient, Listener listener) {
         this.bash = bash;
-        this.base = base;
         this.listener = listener;
         Map<String, String> env = new TreeMap<>();
         engineEnvironment.forEach((k, v) -> {
@@ -322,14 +316,11 @@ final class LocalLauncher {
     }
 
     /**
-     * A new run, not yet sent; {@link #send} it once its sandbox arguments, when {@code sandboxed}, are written.
-     *
-     * @throws IOException when the directory of the sandbox arguments cannot be made
+     * A new run, not yet sent. {@code sandboxArgs}: the file of its sandbox's arguments, written; a sandboxed run's only.
+     * It is deleted once the run's end is known.
      */
-    Run newRun(RunHandle handle, RunRequest request, Optional<Path> cgroup, boolean sandboxed) throws IOException {
-        long token = tokens.incrementAndGet();
-        Optional<Path> args = sandboxed ? Optional.of(spool().resolve(token + ".args")) : Optional.empty();
-        Run run = new Run(token, handle, request, cgroup, args);
+    Run newRun(RunHandle handle, RunRequest request, Optional<Path> cgroup, Optional<Path> sandboxArgs) {
+        Run run = new Run(tokens.incrementAndGet(), handle, request, cgroup, sandboxArgs);
         runs.put(run.token, run);
         run.end.whenComplete((o, e) -> {
             runs.remove(run.token);
@@ -372,19 +363,6 @@ final class LocalLauncher {
             b.append(' ').append(quote(arg));
         }
         return b.append('\n').toString();
-    }
-
-    /**
-     * This launcher's directory of sandbox arguments, {@code 0700}, of a random name: a previous engine's runs may
-     * still be reading their own, whose tokens this one's repeat.
-     */
-    private synchronized Path spool() throws IOException {
-        if (spool == null) {
-            Files.createDirectories(base, PosixFilePermissions.asFileAttribute(
-                    PosixFilePermissions.fromString("rwx------")));
-            spool = Files.createTempDirectory(base, "launcher-");
-        }
-        return spool;
     }
 
     /** Queues {@code request}, made by {@link #request}, for the launcher to start {@code run} with. */

@@ -130,8 +130,7 @@ final class LocalNodeAccess implements NodeAccess {
         this.containers = containers;
         this.checkInterval = checkInterval;
         this.argsBase = argsBase;
-        this.launcher = bash.map(b -> new LocalLauncher(b, System.getenv(), KEPT_ENV, CLIENT_ENV, argsBase,
-                new Reports()));
+        this.launcher = bash.map(b -> new LocalLauncher(b, System.getenv(), KEPT_ENV, CLIENT_ENV, new Reports()));
         if (isolation.mode() == RunIsolation.Mode.ACCOUNT) {
             takeBackJobDirectories();
         }
@@ -336,7 +335,6 @@ final class LocalNodeAccess implements NodeAccess {
         List<String> program;
         String envMode;
         Map<String, String> exports = new LinkedHashMap<>();
-        Map<String, String> sandboxEnv = new LinkedHashMap<>();
         boolean sandboxed = false;
         if (request.steps().isPresent()) {
             program = StepsRun.program(request, runtime.get(), containers.get(), runIsolation,
@@ -354,8 +352,6 @@ final class LocalNodeAccess implements NodeAccess {
                 // bubblewrap runs outside the sandbox, as the engine (root in account mode): the job's variables
                 // (LD_PRELOAD, LD_AUDIT, GCONV_PATH...) must not be in its environment but set by it for the job. It
                 // reads them from a descriptor (--args), not its arguments, which every user of the machine can read.
-                sandboxEnv.put("HOME", request.directory());
-                sandboxEnv.putAll(request.environment());
                 program.addAll(1, List.of("--args", Integer.toString(LocalLauncher.SANDBOX_ARGS_FD)));
             } else {
                 exports.putAll(request.environment());
@@ -364,8 +360,8 @@ final class LocalNodeAccess implements NodeAccess {
         }
         boolean expressible = exports.keySet().stream().allMatch(LocalLauncher::canSet)
                 && exports.values().stream().allMatch(LocalLauncher::canQuote)
-                && sandboxEnv.entrySet().stream().allMatch(e -> LocalLauncher.canQuote(e.getKey())
-                        && LocalLauncher.canQuote(e.getValue()))
+                && (!sandboxed || request.environment().entrySet().stream()
+                        .allMatch(e -> LocalLauncher.canQuote(e.getKey()) && LocalLauncher.canQuote(e.getValue())))
                 && program.stream().allMatch(LocalLauncher::canQuote)
                 && LocalLauncher.canQuote(request.workdir()) && LocalLauncher.canQuote(request.directory());
         if (!expressible) {
@@ -375,27 +371,16 @@ final class LocalNodeAccess implements NodeAccess {
             // Made here rather than by a mkdir the run would spawn; removed when its end is known (ended, probe, sweep).
             CgroupHierarchy.create(cgroup.get(), request.memoryBytes(), request.cpus());
         }
-        RunHandle handle = new RunHandle(request.job(), request.attempt(), request.directory(), 0);
-        LocalLauncher.Run run;
+        Optional<Path> sandboxArgs;
         try {
-            run = launcher.get().newRun(handle, request, cgroup, sandboxed);
-        } catch (IOException e) {
+            sandboxArgs = sandboxed ? Optional.of(writeSandboxArgs(request)) : Optional.empty();
+        } catch (IOException | RuntimeException e) {
             cgroup.ifPresent(CgroupHierarchy::remove);
             throw e;
         }
+        RunHandle handle = new RunHandle(request.job(), request.attempt(), request.directory(), 0);
+        LocalLauncher.Run run = launcher.get().newRun(handle, request, cgroup, sandboxArgs);
         String launch = LocalLauncher.request(run, envMode, exports, request.workdir(), cgroup, program);
-        if (sandboxed) {
-            // The job's variables: the engine's only, like the job's script.
-            StringBuilder args = new StringBuilder();
-            sandboxEnv.forEach((k, v) -> args.append("--setenv\0").append(k).append('\0').append(v).append('\0'));
-            try {
-                writePrivate(run.sandboxArgsFile.orElseThrow(), args.toString());
-            } catch (IOException | RuntimeException e) {
-                run.end.complete(RunOutcome.lost("not started"));
-                cgroup.ifPresent(CgroupHierarchy::remove);
-                throw e;
-            }
-        }
         launched.put(handle, run);
         // Kept until watched: a run may end before the engine asks.
         run.end.whenComplete((o, e) -> {
@@ -409,8 +394,8 @@ final class LocalNodeAccess implements NodeAccess {
     }
 
     /**
-     * Writes the {@code --setenv} arguments of a sandboxed run started as a process of this JVM's to a new file of the
-     * engine's own, {@code 0600} in a {@code 0700} directory no job can reach; {@return its path}
+     * Writes the {@code --setenv} arguments of a sandboxed run (through the launcher or as a process of this JVM's) to a
+     * new file of the engine's own, {@code 0600} in a {@code 0700} directory no job can reach; {@return its path}
      */
     private Path writeSandboxArgs(RunRequest request) throws IOException {
         StringBuilder args = new StringBuilder();

@@ -127,8 +127,7 @@ class LocalLauncherTest {
         Map<Long, CompletableFuture<String>> ends = new ConcurrentHashMap<>();
         // The launcher's own variables are skyport_*: one the engine exports reaches a plain job with its own value.
         LocalLauncher launcher = new LocalLauncher("/bin/bash", Map.of("PATH", System.getenv("PATH"),
-                "LC_ALL", "C.UTF-8", "skyport_q", "the engine's"), List.of(), List.of(), workDir.resolve("launch"),
-                new LocalLauncher.Listener() {
+                "LC_ALL", "C.UTF-8", "skyport_q", "the engine's"), List.of(), List.of(), new LocalLauncher.Listener() {
                     @Override
                     public void ended(LocalLauncher.Run run) {
                         ends.get(run.token).complete("ended");
@@ -165,7 +164,7 @@ class LocalLauncherTest {
                         Map.of());
                 Files.createDirectories(Path.of(req.runDirectory()));
                 LocalLauncher.Run run = launcher.newRun(new RunHandle(id, 1, dir.toString(), 0), req,
-                        Optional.empty(), false);
+                        Optional.empty(), Optional.empty());
                 ends.put(run.token, new CompletableFuture<>());
                 Map<String, String> exports = new java.util.LinkedHashMap<>();
                 exports.put("OUT", out.toString());
