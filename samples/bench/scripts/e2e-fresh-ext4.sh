@@ -48,7 +48,11 @@ run() {
         tail -20 "$err" >&2
         exit 1
     fi
-    echo "$started $(git -C "$dir" rev-parse --short HEAD 2>/dev/null || echo "$dir")" \
+    # The checkout and its commit, marked when its tree has changes: two checkouts of one commit stay apart.
+    local rev
+    rev=$(git -C "$dir" rev-parse --short HEAD 2>/dev/null || echo "?")
+    git -C "$dir" diff --quiet HEAD 2>/dev/null || rev="$rev+changes"
+    echo "$started $dir@$rev" \
         "$(awk '{printf "%s %s  ", $2, $3}' <<< "$figures")$(grep -o 'others [0-9.]*' "$err" | tail -1 || true)"
 }
 for ((i = 1; i <= rounds; i++)); do

@@ -209,25 +209,36 @@ public final class SimulatedReplay implements AutoCloseable {
     }
 
     /**
-     * Moves the clock to {@code time} and ends the runs due by then one at a time, waiting after each until the engine
-     * has acted. The clock moves, and each end is released by the engine, while the scheduling loop's lock is held, so
-     * that no pass runs in between: every pass sees either all of a step or none of it, and a replay is deterministic.
+     * Moves the clock to {@code time}, waits until the engine has acted on the timers due by then, and then ends the
+     * runs due by then one at a time, waiting after each until the engine has acted. The clock moves, and each end is
+     * released by the engine, while the scheduling loop's lock is held, so that no pass runs in between: every pass sees
+     * either all of a step or none of it, and a replay is deterministic. Timers first, ends after: a due timer and an
+     * end handled together could give one pass or two (the loop, woken for the timer, may plan before the end's request
+     * for a pass arrives, the worker that releases the run taking the loop's lock on its way), and a second pass can
+     * set a timer of its own.
      */
     public void advanceTo(Instant time) throws TimeoutException {
         events++;
-        boolean first = true;
+        long passesBefore;
+        boolean timerDue;
+        loopLock.lock();
+        try {
+            passesBefore = passes.get();
+            timerDue = loop.nextTimer().map(t -> !t.isAfter(time)).orElse(false);
+            Duration by = Duration.between(clock.instant(), time);
+            if (!by.isNegative()) {
+                clock.advance(by);
+            }
+        } finally {
+            loopLock.unlock();
+        }
+        loop.clockMoved();
+        awaitSettled(timerDue ? passesBefore : -1);
         boolean ended;
         do {
-            long passesBefore;
-            boolean timerDue;
             loopLock.lock();
             try {
                 passesBefore = passes.get();
-                timerDue = first && loop.nextTimer().map(t -> !t.isAfter(time)).orElse(false);
-                Duration by = Duration.between(clock.instant(), time);
-                if (first && !by.isNegative()) {
-                    clock.advance(by);
-                }
                 ended = cluster.endNext(time);
                 if (ended) {
                     awaitReleased();
@@ -235,13 +246,12 @@ public final class SimulatedReplay implements AutoCloseable {
             } finally {
                 loopLock.unlock();
             }
-            if (first || ended) {
-                // A due timer or an end always leads to a pass: wait for it, as the end's release may not have
-                // marked the loop dirty yet (it waited for the lock).
+            if (ended) {
+                // An end always leads to a pass: wait for it, as the end's release may not have marked the loop dirty
+                // yet (it waited for the lock).
                 loop.clockMoved();
-                awaitSettled(timerDue || ended ? passesBefore : -1);
+                awaitSettled(passesBefore);
             }
-            first = false;
         } while (ended);
     }
 

@@ -38,9 +38,9 @@ class WholeQueuePassTest {
     }
 
     /**
-     * One job holds a cpu of a 2-cpu node for 100 s; 1,000 jobs of both cpus queue behind it; the 1,002nd job, 1 cpu
-     * for 50 s, fits in the gap now. Only a plan of the whole queue sees it: with the window alone it waits until
-     * the 1,000 have started, more than 10,000 s.
+     * One job holds a cpu of a 2-cpu node for 100 s; {@link SchedulingPass#PLANNING_WINDOW} jobs of both cpus queue
+     * behind it; the job after them, 1 cpu for 50 s, fits in the gap now. Only a plan of the whole queue sees it: with
+     * the window alone it waits until those have started, 10 s each.
      */
     private double waitOfTheJobBehindTheWindow(Path dir) throws Exception {
         List<SimJob> jobs = new ArrayList<>();

@@ -39,8 +39,10 @@ import java.util.UUID;
  *   times: {@code figure engine_pass_100k_ms} (median wall of those passes, from the engine's metrics) and
  *   {@code engine_pass_100k_cpu_ms} (the scheduling thread's cpu per pass).</li>
  *   <li>{@code replay}: the first {@code --jobs} jobs (default 10,000) on the first {@code --nodes} nodes (default
- *   1,000) submitted at t = 0 and replayed event by event to the end, once with the event passes' window only
- *   ({@code skyport.scheduler.queue-depth=1000}) and once with whole-queue passes:
+ *   1,000) submitted at t = 0 and replayed event by event to the end, once with no pass looking past the first
+ *   1,000 queued jobs ({@code skyport.scheduler.queue-depth=1000}: the behaviour before whole-queue passes, when the
+ *   event passes' window was 1,000; with today's window of 100 event passes plan 100 and whole-queue passes 1,000) and
+ *   once with whole-queue passes:
  *   {@code figure engine_mean_wait_window_1000_s}, {@code engine_mean_wait_whole_queue_s} and their ratio; and
  *   {@code sched_plan_mean_wait_s}, the mean start of the one-pass backfill/shared plan of the same input (what
  *   SchedulerBenchmark reports), which the whole-queue replay should come close to.</li>
