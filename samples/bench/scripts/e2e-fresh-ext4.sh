@@ -28,7 +28,19 @@ trap cleanup EXIT
 truncate -s 8G "$image"
 checkouts=("$here")
 [ -n "${OTHER:-}" ] && checkouts+=("$OTHER")
+# Each checkout's commit, marked when its tracked files differ from it (two checkouts of one commit stay apart), taken
+# before it is built; --no-optional-locks: as root, git must not rewrite a user's index.
+declare -A labels
 for dir in "${checkouts[@]}"; do
+    rev=$(git -C "$dir" rev-parse --short HEAD 2>/dev/null || echo "no-commit")
+    rc=0
+    git -C "$dir" --no-optional-locks diff --quiet HEAD -- 2>/dev/null || rc=$?
+    if [ "$rc" -eq 1 ]; then
+        rev="$rev+changes"
+    elif [ "$rc" -gt 1 ]; then
+        rev="$rev+unknown"
+    fi
+    labels[$dir]=$rev
     (cd "$dir" && mvn -B -q -o -DskipTests -pl samples/bench -am package >/dev/null)
 done
 run() {
@@ -48,11 +60,7 @@ run() {
         tail -20 "$err" >&2
         exit 1
     fi
-    # The checkout and its commit, marked when its tree has changes: two checkouts of one commit stay apart.
-    local rev
-    rev=$(git -C "$dir" rev-parse --short HEAD 2>/dev/null || echo "?")
-    git -C "$dir" diff --quiet HEAD 2>/dev/null || rev="$rev+changes"
-    echo "$started $dir@$rev" \
+    echo "$started $dir@${labels[$dir]}" \
         "$(awk '{printf "%s %s  ", $2, $3}' <<< "$figures")$(grep -o 'others [0-9.]*' "$err" | tail -1 || true)"
 }
 for ((i = 1; i <= rounds; i++)); do
