@@ -21,11 +21,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * One scheduling pass: builds the scheduler's view of the cluster and of the head of the queue, asks the scheduler
@@ -39,18 +37,14 @@ final class SchedulingPass {
     /**
      * How many queued jobs, from the head of the queue, a pass run for an event (a submit, an end) plans, Slurm's
      * default_queue_depth: such passes keep submit-to-running in milliseconds however deep the queue is. Jobs further
-     * back are planned by the whole-queue pass ({@link #queueDepth}), or by this pass when the head leaves cpus free
-     * ({@link #WIDE_WINDOW}). A pass's cost grows with what it plans (a reservation and a wait reason per job), and a
-     * busy cluster runs one for every job or two that ends: with 1,000 here the scheduling thread and its garbage were
-     * a third of the engine's cpu a trivial job (median 0.92 against 1.44 ms a job, e2e bench, 7 alternating pairs).
+     * back are planned by the whole-queue pass ({@link #queueDepth}), at most max(1 s, 4 x its duration) later. A
+     * pass's cost grows with what it plans (a reservation and a wait reason per job), and a busy cluster runs one for
+     * every job or two that ends: with 1,000 here the scheduling thread and its garbage were a third of the engine's cpu
+     * a trivial job (median 0.92 against 1.44 ms a job, e2e bench, 9 alternating pairs). A second, wider plan when the
+     * head leaves cpus free was tried and dropped: cpus stay free that no queued job can use (memory or gpus taken,
+     * sizes that do not divide a node, room kept for a reservation), and then every pass planned 1,100 jobs.
      */
     static final int PLANNING_WINDOW = 100;
-    /**
-     * How far back a pass for an event plans when the head of {@link #PLANNING_WINDOW} jobs leaves cpus free (jobs too
-     * big for what is free, or waiting for nodes): as far as such passes planned before the window was 100, so that a
-     * head that cannot start holds smaller jobs behind it no longer than it did then.
-     */
-    static final int WIDE_WINDOW = 1000;
     /**
      * The most queued jobs a whole-queue pass plans, like Slurm's bf_max_job_test; the queue beyond is considered as it
      * drains. {@code skyport.scheduler.queue-depth} (a system property, for benchmarks and tests) lowers it; at or below
@@ -147,10 +141,28 @@ final class SchedulingPass {
         // pass is what starts jobs deeper in the queue in the gaps the head leaves.
         boolean wholeDue = queueDepth > PLANNING_WINDOW && !now.isBefore(nextWholeQueue);
         int limit = wholeDue ? queueDepth : PLANNING_WINDOW;
-        Window window = new Window(Math.min(limit, PLANNING_WINDOW));
+        List<QueuedJob> waiting = new ArrayList<>(PLANNING_WINDOW);
+        List<Entry> entries = new ArrayList<>(PLANNING_WINDOW);
+        boolean more = false;
         CloudChoices choices = partitions == PartitionLifecycle.NONE ? null : new CloudChoices();
-        boolean more = collect(table.queue.values(), limit, now, choices, window);
-        List<QueuedJob> waiting = window.waiting;
+        for (Entry e : table.queue.values()) {
+            if (waiting.size() == limit) {
+                more = true; // jobs beyond what this pass plans (perhaps none that could be planned: a spare pass)
+                break;
+            }
+            if (e.placing || e.state != JobState.QUEUED || (e.notBefore != null && e.notBefore.isAfter(now))) {
+                continue;
+            }
+            if (!batch.isEmpty() && toSite(e)) {
+                continue;
+            }
+            if (choices != null && toCloud(e, choices)) {
+                continue;
+            }
+            waiting.add(new QueuedJob(e.id, e.nodes, e.cpus, e.memoryBytes, e.gpus,
+                    e.timeLimit().orElse(DEFAULT_DURATION), e.priority, e.account, e.submitTime));
+            entries.add(e);
+        }
         if (!wholeDue && more && !wholeQueueTimer && queueDepth > PLANNING_WINDOW) {
             // Jobs behind the window wait for the next whole-queue pass: make sure one comes even if no event does.
             // A due timer is itself work for the loop, which then runs a pass: an action that also marked the loop
@@ -161,23 +173,7 @@ final class SchedulingPass {
         if (waiting.isEmpty()) {
             return;
         }
-        Plan plan = scheduler.plan(cluster, waiting, now);
-        act(plan, window.entries, waiting);
-        if (!wholeDue && more && cpusLeft(cluster, plan.startNow(), waiting)) {
-            // The head left cpus free (its jobs too big for them, or waiting for nodes): jobs behind it that fit must not
-            // wait for the next whole-queue pass. Plan again, the head without what just started and further back up to
-            // WIDE_WINDOW; backfill in queue order gives the head the same reservations, so only jobs behind can change.
-            Window wide = new Window(WIDE_WINDOW);
-            for (int i = 0; i < waiting.size(); i++) {
-                // Not what just started: placing until its launch is done, then no longer queued.
-                if (waits(window.entries.get(i), now)) {
-                    wide.waiting.add(waiting.get(i));
-                    wide.entries.add(window.entries.get(i));
-                }
-            }
-            collect(table.queue.tailMap(window.last, false).values(), WIDE_WINDOW, now, choices, wide);
-            act(scheduler.plan(withAllocations(cluster), wide.waiting, now), wide.entries, wide.waiting);
-        }
+        act(scheduler.plan(cluster, waiting, now), entries, waiting);
         if (wholeDue && waiting.size() > PLANNING_WINDOW) {
             Duration took = Duration.ofNanos(System.nanoTime() - started);
             // In whole milliseconds, the loop's precision: a timer due between two of them would never be due.
@@ -188,81 +184,6 @@ final class SchedulingPass {
             LOG.debug("planned the whole queue ({} jobs{}) in {} ms", waiting.size(), more ? ", more behind" : "",
                     took.toMillis());
         }
-    }
-
-    /** The queued jobs a pass plans, in queue order, with their entries, and the last one taken. */
-    private static final class Window {
-        final List<QueuedJob> waiting;
-        final List<Entry> entries;
-        JobId last;
-
-        Window(int expected) {
-            waiting = new ArrayList<>(expected);
-            entries = new ArrayList<>(expected);
-        }
-    }
-
-    /**
-     * Adds to {@code window}, from {@code queue} in order, the jobs a pass plans until it holds {@code limit}; jobs for
-     * a batch site or a cloud choice go there instead. True when jobs are left behind (perhaps none that could be
-     * planned: a spare pass).
-     */
-    private boolean collect(Iterable<Entry> queue, int limit, Instant now, CloudChoices choices, Window window) {
-        for (Entry e : queue) {
-            if (window.waiting.size() >= limit) {
-                return true;
-            }
-            if (!waits(e, now)) {
-                continue;
-            }
-            if (!batch.isEmpty() && toSite(e)) {
-                continue;
-            }
-            if (choices != null && toCloud(e, choices)) {
-                continue;
-            }
-            window.waiting.add(new QueuedJob(e.id, e.nodes, e.cpus, e.memoryBytes, e.gpus,
-                    e.timeLimit().orElse(DEFAULT_DURATION), e.priority, e.account, e.submitTime));
-            window.entries.add(e);
-            window.last = e.id;
-        }
-        return false;
-    }
-
-    /** Whether {@code e} waits to be planned: queued, not being placed, and not held back until later. */
-    private static boolean waits(Entry e, Instant now) {
-        return !e.placing && e.state == JobState.QUEUED && (e.notBefore == null || !e.notBefore.isAfter(now));
-    }
-
-    /** {@code cluster} with what runs on its nodes now: the jobs a plan of it has just started too. */
-    private ClusterView withAllocations(ClusterView cluster) {
-        Set<String> names = new HashSet<>();
-        cluster.nodes().forEach(n -> names.add(n.name()));
-        List<Allocation> running = new ArrayList<>(table.allocations.size());
-        for (Allocation a : table.allocations.values()) {
-            if (names.containsAll(a.nodes())) {
-                running.add(a);
-            }
-        }
-        return new ClusterView(cluster.nodes(), running, cluster.partitionModes(), cluster.flavors(),
-                cluster.accountUsage());
-    }
-
-    /** Whether an up node of {@code cluster} still has a free cpu once the jobs of {@code startNow} are on it. */
-    private static boolean cpusLeft(ClusterView cluster, List<Plan.Placement> startNow, List<QueuedJob> waiting) {
-        Map<String, Integer> free = freeCpus(cluster);
-        if (!startNow.isEmpty()) {
-            Map<JobId, Integer> cpus = new HashMap<>();
-            for (QueuedJob q : waiting) {
-                cpus.put(q.id(), q.cpus());
-            }
-            for (Plan.Placement p : startNow) {
-                for (String node : p.nodes()) {
-                    free.computeIfPresent(node, (k, v) -> v - cpus.getOrDefault(p.job(), 0));
-                }
-            }
-        }
-        return free.values().stream().anyMatch(v -> v > 0);
     }
 
     /**
@@ -542,11 +463,6 @@ final class SchedulingPass {
     }
 
     private static boolean hasFreeCpu(ClusterView cluster) {
-        return freeCpus(cluster).values().stream().anyMatch(v -> v > 0);
-    }
-
-    /** Per up node of {@code cluster}, its cpus less those its running allocations hold. */
-    private static Map<String, Integer> freeCpus(ClusterView cluster) {
         Map<String, Integer> free = new HashMap<>();
         for (NodeView n : cluster.nodes()) {
             if (n.state() == NodeState.UP) {
@@ -558,6 +474,6 @@ final class SchedulingPass {
                 free.computeIfPresent(node, (k, v) -> v - a.cpus());
             }
         }
-        return free;
+        return free.values().stream().anyMatch(v -> v > 0);
     }
 }
