@@ -317,7 +317,7 @@ final class LocalLauncher {
 
     /**
      * A new run, not yet sent. {@code sandboxArgs}: the file of its sandbox's arguments, written; a sandboxed run's only.
-     * It is deleted once the run's end is known.
+     * Its writer deletes it once the run's end is known.
      */
     Run newRun(RunHandle handle, RunRequest request, Optional<Path> cgroup, Optional<Path> sandboxArgs) {
         Run run = new Run(tokens.incrementAndGet(), handle, request, cgroup, sandboxArgs);
@@ -325,14 +325,6 @@ final class LocalLauncher {
         run.end.whenComplete((o, e) -> {
             runs.remove(run.token);
             run.message = null;
-            // Claimed and ended, or fenced off: nothing reads it any more.
-            run.sandboxArgsFile.ifPresent(f -> {
-                try {
-                    Files.deleteIfExists(f);
-                } catch (IOException ignored) {
-                    // a file of a few hundred bytes in the engine's directory; gone with the directory's next cleanup
-                }
-            });
             Generation g = run.sentTo;
             if (g != null) {
                 g.sent.remove(run);

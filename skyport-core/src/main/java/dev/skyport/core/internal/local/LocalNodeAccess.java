@@ -360,8 +360,6 @@ final class LocalNodeAccess implements NodeAccess {
         }
         boolean expressible = exports.keySet().stream().allMatch(LocalLauncher::canSet)
                 && exports.values().stream().allMatch(LocalLauncher::canQuote)
-                && (!sandboxed || request.environment().entrySet().stream()
-                        .allMatch(e -> LocalLauncher.canQuote(e.getKey()) && LocalLauncher.canQuote(e.getValue())))
                 && program.stream().allMatch(LocalLauncher::canQuote)
                 && LocalLauncher.canQuote(request.workdir()) && LocalLauncher.canQuote(request.directory());
         if (!expressible) {
@@ -380,6 +378,8 @@ final class LocalNodeAccess implements NodeAccess {
         }
         RunHandle handle = new RunHandle(request.job(), request.attempt(), request.directory(), 0);
         LocalLauncher.Run run = launcher.get().newRun(handle, request, cgroup, sandboxArgs);
+        // Claimed and ended, or fenced off: nothing reads it any more.
+        sandboxArgs.ifPresent(args -> run.end.whenComplete((o, e) -> deleteQuietly(args)));
         String launch = LocalLauncher.request(run, envMode, exports, request.workdir(), cgroup, program);
         launched.put(handle, run);
         // Kept until watched: a run may end before the engine asks.

@@ -267,16 +267,20 @@ class LocalLauncherTest {
 
     @Test
     void aSandboxedJobsVariableWithANulIsRefusedAndNothingRuns() throws Exception {
-        // Split at the NUL, the rest would be bubblewrap options of the job's choosing (--bind / /...).
-        LocalNodeAccess node = node(Map.of("job-isolation", "sandbox", "launcher", "none"));
-        JobId id = new JobId(UUID.randomUUID());
-        String dir = workDir.resolve("jobs").resolve(id.toString()).toString();
-        RunRequest req = new RunRequest(id, 1, dir, Optional.of("#!/bin/sh\ntouch ran\n"), List.of(), dir,
-                Map.of("X", "a\0--bind\0/\0/host"));
-        assertThatThrownBy(() -> node.launch(req)).isInstanceOf(GateException.class)
-                .hasMessageContaining("cannot be set").matches(e -> !((GateException) e).isTransient());
-        assertThat(Path.of(dir, "ran")).doesNotExist();
-        assertThat(Path.of(req.runDirectory(), DetachedRun.CLAIM)).as("no wrapper started").doesNotExist();
+        // Split at the NUL, the rest would be bubblewrap options of the job's choosing (--bind / /...). Both paths
+        // write the arguments with the same writeSandboxArgs, which refuses it.
+        for (String launcher : List.of("none", "auto")) {
+            LocalNodeAccess node = node(Map.of("job-isolation", "sandbox", "launcher", launcher));
+            JobId id = new JobId(UUID.randomUUID());
+            String dir = workDir.resolve("jobs").resolve(id.toString()).toString();
+            RunRequest req = new RunRequest(id, 1, dir, Optional.of("#!/bin/sh\ntouch ran\n"), List.of(), dir,
+                    Map.of("X", "a\0--bind\0/\0/host"));
+            assertThatThrownBy(() -> node.launch(req)).as("launcher %s", launcher).isInstanceOf(GateException.class)
+                    .hasMessageContaining("cannot be set").matches(e -> !((GateException) e).isTransient());
+            assertThat(Path.of(dir, "ran")).doesNotExist();
+            assertThat(Path.of(req.runDirectory(), DetachedRun.CLAIM)).as("no wrapper started").doesNotExist();
+            assertThat(node.launcherPid()).as("no launcher started for it").isEmpty();
+        }
     }
 
     /**
