@@ -257,7 +257,14 @@ final class CloudPartitions implements PartitionLifecycle {
         try {
             job = table.get(e.id);
         } catch (RuntimeException ex) {
-            e.placing = false;
+            // The store cannot be read: placed again later, not by the pass that ends its placement.
+            LOG.warn("cannot read job {} to give it a partition; it is placed again in {} s: {}", e.id,
+                    RunSupervisor.FINISH_RETRY.toSeconds(), ex.toString());
+            synchronized (e) {
+                e.placing = false;
+                e.notBefore = loop.now().plus(RunSupervisor.FINISH_RETRY);
+                loop.addTimer(e.notBefore, loop::markDirty);
+            }
             return;
         }
         JobSpec js = job.spec();

@@ -87,16 +87,25 @@ final class RunSupervisor {
         } catch (Throwable t) {
             synchronized (e) {
                 if (e.placing) {
-                    Instant now = loop.now();
-                    if (e.notBefore == null || !e.notBefore.isAfter(now)) {
-                        e.notBefore = now.plus(FINISH_RETRY);
-                        loop.addTimer(e.notBefore, loop::markDirty);
-                    }
-                    release(e);
+                    releaseForLater(e);
                 }
             }
             throw t;
         }
+    }
+
+    /**
+     * Frees the placement of {@code e}, whose start could not be recorded, for a pass {@link #FINISH_RETRY} from now:
+     * the pass its release asks for would otherwise place it again at once, and again, for as long as the cause lasts
+     * (a store that refuses writes). Call under {@code e}'s lock.
+     */
+    private void releaseForLater(Entry e) {
+        Instant now = loop.now();
+        if (e.notBefore == null || !e.notBefore.isAfter(now)) {
+            e.notBefore = now.plus(FINISH_RETRY);
+            loop.addTimer(e.notBefore, loop::markDirty);
+        }
+        release(e);
     }
 
     private void launch(Entry e) {
@@ -122,8 +131,9 @@ final class RunSupervisor {
                         stageIn ? "Staging in" : "Running", j -> Transitions.withAttempt(j, attempt),
                         Optional.empty(), Optional.empty());
             } catch (RuntimeException ex) {
-                LOG.error("cannot record the start of job {}", e.id, ex);
-                release(e);
+                LOG.error("cannot record the start of job {}; it is placed again in {} s", e.id,
+                        FINISH_RETRY.toSeconds(), ex);
+                releaseForLater(e);
                 return;
             }
             table.queue.remove(e.id, e);
