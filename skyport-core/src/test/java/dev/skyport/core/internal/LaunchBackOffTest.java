@@ -10,7 +10,6 @@ import dev.skyport.api.SkyPort;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.lang.reflect.Field;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -50,7 +49,7 @@ class LaunchBackOffTest {
         };
         try (SkyPort sky = SkyPort.embedded().dataDir(data).localCpus(2).clock(clock).metrics(metrics)
                 .jobIsolation(JobIsolation.NONE).start()) {
-            SchedulingLoop loop = field(sky, "loop");
+            SchedulingLoop loop = SimulatedReplay.field(sky, "loop");
             sql("CREATE TRIGGER nostart BEFORE UPDATE ON jobs WHEN NEW.state = 'RUNNING'"
                     + " AND json_extract(NEW.job_json, '$.spec.name') = 'doomed'"
                     + " BEGIN SELECT RAISE(ABORT, 'injected: cannot record the start'); END");
@@ -96,17 +95,6 @@ class LaunchBackOffTest {
                 throw new TimeoutException("the scheduling loop did not settle: " + passes.get() + " passes");
             }
             LockSupport.parkNanos(1_000_000);
-        }
-    }
-
-    @SuppressWarnings("unchecked")
-    private static <T> T field(Object o, String name) {
-        try {
-            Field f = o.getClass().getDeclaredField(name);
-            f.setAccessible(true);
-            return (T) f.get(o);
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("the engine has no field " + name, e);
         }
     }
 }

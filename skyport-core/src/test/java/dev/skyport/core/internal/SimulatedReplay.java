@@ -99,8 +99,9 @@ public final class SimulatedReplay implements AutoCloseable {
         this.loopLock = field(loop, "lock");
     }
 
+    /** {@return the value of {@code o}'s field {@code name}, whatever its access (the engine's parts, for tests)} */
     @SuppressWarnings("unchecked")
-    private static <T> T field(Object o, String name) {
+    static <T> T field(Object o, String name) {
         try {
             Field f = o.getClass().getDeclaredField(name);
             f.setAccessible(true);
