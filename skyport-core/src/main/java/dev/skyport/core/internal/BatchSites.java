@@ -315,9 +315,7 @@ final class BatchSites {
                         Optional.empty(), Optional.empty());
             } catch (RuntimeException ex) {
                 LOG.error("cannot record the start of job {} at batch site {}", e.id, target.site().name, ex);
-                e.placing = false;
-                e.notBefore = now.plus(RunSupervisor.FINISH_RETRY);
-                loop.addTimer(e.notBefore, loop::markDirty);
+                RunSupervisor.backOff(e, loop);
                 return;
             }
             table.queue.remove(e.id, e);

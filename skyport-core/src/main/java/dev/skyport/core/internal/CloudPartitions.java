@@ -261,9 +261,7 @@ final class CloudPartitions implements PartitionLifecycle {
             LOG.warn("cannot read job {} to give it a partition; it is placed again in {} s: {}", e.id,
                     RunSupervisor.FINISH_RETRY.toSeconds(), ex.toString());
             synchronized (e) {
-                e.placing = false;
-                e.notBefore = loop.now().plus(RunSupervisor.FINISH_RETRY);
-                loop.addTimer(e.notBefore, loop::markDirty);
+                RunSupervisor.backOff(e, loop);
             }
             return;
         }
@@ -292,9 +290,7 @@ final class CloudPartitions implements PartitionLifecycle {
             if (taken == null && parts.putIfAbsent(name, fresh) != null) {
                 // The partition of an earlier attempt (same name) is still being deleted: a creation now would be
                 // taken for it, and its deletion would delete the new one.
-                e.placing = false;
-                e.notBefore = now.plus(RunSupervisor.FINISH_RETRY);
-                loop.addTimer(e.notBefore, loop::markDirty);
+                RunSupervisor.backOff(e, loop);
                 return;
             }
             Part p = taken != null ? taken : fresh;
@@ -330,9 +326,7 @@ final class CloudPartitions implements PartitionLifecycle {
                     forgetRow(name);
                     parts.remove(name, fresh);
                 }
-                e.placing = false;
-                e.notBefore = now.plus(RunSupervisor.FINISH_RETRY);
-                loop.addTimer(e.notBefore, loop::markDirty);
+                RunSupervisor.backOff(e, loop);
                 return;
             }
             parts.put(p.name, p);

@@ -524,7 +524,8 @@ public final class Engine implements SkyPort {
             return job;
         }
         Entry e = table.active.get(job.id());
-        if (e == null || e.state != JobState.QUEUED || (e.notBefore != null && e.notBefore.isAfter(clock.instant()))) {
+        Instant notBefore = e == null ? null : e.notBefore; // read once: a transition may clear it meanwhile
+        if (e == null || e.state != JobState.QUEUED || (notBefore != null && notBefore.isAfter(clock.instant()))) {
             return job;
         }
         String reason = e.infeasibleReason != null ? "Cannot be placed: " + e.infeasibleReason

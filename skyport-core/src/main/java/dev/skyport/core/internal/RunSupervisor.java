@@ -100,12 +100,22 @@ final class RunSupervisor {
      * (a store that refuses writes). Call under {@code e}'s lock.
      */
     private void releaseForLater(Entry e) {
+        backOff(e, loop);
+        release(e);
+    }
+
+    /**
+     * Keeps {@code e} out of the passes for {@link #FINISH_RETRY} on the engine's clock (a later back-off it has stays)
+     * and frees its placement, in that order: a pass running meanwhile must not see it free without its back-off. Call
+     * under {@code e}'s lock.
+     */
+    static void backOff(Entry e, SchedulingLoop loop) {
         Instant now = loop.now();
         if (e.notBefore == null || !e.notBefore.isAfter(now)) {
             e.notBefore = now.plus(FINISH_RETRY);
             loop.addTimer(e.notBefore, loop::markDirty);
         }
-        release(e);
+        e.placing = false;
     }
 
     private void launch(Entry e) {

@@ -150,7 +150,8 @@ final class SchedulingPass {
                 more = true; // jobs beyond what this pass plans (perhaps none that could be planned: a spare pass)
                 break;
             }
-            if (e.placing || e.state != JobState.QUEUED || (e.notBefore != null && e.notBefore.isAfter(now))) {
+            Instant notBefore = e.notBefore; // read once: a transition may clear it meanwhile
+            if (e.placing || e.state != JobState.QUEUED || (notBefore != null && notBefore.isAfter(now))) {
                 continue;
             }
             if (!batch.isEmpty() && toSite(e)) {
