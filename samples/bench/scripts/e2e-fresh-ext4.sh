@@ -27,6 +27,11 @@ cleanup() {
     rm -f "$err"
 }
 trap cleanup EXIT
+journal=${JOURNAL:-0}
+if [ "$journal" != 0 ] && [ "$journal" != 1 ]; then
+    echo "JOURNAL must be 0 or 1, not '$journal'" >&2
+    exit 2
+fi
 truncate -s 8G "$image"
 checkouts=("$here")
 [ -n "${OTHER:-}" ] && checkouts+=("$OTHER")
@@ -51,7 +56,7 @@ run() {
     if mountpoint -q "$mnt"; then
         umount "$mnt"
     fi
-    if [ "${JOURNAL:-0}" = 1 ]; then
+    if [ "$journal" = 1 ]; then
         mkfs.ext4 -q -F "$image"
     else
         mkfs.ext4 -q -F -O ^has_journal "$image"
@@ -66,7 +71,7 @@ run() {
         tail -20 "$err" >&2
         exit 1
     fi
-    echo "$started $dir@${labels[$dir]}" \
+    echo "$started $dir@${labels[$dir]} journal=$journal" \
         "$(awk '{printf "%s %s  ", $2, $3}' <<< "$figures")$(grep -o 'others [0-9.]*' "$err" | tail -1 || true)"
 }
 for ((i = 1; i <= rounds; i++)); do

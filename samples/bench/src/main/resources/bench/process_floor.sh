@@ -10,13 +10,21 @@
 #
 # Usage: process_floor.sh [N] [DIR] [CGROUP_PARENT]   (CGROUP_PARENT: a cgroup v2 directory this user can populate)
 set -euo pipefail
+# bash's `times` writes the locale's decimal separator; awk below reads a point.
+export LC_ALL=C
 n=${1:-2000}
 parent=${2:-${TMPDIR:-/tmp}}
 cgparent=${3:-}
 dir=$(mktemp -d "$parent/skyport-floor.XXXXXX")
 cleanup() {
+    # Runs still going (an interrupt) hold their cgroups: kill them first.
+    kill -KILL $(jobs -p) 2>/dev/null || true
+    wait 2>/dev/null || true
     if [ -n "$cgparent" ]; then
-        for ((i = 0; i < n; i++)); do rmdir "$cgparent/floor.$$.$i" 2>/dev/null || true; done
+        for ((i = 0; i < n; i++)); do
+            echo 1 > "$cgparent/floor.$$.$i/cgroup.kill" 2>/dev/null || true
+            rmdir "$cgparent/floor.$$.$i" 2>/dev/null || true
+        done
     fi
     rm -rf "$dir"
 }
@@ -35,9 +43,10 @@ run() {
     exec </dev/null >"$d/stdout.log" 2>"$d/stderr.log"
     echo "$BASHPID" > "$r/pid"
     trap : TERM INT HUP
+    rc=0
     if cd "$d"; then
         ( if [ -n "$cg" ] && ! echo 0 > "$cg/cgroup.procs"; then exit 201; fi
-          exec true ); rc=$?
+          exec true ) || rc=$?
     else rc=200; fi
     [ -z "$cg" ] || echo 1 > "$cg/cgroup.kill" 2>/dev/null || true
     echo "$rc" > "$r/exitcode"
@@ -52,13 +61,13 @@ children_ms() {
 }
 
 children_ms > "$dir/before"
-set -m
+# Without job control, unlike the launcher (its `set -m` gives each run a process group: two setpgid calls more a run),
+# so that bash neither reports each job's end nor keeps a run from an interrupt.
 for ((i = 0; i < n; i++)); do
     ( run "$i" ) &
     if (( i % 64 == 63 )); then wait; fi
 done
 wait
-set +m
 children_ms > "$dir/after"
 bad=0
 for ((i = 0; i < n; i++)); do [ "$(cat "$dir/$i/run.1/exitcode" 2>/dev/null)" = 0 ] || bad=$((bad + 1)); done

@@ -20,7 +20,6 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -479,53 +478,18 @@ public final class EngineBenchmark {
                     rounds.add(run);
                 }
                 rounds.sort(Comparator.comparingDouble(TrivialRun::seconds));
-                TrivialRun median = rounds.get(rounds.size() / 2);
+                TrivialRun median = rounds.get(rounds.size() / 2); // of an even number, the slower middle one
                 figure("jobs_per_s", jobs / median.seconds, "1/s");
                 figure("jobs_per_s_slowest_round", jobs / rounds.get(rounds.size() - 1).seconds, "1/s");
                 // Steady whatever others take of the machine, unlike the rate: compare these between runs.
                 figure("jobs_jvm_cpu_ms_per_job", median.perJob.jvmMs(), "ms");
                 figure("jobs_process_cpu_ms_per_job", median.perJob.processesMs(), "ms");
-                processFloor(ws.dir, jobs).ifPresent(floor -> {
+                ProcessFloor.measure(ws.dir, jobs).ifPresent(floor -> {
                     figure("process_floor_ms_per_run", floor, "ms");
                     progress("   the jobs' processes cost %.2f times this minute's floor", median.perJob.processesMs()
                             / floor);
                 });
             }
-        }
-    }
-
-    /**
-     * The machine's floor for the processes of {@code n} runs, measured now by {@code process_floor.sh} (a bash loop
-     * with the launcher's steps, no engine) in {@code dir} and, where the engine's cgroup hierarchy is there, in cgroups
-     * of it; empty, saying why, where it cannot run.
-     */
-    private static Optional<Double> processFloor(Path dir, int n) {
-        try {
-            Path script = dir.resolve("process_floor.sh");
-            try (var in = EngineBenchmark.class.getResourceAsStream("/bench/process_floor.sh")) {
-                Files.write(script, in.readAllBytes());
-            }
-            List<String> command = new ArrayList<>(List.of("bash", script.toString(), Integer.toString(n),
-                    dir.toString()));
-            for (String v2 : List.of("/sys/fs/cgroup/skyport", "/sys/fs/cgroup/unified/skyport")) {
-                if (Files.isWritable(Path.of(v2, "cgroup.procs"))) {
-                    command.add(v2);
-                    break;
-                }
-            }
-            Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (p.waitFor() != 0 || !out.startsWith("process_floor_ms_per_run ")) {
-                progress("   no process floor: process_floor.sh exited %d", p.exitValue());
-                return Optional.empty();
-            }
-            return Optional.of(Double.parseDouble(out.substring("process_floor_ms_per_run ".length()).strip()));
-        } catch (IOException | RuntimeException e) {
-            progress("   no process floor: %s", e.getMessage());
-            return Optional.empty();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return Optional.empty();
         }
     }
 
