@@ -249,17 +249,15 @@ public final class EngineBenchmark {
      * tenth of the run's time (once where the JVM does not tell compilation time).
      */
     private static void untilTheJitSettles(String what, int maxRuns, WarmUpRun run) throws InterruptedException {
-        java.lang.management.CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
         for (int i = 1; i <= maxRuns; i++) {
-            long compiling = jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime()
-                    : -1;
+            long compiling = compilationMillis();
             long t0 = System.nanoTime();
             run.run();
             double ms = (System.nanoTime() - t0) / 1e6;
             if (compiling < 0) {
                 return;
             }
-            long compiled = jit.getTotalCompilationTime() - compiling;
+            long compiled = compilationMillis() - compiling;
             progress("   warm-up %d: %s in %.0f ms, the JIT compiled for %d ms", i, what, ms, compiled);
             if (compiled < ms / 10) {
                 return;
@@ -267,10 +265,10 @@ public final class EngineBenchmark {
         }
     }
 
-    /** {@return how long this JVM's compilers have worked so far, in milliseconds; 0 where it does not tell} */
+    /** {@return how long this JVM's compilers have worked so far, in milliseconds; -1 where it does not tell} */
     private static long compilationMillis() {
         java.lang.management.CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
-        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1;
     }
 
     /**
@@ -472,8 +470,8 @@ public final class EngineBenchmark {
                     TrivialRun run = runTrivialJobs(sky, jobs, ends, pending);
                     long compiled = compilationMillis() - compiling;
                     progress("   %d jobs: all submitted after %.2f s, all terminal after %.2f s (%.0f/s), the JIT compiled"
-                            + " for %d ms; %s", jobs, run.submitSeconds, run.seconds, jobs / run.seconds, compiled,
-                            run.cpu);
+                            + " for %s; %s", jobs, run.submitSeconds, run.seconds, jobs / run.seconds,
+                            compiling < 0 ? "an unknown time" : compiled + " ms", run.cpu);
                     progress("   %s", run.perJob);
                     rounds.add(run);
                 }
